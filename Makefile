@@ -1,0 +1,68 @@
+# Taihu — developer commands. `make demo` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+VENDOR := src/taihu/web/static/vendor
+PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup assets demo test test-sqlite test-postgres browser-test lint types contracts ci bench messages clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(VENDOR)/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/echarts/dist/echarts.min.js node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	touch $@
+
+setup: $(STAMP) assets  ## Python environment and front-end assets
+
+assets: $(VENDOR)/.stamp  ## Copy echarts and htmx from npm into the package
+
+demo: setup  ## Fresh demo database and the platform on http://127.0.0.1:8000
+	$(BIN)/taihu demo
+
+test: setup  ## The whole suite on SQLite
+	$(BIN)/pytest -m "not browser"
+
+test-sqlite: setup
+	$(BIN)/pytest -m "not browser"
+
+test-postgres: setup  ## The whole suite on PostgreSQL (fails when it is unreachable)
+	TAIHU_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -m "not browser" -p no:cacheprovider
+
+browser-test: setup  ## Sign in and switch language in headless Chromium
+	$(BIN)/pytest -m browser
+
+lint: setup  ## ruff
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+types: setup  ## mypy --strict
+	$(BIN)/mypy
+
+contracts: setup  ## import-linter layering
+	$(BIN)/lint-imports
+
+ci: lint types contracts test-sqlite test-postgres browser-test  ## Everything CI runs
+
+bench: setup  ## Benchmarks (figures in bench/results/)
+	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(PY) $$b || exit 1; done || echo "no benchmarks yet"
+
+messages: setup  ## Extract UI strings and update the zh_CN catalog
+	$(BIN)/pybabel extract -F babel.cfg -k gettext_ -k ngettext_:1,2 -k N_ --no-location --sort-output --project Taihu -o src/taihu/web/locale/messages.pot src/taihu
+	$(BIN)/pybabel update -i src/taihu/web/locale/messages.pot -d src/taihu/web/locale -l zh_CN --no-fuzzy-matching
+
+clean:  ## Remove local state and build products
+	rm -rf var $(VENDOR) node_modules .pytest_cache .mypy_cache .ruff_cache

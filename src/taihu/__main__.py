@@ -1,0 +1,5 @@
+"""Allow `python -m taihu`."""
+
+from taihu.cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""`taihu db …`: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from taihu.core import schema_state, upgrade
+from taihu.core.commands import console, open_database, run
+from taihu.settings import Settings
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade_cmd(
+    revision: str = typer.Argument("head", help="Target revision (default: the newest)."),
+) -> None:
+    """Migrate the database schema up to the newest revision."""
+
+    async def _run() -> None:
+        async with open_database(Settings(), require_current=False) as db:
+            before = await schema_state(db)
+            after = await upgrade(db, revision)
+        if before.current == after.current:
+            console.print(f"schema already at {after.current}", highlight=False)
+        else:
+            console.print(
+                f"schema upgraded from {before.current or 'empty'} to {after.current}",
+                highlight=False,
+            )
+
+    run(_run())
+
+
+@app.command("current")
+def current() -> None:
+    """Show the schema revision of the database and whether it is current."""
+
+    async def _run() -> None:
+        async with open_database(Settings(), require_current=False) as db:
+            state = await schema_state(db)
+        note = (
+            "current"
+            if state.is_current
+            else f"outdated; run `taihu db upgrade` to reach {state.head}"
+        )
+        console.print(f"{state.current or 'empty'} ({note})", highlight=False)
+
+    run(_run())

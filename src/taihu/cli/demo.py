@@ -1,0 +1,65 @@
+"""`taihu demo`: a fresh demo database with the demo district, served on the embedded default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from taihu.cli.server import serve_http
+from taihu.core import upgrade
+from taihu.core.commands import console, open_database, run
+from taihu.core.logs import configure_logging
+from taihu.demo import DEMO_USERS, ENTERPRISE_NAMES, seed_demo
+from taihu.settings import DatabaseSettings, HttpSettings, Settings
+
+__all__ = ["demo"]
+
+_DB_FILES = ("taihu.sqlite3", "taihu.sqlite3-wal", "taihu.sqlite3-shm")
+
+
+def demo(
+    data_dir: Path = typer.Option(
+        Path("var/demo"), "--data-dir", help="Where the demo keeps its state."
+    ),
+    port: int = typer.Option(8000, "--port", help="HTTP port; the next free one is taken if busy."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the data and exit."),
+) -> None:
+    """Start the platform with a fresh demo database (SQLite) and demo data."""
+    settings = Settings(
+        env="dev",
+        data_dir=data_dir,
+        database=DatabaseSettings(url=None),
+        http=HttpSettings(host=host, port=port, workers=1),
+    )
+    configure_logging(settings.log)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for name in _DB_FILES:
+        (data_dir / name).unlink(missing_ok=True)
+
+    async def _prepare() -> None:
+        async with open_database(settings, require_current=False) as db:
+            state = await upgrade(db)
+            console.print(
+                f"demo database {settings.database_url} at schema {state.current}", highlight=False
+            )
+            with Progress(
+                TextColumn("[bold]demo data[/]"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.description}"), console=console, transient=True,
+            ) as progress:  # fmt: skip
+                task = progress.add_task("", total=len(ENTERPRISE_NAMES))
+                await seed_demo(
+                    db, settings.security,
+                    progress=lambda name: progress.update(task, advance=1, description=name),
+                )  # fmt: skip
+
+    run(_prepare())
+    table = Table("user", "password", "role", title="Demo sign-in (local demo only)")
+    for user in DEMO_USERS:
+        table.add_row(user.username, user.password, user.role.value)
+    console.print(table)
+    if not no_serve:
+        serve_http(settings, on_busy="next")

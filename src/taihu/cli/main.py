@@ -1,0 +1,37 @@
+"""Top-level `taihu` command."""
+
+from __future__ import annotations
+
+import typer
+
+from taihu import __version__
+from taihu.accounts import cli as accounts_cli
+from taihu.cli import db, demo, serve, users
+from taihu.enterprises import cli as enterprises_cli
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="taihu",
+    help="Taihu, the district's industrial internet platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
+app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="user")
+app.add_typer(accounts_cli.token_app, name="token")
+app.add_typer(enterprises_cli.app, name="enterprise")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

@@ -1,0 +1,80 @@
+"""`taihu serve`: run the platform's listeners in the foreground."""
+
+from __future__ import annotations
+
+import typer
+
+from taihu.cli.server import serve_http
+from taihu.core.commands import console, fail, open_database, run
+from taihu.core.logs import configure_logging
+from taihu.settings import Settings, UnsafeSettingsError
+
+__all__ = ["serve"]
+
+
+def serve(
+    host: str | None = typer.Option(None, "--host", help="Address to bind (TAIHU_HTTP_HOST)."),
+    port: int | None = typer.Option(
+        None, "--port", help="HTTP port, 0 = any free (TAIHU_HTTP_PORT)."
+    ),
+    mqtt_port: int | None = typer.Option(None, "--mqtt-port", help="MQTT port (TAIHU_MQTT_PORT)."),
+    handle_port: int | None = typer.Option(
+        None, "--handle-port", help="Handle TCP/UDP port (TAIHU_HANDLE_PORT)."
+    ),
+    workers: int | None = typer.Option(None, "--workers", help="HTTP worker processes."),
+) -> None:
+    """Serve the console, the APIs and the protocol listeners."""
+    settings = with_overrides(
+        Settings(),
+        host=host,
+        port=port,
+        mqtt_port=mqtt_port,
+        handle_port=handle_port,
+        workers=workers,
+    )
+    configure_logging(settings.log)
+    try:
+        settings.check_safe()
+    except UnsafeSettingsError as exc:
+        fail(str(exc))
+
+    async def _check_schema() -> None:
+        async with open_database(settings):
+            pass
+
+    run(_check_schema())
+    # The device transport (MQTT) and the Handle listener join here when their contexts land;
+    # until then their ports are configuration only.
+    console.print(
+        f"MQTT port {settings.mqtt.port} and Handle port {settings.handle.port} are reserved "
+        "for the device hub and identifier node listeners (not part of this build).",
+        style="dim",
+        highlight=False,
+    )
+    serve_http(settings, on_busy="fail")
+
+
+def with_overrides(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    mqtt_port: int | None = None,
+    handle_port: int | None = None,
+    workers: int | None = None,
+) -> Settings:
+    """Settings with command-line options applied over the environment (validated again)."""
+    http = settings.http.model_dump()
+    http.update(
+        {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
+    )
+    data = settings.model_dump()
+    data["http"] = http
+    if mqtt_port is not None:
+        data["mqtt"]["port"] = mqtt_port
+    if handle_port is not None:
+        data["handle"]["port"] = handle_port
+    try:
+        return Settings.model_validate(data)
+    except ValueError as exc:
+        fail(f"invalid option: {exc}")

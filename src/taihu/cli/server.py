@@ -1,0 +1,118 @@
+"""Start the HTTP server (one process or several workers) on a socket bound up front.
+
+Binding before uvicorn starts lets a busy port stop the command with a clear message (or, for the
+demo, move to the next free port) and lets port 0 pick a free port that is then printed.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from typing import Literal
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from taihu.core.commands import console, fail
+from taihu.settings import Settings
+from taihu.web import create_app
+
+__all__ = ["PortBusy", "bind_tcp", "serve_http"]
+
+log = logging.getLogger("taihu.serve")
+_NEXT_PORT_TRIES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class PortBusy(Exception):
+    """A port that another process holds."""
+
+    host: str
+    port: int
+
+
+def bind_tcp(host: str, port: int) -> socket.socket:
+    """A listening TCP socket, or ``PortBusy``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortBusy(host, port) from exc
+        raise
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _bind_http(  # noqa: RET503 - every path ends in a return or in fail(), which exits
+    settings: Settings, on_busy: Literal["fail", "next"]
+) -> socket.socket:
+    host, port = settings.http.host, settings.http.port
+    tries = _NEXT_PORT_TRIES if on_busy == "next" and port else 1
+    for candidate in range(port, port + tries):
+        try:
+            return bind_tcp(host, candidate)
+        except PortBusy:
+            if on_busy == "next":
+                console.print(f"port {candidate} is busy, trying {candidate + 1}", style="yellow")
+    if on_busy == "next":
+        fail(f"no free port in {port}-{port + tries - 1} on {host}; pick one with --port")
+    fail(
+        f"port {port} on {host} is already in use; choose another with --port "
+        "or the setting TAIHU_HTTP_PORT (0 picks a free port)"
+    )
+
+
+def serve_http(settings: Settings, *, on_busy: Literal["fail", "next"] = "fail") -> None:
+    """Serve the platform until interrupted; prints the address actually bound."""
+    sock = _bind_http(settings, on_busy)
+    host, port = sock.getsockname()[:2]
+    shown_host = f"[{host}]" if ":" in host else host
+    console.print(f"HTTP console and APIs on [bold]http://{shown_host}:{port}[/]", highlight=False)
+    log.info("HTTP listening on %s:%s", host, port, extra={"port": port})
+    workers = settings.http.workers
+    common = {
+        "log_config": None,
+        "server_header": False,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1:
+        config = uvicorn.Config(create_app(settings), **common)  # type: ignore[arg-type]
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+    # Worker processes build their own application from the environment, so the effective
+    # settings travel there as TAIHU_ variables.
+    os.environ.update(_as_environment(settings, port))
+    config = uvicorn.Config(
+        "taihu.web:app_from_environment",
+        factory=True,
+        workers=workers,
+        **common,  # type: ignore[arg-type]
+    )
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def _as_environment(settings: Settings, port: int) -> dict[str, str]:
+    env = {
+        "TAIHU_ENV": settings.env,
+        "TAIHU_DATA_DIR": str(settings.data_dir.resolve()),
+        "TAIHU_DATABASE_URL": settings.database_url,
+        "TAIHU_HTTP_HOST": settings.http.host,
+        "TAIHU_HTTP_PORT": str(port),
+        "TAIHU_MQTT_PORT": str(settings.mqtt.port),
+        "TAIHU_HANDLE_PORT": str(settings.handle.port),
+        "TAIHU_LOG_FORMAT": settings.log.format,
+        "TAIHU_LOG_LEVEL": settings.log.level,
+    }
+    key = settings.security.secret_key.get_secret_value()
+    if key:
+        env["TAIHU_SECRET_KEY"] = key
+    return env

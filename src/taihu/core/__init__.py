@@ -1,0 +1,63 @@
+"""Shared kernel: database, migrations, clock, errors, request context and auth primitives."""
+
+from taihu.core.clock import Clock, FrozenClock, SystemClock, utcnow
+from taihu.core.context import current_request_id, new_request_id, request_id_var
+from taihu.core.db import Base, Database, JSONType, UTCDateTime, is_sqlite
+from taihu.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TaihuError,
+    TooManyRequests,
+    Unauthenticated,
+)
+from taihu.core.migrate import SchemaState, head_revision, schema_state, upgrade
+from taihu.core.runtime import DbSession, Runtime, RuntimeDep, db_session, get_runtime
+from taihu.core.security import (
+    hash_password,
+    hash_token,
+    new_token,
+    password_needs_rehash,
+    sign,
+    verify_password,
+    verify_signature,
+)
+
+__all__ = [
+    "Base",
+    "Clock",
+    "Conflict",
+    "Database",
+    "DbSession",
+    "FrozenClock",
+    "InvalidInput",
+    "JSONType",
+    "NotFound",
+    "PermissionDenied",
+    "Runtime",
+    "RuntimeDep",
+    "SchemaState",
+    "SystemClock",
+    "TaihuError",
+    "TooManyRequests",
+    "UTCDateTime",
+    "Unauthenticated",
+    "current_request_id",
+    "db_session",
+    "get_runtime",
+    "hash_password",
+    "hash_token",
+    "head_revision",
+    "is_sqlite",
+    "new_request_id",
+    "new_token",
+    "password_needs_rehash",
+    "request_id_var",
+    "schema_state",
+    "sign",
+    "upgrade",
+    "utcnow",
+    "verify_password",
+    "verify_signature",
+]

@@ -1,0 +1,75 @@
+"""Helpers shared by every context's command group: Rich console, failing cleanly, the database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from taihu.core.db import Database
+from taihu.core.errors import TaihuError
+from taihu.core.migrate import schema_state
+from taihu.settings import Settings
+
+__all__ = ["console", "database_for", "err_console", "fail", "open_database", "run"]
+
+T = TypeVar("T")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print an error the way every command does and exit."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def database_for(settings: Settings) -> Database:
+    """The database the settings point at (the data directory is created when needed)."""
+    if not settings.database.url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Database(
+        settings.database_url,
+        echo=settings.database.echo,
+        pool_size=settings.database.pool_size,
+        busy_timeout_ms=settings.database.busy_timeout_ms,
+    )
+
+
+@asynccontextmanager
+async def open_database(
+    settings: Settings, *, require_current: bool = True
+) -> AsyncIterator[Database]:
+    """Open the database for a command, refusing an outdated schema with the command to run."""
+    db = database_for(settings)
+    try:
+        try:
+            await db.ping()
+        except (SQLAlchemyError, OSError) as exc:
+            where = make_url(db.url).render_as_string(hide_password=True)
+            fail(f"cannot reach the database at {where}: {type(exc).__name__}: {exc}")
+        if require_current:
+            state = await schema_state(db)
+            if not state.is_current:
+                fail(
+                    f"the database schema is at {state.current or 'nothing'}, this code needs "
+                    f"{state.head}: run `taihu db upgrade`"
+                )
+        yield db
+    finally:
+        await db.dispose()
+
+
+def run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's async body, turning domain errors into a clean message and exit code 1."""
+    try:
+        return asyncio.run(work)
+    except TaihuError as exc:
+        fail(exc.message)

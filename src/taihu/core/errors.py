@@ -1,0 +1,90 @@
+"""Domain errors: each carries a stable machine code and the HTTP status it maps to.
+
+TaihuError
+├── InvalidInput        400  bad or inconsistent input
+├── Unauthenticated     401  missing or bad credentials
+├── PermissionDenied    403  a role or enterprise the caller lacks
+├── NotFound            404
+├── Conflict            409  the thing exists already / state forbids it
+└── TooManyRequests     429  rate limited
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "Conflict",
+    "InvalidInput",
+    "NotFound",
+    "PermissionDenied",
+    "TaihuError",
+    "TooManyRequests",
+    "Unauthenticated",
+]
+
+
+class TaihuError(Exception):
+    """Base of every error the platform reports to a caller."""
+
+    status: ClassVar[int] = 500
+    default_code: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.details = details
+
+    def as_body(self) -> dict[str, Any]:
+        """The JSON body sent to API clients."""
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class InvalidInput(TaihuError):
+    """The input is malformed or violates a rule."""
+
+    status = 400
+    default_code = "invalid_input"
+
+
+class Unauthenticated(TaihuError):
+    """Credentials are missing, wrong, expired or revoked."""
+
+    status = 401
+    default_code = "unauthenticated"
+
+
+class PermissionDenied(TaihuError):
+    """The caller is known but lacks the role or enterprise for this."""
+
+    status = 403
+    default_code = "forbidden"
+
+
+class NotFound(TaihuError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+    status = 404
+    default_code = "not_found"
+
+
+class Conflict(TaihuError):
+    """The thing exists already or its state forbids the change."""
+
+    status = 409
+    default_code = "conflict"
+
+
+class TooManyRequests(TaihuError):
+    """The caller is over a rate limit."""
+
+    status = 429
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, retry_after=retry_after)
+        self.retry_after = retry_after

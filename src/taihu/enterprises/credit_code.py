@@ -1,0 +1,66 @@
+"""The unified social credit code (统一社会信用代码) of GB 32100-2015 as a value object.
+
+    position  1     registration authority (e.g. 9 = market regulation)
+              2     organisation type
+              3-8   administrative division code of the registering authority
+              9-17  organisation code (GB 11714)
+              18    check character over positions 1-17
+
+Characters come from the 31-symbol set below (no I, O, Z, S, V). The check character is
+``31 - (sum(value(c_i) * w_i) mod 31)`` with weights ``w_i = 3**(i-1) mod 31``, and 31 maps to 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from taihu.core import InvalidInput
+
+__all__ = ["CREDIT_CODE_ALPHABET", "CreditCode", "credit_code_check_char"]
+
+CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_VALUE = {ch: i for i, ch in enumerate(CREDIT_CODE_ALPHABET)}
+_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+LENGTH = 18
+
+
+def credit_code_check_char(first17: str) -> str:
+    """The check character for the first 17 characters of a code."""
+    if len(first17) != LENGTH - 1 or any(ch not in _VALUE for ch in first17):
+        raise ValueError(f"{first17!r} is not 17 characters of the credit code alphabet")
+    total = sum(_VALUE[ch] * w for ch, w in zip(first17, _WEIGHTS, strict=True))
+    return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
+
+
+@dataclass(frozen=True, slots=True)
+class CreditCode:
+    """A valid unified social credit code; constructing one with a bad value raises."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        raw = self.value
+        code = raw.strip().upper()
+        if len(code) != LENGTH:
+            raise InvalidInput(
+                f"a unified social credit code has 18 characters; {raw!r} has {len(code)}",
+                code="bad_credit_code",
+            )
+        bad = sorted({ch for ch in code if ch not in _VALUE})
+        if bad:
+            raise InvalidInput(
+                f"{raw!r} contains characters not allowed in a credit code: {''.join(bad)} "
+                "(allowed: digits and A-Y except I, O, S, V, Z)",
+                code="bad_credit_code",
+            )
+        expected = credit_code_check_char(code[:17])
+        if code[17] != expected:
+            raise InvalidInput(
+                f"{raw!r} fails the GB 32100-2015 check: the 18th character should be "
+                f"{expected!r}, not {code[17]!r} (is a character mistyped?)",
+                code="bad_credit_code",
+            )
+        object.__setattr__(self, "value", code)
+
+    def __str__(self) -> str:
+        return self.value

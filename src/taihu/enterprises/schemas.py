@@ -1,0 +1,45 @@
+"""API shapes of the enterprises context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["EnterpriseCreateIn", "EnterpriseOut"]
+
+_EXAMPLE_CODE = "91320509MA1Y2B3C0Y"
+
+
+class EnterpriseCreateIn(BaseModel):
+    """A new enterprise."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "吴江示例光缆有限公司", "credit_code": _EXAMPLE_CODE}]
+        }
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    credit_code: str = Field(
+        min_length=1, max_length=64, description="GB 32100-2015, 18 characters"
+    )
+
+
+class EnterpriseOut(BaseModel):
+    """An enterprise as listed."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {"id": 12, "name": "吴江示例光缆有限公司", "credit_code": _EXAMPLE_CODE,
+                 "created_at": "2026-11-25T08:00:00Z"}
+            ]
+        },
+    )  # fmt: skip
+
+    id: int
+    name: str
+    credit_code: str
+    created_at: datetime

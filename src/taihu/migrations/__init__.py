@@ -1,0 +1,1 @@
+"""Alembic migration scripts for every context's tables (run with `taihu db upgrade`)."""

@@ -1,0 +1,27 @@
+"""Alembic environment: runs on the connection handed over by ``taihu.core.migrate``."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import taihu.accounts
+import taihu.enterprises
+from taihu.core import Base
+
+# The contexts are imported for their side effect: their tables join Base.metadata, which
+# `alembic revision --autogenerate` compares against.
+_CONTEXTS = (taihu.accounts, taihu.enterprises)
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through `taihu db upgrade`, which supplies a connection")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    # SQLite cannot ALTER most things; batch mode rebuilds tables the way SQLite needs.
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

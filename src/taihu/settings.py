@@ -1,0 +1,194 @@
+"""Typed settings, read once from the environment (prefix ``TAIHU_``), one section per concern.
+
+Every setting is documented in ``docs/configuration.md``; ``tests/test_docs.py`` fails when one
+is missing there.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "ConsoleSettings",
+    "DatabaseSettings",
+    "HandleSettings",
+    "HttpSettings",
+    "LogSettings",
+    "MqttSettings",
+    "SecuritySettings",
+    "Settings",
+    "UnsafeSettingsError",
+]
+
+Environment = Literal["dev", "test", "production"]
+
+# Values people paste from tutorials; refusing them is cheaper than a leaked console.
+_KNOWN_DEFAULT_KEYS = frozenset({"changeme", "change-me", "secret", "dev", "taihu", "default"})
+_MIN_KEY_LENGTH = 32
+
+
+class UnsafeSettingsError(ValueError):
+    """The settings are valid but unsafe for the environment they run in."""
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the relational database is (SQLite by default, PostgreSQL in production)."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_DATABASE_", extra="ignore")
+
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; empty means SQLite at DATA_DIR/taihu.sqlite3.",
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+    pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL pool size.")
+    busy_timeout_ms: int = Field(
+        default=5000, ge=0, description="SQLite: how long a writer waits for the lock."
+    )
+
+
+class HttpSettings(BaseSettings):
+    """The HTTP listener serving the console and the APIs."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_HTTP_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
+    port: int = Field(default=8000, ge=0, le=65535, description="HTTP port; 0 picks a free one.")
+    workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes.")
+
+
+class MqttSettings(BaseSettings):
+    """The MQTT device transport."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_MQTT_", extra="ignore")
+
+    port: int = Field(default=1883, ge=0, le=65535, description="MQTT port; 0 picks a free one.")
+
+
+class HandleSettings(BaseSettings):
+    """The Handle protocol listener (TCP and UDP)."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_HANDLE_", extra="ignore")
+
+    port: int = Field(default=2641, ge=0, le=65535, description="Handle port; 0 picks a free one.")
+
+
+class LogSettings(BaseSettings):
+    """How the platform logs."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_LOG_", extra="ignore")
+
+    format: Literal["text", "json"] = Field(default="text", description="Log line format.")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level logged."
+    )
+    access: bool = Field(default=True, description="Log one line per HTTP request.")
+
+
+class ConsoleSettings(BaseSettings):
+    """The web console: default language and the time zone days are counted in."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_CONSOLE_", extra="ignore")
+
+    language: Literal["zh_CN", "en"] = Field(
+        default="zh_CN", description="Language shown before a user picks one."
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai", description="IANA zone for dates shown and days counted."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone as an object."""
+        return ZoneInfo(self.timezone)
+
+
+class SecuritySettings(BaseSettings):
+    """Secrets, sessions, tokens and login throttling."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_", extra="ignore")
+
+    secret_key: SecretStr = Field(
+        default=SecretStr(""), description="Signs CSRF tokens; required outside dev and test."
+    )
+    session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Console session life.")
+    token_days: int = Field(default=90, ge=1, le=3650, description="Default API token life.")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins allowed per user and address in the window."
+    )
+    login_window_seconds: int = Field(
+        default=300, ge=1, description="Window over which failed logins are counted."
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Mark cookies Secure (set when served over HTTPS)."
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strip(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(value.get_secret_value().strip())
+
+
+class Settings(BaseSettings):
+    """All of Taihu's settings; build once with ``Settings()`` and pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_", extra="ignore")
+
+    env: Environment = Field(default="production", description="dev, test or production.")
+    data_dir: Path = Field(default=Path("var"), description="Where local state is kept.")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    handle: HandleSettings = Field(default_factory=HandleSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+
+    @property
+    def database_url(self) -> str:
+        """The database URL, defaulting to SQLite inside the data directory."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'taihu.sqlite3').resolve()}"
+
+    def check_safe(self) -> None:
+        """Refuse an unsafe configuration before anything is served."""
+        if self.env in ("dev", "test"):
+            return
+        key = self.security.secret_key.get_secret_value()
+        if len(key) < _MIN_KEY_LENGTH or key.lower() in _KNOWN_DEFAULT_KEYS:
+            raise UnsafeSettingsError(
+                "TAIHU_SECRET_KEY must be a random value of at least "
+                f"{_MIN_KEY_LENGTH} characters in production; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`, "
+                "or set TAIHU_ENV=dev on a development machine."
+            )
+
+    @cached_property
+    def secret_key(self) -> bytes:
+        """The signing key; in dev and test an unset key is kept in the data directory."""
+        key = self.security.secret_key.get_secret_value()
+        if key:
+            return key.encode()
+        self.check_safe()
+        path = self.data_dir / "dev-secret-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48), encoding="ascii")
+        return path.read_text(encoding="ascii").strip().encode()

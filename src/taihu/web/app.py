@@ -1,0 +1,91 @@
+"""ASGI assembly: one FastAPI application with every context's routes, the console and ops."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from taihu import __version__
+from taihu.accounts import api as accounts_api
+from taihu.core import Clock, Database, Runtime, SystemClock, schema_state
+from taihu.core.commands import database_for
+from taihu.core.logs import configure_logging
+from taihu.enterprises import api as enterprises_api
+from taihu.settings import Settings
+from taihu.web import console, ops
+from taihu.web.errors import install_error_handlers
+from taihu.web.middleware import RequestMiddleware
+from taihu.web.templating import LanguageMiddleware, build_templates
+
+__all__ = ["SchemaOutdatedError", "app_from_environment", "create_app"]
+
+DESCRIPTION = """
+Taihu is the district's industrial internet platform. Every API answers errors as
+`{"error": code, "message": text}`. Authenticate with `Authorization: Bearer <token>`
+(`POST /api/auth/token` or `taihu token create`).
+"""
+
+
+class SchemaOutdatedError(RuntimeError):
+    """The database schema is behind the code; the server must not start on it."""
+
+
+def create_app(
+    settings: Settings, *, db: Database | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """Build the application; the database is opened now and checked at start-up."""
+    settings.check_safe()
+    database = db or database_for(settings)
+    runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state = await schema_state(database)
+        if not state.is_current:
+            raise SchemaOutdatedError(
+                f"the database schema is at {state.current or 'nothing'}, this code needs "
+                f"{state.head}: run `taihu db upgrade`"
+            )
+        try:
+            yield
+        finally:
+            if db is None:
+                await database.dispose()
+
+    app = FastAPI(
+        title="Taihu",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.state.templates = build_templates(settings)
+    install_error_handlers(app)
+    app.add_exception_handler(console.LoginRequired, console.login_redirect)
+    app.add_middleware(LanguageMiddleware, default=settings.console.language)
+    app.add_middleware(RequestMiddleware, access_log=settings.log.access)
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(resources.files("taihu.web") / "static")),
+        name="static",
+    )
+    app.include_router(ops.router)
+    app.include_router(accounts_api.router)
+    app.include_router(enterprises_api.router)
+    app.include_router(console.router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for worker processes: settings come from the environment."""
+    settings = Settings()
+    configure_logging(settings.log)
+    return create_app(settings)

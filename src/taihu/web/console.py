@@ -1,0 +1,336 @@
+"""The web console: sign-in, layout, language switch, home page, audit log and registry pages.
+
+Pages are rendered on the server (Jinja2) and refreshed in parts with HTMX. Every form that
+changes state carries the session's CSRF token; the sign-in form, which has no session yet,
+carries a signed double-submit token instead.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from taihu.accounts import (
+    SESSION_COOKIE,
+    AccountService,
+    AuditFilter,
+    Role,
+    SessionInfo,
+    client_address,
+    daily_activity,
+    query_audit,
+)
+from taihu.core import (
+    DbSession,
+    Runtime,
+    RuntimeDep,
+    TooManyRequests,
+    Unauthenticated,
+    sign,
+    verify_signature,
+)
+from taihu.enterprises import EnterpriseService
+from taihu.web.i18n import LANGUAGES, N_, gettext_
+from taihu.web.templating import LANGUAGE_COOKIE
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+LOGIN_CSRF_COOKIE = "taihu_login_csrf"
+_ACTIVITY_DAYS = 14
+_AUDIT_PAGE_SIZE = 25
+
+
+class LoginRequired(Exception):
+    """The page needs a signed-in user; the handler redirects to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def templates(request: Request) -> Jinja2Templates:
+    """The application's template renderer."""
+    renderer: Jinja2Templates = request.app.state.templates
+    return renderer
+
+
+async def console_session(request: Request, session: DbSession, runtime: RuntimeDep) -> SessionInfo:
+    """The signed-in user of a console page, or a redirect to the sign-in page."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        try:
+            return await AccountService(
+                session, runtime.settings.security, runtime.clock
+            ).resume_session(cookie)
+        except Unauthenticated:
+            pass
+    raise LoginRequired(
+        _safe_next(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    )
+
+
+Signed = Annotated[SessionInfo, Depends(console_session)]
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    """One entry of the console's navigation."""
+
+    path: str
+    label: str
+    icon: str
+
+
+def navigation() -> list[NavItem]:
+    """The console's navigation in the current language."""
+    return [
+        NavItem("/", gettext_("Overview"), "home"),
+        NavItem("/identifiers", gettext_("Identifiers"), "tag"),
+        NavItem("/devices", gettext_("Devices"), "cpu"),
+        NavItem("/industry-map", gettext_("Industry map"), "share"),
+        NavItem("/monitor", gettext_("Operation monitor"), "activity"),
+        NavItem("/enterprises", gettext_("Enterprises"), "building"),
+        NavItem("/audit", gettext_("Audit log"), "list"),
+    ]
+
+
+_ROLE_LABELS = {
+    Role.ADMIN: N_("Administrator"),
+    Role.BUREAU: N_("Bureau analyst"),
+    Role.AUDITOR: N_("Auditor"),
+    Role.ENTERPRISE: N_("Enterprise user"),
+}
+
+
+def _page(
+    request: Request, name: str, who: SessionInfo | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    context.update(
+        user=who.principal if who else None,
+        role_label=gettext_(_ROLE_LABELS[who.principal.role]) if who else "",
+        csrf_token=who.csrf_token if who else "",
+        nav=navigation() if who else [],
+    )
+    return templates(request).TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _safe_next(path: str | None) -> str:
+    # Only same-site paths: "//evil.example" or "https://…" would make this an open redirect.
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
+
+
+# -- sign-in ---------------------------------------------------------------------------------
+
+
+def _login_form(
+    request: Request, runtime: Runtime, *, next_path: str, error: str = "", status_code: int = 200
+) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(24)
+    response = _page(
+        request,
+        "login.html",
+        None,
+        status_code=status_code,
+        next_path=next_path,
+        error=error,
+        login_csrf=sign(runtime.settings.secret_key, nonce),
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        secure=runtime.settings.security.secure_cookies,
+        max_age=3600,
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(
+    request: Request, runtime: RuntimeDep, next: Annotated[str | None, Query()] = None
+) -> HTMLResponse:
+    return _login_form(request, runtime, next_path=_safe_next(next))
+
+
+@router.post("/login", response_model=None)
+async def login_submit(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=2048)] = "/",
+) -> Response:
+    next_path = _safe_next(next)
+    nonce = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not nonce or not verify_signature(runtime.settings.secret_key, nonce, csrf):
+        return _login_form(
+            request, runtime, next_path=next_path, status_code=400,
+            error=gettext_("The sign-in form expired. Please try again."),
+        )  # fmt: skip
+    accounts = AccountService(session, runtime.settings.security, runtime.clock)
+    try:
+        user = await accounts.login(username, password, client_address(request))
+    except TooManyRequests as exc:
+        minutes = max(1, round(exc.retry_after / 60))
+        return _login_form(
+            request, runtime, next_path=next_path, status_code=429,
+            error=gettext_("Too many failed attempts. Try again in %(minutes)d min.")
+            % {"minutes": minutes},
+        )  # fmt: skip
+    except Unauthenticated:
+        return _login_form(
+            request, runtime, next_path=next_path, status_code=401,
+            error=gettext_("Wrong user name or password."),
+        )  # fmt: skip
+    cookie, console_session = await accounts.start_session(user)
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=runtime.settings.security.secure_cookies,
+        expires=console_session.expires_at,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout", response_model=None)
+async def logout(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    if not secrets.compare_digest(csrf, who.csrf_token):
+        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    await AccountService(session, runtime.settings.security, runtime.clock).end_session(cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/lang/{language}")
+async def switch_language(
+    language: str, runtime: RuntimeDep, next: Annotated[str | None, Query()] = None
+) -> RedirectResponse:
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if language in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            max_age=365 * 24 * 3600,
+            samesite="lax",
+            secure=runtime.settings.security.secure_cookies,
+        )
+    return response
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(
+    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    accounts = AccountService(session, runtime.settings.security, runtime.clock)
+    summary = await accounts.summary()
+    zone = runtime.settings.console.zone
+    activity = await daily_activity(session, zone, days=_ACTIVITY_DAYS, now=runtime.clock.now())
+    chart = {
+        "title": gettext_("Writes recorded in the audit log per day"),
+        "days": [day.strftime("%m-%d") for day, _ in activity],
+        "counts": [count for _, count in activity],
+        "series": gettext_("Writes"),
+    }
+    return _page(
+        request,
+        "home.html",
+        who,
+        enterprises=await EnterpriseService(session, runtime.clock).count(),
+        users=summary["users"],
+        active_tokens=summary["active_tokens"],
+        writes_total=sum(chart["counts"]),
+        chart=chart,
+    )
+
+
+@router.get("/enterprises", response_class=HTMLResponse)
+async def enterprises_page(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
+    size = 50
+    rows, total = await EnterpriseService(session, runtime.clock).list(
+        who.principal, search=q, limit=size, offset=(page - 1) * size
+    )
+    return _page(
+        request, "enterprises.html", who,
+        rows=rows, total=total, q=q or "", page=page, pages=max(1, -(-total // size)),
+    )  # fmt: skip
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit_page(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=128)] = None,
+    entity_type: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
+    if who.principal.role not in (Role.ADMIN, Role.BUREAU):
+        return _page(request, "denied.html", who, status_code=403)
+    where = AuditFilter(actor=actor or None, action=action or None, entity_type=entity_type or None)
+    entries, total = await query_audit(session, where, page=page, page_size=_AUDIT_PAGE_SIZE)
+    # An HTMX filter or paging request replaces only the table.
+    name = "_audit_table.html" if request.headers.get("hx-request") else "audit.html"
+    return _page(
+        request, name, who,
+        entries=entries, total=total, page=page,
+        pages=max(1, -(-total // _AUDIT_PAGE_SIZE)),
+        filters={"action": action or "", "actor": actor or "", "entity_type": entity_type or ""},
+    )  # fmt: skip
+
+
+_PILLARS = {
+    "/identifiers": N_("Identifiers"),
+    "/devices": N_("Devices"),
+    "/industry-map": N_("Industry map"),
+    "/monitor": N_("Operation monitor"),
+}
+
+
+async def pillar_page(request: Request, who: Signed) -> HTMLResponse:
+    """A pillar whose context has not been installed on this node yet."""
+    return _page(request, "pillar.html", who, title=gettext_(_PILLARS[request.url.path]))
+
+
+for _path in _PILLARS:
+    router.add_api_route(_path, pillar_page, methods=["GET"], response_class=HTMLResponse)
+
+
+def login_redirect(_request: Request, exc: Exception) -> RedirectResponse:
+    """Send a visitor without a session to the sign-in page, remembering where they were."""
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(f"/login?next={quote(exc.next_path)}", status_code=303)

@@ -1,0 +1,65 @@
+"""Turn errors into the platform's JSON error body ``{"error": code, "message": text}``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from taihu.core import TaihuError, TooManyRequests, Unauthenticated
+
+__all__ = ["install_error_handlers"]
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+async def _taihu_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TaihuError)
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="taihu"'
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse(exc.as_body(), status_code=exc.status, headers=headers)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return JSONResponse(
+        {"error": code, "message": str(exc.detail)},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = jsonable_encoder(exc.errors(), exclude={"input", "ctx", "url"})
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return JSONResponse(
+        {
+            "error": "validation_error",
+            "message": f"{where}: {first.get('msg', 'invalid')}" if where else "invalid request",
+            "details": {"errors": errors},
+        },
+        status_code=422,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on an application."""
+    app.add_exception_handler(TaihuError, _taihu_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

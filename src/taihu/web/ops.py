@@ -1,0 +1,83 @@
+"""Operational endpoints: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Info, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
+
+from taihu import __version__
+from taihu.core import RuntimeDep, schema_state
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["operations"])
+
+Info("taihu_build", "Version of the running Taihu").info({"version": __version__})
+
+
+@router.get(
+    "/healthz",
+    summary="Liveness",
+    description="200 while the process serves requests; checks nothing else.",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    description="200 when the database answers and its schema is current, else 503 with why.",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {"status": "ready", "database": "ok", "schema": "0001"}
+                }
+            }
+        },
+        503: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "not ready",
+                        "database": "ok",
+                        "schema": "outdated: at 0001, code needs 0002; run `taihu db upgrade`",
+                    }
+                }
+            }
+        },
+    },
+)
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    body: dict[str, Any] = {"status": "ready", "database": "ok"}
+    try:
+        await runtime.db.ping()
+        state = await schema_state(runtime.db)
+    except (SQLAlchemyError, OSError) as exc:
+        body.update(status="not ready", database=f"unreachable: {type(exc).__name__}")
+        return JSONResponse(body, status_code=503)
+    if state.is_current:
+        body["schema"] = state.current
+        return JSONResponse(body)
+    body.update(
+        status="not ready",
+        schema=f"outdated: at {state.current}, code needs {state.head}; run `taihu db upgrade`",
+    )
+    return JSONResponse(body, status_code=503)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="Text exposition format, per process.",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"example": "taihu_http_requests_total{…} 12.0"}}}},
+)
+async def metrics() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

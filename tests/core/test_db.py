@@ -1,0 +1,65 @@
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from taihu.accounts import AuditEntry
+from taihu.core import Database
+
+
+async def test_times_come_back_aware_utc(db: Database) -> None:
+    shanghai = timezone(timedelta(hours=8))
+    moment = datetime(2026, 1, 1, 9, 30, tzinfo=shanghai)
+    async with db.session() as session:
+        session.add(AuditEntry(at=moment, actor="t", action="x", entity_type="y", entity_id="1"))
+    async with db.session() as session:
+        stored = await session.scalar(sa.select(AuditEntry.at))
+    assert stored == moment
+    assert stored is not None
+    assert stored.tzinfo is not None
+    assert stored.utcoffset() == timedelta(0)
+    assert stored == datetime(2026, 1, 1, 1, 30, tzinfo=UTC)
+
+
+async def test_naive_times_are_refused(db: Database) -> None:
+    with pytest.raises(sa.exc.StatementError, match="naive"):
+        async with db.session() as session:
+            session.add(
+                AuditEntry(
+                    at=datetime(2026, 1, 1),  # noqa: DTZ001 - the point of the test
+                    actor="t", action="x", entity_type="y", entity_id="1",
+                )  # fmt: skip
+            )
+
+
+async def test_failed_unit_of_work_leaves_nothing(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            session.add(
+                AuditEntry(at=datetime.now(UTC), actor="t", action="x", entity_type="y", entity_id="1")
+            )
+            await session.flush()
+            raise RuntimeError("boom")
+    async with db.session() as session:
+        assert await session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+
+
+async def test_sqlite_runs_in_wal_with_foreign_keys(db: Database) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite pragmas; the PostgreSQL run checks foreign keys below")
+    async with db.engine.connect() as conn:
+        assert (await conn.execute(sa.text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(sa.text("PRAGMA foreign_keys"))).scalar() == 1
+        assert (await conn.execute(sa.text("PRAGMA busy_timeout"))).scalar() == 5000
+
+
+async def test_foreign_keys_are_enforced(db: Database) -> None:
+    with pytest.raises(sa.exc.IntegrityError):
+        async with db.session() as session:
+            await session.execute(
+                sa.text(
+                    "INSERT INTO enterprise_members (user_id, enterprise_id, created_at) "
+                    "VALUES (999, 999, :at)"
+                ),
+                {"at": datetime.now(UTC).replace(tzinfo=None)},
+            )
