@@ -23,12 +23,14 @@ $(STAMP): pyproject.toml
 $(VENDOR)/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(VENDOR)
-	cp node_modules/echarts/dist/echarts.min.js node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp node_modules/echarts/dist/echarts.min.js node_modules/htmx.org/dist/htmx.min.js \
+	   node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	   $(VENDOR)/
 	touch $@
 
 setup: $(STAMP) assets  ## Python environment and front-end assets
 
-assets: $(VENDOR)/.stamp  ## Copy echarts and htmx from npm into the package
+assets: $(VENDOR)/.stamp  ## Copy echarts, htmx and swagger-ui from npm into the package
 
 demo: setup  ## Fresh demo database and the platform on http://127.0.0.1:8000
 	$(BIN)/taihu demo

@@ -151,9 +151,7 @@ class World:
                 Principal.system("test"), name, credit_code
             )
 
-    async def user(
-        self, username: str, role: Role, *, enterprises: tuple[int, ...] = ()
-    ) -> User:
+    async def user(self, username: str, role: Role, *, enterprises: tuple[int, ...] = ()) -> User:
         """Create a user (password ``PASSWORD``) acting for ``enterprises``."""
         async with self.db.session() as session:
             accounts = AccountService(session, self.settings.security, self.clock)

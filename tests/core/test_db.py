@@ -22,21 +22,21 @@ async def test_times_come_back_aware_utc(db: Database) -> None:
 
 
 async def test_naive_times_are_refused(db: Database) -> None:
-    with pytest.raises(sa.exc.StatementError, match="naive"):
-        async with db.session() as session:
-            session.add(
-                AuditEntry(
-                    at=datetime(2026, 1, 1),  # noqa: DTZ001 - the point of the test
-                    actor="t", action="x", entity_type="y", entity_id="1",
-                )  # fmt: skip
-            )
+    naive = datetime(2026, 1, 1)  # noqa: DTZ001 - the point of the test
+    entry = AuditEntry(at=naive, actor="t", action="x", entity_type="y", entity_id="1")
+    async with db.sessions() as session:
+        session.add(entry)
+        with pytest.raises(sa.exc.StatementError, match="naive"):
+            await session.flush()
 
 
 async def test_failed_unit_of_work_leaves_nothing(db: Database) -> None:
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError):  # noqa: PT012 - the unit of work is what raises
         async with db.session() as session:
             session.add(
-                AuditEntry(at=datetime.now(UTC), actor="t", action="x", entity_type="y", entity_id="1")
+                AuditEntry(
+                    at=datetime.now(UTC), actor="t", action="x", entity_type="y", entity_id="1"
+                )
             )
             await session.flush()
             raise RuntimeError("boom")

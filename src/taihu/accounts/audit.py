@@ -121,7 +121,7 @@ async def daily_activity(
         .group_by("hour")
     )
     counts = {first + timedelta(days=i): 0 for i in range(days)}
-    for bucket, count in rows.tuples():
+    for bucket, count in rows:
         start = bucket if isinstance(bucket, datetime) else datetime.fromisoformat(bucket)
         local_day = start.replace(tzinfo=UTC).astimezone(zone).date()
         if local_day in counts:

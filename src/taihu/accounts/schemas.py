@@ -169,27 +169,26 @@ class MeOut(BaseModel):
     enterprise_ids: list[int]
 
 
+_AUDIT_EXAMPLE: dict[str, Any] = {
+    "id": 41,
+    "at": "2026-11-25T08:00:00Z",
+    "actor_user_id": 1,
+    "actor": "admin",
+    "action": "enterprise.create",
+    "entity_type": "enterprise",
+    "entity_id": "12",
+    "before": None,
+    "after": {"name": "吴江示例光缆有限公司", "credit_code": "91320509MA1Y2B3C0Y"},
+    "request_id": "5f2c0e4b9a1d7c33",
+}
+
+
 class AuditEntryOut(BaseModel):
     """One audit entry."""
 
     model_config = ConfigDict(
         from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 41,
-                    "at": "2026-11-25T08:00:00Z",
-                    "actor_user_id": 1,
-                    "actor": "admin",
-                    "action": "enterprise.create",
-                    "entity_type": "enterprise",
-                    "entity_id": "12",
-                    "before": None,
-                    "after": {"name": "吴江示例光缆有限公司", "credit_code": "91320509MA1XXXXXXX"},
-                    "request_id": "5f2c0e4b9a1d7c33",
-                }
-            ]
-        },
+        json_schema_extra={"examples": [_AUDIT_EXAMPLE]},
     )
 
     id: int
@@ -206,6 +205,19 @@ class AuditEntryOut(BaseModel):
 
 class AuditPage(BaseModel):
     """A page of audit entries, newest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_AUDIT_EXAMPLE],
+                    "total": 1,
+                    "page": 1,
+                    "page_size": 50,
+                }
+            ]
+        }
+    )
 
     items: list[AuditEntryOut]
     total: int

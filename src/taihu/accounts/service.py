@@ -272,7 +272,7 @@ class AccountService:
         ).one_or_none()
         if row is None:
             raise Unauthenticated("unknown API token", code="bad_token")
-        token, user = row.tuple()
+        token, user = row
         now = self.clock.now()
         if token.revoked_at is not None:
             raise Unauthenticated("this API token was revoked", code="token_revoked")
@@ -317,7 +317,7 @@ class AccountService:
         ).one_or_none()
         if row is None:
             raise Unauthenticated("please sign in", code="no_session")
-        console_session, user = row.tuple()
+        console_session, user = row
         if console_session.expires_at <= self.clock.now() or not user.is_active:
             raise Unauthenticated("your session has ended; please sign in again", code="no_session")
         return SessionInfo(

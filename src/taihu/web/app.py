@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from taihu import __version__
@@ -62,8 +61,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
-        docs_url="/docs",
+        docs_url=None,  # served by ops.api_docs from local assets, under our CSP
         redoc_url=None,
     )
     app.state.runtime = runtime

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Info, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -81,3 +81,27 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
 )
 async def metrics() -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Taihu API</title>
+  <link rel="stylesheet" href="/static/vendor/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/static/vendor/swagger-ui-bundle.js"></script>
+  <script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
+
+
+@router.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+async def api_docs() -> HTMLResponse:
+    # Swagger UI from our own static files: the node may have no Internet, and the console's
+    # CSP allows scripts from this origin only.
+    return HTMLResponse(_DOCS_PAGE)

@@ -1,0 +1,67 @@
+import httpx
+
+from taihu.accounts import Role
+from tests.conftest import CODE_A, CODE_B, World
+
+
+async def test_bureau_registers_enterprises(client: httpx.AsyncClient, world: World) -> None:
+    analyst = await world.bearer("ana", Role.BUREAU)
+    response = await client.post(
+        "/api/enterprises",
+        json={"name": "  汾湖示例  电梯 ", "credit_code": CODE_A.lower()},
+        headers=analyst,
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["name"] == "汾湖示例 电梯"
+    assert body["credit_code"] == CODE_A
+    again = await client.post(
+        "/api/enterprises", json={"name": "Other", "credit_code": CODE_A}, headers=analyst
+    )
+    assert again.status_code == 409
+    assert again.json()["error"] == "enterprise_exists"
+
+
+async def test_bad_credit_codes_are_rejected_clearly(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    analyst = await world.bearer("ana", Role.BUREAU)
+    wrong_check = CODE_A[:17] + ("0" if CODE_A[17] != "0" else "1")
+    response = await client.post(
+        "/api/enterprises", json={"name": "X", "credit_code": wrong_check}, headers=analyst
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_credit_code"
+    assert f"should be '{CODE_A[17]}'" in response.json()["message"]
+    short = await client.post(
+        "/api/enterprises", json={"name": "X", "credit_code": "9132"}, headers=analyst
+    )
+    assert short.status_code == 400
+    assert "18 characters" in short.json()["message"]
+    listed = await client.get("/api/enterprises", headers=analyst)
+    assert listed.json() == []  # nothing half-written
+
+
+async def test_enterprise_users_see_only_their_own(client: httpx.AsyncClient, world: World) -> None:
+    mine = await world.enterprise("我的企业", CODE_A)
+    theirs = await world.enterprise("别人的企业", CODE_B)
+    auth = await world.bearer("factory", Role.ENTERPRISE, enterprises=(mine.id,))
+    listed = await client.get("/api/enterprises", headers=auth)
+    assert [e["id"] for e in listed.json()] == [mine.id]
+    assert listed.headers["x-total-count"] == "1"
+    assert (await client.get(f"/api/enterprises/{mine.id}", headers=auth)).status_code == 200
+    hidden = await client.get(f"/api/enterprises/{theirs.id}", headers=auth)
+    assert hidden.status_code == 404
+    assert hidden.json()["error"] == "enterprise_not_found"
+
+
+async def test_search_by_name_part_or_code(client: httpx.AsyncClient, world: World) -> None:
+    await world.enterprise("盛泽示例丝绸", CODE_A)
+    await world.enterprise("七都示例光缆", CODE_B)
+    auth = await world.bearer("ana", Role.BUREAU)
+    by_name = await client.get("/api/enterprises", params={"q": "光缆"}, headers=auth)
+    assert [e["name"] for e in by_name.json()] == ["七都示例光缆"]
+    by_code = await client.get("/api/enterprises", params={"q": CODE_A.lower()}, headers=auth)
+    assert [e["name"] for e in by_code.json()] == ["盛泽示例丝绸"]
+    wildcard = await client.get("/api/enterprises", params={"q": "%"}, headers=auth)
+    assert wildcard.json() == []  # LIKE wildcards in input are literal
