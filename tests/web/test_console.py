@@ -3,7 +3,7 @@ import re
 
 import httpx
 
-from taihu.accounts import Role
+from taihu.accounts import AuditFilter, Role, query_audit
 from tests.conftest import CODE_A, PASSWORD, World
 
 
@@ -138,6 +138,9 @@ async def test_logout_needs_the_session_csrf_token(client: httpx.AsyncClient, wo
     done = await client.post("/logout", data={"csrf": _hidden(home.text, "csrf")})
     assert done.status_code == 303
     assert (await client.get("/")).status_code == 303
+    async with world.db.session() as session:
+        entries, _ = await query_audit(session, AuditFilter(action="session."), page=1, page_size=10)
+    assert [e.action for e in entries] == ["session.end", "session.create"]
 
 
 async def test_cookie_session_writes_need_the_csrf_header(

@@ -326,10 +326,13 @@ class AccountService:
             session_id=console_session.id,
         )
 
-    async def end_session(self, plain: str) -> None:
+    async def end_session(self, actor: Principal, plain: str) -> None:
         """Sign a browser out."""
         await self.session.execute(
             sa.delete(ConsoleSession).where(ConsoleSession.token_hash == hash_token(plain))
+        )
+        await record_audit(
+            self.session, actor, "session.end", "user", actor.user_id, at=self.clock.now()
         )
 
 

@@ -219,7 +219,9 @@ async def logout(
     if not secrets.compare_digest(csrf, who.csrf_token):
         return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
     cookie = request.cookies.get(SESSION_COOKIE, "")
-    await AccountService(session, runtime.settings.security, runtime.clock).end_session(cookie)
+    await AccountService(session, runtime.settings.security, runtime.clock).end_session(
+        who.principal, cookie
+    )
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
