@@ -6,14 +6,22 @@ is missing there.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 __all__ = [
     "ConsoleSettings",
@@ -29,9 +37,10 @@ __all__ = [
 
 Environment = Literal["dev", "test", "production"]
 
-# Values people paste from tutorials; refusing them is cheaper than a leaked console.
-_KNOWN_DEFAULT_KEYS = frozenset({"changeme", "change-me", "secret", "dev", "taihu", "default"})
 _MIN_KEY_LENGTH = 32
+# "aaaa…" or "changemechangeme…" is long enough but guessable; random keys use many symbols.
+_MIN_DISTINCT_KEY_CHARS = 12
+_SECTIONS = frozenset({"database", "http", "mqtt", "handle", "log", "console", "security"})
 
 
 class UnsafeSettingsError(ValueError):
@@ -172,7 +181,7 @@ class Settings(BaseSettings):
         if self.env in ("dev", "test"):
             return
         key = self.security.secret_key.get_secret_value()
-        if len(key) < _MIN_KEY_LENGTH or key.lower() in _KNOWN_DEFAULT_KEYS:
+        if len(key) < _MIN_KEY_LENGTH or len(set(key)) < _MIN_DISTINCT_KEY_CHARS:
             raise UnsafeSettingsError(
                 "TAIHU_SECRET_KEY must be a random value of at least "
                 f"{_MIN_KEY_LENGTH} characters in production; generate one with "
@@ -190,5 +199,33 @@ class Settings(BaseSettings):
         path = self.data_dir / "dev-secret-key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48), encoding="ascii")
+            draft = path.with_name(f".dev-secret-key.{os.getpid()}")
+            draft.write_text(secrets.token_urlsafe(48), encoding="ascii")
+            draft.chmod(0o600)
+            # link() publishes the whole file or fails if another worker won the race, so every
+            # worker of a node ends up signing with the same key.
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+            draft.unlink()
         return path.read_text(encoding="ascii").strip().encode()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - replaced by _TopLevelEnv
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - no .env files by design
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - not used
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read sections from their own variables only (never TAIHU_HTTP='{json}' and the like)."""
+        return (init_settings, _TopLevelEnv(settings_cls))
+
+
+class _TopLevelEnv(EnvSettingsSource):
+    """The environment, minus the section fields, which read their own TAIHU_SECTION_* vars."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if field_name in _SECTIONS:
+            return None, field_name, False
+        return super().get_field_value(field, field_name)

@@ -197,3 +197,22 @@ async def test_audit_filters_and_pages(
     assert [e["after"]["username"] for e in recent.json()["items"]] == ["user4", "user3"]
     bad = await client.get("/api/audit", params={"page": 0}, headers=analyst)
     assert bad.status_code == 422
+
+
+async def test_auditors_read_the_audit_log(client: httpx.AsyncClient, world: World) -> None:
+    auth = await world.bearer("shen", Role.AUDITOR)
+    response = await client.get("/api/audit", headers=auth)
+    assert response.status_code == 200
+    assert response.json()["total"] >= 2
+
+
+async def test_token_lists_do_not_reveal_which_users_exist(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    auth = await world.bearer("factory", Role.ENTERPRISE)
+    await world.user("someone", Role.BUREAU)
+    existing = await client.get("/api/tokens", params={"user": "someone"}, headers=auth)
+    missing = await client.get("/api/tokens", params={"user": "no-such-user"}, headers=auth)
+    assert existing.status_code == missing.status_code == 403
+    own = await client.get("/api/tokens", params={"user": "factory"}, headers=auth)
+    assert own.status_code == 200

@@ -1,3 +1,4 @@
+import secrets
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def test_bad_values_fail_fast(monkeypatch: pytest.MonkeyPatch, name: str, value:
         Settings()
 
 
-@pytest.mark.parametrize("key", ["", "short", "changeme" * 1, "secret"])
+@pytest.mark.parametrize("key", ["", "short", "changeme" * 5, "x" * 64])
 def test_production_refuses_a_weak_secret_key(key: str) -> None:
     settings = Settings(env="production", security=SecuritySettings(secret_key=key))
     with pytest.raises(UnsafeSettingsError, match="TAIHU_SECRET_KEY"):
@@ -54,9 +55,19 @@ def test_production_refuses_a_weak_secret_key(key: str) -> None:
 
 
 def test_production_accepts_a_strong_key() -> None:
-    settings = Settings(env="production", security=SecuritySettings(secret_key="k" * 48))
+    key = secrets.token_urlsafe(48)
+    settings = Settings(env="production", security=SecuritySettings(secret_key=key))
     settings.check_safe()
-    assert settings.secret_key == b"k" * 48
+    assert settings.secret_key == key.encode()
+
+
+def test_sections_read_only_their_own_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAIHU_HTTP", '{"port": 7}')
+    monkeypatch.setenv("TAIHU_LOG", "debug")
+    monkeypatch.setenv("TAIHU_HTTP_PORT", "9200")
+    settings = Settings()
+    assert settings.http.port == 9200
+    assert settings.log.level == "INFO"
 
 
 def test_dev_without_key_keeps_one_in_the_data_dir(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ async def test_bad_credit_codes_are_rejected_clearly(
     assert short.status_code == 400
     assert "18 characters" in short.json()["message"]
     listed = await client.get("/api/enterprises", headers=analyst)
-    assert listed.json() == []  # nothing half-written
+    assert listed.json()["total"] == 0  # nothing half-written
 
 
 async def test_enterprise_users_see_only_their_own(client: httpx.AsyncClient, world: World) -> None:
@@ -47,8 +47,8 @@ async def test_enterprise_users_see_only_their_own(client: httpx.AsyncClient, wo
     theirs = await world.enterprise("别人的企业", CODE_B)
     auth = await world.bearer("factory", Role.ENTERPRISE, enterprises=(mine.id,))
     listed = await client.get("/api/enterprises", headers=auth)
-    assert [e["id"] for e in listed.json()] == [mine.id]
-    assert listed.headers["x-total-count"] == "1"
+    assert [e["id"] for e in listed.json()["items"]] == [mine.id]
+    assert listed.json()["total"] == 1
     assert (await client.get(f"/api/enterprises/{mine.id}", headers=auth)).status_code == 200
     hidden = await client.get(f"/api/enterprises/{theirs.id}", headers=auth)
     assert hidden.status_code == 404
@@ -60,8 +60,22 @@ async def test_search_by_name_part_or_code(client: httpx.AsyncClient, world: Wor
     await world.enterprise("七都示例光缆", CODE_B)
     auth = await world.bearer("ana", Role.BUREAU)
     by_name = await client.get("/api/enterprises", params={"q": "光缆"}, headers=auth)
-    assert [e["name"] for e in by_name.json()] == ["七都示例光缆"]
+    assert [e["name"] for e in by_name.json()["items"]] == ["七都示例光缆"]
     by_code = await client.get("/api/enterprises", params={"q": CODE_A.lower()}, headers=auth)
-    assert [e["name"] for e in by_code.json()] == ["盛泽示例丝绸"]
+    assert [e["name"] for e in by_code.json()["items"]] == ["盛泽示例丝绸"]
     wildcard = await client.get("/api/enterprises", params={"q": "%"}, headers=auth)
-    assert wildcard.json() == []  # LIKE wildcards in input are literal
+    assert wildcard.json()["items"] == []  # LIKE wildcards in input are literal
+
+
+async def test_enterprise_list_pages(client: httpx.AsyncClient, world: World) -> None:
+    await world.enterprise("A 企业", CODE_A)
+    await world.enterprise("B 企业", CODE_B)
+    auth = await world.bearer("ana", Role.BUREAU)
+    second = await client.get("/api/enterprises", params={"page": 2, "page_size": 1}, headers=auth)
+    assert second.json() == {
+        "items": [second.json()["items"][0]],
+        "total": 2,
+        "page": 2,
+        "page_size": 1,
+    }
+    assert second.json()["items"][0]["name"] == "B 企业"

@@ -72,6 +72,7 @@ async def test_wrong_password_and_forged_form(client: httpx.AsyncClient, world: 
     wrong = await sign_in(client, "admin", "not-the-password")
     assert wrong.status_code == 401
     assert "用户名或密码错误。" in wrong.text
+    assert 'value="admin"' in wrong.text  # the user name is kept; only the password is retyped
     forged = await client.post(
         "/login", data={"username": "admin", "password": PASSWORD, "csrf": "forged"}
     )
@@ -90,6 +91,8 @@ async def test_next_cannot_redirect_off_site(client: httpx.AsyncClient, world: W
 async def test_language_switch_to_english_and_back(client: httpx.AsyncClient, world: World) -> None:
     await world.user("admin", Role.ADMIN)
     await sign_in(client, "admin")
+    audit = await client.get("/audit", params={"action": "user."})
+    assert "/lang/en?next=/audit%3Faction%3Duser." in audit.text  # filters survive a switch
     switched = await client.get("/lang/en", params={"next": "/"})
     assert switched.status_code == 303
     home = await client.get("/")
@@ -139,7 +142,9 @@ async def test_logout_needs_the_session_csrf_token(client: httpx.AsyncClient, wo
     assert done.status_code == 303
     assert (await client.get("/")).status_code == 303
     async with world.db.session() as session:
-        entries, _ = await query_audit(session, AuditFilter(action="session."), page=1, page_size=10)
+        entries, _ = await query_audit(
+            session, AuditFilter(action="session."), page=1, page_size=10
+        )
     assert [e.action for e in entries] == ["session.end", "session.create"]
 
 

@@ -24,7 +24,7 @@ from taihu.accounts.schemas import (
     UserOut,
 )
 from taihu.accounts.service import AccountService, IssuedToken
-from taihu.core import DbSession, NotFound, RuntimeDep
+from taihu.core import DbSession, NotFound, PageNumber, PageSize, RuntimeDep
 
 __all__ = ["ERROR_RESPONSES", "router"]
 
@@ -178,10 +178,10 @@ async def list_tokens(
     accounts: Accounts,
     user: Annotated[str | None, Query(description="A user name, or * for all")] = None,
 ) -> list[TokenOut]:
-    if user == "*":
-        owner = None
-    else:
-        owner = await accounts.get_user(user or principal.name)
+    if user not in (None, principal.name):
+        # Checked before the lookup, so a 404 cannot tell a non-admin which user names exist.
+        principal.require_role()
+    owner = None if user == "*" else await accounts.get_user(user or principal.name)
     return [TokenOut.model_validate(t) for t in await accounts.list_tokens(principal, owner)]
 
 
@@ -218,12 +218,12 @@ async def revoke_token(token_id: int, principal: CurrentPrincipal, accounts: Acc
     "/api/audit",
     summary="Search the audit log",
     description=(
-        "Admins and the bureau. Filters combine; `action` ending in '.' matches a family "
+        "Admins, the bureau and auditors. Filters combine; `action` ending in '.' matches a family "
         "(e.g. `token.`). Newest first."
     ),
     response_model=AuditPage,
     responses=ERROR_RESPONSES,
-    dependencies=[Depends(require_roles(Role.BUREAU))],
+    dependencies=[Depends(require_roles(Role.BUREAU, Role.AUDITOR))],
 )
 async def audit_log(
     session: DbSession,
@@ -234,8 +234,8 @@ async def audit_log(
     request_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
 ) -> AuditPage:
     where = AuditFilter(
         actor=actor,

@@ -7,8 +7,8 @@ from rich.table import Table
 
 from taihu.accounts.principal import Principal
 from taihu.accounts.service import AccountService
-from taihu.core.commands import console, open_database, run
-from taihu.settings import Settings
+from taihu.core import utcnow
+from taihu.core.commands import console, load_settings, open_database, run
 
 __all__ = ["token_app"]
 
@@ -26,7 +26,7 @@ def create(
     """Issue an API token; the token is printed once, as the last line."""
 
     async def _run() -> str:
-        settings = Settings()
+        settings = load_settings()
         async with open_database(settings) as db, db.session() as session:
             accounts = AccountService(session, settings.security)
             user = await accounts.get_user(username)
@@ -53,7 +53,7 @@ def revoke(
     """Revoke an API token at once."""
 
     async def _run() -> None:
-        settings = Settings()
+        settings = load_settings()
         async with open_database(settings) as db, db.session() as session:
             token = await AccountService(session, settings.security).revoke_token(
                 Principal.system(), token_id
@@ -68,16 +68,30 @@ def list_(username: str | None = typer.Argument(None, help="Only this user's tok
     """List API tokens (never their values)."""
 
     async def _run() -> None:
-        settings = Settings()
+        settings = load_settings()
         async with open_database(settings) as db, db.session() as session:
             accounts = AccountService(session, settings.security)
             user = await accounts.get_user(username) if username else None
             tokens = await accounts.list_tokens(Principal.system(), user)
+            names = {u.id: u.username for u in await accounts.list_users(Principal.system())}
+        now = utcnow()
         table = Table("id", "user", "name", "hint", "expires", "state")
         for t in tokens:
-            state = "revoked" if t.revoked_at else "active"
+            if t.revoked_at:
+                state = "revoked"
+            elif t.expires_at and t.expires_at <= now:
+                state = "expired"
+            else:
+                state = "active"
             expires = f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "never"
-            table.add_row(str(t.id), str(t.user_id), t.name, t.hint + "…", expires, state)
+            table.add_row(
+                str(t.id),
+                names.get(t.user_id, str(t.user_id)),
+                t.name,
+                t.hint + "…",
+                expires,
+                state,
+            )
         console.print(table)
 
     run(_run())

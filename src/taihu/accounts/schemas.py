@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from taihu.accounts.principal import Role
+from taihu.core import Page
 
 __all__ = [
     "AuditEntryOut",
@@ -60,7 +61,7 @@ class TokenOut(BaseModel):
                     "id": 7,
                     "user_id": 3,
                     "name": "ERP sync",
-                    "hint": "thu_Zx3kq",
+                    "hint": "thu_Zx3k",
                     "created_at": "2026-11-25T08:00:00Z",
                     "expires_at": "2027-02-23T08:00:00Z",
                     "revoked_at": None,
@@ -90,12 +91,12 @@ class TokenIssuedOut(TokenOut):
                     "id": 7,
                     "user_id": 3,
                     "name": "ERP sync",
-                    "hint": "thu_Zx3kq",
+                    "hint": "thu_Zx3k",
                     "created_at": "2026-11-25T08:00:00Z",
                     "expires_at": "2027-02-23T08:00:00Z",
                     "revoked_at": None,
                     "last_used_at": None,
-                    "token": "thu_Zx3kq…",
+                    "token": "thu_Zx3k…",
                 }
             ]
         }
@@ -203,7 +204,7 @@ class AuditEntryOut(BaseModel):
     request_id: str | None
 
 
-class AuditPage(BaseModel):
+class AuditPage(Page[AuditEntryOut]):
     """A page of audit entries, newest first."""
 
     model_config = ConfigDict(
@@ -218,8 +219,3 @@ class AuditPage(BaseModel):
             ]
         }
     )
-
-    items: list[AuditEntryOut]
-    total: int
-    page: int
-    page_size: int

@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 
 from taihu.core import schema_state, upgrade
-from taihu.core.commands import console, open_database, run
-from taihu.settings import Settings
+from taihu.core.commands import console, load_settings, open_database, run
 
 __all__ = ["app"]
 
@@ -20,14 +19,14 @@ def upgrade_cmd(
     """Migrate the database schema up to the newest revision."""
 
     async def _run() -> None:
-        async with open_database(Settings(), require_current=False) as db:
+        async with open_database(load_settings(), require_current=False) as db:
             before = await schema_state(db)
             after = await upgrade(db, revision)
         if before.current == after.current:
-            console.print(f"schema already at {after.current}", highlight=False)
+            console.print(f"schema already at {after.current_label}", highlight=False)
         else:
             console.print(
-                f"schema upgraded from {before.current or 'empty'} to {after.current}",
+                f"schema upgraded from {before.current_label} to {after.current_label}",
                 highlight=False,
             )
 
@@ -39,13 +38,13 @@ def current() -> None:
     """Show the schema revision of the database and whether it is current."""
 
     async def _run() -> None:
-        async with open_database(Settings(), require_current=False) as db:
+        async with open_database(load_settings(), require_current=False) as db:
             state = await schema_state(db)
         note = (
             "current"
             if state.is_current
-            else f"outdated; run `taihu db upgrade` to reach {state.head}"
+            else f"outdated; run `taihu db upgrade` to reach {state.heads_label}"
         )
-        console.print(f"{state.current or 'empty'} ({note})", highlight=False)
+        console.print(f"{state.current_label} ({note})", highlight=False)
 
     run(_run())

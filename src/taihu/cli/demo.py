@@ -44,7 +44,8 @@ def demo(
         async with open_database(settings, require_current=False) as db:
             state = await upgrade(db)
             console.print(
-                f"demo database {settings.database_url} at schema {state.current}", highlight=False
+                f"demo database {settings.database_url} at schema {state.current_label}",
+                highlight=False,
             )
             with Progress(
                 TextColumn("[bold]demo data[/]"), BarColumn(), MofNCompleteColumn(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from taihu.cli.server import serve_http
-from taihu.core.commands import console, fail, open_database, run
+from taihu.core.commands import console, fail, load_settings, open_database, run
 from taihu.core.logs import configure_logging
 from taihu.settings import Settings, UnsafeSettingsError
 
@@ -25,7 +25,7 @@ def serve(
 ) -> None:
     """Serve the console, the APIs and the protocol listeners."""
     settings = with_overrides(
-        Settings(),
+        load_settings(),
         host=host,
         port=port,
         mqtt_port=mqtt_port,

@@ -24,6 +24,7 @@ __all__ = ["PortBusy", "bind_tcp", "serve_http"]
 
 log = logging.getLogger("taihu.serve")
 _NEXT_PORT_TRIES = 50
+_LAST_PORT = 65535
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +56,15 @@ def _bind_http(  # noqa: RET503 - every path ends in a return or in fail(), whic
     settings: Settings, on_busy: Literal["fail", "next"]
 ) -> socket.socket:
     host, port = settings.http.host, settings.http.port
-    tries = _NEXT_PORT_TRIES if on_busy == "next" and port else 1
+    # Moving on never passes the last port, 65535.
+    tries = min(_NEXT_PORT_TRIES, _LAST_PORT + 1 - port) if on_busy == "next" and port else 1
     for candidate in range(port, port + tries):
         try:
             return bind_tcp(host, candidate)
         except PortBusy:
             if on_busy == "next":
-                console.print(f"port {candidate} is busy, trying {candidate + 1}", style="yellow")
+                then = f", trying {candidate + 1}" if candidate + 1 < port + tries else ""
+                console.print(f"port {candidate} is busy{then}", style="yellow")
     if on_busy == "next":
         fail(f"no free port in {port}-{port + tries - 1} on {host}; pick one with --port")
     fail(

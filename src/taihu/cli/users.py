@@ -6,9 +6,8 @@ import typer
 from rich.table import Table
 
 from taihu.accounts import AccountService, Principal, Role
-from taihu.core.commands import console, open_database, run
+from taihu.core.commands import console, load_settings, open_database, run
 from taihu.enterprises import EnterpriseService
-from taihu.settings import Settings
 
 __all__ = ["app"]
 
@@ -30,7 +29,7 @@ def create(
     """Create a user, optionally acting for enterprises."""
 
     async def _run() -> None:
-        settings = Settings()
+        settings = load_settings()
         actor = Principal.system()
         async with open_database(settings) as db, db.session() as session:
             # Resolve the enterprises first: a bad credit code leaves no user behind.
@@ -56,7 +55,7 @@ def list_() -> None:
     """List users with their roles and enterprises."""
 
     async def _run() -> None:
-        settings = Settings()
+        settings = load_settings()
         async with open_database(settings) as db, db.session() as session:
             accounts = AccountService(session, settings.security)
             users = await accounts.list_users(Principal.system())

@@ -12,7 +12,8 @@ from taihu.core.errors import (
     TooManyRequests,
     Unauthenticated,
 )
-from taihu.core.migrate import SchemaState, head_revision, schema_state, upgrade
+from taihu.core.migrate import SchemaState, head_revisions, schema_state, upgrade
+from taihu.core.paging import MAX_PAGE_SIZE, Page, PageNumber, PageSize
 from taihu.core.runtime import DbSession, Runtime, RuntimeDep, db_session, get_runtime
 from taihu.core.security import (
     hash_password,
@@ -25,6 +26,7 @@ from taihu.core.security import (
 )
 
 __all__ = [
+    "MAX_PAGE_SIZE",
     "Base",
     "Clock",
     "Conflict",
@@ -34,6 +36,9 @@ __all__ = [
     "InvalidInput",
     "JSONType",
     "NotFound",
+    "Page",
+    "PageNumber",
+    "PageSize",
     "PermissionDenied",
     "Runtime",
     "RuntimeDep",
@@ -48,7 +53,7 @@ __all__ = [
     "get_runtime",
     "hash_password",
     "hash_token",
-    "head_revision",
+    "head_revisions",
     "is_sqlite",
     "new_request_id",
     "new_token",

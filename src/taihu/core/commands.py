@@ -8,16 +8,27 @@ from contextlib import asynccontextmanager
 from typing import Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from taihu import settings as settings_module
 from taihu.core.db import Database
 from taihu.core.errors import TaihuError
 from taihu.core.migrate import schema_state
 from taihu.settings import Settings
 
-__all__ = ["console", "database_for", "err_console", "fail", "open_database", "run"]
+__all__ = [
+    "console",
+    "database_for",
+    "err_console",
+    "fail",
+    "load_settings",
+    "open_database",
+    "run",
+]
 
 T = TypeVar("T")
 
@@ -27,8 +38,26 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error the way every command does and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Never hard-wrapped: a pipe or log file gets one line, and commands quoted in the message
+    # (`taihu db upgrade`, `python -c '…'`) stay whole for copying.
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, or a one-line error naming the bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        model = getattr(settings_module, exc.title, Settings)
+        prefix = "TAIHU_"
+        if isinstance(model, type) and issubclass(model, BaseSettings):
+            prefix = model.model_config.get("env_prefix") or prefix
+        problems = [
+            f"{prefix}{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        fail("invalid setting " + "; ".join(problems))
 
 
 def database_for(settings: Settings) -> Database:
@@ -58,10 +87,7 @@ async def open_database(
         if require_current:
             state = await schema_state(db)
             if not state.is_current:
-                fail(
-                    f"the database schema is at {state.current or 'nothing'}, this code needs "
-                    f"{state.head}: run `taihu db upgrade`"
-                )
+                fail(state.outdated_message)
         yield db
     finally:
         await db.dispose()

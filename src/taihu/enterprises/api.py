@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import DbSession, RuntimeDep
-from taihu.enterprises.schemas import EnterpriseCreateIn, EnterpriseOut
+from taihu.core import DbSession, PageNumber, PageSize, RuntimeDep
+from taihu.enterprises.schemas import EnterpriseCreateIn, EnterpriseOut, EnterprisePage
 from taihu.enterprises.service import EnterpriseService
 
 __all__ = ["router"]
@@ -26,24 +26,26 @@ Enterprises = Annotated[EnterpriseService, Depends(_enterprises)]
 @router.get(
     "/api/enterprises",
     summary="List enterprises",
-    description=(
-        "Staff roles see every enterprise; enterprise users see their own. The total count is "
-        "in the `X-Total-Count` header."
-    ),
-    response_model=list[EnterpriseOut],
+    description="Staff roles see every enterprise; enterprise users see their own. By name.",
+    response_model=EnterprisePage,
     responses=ERROR_RESPONSES,
 )
 async def list_enterprises(
     principal: CurrentPrincipal,
     enterprises: Enterprises,
-    response: Response,
     q: Annotated[str | None, Query(max_length=200, description="Name part or credit code")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[EnterpriseOut]:
-    rows, total = await enterprises.list(principal, search=q, limit=limit, offset=offset)
-    response.headers["X-Total-Count"] = str(total)
-    return [EnterpriseOut.model_validate(e) for e in rows]
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> EnterprisePage:
+    rows, total = await enterprises.list(
+        principal, search=q, limit=page_size, offset=(page - 1) * page_size
+    )
+    return EnterprisePage(
+        items=[EnterpriseOut.model_validate(e) for e in rows],
+        total=total,
+        page=page,
+        page_size=page_size,
+    )
 
 
 @router.post(

@@ -6,11 +6,13 @@ import typer
 from rich.table import Table
 
 from taihu.accounts import Principal
-from taihu.core.commands import console, open_database, run
+from taihu.core.commands import console, load_settings, open_database, run
+from taihu.enterprises.models import Enterprise
 from taihu.enterprises.service import EnterpriseService
-from taihu.settings import Settings
 
 __all__ = ["app"]
+
+_BATCH = 500
 
 app = typer.Typer(help="Enterprises of the district.", no_args_is_help=True)
 
@@ -23,7 +25,7 @@ def create(
     """Register an enterprise (the credit code is checked per GB 32100-2015)."""
 
     async def _run() -> None:
-        async with open_database(Settings()) as db, db.session() as session:
+        async with open_database(load_settings()) as db, db.session() as session:
             enterprise = await EnterpriseService(session).create(
                 Principal.system(), name, credit_code
             )
@@ -42,11 +44,18 @@ def list_(
     """List enterprises."""
 
     async def _run() -> None:
-        async with open_database(Settings()) as db, db.session() as session:
-            rows, total = await EnterpriseService(session).list(
-                Principal.system(), search=search, limit=1000
-            )
-        table = Table("id", "name", "credit code", "created", title=f"{total} enterprises")
+        rows: list[Enterprise] = []
+        async with open_database(load_settings()) as db, db.session() as session:
+            registry = EnterpriseService(session)
+            while True:
+                batch, total = await registry.list(
+                    Principal.system(), search=search, limit=_BATCH, offset=len(rows)
+                )
+                rows.extend(batch)
+                if len(batch) < _BATCH:
+                    break
+        title = f"{total} enterprise" + ("" if total == 1 else "s")
+        table = Table("id", "name", "credit code", "created", title=title)
         for e in rows:
             table.add_row(str(e.id), e.name, e.credit_code, f"{e.created_at:%Y-%m-%d %H:%M}")
         console.print(table)

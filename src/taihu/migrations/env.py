@@ -8,8 +8,8 @@ import taihu.accounts
 import taihu.enterprises
 from taihu.core import Base
 
-# The contexts are imported for their side effect: their tables join Base.metadata, which
-# `alembic revision --autogenerate` compares against.
+# The contexts are imported for their side effect: their tables join Base.metadata, the
+# target that tests/core/test_migrations.py compares every migrated schema with.
 _CONTEXTS = (taihu.accounts, taihu.enterprises)
 
 connection = context.config.attributes.get("connection")

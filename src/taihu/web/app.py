@@ -46,10 +46,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         state = await schema_state(database)
         if not state.is_current:
-            raise SchemaOutdatedError(
-                f"the database schema is at {state.current or 'nothing'}, this code needs "
-                f"{state.head}: run `taihu db upgrade`"
-            )
+            raise SchemaOutdatedError(state.outdated_message)
         try:
             yield
         finally:

@@ -132,7 +132,13 @@ def _safe_next(path: str | None) -> str:
 
 
 def _login_form(
-    request: Request, runtime: Runtime, *, next_path: str, error: str = "", status_code: int = 200
+    request: Request,
+    runtime: Runtime,
+    *,
+    next_path: str,
+    error: str = "",
+    username: str = "",
+    status_code: int = 200,
 ) -> HTMLResponse:
     nonce = secrets.token_urlsafe(24)
     response = _page(
@@ -142,6 +148,7 @@ def _login_form(
         status_code=status_code,
         next_path=next_path,
         error=error,
+        username=username,
         login_csrf=sign(runtime.settings.secret_key, nonce),
     )
     response.set_cookie(
@@ -185,13 +192,13 @@ async def login_submit(
     except TooManyRequests as exc:
         minutes = max(1, round(exc.retry_after / 60))
         return _login_form(
-            request, runtime, next_path=next_path, status_code=429,
+            request, runtime, next_path=next_path, status_code=429, username=username,
             error=gettext_("Too many failed attempts. Try again in %(minutes)d min.")
             % {"minutes": minutes},
         )  # fmt: skip
     except Unauthenticated:
         return _login_form(
-            request, runtime, next_path=next_path, status_code=401,
+            request, runtime, next_path=next_path, status_code=401, username=username,
             error=gettext_("Wrong user name or password."),
         )  # fmt: skip
     cookie, console_session = await accounts.start_session(user)
@@ -204,7 +211,12 @@ async def login_submit(
         secure=runtime.settings.security.secure_cookies,
         expires=console_session.expires_at,
     )
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    response.delete_cookie(
+        LOGIN_CSRF_COOKIE,
+        httponly=True,
+        samesite="strict",
+        secure=runtime.settings.security.secure_cookies,
+    )
     return response
 
 
@@ -301,7 +313,7 @@ async def audit_page(
     entity_type: Annotated[str | None, Query(max_length=64)] = None,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
-    if who.principal.role not in (Role.ADMIN, Role.BUREAU):
+    if who.principal.role not in (Role.ADMIN, Role.BUREAU, Role.AUDITOR):
         return _page(request, "denied.html", who, status_code=403)
     where = AuditFilter(actor=actor or None, action=action or None, entity_type=entity_type or None)
     entries, total = await query_audit(session, where, page=page, page_size=_AUDIT_PAGE_SIZE)

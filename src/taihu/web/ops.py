@@ -63,11 +63,11 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
         body.update(status="not ready", database=f"unreachable: {type(exc).__name__}")
         return JSONResponse(body, status_code=503)
     if state.is_current:
-        body["schema"] = state.current
+        body["schema"] = state.current_label
         return JSONResponse(body)
     body.update(
         status="not ready",
-        schema=f"outdated: at {state.current}, code needs {state.head}; run `taihu db upgrade`",
+        schema=f"outdated: {state.outdated_message}",
     )
     return JSONResponse(body, status_code=503)
 

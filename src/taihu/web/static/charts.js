@@ -8,6 +8,7 @@
     var data = JSON.parse(source.textContent);
     var chart = window.echarts.init(holder);
     chart.setOption({
+      animation: !window.matchMedia("(prefers-reduced-motion: reduce)").matches,
       tooltip: { trigger: "axis" },
       grid: { left: 40, right: 16, top: 16, bottom: 30 },
       xAxis: { type: "category", data: data.days },

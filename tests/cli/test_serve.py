@@ -1,0 +1,285 @@
+"""`taihu serve` and `taihu demo` as real processes: real sockets, signals and exit codes.
+
+Each process runs in a session of its own, so the finally blocks can end it together with any
+worker processes it spawned, whatever the test did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from taihu.core import Database, head_revisions
+from taihu.enterprises import EnterpriseService
+
+# An upper bound on every wait, never an expectation of how fast things are.
+DEADLINE = 60.0
+SERVING = re.compile(r"HTTP console and APIs on (http://127\.0\.0\.1:(\d+))")
+
+HEADS = ", ".join(sorted(head_revisions()))  # how commands print the schema revisions
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of a `taihu` process on the test's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAIHU_")}
+    env.pop("FORCE_COLOR", None)
+    env.update(
+        TAIHU_ENV="test",
+        TAIHU_DATABASE_URL=database_url,
+        TAIHU_DATA_DIR=str(tmp_path / "var"),
+        TAIHU_SECRET_KEY="k" * 40,
+        PYTHONUNBUFFERED="1",
+        NO_COLOR="1",
+    )
+    return env
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that this test holds with a listening socket."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def http() -> httpx.Client:
+    """A client that ignores proxy settings and opens a new connection per request."""
+    return httpx.Client(
+        trust_env=False, timeout=DEADLINE, limits=httpx.Limits(max_keepalive_connections=0)
+    )
+
+
+class Taihu:
+    """A running `taihu` process whose stdout and stderr are read together, line by line."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._ended = False
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    @property
+    def output(self) -> str:
+        """Everything read so far."""
+        return "".join(self.lines)
+
+    def wait_for(self, pattern: re.Pattern[str] | str) -> re.Match[str]:
+        """The first line from here on that matches, or a failure at the deadline or exit."""
+        deadline = time.monotonic() + DEADLINE
+        while not self._ended:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                self._ended = True
+                break
+            self.lines.append(line)
+            if match := re.search(pattern, line):
+                return match
+        pytest.fail(f"no line matching {pattern!r}; output so far:\n{self.output}")
+
+    def url(self) -> str:
+        """The address the server says it serves on."""
+        return self.wait_for(SERVING).group(1)
+
+    def interrupt(self) -> int:
+        """Press Ctrl-C and return the exit code once the process has ended."""
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout=DEADLINE)
+        self.finish()
+        return code
+
+    def finish(self) -> None:
+        """End the whole process group and collect the rest of the output."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=DEADLINE)
+        # EOF comes once every process holding the pipe is gone.
+        self._reader.join(timeout=DEADLINE)
+        while not self._ended and not self._queue.empty():
+            line = self._queue.get_nowait()
+            if line is None:
+                self._ended = True
+            else:
+                self.lines.append(line)
+
+
+@contextlib.contextmanager
+def running(*args: str, env: dict[str, str], cwd: Path) -> Iterator[Taihu]:
+    """`taihu ARGS` in the background, ended with its process group however the block exits."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "taihu", *args],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        taihu = Taihu(process)
+        try:
+            yield taihu
+        finally:
+            taihu.finish()
+
+
+def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`taihu ARGS` to completion, stdout and stderr together."""
+    return subprocess.run(
+        [sys.executable, "-m", "taihu", *args],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=DEADLINE,
+        check=False,
+    )
+
+
+def enterprise_count(database_url: str) -> int:
+    """How many enterprises a database holds."""
+
+    async def _count() -> int:
+        db = Database(database_url)
+        try:
+            async with db.session() as session:
+                return await EnterpriseService(session).count()
+        finally:
+            await db.dispose()
+
+    return asyncio.run(_count())
+
+
+# -- taihu serve ---------------------------------------------------------------------------------
+
+
+def test_serve_on_port_0_prints_the_bound_port_and_serves(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    with running("serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path) as server:
+        url = server.url()
+        with http() as client:
+            assert client.get(f"{url}/healthz").status_code == 200
+            ready = client.get(f"{url}/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["schema"] == HEADS
+        code = server.interrupt()
+    # uvicorn re-raises SIGINT once it has shut down, so one process ends as Ctrl-C does.
+    assert code in (0, 130), server.output
+    assert "Application shutdown complete" in server.output
+    assert "Traceback" not in server.output
+
+
+def test_serve_with_two_workers_starts_both_and_stops_them(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    args = ("serve", "--host", "127.0.0.1", "--port", "0", "--workers", "2")
+    with running(*args, env=env, cwd=tmp_path) as server:
+        url = server.url()
+        for _ in "12":
+            server.wait_for("Application startup complete")
+        assert len(set(re.findall(r"Started server process \[(\d+)\]", server.output))) == 2
+        with http() as client:
+            for _ in range(10):
+                assert client.get(f"{url}/healthz").status_code == 200
+            assert client.get(f"{url}/readyz").status_code == 200
+        code = server.interrupt()
+    assert code == 0, server.output
+    assert server.output.count("Application shutdown complete") == 2
+    assert "Stopping parent process" in server.output
+    assert "Traceback" not in server.output
+
+
+def test_serve_on_a_busy_port_exits_naming_the_port_and_how_to_change_it(
+    env: dict[str, str], tmp_path: Path, busy_port: int
+) -> None:
+    result = run("serve", "--host", "127.0.0.1", "--port", str(busy_port), env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert f"port {busy_port} on 127.0.0.1 is already in use" in result.stdout
+    assert "--port" in result.stdout
+    assert "TAIHU_HTTP_PORT" in result.stdout
+    assert "Traceback" not in result.stdout
+
+
+def test_serve_refuses_a_database_with_an_outdated_schema(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env["TAIHU_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
+    result = run("serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "run `taihu db upgrade`" in result.stdout
+    assert not SERVING.search(result.stdout)
+
+
+@pytest.mark.parametrize("key", [None, "", "changeme"], ids=["unset", "empty", "known default"])
+def test_serve_in_production_refuses_to_start_without_a_real_secret_key(
+    env: dict[str, str], tmp_path: Path, key: str | None
+) -> None:
+    env["TAIHU_ENV"] = "production"
+    del env["TAIHU_SECRET_KEY"]
+    if key is not None:
+        env["TAIHU_SECRET_KEY"] = key
+    result = run("serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "TAIHU_SECRET_KEY must be a random value" in result.stdout
+    assert not SERVING.search(result.stdout)
+
+
+# -- taihu demo ----------------------------------------------------------------------------------
+
+
+def test_demo_moves_to_the_next_free_port_and_shows_the_sign_in(
+    env: dict[str, str], tmp_path: Path, busy_port: int
+) -> None:
+    args = ("demo", "--data-dir", str(tmp_path / "demo"), "--port", str(busy_port))
+    with running(*args, env=env, cwd=tmp_path) as demo:
+        serving = demo.wait_for(SERVING)
+        assert int(serving.group(2)) > busy_port
+        with http() as client:
+            assert client.get(f"{serving.group(1)}/healthz").status_code == 200
+        assert f"port {busy_port} is busy" in demo.output
+        assert re.search(r"\badmin\b.*\btaihu-admin\b", demo.output)
+        demo.interrupt()
+    assert "Traceback" not in demo.output
+
+
+def test_demo_no_serve_seeds_a_fresh_sqlite_database_and_exits(
+    env: dict[str, str], tmp_path: Path, database_url: str
+) -> None:
+    data_dir = tmp_path / "demo"
+    for _ in "12":  # a second run starts again from nothing rather than adding to the first
+        result = run("demo", "--no-serve", "--data-dir", str(data_dir), env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stdout
+    assert "taihu-admin" in result.stdout
+    assert not SERVING.search(result.stdout)
+    assert enterprise_count(f"sqlite+aiosqlite:///{data_dir / 'taihu.sqlite3'}") == 30
+    # The demo keeps to its own SQLite file whatever TAIHU_DATABASE_URL says.
+    assert enterprise_count(database_url) == 0
