@@ -1,7 +1,8 @@
 """The demo district: fictional enterprises and the platform's users, with a short history.
 
-Names are invented and credit codes synthetic (valid check characters, organisation-code part
-starting ``MA0DEM``), so no figure is ever attached to a real company. The history is written
+Names are invented and credit codes synthetic (valid GB 32100 and GB 11714 check characters,
+organisation-code part starting ``MA0D``) and flagged ``synthetic``, so no figure is ever
+attached to a real company. The history is written
 through the ordinary services with a clock walking through the last two weeks, so the audit log
 and the console's chart show what a fortnight of use looks like.
 """
@@ -14,7 +15,11 @@ from datetime import datetime, timedelta
 
 from taihu.accounts import AccountService, Principal, Role
 from taihu.core import Database, FrozenClock, utcnow
-from taihu.enterprises import EnterpriseService, credit_code_check_char
+from taihu.enterprises import (
+    EnterpriseService,
+    credit_code_check_char,
+    organisation_code_check_char,
+)
 from taihu.settings import SecuritySettings
 
 __all__ = ["DEMO_USERS", "ENTERPRISE_NAMES", "DemoUser", "demo_credit_code", "seed_demo"]
@@ -60,7 +65,8 @@ ENTERPRISE_NAMES = (
 
 def demo_credit_code(index: int) -> str:
     """A synthetic but valid unified social credit code for the demo enterprise ``index``."""
-    first17 = f"91{_DIVISION}MA0DEM{index:03d}"
+    body = f"MA0D{index:04d}"
+    first17 = f"91{_DIVISION}{body}{organisation_code_check_char(body)}"
     return first17 + credit_code_check_char(first17)
 
 
@@ -111,7 +117,9 @@ async def seed_demo(
             clock.advance(timedelta(hours=step))
         enterprise_ids = []
         for index, name in enumerate(ENTERPRISE_NAMES):
-            enterprise = await registry.create(system, name, demo_credit_code(index))
+            enterprise = await registry.create(
+                system, name, demo_credit_code(index), synthetic=True
+            )
             enterprise_ids.append(enterprise.id)
             if progress:
                 progress(name)
