@@ -177,7 +177,7 @@ async def test_graph_and_analysis_from_the_database(db: Database, clock) -> None
         )
     async with db.session() as session:
         service = ChainService(session, clock)
-        analysis = await service.analyze(SYSTEM, "optical-fibre")
+        analysis, _ = await service.analyze(SYSTEM, "optical-fibre")
         by_key = {s.key: s for s in analysis.segments}
         assert analysis.completeness == pytest.approx(2 / 6)
         assert by_key["fibre.fibre"].local_ratio == pytest.approx(0.8)

@@ -266,12 +266,15 @@ class ChainService:
 
     async def analyze(
         self, actor: Principal, chain_key: str, limits: Thresholds | None = None
-    ) -> ChainAnalysis:
-        """Analyse one chain (staff roles)."""
+    ) -> tuple[ChainAnalysis, SupplyGraph]:
+        """Analyse one chain (staff roles); the graph comes along for names."""
         chain = chain_template(chain_key)
-        return analyze_chain(await self.graph(actor), chain, limits)
+        graph = await self.graph(actor)
+        return analyze_chain(graph, chain, limits), graph
 
-    async def disrupt(self, actor: Principal, down: list[str]) -> tuple[Disruption, SupplyGraph]:
+    async def disrupt(
+        self, actor: Principal, down: list[str], *, unblock: bool = True
+    ) -> tuple[Disruption, SupplyGraph]:
         """Propagate a disruption from the given credit codes (staff roles)."""
         graph = await self.graph(actor)
         codes = []
@@ -282,7 +285,7 @@ class ChainService:
                     f"no enterprise with credit code {code}", code="unknown_enterprise"
                 )
             codes.append(code)
-        return simulate(graph, codes), graph
+        return simulate(graph, codes, unblock=unblock), graph
 
 
 def find_path(edges: list[tuple[int | None, int]], start: int, goal: int | None) -> list[int]:

@@ -15,6 +15,7 @@ from taihu.enterprises.industry import (
 from taihu.enterprises.models import Enterprise
 from taihu.enterprises.profile import Profile, RevenueBand
 from taihu.enterprises.registry_import import ImportReport, RowProblem, import_registry
+from taihu.enterprises.schemas import ImportReportOut
 from taihu.enterprises.service import EnterpriseFilter, EnterpriseService
 from taihu.enterprises.tables import Sheet, read_sheet
 from taihu.enterprises.townships import Township, township, townships
@@ -26,6 +27,7 @@ __all__ = [
     "EnterpriseFilter",
     "EnterpriseService",
     "ImportReport",
+    "ImportReportOut",
     "IndustryClass",
     "Profile",
     "RevenueBand",

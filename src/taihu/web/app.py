@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from taihu import __version__
 from taihu.accounts import api as accounts_api
+from taihu.chains import api as chains_api
 from taihu.core import Clock, Database, Runtime, SystemClock, schema_state
 from taihu.core.commands import database_for
 from taihu.core.logs import configure_logging
@@ -75,6 +76,7 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(accounts_api.router)
     app.include_router(enterprises_api.router)
+    app.include_router(chains_api.router)
     app.include_router(console.router)
     return app
 
