@@ -19,7 +19,9 @@ async def test_readyz_when_current(client: httpx.AsyncClient) -> None:
 
 async def test_readyz_reports_an_outdated_schema(client: httpx.AsyncClient, db: Database) -> None:
     async with db.engine.begin() as conn:
-        await conn.execute(sa.text("UPDATE alembic_version SET version_num = 'old'"))
+        await conn.execute(
+            sa.text("UPDATE alembic_version SET version_num = 'old_' || version_num")
+        )
     response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["status"] == "not ready"

@@ -42,7 +42,7 @@ class Thresholds:
     """The analyst's settings for calling a segment weak or a supplier a chokepoint."""
 
     weak_ratio: float = 0.3
-    chokepoint_dependants: int = 3
+    chokepoint_dependants: int = 5
     extension_min_value: float = 0.0
     centrality_top: int = 10
 

@@ -71,7 +71,7 @@ async def analyze(
     principal: CurrentPrincipal,
     chains: Chains,
     weak_ratio: Annotated[float, Query(ge=0, le=1, description="Weak below this")] = 0.3,
-    chokepoint_dependants: Annotated[int, Query(ge=1, le=1000)] = 3,
+    chokepoint_dependants: Annotated[int, Query(ge=1, le=1000)] = 5,
 ) -> AnalysisOut:
     limits = Thresholds(weak_ratio=weak_ratio, chokepoint_dependants=chokepoint_dependants)
     analysis, graph = await chains.analyze(principal, chain_key, limits)

@@ -222,11 +222,13 @@ async def _apply(
     report: ImportReport,
     progress: Callable[[int, int], None] | None,
 ) -> None:
+    new = [row for row, previous in accepted if previous is None]
+    for row in new:
+        row.created_at = now
+    session.add_all(new)
+    await session.flush()  # one round trip for the ids, not one per row
     for done, (row, previous) in enumerate(accepted, start=1):
         if previous is None:
-            row.created_at = now
-            session.add(row)
-            await session.flush()
             await record_audit(session, actor, "supply_edge.create", "supply_edge", row.id,
                                after=edge_facts(row), at=now)  # fmt: skip
             report.created += 1

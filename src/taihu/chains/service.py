@@ -127,6 +127,28 @@ class ChainService:
         )  # fmt: skip
         return tag
 
+    async def confirm_tags(self, actor: Principal, pairs: list[tuple[int, str]]) -> int:
+        """Place many enterprises in segments at once, confirmed (admin or bureau), audited."""
+        actor.require_role(Role.BUREAU)
+        unknown = sorted({s for _, s in pairs} - set(segment_index()))
+        if unknown:
+            raise InvalidInput(f"no chain segment {unknown[0]!r}", code="unknown_segment")
+        now = self.clock.now()
+        tags = [
+            SegmentTag(enterprise_id=e, segment_key=s, status=TagStatus.CONFIRMED, score=1.0,
+                       reason="analyst", created_at=now, decided_by=actor.name, decided_at=now)
+            for e, s in pairs
+        ]  # fmt: skip
+        self.session.add_all(tags)
+        await self.session.flush()
+        for tag in tags:
+            await record_audit(
+                self.session, actor, "chain_tag.confirm", "chain_tag", tag.id,
+                after={"status": tag.status, "enterprise_id": tag.enterprise_id,
+                       "segment": tag.segment_key}, at=now,
+            )  # fmt: skip
+        return len(tags)
+
     async def tag(self, actor: Principal, enterprise_id: int, segment: str) -> SegmentTag:
         """Place an enterprise in a segment directly, confirmed (admin or bureau), audited."""
         actor.require_role(Role.BUREAU)

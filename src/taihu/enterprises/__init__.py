@@ -13,12 +13,12 @@ from taihu.enterprises.industry import (
     search_industry,
 )
 from taihu.enterprises.models import Enterprise
+from taihu.enterprises.places import Township, township, townships
 from taihu.enterprises.profile import Profile, RevenueBand
 from taihu.enterprises.registry_import import ImportReport, RowProblem, import_registry
 from taihu.enterprises.schemas import ImportReportOut
 from taihu.enterprises.service import EnterpriseFilter, EnterpriseService
 from taihu.enterprises.tables import Sheet, read_sheet
-from taihu.enterprises.townships import Township, township, townships
 
 __all__ = [
     "CREDIT_CODE_ALPHABET",

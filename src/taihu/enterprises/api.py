@@ -10,6 +10,7 @@ from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
 from taihu.core import DbSession, InvalidInput, PageNumber, PageSize, RuntimeDep
 from taihu.enterprises.industry import industry_classes, search_industry
 from taihu.enterprises.models import Enterprise
+from taihu.enterprises.places import townships
 from taihu.enterprises.registry_import import import_registry
 from taihu.enterprises.schemas import (
     EnterpriseCreateIn,
@@ -21,7 +22,6 @@ from taihu.enterprises.schemas import (
     TownshipOut,
 )
 from taihu.enterprises.service import EnterpriseFilter, EnterpriseService
-from taihu.enterprises.townships import townships
 
 __all__ = ["enterprise_out", "router"]
 

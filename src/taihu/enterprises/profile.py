@@ -12,7 +12,7 @@ from typing import Any
 
 from taihu.core import InvalidInput
 from taihu.enterprises.industry import industry_class
-from taihu.enterprises.townships import township
+from taihu.enterprises.places import township
 
 __all__ = ["FIELDS", "Profile", "RevenueBand", "parse_flag"]
 

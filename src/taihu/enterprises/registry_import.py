@@ -230,13 +230,20 @@ async def _write(
     progress: Callable[[int, int], None] | None,
 ) -> None:
     existing = await _existing(session, [r.code for r in parsed])
+    created = {
+        row.code: Enterprise(
+            credit_code=row.code, created_at=now, **_facts(row.name, row.profile, row.synthetic)
+        )
+        for row in parsed
+        if row.code not in existing
+    }
+    session.add_all(created.values())
+    await session.flush()  # one round trip for the new ids, not one per row
     for done, row in enumerate(parsed, start=1):
         after = _facts(row.name, row.profile, row.synthetic)
         enterprise = existing.get(row.code)
         if enterprise is None:
-            enterprise = Enterprise(credit_code=row.code, created_at=now, **after)
-            session.add(enterprise)
-            await session.flush()
+            enterprise = created[row.code]
             await record_audit(
                 session, actor, "enterprise.create", "enterprise", enterprise.id,
                 after={"credit_code": row.code, **_given(after)}, at=now,
