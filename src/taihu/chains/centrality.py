@@ -12,7 +12,6 @@ ignored (Hopcroft and Tarjan 1973), found with an iterative depth-first search.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 
 __all__ = ["articulation_points", "betweenness"]
@@ -40,29 +39,38 @@ def betweenness(arcs: Iterable[tuple[str, str]], *, samples: int | None = None) 
         chosen = [i * n // samples for i in range(samples)]
     else:
         chosen = list(range(n))
+    incoming: list[list[int]] = [[] for _ in range(n)]
+    for v, targets in enumerate(adjacency):
+        for w in targets:
+            incoming[w].append(v)
     for s in chosen:
-        stack: list[int] = []
-        preds: list[list[int]] = [[] for _ in range(n)]
+        # Breadth-first from s: distances, shortest-path counts, and the visiting order, which
+        # read backwards lists every node after all nodes further from s.
         sigma = [0] * n
         sigma[s] = 1
         dist = [-1] * n
         dist[s] = 0
-        queue = deque([s])
-        while queue:
-            v = queue.popleft()
-            stack.append(v)
+        order = [s]
+        i = 0
+        while i < len(order):
+            v = order[i]
+            i += 1
+            next_dist, paths = dist[v] + 1, sigma[v]
             for w in adjacency[v]:
                 if dist[w] < 0:
-                    dist[w] = dist[v] + 1
-                    queue.append(w)
-                if dist[w] == dist[v] + 1:
-                    sigma[w] += sigma[v]
-                    preds[w].append(v)
+                    dist[w] = next_dist
+                    sigma[w] = paths
+                    order.append(w)
+                elif dist[w] == next_dist:
+                    sigma[w] += paths
+        # Dependencies accumulate from the farthest nodes back; a predecessor of w on a
+        # shortest path is an in-neighbour one step closer to s.
         delta = [0.0] * n
-        while stack:
-            w = stack.pop()
-            for v in preds[w]:
-                delta[v] += sigma[v] / sigma[w] * (1 + delta[w])
+        for w in reversed(order):
+            before, share = dist[w] - 1, (1.0 + delta[w]) / sigma[w]
+            for v in incoming[w]:
+                if dist[v] == before:
+                    delta[v] += sigma[v] * share
             if w != s:
                 score[w] += delta[w]
     scale = n / len(chosen) if chosen and len(chosen) < n else 1.0
