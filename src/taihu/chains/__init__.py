@@ -22,15 +22,18 @@ from taihu.chains.disruption import Disruption, Fallen, Unblock, propagate, simu
 from taihu.chains.edge_import import import_edges, write_edges
 from taihu.chains.facts import ChainSpec, Firm, Ring, SegmentSpec, Stage, Supply, SupplyGraph
 from taihu.chains.models import SegmentTag, SupplyEdge, TagStatus
+from taihu.chains.schemas import AnalysisOut, DisruptionOut
 from taihu.chains.service import ChainService, EdgeIn
 from taihu.chains.tagging import TagSuggestion, suggest_segments
 from taihu.chains.templates import chain_template, chain_templates, english_name
 
 __all__ = [
+    "AnalysisOut",
     "ChainAnalysis",
     "ChainService",
     "ChainSpec",
     "Disruption",
+    "DisruptionOut",
     "EdgeIn",
     "Extension",
     "Fallen",

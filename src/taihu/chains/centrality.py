@@ -30,6 +30,29 @@ def _index(arcs: Iterable[tuple[str, str]]) -> tuple[list[str], list[list[int]]]
     return list(names), [sorted(s) for s in out]
 
 
+def _paths_from(s: int, adjacency: list[list[int]]) -> tuple[list[int], list[int], list[int]]:
+    """Breadth-first from s: visiting order, shortest-path counts and distances."""
+    n = len(adjacency)
+    sigma = [0] * n
+    sigma[s] = 1
+    dist = [-1] * n
+    dist[s] = 0
+    order = [s]
+    i = 0
+    while i < len(order):
+        v = order[i]
+        i += 1
+        next_dist, paths = dist[v] + 1, sigma[v]
+        for w in adjacency[v]:
+            if dist[w] < 0:
+                dist[w] = next_dist
+                sigma[w] = paths
+                order.append(w)
+            elif dist[w] == next_dist:
+                sigma[w] += paths
+    return order, sigma, dist
+
+
 def betweenness(arcs: Iterable[tuple[str, str]], *, samples: int | None = None) -> dict[str, float]:
     """Betweenness centrality of every node of a directed graph given by its arcs."""
     nodes, adjacency = _index(arcs)
@@ -44,26 +67,9 @@ def betweenness(arcs: Iterable[tuple[str, str]], *, samples: int | None = None) 
         for w in targets:
             incoming[w].append(v)
     for s in chosen:
-        # Breadth-first from s: distances, shortest-path counts, and the visiting order, which
-        # read backwards lists every node after all nodes further from s.
-        sigma = [0] * n
-        sigma[s] = 1
-        dist = [-1] * n
-        dist[s] = 0
-        order = [s]
-        i = 0
-        while i < len(order):
-            v = order[i]
-            i += 1
-            next_dist, paths = dist[v] + 1, sigma[v]
-            for w in adjacency[v]:
-                if dist[w] < 0:
-                    dist[w] = next_dist
-                    sigma[w] = paths
-                    order.append(w)
-                elif dist[w] == next_dist:
-                    sigma[w] += paths
-        # Dependencies accumulate from the farthest nodes back; a predecessor of w on a
+        order, sigma, dist = _paths_from(s, adjacency)
+        # The visiting order read backwards lists every node after all nodes further from s,
+        # so dependencies accumulate from the farthest back; a predecessor of w on a
         # shortest path is an in-neighbour one step closer to s.
         delta = [0.0] * n
         for w in reversed(order):

@@ -314,9 +314,8 @@ async def seed_chains(
     )  # fmt: skip
     if not registered.applied:
         raise RuntimeError(f"the demo plan has invalid enterprises: {registered.problems[:3]}")
-    ids_by_code = dict(
-        (await session.execute(sa.select(Enterprise.credit_code, Enterprise.id))).tuples().all()
-    )
+    query = sa.select(Enterprise.credit_code, Enterprise.id)
+    ids_by_code = dict((await session.execute(query)).all())
     ids = [ids_by_code[f.code] for f in plan.firms]
     chains = ChainService(session, clock)
     pairs = [(ids[f.index], f.segment) for f in plan.firms if f.segment]

@@ -20,6 +20,7 @@ from taihu.settings import Settings
 from taihu.web import console, ops
 from taihu.web.errors import install_error_handlers
 from taihu.web.middleware import RequestMiddleware
+from taihu.web.pages import chains as chain_pages
 from taihu.web.templating import LanguageMiddleware, build_templates
 
 __all__ = ["SchemaOutdatedError", "app_from_environment", "create_app"]
@@ -77,6 +78,7 @@ def create_app(
     app.include_router(accounts_api.router)
     app.include_router(enterprises_api.router)
     app.include_router(chains_api.router)
+    app.include_router(chain_pages.router)
     app.include_router(console.router)
     return app
 
