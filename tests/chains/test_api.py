@@ -78,7 +78,8 @@ async def test_enterprise_users_see_their_own_edges_only(
     other = await client.get(
         "/api/supply-edges", params={"enterprise_id": ids[CODE_C]}, headers=factory
     )
-    assert other.status_code == 404
+    assert other.status_code == 403
+    assert other.json()["error"] == "enterprise_forbidden"
     assert (await client.get("/api/supply-edges", headers=analyst)).json()["total"] == 2
     denied = await client.get("/api/chains/optical-fibre/analysis", headers=factory)
     assert denied.status_code == 403

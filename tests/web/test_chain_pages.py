@@ -65,7 +65,8 @@ async def test_enterprise_users_see_their_own_page_only(
     assert mine.status_code == 200
     assert "fibre.preform" in mine.text
     assert "七都示例光纤" in mine.text  # its buyer, by name
-    assert (await client.get(f"/enterprises/{b}")).status_code == 404
+    assert (await client.get(f"/enterprises/{b}")).status_code == 403
+    assert (await client.get("/enterprises/9999")).status_code == 404
     assert (await client.get("/enterprises/import")).status_code == 403
 
 

@@ -98,7 +98,8 @@ async def disruption(
     "/api/supply-edges",
     summary="Supply relationships",
     description="Staff roles see all; enterprise users those where their enterprise buys or "
-    "sells. `enterprise_id` keeps one enterprise's suppliers and buyers.",
+    "sells. `enterprise_id` keeps one enterprise's suppliers and buyers (403 "
+    "`enterprise_forbidden` for an enterprise the caller does not act for).",
     response_model=EdgePage,
     responses={**ERROR_RESPONSES, **_NOT_FOUND},
 )

@@ -207,6 +207,8 @@ async def enterprise_page(
         )
     except NotFound:
         return render_page(request, "denied.html", who, status_code=404)
+    except PermissionDenied:
+        return render_page(request, "denied.html", who, status_code=403)
     edges, _total = await ChainService(session, runtime.clock).edges(
         who.principal, enterprise_id=enterprise_id, limit=500
     )
