@@ -66,11 +66,17 @@ async def test_each_bad_cell_is_reported_by_column(db: Database, clock) -> None:
         report = await import_registry(session, clock, Principal.system(), "e.csv", content)
     by_column = {p.column for p in report.problems if p.row == 2}
     assert by_column == {"above_size", "township", "industry_code", "revenue_band"}
-    content = (HEADER + f"{CODE_B},未知行业,火星镇,9999,0,12,lots\n" + ",缺代码,,,,,\n").encode()
+    content = (
+        HEADER + f"{CODE_B},未知行业,火星镇,9999,0,12,lots\n" + ",缺代码,,,,,\n"
+        + f"{CODE_A},{'长' * 201},,,,,\n"
+    ).encode()  # fmt: skip
     async with db.session() as session:
         report = await import_registry(session, clock, Principal.system(), "e.csv", content)
     got = sorted((p.row, p.column) for p in report.problems)
-    assert got == [(2, "industry_code"), (2, "revenue_band"), (2, "township"), (3, "credit_code")]
+    assert got == [
+        (2, "industry_code"), (2, "revenue_band"), (2, "township"), (3, "credit_code"),
+        (4, "name"),
+    ]  # fmt: skip
     reasons = {p.column: p.reason for p in report.problems}
     assert "GB/T 4754" in reasons["industry_code"]
     assert reasons["credit_code"] == "required"

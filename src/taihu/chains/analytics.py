@@ -226,7 +226,7 @@ def _extensions(graph: SupplyGraph, chain: ChainSpec, limits: Thresholds) -> lis
     )
 
 
-def _suggest(analysis: ChainAnalysis) -> list[Suggestion]:
+def _suggest(analysis: ChainAnalysis, graph: SupplyGraph) -> list[Suggestion]:
     out: list[Suggestion] = []
     # With less than half the chain present locally there is no chain to fill: build one.
     kind = "建链" if analysis.completeness < 0.5 else "补链"
@@ -240,8 +240,9 @@ def _suggest(analysis: ChainAnalysis) -> list[Suggestion]:
                                   f"local supply ratio {seg.local_ratio:.0%} in {seg.name}",
                                   seg.purchased_value * (1 - seg.local_ratio)))  # fmt: skip
         for firm, dependants in seg.chokepoints:
+            name = graph.firms[firm].name if firm in graph.firms else firm
             reason = (
-                f"{firm} is the only supplier of {seg.name} to {dependants} buyers: "
+                f"{name} is the only supplier of {seg.name} to {dependants} buyers: "
                 "qualify a second source"
             )
             out.append(Suggestion("强链", seg.key, reason, float(dependants)))
@@ -289,5 +290,5 @@ def analyze_chain(
         betweenness=top,
         articulation_points=cut,
     )
-    analysis.suggestions = _suggest(analysis)
+    analysis.suggestions = _suggest(analysis, graph)
     return analysis

@@ -96,6 +96,13 @@ class _Row:
     synthetic: bool
 
 
+def _name(text: str) -> str:
+    name = " ".join(text.split())
+    if len(name) > 200:
+        raise InvalidInput(f"a name has at most 200 characters; this one has {len(name)}")
+    return name
+
+
 def _number(text: str, kind: type[int] | type[float]) -> int | float | None:
     if not text:
         return None
@@ -123,7 +130,7 @@ def _parse(number: int, cells: dict[str, str], problems: list[RowProblem]) -> _R
         return text
 
     code = cell("credit_code", lambda t: CreditCode(required(t)).value)
-    name = cell("name", lambda t: " ".join(required(t).split())[:200])
+    name = cell("name", lambda t: _name(required(t)))
     flags = {
         f: cell(f, parse_flag)
         for f in ("above_size", "key_enterprise", "chain_leader", "synthetic")
