@@ -201,6 +201,6 @@ def world(db: Database, settings: Settings, clock: FrozenClock) -> World:
     return World(db, settings, clock)
 
 
-# Synthetic credit codes with valid GB 32100-2015 check characters (see test_credit_code.py).
-CODE_A = "91320509MA0TXT001H"
+# Synthetic credit codes with valid GB 32100-2015 and GB 11714 check characters.
+CODE_A = "91320509MA0TXT010F"
 CODE_B = "91320509MA0TXT002L"

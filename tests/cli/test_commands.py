@@ -30,7 +30,7 @@ BAD_CHECK = CODE_A[:-1] + "X"
 TOO_SHORT = CODE_A[:-1]
 BAD_LETTER = CODE_A[:9] + "O" + CODE_A[10:]
 # Valid per GB 32100-2015 but never registered in these tests.
-UNREGISTERED = "91320509MA0TXT003P"
+UNREGISTERED = "91320509MA0TXT029C"
 
 HEADS = ", ".join(sorted(head_revisions()))  # how commands print the schema revisions
 

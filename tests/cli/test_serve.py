@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from taihu.core import Database, head_revisions
+from taihu.demo import demo_plan
 from taihu.enterprises import EnterpriseService
 from tests.processes import SERVING, http, run, running
 
@@ -163,6 +164,7 @@ def test_demo_no_serve_seeds_a_fresh_sqlite_database_and_exits(
         assert result.returncode == 0, result.stdout
     assert "taihu-admin" in result.stdout
     assert not SERVING.search(result.stdout)
-    assert enterprise_count(f"sqlite+aiosqlite:///{data_dir / 'taihu.sqlite3'}") == 30
+    seeded = enterprise_count(f"sqlite+aiosqlite:///{data_dir / 'taihu.sqlite3'}")
+    assert seeded == len(demo_plan().firms)  # not twice as many
     # The demo keeps to its own SQLite file whatever TAIHU_DATABASE_URL says.
     assert enterprise_count(database_url) == 0

@@ -171,7 +171,6 @@ async def test_pillar_pages_say_they_are_not_enabled(
     for path, title in [
         ("/identifiers", "标识解析"),
         ("/devices", "设备互联"),
-        ("/industry-map", "产业链图谱"),
         ("/monitor", "运行监测"),
     ]:
         page = await client.get(path)

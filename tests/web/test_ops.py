@@ -1,7 +1,7 @@
 import httpx
 import sqlalchemy as sa
 
-from taihu.core import Database
+from taihu.core import Database, head_revisions
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -13,12 +13,15 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
 async def test_readyz_when_current(client: httpx.AsyncClient) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "database": "ok", "schema": "0001"}
+    heads = ", ".join(sorted(head_revisions()))  # one head per context's branch of revisions
+    assert response.json() == {"status": "ready", "database": "ok", "schema": heads}
 
 
 async def test_readyz_reports_an_outdated_schema(client: httpx.AsyncClient, db: Database) -> None:
     async with db.engine.begin() as conn:
-        await conn.execute(sa.text("UPDATE alembic_version SET version_num = 'old'"))
+        await conn.execute(
+            sa.text("UPDATE alembic_version SET version_num = 'old_' || version_num")
+        )
     response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["status"] == "not ready"

@@ -179,7 +179,7 @@ _AUDIT_EXAMPLE: dict[str, Any] = {
     "entity_type": "enterprise",
     "entity_id": "12",
     "before": None,
-    "after": {"name": "吴江示例光缆有限公司", "credit_code": "91320509MA1Y2B3C0Y"},
+    "after": {"name": "吴江示例光缆有限公司", "credit_code": "91320509MA1Y2B3C8P"},
     "request_id": "5f2c0e4b9a1d7c33",
 }
 

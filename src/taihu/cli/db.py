@@ -14,7 +14,9 @@ app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 @app.command("upgrade")
 def upgrade_cmd(
-    revision: str = typer.Argument("head", help="Target revision (default: the newest)."),
+    revision: str = typer.Argument(
+        "heads", help="Target revision (default: the newest of every context's branch)."
+    ),
 ) -> None:
     """Migrate the database schema up to the newest revision."""
 

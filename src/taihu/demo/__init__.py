@@ -1,5 +1,25 @@
 """Demo dataset of a fictional district, loaded by `taihu demo`."""
 
-from taihu.demo.dataset import DEMO_USERS, ENTERPRISE_NAMES, DemoUser, demo_credit_code, seed_demo
+from taihu.demo.chains import DistrictPlan, PlannedFirm, plan_district
+from taihu.demo.dataset import (
+    DEMO_USERS,
+    ENTERPRISE_NAMES,
+    DemoUser,
+    demo_credit_code,
+    demo_plan,
+    demo_steps,
+    seed_demo,
+)
 
-__all__ = ["DEMO_USERS", "ENTERPRISE_NAMES", "DemoUser", "demo_credit_code", "seed_demo"]
+__all__ = [
+    "DEMO_USERS",
+    "ENTERPRISE_NAMES",
+    "DemoUser",
+    "DistrictPlan",
+    "PlannedFirm",
+    "demo_credit_code",
+    "demo_plan",
+    "demo_steps",
+    "plan_district",
+    "seed_demo",
+]

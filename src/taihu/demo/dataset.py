@@ -1,7 +1,8 @@
 """The demo district: fictional enterprises and the platform's users, with a short history.
 
-Names are invented and credit codes synthetic (valid check characters, organisation-code part
-starting ``MA0DEM``), so no figure is ever attached to a real company. The history is written
+Names are invented and credit codes synthetic (valid GB 32100 and GB 11714 check characters,
+organisation-code part starting ``MA0D``) and flagged ``synthetic``, so no figure is ever
+attached to a real company. The history is written
 through the ordinary services with a clock walking through the last two weeks, so the audit log
 and the console's chart show what a fortnight of use looks like.
 """
@@ -11,16 +12,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from taihu.accounts import AccountService, Principal, Role
 from taihu.core import Database, FrozenClock, utcnow
-from taihu.enterprises import EnterpriseService, credit_code_check_char
+from taihu.demo.chains import DistrictPlan, plan_district, seed_chains
+from taihu.demo.codes import demo_credit_code
+from taihu.enterprises import EnterpriseService
 from taihu.settings import SecuritySettings
 
-__all__ = ["DEMO_USERS", "ENTERPRISE_NAMES", "DemoUser", "demo_credit_code", "seed_demo"]
-
-# Wujiang District, Suzhou: the division code of the registering authority in demo codes.
-_DIVISION = "320509"
+__all__ = [
+    "DEMO_USERS",
+    "ENTERPRISE_NAMES",
+    "DemoUser",
+    "demo_credit_code",
+    "demo_plan",
+    "demo_steps",
+    "seed_demo",
+]
 
 # Fictional enterprises of the district's main sectors (optical fibre and cable, textiles,
 # elevators and equipment, electronics).
@@ -56,12 +65,6 @@ ENTERPRISE_NAMES = (
     "吴江示范电缆附件有限公司",
     "太湖示范工业互联网服务有限公司",
 )
-
-
-def demo_credit_code(index: int) -> str:
-    """A synthetic but valid unified social credit code for the demo enterprise ``index``."""
-    first17 = f"91{_DIVISION}MA0DEM{index:03d}"
-    return first17 + credit_code_check_char(first17)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +114,9 @@ async def seed_demo(
             clock.advance(timedelta(hours=step))
         enterprise_ids = []
         for index, name in enumerate(ENTERPRISE_NAMES):
-            enterprise = await registry.create(system, name, demo_credit_code(index))
+            enterprise = await registry.create(
+                system, name, demo_credit_code(index), synthetic=True
+            )
             enterprise_ids.append(enterprise.id)
             if progress:
                 progress(name)
@@ -121,3 +126,16 @@ async def seed_demo(
                 await accounts.add_membership(system, user, enterprise_ids[index])
         analyst = next(u for u in users if u.username == "analyst")
         await accounts.create_token(system, analyst, name="demo ERP sync", expires_days=90)
+        await seed_chains(session, clock, demo_plan(), progress=progress)
+
+
+@cache
+def demo_plan() -> DistrictPlan:
+    """The demo district's industrial map (deterministic)."""
+    return plan_district(ENTERPRISE_NAMES)
+
+
+def demo_steps() -> int:
+    """How many times ``seed_demo`` reports progress."""
+    plan = demo_plan()
+    return len(ENTERPRISE_NAMES) + len(plan.firms) + 1 + len(plan.edges)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from taihu.accounts import Principal
-from taihu.core.commands import console, load_settings, open_database, run
+from taihu.core import SystemClock
+from taihu.core.commands import console, fail, load_settings, open_database, run
 from taihu.enterprises.models import Enterprise
+from taihu.enterprises.registry_import import ImportReport, import_registry
 from taihu.enterprises.service import EnterpriseService
 
 __all__ = ["app"]
@@ -61,3 +66,46 @@ def list_(
         console.print(table)
 
     run(_run())
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="An .xlsx or .csv file, header in the first row."),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Write the valid rows and skip the others."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and count; write nothing."),
+) -> None:
+    """Import or update enterprises from a spreadsheet, with a validation report."""
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}")
+
+    async def _run() -> ImportReport:
+        async with open_database(load_settings()) as db, db.session() as session:
+            with Progress(
+                TextColumn("[bold]import[/]"), BarColumn(), MofNCompleteColumn(),
+                console=console, transient=True,
+            ) as bar:  # fmt: skip
+                task = bar.add_task("", total=None)
+                return await import_registry(
+                    session, SystemClock(), Principal.system(), file.name, content,
+                    skip_invalid=skip_invalid, dry_run=dry_run,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )  # fmt: skip
+
+    report = run(_run())
+    if report.problems:
+        table = Table("row", "column", "reason", title=f"{len(report.problems)} problem(s)")
+        for problem in report.problems:
+            table.add_row(str(problem.row), problem.column, problem.reason)
+        console.print(table)
+    verb = "imported" if report.applied else "would import" if dry_run else "nothing written"
+    console.print(
+        f"{verb}: {report.rows} rows, {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.skipped} skipped",
+        highlight=False,
+    )
+    if report.problems and not report.applied:
+        raise typer.Exit(1)

@@ -8,6 +8,12 @@
 
 Characters come from the 31-symbol set below (no I, O, Z, S, V). The check character is
 ``31 - (sum(value(c_i) * w_i) mod 31)`` with weights ``w_i = 3**(i-1) mod 31``, and 31 maps to 0.
+
+Positions 9-17 are themselves an organisation code of GB 11714-1997 with its own check
+character: ``11 - (sum(value(c_i) * w_i) mod 11)`` over the first eight characters, weights
+``3 7 9 10 5 8 4 2``, digits worth their value and letters ``A``-``Z`` worth 10-35; 10 is
+written ``X`` and 11 ``0``. A code passing the 18th-character check can still fail this one
+(a code invented by hand, or two compensating typos), so both are checked.
 """
 
 from __future__ import annotations
@@ -16,12 +22,30 @@ from dataclasses import dataclass
 
 from taihu.core import InvalidInput
 
-__all__ = ["CREDIT_CODE_ALPHABET", "CreditCode", "credit_code_check_char"]
+__all__ = [
+    "CREDIT_CODE_ALPHABET",
+    "CreditCode",
+    "credit_code_check_char",
+    "organisation_code_check_char",
+]
 
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {ch: i for i, ch in enumerate(CREDIT_CODE_ALPHABET)}
 _WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 LENGTH = 18
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def organisation_code_check_char(body: str) -> str:
+    """The GB 11714-1997 check character for the eight-character body of an organisation code."""
+    if len(body) != len(_ORG_WEIGHTS) or not all(ch.isdigit() or "A" <= ch <= "Z" for ch in body):
+        raise ValueError(f"{body!r} is not eight digits or capital letters")
+    total = sum(
+        (int(ch) if ch.isdigit() else ord(ch) - ord("A") + 10) * w
+        for ch, w in zip(body, _ORG_WEIGHTS, strict=True)
+    )
+    remainder = 11 - total % 11
+    return {10: "X", 11: "0"}.get(remainder, str(remainder))
 
 
 def credit_code_check_char(first17: str) -> str:
@@ -58,6 +82,14 @@ class CreditCode:
             raise InvalidInput(
                 f"{raw!r} fails the GB 32100-2015 check: the 18th character should be "
                 f"{expected!r}, not {code[17]!r} (is a character mistyped?)",
+                code="bad_credit_code",
+            )
+        org_expected = organisation_code_check_char(code[8:16])
+        if code[16] != org_expected:
+            raise InvalidInput(
+                f"{raw!r} fails the GB 11714 check of its organisation code "
+                f"(characters 9-17, {code[8:17]!r}): the 17th character should be "
+                f"{org_expected!r}, not {code[16]!r}",
                 code="bad_credit_code",
             )
         object.__setattr__(self, "value", code)

@@ -2,15 +2,68 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
 from taihu.core import Clock, Conflict, InvalidInput, NotFound, PermissionDenied, SystemClock
 from taihu.enterprises.credit_code import CreditCode
+from taihu.enterprises.industry import industry_classes
 from taihu.enterprises.models import Enterprise
+from taihu.enterprises.profile import Profile
 
-__all__ = ["EnterpriseService"]
+__all__ = ["EnterpriseFilter", "EnterpriseService"]
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseFilter:
+    """Search and filters of the registry; ``None`` leaves a criterion out."""
+
+    search: str | None = None
+    township_code: str | None = None
+    industry: str | None = None  # a section letter, or a 2-, 3- or 4-digit code prefix
+    above_size: bool | None = None
+    key_enterprise: bool | None = None
+    chain_leader: bool | None = None
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        """The filter as SQL conditions."""
+        where: list[sa.ColumnElement[bool]] = []
+        if self.search and self.search.strip():
+            term = self.search.strip()
+            where.append(
+                sa.or_(
+                    Enterprise.name.contains(term, autoescape=True),
+                    Enterprise.name_en.contains(term, autoescape=True),
+                    Enterprise.credit_code == term.upper(),
+                )
+            )
+        if self.township_code:
+            where.append(Enterprise.township_code == self.township_code)
+        if self.industry:
+            code = self.industry.strip().upper()
+            if code.isalpha():
+                classes = [
+                    c.code
+                    for c in industry_classes().values()
+                    if c.level == "class" and c.section == code
+                ]
+                where.append(Enterprise.industry_code.in_(classes))
+            else:
+                where.append(Enterprise.industry_code.startswith(code, autoescape=True))
+        for flag in ("above_size", "key_enterprise", "chain_leader"):
+            value = getattr(self, flag)
+            if value is not None:
+                where.append(getattr(Enterprise, flag).is_(value))
+        return where
+
+
+def _set(facts: dict[str, object], synthetic: bool) -> dict[str, object]:
+    """The facts given a value (what a creation's audit entry records)."""
+    given = {k: v for k, v in facts.items() if v is not None and v is not False}
+    return {**given, "synthetic": True} if synthetic else given
 
 
 class EnterpriseService:
@@ -20,7 +73,15 @@ class EnterpriseService:
         self.session = session
         self.clock = clock or SystemClock()
 
-    async def create(self, actor: Principal, name: str, credit_code: str) -> Enterprise:
+    async def create(
+        self,
+        actor: Principal,
+        name: str,
+        credit_code: str,
+        profile: Profile | None = None,
+        *,
+        synthetic: bool = False,
+    ) -> Enterprise:
         """Register an enterprise (admin or bureau); the credit code must be valid and new."""
         actor.require_role(Role.BUREAU)
         code = CreditCode(credit_code)
@@ -33,13 +94,41 @@ class EnterpriseService:
             raise Conflict(
                 f"an enterprise with credit code {code} exists already", code="enterprise_exists"
             )
-        enterprise = Enterprise(name=name, credit_code=code.value, created_at=self.clock.now())
+        facts = (profile or Profile()).as_dict()
+        enterprise = Enterprise(
+            name=name, credit_code=code.value, created_at=self.clock.now(), synthetic=synthetic,
+            **facts,
+        )  # fmt: skip
         self.session.add(enterprise)
         await self.session.flush()
         await record_audit(
             self.session, actor, "enterprise.create", "enterprise", enterprise.id,
-            after={"name": name, "credit_code": code.value}, at=self.clock.now(),
+            after={"name": name, "credit_code": code.value, **_set(facts, synthetic)},
+            at=self.clock.now(),
         )  # fmt: skip
+        return enterprise
+
+    async def update(
+        self, actor: Principal, enterprise_id: int, name: str | None, profile: Profile
+    ) -> Enterprise:
+        """Replace an enterprise's registry facts (admin or bureau); audited with the change."""
+        actor.require_role(Role.BUREAU)
+        enterprise = await self.get(actor, enterprise_id)
+        after = profile.as_dict()
+        if name is not None:
+            after["name"] = " ".join(name.split())
+            if not after["name"]:
+                raise InvalidInput("an enterprise needs a name", code="bad_name")
+        before = {k: getattr(enterprise, k) for k in after}
+        changed = {k: v for k, v in after.items() if before[k] != v}
+        if changed:
+            for key, value in changed.items():
+                setattr(enterprise, key, value)
+            enterprise.updated_at = self.clock.now()
+            await record_audit(
+                self.session, actor, "enterprise.update", "enterprise", enterprise.id,
+                before={k: before[k] for k in changed}, after=changed, at=self.clock.now(),
+            )  # fmt: skip
         return enterprise
 
     async def get(self, actor: Principal, enterprise_id: int) -> Enterprise:
@@ -67,20 +156,19 @@ class EnterpriseService:
         return enterprise
 
     async def list(
-        self, actor: Principal, *, search: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        actor: Principal,
+        *,
+        search: str | None = None,
+        where: EnterpriseFilter | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> tuple[list[Enterprise], int]:
         """The enterprises a principal may see, by name, and their total count."""
-        conditions: list[sa.ColumnElement[bool]] = []
+        where = where or EnterpriseFilter(search=search)
+        conditions = where.conditions()
         if not actor.sees_all_enterprises:
             conditions.append(Enterprise.id.in_(sorted(actor.enterprise_ids)))
-        if search:
-            term = search.strip()
-            conditions.append(
-                sa.or_(
-                    Enterprise.name.contains(term, autoescape=True),
-                    Enterprise.credit_code == term.upper(),
-                )
-            )
         total = await self.session.scalar(
             sa.select(sa.func.count()).select_from(Enterprise).where(*conditions)
         )

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from taihu import __version__
 from taihu.accounts import api as accounts_api
+from taihu.chains import api as chains_api
 from taihu.core import Clock, Database, Runtime, SystemClock, schema_state
 from taihu.core.commands import database_for
 from taihu.core.logs import configure_logging
@@ -19,6 +20,7 @@ from taihu.settings import Settings
 from taihu.web import console, ops
 from taihu.web.errors import install_error_handlers
 from taihu.web.middleware import RequestMiddleware
+from taihu.web.pages import chains as chain_pages
 from taihu.web.templating import LanguageMiddleware, build_templates
 
 __all__ = ["SchemaOutdatedError", "app_from_environment", "create_app"]
@@ -75,6 +77,8 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(accounts_api.router)
     app.include_router(enterprises_api.router)
+    app.include_router(chains_api.router)
+    app.include_router(chain_pages.router)
     app.include_router(console.router)
     return app
 

@@ -35,11 +35,11 @@ from taihu.core import (
     sign,
     verify_signature,
 )
-from taihu.enterprises import EnterpriseService
+from taihu.enterprises import EnterpriseFilter, EnterpriseService, townships
 from taihu.web.i18n import LANGUAGES, N_, gettext_
 from taihu.web.templating import LANGUAGE_COOKIE
 
-__all__ = ["router"]
+__all__ = ["Signed", "render_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "taihu_login_csrf"
@@ -119,6 +119,9 @@ def _page(
         nav=navigation() if who else [],
     )
     return templates(request).TemplateResponse(request, name, context, status_code=status_code)
+
+
+render_page = _page  # public: the pillars' page modules (web/pages/) render through it
 
 
 def _safe_next(path: str | None) -> str:
@@ -291,15 +294,28 @@ async def enterprises_page(
     session: DbSession,
     runtime: RuntimeDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    township: Annotated[str | None, Query(max_length=9)] = None,
+    industry: Annotated[str | None, Query(max_length=5)] = None,
+    flag: Annotated[str | None, Query(max_length=20)] = None,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
     size = 50
+    where = EnterpriseFilter(
+        search=q, township_code=township or None, industry=industry or None,
+        above_size=True if flag == "above_size" else None,
+        key_enterprise=True if flag == "key_enterprise" else None,
+        chain_leader=True if flag == "chain_leader" else None,
+    )  # fmt: skip
     rows, total = await EnterpriseService(session, runtime.clock).list(
-        who.principal, search=q, limit=size, offset=(page - 1) * size
+        who.principal, where=where, limit=size, offset=(page - 1) * size
     )
+    filters = {"q": q or "", "township": township or "", "industry": industry or "",
+               "flag": flag or ""}  # fmt: skip
     return _page(
         request, "enterprises.html", who,
         rows=rows, total=total, q=q or "", page=page, pages=max(1, -(-total // size)),
+        filters=filters, townships=list(townships().values()),
+        query="&".join(f"{k}={quote(v)}" for k, v in filters.items()),
     )  # fmt: skip
 
 
@@ -330,7 +346,6 @@ async def audit_page(
 _PILLARS = {
     "/identifiers": N_("Identifiers"),
     "/devices": N_("Devices"),
-    "/industry-map": N_("Industry map"),
     "/monitor": N_("Operation monitor"),
 }
 

@@ -1,0 +1,230 @@
+"""HTTP routes of the chains context: templates, tags, supply edges and analytics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile, status
+
+from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
+from taihu.chains.analytics import Thresholds
+from taihu.chains.edge_import import import_edges
+from taihu.chains.schemas import (
+    AnalysisOut,
+    ChainOut,
+    DisruptionIn,
+    DisruptionOut,
+    EdgeCreateIn,
+    EdgeOut,
+    EdgePage,
+    SuggestOut,
+    TagDecisionIn,
+    TagIn,
+    TagOut,
+    TagPage,
+)
+from taihu.chains.service import ChainService, EdgeIn
+from taihu.chains.templates import chain_templates
+from taihu.core import DbSession, InvalidInput, PageNumber, PageSize, RuntimeDep
+from taihu.enterprises import ImportReportOut
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["chains"])
+MAX_UPLOAD = 20 * 1024 * 1024
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such chain, tag or enterprise"}
+}
+
+
+def _chains(session: DbSession, runtime: RuntimeDep) -> ChainService:
+    return ChainService(session, runtime.clock)
+
+
+Chains = Annotated[ChainService, Depends(_chains)]
+
+
+@router.get(
+    "/api/chains",
+    summary="Chain templates",
+    description="The chain templates with their ordered segments (upstream to downstream), "
+    "each with its GB/T 4754-2017 classes and product keywords.",
+    response_model=list[ChainOut],
+    responses=ERROR_RESPONSES,
+)
+async def list_chains(_principal: CurrentPrincipal) -> list[ChainOut]:
+    return [ChainOut.of(c) for c in chain_templates()]
+
+
+@router.get(
+    "/api/chains/{chain_key}/analysis",
+    summary="Gap and risk analysis of a chain",
+    description="Staff roles. Completeness, per-segment local counts and status (missing, "
+    "weak, chokepoint), single-source inputs with HHI, out-of-region shares by ring, "
+    "betweenness and articulation points, and suggestions 建链/补链/强链/延链. Formulas in "
+    "docs/industry-map.md.",
+    response_model=AnalysisOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def analyze(
+    chain_key: str,
+    principal: CurrentPrincipal,
+    chains: Chains,
+    weak_ratio: Annotated[float, Query(ge=0, le=1, description="Weak below this")] = 0.3,
+    chokepoint_dependants: Annotated[int, Query(ge=1, le=1000)] = 5,
+) -> AnalysisOut:
+    limits = Thresholds(weak_ratio=weak_ratio, chokepoint_dependants=chokepoint_dependants)
+    analysis, graph = await chains.analyze(principal, chain_key, limits)
+    return AnalysisOut.of(analysis, graph)
+
+
+@router.post(
+    "/api/chains/disruption",
+    summary="What-if disruption",
+    description="Staff roles. Given enterprises that are down (credit codes), the enterprises "
+    "that lose every non-substitutable supplier of an input, transitively, the annual value at "
+    "risk, and the unblock list: whom to bring back first to restore the most downstream value.",
+    response_model=DisruptionOut,
+    responses=ERROR_RESPONSES,
+)
+async def disruption(
+    body: DisruptionIn, principal: CurrentPrincipal, chains: Chains
+) -> DisruptionOut:
+    result, graph = await chains.disrupt(principal, body.down, unblock=body.unblock)
+    return DisruptionOut.of(result, graph)
+
+
+@router.get(
+    "/api/supply-edges",
+    summary="Supply relationships",
+    description="Staff roles see all; enterprise users those where their enterprise buys or "
+    "sells. `enterprise_id` keeps one enterprise's suppliers and buyers (403 "
+    "`enterprise_forbidden` for an enterprise the caller does not act for).",
+    response_model=EdgePage,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def list_edges(
+    principal: CurrentPrincipal,
+    chains: Chains,
+    enterprise_id: int | None = None,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> EdgePage:
+    rows, total = await chains.edges(
+        principal, enterprise_id=enterprise_id, limit=page_size, offset=(page - 1) * page_size
+    )
+    return EdgePage(
+        items=[EdgeOut.model_validate(r) for r in rows], total=total, page=page,
+        page_size=page_size,
+    )  # fmt: skip
+
+
+@router.post(
+    "/api/supply-edges",
+    summary="Record a supply relationship",
+    description="Admin and bureau. The buyer and a district supplier must be registered; a "
+    "supplier outside the district may be given by name. Refused: negative values, a supplier "
+    "buying from itself, an input flowing in a circle.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EdgeOut,
+    responses={**ERROR_RESPONSES, 409: {"description": "Recorded already"}},
+)
+async def create_edge(body: EdgeCreateIn, principal: CurrentPrincipal, chains: Chains) -> EdgeOut:
+    edge = EdgeIn(
+        buyer_code=body.buyer_code, input_category=body.input_category,
+        annual_value=body.annual_value, ring=body.ring.value, supplier_code=body.supplier_code,
+        supplier_name=body.supplier_name, substitutable=body.substitutable,
+    )  # fmt: skip
+    return EdgeOut.model_validate(await chains.add_edge(principal, edge))
+
+
+@router.post(
+    "/api/supply-edges/import",
+    summary="Import supply relationships from xlsx or CSV",
+    description="Admin and bureau. Multipart `file`; columns in docs/industry-map.md. Same "
+    "report and rules as the enterprise import: nothing written when a row fails unless "
+    "`skip_invalid=true`; a known (supplier, buyer, input) updates the edge.",
+    response_model=ImportReportOut,
+    responses=ERROR_RESPONSES,
+)
+async def import_edge_file(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File(description="The .xlsx or .csv file")],
+    skip_invalid: Annotated[bool, Query(description="Write the valid rows only")] = False,
+    dry_run: Annotated[bool, Query(description="Validate without writing")] = False,
+) -> ImportReportOut:
+    content = await file.read(MAX_UPLOAD + 1)
+    if len(content) > MAX_UPLOAD:
+        raise InvalidInput(f"the file is larger than {MAX_UPLOAD} bytes", code="bad_file")
+    report = await import_edges(
+        session, runtime.clock, principal, file.filename or "upload.csv", content,
+        skip_invalid=skip_invalid, dry_run=dry_run,
+    )  # fmt: skip
+    return ImportReportOut.model_validate(report)
+
+
+@router.get(
+    "/api/chain-tags",
+    summary="Enterprise-segment tags",
+    description="Filter by `status` (suggested, confirmed, rejected), `segment` and "
+    "`enterprise_id`. Enterprise users see their own enterprises' tags.",
+    response_model=TagPage,
+    responses=ERROR_RESPONSES,
+)
+async def list_tags(
+    principal: CurrentPrincipal,
+    chains: Chains,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    segment: Annotated[str | None, Query(max_length=64)] = None,
+    enterprise_id: int | None = None,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> TagPage:
+    rows, total = await chains.tags(
+        principal, status=status, segment=segment, enterprise_id=enterprise_id,
+        limit=page_size, offset=(page - 1) * page_size,
+    )  # fmt: skip
+    return TagPage(
+        items=[TagOut.model_validate(t) for t in rows], total=total, page=page,
+        page_size=page_size,
+    )  # fmt: skip
+
+
+@router.post(
+    "/api/chain-tags",
+    summary="Place an enterprise in a segment",
+    description="Admin and bureau; the tag is confirmed at once and audited.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TagOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def create_tag(body: TagIn, principal: CurrentPrincipal, chains: Chains) -> TagOut:
+    return TagOut.model_validate(await chains.tag(principal, body.enterprise_id, body.segment_key))
+
+
+@router.post(
+    "/api/chain-tags/suggest",
+    summary="Suggest segments for every enterprise",
+    description="Admin and bureau. Scores each enterprise against each segment by industry "
+    "class (0.6) and name keywords (0.4) and suggests those scoring 0.4 or more; decided tags "
+    "stay as they are.",
+    response_model=SuggestOut,
+    responses=ERROR_RESPONSES,
+)
+async def suggest_tags(principal: CurrentPrincipal, chains: Chains) -> SuggestOut:
+    return SuggestOut(suggested=await chains.suggest_tags(principal))
+
+
+@router.post(
+    "/api/chain-tags/{tag_id}/decision",
+    summary="Confirm or reject a tag",
+    description="Admin and bureau; audited with who decided and when.",
+    response_model=TagOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def decide_tag(
+    tag_id: int, body: TagDecisionIn, principal: CurrentPrincipal, chains: Chains
+) -> TagOut:
+    return TagOut.model_validate(await chains.decide_tag(principal, tag_id, confirm=body.confirm))

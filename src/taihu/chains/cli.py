@@ -1,0 +1,224 @@
+"""`taihu chain …` commands: templates, analyses, what-if disruption, edge import."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from openpyxl import Workbook
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from taihu.accounts import Principal
+from taihu.chains.edge_import import import_edges
+from taihu.chains.schemas import AnalysisOut, ChainOut, DisruptionOut
+from taihu.chains.service import ChainService
+from taihu.chains.templates import chain_templates
+from taihu.core import SystemClock
+from taihu.core.commands import console, fail, load_settings, open_database, run
+from taihu.enterprises import ImportReport
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Industry chains: templates, gap analysis, disruption.", no_args_is_help=True
+)
+
+
+class Format(StrEnum):
+    """Output formats of `taihu chain analyze`."""
+
+    TABLE = "table"
+    JSON = "json"
+    XLSX = "xlsx"
+
+
+class DisruptFormat(StrEnum):
+    """Output formats of `taihu chain disrupt`."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+@app.command("list")
+def list_() -> None:
+    """List the chain templates and their segments."""
+    for chain in chain_templates():
+        out = ChainOut.of(chain)
+        table = Table("segment", "stage", "name", "GB/T 4754", title=f"{out.key}  {out.name_zh}")
+        for s in out.segments:
+            table.add_row(s.key, s.stage, s.name_zh + (" *" if s.critical else ""),
+                          " ".join(s.codes))  # fmt: skip
+        console.print(table)
+
+
+@app.command("analyze")
+def analyze(
+    chain: str = typer.Argument(..., help="Chain key, e.g. optical-fibre."),
+    output_format: Format = typer.Option(Format.TABLE, "--format", help="table, json or xlsx."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="xlsx file to write."),
+) -> None:
+    """Gap and risk analysis of a chain."""
+
+    async def _run() -> AnalysisOut:
+        async with open_database(load_settings()) as db, db.session() as session:
+            analysis, graph = await ChainService(session).analyze(Principal.system(), chain)
+            return AnalysisOut.of(analysis, graph)
+
+    result = run(_run())
+    if output_format is Format.JSON:
+        typer.echo(result.model_dump_json(indent=2))
+    elif output_format is Format.XLSX:
+        path = output or Path(f"{chain}-analysis.xlsx")
+        _write_xlsx(result, path)
+        console.print(f"wrote {path}", highlight=False)
+    else:
+        _print_analysis(result)
+
+
+def _print_analysis(result: AnalysisOut) -> None:
+    console.print(
+        f"[bold]{result.name}[/] ({result.chain}) completeness {result.completeness:.0%}, "
+        f"district share {_ratio(result.rings.get('district'))}",
+        highlight=False,
+    )
+    table = Table("segment", "stage", "local", "local supply", "status", "chokepoints")
+    for s in result.segments:
+        chokepoints = ", ".join(f"{c['name']} ({c['dependants']})" for c in s.chokepoints)
+        table.add_row(
+            s.name, s.stage, str(s.local_count), _ratio(s.local_ratio), s.status, chokepoints
+        )
+    console.print(table)
+    suggestions = Table("kind", "target", "reason", title="suggestions")
+    for g in result.suggestions:
+        suggestions.add_row(g.kind, g.target, g.reason)
+    console.print(suggestions)
+    if result.betweenness:
+        central = Table("enterprise", "betweenness", title="most between")
+        for row in result.betweenness:
+            central.add_row(str(row["name"]), f"{row['score']:.1f}")
+        console.print(central)
+
+
+def _write_xlsx(result: AnalysisOut, path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "segments"
+    sheet.append(["segment", "name", "stage", "critical", "status", "local enterprises",
+                  "purchased value", "local supply ratio", "chokepoints"])  # fmt: skip
+    for s in result.segments:
+        sheet.append([s.key, s.name, s.stage, s.critical, s.status, s.local_count,
+                      s.purchased_value, s.local_ratio,
+                      ", ".join(str(c["name"]) for c in s.chokepoints)])  # fmt: skip
+    single = book.create_sheet("single source")
+    single.append(["buyer", "credit code", "input", "value", "HHI", "substitutable"])
+    for row in result.single_source:
+        single.append([row.buyer.name, row.buyer.key, row.input, row.value, row.hhi,
+                       row.substitutable])  # fmt: skip
+    rings = book.create_sheet("rings")
+    rings.append(["ring", "share"])
+    for ring, share in result.rings.items():
+        rings.append([ring, share])
+    suggestions = book.create_sheet("suggestions")
+    suggestions.append(["kind", "target", "reason", "weight"])
+    for g in result.suggestions:
+        suggestions.append([g.kind, g.target, g.reason, g.weight])
+    central = book.create_sheet("centrality")
+    central.append(["enterprise", "credit code", "betweenness", "articulation point"])
+    cut = {a.key for a in result.articulation_points}
+    for top in result.betweenness:
+        central.append([top["name"], top["key"], top["score"], top["key"] in cut])
+    try:
+        book.save(path)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror}")
+
+
+@app.command("disrupt")
+def disrupt(
+    down: list[str] = typer.Option(
+        ..., "--down", help="Credit code of an enterprise that is down."
+    ),
+    output_format: DisruptFormat = typer.Option(
+        DisruptFormat.TABLE, "--format", help="table or json."
+    ),
+) -> None:
+    """What-if: who falls when these enterprises are down, and whom to bring back first."""
+
+    async def _run() -> DisruptionOut:
+        async with open_database(load_settings()) as db, db.session() as session:
+            result, graph = await ChainService(session).disrupt(Principal.system(), down)
+            return DisruptionOut.of(result, graph)
+
+    result = run(_run())
+    if output_format is DisruptFormat.JSON:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    fallen = Table("enterprise", "lost input", "depth", title=f"{len(result.fallen)} fall")
+    for f in result.fallen:
+        fallen.add_row(str(f["name"]), str(f["input"]), str(f["depth"]))
+    console.print(fallen)
+    console.print(f"annual value at risk: {result.value_at_risk:,.0f} (10k yuan)", highlight=False)
+    order = Table("#", "bring back", "restores", "value", title="unblock list (以点带线扩面)")
+    for i, u in enumerate(result.unblock, start=1):
+        order.add_row(str(i), str(u["name"]), str(len(u["restores"])), f"{u['value']:,.0f}")
+    console.print(order)
+
+
+@app.command("import-edges")
+def import_edges_(
+    file: Path = typer.Argument(..., help="An .xlsx or .csv file of supply edges."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Write the valid rows only."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and count; write nothing."),
+) -> None:
+    """Import supply relationships from a spreadsheet, with a validation report."""
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}")
+
+    async def _run() -> ImportReport:
+        async with open_database(load_settings()) as db, db.session() as session:
+            with Progress(
+                TextColumn("[bold]import[/]"), BarColumn(), MofNCompleteColumn(),
+                console=console, transient=True,
+            ) as bar:  # fmt: skip
+                task = bar.add_task("", total=None)
+                return await import_edges(
+                    session, SystemClock(), Principal.system(), file.name, content,
+                    skip_invalid=skip_invalid, dry_run=dry_run,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )  # fmt: skip
+
+    report = run(_run())
+    if report.problems:
+        table = Table("row", "column", "reason", title=f"{len(report.problems)} problem(s)")
+        for p in report.problems:
+            table.add_row(str(p.row), p.column, p.reason)
+        console.print(table)
+    verb = "imported" if report.applied else "would import" if dry_run else "nothing written"
+    console.print(
+        f"{verb}: {report.rows} rows, {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.skipped} skipped",
+        highlight=False,
+    )
+    if report.problems and not report.applied:
+        raise typer.Exit(1)
+
+
+@app.command("suggest-tags")
+def suggest_tags() -> None:
+    """Suggest chain segments for every enterprise (analysts confirm them in the console)."""
+
+    async def _run() -> int:
+        async with open_database(load_settings()) as db, db.session() as session:
+            return await ChainService(session).suggest_tags(Principal.system())
+
+    console.print(json.dumps({"suggested": run(_run())}), highlight=False)

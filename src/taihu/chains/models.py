@@ -1,0 +1,69 @@
+"""Tables of the chains context: enterprise-segment tags and supply edges.
+
+Chain templates are not tables: they ship as data (``data/chains.json``) and are read by
+``taihu.chains.templates``; tags and edges refer to a segment by its key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from taihu.core import Base, UTCDateTime
+
+__all__ = ["SegmentTag", "SupplyEdge", "TagStatus"]
+
+
+class TagStatus:
+    """The life of a tag: suggested by the rules, then confirmed or rejected by an analyst."""
+
+    SUGGESTED = "suggested"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    ALL = (SUGGESTED, CONFIRMED, REJECTED)
+
+
+class SegmentTag(Base):
+    """An enterprise placed in a chain segment."""
+
+    __tablename__ = "chain_tags"
+    __table_args__ = (sa.UniqueConstraint("enterprise_id", "segment_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    segment_key: Mapped[str] = mapped_column(sa.String(64), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    score: Mapped[float] = mapped_column(sa.Float())
+    reason: Mapped[str] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class SupplyEdge(Base):
+    """Supplier → buyer of one input category with its annual value (10k yuan)."""
+
+    __tablename__ = "supply_edges"
+    __table_args__ = (sa.UniqueConstraint("supplier_key", "buyer_id", "input_category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A registered supplier has its id and its credit code as key; one outside the registry
+    # (a supplier beyond the district) has no id and the key ``ext:<name>``.
+    supplier_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("enterprises.id", ondelete="CASCADE"), index=True, default=None
+    )
+    supplier_key: Mapped[str] = mapped_column(sa.String(220))
+    supplier_name: Mapped[str] = mapped_column(sa.String(200))
+    buyer_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    input_category: Mapped[str] = mapped_column(sa.String(64), index=True)
+    annual_value: Mapped[float] = mapped_column(sa.Float())
+    ring: Mapped[str] = mapped_column(sa.String(16))
+    substitutable: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

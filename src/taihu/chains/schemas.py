@@ -1,0 +1,372 @@
+"""API shapes of the chains context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from taihu.chains.analytics import ChainAnalysis
+from taihu.chains.disruption import Disruption
+from taihu.chains.facts import ChainSpec, Ring, SupplyGraph
+from taihu.chains.templates import english_name
+from taihu.core import Page
+
+__all__ = [
+    "AnalysisOut",
+    "ChainOut",
+    "DisruptionIn",
+    "DisruptionOut",
+    "EdgeCreateIn",
+    "EdgeOut",
+    "EdgePage",
+    "SuggestOut",
+    "TagDecisionIn",
+    "TagIn",
+    "TagOut",
+    "TagPage",
+]
+
+_CODE_A = "91320509MA1Y2B3C8P"
+_CODE_B = "91320509MA0TXT010F"
+
+
+class SegmentOut(BaseModel):
+    """A segment of a chain template."""
+
+    key: str
+    name_zh: str
+    name_en: str
+    stage: str
+    codes: list[str]
+    keywords: list[str]
+    critical: bool
+
+
+_SEGMENT: dict[str, Any] = {
+    "key": "fibre.preform", "name_zh": "光纤预制棒", "name_en": "Fibre preforms",
+    "stage": "upstream", "codes": ["3832"], "keywords": ["预制棒", "光棒"], "critical": True,
+}  # fmt: skip
+
+
+class ChainOut(BaseModel):
+    """A chain template with its segments, upstream first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"key": "optical-fibre", "name_zh": "光纤光缆",
+                          "name_en": "Optical fibre and cable", "segments": [_SEGMENT]}]
+        }
+    )  # fmt: skip
+
+    key: str
+    name_zh: str
+    name_en: str
+    segments: list[SegmentOut]
+
+    @classmethod
+    def of(cls, chain: ChainSpec) -> ChainOut:
+        """The template as the API shows it."""
+        return cls(
+            key=chain.key, name_zh=chain.name, name_en=english_name(chain.key),
+            segments=[
+                SegmentOut(key=s.key, name_zh=s.name, name_en=english_name(s.key),
+                           stage=s.stage.value, codes=list(s.codes), keywords=list(s.keywords),
+                           critical=s.critical)
+                for s in chain.segments
+            ],
+        )  # fmt: skip
+
+
+class FirmRef(BaseModel):
+    """An enterprise in an answer: credit code (or ``ext:`` key) and name."""
+
+    key: str
+    name: str
+
+
+class SegmentStatusOut(BaseModel):
+    """One segment's findings."""
+
+    key: str
+    name: str
+    stage: str
+    critical: bool
+    status: str = Field(description="missing, chokepoint, weak or ok")
+    local_count: int
+    members: list[FirmRef]
+    purchased_value: float
+    local_ratio: float | None
+    rings: dict[str, float]
+    chokepoints: list[dict[str, Any]]
+
+
+class SourcingOut(BaseModel):
+    """A buyer's input bought from one supplier."""
+
+    buyer: FirmRef
+    input: str
+    suppliers: int
+    value: float
+    hhi: float
+    substitutable: bool
+
+
+class SuggestionOut(BaseModel):
+    """A policy suggestion."""
+
+    kind: str = Field(description="建链, 补链, 强链 or 延链")
+    target: str
+    reason: str
+    weight: float
+
+
+_ANALYSIS: dict[str, Any] = {
+    "chain": "optical-fibre", "name": "光纤光缆", "completeness": 0.83,
+    "segments": [{
+        "key": "fibre.preform", "name": "光纤预制棒", "stage": "upstream", "critical": True,
+        "status": "chokepoint", "local_count": 1,
+        "members": [{"key": _CODE_A, "name": "七都示范光棒有限公司"}],
+        "purchased_value": 52000.0, "local_ratio": 0.62,
+        "rings": {"district": 0.62, "city": 0.0, "province": 0.1, "china": 0.2, "abroad": 0.08},
+        "chokepoints": [{"key": _CODE_A, "name": "七都示范光棒有限公司", "dependants": 9}],
+    }],
+    "rings": {"district": 0.55, "city": 0.1, "province": 0.15, "china": 0.15, "abroad": 0.05},
+    "single_source": [{"buyer": {"key": _CODE_B, "name": "松陵示范光缆有限公司"},
+                       "input": "fibre.fibre", "suppliers": 1, "value": 3200.0, "hhi": 1.0,
+                       "substitutable": False}],
+    "extensions": [{"input": "aramid yarn", "value": 800.0, "outside_value": 800.0, "buyers": 3}],
+    "betweenness": [{"key": _CODE_A, "name": "七都示范光棒有限公司", "score": 412.5}],
+    "articulation_points": [{"key": _CODE_A, "name": "七都示范光棒有限公司"}],
+    "suggestions": [{"kind": "强链", "target": "fibre.preform",
+                     "reason": "… is the only supplier of 光纤预制棒 to 9 buyers", "weight": 9}],
+}  # fmt: skip
+
+
+class AnalysisOut(BaseModel):
+    """The gap and risk analysis of a chain."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_ANALYSIS]})
+
+    chain: str
+    name: str
+    completeness: float
+    segments: list[SegmentStatusOut]
+    rings: dict[str, float]
+    single_source: list[SourcingOut]
+    extensions: list[dict[str, Any]]
+    betweenness: list[dict[str, Any]]
+    articulation_points: list[FirmRef]
+    suggestions: list[SuggestionOut]
+
+    @classmethod
+    def of(cls, analysis: ChainAnalysis, graph: SupplyGraph) -> AnalysisOut:
+        """The analysis with enterprise names."""
+
+        def ref(key: str) -> FirmRef:
+            firm = graph.firms.get(key)
+            return FirmRef(key=key, name=firm.name if firm else key)
+
+        return cls(
+            chain=analysis.chain, name=analysis.name, completeness=analysis.completeness,
+            segments=[
+                SegmentStatusOut(
+                    key=s.key, name=s.name, stage=s.stage.value, critical=s.critical,
+                    status=s.status, local_count=s.local_count,
+                    members=[ref(m) for m in s.members], purchased_value=s.purchased_value,
+                    local_ratio=s.local_ratio, rings=s.rings,
+                    chokepoints=[{**ref(k).model_dump(), "dependants": n}
+                                 for k, n in s.chokepoints],
+                )
+                for s in analysis.segments
+            ],
+            rings=analysis.rings,
+            single_source=[
+                SourcingOut(buyer=ref(s.buyer), input=s.input, suppliers=s.suppliers,
+                            value=s.value, hhi=s.hhi, substitutable=s.substitutable)
+                for s in analysis.single_source
+            ],
+            extensions=[
+                {"input": x.input, "value": x.value, "outside_value": x.outside_value,
+                 "buyers": x.buyers}
+                for x in analysis.extensions
+            ],
+            betweenness=[{**ref(k).model_dump(), "score": v} for k, v in analysis.betweenness],
+            articulation_points=[ref(k) for k in analysis.articulation_points],
+            suggestions=[
+                SuggestionOut(kind=s.kind, target=s.target, reason=s.reason, weight=s.weight)
+                for s in analysis.suggestions
+            ],
+        )  # fmt: skip
+
+
+class DisruptionIn(BaseModel):
+    """Enterprises that are down (by credit code)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"down": [_CODE_A], "unblock": True}]}
+    )
+
+    down: list[str] = Field(min_length=1, max_length=1000)
+    unblock: bool = Field(default=True, description="Also compute the unblock list")
+
+
+class DisruptionOut(BaseModel):
+    """Who falls, and whom to bring back first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{
+                "down": [{"key": _CODE_A, "name": "七都示范光棒有限公司"}],
+                "fallen": [{"key": _CODE_B, "name": "松陵示范光缆有限公司",
+                            "input": "fibre.fibre", "because": [_CODE_A], "depth": 1}],
+                "value_at_risk": 15300.0,
+                "unblock": [{"key": _CODE_A, "name": "七都示范光棒有限公司",
+                             "restores": [_CODE_A, _CODE_B], "value": 15300.0}],
+            }]
+        }
+    )  # fmt: skip
+
+    down: list[FirmRef]
+    fallen: list[dict[str, Any]]
+    value_at_risk: float
+    unblock: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, result: Disruption, graph: SupplyGraph) -> DisruptionOut:
+        """The outcome with enterprise names."""
+
+        def name(key: str) -> str:
+            firm = graph.firms.get(key)
+            return firm.name if firm else key
+
+        return cls(
+            down=[FirmRef(key=k, name=name(k)) for k in result.down],
+            fallen=[
+                {"key": f.key, "name": name(f.key), "input": f.input,
+                 "because": list(f.because), "depth": f.depth}
+                for f in result.fallen
+            ],
+            value_at_risk=result.value_at_risk,
+            unblock=[
+                {"key": u.key, "name": name(u.key), "restores": list(u.restores),
+                 "value": u.value}
+                for u in result.unblock
+            ],
+        )  # fmt: skip
+
+
+_EDGE: dict[str, Any] = {
+    "id": 7, "supplier_id": 3, "supplier_key": _CODE_A, "supplier_name": "七都示范光棒有限公司",
+    "buyer_id": 4, "input_category": "fibre.preform", "annual_value": 5200.0,
+    "ring": "district", "substitutable": False, "created_at": "2026-11-25T08:00:00Z",
+    "updated_at": None,
+}  # fmt: skip
+
+
+class EdgeCreateIn(BaseModel):
+    """A supply relationship; the supplier by credit code, or by name when outside the district."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"supplier_code": _CODE_A, "buyer_code": _CODE_B, "input_category": "fibre.fibre",
+                 "annual_value": 3200, "ring": "district", "substitutable": False},
+                {"supplier_name": "Example Preform GmbH", "buyer_code": _CODE_B,
+                 "input_category": "fibre.preform", "annual_value": 900, "ring": "abroad"},
+            ]
+        }
+    )  # fmt: skip
+
+    supplier_code: str | None = Field(default=None, max_length=64)
+    supplier_name: str | None = Field(default=None, max_length=200)
+    buyer_code: str = Field(max_length=64)
+    input_category: str = Field(min_length=1, max_length=64)
+    annual_value: float = Field(description="10k yuan a year, >= 0")
+    ring: Ring = Ring.DISTRICT
+    substitutable: bool = False
+
+
+class EdgeOut(BaseModel):
+    """A supply relationship."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_EDGE]})
+
+    id: int
+    supplier_id: int | None
+    supplier_key: str
+    supplier_name: str
+    buyer_id: int
+    input_category: str
+    annual_value: float
+    ring: str
+    substitutable: bool
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class EdgePage(Page[EdgeOut]):
+    """A page of supply edges."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_EDGE], "total": 1, "page": 1, "page_size": 50}]}
+    )
+
+
+_TAG: dict[str, Any] = {
+    "id": 3, "enterprise_id": 4, "segment_key": "fibre.cable", "status": "suggested",
+    "score": 1.0, "reason": "class 3833, keyword 光缆", "created_at": "2026-11-25T08:00:00Z",
+    "decided_by": None, "decided_at": None,
+}  # fmt: skip
+
+
+class TagOut(BaseModel):
+    """An enterprise placed in a segment (suggested, confirmed or rejected)."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_TAG]})
+
+    id: int
+    enterprise_id: int
+    segment_key: str
+    status: str
+    score: float
+    reason: str
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+class TagPage(Page[TagOut]):
+    """A page of tags."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_TAG], "total": 1, "page": 1, "page_size": 50}]}
+    )
+
+
+class TagIn(BaseModel):
+    """Place an enterprise in a segment (confirmed at once)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"enterprise_id": 4, "segment_key": "fibre.cable"}]}
+    )
+
+    enterprise_id: int
+    segment_key: str = Field(max_length=64)
+
+
+class TagDecisionIn(BaseModel):
+    """An analyst's decision on a suggested tag."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"confirm": True}]})
+
+    confirm: bool
+
+
+class SuggestOut(BaseModel):
+    """How many tags were suggested."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"suggested": 128}]})
+
+    suggested: int
