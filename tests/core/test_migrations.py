@@ -4,9 +4,11 @@ from sqlalchemy.engine import Connection
 
 import taihu.accounts
 import taihu.enterprises
+import taihu.identifiers
 from taihu.core import Base, Database, head_revisions, schema_state, upgrade
 
-_CONTEXTS = (taihu.accounts, taihu.enterprises)  # their tables join Base.metadata
+# Their tables join Base.metadata.
+_CONTEXTS = (taihu.accounts, taihu.enterprises, taihu.identifiers)
 
 
 async def test_empty_database_migrates_to_head(tmp_path) -> None:
