@@ -362,3 +362,13 @@ async def reverse_lookup(request: Request) -> Response:
     except TaihuError as exc:
         return _error(exc, "")
     return _json(found)
+
+
+def _include_snms() -> None:
+    # Imported here: the SNMS routes use resolver_of from this module.
+    from taihu.identifiers import snms  # noqa: PLC0415
+
+    router.include_router(snms.router)
+
+
+_include_snms()

@@ -73,15 +73,14 @@ class Template(Base):
     """One version of an industry data template (SNMS style, GB/T 4754 classified)."""
 
     __tablename__ = "id_templates"
-    __table_args__ = (sa.UniqueConstraint("code", "version"),)
+    __table_args__ = (sa.UniqueConstraint("prefix", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(sa.String(64))
-    version: Mapped[int] = mapped_column()
+    prefix: Mapped[str] = mapped_column(sa.String(128))
+    version: Mapped[str] = mapped_column(sa.String(128))
     name: Mapped[str] = mapped_column(sa.String(200))
-    name_zh: Mapped[str] = mapped_column(sa.String(200))
     industry_class: Mapped[str] = mapped_column(sa.String(8))  # GB/T 4754 code, e.g. 3435
-    prefix: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    description: Mapped[str] = mapped_column(sa.String(500))
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

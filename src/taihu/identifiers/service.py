@@ -51,8 +51,9 @@ from taihu.identifiers.handle_values import (
     encode_admin,
     normalize_prefix,
 )
-from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily
+from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily, Template
 from taihu.identifiers.records import dump_record, load_record
+from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
 __all__ = [
     "Caller",
@@ -263,13 +264,14 @@ class IdentifierService:
             )
         return HandleAdmin(index, handle.key)
 
-    def _authorize(
+    def authorize(
         self,
         caller: Caller,
         prefix: Prefix,
         values: list[HandleValue] | None,
         needed: AdminPermission,
     ) -> None:
+        """Raise ``PermissionDenied`` unless the caller may do ``needed`` under the prefix."""
         if isinstance(caller, Principal):
             if caller.is_admin or (
                 caller.role is Role.ENTERPRISE
@@ -320,7 +322,7 @@ class IdentifierService:
         row = await self.get_row(handle)
         values = load_record(row.record) if row else []
         try:
-            self._authorize(caller, prefix, values, AdminPermission.AUTHORIZED_READ)
+            self.authorize(caller, prefix, values, AdminPermission.AUTHORIZED_READ)
         except PermissionDenied:
             return False
         return True
@@ -330,7 +332,7 @@ class IdentifierService:
     ) -> tuple[list[str], int]:
         """The handles under a prefix (admins of the prefix only), ordered, and their count."""
         row = await self.get_prefix(parse_prefix(prefix))
-        self._authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+        self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
         where = HandleRow.prefix_id == row.id
         total = await self.session.scalar(sa.select(sa.func.count()).where(where))
         handles = await self.session.scalars(
@@ -347,7 +349,7 @@ class IdentifierService:
         mine = []
         for row in rows:
             try:
-                self._authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+                self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
             except PermissionDenied:
                 continue
             mine.append(row)
@@ -358,7 +360,7 @@ class IdentifierService:
     ) -> list[str]:
         """Reverse lookup under a prefix: handles whose values match every ``TYPE=pattern``."""
         row = await self.get_prefix(parse_prefix(prefix))
-        self._authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+        self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
         conditions = [HandleRow.prefix_id == row.id]
         for pattern in terms.values():
             # The longest literal piece narrows the scan in SQL; matching is on parsed values.
@@ -390,7 +392,8 @@ class IdentifierService:
             )
         return prefix
 
-    def _stamped(self, values: list[HandleValue], now: datetime) -> list[HandleValue]:
+    def stamped(self, values: list[HandleValue], now: datetime) -> list[HandleValue]:
+        """The values time-stamped ``now``; ``InvalidInput`` when an index appears twice."""
         seen: set[int] = set()
         for value in values:
             if value.index in seen:
@@ -471,6 +474,38 @@ class IdentifierService:
         )
         await self.session.execute(stmt)
 
+    async def template_for(self, prefix: str, version: str) -> TemplateSpec:
+        """The template ``version`` of a prefix or of its nearest ancestor that has it."""
+        parts = prefix.split(".")
+        candidates = [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
+        rows = await self.session.scalars(
+            sa.select(Template).where(Template.version == version, Template.prefix.in_(candidates))
+        )
+        found = sorted(rows, key=lambda t: len(t.prefix), reverse=True)
+        if not found:
+            raise InvalidInput(
+                f"no template {version!r} for prefix {prefix} or its parents",
+                code="template_violation",
+            )
+        row = found[0]
+        return TemplateSpec.from_json(
+            {"version": row.version, "name": row.name, "industryClass": row.industry_class,
+             "description": row.description, "items": row.items}
+        )  # fmt: skip
+
+    async def check_template(self, prefix: str, values: list[HandleValue]) -> str | None:
+        """Validate values against the template their TEMPLATE value names; its version."""
+        named = [v for v in values if v.type == TEMPLATE_TYPE]
+        if not named:
+            return None
+        version = named[0].text or ""
+        spec = await self.template_for(prefix, version)
+        try:
+            spec.validate(values)
+        except TemplateError as exc:
+            raise InvalidInput(str(exc), code="template_violation") from exc
+        return version
+
     async def put(
         self,
         caller: Caller,
@@ -484,13 +519,15 @@ class IdentifierService:
         """Create a handle, replace it (``overwrite``) or add/replace only the given ``indexes``."""
         prefix = await self._writable_prefix(handle)
         now = self.clock.now()
-        values = self._stamped(values, now)
+        values = self.stamped(values, now)
         row = await self.get_row(handle)
+        if not indexes:
+            template = await self.check_template(prefix.prefix, values) or template
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         if row is None:
             if indexes:
                 raise NotFound(f"handle {handle} not found", code="handle_not_found")
-            self._authorize(caller, prefix, None, AdminPermission.ADD_HANDLE)
+            self.authorize(caller, prefix, None, AdminPermission.ADD_HANDLE)
             if not values:
                 raise InvalidInput("a new handle needs at least one value", code="invalid_value")
             self._default_admin(caller, prefix, values)
@@ -498,7 +535,7 @@ class IdentifierService:
             return WriteResult(handle.text, created=True, values=values)
         before = load_record(row.record)
         if indexes:
-            self._authorize(caller, prefix, before, AdminPermission.MODIFY_VALUE)
+            self.authorize(caller, prefix, before, AdminPermission.MODIFY_VALUE)
             wanted = set(indexes)
             stray = sorted({v.index for v in values} - wanted)
             if stray:
@@ -507,10 +544,11 @@ class IdentifierService:
                     code="invalid_value",
                 )
             after = [v for v in before if v.index not in wanted] + values
+            template = await self.check_template(prefix.prefix, after) or template
         else:
             if not overwrite:
                 raise Conflict(f"handle {handle} exists already", code="handle_exists")
-            self._authorize(caller, prefix, before, AdminPermission.MODIFY_VALUE)
+            self.authorize(caller, prefix, before, AdminPermission.MODIFY_VALUE)
             after = values
             self._default_admin(caller, prefix, after)
         after.sort(key=lambda v: v.index)
@@ -542,7 +580,7 @@ class IdentifierService:
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         now = self.clock.now()
         if indexes:
-            self._authorize(caller, prefix, before, AdminPermission.DELETE_VALUE)
+            self.authorize(caller, prefix, before, AdminPermission.DELETE_VALUE)
             missing = sorted(set(indexes) - {v.index for v in before})
             if missing:
                 raise NotFound(
@@ -553,7 +591,7 @@ class IdentifierService:
             row.updated_at = now
             action, after_audit = "handle.remove_values", {"values": _values_json(after)}
         else:
-            self._authorize(caller, prefix, before, AdminPermission.DELETE_HANDLE)
+            self.authorize(caller, prefix, before, AdminPermission.DELETE_HANDLE)
             await self.session.delete(row)
             action, after_audit = "handle.delete", None
         self.session.add(HandleChange(key=handle.key, at=now))

@@ -70,16 +70,15 @@ def upgrade() -> None:
     op.create_table(
         "id_templates",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("code", sa.String(64), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("prefix", sa.String(128), nullable=False),
+        sa.Column("version", sa.String(128), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
-        sa.Column("name_zh", sa.String(200), nullable=False),
         sa.Column("industry_class", sa.String(8), nullable=False),
-        sa.Column("prefix", sa.String(128), nullable=True),
+        sa.Column("description", sa.String(500), nullable=False),
         sa.Column("items", JSONType, nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_id_templates"),
-        sa.UniqueConstraint("code", "version", name="uq_id_templates_code_version"),
+        sa.UniqueConstraint("prefix", "version", name="uq_id_templates_prefix_version"),
     )
     op.create_table(
         "id_applications",
