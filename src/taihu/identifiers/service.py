@@ -164,7 +164,7 @@ class IdentifierService:
         admin_password: str | None = None,
     ) -> Prefix:
         """Create an active prefix and, given a password, its admin handle ``PREFIX/ADMIN``."""
-        actor.require_role()
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
         prefix = parse_prefix(prefix)
         if await self.session.scalar(sa.select(Prefix.id).where(Prefix.prefix == prefix)):
             raise Conflict(f"prefix {prefix} exists already", code="prefix_exists")
@@ -215,8 +215,8 @@ class IdentifierService:
         await self._insert(actor, prefix, Handle(handle), values, template=None)
 
     async def set_prefix_status(self, actor: Principal, prefix: str, status: str) -> Prefix:
-        """Suspend, reactivate or revoke a prefix (admin and bureau)."""
-        actor.require_role(Role.BUREAU)
+        """Suspend, reactivate or revoke a prefix (admin, bureau and auditors)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
         if status not in {"active", "suspended", "revoked"}:
             raise InvalidInput(f"unknown prefix status {status!r}", code="bad_status")
         row = await self.session.scalar(
@@ -366,7 +366,7 @@ class IdentifierService:
             # The longest literal piece narrows the scan in SQL; matching is on parsed values.
             literal = max(pattern.split("*"), key=len)
             if literal:
-                conditions.append(HandleRow.record.contains(literal, autoescape=True))
+                conditions.append(HandleRow.record.icontains(literal, autoescape=True))
         candidates = await self.session.execute(
             sa.select(HandleRow.handle, HandleRow.record).where(*conditions).order_by(HandleRow.key)
         )

@@ -45,7 +45,11 @@ _CATEGORY_RANGES = (
 
 
 class TemplateError(ValueError):
-    """A template is malformed, or values break it; the message names the item."""
+    """A template is malformed, or values break it; the message (and ``item``) name the item."""
+
+    def __init__(self, message: str, *, item: str | None = None) -> None:
+        super().__init__(message)
+        self.item = item
 
 
 def industry_levels(code: str) -> dict[str, str]:
@@ -208,16 +212,21 @@ class TemplateSpec:
             if item is None:
                 known = ", ".join(sorted(by_type))
                 raise TemplateError(
-                    f"item {value.type!r} is not in template {self.version} (it has: {known})"
+                    f"item {value.type!r} is not in template {self.version} (it has: {known})",
+                    item=value.type,
                 )
             text = value.text
             problem = "is not UTF-8 text" if text is None else item.check(text)
             if problem:
-                raise TemplateError(f"item {item.id_type!r} ({item.name}): {problem}")
+                raise TemplateError(
+                    f"item {item.id_type!r} ({item.name}): {problem}", item=item.id_type
+                )
             present.add(item.id_type)
         for item in self.items:
             if item.required and item.id_type not in present:
-                raise TemplateError(f"item {item.id_type!r} ({item.name}) is required")
+                raise TemplateError(
+                    f"item {item.id_type!r} ({item.name}) is required", item=item.id_type
+                )
 
 
 def _item(
