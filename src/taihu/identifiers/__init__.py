@@ -1,7 +1,23 @@
 """The identifier node: prefixes, handles, templates, registration and resolution."""
 
+from taihu.identifiers.applications import ApplicationService
+from taihu.identifiers.catalog import TemplateService
+from taihu.identifiers.handle_json import value_to_json
 from taihu.identifiers.handle_values import Handle, HandleValue
-from taihu.identifiers.models import HandleRow, Prefix
-from taihu.identifiers.service import HandleAdmin, IdentifierService
+from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, Template
+from taihu.identifiers.service import HandleAdmin, IdentifierService, parse_handle
 
-__all__ = ["Handle", "HandleAdmin", "HandleRow", "HandleValue", "IdentifierService", "Prefix"]
+__all__ = [
+    "ApplicationService",
+    "Handle",
+    "HandleAdmin",
+    "HandleRow",
+    "HandleValue",
+    "IdentifierService",
+    "Prefix",
+    "PrefixApplication",
+    "Template",
+    "TemplateService",
+    "parse_handle",
+    "value_to_json",
+]

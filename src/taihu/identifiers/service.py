@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -231,6 +231,29 @@ class IdentifierService:
             before={"status": before}, after={"status": status}, at=self.clock.now(),
         )  # fmt: skip
         return row
+
+    async def daily_stats(
+        self, since: date, *, prefixes: list[str] | None = None
+    ) -> dict[date, tuple[int, int]]:
+        """Registrations and resolutions per day since a day (of some prefixes, or all)."""
+        query = (
+            sa.select(StatsDaily.day, sa.func.sum(StatsDaily.registrations),
+                      sa.func.sum(StatsDaily.resolutions))
+            .where(StatsDaily.day >= since).group_by(StatsDaily.day)
+        )  # fmt: skip
+        if prefixes is not None:
+            query = query.where(StatsDaily.prefix.in_(prefixes))
+        rows = await self.session.execute(query)
+        return {day: (int(r or 0), int(q or 0)) for day, r, q in rows}
+
+    async def count_handles(self, prefixes: list[str] | None = None) -> int:
+        """How many identifiers are registered (under some prefixes, or all)."""
+        query = sa.select(sa.func.count()).select_from(HandleRow)
+        if prefixes is not None:
+            query = query.join(Prefix, Prefix.id == HandleRow.prefix_id).where(
+                Prefix.prefix.in_(prefixes)
+            )
+        return int(await self.session.scalar(query) or 0)
 
     async def list_prefixes(self, actor: Principal) -> list[Prefix]:
         """Prefixes the principal may see, by prefix."""

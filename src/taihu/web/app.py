@@ -20,6 +20,7 @@ from taihu.settings import Settings
 from taihu.web import console, ops
 from taihu.web.errors import install_error_handlers
 from taihu.web.middleware import RequestMiddleware
+from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.templating import LanguageMiddleware, build_templates
 
 __all__ = ["SchemaOutdatedError", "app_from_environment", "create_app"]
@@ -78,6 +79,7 @@ def create_app(
     app.include_router(enterprises_api.router)
     app.include_router(identifiers_api.router)
     app.include_router(console.router)
+    app.include_router(identifiers_pages.router)
     return app
 
 

@@ -328,7 +328,6 @@ async def audit_page(
 
 
 _PILLARS = {
-    "/identifiers": N_("Identifiers"),
     "/devices": N_("Devices"),
     "/industry-map": N_("Industry map"),
     "/monitor": N_("Operation monitor"),

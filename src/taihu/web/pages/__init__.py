@@ -1,0 +1,1 @@
+"""Console pages of the contexts, one module per context."""
