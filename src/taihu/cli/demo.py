@@ -12,7 +12,7 @@ from taihu.cli.server import serve_http
 from taihu.core import upgrade
 from taihu.core.commands import console, open_database, run
 from taihu.core.logs import configure_logging
-from taihu.demo import DEMO_USERS, ENTERPRISE_NAMES, seed_demo
+from taihu.demo import DEMO_USERS, ENTERPRISE_NAMES, IDENTIFIER_STEPS, seed_demo
 from taihu.settings import DatabaseSettings, HttpSettings, Settings
 
 __all__ = ["demo"]
@@ -51,7 +51,7 @@ def demo(
                 TextColumn("[bold]demo data[/]"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.description}"), console=console, transient=True,
             ) as progress:  # fmt: skip
-                task = progress.add_task("", total=len(ENTERPRISE_NAMES))
+                task = progress.add_task("", total=len(ENTERPRISE_NAMES) + IDENTIFIER_STEPS)
                 await seed_demo(
                     db, settings.security,
                     progress=lambda name: progress.update(task, advance=1, description=name),

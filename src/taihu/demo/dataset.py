@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from taihu.accounts import AccountService, Principal, Role
 from taihu.core import Database, FrozenClock, utcnow
+from taihu.demo.identifiers import seed_identifiers
 from taihu.enterprises import EnterpriseService, credit_code_check_char
 from taihu.settings import SecuritySettings
 
@@ -121,3 +122,8 @@ async def seed_demo(
                 await accounts.add_membership(system, user, enterprise_ids[index])
         analyst = next(u for u in users if u.username == "analyst")
         await accounts.create_token(system, analyst, name="demo ERP sync", expires_days=90)
+    await seed_identifiers(
+        db, list(zip(enterprise_ids, ENTERPRISE_NAMES, strict=True)),
+        FrozenClock(end - timedelta(days=HISTORY_DAYS - 1, hours=end.hour)),
+        days=HISTORY_DAYS, progress=progress,
+    )  # fmt: skip

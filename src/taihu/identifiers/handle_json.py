@@ -13,6 +13,7 @@ import base64
 import binascii
 import struct
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from taihu.identifiers.handle_values import (
@@ -182,6 +183,7 @@ def _data_to_json(value: HandleValue) -> dict[str, Any]:
     return {"format": "base64", "value": base64.b64encode(value.data).decode("ascii")}
 
 
+@lru_cache(maxsize=4096)  # a batch stamps every value with the same moment
 def iso(moment: datetime) -> str:
     """A timestamp as the Handle.Net REST API writes it."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -195,7 +197,7 @@ def value_to_json(value: HandleValue) -> dict[str, Any]:
     out["ttl"] = value.ttl
     if value.timestamp is not None:
         out["timestamp"] = iso(value.timestamp)
-    if value.permission_bits != "1110":
+    if not (value.admin_read and value.admin_write and value.public_read) or value.public_write:
         out["permissions"] = value.permission_bits
     if value.references:
         out["references"] = [{"index": i, "handle": h} for i, h in value.references]

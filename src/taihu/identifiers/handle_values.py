@@ -53,6 +53,12 @@ _MAX_INDEX = 2**32 - 1
 _MAX_TYPE_BYTES = 256
 
 
+_BITS = {
+    (a, b, c, d): "".join("1" if f else "0" for f in (a, b, c, d))
+    for a in (False, True) for b in (False, True) for c in (False, True) for d in (False, True)
+}  # fmt: skip
+
+
 class HandleValueError(ValueError):
     """A handle or a value breaks a rule of the Handle System."""
 
@@ -220,8 +226,7 @@ class HandleValue:
     @property
     def permission_bits(self) -> str:
         """The four permission flags as Handle.Net prints them: admin r/w, public r/w."""
-        flags = (self.admin_read, self.admin_write, self.public_read, self.public_write)
-        return "".join("1" if f else "0" for f in flags)
+        return _BITS[(self.admin_read, self.admin_write, self.public_read, self.public_write)]
 
     @property
     def text(self) -> str | None:

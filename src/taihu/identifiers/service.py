@@ -479,6 +479,13 @@ class IdentifierService:
         for (day, prefix), count in counts.items():
             await self._bump(prefix, registrations=0, resolutions=count, day=day)
 
+    async def add_stats(
+        self, day: date, prefix: str, *, registrations: int = 0, resolutions: int = 0
+    ) -> None:
+        """Add to a day's counters of a prefix (history imports, demo data)."""
+        await self._bump(prefix, registrations=registrations, resolutions=resolutions,
+                         day=day.isoformat())  # fmt: skip
+
     async def _bump(
         self, prefix: str, *, registrations: int, resolutions: int, day: str | None = None
     ) -> None:
