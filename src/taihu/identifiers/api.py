@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.background import BackgroundTask
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taihu.accounts import ERROR_RESPONSES, current_principal
 from taihu.core import (
@@ -34,10 +35,10 @@ from taihu.identifiers.handle_rest import (
     select_values,
 )
 from taihu.identifiers.handle_values import Handle, HandleValueError
-from taihu.identifiers.resolver import REGISTRATIONS, Resolver
+from taihu.identifiers.resolver import REGISTRATIONS, CachedRecord, Resolver
 from taihu.identifiers.service import Caller, IdentifierService, parse_handle, parse_prefix
 
-__all__ = ["resolver_of", "router"]
+__all__ = ["FastResolution", "resolver_of", "router"]
 
 router = APIRouter(tags=["identifiers: Handle REST"])
 
@@ -125,11 +126,68 @@ def _indexes(request: Request) -> list[int]:
     return [int(r) for r in raw]
 
 
-async def _flush_counts(resolver: Resolver, runtime: Runtime) -> None:
+def _public_answer(
+    record: CachedRecord, types: list[str], indexes: list[int]
+) -> tuple[int, dict[str, Any]]:
+    values = select_values(record.values, types=types, indexes=indexes, include_private=False)
+    if not values and (types or indexes):
+        return 200, {"responseCode": RC_VALUES_NOT_FOUND, "handle": record.handle}
+    return 200, {"responseCode": RC_SUCCESS, "handle": record.handle, "values": values}
+
+
+class FastResolution:
+    """ASGI middleware answering anonymous ``GET /api/handles/{handle}`` before routing.
+
+    Resolution is the node's hot path: this skips FastAPI's routing and dependency solving for
+    requests without credentials (the route below still serves authenticated ones and documents
+    the endpoint). Answers are byte-identical to the route's.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer or pass on."""
+        path: str = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not path.startswith(_HANDLES_PATH)
+            or any(name == b"authorization" for name, _ in scope["headers"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        response = await _resolve_anonymous(request, path[len(_HANDLES_PATH) :])
+        await response(scope, receive, send)
+
+
+_HANDLES_PATH = "/api/handles/"
+
+
+async def _resolve_anonymous(request: Request, handle: str) -> Response:
+    runtime = get_runtime(request)
+    resolver = resolver_of(request)
+    try:
+        parsed = parse_handle(handle)
+        types = request.query_params.getlist("type")
+        indexes = _indexes(request)
+        record = await resolver.lookup(parsed.key, fresh=_flag(request, "auth"))
+        if record is None:
+            async with runtime.db.session() as session:
+                await IdentifierService(session, runtime.clock).get_prefix(parsed.prefix)
+            return _json({"responseCode": 100, "handle": parsed.text}, 404)
+    except TaihuError as exc:
+        return _error(exc, handle)
+    status, body = _public_answer(record, types, indexes)
     counts = resolver.take_counts()
-    if counts:
-        async with runtime.db.session() as session:
-            await IdentifierService(session, runtime.clock).count_resolutions(counts)
+    task = BackgroundTask(_flush, runtime, counts) if counts else None
+    return _json(body, status, background=task)
+
+
+async def _flush(runtime: Runtime, counts: dict[tuple[str, str], int]) -> None:
+    async with runtime.db.session() as session:
+        await IdentifierService(session, runtime.clock).count_resolutions(counts)
 
 
 @router.get(
@@ -144,6 +202,8 @@ async def _flush_counts(resolver: Resolver, runtime: Runtime) -> None:
     },
 )
 async def resolve_handle(handle: str, request: Request) -> Response:
+    if not request.headers.get("authorization"):
+        return await _resolve_anonymous(request, handle)
     runtime = get_runtime(request)
     resolver = resolver_of(request)
     try:
@@ -151,15 +211,12 @@ async def resolve_handle(handle: str, request: Request) -> Response:
         types = request.query_params.getlist("type")
         indexes = _indexes(request)
         private = False
-        fresh = _flag(request, "auth")
-        if request.headers.get("authorization"):
-            async with runtime.db.session() as session:
-                caller = await _caller(request, session, runtime)
-                service = IdentifierService(session, runtime.clock)
-                if caller is not None and not _flag(request, "publicOnly"):
-                    private = await service.is_admin_of(caller, parsed)
-            fresh = True
-        record = await resolver.lookup(parsed.key, fresh=fresh)
+        async with runtime.db.session() as session:
+            caller = await _caller(request, session, runtime)
+            service = IdentifierService(session, runtime.clock)
+            if caller is not None and not _flag(request, "publicOnly"):
+                private = await service.is_admin_of(caller, parsed)
+        record = await resolver.lookup(parsed.key, fresh=True)
         if record is None:
             async with runtime.db.session() as session:
                 await IdentifierService(session, runtime.clock).get_prefix(parsed.prefix)
@@ -167,14 +224,9 @@ async def resolve_handle(handle: str, request: Request) -> Response:
     except TaihuError as exc:
         return _error(exc, handle)
     values = select_values(record.values, types=types, indexes=indexes, include_private=private)
-    task = BackgroundTask(_flush_counts, resolver, runtime)
     if not values and (types or indexes):
-        return _json(
-            {"responseCode": RC_VALUES_NOT_FOUND, "handle": record.handle}, background=task
-        )
-    return _json(
-        {"responseCode": RC_SUCCESS, "handle": record.handle, "values": values}, background=task
-    )
+        return _json({"responseCode": RC_VALUES_NOT_FOUND, "handle": record.handle})
+    return _json({"responseCode": RC_SUCCESS, "handle": record.handle, "values": values})
 
 
 async def _write(request: Request, handle_text: str, *, post: bool) -> Response:

@@ -67,6 +67,8 @@ def create_app(
     app.state.templates = build_templates(settings)
     install_error_handlers(app)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
+    # Innermost: anonymous resolutions are answered before routing (the node's hot path).
+    app.add_middleware(identifiers_api.FastResolution)
     app.add_middleware(LanguageMiddleware, default=settings.console.language)
     app.add_middleware(RequestMiddleware, access_log=settings.log.access)
     app.mount(
