@@ -46,7 +46,7 @@ RESULTS = ROOT / "bench" / "results" / "resolve_http.json"
 PREFIX = "88.118.8"
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 SECRET = "bench-secret-key-" + "q7Wz3kP9xL2mN8vR4tY6" * 2
-PASSWORD = "bench-password-1"
+PASSWORD = "bench-password-1"  # noqa: S105 - a throw-away database made by the bench
 STAMP = "2026-11-25T08:00:00Z"
 
 
