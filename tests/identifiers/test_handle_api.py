@@ -274,3 +274,10 @@ async def test_listing_and_reverse_lookup(client: httpx.AsyncClient) -> None:
     assert wild.json() == [H, f"{PREFIX}/ELV-0002"]
     nothing = await client.get("/hrls/handles/", params={"EMAIL": "nobody@x"}, headers=ADMIN)
     assert nothing.json() == []
+
+
+async def test_fast_path_is_counted_under_its_route(client: httpx.AsyncClient) -> None:
+    await _create(client)
+    await client.get(f"/api/handles/{H}")
+    metrics = (await client.get("/metrics")).text
+    assert 'route="/api/handles/{handle}"' in metrics

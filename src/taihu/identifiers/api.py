@@ -7,6 +7,7 @@ Resolution (``GET /api/handles/{handle}``) is the hot path: it reads through the
 from __future__ import annotations
 
 import ipaddress
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -157,12 +158,16 @@ class FastResolution:
         ):
             await self.app(scope, receive, send)
             return
+        scope["route"] = (
+            _RESOLVE_ROUTE  # so metrics and access logs name the route, not "unmatched"
+        )
         request = Request(scope, receive)
         response = await _resolve_anonymous(request, path[len(_HANDLES_PATH) :])
         await response(scope, receive, send)
 
 
 _HANDLES_PATH = "/api/handles/"
+_RESOLVE_ROUTE = SimpleNamespace(path="/api/handles/{handle}")
 
 
 async def _resolve_anonymous(request: Request, handle: str) -> Response:
