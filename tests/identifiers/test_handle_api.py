@@ -281,3 +281,16 @@ async def test_fast_path_is_counted_under_its_route(client: httpx.AsyncClient) -
     await client.get(f"/api/handles/{H}")
     metrics = (await client.get("/metrics")).text
     assert 'route="/api/handles/{handle}"' in metrics
+
+
+async def test_basic_credentials_over_plain_http_from_afar_are_refused(app: object) -> None:
+    # A client that is not on loopback, as a remote caller without TLS would be.
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 40000))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://taihu.test") as remote:
+        refused = await remote.put(
+            f"/api/handles/{H}", json={"values": [{"index": 1, "type": "URL", "data": URL}]},
+            headers=ADMIN,
+        )  # fmt: skip
+    assert refused.status_code == 403
+    assert refused.json()["responseCode"] == 402
+    assert "HTTPS" in refused.json()["message"]

@@ -71,10 +71,10 @@ def _json(body: dict[str, Any] | list[Any], status: int = 200, **kwargs: Any) ->
 def _error(exc: TaihuError, handle: str) -> Response:
     code = response_code(exc)
     headers = {"WWW-Authenticate": 'Basic realm="handle"'} if code == 402 else None
+    # The Handle.Net server answers credentials over plain HTTP with 403 (responseCode 402).
+    status = 403 if exc.code == "plain_http" else http_status(code)
     return _json(
-        {"responseCode": code, "handle": handle, "message": exc.message},
-        http_status(code),
-        headers=headers,
+        {"responseCode": code, "handle": handle, "message": exc.message}, status, headers=headers
     )
 
 
