@@ -5,9 +5,11 @@ from sqlalchemy.engine import Connection
 import taihu.accounts
 import taihu.chains
 import taihu.enterprises
+import taihu.identifiers
 from taihu.core import Base, Database, head_revisions, schema_state, upgrade
 
-_CONTEXTS = (taihu.accounts, taihu.chains, taihu.enterprises)  # their tables join Base.metadata
+# Their tables join Base.metadata.
+_CONTEXTS = (taihu.accounts, taihu.chains, taihu.enterprises, taihu.identifiers)
 
 
 async def test_empty_database_migrates_to_head(empty_database_url: str) -> None:

@@ -9,6 +9,7 @@ from taihu.accounts import cli as accounts_cli
 from taihu.chains import cli as chains_cli
 from taihu.cli import db, demo, serve, users
 from taihu.enterprises import cli as enterprises_cli
+from taihu.identifiers import cli as identifiers_cli
 
 __all__ = ["app", "main"]
 
@@ -26,6 +27,7 @@ app.add_typer(users.app, name="user")
 app.add_typer(accounts_cli.token_app, name="token")
 app.add_typer(enterprises_cli.app, name="enterprise")
 app.add_typer(chains_cli.app, name="chain")
+app.add_typer(identifiers_cli.app, name="id")
 
 
 @app.command("version")

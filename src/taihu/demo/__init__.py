@@ -10,10 +10,14 @@ from taihu.demo.dataset import (
     demo_steps,
     seed_demo,
 )
+from taihu.demo.identifiers import DEMO_NODE_KEY, DEMO_NODE_PREFIX, IDENTIFIER_STEPS
 
 __all__ = [
+    "DEMO_NODE_KEY",
+    "DEMO_NODE_PREFIX",
     "DEMO_USERS",
     "ENTERPRISE_NAMES",
+    "IDENTIFIER_STEPS",
     "DemoUser",
     "DistrictPlan",
     "PlannedFirm",

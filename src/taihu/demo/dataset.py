@@ -18,6 +18,7 @@ from taihu.accounts import AccountService, Principal, Role
 from taihu.core import Database, FrozenClock, utcnow
 from taihu.demo.chains import DistrictPlan, plan_district, seed_chains
 from taihu.demo.codes import demo_credit_code
+from taihu.demo.identifiers import IDENTIFIER_STEPS, seed_identifiers
 from taihu.enterprises import EnterpriseService
 from taihu.settings import SecuritySettings
 
@@ -127,6 +128,11 @@ async def seed_demo(
         analyst = next(u for u in users if u.username == "analyst")
         await accounts.create_token(system, analyst, name="demo ERP sync", expires_days=90)
         await seed_chains(session, clock, demo_plan(), progress=progress)
+    await seed_identifiers(
+        db, list(zip(enterprise_ids, ENTERPRISE_NAMES, strict=True)),
+        FrozenClock(end - timedelta(days=HISTORY_DAYS - 1, hours=end.hour)),
+        days=HISTORY_DAYS, progress=progress,
+    )  # fmt: skip
 
 
 @cache
@@ -138,4 +144,4 @@ def demo_plan() -> DistrictPlan:
 def demo_steps() -> int:
     """How many times ``seed_demo`` reports progress."""
     plan = demo_plan()
-    return len(ENTERPRISE_NAMES) + len(plan.firms) + 1 + len(plan.edges)
+    return len(ENTERPRISE_NAMES) + len(plan.firms) + 1 + len(plan.edges) + IDENTIFIER_STEPS

@@ -7,11 +7,12 @@ from alembic import context
 import taihu.accounts
 import taihu.chains
 import taihu.enterprises
+import taihu.identifiers
 from taihu.core import Base
 
 # The contexts are imported for their side effect: their tables join Base.metadata, the
 # target that tests/core/test_migrations.py compares every migrated schema with.
-_CONTEXTS = (taihu.accounts, taihu.chains, taihu.enterprises)
+_CONTEXTS = (taihu.accounts, taihu.chains, taihu.enterprises, taihu.identifiers)
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -16,11 +16,13 @@ from taihu.core import Clock, Database, Runtime, SystemClock, schema_state
 from taihu.core.commands import database_for
 from taihu.core.logs import configure_logging
 from taihu.enterprises import api as enterprises_api
+from taihu.identifiers import api as identifiers_api
 from taihu.settings import Settings
 from taihu.web import console, ops
 from taihu.web.errors import install_error_handlers
 from taihu.web.middleware import RequestMiddleware
 from taihu.web.pages import chains as chain_pages
+from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.templating import LanguageMiddleware, build_templates
 
 __all__ = ["SchemaOutdatedError", "app_from_environment", "create_app"]
@@ -67,6 +69,8 @@ def create_app(
     app.state.templates = build_templates(settings)
     install_error_handlers(app)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
+    # Innermost: anonymous resolutions are answered before routing (the node's hot path).
+    app.add_middleware(identifiers_api.FastResolution)
     app.add_middleware(LanguageMiddleware, default=settings.console.language)
     app.add_middleware(RequestMiddleware, access_log=settings.log.access)
     app.mount(
@@ -79,7 +83,9 @@ def create_app(
     app.include_router(enterprises_api.router)
     app.include_router(chains_api.router)
     app.include_router(chain_pages.router)
+    app.include_router(identifiers_api.router)
     app.include_router(console.router)
+    app.include_router(identifiers_pages.router)
     return app
 
 

@@ -344,7 +344,6 @@ async def audit_page(
 
 
 _PILLARS = {
-    "/identifiers": N_("Identifiers"),
     "/devices": N_("Devices"),
     "/monitor": N_("Operation monitor"),
 }

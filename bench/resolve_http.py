@@ -1,0 +1,295 @@
+"""Handle REST resolution and SNMS batch registration against a real `taihu serve --workers 2`.
+
+    python bench/resolve_http.py [--db sqlite|postgresql|both] [--count 1000000] [--seconds 20]
+
+Loads COUNT identifiers (5 values each, one enterprise prefix) into a fresh database, starts
+`taihu serve --workers 2` on a free port, then from separate processes:
+
+1. resolution: `wrk -t2 -c64` with uniform random keys over all COUNT identifiers
+   (`GET /api/handles/88.118.8/B…`), reporting requests/s and p50/p99 latency;
+2. registration: concurrent `POST /identityv2/data/batchCreate` of 2,000 new identifiers each,
+   reporting identifiers registered per second.
+
+Prints the figures and writes bench/results/resolve_http.json. Needs `wrk` (Debian package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import orjson
+import sqlalchemy as sa
+
+from taihu.accounts import AccountService, Principal, Role
+from taihu.core import Database, upgrade
+from taihu.identifiers import HandleRow, HandleValue, IdentifierService
+from taihu.identifiers.records import dump_record
+from taihu.settings import SecuritySettings
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "resolve_http.json"
+PREFIX = "88.118.8"
+PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+SECRET = "bench-secret-key-" + "q7Wz3kP9xL2mN8vR4tY6" * 2
+PASSWORD = "bench-password-1"  # noqa: S105 - a throw-away database made by the bench
+STAMP = "2026-11-25T08:00:00Z"
+
+
+def _record(n: int) -> str:
+    # The stored form dump_record writes, built as text: a million HandleValue objects would make
+    # the set-up slower than the benchmark. _check_record_shape proves the two are identical.
+    return (
+        '[{"index":1,"type":"URL","data":{"format":"string","value":"https://lift.example/B'
+        f'{n:07d}"}},"ttl":86400,"timestamp":"{STAMP}","permissions":"1110"}},'
+        '{"index":2,"type":"model","data":{"format":"string","value":"HL-2000"},"ttl":86400,'
+        f'"timestamp":"{STAMP}","permissions":"1110"}},'
+        '{"index":3,"type":"batch","data":{"format":"string","value":"2026-B07"},"ttl":86400,'
+        f'"timestamp":"{STAMP}","permissions":"1110"}},'
+        '{"index":4,"type":"serialNumber","data":{"format":"string","value":"SN'
+        f'{n:07d}"}},"ttl":86400,"timestamp":"{STAMP}","permissions":"1110"}},'
+        '{"index":100,"type":"HS_ADMIN","data":{"format":"admin","value":{"handle":"'
+        f'{PREFIX}/ADMIN","index":300,"permissions":"111111111111"}}}},"ttl":86400,'
+        f'"timestamp":"{STAMP}","permissions":"1110"}}]'
+    )
+
+
+def _check_record_shape() -> None:
+    from taihu.identifiers.handle_values import (  # noqa: PLC0415
+        ADMIN_PERMISSIONS_ALL,
+        AdminRef,
+        encode_admin,
+    )
+
+    at = datetime(2026, 11, 25, 8, tzinfo=UTC)
+    values = [
+        HandleValue(1, "URL", b"https://lift.example/B0000007", timestamp=at),
+        HandleValue(2, "model", b"HL-2000", timestamp=at),
+        HandleValue(3, "batch", b"2026-B07", timestamp=at),
+        HandleValue(4, "serialNumber", b"SN0000007", timestamp=at),
+        HandleValue(
+            100, "HS_ADMIN",
+            encode_admin(AdminRef(f"{PREFIX}/ADMIN", 300, ADMIN_PERMISSIONS_ALL)), timestamp=at,
+        ),
+    ]  # fmt: skip
+    assert orjson.loads(dump_record(values)) == orjson.loads(_record(7)), "record shape drifted"
+
+
+async def _setup(url: str, count: int) -> tuple[float, str]:
+    """Migrate, create the prefixes and a user, load COUNT identifiers; (seconds, bearer token)."""
+    db = Database(url)
+    try:
+        await upgrade(db)
+        async with db.session() as session:
+            service = IdentifierService(session)
+            await service.create_prefix(
+                Principal.system("bench"), "88.118", admin_password=PASSWORD
+            )
+            prefix = await service.create_prefix(
+                Principal.system("bench"), PREFIX, admin_password=PASSWORD
+            )
+            accounts = AccountService(session, SecuritySettings(secret_key=SECRET))
+            user = await accounts.create_user(
+                Principal.system("bench"), "bench-admin", PASSWORD, Role.ADMIN
+            )
+            token = (await accounts.create_token(Principal.system("bench"), user)).plain
+        started = time.perf_counter()
+        now = datetime.now(UTC)
+        chunk = 20_000
+        for start in range(0, count, chunk):
+            rows = [
+                {"key": f"{PREFIX}/B{n:07d}", "handle": f"{PREFIX}/B{n:07d}",
+                 "prefix_id": prefix.id, "record": _record(n), "template": None,
+                 "created_at": now, "updated_at": now}
+                for n in range(start, min(count, start + chunk))
+            ]  # fmt: skip
+            async with db.session() as session:
+                await session.execute(sa.insert(HandleRow), rows)
+            print(f"  loaded {min(count, start + chunk):,}/{count:,}", end="\r", flush=True)
+        print()
+        return time.perf_counter() - started, token
+    finally:
+        await db.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAIHU_")}
+    env.update(
+        TAIHU_ENV="production", TAIHU_DATABASE_URL=url, TAIHU_DATA_DIR=str(data_dir),
+        TAIHU_SECRET_KEY=SECRET, TAIHU_LOG_ACCESS="false", TAIHU_HTTP_PORT=str(port),
+        TAIHU_HTTP_WORKERS="2", TAIHU_DATABASE_POOL_SIZE="20",
+    )  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "taihu", "serve", "--workers", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit(
+        f"taihu serve did not come up:\n{process.stdout.read() if process.stdout else ''}"
+    )
+
+
+_LUA = """
+math.randomseed(os.time())
+request = function()
+  local n = math.random(0, %d)
+  return wrk.format("GET", string.format("/api/handles/88.118.8/B%%07d", n))
+end
+"""
+
+
+def _unit(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s)", text)
+    assert match, text
+    return float(match[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match[2]]
+
+
+def _wrk(port: int, count: int, seconds: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_LUA % (count - 1))
+    out = subprocess.run(
+        ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", script.name,
+         f"http://127.0.0.1:{port}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    Path(script.name).unlink()
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    p50 = _unit(re.search(r"50%\s+(\S+)", out)[1])  # type: ignore[index]
+    p99 = _unit(re.search(r"99%\s+(\S+)", out)[1])  # type: ignore[index]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"resolutions_per_s": rate, "p50_ms": p50, "p99_ms": p99,
+            "non_2xx": int(errors[1]) if errors else 0}  # fmt: skip
+
+
+async def _register(port: int, token: str, batches: int, concurrency: int) -> dict[str, float]:
+    def batch(b: int) -> bytes:
+        return orjson.dumps([
+            {"handle": f"{PREFIX}/R{b:04d}-{n:04d}",
+             "value": [{"index": 1, "type": "URL", "data": f"https://lift.example/R{b}-{n}"},
+                       {"index": 2, "type": "model", "data": "HL-2000"},
+                       {"index": 3, "type": "batch", "data": "2026-B08"},
+                       {"index": 4, "type": "serialNumber", "data": f"SN{b:04d}{n:04d}"}]}
+            for n in range(2000)
+        ])  # fmt: skip
+
+    bodies = [batch(b) for b in range(batches)]
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    done = 0
+    retries = 0
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal done
+        while not queue.empty():
+            body = queue.get_nowait()
+            response = await client.post(
+                "/identityv2/data/batchCreate", content=body, headers=headers
+            )
+            data = response.json()["data"]
+            done += data["success"]
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {"registered": done, "batch_retries": retries, "seconds": round(elapsed, 2),
+            "registrations_per_s": round(done / elapsed, 1)}  # fmt: skip
+
+
+async def _pg_database(name: str, *, drop_only: bool = False) -> str:
+    engine = sa.ext.asyncio.create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if not drop_only:
+                await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def run(kind: str, count: int, seconds: int, batches: int) -> dict[str, object]:
+    """One database: set up, serve, measure; the figures."""
+    work = Path(tempfile.mkdtemp(prefix=f"taihu-bench-{kind}-"))
+    url = (
+        f"sqlite+aiosqlite:///{work / 'taihu.sqlite3'}"
+        if kind == "sqlite"
+        else asyncio.run(_pg_database("taihu_bench"))
+    )
+    print(f"[{kind}] loading {count:,} identifiers")
+    load_seconds, token = asyncio.run(_setup(url, count))
+    port = _free_port()
+    server = _serve(url, work, port)
+    try:
+        print(f"[{kind}] warm-up, then wrk for {seconds}s")
+        _wrk(port, count, 3)
+        resolution = _wrk(port, count, seconds)
+        print(f"[{kind}] resolution: {resolution}")
+        registration = asyncio.run(_register(port, token, batches, concurrency=4))
+        print(f"[{kind}] registration: {registration}")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        if kind == "postgresql":
+            asyncio.run(_pg_database("taihu_bench", drop_only=True))
+        shutil.rmtree(work, ignore_errors=True)
+    return {"database": kind, "identifiers": count, "load_seconds": round(load_seconds, 1),
+            **resolution, **registration}  # fmt: skip
+
+
+def main() -> None:
+    """Parse arguments, run, print and save."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=50, help="registration batches of 2,000")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    _check_record_shape()
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    runs = [run(kind, args.count, args.seconds, args.batches) for kind in kinds]
+    result = {
+        "machine": f"{platform.node()} {os.cpu_count()} cores, {platform.python_version()}",
+        "command": "python " + " ".join(sys.argv),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "runs": runs,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

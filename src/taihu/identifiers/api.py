@@ -1,0 +1,431 @@
+"""HTTP routes of the identifier node: the Handle.Net-compatible REST API and reverse lookup.
+
+Resolution (``GET /api/handles/{handle}``) is the hot path: it reads through the per-process
+``Resolver`` with Core SQL and renders bytes with orjson, without ORM objects or pydantic models.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.background import BackgroundTask
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from taihu.accounts import ERROR_RESPONSES, current_principal
+from taihu.core import (
+    InvalidInput,
+    PermissionDenied,
+    Runtime,
+    TaihuError,
+    Unauthenticated,
+    get_runtime,
+)
+from taihu.identifiers.handle_rest import (
+    RC_SUCCESS,
+    RC_VALUES_NOT_FOUND,
+    http_status,
+    parse_basic,
+    parse_values_body,
+    response_code,
+    select_values,
+)
+from taihu.identifiers.handle_values import Handle, HandleValueError
+from taihu.identifiers.resolver import REGISTRATIONS, CachedRecord, Resolver
+from taihu.identifiers.service import Caller, IdentifierService, parse_handle, parse_prefix
+
+__all__ = ["FastResolution", "resolver_of", "router"]
+
+router = APIRouter(tags=["identifiers: Handle REST"])
+
+_HANDLE_EXAMPLE = {
+    "responseCode": 1,
+    "handle": "88.118.8/ELV-0001",
+    "values": [
+        {
+            "index": 1,
+            "type": "URL",
+            "data": {"format": "string", "value": "https://taihu.example/r/88.118.8/ELV-0001"},
+            "ttl": 86400,
+            "timestamp": "2026-11-25T08:00:00Z",
+        }
+    ],
+}
+_WRITE_EXAMPLE = {"responseCode": 1, "handle": "88.118.8/ELV-0001"}
+_HANDLE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    400: {"description": "Malformed handle (102) or value (202)"},
+    404: {"description": "Handle not found (100) or prefix not served here (301)"},
+}
+
+
+def _json(body: dict[str, Any] | list[Any], status: int = 200, **kwargs: Any) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", **kwargs)
+
+
+def _error(exc: TaihuError, handle: str) -> Response:
+    code = response_code(exc)
+    headers = {"WWW-Authenticate": 'Basic realm="handle"'} if code == 402 else None
+    # The Handle.Net server answers credentials over plain HTTP with 403 (responseCode 402).
+    status = 403 if exc.code == "plain_http" else http_status(code)
+    return _json(
+        {"responseCode": code, "handle": handle, "message": exc.message}, status, headers=headers
+    )
+
+
+def resolver_of(request: Request) -> Resolver:
+    """The process's resolver (made on first use)."""
+    state = request.app.state
+    resolver: Resolver | None = getattr(state, "identifier_resolver", None)
+    if resolver is None:
+        runtime = get_runtime(request)
+        resolver = Resolver(runtime.db, runtime.clock)
+        state.identifier_resolver = resolver
+    return resolver
+
+
+def _is_loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in {"localhost", "testclient"}
+
+
+async def _caller(request: Request, session: AsyncSession, runtime: Runtime) -> Caller | None:
+    """Who sent the request: a Handle admin (HTTP Basic), a platform user (bearer), or nobody."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    credentials = parse_basic(header)
+    if credentials is None:
+        return await current_principal(request, session, runtime)
+    # Like the Handle.Net server, secret keys never travel in clear over a network; loopback is
+    # allowed so a proxy on the same host can terminate TLS (see docs/identifiers.md).
+    if request.url.scheme != "https" and not _is_loopback(request):
+        raise PermissionDenied(
+            "authentication over plain HTTP is refused; use HTTPS", code="plain_http"
+        )
+    return await IdentifierService(session, runtime.clock).authenticate_admin(
+        credentials.username, credentials.password
+    )
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in {"true", "1", "yes"}
+
+
+def _indexes(request: Request) -> list[int]:
+    raw = request.query_params.getlist("index")
+    if any(not r.isdigit() for r in raw):
+        raise InvalidInput("index= takes numbers", code="invalid_value")
+    return [int(r) for r in raw]
+
+
+def _public_answer(
+    record: CachedRecord, types: list[str], indexes: list[int]
+) -> tuple[int, dict[str, Any]]:
+    values = select_values(record.values, types=types, indexes=indexes, include_private=False)
+    if not values and (types or indexes):
+        return 200, {"responseCode": RC_VALUES_NOT_FOUND, "handle": record.handle}
+    return 200, {"responseCode": RC_SUCCESS, "handle": record.handle, "values": values}
+
+
+class FastResolution:
+    """ASGI middleware answering anonymous ``GET /api/handles/{handle}`` before routing.
+
+    Resolution is the node's hot path: this skips FastAPI's routing and dependency solving for
+    requests without credentials (the route below still serves authenticated ones and documents
+    the endpoint). Answers are byte-identical to the route's.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer or pass on."""
+        path: str = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not path.startswith(_HANDLES_PATH)
+            or any(name == b"authorization" for name, _ in scope["headers"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = (
+            _RESOLVE_ROUTE  # so metrics and access logs name the route, not "unmatched"
+        )
+        request = Request(scope, receive)
+        response = await _resolve_anonymous(request, path[len(_HANDLES_PATH) :])
+        await response(scope, receive, send)
+
+
+_HANDLES_PATH = "/api/handles/"
+_RESOLVE_ROUTE = SimpleNamespace(path="/api/handles/{handle}")
+
+
+async def _resolve_anonymous(request: Request, handle: str) -> Response:
+    runtime = get_runtime(request)
+    resolver = resolver_of(request)
+    try:
+        parsed = parse_handle(handle)
+        types = request.query_params.getlist("type")
+        indexes = _indexes(request)
+        record = await resolver.lookup(parsed.key, fresh=_flag(request, "auth"))
+        if record is None:
+            async with runtime.db.session() as session:
+                await IdentifierService(session, runtime.clock).get_prefix(parsed.prefix)
+            return _json({"responseCode": 100, "handle": parsed.text}, 404)
+    except TaihuError as exc:
+        return _error(exc, handle)
+    status, body = _public_answer(record, types, indexes)
+    counts = resolver.take_counts()
+    task = BackgroundTask(_flush, runtime, counts) if counts else None
+    return _json(body, status, background=task)
+
+
+async def _flush(runtime: Runtime, counts: dict[tuple[str, str], int]) -> None:
+    async with runtime.db.session() as session:
+        await IdentifierService(session, runtime.clock).count_resolutions(counts)
+
+
+@router.get(
+    "/api/handles/{handle:path}",
+    summary="Resolve a handle",
+    description="Handle.Net-compatible resolution. `type=` and `index=` (repeatable) filter the "
+    "values; `auth=true` reads past the cache; non-public values are returned only to an admin "
+    "of the handle (HTTP Basic `300:PREFIX/ADMIN` or bearer token) unless `publicOnly=true`.",
+    responses={
+        **_HANDLE_ERRORS,
+        200: {"content": {"application/json": {"example": _HANDLE_EXAMPLE}}},
+    },
+)
+async def resolve_handle(handle: str, request: Request) -> Response:
+    if not request.headers.get("authorization"):
+        return await _resolve_anonymous(request, handle)
+    runtime = get_runtime(request)
+    resolver = resolver_of(request)
+    try:
+        parsed = parse_handle(handle)
+        types = request.query_params.getlist("type")
+        indexes = _indexes(request)
+        private = False
+        async with runtime.db.session() as session:
+            caller = await _caller(request, session, runtime)
+            service = IdentifierService(session, runtime.clock)
+            if caller is not None and not _flag(request, "publicOnly"):
+                private = await service.is_admin_of(caller, parsed)
+        record = await resolver.lookup(parsed.key, fresh=True)
+        if record is None:
+            async with runtime.db.session() as session:
+                await IdentifierService(session, runtime.clock).get_prefix(parsed.prefix)
+            return _json({"responseCode": 100, "handle": parsed.text}, 404)
+    except TaihuError as exc:
+        return _error(exc, handle)
+    values = select_values(record.values, types=types, indexes=indexes, include_private=private)
+    if not values and (types or indexes):
+        return _json({"responseCode": RC_VALUES_NOT_FOUND, "handle": record.handle})
+    return _json({"responseCode": RC_SUCCESS, "handle": record.handle, "values": values})
+
+
+async def _write(request: Request, handle_text: str, *, post: bool) -> Response:
+    runtime = get_runtime(request)
+    resolver = resolver_of(request)
+    try:
+        body = await request.body()
+        try:
+            values = parse_values_body(body)
+        except HandleValueError as exc:
+            raise InvalidInput(str(exc), code="invalid_value") from exc
+        async with runtime.db.session() as session:
+            caller = await _caller(request, session, runtime)
+            if caller is None:
+                raise Unauthenticated(
+                    "writes need HTTP Basic 300:PREFIX/ADMIN or a bearer token",
+                    code="authentication_needed",
+                )
+            service = IdentifierService(session, runtime.clock)
+            if _flag(request, "mintNewSuffix"):
+                result = await service.mint(caller, handle_text.split("/", 1)[0], values)
+            else:
+                result = await service.put(
+                    caller,
+                    parse_handle(handle_text),
+                    values,
+                    overwrite=_flag(request, "overwrite") and not post,
+                    indexes=_indexes(request) or None,
+                )
+    except TaihuError as exc:
+        return _error(exc, handle_text)
+    resolver.invalidate(Handle(result.handle).key)
+    if result.created:
+        REGISTRATIONS.inc()
+    return _json(
+        {"responseCode": RC_SUCCESS, "handle": result.handle}, 201 if result.created else 200
+    )
+
+
+_WRITE_DOC = (
+    'Body `{"values": [...]}` (or a bare list); `data` may be `{"format","value"}` or a bare '
+    "string. Without `index=`: create, or replace the whole record with `overwrite=true`; with "
+    "`index=` (repeatable): add or replace only those values. `mintNewSuffix=true` makes a new "
+    "suffix under the prefix. Auth: HTTP Basic `300:PREFIX/ADMIN` + secret key, or a bearer token."
+)
+
+
+@router.put(
+    "/api/handles/{handle:path}",
+    summary="Create or modify a handle",
+    description=_WRITE_DOC,
+    responses={
+        **_HANDLE_ERRORS,
+        200: {"content": {"application/json": {"example": _WRITE_EXAMPLE}}},
+        201: {"content": {"application/json": {"example": _WRITE_EXAMPLE}}},
+        409: {"description": "Handle exists already (101) and overwrite is false"},
+    },
+)
+async def put_handle(handle: str, request: Request) -> Response:
+    return await _write(request, handle, post=False)
+
+
+@router.post(
+    "/api/handles/{handle:path}",
+    summary="Create a handle (never overwrites)",
+    description=_WRITE_DOC,
+    responses={
+        **_HANDLE_ERRORS,
+        201: {"content": {"application/json": {"example": _WRITE_EXAMPLE}}},
+        409: {"description": "Handle exists already (101)"},
+    },
+)
+async def post_handle(handle: str, request: Request) -> Response:
+    return await _write(request, handle, post=True)
+
+
+@router.delete(
+    "/api/handles/{handle:path}",
+    summary="Delete a handle or some of its values",
+    description="Without `index=`: delete the handle; with `index=` (repeatable): remove those "
+    "values. Auth as for PUT.",
+    responses={
+        **_HANDLE_ERRORS,
+        200: {"content": {"application/json": {"example": _WRITE_EXAMPLE}}},
+    },
+)
+async def delete_handle(handle: str, request: Request) -> Response:
+    runtime = get_runtime(request)
+    try:
+        parsed = parse_handle(handle)
+        async with runtime.db.session() as session:
+            caller = await _caller(request, session, runtime)
+            if caller is None:
+                raise Unauthenticated("deleting needs credentials", code="authentication_needed")
+            await IdentifierService(session, runtime.clock).delete(
+                caller, parsed, _indexes(request) or None
+            )
+    except TaihuError as exc:
+        return _error(exc, handle)
+    resolver_of(request).invalidate(parsed.key)
+    return _json({"responseCode": RC_SUCCESS, "handle": parsed.text})
+
+
+@router.get(
+    "/api/handles",
+    summary="List handles under a prefix",
+    description="Admins of the prefix only. `page` counts from 0 and `pageSize` defaults to "
+    "1,000, as on the Handle.Net server.",
+    responses={
+        **_HANDLE_ERRORS,
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "responseCode": 1,
+                        "prefix": "88.118.8",
+                        "totalCount": "1",
+                        "page": 0,
+                        "pageSize": 1000,
+                        "handles": ["88.118.8/ELV-0001"],
+                    }
+                }
+            }
+        },
+    },
+)
+async def list_handles(request: Request) -> Response:
+    runtime = get_runtime(request)
+    prefix = request.query_params.get("prefix", "")
+    try:
+        page_text = request.query_params.get("page", "0")
+        size_text = request.query_params.get("pageSize", "1000")
+        if not page_text.isdigit() or not size_text.isdigit() or not 0 < int(size_text) <= 10_000:
+            raise InvalidInput("page ≥ 0 and 0 < pageSize ≤ 10000", code="invalid_value")
+        page, size = int(page_text), int(size_text)
+        async with runtime.db.session() as session:
+            caller = await _caller(request, session, runtime)
+            if caller is None:
+                raise Unauthenticated("listing needs credentials", code="authentication_needed")
+            handles, total = await IdentifierService(session, runtime.clock).list_handles(
+                caller, prefix, limit=size, offset=page * size
+            )
+    except TaihuError as exc:
+        return _error(exc, prefix)
+    return _json(
+        {
+            "responseCode": RC_SUCCESS,
+            "prefix": parse_prefix(prefix),
+            "totalCount": str(total),
+            "page": page,
+            "pageSize": size,
+            "handles": handles,
+        }
+    )
+
+
+@router.get(
+    "/hrls/handles/",
+    summary="Reverse lookup (search by value)",
+    description="The reverse-lookup endpoint pyhandle's `search_handle` calls: "
+    "`?URL=https://…&prefix=P` (one or more TYPE=VALUE pairs, `*` as wildcard) returns the "
+    "handles whose values match, under the prefixes the caller administers.",
+    responses={
+        **ERROR_RESPONSES,
+        200: {"content": {"application/json": {"example": ["88.118.8/ELV-0001"]}}},
+    },
+)
+async def reverse_lookup(request: Request) -> Response:
+    runtime = get_runtime(request)
+    terms = {k: v for k, v in request.query_params.items() if k not in {"prefix", "limit"}}
+    try:
+        if not terms:
+            raise InvalidInput("give at least one TYPE=VALUE to search for", code="invalid_value")
+        async with runtime.db.session() as session:
+            caller = await _caller(request, session, runtime)
+            if caller is None:
+                raise Unauthenticated("searching needs credentials", code="authentication_needed")
+            service = IdentifierService(session, runtime.clock)
+            prefixes = [request.query_params["prefix"]] if "prefix" in request.query_params else [
+                p.prefix for p in await service.prefixes_of(caller)
+            ]  # fmt: skip
+            found: list[str] = []
+            for prefix in prefixes:
+                found.extend(await service.search(caller, prefix, terms))
+    except TaihuError as exc:
+        return _error(exc, "")
+    return _json(found)
+
+
+def _include_snms() -> None:
+    # Imported here: the SNMS routes use resolver_of from this module.
+    from taihu.identifiers import snms  # noqa: PLC0415
+
+    router.include_router(snms.router)
+
+
+_include_snms()

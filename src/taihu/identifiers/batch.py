@@ -1,0 +1,319 @@
+"""Batch registration: up to 2,000 identifiers per call, per-item results, safe to re-send.
+
+A batch is checked item by item in memory first (handle syntax, prefix, permission, template),
+then the existing rows of all its keys are read in one query, and the new rows, change-log rows
+and audit entries are written with bulk inserts. An item that already exists with the same
+values reports ``exists`` (code 2) instead of failing, so re-sending a batch after a timeout
+creates no duplicates. Items fail alone; the others are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taihu.accounts import AuditEntry, Principal, record_audit
+from taihu.core import Clock, InvalidInput, SystemClock, TaihuError, current_request_id
+from taihu.identifiers.handle_values import (
+    ADMIN_PERMISSIONS_ALL,
+    ADMIN_TYPE,
+    DEFAULT_ADMIN_INDEX,
+    SECKEY_INDEX,
+    AdminPermission,
+    AdminRef,
+    Handle,
+    HandleValue,
+    HandleValueError,
+    encode_admin,
+)
+from taihu.identifiers.models import HandleChange, HandleRow, Prefix
+from taihu.identifiers.records import dump_record, load_record
+from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService
+
+__all__ = ["MAX_BATCH", "BatchItem", "BatchService", "ItemCode", "ItemResult"]
+
+MAX_BATCH = 2000
+
+
+class ItemCode(IntEnum):
+    """Per-item outcome codes (Handle response codes where one fits)."""
+
+    OK = 1
+    EXISTS_SAME = 2
+    NOT_FOUND = 100
+    EXISTS_DIFFERENT = 101
+    INVALID_HANDLE = 102
+    INVALID_VALUE = 202
+    PREFIX_NOT_SERVED = 301
+    FORBIDDEN = 701
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One identifier of a batch: its handle text and values (empty for deletes)."""
+
+    handle: str
+    values: list[HandleValue] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """What happened to one item."""
+
+    handle: str
+    code: ItemCode
+    msg: str
+
+    @property
+    def ok(self) -> bool:
+        """Whether the item is in the requested state now."""
+        return self.code in (ItemCode.OK, ItemCode.EXISTS_SAME)
+
+    def as_json(self) -> dict[str, Any]:
+        """``{"handle", "code", "msg"}``."""
+        return {"handle": self.handle, "code": int(self.code), "msg": self.msg}
+
+
+_ERROR_CODES = {
+    "invalid_handle": ItemCode.INVALID_HANDLE,
+    "prefix_not_served": ItemCode.PREFIX_NOT_SERVED,
+    "handle_not_found": ItemCode.NOT_FOUND,
+    "insufficient_permissions": ItemCode.FORBIDDEN,
+    "prefix_not_active": ItemCode.FORBIDDEN,
+}
+
+
+def _comparable(values: list[HandleValue]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (v.index, v.type, v.data, v.ttl, v.ttl_type, v.permission_bits, v.references)
+        for v in values
+    )
+
+
+class BatchService:
+    """Batch create, update and delete within one unit of work."""
+
+    def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
+        self.session = session
+        self.clock = clock or SystemClock()
+        self.identifiers = IdentifierService(session, self.clock)
+        self._prefixes: dict[str, Prefix | TaihuError] = {}
+
+    async def _prefix(self, name: str) -> Prefix:
+        cached = self._prefixes.get(name)
+        if cached is None:
+            try:
+                cached = await self.identifiers.get_prefix(name)
+            except TaihuError as exc:
+                cached = exc
+            self._prefixes[name] = cached
+        if isinstance(cached, TaihuError):
+            raise cached
+        return cached
+
+    async def _existing(self, keys: list[str]) -> dict[str, HandleRow]:
+        rows: dict[str, HandleRow] = {}
+        for start in range(0, len(keys), 500):  # stay under every driver's parameter limit
+            chunk = keys[start : start + 500]
+            found = await self.session.scalars(sa.select(HandleRow).where(HandleRow.key.in_(chunk)))
+            rows.update({r.key: r for r in found})
+        return rows
+
+    @staticmethod
+    def _refuse_size(items: list[BatchItem]) -> None:
+        if not items:
+            raise InvalidInput("a batch needs at least one item", code="invalid_value")
+        if len(items) > MAX_BATCH:
+            raise InvalidInput(
+                f"a batch holds at most {MAX_BATCH} items, not {len(items)}", code="batch_too_big"
+            )
+
+    async def _check(
+        self, caller: Caller, item: BatchItem, needed: AdminPermission
+    ) -> tuple[Handle, Prefix]:
+        try:
+            handle = Handle(item.handle)
+        except HandleValueError as exc:
+            raise InvalidInput(str(exc), code="invalid_handle") from exc
+        prefix = await self._prefix(handle.prefix)
+        if prefix.status != "active":
+            raise InvalidInput(
+                f"prefix {prefix.prefix} is {prefix.status}", code="prefix_not_active"
+            )
+        self.identifiers.authorize(caller, prefix, None, needed)
+        return handle, prefix
+
+    @staticmethod
+    def _failure(handle: str, exc: TaihuError) -> ItemResult:
+        return ItemResult(handle, _ERROR_CODES.get(exc.code, ItemCode.INVALID_VALUE), exc.message)
+
+    def _with_admin(self, caller: Caller, prefix: Prefix, values: list[HandleValue]) -> None:
+        if any(v.type == ADMIN_TYPE for v in values):
+            return
+        taken = {v.index for v in values}
+        index = DEFAULT_ADMIN_INDEX
+        while index in taken:
+            index += 1
+        owner = (
+            AdminRef(caller.handle, caller.index, ADMIN_PERMISSIONS_ALL)
+            if isinstance(caller, HandleAdmin)
+            else AdminRef(f"{prefix.prefix}/ADMIN", SECKEY_INDEX, ADMIN_PERMISSIONS_ALL)
+        )
+        values.append(HandleValue(index=index, type=ADMIN_TYPE, data=encode_admin(owner)))
+
+    async def write(
+        self, caller: Caller, items: list[BatchItem], *, update: bool
+    ) -> list[ItemResult]:
+        """Create (``update=False``) or replace (``update=True``) identifiers; per-item results."""
+        self._refuse_size(items)
+        actor = caller.principal if isinstance(caller, HandleAdmin) else caller
+        now = self.clock.now()
+        results: list[ItemResult | None] = [None] * len(items)
+        checked: dict[int, tuple[Handle, Prefix, list[HandleValue], str | None]] = {}
+        seen: set[str] = set()
+        needed = AdminPermission.MODIFY_VALUE if update else AdminPermission.ADD_HANDLE
+        for n, item in enumerate(items):
+            try:
+                handle, prefix = await self._check(caller, item, needed)
+                if handle.key in seen:
+                    raise InvalidInput("the handle appears twice in this batch", code="duplicate")
+                seen.add(handle.key)
+                values = self.identifiers.stamped(item.values, now)
+                if not values:
+                    raise InvalidInput("an identifier needs at least one value", code="no_values")
+                template = await self.identifiers.check_template(prefix.prefix, values)
+                self._with_admin(caller, prefix, values)
+                checked[n] = (handle, prefix, values, template)
+            except TaihuError as exc:
+                results[n] = self._failure(item.handle, exc)
+        existing = await self._existing([c[0].key for c in checked.values()])
+        inserts: list[dict[str, Any]] = []
+        audits: list[dict[str, Any]] = []
+        per_prefix: dict[str, int] = {}
+        for n, (handle, prefix, values, template) in checked.items():
+            row = existing.get(handle.key)
+            record = dump_record(values)
+            if row is None and update:
+                results[n] = ItemResult(handle.text, ItemCode.NOT_FOUND, "no such identifier")
+                continue
+            if row is not None:
+                before = load_record(row.record)
+                if _comparable(before) == _comparable(values):
+                    results[n] = ItemResult(
+                        handle.text, ItemCode.EXISTS_SAME, "exists, same values"
+                    )
+                    continue
+                if not update:
+                    results[n] = ItemResult(
+                        handle.text, ItemCode.EXISTS_DIFFERENT, "exists with other values"
+                    )
+                    continue
+                row.record, row.updated_at, row.template = record, now, template
+                audits.append(self._audit(actor, "handle.update", handle, before, values, now))
+            else:
+                inserts.append({
+                    "key": handle.key, "handle": handle.text, "prefix_id": prefix.id,
+                    "record": record, "template": template, "created_at": now, "updated_at": now,
+                })  # fmt: skip
+                audits.append(self._audit(actor, "handle.create", handle, None, values, now))
+                per_prefix[prefix.prefix] = per_prefix.get(prefix.prefix, 0) + 1
+            results[n] = ItemResult(handle.text, ItemCode.OK, "success")
+        await self._bulk(inserts, audits, now)
+        for prefix_name, count in per_prefix.items():
+            await self.identifiers.count_registrations(prefix_name, count)
+        return [r for r in results if r is not None]
+
+    async def delete(self, caller: Caller, handles: list[str]) -> list[ItemResult]:
+        """Delete identifiers; one already gone reports code 100."""
+        self._refuse_size([BatchItem(h) for h in handles])
+        actor = caller.principal if isinstance(caller, HandleAdmin) else caller
+        now = self.clock.now()
+        results: list[ItemResult | None] = [None] * len(handles)
+        checked: dict[int, Handle] = {}
+        for n, text in enumerate(handles):
+            try:
+                checked[n] = (
+                    await self._check(caller, BatchItem(text), AdminPermission.DELETE_HANDLE)
+                )[0]
+            except TaihuError as exc:
+                results[n] = self._failure(text, exc)
+        existing = await self._existing([h.key for h in checked.values()])
+        audits = []
+        gone = []
+        for n, handle in checked.items():
+            row = existing.get(handle.key)
+            if row is None:
+                results[n] = ItemResult(handle.text, ItemCode.NOT_FOUND, "no such identifier")
+                continue
+            audits.append(
+                self._audit(actor, "handle.delete", handle, load_record(row.record), None, now)
+            )
+            gone.append(row.id)
+            results[n] = ItemResult(handle.text, ItemCode.OK, "success")
+        if gone:
+            await self.session.execute(sa.delete(HandleRow).where(HandleRow.id.in_(gone)))
+        await self._bulk([], audits, now)
+        return [r for r in results if r is not None]
+
+    async def load(
+        self,
+        actor: Principal,
+        prefix: str,
+        records: Sequence[tuple[str, list[HandleValue], str | None, datetime]],
+    ) -> int:
+        """Bulk-load trusted ``(suffix, values, template, created_at)`` records (demo, migration).
+
+        No per-item checks; one audit entry for the whole load.
+        """
+        actor.require_role()
+        row = await self.identifiers.get_prefix(prefix)
+        rows = [
+            {"key": f"{row.prefix}/{suffix}", "handle": f"{row.prefix}/{suffix}",
+             "prefix_id": row.id, "record": dump_record(values), "template": template,
+             "created_at": at, "updated_at": at}
+            for suffix, values, template, at in records
+        ]  # fmt: skip
+        for start in range(0, len(rows), 5000):
+            await self.session.execute(sa.insert(HandleRow), rows[start : start + 5000])
+        await record_audit(
+            self.session, actor, "handle.bulk_load", "prefix", row.prefix,
+            after={"count": len(rows)}, at=self.clock.now(),
+        )  # fmt: skip
+        return len(rows)
+
+    @staticmethod
+    def _audit(
+        actor: Principal,
+        action: str,
+        handle: Handle,
+        before: list[HandleValue] | None,
+        after: list[HandleValue] | None,
+        now: Any,
+    ) -> dict[str, Any]:
+        return {
+            "at": now, "actor_user_id": actor.user_id, "actor": actor.name, "action": action,
+            "entity_type": "handle", "entity_id": handle.key,
+            "before": {"values": orjson.loads(dump_record(before))} if before is not None else None,
+            "after": {"values": orjson.loads(dump_record(after))} if after is not None else None,
+            "request_id": current_request_id(),
+        }  # fmt: skip
+
+    async def _bulk(
+        self, inserts: list[dict[str, Any]], audits: list[dict[str, Any]], now: Any
+    ) -> None:
+        # Core bulk inserts: one statement per table instead of an ORM object per row; the audit
+        # rows are the same rows record_audit would add, written in the same unit of work.
+        if inserts:
+            await self.session.execute(sa.insert(HandleRow), inserts)
+        if audits:
+            await self.session.execute(sa.insert(AuditEntry), audits)
+            await self.session.execute(
+                sa.insert(HandleChange), [{"key": a["entity_id"], "at": now} for a in audits]
+            )

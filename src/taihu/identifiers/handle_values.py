@@ -1,0 +1,242 @@
+"""The Handle System value model (RFC 3651 section 3.1), shared by the REST API and the wire codec.
+
+A handle is ``PREFIX/SUFFIX``; its record is a set of values, each::
+
+    HandleValue
+    ├── index        unsigned 32-bit, unique within the handle (RFC 3651 3.1)
+    ├── type         UTF-8 name, e.g. URL, EMAIL, HS_ADMIN, HS_SECKEY, HS_VLIST
+    ├── data         bytes (text values are UTF-8); HS_ADMIN data is an ``AdminRef``
+    ├── ttl_type     0 relative (seconds) | 1 absolute (POSIX time the value expires)
+    ├── ttl          32-bit
+    ├── timestamp    when the value was last changed
+    ├── permissions  admin read, admin write, public read, public write
+    └── references   (index, handle) pairs
+
+This module knows nothing of HTTP or of the database: it validates and converts.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, IntFlag
+
+__all__ = [
+    "ADMIN_PERMISSIONS_ALL",
+    "ADMIN_TYPE",
+    "DEFAULT_ADMIN_INDEX",
+    "DEFAULT_TTL",
+    "MAX_HANDLE_BYTES",
+    "MAX_VALUE_BYTES",
+    "SECKEY_INDEX",
+    "SECKEY_TYPE",
+    "AdminPermission",
+    "AdminRef",
+    "Handle",
+    "HandleValue",
+    "HandleValueError",
+    "TtlType",
+    "decode_admin",
+    "encode_admin",
+    "normalize_prefix",
+]
+
+MAX_HANDLE_BYTES = 2048
+MAX_VALUE_BYTES = 64 * 1024
+DEFAULT_TTL = 86400
+ADMIN_TYPE = "HS_ADMIN"
+SECKEY_TYPE = "HS_SECKEY"
+DEFAULT_ADMIN_INDEX = 100
+SECKEY_INDEX = 300
+_MAX_INDEX = 2**32 - 1
+_MAX_TYPE_BYTES = 256
+
+
+_BITS = {
+    (a, b, c, d): "".join("1" if f else "0" for f in (a, b, c, d))
+    for a in (False, True) for b in (False, True) for c in (False, True) for d in (False, True)
+}  # fmt: skip
+
+
+class HandleValueError(ValueError):
+    """A handle or a value breaks a rule of the Handle System."""
+
+
+class TtlType(IntEnum):
+    """How a value's TTL is read (RFC 3651 3.1)."""
+
+    RELATIVE = 0
+    ABSOLUTE = 1
+
+
+class AdminPermission(IntFlag):
+    """The twelve HS_ADMIN permission bits (RFC 3651 3.1.1), in the wire order, low bit first."""
+
+    ADD_HANDLE = 0x0001
+    DELETE_HANDLE = 0x0002
+    ADD_NAMING_AUTH = 0x0004
+    DELETE_NAMING_AUTH = 0x0008
+    MODIFY_VALUE = 0x0010
+    DELETE_VALUE = 0x0020
+    ADD_VALUE = 0x0040
+    MODIFY_ADMIN = 0x0080
+    REMOVE_ADMIN = 0x0100
+    ADD_ADMIN = 0x0200
+    AUTHORIZED_READ = 0x0400
+    LIST_HANDLE = 0x0800
+
+    def to_bits(self) -> str:
+        """The 12-character string the Handle.Net REST API uses, highest bit (LIST) first."""
+        return format(int(self), "012b")
+
+    @classmethod
+    def from_bits(cls, bits: str) -> AdminPermission:
+        """Parse ``"011111110011"`` (highest bit first), as pyhandle and Handle.Net send it."""
+        if len(bits) != 12 or set(bits) - {"0", "1"}:
+            raise HandleValueError(f"admin permissions must be 12 characters 0/1, not {bits!r}")
+        return cls(int(bits, 2))
+
+
+ADMIN_PERMISSIONS_ALL = AdminPermission(0x0FFF)
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates from percent-decoding
+        raise HandleValueError(f"not valid UTF-8: {text!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    """A handle ``PREFIX/SUFFIX``; refuses malformed input when constructed.
+
+    Case rules follow the Handle.Net server's defaults: the prefix is case-insensitive (ASCII
+    letters compare upper-cased, as ``0.NA/`` does), the suffix is case-sensitive. ``key`` is the
+    normalized form every lookup uses; ``text`` keeps what the registrant wrote.
+    """
+
+    text: str
+
+    def __post_init__(self) -> None:
+        text = self.text
+        if "/" not in text:
+            raise HandleValueError(f"a handle is PREFIX/SUFFIX; {text!r} has no '/'")
+        prefix, suffix = text.split("/", 1)
+        if not prefix or not suffix:
+            raise HandleValueError(f"a handle needs a prefix and a suffix, not {text!r}")
+        if len(_utf8(text)) > MAX_HANDLE_BYTES:
+            raise HandleValueError(f"a handle is at most {MAX_HANDLE_BYTES} bytes of UTF-8")
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+            raise HandleValueError("a handle may not contain control characters")
+        if prefix.strip() != prefix or " " in prefix:
+            raise HandleValueError(f"a prefix may not contain spaces: {prefix!r}")
+
+    @property
+    def prefix(self) -> str:
+        """The prefix (naming authority) as normalized: upper-cased ASCII."""
+        return normalize_prefix(self.text.split("/", 1)[0])
+
+    @property
+    def suffix(self) -> str:
+        """The local name, case preserved."""
+        return self.text.split("/", 1)[1]
+
+    @property
+    def key(self) -> str:
+        """The normalized handle used for lookups and uniqueness."""
+        return f"{self.prefix}/{self.suffix}"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def normalize_prefix(prefix: str) -> str:
+    """A prefix with its ASCII letters upper-cased (non-ASCII characters are kept as they are)."""
+    return "".join(c.upper() if c.isascii() else c for c in prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class AdminRef:
+    """The data of an HS_ADMIN value: who administers the handle, and with which permissions."""
+
+    handle: str
+    index: int
+    permissions: AdminPermission
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index <= _MAX_INDEX:
+            raise HandleValueError(f"admin index {self.index} is outside 0..2^32-1")
+        if not self.handle:
+            raise HandleValueError("an admin reference needs a handle")
+
+
+def encode_admin(ref: AdminRef) -> bytes:
+    """HS_ADMIN data on the wire: 2-byte permissions, 4-byte length + handle, 4-byte index."""
+    handle = _utf8(ref.handle)
+    return struct.pack(f">HI{len(handle)}sI", int(ref.permissions), len(handle), handle, ref.index)
+
+
+def decode_admin(data: bytes) -> AdminRef:
+    """Parse HS_ADMIN data (the inverse of ``encode_admin``)."""
+    try:
+        permissions, length = struct.unpack_from(">HI", data)
+        (handle,) = struct.unpack_from(f">{length}s", data, 6)
+        (index,) = struct.unpack_from(">I", data, 6 + length)
+    except struct.error as exc:
+        raise HandleValueError("truncated HS_ADMIN data") from exc
+    if len(data) != 10 + length:
+        raise HandleValueError("HS_ADMIN data has trailing bytes")
+    return AdminRef(handle.decode("utf-8"), index, AdminPermission(permissions & 0x0FFF))
+
+
+@dataclass(frozen=True, slots=True)
+class HandleValue:
+    """One typed value of a handle record (RFC 3651 3.1)."""
+
+    index: int
+    type: str
+    data: bytes
+    ttl: int = DEFAULT_TTL
+    ttl_type: TtlType = TtlType.RELATIVE
+    timestamp: datetime | None = None
+    admin_read: bool = True
+    admin_write: bool = True
+    public_read: bool = True
+    public_write: bool = False
+    references: tuple[tuple[int, str], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.index <= _MAX_INDEX:
+            raise HandleValueError(f"value index {self.index} is outside 1..2^32-1")
+        type_bytes = _utf8(self.type)
+        if len(type_bytes) > _MAX_TYPE_BYTES:
+            raise HandleValueError(f"value type is longer than {_MAX_TYPE_BYTES} bytes")
+        if len(self.data) > MAX_VALUE_BYTES:
+            raise HandleValueError(
+                f"value {self.index} ({self.type or 'untyped'}) holds {len(self.data)} bytes; "
+                f"the limit is {MAX_VALUE_BYTES} (64 KiB)"
+            )
+        if not 0 <= self.ttl <= _MAX_INDEX:
+            raise HandleValueError(f"TTL {self.ttl} is outside 0..2^32-1")
+        if self.type == ADMIN_TYPE:
+            decode_admin(self.data)  # refuses malformed admin data now, not at resolution
+
+    @property
+    def permission_bits(self) -> str:
+        """The four permission flags as Handle.Net prints them: admin r/w, public r/w."""
+        return _BITS[(self.admin_read, self.admin_write, self.public_read, self.public_write)]
+
+    @property
+    def text(self) -> str | None:
+        """The data as text when it is valid UTF-8, else ``None``."""
+        try:
+            return self.data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    @property
+    def admin(self) -> AdminRef | None:
+        """The admin reference of an HS_ADMIN value."""
+        return decode_admin(self.data) if self.type == ADMIN_TYPE else None

@@ -1,0 +1,114 @@
+"""Tables of the identifiers context: prefixes, handles, changes, templates, applications, stats.
+
+A handle's values live in one row as the JSON text of their REST form (``record``): resolution
+reads one row by primary-key-like lookup and batch registration writes one row per identifier.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from taihu.core import Base, JSONType, UTCDateTime
+
+__all__ = [
+    "HandleChange",
+    "HandleRow",
+    "Prefix",
+    "PrefixApplication",
+    "StatsDaily",
+    "Template",
+]
+
+
+class Prefix(Base):
+    """A prefix this node serves: a node prefix (``88.118``) or an enterprise prefix below it."""
+
+    __tablename__ = "id_prefixes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefix: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("id_prefixes.id", ondelete="RESTRICT"), default=None
+    )
+    kind: Mapped[str] = mapped_column(sa.String(16))  # node | enterprise
+    enterprise_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("enterprises.id", ondelete="RESTRICT"), default=None, index=True
+    )
+    status: Mapped[str] = mapped_column(sa.String(16))  # active | suspended | revoked
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HandleRow(Base):
+    """One identifier and its values."""
+
+    __tablename__ = "id_handles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(2048), unique=True)
+    handle: Mapped[str] = mapped_column(sa.String(2048))
+    prefix_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("id_prefixes.id", ondelete="RESTRICT"), index=True
+    )
+    record: Mapped[str] = mapped_column(sa.Text())
+    template: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HandleChange(Base):
+    """A written handle, so every worker process drops it from its resolution cache."""
+
+    __tablename__ = "id_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(sa.String(2048))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Template(Base):
+    """One version of an industry data template (SNMS style, GB/T 4754 classified)."""
+
+    __tablename__ = "id_templates"
+    __table_args__ = (sa.UniqueConstraint("prefix", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefix: Mapped[str] = mapped_column(sa.String(128))
+    version: Mapped[str] = mapped_column(sa.String(128))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    industry_class: Mapped[str] = mapped_column(sa.String(8))  # GB/T 4754 code, e.g. 3435
+    description: Mapped[str] = mapped_column(sa.String(500))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PrefixApplication(Base):
+    """An enterprise's application for a prefix, through real-name review."""
+
+    __tablename__ = "id_applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("enterprises.id", ondelete="RESTRICT"), index=True
+    )
+    prefix: Mapped[str] = mapped_column(sa.String(128))
+    contact: Mapped[str] = mapped_column(sa.String(200))
+    industry_class: Mapped[str] = mapped_column(sa.String(8))
+    status: Mapped[str] = mapped_column(sa.String(16))  # pending | approved | rejected
+    reason: Mapped[str | None] = mapped_column(sa.String(500), default=None)
+    timeline: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StatsDaily(Base):
+    """Registrations and resolutions per day and prefix (flushed off the resolution path)."""
+
+    __tablename__ = "id_stats_daily"
+
+    day: Mapped[date] = mapped_column(sa.Date(), primary_key=True)
+    prefix: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    registrations: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
+    resolutions: Mapped[int] = mapped_column(sa.BigInteger(), default=0)

@@ -1,0 +1,35 @@
+"""A handle record's stored form: the JSON text of its values, read and written in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+
+from taihu.identifiers.handle_json import value_from_json, value_to_json
+from taihu.identifiers.handle_values import HandleValue
+
+__all__ = ["dump_record", "load_record"]
+
+
+def _stamp(raw: dict[str, object]) -> datetime | None:
+    stamp = raw.get("timestamp")
+    if isinstance(stamp, str):
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return None
+
+
+def load_record(text: str) -> list[HandleValue]:
+    """The values of a stored record, in index order."""
+    raws = orjson.loads(text)
+    return [value_from_json(raw, timestamp=_stamp(raw)) for raw in raws]
+
+
+def dump_record(values: list[HandleValue]) -> str:
+    """The stored form of values (sorted by index, REST JSON shape, permissions always given)."""
+    out = []
+    for value in sorted(values, key=lambda v: v.index):
+        raw = value_to_json(value)
+        raw["permissions"] = value.permission_bits
+        out.append(raw)
+    return orjson.dumps(out).decode("utf-8")

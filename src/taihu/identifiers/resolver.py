@@ -1,0 +1,202 @@
+"""Resolution on the hot path: Core SQL, a per-process cache honouring TTLs, counters off the path.
+
+Freshness across worker processes: every write adds a row to ``id_changes`` in its own unit of
+work. Before answering from its cache, a resolver that has not looked for ``SYNC_INTERVAL``
+seconds reads the changes since the last id it saw and drops those keys. A write is therefore
+visible to every worker within ``SYNC_INTERVAL`` (0.5 s) plus one query, and at once in the
+process that made it (the service's caller invalidates directly). ``auth=true`` bypasses the
+cache altogether. Entries also expire with the shortest TTL among their values.
+
+Resolution counts are kept in memory and added to ``id_stats_daily`` every ``FLUSH_INTERVAL``
+seconds, so counting never costs a write per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from prometheus_client import Counter as PromCounter
+from sqlalchemy.engine import make_url
+
+from taihu.core import Clock, Database
+from taihu.identifiers.models import HandleChange, HandleRow, Prefix
+
+__all__ = ["FLUSH_INTERVAL", "SYNC_INTERVAL", "CachedRecord", "Resolver", "ttl_seconds"]
+
+log = logging.getLogger("taihu.identifiers")
+
+SYNC_INTERVAL = 0.5
+FLUSH_INTERVAL = 5.0
+_MAX_ENTRIES = 200_000
+_NEGATIVE_TTL = 60.0
+_CHANGE_RETENTION = timedelta(hours=1)
+
+_SQLITE_LOOKUP = (
+    "SELECT h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
+    "ON p.id = h.prefix_id WHERE h.key = ? AND p.status != 'revoked'"
+)
+_SQLITE_LATEST = "SELECT max(id) FROM id_changes"
+_SQLITE_CHANGES = "SELECT id, key FROM id_changes WHERE id > ? ORDER BY id"
+
+RESOLUTIONS = PromCounter(
+    "taihu_identifier_resolutions_total", "Identifier resolutions answered", ["result"]
+)
+REGISTRATIONS = PromCounter("taihu_identifier_registrations_total", "Identifiers registered")
+
+_HANDLES = sa.inspect(HandleRow).local_table
+_PREFIXES = sa.inspect(Prefix).local_table
+_CHANGES = sa.inspect(HandleChange).local_table
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRecord:
+    """A resolved record: the stored values (REST JSON dicts, permissions included)."""
+
+    handle: str
+    prefix: str
+    values: list[dict[str, Any]]
+
+
+def ttl_seconds(values: list[dict[str, Any]], now: float) -> float:
+    """How long a record may be cached: the shortest TTL among its values."""
+    shortest = float(86400)
+    for value in values:
+        ttl = float(value.get("ttl", 86400))
+        if value.get("ttlType") == 1:
+            ttl = ttl - now
+        shortest = min(shortest, ttl)
+    return max(shortest, 0.0)
+
+
+class Resolver:
+    """A per-process resolution cache in front of the handles table."""
+
+    def __init__(
+        self, db: Database, clock: Clock, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.monotonic = monotonic
+        self._sqlite: sqlite3.Connection | None = None
+        path = make_url(db.url).database or ""
+        if db.dialect == "sqlite" and path not in {"", ":memory:"}:
+            # On SQLite a point read by unique index takes microseconds: asking aiosqlite's
+            # thread for it costs more than the read. A read-only connection of our own answers
+            # in the event loop instead (WAL readers see every committed write).
+            self._sqlite = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, check_same_thread=False
+            )
+        self._cache: dict[str, tuple[float, CachedRecord | None]] = {}
+        self._last_change: int | None = None
+        self._last_sync = 0.0
+        self._last_flush = self.monotonic()
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def invalidate(self, key: str) -> None:
+        """Forget a key (called by the process that wrote it)."""
+        self._cache.pop(key, None)
+
+    async def _sync(self, now: float) -> None:
+        self._last_sync = now
+        if self._sqlite is not None:
+            self._sync_sqlite(self._sqlite)
+            return
+        async with self.db.engine.connect() as conn:
+            if self._last_change is None:
+                latest = await conn.scalar(sa.select(sa.func.max(_CHANGES.c.id)))
+                self._last_change = int(latest or 0)
+                return
+            rows = await conn.execute(
+                sa.select(_CHANGES.c.id, _CHANGES.c.key)
+                .where(_CHANGES.c.id > self._last_change)
+                .order_by(_CHANGES.c.id)
+            )
+            for change_id, key in rows:
+                self._cache.pop(key, None)
+                self._last_change = change_id
+
+    def _sync_sqlite(self, conn: sqlite3.Connection) -> None:
+        if self._last_change is None:
+            self._last_change = int(conn.execute(_SQLITE_LATEST).fetchone()[0] or 0)
+            return
+        for change_id, key in conn.execute(_SQLITE_CHANGES, (self._last_change,)):
+            self._cache.pop(key, None)
+            self._last_change = change_id
+
+    async def _read(self, key: str) -> tuple[str, str, str] | None:
+        if self._sqlite is not None:
+            found = self._sqlite.execute(_SQLITE_LOOKUP, (key,)).fetchone()
+            return (found[0], found[1], found[2]) if found else None
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(_HANDLES.c.handle, _HANDLES.c.record, _PREFIXES.c.prefix)
+                    .join(_PREFIXES, _PREFIXES.c.id == _HANDLES.c.prefix_id)
+                    .where(_HANDLES.c.key == key, _PREFIXES.c.status != "revoked")
+                )
+            ).first()
+        return (row[0], row[1], row[2]) if row else None
+
+    def close(self) -> None:
+        """Close the SQLite read connection, if any."""
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+
+    async def lookup(self, key: str, *, fresh: bool = False) -> CachedRecord | None:
+        """The record of a normalized handle key, or ``None``; ``fresh`` skips the cache."""
+        now = self.monotonic()
+        if now - self._last_sync >= SYNC_INTERVAL:
+            await self._sync(now)
+        if not fresh:
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] > now:
+                self._count(hit[1])
+                return hit[1]
+        row = await self._read(key)
+        record = None
+        expires = now + _NEGATIVE_TTL
+        if row is not None:
+            values = orjson.loads(row[1])
+            record = CachedRecord(row[0], row[2], values)
+            expires = now + ttl_seconds(values, self.clock.now().timestamp())
+        if len(self._cache) >= _MAX_ENTRIES:
+            # Drop the older half (dicts keep insertion order): cheap and good enough for LRU-ish.
+            for stale in list(self._cache)[: _MAX_ENTRIES // 2]:
+                del self._cache[stale]
+        self._cache[key] = (expires, record)
+        self._count(record)
+        return record
+
+    def _count(self, record: CachedRecord | None) -> None:
+        if record is None:
+            RESOLUTIONS.labels("not_found").inc()
+            return
+        RESOLUTIONS.labels("found").inc()
+        self._counts[(self.clock.now().date().isoformat(), record.prefix)] += 1
+
+    def take_counts(self, *, force: bool = False) -> dict[tuple[str, str], int]:
+        """The resolution counts gathered since the last flush, when one is due (or forced)."""
+        now = self.monotonic()
+        if not self._counts or (not force and now - self._last_flush < FLUSH_INTERVAL):
+            return {}
+        self._last_flush = now
+        counts = dict(self._counts)
+        self._counts.clear()
+        return counts
+
+    async def prune_changes(self) -> int:
+        """Delete change-log rows older than an hour (every worker has long seen them)."""
+        cutoff = self.clock.now() - _CHANGE_RETENTION
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(sa.delete(HandleChange).where(HandleChange.at < cutoff))
+        return int(result.rowcount or 0)

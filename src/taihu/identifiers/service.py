@@ -1,0 +1,631 @@
+"""Prefixes and handles: creation, Handle-semantics writes, authorization and audit.
+
+Who may write under a prefix:
+
+- a platform ``admin``, or an ``enterprise`` user who is a member of the prefix's owner;
+- a Handle admin authenticated with the HS_SECKEY of ``PREFIX/ADMIN`` (index 300) for that prefix
+  or one of its ancestors (a node admin administers its enterprise prefixes);
+- a Handle admin that an HS_ADMIN value of the handle names, with the needed permission bit.
+
+Every write records an audit entry (before/after values) and a change-log row, in the same unit
+of work; the change log is how other worker processes learn to drop their cached copy.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taihu.accounts import Principal, Role, record_audit
+from taihu.core import (
+    Clock,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    SystemClock,
+    Unauthenticated,
+    hash_password,
+    verify_password,
+)
+from taihu.identifiers.handle_values import (
+    ADMIN_PERMISSIONS_ALL,
+    ADMIN_TYPE,
+    DEFAULT_ADMIN_INDEX,
+    SECKEY_INDEX,
+    SECKEY_TYPE,
+    AdminPermission,
+    AdminRef,
+    Handle,
+    HandleValue,
+    HandleValueError,
+    encode_admin,
+    normalize_prefix,
+)
+from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily, Template
+from taihu.identifiers.records import dump_record, load_record
+from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
+
+__all__ = [
+    "Caller",
+    "HandleAdmin",
+    "IdentifierService",
+    "WriteResult",
+    "parse_handle",
+    "parse_prefix",
+]
+
+_PREFIX_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_")
+
+
+@dataclass(frozen=True, slots=True)
+class HandleAdmin:
+    """A Handle admin identity ``INDEX:HANDLE`` that proved its HS_SECKEY."""
+
+    index: int
+    handle: str
+
+    def __str__(self) -> str:
+        return f"{self.index}:{self.handle}"
+
+    @property
+    def principal(self) -> Principal:
+        """How the audit log names this admin."""
+        return Principal(name=str(self), role=Role.ENTERPRISE)
+
+
+Caller = Principal | HandleAdmin
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a write did."""
+
+    handle: str
+    created: bool
+    values: list[HandleValue]
+
+
+def parse_handle(text: str) -> Handle:
+    """A ``Handle`` or ``InvalidInput`` with code ``invalid_handle`` (Handle response code 102)."""
+    try:
+        return Handle(text)
+    except HandleValueError as exc:
+        raise InvalidInput(str(exc), code="invalid_handle") from exc
+
+
+def parse_prefix(text: str) -> str:
+    """A normalized prefix such as ``88.118.8``, or ``InvalidInput``."""
+    prefix = normalize_prefix(text.strip())
+    if not prefix or set(prefix) - _PREFIX_CHARS or prefix.startswith(".") or ".." in prefix:
+        raise InvalidInput(
+            f"{text!r} is not a prefix (digits, letters, '.', '-', '_'; e.g. 88.118.8)",
+            code="invalid_prefix",
+        )
+    if prefix.startswith("0.NA") or prefix == "0":
+        raise InvalidInput("0.NA prefixes belong to the global registry", code="invalid_prefix")
+    return prefix
+
+
+def _values_json(values: list[HandleValue]) -> list[dict[str, Any]]:
+    loaded: list[dict[str, Any]] = orjson.loads(dump_record(values))
+    return loaded
+
+
+def _matches(pattern: str, text: str | None) -> bool:
+    """Whether a value matches a reverse-lookup term (``*`` wildcard, case-insensitive)."""
+    return text is not None and fnmatch.fnmatchcase(text.lower(), pattern.lower())
+
+
+def _admin_handle(prefix: str) -> str:
+    return f"{prefix}/ADMIN"
+
+
+class IdentifierService:
+    """Prefixes and handles within one unit of work."""
+
+    def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
+        self.session = session
+        self.clock = clock or SystemClock()
+
+    # -- prefixes ------------------------------------------------------------------------------
+
+    async def get_prefix(self, prefix: str) -> Prefix:
+        """A prefix this node serves; ``NotFound`` with code ``prefix_not_served`` otherwise."""
+        row = await self.session.scalar(sa.select(Prefix).where(Prefix.prefix == prefix))
+        if row is None or row.status == "revoked":
+            raise NotFound("That prefix doesn't live here", code="prefix_not_served")
+        return row
+
+    async def _parent_of(self, prefix: str) -> Prefix | None:
+        parts = prefix.split(".")
+        candidates = [".".join(parts[:n]) for n in range(len(parts) - 1, 0, -1)]
+        if not candidates:
+            return None
+        rows = await self.session.scalars(sa.select(Prefix).where(Prefix.prefix.in_(candidates)))
+        found = sorted(rows, key=lambda p: len(p.prefix), reverse=True)
+        return found[0] if found else None
+
+    async def create_prefix(
+        self,
+        actor: Principal,
+        prefix: str,
+        *,
+        enterprise_id: int | None = None,
+        admin_password: str | None = None,
+    ) -> Prefix:
+        """Create an active prefix and, given a password, its admin handle ``PREFIX/ADMIN``."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        prefix = parse_prefix(prefix)
+        if await self.session.scalar(sa.select(Prefix.id).where(Prefix.prefix == prefix)):
+            raise Conflict(f"prefix {prefix} exists already", code="prefix_exists")
+        if admin_password is not None and len(admin_password) < 8:
+            raise InvalidInput("the admin password needs at least 8 characters", code="weak_key")
+        parent = await self._parent_of(prefix)
+        now = self.clock.now()
+        row = Prefix(
+            prefix=prefix,
+            parent_id=parent.id if parent else None,
+            kind="enterprise" if enterprise_id is not None else "node",
+            enterprise_id=enterprise_id,
+            status="active",
+            created_at=now,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        await record_audit(
+            self.session, actor, "prefix.create", "prefix", prefix,
+            after={"kind": row.kind, "enterprise_id": enterprise_id,
+                   "parent": parent.prefix if parent else None},
+            at=now,
+        )  # fmt: skip
+        if admin_password is not None:
+            await self._create_admin_handle(actor, row, admin_password)
+        return row
+
+    async def _create_admin_handle(self, actor: Principal, prefix: Prefix, password: str) -> None:
+        handle = _admin_handle(prefix.prefix)
+        now = self.clock.now()
+        values = [
+            HandleValue(
+                index=DEFAULT_ADMIN_INDEX,
+                type=ADMIN_TYPE,
+                data=encode_admin(AdminRef(handle, SECKEY_INDEX, ADMIN_PERMISSIONS_ALL)),
+                timestamp=now,
+                public_write=False,
+            ),
+            # The key is stored as an Argon2 hash, never in clear (see docs/identifiers.md).
+            HandleValue(
+                index=SECKEY_INDEX,
+                type=SECKEY_TYPE,
+                data=hash_password(password).encode("ascii"),
+                timestamp=now,
+                public_read=False,
+            ),
+        ]
+        await self._insert(actor, prefix, Handle(handle), values, template=None)
+
+    async def set_prefix_status(self, actor: Principal, prefix: str, status: str) -> Prefix:
+        """Suspend, reactivate or revoke a prefix (admin, bureau and auditors)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        if status not in {"active", "suspended", "revoked"}:
+            raise InvalidInput(f"unknown prefix status {status!r}", code="bad_status")
+        row = await self.session.scalar(
+            sa.select(Prefix).where(Prefix.prefix == parse_prefix(prefix))
+        )
+        if row is None:
+            raise NotFound(f"no prefix {prefix}", code="prefix_not_found")
+        before = row.status
+        row.status = status
+        await record_audit(
+            self.session, actor, f"prefix.{status}", "prefix", row.prefix,
+            before={"status": before}, after={"status": status}, at=self.clock.now(),
+        )  # fmt: skip
+        return row
+
+    async def daily_stats(
+        self, since: date, *, prefixes: list[str] | None = None
+    ) -> dict[date, tuple[int, int]]:
+        """Registrations and resolutions per day since a day (of some prefixes, or all)."""
+        query = (
+            sa.select(StatsDaily.day, sa.func.sum(StatsDaily.registrations),
+                      sa.func.sum(StatsDaily.resolutions))
+            .where(StatsDaily.day >= since).group_by(StatsDaily.day)
+        )  # fmt: skip
+        if prefixes is not None:
+            query = query.where(StatsDaily.prefix.in_(prefixes))
+        rows = await self.session.execute(query)
+        return {day: (int(r or 0), int(q or 0)) for day, r, q in rows}
+
+    async def count_handles(self, prefixes: list[str] | None = None) -> int:
+        """How many identifiers are registered (under some prefixes, or all)."""
+        query = sa.select(sa.func.count()).select_from(HandleRow)
+        if prefixes is not None:
+            query = query.join(Prefix, Prefix.id == HandleRow.prefix_id).where(
+                Prefix.prefix.in_(prefixes)
+            )
+        return int(await self.session.scalar(query) or 0)
+
+    async def list_prefixes(self, actor: Principal) -> list[Prefix]:
+        """Prefixes the principal may see, by prefix."""
+        query = sa.select(Prefix).order_by(Prefix.prefix)
+        if not actor.sees_all_enterprises:
+            query = query.where(Prefix.enterprise_id.in_(sorted(actor.enterprise_ids)))
+        return list(await self.session.scalars(query))
+
+    # -- authentication and authorization ------------------------------------------------------
+
+    async def authenticate_admin(self, username: str, password: str) -> HandleAdmin:
+        """Check ``INDEX:HANDLE`` + secret key against the handle's HS_SECKEY value."""
+        index_text, sep, handle_text = username.partition(":")
+        if not sep or not index_text.isdigit():
+            raise Unauthenticated(
+                f"the user name must be INDEX:HANDLE, e.g. 300:88.118/ADMIN, not {username!r}",
+                code="invalid_credential",
+            )
+        handle = parse_handle(handle_text)
+        index = int(index_text)
+        row = await self.session.scalar(sa.select(HandleRow).where(HandleRow.key == handle.key))
+        stored = None
+        if row is not None:
+            stored = next(
+                (v for v in load_record(row.record) if v.index == index and v.type == SECKEY_TYPE),
+                None,
+            )
+        if stored is None or not verify_password(stored.data.decode("ascii"), password):
+            raise Unauthenticated(
+                f"authentication as {index}:{handle.key} failed", code="authentication_failed"
+            )
+        return HandleAdmin(index, handle.key)
+
+    def authorize(
+        self,
+        caller: Caller,
+        prefix: Prefix,
+        values: list[HandleValue] | None,
+        needed: AdminPermission,
+    ) -> None:
+        """Raise ``PermissionDenied`` unless the caller may do ``needed`` under the prefix."""
+        if isinstance(caller, Principal):
+            if caller.is_admin or (
+                caller.role is Role.ENTERPRISE
+                and prefix.enterprise_id is not None
+                and prefix.enterprise_id in caller.enterprise_ids
+            ):
+                return
+            raise PermissionDenied(
+                f"{caller.name} may not write under prefix {prefix.prefix}",
+                code="insufficient_permissions",
+            )
+        admin_prefix, _, local = caller.handle.partition("/")
+        if local == "ADMIN" and (
+            prefix.prefix == admin_prefix or prefix.prefix.startswith(admin_prefix + ".")
+        ):
+            return
+        for value in values or []:
+            ref = value.admin
+            if (
+                ref is not None
+                and ref.index == caller.index
+                and ref.handle == caller.handle
+                and needed in ref.permissions
+            ):
+                return
+        raise PermissionDenied(
+            f"{caller} is not an admin of this handle under {prefix.prefix}",
+            code="insufficient_permissions",
+        )
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def get_row(self, handle: Handle) -> HandleRow | None:
+        """The stored row of a handle."""
+        return await self.session.scalar(sa.select(HandleRow).where(HandleRow.key == handle.key))
+
+    async def values(self, handle: Handle) -> list[HandleValue]:
+        """Every value of a handle (no permission filtering); ``NotFound`` when absent."""
+        await self.get_prefix(handle.prefix)
+        row = await self.get_row(handle)
+        if row is None:
+            raise NotFound(f"handle {handle} not found", code="handle_not_found")
+        return load_record(row.record)
+
+    async def is_admin_of(self, caller: Caller, handle: Handle) -> bool:
+        """Whether the caller may read non-public values of the handle."""
+        prefix = await self.get_prefix(handle.prefix)
+        row = await self.get_row(handle)
+        values = load_record(row.record) if row else []
+        try:
+            self.authorize(caller, prefix, values, AdminPermission.AUTHORIZED_READ)
+        except PermissionDenied:
+            return False
+        return True
+
+    async def list_handles(
+        self, caller: Caller, prefix: str, *, limit: int, offset: int
+    ) -> tuple[list[str], int]:
+        """The handles under a prefix (admins of the prefix only), ordered, and their count."""
+        row = await self.get_prefix(parse_prefix(prefix))
+        self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+        where = HandleRow.prefix_id == row.id
+        total = await self.session.scalar(sa.select(sa.func.count()).where(where))
+        handles = await self.session.scalars(
+            sa.select(HandleRow.handle).where(where).order_by(HandleRow.key)
+            .limit(limit).offset(offset)
+        )  # fmt: skip
+        return list(handles), int(total or 0)
+
+    async def prefixes_of(self, caller: Caller) -> list[Prefix]:
+        """The prefixes a caller administers (may list and search)."""
+        rows = await self.session.scalars(
+            sa.select(Prefix).where(Prefix.status != "revoked").order_by(Prefix.prefix)
+        )
+        mine = []
+        for row in rows:
+            try:
+                self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+            except PermissionDenied:
+                continue
+            mine.append(row)
+        return mine
+
+    async def search(
+        self, caller: Caller, prefix: str, terms: dict[str, str], *, limit: int = 1000
+    ) -> list[str]:
+        """Reverse lookup under a prefix: handles whose values match every ``TYPE=pattern``."""
+        row = await self.get_prefix(parse_prefix(prefix))
+        self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+        conditions = [HandleRow.prefix_id == row.id]
+        for pattern in terms.values():
+            # The longest literal piece narrows the scan in SQL; matching is on parsed values.
+            literal = max(pattern.split("*"), key=len)
+            if literal:
+                conditions.append(HandleRow.record.icontains(literal, autoescape=True))
+        candidates = await self.session.execute(
+            sa.select(HandleRow.handle, HandleRow.record).where(*conditions).order_by(HandleRow.key)
+        )
+        found = []
+        for handle, record in candidates:
+            values = load_record(record)
+            if all(
+                any(v.type == t and _matches(p, v.text) for v in values) for t, p in terms.items()
+            ):
+                found.append(handle)
+                if len(found) >= limit:
+                    break
+        return found
+
+    # -- writes --------------------------------------------------------------------------------
+
+    async def _writable_prefix(self, handle: Handle) -> Prefix:
+        prefix = await self.get_prefix(handle.prefix)
+        if prefix.status != "active":
+            raise PermissionDenied(
+                f"prefix {prefix.prefix} is {prefix.status}; writes are refused",
+                code="prefix_not_active",
+            )
+        return prefix
+
+    def stamped(self, values: list[HandleValue], now: datetime) -> list[HandleValue]:
+        """The values time-stamped ``now``; ``InvalidInput`` when an index appears twice."""
+        seen: set[int] = set()
+        for value in values:
+            if value.index in seen:
+                raise InvalidInput(
+                    f"index {value.index} appears twice; each value needs its own index",
+                    code="invalid_value",
+                )
+            seen.add(value.index)
+        return [replace(v, timestamp=now) for v in values]
+
+    def _default_admin(self, caller: Caller, prefix: Prefix, values: list[HandleValue]) -> None:
+        if any(v.type == ADMIN_TYPE for v in values):
+            return
+        taken = {v.index for v in values}
+        index = DEFAULT_ADMIN_INDEX
+        while index in taken:
+            index += 1
+        owner = (
+            AdminRef(caller.handle, caller.index, ADMIN_PERMISSIONS_ALL)
+            if isinstance(caller, HandleAdmin)
+            else AdminRef(_admin_handle(prefix.prefix), SECKEY_INDEX, ADMIN_PERMISSIONS_ALL)
+        )
+        values.append(HandleValue(index=index, type=ADMIN_TYPE, data=encode_admin(owner)))
+
+    async def _insert(
+        self,
+        actor: Principal,
+        prefix: Prefix,
+        handle: Handle,
+        values: list[HandleValue],
+        *,
+        template: str | None,
+    ) -> HandleRow:
+        now = self.clock.now()
+        row = HandleRow(
+            key=handle.key,
+            handle=handle.text,
+            prefix_id=prefix.id,
+            record=dump_record(values),
+            template=template,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(row)
+        self.session.add(HandleChange(key=handle.key, at=now))
+        await self.session.flush()
+        await record_audit(
+            self.session, actor, "handle.create", "handle", handle.key,
+            after={"values": _values_json(values)}, at=now,
+        )  # fmt: skip
+        await self.count_registrations(prefix.prefix, 1)
+        return row
+
+    async def count_registrations(self, prefix: str, count: int) -> None:
+        """Add to today's registration counter of a prefix."""
+        await self._bump(prefix, registrations=count, resolutions=0)
+
+    async def count_resolutions(self, counts: dict[tuple[str, str], int]) -> None:
+        """Add resolution counts keyed by (ISO day, prefix)."""
+        for (day, prefix), count in counts.items():
+            await self._bump(prefix, registrations=0, resolutions=count, day=day)
+
+    async def add_stats(
+        self, day: date, prefix: str, *, registrations: int = 0, resolutions: int = 0
+    ) -> None:
+        """Add to a day's counters of a prefix (history imports, demo data)."""
+        await self._bump(prefix, registrations=registrations, resolutions=resolutions,
+                         day=day.isoformat())  # fmt: skip
+
+    async def _bump(
+        self, prefix: str, *, registrations: int, resolutions: int, day: str | None = None
+    ) -> None:
+        when = datetime.fromisoformat(day).date() if day else self.clock.now().date()
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(StatsDaily).values(
+            day=when, prefix=prefix, registrations=registrations, resolutions=resolutions
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[StatsDaily.day, StatsDaily.prefix],
+            set_={
+                "registrations": StatsDaily.registrations + registrations,
+                "resolutions": StatsDaily.resolutions + resolutions,
+            },
+        )
+        await self.session.execute(stmt)
+
+    async def template_for(self, prefix: str, version: str) -> TemplateSpec:
+        """The template ``version`` of a prefix or of its nearest ancestor that has it."""
+        parts = prefix.split(".")
+        candidates = [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
+        rows = await self.session.scalars(
+            sa.select(Template).where(Template.version == version, Template.prefix.in_(candidates))
+        )
+        found = sorted(rows, key=lambda t: len(t.prefix), reverse=True)
+        if not found:
+            raise InvalidInput(
+                f"no template {version!r} for prefix {prefix} or its parents",
+                code="template_violation",
+            )
+        row = found[0]
+        return TemplateSpec.from_json(
+            {"version": row.version, "name": row.name, "industryClass": row.industry_class,
+             "description": row.description, "items": row.items}
+        )  # fmt: skip
+
+    async def check_template(self, prefix: str, values: list[HandleValue]) -> str | None:
+        """Validate values against the template their TEMPLATE value names; its version."""
+        named = [v for v in values if v.type == TEMPLATE_TYPE]
+        if not named:
+            return None
+        version = named[0].text or ""
+        spec = await self.template_for(prefix, version)
+        try:
+            spec.validate(values)
+        except TemplateError as exc:
+            raise InvalidInput(str(exc), code="template_violation") from exc
+        return version
+
+    async def put(
+        self,
+        caller: Caller,
+        handle: Handle,
+        values: list[HandleValue],
+        *,
+        overwrite: bool = False,
+        indexes: list[int] | None = None,
+        template: str | None = None,
+    ) -> WriteResult:
+        """Create a handle, replace it (``overwrite``) or add/replace only the given ``indexes``."""
+        prefix = await self._writable_prefix(handle)
+        now = self.clock.now()
+        values = self.stamped(values, now)
+        row = await self.get_row(handle)
+        if not indexes:
+            template = await self.check_template(prefix.prefix, values) or template
+        actor = caller.principal if isinstance(caller, HandleAdmin) else caller
+        if row is None:
+            if indexes:
+                raise NotFound(f"handle {handle} not found", code="handle_not_found")
+            self.authorize(caller, prefix, None, AdminPermission.ADD_HANDLE)
+            if not values:
+                raise InvalidInput("a new handle needs at least one value", code="invalid_value")
+            self._default_admin(caller, prefix, values)
+            await self._insert(actor, prefix, handle, values, template=template)
+            return WriteResult(handle.text, created=True, values=values)
+        before = load_record(row.record)
+        if indexes:
+            self.authorize(caller, prefix, before, AdminPermission.MODIFY_VALUE)
+            wanted = set(indexes)
+            stray = sorted({v.index for v in values} - wanted)
+            if stray:
+                raise InvalidInput(
+                    f"the body holds index {stray[0]}, which the index= parameters do not name",
+                    code="invalid_value",
+                )
+            after = [v for v in before if v.index not in wanted] + values
+            template = await self.check_template(prefix.prefix, after) or template
+        else:
+            if not overwrite:
+                raise Conflict(f"handle {handle} exists already", code="handle_exists")
+            self.authorize(caller, prefix, before, AdminPermission.MODIFY_VALUE)
+            after = values
+            self._default_admin(caller, prefix, after)
+        after.sort(key=lambda v: v.index)
+        row.record = dump_record(after)
+        row.updated_at = now
+        if template is not None:
+            row.template = template
+        self.session.add(HandleChange(key=handle.key, at=now))
+        await record_audit(
+            self.session, actor, "handle.update", "handle", handle.key,
+            before={"values": _values_json(before)}, after={"values": _values_json(after)}, at=now,
+        )  # fmt: skip
+        return WriteResult(row.handle, created=False, values=after)
+
+    async def mint(self, caller: Caller, prefix: str, values: list[HandleValue]) -> WriteResult:
+        """Create a handle with a new random suffix under a prefix (``mintNewSuffix``)."""
+        handle = parse_handle(f"{parse_prefix(prefix)}/{uuid.uuid4()}")
+        return await self.put(caller, handle, values)
+
+    async def delete(
+        self, caller: Caller, handle: Handle, indexes: list[int] | None = None
+    ) -> None:
+        """Delete a handle, or only the values at ``indexes``."""
+        prefix = await self._writable_prefix(handle)
+        row = await self.get_row(handle)
+        if row is None:
+            raise NotFound(f"handle {handle} not found", code="handle_not_found")
+        before = load_record(row.record)
+        actor = caller.principal if isinstance(caller, HandleAdmin) else caller
+        now = self.clock.now()
+        if indexes:
+            self.authorize(caller, prefix, before, AdminPermission.DELETE_VALUE)
+            missing = sorted(set(indexes) - {v.index for v in before})
+            if missing:
+                raise NotFound(
+                    f"handle {handle} has no value at index {missing[0]}", code="values_not_found"
+                )
+            after = [v for v in before if v.index not in set(indexes)]
+            row.record = dump_record(after)
+            row.updated_at = now
+            action, after_audit = "handle.remove_values", {"values": _values_json(after)}
+        else:
+            self.authorize(caller, prefix, before, AdminPermission.DELETE_HANDLE)
+            await self.session.delete(row)
+            action, after_audit = "handle.delete", None
+        self.session.add(HandleChange(key=handle.key, at=now))
+        await record_audit(
+            self.session, actor, action, "handle", handle.key,
+            before={"values": _values_json(before)}, after=after_audit, at=now,
+        )  # fmt: skip
