@@ -3,10 +3,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 import taihu.accounts
+import taihu.devices
 import taihu.enterprises
 from taihu.core import Base, Database, head_revisions, schema_state, upgrade
 
-_CONTEXTS = (taihu.accounts, taihu.enterprises)  # their tables join Base.metadata
+_CONTEXTS = (taihu.accounts, taihu.devices, taihu.enterprises)  # their tables join Base.metadata
 
 
 async def test_empty_database_migrates_to_head(tmp_path) -> None:

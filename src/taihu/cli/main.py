@@ -7,6 +7,7 @@ import typer
 from taihu import __version__
 from taihu.accounts import cli as accounts_cli
 from taihu.cli import db, demo, serve, users
+from taihu.devices import cli as devices_cli
 from taihu.enterprises import cli as enterprises_cli
 
 __all__ = ["app", "main"]
@@ -24,6 +25,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="user")
 app.add_typer(accounts_cli.token_app, name="token")
 app.add_typer(enterprises_cli.app, name="enterprise")
+app.add_typer(devices_cli.app, name="device")
 
 
 @app.command("version")

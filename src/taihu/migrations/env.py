@@ -5,12 +5,13 @@ from __future__ import annotations
 from alembic import context
 
 import taihu.accounts
+import taihu.devices
 import taihu.enterprises
 from taihu.core import Base
 
 # The contexts are imported for their side effect: their tables join Base.metadata, the
 # target that tests/core/test_migrations.py compares every migrated schema with.
-_CONTEXTS = (taihu.accounts, taihu.enterprises)
+_CONTEXTS = (taihu.accounts, taihu.devices, taihu.enterprises)
 
 connection = context.config.attributes.get("connection")
 if connection is None:

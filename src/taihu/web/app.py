@@ -14,6 +14,7 @@ from taihu.accounts import api as accounts_api
 from taihu.core import Clock, Database, Runtime, SystemClock, schema_state
 from taihu.core.commands import database_for
 from taihu.core.logs import configure_logging
+from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
 from taihu.settings import Settings
 from taihu.web import console, ops
@@ -75,6 +76,7 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(accounts_api.router)
     app.include_router(enterprises_api.router)
+    app.include_router(devices_api.router)
     app.include_router(console.router)
     return app
 
