@@ -59,7 +59,9 @@ async def test_tokens_rotate_and_revoke(
     assert made["device"]["kind"] == "gateway"
     async with db.session() as session:
         auth = await DeviceService(session).authenticate(first)
-    assert auth is not None and auth.device_id == device_id and auth.is_gateway
+    assert auth is not None
+    assert auth.device_id == device_id
+    assert auth.is_gateway
     assert (await client.post(f"/api/devices/{device_id}/token", headers=bob)).status_code == 404
     rotated = await client.post(f"/api/devices/{device_id}/token", headers=alice)
     assert rotated.status_code == 200
@@ -113,7 +115,8 @@ async def test_profiles(client: httpx.AsyncClient, world: World) -> None:
     bad = await client.post(
         "/api/device-profiles", json={**spec, "name": "x", "rate_limits": "ten"}, headers=bureau
     )
-    assert bad.status_code == 400 and bad.json()["error"] == "bad_rate_limits"
+    assert bad.status_code == 400
+    assert bad.json()["error"] == "bad_rate_limits"
     made = await client.post(
         "/api/devices", json={"enterprise_id": a, "name": "m", "profile": "meter"}, headers=alice
     )
