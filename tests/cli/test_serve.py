@@ -184,7 +184,9 @@ def enterprise_count(database_url: str) -> int:
 def test_serve_on_port_0_prints_the_bound_port_and_serves(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    with running("serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path) as server:
+    with running(
+        "serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", "0", env=env, cwd=tmp_path
+    ) as server:
         url = server.url()
         with http() as client:
             assert client.get(f"{url}/healthz").status_code == 200
@@ -201,7 +203,7 @@ def test_serve_on_port_0_prints_the_bound_port_and_serves(
 def test_serve_with_two_workers_starts_both_and_stops_them(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    args = ("serve", "--host", "127.0.0.1", "--port", "0", "--workers", "2")
+    args = ("serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", "0", "--workers", "2")
     with running(*args, env=env, cwd=tmp_path) as server:
         url = server.url()
         for _ in "12":
@@ -221,7 +223,8 @@ def test_serve_with_two_workers_starts_both_and_stops_them(
 def test_serve_on_a_busy_port_exits_naming_the_port_and_how_to_change_it(
     env: dict[str, str], tmp_path: Path, busy_port: int
 ) -> None:
-    result = run("serve", "--host", "127.0.0.1", "--port", str(busy_port), env=env, cwd=tmp_path)
+    args = ("serve", "--host", "127.0.0.1", "--port", str(busy_port), "--mqtt-port", "0")
+    result = run(*args, env=env, cwd=tmp_path)
     assert result.returncode != 0
     assert f"port {busy_port} on 127.0.0.1 is already in use" in result.stdout
     assert "--port" in result.stdout
@@ -233,7 +236,9 @@ def test_serve_refuses_a_database_with_an_outdated_schema(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     env["TAIHU_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
-    result = run("serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path)
+    result = run(
+        "serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", "0", env=env, cwd=tmp_path
+    )
     assert result.returncode == 1
     assert "run `taihu db upgrade`" in result.stdout
     assert not SERVING.search(result.stdout)
@@ -247,7 +252,9 @@ def test_serve_in_production_refuses_to_start_without_a_real_secret_key(
     del env["TAIHU_SECRET_KEY"]
     if key is not None:
         env["TAIHU_SECRET_KEY"] = key
-    result = run("serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path)
+    result = run(
+        "serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", "0", env=env, cwd=tmp_path
+    )
     assert result.returncode == 1
     assert "TAIHU_SECRET_KEY must be a random value" in result.stdout
     assert not SERVING.search(result.stdout)
@@ -260,6 +267,7 @@ def test_demo_moves_to_the_next_free_port_and_shows_the_sign_in(
     env: dict[str, str], tmp_path: Path, busy_port: int
 ) -> None:
     args = ("demo", "--data-dir", str(tmp_path / "demo"), "--port", str(busy_port))
+    args += ("--mqtt-port", str(busy_port))
     with running(*args, env=env, cwd=tmp_path) as demo:
         serving = demo.wait_for(SERVING)
         assert int(serving.group(2)) > busy_port

@@ -1,7 +1,7 @@
 import httpx
 import sqlalchemy as sa
 
-from taihu.core import Database
+from taihu.core import Database, head_revisions
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -13,7 +13,8 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
 async def test_readyz_when_current(client: httpx.AsyncClient) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "database": "ok", "schema": "0001"}
+    heads = ", ".join(sorted(head_revisions()))  # one head per context's branch
+    assert response.json() == {"status": "ready", "database": "ok", "schema": heads}
 
 
 async def test_readyz_reports_an_outdated_schema(client: httpx.AsyncClient, db: Database) -> None:

@@ -8,12 +8,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from taihu.cli.server import serve_http
+from taihu.cli.server import bind_mqtt, serve_http
 from taihu.core import upgrade
 from taihu.core.commands import console, open_database, run
 from taihu.core.logs import configure_logging
 from taihu.demo import DEMO_USERS, ENTERPRISE_NAMES, seed_demo
-from taihu.settings import DatabaseSettings, HttpSettings, Settings
+from taihu.settings import DatabaseSettings, HttpSettings, MqttSettings, Settings
 
 __all__ = ["demo"]
 
@@ -26,6 +26,9 @@ def demo(
     ),
     port: int = typer.Option(8000, "--port", help="HTTP port; the next free one is taken if busy."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    mqtt_port: int = typer.Option(
+        1883, "--mqtt-port", help="MQTT port; the next free one is taken if busy."
+    ),
     no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the data and exit."),
 ) -> None:
     """Start the platform with a fresh demo database (SQLite) and demo data."""
@@ -34,6 +37,7 @@ def demo(
         data_dir=data_dir,
         database=DatabaseSettings(url=None),
         http=HttpSettings(host=host, port=port, workers=1),
+        mqtt=MqttSettings(host=host, port=mqtt_port),
     )
     configure_logging(settings.log)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -63,4 +67,5 @@ def demo(
         table.add_row(user.username, user.password, user.role.value)
     console.print(table)
     if not no_serve:
-        serve_http(settings, on_busy="next")
+        mqtt_socket = bind_mqtt(settings, on_busy="next")
+        serve_http(settings, on_busy="next", mqtt_socket=mqtt_socket)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, BackgroundTasks, Query, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import DbSession, PageNumber, PageSize, RuntimeDep
+from taihu.core import PageNumber, PageSize
+from taihu.devices import device_api, query_api
+from taihu.devices.dependencies import Devices, Hub
 from taihu.devices.schemas import (
     AttributeOut,
     AttributesIn,
@@ -19,22 +21,17 @@ from taihu.devices.schemas import (
     ProfileOut,
     TokenOut,
 )
-from taihu.devices.service import SCOPES, DeviceService
+from taihu.devices.service import SCOPES
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["devices"])
+router.include_router(device_api.router)
+router.include_router(query_api.router)
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     404: {"description": "No such device (or not visible to you)"},
 }
-
-
-def _devices(session: DbSession, runtime: RuntimeDep) -> DeviceService:
-    return DeviceService(session, runtime.clock)
-
-
-Devices = Annotated[DeviceService, Depends(_devices)]
 
 
 @router.get(
@@ -134,8 +131,12 @@ async def get_device(device_id: int, principal: CurrentPrincipal, devices: Devic
     response_model=TokenOut,
     responses=_NOT_FOUND,
 )
-async def rotate_token(device_id: int, principal: CurrentPrincipal, devices: Devices) -> TokenOut:
-    return TokenOut(access_token=await devices.rotate_token(principal, device_id))
+async def rotate_token(
+    device_id: int, principal: CurrentPrincipal, devices: Devices, hub: Hub, later: BackgroundTasks
+) -> TokenOut:
+    token = await devices.rotate_token(principal, device_id)
+    later.add_task(hub.drop, device_id)  # after the commit, like every push below
+    return TokenOut(access_token=token)
 
 
 @router.delete(
@@ -145,8 +146,11 @@ async def rotate_token(device_id: int, principal: CurrentPrincipal, devices: Dev
     status_code=status.HTTP_204_NO_CONTENT,
     responses=_NOT_FOUND,
 )
-async def revoke_token(device_id: int, principal: CurrentPrincipal, devices: Devices) -> None:
+async def revoke_token(
+    device_id: int, principal: CurrentPrincipal, devices: Devices, hub: Hub, later: BackgroundTasks
+) -> None:
     await devices.revoke_tokens(principal, device_id)
+    later.add_task(hub.drop, device_id)
 
 
 @router.get(
@@ -188,5 +192,9 @@ async def set_attributes(
     body: AttributesIn,
     principal: CurrentPrincipal,
     devices: Devices,
+    hub: Hub,
+    later: BackgroundTasks,
 ) -> None:
     await devices.set_attributes(principal, device_id, scope, body.values)
+    if scope == "shared":
+        later.add_task(hub.push_shared, device_id, body.values)

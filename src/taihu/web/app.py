@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -14,6 +15,7 @@ from taihu.accounts import api as accounts_api
 from taihu.core import Clock, Database, Runtime, SystemClock, schema_state
 from taihu.core.commands import database_for
 from taihu.core.logs import configure_logging
+from taihu.devices import DeviceHub
 from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
 from taihu.settings import Settings
@@ -36,21 +38,33 @@ class SchemaOutdatedError(RuntimeError):
 
 
 def create_app(
-    settings: Settings, *, db: Database | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    mqtt_socket: socket.socket | None = None,
 ) -> FastAPI:
-    """Build the application; the database is opened now and checked at start-up."""
+    """Build the application; the database is opened now and checked at start-up.
+
+    With ``mqtt_socket`` (bound by the caller) the MQTT device transport serves on it for the
+    application's lifetime, in the same process and event loop as the HTTP server.
+    """
     settings.check_safe()
     database = db or database_for(settings)
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
+    hub = DeviceHub(database, settings.mqtt, clock=runtime.clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         state = await schema_state(database)
         if not state.is_current:
             raise SchemaOutdatedError(state.outdated_message)
+        if mqtt_socket is not None:
+            await hub.start(mqtt_socket)
         try:
             yield
         finally:
+            await hub.stop()
             if db is None:
                 await database.dispose()
 
@@ -63,6 +77,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.device_hub = hub
     app.state.templates = build_templates(settings)
     install_error_handlers(app)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
