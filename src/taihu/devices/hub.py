@@ -14,7 +14,8 @@
 
 Rejections are told, never silent: a malformed payload gets MQTT 5 PUBACK 0x99 (3.1.1 clients are
 disconnected, the only "no" that protocol has), a device over its rate limit PUBACK 0x97 (quota
-exceeded) or, at QoS 0, DISCONNECT 0x96 (message rate too high). Each is counted per device and kept in its recent errors.
+exceeded) or, at QoS 0, DISCONNECT 0x96 (message rate too high). Each is counted per device and
+kept in its recent errors.
 """
 
 from __future__ import annotations

@@ -257,11 +257,12 @@ class MqttListener:
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass
         except asyncio.CancelledError:
+            # The listener is stopping. Not re-raised: asyncio's stream callback would log a
+            # cancelled connection task as an error.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(
                     connection.send(Disconnect(Reason.SERVER_SHUTTING_DOWN)), timeout=1
                 )
-            raise
         finally:
             self._connections.discard(task)
             writer.close()
