@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 
 from taihu.core import Clock, Database, SystemClock
+from taihu.devices.gateway import GatewaySession
 from taihu.devices.ingest import IngestQueue, StoreUnavailable
 from taihu.devices.jobs import enforce_retention
 from taihu.devices.limits import RateLimiter, parse_rate_limits
@@ -102,7 +103,7 @@ class DeviceSession:
         self.auth = auth
         self.connection = connection
         self.filters: set[str] = set()
-        self.gateway: Any = None  # a GatewaySession when the device is a gateway
+        self.gateway: GatewaySession | None = None
 
     def subscribed(self, topic: str) -> bool:
         """Whether the client subscribed to a topic."""
@@ -132,8 +133,7 @@ class DeviceSession:
                 request = hub.decode(packet.payload)
                 return _done(await self._client_rpc(topic[len(RPC_REQUEST) :], request))
             if topic.startswith("v1/gateway/") and self.gateway is not None:
-                outcome: Awaitable[Ack] = await self.gateway.publish(topic, packet.payload)
-                return outcome
+                return await self.gateway.publish(topic, packet.payload)
         except BadPayload as exc:
             return _done(hub.reject_payload(self.auth, str(exc)))
         hub.stats.rejected += 1
@@ -209,7 +209,9 @@ class DeviceHub:
         self._rpc_ids = itertools.count(1)
         self._watchers: set[asyncio.Queue[tuple[int, dict[str, Any]]]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.gateway_factory: Callable[[DeviceSession], Any] | None = None
+        self.gateway_factory: Callable[[DeviceSession], GatewaySession] = GatewaySession
+        # child device id -> the gateway session speaking for it, and the child's name there
+        self.gateway_children: dict[int, tuple[GatewaySession, str]] = {}
         self._retention: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -313,7 +315,7 @@ class DeviceHub:
                 f"{len(same_token)} connections use this token already (the limit)",
             )  # fmt: skip
         session = DeviceSession(self, auth, connection)
-        if auth.is_gateway and self.gateway_factory is not None:
+        if auth.is_gateway:
             session.gateway = self.gateway_factory(session)
         self.sessions.setdefault(auth.device_id, []).append(session)
         self.stats.connections += 1
@@ -442,20 +444,25 @@ class DeviceHub:
             if session.subscribed(ATTRIBUTES):
                 await session.connection.push(ATTRIBUTES, orjson.dumps(values))
                 sent += 1
+        if device_id in self.gateway_children:
+            gateway, name = self.gateway_children[device_id]
+            await gateway.push_shared(name, values)
+            sent += 1
         return sent
 
     def session_limits(self, auth: DeviceAuth) -> dict[str, Any]:
         """The answer to ``getSessionLimits``, in ThingsBoard's shape."""
-        limits = auth.rate_limits
-        return {
+        limits = {"messages": auth.rate_limits, "telemetryMessages": auth.rate_limits,
+                  "telemetryDataPoints": ""}  # fmt: skip
+        answer: dict[str, Any] = {
             "maxPayloadSize": self.settings.max_packet_size,
             "maxInflightMessages": self.settings.receive_maximum,
-            "rateLimits": {
-                "messages": limits,
-                "telemetryMessages": limits,
-                "telemetryDataPoints": "",
-            },
+            "rateLimits": limits,
         }
+        if auth.is_gateway:
+            # Child devices share the gateway's connection and so its limits.
+            answer["gatewayRateLimits"] = limits
+        return answer
 
     # -- server-side RPC -----------------------------------------------------------------------
 
@@ -464,7 +471,8 @@ class DeviceHub:
     ) -> Any:
         """Call a method on a connected device; its answer (None for one-way)."""
         targets = [s for s in self.sessions.get(device_id, []) if s.subscribed(RPC_REQUEST + "1")]
-        if not targets:
+        via = self.gateway_children.get(device_id)  # a child device, reached through its gateway
+        if not targets and via is None:
             raise LookupError("the device is not connected or not subscribed to RPC requests")
         request_id = str(next(self._rpc_ids))
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -472,7 +480,10 @@ class DeviceHub:
             self._rpc[(device_id, request_id)] = waiter
         payload = orjson.dumps({"method": method, "params": params})
         try:
-            await targets[-1].connection.push(RPC_REQUEST + request_id, payload)
+            if targets:
+                await targets[-1].connection.push(RPC_REQUEST + request_id, payload)
+            elif via is not None:
+                await via[0].rpc(via[1], request_id, method, params)
             if oneway:
                 return None
             async with asyncio.timeout(wait):
