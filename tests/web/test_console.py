@@ -170,7 +170,6 @@ async def test_pillar_pages_say_they_are_not_enabled(
     await sign_in(client, "admin")
     for path, title in [
         ("/identifiers", "标识解析"),
-        ("/devices", "设备互联"),
         ("/industry-map", "产业链图谱"),
         ("/monitor", "运行监测"),
     ]:

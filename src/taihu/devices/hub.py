@@ -28,7 +28,7 @@ import socket
 import ssl
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -398,7 +398,7 @@ class DeviceHub:
             with contextlib.suppress(asyncio.QueueFull):  # a slow console misses updates
                 queue.put_nowait((device_id, latest))
 
-    async def watch(self) -> AsyncIterator[tuple[int, dict[str, Any]]]:
+    async def watch(self) -> AsyncGenerator[tuple[int, dict[str, Any]], None]:
         """Stored telemetry as it arrives: ``(device id, {key: {ts, value}})``."""
         queue: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue(maxsize=1000)
         self._watchers.add(queue)

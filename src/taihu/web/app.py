@@ -22,6 +22,7 @@ from taihu.settings import Settings
 from taihu.web import console, ops
 from taihu.web.errors import install_error_handlers
 from taihu.web.middleware import RequestMiddleware
+from taihu.web.pages import devices as devices_pages
 from taihu.web.templating import LanguageMiddleware, build_templates
 
 __all__ = ["SchemaOutdatedError", "app_from_environment", "create_app"]
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(accounts_api.router)
     app.include_router(enterprises_api.router)
     app.include_router(devices_api.router)
+    app.include_router(devices_pages.router)
     app.include_router(console.router)
     return app
 

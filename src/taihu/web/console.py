@@ -39,7 +39,7 @@ from taihu.enterprises import EnterpriseService
 from taihu.web.i18n import LANGUAGES, N_, gettext_
 from taihu.web.templating import LANGUAGE_COOKIE
 
-__all__ = ["router"]
+__all__ = ["Signed", "render_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "taihu_login_csrf"
@@ -119,6 +119,9 @@ def _page(
         nav=navigation() if who else [],
     )
     return templates(request).TemplateResponse(request, name, context, status_code=status_code)
+
+
+render_page = _page  # for the pillars' page modules under taihu.web.pages
 
 
 def _safe_next(path: str | None) -> str:
@@ -329,7 +332,6 @@ async def audit_page(
 
 _PILLARS = {
     "/identifiers": N_("Identifiers"),
-    "/devices": N_("Devices"),
     "/industry-map": N_("Industry map"),
     "/monitor": N_("Operation monitor"),
 }

@@ -1,0 +1,1 @@
+"""Console pages of the pillars, one module per context."""
