@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import typer
@@ -12,7 +14,7 @@ from taihu.cli.server import bind_mqtt, serve_http
 from taihu.core import upgrade
 from taihu.core.commands import console, open_database, run
 from taihu.core.logs import configure_logging
-from taihu.demo import DEMO_USERS, ENTERPRISE_NAMES, seed_demo
+from taihu.demo import DEMO_USERS, ENTERPRISE_NAMES, SimulatedDevice, seed_demo, simulate
 from taihu.settings import DatabaseSettings, HttpSettings, MqttSettings, Settings
 
 __all__ = ["demo"]
@@ -44,7 +46,7 @@ def demo(
     for name in _DB_FILES:
         (data_dir / name).unlink(missing_ok=True)
 
-    async def _prepare() -> None:
+    async def _prepare() -> list[SimulatedDevice]:
         async with open_database(settings, require_current=False) as db:
             state = await upgrade(db)
             console.print(
@@ -56,16 +58,25 @@ def demo(
                 TextColumn("{task.description}"), console=console, transient=True,
             ) as progress:  # fmt: skip
                 task = progress.add_task("", total=len(ENTERPRISE_NAMES))
-                await seed_demo(
+                return await seed_demo(
                     db, settings.security,
                     progress=lambda name: progress.update(task, advance=1, description=name),
                 )  # fmt: skip
 
-    run(_prepare())
+    devices = run(_prepare())
     table = Table("user", "password", "role", title="Demo sign-in (local demo only)")
     for user in DEMO_USERS:
         table.add_row(user.username, user.password, user.role.value)
     console.print(table)
     if not no_serve:
         mqtt_socket = bind_mqtt(settings, on_busy="next")
+        mqtt_host, mqtt_port = mqtt_socket.getsockname()[:2]
+        # The simulated devices are MQTT clients of their own, as real ones would be.
+        threading.Thread(
+            target=asyncio.run, args=(simulate(mqtt_host, mqtt_port, devices),),
+            name="taihu-demo-devices", daemon=True,
+        ).start()  # fmt: skip
+        console.print(
+            f"{len(devices)} simulated devices publish telemetry over MQTT", highlight=False
+        )
         serve_http(settings, on_busy="next", mqtt_socket=mqtt_socket)

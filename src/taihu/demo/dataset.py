@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from taihu.accounts import AccountService, Principal, Role
 from taihu.core import Database, FrozenClock, utcnow
+from taihu.demo.devices import SimulatedDevice, seed_devices
 from taihu.enterprises import EnterpriseService, credit_code_check_char
 from taihu.settings import SecuritySettings
 
@@ -91,8 +92,8 @@ async def seed_demo(
     *,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
-) -> None:
-    """Fill an empty, migrated database with the demo district."""
+) -> list[SimulatedDevice]:
+    """Fill an empty, migrated database with the demo district; returns its simulated devices."""
     end = now or utcnow()
     clock = FrozenClock(end - timedelta(days=HISTORY_DAYS - 1, hours=end.hour))
     system = Principal.system("demo")
@@ -121,3 +122,4 @@ async def seed_demo(
                 await accounts.add_membership(system, user, enterprise_ids[index])
         analyst = next(u for u in users if u.username == "analyst")
         await accounts.create_token(system, analyst, name="demo ERP sync", expires_days=90)
+    return await seed_devices(db, enterprise_ids, end)

@@ -2,7 +2,10 @@
 
 from taihu.devices.hub import DeviceHub
 from taihu.devices.models import Device, DeviceAttribute, DeviceProfile, DeviceToken
+from taihu.devices.mqtt.client import MqttClient, MqttRefused
 from taihu.devices.service import DeviceAuth, DeviceService, IssuedDevice
+from taihu.devices.tsdb import TimeSeriesStore, store_for
+from taihu.devices.values import Point
 
 __all__ = [
     "Device",
@@ -13,4 +16,9 @@ __all__ = [
     "DeviceService",
     "DeviceToken",
     "IssuedDevice",
+    "MqttClient",
+    "MqttRefused",
+    "Point",
+    "TimeSeriesStore",
+    "store_for",
 ]

@@ -320,7 +320,7 @@ class DeviceHub:
         self.sessions.setdefault(auth.device_id, []).append(session)
         self.stats.connections += 1
         self.state(auth).last_activity = time.time()
-        log.info("device %s (%d) connected as %s", auth.name, auth.device_id, connection)
+        log.debug("device %s (%d) connected as %s", auth.name, auth.device_id, connection)
         return session
 
     def unregister(self, session: DeviceSession) -> None:
