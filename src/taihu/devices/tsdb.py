@@ -39,7 +39,6 @@ PERIODS = (60_000, 3_600_000, 86_400_000)  # rollup periods in ms: 1 min, 1 h, 1
 Aggregation = Literal["AVG", "MIN", "MAX", "SUM", "COUNT", "NONE"]
 AGGREGATIONS: tuple[Aggregation, ...] = ("AVG", "MIN", "MAX", "SUM", "COUNT", "NONE")
 _NUMERIC = (Kind.BOOL, Kind.LONG, Kind.DOUBLE)
-_CHUNK = 2000  # rows per INSERT: under SQLite's 32,766 bound parameters at 6 columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +90,10 @@ class _SqlStore:
     def _insert(self) -> Any:
         raise NotImplementedError
 
-    def _least(self, a: Any, b: Any) -> Any:
+    def _least(self, a: str, b: str) -> str:
         raise NotImplementedError
 
-    def _greatest(self, a: Any, b: Any) -> Any:
+    def _greatest(self, a: str, b: str) -> str:
         raise NotImplementedError
 
     async def write(self, batch: Sequence[tuple[int, Point]]) -> int:
@@ -112,19 +111,34 @@ class _SqlStore:
         values = list(rows.values())
         added: list[dict[str, Any]] = []
         async with self.db.engine.begin() as conn:
+            if await self._insert_all_new(conn, values):
+                await self._latest(conn, values)
+                await self._rollups(conn, values)
+                return len(values)
             table = TsPoint.__table__
-            for i in range(0, len(values), _CHUNK):
-                chunk = values[i : i + _CHUNK]
-                stmt = (
-                    self._insert()(table).values(chunk).on_conflict_do_nothing()
-                    .returning(table.c.device_id, table.c.key, table.c.ts)
-                )  # fmt: skip
-                result = await conn.execute(stmt)
-                for device_id, key, ts in result:
-                    added.append(rows[(device_id, key, ts)])
+            # One compiled statement, executed over many rows: SQLAlchemy's "insertmanyvalues"
+            # sends them as multi-row INSERT … RETURNING batches on both databases.
+            stmt = (
+                self._insert()(table).on_conflict_do_nothing()
+                .returning(table.c.device_id, table.c.key, table.c.ts)
+            )  # fmt: skip
+            result = await conn.execute(stmt, values)
+            for device_id, key, ts in result:
+                added.append(rows[(device_id, key, ts)])
             await self._latest(conn, added)
             await self._rollups(conn, added)
         return len(added)
+
+    async def _insert_all_new(
+        self,
+        conn: AsyncConnection,  # noqa: ARG002 - used by the SQLite store
+        values: list[dict[str, Any]],  # noqa: ARG002
+    ) -> bool:
+        """Insert points when none of them exists yet (the usual case); False leaves no trace."""
+        return False
+
+    def _placeholders(self, n: int) -> str:
+        return ", ".join("?" * n)
 
     async def _latest(self, conn: AsyncConnection, added: list[dict[str, Any]]) -> None:
         newest: dict[tuple[int, str], dict[str, Any]] = {}
@@ -134,17 +148,16 @@ class _SqlStore:
                 newest[key] = row
         if not newest:
             return
-        table = TsLatest.__table__
         items = sorted(newest.values(), key=lambda r: (r["device_id"], r["key"]))
-        for i in range(0, len(items), _CHUNK):
-            stmt = self._insert()(table).values(items[i : i + _CHUNK])
-            excluded = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["device_id", "key"],
-                set_={c: excluded[c] for c in ("ts", "kind", "num", "txt")},
-                where=excluded.ts >= table.c.ts,
-            )
-            await conn.execute(stmt)
+        # Plain SQL over the driver's executemany: at ingest rates SQLAlchemy's per-row
+        # parameter processing costs more than the database does.
+        await conn.exec_driver_sql(
+            f"INSERT INTO ts_latest (device_id, key, ts, kind, num, txt) "  # noqa: S608 - constants
+            f"VALUES ({self._placeholders(6)}) ON CONFLICT (device_id, key) DO UPDATE SET "
+            "ts = excluded.ts, kind = excluded.kind, num = excluded.num, txt = excluded.txt "
+            "WHERE excluded.ts >= ts_latest.ts",
+            [(r["device_id"], r["key"], r["ts"], r["kind"], r["num"], r["txt"]) for r in items],
+        )
 
     async def _rollups(self, conn: AsyncConnection, added: list[dict[str, Any]]) -> None:
         buckets: dict[tuple[int, str, int, int], list[float]] = defaultdict(list)
@@ -161,20 +174,20 @@ class _SqlStore:
              "sum": sum(v), "count": len(v)}
             for (d, k, p, s), v in sorted(buckets.items())
         ]  # fmt: skip
-        table = TsRollup.__table__
-        for i in range(0, len(items), _CHUNK):
-            stmt = self._insert()(table).values(items[i : i + _CHUNK])
-            ex = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["device_id", "key", "period", "start_ts"],
-                set_={
-                    "min": self._least(table.c.min, ex.min),
-                    "max": self._greatest(table.c.max, ex.max),
-                    "sum": table.c.sum + ex.sum,
-                    "count": table.c.count + ex.count,
-                },
-            )
-            await conn.execute(stmt)
+        least = self._least("ts_rollups.min", "excluded.min")
+        greatest = self._greatest("ts_rollups.max", "excluded.max")
+        # Only constants are formatted into the statement; the values travel as parameters.
+        sql = (
+            "INSERT INTO ts_rollups (device_id, key, period, start_ts, min, max, sum, count) "  # noqa: S608
+            f"VALUES ({self._placeholders(8)}) "
+            "ON CONFLICT (device_id, key, period, start_ts) DO UPDATE SET "
+            f"min = {least}, max = {greatest}, sum = ts_rollups.sum + excluded.sum, "
+            "count = ts_rollups.count + excluded.count"
+        )
+        await conn.exec_driver_sql(
+            sql,
+            [tuple(i.values()) for i in items],
+        )
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -297,11 +310,26 @@ class SqliteStore(_SqlStore):
     def _insert(self) -> Any:
         return sqlite.insert
 
-    def _least(self, a: Any, b: Any) -> Any:
-        return sa.func.min(a, b)  # SQLite's min() with two arguments is the scalar minimum
+    def _least(self, a: str, b: str) -> str:
+        return f"min({a}, {b})"  # SQLite's min() with two arguments is the scalar minimum
 
-    def _greatest(self, a: Any, b: Any) -> Any:
-        return sa.func.max(a, b)
+    def _greatest(self, a: str, b: str) -> str:
+        return f"max({a}, {b})"
+
+    async def _insert_all_new(self, conn: AsyncConnection, values: list[dict[str, Any]]) -> bool:
+        # One executemany; sqlite3 sums the rows it changed. Fewer than sent means some points
+        # were there already: undo, and let the RETURNING path sort out which.
+        savepoint = await conn.begin_nested()
+        result = await conn.exec_driver_sql(
+            "INSERT INTO ts_points (device_id, key, ts, kind, num, txt) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [(r["device_id"], r["key"], r["ts"], r["kind"], r["num"], r["txt"]) for r in values],
+        )
+        if result.rowcount == len(values):
+            await savepoint.commit()
+            return True
+        await savepoint.rollback()
+        return False
 
 
 class PostgresStore(_SqlStore):
@@ -310,11 +338,14 @@ class PostgresStore(_SqlStore):
     def _insert(self) -> Any:
         return postgresql.insert
 
-    def _least(self, a: Any, b: Any) -> Any:
-        return sa.func.least(a, b)
+    def _placeholders(self, n: int) -> str:
+        return ", ".join(f"${i}" for i in range(1, n + 1))
 
-    def _greatest(self, a: Any, b: Any) -> Any:
-        return sa.func.greatest(a, b)
+    def _least(self, a: str, b: str) -> str:
+        return f"least({a}, {b})"
+
+    def _greatest(self, a: str, b: str) -> str:
+        return f"greatest({a}, {b})"
 
 
 def store_for(db: Database) -> TimeSeriesStore:
