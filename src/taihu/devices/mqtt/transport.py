@@ -136,9 +136,8 @@ class Connection:
         self.peer = str(writer.get_extra_info("peername"))
         self.client_max_packet = 268_435_460
         self._write_lock = asyncio.Lock()
-        self._closing = asyncio.Event()
         self._aliases: dict[int, str] = {}
-        self._close_reason: tuple[Reason, str] = (Reason.SUCCESS, "")
+        self.close_reason: tuple[Reason, str] | None = None
         self.inflight = 0  # QoS 1 messages received and not yet acknowledged
 
     # -- sending -------------------------------------------------------------------------------
@@ -162,8 +161,10 @@ class Connection:
 
     def disconnect(self, reason: Reason, message: str = "") -> None:
         """Ask the connection to end, telling an MQTT 5 client why."""
-        self._close_reason = (reason, message)
-        self._closing.set()
+        if self.close_reason is None:
+            self.close_reason = (reason, message)
+        # Ends the read loop at the next packet boundary without a task per packet.
+        self.reader.feed_eof()
 
     def __str__(self) -> str:
         return f"{self.client_id or '?'}@{self.peer}"
@@ -335,30 +336,26 @@ class MqttListener:
             maxsize=self.limits.receive_maximum * 2
         )
         acker = asyncio.create_task(self._ack(connection, acks), name=f"mqtt-ack {connection}")
-        closing = asyncio.create_task(connection._closing.wait())
+        within = keep_alive * 1.5 if keep_alive else None
         reason: Reason | None = None
         message = ""
         try:
             while True:
-                timeout = keep_alive * 1.5 if keep_alive else None
-                reading = asyncio.ensure_future(self._next(connection, timeout))
-                done, _ = await asyncio.wait(
-                    {reading, closing, acker}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if closing in done or acker in done:
-                    reading.cancel()
-                    if closing in done:
-                        reason, message = connection._close_reason
-                    else:
-                        reason, message = acker.result() or (None, "")
-                    break
                 try:
-                    packet = reading.result()
+                    async with asyncio.timeout(within):
+                        packet = await connection.read_packet()
                 except TimeoutError:
                     reason, message = Reason.KEEP_ALIVE_TIMEOUT, "keep alive expired"
                     break
                 except MalformedPacket as exc:
                     reason, message = exc.reason, str(exc)
+                    break
+                except asyncio.IncompleteReadError:
+                    if connection.close_reason is not None:  # disconnect() was called
+                        reason, message = connection.close_reason
+                    break
+                if connection.close_reason is not None:
+                    reason, message = connection.close_reason
                     break
                 try:
                     if not await self._handle(connection, session, packet, acks):
@@ -367,7 +364,6 @@ class MqttListener:
                     reason, message = exc.reason, str(exc)
                     break
         finally:
-            closing.cancel()
             if not acker.done():
                 # Acknowledge what is being stored, then stop.
                 with contextlib.suppress(asyncio.QueueFull):
@@ -381,10 +377,6 @@ class MqttListener:
                 props = Properties(reason_string=message[:200]) if message else Properties()
                 with contextlib.suppress(ConnectionError):
                     await connection.send(Disconnect(reason, props))
-
-    async def _next(self, connection: Connection, within: float | None) -> Packet:
-        async with asyncio.timeout(within):
-            return await connection.read_packet()
 
     async def _handle(  # noqa: PLR0912 - one branch per packet type
         self,
@@ -438,8 +430,15 @@ class MqttListener:
 
     async def _ack(
         self, connection: Connection, acks: asyncio.Queue[tuple[int, Awaitable[Ack]] | None]
-    ) -> tuple[Reason, str] | None:
+    ) -> None:
         """Send PUBACKs in arrival order, each once its message is done."""
+        outcome = await self._acks(connection, acks)
+        if outcome is not None:
+            connection.disconnect(*outcome)
+
+    async def _acks(
+        self, connection: Connection, acks: asyncio.Queue[tuple[int, Awaitable[Ack]] | None]
+    ) -> tuple[Reason, str] | None:
         while True:
             item = await acks.get()
             if item is None:
