@@ -29,6 +29,7 @@ from taihu.enterprises import EnterpriseService
 # An upper bound on every wait, never an expectation of how fast things are.
 DEADLINE = 60.0
 SERVING = re.compile(r"HTTP console and APIs on (http://127\.0\.0\.1:(\d+))")
+MQTT = re.compile(r"MQTT device transport on mqtt://127\.0\.0\.1:(\d+)")
 
 HEADS = ", ".join(sorted(head_revisions()))  # how commands print the schema revisions
 
@@ -187,12 +188,18 @@ def test_serve_on_port_0_prints_the_bound_port_and_serves(
     with running(
         "serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", "0", env=env, cwd=tmp_path
     ) as server:
+        mqtt_port = int(server.wait_for(MQTT).group(1))  # printed before the HTTP address
         url = server.url()
         with http() as client:
             assert client.get(f"{url}/healthz").status_code == 200
             ready = client.get(f"{url}/readyz")
         assert ready.status_code == 200
         assert ready.json()["schema"] == HEADS
+        # The MQTT listener runs in the same process: a CONNECT with an unknown token is
+        # answered (MQTT 3.1.1 CONNACK, return code 5).
+        with socket.create_connection(("127.0.0.1", mqtt_port), timeout=DEADLINE) as mqtt:
+            mqtt.sendall(bytes.fromhex("101200044d5154540482003c000000046e6f7065"))
+            assert mqtt.recv(4) == bytes.fromhex("20020005")
         code = server.interrupt()
     # uvicorn re-raises SIGINT once it has shut down, so one process ends as Ctrl-C does.
     assert code in (0, 130), server.output
@@ -230,6 +237,18 @@ def test_serve_on_a_busy_port_exits_naming_the_port_and_how_to_change_it(
     assert "--port" in result.stdout
     assert "TAIHU_HTTP_PORT" in result.stdout
     assert "Traceback" not in result.stdout
+
+
+def test_serve_on_a_busy_mqtt_port_exits_naming_the_port_and_the_setting(
+    env: dict[str, str], tmp_path: Path, busy_port: int
+) -> None:
+    args = ("serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", str(busy_port))
+    result = run(*args, env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert f"port {busy_port} on 127.0.0.1 is already in use" in result.stdout
+    assert "--mqtt-port" in result.stdout
+    assert "TAIHU_MQTT_PORT" in result.stdout
+    assert not SERVING.search(result.stdout)
 
 
 def test_serve_refuses_a_database_with_an_outdated_schema(
@@ -274,6 +293,8 @@ def test_demo_moves_to_the_next_free_port_and_shows_the_sign_in(
         with http() as client:
             assert client.get(f"{serving.group(1)}/healthz").status_code == 200
         assert f"port {busy_port} is busy" in demo.output
+        # The MQTT port moved on too (it was given the same busy port).
+        assert int(MQTT.search(demo.output).group(1)) > busy_port  # type: ignore[union-attr]
         assert re.search(r"\badmin\b.*\btaihu-admin\b", demo.output)
         demo.interrupt()
     assert "Traceback" not in demo.output
