@@ -8,6 +8,7 @@ server cannot be reached the run stops with an error; it never falls back to SQL
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -54,6 +55,17 @@ def migrated_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         asyncio.run(_migrate(url))
         yield url
         return
+    try:
+        with _postgres_database() as url:
+            asyncio.run(_migrate(url))
+            yield url
+    except (OSError, sa.exc.SQLAlchemyError) as exc:
+        pytest.exit(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}", returncode=3)
+
+
+@contextlib.contextmanager
+def _postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server, dropped afterwards."""
     admin_url = make_url(POSTGRES_URL)
     name = f"taihu_test_{secrets.token_hex(4)}"
 
@@ -65,14 +77,21 @@ def migrated_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         finally:
             await engine.dispose()
 
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, sa.exc.SQLAlchemyError) as exc:
-        pytest.exit(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}", returncode=3)
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    asyncio.run(_migrate(url))
-    yield url
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, on the suite's database server."""
+    if not POSTGRES_URL:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    with _postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from taihu.core import Base, Database, head_revisions, schema_state, upgrade
 _CONTEXTS = (taihu.accounts, taihu.devices, taihu.enterprises)  # their tables join Base.metadata
 
 
-async def test_empty_database_migrates_to_head(tmp_path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}")
+async def test_empty_database_migrates_to_head(empty_database_url: str) -> None:
+    db = Database(empty_database_url)
     try:
         before = await schema_state(db)
         assert before.current == frozenset()

@@ -50,9 +50,14 @@ async def test_enterprise_users_see_only_their_own(client: httpx.AsyncClient, wo
     assert [e["id"] for e in listed.json()["items"]] == [mine.id]
     assert listed.json()["total"] == 1
     assert (await client.get(f"/api/enterprises/{mine.id}", headers=auth)).status_code == 200
-    hidden = await client.get(f"/api/enterprises/{theirs.id}", headers=auth)
-    assert hidden.status_code == 404
-    assert hidden.json()["error"] == "enterprise_not_found"
+    other = await client.get(f"/api/enterprises/{theirs.id}", headers=auth)
+    assert other.status_code == 403
+    assert other.json() == {
+        "error": "enterprise_forbidden",
+        "message": f"factory does not act for enterprise {theirs.id}",
+    }
+    missing = await client.get("/api/enterprises/999", headers=auth)
+    assert missing.status_code == 404
 
 
 async def test_search_by_name_part_or_code(client: httpx.AsyncClient, world: World) -> None:

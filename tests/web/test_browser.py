@@ -12,19 +12,15 @@ Run with ``make browser-test``; ``make test`` leaves it out (``-m "not browser"`
 from __future__ import annotations
 
 import os
-import queue
 import re
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Response, expect, sync_playwright
+
+from tests.processes import running
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,18 +37,8 @@ SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
-START_TIMEOUT_S = 90.0
-STOP_TIMEOUT_S = 15.0
-ADDRESS = re.compile(r"HTTP console and APIs on (http://127\.0\.0\.1:\d+)")
 
 pytestmark = pytest.mark.browser
-
-
-def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
-    # Drains the server's output for as long as it runs, so a full pipe never blocks it.
-    for line in stream:
-        lines.put(line)
-    lines.put(None)
 
 
 @contextmanager
@@ -60,53 +46,9 @@ def demo_server(data_dir: Path) -> Iterator[str]:
     """Run ``taihu demo`` on a free port and yield its base URL; the server is always stopped."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAIHU_")}
     env.update(COLUMNS="200", NO_COLOR="1", PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "taihu", "demo", "--data-dir", str(data_dir), "--port", "0"]
-    with subprocess.Popen(
-        command,
-        cwd=data_dir,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    ) as proc:
-        assert proc.stdout is not None
-        lines: queue.Queue[str | None] = queue.Queue()
-        reader = threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True)
-        reader.start()
-        seen: list[str] = []
-        try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            url = ""
-            while not url:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    pytest.fail(
-                        f"taihu demo printed no address within {START_TIMEOUT_S:.0f} s:\n"
-                        + "".join(seen)
-                    )
-                try:
-                    line = lines.get(timeout=min(left, 1.0))
-                except queue.Empty:
-                    continue
-                if line is None:
-                    pytest.fail(
-                        f"taihu demo exited ({proc.wait()}) before serving:\n" + "".join(seen)
-                    )
-                seen.append(line)
-                if match := ADDRESS.search(line):
-                    url = match.group(1)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            reader.join(timeout=STOP_TIMEOUT_S)
+    args = ("demo", "--data-dir", str(data_dir), "--port", "0", "--mqtt-port", "0")
+    with running(*args, env=env, cwd=data_dir) as demo:
+        yield demo.url()
 
 
 def _watch(page: Page, problems: list[str]) -> Page:

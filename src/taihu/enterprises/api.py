@@ -82,7 +82,7 @@ async def create_enterprise(
 @router.get(
     "/api/enterprises/{enterprise_id}",
     summary="One enterprise",
-    description="404 also when the caller may not see it.",
+    description="403 `enterprise_forbidden` for an enterprise the caller does not act for.",
     response_model=EnterpriseOut,
     responses={**ERROR_RESPONSES, 404: {"description": "No such enterprise"}},
 )

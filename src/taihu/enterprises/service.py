@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
+from taihu.core import Clock, Conflict, InvalidInput, NotFound, PermissionDenied, SystemClock
 from taihu.enterprises.credit_code import CreditCode
 from taihu.enterprises.models import Enterprise
 
@@ -45,8 +45,15 @@ class EnterpriseService:
     async def get(self, actor: Principal, enterprise_id: int) -> Enterprise:
         """One enterprise the principal may see."""
         enterprise = await self.session.get(Enterprise, enterprise_id)
-        if enterprise is None or not actor.can_see_enterprise(enterprise.id):
+        if enterprise is None:
             raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
+        if not actor.can_see_enterprise(enterprise.id):
+            # The registry itself is public knowledge in the district; what is refused is
+            # acting as or reading for an enterprise the user does not belong to.
+            raise PermissionDenied(
+                f"{actor.name} does not act for enterprise {enterprise_id}",
+                code="enterprise_forbidden",
+            )
         return enterprise
 
     async def get_by_credit_code(self, credit_code: str) -> Enterprise:
