@@ -323,14 +323,6 @@ def _binary(value: bytes) -> bytes:
 # -- topics ------------------------------------------------------------------------------------
 
 
-def check_topic_name(topic: str) -> None:
-    """Refuse a topic name a PUBLISH may not carry."""
-    if not topic:
-        raise MalformedPacket("empty topic name", Reason.TOPIC_NAME_INVALID)
-    if "+" in topic or "#" in topic:
-        raise MalformedPacket(f"topic name {topic!r} has a wildcard", Reason.TOPIC_NAME_INVALID)
-
-
 def check_topic_filter(topic_filter: str) -> bool:
     """Whether a topic filter is well formed (§4.7.1)."""
     if not topic_filter:
