@@ -78,7 +78,24 @@ class MqttSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TAIHU_MQTT_", extra="ignore")
 
+    host: str = Field(default="127.0.0.1", description="Address the MQTT listener binds.")
     port: int = Field(default=1883, ge=0, le=65535, description="MQTT port; 0 picks a free one.")
+    connect_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds a client has to send its whole CONNECT."
+    )
+    max_packet_size: int = Field(
+        default=65_536, ge=1024, le=16_777_216, description="Largest MQTT packet accepted, bytes."
+    )
+    receive_maximum: int = Field(
+        default=100, ge=1, le=65_535, description="Unacknowledged QoS 1 messages per connection."
+    )
+    max_connections_per_token: int = Field(
+        default=5, ge=1, description="Concurrent connections allowed per device access token."
+    )
+    tls_cert: Path | None = Field(
+        default=None, description="PEM certificate chain; with TLS_KEY the listener speaks TLS."
+    )
+    tls_key: Path | None = Field(default=None, description="PEM private key for TLS_CERT.")
 
 
 class HandleSettings(BaseSettings):

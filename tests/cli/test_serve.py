@@ -18,7 +18,9 @@ import pytest
 from taihu.core import Database, head_revisions
 from taihu.demo import demo_plan
 from taihu.enterprises import EnterpriseService
-from tests.processes import SERVING, http, run, running
+from tests.processes import DEADLINE, SERVING, http, run, running
+
+MQTT = re.compile(r"MQTT device transport on mqtt://127\.0\.0\.1:(\d+)")
 
 HEADS = ", ".join(sorted(head_revisions()))  # how commands print the schema revisions
 
@@ -68,13 +70,21 @@ def enterprise_count(database_url: str) -> int:
 def test_serve_on_port_0_prints_the_bound_port_and_serves(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    with running("serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path) as server:
+    with running(
+        "serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", "0", env=env, cwd=tmp_path
+    ) as server:
+        mqtt_port = int(server.wait_for(MQTT).group(1))  # printed before the HTTP address
         url = server.url()
         with http() as client:
             assert client.get(f"{url}/healthz").status_code == 200
             ready = client.get(f"{url}/readyz")
         assert ready.status_code == 200
         assert ready.json()["schema"] == HEADS
+        # The MQTT listener runs in the same process: a CONNECT with an unknown token is
+        # answered (MQTT 3.1.1 CONNACK, return code 5).
+        with socket.create_connection(("127.0.0.1", mqtt_port), timeout=DEADLINE) as mqtt:
+            mqtt.sendall(bytes.fromhex("101200044d5154540482003c000000046e6f7065"))
+            assert mqtt.recv(4) == bytes.fromhex("20020005")
         code = server.interrupt()
     # uvicorn re-raises SIGINT once it has shut down, so one process ends as Ctrl-C does.
     assert code in (0, 130), server.output
@@ -85,7 +95,7 @@ def test_serve_on_port_0_prints_the_bound_port_and_serves(
 def test_serve_with_two_workers_starts_both_and_stops_them(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    args = ("serve", "--host", "127.0.0.1", "--port", "0", "--workers", "2")
+    args = ("serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", "0", "--workers", "2")
     with running(*args, env=env, cwd=tmp_path) as server:
         url = server.url()
         for _ in "12":
@@ -105,7 +115,8 @@ def test_serve_with_two_workers_starts_both_and_stops_them(
 def test_serve_on_a_busy_port_exits_naming_the_port_and_how_to_change_it(
     env: dict[str, str], tmp_path: Path, busy_port: int
 ) -> None:
-    result = run("serve", "--host", "127.0.0.1", "--port", str(busy_port), env=env, cwd=tmp_path)
+    args = ("serve", "--host", "127.0.0.1", "--port", str(busy_port), "--mqtt-port", "0")
+    result = run(*args, env=env, cwd=tmp_path)
     assert result.returncode != 0
     assert f"port {busy_port} on 127.0.0.1 is already in use" in result.stdout
     assert "--port" in result.stdout
@@ -113,11 +124,25 @@ def test_serve_on_a_busy_port_exits_naming_the_port_and_how_to_change_it(
     assert "Traceback" not in result.stdout
 
 
+def test_serve_on_a_busy_mqtt_port_exits_naming_the_port_and_the_setting(
+    env: dict[str, str], tmp_path: Path, busy_port: int
+) -> None:
+    args = ("serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", str(busy_port))
+    result = run(*args, env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert f"port {busy_port} on 127.0.0.1 is already in use" in result.stdout
+    assert "--mqtt-port" in result.stdout
+    assert "TAIHU_MQTT_PORT" in result.stdout
+    assert not SERVING.search(result.stdout)
+
+
 def test_serve_refuses_a_database_with_an_outdated_schema(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     env["TAIHU_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
-    result = run("serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path)
+    result = run(
+        "serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", "0", env=env, cwd=tmp_path
+    )
     assert result.returncode == 1
     assert "run `taihu db upgrade`" in result.stdout
     assert not SERVING.search(result.stdout)
@@ -131,7 +156,9 @@ def test_serve_in_production_refuses_to_start_without_a_real_secret_key(
     del env["TAIHU_SECRET_KEY"]
     if key is not None:
         env["TAIHU_SECRET_KEY"] = key
-    result = run("serve", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path)
+    result = run(
+        "serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", "0", env=env, cwd=tmp_path
+    )
     assert result.returncode == 1
     assert "TAIHU_SECRET_KEY must be a random value" in result.stdout
     assert not SERVING.search(result.stdout)
@@ -144,12 +171,15 @@ def test_demo_moves_to_the_next_free_port_and_shows_the_sign_in(
     env: dict[str, str], tmp_path: Path, busy_port: int
 ) -> None:
     args = ("demo", "--data-dir", str(tmp_path / "demo"), "--port", str(busy_port))
+    args += ("--mqtt-port", str(busy_port))
     with running(*args, env=env, cwd=tmp_path) as demo:
         serving = demo.wait_for(SERVING)
         assert int(serving.group(2)) > busy_port
         with http() as client:
             assert client.get(f"{serving.group(1)}/healthz").status_code == 200
         assert f"port {busy_port} is busy" in demo.output
+        # The MQTT port moved on too (it was given the same busy port).
+        assert int(MQTT.search(demo.output).group(1)) > busy_port  # type: ignore[union-attr]
         assert re.search(r"\badmin\b.*\btaihu-admin\b", demo.output)
         demo.interrupt()
     assert "Traceback" not in demo.output

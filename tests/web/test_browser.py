@@ -46,7 +46,8 @@ def demo_server(data_dir: Path) -> Iterator[str]:
     """Run ``taihu demo`` on a free port and yield its base URL; the server is always stopped."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAIHU_")}
     env.update(COLUMNS="200", NO_COLOR="1", PYTHONUNBUFFERED="1")
-    with running("demo", "--data-dir", str(data_dir), "--port", "0", env=env, cwd=data_dir) as demo:
+    args = ("demo", "--data-dir", str(data_dir), "--port", "0", "--mqtt-port", "0")
+    with running(*args, env=env, cwd=data_dir) as demo:
         yield demo.url()
 
 

@@ -169,7 +169,6 @@ async def test_pillar_pages_say_they_are_not_enabled(
     await world.user("admin", Role.ADMIN)
     await sign_in(client, "admin")
     for path, title in [
-        ("/devices", "设备互联"),
         ("/monitor", "运行监测"),
     ]:
         page = await client.get(path)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from taihu.cli.server import serve_http
+from taihu.cli.server import bind_mqtt, serve_http
 from taihu.core import upgrade
 from taihu.core.commands import console, open_database, run
 from taihu.core.logs import configure_logging
-from taihu.demo import DEMO_USERS, demo_steps, seed_demo
-from taihu.settings import DatabaseSettings, HttpSettings, Settings
+from taihu.demo import DEMO_USERS, SimulatedDevice, demo_steps, seed_demo, simulate
+from taihu.settings import DatabaseSettings, HttpSettings, MqttSettings, Settings
 
 __all__ = ["demo"]
 
@@ -26,6 +28,9 @@ def demo(
     ),
     port: int = typer.Option(8000, "--port", help="HTTP port; the next free one is taken if busy."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    mqtt_port: int = typer.Option(
+        1883, "--mqtt-port", help="MQTT port; the next free one is taken if busy."
+    ),
     no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the data and exit."),
 ) -> None:
     """Start the platform with a fresh demo database (SQLite) and demo data."""
@@ -34,13 +39,14 @@ def demo(
         data_dir=data_dir,
         database=DatabaseSettings(url=None),
         http=HttpSettings(host=host, port=port, workers=1),
+        mqtt=MqttSettings(host=host, port=mqtt_port),
     )
     configure_logging(settings.log)
     data_dir.mkdir(parents=True, exist_ok=True)
     for name in _DB_FILES:
         (data_dir / name).unlink(missing_ok=True)
 
-    async def _prepare() -> None:
+    async def _prepare() -> list[SimulatedDevice]:
         async with open_database(settings, require_current=False) as db:
             state = await upgrade(db)
             console.print(
@@ -52,15 +58,25 @@ def demo(
                 TextColumn("{task.description}"), console=console, transient=True,
             ) as progress:  # fmt: skip
                 task = progress.add_task("", total=demo_steps())
-                await seed_demo(
+                return await seed_demo(
                     db, settings.security,
                     progress=lambda name: progress.update(task, advance=1, description=name),
                 )  # fmt: skip
 
-    run(_prepare())
+    devices = run(_prepare())
     table = Table("user", "password", "role", title="Demo sign-in (local demo only)")
     for user in DEMO_USERS:
         table.add_row(user.username, user.password, user.role.value)
     console.print(table)
     if not no_serve:
-        serve_http(settings, on_busy="next")
+        mqtt_socket = bind_mqtt(settings, on_busy="next")
+        mqtt_host, mqtt_port = mqtt_socket.getsockname()[:2]
+        # The simulated devices are MQTT clients of their own, as real ones would be.
+        threading.Thread(
+            target=asyncio.run, args=(simulate(mqtt_host, mqtt_port, devices),),
+            name="taihu-demo-devices", daemon=True,
+        ).start()  # fmt: skip
+        console.print(
+            f"{len(devices)} simulated devices publish telemetry over MQTT", highlight=False
+        )
+        serve_http(settings, on_busy="next", mqtt_socket=mqtt_socket)

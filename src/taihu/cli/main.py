@@ -8,6 +8,7 @@ from taihu import __version__
 from taihu.accounts import cli as accounts_cli
 from taihu.chains import cli as chains_cli
 from taihu.cli import db, demo, serve, users
+from taihu.devices import cli as devices_cli
 from taihu.enterprises import cli as enterprises_cli
 from taihu.identifiers import cli as identifiers_cli
 
@@ -28,6 +29,7 @@ app.add_typer(accounts_cli.token_app, name="token")
 app.add_typer(enterprises_cli.app, name="enterprise")
 app.add_typer(chains_cli.app, name="chain")
 app.add_typer(identifiers_cli.app, name="id")
+app.add_typer(devices_cli.app, name="device")
 
 
 @app.command("version")

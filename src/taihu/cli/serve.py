@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from taihu.cli.server import serve_http
+from taihu.cli.server import bind_mqtt, serve_http
 from taihu.core.commands import console, fail, load_settings, open_database, run
 from taihu.core.logs import configure_logging
 from taihu.settings import Settings, UnsafeSettingsError
@@ -17,7 +17,9 @@ def serve(
     port: int | None = typer.Option(
         None, "--port", help="HTTP port, 0 = any free (TAIHU_HTTP_PORT)."
     ),
-    mqtt_port: int | None = typer.Option(None, "--mqtt-port", help="MQTT port (TAIHU_MQTT_PORT)."),
+    mqtt_port: int | None = typer.Option(
+        None, "--mqtt-port", help="MQTT port, 0 = any free (TAIHU_MQTT_PORT)."
+    ),
     handle_port: int | None = typer.Option(
         None, "--handle-port", help="Handle TCP/UDP port (TAIHU_HANDLE_PORT)."
     ),
@@ -43,15 +45,15 @@ def serve(
             pass
 
     run(_check_schema())
-    # The device transport (MQTT) and the Handle listener join here when their contexts land;
-    # until then their ports are configuration only.
+    mqtt_socket = bind_mqtt(settings, on_busy="fail")
+    # The Handle listener joins here when the identifier node lands.
     console.print(
-        f"MQTT port {settings.mqtt.port} and Handle port {settings.handle.port} are reserved "
-        "for the device hub and identifier node listeners (not part of this build).",
+        f"Handle port {settings.handle.port} is reserved for the identifier node listener "
+        "(not part of this build).",
         style="dim",
         highlight=False,
     )
-    serve_http(settings, on_busy="fail")
+    serve_http(settings, on_busy="fail", mqtt_socket=mqtt_socket)
 
 
 def with_overrides(

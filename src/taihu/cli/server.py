@@ -6,21 +6,24 @@ demo, move to the next free port) and lets port 0 pick a free port that is then 
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from taihu.core.commands import console, fail
+from taihu.core.commands import console, database_for, fail
+from taihu.devices import DeviceHub
 from taihu.settings import Settings
 from taihu.web import create_app
 
-__all__ = ["PortBusy", "bind_tcp", "serve_http"]
+__all__ = ["PortBusy", "bind_mqtt", "bind_tcp", "serve_http"]
 
 log = logging.getLogger("taihu.serve")
 _NEXT_PORT_TRIES = 50
@@ -52,10 +55,14 @@ def bind_tcp(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _bind_http(  # noqa: RET503 - every path ends in a return or in fail(), which exits
-    settings: Settings, on_busy: Literal["fail", "next"]
+def _bind(  # noqa: RET503 - every path ends in a return or in fail(), which exits
+    host: str,
+    port: int,
+    on_busy: Literal["fail", "next"],
+    *,
+    option: str,
+    setting: str,
 ) -> socket.socket:
-    host, port = settings.http.host, settings.http.port
     # Moving on never passes the last port, 65535.
     tries = min(_NEXT_PORT_TRIES, _LAST_PORT + 1 - port) if on_busy == "next" and port else 1
     for candidate in range(port, port + tries):
@@ -66,15 +73,63 @@ def _bind_http(  # noqa: RET503 - every path ends in a return or in fail(), whic
                 then = f", trying {candidate + 1}" if candidate + 1 < port + tries else ""
                 console.print(f"port {candidate} is busy{then}", style="yellow")
     if on_busy == "next":
-        fail(f"no free port in {port}-{port + tries - 1} on {host}; pick one with --port")
+        fail(f"no free port in {port}-{port + tries - 1} on {host}; pick one with {option}")
     fail(
-        f"port {port} on {host} is already in use; choose another with --port "
-        "or the setting TAIHU_HTTP_PORT (0 picks a free port)"
+        f"port {port} on {host} is already in use; choose another with {option} "
+        f"or the setting {setting} (0 picks a free port)"
     )
 
 
-def serve_http(settings: Settings, *, on_busy: Literal["fail", "next"] = "fail") -> None:
-    """Serve the platform until interrupted; prints the address actually bound."""
+def _bind_http(settings: Settings, on_busy: Literal["fail", "next"]) -> socket.socket:
+    return _bind(
+        settings.http.host, settings.http.port, on_busy, option="--port", setting="TAIHU_HTTP_PORT"
+    )
+
+
+def bind_mqtt(settings: Settings, on_busy: Literal["fail", "next"]) -> socket.socket:
+    """The MQTT listener's socket, bound before anything starts; prints the port taken."""
+    sock = _bind(
+        settings.mqtt.host, settings.mqtt.port, on_busy, option="--mqtt-port",
+        setting="TAIHU_MQTT_PORT",
+    )  # fmt: skip
+    host, port = sock.getsockname()[:2]
+    scheme = "mqtts" if settings.mqtt.tls_cert and settings.mqtt.tls_key else "mqtt"
+    shown_host = f"[{host}]" if ":" in host else host
+    console.print(
+        f"MQTT device transport on [bold]{scheme}://{shown_host}:{port}[/]", highlight=False
+    )
+    log.info("MQTT listening on %s:%s", host, port, extra={"port": port})
+    return sock
+
+
+def _mqtt_in_thread(settings: Settings, sock: socket.socket) -> None:
+    """Serve MQTT from the supervisor process when HTTP runs in several worker processes."""
+
+    async def _serve() -> None:
+        db = database_for(settings)
+        hub = DeviceHub(db, settings.mqtt)
+        await hub.start(sock)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await hub.stop()
+            await db.dispose()
+
+    # A daemon thread: at exit, only unacknowledged messages are lost, and clients resend those.
+    threading.Thread(target=asyncio.run, args=(_serve(),), name="taihu-mqtt", daemon=True).start()
+
+
+def serve_http(
+    settings: Settings,
+    *,
+    on_busy: Literal["fail", "next"] = "fail",
+    mqtt_socket: socket.socket | None = None,
+) -> None:
+    """Serve the platform until interrupted; prints the address actually bound.
+
+    With ``mqtt_socket`` the MQTT device transport runs in the same process (and, with one
+    worker, in the same event loop as the HTTP server, so the APIs reach connected devices).
+    """
     sock = _bind_http(settings, on_busy)
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host
@@ -88,12 +143,15 @@ def serve_http(settings: Settings, *, on_busy: Literal["fail", "next"] = "fail")
         "timeout_graceful_shutdown": 10,
     }
     if workers == 1:
-        config = uvicorn.Config(create_app(settings), **common)  # type: ignore[arg-type]
+        app = create_app(settings, mqtt_socket=mqtt_socket)
+        config = uvicorn.Config(app, **common)  # type: ignore[arg-type]
         uvicorn.Server(config).run(sockets=[sock])
         return
     # Worker processes build their own application from the environment, so the effective
     # settings travel there as TAIHU_ variables.
     os.environ.update(_as_environment(settings, port))
+    if mqtt_socket is not None:
+        _mqtt_in_thread(settings, mqtt_socket)
     config = uvicorn.Config(
         "taihu.web:app_from_environment",
         factory=True,
@@ -110,6 +168,7 @@ def _as_environment(settings: Settings, port: int) -> dict[str, str]:
         "TAIHU_DATABASE_URL": settings.database_url,
         "TAIHU_HTTP_HOST": settings.http.host,
         "TAIHU_HTTP_PORT": str(port),
+        "TAIHU_MQTT_HOST": settings.mqtt.host,
         "TAIHU_MQTT_PORT": str(settings.mqtt.port),
         "TAIHU_HANDLE_PORT": str(settings.handle.port),
         "TAIHU_LOG_FORMAT": settings.log.format,

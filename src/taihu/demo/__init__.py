@@ -10,6 +10,7 @@ from taihu.demo.dataset import (
     demo_steps,
     seed_demo,
 )
+from taihu.demo.devices import SimulatedDevice, simulate
 from taihu.demo.identifiers import DEMO_NODE_KEY, DEMO_NODE_PREFIX, IDENTIFIER_STEPS
 
 __all__ = [
@@ -21,9 +22,11 @@ __all__ = [
     "DemoUser",
     "DistrictPlan",
     "PlannedFirm",
+    "SimulatedDevice",
     "demo_credit_code",
     "demo_plan",
     "demo_steps",
     "plan_district",
     "seed_demo",
+    "simulate",
 ]

@@ -18,6 +18,7 @@ from taihu.accounts import AccountService, Principal, Role
 from taihu.core import Database, FrozenClock, utcnow
 from taihu.demo.chains import DistrictPlan, plan_district, seed_chains
 from taihu.demo.codes import demo_credit_code
+from taihu.demo.devices import SimulatedDevice, seed_devices
 from taihu.demo.identifiers import IDENTIFIER_STEPS, seed_identifiers
 from taihu.enterprises import EnterpriseService
 from taihu.settings import SecuritySettings
@@ -95,8 +96,8 @@ async def seed_demo(
     *,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
-) -> None:
-    """Fill an empty, migrated database with the demo district."""
+) -> list[SimulatedDevice]:
+    """Fill an empty, migrated database with the demo district; returns its simulated devices."""
     end = now or utcnow()
     clock = FrozenClock(end - timedelta(days=HISTORY_DAYS - 1, hours=end.hour))
     system = Principal.system("demo")
@@ -133,6 +134,7 @@ async def seed_demo(
         FrozenClock(end - timedelta(days=HISTORY_DAYS - 1, hours=end.hour)),
         days=HISTORY_DAYS, progress=progress,
     )  # fmt: skip
+    return await seed_devices(db, enterprise_ids, end)
 
 
 @cache

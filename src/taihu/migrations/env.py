@@ -6,13 +6,14 @@ from alembic import context
 
 import taihu.accounts
 import taihu.chains
+import taihu.devices
 import taihu.enterprises
 import taihu.identifiers
 from taihu.core import Base
 
 # The contexts are imported for their side effect: their tables join Base.metadata, the
 # target that tests/core/test_migrations.py compares every migrated schema with.
-_CONTEXTS = (taihu.accounts, taihu.chains, taihu.enterprises, taihu.identifiers)
+_CONTEXTS = (taihu.accounts, taihu.chains, taihu.devices, taihu.enterprises, taihu.identifiers)
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -15,6 +16,8 @@ from taihu.chains import api as chains_api
 from taihu.core import Clock, Database, Runtime, SystemClock, schema_state
 from taihu.core.commands import database_for
 from taihu.core.logs import configure_logging
+from taihu.devices import DeviceHub
+from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
 from taihu.identifiers import api as identifiers_api
 from taihu.settings import Settings
@@ -22,6 +25,7 @@ from taihu.web import console, ops
 from taihu.web.errors import install_error_handlers
 from taihu.web.middleware import RequestMiddleware
 from taihu.web.pages import chains as chain_pages
+from taihu.web.pages import devices as devices_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.templating import LanguageMiddleware, build_templates
 
@@ -39,21 +43,33 @@ class SchemaOutdatedError(RuntimeError):
 
 
 def create_app(
-    settings: Settings, *, db: Database | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    mqtt_socket: socket.socket | None = None,
 ) -> FastAPI:
-    """Build the application; the database is opened now and checked at start-up."""
+    """Build the application; the database is opened now and checked at start-up.
+
+    With ``mqtt_socket`` (bound by the caller) the MQTT device transport serves on it for the
+    application's lifetime, in the same process and event loop as the HTTP server.
+    """
     settings.check_safe()
     database = db or database_for(settings)
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
+    hub = DeviceHub(database, settings.mqtt, clock=runtime.clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         state = await schema_state(database)
         if not state.is_current:
             raise SchemaOutdatedError(state.outdated_message)
+        if mqtt_socket is not None:
+            await hub.start(mqtt_socket)
         try:
             yield
         finally:
+            await hub.stop()
             if db is None:
                 await database.dispose()
 
@@ -66,6 +82,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.device_hub = hub
     app.state.templates = build_templates(settings)
     install_error_handlers(app)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
@@ -84,6 +101,8 @@ def create_app(
     app.include_router(chains_api.router)
     app.include_router(chain_pages.router)
     app.include_router(identifiers_api.router)
+    app.include_router(devices_api.router)
+    app.include_router(devices_pages.router)
     app.include_router(console.router)
     app.include_router(identifiers_pages.router)
     return app

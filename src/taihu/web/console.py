@@ -344,7 +344,6 @@ async def audit_page(
 
 
 _PILLARS = {
-    "/devices": N_("Devices"),
     "/monitor": N_("Operation monitor"),
 }
 

@@ -1,0 +1,212 @@
+"""MQTT ingest benchmark: a load process against `taihu serve`; persisted points are counted.
+
+    python bench/ingest_mqtt.py --db sqlite --connections 5000 --messages 20
+    python bench/ingest_mqtt.py --db postgres --connections 5000 --messages 20
+    python bench/ingest_mqtt.py --db sqlite --connections 10000 --messages 0   # RSS at 10k
+
+The server runs as its own process (`taihu serve`, one worker); this script is the load process.
+It registers one device per connection, opens every connection (MQTT 5, access token as user
+name), then has each publish ``--messages`` QoS 1 telemetry messages of 10 keys, keeping up to
+``--window`` unacknowledged per connection. Throughput is the number of data points found in
+``ts_points`` afterwards divided by the time from the first PUBLISH to the last PUBACK; PUBACK
+latency is measured per message. The server's RSS is read from /proc when every connection is up
+and again at the end. Results go to bench/results/ingest_mqtt.json (one entry per database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import sqlalchemy as sa
+
+from taihu.accounts import Principal
+from taihu.core import Database, upgrade
+from taihu.devices import DeviceService, MqttClient
+from taihu.enterprises import EnterpriseService
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "ingest_mqtt.json"
+PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+KEYS = [f"k{i}" for i in range(10)]
+
+
+def rss_mb(pid: int) -> float:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", text)[1]) / 1024  # type: ignore[index]
+
+
+async def prepare(url: str, connections: int) -> list[str]:
+    db = Database(url)
+    try:
+        await upgrade(db)
+        system = Principal.system("bench")
+        async with db.session() as session:
+            enterprise = await EnterpriseService(session).create(
+                system, "基准测试厂", "91320509MA0TXT001H"
+            )
+            registry = DeviceService(session)
+            await registry.create_profile(system, "bench", retention_days=30)
+            tokens = []
+            for i in range(connections):
+                issued = await registry.create(system, enterprise.id, f"dev-{i}", profile="bench")
+                tokens.append(issued.token)
+        return tokens
+    finally:
+        await db.dispose()
+
+
+async def count_points(url: str) -> int:
+    db = Database(url)
+    try:
+        async with db.engine.connect() as conn:
+            return int((await conn.execute(sa.text("SELECT count(*) FROM ts_points"))).scalar_one())
+    finally:
+        await db.dispose()
+
+
+async def admin(statement: str) -> None:
+    engine = sa.ext.asyncio.create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(statement))
+    finally:
+        await engine.dispose()
+
+
+def start_server(url: str, data_dir: Path) -> tuple[subprocess.Popen[str], int]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAIHU_")}
+    env.update(
+        TAIHU_ENV="dev", TAIHU_DATABASE_URL=url, TAIHU_DATA_DIR=str(data_dir),
+        TAIHU_LOG_LEVEL="WARNING", TAIHU_LOG_ACCESS="false", PYTHONUNBUFFERED="1", NO_COLOR="1",
+        TAIHU_MQTT_MAX_CONNECTIONS_PER_TOKEN="2",  # noqa: S106 - a number, not a password
+        TAIHU_DATABASE_POOL_SIZE="5",
+    )  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "taihu", "serve", "--port", "0", "--mqtt-port", "0"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    for line in process.stdout:
+        found = re.search(r"MQTT device transport on mqtt://127\.0\.0\.1:(\d+)", line)
+        if found:
+            return process, int(found[1])
+    raise RuntimeError("the server did not start")
+
+
+async def load(
+    port: int, tokens: list[str], messages: int, window: int, pid: int
+) -> dict[str, object]:
+    clients: list[MqttClient] = []
+    opened = time.perf_counter()
+    for batch in range(0, len(tokens), 500):
+        chunk = [MqttClient("127.0.0.1", port, t, client_id=f"b{batch + i}", keep_alive=600)
+                 for i, t in enumerate(tokens[batch : batch + 500])]  # fmt: skip
+        await asyncio.gather(*(c.connect() for c in chunk))
+        clients.extend(chunk)
+    connect_seconds = time.perf_counter() - opened
+    rss_connected = rss_mb(pid)
+    latencies: list[float] = []
+    base_ts = 1_764_057_600_000
+
+    async def device(index: int, client: MqttClient) -> None:
+        gate = asyncio.Semaphore(window)
+        pending = []
+
+        async def one(n: int) -> None:
+            async with gate:
+                values = {k: round(index + n * 0.1 + j, 3) for j, k in enumerate(KEYS)}
+                payload = orjson.dumps({"ts": base_ts + n, "values": values})
+                sent = time.perf_counter()
+                reason = await (await client.publish("v1/devices/me/telemetry", payload))
+                latencies.append(time.perf_counter() - sent)
+                assert reason == 0, hex(reason)
+
+        for n in range(messages):
+            pending.append(asyncio.create_task(one(n)))
+        await asyncio.gather(*pending)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(device(i, c) for i, c in enumerate(clients)))
+    elapsed = time.perf_counter() - started
+    rss_end = rss_mb(pid)
+    await asyncio.gather(*(c.close() for c in clients))
+    return {
+        "connect_seconds": round(connect_seconds, 2), "rss_mb_connected": round(rss_connected, 1),
+        "rss_mb_end": round(rss_end, 1), "elapsed": elapsed, "latencies": latencies,
+    }  # fmt: skip
+
+
+async def run(db_kind: str, connections: int, messages: int, window: int) -> dict[str, object]:
+    tmp = Path(tempfile.mkdtemp(prefix="taihu-bench-"))
+    if db_kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp / 'bench.sqlite3'}"
+    else:
+        name = f"taihu_bench_{secrets.token_hex(4)}"
+        await admin(f'CREATE DATABASE "{name}"')
+        url = str(
+            sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+        )
+    print(f"[{db_kind}] registering {connections} devices …", flush=True)
+    tokens = await prepare(url, connections)
+    server, port = start_server(url, tmp)
+    try:
+        print(f"[{db_kind}] server pid {server.pid}, MQTT port {port}; loading …", flush=True)
+        result = await load(port, tokens, messages, window, server.pid)
+        await asyncio.sleep(0.5)
+        points = await count_points(url)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        if db_kind == "postgres":
+            await admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    latencies = sorted(result.pop("latencies"))  # type: ignore[arg-type]
+    elapsed = float(result.pop("elapsed"))  # type: ignore[arg-type]
+    expected = connections * messages * len(KEYS)
+    figures = {
+        "database": db_kind, "connections": connections, "messages_per_connection": messages,
+        "keys_per_message": len(KEYS), "points_expected": expected, "points_persisted": points,
+        "seconds": round(elapsed, 2),
+        "points_per_second": round(points / elapsed) if messages else None,
+        "puback_p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "puback_p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, 1)
+        if latencies else None,
+        **result,
+        "machine": f"{platform.node()}, {os.cpu_count()} cores, {platform.python_version()}",
+    }  # fmt: skip
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--connections", type=int, default=5000)
+    parser.add_argument("--messages", type=int, default=20, help="QoS 1 messages per connection")
+    parser.add_argument("--window", type=int, default=10, help="unacknowledged per connection")
+    args = parser.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for kind in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
+        figures = asyncio.run(run(kind, args.connections, args.messages, args.window))
+        print(json.dumps(figures, indent=2), flush=True)
+        results[f"{kind}-{args.connections}x{args.messages}"] = figures
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()

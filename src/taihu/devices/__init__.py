@@ -1,0 +1,24 @@
+"""The device hub: registry, MQTT/HTTP device transports, time-series store, rollups."""
+
+from taihu.devices.hub import DeviceHub
+from taihu.devices.models import Device, DeviceAttribute, DeviceProfile, DeviceToken
+from taihu.devices.mqtt.client import MqttClient, MqttRefused
+from taihu.devices.service import DeviceAuth, DeviceService, IssuedDevice
+from taihu.devices.tsdb import TimeSeriesStore, store_for
+from taihu.devices.values import Point
+
+__all__ = [
+    "Device",
+    "DeviceAttribute",
+    "DeviceAuth",
+    "DeviceHub",
+    "DeviceProfile",
+    "DeviceService",
+    "DeviceToken",
+    "IssuedDevice",
+    "MqttClient",
+    "MqttRefused",
+    "Point",
+    "TimeSeriesStore",
+    "store_for",
+]

@@ -1,0 +1,200 @@
+"""HTTP routes of the device hub: registry, attributes, and ThingsBoard-compatible queries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, status
+
+from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
+from taihu.core import PageNumber, PageSize
+from taihu.devices import device_api, query_api
+from taihu.devices.dependencies import Devices, Hub
+from taihu.devices.schemas import (
+    AttributeOut,
+    AttributesIn,
+    DeviceCreatedOut,
+    DeviceCreateIn,
+    DeviceOut,
+    DevicePage,
+    ProfileCreateIn,
+    ProfileOut,
+    TokenOut,
+)
+from taihu.devices.service import SCOPES
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["devices"])
+router.include_router(device_api.router)
+router.include_router(query_api.router)
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    404: {"description": "No such device (or not visible to you)"},
+}
+
+
+@router.get(
+    "/api/device-profiles",
+    summary="List device profiles",
+    description="Every signed-in user; profiles are shared by the whole platform.",
+    response_model=list[ProfileOut],
+    responses=ERROR_RESPONSES,
+)
+async def list_profiles(_principal: CurrentPrincipal, devices: Devices) -> list[ProfileOut]:
+    return [ProfileOut.model_validate(p) for p in await devices.list_profiles()]
+
+
+@router.post(
+    "/api/device-profiles",
+    summary="Define a device profile",
+    description="Admin and bureau. Telemetry keys with units and types, retention in days, "
+    "rate limits in ThingsBoard's `capacity:seconds,…` form.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProfileOut,
+    responses={**ERROR_RESPONSES, 409: {"description": "The name is taken"}},
+)
+async def create_profile(
+    body: ProfileCreateIn, principal: CurrentPrincipal, devices: Devices
+) -> ProfileOut:
+    profile = await devices.create_profile(
+        principal, body.name, description=body.description,
+        telemetry_keys=[k.model_dump() for k in body.telemetry_keys],
+        retention_days=body.retention_days, rate_limits=body.rate_limits,
+    )  # fmt: skip
+    return ProfileOut.model_validate(profile)
+
+
+@router.get(
+    "/api/devices",
+    summary="List devices",
+    description="Enterprise users see their enterprises' devices; staff see every device.",
+    response_model=DevicePage,
+    responses=ERROR_RESPONSES,
+)
+async def list_devices(
+    principal: CurrentPrincipal,
+    devices: Devices,
+    enterprise_id: Annotated[int | None, Query(description="Only this enterprise")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Name part")] = None,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> DevicePage:
+    rows, total = await devices.list_devices(
+        principal, enterprise_id=enterprise_id, search=q, limit=page_size,
+        offset=(page - 1) * page_size,
+    )  # fmt: skip
+    return DevicePage(
+        items=[DeviceOut.model_validate(d) for d in rows],
+        total=total,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.post(
+    "/api/devices",
+    summary="Register a device",
+    description="Admins and the enterprise's users. The access token is in the answer, once.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeviceCreatedOut,
+    responses={**ERROR_RESPONSES, 409: {"description": "The enterprise has a device so named"}},
+)
+async def create_device(
+    body: DeviceCreateIn, principal: CurrentPrincipal, devices: Devices
+) -> DeviceCreatedOut:
+    issued = await devices.create(
+        principal, body.enterprise_id, body.name, profile=body.profile, gateway=body.gateway,
+        identifier=body.identifier,
+    )  # fmt: skip
+    return DeviceCreatedOut(
+        device=DeviceOut.model_validate(issued.device), access_token=issued.token
+    )
+
+
+@router.get(
+    "/api/devices/{device_id}",
+    summary="One device",
+    description="404 also when the caller may not see it.",
+    response_model=DeviceOut,
+    responses=_NOT_FOUND,
+)
+async def get_device(device_id: int, principal: CurrentPrincipal, devices: Devices) -> DeviceOut:
+    return DeviceOut.model_validate(await devices.get(principal, device_id))
+
+
+@router.post(
+    "/api/devices/{device_id}/token",
+    summary="Rotate a device's access token",
+    description="Revokes every token of the device and answers a new one, once. Connected "
+    "sessions using a revoked token are closed.",
+    response_model=TokenOut,
+    responses=_NOT_FOUND,
+)
+async def rotate_token(
+    device_id: int, principal: CurrentPrincipal, devices: Devices, hub: Hub, later: BackgroundTasks
+) -> TokenOut:
+    token = await devices.rotate_token(principal, device_id)
+    later.add_task(hub.drop, device_id)  # after the commit, like every push below
+    return TokenOut(access_token=token)
+
+
+@router.delete(
+    "/api/devices/{device_id}/token",
+    summary="Revoke a device's access tokens",
+    description="The device cannot connect until a new token is rotated in.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_NOT_FOUND,
+)
+async def revoke_token(
+    device_id: int, principal: CurrentPrincipal, devices: Devices, hub: Hub, later: BackgroundTasks
+) -> None:
+    await devices.revoke_tokens(principal, device_id)
+    later.add_task(hub.drop, device_id)
+
+
+@router.get(
+    "/api/devices/{device_id}/attributes",
+    summary="A device's attributes",
+    description="Client, shared and server attributes (or one scope).",
+    response_model=list[AttributeOut],
+    responses=_NOT_FOUND,
+)
+async def get_attributes(
+    device_id: int,
+    principal: CurrentPrincipal,
+    devices: Devices,
+    scope: Annotated[str | None, Query(pattern="^(client|shared|server)$")] = None,
+) -> list[AttributeOut]:
+    await devices.get_for_data(principal, device_id)
+    return [
+        AttributeOut(
+            scope=a.scope,
+            key=a.key,
+            value=a.value,
+            lastUpdateTs=int(a.updated_at.timestamp() * 1000),
+        )
+        for a in await devices.attributes(device_id, scope)
+    ]
+
+
+@router.post(
+    "/api/devices/{device_id}/attributes/{scope}",
+    summary="Set shared or server attributes",
+    description=f"Scope is one of {', '.join(SCOPES[1:])}. Shared attributes are pushed to the "
+    "device's subscribed sessions.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_NOT_FOUND,
+)
+async def set_attributes(
+    device_id: int,
+    scope: str,
+    body: AttributesIn,
+    principal: CurrentPrincipal,
+    devices: Devices,
+    hub: Hub,
+    later: BackgroundTasks,
+) -> None:
+    await devices.set_attributes(principal, device_id, scope, body.values)
+    if scope == "shared":
+        later.add_task(hub.push_shared, device_id, body.values)

@@ -1,0 +1,520 @@
+"""The device hub: ThingsBoard's device API on the MQTT transport, plus what HTTP ingest shares.
+
+    topic (device → hub)                          what happens
+    v1/devices/me/telemetry                        points → ingest queue → PUBACK when stored
+    v1/devices/me/attributes                       client attributes stored → PUBACK
+    v1/devices/me/attributes/request/{id}          answer on v1/devices/me/attributes/response/{id}
+    v1/devices/me/rpc/request/{id}                 client-side RPC (getSessionLimits, …)
+    v1/devices/me/rpc/response/{id}                the answer to a server-side RPC
+    v1/gateway/…                                   gateways only: see taihu.devices.gateway
+
+    topic (hub → device, after SUBSCRIBE)
+    v1/devices/me/attributes                       shared attribute updates
+    v1/devices/me/rpc/request/{id}                 server-side RPC
+
+Rejections are told, never silent: a malformed payload gets MQTT 5 PUBACK 0x99 (3.1.1 clients are
+disconnected, the only "no" that protocol has), a device over its rate limit PUBACK 0x97 (quota
+exceeded) or, at QoS 0, DISCONNECT 0x96 (message rate too high). Each is counted per device and
+kept in its recent errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import socket
+import ssl
+import time
+from collections import Counter, deque
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from taihu.core import Clock, Database, SystemClock
+from taihu.devices.gateway import GatewaySession
+from taihu.devices.ingest import IngestQueue, StoreUnavailable
+from taihu.devices.jobs import enforce_retention
+from taihu.devices.limits import RateLimiter, parse_rate_limits
+from taihu.devices.mqtt.codec import Connect, Publish, Subscription, topic_matches
+from taihu.devices.mqtt.reasons import Reason
+from taihu.devices.mqtt.transport import (
+    Ack,
+    Connection,
+    MqttListener,
+    Refusal,
+    TransportLimits,
+)
+from taihu.devices.service import DeviceAuth, DeviceService
+from taihu.devices.tsdb import TimeSeriesStore, store_for
+from taihu.devices.values import BadPayload, Point, parse_attributes, parse_json, parse_telemetry
+from taihu.settings import MqttSettings
+
+__all__ = ["DeviceHub", "DeviceSession", "HubStats"]
+
+log = logging.getLogger("taihu.devices")
+
+ME = "v1/devices/me/"
+TELEMETRY = ME + "telemetry"
+ATTRIBUTES = ME + "attributes"
+ATTR_REQUEST = ME + "attributes/request/"
+ATTR_RESPONSE = ME + "attributes/response/"
+RPC_REQUEST = ME + "rpc/request/"
+RPC_RESPONSE = ME + "rpc/response/"
+_RECENT_ERRORS = 20
+_RETENTION_EVERY = 3600.0  # seconds
+
+
+@dataclass(slots=True)
+class HubStats:
+    """Counters of the hub since it started."""
+
+    messages: int = 0
+    rejected: int = 0
+    connections: int = 0
+    refused: int = 0
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """What the hub knows about one device while it runs."""
+
+    limiter: RateLimiter
+    malformed: int = 0
+    rate_limited: int = 0
+    last_activity: float = 0.0
+    errors: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=_RECENT_ERRORS))
+
+
+def _done(ack: Ack) -> asyncio.Future[Ack]:
+    future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+    future.set_result(ack)
+    return future
+
+
+class DeviceSession:
+    """One MQTT connection of an authenticated device (or gateway)."""
+
+    def __init__(self, hub: DeviceHub, auth: DeviceAuth, connection: Connection) -> None:
+        self.hub = hub
+        self.auth = auth
+        self.connection = connection
+        self.filters: set[str] = set()
+        self.gateway: GatewaySession | None = None
+
+    def subscribed(self, topic: str) -> bool:
+        """Whether the client subscribed to a topic."""
+        return any(topic_matches(f, topic) for f in self.filters)
+
+    async def publish(self, packet: Publish) -> Awaitable[Ack]:  # noqa: PLR0911 - by topic
+        """Route a message by topic (see the module docstring)."""
+        hub, topic = self.hub, packet.topic
+        hub.stats.messages += 1
+        state = hub.state(self.auth)
+        state.last_activity = time.time()
+        if not state.limiter.take(time.monotonic()):
+            return _done(hub.reject_rate(self.auth, packet.qos))
+        try:
+            if topic == TELEMETRY:
+                return await hub.submit_telemetry(self.auth, packet.payload)
+            if topic == ATTRIBUTES:
+                values = parse_attributes(hub.decode(packet.payload))
+                return hub.spawn(hub.store_client_attributes(self.auth, values))
+            if topic.startswith(ATTR_REQUEST):
+                request = hub.decode(packet.payload)
+                return hub.spawn(self._attribute_request(topic[len(ATTR_REQUEST) :], request))
+            if topic.startswith(RPC_RESPONSE):
+                hub.rpc_answered(self.auth.device_id, topic[len(RPC_RESPONSE) :], packet.payload)
+                return _done(Ack())
+            if topic.startswith(RPC_REQUEST):
+                request = hub.decode(packet.payload)
+                return _done(await self._client_rpc(topic[len(RPC_REQUEST) :], request))
+            if topic.startswith("v1/gateway/") and self.gateway is not None:
+                return await self.gateway.publish(topic, packet.payload)
+        except BadPayload as exc:
+            return _done(hub.reject_payload(self.auth, str(exc)))
+        hub.stats.rejected += 1
+        return _done(Ack(Reason.TOPIC_NAME_INVALID, f"{topic!r} is not a topic of the device API"))
+
+    async def _attribute_request(self, request_id: str, request: Any) -> Ack:
+        if not isinstance(request, dict):
+            raise BadPayload('an attribute request is {"clientKeys": "a,b", "sharedKeys": "c"}')
+        answer = await self.hub.read_attributes(
+            self.auth.device_id, request.get("clientKeys"), request.get("sharedKeys")
+        )
+        await self.connection.push(ATTR_RESPONSE + request_id, orjson.dumps(answer))
+        return Ack()
+
+    async def _client_rpc(self, request_id: str, request: Any) -> Ack:
+        if not isinstance(request, dict) or not isinstance(request.get("method"), str):
+            raise BadPayload('a client-side RPC is {"method": "…", "params": …}')
+        method = request["method"]
+        result: Any
+        if method == "getSessionLimits":
+            result = self.hub.session_limits(self.auth)
+        elif method == "getCurrentTime":
+            result = {"currentTime": self.hub.now_ms()}
+        else:
+            result = {"error": f"unknown method {method!r}"}
+        await self.connection.push(RPC_RESPONSE + request_id, orjson.dumps(result))
+        return Ack()
+
+    async def subscribe(self, subscriptions: tuple[Subscription, ...]) -> list[int]:
+        """Grant the device API's topics (QoS 0 or 1), refuse others."""
+        granted = []
+        for s in subscriptions:
+            if s.topic_filter.startswith(("v1/devices/me/", "v1/gateway/")):
+                self.filters.add(s.topic_filter)
+                granted.append(min(s.qos, 1))
+            else:
+                granted.append(Reason.NOT_AUTHORIZED)
+        return granted
+
+    async def unsubscribe(self, topic_filters: tuple[str, ...]) -> None:
+        """Forget subscriptions."""
+        self.filters.difference_update(topic_filters)
+
+    async def closed(self) -> None:
+        """Leave the hub's registry."""
+        self.hub.unregister(self)
+        if self.gateway is not None:
+            await self.gateway.closed()
+
+
+class DeviceHub:
+    """Sessions, ingest and the device API, for one process."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: MqttSettings | None = None,
+        *,
+        clock: Clock | None = None,
+        store: TimeSeriesStore | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings or MqttSettings()
+        self.clock = clock or SystemClock()
+        self.store = store or store_for(db)
+        self.ingest = IngestQueue(self.store)
+        self.stats = HubStats()
+        self.sessions: dict[int, list[DeviceSession]] = {}
+        self.devices: dict[int, DeviceState] = {}
+        self.listener: MqttListener | None = None
+        self.started_at = time.time()
+        self._rpc: dict[tuple[int, str], asyncio.Future[Any]] = {}
+        self._rpc_ids = itertools.count(1)
+        self._watchers: set[asyncio.Queue[tuple[int, dict[str, Any]]]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.gateway_factory: Callable[[DeviceSession], GatewaySession] = GatewaySession
+        # child device id -> the gateway session speaking for it, and the child's name there
+        self.gateway_children: dict[int, tuple[GatewaySession, str]] = {}
+        self._retention: asyncio.Task[None] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def limits(self) -> TransportLimits:
+        """The transport's limits from the settings."""
+        s = self.settings
+        return TransportLimits(
+            connect_timeout=s.connect_timeout,
+            max_packet_size=s.max_packet_size,
+            receive_maximum=s.receive_maximum,
+        )
+
+    async def start(self, sock: socket.socket) -> None:
+        """Serve MQTT on a bound socket."""
+        context = None
+        if self.settings.tls_cert and self.settings.tls_key:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.settings.tls_cert, self.settings.tls_key)
+        self.listener = MqttListener(self, self.limits, ssl_context=context)
+        await self.listener.start(sock)
+        self._retention = asyncio.get_running_loop().create_task(
+            self._retention_loop(), name="taihu-retention"
+        )
+
+    async def _retention_loop(self) -> None:
+        while True:
+            try:
+                await enforce_retention(self.db, self.store, self.clock)
+            except Exception:
+                log.exception("retention job failed; trying again in an hour")
+            await asyncio.sleep(_RETENTION_EVERY)
+
+    async def stop(self) -> None:
+        """Stop the listener and store what is queued."""
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+        if self.listener is not None:
+            await self.listener.stop()
+        await self.ingest.close()
+
+    def now_ms(self) -> int:
+        """The hub's time in milliseconds since the epoch."""
+        return int(self.clock.now().timestamp() * 1000)
+
+    def spawn(self, work: Awaitable[Ack]) -> asyncio.Future[Ack]:
+        """Run a handler in the background; its failure becomes an error acknowledgement."""
+
+        async def _guarded() -> Ack:
+            try:
+                return await work
+            except BadPayload as exc:
+                return Ack(Reason.PAYLOAD_FORMAT_INVALID, str(exc))
+            except Exception:
+                log.exception("device API handler failed")
+                return Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, "internal error")
+
+        task = asyncio.get_running_loop().create_task(_guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def state(self, auth: DeviceAuth) -> DeviceState:
+        """The running state of a device."""
+        state = self.devices.get(auth.device_id)
+        if state is None:
+            state = DeviceState(RateLimiter(parse_rate_limits(auth.rate_limits)))
+            self.devices[auth.device_id] = state
+        return state
+
+    async def authenticate(self, token: str) -> DeviceAuth | None:
+        """The device of an access token."""
+        async with self.db.session() as session:
+            return await DeviceService(session, self.clock).authenticate(token)
+
+    async def connect(self, packet: Connect, connection: Connection) -> DeviceSession | Refusal:
+        """Authenticate a CONNECT: the user name is the device's access token."""
+        if not packet.username:
+            self.stats.refused += 1
+            return Refusal(Reason.NOT_AUTHORIZED, 0x04, "no access token in the user name")
+        auth = await self.authenticate(packet.username)
+        if auth is None:
+            self.stats.refused += 1
+            return Refusal(Reason.BAD_USERNAME_OR_PASSWORD, 0x05, "unknown or revoked token")
+        current = self.sessions.get(auth.device_id, [])
+        for old in current:
+            if old.connection.client_id == connection.client_id:
+                old.connection.disconnect(Reason.SESSION_TAKEN_OVER, "another connection took over")
+                current.remove(old)
+                break
+        same_token = [s for s in current if s.auth.token_hash == auth.token_hash]
+        if len(same_token) >= self.settings.max_connections_per_token:
+            self.stats.refused += 1
+            return Refusal(
+                Reason.QUOTA_EXCEEDED, 0x03,
+                f"{len(same_token)} connections use this token already (the limit)",
+            )  # fmt: skip
+        session = DeviceSession(self, auth, connection)
+        if auth.is_gateway:
+            session.gateway = self.gateway_factory(session)
+        self.sessions.setdefault(auth.device_id, []).append(session)
+        self.stats.connections += 1
+        self.state(auth).last_activity = time.time()
+        log.debug("device %s (%d) connected as %s", auth.name, auth.device_id, connection)
+        return session
+
+    def unregister(self, session: DeviceSession) -> None:
+        """Forget a closed session."""
+        current = self.sessions.get(session.auth.device_id, [])
+        if session in current:
+            current.remove(session)
+        if not current:
+            self.sessions.pop(session.auth.device_id, None)
+
+    def connected(self, device_id: int) -> int:
+        """How many sessions a device has open."""
+        return len(self.sessions.get(device_id, []))
+
+    def drop(self, device_id: int, reason: Reason = Reason.NOT_AUTHORIZED) -> None:
+        """Disconnect every session of a device (its token was rotated or revoked)."""
+        for session in self.sessions.get(device_id, []):
+            session.connection.disconnect(reason, "the access token was revoked")
+
+    # -- rejections ----------------------------------------------------------------------------
+
+    def decode(self, payload: bytes) -> Any:
+        """JSON of a payload within the size limit."""
+        return parse_json(payload, limit=self.settings.max_packet_size)
+
+    def _error(self, auth: DeviceAuth, message: str) -> DeviceState:
+        self.stats.rejected += 1
+        state = self.state(auth)
+        state.errors.append((time.time(), message))
+        return state
+
+    def reject_payload(self, auth: DeviceAuth, message: str) -> Ack:
+        """A malformed payload: counted, remembered, answered with 0x99."""
+        self._error(auth, f"malformed payload: {message}").malformed += 1
+        return Ack(Reason.PAYLOAD_FORMAT_INVALID, message)
+
+    def reject_rate(self, auth: DeviceAuth, qos: int) -> Ack:
+        """A message over the device's rate limit: PUBACK 0x97, or at QoS 0 DISCONNECT 0x96.
+
+        MQTT 5 allows "message rate too high" (0x96) only in DISCONNECT; a PUBACK says "quota
+        exceeded" (0x97), with the limit in the reason string.
+        """
+        message = f"over the rate limit {auth.rate_limits}"
+        self._error(auth, message).rate_limited += 1
+        if qos == 0:
+            return Ack(Reason.MESSAGE_RATE_TOO_HIGH, message, disconnect=True)
+        return Ack(Reason.QUOTA_EXCEEDED, message)
+
+    # -- telemetry and attributes --------------------------------------------------------------
+
+    async def submit_telemetry(self, auth: DeviceAuth, payload: bytes) -> Awaitable[Ack]:
+        """Queue a telemetry payload; the awaitable resolves once it is stored."""
+        points = parse_telemetry(self.decode(payload), self.now_ms())
+        return await self.submit_points(auth.device_id, points)
+
+    async def submit_points(self, device_id: int, points: list[Point]) -> Awaitable[Ack]:
+        """Queue points of one device (waits while the queue is full)."""
+        stored = await self.ingest.submit(device_id, points)
+
+        async def _outcome() -> Ack:
+            try:
+                await stored
+            except StoreUnavailable as exc:
+                return Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, f"not stored: {exc}")
+            self._notify(device_id, points)
+            return Ack()
+
+        return _outcome()
+
+    def _notify(self, device_id: int, points: list[Point]) -> None:
+        if not self._watchers:
+            return
+        latest = {p.key: {"ts": p.ts, "value": p.value} for p in points}
+        for queue in self._watchers:
+            with contextlib.suppress(asyncio.QueueFull):  # a slow console misses updates
+                queue.put_nowait((device_id, latest))
+
+    async def watch(self) -> AsyncGenerator[tuple[int, dict[str, Any]], None]:
+        """Stored telemetry as it arrives: ``(device id, {key: {ts, value}})``."""
+        queue: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue(maxsize=1000)
+        self._watchers.add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._watchers.discard(queue)
+
+    async def store_client_attributes(self, auth: DeviceAuth, values: dict[str, Any]) -> Ack:
+        """Store attributes a device reports."""
+        async with self.db.session() as session:
+            await DeviceService(session, self.clock).put_attributes(
+                auth.device_id, "client", values
+            )
+        return Ack()
+
+    async def read_attributes(
+        self, device_id: int, client_keys: object, shared_keys: object
+    ) -> dict[str, dict[str, Any]]:
+        """``{"client": {…}, "shared": {…}}`` for comma-separated key lists (None = all)."""
+        answer: dict[str, dict[str, Any]] = {}
+        async with self.db.session() as session:
+            registry = DeviceService(session, self.clock)
+            for scope, keys in (("client", client_keys), ("shared", shared_keys)):
+                if keys is None and (client_keys is not None or shared_keys is not None):
+                    continue
+                wanted = None
+                if keys is not None:
+                    if not isinstance(keys, str | list):
+                        raise BadPayload(f"{scope}Keys must be a comma-separated string")
+                    wanted = keys.split(",") if isinstance(keys, str) else [str(k) for k in keys]
+                    wanted = [k.strip() for k in wanted if k.strip()]
+                rows = await registry.attributes(device_id, scope, wanted)
+                if rows:
+                    answer[scope] = {a.key: a.value for a in rows}
+        return answer
+
+    async def push_shared(self, device_id: int, values: dict[str, Any]) -> int:
+        """Push shared attribute updates to the device's subscribed sessions; how many got it."""
+        sent = 0
+        for session in list(self.sessions.get(device_id, [])):
+            if session.subscribed(ATTRIBUTES):
+                await session.connection.push(ATTRIBUTES, orjson.dumps(values))
+                sent += 1
+        if device_id in self.gateway_children:
+            gateway, name = self.gateway_children[device_id]
+            await gateway.push_shared(name, values)
+            sent += 1
+        return sent
+
+    def session_limits(self, auth: DeviceAuth) -> dict[str, Any]:
+        """The answer to ``getSessionLimits``, in ThingsBoard's shape."""
+        limits = {"messages": auth.rate_limits, "telemetryMessages": auth.rate_limits,
+                  "telemetryDataPoints": ""}  # fmt: skip
+        answer: dict[str, Any] = {
+            "maxPayloadSize": self.settings.max_packet_size,
+            "maxInflightMessages": self.settings.receive_maximum,
+            "rateLimits": limits,
+        }
+        if auth.is_gateway:
+            # Child devices share the gateway's connection and so its limits.
+            answer["gatewayRateLimits"] = limits
+        return answer
+
+    # -- server-side RPC -----------------------------------------------------------------------
+
+    async def rpc(
+        self, device_id: int, method: str, params: Any, *, wait: float, oneway: bool
+    ) -> Any:
+        """Call a method on a connected device; its answer (None for one-way)."""
+        targets = [s for s in self.sessions.get(device_id, []) if s.subscribed(RPC_REQUEST + "1")]
+        via = self.gateway_children.get(device_id)  # a child device, reached through its gateway
+        if not targets and via is None:
+            raise LookupError("the device is not connected or not subscribed to RPC requests")
+        request_id = str(next(self._rpc_ids))
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if not oneway:
+            self._rpc[(device_id, request_id)] = waiter
+        payload = orjson.dumps({"method": method, "params": params})
+        try:
+            if targets:
+                await targets[-1].connection.push(RPC_REQUEST + request_id, payload)
+            elif via is not None:
+                await via[0].rpc(via[1], request_id, method, params)
+            if oneway:
+                return None
+            async with asyncio.timeout(wait):
+                return await waiter
+        finally:
+            self._rpc.pop((device_id, request_id), None)
+
+    def rpc_answered(self, device_id: int, request_id: str, payload: bytes) -> None:
+        """A device answered a server-side RPC."""
+        waiter = self._rpc.get((device_id, request_id))
+        if waiter is None or waiter.done():
+            return
+        try:
+            waiter.set_result(orjson.loads(payload))
+        except orjson.JSONDecodeError:
+            waiter.set_result(payload.decode("utf-8", "replace"))
+
+    def overview(self) -> dict[str, Any]:
+        """Figures for the hub overview."""
+        elapsed = max(1.0, time.time() - self.started_at)
+        return {
+            "connected_devices": len(self.sessions),
+            "sessions": sum(len(v) for v in self.sessions.values()),
+            "messages": self.stats.messages,
+            "messages_per_second": round(self.stats.messages / elapsed, 2),
+            "rejected": self.stats.rejected,
+            "refused_connections": self.stats.refused,
+            "points_written": self.ingest.stats.points_written,
+            "pending_points": self.ingest.stats.pending_points,
+            "malformed_by_device": dict(
+                Counter({d: s.malformed for d, s in self.devices.items() if s.malformed})
+            ),
+            "mqtt_port": self.listener.port if self.listener else None,
+        }

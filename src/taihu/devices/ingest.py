@@ -1,0 +1,162 @@
+"""The ingest queue: transports hand over points and learn when they are durably stored.
+
+    transport ──submit(points)──► bounded queue ──batch──► TimeSeriesStore.write ──► futures done
+                 (waits while the queue is full)                  (one transaction)
+
+A transport acknowledges a message (PUBACK, HTTP 200) only once its future is done, so nothing
+acknowledged lives only in memory. When the store lags, the queue fills and ``submit`` waits:
+the transports then delay acknowledgements and stop reading their sockets, and the devices slow
+down; nothing is dropped. A failed write is retried with backoff; only after several failures
+are the waiting senders told (MQTT 5 reason 0x80, HTTP 503) so they can send again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from taihu.devices.tsdb import TimeSeriesStore
+from taihu.devices.values import Point
+
+__all__ = ["IngestQueue", "IngestStats", "StoreUnavailable"]
+
+log = logging.getLogger("taihu.devices.ingest")
+_RETRIES = 5
+
+
+class StoreUnavailable(RuntimeError):
+    """The store refused a batch several times; the points were not stored."""
+
+
+@dataclass(slots=True)
+class IngestStats:
+    """Counters since start."""
+
+    points_written: int = 0
+    batches: int = 0
+    write_failures: int = 0
+    pending_points: int = 0
+    waits: int = 0  # how often a sender had to wait for room (backpressure)
+
+
+@dataclass(slots=True)
+class _Item:
+    device_id: int
+    points: Sequence[Point]
+    done: asyncio.Future[None]
+
+
+@dataclass(slots=True)
+class IngestQueue:
+    """A bounded, batching writer in front of a time-series store."""
+
+    store: TimeSeriesStore
+    capacity: int = 200_000  # points held at most before senders wait
+    batch_points: int = 20_000
+    linger: float = 0.005  # seconds a writer waits for a batch to fill up
+    stats: IngestStats = field(default_factory=IngestStats)
+    _items: deque[_Item] = field(default_factory=deque)
+    _wakeup: asyncio.Event | None = None
+    _room: asyncio.Condition | None = None
+    _task: asyncio.Task[None] | None = None
+    _open: set[asyncio.Future[None]] = field(default_factory=set)
+
+    def _ensure_started(self) -> None:
+        if self._task is None or self._task.done():
+            self._wakeup = asyncio.Event()
+            self._room = asyncio.Condition()
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="taihu-ingest-writer"
+            )
+
+    async def submit(self, device_id: int, points: Sequence[Point]) -> asyncio.Future[None]:
+        """Queue points (waiting while the queue is full); the future is done once stored."""
+        self._ensure_started()
+        assert self._room is not None
+        assert self._wakeup is not None
+        if self.stats.pending_points + len(points) > self.capacity and self.stats.pending_points:
+            self.stats.waits += 1
+            async with self._room:
+                await self._room.wait_for(
+                    lambda: (
+                        self.stats.pending_points + len(points) <= self.capacity
+                        or not self.stats.pending_points
+                    )
+                )
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._open.add(done)
+        done.add_done_callback(self._open.discard)
+        self._items.append(_Item(device_id, points, done))
+        self.stats.pending_points += len(points)
+        self._wakeup.set()
+        return done
+
+    async def write(self, device_id: int, points: Sequence[Point]) -> None:
+        """Queue points and wait until they are stored."""
+        await (await self.submit(device_id, points))
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        assert self._room is not None
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            if self.linger and self.stats.pending_points < self.batch_points:
+                await asyncio.sleep(self.linger)
+            while self._items:
+                taken: list[_Item] = []
+                count = 0
+                while self._items and count < self.batch_points:
+                    item = self._items.popleft()
+                    taken.append(item)
+                    count += len(item.points)
+                await self._write(taken, count)
+                self.stats.pending_points -= count
+                async with self._room:
+                    self._room.notify_all()
+
+    async def _write(self, taken: list[_Item], count: int) -> None:
+        batch = [(item.device_id, p) for item in taken for p in item.points]
+        error: BaseException | None = None
+        for attempt in range(_RETRIES):
+            try:
+                await self.store.write(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any store failure is retried, then reported
+                error = exc
+                self.stats.write_failures += 1
+                log.warning("time-series write failed (attempt %d): %s", attempt + 1, exc)
+                await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
+            else:
+                error = None
+                break
+        for item in taken:
+            if item.done.done():
+                continue
+            if error is None:
+                item.done.set_result(None)
+            else:
+                item.done.set_exception(StoreUnavailable(str(error)))
+        if error is None:
+            self.stats.points_written += count
+            self.stats.batches += 1
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is stored."""
+        pending = list(self._open)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Store what is queued, then stop the writer."""
+        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,464 @@
+"""Taihu's MQTT listener: asyncio connections driving the codec, sessions handed to a ``Broker``.
+
+    accept ─► CONNECT within connect_timeout ─► broker.connect() ─► CONNACK ─► packet loop
+                                                  │ Refusal ─► CONNACK with its code, close
+    packet loop: PUBLISH ─► session.publish() ─► ack future ─► PUBACK (in order, when done)
+                 SUBSCRIBE/UNSUBSCRIBE ─► session ─► SUBACK/UNSUBACK;  PINGREQ ─► PINGRESP
+                 silence past 1.5 x keep alive ─► DISCONNECT 0x8D;  oversize ─► DISCONNECT 0x95
+
+QoS 1 messages are pipelined: the loop keeps reading while earlier messages are being stored,
+up to the receive maximum; PUBACKs leave in the order the messages came, each when its data is
+stored. When the application makes ``publish`` wait (a full ingest queue) the loop stops
+reading, and TCP slows the client down. The transport knows MQTT, not devices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import socket
+import ssl
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Protocol
+
+from taihu.devices.mqtt.codec import (
+    ConnAck,
+    Connect,
+    Disconnect,
+    MalformedPacket,
+    Packet,
+    PingReq,
+    PingResp,
+    PubAck,
+    Publish,
+    SubAck,
+    Subscribe,
+    Subscription,
+    UnsubAck,
+    Unsubscribe,
+    check_topic_filter,
+    decode_packet,
+    encode_packet,
+)
+from taihu.devices.mqtt.properties import Properties
+from taihu.devices.mqtt.reasons import Reason
+
+__all__ = [
+    "Ack",
+    "Broker",
+    "Connection",
+    "MqttListener",
+    "Refusal",
+    "Session",
+    "TransportLimits",
+]
+
+log = logging.getLogger("taihu.mqtt")
+
+
+@dataclass(frozen=True, slots=True)
+class TransportLimits:
+    """Protocol limits of the listener."""
+
+    connect_timeout: float = 5.0
+    max_packet_size: int = 65_536 + 1024
+    receive_maximum: int = 100  # QoS 1 messages a client may have unacknowledged
+    topic_alias_maximum: int = 16
+    max_keep_alive: int = 600
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a CONNECT is refused: the MQTT 5 reason and the 3.1.1 return code."""
+
+    reason: Reason
+    v3_code: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The outcome of a PUBLISH: a reason code, and for MQTT 5 a reason string."""
+
+    reason: int = Reason.SUCCESS
+    message: str | None = None
+    disconnect: bool = False  # the client must be disconnected with this reason
+
+
+class Session(Protocol):
+    """The application's side of one connected client."""
+
+    async def publish(self, packet: Publish) -> Awaitable[Ack]:
+        """Accept a message; may wait (backpressure); the awaitable resolves when it is done."""
+
+    async def subscribe(self, subscriptions: tuple[Subscription, ...]) -> list[int]:
+        """Grant subscriptions: one reason code (granted QoS or failure) each."""
+
+    async def unsubscribe(self, topic_filters: tuple[str, ...]) -> None:
+        """Drop subscriptions."""
+
+    async def closed(self) -> None:
+        """The connection is gone (for whatever reason)."""
+
+
+class Broker(Protocol):
+    """The application behind the listener."""
+
+    async def connect(self, packet: Connect, connection: Connection) -> Session | Refusal:
+        """Authenticate a CONNECT; a session or a refusal."""
+
+
+class _Closed(Exception):
+    """The connection must end (after an optional DISCONNECT)."""
+
+    def __init__(self, reason: Reason | None = None, message: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class Connection:
+    """One client connection; the application pushes messages and disconnects through it."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        limits: TransportLimits,
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.limits = limits
+        self.version = 4
+        self.client_id = ""
+        self.peer = str(writer.get_extra_info("peername"))
+        self.client_max_packet = 268_435_460
+        self._write_lock = asyncio.Lock()
+        self._aliases: dict[int, str] = {}
+        self.close_reason: tuple[Reason, str] | None = None
+        self.inflight = 0  # QoS 1 messages received and not yet acknowledged
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def send(self, packet: Packet) -> None:
+        """Send one packet (writes are serialised; waits while the client reads slowly)."""
+        data = encode_packet(packet, self.version)
+        if len(data) > self.client_max_packet:
+            log.info("not sending %d bytes to %s: over its maximum packet size", len(data), self)
+            return
+        async with self._write_lock:
+            if self.writer.is_closing():
+                return
+            self.writer.write(data)
+            await self.writer.drain()
+
+    async def push(self, topic: str, payload: bytes) -> None:
+        """Deliver an application message to the client (QoS 0)."""
+        with contextlib.suppress(ConnectionError):
+            await self.send(Publish(topic, payload))
+
+    def disconnect(self, reason: Reason, message: str = "") -> None:
+        """Ask the connection to end, telling an MQTT 5 client why."""
+        if self.close_reason is None:
+            self.close_reason = (reason, message)
+        # Ends the read loop at the next packet boundary without a task per packet.
+        self.reader.feed_eof()
+
+    def __str__(self) -> str:
+        return f"{self.client_id or '?'}@{self.peer}"
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    async def read_packet(self) -> Packet:
+        """The next packet; bounded by the maximum packet size before anything is buffered."""
+        first = (await self.reader.readexactly(1))[0]
+        length = 0
+        for shift in range(4):
+            byte = (await self.reader.readexactly(1))[0]
+            length |= (byte & 0x7F) << (7 * shift)
+            if not byte & 0x80:
+                break
+        else:
+            raise MalformedPacket("remaining length is longer than 4 bytes")
+        if length + 5 > self.limits.max_packet_size:
+            raise MalformedPacket(
+                f"packet of {length} bytes exceeds the maximum of {self.limits.max_packet_size}",
+                Reason.PACKET_TOO_LARGE,
+            )
+        body = await self.reader.readexactly(length) if length else b""
+        return decode_packet(first, body, self.version)
+
+    def resolve_alias(self, packet: Publish) -> Publish:
+        """Apply an MQTT 5 topic alias (§3.3.2.3.4)."""
+        alias = packet.properties.topic_alias
+        if alias is None:
+            return packet
+        if not 1 <= alias <= self.limits.topic_alias_maximum:
+            raise _Closed(Reason.TOPIC_ALIAS_INVALID, f"topic alias {alias} is out of range")
+        if packet.topic:
+            self._aliases[alias] = packet.topic
+            return packet
+        topic = self._aliases.get(alias)
+        if topic is None:
+            raise _Closed(Reason.PROTOCOL_ERROR, f"topic alias {alias} was never set")
+        return Publish(
+            topic, packet.payload, packet.qos, packet.retain, packet.dup, packet.packet_id,
+            packet.properties,
+        )  # fmt: skip
+
+
+class MqttListener:
+    """Accepts MQTT connections on a bound socket and serves them until stopped."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        limits: TransportLimits | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.broker = broker
+        self.limits = limits or TransportLimits()
+        self.ssl_context = ssl_context
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def start(self, sock: socket.socket) -> None:
+        """Start accepting on an already bound, listening socket."""
+        self._server = await asyncio.start_server(
+            self._accept, sock=sock, ssl=self.ssl_context, limit=self.limits.max_packet_size
+        )
+
+    @property
+    def port(self) -> int:
+        """The port accepted on."""
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        """Stop accepting and end every connection."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        connection = Connection(reader, writer, self.limits)
+        try:
+            await self._serve(connection)
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            pass
+        except asyncio.CancelledError:
+            # The listener is stopping. Not re-raised: asyncio's stream callback would log a
+            # cancelled connection task as an error.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    connection.send(Disconnect(Reason.SERVER_SHUTTING_DOWN)), timeout=1
+                )
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), timeout=1)
+
+    async def _serve(self, connection: Connection) -> None:
+        # Slowloris: a client gets connect_timeout seconds for its whole CONNECT packet.
+        try:
+            async with asyncio.timeout(self.limits.connect_timeout):
+                packet = await connection.read_packet()
+        except MalformedPacket as exc:
+            await self._refuse_malformed(connection, exc)
+            return
+        if not isinstance(packet, Connect):
+            log.info("%s: first packet was not CONNECT", connection.peer)
+            return
+        connection.version = 5 if packet.version == 5 else 4
+        client_id = packet.client_id
+        assigned = None
+        if not client_id:
+            if not packet.clean_start and packet.version < 5:
+                await connection.send(ConnAck(reason=0x02))  # identifier rejected
+                return
+            client_id = assigned = f"taihu-{secrets.token_hex(8)}"
+        connection.client_id = client_id
+        if packet.properties.maximum_packet_size:
+            connection.client_max_packet = packet.properties.maximum_packet_size
+        outcome = await self.broker.connect(packet, connection)
+        if isinstance(outcome, Refusal):
+            log.info("%s: refused (%s)", connection, outcome.message)
+            if connection.version == 5:
+                props = Properties(reason_string=outcome.message)
+                await connection.send(ConnAck(reason=outcome.reason, properties=props))
+            else:
+                await connection.send(ConnAck(reason=outcome.v3_code))
+            return
+        keep_alive = packet.keep_alive
+        props = Properties()
+        if connection.version == 5:
+            server_keep_alive = None
+            if keep_alive == 0 or keep_alive > self.limits.max_keep_alive:
+                keep_alive = server_keep_alive = self.limits.max_keep_alive
+            props = Properties(
+                assigned_client_identifier=assigned,
+                receive_maximum=self.limits.receive_maximum,
+                maximum_packet_size=self.limits.max_packet_size,
+                topic_alias_maximum=self.limits.topic_alias_maximum,
+                maximum_qos=1,
+                retain_available=0,
+                shared_subscription_available=0,
+                server_keep_alive=server_keep_alive,
+            )
+        session = outcome
+        try:
+            await connection.send(ConnAck(reason=0, properties=props))
+            await self._loop(connection, session, keep_alive)
+        finally:
+            await session.closed()
+
+    async def _refuse_malformed(self, connection: Connection, exc: MalformedPacket) -> None:
+        log.info("%s: malformed CONNECT: %s", connection.peer, exc)
+        if exc.reason == Reason.UNSUPPORTED_PROTOCOL_VERSION:
+            with contextlib.suppress(ConnectionError):
+                await connection.send(ConnAck(reason=0x01))
+
+    async def _loop(self, connection: Connection, session: Session, keep_alive: int) -> None:
+        # Bounded, so a flood of QoS 0 messages waits for the store like QoS 1 does.
+        acks: asyncio.Queue[tuple[int, Awaitable[Ack]] | None] = asyncio.Queue(
+            maxsize=self.limits.receive_maximum * 2
+        )
+        acker = asyncio.create_task(self._ack(connection, acks), name=f"mqtt-ack {connection}")
+        within = keep_alive * 1.5 if keep_alive else None
+        reason: Reason | None = None
+        message = ""
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(within):
+                        packet = await connection.read_packet()
+                except TimeoutError:
+                    reason, message = Reason.KEEP_ALIVE_TIMEOUT, "keep alive expired"
+                    break
+                except MalformedPacket as exc:
+                    reason, message = exc.reason, str(exc)
+                    break
+                except asyncio.IncompleteReadError:
+                    if connection.close_reason is not None:  # disconnect() was called
+                        reason, message = connection.close_reason
+                    break
+                if connection.close_reason is not None:
+                    reason, message = connection.close_reason
+                    break
+                try:
+                    if not await self._handle(connection, session, packet, acks):
+                        break
+                except _Closed as exc:
+                    reason, message = exc.reason, str(exc)
+                    break
+        finally:
+            if not acker.done():
+                # Acknowledge what is being stored, then stop.
+                with contextlib.suppress(asyncio.QueueFull):
+                    acks.put_nowait(None)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(acker, timeout=30)
+                acker.cancel()
+        if reason is not None:
+            log.info("%s: disconnecting: %s (0x%02x)", connection, message, reason)
+            if connection.version == 5:
+                props = Properties(reason_string=message[:200]) if message else Properties()
+                with contextlib.suppress(ConnectionError):
+                    await connection.send(Disconnect(reason, props))
+
+    async def _handle(  # noqa: PLR0912 - one branch per packet type
+        self,
+        connection: Connection,
+        session: Session,
+        packet: Packet,
+        acks: asyncio.Queue[tuple[int, Awaitable[Ack]] | None],
+    ) -> bool:
+        if isinstance(packet, Publish):
+            if packet.qos > 1:
+                raise _Closed(Reason.QOS_NOT_SUPPORTED, "QoS 2 is not supported; use QoS 0 or 1")
+            packet = connection.resolve_alias(packet)
+            if not packet.topic:
+                raise _Closed(Reason.PROTOCOL_ERROR, "empty topic without a topic alias")
+            if packet.qos == 1 and connection.inflight >= self.limits.receive_maximum:
+                raise _Closed(
+                    Reason.RECEIVE_MAXIMUM_EXCEEDED,
+                    f"more than {self.limits.receive_maximum} unacknowledged QoS 1 messages",
+                )
+            outcome = await session.publish(packet)
+            if packet.qos == 1:
+                assert packet.packet_id is not None
+                connection.inflight += 1
+                await acks.put((packet.packet_id, outcome))
+            else:
+                await acks.put((0, outcome))  # QoS 0: only a failure that disconnects matters
+        elif isinstance(packet, Subscribe):
+            granted = []
+            valid = [s for s in packet.subscriptions if check_topic_filter(s.topic_filter)]
+            answers = iter(await session.subscribe(tuple(valid)) if valid else [])
+            for s in packet.subscriptions:
+                ok = check_topic_filter(s.topic_filter)
+                granted.append(next(answers) if ok else Reason.TOPIC_FILTER_INVALID)
+            if connection.version < 5:
+                granted = [0x80 if g >= 0x80 else g for g in granted]
+            await connection.send(SubAck(packet.packet_id, tuple(granted)))
+        elif isinstance(packet, Unsubscribe):
+            await session.unsubscribe(packet.topic_filters)
+            await connection.send(UnsubAck(packet.packet_id, (0,) * len(packet.topic_filters)))
+        elif isinstance(packet, PingReq):
+            await connection.send(PingResp())
+        elif isinstance(packet, Disconnect):
+            return False
+        elif isinstance(packet, PubAck):
+            pass  # acknowledgements of QoS 1 pushes; the hub pushes at QoS 0
+        elif isinstance(packet, Connect):
+            raise _Closed(Reason.PROTOCOL_ERROR, "a second CONNECT")
+        else:
+            raise _Closed(Reason.PROTOCOL_ERROR, f"unexpected {type(packet).__name__}")
+        return True
+
+    async def _ack(
+        self, connection: Connection, acks: asyncio.Queue[tuple[int, Awaitable[Ack]] | None]
+    ) -> None:
+        """Send PUBACKs in arrival order, each once its message is done."""
+        outcome = await self._acks(connection, acks)
+        if outcome is not None:
+            connection.disconnect(*outcome)
+
+    async def _acks(
+        self, connection: Connection, acks: asyncio.Queue[tuple[int, Awaitable[Ack]] | None]
+    ) -> tuple[Reason, str] | None:
+        while True:
+            item = await acks.get()
+            if item is None:
+                return None
+            packet_id, outcome = item
+            ack = await outcome
+            if packet_id:
+                connection.inflight -= 1
+            if ack.disconnect:
+                if packet_id and connection.version == 5:
+                    props = Properties(reason_string=ack.message) if ack.message else Properties()
+                    await connection.send(PubAck(packet_id, ack.reason, props))
+                return Reason(ack.reason), ack.message or ""
+            if not packet_id:
+                continue
+            if connection.version == 5:
+                props = Properties(reason_string=ack.message) if ack.message else Properties()
+                await connection.send(PubAck(packet_id, ack.reason, props))
+            elif ack.reason < 0x80:
+                await connection.send(PubAck(packet_id))
+            else:
+                # MQTT 3.1.1 has no negative acknowledgement: closing is the only way to say no.
+                return Reason(ack.reason), ack.message or ""

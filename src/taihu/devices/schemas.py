@@ -1,0 +1,182 @@
+"""API shapes of the device hub."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from taihu.core import Page
+
+__all__ = [
+    "AttributeOut",
+    "AttributesIn",
+    "DeviceCreateIn",
+    "DeviceCreatedOut",
+    "DeviceOut",
+    "DevicePage",
+    "ProfileCreateIn",
+    "ProfileOut",
+    "TelemetryKey",
+    "TokenOut",
+]
+
+_DEVICE: dict[str, Any] = {
+    "id": 7,
+    "enterprise_id": 12,
+    "profile_id": 2,
+    "name": "电表-1号车间",
+    "kind": "device",
+    "gateway_id": None,
+    "identifier": None,
+    "created_at": "2026-11-25T08:00:00Z",
+}
+_TOKEN = "dev_9Qx2c0mV0s4yZ1rXb8d3JkLwqP5tN7aH6uE2fG4iR1o"  # noqa: S105 - an example in the docs
+
+
+class TelemetryKey(BaseModel):
+    """A telemetry key a profile declares."""
+
+    key: str = Field(min_length=1, max_length=255)
+    unit: str = Field(default="", max_length=32)
+    type: Literal["long", "double", "boolean", "string", "json"] = "double"
+
+
+class ProfileCreateIn(BaseModel):
+    """A new device profile."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "power-meter",
+                    "telemetry_keys": [{"key": "active_power", "unit": "kW", "type": "double"}],
+                    "retention_days": 400,
+                    "rate_limits": "100:1,3000:60",
+                }
+            ]
+        }
+    )
+
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=500)
+    telemetry_keys: list[TelemetryKey] = Field(default_factory=list, max_length=500)
+    retention_days: int = Field(default=365, ge=1, le=36_500)
+    rate_limits: str = Field(default="", max_length=200, description="capacity:seconds,…")
+
+
+class ProfileOut(BaseModel):
+    """A device profile."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "name": "power-meter",
+                    "description": "",
+                    "telemetry_keys": [{"key": "active_power", "unit": "kW", "type": "double"}],
+                    "retention_days": 400,
+                    "rate_limits": "100:1,3000:60",
+                    "created_at": "2026-11-25T08:00:00Z",
+                }
+            ]
+        },
+    )
+
+    id: int
+    name: str
+    description: str
+    telemetry_keys: list[TelemetryKey]
+    retention_days: int
+    rate_limits: str
+    created_at: datetime
+
+
+class DeviceCreateIn(BaseModel):
+    """A new device of an enterprise."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"enterprise_id": 12, "name": "电表-1号车间", "profile": "power-meter"}]
+        }
+    )
+
+    enterprise_id: int
+    name: str = Field(min_length=1, max_length=200)
+    profile: str | None = Field(default=None, max_length=100)
+    gateway: bool = False
+    identifier: str | None = Field(default=None, max_length=255)
+
+
+class DeviceOut(BaseModel):
+    """A device as listed."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_DEVICE]})
+
+    id: int
+    enterprise_id: int
+    profile_id: int
+    name: str
+    kind: str
+    gateway_id: int | None
+    identifier: str | None
+    created_at: datetime
+
+
+class DeviceCreatedOut(BaseModel):
+    """A new device and its access token (shown once)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"device": _DEVICE, "access_token": _TOKEN}]}
+    )
+
+    device: DeviceOut
+    access_token: str
+
+
+class TokenOut(BaseModel):
+    """A device's new access token (shown once)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"access_token": _TOKEN}]})
+
+    access_token: str
+
+
+class DevicePage(Page[DeviceOut]):
+    """A page of devices."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"items": [_DEVICE], "total": 1, "page": 1, "page_size": 50}]
+        }
+    )
+
+
+class AttributesIn(BaseModel):
+    """Attribute values to set."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"values": {"target_speed": 1200, "mode": "eco"}}]}
+    )
+
+    values: dict[str, Any] = Field(min_length=1, max_length=1000)
+
+
+class AttributeOut(BaseModel):
+    """One attribute, as ThingsBoard lists them."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"scope": "shared", "key": "mode", "value": "eco", "lastUpdateTs": 1764057600000}
+            ]
+        }
+    )
+
+    scope: str
+    key: str
+    value: Any
+    lastUpdateTs: int  # noqa: N815 - ThingsBoard's field name

@@ -1,0 +1,378 @@
+"""The device registry: profiles, devices, access tokens and attributes, scoped per enterprise.
+
+Reads follow the principal's view of enterprises; writes need the right to act for the device's
+enterprise and leave an audit entry in the same unit of work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taihu.accounts import Principal, Role, record_audit
+from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock, hash_token, new_token
+from taihu.devices.limits import parse_rate_limits
+from taihu.devices.models import Device, DeviceAttribute, DeviceProfile, DeviceToken
+from taihu.enterprises import Enterprise
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "KEY_TYPES",
+    "SCOPES",
+    "DeviceAuth",
+    "DeviceService",
+    "IssuedDevice",
+]
+
+DEFAULT_PROFILE = "default"
+SCOPES = ("client", "shared", "server")
+KEY_TYPES = ("long", "double", "boolean", "string", "json")
+_TOKEN_PREFIX = "dev"  # noqa: S105 - the visible prefix of device tokens, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedDevice:
+    """A device just created, with the only copy of its access token."""
+
+    device: Device
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAuth:
+    """What the transports need to know about an authenticated device."""
+
+    device_id: int
+    name: str
+    enterprise_id: int
+    kind: str
+    profile_id: int
+    rate_limits: str
+    token_hash: str
+
+    @property
+    def is_gateway(self) -> bool:
+        """Whether the device is a gateway."""
+        return self.kind == "gateway"
+
+
+def _clean_name(name: str, what: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput(f"a {what} needs a name", code="bad_name")
+    if len(name) > 200:
+        raise InvalidInput(f"a {what} name is at most 200 characters", code="bad_name")
+    return name
+
+
+class DeviceService:
+    """The device registry within one unit of work."""
+
+    def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
+        self.session = session
+        self.clock = clock or SystemClock()
+
+    # -- profiles --------------------------------------------------------------------------------
+
+    async def create_profile(
+        self,
+        actor: Principal,
+        name: str,
+        *,
+        telemetry_keys: list[dict[str, Any]] | None = None,
+        retention_days: int = 365,
+        rate_limits: str = "",
+        description: str = "",
+    ) -> DeviceProfile:
+        """Define a device profile (admin or bureau)."""
+        actor.require_role(Role.BUREAU)
+        name = _clean_name(name, "profile")
+        keys = [self._check_key(k) for k in telemetry_keys or []]
+        if not 1 <= retention_days <= 36_500:
+            raise InvalidInput("retention_days must be 1 to 36500", code="bad_retention")
+        try:
+            parse_rate_limits(rate_limits)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), code="bad_rate_limits") from None
+        if await self.session.scalar(sa.select(DeviceProfile.id).where(DeviceProfile.name == name)):
+            raise Conflict(f"a device profile named {name!r} exists already", code="profile_exists")
+        profile = DeviceProfile(
+            name=name, description=description, telemetry_keys=keys,
+            retention_days=retention_days, rate_limits=rate_limits.replace(" ", ""),
+            created_at=self.clock.now(),
+        )  # fmt: skip
+        self.session.add(profile)
+        await self.session.flush()
+        await record_audit(
+            self.session, actor, "device_profile.create", "device_profile", profile.id,
+            after={"name": name, "telemetry_keys": keys, "retention_days": retention_days,
+                   "rate_limits": profile.rate_limits},
+            at=self.clock.now(),
+        )  # fmt: skip
+        return profile
+
+    @staticmethod
+    def _check_key(spec: dict[str, Any]) -> dict[str, Any]:
+        key = str(spec.get("key", "")).strip()
+        kind = str(spec.get("type", "double"))
+        if not key or len(key) > 255:
+            raise InvalidInput("telemetry keys need a name of 1-255 characters", code="bad_key")
+        if kind not in KEY_TYPES:
+            raise InvalidInput(
+                f"key {key}: type {kind!r} is not one of {', '.join(KEY_TYPES)}", code="bad_key"
+            )
+        return {"key": key, "unit": str(spec.get("unit", "")), "type": kind}
+
+    async def profile_named(self, actor: Principal, name: str | None) -> DeviceProfile:
+        """A profile by name; the default profile is created on first use."""
+        wanted = name or DEFAULT_PROFILE
+        profile = await self.session.scalar(
+            sa.select(DeviceProfile).where(DeviceProfile.name == wanted)
+        )
+        if profile is not None:
+            return profile
+        if name and name != DEFAULT_PROFILE:
+            raise NotFound(f"no device profile named {name!r}", code="profile_not_found")
+        # The default profile belongs to the platform, whoever's device needed it first.
+        return await self.create_profile(
+            Principal.system(f"taihu (for {actor.name})"),
+            DEFAULT_PROFILE,
+            description="devices without a profile",
+        )
+
+    async def list_profiles(self) -> list[DeviceProfile]:
+        """Every device profile, by name."""
+        return list(
+            await self.session.scalars(sa.select(DeviceProfile).order_by(DeviceProfile.name))
+        )
+
+    async def profile(self, profile_id: int) -> DeviceProfile:
+        """One profile."""
+        profile = await self.session.get(DeviceProfile, profile_id)
+        if profile is None:
+            raise NotFound(f"no device profile {profile_id}", code="profile_not_found")
+        return profile
+
+    # -- devices ---------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        actor: Principal,
+        enterprise_id: int,
+        name: str,
+        *,
+        profile: str | None = None,
+        gateway: bool = False,
+        gateway_id: int | None = None,
+        identifier: str | None = None,
+    ) -> IssuedDevice:
+        """Register a device for an enterprise and issue its first access token."""
+        actor.require_enterprise(enterprise_id)
+        if await self.session.get(Enterprise, enterprise_id) is None:
+            raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
+        name = _clean_name(name, "device")
+        if await self.session.scalar(
+            sa.select(Device.id).where(Device.enterprise_id == enterprise_id, Device.name == name)
+        ):
+            raise Conflict(
+                f"enterprise {enterprise_id} has a device named {name!r} already",
+                code="device_exists",
+            )
+        chosen = await self.profile_named(actor, profile)
+        device = Device(
+            enterprise_id=enterprise_id, profile_id=chosen.id, name=name,
+            kind="gateway" if gateway else "device", gateway_id=gateway_id,
+            identifier=identifier, created_at=self.clock.now(),
+        )  # fmt: skip
+        self.session.add(device)
+        await self.session.flush()
+        plain = await self._issue_token(device)
+        await record_audit(
+            self.session, actor, "device.create", "device", device.id,
+            after={"name": name, "enterprise_id": enterprise_id, "kind": device.kind,
+                   "profile": chosen.name, "gateway_id": gateway_id},
+            at=self.clock.now(),
+        )  # fmt: skip
+        return IssuedDevice(device, plain)
+
+    async def _issue_token(self, device: Device) -> str:
+        plain, digest = new_token(_TOKEN_PREFIX)
+        self.session.add(
+            DeviceToken(device_id=device.id, token_hash=digest, created_at=self.clock.now())
+        )
+        await self.session.flush()
+        return plain
+
+    async def get(self, actor: Principal, device_id: int) -> Device:
+        """One device the principal may see (404 otherwise, so ids do not leak)."""
+        device = await self.session.get(Device, device_id)
+        if device is None or not actor.can_see_enterprise(device.enterprise_id):
+            raise NotFound(f"no device {device_id}", code="device_not_found")
+        return device
+
+    async def get_for_data(self, actor: Principal, device_id: int) -> Device:
+        """A device whose own data the principal may read: admins and its enterprise's users."""
+        device = await self.get(actor, device_id)
+        if not (actor.is_admin or device.enterprise_id in actor.enterprise_ids):
+            raise NotFound(f"no device {device_id}", code="device_not_found")
+        return device
+
+    async def list_devices(
+        self,
+        actor: Principal,
+        *,
+        enterprise_id: int | None = None,
+        search: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Device], int]:
+        """The devices a principal may see, by enterprise and name, and their count."""
+        conditions: list[sa.ColumnElement[bool]] = []
+        if not actor.sees_all_enterprises:
+            conditions.append(Device.enterprise_id.in_(sorted(actor.enterprise_ids)))
+        if enterprise_id is not None:
+            conditions.append(Device.enterprise_id == enterprise_id)
+        if search:
+            conditions.append(Device.name.contains(search.strip(), autoescape=True))
+        total = await self.session.scalar(
+            sa.select(sa.func.count()).select_from(Device).where(*conditions)
+        )
+        rows = await self.session.scalars(
+            sa.select(Device).where(*conditions)
+            .order_by(Device.enterprise_id, Device.name, Device.id).limit(limit).offset(offset)
+        )  # fmt: skip
+        return list(rows), int(total or 0)
+
+    async def rotate_token(self, actor: Principal, device_id: int) -> str:
+        """Revoke a device's tokens and issue a new one (connected sessions are dropped)."""
+        device = await self.get(actor, device_id)
+        actor.require_enterprise(device.enterprise_id)
+        revoked = await self._revoke(device.id)
+        plain = await self._issue_token(device)
+        await record_audit(
+            self.session, actor, "device.token_rotate", "device", device.id,
+            after={"revoked": revoked}, at=self.clock.now(),
+        )  # fmt: skip
+        return plain
+
+    async def revoke_tokens(self, actor: Principal, device_id: int) -> int:
+        """Revoke every token of a device; it cannot connect until a token is rotated in."""
+        device = await self.get(actor, device_id)
+        actor.require_enterprise(device.enterprise_id)
+        revoked = await self._revoke(device.id)
+        await record_audit(
+            self.session, actor, "device.token_revoke", "device", device.id,
+            after={"revoked": revoked}, at=self.clock.now(),
+        )  # fmt: skip
+        return revoked
+
+    async def _revoke(self, device_id: int) -> int:
+        result = await self.session.execute(
+            sa.update(DeviceToken)
+            .where(DeviceToken.device_id == device_id, DeviceToken.revoked_at.is_(None))
+            .values(revoked_at=self.clock.now())
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def authenticate(self, token: str) -> DeviceAuth | None:
+        """The device an access token belongs to, or None for unknown or revoked tokens."""
+        digest = hash_token(token)
+        row = (
+            await self.session.execute(
+                sa.select(Device, DeviceProfile.rate_limits)
+                .join(DeviceToken, DeviceToken.device_id == Device.id)
+                .join(DeviceProfile, DeviceProfile.id == Device.profile_id)
+                .where(DeviceToken.token_hash == digest, DeviceToken.revoked_at.is_(None))
+            )
+        ).first()
+        if row is None:
+            return None
+        device, limits = row
+        return DeviceAuth(
+            device.id, device.name, device.enterprise_id, device.kind, device.profile_id,
+            limits, digest,
+        )  # fmt: skip
+
+    async def child_device(self, gateway: DeviceAuth, name: str, profile: str | None) -> Device:
+        """The child device a gateway announces, created under the gateway's enterprise."""
+        name = _clean_name(name, "device")
+        device = await self.session.scalar(
+            sa.select(Device).where(
+                Device.enterprise_id == gateway.enterprise_id, Device.name == name
+            )
+        )
+        if device is not None:
+            return device
+        actor = Principal(
+            name=f"gateway:{gateway.name}", role=Role.ENTERPRISE,
+            enterprise_ids=frozenset({gateway.enterprise_id}),
+        )  # fmt: skip
+        try:
+            chosen = await self.profile_named(actor, profile)
+        except NotFound:
+            chosen = await self.profile_named(actor, None)
+        issued = await self.create(
+            actor, gateway.enterprise_id, name, profile=chosen.name, gateway_id=gateway.device_id
+        )
+        return issued.device
+
+    # -- attributes ------------------------------------------------------------------------------
+
+    async def attributes(
+        self, device_id: int, scope: str | None = None, keys: list[str] | None = None
+    ) -> list[DeviceAttribute]:
+        """Attributes of a device, optionally of one scope and some keys."""
+        conditions = [DeviceAttribute.device_id == device_id]
+        if scope:
+            conditions.append(DeviceAttribute.scope == scope)
+        if keys is not None:
+            conditions.append(DeviceAttribute.key.in_(keys))
+        return list(
+            await self.session.scalars(
+                sa.select(DeviceAttribute).where(*conditions)
+                .order_by(DeviceAttribute.scope, DeviceAttribute.key)
+            )
+        )  # fmt: skip
+
+    async def put_attributes(self, device_id: int, scope: str, values: dict[str, Any]) -> None:
+        """Write attributes of one scope (no permission check: callers have checked)."""
+        if scope not in SCOPES:
+            raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}", code="bad_scope")
+        existing = {a.key: a for a in await self.attributes(device_id, scope, list(values))}
+        now = self.clock.now()
+        for key, value in values.items():
+            if key in existing:
+                existing[key].value = value
+                existing[key].updated_at = now
+            else:
+                self.session.add(
+                    DeviceAttribute(
+                        device_id=device_id, scope=scope, key=key, value=value, updated_at=now
+                    )
+                )
+        await self.session.flush()
+
+    async def set_attributes(
+        self, actor: Principal, device_id: int, scope: str, values: dict[str, Any]
+    ) -> Device:
+        """Set shared or server attributes of a device (users act for its enterprise)."""
+        if scope not in ("shared", "server"):
+            raise InvalidInput(
+                "users set shared or server attributes; client attributes come from the device",
+                code="bad_scope",
+            )
+        if not values:
+            raise InvalidInput("no attributes given", code="no_attributes")
+        device = await self.get(actor, device_id)
+        actor.require_enterprise(device.enterprise_id)
+        before = {a.key: a.value for a in await self.attributes(device_id, scope, list(values))}
+        await self.put_attributes(device_id, scope, values)
+        await record_audit(
+            self.session, actor, "device.attributes_set", "device", device.id,
+            before={"scope": scope, "values": before}, after={"scope": scope, "values": values},
+            at=self.clock.now(),
+        )  # fmt: skip
+        return device

@@ -1,0 +1,186 @@
+"""Telemetry and attribute values as devices send them, validated.
+
+ThingsBoard accepts four telemetry shapes, and arrays of the last two::
+
+    {"temperature": 21.5, "running": true}                     values now
+    [{"temperature": 21.5}, {"speed": 1200}]                   several objects, now
+    {"ts": 1764057600000, "values": {"temperature": 21.5}}     values at a time (ms)
+    [{"ts": …, "values": {…}}, {"ts": …, "values": {…}}]       several times
+
+A value is a number, a boolean, a string or a JSON object/array (stored as JSON text).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import orjson
+
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "MAX_STRING_LENGTH",
+    "BadPayload",
+    "Kind",
+    "Point",
+    "parse_attributes",
+    "parse_json",
+    "parse_telemetry",
+    "stored_value",
+    "typed_value",
+]
+
+MAX_KEY_LENGTH = 255
+MAX_STRING_LENGTH = 10_000
+MAX_POINTS_PER_MESSAGE = 10_000
+# Timestamps outside 2000-01-01 .. 2100-01-01 are mistakes (seconds for ms, or garbage).
+_MIN_TS = 946_684_800_000
+_MAX_TS = 4_102_444_800_000
+
+
+class BadPayload(ValueError):
+    """A payload that is not valid telemetry or attributes; the message says why."""
+
+
+class Kind(IntEnum):
+    """How a value is stored."""
+
+    BOOL = 0
+    LONG = 1
+    DOUBLE = 2
+    STRING = 3
+    JSON = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One value of one key at one time (ms since the epoch)."""
+
+    key: str
+    ts: int
+    value: bool | int | float | str | dict[str, Any] | list[Any]
+
+    @property
+    def kind(self) -> Kind:
+        """How the value is stored."""
+        return _kind(self.value)
+
+    @property
+    def number(self) -> float | None:
+        """The value as a number for rollups (booleans and numbers), else None."""
+        v = self.value
+        if isinstance(v, bool | int | float):
+            return float(v)
+        return None
+
+
+def _kind(value: object) -> Kind:
+    if isinstance(value, bool):
+        return Kind.BOOL
+    if isinstance(value, int):
+        return Kind.LONG
+    if isinstance(value, float):
+        return Kind.DOUBLE
+    if isinstance(value, str):
+        return Kind.STRING
+    return Kind.JSON
+
+
+def stored_value(point: Point) -> tuple[int, float | None, str | None]:
+    """``(kind, num, txt)`` columns for a point."""
+    kind = point.kind
+    if kind in (Kind.BOOL, Kind.LONG, Kind.DOUBLE):
+        return kind, float(point.value), None  # type: ignore[arg-type]
+    if kind is Kind.STRING:
+        return kind, None, point.value  # type: ignore[return-value]
+    return kind, None, orjson.dumps(point.value).decode()
+
+
+def typed_value(kind: int, num: float | None, txt: str | None) -> Any:
+    """The value back from its ``(kind, num, txt)`` columns."""
+    if kind == Kind.BOOL:
+        return bool(num)
+    if kind == Kind.LONG:
+        return int(num or 0)
+    if kind == Kind.DOUBLE:
+        return num
+    if kind == Kind.STRING:
+        return txt
+    return orjson.loads(txt or "null")
+
+
+def parse_json(payload: bytes, *, limit: int) -> Any:
+    """Decode JSON, refusing payloads over ``limit`` bytes."""
+    if len(payload) > limit:
+        raise BadPayload(f"payload of {len(payload)} bytes exceeds the limit of {limit}")
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise BadPayload(f"payload is not valid JSON: {exc}") from None
+
+
+def _check_key(key: object) -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise BadPayload("keys must be non-empty strings")
+    if len(key) > MAX_KEY_LENGTH:
+        raise BadPayload(f"key {key[:40]!r}… is longer than {MAX_KEY_LENGTH} characters")
+    return key
+
+
+def _check_value(key: str, value: object) -> bool | int | float | str | dict[str, Any] | list[Any]:
+    if value is None:
+        raise BadPayload(f"{key}: null is not a value")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BadPayload(f"{key}: {value} is not a finite number")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63 - 1:
+        raise BadPayload(f"{key}: {value} does not fit in 64 bits")
+    if isinstance(value, str) and len(value) > MAX_STRING_LENGTH:
+        raise BadPayload(f"{key}: strings are limited to {MAX_STRING_LENGTH} characters")
+    if isinstance(value, bool | int | float | str | dict | list):
+        return value
+    raise BadPayload(f"{key}: unsupported value {value!r}")  # pragma: no cover - JSON has no more
+
+
+def _values(obj: dict[str, Any], ts: int, out: list[Point]) -> None:
+    for key, value in obj.items():
+        out.append(Point(_check_key(key), ts, _check_value(key, value)))
+
+
+def _entry(entry: object, now_ms: int, out: list[Point]) -> None:
+    if not isinstance(entry, dict):
+        raise BadPayload(f"expected a JSON object, got {type(entry).__name__}")
+    if "ts" in entry and "values" in entry:
+        ts, values = entry["ts"], entry["values"]
+        if isinstance(ts, bool) or not isinstance(ts, int):
+            raise BadPayload(f"ts must be integer milliseconds since the epoch, got {ts!r}")
+        if not _MIN_TS <= ts < _MAX_TS:
+            raise BadPayload(f"ts {ts} is not milliseconds between 2000 and 2100")
+        if not isinstance(values, dict):
+            raise BadPayload("values must be a JSON object of key: value")
+        _values(values, ts, out)
+    else:
+        _values(entry, now_ms, out)
+
+
+def parse_telemetry(document: Any, now_ms: int) -> list[Point]:
+    """The points of a decoded telemetry document in any of ThingsBoard's shapes."""
+    out: list[Point] = []
+    entries = document if isinstance(document, list) else [document]
+    for entry in entries:
+        _entry(entry, now_ms, out)
+        if len(out) > MAX_POINTS_PER_MESSAGE:
+            raise BadPayload(f"more than {MAX_POINTS_PER_MESSAGE} data points in one message")
+    if not out:
+        raise BadPayload("no values in the payload")
+    return out
+
+
+def parse_attributes(document: Any) -> dict[str, Any]:
+    """Attribute updates from a decoded ``{key: value}`` document."""
+    if not isinstance(document, dict):
+        raise BadPayload("attributes must be a JSON object of key: value")
+    if not document:
+        raise BadPayload("no attributes in the payload")
+    return {_check_key(k): _check_value(k, v) for k, v in document.items()}

@@ -1,0 +1,142 @@
+"""Console pages of the device hub: device list, device detail (live), hub overview."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+
+from taihu.core import DbSession, NotFound, RuntimeDep
+from taihu.devices import DeviceHub, DeviceService
+from taihu.enterprises import EnterpriseService
+from taihu.web.console import Signed, render_page
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+_PAGE_SIZE = 50
+_HOUR, _DAY = 3_600_000, 86_400_000
+_HEARTBEAT = 15.0  # seconds between SSE comments, so proxies keep the stream open
+
+
+def _hub(request: Request) -> DeviceHub:
+    hub: DeviceHub = request.app.state.device_hub
+    return hub
+
+
+def _state(hub: DeviceHub, device_id: int) -> dict[str, Any]:
+    state = hub.devices.get(device_id)
+    return {
+        "online": hub.connected(device_id) > 0 or device_id in hub.gateway_children,
+        "sessions": hub.connected(device_id),
+        "malformed": state.malformed if state else 0,
+        "rate_limited": state.rate_limited if state else 0,
+        "last_activity": datetime.fromtimestamp(state.last_activity, UTC)
+        if state and state.last_activity
+        else None,
+        "errors": [(datetime.fromtimestamp(at, UTC), text) for at, text in reversed(state.errors)]
+        if state
+        else [],
+    }
+
+
+@router.get("/devices", response_class=HTMLResponse)
+async def devices_page(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
+    hub = _hub(request)
+    rows, total = await DeviceService(session, runtime.clock).list_devices(
+        who.principal, search=q, limit=_PAGE_SIZE, offset=(page - 1) * _PAGE_SIZE
+    )
+    names = {}
+    for enterprise_id in {d.enterprise_id for d in rows}:
+        names[enterprise_id] = (
+            await EnterpriseService(session, runtime.clock).get(who.principal, enterprise_id)
+        ).name
+    overview = hub.overview() if who.principal.sees_all_enterprises else None
+    return render_page(
+        request, "devices/list.html", who,
+        rows=[(d, names[d.enterprise_id], _state(hub, d.id)) for d in rows], total=total,
+        q=q or "", page=page, pages=max(1, -(-total // _PAGE_SIZE)), overview=overview,
+    )  # fmt: skip
+
+
+@router.get("/devices/{device_id}", response_class=HTMLResponse)
+async def device_page(
+    request: Request,
+    device_id: int,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    key: Annotated[str | None, Query(max_length=255)] = None,
+) -> HTMLResponse:
+    hub = _hub(request)
+    registry = DeviceService(session, runtime.clock)
+    try:
+        device = await registry.get_for_data(who.principal, device_id)
+    except NotFound:
+        return render_page(request, "denied.html", who, status_code=404)
+    profile = await registry.profile(device.profile_id)
+    latest = await hub.store.latest(device.id)
+    numeric = [k for k, s in latest.items() if isinstance(s.value, int | float)]
+    chosen = key if key in latest else (numeric[0] if numeric else None)
+    units = {k["key"]: k.get("unit", "") for k in profile.telemetry_keys}
+    chart: dict[str, Any] | None = None
+    if chosen:
+        now = int(runtime.clock.now().timestamp() * 1000)
+        start = now - now % _HOUR - 23 * _HOUR
+        series = await hub.store.aggregate([device.id], [chosen], start, now + _HOUR, _HOUR, "AVG")
+        points = series.get(chosen, [])
+        chart = {
+            "key": chosen, "unit": units.get(chosen, ""),
+            "times": [datetime.fromtimestamp(s.ts / 1000, UTC).isoformat() for s in points],
+            "values": [round(float(s.value), 3) for s in points],
+        }  # fmt: skip
+    return render_page(
+        request, "devices/detail.html", who,
+        device=device, profile=profile, units=units, state=_state(hub, device.id),
+        latest=[(k, s.value, datetime.fromtimestamp(s.ts / 1000, UTC)) for k, s in latest.items()],
+        attributes=await registry.attributes(device.id), chart=chart, numeric=numeric,
+    )  # fmt: skip
+
+
+@router.get("/devices/{device_id}/live")
+async def device_live(
+    request: Request, device_id: int, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> StreamingResponse:
+    """Server-sent events: the device's values as they are stored."""
+    await DeviceService(session, runtime.clock).get_for_data(who.principal, device_id)
+    hub = _hub(request)
+
+    async def events() -> AsyncIterator[bytes]:
+        updates = hub.watch()
+        try:
+            next_update = asyncio.ensure_future(anext(updates))
+            while not await request.is_disconnected():
+                done, _ = await asyncio.wait({next_update}, timeout=_HEARTBEAT)
+                if not done:
+                    yield b": keep-alive\n\n"
+                    continue
+                changed_id, values = next_update.result()
+                next_update = asyncio.ensure_future(anext(updates))
+                if changed_id == device_id:
+                    yield b"data: " + orjson.dumps(values) + b"\n\n"
+            next_update.cancel()
+        finally:
+            with contextlib.suppress(Exception):
+                await updates.aclose()
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"cache-control": "no-store"}
+    )

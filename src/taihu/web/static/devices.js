@@ -1,0 +1,43 @@
+// Device detail: the history chart from the embedded JSON, and latest values kept live over SSE.
+(function () {
+  "use strict";
+  function history() {
+    var holder = document.getElementById("history-chart");
+    var source = document.getElementById("history-data");
+    if (!holder || !source || !window.echarts) { return; }
+    var data = JSON.parse(source.textContent);
+    var chart = window.echarts.init(holder);
+    chart.setOption({
+      animation: !window.matchMedia("(prefers-reduced-motion: reduce)").matches,
+      tooltip: { trigger: "axis" },
+      grid: { left: 50, right: 16, top: 16, bottom: 30 },
+      xAxis: { type: "time" },
+      yAxis: { type: "value", name: data.unit, scale: true },
+      series: [{ name: data.key, type: "line", showSymbol: false,
+                 data: data.times.map(function (t, i) { return [t, data.values[i]]; }) }]
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+  function live() {
+    var table = document.getElementById("latest");
+    if (!table || !window.EventSource) { return; }
+    var source = new EventSource(table.getAttribute("data-live"));
+    source.onmessage = function (event) {
+      var values = JSON.parse(event.data);
+      Object.keys(values).forEach(function (key) {
+        var row = table.querySelector('tr[data-key="' + CSS.escape(key) + '"]');
+        if (!row) { return; }
+        var cell = row.querySelector(".value");
+        var unit = cell.textContent.split(" ").slice(1).join(" ");
+        cell.textContent = String(values[key].value) + (unit ? " " + unit : "");
+        row.querySelector(".when").textContent = new Date(values[key].ts).toLocaleString();
+      });
+    };
+  }
+  function start() { history(); live(); }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

@@ -1,0 +1,103 @@
+"""The device pages of the console: list, detail with history and live values, isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from typing import Any
+
+import httpx
+import uvicorn
+
+from taihu.accounts import Role
+from taihu.devices import DeviceHub
+from taihu.devices.values import Point
+from tests.conftest import CODE_B, World
+from tests.web.test_console import sign_in
+
+
+async def test_device_pages(
+    client: httpx.AsyncClient, make_device: Any, world: World, app: Any
+) -> None:
+    dev = await make_device("电表-1号车间")
+    hub: DeviceHub = app.state.device_hub
+    now = int(world.clock.now().timestamp() * 1000)
+    await hub.ingest.write(dev.id, [Point("kw", now - 3_600_000, 40.0), Point("kw", now, 42.5)])
+    await world.user("factory", Role.ENTERPRISE, enterprises=(dev.enterprise_id,))
+    await sign_in(client, "factory")
+    listing = await client.get("/devices")
+    assert listing.status_code == 200
+    assert "电表-1号车间" in listing.text
+    assert "离线" in listing.text  # not connected
+    assert "设备接入" not in listing.text  # the hub overview is for staff
+    detail = await client.get(f"/devices/{dev.id}")
+    assert detail.status_code == 200
+    assert "最新值" in detail.text
+    assert 'data-key="kw"' in detail.text
+    chart = json.loads(detail.text.split('id="history-data">')[1].split("</script>")[0])
+    assert chart["key"] == "kw"
+    assert chart["values"][-2:] == [40.0, 42.5]
+
+
+async def test_other_enterprises_devices_are_hidden(
+    client: httpx.AsyncClient, make_device: Any, world: World
+) -> None:
+    dev = await make_device()
+    other = await world.enterprise("乙厂", CODE_B)
+    await world.user("bob", Role.ENTERPRISE, enterprises=(other.id,))
+    await sign_in(client, "bob")
+    assert dev.token not in (await client.get("/devices")).text
+    assert "meter" not in (await client.get("/devices")).text
+    assert (await client.get(f"/devices/{dev.id}")).status_code == 404
+    assert (await client.get(f"/devices/{dev.id}/live")).status_code == 404
+
+
+async def test_staff_see_the_hub_overview(client: httpx.AsyncClient, world: World) -> None:
+    await world.user("analyst", Role.BUREAU)
+    await sign_in(client, "analyst")
+    page = await client.get("/devices")
+    assert "设备接入" in page.text
+    assert "每秒消息数" in page.text
+
+
+async def test_live_values_stream(app: Any, make_device: Any, world: World, settings: Any) -> None:
+    """The SSE stream through a real HTTP server (httpx's in-process transport buffers streams)."""
+    dev = await make_device()
+    await world.user("factory", Role.ENTERPRISE, enterprises=(dev.enterprise_id,))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as http:
+            while not server.started:  # noqa: ASYNC110 - uvicorn has no "started" event
+                await asyncio.sleep(0.01)
+            await sign_in(http, "factory")
+            hub: DeviceHub = app.state.device_hub
+            async with http.stream("GET", f"/devices/{dev.id}/live", timeout=30) as stream:
+
+                async def publish() -> None:
+                    while True:
+                        # Stored first, then announced: as telemetry from a device is.
+                        stored = await hub.submit_points(
+                            dev.id, [Point("rpm", 1_764_057_600_000, 1200)]
+                        )
+                        await stored
+                        await asyncio.sleep(0.05)
+
+                feeding = asyncio.create_task(publish())
+                try:
+                    async with asyncio.timeout(30):
+                        async for line in stream.aiter_lines():
+                            if line.startswith("data: "):
+                                assert json.loads(line[6:]) == {
+                                    "rpm": {"ts": 1_764_057_600_000, "value": 1200}
+                                }
+                                break
+                finally:
+                    feeding.cancel()
+    finally:
+        server.should_exit = True
+        await serving
