@@ -8,7 +8,9 @@ once). The work is proportional to the edges leaving fallen enterprises.
 Unblock list (以点带线扩面). Bringing a down enterprise back restores what fell because of it.
 Greedily: pick the initially-down enterprise whose recovery, given the ones already picked,
 restores the most downstream value (the annual value the restored enterprises supply, its own
-included); repeat. The first entries are the points that bring whole lines back.
+included); repeat. The first entries are the points that bring whole lines back. Each round
+costs one propagation per candidate that some fallen enterprise lost an input through; with
+more than ``EXACT_UNBLOCK`` of those, a single round ranks them all.
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ from dataclasses import dataclass, field
 
 from taihu.chains.facts import SupplyGraph
 
-__all__ = ["Disruption", "Fallen", "Unblock", "propagate", "simulate"]
+__all__ = ["EXACT_UNBLOCK", "Disruption", "Fallen", "Unblock", "propagate", "simulate"]
+
+# Up to this many down enterprises that others fell through, the unblock list is the exact
+# greedy order; beyond, one round (see ``simulate``).
+EXACT_UNBLOCK = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,20 +109,36 @@ def simulate(graph: SupplyGraph, down: Iterable[str], *, unblock: bool = True) -
     if not unblock:
         return result
     remaining = list(down)
-    current = set(fallen)
+    current = fallen
     while remaining:
-        best: Unblock | None = None
-        for key in remaining:
-            still = set(propagate(graph, [k for k in remaining if k != key]))
-            restored = tuple(sorted((current - still) | {key}))
-            value = _value(graph, restored)
-            if best is None or (value, len(restored)) > (best.value, len(best.restores)):
-                best = Unblock(key, restored, value)
-        assert best is not None
-        result.unblock.append(best)
-        remaining.remove(best.key)
-        current = set(propagate(graph, remaining))
+        options, causal = _options(graph, remaining, current)
+        if causal > EXACT_UNBLOCK:
+            # Past this many candidates the greedy rounds (k²/2 propagations) take seconds: rank
+            # them all by what each restores on its own from the full set, in one round.
+            result.unblock.extend(options)
+            break
+        result.unblock.append(options[0])
+        remaining.remove(options[0].key)
+        current = propagate(graph, remaining)
     return result
+
+
+def _options(
+    graph: SupplyGraph, remaining: list[str], current: dict[str, Fallen]
+) -> tuple[list[Unblock], int]:
+    """What recovering each down enterprise restores, best first, and how many needed work."""
+    # An enterprise no fallen one lost an input through restores only itself: every fallen
+    # enterprise still lacks the input it fell for (by induction on the depth).
+    causes = {k for f in current.values() for k in f.because}
+    options = []
+    for key in remaining:
+        restored: tuple[str, ...] = (key,)
+        if key in causes:
+            still = propagate(graph, [k for k in remaining if k != key])
+            restored = tuple(sorted((set(current) - set(still)) | {key}))
+        options.append(Unblock(key, restored, _value(graph, restored)))
+    options.sort(key=lambda u: (-u.value, -len(u.restores), u.key))
+    return options, sum(1 for k in remaining if k in causes)
 
 
 def dependants(graph: SupplyGraph) -> dict[str, int]:
