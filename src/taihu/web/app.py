@@ -49,9 +49,11 @@ def create_app(
         state = await schema_state(database)
         if not state.is_current:
             raise SchemaOutdatedError(state.outdated_message)
+        resolver = await identifiers_api.open_resolver(_app, runtime)
         try:
             yield
         finally:
+            await resolver.aclose()
             if db is None:
                 await database.dispose()
 
