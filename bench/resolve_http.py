@@ -182,8 +182,9 @@ def _wrk(port: int, count: int, seconds: int) -> dict[str, float]:
     ).stdout  # fmt: skip
     Path(script.name).unlink()
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
-    p50 = _unit(re.search(r"50%\s+(\S+)", out)[1])  # type: ignore[index]
-    p99 = _unit(re.search(r"99%\s+(\S+)", out)[1])  # type: ignore[index]
+    # Anchored: the "+/- Stdev" column also prints percentages such as "71.50%".
+    p50 = _unit(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)[1])  # type: ignore[index]
+    p99 = _unit(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)[1])  # type: ignore[index]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"resolutions_per_s": rate, "p50_ms": p50, "p99_ms": p99,
             "non_2xx": int(errors[1]) if errors else 0}  # fmt: skip

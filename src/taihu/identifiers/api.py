@@ -39,7 +39,7 @@ from taihu.identifiers.handle_values import Handle, HandleValueError
 from taihu.identifiers.resolver import REGISTRATIONS, CachedRecord, Resolver
 from taihu.identifiers.service import Caller, IdentifierService, parse_handle, parse_prefix
 
-__all__ = ["FastResolution", "resolver_of", "router"]
+__all__ = ["FastResolution", "open_resolver", "resolver_of", "router"]
 
 router = APIRouter(tags=["identifiers: Handle REST"])
 
@@ -86,6 +86,14 @@ def resolver_of(request: Request) -> Resolver:
         runtime = get_runtime(request)
         resolver = Resolver(runtime.db, runtime.clock)
         state.identifier_resolver = resolver
+    return resolver
+
+
+async def open_resolver(app: Any, runtime: Runtime) -> Resolver:
+    """Make the process's resolver at start-up, with its PostgreSQL read pool (close it after)."""
+    resolver = Resolver(runtime.db, runtime.clock)
+    await resolver.open_pool()
+    app.state.identifier_resolver = resolver
     return resolver
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import orjson
 import sqlalchemy as sa
 from prometheus_client import Counter as PromCounter
@@ -44,6 +45,7 @@ _SQLITE_LOOKUP = (
     "SELECT h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
     "ON p.id = h.prefix_id WHERE h.key = ? AND p.status != 'revoked'"
 )
+_PG_LOOKUP = _SQLITE_LOOKUP.replace("?", "$1")
 _SQLITE_LATEST = "SELECT max(id) FROM id_changes"
 _SQLITE_CHANGES = "SELECT id, key FROM id_changes WHERE id > ? ORDER BY id"
 
@@ -87,6 +89,7 @@ class Resolver:
         self.clock = clock
         self.monotonic = monotonic
         self._sqlite: sqlite3.Connection | None = None
+        self._pool: asyncpg.Pool | None = None
         path = make_url(db.url).database or ""
         if db.dialect == "sqlite" and path not in {"", ":memory:"}:
             # On SQLite a point read by unique index takes microseconds: asking aiosqlite's
@@ -132,10 +135,34 @@ class Resolver:
             self._cache.pop(key, None)
             self._last_change = change_id
 
+    async def open_pool(self, size: int = 8) -> None:
+        """On PostgreSQL, read through a pool of plain asyncpg connections (see ``aclose``).
+
+        SQLAlchemy's async pool pings every connection it hands out and wraps each statement;
+        on the resolution path a prepared statement on a raw connection does one round trip.
+        Whoever opens the pool closes it (the application's lifespan does).
+        """
+        if self.db.dialect != "postgresql" or self._pool is not None:
+            return
+        url = make_url(self.db.url).set(drivername="postgresql")
+        self._pool = await asyncpg.create_pool(
+            url.render_as_string(hide_password=False), min_size=1, max_size=size
+        )
+
+    async def aclose(self) -> None:
+        """Close what the resolver opened."""
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        self.close()
+
     async def _read(self, key: str) -> tuple[str, str, str] | None:
         if self._sqlite is not None:
             found = self._sqlite.execute(_SQLITE_LOOKUP, (key,)).fetchone()
             return (found[0], found[1], found[2]) if found else None
+        if self._pool is not None:
+            record = await self._pool.fetchrow(_PG_LOOKUP, key)
+            return (record[0], record[1], record[2]) if record else None
         async with self.db.engine.connect() as conn:
             row = (
                 await conn.execute(

@@ -64,12 +64,14 @@ def create_app(
         state = await schema_state(database)
         if not state.is_current:
             raise SchemaOutdatedError(state.outdated_message)
+        resolver = await identifiers_api.open_resolver(_app, runtime)
         if mqtt_socket is not None:
             await hub.start(mqtt_socket)
         try:
             yield
         finally:
             await hub.stop()
+            await resolver.aclose()
             if db is None:
                 await database.dispose()
 
