@@ -25,13 +25,12 @@ from taihu.chains.schemas import (
 )
 from taihu.chains.service import ChainService, EdgeIn
 from taihu.chains.templates import chain_templates
-from taihu.core import DbSession, InvalidInput, PageNumber, PageSize, RuntimeDep
+from taihu.core import DbSession, PageNumber, PageSize, RuntimeDep, read_upload
 from taihu.enterprises import ImportReportOut
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["chains"])
-MAX_UPLOAD = 20 * 1024 * 1024
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such chain, tag or enterprise"}
 }
@@ -155,9 +154,7 @@ async def import_edge_file(
     skip_invalid: Annotated[bool, Query(description="Write the valid rows only")] = False,
     dry_run: Annotated[bool, Query(description="Validate without writing")] = False,
 ) -> ImportReportOut:
-    content = await file.read(MAX_UPLOAD + 1)
-    if len(content) > MAX_UPLOAD:
-        raise InvalidInput(f"the file is larger than {MAX_UPLOAD} bytes", code="bad_file")
+    content = await read_upload(file)
     report = await import_edges(
         session, runtime.clock, principal, file.filename or "upload.csv", content,
         skip_invalid=skip_invalid, dry_run=dry_run,

@@ -17,7 +17,7 @@ from taihu.chains.schemas import AnalysisOut, ChainOut, DisruptionOut
 from taihu.chains.service import ChainService
 from taihu.chains.templates import chain_templates
 from taihu.core import SystemClock
-from taihu.core.commands import console, fail, load_settings, open_database, run
+from taihu.core.commands import console, fail, load_settings, open_database, run, show_import_report
 from taihu.enterprises import ImportReport
 
 __all__ = ["app"]
@@ -197,20 +197,7 @@ def import_edges_(
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )  # fmt: skip
 
-    report = run(_run())
-    if report.problems:
-        table = Table("row", "column", "reason", title=f"{len(report.problems)} problem(s)")
-        for p in report.problems:
-            table.add_row(str(p.row), p.column, p.reason)
-        console.print(table)
-    verb = "imported" if report.applied else "would import" if dry_run else "nothing written"
-    console.print(
-        f"{verb}: {report.rows} rows, {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.skipped} skipped",
-        highlight=False,
-    )
-    if report.problems and not report.applied:
-        raise typer.Exit(1)
+    show_import_report(run(_run()), dry_run=dry_run)
 
 
 @app.command("suggest-tags")

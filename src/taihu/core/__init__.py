@@ -24,9 +24,11 @@ from taihu.core.security import (
     verify_password,
     verify_signature,
 )
+from taihu.core.uploads import MAX_UPLOAD, read_upload
 
 __all__ = [
     "MAX_PAGE_SIZE",
+    "MAX_UPLOAD",
     "Base",
     "Clock",
     "Conflict",
@@ -58,6 +60,7 @@ __all__ = [
     "new_request_id",
     "new_token",
     "password_needs_rehash",
+    "read_upload",
     "request_id_var",
     "schema_state",
     "sign",

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import typer
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -28,6 +29,7 @@ __all__ = [
     "load_settings",
     "open_database",
     "run",
+    "show_import_report",
 ]
 
 T = TypeVar("T")
@@ -99,3 +101,48 @@ def run(work: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(work)
     except TaihuError as exc:
         fail(exc.message)
+
+
+class _RowProblem(Protocol):
+    @property
+    def row(self) -> int: ...
+    @property
+    def column(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+
+
+class ImportOutcome(Protocol):
+    """What a spreadsheet import reports (rows counted by what happened to them)."""
+
+    @property
+    def rows(self) -> int: ...
+    @property
+    def created(self) -> int: ...
+    @property
+    def updated(self) -> int: ...
+    @property
+    def unchanged(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def applied(self) -> bool: ...
+    @property
+    def problems(self) -> Sequence[_RowProblem]: ...
+
+
+def show_import_report(report: ImportOutcome, *, dry_run: bool) -> None:
+    """Print an import's problems and counts; exit 1 when problems kept it from writing."""
+    if report.problems:
+        table = Table("row", "column", "reason", title=f"{len(report.problems)} problem(s)")
+        for problem in report.problems:
+            table.add_row(str(problem.row), problem.column, problem.reason)
+        console.print(table)
+    verb = "imported" if report.applied else "would import" if dry_run else "nothing written"
+    console.print(
+        f"{verb}: {report.rows} rows, {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.skipped} skipped",
+        highlight=False,
+    )
+    if report.problems and not report.applied:
+        raise typer.Exit(1)

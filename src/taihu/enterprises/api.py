@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import DbSession, InvalidInput, PageNumber, PageSize, RuntimeDep
+from taihu.core import DbSession, PageNumber, PageSize, RuntimeDep, read_upload
 from taihu.enterprises.industry import industry_classes, search_industry
 from taihu.enterprises.models import Enterprise
 from taihu.enterprises.places import townships
@@ -26,7 +26,6 @@ from taihu.enterprises.service import EnterpriseFilter, EnterpriseService
 __all__ = ["enterprise_out", "router"]
 
 router = APIRouter(tags=["enterprises"])
-MAX_UPLOAD = 20 * 1024 * 1024
 
 
 def _enterprises(session: DbSession, runtime: RuntimeDep) -> EnterpriseService:
@@ -135,9 +134,7 @@ async def import_enterprises(
     skip_invalid: Annotated[bool, Query(description="Write the valid rows only")] = False,
     dry_run: Annotated[bool, Query(description="Validate without writing")] = False,
 ) -> ImportReportOut:
-    content = await file.read(MAX_UPLOAD + 1)
-    if len(content) > MAX_UPLOAD:
-        raise InvalidInput(f"the file is larger than {MAX_UPLOAD} bytes", code="bad_file")
+    content = await read_upload(file)
     report = await import_registry(
         session, runtime.clock, principal, file.filename or "upload.csv", content,
         skip_invalid=skip_invalid, dry_run=dry_run,

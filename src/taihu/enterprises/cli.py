@@ -10,7 +10,7 @@ from rich.table import Table
 
 from taihu.accounts import Principal
 from taihu.core import SystemClock
-from taihu.core.commands import console, fail, load_settings, open_database, run
+from taihu.core.commands import console, fail, load_settings, open_database, run, show_import_report
 from taihu.enterprises.models import Enterprise
 from taihu.enterprises.registry_import import ImportReport, import_registry
 from taihu.enterprises.service import EnterpriseService
@@ -95,17 +95,4 @@ def import_(
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )  # fmt: skip
 
-    report = run(_run())
-    if report.problems:
-        table = Table("row", "column", "reason", title=f"{len(report.problems)} problem(s)")
-        for problem in report.problems:
-            table.add_row(str(problem.row), problem.column, problem.reason)
-        console.print(table)
-    verb = "imported" if report.applied else "would import" if dry_run else "nothing written"
-    console.print(
-        f"{verb}: {report.rows} rows, {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.skipped} skipped",
-        highlight=False,
-    )
-    if report.problems and not report.applied:
-        raise typer.Exit(1)
+    show_import_report(run(_run()), dry_run=dry_run)

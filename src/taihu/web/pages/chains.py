@@ -25,7 +25,7 @@ from taihu.chains import (
     chain_templates,
     english_name,
 )
-from taihu.core import DbSession, InvalidInput, NotFound, PermissionDenied, RuntimeDep
+from taihu.core import DbSession, InvalidInput, NotFound, PermissionDenied, RuntimeDep, read_upload
 from taihu.enterprises import (
     Enterprise,
     EnterpriseService,
@@ -39,7 +39,6 @@ from taihu.web.i18n import N_, current_language, gettext_
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-_MAX_UPLOAD = 20 * 1024 * 1024
 STATUS_LABELS = {
     "missing": N_("Missing link"),
     "chokepoint": N_("Chokepoint"),
@@ -181,10 +180,8 @@ async def import_upload(
 ) -> HTMLResponse:
     if csrf != who.csrf_token:
         return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
-    content = await file.read(_MAX_UPLOAD + 1)
     try:
-        if len(content) > _MAX_UPLOAD:
-            raise InvalidInput("the file is larger than 20 MB", code="bad_file")
+        content = await read_upload(file)
         report = await import_registry(
             session, runtime.clock, who.principal, file.filename or "upload.csv", content,
             skip_invalid=skip_invalid,
