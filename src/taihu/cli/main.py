@@ -9,6 +9,7 @@ from taihu.accounts import cli as accounts_cli
 from taihu.chains import cli as chains_cli
 from taihu.cli import db, demo, serve, users
 from taihu.devices import cli as devices_cli
+from taihu.edge import cli as edge_cli
 from taihu.enterprises import cli as enterprises_cli
 from taihu.identifiers import cli as identifiers_cli
 
@@ -30,6 +31,7 @@ app.add_typer(enterprises_cli.app, name="enterprise")
 app.add_typer(chains_cli.app, name="chain")
 app.add_typer(identifiers_cli.app, name="id")
 app.add_typer(devices_cli.app, name="device")
+app.add_typer(edge_cli.app, name="edge")
 
 
 @app.command("version")
