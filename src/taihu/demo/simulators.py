@@ -36,7 +36,9 @@ class ModbusSimulator:
         self.server: ModbusTcpServer | None = None
         self.port = 0
 
-    def set(self, table: str, address: int, value: float, type_: str = "uint16", **order: str) -> None:
+    def set(
+        self, table: str, address: int, value: float, type_: str = "uint16", **order: str
+    ) -> None:
         """Write a value in a register table, in the given type and byte/word order."""
         words = encode(value, type_, **order)
         self.tables[table][address : address + len(words)] = words
@@ -97,7 +99,11 @@ class OpcUaSimulator:
         return f"ns={self.namespace};s=Machine.{name}"
 
     async def start(
-        self, host: str = "127.0.0.1", port: int = 0, *, certificate: str | None = None,
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        certificate: str | None = None,
         private_key: str | None = None,
     ) -> str:
         """Listen (port 0: any free port); returns the endpoint URL.

@@ -345,12 +345,13 @@ def _line(node: Any, loc: list[int | str]) -> int | None:
 
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
-        child = None
+        child = at = None
         if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if k.value == part), None)
+            # A key's own line: a missing field is reported where its parent is named.
+            at, child = next(((k, v) for k, v in node.value if k.value == part), (None, None))
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            child = node.value[part] if part < len(node.value) else None
-        if child is None:
+            at = child = node.value[part] if part < len(node.value) else None
+        if child is None or at is None:
             break
-        node, line = child, child.start_mark.line + 1
+        node, line = child, at.start_mark.line + 1
     return line
