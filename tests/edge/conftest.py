@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.devices.conftest import DEADLINE, Dev, eventually, hub, make_device, port
 
 from taihu.accounts import Principal
 from taihu.demo.simulators import ModbusSimulator
 from taihu.devices import DeviceHub, DeviceService
 from taihu.edge import EdgeConfig, EdgeGateway
-from tests.devices.conftest import DEADLINE, Dev, eventually, hub, make_device, port
 
 __all__ = ["DEADLINE", "eventually", "hub", "make_device", "port"]
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.edge.conftest import child, config, eventually, modbus_device, outage, running, series
 
 from taihu.demo.simulators import ModbusSimulator
 from taihu.devices import DeviceHub
 from taihu.edge import EdgeGateway
-from tests.edge.conftest import child, config, eventually, modbus_device, outage, running, series
 
 
 def spy(gateway: EdgeGateway) -> list[tuple[str, int, str, Any]]:

@@ -12,13 +12,14 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-
-from taihu.demo.simulators import ModbusSimulator
-from taihu.devices import DeviceHub
-from taihu.edge import read_status
+from tests.devices.conftest import Dev
 from tests.edge.conftest import child, eventually, series
 from tests.edge.test_forward import tick
 from tests.processes import Taihu, http, run, running
+
+from taihu.demo.simulators import ModbusSimulator
+from taihu.devices import DeviceHub
+from taihu.edge import Buffer, read_status
 
 HEALTH = r"health (http://127\.0\.0\.1:\d+/health)"
 
@@ -93,7 +94,7 @@ async def test_kill_9_mid_stream_loses_and_doubles_nothing(
                 dev = dev or await child(world, gw, "电表-1")
                 before = len(await series(client, dev, "count"))
 
-                async def streaming(before: int = before, url: str = url) -> bool:
+                async def streaming(before: int = before, url: str = url, dev: Dev = dev) -> bool:
                     sent = await asyncio.to_thread(lambda: status(url)["buffer"]["sent"])
                     return sent > 0 and len(await series(client, dev, "count")) >= before + 20
 
@@ -183,8 +184,6 @@ def test_status_reads_the_buffer_when_the_gateway_is_not_running(
     path = write_config(tmp_path, 1, "t", 1)
     assert run("edge", "status", "--config", str(path), env=env, cwd=tmp_path).returncode == 1
     (tmp_path / "data").mkdir()
-    from taihu.edge import Buffer
-
     buffer = Buffer(tmp_path / "data" / "buffer.db")
     buffer.append([("电表-1", 1_764_057_600_000, "count", 1)])
     buffer.save_status({"devices": [{"name": "电表-1", "connector": "modbus", "connected": False,

@@ -101,7 +101,7 @@ class Buffer:
         rows = [(d, ts, k, orjson.dumps(v).decode()) for d, ts, k, v in readings]
         if not rows:
             return 0
-        dropped = 0
+        dropped = deleted = 0
         self.db.execute("BEGIN IMMEDIATE")
         try:
             overflow = self.depth + len(rows) - self.max_readings
@@ -110,7 +110,11 @@ class Buffer:
                 rows = rows[: len(rows) - dropped]
                 self._count("dropped_newest", dropped)
             elif overflow > 0:
-                dropped = self._delete_head(overflow)
+                deleted = self._delete_head(min(overflow, self.depth))
+                # A batch larger than the whole bound loses its own oldest readings too.
+                excess = max(0, len(rows) - self.max_readings)
+                rows = rows[excess:]
+                dropped = deleted + excess
                 self._count("dropped_full", dropped)
             self.db.executemany(
                 "INSERT INTO readings (device, ts, key, value) VALUES (?, ?, ?, ?)", rows
@@ -120,7 +124,7 @@ class Buffer:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        self.depth += len(rows) - (dropped if self.drop != "newest" else 0)
+        self.depth += len(rows) - deleted
         return dropped
 
     def _delete_head(self, n: int) -> int:
