@@ -93,6 +93,7 @@ class OpcUaSimulator:
         self.nodes: dict[str, Node] = {}
         self.namespace = 0
         self.port = 0
+        self.url = ""
 
     def node_id(self, name: str) -> str:
         """The node id of a variable (``ns=2;s=Machine.Speed``)."""
@@ -128,7 +129,8 @@ class OpcUaSimulator:
             self.nodes[name] = node
         await self.server.start()
         self.port = int(self.server.bserver._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-        return f"opc.tcp://{host}:{self.port}/taihu/"
+        self.url = f"opc.tcp://{host}:{self.port}/taihu/"
+        return self.url
 
     async def write(self, name: str, value: Any) -> None:
         """Change a variable (subscribers are told)."""

@@ -163,6 +163,7 @@ class OpcUaSecurity(_Strict):
     certificate: Path | None = None
     private_key: Path | None = None
     server_certificate: Path | None = None
+    application_uri: str = "urn:taihu:edge"
 
     @model_validator(mode="after")
     def _certificates(self) -> OpcUaSecurity:

@@ -48,6 +48,8 @@ async def connect(url: str, config: OpcUaDevice | None = None, wait: float = 4.0
     if config is not None:
         security = config.security
         if security.policy == "Basic256Sha256":
+            # The URI must be the one in the gateway's certificate.
+            client.application_uri = security.application_uri
             assert security.certificate is not None
             assert security.private_key is not None
             await client.set_security(
