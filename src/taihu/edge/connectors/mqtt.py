@@ -86,7 +86,11 @@ class MqttConnector:
                 else:
                     c.subscribe(self.config.topic, qos=1)
 
+            def _subscribed(*_: Any) -> None:
+                loop.call_soon_threadsafe(setattr, self.health, "connected", True)
+
             client.on_connect = _connected
+            client.on_subscribe = _subscribed
 
             def _message(_c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
                 loop.call_soon_threadsafe(self.message, bytes(message.payload), sink)
@@ -100,7 +104,6 @@ class MqttConnector:
                 async with asyncio.timeout(self.config.timeout):
                     await asyncio.to_thread(client.connect, self.config.host, self.config.port)
                 client.loop_start()
-                self.health.connected = True
                 self.backoff.reset()
                 raise ConnectionError(await lost)
             except asyncio.CancelledError:
