@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import httpx
 from tests.edge.conftest import child, config, eventually, modbus_device, outage, running, series
 
 from taihu.demo.simulators import ModbusSimulator
-from taihu.devices import DeviceHub
+from taihu.accounts import Principal
+from taihu.devices import DeviceHub, DeviceService
 from taihu.edge import EdgeGateway
 
 
@@ -80,3 +82,32 @@ async def test_uplink_outage_every_reading_arrives_once_and_in_order(
     assert stats.counters["sent"] == len(appended) == stats.counters["appended"]
     assert stats.counters["dropped_full"] == stats.counters["dropped_age"] == 0
     assert gateway.status.uplink.connects >= 2
+
+
+async def test_replay_keeps_to_the_advertised_rate_limit(
+    tmp_path: Path, hub: DeviceHub, port: int, make_device: Any, client: httpx.AsyncClient,
+    world: Any, meter: ModbusSimulator,
+) -> None:  # fmt: skip
+    async with world.db.session() as session:
+        await DeviceService(session).create_profile(
+            Principal.system(), "slow-gateway", rate_limits="20:1,400:60"
+        )
+    gw = await make_device("edge-1", gateway=True, profile="slow-gateway")
+    device = modbus_device("电表-1", meter.port, interval=1.0)
+    gateway = EdgeGateway(config(tmp_path, port, gw.token, [device], uplink={"max_batch": 5}))
+    # A backlog as an outage leaves it: 400 readings, 80 messages of 5 at most.
+    t0 = int(time.time() * 1000) - 60_000  # within the buffer's max_age
+    gateway.buffer.append([("backlog", t0 + i, "n", i) for i in range(400)])
+    async with running(gateway):
+        dev = await child(world, gw, "backlog")
+
+        async def replayed() -> bool:
+            return gateway.buffer.stats().counters["sent"] >= 400
+
+        await eventually(replayed, within=60)
+        stored = await series(client, dev, "n")
+    assert stored == [(t0 + i, i) for i in range(400)]
+    assert gateway.status.uplink.limits == "20:1,400:60"
+    # Paced below the limit: the hub never answered "quota exceeded".
+    assert gateway.status.uplink.rate_limited == 0
+    assert hub.devices[gw.id].rate_limited == 0
