@@ -38,6 +38,8 @@ async def hub(app: Any) -> AsyncIterator[DeviceHub]:
         port=0, connect_timeout=1.0, max_packet_size=8192, max_connections_per_token=3
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # As `taihu serve` does; lets a test restart the listener on the same port.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     await device_hub.start(sock)

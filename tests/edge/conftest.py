@@ -98,9 +98,23 @@ async def outage(hub: DeviceHub, during: Callable[[], Any]) -> None:
     assert listener is not None
     port = listener.port
     await listener.stop()
-    await during()
+    # The port stays bound, not listening (connections are refused): a client's ephemeral port
+    # can then never be this one, which would connect the client to itself.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
+    async with asyncio.timeout(DEADLINE):
+        # Until the closed connections have left the port; TIME_WAIT is fine as the hub's
+        # socket has SO_REUSEADDR, so its connections have it too.
+        while True:
+            try:
+                sock.bind(("127.0.0.1", port))
+                break
+            except OSError:
+                await asyncio.sleep(0.01)
+    try:
+        await during()
+    except BaseException:
+        sock.close()
+        raise
     sock.listen(128)
     await listener.start(sock)

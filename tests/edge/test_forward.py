@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.devices.conftest import latest
 from tests.edge.conftest import child, config, eventually, modbus_device, outage, running, series
+from tests.web.test_console import sign_in
 
+from taihu.accounts import Principal, Role
 from taihu.demo.simulators import ModbusSimulator
-from taihu.accounts import Principal
 from taihu.devices import DeviceHub, DeviceService
 from taihu.edge import EdgeGateway
 
@@ -76,12 +78,26 @@ async def test_uplink_outage_every_reading_arrives_once_and_in_order(
             stats = gateway.buffer.stats()
     finally:
         ticking.cancel()
-    assert stored == [(ts, value) for _, ts, _, value in appended]
+    assert stored == [(ts, value) for _, ts, _, value in appended], (
+        stats,
+        gateway.status.uplink,
+        len(stored),
+        len(appended),
+        sorted(set(appended) - {("电表-1", ts, "count", v) for ts, v in stored})[:20],
+    )
     values = [v for _, v in stored]
     assert values == sorted(values)
     assert stats.counters["sent"] == len(appended) == stats.counters["appended"]
     assert stats.counters["dropped_full"] == stats.counters["dropped_age"] == 0
     assert gateway.status.uplink.connects >= 2
+
+    # The gateway's own health is its telemetry on the hub, shown on its console page.
+    assert {"edge_buffer_depth", "edge_sent", "edge_dropped"} <= (await latest(client, gw)).keys()
+    await world.user("factory", Role.ENTERPRISE, enterprises=(gw.enterprise_id,))
+    await sign_in(client, "factory")
+    page = await client.get(f"/devices/{gw.id}")
+    assert 'data-key="edge_buffer_depth"' in page.text
+    assert 'data-key="edge_devices_up"' in page.text
 
 
 async def test_replay_keeps_to_the_advertised_rate_limit(

@@ -13,9 +13,9 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from tests.edge.conftest import DEADLINE, config, eventually, running
 
 from taihu.edge import EdgeGateway
-from tests.edge.conftest import DEADLINE, config, eventually, running
 
 T = 1_764_057_600_000
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

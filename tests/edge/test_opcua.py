@@ -13,12 +13,12 @@ import httpx
 import pytest
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from tests.edge.conftest import child, config, eventually, running, series
+from tests.processes import run
 
 from taihu.demo.simulators import OpcUaSimulator
 from taihu.devices import DeviceHub
 from taihu.edge import EdgeGateway
-from tests.edge.conftest import child, config, eventually, running, series
-from tests.processes import run
 
 
 async def certificate(folder: Path, uri: str, usage: Any) -> tuple[Path, Path]:
@@ -44,8 +44,8 @@ async def machine(tmp_path: Path) -> AsyncIterator[OpcUaSimulator]:
 
 def opcua_device(name: str, machine: OpcUaSimulator, **extra: Any) -> dict[str, Any]:
     nodes = [{"key": k.lower(), "node": machine.node_id(k)} for k in ("Speed", "Running", "Count")]
-    return {"name": name, "connector": "opcua", "url": machine.url, "interval": 0.05,
-            "timeout": 5, "backoff": {"initial": 0.05, "max": 0.5}, "nodes": nodes, **extra}  # fmt: skip
+    return {"name": name, "connector": "opcua", "url": machine.url, "interval": 0.05, "timeout": 5,
+            "backoff": {"initial": 0.05, "max": 0.5}, "nodes": nodes, **extra}  # fmt: skip
 
 
 @pytest.mark.parametrize("mode", ["subscription", "polling"])
@@ -66,7 +66,7 @@ async def test_opcua_values_reach_the_hub(
                 return any(v == i for _, v in await series(client, dev, "count"))
 
             await eventually(seen)
-        await machine.write("Running", True)
+        await machine.write("Running", value=True)
 
         async def running_seen() -> bool:
             return any(v is True for _, v in await series(client, dev, "running"))

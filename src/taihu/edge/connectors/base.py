@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -32,9 +33,18 @@ class Collector:
         self.filter = ReportFilter()
         self.wake = wake
         self.dropped = 0
+        self._last_ts: dict[str, int] = {}
 
-    def emit(self, device: str, ts_ms: int, values: dict[str, Any]) -> int:
-        """Buffer a device's readings of one moment; returns how many were kept."""
+    def emit(self, device: str, ts_ms: int, values: dict[str, Any], *, stamped: bool = True) -> int:
+        """Buffer a device's readings of one moment; returns how many were kept.
+
+        Readings the gateway stamps (``stamped``) get strictly increasing times per device:
+        the hub keeps one point per (device, key, ts), so two reads within a millisecond
+        would otherwise be one.
+        """
+        if stamped:
+            ts_ms = max(ts_ms, self._last_ts.get(device, 0) + 1)
+            self._last_ts[device] = ts_ms
         now = time.monotonic()
         default = Report()
         kept = [
@@ -131,7 +141,9 @@ class PolledConnector(ABC):
             self.health.ok(len(values))
             self.backoff.reset()
             # Fixed rate; after a slow read the missed slots are skipped, not caught up.
-            due = max(due + interval, loop.time())
+            due += interval
+            if (late := loop.time() - due) > 0:
+                due += interval * math.ceil(late / interval)
             await asyncio.sleep(due - loop.time())
 
 

@@ -58,13 +58,13 @@ class MqttConnector:
             value = pick(document, field.path)
             if value is not _MISSING and value is not None:
                 values[field.key] = plain(value)
-        ts = pick(document, self.config.ts_path) if self.config.ts_path else _MISSING
-        if not isinstance(ts, int | float) or isinstance(ts, bool):
-            ts = int(time.time() * 1000)
+        given = pick(document, self.config.ts_path) if self.config.ts_path else _MISSING
+        stamped = not isinstance(given, int | float) or isinstance(given, bool)
+        ts = int(time.time() * 1000) if stamped else int(given)  # type: ignore[arg-type]
         if not values:
             self.health.failed("a message without any of the configured fields")
             return
-        sink.emit(self.name, int(ts), values)
+        sink.emit(self.name, ts, values, stamped=stamped)
         self.health.ok(len(values))
 
     async def run(self, sink: Collector) -> None:
@@ -87,7 +87,7 @@ class MqttConnector:
                     c.subscribe(self.config.topic, qos=1)
 
             def _subscribed(*_: Any) -> None:
-                loop.call_soon_threadsafe(setattr, self.health, "connected", True)
+                loop.call_soon_threadsafe(self.health.ok, 0)
 
             client.on_connect = _connected
             client.on_subscribe = _subscribed

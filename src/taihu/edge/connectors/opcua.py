@@ -18,13 +18,13 @@ from taihu.edge.connectors.base import Collector, PolledConnector, plain
 __all__ = ["OpcUaConnector", "browse"]
 
 
-def _timestamp(data: Any) -> int:
-    """The value's source time when the server gives one, else now (ms)."""
+def _timestamp(data: Any) -> tuple[int, bool]:
+    """The value's source time when the server gives one, else now (ms); whether it is now."""
     value = getattr(getattr(data, "monitored_item", None), "Value", None)
     stamp = getattr(value, "SourceTimestamp", None) or getattr(value, "ServerTimestamp", None)
     if stamp is not None:
-        return int(stamp.timestamp() * 1000)
-    return int(time.time() * 1000)
+        return int(stamp.timestamp() * 1000), False
+    return int(time.time() * 1000), True
 
 
 class _Changes:
@@ -38,7 +38,8 @@ class _Changes:
         """One changed value (called by asyncua on the event loop)."""
         key = self.connector.keys.get(node.nodeid.to_string())
         if key is not None:
-            self.sink.emit(self.connector.name, _timestamp(data), {key: plain(val)})
+            ts, stamped = _timestamp(data)
+            self.sink.emit(self.connector.name, ts, {key: plain(val)}, stamped=stamped)
             self.connector.health.ok(1)
 
 
