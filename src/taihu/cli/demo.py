@@ -73,10 +73,13 @@ def demo(
         mqtt_host, mqtt_port = mqtt_socket.getsockname()[:2]
         # The simulated devices are MQTT clients of their own, as real ones would be.
         threading.Thread(
-            target=asyncio.run, args=(simulate(mqtt_host, mqtt_port, devices),),
+            target=asyncio.run, args=(simulate(mqtt_host, mqtt_port, devices, data_dir=data_dir),),
             name="taihu-demo-devices", daemon=True,
         ).start()  # fmt: skip
+        direct = [d for d in devices if d.kind != "edge"]
         console.print(
-            f"{len(devices)} simulated devices publish telemetry over MQTT", highlight=False
+            f"{len(direct)} simulated devices publish telemetry over MQTT; edge gateway "
+            "边缘网关-1 forwards a simulated Modbus power meter and OPC UA machine",
+            highlight=False,
         )
         serve_http(settings, on_busy="next", mqtt_socket=mqtt_socket)

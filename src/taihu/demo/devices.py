@@ -15,6 +15,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import orjson
 
@@ -95,6 +96,11 @@ async def seed_devices(
                 )
                 sim = SimulatedDevice("织机-01", issued.token, "machine", 1200.0, index)
                 devices.append((issued.device.id, sim))
+        # One edge gateway, reading a Modbus meter and an OPC UA machine (demo/edge.py).
+        await registry.create_profile(system, "edge-gateway", rate_limits="200:1,6000:60")
+        gateway = await registry.create(
+            system, enterprise_ids[0], "边缘网关-1", profile="edge-gateway", gateway=True
+        )
     store = store_for(db)
     end = int(now.timestamp() * 1000)
     start = end - end % _HISTORY_STEP_MS - _DAY_MS
@@ -110,7 +116,8 @@ async def seed_devices(
                 values = dict(_machine(sim, ts))
             batch.extend((device_id, Point(k, ts, v)) for k, v in values.items())
     await store.write(batch)
-    return [sim for _, sim in devices]
+    edge = SimulatedDevice("边缘网关-1", gateway.token, "edge", 0.0, 0)
+    return [sim for _, sim in devices] + [edge]
 
 
 async def _run_device(host: str, port: int, device: SimulatedDevice, period: float) -> None:
@@ -139,9 +146,20 @@ async def _run_device(host: str, port: int, device: SimulatedDevice, period: flo
 
 
 async def simulate(
-    host: str, port: int, devices: list[SimulatedDevice], *, period: float = 5.0
+    host: str,
+    port: int,
+    devices: list[SimulatedDevice],
+    *,
+    period: float = 5.0,
+    data_dir: Path = Path("var/demo"),
 ) -> None:
-    """Run every simulated device until cancelled."""
+    """Run every simulated device (and the edge gateway with its devices) until cancelled."""
     async with asyncio.TaskGroup() as group:
         for device in devices:
-            group.create_task(_run_device(host, port, device, period), name=f"demo {device.name}")
+            if device.kind == "edge":
+                from taihu.demo.edge import run_edge_gateway  # noqa: PLC0415 - the edge extra
+
+                work = run_edge_gateway(host, port, device.token, data_dir)
+            else:
+                work = _run_device(host, port, device, period)
+            group.create_task(work, name=f"demo {device.name}")

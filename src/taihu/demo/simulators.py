@@ -10,7 +10,8 @@ import contextlib
 import logging
 from typing import Any
 
-from asyncua import Server, ua
+from asyncua import ua
+from asyncua.server.server import Server
 from asyncua.common.node import Node
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
@@ -80,7 +81,7 @@ class ModbusSimulator:
         """Stop listening and close every connection."""
         if self.server is not None:
             with contextlib.suppress(Exception):
-                await self.server.shutdown()
+                await self.server.shutdown()  # type: ignore[no-untyped-call]
             self.server = None
 
 
@@ -124,7 +125,7 @@ class OpcUaSimulator:
         machine = await self.server.nodes.objects.add_object(self.namespace, "Machine")
         for name, value in self.initial.items():
             node = await machine.add_variable(
-                ua.NodeId(f"Machine.{name}", self.namespace), name, value
+                ua.NodeId(ua.String(f"Machine.{name}"), ua.Int16(self.namespace)), name, value
             )
             self.nodes[name] = node
         await self.server.start()
