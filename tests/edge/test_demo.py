@@ -1,17 +1,18 @@
-"""`taihu demo`: its edge gateway forwards a simulated Modbus meter and OPC UA machine to the hub."""
+"""`taihu demo`: its edge gateway forwards a simulated Modbus meter and OPC UA machine."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+from tests.cli.test_serve import MQTT, env  # noqa: F401 - env is a fixture
+from tests.devices.conftest import eventually
+from tests.processes import SERVING, running
+
 from taihu.accounts import Principal
 from taihu.core import Database
 from taihu.demo.edge import EDGE_DEVICES
 from taihu.devices import DeviceService, store_for
-from tests.cli.test_serve import MQTT, env  # noqa: F401 - env is a fixture
-from tests.devices.conftest import eventually
-from tests.processes import SERVING, running
 
 
 async def test_demo_runs_an_edge_gateway_with_live_devices(

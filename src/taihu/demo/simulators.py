@@ -11,8 +11,8 @@ import logging
 from typing import Any
 
 from asyncua import ua
-from asyncua.server.server import Server
 from asyncua.common.node import Node
+from asyncua.server.server import Server
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
