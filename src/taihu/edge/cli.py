@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import sys
 import urllib.request
 from datetime import datetime
@@ -66,7 +67,11 @@ def run(
     )
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # the connector reports instead
     logging.getLogger("asyncua").setLevel(logging.ERROR)
-    gateway = EdgeGateway(loaded)
+    try:
+        gateway = EdgeGateway(loaded)
+    except (OSError, sqlite3.Error) as exc:
+        console.print(f"cannot open the buffer {loaded.buffer.path}: {exc}", style="red")
+        raise typer.Exit(1) from None
 
     def ready(g: EdgeGateway) -> None:
         health = f"http://{loaded.health.host}:{g.health_port}/health" if g.health_port else "off"

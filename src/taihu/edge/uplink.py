@@ -137,8 +137,10 @@ class _Session:
         self._stop.set()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 5.0)
-        with contextlib.suppress(Exception):
-            self.client.socket() and self.client.socket().close()  # type: ignore[union-attr]
+        sock = self.client.socket()
+        if sock is not None:  # a connection that never closed cleanly
+            with contextlib.suppress(OSError):
+                sock.close()
 
 
 class Uplink:
@@ -174,6 +176,9 @@ class Uplink:
             except (OSError, UplinkError, TimeoutError) as exc:
                 self.status.uplink.last_error = f"{type(exc).__name__}: {exc}".rstrip(": ")
                 log.warning("uplink to %s:%s: %s", self.config.host, self.config.port, exc)
+            except Exception as exc:  # a bug must not end forwarding for good
+                self.status.uplink.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("uplink session failed; starting a new one")
             finally:
                 self.status.uplink.connected = False
             await asyncio.sleep(backoff.next())
