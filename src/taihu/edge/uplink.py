@@ -165,6 +165,7 @@ class Uplink:
         self._slot = asyncio.Event()
         self._rewind: tuple[str, float] | None = None
         self._rpc_ids = itertools.count(1)
+        self._current: _Session | None = None
 
     async def run(self) -> None:
         """Sessions one after another, with jittered exponential backoff between them."""
@@ -185,9 +186,18 @@ class Uplink:
 
     async def _session(self, backoff: Backoff) -> None:
         session = _Session(self.config, asyncio.get_running_loop())
-        session.on_ack = self._acked
+
+        def acked(mid: int, code: int, reason: str) -> None:
+            # Message ids start again with each client: a late PUBACK of an earlier session
+            # must not acknowledge this one's readings.
+            if self._current is session:
+                self._acked(mid, code, reason)
+
+        session.on_ack = acked
+        self._current = session
         self._inflight.clear()
         self._control.clear()
+        self._rewind = None
         try:
             props = await session.open(self.config)
             backoff.reset()
