@@ -1,0 +1,471 @@
+"""The monitor within one unit of work: indices, groups, warnings, data quality, key lists."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taihu.accounts import Principal, Role, record_audit
+from taihu.chains import SegmentTag, TagStatus, chain_templates
+from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
+from taihu.enterprises import CreditCode, Enterprise, industry_classes, townships
+from taihu.monitor.cases import State
+from taihu.monitor.indices import (
+    Bands,
+    Floats,
+    Grouping,
+    IndexValues,
+    Params,
+    PowerMatrix,
+    baseline_window,
+    baselines,
+    day_flags,
+    day_index,
+    district_series,
+    group_index,
+)
+from taihu.monitor.models import Case, KeyList, KeyListMember, PowerDay, StatusReport
+from taihu.monitor.quality import NEIGHBOURS, Flag, quality_flags
+from taihu.monitor.report import Snapshot, SnapshotRow
+from taihu.settings import MonitorSettings
+
+__all__ = ["GROUP_KINDS", "DayReport", "EnterpriseView", "MonitorService", "Registry"]
+
+GROUP_KINDS = ("township", "industry", "chain", "segment", "list")
+MAX_SERIES_DAYS = 800
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """The enterprises the monitor counts, as parallel tuples (row i is one enterprise)."""
+
+    ids: tuple[int, ...]
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    townships: tuple[str | None, ...]
+    industries: tuple[str | None, ...]
+
+    def row(self, enterprise_id: int) -> int:
+        """The row of an enterprise."""
+        return self.ids.index(enterprise_id)
+
+
+@dataclass(slots=True)
+class DayReport:
+    """Indices of one day for the district and the asked groupings."""
+
+    day: date
+    window: tuple[date, date]
+    theta: float
+    district: IndexValues
+    groups: dict[str, dict[str, tuple[str, IndexValues]]] = field(default_factory=dict)
+    no_baseline: list[tuple[int, str, str]] = field(default_factory=list)  # id, code, name
+    no_reading: int = 0
+
+
+@dataclass(slots=True)
+class EnterpriseView:
+    """One enterprise's power curve against its baseline and threshold."""
+
+    enterprise_id: int
+    name: str
+    credit_code: str
+    baseline: float | None
+    threshold: float | None
+    days: list[tuple[date, float | None]]
+    resumed: bool | None
+    band: str | None
+    flags: list[Flag]
+    reported: dict[date, bool]
+
+
+class MonitorService:
+    """Indices and key lists, scoped to what a principal may see."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        settings: MonitorSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.session = session
+        self.settings = settings or MonitorSettings()
+        self.clock = clock or SystemClock()
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def params(self, *, theta: float | None = None, resumed_only: bool = False) -> Params:
+        """The index parameters from the settings, ``theta`` overridden when given."""
+        s = self.settings
+        theta = s.theta if theta is None else theta
+        if not 0 < theta <= 1:
+            raise InvalidInput(f"theta must be in (0, 1], not {theta}", code="bad_theta")
+        return Params(theta, resumed_only, Bands(s.band_green, s.band_yellow, s.band_orange))
+
+    def window(self, day: date) -> tuple[date, date]:
+        """The baseline window for a day (the settings', else the previous December)."""
+        return baseline_window(day, self.settings.baseline_start, self.settings.baseline_end)
+
+    async def registry(self) -> Registry:
+        """Every registered enterprise, ordered by id."""
+        rows = list(await self.session.execute(
+            sa.select(Enterprise.id, Enterprise.credit_code, Enterprise.name,
+                      Enterprise.township_code, Enterprise.industry_code).order_by(Enterprise.id)
+        ))  # fmt: skip
+        return (
+            Registry(*(tuple(column) for column in zip(*rows, strict=True)))
+            if rows
+            else (Registry((), (), (), (), ()))
+        )
+
+    async def matrix(self, ids: tuple[int, ...], first: date, last: date) -> PowerMatrix:
+        """Daily use of the enterprises over ``[first, last]``."""
+        rows = await self.session.execute(
+            sa.select(PowerDay.enterprise_id, PowerDay.day, PowerDay.kwh).where(
+                PowerDay.day.between(first, last)
+            )
+        )
+        return PowerMatrix.build(ids, first, last, rows.tuples())
+
+    async def _span(self, ids: tuple[int, ...], window: tuple[date, date], first: date,
+                    last: date) -> tuple[PowerMatrix, Floats]:  # fmt: skip
+        """A matrix covering the window and the days (with neighbours), and the baselines."""
+        lo = min(window[0], first - timedelta(days=NEIGHBOURS))
+        hi = max(window[1], last + timedelta(days=NEIGHBOURS))
+        if (hi - lo).days > MAX_SERIES_DAYS:
+            raise InvalidInput(f"at most {MAX_SERIES_DAYS} days at once", code="bad_range")
+        matrix = await self.matrix(ids, lo, hi)
+        return matrix, baselines(matrix, window)
+
+    async def groupings(self, registry: Registry, kinds: list[str]) -> list[Grouping]:
+        """The memberships of the asked kinds, with group names."""
+        out = []
+        row = {key: i for i, key in enumerate(registry.ids)}
+        for kind in kinds:
+            members: dict[int, set[str]] = defaultdict(set)
+            if kind in ("township", "industry"):
+                codes = registry.townships if kind == "township" else registry.industries
+                for i, code in enumerate(codes):
+                    if code:
+                        members[i].add(code)
+            elif kind in ("chain", "segment"):
+                chain_of = {s.key: c.key for c in chain_templates() for s in c.segments}
+                for enterprise_id, segment in await self.session.execute(
+                    sa.select(SegmentTag.enterprise_id, SegmentTag.segment_key).where(
+                        SegmentTag.status == TagStatus.CONFIRMED
+                    )
+                ):
+                    if enterprise_id in row and segment in chain_of:
+                        members[row[enterprise_id]].add(
+                            chain_of[segment] if kind == "chain" else segment
+                        )
+            elif kind == "list":
+                for list_id, enterprise_id in await self.session.execute(
+                    sa.select(KeyListMember.list_id, KeyListMember.enterprise_id)
+                ):
+                    if enterprise_id in row:
+                        members[row[enterprise_id]].add(str(list_id))
+            else:
+                raise InvalidInput(
+                    f"no grouping {kind!r} (one of {', '.join(GROUP_KINDS)})", code="bad_group"
+                )
+            out.append(Grouping.of(kind, members))
+        return out
+
+    async def group_names(self, kind: str) -> dict[str, str]:
+        """Display names of the groups of one kind."""
+        if kind == "township":
+            return {code: t.name_zh for code, t in townships().items()}
+        if kind == "industry":
+            return {code: c.name_zh for code, c in industry_classes().items()}
+        if kind == "chain":
+            return {c.key: c.name for c in chain_templates()}
+        if kind == "segment":
+            return {s.key: s.name for c in chain_templates() for s in c.segments}
+        return {
+            str(i): n for i, n in await self.session.execute(sa.select(KeyList.id, KeyList.name))
+        }
+
+    # -- indices --------------------------------------------------------------------------
+
+    async def index(
+        self, actor: Principal, day: date, kinds: list[str] | None = None, *,
+        theta: float | None = None, resumed_only: bool = False,
+    ) -> DayReport:  # fmt: skip
+        """The day's indices for the district and each asked grouping (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        params = self.params(theta=theta, resumed_only=resumed_only)
+        registry = await self.registry()
+        window = self.window(day)
+        matrix, base = await self._span(registry.ids, window, day, day)
+        energy = matrix.day(day)
+        report = DayReport(day, window, params.theta, day_index(energy, base, params))
+        for grouping in await self.groupings(registry, kinds or []):
+            names = await self.group_names(grouping.kind)
+            values = group_index(energy, base, params, grouping)
+            report.groups[grouping.kind] = {
+                key: (names.get(key, key), v) for key, v in values.items()
+            }
+        for i in np.flatnonzero(np.isnan(base)):
+            report.no_baseline.append((registry.ids[i], registry.codes[i], registry.names[i]))
+        report.no_reading = int((~np.isnan(base) & np.isnan(energy)).sum())
+        return report
+
+    async def series(
+        self, actor: Principal, first: date, last: date, *, theta: float | None = None,
+        resumed_only: bool = False,
+    ) -> tuple[tuple[date, date], list[tuple[date, IndexValues]]]:  # fmt: skip
+        """The district's daily series over ``[first, last]``, one baseline (the last day's)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        if last < first:
+            raise InvalidInput("the last day is before the first", code="bad_range")
+        params = self.params(theta=theta, resumed_only=resumed_only)
+        registry = await self.registry()
+        window = self.window(last)
+        matrix, base = await self._span(registry.ids, window, first, last)
+        return window, district_series(matrix, base, params, first, last)
+
+    async def enterprise_ratios(
+        self, actor: Principal, day: date
+    ) -> list[tuple[int, str, str, float | None, float | None, str | None]]:
+        """Each enterprise's (id, code, name, E, B, band of E/B) on a day (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        registry = await self.registry()
+        matrix, base = await self._span(registry.ids, self.window(day), day, day)
+        energy, bands = matrix.day(day), self.params().bands
+        out = []
+        for i, key in enumerate(registry.ids):
+            e = None if np.isnan(energy[i]) else float(energy[i])
+            b = None if np.isnan(base[i]) else float(base[i])
+            band = bands.of(e / b) if e is not None and b else None
+            out.append((key, registry.codes[i], registry.names[i], e, b, band))
+        return out
+
+    async def flags(self, actor: Principal, first: date, last: date) -> list[Flag]:
+        """The data-quality guard's flags over ``[first, last]`` (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        registry = await self.registry()
+        matrix, base = await self._span(registry.ids, self.window(last), first, last)
+        return quality_flags(
+            matrix, base, first, last, theta=self.settings.theta,
+            spike_factor=self.settings.spike_factor, reported=await self._reported(first, last),
+        )  # fmt: skip
+
+    async def _reported(
+        self, first: date, last: date, enterprise_id: int | None = None
+    ) -> dict[tuple[int, date], bool]:
+        query = sa.select(StatusReport.enterprise_id, StatusReport.day, StatusReport.resumed).where(
+            StatusReport.day.between(first, last)
+        )
+        if enterprise_id is not None:
+            query = query.where(StatusReport.enterprise_id == enterprise_id)
+        return {(e, d): r for e, d, r in await self.session.execute(query)}
+
+    async def enterprise(
+        self, actor: Principal, enterprise_id: int, first: date, last: date
+    ) -> EnterpriseView:
+        """One enterprise's curve, baseline, threshold, status and flags (staff or its users)."""
+        if not actor.can_see_enterprise(enterprise_id):
+            actor.require_enterprise(enterprise_id)
+        found = await self.session.get(Enterprise, enterprise_id)
+        if found is None:
+            raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
+        window = self.window(last)
+        matrix, base = await self._span((enterprise_id,), window, first, last)
+        b = None if np.isnan(base[0]) else float(base[0])
+        days = []
+        for j in range(matrix.column(first), matrix.column(last) + 1):
+            value = matrix.kwh[0, j]
+            days.append(
+                (matrix.start + timedelta(days=j), None if np.isnan(value) else float(value))
+            )
+        reported = await self._reported(first, last, enterprise_id)
+        flags = quality_flags(
+            matrix,
+            base,
+            first,
+            last,
+            theta=self.settings.theta,
+            spike_factor=self.settings.spike_factor,
+            reported=reported,
+        )
+        energy = matrix.day(last)
+        counted, resumed = day_flags(energy, base, self.settings.theta)
+        ratio = float(energy[0]) / b if b and counted[0] else None
+        return EnterpriseView(
+            enterprise_id, found.name, found.credit_code, b,
+            b * self.settings.theta if b is not None else None, days,
+            bool(resumed[0]) if counted[0] else None, self.params().bands.of(ratio), flags,
+            {d: r for (_, d), r in reported.items()},
+        )  # fmt: skip
+
+    async def down(self, actor: Principal, day: date) -> set[int]:
+        """Enterprises with a baseline and a reading that are not resumed on a day."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        registry = await self.registry()
+        matrix, base = await self._span(registry.ids, self.window(day), day, day)
+        counted, resumed = day_flags(matrix.day(day), base, self.settings.theta)
+        return {registry.ids[i] for i in np.flatnonzero(counted & ~resumed)}
+
+    # -- reported status ------------------------------------------------------------------
+
+    async def report_status(
+        self, actor: Principal, enterprise_id: int, day: date, *, resumed: bool, note: str = ""
+    ) -> StatusReport:
+        """An enterprise says whether it has resumed (its own users, bureau or admin)."""
+        if actor.role is not Role.BUREAU:
+            actor.require_enterprise(enterprise_id)
+        if await self.session.get(Enterprise, enterprise_id) is None:
+            raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
+        if day > self.clock.now().date() + timedelta(days=1):
+            raise InvalidInput(f"{day} is in the future", code="bad_date")
+        row = await self.session.scalar(sa.select(StatusReport).where(
+            StatusReport.enterprise_id == enterprise_id, StatusReport.day == day))  # fmt: skip
+        before = None if row is None else {"resumed": row.resumed, "note": row.note}
+        if row is None:
+            row = StatusReport(enterprise_id=enterprise_id, day=day, resumed=resumed)
+            self.session.add(row)
+        row.resumed, row.note = resumed, note[:300]
+        row.reported_by, row.reported_at = actor.name, self.clock.now()
+        await self.session.flush()
+        await record_audit(
+            self.session,
+            actor,
+            "status.report",
+            "enterprise",
+            enterprise_id,
+            before=before,
+            after={"day": day.isoformat(), "resumed": resumed, "note": row.note},
+            at=self.clock.now(),
+        )
+        return row
+
+    # -- key-enterprise lists -------------------------------------------------------------
+
+    async def create_list(self, actor: Principal, name: str, description: str = "") -> KeyList:
+        """Create a named list (bureau or admin)."""
+        actor.require_role(Role.BUREAU)
+        name = " ".join(name.split())
+        if not name or len(name) > 100:
+            raise InvalidInput("a list name needs 1 to 100 characters", code="bad_list_name")
+        if await self.session.scalar(sa.select(KeyList.id).where(KeyList.name == name)):
+            raise Conflict(f"a list named {name!r} exists already", code="list_exists")
+        row = KeyList(name=name, description=description[:300], created_at=self.clock.now())
+        self.session.add(row)
+        await self.session.flush()
+        await record_audit(self.session, actor, "key_list.create", "key_list", row.id,
+                           after={"name": name}, at=self.clock.now())  # fmt: skip
+        return row
+
+    async def get_list(self, actor: Principal, ref: str | int) -> KeyList:
+        """A list by id or name (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        if isinstance(ref, int) or ref.isdigit():
+            row = await self.session.get(KeyList, int(ref))
+        else:
+            row = await self.session.scalar(sa.select(KeyList).where(KeyList.name == ref))
+        if row is None:
+            raise NotFound(f"no key-enterprise list {ref}", code="list_not_found")
+        return row
+
+    async def lists(self, actor: Principal) -> list[tuple[KeyList, int]]:
+        """Every list with its member count (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        counts = dict(list(await self.session.execute(
+            sa.select(KeyListMember.list_id, sa.func.count()).group_by(KeyListMember.list_id)
+        )))  # fmt: skip
+        rows = await self.session.scalars(sa.select(KeyList).order_by(KeyList.id))
+        return [(row, int(counts.get(row.id, 0))) for row in rows]
+
+    async def members(self, actor: Principal, list_id: int) -> list[Enterprise]:
+        """A list's member enterprises, by name (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        rows = await self.session.scalars(
+            sa.select(Enterprise).join(KeyListMember, KeyListMember.enterprise_id == Enterprise.id)
+            .where(KeyListMember.list_id == list_id).order_by(Enterprise.name)
+        )  # fmt: skip
+        return list(rows)
+
+    async def set_members(
+        self, actor: Principal, list_id: int, codes: list[str], *, remove: bool = False
+    ) -> int:
+        """Add (or remove) enterprises by credit code; all codes must be registered."""
+        actor.require_role(Role.BUREAU)
+        key_list = await self.get_list(actor, list_id)
+        wanted = {CreditCode(code).value for code in codes}
+        found = dict(list(await self.session.execute(
+            sa.select(Enterprise.credit_code, Enterprise.id).where(
+                Enterprise.credit_code.in_(sorted(wanted)))
+        )))  # fmt: skip
+        unknown = sorted(wanted - set(found))
+        if unknown:
+            raise InvalidInput(f"no enterprise {', '.join(unknown)} is registered",
+                               code="unknown_enterprise")  # fmt: skip
+        current = set(await self.session.scalars(
+            sa.select(KeyListMember.enterprise_id).where(KeyListMember.list_id == key_list.id)
+        ))  # fmt: skip
+        ids = set(found.values())
+        if remove:
+            changed = sorted(ids & current)
+            await self.session.execute(
+                sa.delete(KeyListMember).where(
+                    KeyListMember.list_id == key_list.id, KeyListMember.enterprise_id.in_(changed)
+                )
+            )
+        else:
+            changed = sorted(ids - current)
+            self.session.add_all(
+                KeyListMember(list_id=key_list.id, enterprise_id=e, added_at=self.clock.now())
+                for e in changed
+            )
+        await self.session.flush()
+        await record_audit(
+            self.session,
+            actor,
+            "key_list.remove" if remove else "key_list.add",
+            "key_list",
+            key_list.id,
+            after={"enterprise_ids": changed},
+            at=self.clock.now(),
+        )
+        return len(changed)
+
+    async def snapshot(self, actor: Principal, ref: str | int, monday: date) -> Snapshot:
+        """A list's week from ``monday`` (any day is moved back to its Monday), staff roles."""
+        key_list = await self.get_list(actor, ref)
+        monday -= timedelta(days=monday.weekday())
+        sunday = monday + timedelta(days=6)
+        members = await self.members(actor, key_list.id)
+        ids = tuple(e.id for e in members)
+        window = self.window(sunday)
+        matrix, base = await self._span(ids, window, monday, sunday)
+        params = self.params()
+        energy = matrix.day(sunday)
+        counted, resumed = day_flags(energy, base, params.theta)
+        values = day_index(energy, base, params)
+        open_cases = dict(list(await self.session.execute(
+            sa.select(Case.enterprise_id, sa.func.count()).where(
+                Case.state != State.CLOSED.value, Case.enterprise_id.in_(ids)
+            ).group_by(Case.enterprise_id)
+        )))  # fmt: skip
+        names = townships()
+        rows = []
+        for i, member in enumerate(members):
+            days = tuple(None if np.isnan(v) else float(v) for v in
+                         (matrix.day(monday + timedelta(days=k))[i] for k in range(7)))  # fmt: skip
+            b = None if np.isnan(base[i]) else float(base[i])
+            ratio = float(energy[i]) / b if b and counted[i] else None
+            town = names.get(member.township_code or "")
+            rows.append(SnapshotRow(
+                member.credit_code, member.name, town.name_zh if town else "",
+                member.industry_code or "", b, days, bool(resumed[i]) if counted[i] else None,
+                params.bands.of(ratio), int(open_cases.get(member.id, 0)),
+            ))  # fmt: skip
+        return Snapshot(key_list.name, monday, params.theta, window, values.resumption_rate,
+                        values.production_rate, values.composite_index, values.enterprises,
+                        tuple(rows))  # fmt: skip
