@@ -47,7 +47,9 @@ def test_the_baseline_window_is_the_previous_december_unless_given() -> None:
 
 def test_baselines_leave_zero_and_missing_days_out() -> None:
     base = baselines(_example(), DEC)
-    assert base[0] == 100.0 and base[1] == 200.0 and base[3] == 50.0
+    assert base[0] == 100.0
+    assert base[1] == 200.0
+    assert base[3] == 50.0
     assert np.isnan(base[2])  # only zero readings: no baseline, not guessed
 
 
@@ -99,14 +101,17 @@ def test_groups_single_and_multiple_membership() -> None:
         Params(),
         Grouping.of("township", {0: ["T1"], 1: ["T2"], 2: ["T1"], 3: ["T2"]}),
     )
-    assert towns["T1"].resumption_rate == 1.0 and towns["T1"].production_rate == 0.3
-    assert towns["T1"].composite_index == pytest.approx(0.65) and towns["T1"].band == "yellow"
-    assert towns["T2"].resumption_rate == 0.0 and towns["T2"].production_rate == pytest.approx(
-        0.2995
-    )
+    assert towns["T1"].resumption_rate == 1.0
+    assert towns["T1"].production_rate == 0.3
+    assert towns["T1"].composite_index == pytest.approx(0.65)
+    assert towns["T1"].band == "yellow"
+    assert towns["T2"].resumption_rate == 0.0
+    assert towns["T2"].production_rate == pytest.approx(0.2995)
     chains = group_index(energy, base, Params(), Grouping.of("chain", {0: ["X", "Y"], 1: ["X"]}))
-    assert chains["X"].enterprises == 2 and chains["X"].resumed == 1
-    assert chains["Y"].enterprises == 1 and chains["Y"].resumption_rate == 1.0
+    assert chains["X"].enterprises == 2
+    assert chains["X"].resumed == 1
+    assert chains["Y"].enterprises == 1
+    assert chains["Y"].resumption_rate == 1.0
     district = day_index(energy, base, Params())
     assert chains["X"] == district
 
@@ -130,7 +135,7 @@ def test_the_series_agrees_with_each_day() -> None:
 def _history(values: list[float]) -> PowerMatrix:
     start = date(2026, 2, 1)
     rows = [(1, d, v) for d, v in _december([100.0] * 31)]
-    rows += [(1, start + timedelta(days=i), v) for i, v in enumerate(values) if v == v]
+    rows += [(1, start + timedelta(days=i), v) for i, v in enumerate(values) if not np.isnan(v)]
     return PowerMatrix.build((1,), DEC[0], start + timedelta(days=len(values) - 1), rows)
 
 

@@ -11,6 +11,7 @@ from taihu.cli import db, demo, serve, users
 from taihu.devices import cli as devices_cli
 from taihu.enterprises import cli as enterprises_cli
 from taihu.identifiers import cli as identifiers_cli
+from taihu.monitor import cli as monitor_cli
 
 __all__ = ["app", "main"]
 
@@ -30,6 +31,7 @@ app.add_typer(enterprises_cli.app, name="enterprise")
 app.add_typer(chains_cli.app, name="chain")
 app.add_typer(identifiers_cli.app, name="id")
 app.add_typer(devices_cli.app, name="device")
+app.add_typer(monitor_cli.app, name="monitor")
 
 
 @app.command("version")

@@ -130,7 +130,7 @@ class MonitorService:
                 PowerDay.day.between(first, last)
             )
         )
-        return PowerMatrix.build(ids, first, last, rows.tuples())
+        return PowerMatrix.build(ids, first, last, ((e, d, k) for e, d, k in rows))
 
     async def _span(self, ids: tuple[int, ...], window: tuple[date, date], first: date,
                     last: date) -> tuple[PowerMatrix, Floats]:  # fmt: skip
