@@ -17,6 +17,7 @@ from taihu.monitor.service import DayReport, EnterpriseView
 __all__ = [
     "CaseActionIn",
     "CaseDetailOut",
+    "CaseEventOut",
     "CaseIn",
     "CaseOut",
     "CasePage",
@@ -26,9 +27,11 @@ __all__ = [
     "KeyListIn",
     "KeyListOut",
     "MembersIn",
+    "SeriesDayOut",
     "SeriesOut",
     "StatusIn",
     "UnblockIn",
+    "UnblockItemOut",
     "UnblockOut",
 ]
 

@@ -20,6 +20,7 @@ from taihu.devices import DeviceHub
 from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
 from taihu.identifiers import api as identifiers_api
+from taihu.monitor import api as monitor_api
 from taihu.settings import Settings
 from taihu.web import console, ops
 from taihu.web.errors import install_error_handlers
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(identifiers_api.router)
     app.include_router(devices_api.router)
     app.include_router(devices_pages.router)
+    app.include_router(monitor_api.router)
     app.include_router(console.router)
     app.include_router(identifiers_pages.router)
     return app
