@@ -17,7 +17,7 @@ from taihu.core import UTCDateTime
 revision = "monitor_0001"
 down_revision = "0001"
 branch_labels = ("monitor",)
-depends_on = ("0002_enterprises",)
+depends_on = None
 
 
 def _fk(table: str, column: str, target: str = "enterprises", ondelete: str = "CASCADE") -> Any:
