@@ -469,3 +469,8 @@ class MonitorService:
         return Snapshot(key_list.name, monday, params.theta, window, values.resumption_rate,
                         values.production_rate, values.composite_index, values.enterprises,
                         tuple(rows))  # fmt: skip
+
+    async def latest_day(self) -> date | None:
+        """The last day with any power reading."""
+        found: date | None = await self.session.scalar(sa.select(sa.func.max(PowerDay.day)))
+        return found
