@@ -24,6 +24,7 @@ from taihu.monitor.models import Case, CaseEvent, KeyList, KeyListMember, PowerD
 from taihu.monitor.power import import_power, sync_meters
 from taihu.monitor.quality import Flag, quality_flags
 from taihu.monitor.report import Snapshot, SnapshotRow, snapshot_xlsx
+from taihu.monitor.schemas import CaseOut, DayIndexOut
 from taihu.monitor.service import GROUP_KINDS, DayReport, EnterpriseView, MonitorService
 
 __all__ = [
@@ -33,8 +34,10 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseFilter",
+    "CaseOut",
     "CaseService",
     "Category",
+    "DayIndexOut",
     "DayReport",
     "EnterpriseView",
     "Flag",

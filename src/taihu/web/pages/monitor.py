@@ -26,8 +26,7 @@ from taihu.core import (
     read_upload,
 )
 from taihu.enterprises import EnterpriseService
-from taihu.monitor import CaseFilter, CaseService, MonitorService, State, import_power
-from taihu.monitor.schemas import CaseOut
+from taihu.monitor import CaseFilter, CaseOut, CaseService, MonitorService, State, import_power
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import N_, gettext_
 
