@@ -45,7 +45,8 @@ def power_csv(rows: list[tuple[str, date | str, float]]) -> bytes:
 
 
 def example_rows() -> list[tuple[str, date | str, float]]:
-    """The worked example: B = 100, 200, none, 50; on DAY 30, 59.9, 500 and no reading."""
+    """The worked example: B = 100, 200, none, 50; on DAY 30, 59.9, 500 and no reading (D has
+    one the day before, so its missing day is flagged)."""
     dec = date(2025, 12, 1)
     rows: list[tuple[str, date | str, float]] = []
     for i in range(31):
@@ -56,6 +57,7 @@ def example_rows() -> list[tuple[str, date | str, float]]:
         if i < 2:
             rows.append((code(3), d, 40.0 if i == 0 else 60.0))
     rows += [(code(0), DAY, 30.0), (code(1), DAY, 59.9), (code(2), DAY, 500.0)]
+    rows.append((code(3), DAY - timedelta(days=1), 45.0))  # D reports, but not on DAY
     return rows
 
 

@@ -4,6 +4,7 @@ import io
 from datetime import timedelta
 
 import httpx
+import pytest
 from openpyxl import load_workbook
 
 from taihu.accounts import Role
@@ -42,7 +43,9 @@ async def test_import_index_and_curve(
     )
     assert other.status_code == 403
     series = await client.get(f"/api/monitor/series?first=2026-02-09&last={DAY}", headers=staff)
-    assert [d["enterprises"] for d in series.json()["days"]] == [0, 2]
+    days = series.json()["days"]
+    assert [(d["enterprises"], d["resumed"]) for d in days] == [(1, 1), (2, 1)]
+    assert days[1]["production_rate"] == pytest.approx(89.9 / 300)
     status = await client.post(f"/api/monitor/enterprises/{ids[code(1)]}/status",
                                json={"date": str(DAY), "resumed": True}, headers=staff)  # fmt: skip
     assert status.status_code == 200, status.text

@@ -67,7 +67,7 @@ def test_import_and_index(tmp_path: Path) -> None:
     assert sheet is not None
     assert sheet.cell(row=3, column=1).value == "district"
     lines = _ok("monitor", "series", "--first", "2026-02-09", "--last", str(DAY), "--json")
-    assert [json.loads(x)["enterprises"] for x in lines.splitlines()] == [0, 2]
+    assert [json.loads(x)["enterprises"] for x in lines.splitlines()] == [1, 2]
     assert "missing" in _ok("monitor", "flags", "--first", str(DAY), "--last", str(DAY))
     refused = runner.invoke(app, ["monitor", "index", "--date", "2026-02-30"])
     assert refused.exit_code == 1

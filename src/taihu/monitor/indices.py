@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "TOLERANCE",
     "Bands",
     "Grouping",
     "IndexValues",
@@ -39,6 +40,7 @@ __all__ = [
     "day_index",
     "district_series",
     "group_index",
+    "index_values",
 ]
 
 Floats = npt.NDArray[np.float64]
@@ -165,9 +167,10 @@ def day_flags(energy: Floats, base: Floats, theta: float) -> tuple[Bools, Bools]
     return counted, resumed
 
 
-def _values(
+def index_values(
     n: int, r: int, se: float, sb: float, ser: float, sbr: float, params: Params
 ) -> IndexValues:
+    """The indices from their sums: counted, resumed, Σ E, Σ B, and Σ E, Σ B of the resumed."""
     resumption = r / n if n else None
     if params.resumed_only:
         production = ser / sbr if sbr > 0 else None
@@ -185,7 +188,7 @@ def day_index(energy: Floats, base: Floats, params: Params) -> IndexValues:
     counted, resumed = day_flags(energy, base, params.theta)
     e = np.where(counted, energy, 0.0)
     b = np.where(counted, base, 0.0)
-    return _values(
+    return index_values(
         int(counted.sum()), int(resumed.sum()), float(e.sum()), float(b.sum()),
         float(e[resumed].sum()), float(b[resumed].sum()), params,
     )  # fmt: skip
@@ -228,7 +231,7 @@ def group_index(
     se, sb = total(e), total(b)
     ser, sbr = total(np.where(resumed, e, 0.0)), total(np.where(resumed, b, 0.0))
     return {
-        label: _values(
+        label: index_values(
             int(n[k]), int(r[k]), float(se[k]), float(sb[k]), float(ser[k]), float(sbr[k]), params
         )
         for k, label in enumerate(grouping.labels)
@@ -255,7 +258,7 @@ def district_series(
     return [
         (
             matrix.start + timedelta(days=lo + j),
-            _values(
+            index_values(
                 int(n[j]),
                 int(r[j]),
                 float(se[j]),

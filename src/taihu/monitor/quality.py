@@ -1,6 +1,7 @@
 """The data-quality guard: readings that deserve a second look, flagged and never dropped.
 
-    missing   an enterprise that reports power (some reading in the matrix) has none on the day
+    missing   an enterprise that reports power (some reading in the matrix, which the service
+              reads 7 days either side of the days asked) has none on the day
     spike     E ≥ theta · B (the day counts as resumed) while the median of its neighbours (up to
               7 readings before and 7 after) is below theta · B and E ≥ spike_factor times that
               median: one busy day among idle ones, e.g. machines run idle to look resumed. A real
