@@ -38,6 +38,7 @@ __all__ = ["GROUP_KINDS", "DayReport", "EnterpriseView", "MonitorService", "Regi
 
 GROUP_KINDS = ("township", "industry", "chain", "segment", "list")
 MAX_SERIES_DAYS = 800
+SMALL_SET = 500  # up to this many enterprises, queries name them
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,28 +124,37 @@ class MonitorService:
             else (Registry((), (), (), (), ()))
         )
 
+    @staticmethod
+    def _only(ids: tuple[int, ...] | None) -> list[sa.ColumnElement[bool]]:
+        # A few enterprises (a list, one drill-down) are read by id; the whole registry is not.
+        if ids is None or len(ids) > SMALL_SET:
+            return []
+        return [PowerDay.enterprise_id.in_(ids)]
+
     async def matrix(self, ids: tuple[int, ...], first: date, last: date) -> PowerMatrix:
         """Daily use of the enterprises over ``[first, last]``."""
         rows = await self.session.execute(
             sa.select(PowerDay.enterprise_id, PowerDay.day, PowerDay.kwh).where(
-                PowerDay.day.between(first, last)
+                PowerDay.day.between(first, last), *self._only(ids)
             )
         )
         return PowerMatrix.build(ids, first, last, ((e, d, k) for e, d, k in rows))
 
-    def _baseline_query(self, window: tuple[date, date]) -> sa.Subquery:
+    def _baseline_query(
+        self, window: tuple[date, date], ids: tuple[int, ...] | None = None
+    ) -> sa.Subquery:
         """B per enterprise in SQL: ``baselines``' mean of the non-zero readings of the window."""
         return (
             sa.select(PowerDay.enterprise_id.label("enterprise_id"),
                       sa.func.avg(PowerDay.kwh).label("base"))
-            .where(PowerDay.day.between(*window), PowerDay.kwh > 0)
+            .where(PowerDay.day.between(*window), PowerDay.kwh > 0, *self._only(ids))
             .group_by(PowerDay.enterprise_id)
             .subquery()
         )  # fmt: skip
 
     async def baselines(self, ids: tuple[int, ...], window: tuple[date, date]) -> Floats:
         """B for each of ``ids`` (NaN without a baseline), averaged by the database."""
-        query = self._baseline_query(window)
+        query = self._baseline_query(window, ids)
         row = {key: i for i, key in enumerate(ids)}
         out = np.full(len(ids), np.nan)
         for enterprise_id, base in await self.session.execute(sa.select(query)):
