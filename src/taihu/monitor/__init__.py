@@ -7,6 +7,7 @@ database.
 
 from taihu.monitor.cases import Action, Category, State, is_overdue, next_state
 from taihu.monitor.casework import CaseFilter, CaseService, UnblockItem
+from taihu.monitor.groups import GROUP_KINDS
 from taihu.monitor.indices import (
     Bands,
     Grouping,
@@ -25,7 +26,7 @@ from taihu.monitor.power import import_power, sync_meters
 from taihu.monitor.quality import Flag, quality_flags
 from taihu.monitor.report import Snapshot, SnapshotRow, snapshot_xlsx
 from taihu.monitor.schemas import CaseOut, DayIndexOut
-from taihu.monitor.service import GROUP_KINDS, DayReport, EnterpriseView, MonitorService
+from taihu.monitor.service import DayReport, EnterpriseView, MonitorService
 
 __all__ = [
     "GROUP_KINDS",

@@ -17,11 +17,12 @@ from taihu.core import SystemClock
 from taihu.core.commands import console, fail, load_settings, open_database, run, show_import_report
 from taihu.enterprises import EnterpriseService, ImportReport
 from taihu.monitor.casework import CaseFilter, CaseService
+from taihu.monitor.groups import GROUP_KINDS
 from taihu.monitor.jobs import sync_recent_meters
 from taihu.monitor.power import import_power
 from taihu.monitor.report import snapshot_xlsx
 from taihu.monitor.schemas import CaseOut, DayIndexOut, FlagOut, SeriesDayOut, UnblockItemOut
-from taihu.monitor.service import GROUP_KINDS, MonitorService
+from taihu.monitor.service import MonitorService
 
 __all__ = ["app"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -11,15 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.chains import SegmentTag, TagStatus, chain_templates
 from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
-from taihu.enterprises import CreditCode, Enterprise, industry_classes, townships
+from taihu.enterprises import CreditCode, Enterprise, townships
 from taihu.monitor.cases import State
+from taihu.monitor.groups import group_names, groupings, load_registry
 from taihu.monitor.indices import (
     TOLERANCE,
     Bands,
     Floats,
-    Grouping,
     IndexValues,
     Params,
     PowerMatrix,
@@ -34,26 +32,10 @@ from taihu.monitor.quality import NEIGHBOURS, Flag, quality_flags
 from taihu.monitor.report import Snapshot, SnapshotRow
 from taihu.settings import MonitorSettings
 
-__all__ = ["GROUP_KINDS", "DayReport", "EnterpriseView", "MonitorService", "Registry"]
+__all__ = ["DayReport", "EnterpriseView", "MonitorService"]
 
-GROUP_KINDS = ("township", "industry", "chain", "segment", "list")
 MAX_SERIES_DAYS = 800
 SMALL_SET = 500  # up to this many enterprises, queries name them
-
-
-@dataclass(frozen=True, slots=True)
-class Registry:
-    """The enterprises the monitor counts, as parallel tuples (row i is one enterprise)."""
-
-    ids: tuple[int, ...]
-    codes: tuple[str, ...]
-    names: tuple[str, ...]
-    townships: tuple[str | None, ...]
-    industries: tuple[str | None, ...]
-
-    def row(self, enterprise_id: int) -> int:
-        """The row of an enterprise."""
-        return self.ids.index(enterprise_id)
 
 
 @dataclass(slots=True)
@@ -112,18 +94,6 @@ class MonitorService:
         """The baseline window for a day (the settings', else the previous December)."""
         return baseline_window(day, self.settings.baseline_start, self.settings.baseline_end)
 
-    async def registry(self) -> Registry:
-        """Every registered enterprise, ordered by id."""
-        rows = list(await self.session.execute(
-            sa.select(Enterprise.id, Enterprise.credit_code, Enterprise.name,
-                      Enterprise.township_code, Enterprise.industry_code).order_by(Enterprise.id)
-        ))  # fmt: skip
-        return (
-            Registry(*(tuple(column) for column in zip(*rows, strict=True)))
-            if rows
-            else (Registry((), (), (), (), ()))
-        )
-
     @staticmethod
     def _only(ids: tuple[int, ...] | None) -> list[sa.ColumnElement[bool]]:
         # A few enterprises (a list, one drill-down) are read by id; the whole registry is not.
@@ -172,55 +142,6 @@ class MonitorService:
             raise InvalidInput(f"at most {MAX_SERIES_DAYS} days at once", code="bad_range")
         return await self.matrix(ids, lo, hi), await self.baselines(ids, window)
 
-    async def groupings(self, registry: Registry, kinds: list[str]) -> list[Grouping]:
-        """The memberships of the asked kinds, with group names."""
-        out = []
-        row = {key: i for i, key in enumerate(registry.ids)}
-        for kind in kinds:
-            members: dict[int, set[str]] = defaultdict(set)
-            if kind in ("township", "industry"):
-                codes = registry.townships if kind == "township" else registry.industries
-                for i, code in enumerate(codes):
-                    if code:
-                        members[i].add(code)
-            elif kind in ("chain", "segment"):
-                chain_of = {s.key: c.key for c in chain_templates() for s in c.segments}
-                for enterprise_id, segment in await self.session.execute(
-                    sa.select(SegmentTag.enterprise_id, SegmentTag.segment_key).where(
-                        SegmentTag.status == TagStatus.CONFIRMED
-                    )
-                ):
-                    if enterprise_id in row and segment in chain_of:
-                        members[row[enterprise_id]].add(
-                            chain_of[segment] if kind == "chain" else segment
-                        )
-            elif kind == "list":
-                for list_id, enterprise_id in await self.session.execute(
-                    sa.select(KeyListMember.list_id, KeyListMember.enterprise_id)
-                ):
-                    if enterprise_id in row:
-                        members[row[enterprise_id]].add(str(list_id))
-            else:
-                raise InvalidInput(
-                    f"no grouping {kind!r} (one of {', '.join(GROUP_KINDS)})", code="bad_group"
-                )
-            out.append(Grouping.of(kind, members))
-        return out
-
-    async def group_names(self, kind: str) -> dict[str, str]:
-        """Display names of the groups of one kind."""
-        if kind == "township":
-            return {code: t.name_zh for code, t in townships().items()}
-        if kind == "industry":
-            return {code: c.name_zh for code, c in industry_classes().items()}
-        if kind == "chain":
-            return {c.key: c.name for c in chain_templates()}
-        if kind == "segment":
-            return {s.key: s.name for c in chain_templates() for s in c.segments}
-        return {
-            str(i): n for i, n in await self.session.execute(sa.select(KeyList.id, KeyList.name))
-        }
-
     # -- indices --------------------------------------------------------------------------
 
     async def index(
@@ -230,13 +151,13 @@ class MonitorService:
         """The day's indices for the district and each asked grouping (staff roles)."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         params = self.params(theta=theta, resumed_only=resumed_only)
-        registry = await self.registry()
+        registry = await load_registry(self.session)
         window = self.window(day)
         matrix, base = await self._span(registry.ids, window, day, day, neighbours=0)
         energy = matrix.day(day)
         report = DayReport(day, window, params.theta, day_index(energy, base, params))
-        for grouping in await self.groupings(registry, kinds or []):
-            names = await self.group_names(grouping.kind)
+        for grouping in await groupings(self.session, registry, kinds or []):
+            names = await group_names(self.session, grouping.kind)
             values = group_index(energy, base, params, grouping)
             report.groups[grouping.kind] = {
                 key: (names.get(key, key), v) for key, v in values.items()
@@ -289,7 +210,7 @@ class MonitorService:
     ) -> list[tuple[int, str, str, float | None, float | None, str | None]]:
         """Each enterprise's (id, code, name, E, B, band of E/B) on a day (staff roles)."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
-        registry = await self.registry()
+        registry = await load_registry(self.session)
         matrix, base = await self._span(registry.ids, self.window(day), day, day, neighbours=0)
         energy, bands = matrix.day(day), self.params().bands
         out = []
@@ -303,7 +224,7 @@ class MonitorService:
     async def flags(self, actor: Principal, first: date, last: date) -> list[Flag]:
         """The data-quality guard's flags over ``[first, last]`` (staff roles)."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
-        registry = await self.registry()
+        registry = await load_registry(self.session)
         matrix, base = await self._span(registry.ids, self.window(last), first, last)
         return quality_flags(
             matrix, base, first, last, theta=self.settings.theta,
@@ -361,7 +282,7 @@ class MonitorService:
     async def down(self, actor: Principal, day: date) -> set[int]:
         """Enterprises with a baseline and a reading that are not resumed on a day."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
-        registry = await self.registry()
+        registry = await load_registry(self.session)
         matrix, base = await self._span(registry.ids, self.window(day), day, day, neighbours=0)
         counted, resumed = day_flags(matrix.day(day), base, self.settings.theta)
         return {registry.ids[i] for i in np.flatnonzero(counted & ~resumed)}
