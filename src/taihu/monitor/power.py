@@ -33,6 +33,7 @@ POWER_ALIASES = {
 COLUMNS = ("credit_code", "date", "kwh")
 GRID, METER = "grid", "meter"
 _DAY_MS = 86_400_000
+_HOUR_MS = 3_600_000
 
 
 def parse_day(text: str) -> date:
@@ -239,13 +240,18 @@ async def sync_meters(
     end = _midnight_ms(last + timedelta(days=1), zone)
     use: dict[tuple[int, date], float] = {}
     for device_id, enterprise_id in meters:
-        highs = (await store.aggregate([device_id], [key], start, end, _DAY_MS, "MAX")).get(key)
-        lows = (await store.aggregate([device_id], [key], start, end, _DAY_MS, "MIN")).get(key)
-        low_at = {s.ts: float(s.value) for s in lows or ()}
-        for sample in highs or ():
-            day = first + timedelta(days=(sample.ts - start) // _DAY_MS)
-            kwh = max(float(sample.value) - low_at.get(sample.ts, float(sample.value)), 0.0)
-            use[enterprise_id, day] = use.get((enterprise_id, day), 0.0) + kwh
+        # Hourly buckets, folded into local days here: hours line up with the hub's hourly
+        # rollups in every time zone of whole hours, and each bucket is one rollup row.
+        span: dict[date, tuple[float, float]] = {}
+        for agg in ("MAX", "MIN"):
+            found = await store.aggregate([device_id], [key], start, end, _HOUR_MS, agg)
+            for sample in found.get(key, ()):
+                day = first + timedelta(days=(sample.ts - start) // _DAY_MS)
+                lo, hi = span.get(day, (float("inf"), float("-inf")))
+                value = float(sample.value)
+                span[day] = (min(lo, value), hi) if agg == "MIN" else (lo, max(hi, value))
+        for day, (lo, hi) in span.items():
+            use[enterprise_id, day] = use.get((enterprise_id, day), 0.0) + max(hi - lo, 0.0)
     written = 0
     if use:
         created, updated, _ = await _upsert(session, clock.now(), use, METER, keep_grid=True)
