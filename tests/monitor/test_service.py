@@ -5,11 +5,13 @@ from datetime import date
 
 import pytest
 from openpyxl import load_workbook
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from taihu.accounts import AuditEntry, Principal, Role
 from taihu.core import Database, FrozenClock, PermissionDenied
 from taihu.monitor import MonitorService, PowerDay, import_power, snapshot_xlsx
+from taihu.settings import MonitorSettings
 from tests.monitor.helpers import DAY, SYSTEM, code, load_example, power_csv, registry
 
 
@@ -112,3 +114,25 @@ async def test_lists_and_the_weekly_snapshot(db: Database, clock: FrozenClock) -
     assert sheet.cell(row=5, column=8).value == "2026-02-10"
     assert sheet.cell(row=6, column=2).value == code(0)
     assert sheet.cell(row=6, column=8).value == 30.0
+
+
+def test_settings_refuse_inconsistent_bands_and_windows() -> None:
+    with pytest.raises(ValidationError):
+        MonitorSettings(band_green=0.5, band_yellow=0.6)
+    with pytest.raises(ValidationError):
+        MonitorSettings(baseline_start=date(2025, 11, 1))
+    with pytest.raises(ValidationError):
+        MonitorSettings(theta=0)
+
+
+async def test_a_fixed_baseline_window_and_theta_from_the_settings(
+    db: Database, clock: FrozenClock
+) -> None:
+    await load_example(db, clock)
+    window = MonitorSettings(baseline_start=date(2025, 12, 1), baseline_end=date(2025, 12, 1),
+                             theta=0.6)  # fmt: skip
+    async with db.session() as session:
+        report = await MonitorService(session, window).index(SYSTEM, DAY)
+    # On 1 December only: A 100, B 200, D 40; with theta 0.6 neither A (30) nor B (59.9) resumed
+    assert report.window == (date(2025, 12, 1), date(2025, 12, 1))
+    assert (report.district.enterprises, report.district.resumed) == (2, 0)

@@ -29,10 +29,6 @@ class Registry:
     townships: tuple[str | None, ...]
     industries: tuple[str | None, ...]
 
-    def row(self, enterprise_id: int) -> int:
-        """The row of an enterprise."""
-        return self.ids.index(enterprise_id)
-
 
 async def load_registry(session: AsyncSession) -> Registry:
     """Every registered enterprise, ordered by id."""
