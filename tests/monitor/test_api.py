@@ -46,6 +46,12 @@ async def test_import_index_and_curve(
     days = series.json()["days"]
     assert [(d["enterprises"], d["resumed"]) for d in days] == [(1, 1), (2, 1)]
     assert days[1]["production_rate"] == pytest.approx(89.9 / 300)
+    town = await client.get(f"/api/monitor/series?first=2026-02-09&last={DAY}&group=township"
+                            "&key=320509107", headers=staff)  # fmt: skip
+    assert [(d["enterprises"], d["resumed"]) for d in town.json()["days"]] == [(0, 0), (1, 1)]
+    unknown = await client.get(f"/api/monitor/series?first={DAY}&last={DAY}&group=township"
+                               "&key=999", headers=staff)  # fmt: skip
+    assert unknown.status_code == 404
     status = await client.post(f"/api/monitor/enterprises/{ids[code(1)]}/status",
                                json={"date": str(DAY), "resumed": True}, headers=staff)  # fmt: skip
     assert status.status_code == 200, status.text

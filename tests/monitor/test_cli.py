@@ -68,6 +68,9 @@ def test_import_and_index(tmp_path: Path) -> None:
     assert sheet.cell(row=3, column=1).value == "district"
     lines = _ok("monitor", "series", "--first", "2026-02-09", "--last", str(DAY), "--json")
     assert [json.loads(x)["enterprises"] for x in lines.splitlines()] == [1, 2]
+    lines = _ok("monitor", "series", "--first", "2026-02-09", "--last", str(DAY), "--json",
+                "--group", "township", "--key", "320509105")  # fmt: skip
+    assert [json.loads(x)["enterprises"] for x in lines.splitlines()] == [1, 1]
     assert "missing" in _ok("monitor", "flags", "--first", str(DAY), "--last", str(DAY))
     refused = runner.invoke(app, ["monitor", "index", "--date", "2026-02-30"])
     assert refused.exit_code == 1

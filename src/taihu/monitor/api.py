@@ -93,17 +93,21 @@ async def day_index(
 
 @router.get(
     "/api/monitor/series",
-    summary="Daily series of the district",
-    description="Staff roles. The district's indices for every day from `first` to `last` "
-    "(at most 800 days), against one baseline: the window of the last day.",
+    summary="Daily series of the district or a group",
+    description="Staff roles. The indices for every day from `first` to `last` (at most 800 "
+    "days), against one baseline: the window of the last day; of the district, or of one group "
+    "with `group` (township, industry, chain, segment, list) and `key` (its id).",
     response_model=SeriesOut,
-    responses=ERROR_RESPONSES,
+    responses={**ERROR_RESPONSES, 404: {"description": "No such group"}},
 )
 async def series(
     principal: CurrentPrincipal, monitor: Monitor, first: Day, last: Day,
     resumed_only: bool = False,
+    group: Annotated[str | None, Query(max_length=16, description="Kind of the group")] = None,
+    key: Annotated[str | None, Query(max_length=64, description="The group's id")] = None,
 ) -> SeriesOut:  # fmt: skip
-    window, days = await monitor.series(principal, first, last, resumed_only=resumed_only)
+    window, days = await monitor.series(principal, first, last, resumed_only=resumed_only,
+                                        group=group, key=key)  # fmt: skip
     return SeriesOut(
         theta=monitor.settings.theta, baseline_start=window[0], baseline_end=window[1],
         days=[SeriesDayOut(date=d, **SeriesDayOut.values(v)) for d, v in days],

@@ -181,14 +181,22 @@ def series(
     first: str = typer.Option(..., "--first", help="First day, YYYY-MM-DD."),
     last: str = typer.Option(..., "--last", help="Last day, YYYY-MM-DD."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
+    group: str | None = typer.Option(
+        None, "--group", help="Kind of group: " + ", ".join(GROUP_KINDS)
+    ),
+    key: str | None = typer.Option(None, "--key", help="The group's id (township code, …)."),
 ) -> None:
-    """The district's daily series (one baseline: the last day's window)."""
+    """The daily series of the district or one group (one baseline: the last day's window)."""
     settings = load_settings()
 
     async def _run() -> list[SeriesDayOut]:
         async with open_database(settings) as db, db.session() as session:
             _, days = await MonitorService(session, settings.monitor).series(
-                SYSTEM, _required_day(first, "--first"), _required_day(last, "--last")
+                SYSTEM,
+                _required_day(first, "--first"),
+                _required_day(last, "--last"),
+                group=group,
+                key=key,
             )
             return [SeriesDayOut(date=d, **SeriesDayOut.values(v)) for d, v in days]
 

@@ -24,6 +24,7 @@ from taihu.monitor.indices import (
     baseline_window,
     day_flags,
     day_index,
+    district_series,
     group_index,
     index_values,
 )
@@ -169,12 +170,14 @@ class MonitorService:
 
     async def series(
         self, actor: Principal, first: date, last: date, *, theta: float | None = None,
-        resumed_only: bool = False,
+        resumed_only: bool = False, group: str | None = None, key: str | None = None,
     ) -> tuple[tuple[date, date], list[tuple[date, IndexValues]]]:  # fmt: skip
-        """The district's daily series over ``[first, last]``, one baseline (the last day's).
+        """The daily series over ``[first, last]``, one baseline (the last day's window).
 
-        The database sums each day (counted, resumed, Σ E, Σ B) with the same threshold as
-        ``district_series``, so a year of 10,000 enterprises is not read row by row.
+        Of the district, or of one group (``group`` kind and ``key``). For the district the
+        database sums each day (counted, resumed, Σ E, Σ B) with the same threshold as
+        ``district_series``, so a year of 10,000 enterprises is not read row by row; a group's
+        members are read and summed by ``district_series`` itself.
         """
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         if last < first:
@@ -183,6 +186,10 @@ class MonitorService:
             raise InvalidInput(f"at most {MAX_SERIES_DAYS} days at once", code="bad_range")
         params = self.params(theta=theta, resumed_only=resumed_only)
         window = self.window(last)
+        if group is not None:
+            ids = await self._members_of(group, key)
+            matrix, base = await self._span(ids, window, first, last, neighbours=0)
+            return window, district_series(matrix, base, params, first, last)
         b = self._baseline_query(window)
         up = PowerDay.kwh >= b.c.base * (params.theta * (1 - TOLERANCE))
         query = (
@@ -204,6 +211,17 @@ class MonitorService:
             out.append((day, index_values(int(n), int(r or 0), float(se or 0), float(sb or 0),
                                           float(ser or 0), float(sbr or 0), params)))  # fmt: skip
         return window, out
+
+    async def _members_of(self, kind: str, key: str | None) -> tuple[int, ...]:
+        """The enterprises of one group, by id."""
+        if not key:
+            raise InvalidInput("give the group's id with its kind", code="bad_group")
+        registry = await load_registry(self.session)
+        (grouping,) = await groupings(self.session, registry, [kind])
+        if key not in grouping.labels:
+            raise NotFound(f"no {kind} group {key!r}", code="group_not_found")
+        rows = grouping.rows[grouping.groups == grouping.labels.index(key)]
+        return tuple(registry.ids[r] for r in sorted(set(rows.tolist())))
 
     async def enterprise_ratios(
         self, actor: Principal, day: date
