@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -29,6 +30,7 @@ __all__ = [
     "HandleSettings",
     "HttpSettings",
     "LogSettings",
+    "MonitorSettings",
     "MqttSettings",
     "SecuritySettings",
     "Settings",
@@ -40,7 +42,9 @@ Environment = Literal["dev", "test", "production"]
 _MIN_KEY_LENGTH = 32
 # "aaaa…" or "changemechangeme…" is long enough but guessable; random keys use many symbols.
 _MIN_DISTINCT_KEY_CHARS = 12
-_SECTIONS = frozenset({"database", "http", "mqtt", "handle", "log", "console", "security"})
+_SECTIONS = frozenset(
+    {"database", "http", "mqtt", "handle", "log", "console", "security", "monitor"}
+)
 
 
 class UnsafeSettingsError(ValueError):
@@ -145,6 +149,47 @@ class ConsoleSettings(BaseSettings):
         return ZoneInfo(self.timezone)
 
 
+class MonitorSettings(BaseSettings):
+    """The operation monitor: resumption threshold, baseline window, warning bands, data checks."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_MONITOR_", extra="ignore")
+
+    theta: float = Field(
+        default=0.30, gt=0, le=1, description="Resumed when a day's use is >= theta * baseline."
+    )
+    baseline_start: date | None = Field(
+        default=None, description="First day of the baseline window; empty: the previous December."
+    )
+    baseline_end: date | None = Field(
+        default=None, description="Last day of the baseline window (with BASELINE_START)."
+    )
+    band_green: float = Field(default=0.8, ge=0, le=2, description="Green at or above this index.")
+    band_yellow: float = Field(default=0.6, ge=0, le=2, description="Yellow at or above this.")
+    band_orange: float = Field(
+        default=0.4, ge=0, le=2, description="Orange at or above this; red below."
+    )
+    max_daily_kwh: float = Field(
+        default=5_000_000, gt=0, description="Imported daily use above this is refused as absurd."
+    )
+    spike_factor: float = Field(
+        default=3.0, gt=1, description="A day this many times its neighbours' median is a spike."
+    )
+    meter_profile: str = Field(
+        default="power-meter", description="Device profile whose devices are power meters."
+    )
+    meter_key: str = Field(default="energy", description="The meters' cumulative energy key (kWh).")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MonitorSettings:
+        if not self.band_green >= self.band_yellow >= self.band_orange:
+            raise ValueError("the bands need green >= yellow >= orange")
+        if (self.baseline_start is None) != (self.baseline_end is None):
+            raise ValueError("give both BASELINE_START and BASELINE_END, or neither")
+        if self.baseline_start and self.baseline_end and self.baseline_start > self.baseline_end:
+            raise ValueError("BASELINE_START is after BASELINE_END")
+        return self
+
+
 class SecuritySettings(BaseSettings):
     """Secrets, sessions, tokens and login throttling."""
 
@@ -185,6 +230,7 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     @property
     def database_url(self) -> str:

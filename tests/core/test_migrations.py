@@ -7,10 +7,18 @@ import taihu.chains
 import taihu.devices
 import taihu.enterprises
 import taihu.identifiers
+import taihu.monitor
 from taihu.core import Base, Database, head_revisions, schema_state, upgrade
 
 # Their tables join Base.metadata.
-_CONTEXTS = (taihu.accounts, taihu.chains, taihu.devices, taihu.enterprises, taihu.identifiers)
+_CONTEXTS = (
+    taihu.accounts,
+    taihu.chains,
+    taihu.devices,
+    taihu.enterprises,
+    taihu.identifiers,
+    taihu.monitor,
+)
 
 
 async def test_empty_database_migrates_to_head(empty_database_url: str) -> None:

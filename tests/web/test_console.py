@@ -161,17 +161,3 @@ async def test_cookie_session_writes_need_the_csrf_header(
     assert refused.json()["error"] == "csrf_failed"
     accepted = await client.post("/api/enterprises", json=body, headers={"X-CSRF-Token": token})
     assert accepted.status_code == 201
-
-
-async def test_pillar_pages_say_they_are_not_enabled(
-    client: httpx.AsyncClient, world: World
-) -> None:
-    await world.user("admin", Role.ADMIN)
-    await sign_in(client, "admin")
-    for path, title in [
-        ("/monitor", "运行监测"),
-    ]:
-        page = await client.get(path)
-        assert page.status_code == 200
-        assert title in page.text
-        assert "本节点尚未启用该模块。" in page.text

@@ -12,6 +12,7 @@ from taihu.devices import cli as devices_cli
 from taihu.edge import cli as edge_cli
 from taihu.enterprises import cli as enterprises_cli
 from taihu.identifiers import cli as identifiers_cli
+from taihu.monitor import cli as monitor_cli
 
 __all__ = ["app", "main"]
 
@@ -32,6 +33,7 @@ app.add_typer(chains_cli.app, name="chain")
 app.add_typer(identifiers_cli.app, name="id")
 app.add_typer(devices_cli.app, name="device")
 app.add_typer(edge_cli.app, name="edge")
+app.add_typer(monitor_cli.app, name="monitor")
 
 
 @app.command("version")

@@ -20,6 +20,7 @@ from taihu.demo.chains import DistrictPlan, plan_district, seed_chains
 from taihu.demo.codes import demo_credit_code
 from taihu.demo.devices import SimulatedDevice, seed_devices
 from taihu.demo.identifiers import IDENTIFIER_STEPS, seed_identifiers
+from taihu.demo.monitor import seed_monitor
 from taihu.enterprises import EnterpriseService
 from taihu.settings import SecuritySettings
 
@@ -134,6 +135,7 @@ async def seed_demo(
         FrozenClock(end - timedelta(days=HISTORY_DAYS - 1, hours=end.hour)),
         days=HISTORY_DAYS, progress=progress,
     )  # fmt: skip
+    await seed_monitor(db, demo_plan(), end)
     return await seed_devices(db, enterprise_ids, end)
 
 

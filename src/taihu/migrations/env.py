@@ -9,11 +9,19 @@ import taihu.chains
 import taihu.devices
 import taihu.enterprises
 import taihu.identifiers
+import taihu.monitor
 from taihu.core import Base
 
 # The contexts are imported for their side effect: their tables join Base.metadata, the
 # target that tests/core/test_migrations.py compares every migrated schema with.
-_CONTEXTS = (taihu.accounts, taihu.chains, taihu.devices, taihu.enterprises, taihu.identifiers)
+_CONTEXTS = (
+    taihu.accounts,
+    taihu.chains,
+    taihu.devices,
+    taihu.enterprises,
+    taihu.identifiers,
+    taihu.monitor,
+)
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -20,6 +20,7 @@ from taihu.devices import DeviceHub
 from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
 from taihu.identifiers import api as identifiers_api
+from taihu.monitor import api as monitor_api
 from taihu.settings import Settings
 from taihu.web import console, ops
 from taihu.web.errors import install_error_handlers
@@ -27,6 +28,7 @@ from taihu.web.middleware import RequestMiddleware
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
 from taihu.web.pages import identifiers as identifiers_pages
+from taihu.web.pages import monitor as monitor_pages
 from taihu.web.templating import LanguageMiddleware, build_templates
 
 __all__ = ["SchemaOutdatedError", "app_from_environment", "create_app"]
@@ -105,6 +107,8 @@ def create_app(
     app.include_router(identifiers_api.router)
     app.include_router(devices_api.router)
     app.include_router(devices_pages.router)
+    app.include_router(monitor_api.router)
+    app.include_router(monitor_pages.router)
     app.include_router(console.router)
     app.include_router(identifiers_pages.router)
     return app

@@ -343,9 +343,8 @@ async def audit_page(
     )  # fmt: skip
 
 
-_PILLARS = {
-    "/monitor": N_("Operation monitor"),
-}
+# Paths of pillars not installed on this node yet, each answered by a placeholder page.
+_PILLARS: dict[str, str] = {}
 
 
 async def pillar_page(request: Request, who: Signed) -> HTMLResponse:

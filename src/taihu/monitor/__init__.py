@@ -1,0 +1,70 @@
+"""The operation monitor (复工复产): power-based resumption indices, warnings, lists, cases.
+
+The index arithmetic (``indices``), the data-quality guard (``quality``), the case rules
+(``cases``) and the weekly report layout (``report``) are pure; the services read and write the
+database.
+"""
+
+from taihu.monitor.cases import Action, Category, State, is_overdue, next_state
+from taihu.monitor.casework import CaseFilter, CaseService, UnblockItem
+from taihu.monitor.groups import GROUP_KINDS
+from taihu.monitor.indices import (
+    Bands,
+    Grouping,
+    IndexValues,
+    Params,
+    PowerMatrix,
+    baseline_window,
+    baselines,
+    day_index,
+    district_series,
+    group_index,
+)
+from taihu.monitor.jobs import sync_recent_meters
+from taihu.monitor.models import Case, CaseEvent, KeyList, KeyListMember, PowerDay, StatusReport
+from taihu.monitor.power import import_power, sync_meters
+from taihu.monitor.quality import Flag, quality_flags
+from taihu.monitor.report import Snapshot, SnapshotRow, snapshot_xlsx
+from taihu.monitor.schemas import CaseOut, DayIndexOut
+from taihu.monitor.service import DayReport, EnterpriseView, MonitorService
+
+__all__ = [
+    "GROUP_KINDS",
+    "Action",
+    "Bands",
+    "Case",
+    "CaseEvent",
+    "CaseFilter",
+    "CaseOut",
+    "CaseService",
+    "Category",
+    "DayIndexOut",
+    "DayReport",
+    "EnterpriseView",
+    "Flag",
+    "Grouping",
+    "IndexValues",
+    "KeyList",
+    "KeyListMember",
+    "MonitorService",
+    "Params",
+    "PowerDay",
+    "PowerMatrix",
+    "Snapshot",
+    "SnapshotRow",
+    "State",
+    "StatusReport",
+    "UnblockItem",
+    "baseline_window",
+    "baselines",
+    "day_index",
+    "district_series",
+    "group_index",
+    "import_power",
+    "is_overdue",
+    "next_state",
+    "quality_flags",
+    "snapshot_xlsx",
+    "sync_meters",
+    "sync_recent_meters",
+]

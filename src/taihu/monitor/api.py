@@ -1,0 +1,400 @@
+"""HTTP routes of the monitor: indices, power data, data quality, key lists, cases, unblock."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from pydantic import BaseModel, ConfigDict
+
+from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
+from taihu.core import DbSession, PageNumber, PageSize, RuntimeDep, read_upload
+from taihu.devices import store_for
+from taihu.enterprises import ImportReportOut
+from taihu.monitor.casework import CaseFilter, CaseService
+from taihu.monitor.power import import_power, sync_meters
+from taihu.monitor.report import snapshot_xlsx
+from taihu.monitor.schemas import (
+    CaseActionIn,
+    CaseDetailOut,
+    CaseEventOut,
+    CaseIn,
+    CaseOut,
+    CasePage,
+    DayIndexOut,
+    EnterpriseMonitorOut,
+    FlagOut,
+    KeyListIn,
+    KeyListOut,
+    MembersIn,
+    SeriesDayOut,
+    SeriesOut,
+    StatusIn,
+    UnblockIn,
+    UnblockItemOut,
+    UnblockOut,
+)
+from taihu.monitor.service import MonitorService
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["monitor"])
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such enterprise, list or case"}
+}
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Day = Annotated[date, Query(description="YYYY-MM-DD")]
+
+
+def _monitor(session: DbSession, runtime: RuntimeDep) -> MonitorService:
+    return MonitorService(session, runtime.settings.monitor, runtime.clock)
+
+
+def _cases(session: DbSession, runtime: RuntimeDep) -> CaseService:
+    return CaseService(session, runtime.clock)
+
+
+Monitor = Annotated[MonitorService, Depends(_monitor)]
+Cases = Annotated[CaseService, Depends(_cases)]
+
+
+class SyncOut(BaseModel):
+    """What a meter sync wrote."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"written": 1200, "meters": 600}]})
+
+    written: int
+    meters: int
+
+
+@router.get(
+    "/api/monitor/index",
+    summary="Resumption indices of a day",
+    description="Staff roles. 复工率 (resumed / counted), 复产率 (Σ E / Σ B) and their mean for "
+    "the district, and per group with `group` (township, industry, chain, segment, list); "
+    "fractions 0..1. Enterprises without a baseline are listed, not counted. Formulas in "
+    "docs/monitor.md.",
+    response_model=DayIndexOut,
+    responses=ERROR_RESPONSES,
+)
+async def day_index(
+    principal: CurrentPrincipal,
+    monitor: Monitor,
+    date: Day,
+    group: Annotated[str | None, Query(max_length=16)] = None,
+    theta: Annotated[float | None, Query(gt=0, le=1)] = None,
+    resumed_only: bool = False,
+) -> DayIndexOut:
+    report = await monitor.index(principal, date, [group] if group else [], theta=theta,
+                                 resumed_only=resumed_only)  # fmt: skip
+    return DayIndexOut.of(report, group)
+
+
+@router.get(
+    "/api/monitor/series",
+    summary="Daily series of the district or a group",
+    description="Staff roles. The indices for every day from `first` to `last` (at most 800 "
+    "days), against one baseline: the window of the last day; of the district, or of one group "
+    "with `group` (township, industry, chain, segment, list) and `key` (its id).",
+    response_model=SeriesOut,
+    responses={**ERROR_RESPONSES, 404: {"description": "No such group"}},
+)
+async def series(
+    principal: CurrentPrincipal, monitor: Monitor, first: Day, last: Day,
+    resumed_only: bool = False,
+    group: Annotated[str | None, Query(max_length=16, description="Kind of the group")] = None,
+    key: Annotated[str | None, Query(max_length=64, description="The group's id")] = None,
+) -> SeriesOut:  # fmt: skip
+    window, days = await monitor.series(principal, first, last, resumed_only=resumed_only,
+                                        group=group, key=key)  # fmt: skip
+    return SeriesOut(
+        theta=monitor.settings.theta, baseline_start=window[0], baseline_end=window[1],
+        days=[SeriesDayOut(date=d, **SeriesDayOut.values(v)) for d, v in days],
+    )  # fmt: skip
+
+
+@router.get(
+    "/api/monitor/flags",
+    summary="Data-quality flags",
+    description="Staff roles. Missing meter days, spikes inconsistent with the enterprise's "
+    "history and disagreements between power and the enterprise's reported status, from "
+    "`first` to `last`. Flagged readings still count in the indices.",
+    response_model=list[FlagOut],
+    responses=ERROR_RESPONSES,
+)
+async def flags(
+    principal: CurrentPrincipal, monitor: Monitor, first: Day, last: Day
+) -> list[FlagOut]:
+    return [FlagOut.of(f) for f in await monitor.flags(principal, first, last)]
+
+
+@router.get(
+    "/api/monitor/enterprises/{enterprise_id}",
+    summary="An enterprise's power curve",
+    description="Staff roles, or the enterprise's own users. Daily use from `first` to `last` "
+    "against its baseline and threshold (theta · B), whether it had resumed on `last`, its "
+    "band, flags and reported status.",
+    response_model=EnterpriseMonitorOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def enterprise_curve(
+    enterprise_id: int, principal: CurrentPrincipal, monitor: Monitor, first: Day, last: Day
+) -> EnterpriseMonitorOut:
+    return EnterpriseMonitorOut.of(await monitor.enterprise(principal, enterprise_id, first, last))
+
+
+@router.post(
+    "/api/monitor/enterprises/{enterprise_id}/status",
+    summary="Report an enterprise's status",
+    description="The enterprise's own users (or the bureau) say whether it has resumed on a "
+    "day; the data-quality guard flags a report that the power data contradicts. Audited; a "
+    "second report for the same day replaces the first.",
+    response_model=StatusIn,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def report_status(
+    enterprise_id: int, body: StatusIn, principal: CurrentPrincipal, monitor: Monitor
+) -> StatusIn:
+    row = await monitor.report_status(principal, enterprise_id, body.date, resumed=body.resumed,
+                                      note=body.note)  # fmt: skip
+    return StatusIn(date=row.day, resumed=row.resumed, note=row.note)
+
+
+@router.post(
+    "/api/monitor/power/import",
+    summary="Import daily electricity from the grid company",
+    description="Admin and bureau. Multipart `file` (xlsx or CSV: credit code, date, kWh). "
+    "Every row is validated first (unknown enterprise, bad date, negative or absurd value, "
+    "repeated day); any problem and nothing is written. A known (enterprise, day) is replaced.",
+    response_model=ImportReportOut,
+    responses=ERROR_RESPONSES,
+)
+async def import_power_file(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File(description="The .xlsx or .csv file")],
+    dry_run: Annotated[bool, Query(description="Validate without writing")] = False,
+) -> ImportReportOut:
+    content = await read_upload(file)
+    settings = runtime.settings
+    report = await import_power(
+        session, runtime.clock, principal, file.filename or "upload.csv", content,
+        max_kwh=settings.monitor.max_daily_kwh,
+        today=runtime.clock.now().astimezone(settings.console.zone).date(), dry_run=dry_run,
+    )  # fmt: skip
+    return ImportReportOut.model_validate(report)
+
+
+@router.post(
+    "/api/monitor/power/sync-meters",
+    summary="Bring daily use in from the power meters",
+    description="Admin and bureau. A day's use per meter is its cumulative energy's maximum "
+    "minus its minimum that day (from the device hub's rollups), summed per enterprise; days "
+    "imported from the grid company are kept.",
+    response_model=SyncOut,
+    responses=ERROR_RESPONSES,
+)
+async def sync_power_meters(
+    principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep, first: Day, last: Day
+) -> SyncOut:
+    settings = runtime.settings
+    written, meters = await sync_meters(
+        session, store_for(runtime.db), runtime.clock, principal, first, last,
+        zone=settings.console.zone, profile=settings.monitor.meter_profile,
+        key=settings.monitor.meter_key,
+    )  # fmt: skip
+    return SyncOut(written=written, meters=meters)
+
+
+@router.get(
+    "/api/monitor/lists",
+    summary="Key-enterprise lists",
+    description="Staff roles. Every list with its member count.",
+    response_model=list[KeyListOut],
+    responses=ERROR_RESPONSES,
+)
+async def key_lists(principal: CurrentPrincipal, monitor: Monitor) -> list[KeyListOut]:
+    return [
+        KeyListOut(id=k.id, name=k.name, description=k.description, members=n)
+        for k, n in await monitor.lists(principal)
+    ]
+
+
+@router.post(
+    "/api/monitor/lists",
+    summary="Create a key-enterprise list",
+    description="Admin and bureau; audited. Names are unique.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=KeyListOut,
+    responses={**ERROR_RESPONSES, 409: {"description": "A list with this name exists"}},
+)
+async def create_list(body: KeyListIn, principal: CurrentPrincipal, monitor: Monitor) -> KeyListOut:
+    row = await monitor.create_list(principal, body.name, body.description)
+    return KeyListOut(id=row.id, name=row.name, description=row.description, members=0)
+
+
+async def _change_members(
+    list_id: int, body: MembersIn, principal: CurrentPrincipal, monitor: Monitor, *, remove: bool
+) -> KeyListOut:
+    await monitor.set_members(principal, list_id, body.credit_codes, remove=remove)
+    for row, count in await monitor.lists(principal):
+        if row.id == list_id:
+            return KeyListOut(id=row.id, name=row.name, description=row.description, members=count)
+    raise AssertionError("the list vanished")  # pragma: no cover - set_members checked it
+
+
+@router.post(
+    "/api/monitor/lists/{list_id}/members",
+    summary="Add enterprises to a list",
+    description="Admin and bureau; by credit code, all registered or nothing changes; audited.",
+    response_model=KeyListOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def add_members(
+    list_id: int, body: MembersIn, principal: CurrentPrincipal, monitor: Monitor
+) -> KeyListOut:
+    return await _change_members(list_id, body, principal, monitor, remove=False)
+
+
+@router.post(
+    "/api/monitor/lists/{list_id}/members/remove",
+    summary="Remove enterprises from a list",
+    description="Admin and bureau; by credit code; audited.",
+    response_model=KeyListOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def remove_members(
+    list_id: int, body: MembersIn, principal: CurrentPrincipal, monitor: Monitor
+) -> KeyListOut:
+    return await _change_members(list_id, body, principal, monitor, remove=True)
+
+
+@router.get(
+    "/api/monitor/lists/{list_id}/snapshot",
+    summary="Weekly snapshot of a list (xlsx)",
+    description="Staff roles. The week (Monday to Sunday) containing `week`, in the fixed "
+    "layout of docs/monitor.md: the list's indices on the last day, then one row per member "
+    "with its baseline, seven days of use, week ratio, resumed flag, band and open cases.",
+    response_class=Response,
+    responses={
+        **ERROR_RESPONSES,
+        **_NOT_FOUND,
+        200: {"description": "The workbook", "content": {_XLSX: {}}},
+    },
+)
+async def list_snapshot(
+    list_id: int, principal: CurrentPrincipal, monitor: Monitor, week: Day
+) -> Response:
+    snap = await monitor.snapshot(principal, list_id, week)
+    return Response(
+        snapshot_xlsx(snap), media_type=_XLSX,
+        headers={"Content-Disposition": f'attachment; filename="snapshot-{snap.monday}.xlsx"'},
+    )  # fmt: skip
+
+
+@router.get(
+    "/api/monitor/cases",
+    summary="Blocker cases",
+    description="Newest first; filter by `state`, `enterprise_id`, `officer`, `overdue` (open "
+    "past the deadline). Enterprise users see their own enterprises' cases.",
+    response_model=CasePage,
+    responses=ERROR_RESPONSES,
+)
+async def list_cases(
+    principal: CurrentPrincipal,
+    cases: Cases,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    enterprise_id: int | None = None,
+    officer: Annotated[str | None, Query(max_length=128)] = None,
+    overdue: bool = False,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> CasePage:
+    where = CaseFilter(state=state, enterprise_id=enterprise_id, officer=officer, overdue=overdue)
+    rows, total = await cases.find(principal, where, limit=page_size,
+                                   offset=(page - 1) * page_size)  # fmt: skip
+    return CasePage(items=[CaseOut.of(c, cases.overdue(c)) for c in rows], total=total,
+                    page=page, page_size=page_size)  # fmt: skip
+
+
+@router.post(
+    "/api/monitor/cases",
+    summary="Record a blocker case",
+    description="Bureau and admins for any enterprise; enterprise users for their own. "
+    "Category: supplier, logistics, labour, funds or other. Audited.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CaseOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def record_case(body: CaseIn, principal: CurrentPrincipal, cases: Cases) -> CaseOut:
+    case = await cases.record(principal, body.enterprise_id, body.category, body.title,
+                              body.description)  # fmt: skip
+    return CaseOut.of(case, cases.overdue(case))
+
+
+@router.get(
+    "/api/monitor/cases/{case_id}",
+    summary="A case with its history",
+    description="Staff roles, or the enterprise's own users.",
+    response_model=CaseDetailOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def get_case(case_id: int, principal: CurrentPrincipal, cases: Cases) -> CaseDetailOut:
+    case = await cases.get(principal, case_id)
+    events = [CaseEventOut.of(e) for e in await cases.events(principal, case_id)]
+    return CaseDetailOut(**CaseOut.of(case, cases.overdue(case)).model_dump(), events=events)
+
+
+@router.post(
+    "/api/monitor/cases/{case_id}/actions",
+    summary="Work a case",
+    description="`assign` (officer and deadline), `start`, `close` (the report-back in "
+    "`comment`) and `reopen` for the bureau and admins; `comment` also for the enterprise's own "
+    "users. 409 `bad_case_state` when the state does not allow the action. Audited.",
+    response_model=CaseOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND, 409: {"description": "Not in this state"}},
+)
+async def act_on_case(
+    case_id: int, body: CaseActionIn, principal: CurrentPrincipal, cases: Cases
+) -> CaseOut:
+    case = await cases.act(principal, case_id, body.action, comment=body.comment,
+                           officer=body.officer, deadline=body.deadline)  # fmt: skip
+    return CaseOut.of(case, cases.overdue(case))
+
+
+@router.get(
+    "/api/monitor/unblock/{credit_code}",
+    summary="A key enterprise's unblock list",
+    description="Staff roles. Its non-resumed critical suppliers on `date`, transitively over "
+    "non-substitutable supply edges, in the industry map's unblock order (whose recovery "
+    "restores the most downstream value first), with any open case for each.",
+    response_model=UnblockOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def unblock_list(
+    credit_code: str, principal: CurrentPrincipal, monitor: Monitor, cases: Cases, date: Day
+) -> UnblockOut:
+    key, items = await cases.unblock_list(principal, monitor, credit_code, date)
+    return UnblockOut(enterprise_id=key.id, name=key.name, date=date, opened=0,
+                      items=[UnblockItemOut.of(i) for i in items])  # fmt: skip
+
+
+@router.post(
+    "/api/monitor/unblock/{credit_code}",
+    summary="Open cases for a key enterprise's unblock list",
+    description="Admin and bureau. One supplier case per entry of the unblock list that has no "
+    "open case from this key enterprise yet (以点带线扩面), assigned when `officer` and "
+    "`deadline` are given. Audited.",
+    response_model=UnblockOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def open_unblock_cases(
+    credit_code: str, body: UnblockIn, principal: CurrentPrincipal, monitor: Monitor, cases: Cases
+) -> UnblockOut:
+    key, items, opened = await cases.open_unblock_cases(
+        principal, monitor, credit_code, body.date, officer=body.officer, deadline=body.deadline
+    )
+    return UnblockOut(enterprise_id=key.id, name=key.name, date=body.date, opened=opened,
+                      items=[UnblockItemOut.of(i) for i in items])  # fmt: skip

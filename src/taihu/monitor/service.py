@@ -1,0 +1,469 @@
+"""The monitor within one unit of work: indices, groups, warnings, data quality, key lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from taihu.accounts import Principal, Role, record_audit
+from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
+from taihu.enterprises import CreditCode, Enterprise, townships
+from taihu.monitor.cases import State
+from taihu.monitor.groups import group_names, groupings, load_registry
+from taihu.monitor.indices import (
+    TOLERANCE,
+    Bands,
+    Floats,
+    IndexValues,
+    Params,
+    PowerMatrix,
+    baseline_window,
+    day_flags,
+    day_index,
+    district_series,
+    group_index,
+    index_values,
+)
+from taihu.monitor.models import Case, KeyList, KeyListMember, PowerDay, StatusReport
+from taihu.monitor.quality import NEIGHBOURS, Flag, quality_flags
+from taihu.monitor.report import Snapshot, SnapshotRow
+from taihu.settings import MonitorSettings
+
+__all__ = ["DayReport", "EnterpriseView", "MonitorService"]
+
+MAX_SERIES_DAYS = 800
+SMALL_SET = 500  # up to this many enterprises, queries name them
+
+
+@dataclass(slots=True)
+class DayReport:
+    """Indices of one day for the district and the asked groupings."""
+
+    day: date
+    window: tuple[date, date]
+    theta: float
+    district: IndexValues
+    groups: dict[str, dict[str, tuple[str, IndexValues]]] = field(default_factory=dict)
+    no_baseline: list[tuple[int, str, str]] = field(default_factory=list)  # id, code, name
+    no_reading: int = 0
+
+
+@dataclass(slots=True)
+class EnterpriseView:
+    """One enterprise's power curve against its baseline and threshold."""
+
+    enterprise_id: int
+    name: str
+    credit_code: str
+    baseline: float | None
+    threshold: float | None
+    days: list[tuple[date, float | None]]
+    resumed: bool | None
+    band: str | None
+    flags: list[Flag]
+    reported: dict[date, bool]
+
+
+class MonitorService:
+    """Indices and key lists, scoped to what a principal may see."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        settings: MonitorSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.session = session
+        self.settings = settings or MonitorSettings()
+        self.clock = clock or SystemClock()
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def params(self, *, theta: float | None = None, resumed_only: bool = False) -> Params:
+        """The index parameters from the settings, ``theta`` overridden when given."""
+        s = self.settings
+        theta = s.theta if theta is None else theta
+        if not 0 < theta <= 1:
+            raise InvalidInput(f"theta must be in (0, 1], not {theta}", code="bad_theta")
+        return Params(theta, resumed_only, Bands(s.band_green, s.band_yellow, s.band_orange))
+
+    def window(self, day: date) -> tuple[date, date]:
+        """The baseline window for a day (the settings', else the previous December)."""
+        return baseline_window(day, self.settings.baseline_start, self.settings.baseline_end)
+
+    @staticmethod
+    def _only(ids: tuple[int, ...] | None) -> list[sa.ColumnElement[bool]]:
+        # A few enterprises (a list, one drill-down) are read by id; the whole registry is not.
+        if ids is None or len(ids) > SMALL_SET:
+            return []
+        return [PowerDay.enterprise_id.in_(ids)]
+
+    async def matrix(self, ids: tuple[int, ...], first: date, last: date) -> PowerMatrix:
+        """Daily use of the enterprises over ``[first, last]``."""
+        rows = await self.session.execute(
+            sa.select(PowerDay.enterprise_id, PowerDay.day, PowerDay.kwh).where(
+                PowerDay.day.between(first, last), *self._only(ids)
+            )
+        )
+        return PowerMatrix.build(ids, first, last, ((e, d, k) for e, d, k in rows))
+
+    def _baseline_query(
+        self, window: tuple[date, date], ids: tuple[int, ...] | None = None
+    ) -> sa.Subquery:
+        """B per enterprise in SQL: ``baselines``' mean of the non-zero readings of the window."""
+        return (
+            sa.select(PowerDay.enterprise_id.label("enterprise_id"),
+                      sa.func.avg(PowerDay.kwh).label("base"))
+            .where(PowerDay.day.between(*window), PowerDay.kwh > 0, *self._only(ids))
+            .group_by(PowerDay.enterprise_id)
+            .subquery()
+        )  # fmt: skip
+
+    async def baselines(self, ids: tuple[int, ...], window: tuple[date, date]) -> Floats:
+        """B for each of ``ids`` (NaN without a baseline), averaged by the database."""
+        query = self._baseline_query(window, ids)
+        row = {key: i for i, key in enumerate(ids)}
+        out = np.full(len(ids), np.nan)
+        for enterprise_id, base in await self.session.execute(sa.select(query)):
+            if enterprise_id in row:
+                out[row[enterprise_id]] = float(base)
+        return out
+
+    async def _span(
+        self, ids: tuple[int, ...], window: tuple[date, date], first: date, last: date, *,
+        neighbours: int = NEIGHBOURS,
+    ) -> tuple[PowerMatrix, Floats]:  # fmt: skip
+        """The days (with neighbours for the quality guard) as a matrix, and the baselines."""
+        lo, hi = first - timedelta(days=neighbours), last + timedelta(days=neighbours)
+        if (hi - lo).days > MAX_SERIES_DAYS:
+            raise InvalidInput(f"at most {MAX_SERIES_DAYS} days at once", code="bad_range")
+        return await self.matrix(ids, lo, hi), await self.baselines(ids, window)
+
+    # -- indices --------------------------------------------------------------------------
+
+    async def index(
+        self, actor: Principal, day: date, kinds: list[str] | None = None, *,
+        theta: float | None = None, resumed_only: bool = False,
+    ) -> DayReport:  # fmt: skip
+        """The day's indices for the district and each asked grouping (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        params = self.params(theta=theta, resumed_only=resumed_only)
+        registry = await load_registry(self.session)
+        window = self.window(day)
+        matrix, base = await self._span(registry.ids, window, day, day, neighbours=0)
+        energy = matrix.day(day)
+        report = DayReport(day, window, params.theta, day_index(energy, base, params))
+        for grouping in await groupings(self.session, registry, kinds or []):
+            names = await group_names(self.session, grouping.kind)
+            values = group_index(energy, base, params, grouping)
+            report.groups[grouping.kind] = {
+                key: (names.get(key, key), v) for key, v in values.items()
+            }
+        for i in np.flatnonzero(np.isnan(base)):
+            report.no_baseline.append((registry.ids[i], registry.codes[i], registry.names[i]))
+        report.no_reading = int((~np.isnan(base) & np.isnan(energy)).sum())
+        return report
+
+    async def series(
+        self, actor: Principal, first: date, last: date, *, theta: float | None = None,
+        resumed_only: bool = False, group: str | None = None, key: str | None = None,
+    ) -> tuple[tuple[date, date], list[tuple[date, IndexValues]]]:  # fmt: skip
+        """The daily series over ``[first, last]``, one baseline (the last day's window).
+
+        Of the district, or of one group (``group`` kind and ``key``). For the district the
+        database sums each day (counted, resumed, Σ E, Σ B) with the same threshold as
+        ``district_series``, so a year of 10,000 enterprises is not read row by row; a group's
+        members are read and summed by ``district_series`` itself.
+        """
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        if last < first:
+            raise InvalidInput("the last day is before the first", code="bad_range")
+        if (last - first).days > MAX_SERIES_DAYS:
+            raise InvalidInput(f"at most {MAX_SERIES_DAYS} days at once", code="bad_range")
+        params = self.params(theta=theta, resumed_only=resumed_only)
+        window = self.window(last)
+        if group is not None:
+            ids = await self._members_of(group, key)
+            matrix, base = await self._span(ids, window, first, last, neighbours=0)
+            return window, district_series(matrix, base, params, first, last)
+        b = self._baseline_query(window)
+        up = PowerDay.kwh >= b.c.base * (params.theta * (1 - TOLERANCE))
+        query = (
+            sa.select(
+                PowerDay.day, sa.func.count(), sa.func.sum(sa.case((up, 1), else_=0)),
+                sa.func.sum(PowerDay.kwh), sa.func.sum(b.c.base),
+                sa.func.sum(sa.case((up, PowerDay.kwh), else_=0.0)),
+                sa.func.sum(sa.case((up, b.c.base), else_=0.0)),
+            )
+            .join(b, b.c.enterprise_id == PowerDay.enterprise_id)
+            .where(PowerDay.day.between(first, last))
+            .group_by(PowerDay.day)
+        )  # fmt: skip
+        sums = {day: rest for day, *rest in await self.session.execute(query)}
+        out = []
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
+            n, r, se, sb, ser, sbr = sums.get(day, (0, 0, 0.0, 0.0, 0.0, 0.0))
+            out.append((day, index_values(int(n), int(r or 0), float(se or 0), float(sb or 0),
+                                          float(ser or 0), float(sbr or 0), params)))  # fmt: skip
+        return window, out
+
+    async def _members_of(self, kind: str, key: str | None) -> tuple[int, ...]:
+        """The enterprises of one group, by id."""
+        if not key:
+            raise InvalidInput("give the group's id with its kind", code="bad_group")
+        registry = await load_registry(self.session)
+        (grouping,) = await groupings(self.session, registry, [kind])
+        if key not in grouping.labels:
+            raise NotFound(f"no {kind} group {key!r}", code="group_not_found")
+        rows = grouping.rows[grouping.groups == grouping.labels.index(key)]
+        return tuple(registry.ids[r] for r in sorted(set(rows.tolist())))
+
+    async def enterprise_ratios(
+        self, actor: Principal, day: date
+    ) -> list[tuple[int, str, str, float | None, float | None, str | None]]:
+        """Each enterprise's (id, code, name, E, B, band of E/B) on a day (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        registry = await load_registry(self.session)
+        matrix, base = await self._span(registry.ids, self.window(day), day, day, neighbours=0)
+        energy, bands = matrix.day(day), self.params().bands
+        out = []
+        for i, key in enumerate(registry.ids):
+            e = None if np.isnan(energy[i]) else float(energy[i])
+            b = None if np.isnan(base[i]) else float(base[i])
+            band = bands.of(e / b) if e is not None and b else None
+            out.append((key, registry.codes[i], registry.names[i], e, b, band))
+        return out
+
+    async def flags(self, actor: Principal, first: date, last: date) -> list[Flag]:
+        """The data-quality guard's flags over ``[first, last]`` (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        registry = await load_registry(self.session)
+        matrix, base = await self._span(registry.ids, self.window(last), first, last)
+        return quality_flags(
+            matrix, base, first, last, theta=self.settings.theta,
+            spike_factor=self.settings.spike_factor, reported=await self._reported(first, last),
+        )  # fmt: skip
+
+    async def _reported(
+        self, first: date, last: date, enterprise_id: int | None = None
+    ) -> dict[tuple[int, date], bool]:
+        query = sa.select(StatusReport.enterprise_id, StatusReport.day, StatusReport.resumed).where(
+            StatusReport.day.between(first, last)
+        )
+        if enterprise_id is not None:
+            query = query.where(StatusReport.enterprise_id == enterprise_id)
+        return {(e, d): r for e, d, r in await self.session.execute(query)}
+
+    async def enterprise(
+        self, actor: Principal, enterprise_id: int, first: date, last: date
+    ) -> EnterpriseView:
+        """One enterprise's curve, baseline, threshold, status and flags (staff or its users)."""
+        if not actor.can_see_enterprise(enterprise_id):
+            actor.require_enterprise(enterprise_id)
+        found = await self.session.get(Enterprise, enterprise_id)
+        if found is None:
+            raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
+        window = self.window(last)
+        matrix, base = await self._span((enterprise_id,), window, first, last)
+        b = None if np.isnan(base[0]) else float(base[0])
+        days = []
+        for j in range(matrix.column(first), matrix.column(last) + 1):
+            value = matrix.kwh[0, j]
+            days.append(
+                (matrix.start + timedelta(days=j), None if np.isnan(value) else float(value))
+            )
+        reported = await self._reported(first, last, enterprise_id)
+        flags = quality_flags(
+            matrix,
+            base,
+            first,
+            last,
+            theta=self.settings.theta,
+            spike_factor=self.settings.spike_factor,
+            reported=reported,
+        )
+        energy = matrix.day(last)
+        counted, resumed = day_flags(energy, base, self.settings.theta)
+        ratio = float(energy[0]) / b if b and counted[0] else None
+        return EnterpriseView(
+            enterprise_id, found.name, found.credit_code, b,
+            b * self.settings.theta if b is not None else None, days,
+            bool(resumed[0]) if counted[0] else None, self.params().bands.of(ratio), flags,
+            {d: r for (_, d), r in reported.items()},
+        )  # fmt: skip
+
+    async def down(self, actor: Principal, day: date) -> set[int]:
+        """Enterprises with a baseline and a reading that are not resumed on a day."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        registry = await load_registry(self.session)
+        matrix, base = await self._span(registry.ids, self.window(day), day, day, neighbours=0)
+        counted, resumed = day_flags(matrix.day(day), base, self.settings.theta)
+        return {registry.ids[i] for i in np.flatnonzero(counted & ~resumed)}
+
+    # -- reported status ------------------------------------------------------------------
+
+    async def report_status(
+        self, actor: Principal, enterprise_id: int, day: date, *, resumed: bool, note: str = ""
+    ) -> StatusReport:
+        """An enterprise says whether it has resumed (its own users, bureau or admin)."""
+        if actor.role is not Role.BUREAU:
+            actor.require_enterprise(enterprise_id)
+        if await self.session.get(Enterprise, enterprise_id) is None:
+            raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
+        if day > self.clock.now().date() + timedelta(days=1):
+            raise InvalidInput(f"{day} is in the future", code="bad_date")
+        row = await self.session.scalar(sa.select(StatusReport).where(
+            StatusReport.enterprise_id == enterprise_id, StatusReport.day == day))  # fmt: skip
+        before = None if row is None else {"resumed": row.resumed, "note": row.note}
+        if row is None:
+            row = StatusReport(enterprise_id=enterprise_id, day=day, resumed=resumed)
+            self.session.add(row)
+        row.resumed, row.note = resumed, note[:300]
+        row.reported_by, row.reported_at = actor.name, self.clock.now()
+        await self.session.flush()
+        await record_audit(
+            self.session,
+            actor,
+            "status.report",
+            "enterprise",
+            enterprise_id,
+            before=before,
+            after={"day": day.isoformat(), "resumed": resumed, "note": row.note},
+            at=self.clock.now(),
+        )
+        return row
+
+    # -- key-enterprise lists -------------------------------------------------------------
+
+    async def create_list(self, actor: Principal, name: str, description: str = "") -> KeyList:
+        """Create a named list (bureau or admin)."""
+        actor.require_role(Role.BUREAU)
+        name = " ".join(name.split())
+        if not name or len(name) > 100:
+            raise InvalidInput("a list name needs 1 to 100 characters", code="bad_list_name")
+        if await self.session.scalar(sa.select(KeyList.id).where(KeyList.name == name)):
+            raise Conflict(f"a list named {name!r} exists already", code="list_exists")
+        row = KeyList(name=name, description=description[:300], created_at=self.clock.now())
+        self.session.add(row)
+        await self.session.flush()
+        await record_audit(self.session, actor, "key_list.create", "key_list", row.id,
+                           after={"name": name}, at=self.clock.now())  # fmt: skip
+        return row
+
+    async def get_list(self, actor: Principal, ref: str | int) -> KeyList:
+        """A list by id or name (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        if isinstance(ref, int) or ref.isdigit():
+            row = await self.session.get(KeyList, int(ref))
+        else:
+            row = await self.session.scalar(sa.select(KeyList).where(KeyList.name == ref))
+        if row is None:
+            raise NotFound(f"no key-enterprise list {ref}", code="list_not_found")
+        return row
+
+    async def lists(self, actor: Principal) -> list[tuple[KeyList, int]]:
+        """Every list with its member count (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        counts = dict(list(await self.session.execute(
+            sa.select(KeyListMember.list_id, sa.func.count()).group_by(KeyListMember.list_id)
+        )))  # fmt: skip
+        rows = await self.session.scalars(sa.select(KeyList).order_by(KeyList.id))
+        return [(row, int(counts.get(row.id, 0))) for row in rows]
+
+    async def members(self, actor: Principal, list_id: int) -> list[Enterprise]:
+        """A list's member enterprises, by name (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        rows = await self.session.scalars(
+            sa.select(Enterprise).join(KeyListMember, KeyListMember.enterprise_id == Enterprise.id)
+            .where(KeyListMember.list_id == list_id).order_by(Enterprise.name)
+        )  # fmt: skip
+        return list(rows)
+
+    async def set_members(
+        self, actor: Principal, list_id: int, codes: list[str], *, remove: bool = False
+    ) -> int:
+        """Add (or remove) enterprises by credit code; all codes must be registered."""
+        actor.require_role(Role.BUREAU)
+        key_list = await self.get_list(actor, list_id)
+        wanted = {CreditCode(code).value for code in codes}
+        found = dict(list(await self.session.execute(
+            sa.select(Enterprise.credit_code, Enterprise.id).where(
+                Enterprise.credit_code.in_(sorted(wanted)))
+        )))  # fmt: skip
+        unknown = sorted(wanted - set(found))
+        if unknown:
+            raise InvalidInput(f"no enterprise {', '.join(unknown)} is registered",
+                               code="unknown_enterprise")  # fmt: skip
+        current = set(await self.session.scalars(
+            sa.select(KeyListMember.enterprise_id).where(KeyListMember.list_id == key_list.id)
+        ))  # fmt: skip
+        ids = set(found.values())
+        if remove:
+            changed = sorted(ids & current)
+            await self.session.execute(
+                sa.delete(KeyListMember).where(
+                    KeyListMember.list_id == key_list.id, KeyListMember.enterprise_id.in_(changed)
+                )
+            )
+        else:
+            changed = sorted(ids - current)
+            self.session.add_all(
+                KeyListMember(list_id=key_list.id, enterprise_id=e, added_at=self.clock.now())
+                for e in changed
+            )
+        await self.session.flush()
+        await record_audit(
+            self.session,
+            actor,
+            "key_list.remove" if remove else "key_list.add",
+            "key_list",
+            key_list.id,
+            after={"enterprise_ids": changed},
+            at=self.clock.now(),
+        )
+        return len(changed)
+
+    async def snapshot(self, actor: Principal, ref: str | int, monday: date) -> Snapshot:
+        """A list's week from ``monday`` (any day is moved back to its Monday), staff roles."""
+        key_list = await self.get_list(actor, ref)
+        monday -= timedelta(days=monday.weekday())
+        sunday = monday + timedelta(days=6)
+        members = await self.members(actor, key_list.id)
+        ids = tuple(e.id for e in members)
+        window = self.window(sunday)
+        matrix, base = await self._span(ids, window, monday, sunday, neighbours=0)
+        params = self.params()
+        energy = matrix.day(sunday)
+        counted, resumed = day_flags(energy, base, params.theta)
+        values = day_index(energy, base, params)
+        open_cases = dict(list(await self.session.execute(
+            sa.select(Case.enterprise_id, sa.func.count()).where(
+                Case.state != State.CLOSED.value, Case.enterprise_id.in_(ids)
+            ).group_by(Case.enterprise_id)
+        )))  # fmt: skip
+        names = townships()
+        rows = []
+        for i, member in enumerate(members):
+            days = tuple(None if np.isnan(v) else float(v) for v in
+                         (matrix.day(monday + timedelta(days=k))[i] for k in range(7)))  # fmt: skip
+            b = None if np.isnan(base[i]) else float(base[i])
+            ratio = float(energy[i]) / b if b and counted[i] else None
+            town = names.get(member.township_code or "")
+            rows.append(SnapshotRow(
+                member.credit_code, member.name, town.name_zh if town else "",
+                member.industry_code or "", b, days, bool(resumed[i]) if counted[i] else None,
+                params.bands.of(ratio), int(open_cases.get(member.id, 0)),
+            ))  # fmt: skip
+        return Snapshot(key_list.name, monday, params.theta, window, values.resumption_rate,
+                        values.production_rate, values.composite_index, values.enterprises,
+                        tuple(rows))  # fmt: skip
+
+    async def latest_day(self) -> date | None:
+        """The last day with any power reading."""
+        found: date | None = await self.session.scalar(sa.select(sa.func.max(PowerDay.day)))
+        return found

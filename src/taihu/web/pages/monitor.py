@@ -1,0 +1,344 @@
+"""Console pages of the operation monitor.
+
+The district dashboard (gauges, trends, townships, warnings, overdue cases), the enterprise
+drill-down (power curve against baseline and threshold, cases, suppliers, unblock list), the case
+board, the key-enterprise lists with their weekly snapshot, and the grid-file upload. The
+services enforce who may see and do what; these pages only shape their answers.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from taihu.chains import ChainService
+from taihu.core import (
+    Conflict,
+    DbSession,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuntimeDep,
+    read_upload,
+)
+from taihu.enterprises import EnterpriseService
+from taihu.monitor import CaseFilter, CaseOut, CaseService, MonitorService, State, import_power
+from taihu.web.console import Signed, render_page
+from taihu.web.i18n import N_, gettext_
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+TREND_DAYS = 60
+CURVE_DAYS = 120
+BAND_LABELS = {"green": N_("Green"), "yellow": N_("Yellow"), "orange": N_("Orange"),
+               "red": N_("Red")}  # fmt: skip
+STATE_LABELS = {"open": N_("Open"), "assigned": N_("Assigned"), "in_progress": N_("In progress"),
+                "closed": N_("Closed")}  # fmt: skip
+CATEGORY_LABELS = {"supplier": N_("Supplier"), "logistics": N_("Logistics"),
+                   "labour": N_("Labour"), "funds": N_("Funds"), "other": N_("Other")}  # fmt: skip
+FLAG_LABELS = {"missing": N_("Missing day"), "spike": N_("Spike"),
+               "mismatch": N_("Status mismatch")}  # fmt: skip
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    return {
+        "bands": {k: gettext_(v) for k, v in BAND_LABELS.items()},
+        "states": {k: gettext_(v) for k, v in STATE_LABELS.items()},
+        "categories": {k: gettext_(v) for k, v in CATEGORY_LABELS.items()},
+        "flags": {k: gettext_(v) for k, v in FLAG_LABELS.items()},
+    }
+
+
+def _back(path: str, error: str) -> RedirectResponse:
+    """Back to a page, with the error to show there."""
+    return RedirectResponse(f"{path}?error={quote(error[:300])}", status_code=303)
+
+
+def _monitor(session: DbSession, runtime: RuntimeDep) -> MonitorService:
+    return MonitorService(session, runtime.settings.monitor, runtime.clock)
+
+
+async def _day(monitor: MonitorService, runtime: RuntimeDep, text: str | None) -> date:
+    if text:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    latest = await monitor.latest_day()
+    return latest or runtime.clock.now().astimezone(runtime.settings.console.zone).date()
+
+
+@router.get("/monitor", response_class=HTMLResponse)
+async def dashboard(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    day: Annotated[str | None, Query(alias="date", max_length=10)] = None,
+) -> HTMLResponse:
+    monitor = _monitor(session, runtime)
+    when = await _day(monitor, runtime, day)
+    try:
+        report = await monitor.index(who.principal, when, ["township"])
+    except PermissionDenied:
+        return render_page(request, "denied.html", who, status_code=403)
+    _, series = await monitor.series(who.principal, when - timedelta(days=TREND_DAYS - 1), when)
+    ratios = await monitor.enterprise_ratios(who.principal, when)
+    warnings = sorted(
+        (r for r in ratios if r[5] in ("red", "orange") and r[3] is not None and r[4]),
+        key=lambda r: (r[3] or 0) / (r[4] or 1),
+    )[:30]
+    flags = await monitor.flags(who.principal, when, when)
+    names = {r[0]: r[2] for r in ratios}
+    cases = CaseService(session, runtime.clock)
+    overdue, overdue_total = await cases.find(who.principal, CaseFilter(overdue=True), limit=20)
+    d = report.district
+    chart = {
+        "gauges": [
+            {"name": gettext_("Resumption rate"), "value": d.resumption_rate},
+            {"name": gettext_("Production rate"), "value": d.production_rate},
+            {"name": gettext_("Composite index"), "value": d.composite_index},
+        ],
+        "bands": [
+            monitor.settings.band_orange,
+            monitor.settings.band_yellow,
+            monitor.settings.band_green,
+        ],
+        "days": [x.isoformat() for x, _ in series],
+        "series": [
+            {"name": gettext_("Resumption rate"), "values": [v.resumption_rate for _, v in series]},
+            {"name": gettext_("Production rate"), "values": [v.production_rate for _, v in series]},
+            {"name": gettext_("Composite index"), "values": [v.composite_index for _, v in series]},
+        ],
+    }
+    towns = sorted(report.groups.get("township", {}).items(),
+                   key=lambda item: (item[1][1].composite_index or 0))  # fmt: skip
+    return render_page(
+        request, "monitor/dashboard.html", who, day=when, report=report, chart=chart,
+        towns=towns, warnings=warnings, flags=flags[:50], flag_total=len(flags), names=names,
+        overdue=[CaseOut.of(c, overdue=True) for c in overdue], overdue_total=overdue_total,
+        case_names=names, labels=_labels(),
+    )  # fmt: skip
+
+
+@router.get("/monitor/enterprises/{enterprise_id}", response_class=HTMLResponse)
+async def enterprise_page(
+    request: Request,
+    enterprise_id: int,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    day: Annotated[str | None, Query(alias="date", max_length=10)] = None,
+    opened: Annotated[int | None, Query(ge=0)] = None,
+) -> HTMLResponse:
+    monitor = _monitor(session, runtime)
+    when = await _day(monitor, runtime, day)
+    try:
+        view = await monitor.enterprise(who.principal, enterprise_id,
+                                        when - timedelta(days=CURVE_DAYS - 1), when)  # fmt: skip
+    except NotFound:
+        return render_page(request, "denied.html", who, status_code=404)
+    except PermissionDenied:
+        return render_page(request, "denied.html", who, status_code=403)
+    cases = CaseService(session, runtime.clock)
+    rows, _ = await cases.find(who.principal, CaseFilter(enterprise_id=enterprise_id), limit=100)
+    edges, _ = await ChainService(session, runtime.clock).edges(
+        who.principal, enterprise_id=enterprise_id, limit=500
+    )
+    suppliers = [e for e in edges if e.buyer_id == enterprise_id]
+    down: set[int] = set()
+    unblock: list[Any] = []
+    if who.principal.sees_all_enterprises:
+        down = await monitor.down(who.principal, when)
+        _, unblock = await cases.unblock_list(who.principal, monitor, view.credit_code, when)
+    chart = {
+        "days": [d.isoformat() for d, _ in view.days],
+        "kwh": [k for _, k in view.days],
+        "baseline": view.baseline, "threshold": view.threshold,
+        "labels": {"kwh": gettext_("Daily use (kWh)"), "baseline": gettext_("Baseline"),
+                   "threshold": gettext_("Resumption threshold")},
+    }  # fmt: skip
+    return render_page(
+        request, "monitor/enterprise.html", who, view=view, day=when, chart=chart,
+        cases=[CaseOut.of(c, cases.overdue(c)) for c in rows], suppliers=suppliers, down=down,
+        unblock=unblock, opened=opened, labels=_labels(),
+    )  # fmt: skip
+
+
+@router.post("/monitor/enterprises/{enterprise_id}/unblock", response_model=None)
+async def open_unblock(
+    request: Request,
+    enterprise_id: int,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    day: Annotated[str, Form(alias="date", max_length=10)],
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    officer: Annotated[str, Form(max_length=128)] = "",
+    deadline: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    if csrf != who.csrf_token:
+        return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
+    monitor = _monitor(session, runtime)
+    try:
+        key = await EnterpriseService(session, runtime.clock).get(who.principal, enterprise_id)
+        _, _, opened = await CaseService(session, runtime.clock).open_unblock_cases(
+            who.principal, monitor, key.credit_code, date.fromisoformat(day),
+            officer=officer or None, deadline=date.fromisoformat(deadline) if deadline else None,
+        )  # fmt: skip
+    except (PermissionDenied, NotFound):
+        return render_page(request, "denied.html", who, status_code=403)
+    except (InvalidInput, ValueError) as exc:
+        return HTMLResponse(str(getattr(exc, "message", exc)), status_code=400)
+    return RedirectResponse(
+        f"/monitor/enterprises/{enterprise_id}?date={day}&opened={opened}", status_code=303
+    )
+
+
+@router.get("/monitor/cases", response_class=HTMLResponse)
+async def case_board(
+    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep, error: str = ""
+) -> HTMLResponse:
+    cases = CaseService(session, runtime.clock)
+    rows, total = await cases.find(who.principal, CaseFilter(), limit=500)
+    columns: dict[str, list[CaseOut]] = {s.value: [] for s in State}
+    for case in rows:
+        columns[case.state].append(CaseOut.of(case, cases.overdue(case)))
+    enterprises, _ = await EnterpriseService(session, runtime.clock).list(who.principal,
+                                                                         limit=1000)  # fmt: skip
+    return render_page(
+        request, "monitor/cases.html", who, columns=columns, total=total,
+        names={e.id: e.name for e in enterprises}, enterprises=enterprises,
+        staff=who.principal.role.value in ("admin", "bureau"), error=error[:300], labels=_labels(),
+    )  # fmt: skip
+
+
+@router.post("/monitor/cases", response_model=None)
+async def record_case(
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    enterprise_id: Annotated[int, Form()],
+    category: Annotated[str, Form(max_length=16)],
+    title: Annotated[str, Form(max_length=200)],
+    description: Annotated[str, Form(max_length=2000)] = "",
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    if csrf != who.csrf_token:
+        return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
+    try:
+        await CaseService(session, runtime.clock).record(
+            who.principal, enterprise_id, category, title, description
+        )
+    except (InvalidInput, PermissionDenied, NotFound) as exc:
+        await session.rollback()
+        return _back("/monitor/cases", exc.message)
+    return RedirectResponse("/monitor/cases", status_code=303)
+
+
+@router.post("/monitor/cases/{case_id}", response_model=None)
+async def act_on_case(
+    case_id: int,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    action: Annotated[str, Form(max_length=16)],
+    comment: Annotated[str, Form(max_length=2000)] = "",
+    officer: Annotated[str, Form(max_length=128)] = "",
+    deadline: Annotated[str, Form(max_length=10)] = "",
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    if csrf != who.csrf_token:
+        return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
+    try:
+        when = date.fromisoformat(deadline) if deadline else None
+        await CaseService(session, runtime.clock).act(
+            who.principal, case_id, action, comment=comment, officer=officer or None,
+            deadline=when,
+        )  # fmt: skip
+    except (InvalidInput, PermissionDenied, NotFound, Conflict) as exc:
+        await session.rollback()
+        return _back("/monitor/cases", exc.message)
+    except ValueError:
+        return _back("/monitor/cases", "bad deadline")
+    return RedirectResponse("/monitor/cases", status_code=303)
+
+
+@router.get("/monitor/lists", response_class=HTMLResponse)
+async def lists_page(
+    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep, error: str = ""
+) -> HTMLResponse:
+    monitor = _monitor(session, runtime)
+    try:
+        found = await monitor.lists(who.principal)
+    except PermissionDenied:
+        return render_page(request, "denied.html", who, status_code=403)
+    members = {k.id: await monitor.members(who.principal, k.id) for k, _ in found}
+    return render_page(
+        request, "monitor/lists.html", who, lists=found, members=members,
+        week=await _day(monitor, runtime, None), error=error[:300],
+        staff=who.principal.role.value in ("admin", "bureau"),
+    )  # fmt: skip
+
+
+@router.post("/monitor/lists", response_model=None)
+async def change_list(
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    name: Annotated[str, Form(max_length=100)] = "",
+    list_id: Annotated[int | None, Form()] = None,
+    codes: Annotated[str, Form(max_length=100_000)] = "",
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    if csrf != who.csrf_token:
+        return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
+    monitor = _monitor(session, runtime)
+    try:
+        if list_id is None:
+            await monitor.create_list(who.principal, name)
+        else:
+            await monitor.set_members(who.principal, list_id, codes.replace(",", " ").split())
+    except (InvalidInput, PermissionDenied, NotFound, Conflict) as exc:
+        await session.rollback()
+        return _back("/monitor/lists", exc.message)
+    return RedirectResponse("/monitor/lists", status_code=303)
+
+
+@router.get("/monitor/import", response_class=HTMLResponse)
+async def import_form(request: Request, who: Signed) -> HTMLResponse:
+    if who.principal.role.value not in ("admin", "bureau"):
+        return render_page(request, "denied.html", who, status_code=403)
+    return render_page(request, "monitor/import.html", who, report=None, error="")
+
+
+@router.post("/monitor/import", response_class=HTMLResponse)
+async def import_upload(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File()],
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> HTMLResponse:
+    if csrf != who.csrf_token:
+        return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
+    settings = runtime.settings
+    try:
+        content = await read_upload(file)
+        report = await import_power(
+            session, runtime.clock, who.principal, file.filename or "upload.csv", content,
+            max_kwh=settings.monitor.max_daily_kwh,
+            today=runtime.clock.now().astimezone(settings.console.zone).date(),
+        )  # fmt: skip
+    except PermissionDenied:
+        return render_page(request, "denied.html", who, status_code=403)
+    except InvalidInput as exc:
+        return render_page(request, "monitor/import.html", who, report=None, error=exc.message,
+                           status_code=400)  # fmt: skip
+    return render_page(request, "monitor/import.html", who, report=report, error="")

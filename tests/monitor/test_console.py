@@ -1,0 +1,79 @@
+"""The monitor's console pages, signed in through the real sign-in form."""
+
+import re
+from datetime import timedelta
+
+import httpx
+
+from taihu.accounts import Role
+from taihu.core import Database, FrozenClock
+from taihu.monitor import import_power
+from tests.conftest import World
+from tests.monitor.helpers import DAY, SYSTEM, code, example_rows, power_csv, registry
+from tests.web.test_console import sign_in
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]*)"', html)
+    assert match
+    return match.group(1)
+
+
+async def test_dashboard_drill_down_cases_and_lists(
+    client: httpx.AsyncClient, world: World, db: Database, clock: FrozenClock
+) -> None:
+    ids = await registry(db, clock)
+    async with db.session() as session:
+        await import_power(session, clock, SYSTEM, "p.csv", power_csv(example_rows()),
+                           max_kwh=1e6, today=DAY)  # fmt: skip
+    await world.user("analyst", Role.BUREAU)
+    await sign_in(client, "analyst")
+    page = await client.get("/monitor")  # the latest day with data
+    assert page.status_code == 200
+    assert "2026-02-10" in page.text
+    assert "七都镇" in page.text
+    assert 'id="monitor-data"' in page.text
+    assert "测试企业1" in page.text  # B at 30 % of its baseline: in the warning list
+    curve = await client.get(f"/monitor/enterprises/{ids[code(0)]}?date={DAY}")
+    assert curve.status_code == 200
+    assert 'id="curve-data"' in curve.text
+    board = await client.get("/monitor/cases")
+    token = _csrf(board.text)
+    made = await client.post("/monitor/cases", data={
+        "csrf": token, "enterprise_id": str(ids[code(0)]), "category": "funds",
+        "title": "流动资金不足"})  # fmt: skip
+    assert made.status_code == 303
+    deadline = (clock.now().date() + timedelta(days=1)).isoformat()
+    assign = {"csrf": token, "action": "assign", "officer": "wang", "deadline": deadline}
+    await client.post("/monitor/cases/1", data=assign)
+    board = await client.get("/monitor/cases")
+    assert "流动资金不足" in board.text
+    assert "wang" in board.text
+    refused = await client.post("/monitor/cases/1", data={"csrf": token, "action": "reopen"})
+    assert "error=" in refused.headers["location"]
+    assert (await client.post("/monitor/lists", data={"csrf": token, "name": "重点企业"})
+            ).status_code == 303  # fmt: skip
+    await client.post("/monitor/lists", data={"csrf": token, "list_id": "1", "codes": code(0)})
+    lists = await client.get("/monitor/lists")
+    assert "测试企业0" in lists.text
+    assert "/api/monitor/lists/1/snapshot?week=" in lists.text
+    snapshot = await client.get(f"/api/monitor/lists/1/snapshot?week={DAY}")
+    assert snapshot.status_code == 200
+    upload = await client.post(
+        "/monitor/import", data={"csrf": token},
+        files={"file": ("p.csv", b"credit_code,date,kwh\nx,2026-02-01,1\n", "text/csv")},
+    )  # fmt: skip
+    assert upload.status_code == 200
+    assert "credit_code" in upload.text
+
+
+async def test_enterprise_users_see_their_own_curve_only(
+    client: httpx.AsyncClient, world: World, db: Database, clock: FrozenClock
+) -> None:
+    ids = await registry(db, clock)
+    await world.user("owner", Role.ENTERPRISE, enterprises=(ids[code(0)],))
+    await sign_in(client, "owner")
+    assert (await client.get("/monitor")).status_code == 403
+    assert (await client.get(f"/monitor/enterprises/{ids[code(0)]}")).status_code == 200
+    assert (await client.get(f"/monitor/enterprises/{ids[code(1)]}")).status_code == 403
+    assert (await client.get("/monitor/import")).status_code == 403
