@@ -36,7 +36,7 @@ import orjson
 
 from taihu.core import Clock, Database, SystemClock
 from taihu.devices.gateway import GatewaySession
-from taihu.devices.ingest import IngestQueue, StoreUnavailable
+from taihu.devices.ingest import IngestQueue
 from taihu.devices.jobs import enforce_retention
 from taihu.devices.limits import RateLimiter, parse_rate_limits
 from taihu.devices.mqtt.codec import Connect, Publish, Subscription, topic_matches
@@ -50,7 +50,16 @@ from taihu.devices.mqtt.transport import (
 )
 from taihu.devices.service import DeviceAuth, DeviceService
 from taihu.devices.tsdb import TimeSeriesStore, store_for
-from taihu.devices.values import BadPayload, Point, parse_attributes, parse_json, parse_telemetry
+from taihu.devices.values import (
+    BadPayload,
+    Point,
+    Row,
+    parse_attributes,
+    parse_json,
+    point_rows,
+    telemetry_rows,
+    typed_value,
+)
 from taihu.settings import MqttSettings
 
 __all__ = ["DeviceHub", "DeviceSession", "HubStats"]
@@ -87,6 +96,13 @@ class DeviceState:
     rate_limited: int = 0
     last_activity: float = 0.0
     errors: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=_RECENT_ERRORS))
+
+
+_STORED = Ack()  # the acknowledgement of stored telemetry (shared: it is immutable)
+
+
+def _not_stored(reason: str) -> Ack:
+    return Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, f"not stored: {reason}")
 
 
 def _done(ack: Ack) -> asyncio.Future[Ack]:
@@ -373,27 +389,25 @@ class DeviceHub:
 
     async def submit_telemetry(self, auth: DeviceAuth, payload: bytes) -> Awaitable[Ack]:
         """Queue a telemetry payload; the awaitable resolves once it is stored."""
-        points = parse_telemetry(self.decode(payload), self.now_ms())
-        return await self.submit_points(auth.device_id, points)
+        rows = telemetry_rows(self.decode(payload), self.now_ms(), auth.device_id)
+        return await self.submit_rows(auth.device_id, rows)
 
     async def submit_points(self, device_id: int, points: list[Point]) -> Awaitable[Ack]:
         """Queue points of one device (waits while the queue is full)."""
-        stored = await self.ingest.submit(device_id, points)
+        return await self.submit_rows(device_id, point_rows(device_id, points))
 
-        async def _outcome() -> Ack:
-            try:
-                await stored
-            except StoreUnavailable as exc:
-                return Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, f"not stored: {exc}")
-            self._notify(device_id, points)
-            return Ack()
+    async def submit_rows(self, device_id: int, rows: list[Row]) -> asyncio.Future[Ack]:
+        """Queue rows of one device; the future becomes its acknowledgement once stored."""
+        stored = await self.ingest.submit_rows(rows, _STORED, _not_stored)
+        if self._watchers:
+            stored.add_done_callback(lambda f: self._notify(device_id, rows, f))
+        return stored
 
-        return _outcome()
-
-    def _notify(self, device_id: int, points: list[Point]) -> None:
-        if not self._watchers:
+    def _notify(self, device_id: int, rows: list[Row], stored: asyncio.Future[Ack]) -> None:
+        if stored.cancelled() or stored.result() is not _STORED:
             return
-        latest = {p.key: {"ts": p.ts, "value": p.value} for p in points}
+        latest = {key: {"ts": ts, "value": typed_value(kind, num, txt)}
+                  for _, key, ts, kind, num, txt in rows}  # fmt: skip
         for queue in self._watchers:
             with contextlib.suppress(asyncio.QueueFull):  # a slow console misses updates
                 queue.put_nowait((device_id, latest))
