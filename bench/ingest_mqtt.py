@@ -295,7 +295,8 @@ def main() -> None:
     for kind in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
         figures = asyncio.run(run(kind, args.connections, args.messages, args.window))
         print(json.dumps(figures, indent=2), flush=True)
-        results[f"{kind}-{args.connections}x{args.messages}"] = figures
+        figures["window"] = args.window
+        results[f"{kind}-{args.connections}x{args.messages}-w{args.window}"] = figures
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from taihu.core import Database
 from taihu.devices.models import TsLatest, TsPoint, TsRollup
+from taihu.devices.partitions import WEEK_MS, PartitionedPoints, week_of
 from taihu.devices.values import Kind, Point, Row, stored_value, typed_value
 
 __all__ = [
@@ -81,7 +82,14 @@ class TimeSeriesStore(Protocol):
     ) -> int:
         """Remove points before ``cutoff`` and rollups before ``rollup_cutoff``; returns points."""
 
+    async def rotate(self, now: int, cutoff: int) -> list[str]:
+        """Prepare storage for the coming weeks and drop whole weeks of points before ``cutoff``.
 
+        PostgreSQL's week partitions; a no-op elsewhere. Returns the partitions dropped.
+        """
+
+
+_MONDAY = week_of(0) % WEEK_MS  # week_of, inlined in the per-row loop of PostgresStore.write_rows
 _COLUMNS = ("device_id", "key", "ts", "kind", "num", "txt")
 # Only constants are formatted into the statements; the values travel as parameters.
 _LATEST_SET = (
@@ -313,6 +321,10 @@ class _SqlStore:
 class SqliteStore(_SqlStore):
     """The store on SQLite (the embedded default)."""
 
+    async def rotate(self, now: int, cutoff: int) -> list[str]:  # noqa: ARG002 - no partitions
+        """SQLite keeps points in one table: retention deletes rows."""
+        return []
+
     async def write_rows(self, rows: Sequence[Row]) -> int:
         """Store rows, their latest values and rollups in one transaction."""
         if not rows:
@@ -360,7 +372,21 @@ class SqliteStore(_SqlStore):
 
 
 class PostgresStore(_SqlStore):
-    """The store on PostgreSQL: COPY for the points, one set-based upsert per table."""
+    """The store on PostgreSQL: COPY for the points, one set-based upsert per table.
+
+    Points live in week partitions (see ``taihu.devices.partitions``).
+    """
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.partitions = PartitionedPoints()
+
+    async def rotate(self, now: int, cutoff: int) -> list[str]:
+        """Create this week's and the next two weeks' partitions; drop weeks before ``cutoff``."""
+        async with self.db.engine.connect() as conn:
+            raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            await self.partitions.ensure(raw, (week_of(now) + i * WEEK_MS for i in range(3)))
+            return await self.partitions.drop_before(raw, cutoff)
 
     async def write_rows(self, rows: Sequence[Row]) -> int:
         """Store rows, their latest values and rollups in one transaction."""
@@ -369,6 +395,7 @@ class PostgresStore(_SqlStore):
         async with self.db.engine.connect() as conn:
             # asyncpg itself: COPY and array parameters have no SQLAlchemy spelling.
             raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            await self.partitions.ensure(raw, {r[2] - (r[2] - _MONDAY) % WEEK_MS for r in rows})
             async with raw.transaction():
                 try:
                     async with raw.transaction():  # a savepoint: a failed COPY leaves nothing
