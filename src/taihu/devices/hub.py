@@ -91,7 +91,8 @@ class HubStats:
 class DeviceState:
     """What the hub knows about one device while it runs."""
 
-    limiter: RateLimiter
+    limiter: RateLimiter  # messages
+    points: RateLimiter  # telemetry data points
     malformed: int = 0
     rate_limited: int = 0
     last_activity: float = 0.0
@@ -135,7 +136,7 @@ class DeviceSession:
             return _done(hub.reject_rate(self.auth, packet.qos))
         try:
             if topic == TELEMETRY:
-                return await hub.submit_telemetry(self.auth, packet.payload)
+                return await hub.submit_telemetry(self.auth, packet.payload, packet.qos)
             if topic == ATTRIBUTES:
                 values = parse_attributes(hub.decode(packet.payload))
                 return hub.spawn(hub.store_client_attributes(self.auth, values))
@@ -149,7 +150,7 @@ class DeviceSession:
                 request = hub.decode(packet.payload)
                 return _done(await self._client_rpc(topic[len(RPC_REQUEST) :], request))
             if topic.startswith("v1/gateway/") and self.gateway is not None:
-                return await self.gateway.publish(topic, packet.payload)
+                return await self.gateway.publish(topic, packet.payload, packet.qos)
         except BadPayload as exc:
             return _done(hub.reject_payload(self.auth, str(exc)))
         hub.stats.rejected += 1
@@ -299,7 +300,10 @@ class DeviceHub:
         """The running state of a device."""
         state = self.devices.get(auth.device_id)
         if state is None:
-            state = DeviceState(RateLimiter(parse_rate_limits(auth.rate_limits)))
+            state = DeviceState(
+                RateLimiter(parse_rate_limits(auth.rate_limits)),
+                RateLimiter(parse_rate_limits(auth.data_point_limits)),
+            )
             self.devices[auth.device_id] = state
         return state
 
@@ -385,11 +389,30 @@ class DeviceHub:
             return Ack(Reason.MESSAGE_RATE_TOO_HIGH, message, disconnect=True)
         return Ack(Reason.QUOTA_EXCEEDED, message)
 
+    def admit_points(self, auth: DeviceAuth, count: int, qos: int) -> Ack | None:
+        """Take ``count`` data points from the device's budget; the rejection when over it.
+
+        Like the message limit, it is told: PUBACK 0x97 (or, at QoS 0, DISCONNECT 0x96) with the
+        limit in the reason string, and nothing of the message is stored.
+        """
+        if self.state(auth).points.take(time.monotonic(), count):
+            return None
+        message = f"over the data point limit {auth.data_point_limits} ({count} in this message)"
+        self._error(auth, message).rate_limited += 1
+        if qos == 0:
+            return Ack(Reason.MESSAGE_RATE_TOO_HIGH, message, disconnect=True)
+        return Ack(Reason.QUOTA_EXCEEDED, message)
+
     # -- telemetry and attributes --------------------------------------------------------------
 
-    async def submit_telemetry(self, auth: DeviceAuth, payload: bytes) -> Awaitable[Ack]:
+    async def submit_telemetry(
+        self, auth: DeviceAuth, payload: bytes, qos: int = 1
+    ) -> Awaitable[Ack]:
         """Queue a telemetry payload; the awaitable resolves once it is stored."""
         rows = telemetry_rows(self.decode(payload), self.now_ms(), auth.device_id)
+        refused = self.admit_points(auth, len(rows), qos)
+        if refused is not None:
+            return _done(refused)
         return await self.submit_rows(auth.device_id, rows)
 
     async def submit_points(self, device_id: int, points: list[Point]) -> Awaitable[Ack]:
@@ -466,8 +489,10 @@ class DeviceHub:
 
     def session_limits(self, auth: DeviceAuth) -> dict[str, Any]:
         """The answer to ``getSessionLimits``, in ThingsBoard's shape."""
+        # ThingsBoard's names; empty means no limit. Our message limit counts every message,
+        # telemetry or not, so it is both "messages" and "telemetryMessages".
         limits = {"messages": auth.rate_limits, "telemetryMessages": auth.rate_limits,
-                  "telemetryDataPoints": ""}  # fmt: skip
+                  "telemetryDataPoints": auth.data_point_limits}  # fmt: skip
         answer: dict[str, Any] = {
             "maxPayloadSize": self.settings.max_packet_size,
             "maxInflightMessages": self.settings.receive_maximum,
