@@ -288,6 +288,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=5000)
     parser.add_argument("--messages", type=int, default=20, help="QoS 1 messages per connection")
     parser.add_argument("--window", type=int, default=10, help="unacknowledged per connection")
+    parser.add_argument("--label", default="", help="suffix of the result's key (e.g. before)")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -296,7 +297,8 @@ def main() -> None:
         figures = asyncio.run(run(kind, args.connections, args.messages, args.window))
         print(json.dumps(figures, indent=2), flush=True)
         figures["window"] = args.window
-        results[f"{kind}-{args.connections}x{args.messages}-w{args.window}"] = figures
+        key = f"{kind}-{args.connections}x{args.messages}-w{args.window}"
+        results[f"{key}-{args.label}" if args.label else key] = figures
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 

@@ -1,7 +1,7 @@
 """The ingest queue: transports hand over points and learn when they are durably stored.
 
-    transport ──submit_rows(rows)──► bounded queue ──batch──► TimeSeriesStore.write ──► futures done
-                 (waits while the queue is full)                  (one transaction)
+    transport ──submit_rows──► bounded queue ──batch──► TimeSeriesStore.write_rows ──► futures
+              (waits while the queue is full)             (one transaction)            done
 
 A transport acknowledges a message (PUBACK, HTTP 200) only once its future is done, so nothing
 acknowledged lives only in memory. When the store lags, the queue fills and ``submit`` waits:

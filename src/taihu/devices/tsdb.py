@@ -1,12 +1,16 @@
 """The time-series store: raw points, latest values and rollups, behind one small interface.
 
-    write(batch)  ─► ts_points      raw values (a point re-sent with the same ts is kept once)
-                  ├► ts_latest      the newest value per device and key
-                  └► ts_rollups     min/max/sum/count per 1 min, 1 h and 1 day, numeric keys only
+    write_rows(rows) ─► ts_points   raw values (a point re-sent with the same ts is kept once)
+                     ├► ts_latest   the newest value per device and key
+                     └► ts_rollups  min/max/sum/count per 1 min, 1 h and 1 day, numeric keys only
 
 Rollups are maintained in the same transaction as the points they summarise, from the rows the
-insert actually added, so a redelivered QoS 1 message is never counted twice. ``SqliteStore``
-and ``PostgresStore`` differ only in the SQL functions of their upserts; tests run both.
+insert actually added, so a redelivered QoS 1 message is never counted twice. A batch is first
+aggregated in Python: one latest-value upsert per (device, key) and one rollup upsert per
+(device, key, bucket), however many of its points fall there. ``SqliteStore`` uses prepared
+statements over ``executemany``; ``PostgresStore`` COPYs the points into week partitions
+(``taihu.devices.partitions``) and upserts the rest with one ``unnest`` statement per table.
+Reading is shared. Tests run both.
 """
 
 from __future__ import annotations
