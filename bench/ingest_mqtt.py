@@ -2,6 +2,7 @@
 
     python bench/ingest_mqtt.py --db sqlite --connections 5000 --messages 20
     python bench/ingest_mqtt.py --db postgres --connections 5000 --messages 20
+    python bench/ingest_mqtt.py --db both --connections 5000 --messages 10 --window 1
     python bench/ingest_mqtt.py --db sqlite --connections 10000 --messages 0   # RSS at 10k
 
 The server runs as its own process (`taihu serve`, one worker); this script is the load process.
@@ -10,7 +11,9 @@ name), then has each publish ``--messages`` QoS 1 telemetry messages of 10 keys,
 ``--window`` unacknowledged per connection. Throughput is the number of data points found in
 ``ts_points`` afterwards divided by the time from the first PUBLISH to the last PUBACK; PUBACK
 latency is measured per message. The server's RSS is read from /proc when every connection is up
-and again at the end. Results go to bench/results/ingest_mqtt.json (one entry per database).
+and again at the end, its CPU time (all threads) over the publishing, and the load average at
+the end. Results go to bench/results/ingest_mqtt.json, one entry per database, size, window
+and ``--label``.
 """
 
 from __future__ import annotations
