@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
 from typing import Any
 
@@ -12,6 +13,7 @@ from tb_gateway_mqtt import TBGatewayMqttClient
 from taihu.accounts import Principal
 from taihu.devices import DeviceHub, DeviceService
 from tests.devices.conftest import DEADLINE, Dev, eventually, latest
+from tests.devices.test_mqtt_clients import V5, Paho
 
 
 async def test_gateway_children_telemetry_attributes_and_rpc(
@@ -83,3 +85,33 @@ async def test_gateway_children_telemetry_attributes_and_rpc(
         assert call.json() == {"reset": True}
     finally:
         await asyncio.to_thread(gw.disconnect)
+
+
+async def test_gateway_children_share_the_gateways_data_point_limit(
+    port: int, make_device: Any, client: httpx.AsyncClient, world: Any
+) -> None:
+    async with world.db.session() as session:
+        await DeviceService(session, world.clock).create_profile(
+            Principal.system(), "gw-few", data_point_limits="3:60"
+        )
+    gw_dev: Dev = await make_device("edge-gw", profile="gw-few", gateway=True)
+    c = Paho(port, gw_dev.token, V5)
+    try:
+        assert await c.connect() == 0
+        await c.subscribe("v1/devices/me/rpc/response/+")
+        await c.publish("v1/devices/me/rpc/request/1", {"method": "getSessionLimits"})
+        limits = json.loads((await c.message())[1])
+        assert limits["gatewayRateLimits"]["telemetryDataPoints"] == "3:60"
+        t = 1_764_057_600_000
+        four = {
+            "A": [{"ts": t, "values": {"x": 1, "y": 2}}],
+            "B": [{"ts": t, "values": {"z": 3, "w": 4}}],
+        }
+        assert await c.publish("v1/gateway/telemetry", four) == 0x97
+        assert await c.publish("v1/gateway/telemetry", {"A": [{"ts": t, "values": {"x": 1}}]}) == 0
+    finally:
+        c.close()
+    async with world.db.session() as session:
+        rows, _ = await DeviceService(session).list_devices(Principal.system(), search="A")
+    child = next(r for r in rows if r.name == "A")
+    assert await latest(client, Dev(child.id, "", child.enterprise_id, gw_dev.headers)) == {"x": 1}

@@ -11,7 +11,7 @@ import httpx
 from taihu.devices import DeviceHub
 from taihu.devices.ingest import IngestQueue
 from taihu.devices.tsdb import TimeSeriesStore
-from taihu.devices.values import Point
+from taihu.devices.values import Row
 from tests.devices.conftest import DEADLINE, latest
 from tests.devices.test_mqtt_clients import V5, Paho
 
@@ -25,13 +25,13 @@ class SlowStore:
         self.failures = failures
         self.writes = 0
 
-    async def write(self, batch: Sequence[tuple[int, Point]]) -> int:
+    async def write_rows(self, rows: Sequence[Row]) -> int:
         await asyncio.sleep(self.delay)
         self.writes += 1
         if self.failures:
             self.failures -= 1
             raise OSError("disk unavailable (simulated)")
-        return await self.inner.write(batch)
+        return await self.inner.write_rows(rows)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -198,6 +198,46 @@ async def test_rate_limits_are_told_not_dropped(
     assert await c.disconnected() == 0x96
 
 
+async def test_data_point_limits_are_told_and_answered_in_session_limits(
+    port: int, make_device: Any, client: httpx.AsyncClient, clients: Any, world: Any
+) -> None:
+    bureau = await world.bearer("bu", Role.BUREAU)
+    spec = {"name": "few-points", "rate_limits": "100:60", "data_point_limits": "5:60"}
+    made = await client.post("/api/device-profiles", json=spec, headers=bureau)
+    assert made.status_code == 201
+    assert made.json()["data_point_limits"] == "5:60"
+    dev = await make_device(profile="few-points")
+    c = clients(port, dev.token, V5)
+    assert await c.connect() == 0
+    await c.subscribe("v1/devices/me/rpc/response/+")
+    await c.publish("v1/devices/me/rpc/request/1", {"method": "getSessionLimits", "params": {}})
+    limits = json.loads((await c.message())[1])
+    assert limits["rateLimits"] == {
+        "messages": "100:60", "telemetryMessages": "100:60", "telemetryDataPoints": "5:60",
+    }  # fmt: skip
+    t = 1_764_057_600_000
+    three = {"ts": t, "values": {"a": 1, "b": 2, "c": 3}}
+    assert await c.publish("v1/devices/me/telemetry", three) == 0
+    # Three more would make six points in the minute: refused whole, nothing of it stored.
+    assert (
+        await c.publish(
+            "v1/devices/me/telemetry", {"ts": t + 1, "values": {"a": 9, "b": 9, "c": 9}}
+        )
+        == 0x97
+    )
+    assert (
+        await c.publish("v1/devices/me/telemetry", {"ts": t + 2, "values": {"d": 4, "e": 5}}) == 0
+    )
+    assert await latest(client, dev) == {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}
+    # Over HTTP: 429. At QoS 0 over MQTT: DISCONNECT 0x96.
+    over = await client.post(f"/api/v1/{dev.token}/telemetry", json={"f": 6})
+    assert over.status_code == 429
+    assert "data point limit" in over.text
+    c.client.publish("v1/devices/me/telemetry", b'{"g": 7}', qos=0)
+    assert await c.disconnected() == 0x96
+    assert await latest(client, dev, "f,g") == {}
+
+
 # -- attributes, requests, RPC -------------------------------------------------------------------
 
 

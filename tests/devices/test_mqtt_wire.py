@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -42,14 +43,20 @@ async def _open(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     return reader, writer
 
 
+# bytes read past a packet, per connection
+_LEFT: weakref.WeakKeyDictionary[asyncio.StreamReader, bytearray] = weakref.WeakKeyDictionary()
+
+
 async def _read(reader: asyncio.StreamReader, version: int) -> Any:
     """The next packet, or None when the server closed the connection."""
     async with asyncio.timeout(DEADLINE):
-        data = bytearray()
+        data = _LEFT.setdefault(reader, bytearray())
         while True:
             head = split_packet(data, 1 << 20)
             if head and len(data) >= head[1] + head[2]:
-                return decode_packet(head[0], bytes(data[head[1] : head[1] + head[2]]), version)
+                body = bytes(data[head[1] : head[1] + head[2]])
+                del data[: head[1] + head[2]]
+                return decode_packet(head[0], body, version)
             chunk = await reader.read(4096)
             if not chunk:
                 return None

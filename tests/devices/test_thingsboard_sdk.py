@@ -15,7 +15,8 @@ import httpx
 import pytest
 from tb_device_mqtt import TBDeviceMqttClient
 
-from taihu.devices import DeviceHub
+from taihu.accounts import Principal
+from taihu.devices import DeviceHub, DeviceService
 from tests.devices.conftest import DEADLINE, eventually, latest
 
 
@@ -88,3 +89,35 @@ async def test_sdk_telemetry_attributes_requests_and_rpc(
     sdk.send_rpc_call("getCurrentTime", {}, lambda _rid, content, _exc: replies.put(content))
     reply = await asyncio.to_thread(replies.get, timeout=DEADLINE)
     assert reply == {"currentTime": hub.now_ms()}
+
+
+async def test_sdk_receives_the_data_point_limit(
+    port: int, make_device: Any, world: Any, hub: DeviceHub
+) -> None:
+    async with world.db.session() as session:
+        await DeviceService(session, world.clock).create_profile(
+            Principal.system(), "metered", rate_limits="50:1", data_point_limits="200:1,5000:60"
+        )
+    dev = await make_device("tb-metered", profile="metered")
+    sdk = TBDeviceMqttClient("127.0.0.1", port, username=dev.token)
+    sdk.connect()
+    try:
+        await eventually(lambda: _ready(sdk))
+        replies: queue.Queue[Any] = queue.Queue()
+        sdk.send_rpc_call("getSessionLimits", {}, lambda _rid, content, _exc: replies.put(content))
+        limits = await asyncio.to_thread(replies.get, timeout=DEADLINE)
+        assert limits["rateLimits"]["telemetryDataPoints"] == "200:1,5000:60"
+        assert limits["maxInflightMessages"] == hub.settings.receive_maximum
+        # The SDK took them as its own client-side limits (it throttles before sending).
+        assert sdk._telemetry_dp_rate_limit.has_limit()
+        result = await asyncio.to_thread(
+            lambda: sdk.send_telemetry({"ts": 1_764_057_600_000, "values": {"kw": 1.5}}).get()
+        )
+        assert result == 0
+    finally:
+        await asyncio.to_thread(sdk.disconnect)
+        logging.getLogger("tb_connection").handlers.clear()
+
+
+async def _ready(sdk: TBDeviceMqttClient) -> bool:
+    return bool(sdk.is_connected() and sdk.rate_limits_received)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from taihu.accounts import Principal
 from taihu.core import Database, FrozenClock
 from taihu.devices import DeviceService
 from taihu.devices.jobs import enforce_retention
-from taihu.devices.tsdb import store_for
+from taihu.devices.partitions import week_of
+from taihu.devices.tsdb import PostgresStore, store_for
 from taihu.devices.values import Point
 from tests.conftest import CODE_A, World
 
@@ -106,3 +108,65 @@ async def test_retention_per_profile(db: Database, world: World, clock: FrozenCl
     assert await store.raw(short.id, ["x"], 0, now, limit=10) == {}
     minutes = await store.aggregate([short.id], ["x"], 0, now + MIN - now % MIN, MIN, "COUNT")
     assert minutes == {}
+
+
+async def test_retention_drops_whole_weeks_on_postgresql(
+    db: Database, world: World, clock: FrozenClock
+) -> None:
+    enterprise = await world.enterprise("甲厂", CODE_A)
+    async with db.session() as session:
+        registry = DeviceService(session, clock)
+        await registry.create_profile(Principal.system(), "year", retention_days=365)
+        dev = (await registry.create(Principal.system(), enterprise.id, "m", profile="year")).device
+    store = store_for(db)
+    now = int(clock.now().timestamp() * 1000)
+    ancient, recent = now - 400 * DAY, now - DAY
+    await store.write([(dev.id, Point("x", ts, 1.0)) for ts in (ancient, recent)])
+    assert len((await store.raw(dev.id, ["x"], 0, now, limit=10))["x"]) == 2
+    deleted = await enforce_retention(db, store, clock)
+    assert (await store.raw(dev.id, ["x"], 0, now, limit=10))["x"][0].ts == recent
+    assert len((await store.raw(dev.id, ["x"], 0, now, limit=10))["x"]) == 1
+    if db.dialect == "sqlite":  # one table: retention deletes rows
+        assert deleted == 1
+        assert await store.rotate(now, now) == []
+        return
+    assert isinstance(store, PostgresStore)
+    assert deleted == 0  # the ancient week went as a whole
+    weeks = await _partitions(db)
+    assert _week(ancient) not in weeks
+    # The weeks of the recent point, this week and the two coming ones exist.
+    assert {_week(recent), *(_week(now + i * 7 * DAY) for i in range(3))} <= set(weeks)
+    # A point that landed in the default partition moves into its week when that is created.
+    late = now - 100 * DAY
+    store.partitions.known.add(week_of(late))  # as if another process had created it
+    await store.write([(dev.id, Point("x", late, 2.0))])
+    assert await _count(db, "ts_points_default") == 1
+    fresh = PostgresStore(db)
+    await fresh.write([(dev.id, Point("x", now, 3.0))])
+    # Creating the week (here by rotating as of that time) moves the point into it.
+    assert await fresh.rotate(late, late - 400 * DAY) == []
+    assert await _count(db, "ts_points_default") == 0
+    assert await _count(db, _week(late)) == 1
+    values = await store.raw(dev.id, ["x"], 0, now + 1, limit=10, descending=False)
+    assert [s.value for s in values["x"]] == [2.0, 1.0, 3.0]
+
+
+def _week(ts: int) -> str:
+    return "ts_points_w" + datetime.fromtimestamp(week_of(ts) / 1000, UTC).strftime("%Y%m%d")
+
+
+async def _partitions(db: Database) -> list[str]:
+    async with db.engine.connect() as conn:
+        found = await conn.execute(
+            sa.text(
+                "SELECT relname FROM pg_class WHERE relispartition AND relkind = 'r' "
+                "ORDER BY relname"
+            )
+        )
+        return list(found.scalars())
+
+
+async def _count(db: Database, table: str) -> int:
+    async with db.engine.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(sa.table(table))
+        return int((await conn.execute(query)).scalar_one())

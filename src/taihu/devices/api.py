@@ -61,6 +61,7 @@ async def create_profile(
         principal, body.name, description=body.description,
         telemetry_keys=[k.model_dump() for k in body.telemetry_keys],
         retention_days=body.retention_days, rate_limits=body.rate_limits,
+        data_point_limits=body.data_point_limits,
     )  # fmt: skip
     return ProfileOut.model_validate(profile)
 

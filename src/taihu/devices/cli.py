@@ -118,6 +118,9 @@ def profile_create(
     ),
     retention_days: int = typer.Option(365, "--retention-days", help="Days raw points are kept."),
     rate_limits: str = typer.Option("", "--rate-limits", help="capacity:seconds,… per device."),
+    data_point_limits: str = typer.Option(
+        "", "--data-point-limits", help="Telemetry data points, capacity:seconds,… per device."
+    ),
 ) -> None:
     """Define a device profile."""
 
@@ -130,7 +133,7 @@ def profile_create(
         async with open_database(load_settings()) as db, db.session() as session:
             profile = await DeviceService(session).create_profile(
                 Principal.system(), name, telemetry_keys=keys, retention_days=retention_days,
-                rate_limits=rate_limits,
+                rate_limits=rate_limits, data_point_limits=data_point_limits,
             )  # fmt: skip
         console.print(f"created device profile {profile.id}: {profile.name}", highlight=False)
 

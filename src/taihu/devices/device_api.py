@@ -119,6 +119,9 @@ async def post_telemetry(
         hub.reject_payload(auth, str(exc))
         raise InvalidInput(str(exc), code="bad_payload") from None
     hub.stats.messages += 1
+    if hub.admit_points(auth, len(points), 1) is not None:
+        limit = auth.data_point_limits
+        raise TooManyRequests(f"over the data point limit {limit}", retry_after=1)
     ack = await (await hub.submit_points(auth.device_id, points))
     if ack.reason >= 0x80:
         raise InvalidInput(ack.message or "not stored", code="not_stored")

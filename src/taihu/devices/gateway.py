@@ -56,12 +56,14 @@ class GatewaySession:
             self.hub.gateway_children[device.id] = (self, name)
         return self.children[name]
 
-    async def publish(self, topic: str, payload: bytes) -> Awaitable[Ack]:  # noqa: PLR0911
+    async def publish(  # noqa: PLR0911
+        self, topic: str, payload: bytes, qos: int = 1
+    ) -> Awaitable[Ack]:
         """Handle one message on a gateway topic (one return per topic)."""
         document = self.hub.decode(payload)
         kind = topic[len(PREFIX) :]
         if kind == "telemetry":
-            return await self._telemetry(document)
+            return await self._telemetry(document, qos)
         if kind == "connect":
             await self.child(_obj(document).get("device"), _obj(document).get("type"))
             return _done(Ack())
@@ -81,11 +83,15 @@ class GatewaySession:
             return _done(Ack())
         return _done(Ack(Reason.TOPIC_NAME_INVALID, f"{topic!r} is not a gateway topic"))
 
-    async def _telemetry(self, document: Any) -> Awaitable[Ack]:
+    async def _telemetry(self, document: Any, qos: int) -> Awaitable[Ack]:
         now = self.hub.now_ms()
         batches: list[tuple[int, list[Point]]] = []
         for name, entries in _obj(document).items():
             batches.append((await self.child(name), parse_telemetry(entries, now)))
+        # Children share the gateway's connection and so its data point limit.
+        refused = self.hub.admit_points(self.session.auth, sum(len(p) for _, p in batches), qos)
+        if refused is not None:
+            return _done(refused)
         outcomes = [await self.hub.submit_points(child, points) for child, points in batches]
 
         async def _all() -> Ack:

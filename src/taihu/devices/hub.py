@@ -36,7 +36,7 @@ import orjson
 
 from taihu.core import Clock, Database, SystemClock
 from taihu.devices.gateway import GatewaySession
-from taihu.devices.ingest import IngestQueue, StoreUnavailable
+from taihu.devices.ingest import IngestQueue
 from taihu.devices.jobs import enforce_retention
 from taihu.devices.limits import RateLimiter, parse_rate_limits
 from taihu.devices.mqtt.codec import Connect, Publish, Subscription, topic_matches
@@ -50,7 +50,16 @@ from taihu.devices.mqtt.transport import (
 )
 from taihu.devices.service import DeviceAuth, DeviceService
 from taihu.devices.tsdb import TimeSeriesStore, store_for
-from taihu.devices.values import BadPayload, Point, parse_attributes, parse_json, parse_telemetry
+from taihu.devices.values import (
+    BadPayload,
+    Point,
+    Row,
+    parse_attributes,
+    parse_json,
+    point_rows,
+    telemetry_rows,
+    typed_value,
+)
 from taihu.settings import MqttSettings
 
 __all__ = ["DeviceHub", "DeviceSession", "HubStats"]
@@ -82,11 +91,19 @@ class HubStats:
 class DeviceState:
     """What the hub knows about one device while it runs."""
 
-    limiter: RateLimiter
+    limiter: RateLimiter  # messages
+    points: RateLimiter  # telemetry data points
     malformed: int = 0
     rate_limited: int = 0
     last_activity: float = 0.0
     errors: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=_RECENT_ERRORS))
+
+
+_STORED = Ack()  # the acknowledgement of stored telemetry (shared: it is immutable)
+
+
+def _not_stored(reason: str) -> Ack:
+    return Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, f"not stored: {reason}")
 
 
 def _done(ack: Ack) -> asyncio.Future[Ack]:
@@ -119,7 +136,7 @@ class DeviceSession:
             return _done(hub.reject_rate(self.auth, packet.qos))
         try:
             if topic == TELEMETRY:
-                return await hub.submit_telemetry(self.auth, packet.payload)
+                return await hub.submit_telemetry(self.auth, packet.payload, packet.qos)
             if topic == ATTRIBUTES:
                 values = parse_attributes(hub.decode(packet.payload))
                 return hub.spawn(hub.store_client_attributes(self.auth, values))
@@ -133,7 +150,7 @@ class DeviceSession:
                 request = hub.decode(packet.payload)
                 return _done(await self._client_rpc(topic[len(RPC_REQUEST) :], request))
             if topic.startswith("v1/gateway/") and self.gateway is not None:
-                return await self.gateway.publish(topic, packet.payload)
+                return await self.gateway.publish(topic, packet.payload, packet.qos)
         except BadPayload as exc:
             return _done(hub.reject_payload(self.auth, str(exc)))
         hub.stats.rejected += 1
@@ -283,7 +300,10 @@ class DeviceHub:
         """The running state of a device."""
         state = self.devices.get(auth.device_id)
         if state is None:
-            state = DeviceState(RateLimiter(parse_rate_limits(auth.rate_limits)))
+            state = DeviceState(
+                RateLimiter(parse_rate_limits(auth.rate_limits)),
+                RateLimiter(parse_rate_limits(auth.data_point_limits)),
+            )
             self.devices[auth.device_id] = state
         return state
 
@@ -369,31 +389,48 @@ class DeviceHub:
             return Ack(Reason.MESSAGE_RATE_TOO_HIGH, message, disconnect=True)
         return Ack(Reason.QUOTA_EXCEEDED, message)
 
+    def admit_points(self, auth: DeviceAuth, count: int, qos: int) -> Ack | None:
+        """Take ``count`` data points from the device's budget; the rejection when over it.
+
+        Like the message limit, it is told: PUBACK 0x97 (or, at QoS 0, DISCONNECT 0x96) with the
+        limit in the reason string, and nothing of the message is stored.
+        """
+        if self.state(auth).points.take(time.monotonic(), count):
+            return None
+        message = f"over the data point limit {auth.data_point_limits} ({count} in this message)"
+        self._error(auth, message).rate_limited += 1
+        if qos == 0:
+            return Ack(Reason.MESSAGE_RATE_TOO_HIGH, message, disconnect=True)
+        return Ack(Reason.QUOTA_EXCEEDED, message)
+
     # -- telemetry and attributes --------------------------------------------------------------
 
-    async def submit_telemetry(self, auth: DeviceAuth, payload: bytes) -> Awaitable[Ack]:
+    async def submit_telemetry(
+        self, auth: DeviceAuth, payload: bytes, qos: int = 1
+    ) -> Awaitable[Ack]:
         """Queue a telemetry payload; the awaitable resolves once it is stored."""
-        points = parse_telemetry(self.decode(payload), self.now_ms())
-        return await self.submit_points(auth.device_id, points)
+        rows = telemetry_rows(self.decode(payload), self.now_ms(), auth.device_id)
+        refused = self.admit_points(auth, len(rows), qos)
+        if refused is not None:
+            return _done(refused)
+        return await self.submit_rows(auth.device_id, rows)
 
     async def submit_points(self, device_id: int, points: list[Point]) -> Awaitable[Ack]:
         """Queue points of one device (waits while the queue is full)."""
-        stored = await self.ingest.submit(device_id, points)
+        return await self.submit_rows(device_id, point_rows(device_id, points))
 
-        async def _outcome() -> Ack:
-            try:
-                await stored
-            except StoreUnavailable as exc:
-                return Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, f"not stored: {exc}")
-            self._notify(device_id, points)
-            return Ack()
+    async def submit_rows(self, device_id: int, rows: list[Row]) -> asyncio.Future[Ack]:
+        """Queue rows of one device; the future becomes its acknowledgement once stored."""
+        stored = await self.ingest.submit_rows(rows, _STORED, _not_stored)
+        if self._watchers:
+            stored.add_done_callback(lambda f: self._notify(device_id, rows, f))
+        return stored
 
-        return _outcome()
-
-    def _notify(self, device_id: int, points: list[Point]) -> None:
-        if not self._watchers:
+    def _notify(self, device_id: int, rows: list[Row], stored: asyncio.Future[Ack]) -> None:
+        if stored.cancelled() or stored.result() is not _STORED:
             return
-        latest = {p.key: {"ts": p.ts, "value": p.value} for p in points}
+        latest = {key: {"ts": ts, "value": typed_value(kind, num, txt)}
+                  for _, key, ts, kind, num, txt in rows}  # fmt: skip
         for queue in self._watchers:
             with contextlib.suppress(asyncio.QueueFull):  # a slow console misses updates
                 queue.put_nowait((device_id, latest))
@@ -452,8 +489,10 @@ class DeviceHub:
 
     def session_limits(self, auth: DeviceAuth) -> dict[str, Any]:
         """The answer to ``getSessionLimits``, in ThingsBoard's shape."""
+        # ThingsBoard's names; empty means no limit. Our message limit counts every message,
+        # telemetry or not, so it is both "messages" and "telemetryMessages".
         limits = {"messages": auth.rate_limits, "telemetryMessages": auth.rate_limits,
-                  "telemetryDataPoints": ""}  # fmt: skip
+                  "telemetryDataPoints": auth.data_point_limits}  # fmt: skip
         answer: dict[str, Any] = {
             "maxPayloadSize": self.settings.max_packet_size,
             "maxInflightMessages": self.settings.receive_maximum,

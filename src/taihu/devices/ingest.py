@@ -1,7 +1,7 @@
 """The ingest queue: transports hand over points and learn when they are durably stored.
 
-    transport ──submit(points)──► bounded queue ──batch──► TimeSeriesStore.write ──► futures done
-                 (waits while the queue is full)                  (one transaction)
+    transport ──submit_rows──► bounded queue ──batch──► TimeSeriesStore.write_rows ──► futures
+              (waits while the queue is full)             (one transaction)            done
 
 A transport acknowledges a message (PUBACK, HTTP 200) only once its future is done, so nothing
 acknowledged lives only in memory. When the store lags, the queue fills and ``submit`` waits:
@@ -16,16 +16,18 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from taihu.devices.tsdb import TimeSeriesStore
-from taihu.devices.values import Point
+from taihu.devices.values import Point, Row, point_rows
 
 __all__ = ["IngestQueue", "IngestStats", "StoreUnavailable"]
 
 log = logging.getLogger("taihu.devices.ingest")
 _RETRIES = 5
+T = TypeVar("T")
 
 
 class StoreUnavailable(RuntimeError):
@@ -45,9 +47,10 @@ class IngestStats:
 
 @dataclass(slots=True)
 class _Item:
-    device_id: int
-    points: Sequence[Point]
-    done: asyncio.Future[None]
+    rows: Sequence[Row]
+    done: asyncio.Future[Any]
+    ok: Any  # the future's result once stored
+    failed: Callable[[str], Any] | None  # its result when not stored (None: an exception)
 
 
 @dataclass(slots=True)
@@ -63,7 +66,8 @@ class IngestQueue:
     _wakeup: asyncio.Event | None = None
     _room: asyncio.Condition | None = None
     _task: asyncio.Task[None] | None = None
-    _open: set[asyncio.Future[None]] = field(default_factory=set)
+    _queued: int = 0  # items queued since start
+    _finished: int = 0  # items written (or given up) since start
 
     def _ensure_started(self) -> None:
         if self._task is None or self._task.done():
@@ -75,23 +79,33 @@ class IngestQueue:
 
     async def submit(self, device_id: int, points: Sequence[Point]) -> asyncio.Future[None]:
         """Queue points (waiting while the queue is full); the future is done once stored."""
+        return await self.submit_rows(point_rows(device_id, points), None)
+
+    async def submit_rows(
+        self, rows: Sequence[Row], ok: T, failed: Callable[[str], T] | None = None
+    ) -> asyncio.Future[T]:
+        """Queue rows (waiting while the queue is full); the future becomes ``ok`` once stored.
+
+        When the store keeps failing it becomes ``failed(reason)``, or raises
+        ``StoreUnavailable`` without ``failed``.
+        """
         self._ensure_started()
         assert self._room is not None
         assert self._wakeup is not None
-        if self.stats.pending_points + len(points) > self.capacity and self.stats.pending_points:
-            self.stats.waits += 1
+        stats = self.stats
+        if stats.pending_points + len(rows) > self.capacity and stats.pending_points:
+            stats.waits += 1
             async with self._room:
                 await self._room.wait_for(
                     lambda: (
-                        self.stats.pending_points + len(points) <= self.capacity
-                        or not self.stats.pending_points
+                        stats.pending_points + len(rows) <= self.capacity
+                        or not stats.pending_points
                     )
                 )
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._open.add(done)
-        done.add_done_callback(self._open.discard)
-        self._items.append(_Item(device_id, points, done))
-        self.stats.pending_points += len(points)
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._items.append(_Item(rows, done, ok, failed))
+        self._queued += 1
+        stats.pending_points += len(rows)
         self._wakeup.set()
         return done
 
@@ -113,18 +127,19 @@ class IngestQueue:
                 while self._items and count < self.batch_points:
                     item = self._items.popleft()
                     taken.append(item)
-                    count += len(item.points)
+                    count += len(item.rows)
                 await self._write(taken, count)
                 self.stats.pending_points -= count
+                self._finished += len(taken)
                 async with self._room:
                     self._room.notify_all()
 
     async def _write(self, taken: list[_Item], count: int) -> None:
-        batch = [(item.device_id, p) for item in taken for p in item.points]
+        batch = [row for item in taken for row in item.rows]
         error: BaseException | None = None
         for attempt in range(_RETRIES):
             try:
-                await self.store.write(batch)
+                await self.store.write_rows(batch)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any store failure is retried, then reported
@@ -136,10 +151,12 @@ class IngestQueue:
                 error = None
                 break
         for item in taken:
-            if item.done.done():
+            if item.done.done():  # the sender went away
                 continue
             if error is None:
-                item.done.set_result(None)
+                item.done.set_result(item.ok)
+            elif item.failed is not None:
+                item.done.set_result(item.failed(str(error)))
             else:
                 item.done.set_exception(StoreUnavailable(str(error)))
         if error is None:
@@ -147,10 +164,12 @@ class IngestQueue:
             self.stats.batches += 1
 
     async def flush(self) -> None:
-        """Wait until everything queued so far is stored."""
-        pending = list(self._open)
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        """Wait until everything queued so far is stored (or given up on)."""
+        if self._room is None or self._task is None or self._task.done():
+            return
+        target = self._queued
+        async with self._room:
+            await self._room.wait_for(lambda: self._finished >= target)
 
     async def close(self) -> None:
         """Store what is queued, then stop the writer."""

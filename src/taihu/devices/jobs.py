@@ -19,7 +19,7 @@ _DAY_MS = 86_400_000
 
 
 async def enforce_retention(db: Database, store: TimeSeriesStore, clock: Clock) -> int:
-    """Delete points older than each profile's retention; returns how many were deleted."""
+    """Enforce each profile's retention; returns how many points were deleted row by row."""
     now = int(clock.now().timestamp() * 1000)
     async with db.session() as session:
         profiles = list(await session.scalars(sa.select(DeviceProfile)))
@@ -28,6 +28,13 @@ async def enforce_retention(db: Database, store: TimeSeriesStore, clock: Clock) 
             for p in profiles
         }
     deleted = 0
+    if profiles:
+        # Whole weeks older than the longest retention go at once (PostgreSQL partitions);
+        # what is left of shorter retentions is deleted row by row below.
+        longest = max(p.retention_days for p in profiles)
+        dropped = await store.rotate(now, now - longest * _DAY_MS)
+        if dropped:
+            log.info("retention: dropped partitions %s", ", ".join(dropped))
     for profile in profiles:
         cutoff = now - profile.retention_days * _DAY_MS
         rollup_cutoff = now - profile.retention_days * ROLLUP_RETENTION_FACTOR * _DAY_MS

@@ -34,6 +34,8 @@ class DeviceProfile(Base):
     retention_days: Mapped[int] = mapped_column(sa.Integer)
     # ThingsBoard's "capacity:seconds,…" form, e.g. "100:1,3000:60"; empty = unlimited.
     rate_limits: Mapped[str] = mapped_column(sa.String(200), default="")
+    # capacity:seconds,… on the data points of telemetry (ThingsBoard's telemetryDataPoints)
+    data_point_limits: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

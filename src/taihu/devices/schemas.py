@@ -54,6 +54,7 @@ class ProfileCreateIn(BaseModel):
                     "telemetry_keys": [{"key": "active_power", "unit": "kW", "type": "double"}],
                     "retention_days": 400,
                     "rate_limits": "100:1,3000:60",
+                    "data_point_limits": "1000:1,30000:60",
                 }
             ]
         }
@@ -63,7 +64,14 @@ class ProfileCreateIn(BaseModel):
     description: str = Field(default="", max_length=500)
     telemetry_keys: list[TelemetryKey] = Field(default_factory=list, max_length=500)
     retention_days: int = Field(default=365, ge=1, le=36_500)
-    rate_limits: str = Field(default="", max_length=200, description="capacity:seconds,…")
+    rate_limits: str = Field(
+        default="", max_length=200, description="Messages per device: capacity:seconds,…"
+    )
+    data_point_limits: str = Field(
+        default="",
+        max_length=200,
+        description="Telemetry data points per device: capacity:seconds,…",
+    )
 
 
 class ProfileOut(BaseModel):
@@ -80,6 +88,7 @@ class ProfileOut(BaseModel):
                     "telemetry_keys": [{"key": "active_power", "unit": "kW", "type": "double"}],
                     "retention_days": 400,
                     "rate_limits": "100:1,3000:60",
+                    "data_point_limits": "1000:1,30000:60",
                     "created_at": "2026-11-25T08:00:00Z",
                 }
             ]
@@ -92,6 +101,7 @@ class ProfileOut(BaseModel):
     telemetry_keys: list[TelemetryKey]
     retention_days: int
     rate_limits: str
+    data_point_limits: str
     created_at: datetime
 
 

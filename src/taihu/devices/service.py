@@ -52,6 +52,7 @@ class DeviceAuth:
     profile_id: int
     rate_limits: str
     token_hash: str
+    data_point_limits: str = ""
 
     @property
     def is_gateway(self) -> bool:
@@ -86,6 +87,7 @@ class DeviceService:
         retention_days: int = 365,
         rate_limits: str = "",
         description: str = "",
+        data_point_limits: str = "",
     ) -> DeviceProfile:
         """Define a device profile (admin or bureau)."""
         actor.require_role(Role.BUREAU)
@@ -95,6 +97,7 @@ class DeviceService:
             raise InvalidInput("retention_days must be 1 to 36500", code="bad_retention")
         try:
             parse_rate_limits(rate_limits)
+            parse_rate_limits(data_point_limits)
         except ValueError as exc:
             raise InvalidInput(str(exc), code="bad_rate_limits") from None
         if await self.session.scalar(sa.select(DeviceProfile.id).where(DeviceProfile.name == name)):
@@ -102,14 +105,15 @@ class DeviceService:
         profile = DeviceProfile(
             name=name, description=description, telemetry_keys=keys,
             retention_days=retention_days, rate_limits=rate_limits.replace(" ", ""),
-            created_at=self.clock.now(),
+            data_point_limits=data_point_limits.replace(" ", ""), created_at=self.clock.now(),
         )  # fmt: skip
         self.session.add(profile)
         await self.session.flush()
         await record_audit(
             self.session, actor, "device_profile.create", "device_profile", profile.id,
             after={"name": name, "telemetry_keys": keys, "retention_days": retention_days,
-                   "rate_limits": profile.rate_limits},
+                   "rate_limits": profile.rate_limits,
+                   "data_point_limits": profile.data_point_limits},
             at=self.clock.now(),
         )  # fmt: skip
         return profile
@@ -282,7 +286,7 @@ class DeviceService:
         digest = hash_token(token)
         row = (
             await self.session.execute(
-                sa.select(Device, DeviceProfile.rate_limits)
+                sa.select(Device, DeviceProfile.rate_limits, DeviceProfile.data_point_limits)
                 .join(DeviceToken, DeviceToken.device_id == Device.id)
                 .join(DeviceProfile, DeviceProfile.id == Device.profile_id)
                 .where(DeviceToken.token_hash == digest, DeviceToken.revoked_at.is_(None))
@@ -290,10 +294,10 @@ class DeviceService:
         ).first()
         if row is None:
             return None
-        device, limits = row
+        device, limits, point_limits = row
         return DeviceAuth(
             device.id, device.name, device.enterprise_id, device.kind, device.profile_id,
-            limits, digest,
+            limits, digest, point_limits,
         )  # fmt: skip
 
     async def child_device(self, gateway: DeviceAuth, name: str, profile: str | None) -> Device:

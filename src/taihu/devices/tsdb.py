@@ -1,28 +1,33 @@
 """The time-series store: raw points, latest values and rollups, behind one small interface.
 
-    write(batch)  ─► ts_points      raw values (a point re-sent with the same ts is kept once)
-                  ├► ts_latest      the newest value per device and key
-                  └► ts_rollups     min/max/sum/count per 1 min, 1 h and 1 day, numeric keys only
+    write_rows(rows) ─► ts_points   raw values (a point re-sent with the same ts is kept once)
+                     ├► ts_latest   the newest value per device and key
+                     └► ts_rollups  min/max/sum/count per 1 min, 1 h and 1 day, numeric keys only
 
 Rollups are maintained in the same transaction as the points they summarise, from the rows the
-insert actually added, so a redelivered QoS 1 message is never counted twice. ``SqliteStore``
-and ``PostgresStore`` differ only in the SQL functions of their upserts; tests run both.
+insert actually added, so a redelivered QoS 1 message is never counted twice. A batch is first
+aggregated in Python: one latest-value upsert per (device, key) and one rollup upsert per
+(device, key, bucket), however many of its points fall there. ``SqliteStore`` uses prepared
+statements over ``executemany``; ``PostgresStore`` COPYs the points into week partitions
+(``taihu.devices.partitions``) and upserts the rest with one ``unnest`` statement per table.
+Reading is shared. Tests run both.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from taihu.core import Database
 from taihu.devices.models import TsLatest, TsPoint, TsRollup
-from taihu.devices.values import Kind, Point, stored_value, typed_value
+from taihu.devices.partitions import WEEK_MS, PartitionedPoints, week_of
+from taihu.devices.values import Kind, Point, Row, stored_value, typed_value
 
 __all__ = [
     "AGGREGATIONS",
@@ -55,6 +60,9 @@ class TimeSeriesStore(Protocol):
     async def write(self, batch: Sequence[tuple[int, Point]]) -> int:
         """Store ``(device id, point)`` pairs durably; returns how many points were new."""
 
+    async def write_rows(self, rows: Sequence[Row]) -> int:
+        """Store rows (see ``taihu.devices.values.Row``) durably; returns how many were new."""
+
     async def latest(self, device_id: int, keys: Sequence[str] | None = None) -> dict[str, Sample]:
         """The latest value of each key (all keys when ``keys`` is None)."""
 
@@ -78,6 +86,110 @@ class TimeSeriesStore(Protocol):
     ) -> int:
         """Remove points before ``cutoff`` and rollups before ``rollup_cutoff``; returns points."""
 
+    async def rotate(self, now: int, cutoff: int) -> list[str]:
+        """Prepare storage for the coming weeks and drop whole weeks of points before ``cutoff``.
+
+        PostgreSQL's week partitions; a no-op elsewhere. Returns the partitions dropped.
+        """
+
+
+_MONDAY = week_of(0) % WEEK_MS  # week_of, inlined in the per-row loop of PostgresStore.write_rows
+_COLUMNS = ("device_id", "key", "ts", "kind", "num", "txt")
+# Only constants are formatted into the statements; the values travel as parameters.
+_LATEST_SET = (
+    "ON CONFLICT (device_id, key) DO UPDATE SET "
+    "ts = excluded.ts, kind = excluded.kind, num = excluded.num, txt = excluded.txt "
+    "WHERE excluded.ts >= ts_latest.ts"
+)
+_LATEST_SQL = (
+    "INSERT INTO ts_latest (device_id, key, ts, kind, num, txt) VALUES (?, ?, ?, ?, ?, ?) "  # noqa: S608
+    + _LATEST_SET
+)
+_POINTS_SQL = (
+    "INSERT INTO ts_points (device_id, key, ts, kind, num, txt) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+_ROLLUP_SET = (
+    "ON CONFLICT (device_id, key, period, start_ts) DO UPDATE SET min = {least}(ts_rollups.min, "
+    "excluded.min), max = {greatest}(ts_rollups.max, excluded.max), "
+    "sum = ts_rollups.sum + excluded.sum, count = ts_rollups.count + excluded.count"
+)
+# SQLite's min() and max() with two arguments are the scalar minimum and maximum.
+_ROLLUP_SQL = (
+    "INSERT INTO ts_rollups (device_id, key, period, start_ts, min, max, sum, count) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) " + _ROLLUP_SET.format(least="min", greatest="max")
+)
+# PostgreSQL: a whole batch per statement, as arrays unnested into rows.
+_PG_POINTS_SQL = (
+    "INSERT INTO ts_points (device_id, key, ts, kind, num, txt) SELECT * FROM unnest("
+    "$1::int[], $2::text[], $3::bigint[], $4::smallint[], $5::float8[], $6::text[]) "
+    "ON CONFLICT DO NOTHING RETURNING device_id, key, ts"
+)
+_PG_LATEST_SQL = (
+    "INSERT INTO ts_latest (device_id, key, ts, kind, num, txt) SELECT * FROM unnest("  # noqa: S608
+    "$1::int[], $2::text[], $3::bigint[], $4::smallint[], $5::float8[], $6::text[]) " + _LATEST_SET
+)
+_PG_ROLLUP_SQL = (
+    "INSERT INTO ts_rollups (device_id, key, period, start_ts, min, max, sum, count) "  # noqa: S608
+    "SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::bigint[], $5::float8[], "
+    "$6::float8[], $7::float8[], $8::int[]) "
+    + _ROLLUP_SET.format(least="least", greatest="greatest")
+)
+
+
+def latest_rows(rows: Sequence[Row]) -> list[Row]:
+    """The newest row per (device, key), sorted by them (a stable lock order)."""
+    newest: dict[tuple[int, str], Row] = {}
+    for row in rows:
+        key = (row[0], row[1])
+        old = newest.get(key)
+        if old is None or row[2] >= old[2]:
+            newest[key] = row
+    return [newest[k] for k in sorted(newest)]
+
+
+def rollup_rows(rows: Sequence[Row]) -> list[tuple[int, str, int, int, float, float, float, int]]:
+    """``(device, key, period, start, min, max, sum, count)`` of the numeric rows, per bucket.
+
+    Minutes are summed from the rows, hours from the minutes and days from the hours, so the
+    database sees one upsert per bucket and batch, however many points fall into it.
+    """
+    minutes: dict[tuple[int, str, int], list[Any]] = {}
+    for device_id, key, ts, _kind, num, _txt in rows:
+        if num is None:  # strings and JSON have no rollups
+            continue
+        bucket = (device_id, key, ts - ts % 60_000)
+        acc = minutes.get(bucket)
+        if acc is None:
+            minutes[bucket] = [num, num, num, 1]
+        else:
+            if num < acc[0]:  # noqa: PLR1730 - cheaper than a call, once per point
+                acc[0] = num
+            if num > acc[1]:  # noqa: PLR1730
+                acc[1] = num
+            acc[2] += num
+            acc[3] += 1
+    out: list[tuple[int, str, int, int, float, float, float, int]] = []
+    level = minutes
+    for period in PERIODS:
+        out.extend((d, k, period, start, *acc) for (d, k, start), acc in sorted(level.items()))
+        if period == PERIODS[-1]:
+            break
+        upper: dict[tuple[int, str, int], list[Any]] = {}
+        coarser = PERIODS[PERIODS.index(period) + 1]
+        for (d, k, start), (lo, hi, total, count) in level.items():
+            bucket = (d, k, start - start % coarser)
+            acc = upper.get(bucket)
+            if acc is None:
+                upper[bucket] = [lo, hi, total, count]
+            else:
+                acc[0] = min(acc[0], lo)
+                acc[1] = max(acc[1], hi)
+                acc[2] += total
+                acc[3] += count
+        level = upper
+    return out
+
 
 class _SqlStore:
     """The store on the platform's relational database."""
@@ -87,107 +199,13 @@ class _SqlStore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _insert(self) -> Any:
-        raise NotImplementedError
-
-    def _least(self, a: str, b: str) -> str:
-        raise NotImplementedError
-
-    def _greatest(self, a: str, b: str) -> str:
-        raise NotImplementedError
-
     async def write(self, batch: Sequence[tuple[int, Point]]) -> int:
         """Store points, latest values and rollups in one transaction."""
-        if not batch:
-            return 0
-        rows: dict[tuple[int, str, int], dict[str, Any]] = {}
-        for device_id, point in batch:
-            kind, num, txt = stored_value(point)
-            # Within one batch the last value for a (device, key, ts) wins, as in ThingsBoard.
-            rows[(device_id, point.key, point.ts)] = {
-                "device_id": device_id, "key": point.key, "ts": point.ts, "kind": kind,
-                "num": num, "txt": txt,
-            }  # fmt: skip
-        values = list(rows.values())
-        added: list[dict[str, Any]] = []
-        async with self.db.engine.begin() as conn:
-            if await self._insert_all_new(conn, values):
-                await self._latest(conn, values)
-                await self._rollups(conn, values)
-                return len(values)
-            table = TsPoint.__table__
-            # One compiled statement, executed over many rows: SQLAlchemy's "insertmanyvalues"
-            # sends them as multi-row INSERT … RETURNING batches on both databases.
-            stmt = (
-                self._insert()(table).on_conflict_do_nothing()
-                .returning(table.c.device_id, table.c.key, table.c.ts)
-            )  # fmt: skip
-            result = await conn.execute(stmt, values)
-            for device_id, key, ts in result:
-                added.append(rows[(device_id, key, ts)])
-            await self._latest(conn, added)
-            await self._rollups(conn, added)
-        return len(added)
+        return await self.write_rows([(d, p.key, p.ts, *stored_value(p)) for d, p in batch])
 
-    async def _insert_all_new(
-        self,
-        conn: AsyncConnection,  # noqa: ARG002 - used by the SQLite store
-        values: list[dict[str, Any]],  # noqa: ARG002
-    ) -> bool:
-        """Insert points when none of them exists yet (the usual case); False leaves no trace."""
-        return False
-
-    def _placeholders(self, n: int) -> str:
-        return ", ".join("?" * n)
-
-    async def _latest(self, conn: AsyncConnection, added: list[dict[str, Any]]) -> None:
-        newest: dict[tuple[int, str], dict[str, Any]] = {}
-        for row in added:
-            key = (row["device_id"], row["key"])
-            if key not in newest or row["ts"] > newest[key]["ts"]:
-                newest[key] = row
-        if not newest:
-            return
-        items = sorted(newest.values(), key=lambda r: (r["device_id"], r["key"]))
-        # Plain SQL over the driver's executemany: at ingest rates SQLAlchemy's per-row
-        # parameter processing costs more than the database does.
-        await conn.exec_driver_sql(
-            f"INSERT INTO ts_latest (device_id, key, ts, kind, num, txt) "  # noqa: S608 - constants
-            f"VALUES ({self._placeholders(6)}) ON CONFLICT (device_id, key) DO UPDATE SET "
-            "ts = excluded.ts, kind = excluded.kind, num = excluded.num, txt = excluded.txt "
-            "WHERE excluded.ts >= ts_latest.ts",
-            [(r["device_id"], r["key"], r["ts"], r["kind"], r["num"], r["txt"]) for r in items],
-        )
-
-    async def _rollups(self, conn: AsyncConnection, added: list[dict[str, Any]]) -> None:
-        buckets: dict[tuple[int, str, int, int], list[float]] = defaultdict(list)
-        for row in added:
-            if row["kind"] not in _NUMERIC:
-                continue
-            for period in PERIODS:
-                start = row["ts"] - row["ts"] % period
-                buckets[(row["device_id"], row["key"], period, start)].append(row["num"])
-        if not buckets:
-            return
-        items = [
-            {"device_id": d, "key": k, "period": p, "start_ts": s, "min": min(v), "max": max(v),
-             "sum": sum(v), "count": len(v)}
-            for (d, k, p, s), v in sorted(buckets.items())
-        ]  # fmt: skip
-        least = self._least("ts_rollups.min", "excluded.min")
-        greatest = self._greatest("ts_rollups.max", "excluded.max")
-        # Only constants are formatted into the statement; the values travel as parameters.
-        sql = (
-            "INSERT INTO ts_rollups (device_id, key, period, start_ts, min, max, sum, count) "  # noqa: S608
-            f"VALUES ({self._placeholders(8)}) "
-            "ON CONFLICT (device_id, key, period, start_ts) DO UPDATE SET "
-            f"min = {least}, max = {greatest}, sum = ts_rollups.sum + excluded.sum, "
-            "count = ts_rollups.count + excluded.count"
-        )
-        await conn.exec_driver_sql(
-            sql,
-            [tuple(i.values()) for i in items],
-        )
+    async def write_rows(self, rows: Sequence[Row]) -> int:
+        """Store rows, their latest values and rollups in one transaction."""
+        raise NotImplementedError
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -307,45 +325,103 @@ class _SqlStore:
 class SqliteStore(_SqlStore):
     """The store on SQLite (the embedded default)."""
 
-    def _insert(self) -> Any:
-        return sqlite.insert
+    async def rotate(self, now: int, cutoff: int) -> list[str]:  # noqa: ARG002 - no partitions
+        """SQLite keeps points in one table: retention deletes rows."""
+        return []
 
-    def _least(self, a: str, b: str) -> str:
-        return f"min({a}, {b})"  # SQLite's min() with two arguments is the scalar minimum
+    async def write_rows(self, rows: Sequence[Row]) -> int:
+        """Store rows, their latest values and rollups in one transaction."""
+        if not rows:
+            return 0
+        async with self.db.engine.begin() as conn:
+            added = (
+                rows
+                if await self._insert_all_new(conn, rows)
+                else await self._insert_some(conn, rows)
+            )
+            for sql, items in (
+                (_LATEST_SQL, latest_rows(added)),
+                (_ROLLUP_SQL, rollup_rows(added)),
+            ):
+                if items:
+                    # Plain SQL over the driver's executemany: at ingest rates SQLAlchemy's
+                    # per-row parameter processing costs more than the database does.
+                    await conn.exec_driver_sql(sql, items)
+        return len(added)
 
-    def _greatest(self, a: str, b: str) -> str:
-        return f"max({a}, {b})"
-
-    async def _insert_all_new(self, conn: AsyncConnection, values: list[dict[str, Any]]) -> bool:
+    async def _insert_all_new(self, conn: AsyncConnection, rows: Sequence[Row]) -> bool:
         # One executemany; sqlite3 sums the rows it changed. Fewer than sent means some points
-        # were there already: undo, and let the RETURNING path sort out which.
+        # were there already (or came twice): undo, and let _insert_some sort out which.
         savepoint = await conn.begin_nested()
-        result = await conn.exec_driver_sql(
-            "INSERT INTO ts_points (device_id, key, ts, kind, num, txt) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            [(r["device_id"], r["key"], r["ts"], r["kind"], r["num"], r["txt"]) for r in values],
-        )
-        if result.rowcount == len(values):
+        result = await conn.exec_driver_sql(_POINTS_SQL, rows)
+        if result.rowcount == len(rows):
             await savepoint.commit()
             return True
         await savepoint.rollback()
         return False
 
+    async def _insert_some(self, conn: AsyncConnection, rows: Sequence[Row]) -> list[Row]:
+        # Within one batch the last value for a (device, key, ts) wins, as in ThingsBoard.
+        distinct = {(r[0], r[1], r[2]): r for r in rows}
+        table = sa.table("ts_points", *(sa.column(c) for c in _COLUMNS))
+        # One compiled statement, executed over many rows: SQLAlchemy's "insertmanyvalues"
+        # sends them as multi-row INSERT … RETURNING batches.
+        stmt = (
+            sqlite.insert(table).on_conflict_do_nothing()
+            .returning(table.c.device_id, table.c.key, table.c.ts)
+        )  # fmt: skip
+        values = [dict(zip(_COLUMNS, r, strict=True)) for r in distinct.values()]
+        result = await conn.execute(stmt, values)
+        return [distinct[(d, k, ts)] for d, k, ts in result]
+
 
 class PostgresStore(_SqlStore):
-    """The store on PostgreSQL."""
+    """The store on PostgreSQL: COPY for the points, one set-based upsert per table.
 
-    def _insert(self) -> Any:
-        return postgresql.insert
+    Points live in week partitions (see ``taihu.devices.partitions``).
+    """
 
-    def _placeholders(self, n: int) -> str:
-        return ", ".join(f"${i}" for i in range(1, n + 1))
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.partitions = PartitionedPoints()
 
-    def _least(self, a: str, b: str) -> str:
-        return f"least({a}, {b})"
+    async def rotate(self, now: int, cutoff: int) -> list[str]:
+        """Create this week's and the next two weeks' partitions; drop weeks before ``cutoff``."""
+        async with self.db.engine.connect() as conn:
+            raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            await self.partitions.ensure(raw, (week_of(now) + i * WEEK_MS for i in range(3)))
+            return await self.partitions.drop_before(raw, cutoff)
 
-    def _greatest(self, a: str, b: str) -> str:
-        return f"greatest({a}, {b})"
+    async def write_rows(self, rows: Sequence[Row]) -> int:
+        """Store rows, their latest values and rollups in one transaction."""
+        if not rows:
+            return 0
+        async with self.db.engine.connect() as conn:
+            # asyncpg itself: COPY and array parameters have no SQLAlchemy spelling.
+            raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            await self.partitions.ensure(raw, {r[2] - (r[2] - _MONDAY) % WEEK_MS for r in rows})
+            async with raw.transaction():
+                try:
+                    async with raw.transaction():  # a savepoint: a failed COPY leaves nothing
+                        await raw.copy_records_to_table("ts_points", records=rows, columns=_COLUMNS)
+                    added: Sequence[Row] = rows
+                except asyncpg.UniqueViolationError:  # a point already stored (or twice here)
+                    distinct = {(r[0], r[1], r[2]): r for r in rows}
+                    stored = await raw.fetch(_PG_POINTS_SQL, *_columns(distinct.values(), 6))
+                    added = [distinct[(r[0], r[1], r[2])] for r in stored]
+                latest = latest_rows(added)
+                if latest:
+                    await raw.execute(_PG_LATEST_SQL, *_columns(latest, 6))
+                rollups = rollup_rows(added)
+                if rollups:
+                    await raw.execute(_PG_ROLLUP_SQL, *_columns(rollups, 8))
+        return len(added)
+
+
+def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[Any]:
+    """Rows as one list per column (array parameters for ``unnest``)."""
+    columns = list(zip(*rows, strict=True))
+    return [list(c) for c in columns] if columns else [[] for _ in range(width)]
 
 
 def store_for(db: Database) -> TimeSeriesStore:

@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 MAX_REMAINING_LENGTH = 268_435_455
+_NO_PROPERTIES = Properties()  # shared: properties are immutable
 _PROTOCOL_NAMES = {b"MQTT": (4, 5), b"MQIsdp": (3,)}
 
 
@@ -297,7 +298,10 @@ class _Reader:
 
     def properties(self, version: int) -> Properties:
         if version < 5:
-            return Properties()
+            return _NO_PROPERTIES
+        if self.pos < self.end and self.data[self.pos] == 0:  # the usual: no properties
+            self.pos += 1
+            return _NO_PROPERTIES
         try:
             props, self.pos = decode_properties(self.data, self.pos, self.end)
         except PropertyError as exc:

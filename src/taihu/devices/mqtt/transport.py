@@ -42,6 +42,7 @@ from taihu.devices.mqtt.codec import (
     check_topic_filter,
     decode_packet,
     encode_packet,
+    read_varint,
 )
 from taihu.devices.mqtt.properties import Properties
 from taihu.devices.mqtt.reasons import Reason
@@ -57,6 +58,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("taihu.mqtt")
+_READ_SIZE = 65_536
+_WRITE_HIGH = 65_536  # bytes queued for a client before a sender waits for it to read
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +142,8 @@ class Connection:
         self._aliases: dict[int, str] = {}
         self.close_reason: tuple[Reason, str] | None = None
         self.inflight = 0  # QoS 1 messages received and not yet acknowledged
+        self._buffer = bytearray()  # bytes read and not yet taken as packets, from _pos
+        self._pos = 0
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -159,6 +164,14 @@ class Connection:
         with contextlib.suppress(ConnectionError):
             await self.send(Publish(topic, payload))
 
+    async def send_bytes(self, data: bytes | bytearray) -> None:
+        """Send encoded packets; waits only when the client is not reading them."""
+        if self.writer.is_closing():
+            return
+        self.writer.write(data)
+        if self.writer.transport.get_write_buffer_size() > _WRITE_HIGH:
+            await self.writer.drain()
+
     def disconnect(self, reason: Reason, message: str = "") -> None:
         """Ask the connection to end, telling an MQTT 5 client why."""
         if self.close_reason is None:
@@ -171,24 +184,45 @@ class Connection:
 
     # -- receiving -----------------------------------------------------------------------------
 
-    async def read_packet(self) -> Packet:
-        """The next packet; bounded by the maximum packet size before anything is buffered."""
-        first = (await self.reader.readexactly(1))[0]
-        length = 0
-        for shift in range(4):
-            byte = (await self.reader.readexactly(1))[0]
-            length |= (byte & 0x7F) << (7 * shift)
-            if not byte & 0x80:
-                break
-        else:
-            raise MalformedPacket("remaining length is longer than 4 bytes")
+    async def read_packet(self, idle: float | None = None) -> Packet:
+        """The next packet; bounded by the maximum packet size before anything is buffered.
+
+        Bytes are read in chunks and split here, so a client that pipelines messages costs one
+        read (and one timer) per chunk rather than three per packet. ``idle`` bounds each wait
+        for bytes, in seconds (keep-alive).
+        """
+        while True:
+            packet = self._buffered()
+            if packet is not None:
+                return packet
+            if self._pos:
+                del self._buffer[: self._pos]
+                self._pos = 0
+            async with asyncio.timeout(idle):
+                chunk = await self.reader.read(_READ_SIZE)
+            if not chunk:
+                raise asyncio.IncompleteReadError(bytes(self._buffer), None)
+            self._buffer += chunk
+
+    def _buffered(self) -> Packet | None:
+        """The next whole packet already read, if any."""
+        buffer, pos = self._buffer, self._pos
+        if len(buffer) - pos < 2:
+            return None
+        header = read_varint(buffer, pos + 1)  # raises on a remaining length over 4 bytes
+        if header is None:
+            return None
+        length, start = header
         if length + 5 > self.limits.max_packet_size:
             raise MalformedPacket(
                 f"packet of {length} bytes exceeds the maximum of {self.limits.max_packet_size}",
                 Reason.PACKET_TOO_LARGE,
             )
-        body = await self.reader.readexactly(length) if length else b""
-        return decode_packet(first, body, self.version)
+        end = start + length
+        if len(buffer) < end:
+            return None
+        self._pos = end
+        return decode_packet(buffer[pos], bytes(buffer[start:end]), self.version)
 
     def resolve_alias(self, packet: Publish) -> Publish:
         """Apply an MQTT 5 topic alias (§3.3.2.3.4)."""
@@ -342,8 +376,7 @@ class MqttListener:
         try:
             while True:
                 try:
-                    async with asyncio.timeout(within):
-                        packet = await connection.read_packet()
+                    packet = await connection.read_packet(within)
                 except TimeoutError:
                     reason, message = Reason.KEEP_ALIVE_TIMEOUT, "keep alive expired"
                     break
@@ -439,26 +472,53 @@ class MqttListener:
     async def _acks(
         self, connection: Connection, acks: asyncio.Queue[tuple[int, Awaitable[Ack]] | None]
     ) -> tuple[Reason, str] | None:
-        while True:
-            item = await acks.get()
-            if item is None:
-                return None
-            packet_id, outcome = item
-            ack = await outcome
-            if packet_id:
-                connection.inflight -= 1
-            if ack.disconnect:
-                if packet_id and connection.version == 5:
-                    props = Properties(reason_string=ack.message) if ack.message else Properties()
-                    await connection.send(PubAck(packet_id, ack.reason, props))
-                return Reason(ack.reason), ack.message or ""
-            if not packet_id:
-                continue
-            if connection.version == 5:
-                props = Properties(reason_string=ack.message) if ack.message else Properties()
-                await connection.send(PubAck(packet_id, ack.reason, props))
-            elif ack.reason < 0x80:
-                await connection.send(PubAck(packet_id))
-            else:
-                # MQTT 3.1.1 has no negative acknowledgement: closing is the only way to say no.
-                return Reason(ack.reason), ack.message or ""
+        # Successful PUBACKs that are ready together leave in one write (one system call).
+        ready = bytearray()
+        try:
+            while True:
+                if ready and acks.empty():
+                    await connection.send_bytes(ready)
+                    ready = bytearray()
+                item = await acks.get()
+                if item is None:
+                    return None
+                packet_id, outcome = item
+                if ready and not (isinstance(outcome, asyncio.Future) and outcome.done()):
+                    await connection.send_bytes(ready)  # before waiting for the next
+                    ready = bytearray()
+                ack = await outcome
+                if packet_id:
+                    connection.inflight -= 1
+                if not ack.disconnect and packet_id and ack.reason == 0 and not ack.message:
+                    ready += b"\x40\x02" + packet_id.to_bytes(2, "big")
+                    continue
+                if ready:
+                    await connection.send_bytes(ready)
+                    ready = bytearray()
+                verdict = await _answer(connection, packet_id, ack)
+                if verdict is not None:
+                    return verdict
+        finally:
+            if ready:
+                with contextlib.suppress(ConnectionError):
+                    await connection.send_bytes(ready)
+
+
+async def _answer(connection: Connection, packet_id: int, ack: Ack) -> tuple[Reason, str] | None:
+    """Send a PUBACK other than plain success; the reason to disconnect with, if any."""
+    if ack.disconnect:
+        if packet_id and connection.version == 5:
+            props = Properties(reason_string=ack.message) if ack.message else Properties()
+            await connection.send(PubAck(packet_id, ack.reason, props))
+        return Reason(ack.reason), ack.message or ""
+    if not packet_id:
+        return None
+    if connection.version == 5:
+        props = Properties(reason_string=ack.message) if ack.message else Properties()
+        await connection.send(PubAck(packet_id, ack.reason, props))
+    elif ack.reason < 0x80:
+        await connection.send(PubAck(packet_id))
+    else:
+        # MQTT 3.1.1 has no negative acknowledgement: closing is the only way to say no.
+        return Reason(ack.reason), ack.message or ""
+    return None
