@@ -75,6 +75,19 @@ async def test_rollups_match_raw_aggregation(db: Database, agg: str) -> None:
     assert [s.value for s in minutes["p"]] == per_minute
 
 
+async def test_buckets_hold_the_late_part_of_their_interval(db: Database) -> None:
+    # A point 20 hours into a day belongs to that day: a bucket index rounded instead of floored
+    # (true division cast to an integer, as PostgreSQL does) would move it to the next day.
+    store = store_for(db)
+    day = T0 - T0 % DAY
+    await store.write(
+        [(4, Point("e", day + 20 * HOUR, 1.0)), (4, Point("e", day + DAY + HOUR, 2.0))]
+    )
+    for start in (day, day + 1):  # from the hourly rollups, then from raw points
+        daily = await store.aggregate([4], ["e"], start, day + 2 * DAY, DAY, "SUM")
+        assert [s.value for s in daily["e"]] == [1.0, 2.0]
+
+
 async def test_aggregate_across_devices(db: Database) -> None:
     store = store_for(db)
     day = T0 - T0 % DAY

@@ -264,7 +264,8 @@ class _SqlStore:
             for key in keys:
                 if period is not None:
                     r = TsRollup.__table__
-                    bucket = sa.cast((r.c.start_ts - start) / interval, sa.BigInteger)
+                    # Floor division: `/` is true division, which PostgreSQL would round when cast back.
+                    bucket = (r.c.start_ts - start) // interval
                     stmt = sa.select(
                         bucket, sa.func.min(r.c.min), sa.func.max(r.c.max), sa.func.sum(r.c.sum),
                         sa.func.sum(r.c.count),
@@ -274,7 +275,7 @@ class _SqlStore:
                     )  # fmt: skip
                 else:
                     p = TsPoint.__table__
-                    bucket = sa.cast((p.c.ts - start) / interval, sa.BigInteger)
+                    bucket = (p.c.ts - start) // interval
                     stmt = sa.select(
                         bucket, sa.func.min(p.c.num), sa.func.max(p.c.num), sa.func.sum(p.c.num),
                         sa.func.count(p.c.num),
