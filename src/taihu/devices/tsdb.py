@@ -264,7 +264,7 @@ class _SqlStore:
             for key in keys:
                 if period is not None:
                     r = TsRollup.__table__
-                    # Floor division: `/` is true division, which PostgreSQL would round when cast back.
+                    # Floor division: `/` is true division, which PostgreSQL rounds when cast back.
                     bucket = (r.c.start_ts - start) // interval
                     stmt = sa.select(
                         bucket, sa.func.min(r.c.min), sa.func.max(r.c.max), sa.func.sum(r.c.sum),
