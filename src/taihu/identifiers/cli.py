@@ -17,6 +17,7 @@ from taihu.identifiers.catalog import TemplateService, parse_spec
 from taihu.identifiers.handle_json import value_to_json
 from taihu.identifiers.handle_values import HandleValue, HandleValueError
 from taihu.identifiers.importer import import_rows, read_table
+from taihu.identifiers.node_cli import resolve_recursively
 from taihu.identifiers.service import IdentifierService, parse_handle
 
 __all__ = ["app"]
@@ -141,6 +142,22 @@ def prefix_reject(
     run(_run())
 
 
+@prefix_app.command("revoke")
+def prefix_revoke(
+    prefix: str = typer.Argument(..., help="The enterprise prefix, e.g. 88.118.8."),
+) -> None:
+    """Revoke a prefix for good (unfiled from the node above when this node has joined one)."""
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            row = await ApplicationService(session).set_status(
+                Principal.system(), prefix, "revoked"
+            )
+        console.print(f"revoked: prefix {row.prefix}", highlight=False)
+
+    run(_run())
+
+
 @template_app.command("list")
 def template_list(
     prefix: str | None = typer.Option(None, "--prefix", help="Only this prefix's templates."),
@@ -253,31 +270,52 @@ def register(
 def resolve(
     handle: str = typer.Argument(..., help="PREFIX/SUFFIX."),
     as_json: bool = typer.Option(False, "--json", help="Print the Handle REST JSON."),
+    recursive: bool = typer.Option(
+        False, "--recursive", help="Resolve over the wire from --upstream, following referrals."
+    ),
+    upstream: str | None = typer.Option(
+        None, "--upstream", help="HOST:PORT to start from (default TAIHU_NODE_UPSTREAM)."
+    ),
+    transport: str = typer.Option("udp", "--transport", help="udp or tcp (with --recursive)."),
 ) -> None:
-    """Show every value of a handle (as its admin would see it)."""
+    """Show every value of a handle (as its admin would see it, or over the wire)."""
+    if recursive:
+        start = upstream or load_settings().node.upstream
+        if not start:
+            fail("--recursive needs --upstream HOST:PORT (or TAIHU_NODE_UPSTREAM)")
+        if transport not in ("udp", "tcp"):
+            fail(f"--transport is udp or tcp, not {transport!r}")
+        reply = resolve_recursively(handle, start, transport="udp" if transport == "udp" else "tcp")
+        _show_values(reply.handle, list(reply.values), as_json=as_json)
+        return
 
     async def _run() -> None:
         parsed = parse_handle(handle)
         async with open_database(load_settings()) as db, db.session() as session:
             values = await IdentifierService(session).values(parsed)
-        shown = [value_to_json(v) for v in values]
-        if as_json:
-            body = {"responseCode": 1, "handle": parsed.text, "values": shown}
-            typer.echo(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
-            return
-        table = Table("index", "type", "data", "ttl", "permissions", title=parsed.text)
-        for value, raw in zip(values, shown, strict=True):
-            data = raw["data"]["value"]
-            table.add_row(
-                str(value.index),
-                value.type,
-                data if isinstance(data, str) else orjson.dumps(data).decode(),
-                str(value.ttl),
-                value.permission_bits,
-            )
-        console.print(table)
+        _show_values(parsed.text, values, as_json=as_json)
 
     run(_run())
+
+
+def _show_values(handle: str, values: list[HandleValue], *, as_json: bool) -> None:
+    """Print values as a table, or as the Handle REST JSON."""
+    shown = [value_to_json(v) for v in values]
+    if as_json:
+        body = {"responseCode": 1, "handle": handle, "values": shown}
+        typer.echo(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table("index", "type", "data", "ttl", "permissions", title=handle)
+    for value, raw in zip(values, shown, strict=True):
+        data = raw["data"]["value"]
+        table.add_row(
+            str(value.index),
+            value.type,
+            data if isinstance(data, str) else orjson.dumps(data).decode(),
+            str(value.ttl),
+            value.permission_bits,
+        )
+    console.print(table)
 
 
 @app.command("import")

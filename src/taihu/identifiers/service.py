@@ -557,7 +557,8 @@ class IdentifierService:
         if row is None:
             if indexes:
                 raise NotFound(f"handle {handle} not found", code="handle_not_found")
-            self.authorize(caller, prefix, None, AdminPermission.ADD_HANDLE)
+            creators = await self._record_admins(handle)
+            self.authorize(caller, prefix, creators, AdminPermission.ADD_HANDLE)
             if not values:
                 raise InvalidInput("a new handle needs at least one value", code="invalid_value")
             self._default_admin(caller, prefix, values)
@@ -592,6 +593,21 @@ class IdentifierService:
             before={"values": _values_json(before)}, after={"values": _values_json(after)}, at=now,
         )  # fmt: skip
         return WriteResult(row.handle, created=False, values=after)
+
+    async def _record_admins(self, handle: Handle) -> list[HandleValue] | None:
+        """For a prefix record ``0.NA/X.Y``, the values of the nearest parent record ``0.NA/X``.
+
+        Its HS_ADMIN may create records of derived prefixes, as at the Global Handle Registry:
+        the node filing as ``300:0.NA/88.118`` files ``0.NA/88.118.8`` (see hierarchy.py).
+        """
+        if handle.prefix != "0.NA":
+            return None
+        parts = handle.suffix.split(".")
+        keys = [Handle(f"0.NA/{'.'.join(parts[:n])}").key for n in range(len(parts) - 1, 0, -1)]
+        rows = list(await self.session.scalars(sa.select(HandleRow).where(HandleRow.key.in_(keys))))
+        if not rows:
+            return None
+        return load_record(max(rows, key=lambda row: len(row.key)).record)
 
     async def mint(self, caller: Caller, prefix: str, values: list[HandleValue]) -> WriteResult:
         """Create a handle with a new random suffix under a prefix (``mintNewSuffix``)."""
