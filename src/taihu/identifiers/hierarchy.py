@@ -68,6 +68,7 @@ __all__ = [
     "prefix_record",
     "queue_filing",
     "run_filings",
+    "site_value",
     "upstream_of",
 ]
 
@@ -93,7 +94,8 @@ def prefix_record(prefix: str) -> Handle:
     return Handle(f"{REGISTRY}/{prefix}")
 
 
-def _site_value(site: SiteInfo) -> HandleValue:
+def site_value(site: SiteInfo) -> HandleValue:
+    """The HS_SITE value (index 1) of a prefix record."""
     return HandleValue(index=SITE_INDEX, type=SITE_TYPE, data=encode_site(site))
 
 
@@ -264,7 +266,7 @@ async def upstream_of(session: AsyncSession, settings: NodeSettings) -> Upstream
 async def _file(client: HandleClient, prefix: str, site: SiteInfo) -> None:
     record = prefix_record(prefix).text
     try:
-        await client.create_handle(record, (_site_value(site),))
+        await client.create_handle(record, (site_value(site),))
         return
     except HandleResponseError as exc:
         if exc.code is not ResponseCode.HANDLE_ALREADY_EXIST:
@@ -272,11 +274,11 @@ async def _file(client: HandleClient, prefix: str, site: SiteInfo) -> None:
     # The record exists (a node prefix admitted upstream, or filed before): replace the
     # HS_SITE only, so its HS_ADMIN and HS_SECKEY stay as they are.
     try:
-        await client.modify_values(record, (_site_value(site),))
+        await client.modify_values(record, (site_value(site),))
     except HandleResponseError as missing:
         if missing.code is not ResponseCode.VALUE_NOT_FOUND:
             raise
-        await client.add_values(record, (_site_value(site),))
+        await client.add_values(record, (site_value(site),))
 
 
 async def _unfile(client: HandleClient, prefix: str) -> None:
