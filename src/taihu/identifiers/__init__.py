@@ -4,8 +4,10 @@ from taihu.identifiers.applications import ApplicationService
 from taihu.identifiers.batch import BatchService
 from taihu.identifiers.catalog import TemplateService
 from taihu.identifiers.handle_json import value_to_json
+from taihu.identifiers.handle_server import HandleServer, bind_handle, handle_server_for
 from taihu.identifiers.handle_values import Handle, HandleValue
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
+from taihu.identifiers.resolver import Resolver
 from taihu.identifiers.service import HandleAdmin, IdentifierService, parse_handle
 
 __all__ = [
@@ -14,13 +16,17 @@ __all__ = [
     "Handle",
     "HandleAdmin",
     "HandleRow",
+    "HandleServer",
     "HandleValue",
     "IdentifierService",
     "Prefix",
     "PrefixApplication",
+    "Resolver",
     "StatsDaily",
     "Template",
     "TemplateService",
+    "bind_handle",
+    "handle_server_for",
     "parse_handle",
     "value_to_json",
 ]

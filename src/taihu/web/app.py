@@ -20,6 +20,7 @@ from taihu.devices import DeviceHub
 from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
 from taihu.identifiers import api as identifiers_api
+from taihu.identifiers import handle_server_for
 from taihu.settings import Settings
 from taihu.web import console, ops
 from taihu.web.errors import install_error_handlers
@@ -48,11 +49,13 @@ def create_app(
     db: Database | None = None,
     clock: Clock | None = None,
     mqtt_socket: socket.socket | None = None,
+    handle_sockets: tuple[socket.socket, socket.socket] | None = None,
 ) -> FastAPI:
     """Build the application; the database is opened now and checked at start-up.
 
     With ``mqtt_socket`` (bound by the caller) the MQTT device transport serves on it for the
-    application's lifetime, in the same process and event loop as the HTTP server.
+    application's lifetime, in the same process and event loop as the HTTP server; likewise the
+    Handle protocol with ``handle_sockets`` (TCP, UDP), sharing the REST resolver's cache.
     """
     settings.check_safe()
     database = db or database_for(settings)
@@ -67,9 +70,16 @@ def create_app(
         resolver = await identifiers_api.open_resolver(_app, runtime)
         if mqtt_socket is not None:
             await hub.start(mqtt_socket)
+        handle = None
+        if handle_sockets is not None:
+            port = handle_sockets[0].getsockname()[1]
+            handle = handle_server_for(settings, database, runtime.clock, resolver, port)
+            await handle.start(*handle_sockets)
         try:
             yield
         finally:
+            if handle is not None:
+                await handle.stop()
             await hub.stop()
             await resolver.aclose()
             if db is None:
