@@ -104,7 +104,13 @@ class HandleSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TAIHU_HANDLE_", extra="ignore")
 
+    host: str = Field(default="127.0.0.1", description="Address the Handle listeners bind.")
     port: int = Field(default=2641, ge=0, le=65535, description="Handle port; 0 picks a free one.")
+    address: str = Field(
+        default="",
+        description="IP address this node publishes in its HS_SITE (default: the bound host, "
+        "or 127.0.0.1 when bound to all addresses).",
+    )
 
 
 NodeRole = Literal["top-level", "secondary", "enterprise"]

@@ -37,6 +37,7 @@ from taihu.identifiers.handle_rest import (
 )
 from taihu.identifiers.handle_values import Handle, HandleValueError
 from taihu.identifiers.resolver import REGISTRATIONS, CachedRecord, Resolver
+from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.service import Caller, IdentifierService, parse_handle, parse_prefix
 
 __all__ = ["FastResolution", "open_resolver", "resolver_of", "router"]
@@ -97,6 +98,11 @@ async def open_resolver(app: Any, runtime: Runtime) -> Resolver:
     return resolver
 
 
+def _service(session: AsyncSession, runtime: Runtime) -> IdentifierService:
+    """The identifier service, able to seal and open HS_SECKEY secrets."""
+    return IdentifierService(session, runtime.clock, seckeys=seckeys_for(runtime.settings.security))
+
+
 def _is_loopback(request: Request) -> bool:
     host = request.client.host if request.client else ""
     try:
@@ -119,7 +125,7 @@ async def _caller(request: Request, session: AsyncSession, runtime: Runtime) -> 
         raise PermissionDenied(
             "authentication over plain HTTP is refused; use HTTPS", code="plain_http"
         )
-    return await IdentifierService(session, runtime.clock).authenticate_admin(
+    return await _service(session, runtime).authenticate_admin(
         credentials.username, credentials.password
     )
 
@@ -188,7 +194,7 @@ async def _resolve_anonymous(request: Request, handle: str) -> Response:
         record = await resolver.lookup(parsed.key, fresh=_flag(request, "auth"))
         if record is None:
             async with runtime.db.session() as session:
-                await IdentifierService(session, runtime.clock).get_prefix(parsed.prefix)
+                await _service(session, runtime).get_prefix(parsed.prefix)
             return _json({"responseCode": 100, "handle": parsed.text}, 404)
     except TaihuError as exc:
         return _error(exc, handle)
@@ -200,7 +206,7 @@ async def _resolve_anonymous(request: Request, handle: str) -> Response:
 
 async def _flush(runtime: Runtime, counts: dict[tuple[str, str], int]) -> None:
     async with runtime.db.session() as session:
-        await IdentifierService(session, runtime.clock).count_resolutions(counts)
+        await _service(session, runtime).count_resolutions(counts)
 
 
 @router.get(
@@ -226,13 +232,13 @@ async def resolve_handle(handle: str, request: Request) -> Response:
         private = False
         async with runtime.db.session() as session:
             caller = await _caller(request, session, runtime)
-            service = IdentifierService(session, runtime.clock)
+            service = _service(session, runtime)
             if caller is not None and not _flag(request, "publicOnly"):
                 private = await service.is_admin_of(caller, parsed)
         record = await resolver.lookup(parsed.key, fresh=True)
         if record is None:
             async with runtime.db.session() as session:
-                await IdentifierService(session, runtime.clock).get_prefix(parsed.prefix)
+                await _service(session, runtime).get_prefix(parsed.prefix)
             return _json({"responseCode": 100, "handle": parsed.text}, 404)
     except TaihuError as exc:
         return _error(exc, handle)
@@ -258,7 +264,7 @@ async def _write(request: Request, handle_text: str, *, post: bool) -> Response:
                     "writes need HTTP Basic 300:PREFIX/ADMIN or a bearer token",
                     code="authentication_needed",
                 )
-            service = IdentifierService(session, runtime.clock)
+            service = _service(session, runtime)
             if _flag(request, "mintNewSuffix"):
                 result = await service.mint(caller, handle_text.split("/", 1)[0], values)
             else:
@@ -334,9 +340,7 @@ async def delete_handle(handle: str, request: Request) -> Response:
             caller = await _caller(request, session, runtime)
             if caller is None:
                 raise Unauthenticated("deleting needs credentials", code="authentication_needed")
-            await IdentifierService(session, runtime.clock).delete(
-                caller, parsed, _indexes(request) or None
-            )
+            await _service(session, runtime).delete(caller, parsed, _indexes(request) or None)
     except TaihuError as exc:
         return _error(exc, handle)
     resolver_of(request).invalidate(parsed.key)
@@ -379,7 +383,7 @@ async def list_handles(request: Request) -> Response:
             caller = await _caller(request, session, runtime)
             if caller is None:
                 raise Unauthenticated("listing needs credentials", code="authentication_needed")
-            handles, total = await IdentifierService(session, runtime.clock).list_handles(
+            handles, total = await _service(session, runtime).list_handles(
                 caller, prefix, limit=size, offset=page * size
             )
     except TaihuError as exc:
@@ -417,7 +421,7 @@ async def reverse_lookup(request: Request) -> Response:
             caller = await _caller(request, session, runtime)
             if caller is None:
                 raise Unauthenticated("searching needs credentials", code="authentication_needed")
-            service = IdentifierService(session, runtime.clock)
+            service = _service(session, runtime)
             prefixes = [request.query_params["prefix"]] if "prefix" in request.query_params else [
                 p.prefix for p in await service.prefixes_of(caller)
             ]  # fmt: skip

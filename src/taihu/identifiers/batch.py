@@ -185,7 +185,7 @@ class BatchService:
                 if handle.key in seen:
                     raise InvalidInput("the handle appears twice in this batch", code="duplicate")
                 seen.add(handle.key)
-                values = self.identifiers.stamped(item.values, now)
+                values = self.identifiers.stamped(item.values, now, handle.key)
                 if not values:
                     raise InvalidInput("an identifier needs at least one value", code="no_values")
                 template = await self.identifiers.check_template(prefix.prefix, values)

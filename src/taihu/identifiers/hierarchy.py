@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, record_audit
 from taihu.core import Clock, Conflict, Database, InvalidInput, SystemClock
+from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.handle_values import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
@@ -41,18 +42,15 @@ from taihu.identifiers.handle_values import (
 )
 from taihu.identifiers.models import Filing, NodeLink, Prefix
 from taihu.identifiers.referrals import SITE_TYPE, parse_hostport
+from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import IdentifierService
 from taihu.identifiers.wire import (
     HandleClient,
     HandleResponseError,
     HandleWireError,
-    Interface,
     ResponseCode,
     SecretKey,
-    ServerRecord,
-    ServiceType,
     SiteInfo,
-    Transport,
     encode_site,
 )
 from taihu.settings import NodeSettings
@@ -63,7 +61,6 @@ __all__ = [
     "FilingResult",
     "HierarchyService",
     "Upstream",
-    "node_site",
     "parse_credential",
     "prefix_record",
     "queue_filing",
@@ -78,15 +75,6 @@ REGISTRY = "0.NA"
 SITE_INDEX = 1
 _BATCH = 200
 _MAX_BACKOFF = 32
-
-
-def node_site(address: str, port: int, serial: int = 1) -> SiteInfo:
-    """The HS_SITE of a one-server node at ``address:port``: queries and admin over TCP and UDP."""
-    interfaces = (
-        Interface(ServiceType.ADMIN_AND_QUERY, Transport.TCP, port),
-        Interface(ServiceType.QUERY, Transport.UDP, port),
-    )
-    return SiteInfo(servers=(ServerRecord(1, address, interfaces),), serial=serial)
 
 
 def prefix_record(prefix: str) -> Handle:
@@ -111,7 +99,7 @@ class Upstream:
     @property
     def site(self) -> SiteInfo:
         """This node's HS_SITE as filed upstream."""
-        return node_site(*self.advertise)
+        return site_for(*self.advertise)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +140,16 @@ async def queue_filing(session: AsyncSession, prefix: str, action: str, now: dat
 class HierarchyService:
     """Joining, admitting and the filing state, within one unit of work."""
 
-    def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        clock: Clock | None = None,
+        *,
+        seckeys: SecretKeyBox | None = None,
+    ) -> None:
         self.session = session
         self.clock = clock or SystemClock()
+        self.seckeys = seckeys  # seals the HS_SECKEY of admitted nodes (hashed without it)
 
     async def link(self) -> NodeLink | None:
         """The upstream link, if this node has joined one."""
@@ -212,7 +207,7 @@ class HierarchyService:
         actor.require_role()
         if len(secret) < 8:
             raise InvalidInput("the node's secret key needs at least 8 characters", code="weak_key")
-        service = IdentifierService(self.session, self.clock)
+        service = IdentifierService(self.session, self.clock, seckeys=self.seckeys)
         handle = prefix_record(prefix)
         prefix_text = handle.suffix
         if prefix_text.upper().startswith(REGISTRY):

@@ -11,10 +11,10 @@ from rich.table import Table
 from taihu.accounts import Principal
 from taihu.core import InvalidInput
 from taihu.core.commands import console, fail, load_settings, open_database, run
+from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.hierarchy import (
     FilingResult,
     HierarchyService,
-    node_site,
     run_filings,
 )
 from taihu.identifiers.referrals import (
@@ -23,6 +23,7 @@ from taihu.identifiers.referrals import (
     WireTransport,
     parse_hostport,
 )
+from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.wire import ResolutionResponse, SiteInfo, encode_site
 from taihu.settings import Settings
 
@@ -44,7 +45,10 @@ def _advertised(settings: Settings, advertise: str | None) -> str:
     """This node's Handle address as others reach it: the option, else the listener's."""
     if advertise:
         return advertise
-    return f"127.0.0.1:{settings.handle.port}"
+    host = settings.handle.address or settings.handle.host
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - compared, not bound
+        host = "127.0.0.1"
+    return f"[{host}]:{settings.handle.port}" if ":" in host else f"{host}:{settings.handle.port}"
 
 
 def _show_results(results: list[FilingResult]) -> None:
@@ -177,7 +181,7 @@ def site(
                 link = await HierarchyService(session).link()
             address = link.advertise if link is not None else _advertised(settings, None)
         try:
-            show_site(node_site(*parse_hostport(address)))
+            show_site(site_for(*parse_hostport(address)))
         except ValueError as exc:
             raise InvalidInput(str(exc), code="invalid_address") from exc
 
@@ -196,9 +200,12 @@ def admit(
         fail(f"no secret key file {secret_file}")
     secret = secret_file.read_text(encoding="utf-8").strip()
 
+    settings = load_settings()
+
     async def _run() -> None:
-        async with open_database(load_settings()) as db, db.session() as session:
-            handle = await HierarchyService(session).admit(Principal.system(), prefix, secret)
+        async with open_database(settings) as db, db.session() as session:
+            service = HierarchyService(session, seckeys=seckeys_for(settings.security))
+            handle = await service.admit(Principal.system(), prefix, secret)
         console.print(
             f"created {handle.text}; the node files as 300:{handle.text}", highlight=False
         )

@@ -9,7 +9,7 @@ import orjson
 from taihu.identifiers.handle_json import value_from_json, value_to_json
 from taihu.identifiers.handle_values import HandleValue
 
-__all__ = ["dump_record", "load_record"]
+__all__ = ["dump_record", "load_record", "value_from_stored"]
 
 
 def _stamp(raw: dict[str, object]) -> datetime | None:
@@ -19,10 +19,14 @@ def _stamp(raw: dict[str, object]) -> datetime | None:
     return None
 
 
+def value_from_stored(raw: dict[str, object]) -> HandleValue:
+    """One value of a stored record, as parsed JSON (the resolver cache keeps that form)."""
+    return value_from_json(raw, timestamp=_stamp(raw))
+
+
 def load_record(text: str) -> list[HandleValue]:
     """The values of a stored record, in index order."""
-    raws = orjson.loads(text)
-    return [value_from_json(raw, timestamp=_stamp(raw)) for raw in raws]
+    return [value_from_stored(raw) for raw in orjson.loads(text)]
 
 
 def dump_record(values: list[HandleValue]) -> str:

@@ -45,6 +45,7 @@ from taihu.identifiers.wire import (
     WireDecodeError,
     decode_site,
 )
+from taihu.settings import NodeSettings
 
 __all__ = [
     "SITE_TYPE",
@@ -53,6 +54,7 @@ __all__ = [
     "ResolutionFailed",
     "TtlCache",
     "choose_server",
+    "node_locator",
     "parse_hostport",
     "prefix_chain",
     "referral_site",
@@ -398,3 +400,17 @@ class HierarchyLocator:
         except ResolutionFailed as exc:
             return Answer(exc.code, ErrorBody(exc.message))
         return Answer(ResponseCode.SUCCESS, answer)
+
+
+def node_locator(settings: NodeSettings, db: Database) -> HierarchyLocator:
+    """The locator of a node configured by ``settings`` (recursive when TAIHU_NODE_RECURSIVE)."""
+    recursive = None
+    if settings.recursive:
+        upstream = parse_hostport(settings.upstream) if settings.upstream else None
+        recursive = RecursiveResolver(
+            upstream,
+            timeout=settings.timeout,
+            max_referrals=settings.max_referrals,
+            cache_size=settings.cache_size,
+        )
+    return HierarchyLocator(db, LocalPrefixes(db), recursive, max_recursion=settings.max_referrals)

@@ -35,7 +35,6 @@ from taihu.core import (
     SystemClock,
     Unauthenticated,
     hash_password,
-    verify_password,
 )
 from taihu.identifiers.handle_values import (
     ADMIN_PERMISSIONS_ALL,
@@ -53,6 +52,7 @@ from taihu.identifiers.handle_values import (
 )
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily, Template
 from taihu.identifiers.records import dump_record, load_record
+from taihu.identifiers.seckeys import SecretKeyBox, is_hashed, is_sealed, verify_stored_secret
 from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
 __all__ = [
@@ -133,9 +133,18 @@ def _admin_handle(prefix: str) -> str:
 class IdentifierService:
     """Prefixes and handles within one unit of work."""
 
-    def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        clock: Clock | None = None,
+        *,
+        seckeys: SecretKeyBox | None = None,
+    ) -> None:
         self.session = session
         self.clock = clock or SystemClock()
+        # Without a box (tests, legacy callers) new admin keys are stored as Argon2 hashes,
+        # which verify over REST but cannot answer a Handle wire challenge.
+        self.seckeys = seckeys
 
     # -- prefixes ------------------------------------------------------------------------------
 
@@ -203,16 +212,55 @@ class IdentifierService:
                 timestamp=now,
                 public_write=False,
             ),
-            # The key is stored as an Argon2 hash, never in clear (see docs/identifiers.md).
+            # Never stored in clear: sealed with the platform key (see seckeys.py).
             HandleValue(
                 index=SECKEY_INDEX,
                 type=SECKEY_TYPE,
-                data=hash_password(password).encode("ascii"),
+                data=self._stored_secret(password, Handle(handle).key, SECKEY_INDEX),
                 timestamp=now,
                 public_read=False,
             ),
         ]
         await self._insert(actor, prefix, Handle(handle), values, template=None)
+
+    def _stored_secret(self, secret: str, handle_key: str, index: int) -> bytes:
+        if self.seckeys is None:
+            return hash_password(secret).encode("ascii")
+        return self.seckeys.seal(secret.encode("utf-8"), handle_key=handle_key, index=index)
+
+    async def reset_admin_key(self, actor: Principal, prefix: str, password: str) -> None:
+        """Set the secret key of ``PREFIX/ADMIN`` (index 300), sealed; creates it if missing."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        if len(password) < 8:
+            raise InvalidInput("the admin password needs at least 8 characters", code="weak_key")
+        row = await self.get_prefix(parse_prefix(prefix))
+        handle = Handle(_admin_handle(row.prefix))
+        if await self.get_row(handle) is None:
+            await self._create_admin_handle(actor, row, password)
+            return
+        value = HandleValue(
+            index=SECKEY_INDEX,
+            type=SECKEY_TYPE,
+            data=password.encode("utf-8"),  # sealed by put(), like any HS_SECKEY written
+            public_read=False,
+        )
+        await self.put(actor, handle, [value], indexes=[SECKEY_INDEX])
+
+    async def secret_key_of(self, handle: Handle, index: int) -> bytes | None:
+        """The clear secret of an HS_SECKEY value, for challenge-response; ``None`` if unusable.
+
+        ``None`` when the value is absent, is a legacy Argon2 hash, or no box is configured.
+        """
+        row = await self.get_row(handle)
+        if row is None or self.seckeys is None:
+            return None
+        stored = next(
+            (v for v in load_record(row.record) if v.index == index and v.type == SECKEY_TYPE),
+            None,
+        )
+        if stored is None:
+            return None
+        return self.seckeys.open(stored.data, handle_key=handle.key, index=index)
 
     async def set_prefix_status(self, actor: Principal, prefix: str, status: str) -> Prefix:
         """Suspend, reactivate or revoke a prefix (admin, bureau and auditors)."""
@@ -231,6 +279,45 @@ class IdentifierService:
             before={"status": before}, after={"status": status}, at=self.clock.now(),
         )  # fmt: skip
         return row
+
+    async def home_prefix(self, caller: Caller, prefix: str, *, homed: bool) -> Prefix:
+        """HOME_NA / UNHOME_NA: serve a prefix here (created under its parent if new) or stop.
+
+        Allowed to whoever may add (remove) naming authorities under the nearest parent prefix
+        served here, e.g. ``300:88.118/ADMIN`` for ``88.118.9``; unhoming revokes the prefix.
+        """
+        prefix = parse_prefix(prefix)
+        row = await self.session.scalar(sa.select(Prefix).where(Prefix.prefix == prefix))
+        parent = await self._parent_of(prefix)
+        scope = parent or row
+        if scope is None:
+            raise NotFound("That prefix doesn't live here", code="prefix_not_served")
+        needed = AdminPermission.ADD_NAMING_AUTH if homed else AdminPermission.DELETE_NAMING_AUTH
+        self.authorize(caller, scope, None, needed)
+        actor = caller.principal if isinstance(caller, HandleAdmin) else caller
+        now = self.clock.now()
+        before = row.status if row is not None else None
+        if row is None:
+            if not homed:
+                raise NotFound(f"prefix {prefix} is not homed here", code="handle_not_found")
+            row = Prefix(prefix=prefix, parent_id=scope.id, kind="node", status="active",
+                         created_at=now)  # fmt: skip
+            self.session.add(row)
+            await self.session.flush()
+        else:
+            row.status = "active" if homed else "revoked"
+        await record_audit(
+            self.session, actor, "prefix.home" if homed else "prefix.unhome", "prefix", prefix,
+            before={"status": before}, after={"status": row.status}, at=now,
+        )  # fmt: skip
+        return row
+
+    async def homed_prefixes(self) -> list[str]:
+        """The prefixes served here (not revoked), sorted."""
+        rows = await self.session.scalars(
+            sa.select(Prefix.prefix).where(Prefix.status != "revoked").order_by(Prefix.prefix)
+        )
+        return list(rows)
 
     async def daily_stats(
         self, since: date, *, prefixes: list[str] | None = None
@@ -281,7 +368,9 @@ class IdentifierService:
                 (v for v in load_record(row.record) if v.index == index and v.type == SECKEY_TYPE),
                 None,
             )
-        if stored is None or not verify_password(stored.data.decode("ascii"), password):
+        if stored is None or not verify_stored_secret(
+            stored.data, password, box=self.seckeys, handle_key=handle.key, index=index
+        ):
             raise Unauthenticated(
                 f"authentication as {index}:{handle.key} failed", code="authentication_failed"
             )
@@ -415,8 +504,13 @@ class IdentifierService:
             )
         return prefix
 
-    def stamped(self, values: list[HandleValue], now: datetime) -> list[HandleValue]:
-        """The values time-stamped ``now``; ``InvalidInput`` when an index appears twice."""
+    def stamped(
+        self, values: list[HandleValue], now: datetime, handle_key: str | None = None
+    ) -> list[HandleValue]:
+        """The values time-stamped ``now`` (HS_SECKEY sealed for ``handle_key``).
+
+        ``InvalidInput`` when an index appears twice.
+        """
         seen: set[int] = set()
         for value in values:
             if value.index in seen:
@@ -425,7 +519,23 @@ class IdentifierService:
                     code="invalid_value",
                 )
             seen.add(value.index)
-        return [replace(v, timestamp=now) for v in values]
+        stamped = [replace(v, timestamp=now) for v in values]
+        if handle_key is None:
+            return stamped
+        return [self._sealed(v, handle_key) for v in stamped]
+
+    def _sealed(self, value: HandleValue, handle_key: str) -> HandleValue:
+        """An HS_SECKEY value written in clear, stored sealed (hashed without a box), private."""
+        if value.type != SECKEY_TYPE or is_sealed(value.data) or is_hashed(value.data):
+            return value
+        try:
+            secret = value.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                "an HS_SECKEY secret must be UTF-8 text", code="invalid_value"
+            ) from exc
+        data = self._stored_secret(secret, handle_key, value.index)
+        return replace(value, data=data, public_read=False)
 
     def _default_admin(self, caller: Caller, prefix: Prefix, values: list[HandleValue]) -> None:
         if any(v.type == ADMIN_TYPE for v in values):
@@ -549,7 +659,7 @@ class IdentifierService:
         """Create a handle, replace it (``overwrite``) or add/replace only the given ``indexes``."""
         prefix = await self._writable_prefix(handle)
         now = self.clock.now()
-        values = self.stamped(values, now)
+        values = self.stamped(values, now, handle.key)
         row = await self.get_row(handle)
         if not indexes:
             template = await self.check_template(prefix.prefix, values) or template

@@ -19,6 +19,7 @@ from taihu.core.logs import configure_logging
 from taihu.devices import DeviceHub
 from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
+from taihu.identifiers import Filer, handle_server_for
 from taihu.identifiers import api as identifiers_api
 from taihu.settings import Settings
 from taihu.web import console, ops
@@ -48,16 +49,19 @@ def create_app(
     db: Database | None = None,
     clock: Clock | None = None,
     mqtt_socket: socket.socket | None = None,
+    handle_sockets: tuple[socket.socket, socket.socket] | None = None,
 ) -> FastAPI:
     """Build the application; the database is opened now and checked at start-up.
 
     With ``mqtt_socket`` (bound by the caller) the MQTT device transport serves on it for the
-    application's lifetime, in the same process and event loop as the HTTP server.
+    application's lifetime, in the same process and event loop as the HTTP server; likewise the
+    Handle protocol with ``handle_sockets`` (TCP, UDP), sharing the REST resolver's cache.
     """
     settings.check_safe()
     database = db or database_for(settings)
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
     hub = DeviceHub(database, settings.mqtt, clock=runtime.clock)
+    filer = Filer(database, settings.node)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -67,9 +71,18 @@ def create_app(
         resolver = await identifiers_api.open_resolver(_app, runtime)
         if mqtt_socket is not None:
             await hub.start(mqtt_socket)
+        handle = None
+        if handle_sockets is not None:
+            port = handle_sockets[0].getsockname()[1]
+            handle = handle_server_for(settings, database, runtime.clock, resolver, port)
+            await handle.start(*handle_sockets)
+            filer.start()  # filings go upstream from the process that serves the Handle port
         try:
             yield
         finally:
+            await filer.stop()
+            if handle is not None:
+                await handle.stop()
             await hub.stop()
             await resolver.aclose()
             if db is None:

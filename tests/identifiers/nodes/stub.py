@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
+from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.handle_values import HandleValue
-from taihu.identifiers.hierarchy import node_site
 from taihu.identifiers.wire import (
     Body,
     Envelope,
@@ -26,7 +26,7 @@ Script = Callable[[Message], tuple[ResponseCode, Body] | None]
 
 def referral_to(prefix: str, port: int, ttl: int = 86400) -> ReferralBody:
     """RC 302's body: the prefix record of ``prefix`` naming a node on loopback ``port``."""
-    site = HandleValue(index=1, type="HS_SITE", data=encode_site(node_site("127.0.0.1", port)),
+    site = HandleValue(index=1, type="HS_SITE", data=encode_site(site_for("127.0.0.1", port)),
                        ttl=ttl)  # fmt: skip
     return ReferralBody(f"0.NA/{prefix}", (site,))
 

@@ -11,9 +11,9 @@ from taihu.accounts import Principal, Role
 from taihu.core import Database, InvalidInput, PermissionDenied
 from taihu.identifiers import ApplicationService
 from taihu.identifiers.handle_locator import LocalPrefixes
+from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.hierarchy import (
     HierarchyService,
-    node_site,
     prefix_record,
     run_filings,
     site_value,
@@ -135,7 +135,7 @@ async def _top_level(db: Database, world: World, port: int) -> None:
     async with db.session() as session:
         hierarchy = HierarchyService(session, world.clock)
         await hierarchy.admit(SYSTEM, NODE, "node-secret-key")
-        site = node_site("127.0.0.1", port)
+        site = site_for("127.0.0.1", port)
         await IdentifierService(session, world.clock).put(
             SYSTEM, prefix_record(NODE), [site_value(site)], indexes=[1]
         )
@@ -152,7 +152,7 @@ async def test_top_level_refers_to_the_filed_site_and_answers_301_otherwise(
     assert answer.code is ResponseCode.SERVICE_REFERRAL
     assert isinstance(answer.body, ReferralBody)
     assert answer.body.handle == "0.NA/88.118"
-    assert referral_site(answer.body.values) == node_site("127.0.0.1", 2641)
+    assert referral_site(answer.body.values) == site_for("127.0.0.1", 2641)
     assert not any(v.type == "HS_SECKEY" for v in answer.body.values)
     other = await locator.locate("77.1", _resolution("77.1/X"))
     assert other is not None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.handle_values import HandleValue
-from taihu.identifiers.hierarchy import node_site
 from taihu.identifiers.referrals import (
     RecursiveResolver,
     ResolutionFailed,
@@ -53,7 +53,7 @@ def test_hostport_and_prefix_chain() -> None:
 
 
 def test_choose_server_prefers_the_transport_asked_for() -> None:
-    site = node_site("10.0.0.2", 2641)
+    site = site_for("10.0.0.2", 2641)
     assert choose_server(site, "udp") == ("10.0.0.2", 2641)
     tcp_only = SiteInfo(
         servers=(

@@ -68,6 +68,7 @@ from taihu.identifiers.wire.codec import (
     decode_payload,
     encode_header_and_body,
     encode_message,
+    encode_raw,
 )
 from taihu.identifiers.wire.digest import (
     DigestAlgorithm,
@@ -141,6 +142,7 @@ __all__ = [
     "decode_vlist",
     "encode_header_and_body",
     "encode_message",
+    "encode_raw",
     "encode_site",
     "encode_value",
     "encode_values",

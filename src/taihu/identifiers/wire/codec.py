@@ -65,6 +65,7 @@ __all__ = [
     "encode_body",
     "encode_header_and_body",
     "encode_message",
+    "encode_raw",
 ]
 
 ENVELOPE_SIZE = 20
@@ -80,6 +81,7 @@ _MAX_TEXT = 64 * 1024
 class OpCode(IntEnum):
     """Operation codes (RFC 3652 2.2.2.1)."""
 
+    RESERVED = 0  # only in error replies to a request whose opcode could not be read
     RESOLUTION = 1
     GET_SITE_INFO = 2
     CREATE_HANDLE = 100
@@ -452,9 +454,12 @@ def encode_body(body: Body) -> bytes:  # noqa: PLR0912 - one branch per body kin
     return out.getvalue()
 
 
+_NO_CREDENTIAL = bytes(4)
+
+
 def _encode_credential(credential: Credential | None) -> bytes:
     if credential is None:
-        return bytes(4)
+        return _NO_CREDENTIAL
     inner = Writer().u8(credential.version).u8(0).u16(credential.options)
     inner.text(credential.signer_handle).u32(credential.signer_index).text(credential.type)
     signed = Writer().text(credential.digest_algorithm).blob(credential.signature).getvalue()
@@ -462,22 +467,29 @@ def _encode_credential(credential: Credential | None) -> bytes:
     return Writer().blob(inner.getvalue()).getvalue()
 
 
+def _pack_header(header: Header, body_length: int) -> bytes:
+    return _HEADER.pack(
+        int(header.opcode),
+        int(header.response_code),
+        int(header.flags),
+        header.site_serial,
+        header.recursion,
+        0,
+        header.expiration,
+        body_length,
+    )
+
+
 def encode_header_and_body(header: Header, body: Body) -> bytes:
     """Header and body: the bytes a request digest is computed over."""
     raw = encode_body(body)
-    return (
-        _HEADER.pack(
-            int(header.opcode),
-            int(header.response_code),
-            int(header.flags),
-            header.site_serial,
-            header.recursion,
-            0,
-            header.expiration,
-            len(raw),
-        )
-        + raw
-    )
+    return _pack_header(header, len(raw)) + raw
+
+
+def encode_raw(envelope: Envelope, header: Header, body: bytes) -> bytes:
+    """A message (no credential) around a body already encoded: the server's fast path."""
+    head = _pack_header(header, len(body))
+    return envelope.encode(HEADER_SIZE + len(body) + 4) + head + body + _NO_CREDENTIAL
 
 
 def encode_message(message: Message) -> bytes:
@@ -609,6 +621,8 @@ def decode_payload(envelope: Envelope, payload: bytes) -> Message:
     except ValueError as exc:
         raise WireDecodeError(f"unknown opcode {op} or response code {rc}") from exc
     reader = Reader(payload, HEADER_SIZE, HEADER_SIZE + body_length)
+    if header.opcode is OpCode.RESERVED and header.response_code is ResponseCode.RESERVED:
+        raise WireDecodeError("opcode 0 is not a request")
     if header.response_code is ResponseCode.RESERVED:
         body = _decode_request(header.opcode, reader)
     else:
