@@ -137,7 +137,7 @@ def _serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[str]:
     env.update(
         TAIHU_ENV="production", TAIHU_DATABASE_URL=url, TAIHU_DATA_DIR=str(data_dir),
         TAIHU_SECRET_KEY=SECRET, TAIHU_LOG_ACCESS="false", TAIHU_HTTP_PORT=str(port),
-        TAIHU_HTTP_WORKERS="2", TAIHU_DATABASE_POOL_SIZE="20", TAIHU_MQTT_PORT="0",
+        TAIHU_HTTP_WORKERS="2", TAIHU_DATABASE_POOL_SIZE="20", TAIHU_MQTT_PORT="0", TAIHU_HANDLE_PORT="0",
     )  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "taihu", "serve", "--workers", "2"],

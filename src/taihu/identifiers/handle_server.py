@@ -56,6 +56,7 @@ IDLE_SECONDS = 60.0
 MAX_CONNECTIONS = 512
 _UDP_PEERS = 4096
 _GARBAGE_ID = 0xFFFF_FFFF
+_UDP_BUFFER = 4 * 1024 * 1024
 
 
 def bind_handle(host: str, port: int) -> tuple[socket.socket, socket.socket]:
@@ -68,6 +69,8 @@ def bind_handle(host: str, port: int) -> tuple[socket.socket, socket.socket]:
             tcp.bind((host, port))
             chosen = tcp.getsockname()[1]
             udp = socket.socket(family, socket.SOCK_DGRAM)
+            # A deep receive buffer rides out bursts between event-loop turns (kernel-capped).
+            udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _UDP_BUFFER)
             try:
                 udp.bind((host, chosen))
             except OSError as exc:
