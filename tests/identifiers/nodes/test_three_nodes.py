@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from taihu.accounts import Principal
 from taihu.core import Database, FrozenClock
@@ -50,7 +48,7 @@ from taihu.identifiers.wire import (
     ResponseCode,
 )
 from taihu.settings import DatabaseSettings, NodeSettings, SecuritySettings, Settings
-from tests.conftest import CODE_A, CODE_B, POSTGRES_URL, _migrate, _postgres_database
+from tests.conftest import CODE_A, CODE_B
 
 SYSTEM = Principal.system("test")
 TIMEOUT = 2.0
@@ -90,25 +88,6 @@ class LiveNode:
         """The identifier service of this node in ``session``."""
         seckeys = seckeys_for(self.settings.security)
         return IdentifierService(session, self.clock, seckeys=seckeys)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def node_urls(migrated_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A migrated database per node: copies of the SQLite template, or new PostgreSQL ones."""
-    names = ("top", "wujiang", "kunshan")
-    if not POSTGRES_URL:
-        urls = {}
-        for name in names:
-            target = tmp_path / f"{name}.sqlite3"
-            shutil.copyfile(make_url(migrated_url).database or "", target)
-            urls[name] = f"sqlite+aiosqlite:///{target}"
-        yield urls
-        return
-    with contextlib.ExitStack() as stack:
-        urls = {name: stack.enter_context(_postgres_database()) for name in names}
-        for url in urls.values():
-            asyncio.run(_migrate(url))
-        yield urls
 
 
 NodeFactory = Callable[[str, NodeSettings], "contextlib.AbstractAsyncContextManager[LiveNode]"]
