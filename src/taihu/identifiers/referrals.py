@@ -320,7 +320,7 @@ class HierarchyLocator:
         recursive: RecursiveResolver | None = None,
         *,
         max_recursion: int = 4,
-        cache_seconds: float = 5.0,
+        cache_seconds: float = 1.0,
     ) -> None:
         self.db = db
         self.local = local
