@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from taihu.accounts import Principal, Role
@@ -36,6 +37,7 @@ from taihu.settings import NodeSettings
 from tests.conftest import World
 from tests.identifiers.conftest import NODE, PREFIX
 from tests.identifiers.nodes.stub import stub_node
+from tests.web.test_console import sign_in
 
 SYSTEM = Principal.system("test")
 
@@ -196,3 +198,18 @@ async def test_recursive_mode_follows_its_own_record_and_bounds_recursion(
         assert unknown.code is ResponseCode.SERVER_NOT_RESP
         assert isinstance(unknown.body, ErrorBody)
         assert "upstream" in unknown.body.message
+
+
+async def test_the_console_shows_the_upstream_state(
+    client: httpx.AsyncClient, db: Database, world: World, prefixes: int
+) -> None:
+    async with db.session() as session:
+        await HierarchyService(session, world.clock).join(
+            SYSTEM, f"127.0.0.1:{_closed_port()}", "300:0.NA/88.118", "127.0.0.1:2641"
+        )
+    await run_filings(db, NodeSettings(), world.clock)
+    await world.user("auditor", Role.AUDITOR)
+    await sign_in(client, "auditor")
+    page = await client.get("/identifiers")
+    assert "已向上级节点备案" in page.text
+    assert "file · failed · no secret key to file with" in page.text

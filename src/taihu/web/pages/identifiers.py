@@ -19,6 +19,7 @@ from taihu.accounts import Role
 from taihu.core import DbSession, RuntimeDep, TaihuError
 from taihu.identifiers import (
     ApplicationService,
+    HierarchyService,
     IdentifierService,
     TemplateService,
     parse_handle,
@@ -58,6 +59,9 @@ async def identifiers_page(
         ],
     }
     applications = await ApplicationService(session, runtime.clock).all(principal)
+    hierarchy = HierarchyService(session, runtime.clock)
+    link = await hierarchy.link() if principal.sees_all_enterprises else None
+    filings = {f.prefix: f for f in await hierarchy.filings()} if link else {}
     found: dict[str, Any] | None = None
     if handle:
         try:
@@ -73,7 +77,7 @@ async def identifiers_page(
         prefixes=prefixes, applications=applications[:50], chart=chart,
         handles=await service.count_handles(mine), found=found, query=handle or "",
         templates=await TemplateService(session, runtime.clock).all(),
-        reviewer=principal.role in (Role.ADMIN, Role.AUDITOR),
+        reviewer=principal.role in (Role.ADMIN, Role.AUDITOR), link=link, filings=filings,
     )  # fmt: skip
 
 
