@@ -294,6 +294,6 @@ def handle_server_for(
         resolver,
         locator or LocalPrefixes(db),
         site_for(address, port),
-        seckeys=seckeys_for(settings.security),
+        seckeys=seckeys_for(settings),
     )
     return HandleServer(dispatcher)
