@@ -100,7 +100,7 @@ async def open_resolver(app: Any, runtime: Runtime) -> Resolver:
 
 def _service(session: AsyncSession, runtime: Runtime) -> IdentifierService:
     """The identifier service, able to seal and open HS_SECKEY secrets."""
-    return IdentifierService(session, runtime.clock, seckeys=seckeys_for(runtime.settings.security))
+    return IdentifierService(session, runtime.clock, seckeys=seckeys_for(runtime.settings))
 
 
 def _is_loopback(request: Request) -> bool:

@@ -50,7 +50,7 @@ def prefix_create(
             owner = None
             if enterprise:
                 owner = (await EnterpriseService(session).get_by_credit_code(enterprise)).id
-            service = IdentifierService(session, seckeys=seckeys_for(settings.security))
+            service = IdentifierService(session, seckeys=seckeys_for(settings))
             row = await service.create_prefix(
                 Principal.system(), prefix, enterprise_id=owner, admin_password=admin_password
             )
@@ -73,7 +73,7 @@ def prefix_reset_key(
 
     async def _run() -> None:
         async with open_database(settings) as db, db.session() as session:
-            service = IdentifierService(session, seckeys=seckeys_for(settings.security))
+            service = IdentifierService(session, seckeys=seckeys_for(settings))
             await service.reset_admin_key(Principal.system(), prefix, admin_password)
         console.print(f"secret key of 300:{prefix}/ADMIN set", highlight=False)
 
@@ -282,7 +282,7 @@ def register(
 
     async def _run() -> None:
         async with open_database(settings) as db, db.session() as session:
-            service = IdentifierService(session, seckeys=seckeys_for(settings.security))
+            service = IdentifierService(session, seckeys=seckeys_for(settings))
             result = await service.put(
                 Principal.system(), parse_handle(handle), values, overwrite=overwrite
             )

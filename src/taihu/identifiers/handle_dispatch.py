@@ -22,7 +22,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from taihu.core import Clock, Database, TaihuError
-from taihu.identifiers.handle_locator import PrefixLocator
+from taihu.identifiers.handle_locator import LocalPrefixes, PrefixLocator
 from taihu.identifiers.handle_rest import response_code
 from taihu.identifiers.handle_values import (
     SECKEY_TYPE,
@@ -30,7 +30,7 @@ from taihu.identifiers.handle_values import (
     HandleValueError,
     normalize_prefix,
 )
-from taihu.identifiers.records import value_from_stored
+from taihu.identifiers.handle_wire_values import stored_to_wire
 from taihu.identifiers.resolver import CachedRecord, Resolver
 from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import HandleAdmin, IdentifierService
@@ -61,10 +61,10 @@ from taihu.identifiers.wire import (
     compute_digest,
     encode_message,
     encode_raw,
-    encode_value,
     verify_secret_key_response,
 )
 from taihu.identifiers.wire.buffer import Writer
+from taihu.identifiers.wire.codec import op_flags
 
 __all__ = ["ADMIN_OPCODES", "Conversation", "HandleDispatcher"]
 
@@ -87,7 +87,8 @@ CHALLENGE_SECONDS = 60.0
 LIST_LIMIT = 100_000
 _PENDING_PER_CONVERSATION = 16
 _EXPIRATION = 12 * 3600
-_REPLY_FLAGS = OpFlag.AUTH | OpFlag.RECU
+_REPLY_FLAGS = int(OpFlag.AUTH | OpFlag.RECU)
+_ECHOED = int(OpFlag.RRDG | OpFlag.KPAL)
 _ENCODED_MAX = 200_000
 
 
@@ -166,12 +167,12 @@ class HandleDispatcher:
         )
 
     def _header(self, request: Message, code: ResponseCode, opcode: OpCode | None = None) -> Header:
-        flags = _REPLY_FLAGS | (request.header.flags & (OpFlag.RRDG | OpFlag.KPAL))
+        flags = _REPLY_FLAGS | (int(request.header.flags) & _ECHOED)
         expiration = int(self.clock.now().timestamp()) + _EXPIRATION
         return Header(
             opcode or request.header.opcode,
             code,
-            flags,
+            op_flags(flags),
             site_serial=self.site.serial,
             expiration=expiration & 0xFFFF_FFFF,
         )
@@ -250,9 +251,9 @@ class HandleDispatcher:
             return hit.values
         values = []
         for raw in record.values:
-            value = value_from_stored(raw)
-            if value.public_read and value.type != SECKEY_TYPE:
-                values.append((value.index, value.type, encode_value(value)))
+            index, type_, public, encoded = stored_to_wire(raw)
+            if public and type_ != SECKEY_TYPE:
+                values.append((index, type_, encoded))
         if len(self._encoded) >= _ENCODED_MAX:
             for stale in list(self._encoded)[: _ENCODED_MAX // 2]:
                 del self._encoded[stale]
@@ -261,16 +262,47 @@ class HandleDispatcher:
 
     async def _resolve(self, request: Message, signed: bytes, body: ResolutionRequest) -> bytes:
         try:
-            handle = Handle(body.handle)
+            key = Handle(body.handle).key
         except HandleValueError as exc:
             return self.reply(request, signed, ResponseCode.INVALID_HANDLE, ErrorBody(str(exc)))
-        answer = await self.locator.locate(handle.prefix, request)
+        answer = await self.locator.locate(key.split("/", 1)[0], request)
         if answer is not None:
             return self.reply(request, signed, answer.code, answer.body)
-        record = await self.resolver.lookup(handle.key)
+        record = await self.resolver.lookup(key)
+        return self._resolved(request, signed, body, key, record)
+
+    def resolve_now(self, request: Message, signed: bytes) -> bytes | None:
+        """The reply to a resolution when it needs no waiting (else ``None``: use ``dispatch``).
+
+        The hot path: a served prefix and a record in the cache (or on SQLite) are answered
+        from the datagram callback, without a task.
+        """
+        body = request.body
+        if not isinstance(body, ResolutionRequest) or not isinstance(self.locator, LocalPrefixes):
+            return None
+        served = self.locator.served_now()
+        try:
+            key = Handle(body.handle).key
+        except HandleValueError:
+            return None
+        if served is None or key.split("/", 1)[0] not in served:
+            return None
+        record = self.resolver.lookup_now(key)
+        if record is False:
+            return None
+        return self._resolved(request, signed, body, key, record)
+
+    def _resolved(
+        self,
+        request: Message,
+        signed: bytes,
+        body: ResolutionRequest,
+        key: str,
+        record: CachedRecord | None,
+    ) -> bytes:
         if record is None:
             return self.reply(request, signed, ResponseCode.HANDLE_NOT_FOUND, ErrorBody())
-        values = self._public_values(handle.key, record)
+        values = self._public_values(key, record)
         if body.indexes or body.types:
             values = [
                 v

@@ -68,6 +68,12 @@ class LocalPrefixes:
             self._read_at = now
         return self._served
 
+    def served_now(self) -> frozenset[str] | None:
+        """The served prefixes when no re-read is due, else ``None`` (no waiting)."""
+        if time.monotonic() - self._read_at > _REFRESH:
+            return None
+        return self._served
+
     def forget(self) -> None:
         """Read the prefixes again at the next request (after a local change)."""
         self._read_at = float("-inf")

@@ -23,8 +23,9 @@ from taihu.core import Clock, Database
 from taihu.identifiers.handle_dispatch import Conversation, HandleDispatcher
 from taihu.identifiers.handle_locator import PrefixLocator
 from taihu.identifiers.referrals import node_locator
-from taihu.identifiers.resolver import Resolver
+from taihu.identifiers.resolver import FLUSH_INTERVAL, Resolver
 from taihu.identifiers.seckeys import seckeys_for
+from taihu.identifiers.service import IdentifierService
 from taihu.identifiers.wire import (
     Envelope,
     ErrorBody,
@@ -133,7 +134,7 @@ class _Udp(asyncio.DatagramProtocol):
         self.transport = cast("asyncio.DatagramTransport", transport)
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        self.server._spawn(self.server._on_datagram(data, addr))
+        self.server.on_datagram(data, addr)
 
 
 class HandleServer:
@@ -152,8 +153,24 @@ class HandleServer:
         loop = asyncio.get_running_loop()
         self._tcp = await asyncio.start_server(self._on_connection, sock=tcp, limit=2**16)
         _transport, self._udp = await loop.create_datagram_endpoint(lambda: _Udp(self), sock=udp)
+        self._spawn(self._flush_counts())
         host, port = tcp.getsockname()[:2]
         log.info("Handle protocol listening on %s:%s (TCP and UDP)", host, port)
+
+    async def _flush_counts(self) -> None:
+        """Add the resolutions answered here to the daily statistics, every few seconds."""
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            counts = self.dispatcher.resolver.take_counts()
+            if not counts:
+                continue
+            try:
+                async with self.dispatcher.db.session() as session:
+                    await IdentifierService(session, self.dispatcher.clock).count_resolutions(
+                        counts
+                    )
+            except Exception:  # statistics must never stop the listener
+                log.exception("could not record %d resolution counts", len(counts))
 
     async def stop(self) -> None:
         """Stop listening and finish the requests under way."""
@@ -181,19 +198,29 @@ class HandleServer:
                 self._peers.popitem(last=False)
         return conversation
 
-    async def _on_datagram(self, data: bytes, addr: Any) -> None:
+    def on_datagram(self, data: bytes, addr: Any) -> None:
+        """Answer a datagram now when possible (cached resolutions), else in a task."""
         decoded = _decode(data)
         if isinstance(decoded, bytes):
-            reply = decoded
-        else:
-            message, signed = decoded
-            # Resolutions never need a conversation; only admin exchanges keep one per peer.
-            conversation = (
-                Conversation()
-                if message.header.opcode is OpCode.RESOLUTION
-                else self._conversation(addr)
-            )
-            reply = await self.dispatcher.dispatch(message, signed, conversation)
+            self._send(decoded, addr)
+            return
+        message, signed = decoded
+        reply = self.dispatcher.resolve_now(message, signed)
+        if reply is not None:
+            self._send(reply, addr)
+            return
+        self._spawn(self._answer_datagram(message, signed, addr))
+
+    async def _answer_datagram(self, message: Message, signed: bytes, addr: Any) -> None:
+        # Resolutions never need a conversation; only admin exchanges keep one per peer.
+        conversation = (
+            Conversation()
+            if message.header.opcode is OpCode.RESOLUTION
+            else self._conversation(addr)
+        )
+        self._send(await self.dispatcher.dispatch(message, signed, conversation), addr)
+
+    def _send(self, reply: bytes, addr: Any) -> None:
         udp = self._udp
         if udp is None or udp.transport is None or udp.transport.is_closing():
             return
@@ -268,6 +295,6 @@ def handle_server_for(
         resolver,
         locator or node_locator(settings.node, db),
         site_for(address, port),
-        seckeys=seckeys_for(settings.security),
+        seckeys=seckeys_for(settings),
     )
     return HandleServer(dispatcher)

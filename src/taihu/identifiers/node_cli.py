@@ -204,7 +204,7 @@ def admit(
 
     async def _run() -> None:
         async with open_database(settings) as db, db.session() as session:
-            service = HierarchyService(session, seckeys=seckeys_for(settings.security))
+            service = HierarchyService(session, seckeys=seckeys_for(settings))
             handle = await service.admit(Principal.system(), prefix, secret)
         console.print(
             f"created {handle.text}; the node files as 300:{handle.text}", highlight=False

@@ -310,20 +310,23 @@ class RecursiveResolver:
             ) from exc
 
 
-class HierarchyLocator:
-    """The server's ``PrefixLocator`` in a hierarchy: serve, refer, or resolve recursively."""
+class HierarchyLocator(LocalPrefixes):
+    """The server's ``PrefixLocator`` in a hierarchy: serve, refer, or resolve recursively.
+
+    A ``LocalPrefixes`` for the prefixes served here, so the dispatcher's fast path still
+    answers them from the datagram callback; only the others reach ``locate``.
+    """
 
     def __init__(
         self,
         db: Database,
-        local: LocalPrefixes,
         recursive: RecursiveResolver | None = None,
         *,
         max_recursion: int = 4,
         cache_seconds: float = 1.0,
     ) -> None:
+        super().__init__(db)
         self.db = db
-        self.local = local
         self.recursive = recursive
         self.max_recursion = max_recursion
         self._records: TtlCache[str, tuple[str, tuple[HandleValue, ...]]] = TtlCache(4096)
@@ -340,7 +343,7 @@ class HierarchyLocator:
         return ReferralBody(handle, values) if handle else None
 
     async def _read(self, prefix: str) -> tuple[str, tuple[HandleValue, ...]]:
-        if "0.NA" not in await self.local.served():
+        if "0.NA" not in await self.served():
             return "", ()  # no prefix records here: not a top-level node
         keys = [Handle(f"0.NA/{p}").key for p in prefix_chain(prefix)]
         async with self.db.session() as session:
@@ -359,13 +362,13 @@ class HierarchyLocator:
         return "", ()
 
     def forget(self) -> None:
-        """Read prefix records again (after a filing changed them)."""
+        """Read the prefixes served and the prefix records again (after a local change)."""
         self._records.clear()
-        self.local.forget()
+        super().forget()
 
     async def locate(self, prefix: str, request: Message) -> Answer | None:
         """``None`` for prefixes served here; a referral, a recursive answer or RC 301 else."""
-        if await self.local.locate(prefix, request) is None:
+        if await super().locate(prefix, request) is None:
             return None
         referral = await self.referral(prefix)
         body = request.body
@@ -413,4 +416,4 @@ def node_locator(settings: NodeSettings, db: Database) -> HierarchyLocator:
             max_referrals=settings.max_referrals,
             cache_size=settings.cache_size,
         )
-    return HierarchyLocator(db, LocalPrefixes(db), recursive, max_recursion=settings.max_referrals)
+    return HierarchyLocator(db, recursive, max_recursion=settings.max_referrals)

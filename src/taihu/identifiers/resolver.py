@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import orjson
@@ -53,6 +53,9 @@ RESOLUTIONS = PromCounter(
     "taihu_identifier_resolutions_total", "Identifier resolutions answered", ["result"]
 )
 REGISTRATIONS = PromCounter("taihu_identifier_registrations_total", "Identifiers registered")
+# Bound once: looking a labelled child up takes a lock and a dict, per resolution.
+_FOUND = RESOLUTIONS.labels("found")
+_NOT_FOUND = RESOLUTIONS.labels("not_found")
 
 _HANDLES = sa.inspect(HandleRow).local_table
 _PREFIXES = sa.inspect(Prefix).local_table
@@ -189,7 +192,30 @@ class Resolver:
             if hit is not None and hit[0] > now:
                 self._count(hit[1])
                 return hit[1]
-        row = await self._read(key)
+        return self._store(key, await self._read(key), now)
+
+    def lookup_now(self, key: str) -> CachedRecord | Literal[False] | None:
+        """``lookup`` without waiting: ``False`` when only a PostgreSQL round trip can answer.
+
+        On SQLite every read is a local call, so the Handle server answers a resolution in the
+        datagram callback itself, without a task per request.
+        """
+        now = self.monotonic()
+        if now - self._last_sync >= SYNC_INTERVAL:
+            if self._sqlite is None:
+                return False
+            self._last_sync = now
+            self._sync_sqlite(self._sqlite)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            self._count(hit[1])
+            return hit[1]
+        if self._sqlite is None:
+            return False
+        found = self._sqlite.execute(_SQLITE_LOOKUP, (key,)).fetchone()
+        return self._store(key, (found[0], found[1], found[2]) if found else None, now)
+
+    def _store(self, key: str, row: tuple[str, str, str] | None, now: float) -> CachedRecord | None:
         record = None
         expires = now + _NEGATIVE_TTL
         if row is not None:
@@ -206,9 +232,9 @@ class Resolver:
 
     def _count(self, record: CachedRecord | None) -> None:
         if record is None:
-            RESOLUTIONS.labels("not_found").inc()
+            _NOT_FOUND.inc()
             return
-        RESOLUTIONS.labels("found").inc()
+        _FOUND.inc()
         self._counts[(self.clock.now().date().isoformat(), record.prefix)] += 1
 
     def take_counts(self, *, force: bool = False) -> dict[tuple[str, str], int]:

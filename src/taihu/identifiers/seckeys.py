@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from taihu.core import verify_password
-from taihu.settings import SecuritySettings
+from taihu.settings import Settings
 
 __all__ = [
     "SEALED_MARK",
@@ -97,6 +97,6 @@ def _box(master_secret: str) -> SecretKeyBox:
     return SecretKeyBox(master_secret)
 
 
-def seckeys_for(security: SecuritySettings) -> SecretKeyBox:
-    """The process's box for the configured ``TAIHU_SECRET_KEY`` (derived once)."""
-    return _box(security.secret_key.get_secret_value())
+def seckeys_for(settings: Settings) -> SecretKeyBox:
+    """The process's box for ``TAIHU_SECRET_KEY`` (in dev, the kept generated key); derived once."""
+    return _box(settings.secret_key.decode("utf-8"))

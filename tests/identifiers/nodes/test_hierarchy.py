@@ -11,7 +11,6 @@ import pytest
 from taihu.accounts import Principal, Role
 from taihu.core import Database, InvalidInput, PermissionDenied
 from taihu.identifiers import ApplicationService
-from taihu.identifiers.handle_locator import LocalPrefixes
 from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.hierarchy import (
     HierarchyService,
@@ -147,7 +146,7 @@ async def test_top_level_refers_to_the_filed_site_and_answers_301_otherwise(
     db: Database, world: World
 ) -> None:
     await _top_level(db, world, 2641)
-    locator = HierarchyLocator(db, LocalPrefixes(db))
+    locator = HierarchyLocator(db)
     assert await locator.locate("0.NA", _resolution("0.NA/88.118")) is None  # served here
     answer = await locator.locate("88.118.8", _resolution(f"{PREFIX}/X"))
     assert answer is not None
@@ -181,7 +180,7 @@ async def test_recursive_mode_follows_its_own_record_and_bounds_recursion(
     async with stub_node(answer) as secondary:
         await _top_level(db, world, secondary.port)
         recursive = RecursiveResolver(None, timeout=1.0)
-        locator = HierarchyLocator(db, LocalPrefixes(db), recursive, max_recursion=3)
+        locator = HierarchyLocator(db, recursive, max_recursion=3)
         got = await locator.locate(PREFIX, _resolution(f"{PREFIX}/X", recursive=True))
         assert got is not None
         assert got.code is ResponseCode.SUCCESS

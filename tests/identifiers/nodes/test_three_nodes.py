@@ -86,7 +86,7 @@ class LiveNode:
 
     def service(self, session: object) -> IdentifierService:
         """The identifier service of this node in ``session``."""
-        seckeys = seckeys_for(self.settings.security)
+        seckeys = seckeys_for(self.settings)
         return IdentifierService(session, self.clock, seckeys=seckeys)  # type: ignore[arg-type]
 
 
@@ -166,7 +166,7 @@ async def test_three_nodes(make_node: NodeFactory) -> None:
     ):
         async with top.db.session() as session:
             hierarchy = HierarchyService(session, top.clock,
-                                         seckeys=seckeys_for(top.settings.security))  # fmt: skip
+                                         seckeys=seckeys_for(top.settings))  # fmt: skip
             await hierarchy.admit(SYSTEM, "88.118", "wujiang-node-key")
             await hierarchy.admit(SYSTEM, "88.119", "kunshan-node-key")
 

@@ -43,7 +43,7 @@ async def node(db: Database, settings: Settings, world: World) -> AsyncIterator[
     """Prefixes 88.118 and 88.118.8, handle 88.118.8/W1 and a Handle server on port 0."""
     enterprise = await world.enterprise("Hengli Elevator", CODE_A)
     async with db.session() as session:
-        service = IdentifierService(session, world.clock, seckeys=seckeys_for(settings.security))
+        service = IdentifierService(session, world.clock, seckeys=seckeys_for(settings))
         system = Principal.system("test")
         await service.create_prefix(system, NODE, admin_password=NODE_SECRET)
         await service.create_prefix(

@@ -66,6 +66,7 @@ __all__ = [
     "encode_header_and_body",
     "encode_message",
     "encode_raw",
+    "op_flags",
 ]
 
 ENVELOPE_SIZE = 20
@@ -142,6 +143,22 @@ class OpFlag(IntFlag):
     OVRW = 0x0040_0000  # overwrite on create
     MINT = 0x0020_0000  # mint a new suffix on create
     DNRF = 0x0010_0000  # do not refer
+
+
+# Enum construction is slow on the hot path: plain lookups instead, and a bounded memo of flags.
+_OPCODES = {int(member): member for member in OpCode}
+_CODES = {int(member): member for member in ResponseCode}
+_FLAG_MEMO: dict[int, OpFlag] = {}
+
+
+def op_flags(bits: int) -> OpFlag:
+    """``OpFlag(bits)``, memoized for the few combinations clients send."""
+    flag = _FLAG_MEMO.get(bits)
+    if flag is None:
+        flag = OpFlag(bits)
+        if len(_FLAG_MEMO) < 1024:
+            _FLAG_MEMO[bits] = flag
+    return flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -616,10 +633,10 @@ def decode_payload(envelope: Envelope, payload: bytes) -> Message:
     op, rc, flags, serial, recursion, _, expiration, body_length = _HEADER.unpack_from(payload)
     if body_length > len(payload) - HEADER_SIZE - 4:
         raise WireDecodeError(f"body length {body_length} runs past the end of the message")
-    try:
-        header = Header(OpCode(op), ResponseCode(rc), OpFlag(flags), serial, recursion, expiration)
-    except ValueError as exc:
-        raise WireDecodeError(f"unknown opcode {op} or response code {rc}") from exc
+    opcode, code = _OPCODES.get(op), _CODES.get(rc)
+    if opcode is None or code is None:
+        raise WireDecodeError(f"unknown opcode {op} or response code {rc}")
+    header = Header(opcode, code, op_flags(flags), serial, recursion, expiration)
     reader = Reader(payload, HEADER_SIZE, HEADER_SIZE + body_length)
     if header.opcode is OpCode.RESERVED and header.response_code is ResponseCode.RESERVED:
         raise WireDecodeError("opcode 0 is not a request")
