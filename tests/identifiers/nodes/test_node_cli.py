@@ -7,11 +7,19 @@ and the error when the top-level node is stopped.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
+
+from taihu.accounts import Principal
+from taihu.core import Database
+from taihu.enterprises import EnterpriseService
+from taihu.identifiers import ApplicationService, HandleValue, IdentifierService, parse_handle
+from taihu.identifiers.models import Filing
 from tests.conftest import CODE_A
 from tests.processes import DEADLINE, run, running
 
@@ -28,6 +36,44 @@ def _env(url: str, data: Path, **extra: str) -> dict[str, str]:
         TAIHU_HANDLE_PORT="0", PYTHONUNBUFFERED="1", NO_COLOR="1", COLUMNS="200", **extra,
     )  # fmt: skip
     return env
+
+
+async def _secondary(url: str) -> None:
+    """The secondary's data (set up in-process: only the commands under test run as processes).
+
+    Node prefix 88.118 with handle 88.118/DOC-1, and application 1 for 88.118.8, pending.
+    """
+    db = Database(url)
+    system = Principal.system("test")
+    try:
+        async with db.session() as session:
+            service = IdentifierService(session)
+            await service.create_prefix(system, "88.118")
+            value = HandleValue(index=1, type="URL", data=b"https://wujiang.example.cn/doc-1")
+            await service.put(system, parse_handle("88.118/DOC-1"), [value])
+            enterprise = await EnterpriseService(session).create(system, "Hengli", CODE_A)
+            await ApplicationService(session).apply(
+                system, enterprise.id, contact="王工 0512", industry_class="3435",
+                prefix="88.118.8",
+            )  # fmt: skip
+    finally:
+        await db.dispose()
+
+
+async def _filed(url: str, prefix: str) -> bool:
+    """Whether the running server filed ``prefix`` before the deadline (polls its database)."""
+    db = Database(url)
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            async with db.session() as session:
+                state = await session.scalar(sa.select(Filing.state).where(Filing.prefix == prefix))
+            if state == "done":
+                return True
+            await asyncio.sleep(0.1)
+        return False
+    finally:
+        await db.dispose()
 
 
 def _row(*cells: str) -> re.Pattern[str]:
@@ -48,9 +94,7 @@ def test_walk_through(node_urls: dict[str, str], tmp_path: Path) -> None:
     second = _env(node_urls["wujiang"], tmp_path / "wujiang", TAIHU_NODE_SECRET_FILE=str(key_file))
     out = _ok("node", "admit", "88.118", "--secret-file", str(key_file), env=top, cwd=tmp_path)
     assert "300:0.NA/88.118" in out
-    _ok("id", "prefix", "create", "88.118", env=second, cwd=tmp_path)
-    _ok("id", "register", "88.118/DOC-1", "--value", "URL=https://wujiang.example.cn/doc-1",
-        env=second, cwd=tmp_path)  # fmt: skip
+    asyncio.run(_secondary(node_urls["wujiang"]))
     with (
         running("serve", env=top, cwd=tmp_path) as top_server,
         running("serve", env=second, cwd=tmp_path) as second_server,
@@ -67,19 +111,9 @@ def test_walk_through(node_urls: dict[str, str], tmp_path: Path) -> None:
         assert _row("127.0.0.1", "QUERY", "UDP", port).search(site), site
 
         # An approval while the server runs: its filer sends it upstream in the background.
-        _ok("enterprise", "create", "Hengli Elevator", "--credit-code", CODE_A, env=second,
-            cwd=tmp_path)  # fmt: skip
-        _ok("id", "prefix", "apply", "--enterprise", CODE_A, "--contact", "王工 0512",
-            "--industry-class", "3435", "--prefix", "88.118.8",
-            env=second, cwd=tmp_path)  # fmt: skip
         _ok("id", "prefix", "approve", "1", env=second, cwd=tmp_path)
-        deadline = time.monotonic() + DEADLINE
-        status = ""
-        while time.monotonic() < deadline:
-            status = _ok("node", "status", env=second, cwd=tmp_path)
-            if _row("88.118.8", "file", "done").search(status):
-                break
-            time.sleep(0.2)
+        assert asyncio.run(_filed(node_urls["wujiang"], "88.118.8"))
+        status = _ok("node", "status", env=second, cwd=tmp_path)
         assert _row("88.118.8", "file", "done").search(status), status
         assert f"upstream: {upstream} as 300:0.NA/88.118" in status
 
