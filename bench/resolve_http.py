@@ -132,15 +132,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[str]:
+def _serve(
+    url: str, data_dir: Path, port: int, *, workers: int = 2, handle_port: int = 0
+) -> subprocess.Popen[str]:
+    """`taihu serve` on the bench database, returned once it answers /readyz."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAIHU_")}
     env.update(
         TAIHU_ENV="production", TAIHU_DATABASE_URL=url, TAIHU_DATA_DIR=str(data_dir),
         TAIHU_SECRET_KEY=SECRET, TAIHU_LOG_ACCESS="false", TAIHU_HTTP_PORT=str(port),
-        TAIHU_HTTP_WORKERS="2", TAIHU_DATABASE_POOL_SIZE="20", TAIHU_MQTT_PORT="0", TAIHU_HANDLE_PORT="0",
+        TAIHU_HTTP_WORKERS=str(workers), TAIHU_DATABASE_POOL_SIZE="20", TAIHU_MQTT_PORT="0",
+        TAIHU_HANDLE_PORT=str(handle_port),
     )  # fmt: skip
     process = subprocess.Popen(
-        [sys.executable, "-m", "taihu", "serve", "--workers", "2"],
+        [sys.executable, "-m", "taihu", "serve", "--workers", str(workers)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )  # fmt: skip

@@ -12,7 +12,8 @@ The ceiling: an authoritative DNS server on the same machine, NSD answering a on
 `dnsperf` on loopback (Debian packages; install them with `apt-get install nsd dnsperf`, the
 script skips the ceiling when they are missing). Our figure is reported as a ratio of it.
 
-Prints the figures and writes bench/results/resolve_udp.json.
+Prints the figures and writes bench/results/resolve_udp.json (resolve_udp-COUNT.json for
+another COUNT).
 """
 
 from __future__ import annotations
@@ -36,12 +37,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from resolve_http import PREFIX, SECRET, _check_record_shape, _free_port, _setup  # noqa: E402
-
-from taihu.identifiers.wire import (  # noqa: E402
+from resolve_http import PREFIX, _check_record_shape, _free_port, _serve, _setup
+from taihu.identifiers.wire import (
     Envelope,
     Header,
     Message,
@@ -65,13 +63,34 @@ def _template() -> tuple[bytearray, int]:
     return data, data.index(_SUFFIX.encode()) + 1
 
 
+def _receive(
+    sock: socket.socket, pending: dict[int, float], latencies: list[float]
+) -> tuple[int, int]:
+    """Read every reply waiting: (successes, other response codes)."""
+    ok = failed = 0
+    while True:
+        try:
+            reply = sock.recv(4096)
+        except BlockingIOError:
+            return ok, failed
+        (rid,) = struct.unpack_from(">I", reply, 8)
+        sent = pending.pop(rid, None)
+        if sent is None:
+            continue
+        latencies.append(time.perf_counter() - sent)
+        if reply[24:28] == b"\x00\x00\x00\x01":
+            ok += 1
+        else:
+            failed += 1
+
+
 def load(port: int, count: int, seconds: float, inflight: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """The load process: uniform random keys over UDP, INFLIGHT outstanding, for SECONDS."""
     data, digits = _template()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
     sock.connect(("127.0.0.1", port))
-    sock.setblocking(False)
+    sock.setblocking(False)  # noqa: FBT003 - the socket API takes a bare flag
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ)
     rng = random.Random(2641)
@@ -96,20 +115,8 @@ def load(port: int, count: int, seconds: float, inflight: int, out: multiprocess
             sock.send(data)
             pending[request_id] = clock()
         if selector.select(0.05):
-            while True:
-                try:
-                    reply = sock.recv(4096)
-                except BlockingIOError:
-                    break
-                (rid,) = struct.unpack_from(">I", reply, 8)
-                sent = pending.pop(rid, None)
-                if sent is None:
-                    continue
-                latencies.append(clock() - sent)
-                if reply[24:28] == b"\x00\x00\x00\x01":
-                    ok += 1
-                else:
-                    failed += 1
+            answered, refused = _receive(sock, pending, latencies)
+            ok, failed = ok + answered, failed + refused
         now = clock()
         if len(pending) >= inflight:
             stale = [rid for rid, sent in pending.items() if now - sent > _LOST_AFTER]
@@ -131,31 +138,6 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _serve(url: str, data_dir: Path, http_port: int, handle_port: int) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAIHU_")}
-    env.update(
-        TAIHU_ENV="production", TAIHU_DATABASE_URL=url, TAIHU_DATA_DIR=str(data_dir),
-        TAIHU_SECRET_KEY=SECRET, TAIHU_LOG_ACCESS="false", TAIHU_HTTP_PORT=str(http_port),
-        TAIHU_MQTT_PORT="0", TAIHU_HANDLE_PORT=str(handle_port),
-    )  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "taihu", "serve"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{http_port}/readyz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(
-        f"taihu serve did not come up:\n{process.stdout.read() if process.stdout else ''}"
-    )
-
-
 def _free_udp_tcp_port() -> int:
     while True:
         port = _free_port()
@@ -173,7 +155,7 @@ def _handle_bench(count: int, seconds: float, inflight: int) -> dict[str, object
         print(f"loading {count:,} identifiers into SQLite …")
         setup_seconds, _token = asyncio.run(_setup(url, count))
         http_port, handle_port = _free_port(), _free_udp_tcp_port()
-        server = _serve(url, Path(tmp) / "var", http_port, handle_port)
+        server = _serve(url, Path(tmp) / "var", http_port, workers=1, handle_port=handle_port)
         try:
             queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
             worker = multiprocessing.Process(
@@ -270,8 +252,9 @@ def main() -> None:
             else None
         ),
     }
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"load average {load_average}; written to {RESULTS.relative_to(ROOT)}")
+    path = RESULTS if args.count == 1_000_000 else RESULTS.with_stem(f"resolve_udp-{args.count}")
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"load average {load_average}; written to {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
