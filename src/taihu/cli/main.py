@@ -11,7 +11,6 @@ from taihu.cli import db, demo, serve, users
 from taihu.devices import cli as devices_cli
 from taihu.enterprises import cli as enterprises_cli
 from taihu.identifiers import cli as identifiers_cli
-from taihu.identifiers import node_cli
 
 __all__ = ["app", "main"]
 
@@ -30,7 +29,7 @@ app.add_typer(accounts_cli.token_app, name="token")
 app.add_typer(enterprises_cli.app, name="enterprise")
 app.add_typer(chains_cli.app, name="chain")
 app.add_typer(identifiers_cli.app, name="id")
-app.add_typer(node_cli.app, name="node")
+app.add_typer(identifiers_cli.node_app, name="node")
 app.add_typer(devices_cli.app, name="device")
 
 

@@ -18,12 +18,13 @@ from taihu.identifiers.catalog import TemplateService, parse_spec
 from taihu.identifiers.handle_json import value_to_json
 from taihu.identifiers.handle_values import HandleValue, HandleValueError
 from taihu.identifiers.importer import import_rows, read_table
+from taihu.identifiers.node_cli import app as node_app
 from taihu.identifiers.node_cli import resolve_recursively
 from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.service import IdentifierService, parse_handle
 from taihu.identifiers.wire import HandleClient, HandleResponseError, HandleWireError
 
-__all__ = ["app"]
+__all__ = ["app", "node_app"]
 
 app = typer.Typer(help="Identifier node: prefixes, templates, handles.", no_args_is_help=True)
 prefix_app = typer.Typer(help="Node and enterprise prefixes.", no_args_is_help=True)
