@@ -25,11 +25,13 @@ def upgrade_cmd(
             before = await schema_state(db)
             after = await upgrade(db, revision)
         if before.current == after.current:
-            console.print(f"schema already at {after.current_label}", highlight=False)
+            console.print(f"schema already at {after.current_label}", highlight=False,
+                          soft_wrap=True)  # fmt: skip
         else:
             console.print(
                 f"schema upgraded from {before.current_label} to {after.current_label}",
                 highlight=False,
+                soft_wrap=True,  # one line whatever the terminal: the revisions list grows
             )
 
     run(_run())
@@ -47,6 +49,6 @@ def current() -> None:
             if state.is_current
             else f"outdated; run `taihu db upgrade` to reach {state.heads_label}"
         )
-        console.print(f"{state.current_label} ({note})", highlight=False)
+        console.print(f"{state.current_label} ({note})", highlight=False, soft_wrap=True)
 
     run(_run())
