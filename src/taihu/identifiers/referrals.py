@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from taihu.core import Database
 from taihu.identifiers.handle_locator import NOT_HERE, Answer, LocalPrefixes
 from taihu.identifiers.handle_values import Handle, HandleValue, HandleValueError, TtlType
-from taihu.identifiers.models import HandleRow
+from taihu.identifiers.models import HandleRow, NodeLink
 from taihu.identifiers.records import load_record
 from taihu.identifiers.wire import (
     ErrorBody,
@@ -361,6 +361,13 @@ class HierarchyLocator(LocalPrefixes):
                 return handle, sites
         return "", ()
 
+    async def _joined(self) -> tuple[str, int] | None:
+        """The node this one joined (``taihu node join``): where to start without an upstream."""
+        async with self.db.session() as session:
+            row = await session.execute(sa.select(NodeLink.host, NodeLink.port).limit(1))
+            found = row.first()
+        return (found[0], found[1]) if found is not None else None
+
     def forget(self) -> None:
         """Read the prefixes served and the prefix records again (after a local change)."""
         self._records.clear()
@@ -391,6 +398,8 @@ class HierarchyLocator(LocalPrefixes):
             text = f"recursion count {request.header.recursion} reached the limit"
             return Answer(ResponseCode.RECUR_LIMIT_EXCEEDED, ErrorBody(text))
         site = referral_site(referral.values) if referral is not None else None
+        if self.recursive.upstream is None and site is None:
+            self.recursive.upstream = await self._joined()
         try:
             answer = await self.recursive.resolve(
                 body.handle,

@@ -212,3 +212,20 @@ async def test_the_console_shows_the_upstream_state(
     page = await client.get("/identifiers")
     assert "已向上级节点备案" in page.text
     assert "file · failed · no secret key to file with" in page.text
+
+
+async def test_a_joined_recursive_node_starts_at_the_node_above(db: Database, world: World) -> None:
+    def answer(request: Message) -> tuple[ResponseCode, ResolutionResponse]:
+        assert isinstance(request.body, ResolutionRequest)
+        return ResponseCode.SUCCESS, ResolutionResponse(request.body.handle, ())
+
+    async with stub_node(answer) as above:
+        async with db.session() as session:
+            await HierarchyService(session, world.clock).join(
+                SYSTEM, f"127.0.0.1:{above.port}", "300:0.NA/88.118", "127.0.0.1:2641"
+            )
+        locator = HierarchyLocator(db, RecursiveResolver(None, timeout=1.0))
+        got = await locator.locate("77.1", _resolution("77.1/X", recursive=True))
+        assert got is not None
+        assert got.code is ResponseCode.SUCCESS
+        assert len(above.requests) == 1
