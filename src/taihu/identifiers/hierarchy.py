@@ -43,7 +43,7 @@ from taihu.identifiers.handle_values import (
 from taihu.identifiers.models import Filing, NodeLink, Prefix
 from taihu.identifiers.referrals import SITE_TYPE, parse_hostport
 from taihu.identifiers.seckeys import SecretKeyBox
-from taihu.identifiers.service import IdentifierService
+from taihu.identifiers.service import IdentifierService, parse_handle, parse_prefix
 from taihu.identifiers.wire import (
     HandleClient,
     HandleResponseError,
@@ -120,7 +120,7 @@ def parse_credential(text: str) -> tuple[int, str]:
             f"credentials are INDEX:HANDLE, e.g. 300:0.NA/88.118, not {text!r}",
             code="invalid_credential",
         )
-    return int(index), Handle(handle).key
+    return int(index), parse_handle(handle).key
 
 
 async def queue_filing(session: AsyncSession, prefix: str, action: str, now: datetime) -> bool:
@@ -162,7 +162,7 @@ class HierarchyService:
         actor.require_role()
         try:
             host, port = parse_hostport(upstream)
-            parse_hostport(advertise)
+            site_for(*parse_hostport(advertise))  # an HS_SITE names servers by IP address
         except ValueError as exc:
             raise InvalidInput(str(exc), code="invalid_address") from exc
         index, handle = parse_credential(credential)
@@ -208,10 +208,7 @@ class HierarchyService:
         if len(secret) < 8:
             raise InvalidInput("the node's secret key needs at least 8 characters", code="weak_key")
         service = IdentifierService(self.session, self.clock, seckeys=self.seckeys)
-        handle = prefix_record(prefix)
-        prefix_text = handle.suffix
-        if prefix_text.upper().startswith(REGISTRY):
-            raise InvalidInput("give the node's prefix, e.g. 88.118", code="invalid_prefix")
+        handle = prefix_record(parse_prefix(prefix))
         await self._registry(actor)
         if await service.get_row(handle) is not None:
             raise Conflict(f"{handle.text} exists already", code="handle_exists")
@@ -253,7 +250,11 @@ async def upstream_of(session: AsyncSession, settings: NodeSettings) -> Upstream
     if link is None:
         return None
     index, handle = parse_credential(link.credential)
-    secret = settings.upstream_secret()
+    try:
+        secret = settings.upstream_secret()
+    except OSError as exc:  # reported on each filing as "no secret key", not raised every second
+        log.warning("cannot read TAIHU_NODE_SECRET_FILE: %s", exc)
+        secret = b""
     host, port = parse_hostport(link.advertise)
     return Upstream(link.host, link.port, SecretKey(handle, index, secret), (host, port))
 
@@ -310,7 +311,9 @@ async def run_filings(
         for prefix, action in due:
             error = None
             if not upstream.identity.secret:
-                error = "no secret key to file with: set TAIHU_NODE_SECRET or _SECRET_FILE"
+                error = (
+                    "no secret key to file with: set TAIHU_NODE_SECRET or a readable _SECRET_FILE"
+                )
             else:
                 try:
                     if action == "file":

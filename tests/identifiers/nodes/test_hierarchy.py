@@ -229,3 +229,15 @@ async def test_a_joined_recursive_node_starts_at_the_node_above(db: Database, wo
         assert got is not None
         assert got.code is ResponseCode.SUCCESS
         assert len(above.requests) == 1
+
+
+async def test_bad_admit_and_join_input_is_refused(db: Database, world: World) -> None:
+    async with db.session() as session:
+        service = HierarchyService(session, world.clock)
+        for bad in ("0.NA", "88/118", ""):
+            with pytest.raises(InvalidInput):
+                await service.admit(SYSTEM, bad, "node-secret-key")
+        with pytest.raises(InvalidInput, match="IP address"):
+            await service.join(SYSTEM, "127.0.0.1:1", "300:0.NA/1", "node.example.cn:2641")
+        with pytest.raises(InvalidInput):
+            await service.join(SYSTEM, "127.0.0.1:1", "300:no-slash", "127.0.0.1:2641")
