@@ -83,6 +83,8 @@ def join(
 ) -> None:
     """Join the node above and file every prefix served here with it."""
     settings = _settings(secret_file)
+    if settings.node.role == "top-level":
+        fail("a top-level node files with nobody above it (TAIHU_NODE_ROLE=top-level)")
     address = _advertised(settings, advertise)
 
     async def _run() -> None:
@@ -196,11 +198,12 @@ def admit(
     ),
 ) -> None:
     """Top-level: create 0.NA/PREFIX so the secondary node can file as 300:0.NA/PREFIX."""
+    settings = load_settings()
+    if settings.node.role != "top-level":
+        fail("`taihu node admit` runs on a top-level node (set TAIHU_NODE_ROLE=top-level)")
     if not secret_file.is_file():
         fail(f"no secret key file {secret_file}")
     secret = secret_file.read_text(encoding="utf-8").strip()
-
-    settings = load_settings()
 
     async def _run() -> None:
         async with open_database(settings) as db, db.session() as session:
