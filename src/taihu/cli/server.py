@@ -140,7 +140,7 @@ def _handle_in_thread(settings: Settings, sockets: tuple[socket.socket, socket.s
         await resolver.open_pool()
         server = handle_server_for(settings, db, clock, resolver, sockets[0].getsockname()[1])
         await server.start(*sockets)
-        filer = Filer(db, settings.node)
+        filer = Filer(db, settings.node, clock)
         filer.start()
         try:
             await asyncio.Event().wait()

@@ -350,8 +350,16 @@ async def _record(
 class Filer:
     """Sends due filings in the background, every ``interval`` seconds, until stopped."""
 
-    def __init__(self, db: Database, settings: NodeSettings, *, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: NodeSettings,
+        clock: Clock | None = None,
+        *,
+        interval: float = 1.0,
+    ) -> None:
         self.db, self.settings, self.interval = db, settings, interval
+        self.clock = clock or SystemClock()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -369,7 +377,7 @@ class Filer:
     async def _loop(self) -> None:
         while True:
             try:
-                await run_filings(self.db, self.settings)
+                await run_filings(self.db, self.settings, self.clock)
             except Exception:  # the database may be busy or gone for a moment: try again later
                 log.exception("sending filings upstream failed")
             await asyncio.sleep(self.interval)

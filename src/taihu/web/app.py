@@ -61,7 +61,7 @@ def create_app(
     database = db or database_for(settings)
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
     hub = DeviceHub(database, settings.mqtt, clock=runtime.clock)
-    filer = Filer(database, settings.node)
+    filer = Filer(database, settings.node, runtime.clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from taihu.core import Database, InvalidInput, PermissionDenied
 from taihu.identifiers import ApplicationService
 from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.hierarchy import (
+    Filer,
     HierarchyService,
     prefix_record,
     run_filings,
@@ -241,3 +243,26 @@ async def test_bad_admit_and_join_input_is_refused(db: Database, world: World) -
             await service.join(SYSTEM, "127.0.0.1:1", "300:0.NA/1", "node.example.cn:2641")
         with pytest.raises(InvalidInput):
             await service.join(SYSTEM, "127.0.0.1:1", "300:no-slash", "127.0.0.1:2641")
+
+
+async def test_the_filer_sends_in_the_background_until_stopped(
+    db: Database, world: World, prefixes: int
+) -> None:
+    async with db.session() as session:
+        await HierarchyService(session, world.clock).join(
+            SYSTEM, f"127.0.0.1:{_closed_port()}", "300:0.NA/88.118", "127.0.0.1:2641"
+        )
+    filer = Filer(db, NodeSettings(secret="node-secret", timeout=1), world.clock, interval=0.05)
+    filer.start()
+    try:
+        async with asyncio.timeout(30):  # a bound on the wait, not an expectation of speed
+            while True:
+                async with db.session() as session:
+                    rows = await HierarchyService(session).filings()
+                if all(r.state == "failed" for r in rows):
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await filer.stop()
+    assert {r.prefix for r in rows} == {NODE, PREFIX}
+    assert all(r.attempts == 1 for r in rows)  # not due again before the pause is over
