@@ -32,7 +32,6 @@ from taihu.identifiers.wire.values import VLIST_TYPE
 __all__ = ["VLIST_TYPE", "decode_vlist", "encode_vlist", "value_from_json", "value_to_json"]
 
 
-
 def encode_vlist(refs: list[tuple[int, str]]) -> bytes:
     """HS_VLIST data from ``(index, handle)`` pairs (the wire codec's encoding)."""
     return wire_values.encode_vlist(tuple(refs))
