@@ -228,7 +228,10 @@ class HandleServer:
             self._send(decoded, addr)
             return
         message, signed = decoded
-        reply = self.dispatcher.resolve_now(message, signed)
+        try:
+            reply = self.dispatcher.resolve_now(message, signed)
+        except Exception:  # the task path below answers with RC 2 and logs it
+            reply = None
         if reply is not None:
             self._send(reply, addr)
             return
