@@ -196,7 +196,9 @@ def _dns_ceiling(seconds: float) -> dict[str, object] | None:
             f'server:\n  ip-address: 127.0.0.1@{port}\n  server-count: 1\n  username: ""\n'
             f'  zonesdir: "{tmp}"\n  pidfile: "{tmp}/nsd.pid"\n  database: ""\n'
             f'  xfrdfile: "{tmp}/xfrd.state"\n  zonelistfile: "{tmp}/zone.list"\n'
-            f'  logfile: "{tmp}/nsd.log"\n  verbosity: 0\nremote-control:\n  control-enable: no\n'
+            # Response rate limiting off: it would throttle a benchmark's single source address.
+            f'  logfile: "{tmp}/nsd.log"\n  verbosity: 0\n  rrl-ratelimit: 0\n'
+            "remote-control:\n  control-enable: no\n"
             f'zone:\n  name: bench.test.\n  zonefile: "bench.zone"\n'
         )
         Path(tmp, "queries").write_text("www.bench.test A\n")

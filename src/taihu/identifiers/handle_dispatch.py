@@ -402,6 +402,10 @@ class HandleDispatcher:
             return code, ErrorBody(str(exc))
         if key is not None:
             self.resolver.invalidate(key)
+        if request.header.opcode in (OpCode.HOME_NA, OpCode.UNHOME_NA) and isinstance(
+            self.locator, LocalPrefixes
+        ):
+            self.locator.forget()  # served (or not) from the next request on
         return code, body
 
 

@@ -16,6 +16,7 @@ answers anything else with "That prefix doesn't live here", as the Handle.Net se
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -55,17 +56,21 @@ class LocalPrefixes:
         self._db = db
         self._served: frozenset[str] = frozenset()
         self._read_at = float("-inf")
+        self._lock = asyncio.Lock()
 
     async def served(self) -> frozenset[str]:
         """The normalized prefixes this node serves."""
-        now = time.monotonic()
-        if now - self._read_at > _REFRESH:
-            async with self._db.session() as session:
-                rows = await session.scalars(
-                    sa.select(Prefix.prefix).where(Prefix.status != "revoked")
-                )
-                self._served = frozenset(rows)
-            self._read_at = now
+        if time.monotonic() - self._read_at <= _REFRESH:
+            return self._served
+        # One reader at a time: a burst of requests at expiry must not become a burst of queries.
+        async with self._lock:
+            if time.monotonic() - self._read_at > _REFRESH:
+                async with self._db.session() as session:
+                    rows = await session.scalars(
+                        sa.select(Prefix.prefix).where(Prefix.status != "revoked")
+                    )
+                    self._served = frozenset(rows)
+                self._read_at = time.monotonic()
         return self._served
 
     def served_now(self) -> frozenset[str] | None:

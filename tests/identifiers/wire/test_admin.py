@@ -123,8 +123,14 @@ async def test_home_unhome_and_list_homed(node: Node) -> None:
         assert await client.list_homed_na() == (f"0.NA/{NODE}", f"0.NA/{PREFIX}")
         await client.home_na("88.118.77")
         assert "0.NA/88.118.77" in await client.list_homed_na()
+        with pytest.raises(HandleResponseError) as served:
+            await client.resolve("88.118.77/X")
+        assert served.value.code is ResponseCode.HANDLE_NOT_FOUND  # answered here at once
         await client.unhome_na("88.118.77")
         assert "0.NA/88.118.77" not in await client.list_homed_na()
+        with pytest.raises(HandleResponseError) as gone:
+            await client.resolve("88.118.77/X")
+        assert gone.value.code is ResponseCode.SERVER_NOT_RESP
     async with admin(node) as client:  # an enterprise admin may not home a sibling prefix
         with pytest.raises(HandleResponseError) as denied:
             await client.home_na("88.118.78")

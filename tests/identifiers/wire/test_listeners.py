@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 from collections.abc import AsyncIterator
 
@@ -12,6 +13,7 @@ from taihu.accounts import Principal
 from taihu.core import Database
 from taihu.identifiers import HandleValue, IdentifierService, parse_handle
 from taihu.identifiers.wire import (
+    DigestAlgorithm,
     Envelope,
     ErrorBody,
     HandleClient,
@@ -197,3 +199,18 @@ async def test_a_truncated_udp_reply_is_asked_again_over_tcp() -> None:
         transport.close()
         tcp.close()
         await tcp.wait_closed()
+
+
+async def test_rrdg_replies_carry_the_digest_of_the_request(
+    udp: tuple[asyncio.DatagramTransport, asyncio.Queue[bytes]],
+) -> None:
+    transport, queue = udp
+    sent = request(11, f"{PREFIX}/W1", OpFlag.RRDG)
+    transport.sendto(sent)
+    reply = decode_message(await next_datagram(queue))
+    assert reply.header.flags & OpFlag.RRDG
+    assert isinstance(reply.body, ResolutionResponse)
+    assert reply.body.digest is not None
+    assert reply.body.digest.algorithm is DigestAlgorithm.SHA1  # a protocol 2.1 request
+    # The digest covers the header and the body (RFC 3652); SHA-1 is what protocol 2.1 knows.
+    assert reply.body.digest.value == hashlib.sha1(sent[20:-4], usedforsecurity=False).digest()

@@ -4,7 +4,7 @@ This package knows nothing of the database: bytes in, frozen dataclasses out.
 
 Public API (names are stable; other modules build on them)::
 
-    codec      Message(envelope, header, body, credential)
+    messages   Message(envelope, header, body, credential)  (also importable from codec)
                Envelope(request_id, session_id, sequence, length, version, suggested, flags…)
                Header(opcode, response_code, flags, site_serial, recursion, expiration)
                OpCode, ResponseCode, OpFlag (AUTH CERT ENCR RECU CACR CONT KPAL PUBL RRDG OVRW
@@ -12,7 +12,7 @@ Public API (names are stable; other modules build on them)::
                bodies: Empty, ResolutionRequest, HandleRequest, ValuesRequest, IndexesRequest,
                ChallengeAnswer, VerifyRequest, ResolutionResponse, SiteInfoResponse,
                HandleListBody, VerifyResult, Challenge, ReferralBody, ErrorBody
-               encode_message(msg) -> bytes, decode_message(bytes) -> Message,
+    codec      encode_message(msg) -> bytes, decode_message(bytes) -> Message,
                decode_envelope, decode_payload(envelope, payload), encode_header_and_body
     values     encode_value/decode_value, encode_values/decode_values (ValueList),
                SiteInfo(servers, serial, …) / ServerRecord / Interface / ServiceType / Transport,
