@@ -17,6 +17,7 @@ This module knows nothing of HTTP or of the database: it validates and converts.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -101,6 +102,9 @@ class AdminPermission(IntFlag):
 ADMIN_PERMISSIONS_ALL = AdminPermission(0x0FFF)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _utf8(text: str) -> bytes:
     try:
         return text.encode("utf-8")
@@ -128,7 +132,7 @@ class Handle:
             raise HandleValueError(f"a handle needs a prefix and a suffix, not {text!r}")
         if len(_utf8(text)) > MAX_HANDLE_BYTES:
             raise HandleValueError(f"a handle is at most {MAX_HANDLE_BYTES} bytes of UTF-8")
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        if _CONTROL.search(text):
             raise HandleValueError("a handle may not contain control characters")
         if prefix.strip() != prefix or " " in prefix:
             raise HandleValueError(f"a prefix may not contain spaces: {prefix!r}")
@@ -154,6 +158,8 @@ class Handle:
 
 def normalize_prefix(prefix: str) -> str:
     """A prefix with its ASCII letters upper-cased (non-ASCII characters are kept as they are)."""
+    if prefix.isascii():  # the usual case, on every resolution: one C call
+        return prefix.upper()
     return "".join(c.upper() if c.isascii() else c for c in prefix)
 
 

@@ -64,14 +64,14 @@ def create_app(
         state = await schema_state(database)
         if not state.is_current:
             raise SchemaOutdatedError(state.outdated_message)
-        resolver = await identifiers_api.open_resolver(_app, runtime)
+        await identifiers_api.open_resolver(_app, runtime)
         if mqtt_socket is not None:
             await hub.start(mqtt_socket)
         try:
             yield
         finally:
             await hub.stop()
-            await resolver.aclose()
+            await identifiers_api.close_resolver(_app, runtime)
             if db is None:
                 await database.dispose()
 
@@ -82,15 +82,19 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served by ops.api_docs from local assets, under our CSP
         redoc_url=None,
+        # Metrics are Prometheus (/metrics); FastAPI's OpenTelemetry hooks would otherwise look
+        # up the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     app.state.device_hub = hub
     app.state.templates = build_templates(settings)
     install_error_handlers(app)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
-    # Innermost: anonymous resolutions are answered before routing (the node's hot path).
-    app.add_middleware(identifiers_api.FastResolution)
     app.add_middleware(LanguageMiddleware, default=settings.console.language)
+    # Anonymous resolutions (the node's hot path) are answered before routing, right inside the
+    # middleware that gives every request its id, headers, log line and metrics.
+    app.add_middleware(identifiers_api.FastResolution)
     app.add_middleware(RequestMiddleware, access_log=settings.log.access)
     app.mount(
         "/static",
