@@ -21,7 +21,7 @@ from uvicorn.supervisors import Multiprocess
 from taihu.core.commands import console, database_for, fail
 from taihu.devices import DeviceHub
 from taihu.settings import Settings
-from taihu.web import create_app
+from taihu.web import create_app, tune_collector
 
 __all__ = ["PortBusy", "bind_mqtt", "bind_tcp", "serve_http"]
 
@@ -141,9 +141,11 @@ def serve_http(
         "server_header": False,
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
+        "access_log": False,  # RequestMiddleware writes the access log, with request ids
     }
     if workers == 1:
         app = create_app(settings, mqtt_socket=mqtt_socket)
+        tune_collector()
         config = uvicorn.Config(app, **common)  # type: ignore[arg-type]
         uvicorn.Server(config).run(sockets=[sock])
         return

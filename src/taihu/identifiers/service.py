@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -62,6 +62,7 @@ __all__ = [
     "WriteResult",
     "parse_handle",
     "parse_prefix",
+    "unique_indexes",
 ]
 
 _PREFIX_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_")
@@ -114,6 +115,18 @@ def parse_prefix(text: str) -> str:
     if prefix.startswith("0.NA") or prefix == "0":
         raise InvalidInput("0.NA prefixes belong to the global registry", code="invalid_prefix")
     return prefix
+
+
+def unique_indexes(values: list[HandleValue]) -> None:
+    """``InvalidInput`` when an index appears twice among the values of one handle."""
+    seen: set[int] = set()
+    for value in values:
+        if value.index in seen:
+            raise InvalidInput(
+                f"index {value.index} appears twice; each value needs its own index",
+                code="invalid_value",
+            )
+        seen.add(value.index)
 
 
 def _values_json(values: list[HandleValue]) -> list[dict[str, Any]]:
@@ -417,15 +430,8 @@ class IdentifierService:
 
     def stamped(self, values: list[HandleValue], now: datetime) -> list[HandleValue]:
         """The values time-stamped ``now``; ``InvalidInput`` when an index appears twice."""
-        seen: set[int] = set()
-        for value in values:
-            if value.index in seen:
-                raise InvalidInput(
-                    f"index {value.index} appears twice; each value needs its own index",
-                    code="invalid_value",
-                )
-            seen.add(value.index)
-        return [replace(v, timestamp=now) for v in values]
+        unique_indexes(values)
+        return [v.at(now) for v in values]
 
     def _default_admin(self, caller: Caller, prefix: Prefix, values: list[HandleValue]) -> None:
         if any(v.type == ADMIN_TYPE for v in values):

@@ -323,7 +323,7 @@ def _batch_answer(
             continue
         result = next(it)
         if result.ok:
-            resolver.invalidate(Handle(result.handle).key)
+            resolver.invalidate(result.key)
         answered.append(result.as_json())
     succeeded = sum(1 for a in answered if a["code"] in (1, 2))
     return _json(

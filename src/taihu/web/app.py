@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,7 +30,7 @@ from taihu.web.pages import devices as devices_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.templating import LanguageMiddleware, build_templates
 
-__all__ = ["SchemaOutdatedError", "app_from_environment", "create_app"]
+__all__ = ["SchemaOutdatedError", "app_from_environment", "create_app", "tune_collector"]
 
 DESCRIPTION = """
 Taihu is the district's industrial internet platform. Every API answers errors as
@@ -118,4 +119,18 @@ def app_from_environment() -> FastAPI:
     """Factory for worker processes: settings come from the environment."""
     settings = Settings()
     configure_logging(settings.log)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_collector()
+    return app
+
+
+def tune_collector() -> None:
+    """Set the garbage collector up for a server process (call once the application is built)."""
+    # Everything built so far (modules, the application, SQLAlchemy's metadata) lives as long as
+    # the process: freezing it keeps full collections from walking it again and again. Young
+    # collections every 50,000 allocations instead of 700: a 2,000-identifier batch allocates
+    # hundreds of thousands of objects that all stay alive until it is written, and the default
+    # threshold made the collector scan them over and over (a third of the batch's time).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 10, 10)
