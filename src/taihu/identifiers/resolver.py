@@ -18,6 +18,7 @@ collection pause the worker for a few hundred milliseconds, which was the p99 of
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
@@ -60,7 +61,10 @@ _SQLITE_LOOKUP = (
     "SELECT h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
     "ON p.id = h.prefix_id WHERE h.key = ? AND p.status != 'revoked'"
 )
-_PG_LOOKUP = _SQLITE_LOOKUP.replace("?", "$1")
+_PG_LOOKUP_MANY = (
+    "SELECT h.key, h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
+    "ON p.id = h.prefix_id WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
+)
 _SQLITE_LATEST = "SELECT max(id) FROM id_changes"
 _SQLITE_CHANGES = "SELECT id, key FROM id_changes WHERE id > ? ORDER BY id"
 
@@ -130,6 +134,8 @@ class Resolver:
         self.monotonic = monotonic
         self._sqlite: sqlite3.Connection | None = None
         self._pool: asyncpg.Pool | None = None
+        self._waiting: list[tuple[str, asyncio.Future[tuple[str, str, str] | None]]] = []
+        self._reads: set[asyncio.Task[None]] = set()
         path = make_url(db.url).database or ""
         if db.dialect == "sqlite" and path not in {"", ":memory:"}:
             # On SQLite a point read by unique index takes microseconds: asking aiosqlite's
@@ -198,6 +204,8 @@ class Resolver:
 
     async def aclose(self) -> None:
         """Close what the resolver opened."""
+        if self._reads:
+            await asyncio.gather(*self._reads, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -208,8 +216,7 @@ class Resolver:
             found = self._sqlite.execute(_SQLITE_LOOKUP, (key,)).fetchone()
             return (found[0], found[1], found[2]) if found else None
         if self._pool is not None:
-            record = await self._pool.fetchrow(_PG_LOOKUP, key)
-            return (record[0], record[1], record[2]) if record else None
+            return await self._read_together(key)
         async with self.db.engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -219,6 +226,39 @@ class Resolver:
                 )
             ).first()
         return (row[0], row[1], row[2]) if row else None
+
+    async def _read_together(self, key: str) -> tuple[str, str, str] | None:
+        # The misses of one turn of the event loop are read with one query: on PostgreSQL the
+        # round trip and the statement cost more than the rows, and under load dozens of
+        # requests miss the cache in the same turn.
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[tuple[str, str, str] | None] = loop.create_future()
+        self._waiting.append((key, waiter))
+        if len(self._waiting) == 1:
+            loop.call_soon(self._read_waiting)
+        return await waiter
+
+    def _read_waiting(self) -> None:
+        batch, self._waiting = self._waiting, []
+        task = asyncio.get_running_loop().create_task(self._fetch(batch))
+        self._reads.add(task)  # a strong reference until it is done
+        task.add_done_callback(self._reads.discard)
+
+    async def _fetch(
+        self, batch: list[tuple[str, asyncio.Future[tuple[str, str, str] | None]]]
+    ) -> None:
+        assert self._pool is not None
+        try:
+            rows = await self._pool.fetch(_PG_LOOKUP_MANY, list({key for key, _ in batch}))
+        except Exception as exc:  # handed to every waiting request, which answers it
+            for _, waiter in batch:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            return
+        found = {row[0]: (row[1], row[2], row[3]) for row in rows}
+        for key, waiter in batch:
+            if not waiter.done():  # a request may have been cancelled meanwhile
+                waiter.set_result(found.get(key))
 
     def close(self) -> None:
         """Close the SQLite read connection, if any."""
