@@ -4,11 +4,13 @@ from taihu.identifiers.applications import ApplicationService
 from taihu.identifiers.batch import BatchService
 from taihu.identifiers.catalog import TemplateService
 from taihu.identifiers.handle_json import value_to_json
-from taihu.identifiers.handle_values import Handle, HandleValue
+from taihu.identifiers.handle_values import AdminPermission, Handle, HandleValue
+from taihu.identifiers.importer import ImportReport, import_rows, read_table_bytes
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
 from taihu.identifiers.service import HandleAdmin, IdentifierService, parse_handle
 
 __all__ = [
+    "AdminPermission",
     "ApplicationService",
     "BatchService",
     "Handle",
@@ -16,11 +18,14 @@ __all__ = [
     "HandleRow",
     "HandleValue",
     "IdentifierService",
+    "ImportReport",
     "Prefix",
     "PrefixApplication",
     "StatsDaily",
     "Template",
     "TemplateService",
+    "import_rows",
     "parse_handle",
+    "read_table_bytes",
     "value_to_json",
 ]

@@ -12,16 +12,26 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import segno
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from taihu.accounts import Role
-from taihu.core import DbSession, RuntimeDep, TaihuError
+from taihu.accounts import Principal, Role, SessionInfo
+from taihu.core import (
+    DbSession,
+    InvalidInput,
+    PermissionDenied,
+    RuntimeDep,
+    TaihuError,
+    read_upload,
+)
 from taihu.identifiers import (
+    AdminPermission,
     ApplicationService,
     IdentifierService,
     TemplateService,
+    import_rows,
     parse_handle,
+    read_table_bytes,
     value_to_json,
 )
 from taihu.web.console import Signed, _page
@@ -31,6 +41,7 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 _DAYS = 14
+_MAX_IMPORT_ROWS = 20_000
 
 
 @router.get("/identifiers", response_class=HTMLResponse)
@@ -101,6 +112,84 @@ async def decide_application(
     except TaihuError as exc:
         return _page(request, "denied.html", who, status_code=exc.status, message=exc.message)
     return RedirectResponse("/identifiers#applications", status_code=303)
+
+
+async def _writable_prefixes(service: IdentifierService, principal: Principal) -> list[str]:
+    """The active prefixes the principal may register under."""
+    writable = []
+    for prefix in await service.list_prefixes(principal):
+        if prefix.status != "active":
+            continue
+        try:
+            service.authorize(principal, prefix, None, AdminPermission.ADD_HANDLE)
+        except PermissionDenied:
+            continue
+        writable.append(prefix.prefix)
+    return writable
+
+
+async def _import_page(
+    request: Request, who: SessionInfo, session: DbSession, runtime: RuntimeDep, **context: Any
+) -> HTMLResponse:
+    service = IdentifierService(session, runtime.clock)
+    prefixes = await _writable_prefixes(service, who.principal)
+    if not prefixes:
+        message = gettext_("You may not register identifiers under any prefix.")
+        return _page(request, "denied.html", who, status_code=403, message=message)
+    versions = sorted({t.version for t in await TemplateService(session, runtime.clock).all()})
+    context.setdefault("report", None)
+    context.setdefault("error", "")
+    context.setdefault("chosen", {})
+    return _page(request, "identifiers/import.html", who, prefixes=prefixes, versions=versions,
+                 max_rows=_MAX_IMPORT_ROWS, **context)  # fmt: skip
+
+
+@router.get("/identifiers/import", response_class=HTMLResponse)
+async def import_form(
+    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    return await _import_page(request, who, session, runtime)
+
+
+@router.post("/identifiers/import", response_class=HTMLResponse)
+async def import_upload(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File()],
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    prefix: Annotated[str, Form(max_length=128)] = "",
+    template: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse:
+    if not secrets.compare_digest(csrf, who.csrf_token):
+        return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
+    chosen = {"prefix": prefix, "template": template}
+    service = IdentifierService(session, runtime.clock)
+    if prefix not in await _writable_prefixes(service, who.principal):
+        message = gettext_("You may not register identifiers under this prefix.")
+        return _page(request, "denied.html", who, status_code=403, message=message)
+    name = file.filename or "upload.csv"
+    try:
+        rows = read_table_bytes(name, await read_upload(file))
+        if len(rows) > _MAX_IMPORT_ROWS:
+            raise InvalidInput(
+                gettext_("The file has %(rows)d rows; the console imports at most %(max)d "
+                         "(use `taihu id import` for larger files).")
+                % {"rows": len(rows), "max": _MAX_IMPORT_ROWS},
+                code="too_many_rows",
+            )  # fmt: skip
+        if not rows:
+            raise InvalidInput(gettext_("The file has no rows below its header."), code="bad_file")
+        report = await import_rows(
+            runtime.db, who.principal, prefix, rows, template=template or None,
+            clock=runtime.clock, source=name,
+        )  # fmt: skip
+    except TaihuError as exc:
+        return await _import_page(request, who, session, runtime, status_code=400,
+                                  error=exc.message, chosen=chosen)  # fmt: skip
+    return await _import_page(request, who, session, runtime, report=report, file=name,
+                              chosen=chosen)  # fmt: skip
 
 
 @router.get("/r/{handle:path}", response_model=None)
