@@ -8,11 +8,13 @@ from taihu.identifiers.handle_values import AdminPermission, Handle, HandleValue
 from taihu.identifiers.importer import ImportReport, import_rows, read_table_bytes
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
 from taihu.identifiers.service import HandleAdmin, IdentifierService, parse_handle
+from taihu.identifiers.statistics import DayCount, StatisticsService
 
 __all__ = [
     "AdminPermission",
     "ApplicationService",
     "BatchService",
+    "DayCount",
     "Handle",
     "HandleAdmin",
     "HandleRow",
@@ -21,6 +23,7 @@ __all__ = [
     "ImportReport",
     "Prefix",
     "PrefixApplication",
+    "StatisticsService",
     "StatsDaily",
     "Template",
     "TemplateService",

@@ -39,7 +39,7 @@ from taihu.identifiers.handle_rest import (
     select_values,
 )
 from taihu.identifiers.handle_values import Handle, HandleValueError
-from taihu.identifiers.resolver import REGISTRATIONS, Resolver
+from taihu.identifiers.resolver import Resolver
 from taihu.identifiers.service import Caller, IdentifierService, parse_handle, parse_prefix
 
 __all__ = ["FastResolution", "close_resolver", "open_resolver", "resolver_of", "router"]
@@ -324,8 +324,6 @@ async def _write(request: Request, handle_text: str, *, post: bool) -> Response:
     except TaihuError as exc:
         return _error(exc, handle_text)
     resolver.invalidate(Handle(result.handle).key)
-    if result.created:
-        REGISTRATIONS.inc()
     return _json(
         {"responseCode": RC_SUCCESS, "handle": result.handle}, 201 if result.created else 200
     )
@@ -483,9 +481,10 @@ async def reverse_lookup(request: Request) -> Response:
 
 def _include_snms() -> None:
     # Imported here: the SNMS routes use resolver_of from this module.
-    from taihu.identifiers import snms  # noqa: PLC0415
+    from taihu.identifiers import snms, snms_reports  # noqa: PLC0415
 
     router.include_router(snms.router)
+    router.include_router(snms_reports.router)
 
 
 _include_snms()

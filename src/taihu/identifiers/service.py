@@ -53,6 +53,7 @@ from taihu.identifiers.handle_values import (
 )
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily, Template
 from taihu.identifiers.records import dump_record, load_record
+from taihu.identifiers.resolver import REGISTRATIONS
 from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
 __all__ = [
@@ -477,8 +478,9 @@ class IdentifierService:
         return row
 
     async def count_registrations(self, prefix: str, count: int) -> None:
-        """Add to today's registration counter of a prefix."""
+        """Add to today's registration counter of a prefix (and to the Prometheus counter)."""
         await self._bump(prefix, registrations=count, resolutions=0)
+        REGISTRATIONS.inc(count)
 
     async def count_resolutions(self, counts: dict[tuple[str, str], int]) -> None:
         """Add resolution counts keyed by (ISO day, prefix)."""

@@ -27,7 +27,9 @@ from taihu.core import (
 from taihu.identifiers import (
     AdminPermission,
     ApplicationService,
+    DayCount,
     IdentifierService,
+    StatisticsService,
     TemplateService,
     import_rows,
     parse_handle,
@@ -41,6 +43,8 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 _DAYS = 14
+_TOP_PREFIXES = 30
+_TOP_ENTERPRISES = 10
 _MAX_IMPORT_ROWS = 20_000
 
 
@@ -68,6 +72,7 @@ async def identifiers_page(
             {"name": gettext_("Resolutions"), "data": [stats.get(d, (0, 0))[1] for d in days]},
         ],
     }
+    by_prefix = _by_prefix(await StatisticsService(session).daily(principal, since, today))
     applications = await ApplicationService(session, runtime.clock).all(principal)
     found: dict[str, Any] | None = None
     if handle:
@@ -82,10 +87,43 @@ async def identifiers_page(
     return _page(
         request, "identifiers/index.html", who,
         prefixes=prefixes, applications=applications[:50], chart=chart,
+        by_prefix=by_prefix[:_TOP_PREFIXES], by_enterprise=_enterprise_chart(by_prefix),
         handles=await service.count_handles(mine), found=found, query=handle or "",
         templates=await TemplateService(session, runtime.clock).all(),
         reviewer=principal.role in (Role.ADMIN, Role.AUDITOR),
     )  # fmt: skip
+
+
+def _by_prefix(counts: list[DayCount]) -> list[dict[str, Any]]:
+    """Totals over the period per prefix, with its enterprise, busiest first."""
+    totals: dict[str, dict[str, Any]] = {}
+    for c in counts:
+        row = totals.setdefault(c.prefix, {"prefix": c.prefix, "enterprise": c.enterprise or "",
+                                           "registrations": 0, "resolutions": 0})  # fmt: skip
+        row["registrations"] += c.registrations
+        row["resolutions"] += c.resolutions
+    return sorted(totals.values(), key=lambda r: (-r["resolutions"] - r["registrations"],
+                                                  r["prefix"]))  # fmt: skip
+
+
+def _enterprise_chart(by_prefix: list[dict[str, Any]]) -> dict[str, Any]:
+    """The busiest enterprises of the period, for a bar chart."""
+    totals: dict[str, list[int]] = {}
+    for row in by_prefix:
+        name = row["enterprise"] or gettext_("Node (no enterprise)")
+        pair = totals.setdefault(name, [0, 0])
+        pair[0] += row["registrations"]
+        pair[1] += row["resolutions"]
+    top = sorted(totals.items(), key=lambda kv: -kv[1][0] - kv[1][1])[:_TOP_ENTERPRISES]
+    top.reverse()  # the busiest at the top of a horizontal bar chart
+    return {
+        "title": gettext_("Busiest enterprises, last %(days)d days") % {"days": _DAYS},
+        "names": [name for name, _ in top],
+        "series": [
+            {"name": gettext_("Registrations"), "data": [pair[0] for _, pair in top]},
+            {"name": gettext_("Resolutions"), "data": [pair[1] for _, pair in top]},
+        ],
+    }
 
 
 @router.post("/identifiers/applications/{application_id}/{decision}", response_model=None)
