@@ -21,7 +21,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import AuditEntry, Principal, record_audit
-from taihu.core import Clock, InvalidInput, SystemClock, TaihuError, current_request_id
+from taihu.core import (
+    Clock,
+    InvalidInput,
+    PermissionDenied,
+    SystemClock,
+    TaihuError,
+    current_request_id,
+)
 from taihu.identifiers.handle_values import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
@@ -114,6 +121,7 @@ class BatchService:
         self._prefixes: dict[str, Prefix | TaihuError] = {}
         self._templates: dict[tuple[str, str], TemplateSpec | TaihuError] = {}
         self._admins: dict[tuple[str, int], HandleValue] = {}
+        self._denied: dict[str, PermissionDenied | None] = {}
 
     async def _prefix(self, name: str) -> Prefix:
         cached = self._prefixes.get(name)
@@ -161,7 +169,16 @@ class BatchService:
             raise InvalidInput(
                 f"prefix {prefix.prefix} is {prefix.status}", code="prefix_not_active"
             )
-        self.identifiers.authorize(caller, prefix, None, needed)
+        # Prefix-level rights depend on the prefix only: checked once per prefix and batch.
+        if prefix.prefix not in self._denied:
+            try:
+                await self.identifiers.check_admin(caller, prefix, None, needed)
+                self._denied[prefix.prefix] = None
+            except PermissionDenied as exc:
+                self._denied[prefix.prefix] = exc
+        denied = self._denied[prefix.prefix]
+        if denied is not None:
+            raise denied
         return handle, prefix
 
     @staticmethod

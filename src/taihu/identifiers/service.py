@@ -37,6 +37,7 @@ from taihu.core import (
     hash_password,
     verify_password,
 )
+from taihu.identifiers.admins import in_admin_group
 from taihu.identifiers.handle_values import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
@@ -339,6 +340,42 @@ class IdentifierService:
             code="insufficient_permissions",
         )
 
+    async def check_admin(
+        self,
+        caller: Caller,
+        prefix: Prefix,
+        values: list[HandleValue] | None,
+        needed: AdminPermission,
+    ) -> None:
+        """``authorize``, also granting admin groups (HS_VLIST) and prefix admin handles' admins."""
+        # For prefix-level rights (values is None) the HS_ADMIN values of the prefix admin handles
+        # count, as those of the prefix handle 0.NA/PREFIX do in the Handle System.
+        try:
+            self.authorize(caller, prefix, values, needed)
+        except PermissionDenied:
+            if not isinstance(caller, HandleAdmin):
+                raise
+            if values is None:
+                values = await self._prefix_admin_values(prefix.prefix)
+                direct = [v.admin for v in values if v.admin is not None]
+                if any(
+                    ref.index == caller.index and ref.handle == caller.handle
+                    and needed in ref.permissions
+                    for ref in direct
+                ):  # fmt: skip
+                    return
+            refs = [v.admin for v in values if v.admin is not None]
+            if not await in_admin_group(self.session, (caller.index, caller.handle), refs, needed):
+                raise
+
+    async def _prefix_admin_values(self, prefix: str) -> list[HandleValue]:
+        parts = prefix.split(".")
+        keys = [_admin_handle(".".join(parts[:n])) for n in range(len(parts), 0, -1)]
+        records = await self.session.scalars(
+            sa.select(HandleRow.record).where(HandleRow.key.in_(keys))
+        )
+        return [value for record in records for value in load_record(record)]
+
     # -- reads ---------------------------------------------------------------------------------
 
     async def get_row(self, handle: Handle) -> HandleRow | None:
@@ -359,7 +396,7 @@ class IdentifierService:
         row = await self.get_row(handle)
         values = load_record(row.record) if row else []
         try:
-            self.authorize(caller, prefix, values, AdminPermission.AUTHORIZED_READ)
+            await self.check_admin(caller, prefix, values, AdminPermission.AUTHORIZED_READ)
         except PermissionDenied:
             return False
         return True
@@ -369,7 +406,7 @@ class IdentifierService:
     ) -> tuple[list[str], int]:
         """The handles under a prefix (admins of the prefix only), ordered, and their count."""
         row = await self.get_prefix(parse_prefix(prefix))
-        self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+        await self.check_admin(caller, row, None, AdminPermission.LIST_HANDLE)
         where = HandleRow.prefix_id == row.id
         total = await self.session.scalar(sa.select(sa.func.count()).where(where))
         handles = await self.session.scalars(
@@ -386,7 +423,7 @@ class IdentifierService:
         mine = []
         for row in rows:
             try:
-                self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+                await self.check_admin(caller, row, None, AdminPermission.LIST_HANDLE)
             except PermissionDenied:
                 continue
             mine.append(row)
@@ -397,7 +434,7 @@ class IdentifierService:
     ) -> list[str]:
         """Reverse lookup under a prefix: handles whose values match every ``TYPE=pattern``."""
         row = await self.get_prefix(parse_prefix(prefix))
-        self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+        await self.check_admin(caller, row, None, AdminPermission.LIST_HANDLE)
         conditions = [HandleRow.prefix_id == row.id]
         for pattern in terms.values():
             # The longest literal piece narrows the scan in SQL; matching is on parsed values.
@@ -565,7 +602,7 @@ class IdentifierService:
         if row is None:
             if indexes:
                 raise NotFound(f"handle {handle} not found", code="handle_not_found")
-            self.authorize(caller, prefix, None, AdminPermission.ADD_HANDLE)
+            await self.check_admin(caller, prefix, None, AdminPermission.ADD_HANDLE)
             if not values:
                 raise InvalidInput("a new handle needs at least one value", code="invalid_value")
             self._default_admin(caller, prefix, values)
@@ -573,7 +610,7 @@ class IdentifierService:
             return WriteResult(handle.text, created=True, values=values)
         before = load_record(row.record)
         if indexes:
-            self.authorize(caller, prefix, before, AdminPermission.MODIFY_VALUE)
+            await self.check_admin(caller, prefix, before, AdminPermission.MODIFY_VALUE)
             wanted = set(indexes)
             stray = sorted({v.index for v in values} - wanted)
             if stray:
@@ -586,7 +623,7 @@ class IdentifierService:
         else:
             if not overwrite:
                 raise Conflict(f"handle {handle} exists already", code="handle_exists")
-            self.authorize(caller, prefix, before, AdminPermission.MODIFY_VALUE)
+            await self.check_admin(caller, prefix, before, AdminPermission.MODIFY_VALUE)
             after = values
             self._default_admin(caller, prefix, after)
         after.sort(key=lambda v: v.index)
@@ -618,7 +655,7 @@ class IdentifierService:
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         now = self.clock.now()
         if indexes:
-            self.authorize(caller, prefix, before, AdminPermission.DELETE_VALUE)
+            await self.check_admin(caller, prefix, before, AdminPermission.DELETE_VALUE)
             missing = sorted(set(indexes) - {v.index for v in before})
             if missing:
                 raise NotFound(
@@ -629,7 +666,7 @@ class IdentifierService:
             row.updated_at = now
             action, after_audit = "handle.remove_values", {"values": _values_json(after)}
         else:
-            self.authorize(caller, prefix, before, AdminPermission.DELETE_HANDLE)
+            await self.check_admin(caller, prefix, before, AdminPermission.DELETE_HANDLE)
             await self.session.delete(row)
             action, after_audit = "handle.delete", None
         self.session.add(HandleChange(key=handle.key, at=now))
