@@ -23,7 +23,7 @@ from taihu.core.commands import console, database_for, fail
 from taihu.devices import DeviceHub
 from taihu.identifiers import Filer, Resolver, bind_handle, handle_server_for
 from taihu.settings import Settings
-from taihu.web import create_app
+from taihu.web import create_app, tune_collector
 
 __all__ = ["PortBusy", "bind_handle_listeners", "bind_mqtt", "bind_tcp", "serve_http"]
 
@@ -193,9 +193,11 @@ def serve_http(
         "server_header": False,
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
+        "access_log": False,  # RequestMiddleware writes the access log, with request ids
     }
     if workers == 1:
         app = create_app(settings, mqtt_socket=mqtt_socket, handle_sockets=handle_sockets)
+        tune_collector()
         config = uvicorn.Config(app, **common)  # type: ignore[arg-type]
         uvicorn.Server(config).run(sockets=[sock])
         return
@@ -206,6 +208,7 @@ def serve_http(
         _mqtt_in_thread(settings, mqtt_socket)
     if handle_sockets is not None:
         _handle_in_thread(settings, handle_sockets)
+        tune_collector()  # the supervisor answers Handle resolutions: same GC intent as a worker
     config = uvicorn.Config(
         "taihu.web:app_from_environment",
         factory=True,

@@ -413,7 +413,7 @@ def import_file(
                 task = progress.add_task(f"importing {file.name}", total=len(rows))
                 report = await import_rows(
                     db, Principal.system(), prefix, rows, template=template,
-                    progress=lambda n: progress.advance(task, n),
+                    progress=lambda n: progress.advance(task, n), source=file.name,
                 )  # fmt: skip
         console.print(
             f"{report.rows} rows: {report.imported} registered, {report.unchanged} unchanged, "

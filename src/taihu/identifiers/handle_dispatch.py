@@ -30,8 +30,7 @@ from taihu.identifiers.handle_values import (
     HandleValueError,
     normalize_prefix,
 )
-from taihu.identifiers.handle_wire_values import stored_to_wire
-from taihu.identifiers.resolver import CachedRecord, Resolver
+from taihu.identifiers.resolver import Resolver, WireAnswer
 from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import HandleAdmin, IdentifierService
 from taihu.identifiers.wire import (
@@ -89,7 +88,6 @@ _PENDING_PER_CONVERSATION = 16
 _EXPIRATION = 12 * 3600
 _REPLY_FLAGS = int(OpFlag.AUTH | OpFlag.RECU)
 _ECHOED = int(OpFlag.RRDG | OpFlag.KPAL)
-_ENCODED_MAX = 200_000
 
 
 _DIGESTED = (ErrorBody, Empty, HandleListBody, SiteInfoResponse, VerifyResult, ReferralBody)
@@ -132,12 +130,6 @@ def _located_prefix(request: Message) -> str | None:
     return handle.prefix
 
 
-@dataclass(slots=True)
-class _Encoded:
-    record: CachedRecord
-    values: list[tuple[int, str, bytes]]  # public values only: (index, type, wire bytes)
-
-
 class HandleDispatcher:
     """Turns one request into one reply; never raises for bad input."""
 
@@ -153,7 +145,6 @@ class HandleDispatcher:
     ) -> None:
         self.db, self.clock, self.resolver = db, clock, resolver
         self.locator, self.site, self.seckeys = locator, site, seckeys
-        self._encoded: dict[str, _Encoded] = {}
 
     # Replies -------------------------------------------------------------------------------
 
@@ -245,21 +236,6 @@ class HandleDispatcher:
 
     # Resolution ----------------------------------------------------------------------------
 
-    def _public_values(self, key: str, record: CachedRecord) -> list[tuple[int, str, bytes]]:
-        hit = self._encoded.get(key)
-        if hit is not None and hit.record is record:
-            return hit.values
-        values = []
-        for raw in record.values:
-            index, type_, public, encoded = stored_to_wire(raw)
-            if public and type_ != SECKEY_TYPE:
-                values.append((index, type_, encoded))
-        if len(self._encoded) >= _ENCODED_MAX:
-            for stale in list(self._encoded)[: _ENCODED_MAX // 2]:
-                del self._encoded[stale]
-        self._encoded[key] = _Encoded(record, values)
-        return values
-
     async def _resolve(self, request: Message, signed: bytes, body: ResolutionRequest) -> bytes:
         try:
             key = Handle(body.handle).key
@@ -268,8 +244,7 @@ class HandleDispatcher:
         answer = await self.locator.locate(key.split("/", 1)[0], request)
         if answer is not None:
             return self.reply(request, signed, answer.code, answer.body)
-        record = await self.resolver.lookup(key)
-        return self._resolved(request, signed, body, key, record)
+        return self._resolved(request, signed, body, await self.resolver.wire(key))
 
     def resolve_now(self, request: Message, signed: bytes) -> bytes | None:
         """The reply to a resolution when it needs no waiting (else ``None``: use ``dispatch``).
@@ -287,36 +262,35 @@ class HandleDispatcher:
             return None
         if served is None or key.split("/", 1)[0] not in served:
             return None
-        record = self.resolver.lookup_now(key)
-        if record is False:
+        answer = self.resolver.wire_now(key)
+        if answer is False:
             return None
-        return self._resolved(request, signed, body, key, record)
+        return self._resolved(request, signed, body, answer)
 
     def _resolved(
         self,
         request: Message,
         signed: bytes,
         body: ResolutionRequest,
-        key: str,
-        record: CachedRecord | None,
+        answer: WireAnswer | None,
     ) -> bytes:
-        if record is None:
+        if answer is None:
             return self.reply(request, signed, ResponseCode.HANDLE_NOT_FOUND, ErrorBody())
-        values = self._public_values(key, record)
+        values = answer.values
         if body.indexes or body.types:
-            values = [
+            values = tuple(
                 v
                 for v in values
                 if v[0] in body.indexes
                 or any(v[1] == t or v[1].startswith(t + ".") for t in body.types)
-            ]
+            )
             if not values:
                 return self.reply(request, signed, ResponseCode.VALUE_NOT_FOUND, ErrorBody())
         out = Writer()
         digest = self._request_digest(request, signed)
         if digest is not None:
             out.u8(int(digest.algorithm)).raw(digest.value)
-        out.text(record.handle).u32(len(values))
+        out.text(answer.handle).u32(len(values))
         for value in values:
             out.raw(value[2])
         header = self._header(request, ResponseCode.SUCCESS)

@@ -29,7 +29,7 @@ from taihu.identifiers.wire import values as wire_values
 from taihu.identifiers.wire.buffer import WireDecodeError
 from taihu.identifiers.wire.values import VLIST_TYPE
 
-__all__ = ["VLIST_TYPE", "decode_vlist", "encode_vlist", "value_from_json", "value_to_json"]
+__all__ = ["VLIST_TYPE", "decode_vlist", "encode_vlist", "iso", "value_from_json", "value_to_json"]
 
 
 def encode_vlist(refs: list[tuple[int, str]]) -> bytes:
@@ -121,7 +121,9 @@ def value_from_json(raw: object, *, timestamp: datetime | None = None) -> Handle
     try:
         data = _data_from_json(type_, raw.get("data", ""))
         a_r, a_w, p_r, p_w = _permissions(raw.get("permissions"))
-        ttl_type = TtlType(_int(raw.get("ttlType", 0), "ttlType"))
+        ttl_type = (
+            TtlType.RELATIVE if "ttlType" not in raw else TtlType(_int(raw["ttlType"], "ttlType"))
+        )
         refs_raw = raw.get("references") or []
         if not isinstance(refs_raw, list):
             raise HandleValueError("references must be a list")
@@ -177,14 +179,15 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def value_to_json(value: HandleValue) -> dict[str, Any]:
-    """A value in the Handle.Net REST JSON form."""
+def value_to_json(value: HandleValue, *, at: datetime | None = None) -> dict[str, Any]:
+    """A value in the Handle.Net REST JSON form (time-stamped ``at`` when given)."""
     out: dict[str, Any] = {"index": value.index, "type": value.type, "data": _data_to_json(value)}
     if value.ttl_type is TtlType.ABSOLUTE:
         out["ttlType"] = 1
     out["ttl"] = value.ttl
-    if value.timestamp is not None:
-        out["timestamp"] = iso(value.timestamp)
+    stamp = at or value.timestamp
+    if stamp is not None:
+        out["timestamp"] = iso(stamp)
     if not (value.admin_read and value.admin_write and value.public_read) or value.public_write:
         out["permissions"] = value.permission_bits
     if value.references:

@@ -193,7 +193,8 @@ class HandleServer:
                         counts
                     )
             except Exception:  # statistics must never stop the listener
-                log.exception("could not record %d resolution counts", len(counts))
+                log.exception("could not record %d resolution counts yet", len(counts))
+                self.dispatcher.resolver.restore_counts(counts)  # added with the next flush
 
     async def stop(self) -> None:
         """Stop listening and finish the requests under way."""

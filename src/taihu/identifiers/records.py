@@ -29,11 +29,14 @@ def load_record(text: str) -> list[HandleValue]:
     return [value_from_stored(raw) for raw in orjson.loads(text)]
 
 
-def dump_record(values: list[HandleValue]) -> str:
-    """The stored form of values (sorted by index, REST JSON shape, permissions always given)."""
+def dump_record(values: list[HandleValue], *, at: datetime | None = None) -> str:
+    """The stored form of values (sorted by index, REST JSON shape, permissions always given).
+
+    With ``at``, every value is written with that timestamp (a write stamps all its values).
+    """
     out = []
     for value in sorted(values, key=lambda v: v.index):
-        raw = value_to_json(value)
+        raw = value_to_json(value, at=at)
         raw["permissions"] = value.permission_bits
         out.append(raw)
     return orjson.dumps(out).decode("utf-8")

@@ -32,10 +32,12 @@ from taihu.core import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    Runtime,
     SystemClock,
     Unauthenticated,
     hash_password,
 )
+from taihu.identifiers.admins import in_admin_group
 from taihu.identifiers.handle_values import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
@@ -52,7 +54,14 @@ from taihu.identifiers.handle_values import (
 )
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily, Template
 from taihu.identifiers.records import dump_record, load_record
-from taihu.identifiers.seckeys import SecretKeyBox, is_hashed, is_sealed, verify_stored_secret
+from taihu.identifiers.resolver import REGISTRATIONS
+from taihu.identifiers.seckeys import (
+    SecretKeyBox,
+    is_hashed,
+    is_sealed,
+    seckeys_for,
+    verify_stored_secret,
+)
 from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
 __all__ = [
@@ -60,8 +69,10 @@ __all__ = [
     "HandleAdmin",
     "IdentifierService",
     "WriteResult",
+    "identifier_service",
     "parse_handle",
     "parse_prefix",
+    "unique_indexes",
 ]
 
 _PREFIX_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_")
@@ -114,6 +125,18 @@ def parse_prefix(text: str) -> str:
     if prefix.startswith("0.NA") or prefix == "0":
         raise InvalidInput("0.NA prefixes belong to the global registry", code="invalid_prefix")
     return prefix
+
+
+def unique_indexes(values: list[HandleValue]) -> None:
+    """``InvalidInput`` when an index appears twice among the values of one handle."""
+    seen: set[int] = set()
+    for value in values:
+        if value.index in seen:
+            raise InvalidInput(
+                f"index {value.index} appears twice; each value needs its own index",
+                code="invalid_value",
+            )
+        seen.add(value.index)
 
 
 def _values_json(values: list[HandleValue]) -> list[dict[str, Any]]:
@@ -414,6 +437,42 @@ class IdentifierService:
             code="insufficient_permissions",
         )
 
+    async def check_admin(
+        self,
+        caller: Caller,
+        prefix: Prefix,
+        values: list[HandleValue] | None,
+        needed: AdminPermission,
+    ) -> None:
+        """``authorize``, also granting admin groups (HS_VLIST) and prefix admin handles' admins."""
+        # For prefix-level rights (values is None) the HS_ADMIN values of the prefix admin handles
+        # count, as those of the prefix handle 0.NA/PREFIX do in the Handle System.
+        try:
+            self.authorize(caller, prefix, values, needed)
+        except PermissionDenied:
+            if not isinstance(caller, HandleAdmin):
+                raise
+            if values is None:
+                values = await self._prefix_admin_values(prefix.prefix)
+                direct = [v.admin for v in values if v.admin is not None]
+                if any(
+                    ref.index == caller.index and ref.handle == caller.handle
+                    and needed in ref.permissions
+                    for ref in direct
+                ):  # fmt: skip
+                    return
+            refs = [v.admin for v in values if v.admin is not None]
+            if not await in_admin_group(self.session, (caller.index, caller.handle), refs, needed):
+                raise
+
+    async def _prefix_admin_values(self, prefix: str) -> list[HandleValue]:
+        parts = prefix.split(".")
+        keys = [_admin_handle(".".join(parts[:n])) for n in range(len(parts), 0, -1)]
+        records = await self.session.scalars(
+            sa.select(HandleRow.record).where(HandleRow.key.in_(keys))
+        )
+        return [value for record in records for value in load_record(record)]
+
     # -- reads ---------------------------------------------------------------------------------
 
     async def get_row(self, handle: Handle) -> HandleRow | None:
@@ -434,7 +493,7 @@ class IdentifierService:
         row = await self.get_row(handle)
         values = load_record(row.record) if row else []
         try:
-            self.authorize(caller, prefix, values, AdminPermission.AUTHORIZED_READ)
+            await self.check_admin(caller, prefix, values, AdminPermission.AUTHORIZED_READ)
         except PermissionDenied:
             return False
         return True
@@ -444,7 +503,7 @@ class IdentifierService:
     ) -> tuple[list[str], int]:
         """The handles under a prefix (admins of the prefix only), ordered, and their count."""
         row = await self.get_prefix(parse_prefix(prefix))
-        self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+        await self.check_admin(caller, row, None, AdminPermission.LIST_HANDLE)
         where = HandleRow.prefix_id == row.id
         total = await self.session.scalar(sa.select(sa.func.count()).where(where))
         handles = await self.session.scalars(
@@ -461,7 +520,7 @@ class IdentifierService:
         mine = []
         for row in rows:
             try:
-                self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+                await self.check_admin(caller, row, None, AdminPermission.LIST_HANDLE)
             except PermissionDenied:
                 continue
             mine.append(row)
@@ -472,7 +531,7 @@ class IdentifierService:
     ) -> list[str]:
         """Reverse lookup under a prefix: handles whose values match every ``TYPE=pattern``."""
         row = await self.get_prefix(parse_prefix(prefix))
-        self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+        await self.check_admin(caller, row, None, AdminPermission.LIST_HANDLE)
         conditions = [HandleRow.prefix_id == row.id]
         for pattern in terms.values():
             # The longest literal piece narrows the scan in SQL; matching is on parsed values.
@@ -511,18 +570,15 @@ class IdentifierService:
 
         ``InvalidInput`` when an index appears twice.
         """
-        seen: set[int] = set()
-        for value in values:
-            if value.index in seen:
-                raise InvalidInput(
-                    f"index {value.index} appears twice; each value needs its own index",
-                    code="invalid_value",
-                )
-            seen.add(value.index)
-        stamped = [replace(v, timestamp=now) for v in values]
+        unique_indexes(values)
+        stamped = [v.at(now) for v in values]
         if handle_key is None:
             return stamped
-        return [self._sealed(v, handle_key) for v in stamped]
+        return self.sealed(stamped, handle_key)
+
+    def sealed(self, values: list[HandleValue], handle_key: str) -> list[HandleValue]:
+        """The values with every HS_SECKEY written in clear sealed for ``handle_key``."""
+        return [self._sealed(v, handle_key) for v in values]
 
     def _sealed(self, value: HandleValue, handle_key: str) -> HandleValue:
         """An HS_SECKEY value written in clear, stored sealed (hashed without a box), private."""
@@ -581,8 +637,9 @@ class IdentifierService:
         return row
 
     async def count_registrations(self, prefix: str, count: int) -> None:
-        """Add to today's registration counter of a prefix."""
+        """Add to today's registration counter of a prefix (and to the Prometheus counter)."""
         await self._bump(prefix, registrations=count, resolutions=0)
+        REGISTRATIONS.inc(count)
 
     async def count_resolutions(self, counts: dict[tuple[str, str], int]) -> None:
         """Add resolution counts keyed by (ISO day, prefix)."""
@@ -668,7 +725,7 @@ class IdentifierService:
             if indexes:
                 raise NotFound(f"handle {handle} not found", code="handle_not_found")
             creators = await self._record_admins(handle)
-            self.authorize(caller, prefix, creators, AdminPermission.ADD_HANDLE)
+            await self.check_admin(caller, prefix, creators, AdminPermission.ADD_HANDLE)
             if not values:
                 raise InvalidInput("a new handle needs at least one value", code="invalid_value")
             self._default_admin(caller, prefix, values)
@@ -676,7 +733,7 @@ class IdentifierService:
             return WriteResult(handle.text, created=True, values=values)
         before = load_record(row.record)
         if indexes:
-            self.authorize(caller, prefix, before, AdminPermission.MODIFY_VALUE)
+            await self.check_admin(caller, prefix, before, AdminPermission.MODIFY_VALUE)
             wanted = set(indexes)
             stray = sorted({v.index for v in values} - wanted)
             if stray:
@@ -689,7 +746,7 @@ class IdentifierService:
         else:
             if not overwrite:
                 raise Conflict(f"handle {handle} exists already", code="handle_exists")
-            self.authorize(caller, prefix, before, AdminPermission.MODIFY_VALUE)
+            await self.check_admin(caller, prefix, before, AdminPermission.MODIFY_VALUE)
             after = values
             self._default_admin(caller, prefix, after)
         after.sort(key=lambda v: v.index)
@@ -736,7 +793,7 @@ class IdentifierService:
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         now = self.clock.now()
         if indexes:
-            self.authorize(caller, prefix, before, AdminPermission.DELETE_VALUE)
+            await self.check_admin(caller, prefix, before, AdminPermission.DELETE_VALUE)
             missing = sorted(set(indexes) - {v.index for v in before})
             if missing:
                 raise NotFound(
@@ -747,7 +804,7 @@ class IdentifierService:
             row.updated_at = now
             action, after_audit = "handle.remove_values", {"values": _values_json(after)}
         else:
-            self.authorize(caller, prefix, before, AdminPermission.DELETE_HANDLE)
+            await self.check_admin(caller, prefix, before, AdminPermission.DELETE_HANDLE)
             await self.session.delete(row)
             action, after_audit = "handle.delete", None
         self.session.add(HandleChange(key=handle.key, at=now))
@@ -755,3 +812,8 @@ class IdentifierService:
             self.session, actor, action, "handle", handle.key,
             before={"values": _values_json(before)}, after=after_audit, at=now,
         )  # fmt: skip
+
+
+def identifier_service(session: AsyncSession, runtime: Runtime) -> IdentifierService:
+    """The service for a request or a server: the runtime's clock, HS_SECKEY sealed with its key."""
+    return IdentifierService(session, runtime.clock, seckeys=seckeys_for(runtime.settings))
