@@ -253,7 +253,9 @@ class HandleDispatcher:
         from the datagram callback, without a task.
         """
         body = request.body
-        if not isinstance(body, ResolutionRequest) or not isinstance(self.locator, LocalPrefixes):
+        # Only the default locator can be asked without waiting; any other one (a subclass
+        # included) decides through its own locate().
+        if not isinstance(body, ResolutionRequest) or type(self.locator) is not LocalPrefixes:
             return None
         served = self.locator.served_now()
         try:

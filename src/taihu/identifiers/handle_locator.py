@@ -12,6 +12,9 @@ The Handle server's dispatch asks a ``PrefixLocator`` before touching any handle
 ``0.NA/X``; for LIST_HANDLES, HOME_NA and UNHOME_NA the prefix ``X`` named by ``0.NA/X``).
 ``LocalPrefixes``, the default, serves the prefixes registered here that are not revoked and
 answers anything else with "That prefix doesn't live here", as the Handle.Net server does.
+Plug another locator in with ``handle_server_for(..., locator=...)``; it may wrap a
+``LocalPrefixes``. Only with ``LocalPrefixes`` itself does the server answer cached resolutions
+in the datagram callback; any other locator is asked through ``locate`` for every request.
 """
 
 from __future__ import annotations

@@ -49,7 +49,13 @@ from taihu.identifiers.wire import (
 from taihu.identifiers.wire.codec import ENVELOPE_SIZE, HEADER_SIZE
 from taihu.settings import Settings
 
-__all__ = ["HandleServer", "bind_handle", "handle_server_for", "site_for"]
+__all__ = [
+    "HandleServer",
+    "bind_handle",
+    "handle_server_for",
+    "published_address",
+    "site_for",
+]
 
 log = logging.getLogger("taihu.identifiers.handle")
 
@@ -303,6 +309,14 @@ class HandleServer:
         return bool(message.header.flags & OpFlag.KPAL) or bool(conversation.pending)
 
 
+def published_address(settings: Settings) -> str:
+    """The IP address this node publishes in its HS_SITE (the bound host unless set apart)."""
+    host = settings.handle.host
+    return settings.handle.address or (
+        "127.0.0.1" if host in {"", "0.0.0.0", "::"} else host  # noqa: S104 - compared, not bound
+    )
+
+
 def handle_server_for(
     settings: Settings,
     db: Database,
@@ -313,16 +327,12 @@ def handle_server_for(
     locator: PrefixLocator | None = None,
 ) -> HandleServer:
     """The Handle server of this node: its site, secret-key box and prefix locator."""
-    host = settings.handle.host
-    address = settings.handle.address or (
-        "127.0.0.1" if host in {"", "0.0.0.0", "::"} else host  # noqa: S104 - compared, not bound
-    )
     dispatcher = HandleDispatcher(
         db,
         clock,
         resolver,
         locator or node_locator(settings.node, db),
-        site_for(address, port),
+        site_for(published_address(settings), port),
         seckeys=seckeys_for(settings),
     )
     return HandleServer(dispatcher)

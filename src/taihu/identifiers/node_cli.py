@@ -11,7 +11,7 @@ from rich.table import Table
 from taihu.accounts import Principal
 from taihu.core import InvalidInput
 from taihu.core.commands import console, fail, load_settings, open_database, run
-from taihu.identifiers.handle_server import site_for
+from taihu.identifiers.handle_server import published_address, site_for
 from taihu.identifiers.hierarchy import (
     FilingResult,
     HierarchyService,
@@ -45,9 +45,7 @@ def _advertised(settings: Settings, advertise: str | None) -> str:
     """This node's Handle address as others reach it: the option, else the listener's."""
     if advertise:
         return advertise
-    host = settings.handle.address or settings.handle.host
-    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - compared, not bound
-        host = "127.0.0.1"
+    host = published_address(settings)
     return f"[{host}]:{settings.handle.port}" if ":" in host else f"{host}:{settings.handle.port}"
 
 

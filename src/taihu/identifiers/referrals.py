@@ -414,8 +414,15 @@ class HierarchyLocator(LocalPrefixes):
         return Answer(ResponseCode.SUCCESS, answer)
 
 
-def node_locator(settings: NodeSettings, db: Database) -> HierarchyLocator:
-    """The locator of a node configured by ``settings`` (recursive when TAIHU_NODE_RECURSIVE)."""
+def node_locator(settings: NodeSettings, db: Database) -> LocalPrefixes:
+    """The locator of a node configured by ``settings``.
+
+    A top-level node refers (its prefix records), a recursive one resolves (RECU); any other
+    node answers like the default ``LocalPrefixes`` and is one, so the server keeps answering
+    cached resolutions in the datagram callback.
+    """
+    if settings.role != "top-level" and not settings.recursive:
+        return LocalPrefixes(db)
     recursive = None
     if settings.recursive:
         upstream = parse_hostport(settings.upstream) if settings.upstream else None

@@ -30,6 +30,7 @@ from taihu.identifiers import (
     handle_server_for,
     parse_handle,
 )
+from taihu.identifiers.handle_locator import LocalPrefixes
 from taihu.identifiers.hierarchy import prefix_record, run_filings
 from taihu.identifiers.referrals import (
     HierarchyLocator,
@@ -232,7 +233,9 @@ async def test_three_nodes(make_node: NodeFactory) -> None:
         assert prefix_record("88.118.8").text not in await _records(top)
         # The server re-reads its prefixes every second; the test does not wait for that.
         assert a.server is not None
-        assert isinstance(a.server.dispatcher.locator, HierarchyLocator)
+        assert type(a.server.dispatcher.locator) is LocalPrefixes  # a secondary: the fast path
+        assert top.server is not None
+        assert isinstance(top.server.dispatcher.locator, HierarchyLocator)
         a.server.dispatcher.locator.forget()
         gone = RecursiveResolver(("127.0.0.1", top.port), timeout=TIMEOUT)
         with pytest.raises(ResolutionFailed) as revoked:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from taihu.accounts import AuditEntry, Principal
 from taihu.core import Database
 from taihu.identifiers import HandleValue, IdentifierService
+from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.wire import (
     HandleClient,
     HandleResponseError,
@@ -15,6 +16,7 @@ from taihu.identifiers.wire import (
     SecretKey,
     SecretKeyScheme,
 )
+from taihu.settings import Settings
 from tests.identifiers.wire.conftest import NODE, PREFIX, SECRET, Node
 
 URL = HandleValue(index=1, type="URL", data=b"https://example.cn/new")
@@ -105,7 +107,9 @@ async def test_udp_admin_exchange(node: Node) -> None:
         await client.create_handle(f"{PREFIX}/UDP", (URL,))
 
 
-async def test_legacy_hashed_key_verifies_over_rest_only(node: Node, db: Database) -> None:
+async def test_legacy_hashed_key_verifies_over_rest_only_until_reset(
+    node: Node, db: Database, settings: Settings
+) -> None:
     async with db.session() as session:
         legacy = IdentifierService(session)  # no box: the key is stored as an Argon2 hash
         await legacy.create_prefix(Principal.system("test"), "88.118.9", admin_password=SECRET)
@@ -116,6 +120,12 @@ async def test_legacy_hashed_key_verifies_over_rest_only(node: Node, db: Databas
         with pytest.raises(HandleResponseError) as refused:
             await client.create_handle("88.118.9/A", (URL,))
     assert refused.value.code is ResponseCode.AUTHEN_FAILED
+    async with db.session() as session:  # `taihu id prefix reset-key` seals it: wire logins work
+        sealing = IdentifierService(session, seckeys=seckeys_for(settings))
+        await sealing.reset_admin_key(Principal.system("test"), "88.118.9", SECRET + "-new")
+    renewed = SecretKey("88.118.9/ADMIN", 300, (SECRET + "-new").encode())
+    async with admin(node, renewed) as client:
+        await client.create_handle("88.118.9/A", (URL,))
 
 
 async def test_home_unhome_and_list_homed(node: Node) -> None:

@@ -16,6 +16,7 @@ from tests.processes import run, running
 HANDLE_PORT = re.compile(r"Handle protocol on 127\.0\.0\.1:(\d+)")
 PREFIX = "88.118.5"
 SECRET = "wire-secret-key-1"
+NEW_SECRET = "wire-secret-key-2"
 
 
 @pytest.fixture
@@ -38,12 +39,16 @@ def test_serve_answers_over_udp_and_tcp_and_admins_log_in(
         "id", "prefix", "create", PREFIX, "--admin-password", SECRET, env=env, cwd=tmp_path
     )
     assert created.returncode == 0, created.stdout
+    reset = run(
+        "id", "prefix", "reset-key", PREFIX, "--admin-password", NEW_SECRET, env=env, cwd=tmp_path
+    )
+    assert reset.returncode == 0, reset.stdout
     with running("serve", env=env, cwd=tmp_path) as server:
         port = int(server.wait_for(HANDLE_PORT).group(1))
         server.url()  # HTTP is up too
 
         async def _admin() -> None:
-            identity = SecretKey(f"{PREFIX}/ADMIN", 300, SECRET.encode())
+            identity = SecretKey(f"{PREFIX}/ADMIN", 300, NEW_SECRET.encode())
             async with HandleClient("127.0.0.1", port, transport="tcp", identity=identity) as c:
                 value = HandleValue(index=1, type="URL", data=b"https://example.cn/p1")
                 await c.create_handle(f"{PREFIX}/P1", (value,))
