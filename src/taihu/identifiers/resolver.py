@@ -14,7 +14,7 @@ The cache holds flat tuples of strings and bytes: the stored record and the anon
 already rendered. Such tuples are not tracked by the garbage collector, so a full cache costs a
 collection nothing. The cache of parsed values it replaced (millions of small dicts) gave full
 collections a lot to walk; with this layout the p99 of the resolution benchmark fell from
-300–400 ms to about 20 ms on the same box (docs/benchmarks.md).
+300 to 400 ms to about 20 ms on the same box (docs/benchmarks.md).
 """
 
 from __future__ import annotations
