@@ -121,7 +121,7 @@ class BatchService:
         self._prefixes: dict[str, Prefix | TaihuError] = {}
         self._templates: dict[tuple[str, str], TemplateSpec | TaihuError] = {}
         self._admins: dict[tuple[str, int], HandleValue] = {}
-        self._denied: dict[str, PermissionDenied | None] = {}
+        self._denied: dict[tuple[str, AdminPermission], PermissionDenied | None] = {}
 
     async def _prefix(self, name: str) -> Prefix:
         cached = self._prefixes.get(name)
@@ -148,6 +148,12 @@ class BatchService:
             rows.update({key: (id_, record) for key, id_, record in found})
         return rows
 
+    def _begin(self, items: list[BatchItem]) -> None:
+        self._refuse_size(items)
+        # Rights and default HS_ADMIN values depend on the caller: kept for one call only.
+        self._denied.clear()
+        self._admins.clear()
+
     @staticmethod
     def _refuse_size(items: list[BatchItem]) -> None:
         if not items:
@@ -170,13 +176,13 @@ class BatchService:
                 f"prefix {prefix.prefix} is {prefix.status}", code="prefix_not_active"
             )
         # Prefix-level rights depend on the prefix only: checked once per prefix and batch.
-        if prefix.prefix not in self._denied:
+        if (prefix.prefix, needed) not in self._denied:
             try:
                 await self.identifiers.check_admin(caller, prefix, None, needed)
-                self._denied[prefix.prefix] = None
+                self._denied[(prefix.prefix, needed)] = None
             except PermissionDenied as exc:
-                self._denied[prefix.prefix] = exc
-        denied = self._denied[prefix.prefix]
+                self._denied[(prefix.prefix, needed)] = exc
+        denied = self._denied[(prefix.prefix, needed)]
         if denied is not None:
             raise denied
         return handle, prefix
@@ -228,7 +234,7 @@ class BatchService:
         self, caller: Caller, items: list[BatchItem], *, update: bool
     ) -> list[ItemResult]:
         """Create (``update=False``) or replace (``update=True``) identifiers; per-item results."""
-        self._refuse_size(items)
+        self._begin(items)
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         now = self.clock.now()
         results: list[ItemResult | None] = [None] * len(items)
@@ -296,7 +302,7 @@ class BatchService:
 
     async def delete(self, caller: Caller, handles: list[str]) -> list[ItemResult]:
         """Delete identifiers; one already gone reports code 100."""
-        self._refuse_size([BatchItem(h) for h in handles])
+        self._begin([BatchItem(h) for h in handles])
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         now = self.clock.now()
         results: list[ItemResult | None] = [None] * len(handles)
