@@ -278,23 +278,22 @@ class HandleDispatcher:
     ) -> bytes:
         if answer is None:
             return self.reply(request, signed, ResponseCode.HANDLE_NOT_FOUND, ErrorBody())
-        values = answer.values
+        encoded = answer.encoded  # the common request: every public value, as cached
         if body.indexes or body.types:
-            values = tuple(
+            values = [
                 v
-                for v in values
+                for v in answer.values()
                 if v[0] in body.indexes
                 or any(v[1] == t or v[1].startswith(t + ".") for t in body.types)
-            )
+            ]
             if not values:
                 return self.reply(request, signed, ResponseCode.VALUE_NOT_FOUND, ErrorBody())
+            encoded = Writer().u32(len(values)).raw(b"".join(v[2] for v in values)).getvalue()
         out = Writer()
         digest = self._request_digest(request, signed)
         if digest is not None:
             out.u8(int(digest.algorithm)).raw(digest.value)
-        out.text(answer.handle).u32(len(values))
-        for value in values:
-            out.raw(value[2])
+        out.text(answer.handle).raw(encoded)
         header = self._header(request, ResponseCode.SUCCESS)
         return encode_raw(self._envelope(request), header, out.getvalue())
 

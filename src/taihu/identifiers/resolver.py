@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import struct
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -121,15 +122,22 @@ class WireAnswer:
 
     handle: str
     prefix: str
-    values: tuple[WireValue, ...]
+    record: str
+    encoded: bytes  # the value count (u32) then each public value, as a RESOLUTION reply sends
+
+    def values(self) -> list[WireValue]:
+        """The public values one by one (for a request that asks for some types or indexes)."""
+        return _public_wire(orjson.loads(self.record))
 
 
-# A cache entry, a flat tuple: (expires, handle, prefix, stored record, REST answer, wire values);
-# handle "": no such handle. Each rendering is made when a resolution first asks for it (the REST
-# answer for HTTP, the wire values for the Handle protocol) and kept in the entry, so a node
-# serving one protocol never renders the other; None until then.
-_Entry = tuple[float, str, str, str, bytes | None, tuple[WireValue, ...] | None]
+# A cache entry, a flat tuple of atoms: (expires, handle, prefix, stored record, REST answer, wire
+# answer); handle "": no such handle. Each answer is rendered when a resolution first asks for it
+# (the JSON body for HTTP, the encoded values for the Handle protocol) and kept in the entry, so a
+# node serving one protocol never renders the other; None until then. Only atoms, no nested
+# tuples: the collector stops tracking such a tuple at the first collection it sees it in.
+_Entry = tuple[float, str, str, str, bytes | None, bytes | None]
 _REST: Final = 4
+_U32 = struct.Struct(">I")
 _WIRE: Final = 5
 
 
@@ -138,13 +146,18 @@ def _public_body(handle: str, values: list[dict[str, Any]]) -> bytes:
     return orjson.dumps({"responseCode": RC_SUCCESS, "handle": handle, "values": shown})
 
 
-def _wire_values(values: list[dict[str, Any]]) -> tuple[WireValue, ...]:
+def _public_wire(values: list[dict[str, Any]]) -> list[WireValue]:
     encoded = []
     for raw in values:
         index, type_, public, wire = stored_to_wire(raw)
         if public and type_ != SECKEY_TYPE:
             encoded.append((index, type_, wire))
-    return tuple(encoded)
+    return encoded
+
+
+def _wire_body(values: list[dict[str, Any]]) -> bytes:
+    public = _public_wire(values)
+    return _U32.pack(len(public)) + b"".join(value[2] for value in public)
 
 
 def _rendered(entry: _Entry, form: int, values: list[dict[str, Any]] | None = None) -> _Entry:
@@ -155,12 +168,12 @@ def _rendered(entry: _Entry, form: int, values: list[dict[str, Any]] | None = No
         values = orjson.loads(entry[3])
     if form == _REST:
         return (*entry[:4], _public_body(entry[1], values), entry[5])
-    return (*entry[:5], _wire_values(values))
+    return (*entry[:5], _wire_body(values))
 
 
 def _wire_answer(entry: _Entry) -> WireAnswer | None:
-    values = entry[_WIRE]
-    return WireAnswer(entry[1], entry[2], values) if values is not None else None
+    encoded = entry[_WIRE]
+    return WireAnswer(entry[1], entry[2], entry[3], encoded) if encoded is not None else None
 
 
 def ttl_seconds(values: list[dict[str, Any]], now: float) -> float:
