@@ -43,6 +43,7 @@ from taihu.identifiers.handle_values import (
 )
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
 from taihu.identifiers.records import dump_record, load_record
+from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService, unique_indexes
 from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
@@ -114,10 +115,17 @@ def _comparable(values: list[HandleValue]) -> list[tuple[Any, ...]]:
 class BatchService:
     """Batch create, update and delete within one unit of work."""
 
-    def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        clock: Clock | None = None,
+        *,
+        seckeys: SecretKeyBox | None = None,
+    ) -> None:
         self.session = session
         self.clock = clock or SystemClock()
-        self.identifiers = IdentifierService(session, self.clock)
+        # With the box, HS_SECKEY values in a batch are sealed like single writes seal them.
+        self.identifiers = IdentifierService(session, self.clock, seckeys=seckeys)
         self._prefixes: dict[str, Prefix | TaihuError] = {}
         self._templates: dict[tuple[str, str], TemplateSpec | TaihuError] = {}
         self._admins: dict[tuple[str, int], HandleValue] = {}

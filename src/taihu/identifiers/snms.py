@@ -30,6 +30,7 @@ from taihu.identifiers.batch import MAX_BATCH, BatchItem, BatchService
 from taihu.identifiers.catalog import TemplateService, parse_spec, template_json
 from taihu.identifiers.handle_json import value_from_json, value_to_json
 from taihu.identifiers.handle_values import Handle, HandleValue, HandleValueError
+from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.service import identifier_service, parse_handle
 from taihu.identifiers.templates import TEMPLATE_TYPE
 
@@ -206,9 +207,9 @@ async def _single(request: Request, *, update: bool) -> Response:
         principal = await principal_of(request, runtime)
         handle, values = snms_values(await _body(request))
         async with runtime.db.session() as session:
-            results = await BatchService(session, runtime.clock).write(
-                principal, [BatchItem(handle, values)], update=update
-            )
+            results = await BatchService(
+                session, runtime.clock, seckeys=seckeys_for(runtime.settings)
+            ).write(principal, [BatchItem(handle, values)], update=update)
         result = results[0]
         if not result.ok:
             _raise_item(result.code, result.msg, handle)
@@ -306,7 +307,9 @@ async def _batch(request: Request, *, update: bool) -> Response:
                 name = raw.get("handle") if isinstance(raw, dict) else None
                 early[n] = {"handle": name, "code": 202, "msg": exc.message}
         async with runtime.db.session() as session:
-            results = await BatchService(session, runtime.clock).write(
+            results = await BatchService(
+                session, runtime.clock, seckeys=seckeys_for(runtime.settings)
+            ).write(
                 principal, items, update=update
             ) if items else []  # fmt: skip
     except (TaihuError, OperationalError, IntegrityError) as exc:
