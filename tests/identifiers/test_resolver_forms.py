@@ -14,20 +14,11 @@ from taihu.identifiers.handle_wire_values import stored_to_wire
 from taihu.identifiers.records import dump_record
 from taihu.identifiers.resolver import SYNC_INTERVAL, Resolver
 from tests.identifiers.conftest import PREFIX
+from tests.identifiers.test_resolution_cache import Ticks
 
 pytestmark = pytest.mark.usefixtures("prefixes")
 
 H = Handle(f"{PREFIX}/FORMS-1")
-
-
-class Ticks:
-    """A monotonic clock moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def _put(db: Database, clock: FrozenClock, url: str) -> list[HandleValue]:
