@@ -316,7 +316,7 @@ class IdentifierService:
         if scope is None:
             raise NotFound("That prefix doesn't live here", code="prefix_not_served")
         needed = AdminPermission.ADD_NAMING_AUTH if homed else AdminPermission.DELETE_NAMING_AUTH
-        self.authorize(caller, scope, None, needed)
+        await self.check_admin(caller, scope, None, needed)
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         now = self.clock.now()
         before = row.status if row is not None else None
