@@ -126,21 +126,35 @@ async def _setup(url: str, count: int) -> tuple[float, str]:
         await db.dispose()
 
 
+def _server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server and its worker processes, from /proc."""
+    total = 0
+    pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for each in pids:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (after pid and comm)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[str]:
+def _serve(
+    url: str, data_dir: Path, port: int, *, workers: int = 2, handle_port: int = 0
+) -> subprocess.Popen[str]:
+    """`taihu serve` on the bench database, returned once it answers /readyz."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAIHU_")}
     env.update(
         TAIHU_ENV="production", TAIHU_DATABASE_URL=url, TAIHU_DATA_DIR=str(data_dir),
         TAIHU_SECRET_KEY=SECRET, TAIHU_LOG_ACCESS="false", TAIHU_HTTP_PORT=str(port),
-        TAIHU_HTTP_WORKERS="2", TAIHU_DATABASE_POOL_SIZE="20", TAIHU_MQTT_PORT="0",
+        TAIHU_HTTP_WORKERS=str(workers), TAIHU_DATABASE_POOL_SIZE="20", TAIHU_MQTT_PORT="0",
+        TAIHU_HANDLE_PORT=str(handle_port),
     )  # fmt: skip
     process = subprocess.Popen(
-        [sys.executable, "-m", "taihu", "serve", "--workers", "2"],
+        [sys.executable, "-m", "taihu", "serve", "--workers", str(workers)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )  # fmt: skip
@@ -254,10 +268,22 @@ def run(kind: str, count: int, seconds: int, batches: int) -> dict[str, object]:
     try:
         print(f"[{kind}] warm-up, then wrk for {seconds}s")
         _wrk(port, count, 3)
+        load_before = os.getloadavg()[0]
+        cpu = _server_cpu_seconds(server.pid)
         resolution = _wrk(port, count, seconds)
+        # Server CPU per request does not depend on how much of the machine others take.
+        resolution["server_cpu_us_per_resolution"] = round(
+            (_server_cpu_seconds(server.pid) - cpu) * 1e6
+            / (resolution["resolutions_per_s"] * seconds), 1
+        )  # fmt: skip
         print(f"[{kind}] resolution: {resolution}")
+        cpu = _server_cpu_seconds(server.pid)
         registration = asyncio.run(_register(port, token, batches, concurrency=4))
-        print(f"[{kind}] registration: {registration}")
+        registration["server_cpu_us_per_registration"] = round(
+            (_server_cpu_seconds(server.pid) - cpu) * 1e6 / max(registration["registered"], 1), 1
+        )
+        load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+        print(f"[{kind}] registration: {registration}; load average {load}")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -265,7 +291,7 @@ def run(kind: str, count: int, seconds: int, batches: int) -> dict[str, object]:
             asyncio.run(_pg_database("taihu_bench", drop_only=True))
         shutil.rmtree(work, ignore_errors=True)
     return {"database": kind, "identifiers": count, "load_seconds": round(load_seconds, 1),
-            **resolution, **registration}  # fmt: skip
+            **resolution, **registration, "load_average_1m": load}  # fmt: skip
 
 
 def main() -> None:

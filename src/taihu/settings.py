@@ -32,6 +32,7 @@ __all__ = [
     "LogSettings",
     "MonitorSettings",
     "MqttSettings",
+    "NodeSettings",
     "SecuritySettings",
     "Settings",
     "UnsafeSettingsError",
@@ -43,7 +44,7 @@ _MIN_KEY_LENGTH = 32
 # "aaaa…" or "changemechangeme…" is long enough but guessable; random keys use many symbols.
 _MIN_DISTINCT_KEY_CHARS = 12
 _SECTIONS = frozenset(
-    {"database", "http", "mqtt", "handle", "log", "console", "security", "monitor"}
+    {"database", "http", "mqtt", "handle", "node", "log", "console", "security", "monitor"}
 )
 
 
@@ -107,7 +108,62 @@ class HandleSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TAIHU_HANDLE_", extra="ignore")
 
+    host: str = Field(default="127.0.0.1", description="Address the Handle listeners bind.")
     port: int = Field(default=2641, ge=0, le=65535, description="Handle port; 0 picks a free one.")
+    address: str = Field(
+        default="",
+        description="IP address this node publishes in its HS_SITE (default: the bound host, "
+        "or 127.0.0.1 when bound to all addresses).",
+    )
+
+
+NodeRole = Literal["top-level", "secondary", "enterprise"]
+
+
+class NodeSettings(BaseSettings):
+    """The node's place in the identifier hierarchy: role, upstream node, recursion bounds."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_NODE_", extra="ignore")
+
+    role: NodeRole = Field(
+        default="secondary",
+        description="top-level, secondary or enterprise (docs: Node hierarchy).",
+    )
+    upstream: str = Field(
+        default="",
+        description="HOST:PORT of the node above (top-level) for recursive resolution; "
+        "`taihu node join` records its own.",
+    )
+    secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Secret key of the credential this node files with upstream (HS_SECKEY).",
+    )
+    secret_file: Path | None = Field(
+        default=None, description="File holding that secret key (instead of TAIHU_NODE_SECRET)."
+    )
+    recursive: bool = Field(
+        default=False,
+        description="Answer requests flagged RECU for prefixes served elsewhere by following "
+        "referrals from the upstream node.",
+    )
+    timeout: float = Field(
+        default=3.0, gt=0, le=60, description="Seconds to wait for another node's answer."
+    )
+    max_referrals: int = Field(
+        default=4, ge=1, le=16, description="Referrals followed per resolution before RC 6."
+    )
+    cache_size: int = Field(
+        default=10_000, ge=0, description="Referrals and answers of other nodes kept (by TTL)."
+    )
+    retry_seconds: float = Field(
+        default=30.0, gt=0, description="Pause before a failed filing with upstream is retried."
+    )
+
+    def upstream_secret(self) -> bytes:
+        """The filing secret from TAIHU_NODE_SECRET or TAIHU_NODE_SECRET_FILE (may be empty)."""
+        if self.secret_file is not None:
+            return self.secret_file.read_bytes().strip()
+        return self.secret.get_secret_value().encode("utf-8")
 
 
 class LogSettings(BaseSettings):
@@ -227,6 +283,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     handle: HandleSettings = Field(default_factory=HandleSettings)
+    node: NodeSettings = Field(default_factory=NodeSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)

@@ -35,6 +35,7 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
         TAIHU_DATABASE_URL=database_url,
         TAIHU_DATA_DIR=str(tmp_path / "var"),
         TAIHU_SECRET_KEY="k" * 40,
+        TAIHU_HANDLE_PORT="0",  # never the machine's 2641
         PYTHONUNBUFFERED="1",
         NO_COLOR="1",
     )
@@ -134,6 +135,19 @@ def test_serve_on_a_busy_mqtt_port_exits_naming_the_port_and_the_setting(
     assert "--mqtt-port" in result.stdout
     assert "TAIHU_MQTT_PORT" in result.stdout
     assert not SERVING.search(result.stdout)
+
+
+def test_serve_on_a_busy_handle_port_exits_naming_the_port_and_the_setting(
+    env: dict[str, str], tmp_path: Path, busy_port: int
+) -> None:
+    args = ("serve", "--port", "0", "--mqtt-port", "0", "--handle-port", str(busy_port))
+    result = run(*args, env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert f"Handle port {busy_port} on 127.0.0.1 is already in use" in result.stdout
+    assert "--handle-port" in result.stdout
+    assert "TAIHU_HANDLE_PORT" in result.stdout
+    assert not SERVING.search(result.stdout)
+    assert "Traceback" not in result.stdout
 
 
 def test_serve_refuses_a_database_with_an_outdated_schema(

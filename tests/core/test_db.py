@@ -1,5 +1,6 @@
 from datetime import UTC, datetime, timedelta, timezone
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -63,3 +64,24 @@ async def test_foreign_keys_are_enforced(db: Database) -> None:
                 ),
                 {"at": datetime.now(UTC).replace(tzinfo=None)},
             )
+
+
+async def test_json_columns_keep_keys_big_numbers_and_embedded_json(db: Database) -> None:
+    # JSON columns are written with orjson; what it refuses (integers past 64 bits) falls back
+    # to the standard encoder, and already-serialized parts are embedded as they are.
+    embedded = orjson.Fragment(b'[{"index":1}]')
+    afters = [{"count": 2**70, "by_day": {1: "one"}}, {"by_day": {1: "one"}, "values": embedded}]
+    async with db.session() as session:
+        for n, after in enumerate(afters):
+            now = datetime.now(UTC)
+            session.add(
+                AuditEntry(
+                    at=now, actor="t", action="x", entity_type="y", entity_id=str(n), after=after
+                )
+            )
+    async with db.session() as session:
+        stored = list(await session.scalars(sa.select(AuditEntry.after).order_by(AuditEntry.id)))
+    assert stored == [
+        {"count": 2**70, "by_day": {"1": "one"}},
+        {"by_day": {"1": "one"}, "values": [{"index": 1}]},
+    ]

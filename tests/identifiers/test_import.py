@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from taihu.accounts import Principal
+from taihu.accounts import AuditEntry, Principal, Role
 from taihu.core import Database, FrozenClock
 from taihu.identifiers import HandleRow
 from taihu.identifiers.importer import ImportError_, import_rows, read_table
-from tests.identifiers.conftest import PREFIX
+from tests.conftest import World
+from tests.identifiers.conftest import NODE, PREFIX
+from tests.web.test_console import sign_in
 
 pytestmark = pytest.mark.usefixtures("templates")
 
@@ -103,3 +107,70 @@ async def test_rows_outside_the_prefix_and_unknown_template(
             3, "templateVersion", f"no template 'nope-1' for prefix {PREFIX} or its parents"
         ),
     ]
+
+
+def _hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden {name}"
+    return match.group(1)
+
+
+async def test_console_upload_reports_rows_and_writes_only_good_ones(
+    client: httpx.AsyncClient, db: Database, world: World, tmp_path: Path, templates: int
+) -> None:
+    await world.user("lift-clerk", Role.ENTERPRISE, enterprises=(templates,))
+    await sign_in(client, "lift-clerk")
+    form = await client.get("/identifiers/import")
+    assert form.status_code == 200
+    assert f'<option value="{PREFIX}"' in form.text
+    assert f'<option value="{NODE}"' not in form.text  # the node prefix is not the member's
+    csrf = _hidden(form.text, "csrf")
+    content = _xlsx(tmp_path).read_bytes()
+    upload = {"file": ("lifts.xlsx", content)}
+    fields = {"csrf": csrf, "prefix": PREFIX, "template": "elevator-1.0"}
+    refused = await client.post("/identifiers/import", files=upload, data={**fields, "csrf": "x"})
+    assert refused.status_code == 403
+    elsewhere = await client.post(
+        "/identifiers/import", files=upload, data={**fields, "prefix": NODE}
+    )
+    assert elsewhere.status_code == 403
+    assert await _count(db) == 0
+    report = await client.post("/identifiers/import", files=upload, data=fields)
+    assert report.status_code == 200
+    assert "5 行：登记 2 个，未变 0 个，3 行有错误" in report.text  # noqa: RUF001 - Chinese punctuation
+    cells = re.findall(r"<tr><td>(\d+)</td><td><code>([^<]+)</code></td>", report.text)
+    assert cells == [("3", "model"), ("4", "productionDate"), ("5", "ratedLoadKg")]
+    assert await _count(db) == 2
+    async with db.session() as session:
+        audit = await session.scalar(
+            sa.select(AuditEntry).where(AuditEntry.action == "handle.import")
+        )
+    assert audit is not None
+    assert audit.actor == "lift-clerk"
+    assert audit.after == {"file": "lifts.xlsx", "rows": 5, "imported": 2, "unchanged": 0,
+                           "errors": 3}  # fmt: skip
+
+
+async def test_console_upload_refuses_bad_files_and_outsiders(
+    client: httpx.AsyncClient, world: World, templates: int
+) -> None:
+    await world.user("analyst", Role.BUREAU)
+    await sign_in(client, "analyst")
+    assert (await client.get("/identifiers/import")).status_code == 403
+    client.cookies.clear()
+    await world.user("lift-clerk", Role.ENTERPRISE, enterprises=(templates,))
+    await sign_in(client, "lift-clerk")
+    client.cookies.set("taihu_lang", "en")
+    csrf = _hidden((await client.get("/identifiers/import")).text, "csrf")
+    fields = {"csrf": csrf, "prefix": PREFIX}
+    for name, content, message in [
+        ("lifts.txt", b"suffix,model\nL1,a\n", "import takes .csv or .xlsx files"),
+        ("lifts.csv", "suffix,model\nL1,a\n".encode("gbk") + b"\xff", "is not UTF-8 text"),
+        ("lifts.xlsx", b"not a zip", "is not an xlsx workbook"),
+        ("lifts.csv", b"suffix,model\n", "The file has no rows below its header."),
+    ]:
+        answer = await client.post(
+            "/identifiers/import", files={"file": (name, content)}, data=fields
+        )
+        assert answer.status_code == 400, name
+        assert message in answer.text, name

@@ -24,8 +24,8 @@ def client_url(env: dict[str, str], tmp_path: Path):  # noqa: F811 - the fixture
     )
     assert created.returncode == 0, created.stdout
     assert f"300:{PREFIX}/ADMIN" in created.stdout
-    # The device hub's MQTT listener starts too; port 0 keeps it off the machine's Mosquitto.
-    ports = {"TAIHU_HTTP_PORT": "0", "TAIHU_MQTT_PORT": "0"}
+    # The MQTT and Handle listeners start too; port 0 keeps them off the machine's own ports.
+    ports = {"TAIHU_HTTP_PORT": "0", "TAIHU_MQTT_PORT": "0", "TAIHU_HANDLE_PORT": "0"}
     with running("serve", env={**env, **ports}, cwd=tmp_path) as taihu:
         yield taihu.url()
 

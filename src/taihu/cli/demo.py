@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from taihu.cli.server import bind_mqtt, serve_http
+from taihu.cli.server import bind_handle_listeners, bind_mqtt, serve_http
 from taihu.core import upgrade
 from taihu.core.commands import console, open_database, run
 from taihu.core.logs import configure_logging
@@ -82,4 +82,5 @@ def demo(
             "边缘网关-1 forwards a simulated Modbus power meter and OPC UA machine",
             highlight=False,
         )
-        serve_http(settings, on_busy="next", mqtt_socket=mqtt_socket)
+        handle_sockets = bind_handle_listeners(settings, on_busy="next")
+        serve_http(settings, on_busy="next", mqtt_socket=mqtt_socket, handle_sockets=handle_sockets)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import gc
-
 import typer
 
-from taihu.cli.server import bind_mqtt, serve_http
-from taihu.core.commands import console, fail, load_settings, open_database, run
+from taihu.cli.server import bind_handle_listeners, bind_mqtt, serve_http
+from taihu.core.commands import fail, load_settings, open_database, run
 from taihu.core.logs import configure_logging
 from taihu.settings import Settings, UnsafeSettingsError
 
@@ -23,7 +21,7 @@ def serve(
         None, "--mqtt-port", help="MQTT port, 0 = any free (TAIHU_MQTT_PORT)."
     ),
     handle_port: int | None = typer.Option(
-        None, "--handle-port", help="Handle TCP/UDP port (TAIHU_HANDLE_PORT)."
+        None, "--handle-port", help="Handle TCP/UDP port, 0 = any free (TAIHU_HANDLE_PORT)."
     ),
     workers: int | None = typer.Option(None, "--workers", help="HTTP worker processes."),
 ) -> None:
@@ -48,20 +46,8 @@ def serve(
 
     run(_check_schema())
     mqtt_socket = bind_mqtt(settings, on_busy="fail")
-    # The Handle listener joins here when the identifier node lands.
-    console.print(
-        f"Handle port {settings.handle.port} is reserved for the identifier node listener "
-        "(not part of this build).",
-        style="dim",
-        highlight=False,
-    )
-    # A server allocates per message and request but keeps its long-lived objects (modules,
-    # mappings, connections): leave those out of collections and collect the young less often.
-    # With the default thresholds the device hub spent most of its time in the collector.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    serve_http(settings, on_busy="fail", mqtt_socket=mqtt_socket)
+    handle_sockets = bind_handle_listeners(settings, on_busy="fail")
+    serve_http(settings, on_busy="fail", mqtt_socket=mqtt_socket, handle_sockets=handle_sockets)
 
 
 def with_overrides(

@@ -18,12 +18,14 @@ from typing import Literal
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from taihu.core import SystemClock
 from taihu.core.commands import console, database_for, fail
 from taihu.devices import DeviceHub
+from taihu.identifiers import Filer, Resolver, bind_handle, handle_server_for
 from taihu.settings import Settings
-from taihu.web import create_app
+from taihu.web import create_app, tune_collector
 
-__all__ = ["PortBusy", "bind_mqtt", "bind_tcp", "serve_http"]
+__all__ = ["PortBusy", "bind_handle_listeners", "bind_mqtt", "bind_tcp", "serve_http"]
 
 log = logging.getLogger("taihu.serve")
 _NEXT_PORT_TRIES = 50
@@ -102,6 +104,55 @@ def bind_mqtt(settings: Settings, on_busy: Literal["fail", "next"]) -> socket.so
     return sock
 
 
+def bind_handle_listeners(  # noqa: RET503 - every path returns or ends in fail(), which exits
+    settings: Settings, on_busy: Literal["fail", "next"]
+) -> tuple[socket.socket, socket.socket]:
+    """The Handle protocol's TCP and UDP sockets on one port, bound up front; prints the port."""
+    host, port = settings.handle.host, settings.handle.port
+    tries = min(_NEXT_PORT_TRIES, _LAST_PORT + 1 - port) if on_busy == "next" and port else 1
+    for candidate in range(port, port + tries):
+        try:
+            sockets = bind_handle(host, candidate)
+        except OSError as exc:
+            if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise
+            if on_busy == "next":
+                console.print(f"Handle port {candidate} is busy", style="yellow")
+            continue
+        bound = sockets[0].getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
+        console.print(f"Handle protocol on [bold]{shown}:{bound}[/] (TCP and UDP)", highlight=False)
+        log.info("Handle listening on %s:%s", host, bound, extra={"port": bound})
+        return sockets
+    fail(
+        f"Handle port {port} on {host} is already in use (TCP or UDP); choose another with "
+        "--handle-port or the setting TAIHU_HANDLE_PORT (0 picks a free port)"
+    )
+
+
+def _handle_in_thread(settings: Settings, sockets: tuple[socket.socket, socket.socket]) -> None:
+    """Serve the Handle protocol from the supervisor when HTTP runs in several workers."""
+
+    async def _serve() -> None:
+        db = database_for(settings)
+        clock = SystemClock()
+        resolver = Resolver(db, clock)
+        await resolver.open_pool()
+        server = handle_server_for(settings, db, clock, resolver, sockets[0].getsockname()[1])
+        await server.start(*sockets)
+        filer = Filer(db, settings.node, clock)
+        filer.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await filer.stop()
+            await server.stop()
+            await resolver.aclose()
+            await db.dispose()
+
+    threading.Thread(target=asyncio.run, args=(_serve(),), name="taihu-handle", daemon=True).start()
+
+
 def _mqtt_in_thread(settings: Settings, sock: socket.socket) -> None:
     """Serve MQTT from the supervisor process when HTTP runs in several worker processes."""
 
@@ -124,6 +175,7 @@ def serve_http(
     *,
     on_busy: Literal["fail", "next"] = "fail",
     mqtt_socket: socket.socket | None = None,
+    handle_sockets: tuple[socket.socket, socket.socket] | None = None,
 ) -> None:
     """Serve the platform until interrupted; prints the address actually bound.
 
@@ -141,9 +193,11 @@ def serve_http(
         "server_header": False,
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
+        "access_log": False,  # RequestMiddleware writes the access log, with request ids
     }
     if workers == 1:
-        app = create_app(settings, mqtt_socket=mqtt_socket)
+        app = create_app(settings, mqtt_socket=mqtt_socket, handle_sockets=handle_sockets)
+        tune_collector()
         config = uvicorn.Config(app, **common)  # type: ignore[arg-type]
         uvicorn.Server(config).run(sockets=[sock])
         return
@@ -152,6 +206,10 @@ def serve_http(
     os.environ.update(_as_environment(settings, port))
     if mqtt_socket is not None:
         _mqtt_in_thread(settings, mqtt_socket)
+    if handle_sockets is not None:
+        _handle_in_thread(settings, handle_sockets)
+    if mqtt_socket is not None or handle_sockets is not None:
+        tune_collector()  # the supervisor ingests MQTT / answers Handle: same GC intent as a worker
     config = uvicorn.Config(
         "taihu.web:app_from_environment",
         factory=True,

@@ -7,11 +7,13 @@ like a real database under a few concurrent writers. Every context declares its 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
@@ -72,6 +74,16 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
+def _json_text(value: Any) -> str:
+    """The text of a JSON column's value."""
+    # orjson is several times faster than the standard encoder on bulk writes (audit rows of a
+    # 2,000-identifier batch) and embeds already-serialized parts (orjson.Fragment).
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+    except orjson.JSONEncodeError:  # what orjson refuses, such as integers past 64 bits
+        return json.dumps(value)
+
+
 def is_sqlite(url: str) -> bool:
     """Whether a database URL points at SQLite."""
     return url.startswith("sqlite")
@@ -89,7 +101,11 @@ class Database:
         busy_timeout_ms: int = 5000,
     ) -> None:
         self.url = url
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not is_sqlite(url)}
+        kwargs: dict[str, Any] = {
+            "echo": echo,
+            "pool_pre_ping": not is_sqlite(url),
+            "json_serializer": _json_text,
+        }
         if not is_sqlite(url):
             kwargs["pool_size"] = pool_size
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)

@@ -4,23 +4,46 @@ from taihu.identifiers.applications import ApplicationService
 from taihu.identifiers.batch import BatchService
 from taihu.identifiers.catalog import TemplateService
 from taihu.identifiers.handle_json import value_to_json
-from taihu.identifiers.handle_values import Handle, HandleValue
+from taihu.identifiers.handle_server import HandleServer, bind_handle, handle_server_for
+from taihu.identifiers.handle_values import AdminPermission, Handle, HandleValue
+from taihu.identifiers.hierarchy import Filer, HierarchyService
+from taihu.identifiers.importer import ImportReport, import_rows, read_table_bytes
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
-from taihu.identifiers.service import HandleAdmin, IdentifierService, parse_handle
+from taihu.identifiers.resolver import Resolver
+from taihu.identifiers.service import (
+    HandleAdmin,
+    IdentifierService,
+    identifier_service,
+    parse_handle,
+)
+from taihu.identifiers.statistics import DayCount, StatisticsService
 
 __all__ = [
+    "AdminPermission",
     "ApplicationService",
     "BatchService",
+    "DayCount",
+    "Filer",
     "Handle",
     "HandleAdmin",
     "HandleRow",
+    "HandleServer",
     "HandleValue",
+    "HierarchyService",
     "IdentifierService",
+    "ImportReport",
     "Prefix",
     "PrefixApplication",
+    "Resolver",
+    "StatisticsService",
     "StatsDaily",
     "Template",
     "TemplateService",
+    "bind_handle",
+    "handle_server_for",
+    "identifier_service",
+    "import_rows",
     "parse_handle",
+    "read_table_bytes",
     "value_to_json",
 ]

@@ -6,15 +6,18 @@ Resolution (``GET /api/handles/{handle}``) is the hot path: it reads through the
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.background import BackgroundTask
+from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taihu.accounts import ERROR_RESPONSES, current_principal
@@ -36,10 +39,12 @@ from taihu.identifiers.handle_rest import (
     select_values,
 )
 from taihu.identifiers.handle_values import Handle, HandleValueError
-from taihu.identifiers.resolver import REGISTRATIONS, CachedRecord, Resolver
-from taihu.identifiers.service import Caller, IdentifierService, parse_handle, parse_prefix
+from taihu.identifiers.resolver import Resolver
+from taihu.identifiers.service import Caller, identifier_service, parse_handle, parse_prefix
 
-__all__ = ["FastResolution", "open_resolver", "resolver_of", "router"]
+__all__ = ["FastResolution", "close_resolver", "open_resolver", "resolver_of", "router"]
+
+log = logging.getLogger("taihu.identifiers")
 
 router = APIRouter(tags=["identifiers: Handle REST"])
 
@@ -80,10 +85,13 @@ def _error(exc: TaihuError, handle: str) -> Response:
 
 def resolver_of(request: Request) -> Resolver:
     """The process's resolver (made on first use)."""
-    state = request.app.state
+    return _resolver_in(request.app.state)
+
+
+def _resolver_in(state: Any) -> Resolver:
     resolver: Resolver | None = getattr(state, "identifier_resolver", None)
     if resolver is None:
-        runtime = get_runtime(request)
+        runtime: Runtime = state.runtime
         resolver = Resolver(runtime.db, runtime.clock)
         state.identifier_resolver = resolver
     return resolver
@@ -119,37 +127,29 @@ async def _caller(request: Request, session: AsyncSession, runtime: Runtime) -> 
         raise PermissionDenied(
             "authentication over plain HTTP is refused; use HTTPS", code="plain_http"
         )
-    return await IdentifierService(session, runtime.clock).authenticate_admin(
+    return await identifier_service(session, runtime).authenticate_admin(
         credentials.username, credentials.password
     )
 
 
-def _flag(request: Request, name: str) -> bool:
-    return request.query_params.get(name, "").lower() in {"true", "1", "yes"}
+def _flag(query: QueryParams, name: str) -> bool:
+    return query.get(name, "").lower() in {"true", "1", "yes"}
 
 
-def _indexes(request: Request) -> list[int]:
-    raw = request.query_params.getlist("index")
+def _indexes(query: QueryParams) -> list[int]:
+    raw = query.getlist("index")
     if any(not r.isdigit() for r in raw):
         raise InvalidInput("index= takes numbers", code="invalid_value")
     return [int(r) for r in raw]
 
 
-def _public_answer(
-    record: CachedRecord, types: list[str], indexes: list[int]
-) -> tuple[int, dict[str, Any]]:
-    values = select_values(record.values, types=types, indexes=indexes, include_private=False)
-    if not values and (types or indexes):
-        return 200, {"responseCode": RC_VALUES_NOT_FOUND, "handle": record.handle}
-    return 200, {"responseCode": RC_SUCCESS, "handle": record.handle, "values": values}
-
-
 class FastResolution:
     """ASGI middleware answering anonymous ``GET /api/handles/{handle}`` before routing.
 
-    Resolution is the node's hot path: this skips FastAPI's routing and dependency solving for
-    requests without credentials (the route below still serves authenticated ones and documents
-    the endpoint). Answers are byte-identical to the route's.
+    Resolution is the node's hot path: this skips FastAPI's routing, dependency solving and the
+    request/response objects for requests without credentials (the route below still serves
+    authenticated ones and documents the endpoint). The cache holds the answer already rendered,
+    so a hit sends stored bytes. Answers are byte-identical to the route's.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -166,41 +166,91 @@ class FastResolution:
         ):
             await self.app(scope, receive, send)
             return
-        scope["route"] = (
-            _RESOLVE_ROUTE  # so metrics and access logs name the route, not "unmatched"
+        scope["route"] = _RESOLVE_ROUTE  # so metrics and access logs name the route
+        state = scope["app"].state
+        runtime: Runtime = state.runtime
+        resolver = _resolver_in(state)
+        query = scope["query_string"]
+        status, body = await _answer_anonymous(
+            runtime, resolver, path[len(_HANDLES_PATH) :], QueryParams(query) if query else None
         )
-        request = Request(scope, receive)
-        response = await _resolve_anonymous(request, path[len(_HANDLES_PATH) :])
-        await response(scope, receive, send)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        _flush_soon(runtime, resolver)
 
 
 _HANDLES_PATH = "/api/handles/"
 _RESOLVE_ROUTE = SimpleNamespace(path="/api/handles/{handle}")
+_flushing: set[asyncio.Task[None]] = set()
 
 
-async def _resolve_anonymous(request: Request, handle: str) -> Response:
-    runtime = get_runtime(request)
-    resolver = resolver_of(request)
+async def _answer_anonymous(
+    runtime: Runtime, resolver: Resolver, handle: str, query: QueryParams | None
+) -> tuple[int, bytes]:
+    """Status and body of an anonymous resolution (the cache's rendered answer when it can)."""
+    types: list[str] = []
+    indexes: list[int] = []
     try:
         parsed = parse_handle(handle)
-        types = request.query_params.getlist("type")
-        indexes = _indexes(request)
-        record = await resolver.lookup(parsed.key, fresh=_flag(request, "auth"))
-        if record is None:
+        if query is not None:
+            types, indexes = query.getlist("type"), _indexes(query)
+        answer = await resolver.public(parsed.key, fresh=query is not None and _flag(query, "auth"))
+        if answer is None:
             async with runtime.db.session() as session:
-                await IdentifierService(session, runtime.clock).get_prefix(parsed.prefix)
-            return _json({"responseCode": 100, "handle": parsed.text}, 404)
+                await identifier_service(session, runtime).get_prefix(parsed.prefix)
+            return 404, orjson.dumps({"responseCode": 100, "handle": parsed.text})
     except TaihuError as exc:
-        return _error(exc, handle)
-    status, body = _public_answer(record, types, indexes)
+        response = _error(exc, handle)
+        return response.status_code, bytes(response.body)
+    if not types and not indexes:
+        return 200, answer.body
+    values = select_values(answer.values(), types=types, indexes=indexes, include_private=False)
+    if not values:
+        return 200, orjson.dumps({"responseCode": RC_VALUES_NOT_FOUND, "handle": answer.handle})
+    return 200, orjson.dumps(
+        {"responseCode": RC_SUCCESS, "handle": answer.handle, "values": values}
+    )
+
+
+def _flush_soon(runtime: Runtime, resolver: Resolver) -> None:
+    """Add the resolution counts to the daily statistics when a flush is due, off the request."""
     counts = resolver.take_counts()
-    task = BackgroundTask(_flush, runtime, counts) if counts else None
-    return _json(body, status, background=task)
+    if counts:
+        task = asyncio.get_running_loop().create_task(_flush(runtime, resolver, counts))
+        _flushing.add(task)  # a strong reference until it is done
+        task.add_done_callback(_flushing.discard)
 
 
-async def _flush(runtime: Runtime, counts: dict[tuple[str, str], int]) -> None:
-    async with runtime.db.session() as session:
-        await IdentifierService(session, runtime.clock).count_resolutions(counts)
+async def close_resolver(app: Any, runtime: Runtime) -> None:
+    """Save the counts not flushed yet and close the process's resolver (at shut-down)."""
+    resolver: Resolver | None = getattr(app.state, "identifier_resolver", None)
+    if resolver is None:
+        return
+    if _flushing:
+        await asyncio.gather(*_flushing, return_exceptions=True)
+    counts = resolver.take_counts(force=True)
+    if counts:
+        await _flush(runtime, resolver, counts)
+    await resolver.aclose()
+
+
+async def _flush(runtime: Runtime, resolver: Resolver, counts: dict[tuple[str, str], int]) -> None:
+    try:
+        async with runtime.db.session() as session:
+            await identifier_service(session, runtime).count_resolutions(counts)
+    except SQLAlchemyError:
+        # A locked or unreachable database: keep the counts for the next flush.
+        log.warning("resolution counts not saved yet; retrying with the next flush", exc_info=True)
+        resolver.restore_counts(counts)
 
 
 @router.get(
@@ -215,24 +265,26 @@ async def _flush(runtime: Runtime, counts: dict[tuple[str, str], int]) -> None:
     },
 )
 async def resolve_handle(handle: str, request: Request) -> Response:
-    if not request.headers.get("authorization"):
-        return await _resolve_anonymous(request, handle)
     runtime = get_runtime(request)
     resolver = resolver_of(request)
+    if not request.headers.get("authorization"):
+        status, body = await _answer_anonymous(runtime, resolver, handle, request.query_params)
+        _flush_soon(runtime, resolver)
+        return Response(body, status_code=status, media_type="application/json")
     try:
         parsed = parse_handle(handle)
         types = request.query_params.getlist("type")
-        indexes = _indexes(request)
+        indexes = _indexes(request.query_params)
         private = False
         async with runtime.db.session() as session:
             caller = await _caller(request, session, runtime)
-            service = IdentifierService(session, runtime.clock)
-            if caller is not None and not _flag(request, "publicOnly"):
+            service = identifier_service(session, runtime)
+            if caller is not None and not _flag(request.query_params, "publicOnly"):
                 private = await service.is_admin_of(caller, parsed)
         record = await resolver.lookup(parsed.key, fresh=True)
         if record is None:
             async with runtime.db.session() as session:
-                await IdentifierService(session, runtime.clock).get_prefix(parsed.prefix)
+                await identifier_service(session, runtime).get_prefix(parsed.prefix)
             return _json({"responseCode": 100, "handle": parsed.text}, 404)
     except TaihuError as exc:
         return _error(exc, handle)
@@ -258,22 +310,20 @@ async def _write(request: Request, handle_text: str, *, post: bool) -> Response:
                     "writes need HTTP Basic 300:PREFIX/ADMIN or a bearer token",
                     code="authentication_needed",
                 )
-            service = IdentifierService(session, runtime.clock)
-            if _flag(request, "mintNewSuffix"):
+            service = identifier_service(session, runtime)
+            if _flag(request.query_params, "mintNewSuffix"):
                 result = await service.mint(caller, handle_text.split("/", 1)[0], values)
             else:
                 result = await service.put(
                     caller,
                     parse_handle(handle_text),
                     values,
-                    overwrite=_flag(request, "overwrite") and not post,
-                    indexes=_indexes(request) or None,
+                    overwrite=_flag(request.query_params, "overwrite") and not post,
+                    indexes=_indexes(request.query_params) or None,
                 )
     except TaihuError as exc:
         return _error(exc, handle_text)
     resolver.invalidate(Handle(result.handle).key)
-    if result.created:
-        REGISTRATIONS.inc()
     return _json(
         {"responseCode": RC_SUCCESS, "handle": result.handle}, 201 if result.created else 200
     )
@@ -334,8 +384,8 @@ async def delete_handle(handle: str, request: Request) -> Response:
             caller = await _caller(request, session, runtime)
             if caller is None:
                 raise Unauthenticated("deleting needs credentials", code="authentication_needed")
-            await IdentifierService(session, runtime.clock).delete(
-                caller, parsed, _indexes(request) or None
+            await identifier_service(session, runtime).delete(
+                caller, parsed, _indexes(request.query_params) or None
             )
     except TaihuError as exc:
         return _error(exc, handle)
@@ -379,7 +429,7 @@ async def list_handles(request: Request) -> Response:
             caller = await _caller(request, session, runtime)
             if caller is None:
                 raise Unauthenticated("listing needs credentials", code="authentication_needed")
-            handles, total = await IdentifierService(session, runtime.clock).list_handles(
+            handles, total = await identifier_service(session, runtime).list_handles(
                 caller, prefix, limit=size, offset=page * size
             )
     except TaihuError as exc:
@@ -417,7 +467,7 @@ async def reverse_lookup(request: Request) -> Response:
             caller = await _caller(request, session, runtime)
             if caller is None:
                 raise Unauthenticated("searching needs credentials", code="authentication_needed")
-            service = IdentifierService(session, runtime.clock)
+            service = identifier_service(session, runtime)
             prefixes = [request.query_params["prefix"]] if "prefix" in request.query_params else [
                 p.prefix for p in await service.prefixes_of(caller)
             ]  # fmt: skip
@@ -431,9 +481,10 @@ async def reverse_lookup(request: Request) -> Response:
 
 def _include_snms() -> None:
     # Imported here: the SNMS routes use resolver_of from this module.
-    from taihu.identifiers import snms  # noqa: PLC0415
+    from taihu.identifiers import snms, snms_reports  # noqa: PLC0415
 
     router.include_router(snms.router)
+    router.include_router(snms_reports.router)
 
 
 _include_snms()

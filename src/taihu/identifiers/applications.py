@@ -4,7 +4,10 @@
        └────reject(reason)──► rejected
     approved prefix: suspend ⇄ activate, revoke (final)
 
-Every step is audited and appended to the application's timeline.
+Every step is audited and appended to the application's timeline. On a node that has joined one
+above, approval queues the prefix for filing upstream and revocation for unfiling (hierarchy.py),
+in the same unit of work; the filing itself happens later, so the upstream node being down never
+fails an approval.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
 from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
+from taihu.identifiers.hierarchy import queue_filing
 from taihu.identifiers.models import Prefix, PrefixApplication
 from taihu.identifiers.service import IdentifierService, parse_prefix
 from taihu.identifiers.templates import TemplateError, industry_levels
@@ -137,6 +141,7 @@ class ApplicationService:
         await self.identifiers.create_prefix(actor, row.prefix, enterprise_id=row.enterprise_id)
         row.status = "approved"
         self._step(row, actor, "approved")
+        await queue_filing(self.session, row.prefix, "file", self.clock.now())
         await record_audit(
             self.session, actor, "prefix_application.approve", "prefix_application", row.id,
             before={"status": "pending"}, after={"status": "approved", "prefix": row.prefix},
@@ -168,6 +173,8 @@ class ApplicationService:
         if row is not None and row.status == "revoked":
             raise Conflict(f"prefix {row.prefix} is revoked for good", code="prefix_revoked")
         changed = await self.identifiers.set_prefix_status(actor, prefix, status)
+        if status == "revoked":
+            await queue_filing(self.session, changed.prefix, "unfile", self.clock.now())
         application = await self.session.scalar(
             sa.select(PrefixApplication).where(
                 PrefixApplication.prefix == changed.prefix, PrefixApplication.status == "approved"

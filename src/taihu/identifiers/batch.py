@@ -2,9 +2,10 @@
 
 A batch is checked item by item in memory first (handle syntax, prefix, permission, template),
 then the existing rows of all its keys are read in one query, and the new rows, change-log rows
-and audit entries are written with bulk inserts. An item that already exists with the same
-values reports ``exists`` (code 2) instead of failing, so re-sending a batch after a timeout
-creates no duplicates. Items fail alone; the others are written.
+and audit entries are written with one Core executemany per table (no ORM object per item; each
+record is serialized once and the audit row embeds that same text). An item that already exists
+with the same values reports ``exists`` (code 2) instead of failing, so re-sending a batch after
+a timeout creates no duplicates. Items fail alone; the others are written.
 """
 
 from __future__ import annotations
@@ -13,14 +14,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import AuditEntry, Principal, record_audit
-from taihu.core import Clock, InvalidInput, SystemClock, TaihuError, current_request_id
+from taihu.core import (
+    Clock,
+    InvalidInput,
+    PermissionDenied,
+    SystemClock,
+    TaihuError,
+    current_request_id,
+)
 from taihu.identifiers.handle_values import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
@@ -35,11 +43,17 @@ from taihu.identifiers.handle_values import (
 )
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
 from taihu.identifiers.records import dump_record, load_record
-from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService
+from taihu.identifiers.seckeys import SecretKeyBox
+from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService, unique_indexes
+from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
 __all__ = ["MAX_BATCH", "BatchItem", "BatchService", "ItemCode", "ItemResult"]
 
 MAX_BATCH = 2000
+
+_HANDLES = cast("sa.Table", HandleRow.__table__)
+_AUDIT = cast("sa.Table", AuditEntry.__table__)
+_CHANGES = cast("sa.Table", HandleChange.__table__)
 
 
 class ItemCode(IntEnum):
@@ -70,6 +84,7 @@ class ItemResult:
     handle: str
     code: ItemCode
     msg: str
+    key: str = ""  # the normalized handle, when it parsed
 
     @property
     def ok(self) -> bool:
@@ -100,11 +115,21 @@ def _comparable(values: list[HandleValue]) -> list[tuple[Any, ...]]:
 class BatchService:
     """Batch create, update and delete within one unit of work."""
 
-    def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        clock: Clock | None = None,
+        *,
+        seckeys: SecretKeyBox | None = None,
+    ) -> None:
         self.session = session
         self.clock = clock or SystemClock()
-        self.identifiers = IdentifierService(session, self.clock)
+        # With the box, HS_SECKEY values in a batch are sealed like single writes seal them.
+        self.identifiers = IdentifierService(session, self.clock, seckeys=seckeys)
         self._prefixes: dict[str, Prefix | TaihuError] = {}
+        self._templates: dict[tuple[str, str], TemplateSpec | TaihuError] = {}
+        self._admins: dict[tuple[str, int], HandleValue] = {}
+        self._denied: dict[tuple[str, AdminPermission], PermissionDenied | None] = {}
 
     async def _prefix(self, name: str) -> Prefix:
         cached = self._prefixes.get(name)
@@ -118,13 +143,24 @@ class BatchService:
             raise cached
         return cached
 
-    async def _existing(self, keys: list[str]) -> dict[str, HandleRow]:
-        rows: dict[str, HandleRow] = {}
+    async def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
+        """``key → (row id, stored record)`` of the keys that exist."""
+        rows: dict[str, tuple[int, str]] = {}
         for start in range(0, len(keys), 500):  # stay under every driver's parameter limit
             chunk = keys[start : start + 500]
-            found = await self.session.scalars(sa.select(HandleRow).where(HandleRow.key.in_(chunk)))
-            rows.update({r.key: r for r in found})
+            found = await self.session.execute(
+                sa.select(_HANDLES.c.key, _HANDLES.c.id, _HANDLES.c.record).where(
+                    _HANDLES.c.key.in_(chunk)
+                )
+            )
+            rows.update({key: (id_, record) for key, id_, record in found})
         return rows
+
+    def _begin(self, items: list[BatchItem]) -> None:
+        self._refuse_size(items)
+        # Rights and default HS_ADMIN values depend on the caller: kept for one call only.
+        self._denied.clear()
+        self._admins.clear()
 
     @staticmethod
     def _refuse_size(items: list[BatchItem]) -> None:
@@ -147,7 +183,16 @@ class BatchService:
             raise InvalidInput(
                 f"prefix {prefix.prefix} is {prefix.status}", code="prefix_not_active"
             )
-        self.identifiers.authorize(caller, prefix, None, needed)
+        # Prefix-level rights depend on the prefix only: checked once per prefix and batch.
+        if (prefix.prefix, needed) not in self._denied:
+            try:
+                await self.identifiers.check_admin(caller, prefix, None, needed)
+                self._denied[(prefix.prefix, needed)] = None
+            except PermissionDenied as exc:
+                self._denied[(prefix.prefix, needed)] = exc
+        denied = self._denied[(prefix.prefix, needed)]
+        if denied is not None:
+            raise denied
         return handle, prefix
 
     @staticmethod
@@ -161,18 +206,43 @@ class BatchService:
         index = DEFAULT_ADMIN_INDEX
         while index in taken:
             index += 1
-        owner = (
-            AdminRef(caller.handle, caller.index, ADMIN_PERMISSIONS_ALL)
-            if isinstance(caller, HandleAdmin)
-            else AdminRef(f"{prefix.prefix}/ADMIN", SECKEY_INDEX, ADMIN_PERMISSIONS_ALL)
-        )
-        values.append(HandleValue(index=index, type=ADMIN_TYPE, data=encode_admin(owner)))
+        # The same HS_ADMIN value for every item of the batch under a prefix: made once.
+        admin = self._admins.get((prefix.prefix, index))
+        if admin is None:
+            owner = (
+                AdminRef(caller.handle, caller.index, ADMIN_PERMISSIONS_ALL)
+                if isinstance(caller, HandleAdmin)
+                else AdminRef(f"{prefix.prefix}/ADMIN", SECKEY_INDEX, ADMIN_PERMISSIONS_ALL)
+            )
+            admin = HandleValue(index=index, type=ADMIN_TYPE, data=encode_admin(owner))
+            self._admins[(prefix.prefix, index)] = admin
+        values.append(admin)
+
+    async def _check_template(self, prefix: str, values: list[HandleValue]) -> str | None:
+        named = next((v for v in values if v.type == TEMPLATE_TYPE), None)
+        if named is None:
+            return None
+        version = named.text or ""
+        spec = self._templates.get((prefix, version))
+        if spec is None:
+            try:
+                spec = await self.identifiers.template_for(prefix, version)
+            except TaihuError as exc:
+                spec = exc
+            self._templates[(prefix, version)] = spec
+        if isinstance(spec, TaihuError):
+            raise spec
+        try:
+            spec.validate(values)
+        except TemplateError as exc:
+            raise InvalidInput(str(exc), code="template_violation") from exc
+        return version
 
     async def write(
         self, caller: Caller, items: list[BatchItem], *, update: bool
     ) -> list[ItemResult]:
         """Create (``update=False``) or replace (``update=True``) identifiers; per-item results."""
-        self._refuse_size(items)
+        self._begin(items)
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         now = self.clock.now()
         results: list[ItemResult | None] = [None] * len(items)
@@ -185,54 +255,62 @@ class BatchService:
                 if handle.key in seen:
                     raise InvalidInput("the handle appears twice in this batch", code="duplicate")
                 seen.add(handle.key)
-                values = self.identifiers.stamped(item.values, now)
+                # Time-stamped when serialized (dump_record(at=now)), not copied here.
+                unique_indexes(item.values)
+                values = self.identifiers.sealed(item.values, handle.key)
                 if not values:
                     raise InvalidInput("an identifier needs at least one value", code="no_values")
-                template = await self.identifiers.check_template(prefix.prefix, values)
+                template = await self._check_template(prefix.prefix, values)
                 self._with_admin(caller, prefix, values)
                 checked[n] = (handle, prefix, values, template)
             except TaihuError as exc:
                 results[n] = self._failure(item.handle, exc)
         existing = await self._existing([c[0].key for c in checked.values()])
         inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         audits: list[dict[str, Any]] = []
         per_prefix: dict[str, int] = {}
         for n, (handle, prefix, values, template) in checked.items():
-            row = existing.get(handle.key)
-            record = dump_record(values)
-            if row is None and update:
-                results[n] = ItemResult(handle.text, ItemCode.NOT_FOUND, "no such identifier")
+            found = existing.get(handle.key)
+            if found is None and update:
+                results[n] = ItemResult(
+                    handle.text, ItemCode.NOT_FOUND, "no such identifier", handle.key
+                )
                 continue
-            if row is not None:
-                before = load_record(row.record)
-                if _comparable(before) == _comparable(values):
+            record = dump_record(values, at=now)
+            if found is not None:
+                row_id, stored = found
+                if _comparable(load_record(stored)) == _comparable(values):
                     results[n] = ItemResult(
-                        handle.text, ItemCode.EXISTS_SAME, "exists, same values"
+                        handle.text, ItemCode.EXISTS_SAME, "exists, same values", handle.key
                     )
                     continue
                 if not update:
                     results[n] = ItemResult(
-                        handle.text, ItemCode.EXISTS_DIFFERENT, "exists with other values"
-                    )
+                        handle.text, ItemCode.EXISTS_DIFFERENT, "exists with other values",
+                        handle.key,
+                    )  # fmt: skip
                     continue
-                row.record, row.updated_at, row.template = record, now, template
-                audits.append(self._audit(actor, "handle.update", handle, before, values, now))
+                updates.append(
+                    {"row_id": row_id, "record": record, "updated_at": now, "template": template}
+                )
+                audits.append(self._audit(actor, "handle.update", handle.key, stored, record, now))
             else:
                 inserts.append({
                     "key": handle.key, "handle": handle.text, "prefix_id": prefix.id,
                     "record": record, "template": template, "created_at": now, "updated_at": now,
                 })  # fmt: skip
-                audits.append(self._audit(actor, "handle.create", handle, None, values, now))
+                audits.append(self._audit(actor, "handle.create", handle.key, None, record, now))
                 per_prefix[prefix.prefix] = per_prefix.get(prefix.prefix, 0) + 1
-            results[n] = ItemResult(handle.text, ItemCode.OK, "success")
-        await self._bulk(inserts, audits, now)
+            results[n] = ItemResult(handle.text, ItemCode.OK, "success", handle.key)
+        await self._bulk(inserts, audits, now, updates)
         for prefix_name, count in per_prefix.items():
             await self.identifiers.count_registrations(prefix_name, count)
         return [r for r in results if r is not None]
 
     async def delete(self, caller: Caller, handles: list[str]) -> list[ItemResult]:
         """Delete identifiers; one already gone reports code 100."""
-        self._refuse_size([BatchItem(h) for h in handles])
+        self._begin([BatchItem(h) for h in handles])
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         now = self.clock.now()
         results: list[ItemResult | None] = [None] * len(handles)
@@ -248,17 +326,19 @@ class BatchService:
         audits = []
         gone = []
         for n, handle in checked.items():
-            row = existing.get(handle.key)
-            if row is None:
-                results[n] = ItemResult(handle.text, ItemCode.NOT_FOUND, "no such identifier")
+            found = existing.get(handle.key)
+            if found is None:
+                results[n] = ItemResult(
+                    handle.text, ItemCode.NOT_FOUND, "no such identifier", handle.key
+                )
                 continue
-            audits.append(
-                self._audit(actor, "handle.delete", handle, load_record(row.record), None, now)
+            audits.append(self._audit(actor, "handle.delete", handle.key, found[1], None, now))
+            gone.append(found[0])
+            results[n] = ItemResult(handle.text, ItemCode.OK, "success", handle.key)
+        for start in range(0, len(gone), 500):
+            await self.session.execute(
+                sa.delete(_HANDLES).where(_HANDLES.c.id.in_(gone[start : start + 500]))
             )
-            gone.append(row.id)
-            results[n] = ItemResult(handle.text, ItemCode.OK, "success")
-        if gone:
-            await self.session.execute(sa.delete(HandleRow).where(HandleRow.id.in_(gone)))
         await self._bulk([], audits, now)
         return [r for r in results if r is not None]
 
@@ -281,7 +361,7 @@ class BatchService:
             for suffix, values, template, at in records
         ]  # fmt: skip
         for start in range(0, len(rows), 5000):
-            await self.session.execute(sa.insert(HandleRow), rows[start : start + 5000])
+            await self.session.execute(sa.insert(_HANDLES), rows[start : start + 5000])
         await record_audit(
             self.session, actor, "handle.bulk_load", "prefix", row.prefix,
             after={"count": len(rows)}, at=self.clock.now(),
@@ -292,28 +372,46 @@ class BatchService:
     def _audit(
         actor: Principal,
         action: str,
-        handle: Handle,
-        before: list[HandleValue] | None,
-        after: list[HandleValue] | None,
-        now: Any,
+        key: str,
+        before: str | None,
+        after: str | None,
+        now: datetime,
     ) -> dict[str, Any]:
+        # The stored record text goes into the audit row as it is (orjson.Fragment): the same
+        # {"values": [...]} record_audit writes, without parsing and serializing it again.
         return {
             "at": now, "actor_user_id": actor.user_id, "actor": actor.name, "action": action,
-            "entity_type": "handle", "entity_id": handle.key,
-            "before": {"values": orjson.loads(dump_record(before))} if before is not None else None,
-            "after": {"values": orjson.loads(dump_record(after))} if after is not None else None,
+            "entity_type": "handle", "entity_id": key,
+            "before": {"values": orjson.Fragment(before)} if before is not None else None,
+            "after": {"values": orjson.Fragment(after)} if after is not None else None,
             "request_id": current_request_id(),
         }  # fmt: skip
 
     async def _bulk(
-        self, inserts: list[dict[str, Any]], audits: list[dict[str, Any]], now: Any
+        self,
+        inserts: list[dict[str, Any]],
+        audits: list[dict[str, Any]],
+        now: datetime,
+        updates: list[dict[str, Any]] | None = None,
     ) -> None:
-        # Core bulk inserts: one statement per table instead of an ORM object per row; the audit
-        # rows are the same rows record_audit would add, written in the same unit of work.
-        if inserts:
-            await self.session.execute(sa.insert(HandleRow), inserts)
-        if audits:
-            await self.session.execute(sa.insert(AuditEntry), audits)
+        # Core executemany on the tables, not the ORM entities: the ORM's bulk path still walks
+        # every row through its persistence machinery. The audit rows are the rows record_audit
+        # would add, written in the same unit of work.
+        if updates:
             await self.session.execute(
-                sa.insert(HandleChange), [{"key": a["entity_id"], "at": now} for a in audits]
+                sa.update(_HANDLES)
+                .where(_HANDLES.c.id == sa.bindparam("row_id"))
+                .values(
+                    record=sa.bindparam("record"),
+                    updated_at=sa.bindparam("updated_at"),
+                    template=sa.bindparam("template"),
+                ),
+                updates,
+            )
+        if inserts:
+            await self.session.execute(sa.insert(_HANDLES), inserts)
+        if audits:
+            await self.session.execute(sa.insert(_AUDIT), audits)
+            await self.session.execute(
+                sa.insert(_CHANGES), [{"key": a["entity_id"], "at": now} for a in audits]
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import orjson
 import typer
@@ -17,9 +18,13 @@ from taihu.identifiers.catalog import TemplateService, parse_spec
 from taihu.identifiers.handle_json import value_to_json
 from taihu.identifiers.handle_values import HandleValue, HandleValueError
 from taihu.identifiers.importer import import_rows, read_table
+from taihu.identifiers.node_cli import app as node_app
+from taihu.identifiers.node_cli import resolve_recursively
+from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.service import IdentifierService, parse_handle
+from taihu.identifiers.wire import HandleClient, HandleResponseError, HandleWireError
 
-__all__ = ["app"]
+__all__ = ["app", "node_app"]
 
 app = typer.Typer(help="Identifier node: prefixes, templates, handles.", no_args_is_help=True)
 prefix_app = typer.Typer(help="Node and enterprise prefixes.", no_args_is_help=True)
@@ -39,18 +44,39 @@ def prefix_create(
     ),
 ) -> None:
     """Create an active prefix and its admin handle PREFIX/ADMIN."""
+    settings = load_settings()
 
     async def _run() -> None:
-        async with open_database(load_settings()) as db, db.session() as session:
+        async with open_database(settings) as db, db.session() as session:
             owner = None
             if enterprise:
                 owner = (await EnterpriseService(session).get_by_credit_code(enterprise)).id
-            row = await IdentifierService(session).create_prefix(
+            service = IdentifierService(session, seckeys=seckeys_for(settings))
+            row = await service.create_prefix(
                 Principal.system(), prefix, enterprise_id=owner, admin_password=admin_password
             )
         console.print(f"created {row.kind} prefix {row.prefix}", highlight=False)
         if admin_password is not None:
             console.print(f"Handle clients log in as 300:{row.prefix}/ADMIN", highlight=False)
+
+    run(_run())
+
+
+@prefix_app.command("reset-key")
+def prefix_reset_key(
+    prefix: str = typer.Argument(..., help="The prefix, e.g. 88.118.8."),
+    admin_password: str = typer.Option(
+        ..., "--admin-password", prompt=True, hide_input=True, help="The new secret key."
+    ),
+) -> None:
+    """Set the secret key of PREFIX/ADMIN, stored sealed (needed for Handle wire logins)."""
+    settings = load_settings()
+
+    async def _run() -> None:
+        async with open_database(settings) as db, db.session() as session:
+            service = IdentifierService(session, seckeys=seckeys_for(settings))
+            await service.reset_admin_key(Principal.system(), prefix, admin_password)
+        console.print(f"secret key of 300:{prefix}/ADMIN set", highlight=False)
 
     run(_run())
 
@@ -137,6 +163,22 @@ def prefix_reject(
                 Principal.system(), application_id, reason
             )
         console.print(f"rejected application {row.id} ({row.prefix})", highlight=False)
+
+    run(_run())
+
+
+@prefix_app.command("revoke")
+def prefix_revoke(
+    prefix: str = typer.Argument(..., help="The enterprise prefix, e.g. 88.118.8."),
+) -> None:
+    """Revoke a prefix for good (unfiled from the node above when this node has joined one)."""
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            row = await ApplicationService(session).set_status(
+                Principal.system(), prefix, "revoked"
+            )
+        console.print(f"revoked: prefix {row.prefix}", highlight=False)
 
     run(_run())
 
@@ -237,9 +279,12 @@ def register(
     """Register a handle with text values."""
     values = [_parse_value(i, text) for i, text in enumerate(value, start=1)]
 
+    settings = load_settings()
+
     async def _run() -> None:
-        async with open_database(load_settings()) as db, db.session() as session:
-            result = await IdentifierService(session).put(
+        async with open_database(settings) as db, db.session() as session:
+            service = IdentifierService(session, seckeys=seckeys_for(settings))
+            result = await service.put(
                 Principal.system(), parse_handle(handle), values, overwrite=overwrite
             )
         console.print(
@@ -249,33 +294,104 @@ def register(
     run(_run())
 
 
+def _print_values(handle: str, values: list[HandleValue], *, as_json: bool) -> None:
+    shown = [value_to_json(v) for v in values]
+    if as_json:
+        body = {"responseCode": 1, "handle": handle, "values": shown}
+        typer.echo(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table("index", "type", "data", "ttl", "permissions", title=handle)
+    for value, raw in zip(values, shown, strict=True):
+        data = raw["data"]["value"]
+        table.add_row(
+            str(value.index),
+            value.type,
+            data if isinstance(data, str) else orjson.dumps(data).decode(),
+            str(value.ttl),
+            value.permission_bits,
+        )
+    console.print(table)
+
+
+def _type_matches(type_: str, wanted: list[str]) -> bool:
+    """Handle type filters: ``URL`` matches ``URL`` and ``URL.mirror``."""
+    return any(type_ == t or type_.startswith(t + ".") for t in wanted)
+
+
+def _server_address(text: str | None, default_port: int) -> tuple[str, int]:
+    if not text:
+        return "127.0.0.1", default_port
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        fail(f"--server takes HOST:PORT, e.g. 127.0.0.1:2641, not {text!r}")
+    return host.strip("[]"), int(port)
+
+
+async def _resolve_wire(
+    handle: str, transport: Literal["udp", "tcp"], address: tuple[str, int], wait: float,
+    indexes: tuple[int, ...], types: tuple[str, ...],
+) -> list[HandleValue]:  # fmt: skip
+    try:
+        async with HandleClient(*address, transport=transport, timeout=wait) as client:
+            reply = await client.resolve(handle, indexes=indexes, types=types)
+    except HandleResponseError as exc:
+        fail(f"{address[0]}:{address[1]} answered {exc}")
+    except HandleWireError as exc:
+        fail(str(exc))
+    return list(reply.values)
+
+
 @app.command("resolve")
 def resolve(
     handle: str = typer.Argument(..., help="PREFIX/SUFFIX."),
     as_json: bool = typer.Option(False, "--json", help="Print the Handle REST JSON."),
+    wire: str | None = typer.Option(
+        None, "--wire", help="Ask a Handle server over udp or tcp instead of the database."
+    ),
+    server: str | None = typer.Option(
+        None,
+        "--server",
+        help="HOST:PORT of the Handle server (default 127.0.0.1:TAIHU_HANDLE_PORT).",
+    ),
+    index: list[int] = typer.Option([], "--index", help="Only values at this index (repeatable)."),
+    type_: list[str] = typer.Option([], "--type", help="Only values of this type (repeatable)."),
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds to wait for a --wire answer."),
+    recursive: bool = typer.Option(
+        False, "--recursive", help="Over the wire from --upstream, following referrals."
+    ),
+    upstream: str | None = typer.Option(
+        None, "--upstream", help="HOST:PORT to start --recursive from (TAIHU_NODE_UPSTREAM)."
+    ),
 ) -> None:
-    """Show every value of a handle (as its admin would see it)."""
+    """Show the values of a handle: from the database as its admin sees them, or over the wire."""
+    settings = load_settings()
+    if wire is not None and wire not in {"udp", "tcp"}:
+        fail(f"--wire takes udp or tcp, not {wire!r}")
+    if recursive:
+        start = upstream or settings.node.upstream
+        if not start:
+            fail("--recursive needs --upstream HOST:PORT (or TAIHU_NODE_UPSTREAM)")
+        reply = resolve_recursively(
+            handle, start, transport="tcp" if wire == "tcp" else "udp",
+            indexes=tuple(index), types=tuple(type_),
+        )  # fmt: skip
+        _print_values(reply.handle, list(reply.values), as_json=as_json)
+        return
 
     async def _run() -> None:
         parsed = parse_handle(handle)
-        async with open_database(load_settings()) as db, db.session() as session:
-            values = await IdentifierService(session).values(parsed)
-        shown = [value_to_json(v) for v in values]
-        if as_json:
-            body = {"responseCode": 1, "handle": parsed.text, "values": shown}
-            typer.echo(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
-            return
-        table = Table("index", "type", "data", "ttl", "permissions", title=parsed.text)
-        for value, raw in zip(values, shown, strict=True):
-            data = raw["data"]["value"]
-            table.add_row(
-                str(value.index),
-                value.type,
-                data if isinstance(data, str) else orjson.dumps(data).decode(),
-                str(value.ttl),
-                value.permission_bits,
+        if wire is not None:
+            address = _server_address(server, settings.handle.port)
+            transport: Literal["udp", "tcp"] = "tcp" if wire == "tcp" else "udp"
+            values = await _resolve_wire(
+                parsed.text, transport, address, timeout, tuple(index), tuple(type_)
             )
-        console.print(table)
+        else:
+            async with open_database(settings) as db, db.session() as session:
+                values = await IdentifierService(session).values(parsed)
+            if index or type_:
+                values = [v for v in values if v.index in index or _type_matches(v.type, type_)]
+        _print_values(parsed.text, values, as_json=as_json)
 
     run(_run())
 
@@ -297,7 +413,7 @@ def import_file(
                 task = progress.add_task(f"importing {file.name}", total=len(rows))
                 report = await import_rows(
                     db, Principal.system(), prefix, rows, template=template,
-                    progress=lambda n: progress.advance(task, n),
+                    progress=lambda n: progress.advance(task, n), source=file.name,
                 )  # fmt: skip
         console.print(
             f"{report.rows} rows: {report.imported} registered, {report.unchanged} unchanged, "

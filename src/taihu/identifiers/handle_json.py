@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import struct
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -26,35 +25,24 @@ from taihu.identifiers.handle_values import (
     TtlType,
     encode_admin,
 )
+from taihu.identifiers.wire import values as wire_values
+from taihu.identifiers.wire.buffer import WireDecodeError
+from taihu.identifiers.wire.values import VLIST_TYPE
 
-__all__ = ["VLIST_TYPE", "decode_vlist", "encode_vlist", "value_from_json", "value_to_json"]
-
-VLIST_TYPE = "HS_VLIST"
+__all__ = ["VLIST_TYPE", "decode_vlist", "encode_vlist", "iso", "value_from_json", "value_to_json"]
 
 
 def encode_vlist(refs: list[tuple[int, str]]) -> bytes:
-    """HS_VLIST data: 4-byte count, then per reference a 4-byte length + handle and 4-byte index."""
-    out = [struct.pack(">I", len(refs))]
-    for index, handle in refs:
-        raw = handle.encode("utf-8")
-        out.append(struct.pack(f">I{len(raw)}sI", len(raw), raw, index))
-    return b"".join(out)
+    """HS_VLIST data from ``(index, handle)`` pairs (the wire codec's encoding)."""
+    return wire_values.encode_vlist(tuple(refs))
 
 
 def decode_vlist(data: bytes) -> list[tuple[int, str]]:
-    """Parse HS_VLIST data (the inverse of ``encode_vlist``)."""
+    """Parse HS_VLIST data (the inverse of ``encode_vlist``), bounded like every wire read."""
     try:
-        (count,) = struct.unpack_from(">I", data)
-        offset, refs = 4, []
-        for _ in range(count):
-            (length,) = struct.unpack_from(">I", data, offset)
-            (raw,) = struct.unpack_from(f">{length}s", data, offset + 4)
-            (index,) = struct.unpack_from(">I", data, offset + 4 + length)
-            refs.append((index, raw.decode("utf-8")))
-            offset += 8 + length
-    except (struct.error, UnicodeDecodeError) as exc:
+        return list(wire_values.decode_vlist(data))
+    except WireDecodeError as exc:
         raise HandleValueError("malformed HS_VLIST data") from exc
-    return refs
 
 
 def _int(raw: object, what: str) -> int:
@@ -133,7 +121,9 @@ def value_from_json(raw: object, *, timestamp: datetime | None = None) -> Handle
     try:
         data = _data_from_json(type_, raw.get("data", ""))
         a_r, a_w, p_r, p_w = _permissions(raw.get("permissions"))
-        ttl_type = TtlType(_int(raw.get("ttlType", 0), "ttlType"))
+        ttl_type = (
+            TtlType.RELATIVE if "ttlType" not in raw else TtlType(_int(raw["ttlType"], "ttlType"))
+        )
         refs_raw = raw.get("references") or []
         if not isinstance(refs_raw, list):
             raise HandleValueError("references must be a list")
@@ -189,14 +179,15 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def value_to_json(value: HandleValue) -> dict[str, Any]:
-    """A value in the Handle.Net REST JSON form."""
+def value_to_json(value: HandleValue, *, at: datetime | None = None) -> dict[str, Any]:
+    """A value in the Handle.Net REST JSON form (time-stamped ``at`` when given)."""
     out: dict[str, Any] = {"index": value.index, "type": value.type, "data": _data_to_json(value)}
     if value.ttl_type is TtlType.ABSOLUTE:
         out["ttlType"] = 1
     out["ttl"] = value.ttl
-    if value.timestamp is not None:
-        out["timestamp"] = iso(value.timestamp)
+    stamp = at or value.timestamp
+    if stamp is not None:
+        out["timestamp"] = iso(stamp)
     if not (value.admin_read and value.admin_write and value.public_read) or value.public_write:
         out["permissions"] = value.permission_bits
     if value.references:

@@ -17,8 +17,9 @@ This module knows nothing of HTTP or of the database: it validates and converts.
 
 from __future__ import annotations
 
+import re
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import IntEnum, IntFlag
 
@@ -50,6 +51,7 @@ SECKEY_TYPE = "HS_SECKEY"
 DEFAULT_ADMIN_INDEX = 100
 SECKEY_INDEX = 300
 _MAX_INDEX = 2**32 - 1
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 _MAX_TYPE_BYTES = 256
 
 
@@ -101,6 +103,9 @@ class AdminPermission(IntFlag):
 ADMIN_PERMISSIONS_ALL = AdminPermission(0x0FFF)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _utf8(text: str) -> bytes:
     try:
         return text.encode("utf-8")
@@ -118,6 +123,10 @@ class Handle:
     """
 
     text: str
+    # Worked out once: a batch asks for the key of each of its handles several times.
+    prefix: str = field(init=False, repr=False, compare=False)
+    suffix: str = field(init=False, repr=False, compare=False)
+    key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         text = self.text
@@ -128,25 +137,16 @@ class Handle:
             raise HandleValueError(f"a handle needs a prefix and a suffix, not {text!r}")
         if len(_utf8(text)) > MAX_HANDLE_BYTES:
             raise HandleValueError(f"a handle is at most {MAX_HANDLE_BYTES} bytes of UTF-8")
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        if _CONTROL.search(text):
             raise HandleValueError("a handle may not contain control characters")
         if prefix.strip() != prefix or " " in prefix:
             raise HandleValueError(f"a prefix may not contain spaces: {prefix!r}")
-
-    @property
-    def prefix(self) -> str:
-        """The prefix (naming authority) as normalized: upper-cased ASCII."""
-        return normalize_prefix(self.text.split("/", 1)[0])
-
-    @property
-    def suffix(self) -> str:
-        """The local name, case preserved."""
-        return self.text.split("/", 1)[1]
-
-    @property
-    def key(self) -> str:
-        """The normalized handle used for lookups and uniqueness."""
-        return f"{self.prefix}/{self.suffix}"
+        normalized = normalize_prefix(prefix)
+        # prefix: the naming authority as normalized (upper-cased ASCII); suffix: the local
+        # name, case preserved; key: the normalized handle used for lookups and uniqueness.
+        object.__setattr__(self, "prefix", normalized)
+        object.__setattr__(self, "suffix", suffix)
+        object.__setattr__(self, "key", f"{normalized}/{suffix}")
 
     def __str__(self) -> str:
         return self.text
@@ -154,6 +154,8 @@ class Handle:
 
 def normalize_prefix(prefix: str) -> str:
     """A prefix with its ASCII letters upper-cased (non-ASCII characters are kept as they are)."""
+    if prefix.isascii():  # the usual case, on every resolution: one C call
+        return prefix.upper()
     return "".join(c.upper() if c.isascii() else c for c in prefix)
 
 
@@ -223,6 +225,16 @@ class HandleValue:
         if self.type == ADMIN_TYPE:
             decode_admin(self.data)  # refuses malformed admin data now, not at resolution
 
+    def at(self, moment: datetime) -> HandleValue:
+        """The same value time-stamped ``moment``."""
+        # Not dataclasses.replace: that re-runs __init__ and the checks above for a value that
+        # passed them already, and a batch stamps ten thousand values.
+        clone = object.__new__(HandleValue)
+        for name in _VALUE_FIELDS:
+            object.__setattr__(clone, name, getattr(self, name))
+        object.__setattr__(clone, "timestamp", moment)
+        return clone
+
     @property
     def permission_bits(self) -> str:
         """The four permission flags as Handle.Net prints them: admin r/w, public r/w."""
@@ -240,3 +252,6 @@ class HandleValue:
     def admin(self) -> AdminRef | None:
         """The admin reference of an HS_ADMIN value."""
         return decode_admin(self.data) if self.type == ADMIN_TYPE else None
+
+
+_VALUE_FIELDS = tuple(f.name for f in fields(HandleValue))

@@ -9,17 +9,20 @@ registered through the batch service in chunks of 2,000.
 from __future__ import annotations
 
 import csv
+import io
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from taihu.accounts import record_audit
 from taihu.core import Clock, Database, InvalidInput, SystemClock, TaihuError
 from taihu.identifiers.batch import MAX_BATCH, BatchItem, BatchService
 from taihu.identifiers.handle_values import Handle, HandleValue, HandleValueError
-from taihu.identifiers.service import Caller, IdentifierService, parse_prefix
+from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService, parse_prefix
 from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
-__all__ = ["ImportError_", "ImportReport", "import_rows", "read_table"]
+__all__ = ["ImportError_", "ImportReport", "import_rows", "read_table", "read_table_bytes"]
 
 _FIRST_INDEX = 2000
 _TEMPLATE_INDEX = 1001
@@ -46,31 +49,51 @@ class ImportReport:
 
 def read_table(path: Path) -> list[dict[str, str]]:
     """The rows of a CSV (UTF-8, with or without BOM) or xlsx file as column → text."""
-    if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook  # noqa: PLC0415 - only needed for xlsx
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path.name}: {exc.strerror}", code="bad_file") from exc
+    return read_table_bytes(path.name, content)
 
-        book = load_workbook(path, read_only=True, data_only=True)
-        try:
-            sheet = book.active
-            if sheet is None:
-                raise InvalidInput(f"{path.name} has no worksheet", code="bad_file")
-            rows: Iterator[tuple[object, ...]] = sheet.iter_rows(values_only=True)
-            header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
-            return [
-                {h: _cell(v) for h, v in zip(header, row, strict=False) if h}
-                for row in rows
-                if any(v is not None and str(v).strip() for v in row)
-            ]
-        finally:
-            book.close()  # read-only workbooks keep the file open until closed
-    if path.suffix.lower() != ".csv":
-        raise InvalidInput(f"{path.name}: import takes .csv or .xlsx files", code="bad_file")
-    with path.open(encoding="utf-8-sig", newline="") as fh:
+
+def read_table_bytes(name: str, content: bytes) -> list[dict[str, str]]:
+    """The rows of an uploaded CSV or xlsx file (told apart by its name) as column → text."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".xlsx":
+        return _xlsx_rows(name, content)
+    if suffix != ".csv":
+        raise InvalidInput(f"{name}: import takes .csv or .xlsx files", code="bad_file")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{name} is not UTF-8 text", code="bad_file") from exc
+    return [
+        {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        for row in csv.DictReader(io.StringIO(text, newline=""))
+        if any((v or "").strip() for v in row.values() if isinstance(v, str))
+    ]
+
+
+def _xlsx_rows(name: str, content: bytes) -> list[dict[str, str]]:
+    from openpyxl import load_workbook  # noqa: PLC0415 - only needed for xlsx
+
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise InvalidInput(f"{name} is not an xlsx workbook", code="bad_file") from exc
+    try:
+        sheet = book.active
+        if sheet is None:
+            raise InvalidInput(f"{name} has no worksheet", code="bad_file")
+        rows: Iterator[tuple[object, ...]] = sheet.iter_rows(values_only=True)
+        header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
         return [
-            {k.strip(): (v or "").strip() for k, v in row.items() if k}
-            for row in csv.DictReader(fh)
-            if any((v or "").strip() for v in row.values() if isinstance(v, str))
+            {h: _cell(v) for h, v in zip(header, row, strict=False) if h}
+            for row in rows
+            if any(v is not None and str(v).strip() for v in row)
         ]
+    finally:
+        book.close()  # read-only workbooks keep the file open until closed
 
 
 def _cell(value: object) -> str:
@@ -92,8 +115,12 @@ async def import_rows(
     template: str | None = None,
     clock: Clock | None = None,
     progress: Callable[[int], None] | None = None,
+    source: str | None = None,
 ) -> ImportReport:
-    """Check every row, then register the good ones in chunks, each chunk one transaction."""
+    """Check every row, then register the good ones in chunks, each chunk one transaction.
+
+    With ``source`` (the file's name) the import as a whole is audited too.
+    """
     clock = clock or SystemClock()
     prefix = parse_prefix(prefix)
     report = ImportReport(rows=len(rows), errors=[])
@@ -124,6 +151,17 @@ async def import_rows(
         if progress:
             progress(len(chunk))
     report.errors.sort(key=lambda e: e.row)
+    if source is not None:
+        # Each registered identifier has its own audit entry (from the batch service); this one
+        # records the file as a whole, including the rows that were refused.
+        actor = caller.principal if isinstance(caller, HandleAdmin) else caller
+        async with db.session() as session:
+            await record_audit(
+                session, actor, "handle.import", "prefix", prefix,
+                after={"file": source, "rows": report.rows, "imported": report.imported,
+                       "unchanged": report.unchanged, "errors": len(report.errors)},
+                at=clock.now(),
+            )  # fmt: skip
     return report
 
 

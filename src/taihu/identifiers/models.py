@@ -15,8 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from taihu.core import Base, JSONType, UTCDateTime
 
 __all__ = [
+    "Filing",
     "HandleChange",
     "HandleRow",
+    "NodeLink",
     "Prefix",
     "PrefixApplication",
     "StatsDaily",
@@ -112,3 +114,31 @@ class StatsDaily(Base):
     prefix: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
     registrations: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
     resolutions: Mapped[int] = mapped_column(sa.BigInteger(), default=0)
+
+
+class NodeLink(Base):
+    """The node above this one (set by ``taihu node join``): where prefixes are filed."""
+
+    __tablename__ = "id_node_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(255))
+    port: Mapped[int] = mapped_column(sa.Integer())
+    credential: Mapped[str] = mapped_column(sa.String(2048))  # INDEX:HANDLE, e.g. 300:0.NA/88.118
+    advertise: Mapped[str] = mapped_column(sa.String(300))  # this node's HOST:PORT in its HS_SITE
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Filing(Base):
+    """The upstream state of one prefix (备案): filed, to be filed or unfiled, and why not yet."""
+
+    __tablename__ = "id_filings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefix: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    action: Mapped[str] = mapped_column(sa.String(8))  # file | unfile
+    state: Mapped[str] = mapped_column(sa.String(8), index=True)  # pending | done | failed
+    attempts: Mapped[int] = mapped_column(sa.Integer(), default=0)
+    error: Mapped[str | None] = mapped_column(sa.String(500), default=None)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

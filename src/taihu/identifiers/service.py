@@ -32,11 +32,12 @@ from taihu.core import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    Runtime,
     SystemClock,
     Unauthenticated,
     hash_password,
-    verify_password,
 )
+from taihu.identifiers.admins import in_admin_group
 from taihu.identifiers.handle_values import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
@@ -53,6 +54,14 @@ from taihu.identifiers.handle_values import (
 )
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily, Template
 from taihu.identifiers.records import dump_record, load_record
+from taihu.identifiers.resolver import REGISTRATIONS
+from taihu.identifiers.seckeys import (
+    SecretKeyBox,
+    is_hashed,
+    is_sealed,
+    seckeys_for,
+    verify_stored_secret,
+)
 from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
 __all__ = [
@@ -60,8 +69,10 @@ __all__ = [
     "HandleAdmin",
     "IdentifierService",
     "WriteResult",
+    "identifier_service",
     "parse_handle",
     "parse_prefix",
+    "unique_indexes",
 ]
 
 _PREFIX_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_")
@@ -116,6 +127,18 @@ def parse_prefix(text: str) -> str:
     return prefix
 
 
+def unique_indexes(values: list[HandleValue]) -> None:
+    """``InvalidInput`` when an index appears twice among the values of one handle."""
+    seen: set[int] = set()
+    for value in values:
+        if value.index in seen:
+            raise InvalidInput(
+                f"index {value.index} appears twice; each value needs its own index",
+                code="invalid_value",
+            )
+        seen.add(value.index)
+
+
 def _values_json(values: list[HandleValue]) -> list[dict[str, Any]]:
     loaded: list[dict[str, Any]] = orjson.loads(dump_record(values))
     return loaded
@@ -133,9 +156,18 @@ def _admin_handle(prefix: str) -> str:
 class IdentifierService:
     """Prefixes and handles within one unit of work."""
 
-    def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        clock: Clock | None = None,
+        *,
+        seckeys: SecretKeyBox | None = None,
+    ) -> None:
         self.session = session
         self.clock = clock or SystemClock()
+        # Without a box (tests, legacy callers) new admin keys are stored as Argon2 hashes,
+        # which verify over REST but cannot answer a Handle wire challenge.
+        self.seckeys = seckeys
 
     # -- prefixes ------------------------------------------------------------------------------
 
@@ -203,16 +235,55 @@ class IdentifierService:
                 timestamp=now,
                 public_write=False,
             ),
-            # The key is stored as an Argon2 hash, never in clear (see docs/identifiers.md).
+            # Never stored in clear: sealed with the platform key (see seckeys.py).
             HandleValue(
                 index=SECKEY_INDEX,
                 type=SECKEY_TYPE,
-                data=hash_password(password).encode("ascii"),
+                data=self._stored_secret(password, Handle(handle).key, SECKEY_INDEX),
                 timestamp=now,
                 public_read=False,
             ),
         ]
         await self._insert(actor, prefix, Handle(handle), values, template=None)
+
+    def _stored_secret(self, secret: str, handle_key: str, index: int) -> bytes:
+        if self.seckeys is None:
+            return hash_password(secret).encode("ascii")
+        return self.seckeys.seal(secret.encode("utf-8"), handle_key=handle_key, index=index)
+
+    async def reset_admin_key(self, actor: Principal, prefix: str, password: str) -> None:
+        """Set the secret key of ``PREFIX/ADMIN`` (index 300), sealed; creates it if missing."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        if len(password) < 8:
+            raise InvalidInput("the admin password needs at least 8 characters", code="weak_key")
+        row = await self.get_prefix(parse_prefix(prefix))
+        handle = Handle(_admin_handle(row.prefix))
+        if await self.get_row(handle) is None:
+            await self._create_admin_handle(actor, row, password)
+            return
+        value = HandleValue(
+            index=SECKEY_INDEX,
+            type=SECKEY_TYPE,
+            data=password.encode("utf-8"),  # sealed by put(), like any HS_SECKEY written
+            public_read=False,
+        )
+        await self.put(actor, handle, [value], indexes=[SECKEY_INDEX])
+
+    async def secret_key_of(self, handle: Handle, index: int) -> bytes | None:
+        """The clear secret of an HS_SECKEY value, for challenge-response; ``None`` if unusable.
+
+        ``None`` when the value is absent, is a legacy Argon2 hash, or no box is configured.
+        """
+        row = await self.get_row(handle)
+        if row is None or self.seckeys is None:
+            return None
+        stored = next(
+            (v for v in load_record(row.record) if v.index == index and v.type == SECKEY_TYPE),
+            None,
+        )
+        if stored is None:
+            return None
+        return self.seckeys.open(stored.data, handle_key=handle.key, index=index)
 
     async def set_prefix_status(self, actor: Principal, prefix: str, status: str) -> Prefix:
         """Suspend, reactivate or revoke a prefix (admin, bureau and auditors)."""
@@ -231,6 +302,45 @@ class IdentifierService:
             before={"status": before}, after={"status": status}, at=self.clock.now(),
         )  # fmt: skip
         return row
+
+    async def home_prefix(self, caller: Caller, prefix: str, *, homed: bool) -> Prefix:
+        """HOME_NA / UNHOME_NA: serve a prefix here (created under its parent if new) or stop.
+
+        Allowed to whoever may add (remove) naming authorities under the nearest parent prefix
+        served here, e.g. ``300:88.118/ADMIN`` for ``88.118.9``; unhoming revokes the prefix.
+        """
+        prefix = parse_prefix(prefix)
+        row = await self.session.scalar(sa.select(Prefix).where(Prefix.prefix == prefix))
+        parent = await self._parent_of(prefix)
+        scope = parent or row
+        if scope is None:
+            raise NotFound("That prefix doesn't live here", code="prefix_not_served")
+        needed = AdminPermission.ADD_NAMING_AUTH if homed else AdminPermission.DELETE_NAMING_AUTH
+        await self.check_admin(caller, scope, None, needed)
+        actor = caller.principal if isinstance(caller, HandleAdmin) else caller
+        now = self.clock.now()
+        before = row.status if row is not None else None
+        if row is None:
+            if not homed:
+                raise NotFound(f"prefix {prefix} is not homed here", code="handle_not_found")
+            row = Prefix(prefix=prefix, parent_id=scope.id, kind="node", status="active",
+                         created_at=now)  # fmt: skip
+            self.session.add(row)
+            await self.session.flush()
+        else:
+            row.status = "active" if homed else "revoked"
+        await record_audit(
+            self.session, actor, "prefix.home" if homed else "prefix.unhome", "prefix", prefix,
+            before={"status": before}, after={"status": row.status}, at=now,
+        )  # fmt: skip
+        return row
+
+    async def homed_prefixes(self) -> list[str]:
+        """The prefixes served here (not revoked), sorted."""
+        rows = await self.session.scalars(
+            sa.select(Prefix.prefix).where(Prefix.status != "revoked").order_by(Prefix.prefix)
+        )
+        return list(rows)
 
     async def daily_stats(
         self, since: date, *, prefixes: list[str] | None = None
@@ -281,7 +391,9 @@ class IdentifierService:
                 (v for v in load_record(row.record) if v.index == index and v.type == SECKEY_TYPE),
                 None,
             )
-        if stored is None or not verify_password(stored.data.decode("ascii"), password):
+        if stored is None or not verify_stored_secret(
+            stored.data, password, box=self.seckeys, handle_key=handle.key, index=index
+        ):
             raise Unauthenticated(
                 f"authentication as {index}:{handle.key} failed", code="authentication_failed"
             )
@@ -325,6 +437,42 @@ class IdentifierService:
             code="insufficient_permissions",
         )
 
+    async def check_admin(
+        self,
+        caller: Caller,
+        prefix: Prefix,
+        values: list[HandleValue] | None,
+        needed: AdminPermission,
+    ) -> None:
+        """``authorize``, also granting admin groups (HS_VLIST) and prefix admin handles' admins."""
+        # For prefix-level rights (values is None) the HS_ADMIN values of the prefix admin handles
+        # count, as those of the prefix handle 0.NA/PREFIX do in the Handle System.
+        try:
+            self.authorize(caller, prefix, values, needed)
+        except PermissionDenied:
+            if not isinstance(caller, HandleAdmin):
+                raise
+            if values is None:
+                values = await self._prefix_admin_values(prefix.prefix)
+                direct = [v.admin for v in values if v.admin is not None]
+                if any(
+                    ref.index == caller.index and ref.handle == caller.handle
+                    and needed in ref.permissions
+                    for ref in direct
+                ):  # fmt: skip
+                    return
+            refs = [v.admin for v in values if v.admin is not None]
+            if not await in_admin_group(self.session, (caller.index, caller.handle), refs, needed):
+                raise
+
+    async def _prefix_admin_values(self, prefix: str) -> list[HandleValue]:
+        parts = prefix.split(".")
+        keys = [_admin_handle(".".join(parts[:n])) for n in range(len(parts), 0, -1)]
+        records = await self.session.scalars(
+            sa.select(HandleRow.record).where(HandleRow.key.in_(keys))
+        )
+        return [value for record in records for value in load_record(record)]
+
     # -- reads ---------------------------------------------------------------------------------
 
     async def get_row(self, handle: Handle) -> HandleRow | None:
@@ -345,7 +493,7 @@ class IdentifierService:
         row = await self.get_row(handle)
         values = load_record(row.record) if row else []
         try:
-            self.authorize(caller, prefix, values, AdminPermission.AUTHORIZED_READ)
+            await self.check_admin(caller, prefix, values, AdminPermission.AUTHORIZED_READ)
         except PermissionDenied:
             return False
         return True
@@ -355,7 +503,7 @@ class IdentifierService:
     ) -> tuple[list[str], int]:
         """The handles under a prefix (admins of the prefix only), ordered, and their count."""
         row = await self.get_prefix(parse_prefix(prefix))
-        self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+        await self.check_admin(caller, row, None, AdminPermission.LIST_HANDLE)
         where = HandleRow.prefix_id == row.id
         total = await self.session.scalar(sa.select(sa.func.count()).where(where))
         handles = await self.session.scalars(
@@ -372,7 +520,7 @@ class IdentifierService:
         mine = []
         for row in rows:
             try:
-                self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+                await self.check_admin(caller, row, None, AdminPermission.LIST_HANDLE)
             except PermissionDenied:
                 continue
             mine.append(row)
@@ -383,7 +531,7 @@ class IdentifierService:
     ) -> list[str]:
         """Reverse lookup under a prefix: handles whose values match every ``TYPE=pattern``."""
         row = await self.get_prefix(parse_prefix(prefix))
-        self.authorize(caller, row, None, AdminPermission.LIST_HANDLE)
+        await self.check_admin(caller, row, None, AdminPermission.LIST_HANDLE)
         conditions = [HandleRow.prefix_id == row.id]
         for pattern in terms.values():
             # The longest literal piece narrows the scan in SQL; matching is on parsed values.
@@ -415,17 +563,35 @@ class IdentifierService:
             )
         return prefix
 
-    def stamped(self, values: list[HandleValue], now: datetime) -> list[HandleValue]:
-        """The values time-stamped ``now``; ``InvalidInput`` when an index appears twice."""
-        seen: set[int] = set()
-        for value in values:
-            if value.index in seen:
-                raise InvalidInput(
-                    f"index {value.index} appears twice; each value needs its own index",
-                    code="invalid_value",
-                )
-            seen.add(value.index)
-        return [replace(v, timestamp=now) for v in values]
+    def stamped(
+        self, values: list[HandleValue], now: datetime, handle_key: str | None = None
+    ) -> list[HandleValue]:
+        """The values time-stamped ``now`` (HS_SECKEY sealed for ``handle_key``).
+
+        ``InvalidInput`` when an index appears twice.
+        """
+        unique_indexes(values)
+        stamped = [v.at(now) for v in values]
+        if handle_key is None:
+            return stamped
+        return self.sealed(stamped, handle_key)
+
+    def sealed(self, values: list[HandleValue], handle_key: str) -> list[HandleValue]:
+        """The values with every HS_SECKEY written in clear sealed for ``handle_key``."""
+        return [self._sealed(v, handle_key) for v in values]
+
+    def _sealed(self, value: HandleValue, handle_key: str) -> HandleValue:
+        """An HS_SECKEY value written in clear, stored sealed (hashed without a box), private."""
+        if value.type != SECKEY_TYPE or is_sealed(value.data) or is_hashed(value.data):
+            return value
+        try:
+            secret = value.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                "an HS_SECKEY secret must be UTF-8 text", code="invalid_value"
+            ) from exc
+        data = self._stored_secret(secret, handle_key, value.index)
+        return replace(value, data=data, public_read=False)
 
     def _default_admin(self, caller: Caller, prefix: Prefix, values: list[HandleValue]) -> None:
         if any(v.type == ADMIN_TYPE for v in values):
@@ -471,8 +637,9 @@ class IdentifierService:
         return row
 
     async def count_registrations(self, prefix: str, count: int) -> None:
-        """Add to today's registration counter of a prefix."""
+        """Add to today's registration counter of a prefix (and to the Prometheus counter)."""
         await self._bump(prefix, registrations=count, resolutions=0)
+        REGISTRATIONS.inc(count)
 
     async def count_resolutions(self, counts: dict[tuple[str, str], int]) -> None:
         """Add resolution counts keyed by (ISO day, prefix)."""
@@ -549,7 +716,7 @@ class IdentifierService:
         """Create a handle, replace it (``overwrite``) or add/replace only the given ``indexes``."""
         prefix = await self._writable_prefix(handle)
         now = self.clock.now()
-        values = self.stamped(values, now)
+        values = self.stamped(values, now, handle.key)
         row = await self.get_row(handle)
         if not indexes:
             template = await self.check_template(prefix.prefix, values) or template
@@ -557,7 +724,8 @@ class IdentifierService:
         if row is None:
             if indexes:
                 raise NotFound(f"handle {handle} not found", code="handle_not_found")
-            self.authorize(caller, prefix, None, AdminPermission.ADD_HANDLE)
+            creators = await self._record_admins(handle)
+            await self.check_admin(caller, prefix, creators, AdminPermission.ADD_HANDLE)
             if not values:
                 raise InvalidInput("a new handle needs at least one value", code="invalid_value")
             self._default_admin(caller, prefix, values)
@@ -565,7 +733,7 @@ class IdentifierService:
             return WriteResult(handle.text, created=True, values=values)
         before = load_record(row.record)
         if indexes:
-            self.authorize(caller, prefix, before, AdminPermission.MODIFY_VALUE)
+            await self.check_admin(caller, prefix, before, AdminPermission.MODIFY_VALUE)
             wanted = set(indexes)
             stray = sorted({v.index for v in values} - wanted)
             if stray:
@@ -578,7 +746,7 @@ class IdentifierService:
         else:
             if not overwrite:
                 raise Conflict(f"handle {handle} exists already", code="handle_exists")
-            self.authorize(caller, prefix, before, AdminPermission.MODIFY_VALUE)
+            await self.check_admin(caller, prefix, before, AdminPermission.MODIFY_VALUE)
             after = values
             self._default_admin(caller, prefix, after)
         after.sort(key=lambda v: v.index)
@@ -592,6 +760,21 @@ class IdentifierService:
             before={"values": _values_json(before)}, after={"values": _values_json(after)}, at=now,
         )  # fmt: skip
         return WriteResult(row.handle, created=False, values=after)
+
+    async def _record_admins(self, handle: Handle) -> list[HandleValue] | None:
+        """For a prefix record ``0.NA/X.Y``, the values of the nearest parent record ``0.NA/X``.
+
+        Its HS_ADMIN may create records of derived prefixes, as at the Global Handle Registry:
+        the node filing as ``300:0.NA/88.118`` files ``0.NA/88.118.8`` (see hierarchy.py).
+        """
+        if handle.prefix != "0.NA":
+            return None
+        parts = handle.suffix.split(".")
+        keys = [Handle(f"0.NA/{'.'.join(parts[:n])}").key for n in range(len(parts) - 1, 0, -1)]
+        rows = list(await self.session.scalars(sa.select(HandleRow).where(HandleRow.key.in_(keys))))
+        if not rows:
+            return None
+        return load_record(max(rows, key=lambda row: len(row.key)).record)
 
     async def mint(self, caller: Caller, prefix: str, values: list[HandleValue]) -> WriteResult:
         """Create a handle with a new random suffix under a prefix (``mintNewSuffix``)."""
@@ -610,7 +793,7 @@ class IdentifierService:
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         now = self.clock.now()
         if indexes:
-            self.authorize(caller, prefix, before, AdminPermission.DELETE_VALUE)
+            await self.check_admin(caller, prefix, before, AdminPermission.DELETE_VALUE)
             missing = sorted(set(indexes) - {v.index for v in before})
             if missing:
                 raise NotFound(
@@ -621,7 +804,7 @@ class IdentifierService:
             row.updated_at = now
             action, after_audit = "handle.remove_values", {"values": _values_json(after)}
         else:
-            self.authorize(caller, prefix, before, AdminPermission.DELETE_HANDLE)
+            await self.check_admin(caller, prefix, before, AdminPermission.DELETE_HANDLE)
             await self.session.delete(row)
             action, after_audit = "handle.delete", None
         self.session.add(HandleChange(key=handle.key, at=now))
@@ -629,3 +812,8 @@ class IdentifierService:
             self.session, actor, action, "handle", handle.key,
             before={"values": _values_json(before)}, after=after_audit, at=now,
         )  # fmt: skip
+
+
+def identifier_service(session: AsyncSession, runtime: Runtime) -> IdentifierService:
+    """The service for a request or a server: the runtime's clock, HS_SECKEY sealed with its key."""
+    return IdentifierService(session, runtime.clock, seckeys=seckeys_for(runtime.settings))

@@ -30,18 +30,19 @@ from taihu.identifiers.batch import MAX_BATCH, BatchItem, BatchService
 from taihu.identifiers.catalog import TemplateService, parse_spec, template_json
 from taihu.identifiers.handle_json import value_from_json, value_to_json
 from taihu.identifiers.handle_values import Handle, HandleValue, HandleValueError
-from taihu.identifiers.service import IdentifierService, parse_handle
+from taihu.identifiers.seckeys import seckeys_for
+from taihu.identifiers.service import identifier_service, parse_handle
 from taihu.identifiers.templates import TEMPLATE_TYPE
 
-__all__ = ["router"]
+__all__ = ["ERRORS", "OK", "fail", "principal_of", "router", "snms_json", "snms_values"]
 
 router = APIRouter(tags=["identifiers: SNMS"])
 
 TEMPLATE_INDEX = 1001
 _FIRST_ITEM_INDEX = 2000
 _MAX_BODY = 16 * 1024 * 1024
-_OK = {"status": 1, "message": "success"}
-_ERRORS: dict[int | str, dict[str, Any]] = {
+OK = {"status": 1, "message": "success"}
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad parameters (status -2)"},
     401: {"description": "Missing or invalid token (status -2)"},
     403: {"description": "Another enterprise's identifier (status -2, code 701)"},
@@ -49,19 +50,21 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _json(body: dict[str, Any], status: int = 200) -> Response:
+def snms_json(body: dict[str, Any], status: int = 200) -> Response:
+    """A JSON answer rendered with orjson."""
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def _fail(exc: Exception) -> Response:
+def fail(exc: Exception) -> Response:
+    """The SNMS answer of an error: status -1 when busy, -2 otherwise (701 for another's)."""
     if isinstance(exc, OperationalError | IntegrityError):
         # A locked SQLite database or a concurrent insert of the same key: safe to re-send.
-        return _json({"status": -1, "message": "busy, please retry", "data": None}, 503)
+        return snms_json({"status": -1, "message": "busy, please retry", "data": None}, 503)
     assert isinstance(exc, TaihuError)
     body: dict[str, Any] = {"status": -2, "message": exc.message, "data": None}
     if isinstance(exc, PermissionDenied):
         body["code"] = 701
-    return _json(body, exc.status)
+    return snms_json(body, exc.status)
 
 
 async def _body(request: Request) -> Any:
@@ -74,7 +77,8 @@ async def _body(request: Request) -> Any:
         raise InvalidInput(f"the body is not JSON: {exc}", code="bad_json") from exc
 
 
-async def _principal(request: Request, runtime: Runtime) -> Principal:
+async def principal_of(request: Request, runtime: Runtime) -> Principal:
+    """The platform user of the request's bearer token; ``Unauthenticated`` without one."""
     if not request.headers.get("authorization"):
         raise Unauthenticated("send 'Authorization: Bearer <token>'", code="not_authenticated")
     async with runtime.db.session() as session:
@@ -126,8 +130,8 @@ def _detail(handle: str, prefix: str, values: list[HandleValue]) -> dict[str, An
     description='Body `{"username", "password"}`; answers `{"status": 1, "data": {"token"}}`. '
     "The token is a platform API token valid for one day.",
     responses={
-        **_ERRORS,
-        200: {"content": {"application/json": {"example": {**_OK, "data": {"token": "th_…"}}}}},
+        **ERRORS,
+        200: {"content": {"application/json": {"example": {**OK, "data": {"token": "th_…"}}}}},
     },
 )
 async def snms_token(request: Request) -> Response:
@@ -144,8 +148,8 @@ async def snms_token(request: Request) -> Response:
             principal = await accounts.principal_for(user)
             issued = await accounts.create_token(principal, user, name="snms", expires_days=1)
     except TaihuError as exc:
-        return _fail(exc)
-    return _json({**_OK, "data": {"token": issued.plain}})
+        return fail(exc)
+    return snms_json({**OK, "data": {"token": issued.plain}})
 
 
 @router.get(
@@ -154,12 +158,12 @@ async def snms_token(request: Request) -> Response:
     description="`?handle=PREFIX/SUFFIX`; every value with its template version. Any "
     "authenticated user may read public values; members of the owner enterprise see all.",
     responses={
-        **_ERRORS,
+        **ERRORS,
         200: {
             "content": {
                 "application/json": {
                     "example": {
-                        **_OK,
+                        **OK,
                         "data": {
                             "prefix": "88.118.8",
                             "handle": "88.118.8/ELV-0001",
@@ -182,37 +186,37 @@ async def snms_token(request: Request) -> Response:
 async def snms_detail(request: Request) -> Response:
     runtime = get_runtime(request)
     try:
-        principal = await _principal(request, runtime)
+        principal = await principal_of(request, runtime)
         text = request.query_params.get("handle")
         if not text:
             raise InvalidInput("缺少必要的请求参数: handle (missing parameter)", code="bad_params")
         handle = parse_handle(text)
         async with runtime.db.session() as session:
-            service = IdentifierService(session, runtime.clock)
+            service = identifier_service(session, runtime)
             values = await service.values(handle)
             if not await service.is_admin_of(principal, handle):
                 values = [v for v in values if v.public_read]
     except TaihuError as exc:
-        return _fail(exc)
-    return _json({**_OK, "data": _detail(handle.text, handle.prefix, values)})
+        return fail(exc)
+    return snms_json({**OK, "data": _detail(handle.text, handle.prefix, values)})
 
 
 async def _single(request: Request, *, update: bool) -> Response:
     runtime = get_runtime(request)
     try:
-        principal = await _principal(request, runtime)
+        principal = await principal_of(request, runtime)
         handle, values = snms_values(await _body(request))
         async with runtime.db.session() as session:
-            results = await BatchService(session, runtime.clock).write(
-                principal, [BatchItem(handle, values)], update=update
-            )
+            results = await BatchService(
+                session, runtime.clock, seckeys=seckeys_for(runtime.settings)
+            ).write(principal, [BatchItem(handle, values)], update=update)
         result = results[0]
         if not result.ok:
             _raise_item(result.code, result.msg, handle)
     except (TaihuError, OperationalError, IntegrityError) as exc:
-        return _fail(exc)
+        return fail(exc)
     resolver_of(request).invalidate(Handle(handle).key)
-    return _json({**_OK, "data": {"handle": result.handle}})
+    return snms_json({**OK, "data": {"handle": result.handle}})
 
 
 def _raise_item(code: int, msg: str, handle: str) -> None:
@@ -224,7 +228,7 @@ def _raise_item(code: int, msg: str, handle: str) -> None:
 
 
 _SINGLE_EXAMPLE = {
-    "content": {"application/json": {"example": {**_OK, "data": {"handle": "88.118.8/ELV-1"}}}}
+    "content": {"application/json": {"example": {**OK, "data": {"handle": "88.118.8/ELV-1"}}}}
 }
 _SINGLE_DOC = (
     ' Body `{"handle", "templateVersion", "value": [{"index", "type", "data": {"format": '
@@ -236,7 +240,7 @@ _SINGLE_DOC = (
     "/identityv2/data",
     summary="SNMS: register an identifier",
     description="Creates an identifier; re-sending the same one succeeds." + _SINGLE_DOC,
-    responses={**_ERRORS, 200: _SINGLE_EXAMPLE},
+    responses={**ERRORS, 200: _SINGLE_EXAMPLE},
 )
 async def snms_create(request: Request) -> Response:
     return await _single(request, update=False)
@@ -246,7 +250,7 @@ async def snms_create(request: Request) -> Response:
     "/identityv2/data",
     summary="SNMS: replace an identifier's values",
     description="Replaces every value of an existing identifier." + _SINGLE_DOC,
-    responses={**_ERRORS, 200: _SINGLE_EXAMPLE},
+    responses={**ERRORS, 200: _SINGLE_EXAMPLE},
 )
 async def snms_update(request: Request) -> Response:
     return await _single(request, update=True)
@@ -256,12 +260,12 @@ async def snms_update(request: Request) -> Response:
     "/identityv2/data",
     summary="SNMS: delete an identifier",
     description='`?handle=` or body `{"handle"}`.',
-    responses={**_ERRORS, 200: _SINGLE_EXAMPLE},
+    responses={**ERRORS, 200: _SINGLE_EXAMPLE},
 )
 async def snms_delete(request: Request) -> Response:
     runtime = get_runtime(request)
     try:
-        principal = await _principal(request, runtime)
+        principal = await principal_of(request, runtime)
         handle = request.query_params.get("handle")
         if handle is None:
             body = await _body(request)
@@ -273,9 +277,9 @@ async def snms_delete(request: Request) -> Response:
         if not result.ok:
             _raise_item(result.code, result.msg, handle)
     except (TaihuError, OperationalError, IntegrityError) as exc:
-        return _fail(exc)
+        return fail(exc)
     resolver_of(request).invalidate(Handle(handle).key)
-    return _json({**_OK, "data": {"handle": result.handle}})
+    return snms_json({**OK, "data": {"handle": result.handle}})
 
 
 async def _batch_items(request: Request) -> list[Any]:
@@ -291,7 +295,7 @@ async def _batch_items(request: Request) -> list[Any]:
 async def _batch(request: Request, *, update: bool) -> Response:
     runtime = get_runtime(request)
     try:
-        principal = await _principal(request, runtime)
+        principal = await principal_of(request, runtime)
         raws = await _batch_items(request)
         items: list[BatchItem] = []
         early: dict[int, dict[str, Any]] = {}
@@ -303,11 +307,13 @@ async def _batch(request: Request, *, update: bool) -> Response:
                 name = raw.get("handle") if isinstance(raw, dict) else None
                 early[n] = {"handle": name, "code": 202, "msg": exc.message}
         async with runtime.db.session() as session:
-            results = await BatchService(session, runtime.clock).write(
+            results = await BatchService(
+                session, runtime.clock, seckeys=seckeys_for(runtime.settings)
+            ).write(
                 principal, items, update=update
             ) if items else []  # fmt: skip
     except (TaihuError, OperationalError, IntegrityError) as exc:
-        return _fail(exc)
+        return fail(exc)
     return _batch_answer(request, results, early, len(raws))
 
 
@@ -323,11 +329,11 @@ def _batch_answer(
             continue
         result = next(it)
         if result.ok:
-            resolver.invalidate(Handle(result.handle).key)
+            resolver.invalidate(result.key)
         answered.append(result.as_json())
     succeeded = sum(1 for a in answered if a["code"] in (1, 2))
-    return _json(
-        {**_OK, "data": {"total": total, "success": succeeded, "fail": total - succeeded,
+    return snms_json(
+        {**OK, "data": {"total": total, "success": succeeded, "fail": total - succeeded,
                          "results": answered}}
     )  # fmt: skip
 
@@ -336,7 +342,7 @@ _BATCH_EXAMPLE = {
     "content": {
         "application/json": {
             "example": {
-                **_OK,
+                **OK,
                 "data": {
                     "total": 2,
                     "success": 1,
@@ -366,7 +372,7 @@ _BATCH_DOC = (
     "/identityv2/data/batchCreate",
     summary="SNMS: register up to 2,000 identifiers",
     description=_BATCH_DOC,
-    responses={**_ERRORS, 200: _BATCH_EXAMPLE},
+    responses={**ERRORS, 200: _BATCH_EXAMPLE},
 )
 async def snms_batch_create(request: Request) -> Response:
     return await _batch(request, update=False)
@@ -376,7 +382,7 @@ async def snms_batch_create(request: Request) -> Response:
     "/identityv2/data/batchUpdate",
     summary="SNMS: replace the values of up to 2,000 identifiers",
     description=_BATCH_DOC,
-    responses={**_ERRORS, 200: _BATCH_EXAMPLE},
+    responses={**ERRORS, 200: _BATCH_EXAMPLE},
 )
 async def snms_batch_update(request: Request) -> Response:
     return await _batch(request, update=True)
@@ -386,18 +392,18 @@ async def snms_batch_update(request: Request) -> Response:
     "/identityv2/data/batchDelete",
     summary="SNMS: delete up to 2,000 identifiers",
     description='A list of handles (strings or `{"handle"}` objects). ' + _BATCH_DOC,
-    responses={**_ERRORS, 200: _BATCH_EXAMPLE},
+    responses={**ERRORS, 200: _BATCH_EXAMPLE},
 )
 async def snms_batch_delete(request: Request) -> Response:
     runtime = get_runtime(request)
     try:
-        principal = await _principal(request, runtime)
+        principal = await principal_of(request, runtime)
         raws = await _batch_items(request)
         handles = [r.get("handle", "") if isinstance(r, dict) else str(r) for r in raws]
         async with runtime.db.session() as session:
             results = await BatchService(session, runtime.clock).delete(principal, handles)
     except (TaihuError, OperationalError, IntegrityError) as exc:
-        return _fail(exc)
+        return fail(exc)
     return _batch_answer(request, results, {}, len(raws))
 
 
@@ -405,7 +411,7 @@ _TEMPLATE_EXAMPLE = {
     "content": {
         "application/json": {
             "example": {
-                **_OK,
+                **OK,
                 "data": {
                     "id": 1,
                     "prefix": "88.118",
@@ -436,12 +442,12 @@ _TEMPLATE_EXAMPLE = {
     "/snms/api/v3/template",
     summary="SNMS: a template version, or a prefix's templates",
     description="`?prefix=&version=` returns one template; `?prefix=` alone lists them.",
-    responses={**_ERRORS, 200: _TEMPLATE_EXAMPLE},
+    responses={**ERRORS, 200: _TEMPLATE_EXAMPLE},
 )
 async def snms_template_get(request: Request) -> Response:
     runtime = get_runtime(request)
     try:
-        await _principal(request, runtime)
+        await principal_of(request, runtime)
         prefix = request.query_params.get("prefix", "")
         version = request.query_params.get("version")
         async with runtime.db.session() as session:
@@ -451,14 +457,14 @@ async def snms_template_get(request: Request) -> Response:
             else:
                 data = [template_json(t) for t in await templates.all(prefix or None)]
     except TaihuError as exc:
-        return _fail(exc)
-    return _json({**_OK, "data": data})
+        return fail(exc)
+    return snms_json({**OK, "data": data})
 
 
 async def _template_write(request: Request, *, replace: bool) -> Response:
     runtime = get_runtime(request)
     try:
-        principal = await _principal(request, runtime)
+        principal = await principal_of(request, runtime)
         body = await _body(request)
         if not isinstance(body, dict) or not isinstance(body.get("prefix"), str):
             raise InvalidInput("a template needs a prefix", code="bad_params")
@@ -469,8 +475,8 @@ async def _template_write(request: Request, *, replace: bool) -> Response:
             )
             data = template_json(row)
     except TaihuError as exc:
-        return _fail(exc)
-    return _json({**_OK, "data": data})
+        return fail(exc)
+    return snms_json({**OK, "data": data})
 
 
 @router.post(
@@ -478,7 +484,7 @@ async def _template_write(request: Request, *, replace: bool) -> Response:
     summary="SNMS: publish a template version",
     description="Body as returned by GET (with `prefix`); GB/T 4754 class from "
     "`industrySubclass` (or `industryClass`). Admins of the prefix only.",
-    responses={**_ERRORS, 200: _TEMPLATE_EXAMPLE},
+    responses={**ERRORS, 200: _TEMPLATE_EXAMPLE},
 )
 async def snms_template_create(request: Request) -> Response:
     return await _template_write(request, replace=False)
@@ -488,7 +494,7 @@ async def snms_template_create(request: Request) -> Response:
     "/snms/api/v3/template",
     summary="SNMS: change a template version no identifier uses yet",
     description="As POST; refused (409) once identifiers use the version: publish a new one.",
-    responses={**_ERRORS, 200: _TEMPLATE_EXAMPLE},
+    responses={**ERRORS, 200: _TEMPLATE_EXAMPLE},
 )
 async def snms_template_update(request: Request) -> Response:
     return await _template_write(request, replace=True)
@@ -498,16 +504,16 @@ async def snms_template_update(request: Request) -> Response:
     "/snms/api/v3/template",
     summary="SNMS: delete a template version no identifier uses",
     description="`?prefix=&version=`.",
-    responses={**_ERRORS, 200: {"content": {"application/json": {"example": {**_OK}}}}},
+    responses={**ERRORS, 200: {"content": {"application/json": {"example": {**OK}}}}},
 )
 async def snms_template_delete(request: Request) -> Response:
     runtime = get_runtime(request)
     try:
-        principal = await _principal(request, runtime)
+        principal = await principal_of(request, runtime)
         prefix = request.query_params.get("prefix", "")
         version = request.query_params.get("version", "")
         async with runtime.db.session() as session:
             await TemplateService(session, runtime.clock).delete(principal, prefix, version)
     except TaihuError as exc:
-        return _fail(exc)
-    return _json({**_OK, "data": None})
+        return fail(exc)
+    return snms_json({**OK, "data": None})

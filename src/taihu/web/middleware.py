@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import time
+from typing import Any
 
 import orjson
 from prometheus_client import Counter, Histogram
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taihu.core import new_request_id, request_id_var
@@ -30,15 +30,48 @@ HTTP_SECONDS = Histogram(
 # A caller's id is echoed only when it is short and plain, so it cannot inject into logs.
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SECURITY_HEADERS = (
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "same-origin"),
-    ("x-frame-options", "DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
     (
-        "content-security-policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        b"script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
     ),
 )
+
+
+def _with_headers(message: Message, request_id: str) -> None:
+    """Add the request id and the security headers a response does not set itself."""
+    # Raw header pairs rather than MutableHeaders: this runs on every response of the node's
+    # hot path, and ASGI header names are lower-case already.
+    raw = list(message.get("headers", ()))
+    present = {name.lower() for name, _ in raw}
+    raw = [pair for pair in raw if pair[0].lower() != b"x-request-id"]
+    raw.append((b"x-request-id", request_id.encode("latin-1")))
+    raw.extend(pair for pair in _SECURITY_HEADERS if pair[0] not in present)
+    message["headers"] = raw
+
+
+class _Metrics:
+    """The labelled children of the HTTP metrics, looked up once per label set."""
+
+    def __init__(self) -> None:
+        self._requests: dict[tuple[str, str, int], Any] = {}
+        self._seconds: dict[tuple[str, str], Any] = {}
+
+    def observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        """Count one request and its duration."""
+        counter = self._requests.get((method, route, status))
+        if counter is None:
+            counter = HTTP_REQUESTS.labels(method, route, str(status))
+            self._requests[(method, route, status)] = counter
+        counter.inc()
+        histogram = self._seconds.get((method, route))
+        if histogram is None:
+            histogram = HTTP_SECONDS.labels(method, route)
+            self._seconds[(method, route)] = histogram
+        histogram.observe(elapsed)
 
 
 class RequestMiddleware:
@@ -47,34 +80,31 @@ class RequestMiddleware:
     def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
         self.app = app
         self.access_log = access_log
+        self.metrics = _Metrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        sent_id = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        sent_id = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                sent_id = value.decode("latin-1")
         request_id = sent_id if _CLIENT_REQUEST_ID.match(sent_id) else new_request_id()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
 
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["x-request-id"] = request_id
-                for name, value in _SECURITY_HEADERS:
-                    headers.setdefault(name, value)
-            await send(message)
-
         started_response = False
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started_response
-            started_response = started_response or message["type"] == "http.response.start"
-            await send_wrapper(message)
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+                status = message["status"]
+                _with_headers(message, request_id)
+            await send(message)
 
         try:
             await self.app(scope, receive, tracking_send)
@@ -102,8 +132,7 @@ class RequestMiddleware:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope["method"]
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_SECONDS.labels(method, route).observe(elapsed)
+            self.metrics.observe(method, route, status, elapsed)
             if self.access_log:
                 log.info(
                     "%s %s %s %.1fms",

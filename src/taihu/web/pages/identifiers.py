@@ -12,16 +12,30 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import segno
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from taihu.accounts import Role
-from taihu.core import DbSession, RuntimeDep, TaihuError
+from taihu.accounts import Principal, Role, SessionInfo
+from taihu.core import (
+    DbSession,
+    InvalidInput,
+    PermissionDenied,
+    RuntimeDep,
+    TaihuError,
+    read_upload,
+)
 from taihu.identifiers import (
+    AdminPermission,
     ApplicationService,
+    DayCount,
+    HierarchyService,
     IdentifierService,
+    StatisticsService,
     TemplateService,
+    identifier_service,
+    import_rows,
     parse_handle,
+    read_table_bytes,
     value_to_json,
 )
 from taihu.web.console import Signed, _page
@@ -31,6 +45,9 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 _DAYS = 14
+_TOP_PREFIXES = 30
+_TOP_ENTERPRISES = 10
+_MAX_IMPORT_ROWS = 20_000
 
 
 @router.get("/identifiers", response_class=HTMLResponse)
@@ -42,7 +59,7 @@ async def identifiers_page(
     handle: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> HTMLResponse:
     principal = who.principal
-    service = IdentifierService(session, runtime.clock)
+    service = identifier_service(session, runtime)
     prefixes = await service.list_prefixes(principal)
     mine = None if principal.sees_all_enterprises else [p.prefix for p in prefixes]
     today = runtime.clock.now().date()
@@ -57,7 +74,11 @@ async def identifiers_page(
             {"name": gettext_("Resolutions"), "data": [stats.get(d, (0, 0))[1] for d in days]},
         ],
     }
+    by_prefix = _by_prefix(await StatisticsService(session).daily(principal, since, today))
     applications = await ApplicationService(session, runtime.clock).all(principal)
+    hierarchy = HierarchyService(session, runtime.clock)
+    link = await hierarchy.link() if principal.sees_all_enterprises else None
+    filings = {f.prefix: f for f in await hierarchy.filings()} if link else {}
     found: dict[str, Any] | None = None
     if handle:
         try:
@@ -71,10 +92,43 @@ async def identifiers_page(
     return _page(
         request, "identifiers/index.html", who,
         prefixes=prefixes, applications=applications[:50], chart=chart,
+        by_prefix=by_prefix[:_TOP_PREFIXES], by_enterprise=_enterprise_chart(by_prefix),
         handles=await service.count_handles(mine), found=found, query=handle or "",
         templates=await TemplateService(session, runtime.clock).all(),
-        reviewer=principal.role in (Role.ADMIN, Role.AUDITOR),
+        reviewer=principal.role in (Role.ADMIN, Role.AUDITOR), link=link, filings=filings,
     )  # fmt: skip
+
+
+def _by_prefix(counts: list[DayCount]) -> list[dict[str, Any]]:
+    """Totals over the period per prefix, with its enterprise, busiest first."""
+    totals: dict[str, dict[str, Any]] = {}
+    for c in counts:
+        row = totals.setdefault(c.prefix, {"prefix": c.prefix, "enterprise": c.enterprise or "",
+                                           "registrations": 0, "resolutions": 0})  # fmt: skip
+        row["registrations"] += c.registrations
+        row["resolutions"] += c.resolutions
+    return sorted(totals.values(), key=lambda r: (-r["resolutions"] - r["registrations"],
+                                                  r["prefix"]))  # fmt: skip
+
+
+def _enterprise_chart(by_prefix: list[dict[str, Any]]) -> dict[str, Any]:
+    """The busiest enterprises of the period, for a bar chart."""
+    totals: dict[str, list[int]] = {}
+    for row in by_prefix:
+        name = row["enterprise"] or gettext_("Node (no enterprise)")
+        pair = totals.setdefault(name, [0, 0])
+        pair[0] += row["registrations"]
+        pair[1] += row["resolutions"]
+    top = sorted(totals.items(), key=lambda kv: -kv[1][0] - kv[1][1])[:_TOP_ENTERPRISES]
+    top.reverse()  # the busiest at the top of a horizontal bar chart
+    return {
+        "title": gettext_("Busiest enterprises, last %(days)d days") % {"days": _DAYS},
+        "names": [name for name, _ in top],
+        "series": [
+            {"name": gettext_("Registrations"), "data": [pair[0] for _, pair in top]},
+            {"name": gettext_("Resolutions"), "data": [pair[1] for _, pair in top]},
+        ],
+    }
 
 
 @router.post("/identifiers/applications/{application_id}/{decision}", response_model=None)
@@ -103,13 +157,91 @@ async def decide_application(
     return RedirectResponse("/identifiers#applications", status_code=303)
 
 
+async def _writable_prefixes(service: IdentifierService, principal: Principal) -> list[str]:
+    """The active prefixes the principal may register under."""
+    writable = []
+    for prefix in await service.list_prefixes(principal):
+        if prefix.status != "active":
+            continue
+        try:
+            service.authorize(principal, prefix, None, AdminPermission.ADD_HANDLE)
+        except PermissionDenied:
+            continue
+        writable.append(prefix.prefix)
+    return writable
+
+
+async def _import_page(
+    request: Request, who: SessionInfo, session: DbSession, runtime: RuntimeDep, **context: Any
+) -> HTMLResponse:
+    service = identifier_service(session, runtime)
+    prefixes = await _writable_prefixes(service, who.principal)
+    if not prefixes:
+        message = gettext_("You may not register identifiers under any prefix.")
+        return _page(request, "denied.html", who, status_code=403, message=message)
+    versions = sorted({t.version for t in await TemplateService(session, runtime.clock).all()})
+    context.setdefault("report", None)
+    context.setdefault("error", "")
+    context.setdefault("chosen", {})
+    return _page(request, "identifiers/import.html", who, prefixes=prefixes, versions=versions,
+                 max_rows=_MAX_IMPORT_ROWS, **context)  # fmt: skip
+
+
+@router.get("/identifiers/import", response_class=HTMLResponse)
+async def import_form(
+    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    return await _import_page(request, who, session, runtime)
+
+
+@router.post("/identifiers/import", response_class=HTMLResponse)
+async def import_upload(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File()],
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    prefix: Annotated[str, Form(max_length=128)] = "",
+    template: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse:
+    if not secrets.compare_digest(csrf, who.csrf_token):
+        return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
+    chosen = {"prefix": prefix, "template": template}
+    service = identifier_service(session, runtime)
+    if prefix not in await _writable_prefixes(service, who.principal):
+        message = gettext_("You may not register identifiers under this prefix.")
+        return _page(request, "denied.html", who, status_code=403, message=message)
+    name = file.filename or "upload.csv"
+    try:
+        rows = read_table_bytes(name, await read_upload(file))
+        if len(rows) > _MAX_IMPORT_ROWS:
+            raise InvalidInput(
+                gettext_("The file has %(rows)d rows; the console imports at most %(max)d "
+                         "(use `taihu id import` for larger files).")
+                % {"rows": len(rows), "max": _MAX_IMPORT_ROWS},
+                code="too_many_rows",
+            )  # fmt: skip
+        if not rows:
+            raise InvalidInput(gettext_("The file has no rows below its header."), code="bad_file")
+        report = await import_rows(
+            runtime.db, who.principal, prefix, rows, template=template or None,
+            clock=runtime.clock, source=name,
+        )  # fmt: skip
+    except TaihuError as exc:
+        return await _import_page(request, who, session, runtime, status_code=400,
+                                  error=exc.message, chosen=chosen)  # fmt: skip
+    return await _import_page(request, who, session, runtime, report=report, file=name,
+                              chosen=chosen)  # fmt: skip
+
+
 @router.get("/r/{handle:path}", response_model=None)
 async def public_page(
     request: Request, handle: str, session: DbSession, runtime: RuntimeDep
 ) -> Response:
     if handle.endswith(".svg"):
         return await _label(request, handle.removesuffix(".svg"), session, runtime)
-    service = IdentifierService(session, runtime.clock)
+    service = identifier_service(session, runtime)
     try:
         parsed = parse_handle(handle)
         values = [v for v in await service.values(parsed) if v.public_read]
@@ -142,7 +274,7 @@ async def _label(
 ) -> Response:
     try:
         parsed = parse_handle(handle)
-        await IdentifierService(session, runtime.clock).values(parsed)
+        await identifier_service(session, runtime).values(parsed)
     except TaihuError as exc:
         return Response(exc.message, status_code=exc.status, media_type="text/plain")
     url = str(request.url_for("public_page", handle=parsed.text))

@@ -1,0 +1,263 @@
+"""Handle protocol resolution over UDP against one `taihu serve` process, and a DNS ceiling.
+
+    python bench/resolve_udp.py [--count 1000000] [--seconds 20] [--inflight 128] [--no-dns]
+
+Loads COUNT identifiers (5 values each) into a fresh SQLite database, starts `taihu serve`
+(one process: HTTP, MQTT and the Handle listeners in one event loop), then a separate load
+process sends RESOLUTION requests over UDP for uniformly random keys, keeping INFLIGHT requests
+outstanding from one non-blocking socket. Reports resolutions/s, p50/p99 latency and the CPU the
+server used.
+
+The ceiling: an authoritative DNS server on the same machine, NSD answering a one-record zone to
+`dnsperf` on loopback (Debian packages; install them with `apt-get install nsd dnsperf`, the
+script skips the ceiling when they are missing). Our figure is reported as a ratio of it.
+
+Prints the figures and writes bench/results/resolve_udp.json (resolve_udp-COUNT.json for
+another COUNT).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import random
+import re
+import selectors
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from resolve_http import PREFIX, _check_record_shape, _free_port, _serve, _setup
+from taihu.identifiers.wire import (
+    Envelope,
+    Header,
+    Message,
+    OpCode,
+    ResolutionRequest,
+    encode_message,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "resolve_udp.json"
+_SUFFIX = "B0000000"
+_LOST_AFTER = 1.0
+
+
+def _template() -> tuple[bytearray, int]:
+    """A RESOLUTION request for PREFIX/B0000000, and where its seven digits sit."""
+    message = Message(
+        Envelope(1), Header(OpCode.RESOLUTION), ResolutionRequest(f"{PREFIX}/{_SUFFIX}")
+    )
+    data = bytearray(encode_message(message))
+    return data, data.index(_SUFFIX.encode()) + 1
+
+
+def _receive(
+    sock: socket.socket, pending: dict[int, float], latencies: list[float]
+) -> tuple[int, int]:
+    """Read every reply waiting: (successes, other response codes)."""
+    ok = failed = 0
+    while True:
+        try:
+            reply = sock.recv(4096)
+        except BlockingIOError:
+            return ok, failed
+        (rid,) = struct.unpack_from(">I", reply, 8)
+        sent = pending.pop(rid, None)
+        if sent is None:
+            continue
+        latencies.append(time.perf_counter() - sent)
+        if reply[24:28] == b"\x00\x00\x00\x01":
+            ok += 1
+        else:
+            failed += 1
+
+
+def load(port: int, count: int, seconds: float, inflight: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """The load process: uniform random keys over UDP, INFLIGHT outstanding, for SECONDS."""
+    data, digits = _template()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+    sock.connect(("127.0.0.1", port))
+    sock.setblocking(False)  # noqa: FBT003 - the socket API takes a bare flag
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    rng = random.Random(2641)
+    pending: dict[int, float] = {}
+    latencies: list[float] = []
+    ok = failed = lost = 0
+    request_id = 0
+    clock = time.perf_counter
+    warmup_end = clock() + 2.0
+    end = warmup_end + seconds
+    measuring = False
+    while True:
+        now = clock()
+        if now >= end:
+            break
+        if not measuring and now >= warmup_end:
+            measuring, latencies, ok, failed, lost = True, [], 0, 0, 0
+        while len(pending) < inflight:
+            request_id = request_id % 0x7FFF_FFFF + 1
+            struct.pack_into(">I", data, 8, request_id)
+            data[digits : digits + 7] = b"%07d" % rng.randrange(count)
+            sock.send(data)
+            pending[request_id] = clock()
+        if selector.select(0.05):
+            answered, refused = _receive(sock, pending, latencies)
+            ok, failed = ok + answered, failed + refused
+        now = clock()
+        if len(pending) >= inflight:
+            stale = [rid for rid, sent in pending.items() if now - sent > _LOST_AFTER]
+            for rid in stale:
+                del pending[rid]
+            lost += len(stale)
+    latencies.sort()
+    out.put({
+        "resolutions_per_s": ok / seconds,
+        "failed": failed,
+        "lost": lost,
+        "p50_ms": latencies[len(latencies) // 2] * 1000 if latencies else None,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000 if latencies else None,
+    })  # fmt: skip
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _free_udp_tcp_port() -> int:
+    while True:
+        port = _free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+
+
+def _handle_bench(count: int, seconds: float, inflight: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        print(f"loading {count:,} identifiers into SQLite …")
+        setup_seconds, _token = asyncio.run(_setup(url, count))
+        http_port, handle_port = _free_port(), _free_udp_tcp_port()
+        server = _serve(url, Path(tmp) / "var", http_port, workers=1, handle_port=handle_port)
+        try:
+            queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+            worker = multiprocessing.Process(
+                target=load, args=(handle_port, count, seconds, inflight, queue)
+            )
+            worker.start()
+            time.sleep(2.0)  # the load process warms up for two seconds before measuring
+            cpu_before, wall_before = _cpu_seconds(server.pid), time.perf_counter()
+            figures: dict[str, object] = queue.get(timeout=seconds + 60)
+            cpu = (_cpu_seconds(server.pid) - cpu_before) / (time.perf_counter() - wall_before)
+            worker.join()
+        finally:
+            os.killpg(server.pid, signal.SIGINT)
+            server.wait(timeout=30)
+    figures["server_cores"] = round(cpu, 2)
+    figures["setup_seconds"] = round(setup_seconds, 1)
+    return figures
+
+
+_ZONE = """$ORIGIN bench.test.
+$TTL 86400
+@ IN SOA ns.bench.test. admin.bench.test. (1 3600 600 86400 60)
+@ IN NS ns.bench.test.
+ns IN A 127.0.0.1
+www IN A 192.0.2.1
+"""
+
+
+def _dns_ceiling(seconds: float) -> dict[str, object] | None:
+    nsd, dnsperf = shutil.which("nsd") or "/usr/sbin/nsd", shutil.which("dnsperf")
+    if not Path(nsd).exists() or dnsperf is None:
+        print("nsd/dnsperf not installed (apt-get install nsd dnsperf): no DNS ceiling")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        port = _free_udp_tcp_port()
+        Path(tmp, "bench.zone").write_text(_ZONE)
+        Path(tmp, "nsd.conf").write_text(
+            f'server:\n  ip-address: 127.0.0.1@{port}\n  server-count: 1\n  username: ""\n'
+            f'  zonesdir: "{tmp}"\n  pidfile: "{tmp}/nsd.pid"\n  database: ""\n'
+            f'  xfrdfile: "{tmp}/xfrd.state"\n  zonelistfile: "{tmp}/zone.list"\n'
+            # Response rate limiting off: it would throttle a benchmark's single source address.
+            f'  logfile: "{tmp}/nsd.log"\n  verbosity: 0\n  rrl-ratelimit: 0\n'
+            "remote-control:\n  control-enable: no\n"
+            f'zone:\n  name: bench.test.\n  zonefile: "bench.zone"\n'
+        )
+        Path(tmp, "queries").write_text("www.bench.test A\n")
+        daemon = subprocess.Popen([nsd, "-d", "-c", f"{tmp}/nsd.conf"], start_new_session=True)
+        try:
+            time.sleep(1.5)
+            out = subprocess.run(
+                [dnsperf, "-s", "127.0.0.1", "-p", str(port), "-d", f"{tmp}/queries",
+                 "-l", str(int(seconds)), "-q", "128", "-c", "1"],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=10)
+    rate = float(re.search(r"Queries per second:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    latency = re.search(r"Average Latency \(s\):\s+([\d.]+)", out)
+    return {
+        "queries_per_s": rate,
+        "avg_latency_ms": float(latency[1]) * 1000 if latency else None,
+        "server": "nsd (1 server process)",
+        "client": "dnsperf -q 128 -c 1",
+    }
+
+
+def main() -> None:
+    """Run the benchmark and write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--inflight", type=int, default=128)
+    parser.add_argument("--no-dns", action="store_true", help="Skip the NSD ceiling.")
+    args = parser.parse_args()
+    _check_record_shape()
+    handle = _handle_bench(args.count, args.seconds, args.inflight)
+    print(f"Handle/UDP: {handle}")
+    dns = None if args.no_dns else _dns_ceiling(args.seconds)
+    if dns:
+        print(f"NSD/dnsperf: {dns}")
+    load_average = os.getloadavg()
+    result = {
+        "benchmark": "resolve_udp",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "load_average": [round(x, 2) for x in load_average],
+        "count": args.count,
+        "seconds": args.seconds,
+        "inflight": args.inflight,
+        "handle_udp": handle,
+        "dns_ceiling": dns,
+        "ratio_to_dns": (
+            round(float(handle["resolutions_per_s"]) / float(dns["queries_per_s"]), 3)  # type: ignore[arg-type]
+            if dns
+            else None
+        ),
+    }
+    path = RESULTS if args.count == 1_000_000 else RESULTS.with_stem(f"resolve_udp-{args.count}")
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"load average {load_average}; written to {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

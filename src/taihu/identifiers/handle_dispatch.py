@@ -1,0 +1,430 @@
+"""Answers decoded Handle protocol requests with the identifier service's rules.
+
+Resolution is the hot path; admin operations sit behind secret-key challenge-response.
+
+    request ──► PrefixLocator.locate(prefix) ──► Answer (RC 301 / referral) sent as it is
+                      │ None: served here
+                      ├── RESOLUTION      resolver cache → pre-encoded public values
+                      ├── GET_SITE_INFO, LIST_HOMED_NA, VERIFY_RESPONSE   (no authentication)
+                      └── admin opcodes   RC 402 challenge (digest + nonce) ─► CHALLENGE_RESPONSE
+                                          HS_SECKEY proof checked ─► IdentifierService as
+                                          HandleAdmin(index, handle): same permissions, audited
+
+A ``Conversation`` holds the challenges pending on one TCP connection or one UDP peer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+
+from taihu.core import Clock, Database, TaihuError
+from taihu.identifiers.handle_locator import LocalPrefixes, PrefixLocator
+from taihu.identifiers.handle_rest import response_code
+from taihu.identifiers.handle_values import (
+    SECKEY_TYPE,
+    Handle,
+    HandleValueError,
+    normalize_prefix,
+)
+from taihu.identifiers.resolver import Resolver, WireAnswer
+from taihu.identifiers.seckeys import SecretKeyBox
+from taihu.identifiers.service import HandleAdmin, IdentifierService
+from taihu.identifiers.wire import (
+    Body,
+    Challenge,
+    ChallengeAnswer,
+    DigestAlgorithm,
+    Empty,
+    Envelope,
+    ErrorBody,
+    HandleListBody,
+    HandleRequest,
+    Header,
+    IndexesRequest,
+    Message,
+    OpCode,
+    OpFlag,
+    ReferralBody,
+    RequestDigest,
+    ResolutionRequest,
+    ResponseCode,
+    SiteInfo,
+    SiteInfoResponse,
+    ValuesRequest,
+    VerifyRequest,
+    VerifyResult,
+    compute_digest,
+    encode_message,
+    encode_raw,
+    verify_secret_key_response,
+)
+from taihu.identifiers.wire.buffer import Writer
+from taihu.identifiers.wire.codec import op_flags
+
+__all__ = ["ADMIN_OPCODES", "Conversation", "HandleDispatcher"]
+
+log = logging.getLogger("taihu.identifiers.handle")
+
+ADMIN_OPCODES = frozenset(
+    {
+        OpCode.CREATE_HANDLE,
+        OpCode.DELETE_HANDLE,
+        OpCode.ADD_VALUE,
+        OpCode.REMOVE_VALUE,
+        OpCode.MODIFY_VALUE,
+        OpCode.LIST_HANDLES,
+        OpCode.HOME_NA,
+        OpCode.UNHOME_NA,
+    }
+)
+SERVER_VERSION = (2, 11)
+CHALLENGE_SECONDS = 60.0
+LIST_LIMIT = 100_000
+_PENDING_PER_CONVERSATION = 16
+_EXPIRATION = 12 * 3600
+_REPLY_FLAGS = int(OpFlag.AUTH | OpFlag.RECU)
+_ECHOED = int(OpFlag.RRDG | OpFlag.KPAL)
+
+
+_DIGESTED = (ErrorBody, Empty, HandleListBody, SiteInfoResponse, VerifyResult, ReferralBody)
+
+
+@dataclass(slots=True)
+class _Pending:
+    request: Message
+    signed: bytes
+    digest: RequestDigest
+    nonce: bytes
+    expires: float
+
+
+@dataclass(slots=True)
+class Conversation:
+    """Challenges pending with one peer, oldest first, a few at most."""
+
+    pending: OrderedDict[int, _Pending] = field(default_factory=OrderedDict)
+
+    def add(self, request_id: int, pending: _Pending) -> None:
+        """Remember a challenge (the oldest is dropped past the bound)."""
+        self.pending[request_id] = pending
+        while len(self.pending) > _PENDING_PER_CONVERSATION:
+            self.pending.popitem(last=False)
+
+
+def _located_prefix(request: Message) -> str | None:
+    """The prefix whose server must answer ``request``; ``None`` for a malformed handle.
+
+    LIST_HANDLES names its prefix as ``0.NA/PREFIX``; every other request names a handle.
+    """
+    text = getattr(request.body, "handle", "")
+    try:
+        handle = Handle(text)
+    except HandleValueError:
+        return None
+    if request.header.opcode is OpCode.LIST_HANDLES and handle.prefix == "0.NA":
+        return normalize_prefix(handle.suffix)
+    return handle.prefix
+
+
+class HandleDispatcher:
+    """Turns one request into one reply; never raises for bad input."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        resolver: Resolver,
+        locator: PrefixLocator,
+        site: SiteInfo,
+        *,
+        seckeys: SecretKeyBox | None,
+    ) -> None:
+        self.db, self.clock, self.resolver = db, clock, resolver
+        self.locator, self.site, self.seckeys = locator, site, seckeys
+
+    # Replies -------------------------------------------------------------------------------
+
+    def _envelope(self, request: Message) -> Envelope:
+        minor = min(request.envelope.version[1], SERVER_VERSION[1])
+        return Envelope(
+            request.envelope.request_id,
+            session_id=request.envelope.session_id,
+            version=(2, minor),
+            suggested=SERVER_VERSION,
+        )
+
+    def _header(self, request: Message, code: ResponseCode, opcode: OpCode | None = None) -> Header:
+        flags = _REPLY_FLAGS | (int(request.header.flags) & _ECHOED)
+        expiration = int(self.clock.now().timestamp()) + _EXPIRATION
+        return Header(
+            opcode or request.header.opcode,
+            code,
+            op_flags(flags),
+            site_serial=self.site.serial,
+            expiration=expiration & 0xFFFF_FFFF,
+        )
+
+    @staticmethod
+    def _digest_algorithm(request: Message) -> DigestAlgorithm:
+        # RFC 3652 (protocol 2.1) knows MD5 and SHA-1; later 2.x peers take SHA-256.
+        return DigestAlgorithm.SHA1 if request.envelope.version[1] <= 1 else DigestAlgorithm.SHA256
+
+    def _request_digest(self, request: Message, signed: bytes) -> RequestDigest | None:
+        if not request.header.flags & OpFlag.RRDG:
+            return None
+        algorithm = self._digest_algorithm(request)
+        return RequestDigest(algorithm, compute_digest(algorithm, signed))
+
+    def reply(
+        self,
+        request: Message,
+        signed: bytes,
+        code: ResponseCode,
+        body: Body,
+        opcode: OpCode | None = None,
+    ) -> bytes:
+        """The encoded reply to ``request`` (``signed``: its header and body as received)."""
+        digest = self._request_digest(request, signed)
+        if digest is not None and isinstance(body, _DIGESTED):
+            body = replace(body, digest=digest)
+        header = self._header(request, code, opcode)
+        return encode_message(Message(self._envelope(request), header, body))
+
+    # Dispatch ------------------------------------------------------------------------------
+
+    async def dispatch(self, request: Message, signed: bytes, conversation: Conversation) -> bytes:
+        """The encoded reply to one decoded request; ``signed`` is its header and body bytes."""
+        try:
+            return await self._dispatch(request, signed, conversation)
+        except Exception:  # a bug or a database failure must not take the listener down
+            log.exception("Handle request %s failed", request.header.opcode.name)
+            return self.reply(request, signed, ResponseCode.ERROR, ErrorBody("internal error"))
+
+    async def _dispatch(  # noqa: PLR0911 - one return per opcode family
+        self, request: Message, signed: bytes, conversation: Conversation
+    ) -> bytes:
+        opcode, body = request.header.opcode, request.body
+        if request.is_response:
+            return self.reply(
+                request, signed, ResponseCode.PROTOCOL_ERROR, ErrorBody("not a request")
+            )
+        if opcode is OpCode.RESOLUTION and isinstance(body, ResolutionRequest):
+            return await self._resolve(request, signed, body)
+        if opcode is OpCode.GET_SITE_INFO:
+            return self.reply(request, signed, ResponseCode.SUCCESS, SiteInfoResponse(self.site))
+        if opcode is OpCode.LIST_HOMED_NA:
+            async with self.db.session() as session:
+                served = await IdentifierService(session, self.clock).homed_prefixes()
+            handles = tuple(f"0.NA/{p}" for p in served)
+            return self.reply(request, signed, ResponseCode.SUCCESS, HandleListBody(handles))
+        if opcode is OpCode.VERIFY_RESPONSE and isinstance(body, VerifyRequest):
+            return await self._verify(request, signed, body)
+        if opcode is OpCode.CHALLENGE_RESPONSE and isinstance(body, ChallengeAnswer):
+            return await self._answered(request, signed, body, conversation)
+        if opcode in ADMIN_OPCODES:
+            return await self._challenge(request, signed, conversation)
+        return self.reply(
+            request,
+            signed,
+            ResponseCode.OPERATION_DENIED,
+            ErrorBody(f"{opcode.name} is not served"),
+        )
+
+    # Resolution ----------------------------------------------------------------------------
+
+    async def _resolve(self, request: Message, signed: bytes, body: ResolutionRequest) -> bytes:
+        try:
+            key = Handle(body.handle).key
+        except HandleValueError as exc:
+            return self.reply(request, signed, ResponseCode.INVALID_HANDLE, ErrorBody(str(exc)))
+        answer = await self.locator.locate(key.split("/", 1)[0], request)
+        if answer is not None:
+            return self.reply(request, signed, answer.code, answer.body)
+        return self._resolved(request, signed, body, await self.resolver.wire(key))
+
+    def resolve_now(self, request: Message, signed: bytes) -> bytes | None:
+        """The reply to a resolution when it needs no waiting (else ``None``: use ``dispatch``).
+
+        The hot path: a served prefix and a record in the cache (or on SQLite) are answered
+        from the datagram callback, without a task.
+        """
+        body = request.body
+        # Only the default locator can be asked without waiting; any other one (a subclass
+        # included) decides through its own locate().
+        if not isinstance(body, ResolutionRequest) or type(self.locator) is not LocalPrefixes:
+            return None
+        served = self.locator.served_now()
+        try:
+            key = Handle(body.handle).key
+        except HandleValueError:
+            return None
+        if served is None or key.split("/", 1)[0] not in served:
+            return None
+        answer = self.resolver.wire_now(key)
+        if answer is False:
+            return None
+        return self._resolved(request, signed, body, answer)
+
+    def _resolved(
+        self,
+        request: Message,
+        signed: bytes,
+        body: ResolutionRequest,
+        answer: WireAnswer | None,
+    ) -> bytes:
+        if answer is None:
+            return self.reply(request, signed, ResponseCode.HANDLE_NOT_FOUND, ErrorBody())
+        encoded = answer.encoded  # the common request: every public value, as cached
+        if body.indexes or body.types:
+            values = [
+                v
+                for v in answer.values()
+                if v[0] in body.indexes
+                or any(v[1] == t or v[1].startswith(t + ".") for t in body.types)
+            ]
+            if not values:
+                return self.reply(request, signed, ResponseCode.VALUE_NOT_FOUND, ErrorBody())
+            encoded = Writer().u32(len(values)).raw(b"".join(v[2] for v in values)).getvalue()
+        out = Writer()
+        digest = self._request_digest(request, signed)
+        if digest is not None:
+            out.u8(int(digest.algorithm)).raw(digest.value)
+        out.text(answer.handle).raw(encoded)
+        header = self._header(request, ResponseCode.SUCCESS)
+        return encode_raw(self._envelope(request), header, out.getvalue())
+
+    # Authentication ------------------------------------------------------------------------
+
+    async def _challenge(
+        self, request: Message, signed: bytes, conversation: Conversation
+    ) -> bytes:
+        prefix = _located_prefix(request)
+        if prefix is None:
+            text = "the request does not name a valid handle"
+            return self.reply(request, signed, ResponseCode.INVALID_HANDLE, ErrorBody(text))
+        # HOME_NA / UNHOME_NA administer this server itself, whoever serves the prefix now.
+        if request.header.opcode not in (OpCode.HOME_NA, OpCode.UNHOME_NA):
+            answer = await self.locator.locate(prefix, request)
+            if answer is not None:
+                return self.reply(request, signed, answer.code, answer.body)
+        algorithm = self._digest_algorithm(request)
+        digest = RequestDigest(algorithm, compute_digest(algorithm, signed))
+        nonce = os.urandom(16)
+        expires = time.monotonic() + CHALLENGE_SECONDS
+        pending = _Pending(request, signed, digest, nonce, expires)
+        conversation.add(request.envelope.request_id, pending)
+        challenge = Challenge(digest, nonce)
+        header = self._header(request, ResponseCode.AUTHEN_NEEDED)
+        return encode_message(Message(self._envelope(request), header, challenge))
+
+    async def _secret(self, key_handle: str, index: int) -> bytes | None:
+        try:
+            handle = Handle(key_handle)
+        except HandleValueError:
+            return None
+        async with self.db.session() as session:
+            service = IdentifierService(session, self.clock, seckeys=self.seckeys)
+            return await service.secret_key_of(handle, index)
+
+    async def _answered(
+        self, answer: Message, signed: bytes, body: ChallengeAnswer, conversation: Conversation
+    ) -> bytes:
+        pending = conversation.pending.pop(answer.envelope.request_id, None)
+        if pending is None:
+            text = "no challenge is pending for this request id"
+            return self.reply(answer, signed, ResponseCode.AUTHEN_TIMEOUT, ErrorBody(text))
+        original = pending.request
+        opcode = original.header.opcode
+        if time.monotonic() > pending.expires:
+            text = "the challenge expired; send the request again"
+            return self.reply(answer, signed, ResponseCode.AUTHEN_TIMEOUT, ErrorBody(text), opcode)
+        if body.auth_type != SECKEY_TYPE:
+            text = "only secret-key (HS_SECKEY) authentication is supported here"
+            return self.reply(
+                answer, signed, ResponseCode.UNABLE_TO_AUTHEN, ErrorBody(text), opcode
+            )
+        secret = await self._secret(body.key_handle, body.key_index)
+        if secret is None or not verify_secret_key_response(
+            secret, pending.nonce, pending.digest.value, body.response
+        ):
+            log.info("Handle authentication as %s:%s failed", body.key_index, body.key_handle)
+            text = f"authentication as {body.key_index}:{body.key_handle} failed"
+            return self.reply(answer, signed, ResponseCode.AUTHEN_FAILED, ErrorBody(text), opcode)
+        caller = HandleAdmin(body.key_index, Handle(body.key_handle).key)
+        code, reply_body = await self._administer(caller, original)
+        return self.reply(original, pending.signed, code, reply_body)
+
+    async def _verify(self, request: Message, signed: bytes, body: VerifyRequest) -> bytes:
+        secret = await self._secret(body.key_handle, body.key_index)
+        valid = secret is not None and verify_secret_key_response(
+            secret, body.nonce, body.request_digest, body.response
+        )
+        return self.reply(request, signed, ResponseCode.SUCCESS, VerifyResult(valid=valid))
+
+    # Administration ------------------------------------------------------------------------
+
+    async def _administer(self, caller: HandleAdmin, request: Message) -> tuple[ResponseCode, Body]:
+        try:
+            async with self.db.session() as session:
+                service = IdentifierService(session, self.clock, seckeys=self.seckeys)
+                code, body, key = await _apply(service, caller, request)
+        except TaihuError as exc:
+            code = ResponseCode(response_code(exc))
+            return code, ErrorBody(str(exc))
+        if key is not None:
+            self.resolver.invalidate(key)
+        if request.header.opcode in (OpCode.HOME_NA, OpCode.UNHOME_NA) and isinstance(
+            self.locator, LocalPrefixes
+        ):
+            self.locator.forget()  # served (or not) from the next request on
+        return code, body
+
+
+async def _apply(  # noqa: PLR0911 - one return per opcode
+    service: IdentifierService, caller: HandleAdmin, request: Message
+) -> tuple[ResponseCode, Body, str | None]:
+    """Run one admin operation in the service's unit of work; the handle key it changed."""
+    opcode, body = request.header.opcode, request.body
+    if isinstance(body, HandleRequest) and opcode in (
+        OpCode.LIST_HANDLES,
+        OpCode.HOME_NA,
+        OpCode.UNHOME_NA,
+    ):
+        named = body.handle.split("/", 1)[1] if body.handle.upper().startswith("0.NA/") else ""
+        if opcode is OpCode.LIST_HANDLES:
+            handles, _total = await service.list_handles(caller, named, limit=LIST_LIMIT, offset=0)
+            return ResponseCode.SUCCESS, HandleListBody(tuple(handles)), None
+        await service.home_prefix(caller, named, homed=opcode is OpCode.HOME_NA)
+        return ResponseCode.SUCCESS, Empty(), None
+    handle = Handle(getattr(body, "handle", ""))
+    if isinstance(body, ValuesRequest):
+        values = list(body.values)
+        if opcode is OpCode.CREATE_HANDLE:
+            await service.put(
+                caller, handle, values, overwrite=bool(request.header.flags & OpFlag.OVRW)
+            )
+            return ResponseCode.SUCCESS, Empty(), handle.key
+        present = {v.index for v in await service.values(handle)}
+        wanted = [v.index for v in values]
+        if opcode is OpCode.ADD_VALUE and present & set(wanted):
+            taken = tuple(sorted(present & set(wanted)))
+            text = f"value index {taken[0]} exists already"
+            return ResponseCode.VALUE_ALREADY_EXIST, ErrorBody(text, taken), None
+        if opcode is OpCode.MODIFY_VALUE and set(wanted) - present:
+            missing = tuple(sorted(set(wanted) - present))
+            return (
+                ResponseCode.VALUE_NOT_FOUND,
+                ErrorBody(f"no value at index {missing[0]}", missing),
+                None,
+            )
+        await service.put(caller, handle, values, indexes=wanted)
+        return ResponseCode.SUCCESS, Empty(), handle.key
+    if isinstance(body, IndexesRequest):
+        await service.delete(caller, handle, list(body.indexes))
+        return ResponseCode.SUCCESS, Empty(), handle.key
+    await service.delete(caller, handle)
+    return ResponseCode.SUCCESS, Empty(), handle.key

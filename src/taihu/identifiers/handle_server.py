@@ -1,0 +1,338 @@
+"""The Handle protocol listeners: UDP and TCP on one port (2641 by default).
+
+    UDP datagram ─► envelope ─► decode ─► HandleDispatcher ─► reply, split into 512-byte pieces
+    TCP stream   ─► length-framed messages ─► same dispatcher ─► reply; the connection stays
+                    open while the client sets KPAL (or a challenge is pending), else closes
+
+Bad input never stops a listener: a datagram without a readable envelope gets RC 2 with
+request id 0xFFFFFFFF (as the Handle.Net server answers), a malformed message RC 4
+PROTOCOL_ERROR; a TCP stream that lies about a length or stalls is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+from collections import OrderedDict
+from typing import Any
+
+from taihu.core import Clock, Database
+from taihu.identifiers.handle_dispatch import Conversation, HandleDispatcher
+from taihu.identifiers.handle_locator import PrefixLocator
+from taihu.identifiers.referrals import node_locator
+from taihu.identifiers.resolver import FLUSH_INTERVAL, Resolver
+from taihu.identifiers.seckeys import seckeys_for
+from taihu.identifiers.service import IdentifierService
+from taihu.identifiers.wire import (
+    Envelope,
+    ErrorBody,
+    Header,
+    Interface,
+    Message,
+    OpCode,
+    OpFlag,
+    ResponseCode,
+    ServerRecord,
+    ServiceType,
+    SiteInfo,
+    Transport,
+    WireDecodeError,
+    decode_envelope,
+    decode_payload,
+    encode_message,
+    read_tcp_message,
+    split_datagrams,
+)
+from taihu.identifiers.wire.codec import ENVELOPE_SIZE, HEADER_SIZE
+from taihu.settings import Settings
+
+__all__ = [
+    "HandleServer",
+    "bind_handle",
+    "handle_server_for",
+    "published_address",
+    "site_for",
+]
+
+log = logging.getLogger("taihu.identifiers.handle")
+
+IDLE_SECONDS = 60.0
+MAX_CONNECTIONS = 512
+_UDP_PEERS = 4096
+_GARBAGE_ID = 0xFFFF_FFFF
+_UDP_BUFFER = 4 * 1024 * 1024
+_BATCH = 64
+
+
+def bind_handle(host: str, port: int) -> tuple[socket.socket, socket.socket]:
+    """TCP and UDP sockets bound to the same port (``port`` 0: a free one); ``OSError`` if busy."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _attempt in range(20 if port == 0 else 1):
+        tcp = socket.socket(family, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            tcp.bind((host, port))
+            chosen = tcp.getsockname()[1]
+            udp = socket.socket(family, socket.SOCK_DGRAM)
+            # A deep receive buffer rides out bursts between event-loop turns (kernel-capped).
+            udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _UDP_BUFFER)
+            udp.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _UDP_BUFFER)
+            try:
+                udp.bind((host, chosen))
+            except OSError as exc:
+                udp.close()
+                if port == 0 and exc.errno == errno.EADDRINUSE:
+                    tcp.close()
+                    continue  # the free TCP port is taken on UDP: pick another
+                raise
+        except OSError:
+            tcp.close()
+            raise
+        tcp.listen(1024)
+        tcp.setblocking(False)  # noqa: FBT003 - the socket API takes a bare flag
+        udp.setblocking(False)  # noqa: FBT003 - the socket API takes a bare flag
+        return tcp, udp
+    raise OSError(errno.EADDRINUSE, "no port free on both TCP and UDP")
+
+
+def site_for(address: str, port: int, serial: int = 1) -> SiteInfo:
+    """The HS_SITE of a single-server node reachable at ``address:port`` over TCP and UDP."""
+    interfaces = (
+        Interface(ServiceType.ADMIN_AND_QUERY, Transport.TCP, port),
+        Interface(ServiceType.QUERY, Transport.UDP, port),
+    )
+    return SiteInfo(servers=(ServerRecord(1, address, interfaces),), serial=serial)
+
+
+def _error_reply(request_id: int, code: ResponseCode, text: str, opcode: OpCode) -> bytes:
+    envelope = Envelope(request_id)
+    return encode_message(Message(envelope, Header(opcode, code), ErrorBody(text)))
+
+
+def _decode(data: bytes) -> tuple[Message, bytes] | bytes:
+    """The request and its signed bytes, or the error reply to send instead."""
+    try:
+        envelope = decode_envelope(data)
+    except WireDecodeError:
+        return _error_reply(_GARBAGE_ID, ResponseCode.ERROR, "unreadable envelope", OpCode.RESERVED)
+    payload = data[ENVELOPE_SIZE:]
+    try:
+        if envelope.length > len(payload):
+            raise WireDecodeError("split requests are not accepted over UDP; use TCP")
+        message = decode_payload(envelope, payload)
+    except WireDecodeError as exc:
+        opcode = OpCode.RESERVED
+        if len(payload) >= 4:
+            with contextlib.suppress(ValueError):
+                opcode = OpCode(int.from_bytes(payload[:4], "big"))
+        return _error_reply(envelope.request_id, ResponseCode.PROTOCOL_ERROR, str(exc), opcode)
+    body_length = int.from_bytes(payload[20:24], "big")
+    return message, payload[: HEADER_SIZE + body_length]
+
+
+class _UdpSocket:
+    """Reads every datagram waiting at each wake-up and sends replies straight to the socket.
+
+    asyncio's datagram transport reads one datagram per event-loop turn and queues sends; on
+    the resolution hot path a batch read and a direct ``sendto`` save a turn and a copy each.
+    """
+
+    def __init__(self, sock: socket.socket, on_datagram: Any) -> None:
+        self.sock = sock
+        self._on_datagram = on_datagram
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._ready)
+
+    def _ready(self) -> None:
+        for _ in range(_BATCH):
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                continue  # an ICMP error from an earlier reply's peer: nothing to read
+            self._on_datagram(data, addr)
+
+    def sendto(self, data: bytes, addr: Any) -> None:
+        """Send one datagram; dropped when the socket buffer is full (the client resends)."""
+        with contextlib.suppress(OSError):
+            self.sock.sendto(data, addr)
+
+    def close(self) -> None:
+        """Stop reading and close the socket."""
+        self._loop.remove_reader(self.sock.fileno())
+        self.sock.close()
+
+
+class HandleServer:
+    """Serves the Handle protocol on a bound TCP socket and UDP socket until stopped."""
+
+    def __init__(self, dispatcher: HandleDispatcher) -> None:
+        self.dispatcher = dispatcher
+        self._tcp: asyncio.Server | None = None
+        self._udp: _UdpSocket | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._peers: OrderedDict[Any, Conversation] = OrderedDict()
+        self._connections = 0
+
+    async def start(self, tcp: socket.socket, udp: socket.socket) -> None:
+        """Start serving on sockets bound by ``bind_handle``."""
+        self._tcp = await asyncio.start_server(self._on_connection, sock=tcp, limit=2**16)
+        self._udp = _UdpSocket(udp, self.on_datagram)
+        self._spawn(self._flush_counts())
+        host, port = tcp.getsockname()[:2]
+        log.info("Handle protocol listening on %s:%s (TCP and UDP)", host, port)
+
+    async def _flush_counts(self) -> None:
+        """Add the resolutions answered here to the daily statistics, every few seconds."""
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            counts = self.dispatcher.resolver.take_counts()
+            if not counts:
+                continue
+            try:
+                async with self.dispatcher.db.session() as session:
+                    await IdentifierService(session, self.dispatcher.clock).count_resolutions(
+                        counts
+                    )
+            except Exception:  # statistics must never stop the listener
+                log.exception("could not record %d resolution counts yet", len(counts))
+                self.dispatcher.resolver.restore_counts(counts)  # added with the next flush
+
+    async def stop(self) -> None:
+        """Stop listening and finish the requests under way."""
+        if self._udp is not None:
+            self._udp.close()
+            self._udp = None
+        if self._tcp is not None:
+            self._tcp.close()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2):
+                    await self._tcp.wait_closed()
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _conversation(self, peer: Any) -> Conversation:
+        conversation = self._peers.get(peer)
+        if conversation is None:
+            conversation = self._peers[peer] = Conversation()
+            while len(self._peers) > _UDP_PEERS:
+                self._peers.popitem(last=False)
+        return conversation
+
+    def on_datagram(self, data: bytes, addr: Any) -> None:
+        """Answer a datagram now when possible (cached resolutions), else in a task."""
+        decoded = _decode(data)
+        if isinstance(decoded, bytes):
+            self._send(decoded, addr)
+            return
+        message, signed = decoded
+        try:
+            reply = self.dispatcher.resolve_now(message, signed)
+        except Exception:  # the task path below answers with RC 2 and logs it
+            reply = None
+        if reply is not None:
+            self._send(reply, addr)
+            return
+        self._spawn(self._answer_datagram(message, signed, addr))
+
+    async def _answer_datagram(self, message: Message, signed: bytes, addr: Any) -> None:
+        # Resolutions never need a conversation; only admin exchanges keep one per peer.
+        conversation = (
+            Conversation()
+            if message.header.opcode is OpCode.RESOLUTION
+            else self._conversation(addr)
+        )
+        self._send(await self.dispatcher.dispatch(message, signed, conversation), addr)
+
+    def _send(self, reply: bytes, addr: Any) -> None:
+        udp = self._udp
+        if udp is None:
+            return
+        for datagram in split_datagrams(reply):
+            udp.sendto(datagram, addr)
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        if self._connections >= MAX_CONNECTIONS:
+            writer.close()
+            return
+        self._connections += 1
+        conversation = Conversation()
+        try:
+            while await self._serve_one(reader, writer, conversation):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            pass  # the peer went away or stalled: nothing to answer
+        finally:
+            self._connections -= 1
+            writer.close()
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                async with asyncio.timeout(1):
+                    await writer.wait_closed()
+
+    async def _serve_one(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        conversation: Conversation,
+    ) -> bool:
+        """Answer one message; whether to keep the connection open."""
+        try:
+            async with asyncio.timeout(IDLE_SECONDS):
+                got = await read_tcp_message(reader)
+        except WireDecodeError as exc:
+            writer.write(_error_reply(_GARBAGE_ID, ResponseCode.ERROR, str(exc), OpCode.RESERVED))
+            await writer.drain()
+            return False
+        if got is None:
+            return False
+        envelope, payload = got
+        decoded = _decode(envelope.encode(envelope.length) + payload)
+        if isinstance(decoded, bytes):
+            writer.write(decoded)
+            await writer.drain()
+            return False
+        message, signed = decoded
+        writer.write(await self.dispatcher.dispatch(message, signed, conversation))
+        await writer.drain()
+        return bool(message.header.flags & OpFlag.KPAL) or bool(conversation.pending)
+
+
+def published_address(settings: Settings) -> str:
+    """The IP address this node publishes in its HS_SITE (the bound host unless set apart)."""
+    host = settings.handle.host
+    return settings.handle.address or (
+        "127.0.0.1" if host in {"", "0.0.0.0", "::"} else host  # noqa: S104 - compared, not bound
+    )
+
+
+def handle_server_for(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    resolver: Resolver,
+    port: int,
+    *,
+    locator: PrefixLocator | None = None,
+) -> HandleServer:
+    """The Handle server of this node: its site, secret-key box and prefix locator."""
+    dispatcher = HandleDispatcher(
+        db,
+        clock,
+        resolver,
+        locator or node_locator(settings.node, db),
+        site_for(published_address(settings), port),
+        seckeys=seckeys_for(settings),
+    )
+    return HandleServer(dispatcher)
