@@ -117,6 +117,18 @@ def database_url(migrated_url: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def cli_environment(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
+    """Point CLI commands at the test's database (commands read Settings() themselves)."""
+    for key in list(os.environ):
+        if key.startswith("TAIHU_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("TAIHU_ENV", "test")
+    monkeypatch.setenv("TAIHU_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("TAIHU_DATABASE_URL", database_url)
+    monkeypatch.setenv("TAIHU_SECRET_KEY", TEST_SECRET)
+
+
+@pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     """The test's database, opened."""
     database = Database(database_url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,20 +10,12 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from taihu.cli import app
-from tests.conftest import CODE_A, CODE_B, TEST_SECRET
+from tests.conftest import CODE_A, CODE_B
 
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def environment(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("TAIHU_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("TAIHU_ENV", "test")
-    monkeypatch.setenv("TAIHU_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("TAIHU_DATABASE_URL", database_url)
-    monkeypatch.setenv("TAIHU_SECRET_KEY", TEST_SECRET)
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 def _ok(*args: str) -> str:

@@ -6,7 +6,6 @@ The tests are synchronous on purpose: each command runs its own event loop with 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from taihu.cli import app
 from taihu.core import Database, head_revisions
 from taihu.settings import Settings
 from taihu.web import create_app
-from tests.conftest import CODE_A, CODE_B, TEST_SECRET
+from tests.conftest import CODE_A, CODE_B
 
 runner = CliRunner()
 
@@ -35,21 +34,12 @@ UNREGISTERED = "91320509MA0TXT029C"
 HEADS = ", ".join(sorted(head_revisions()))  # how commands print the schema revisions
 
 
-@pytest.fixture(autouse=True)
-def environment(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
-    """Point every command at the test's database (commands read Settings() themselves)."""
-    for key in list(os.environ):
-        if key.startswith("TAIHU_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("TAIHU_ENV", "test")
-    monkeypatch.setenv("TAIHU_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("TAIHU_DATABASE_URL", database_url)
-    monkeypatch.setenv("TAIHU_SECRET_KEY", TEST_SECRET)
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 @pytest.fixture
-def empty_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Point the commands at a SQLite file that has no schema yet."""
+def empty_database(cli_environment: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Point the commands at a SQLite file that has no schema yet (after cli_environment)."""
     monkeypatch.setenv("TAIHU_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}")
 
 

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from taihu.cli import app
-from tests.conftest import TEST_SECRET
 
 runner = CliRunner()
 
 
+pytestmark = pytest.mark.usefixtures("cli_environment")
+
+
 @pytest.fixture(autouse=True)
-def environment(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("TAIHU_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("TAIHU_ENV", "test")
-    monkeypatch.setenv("TAIHU_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("TAIHU_DATABASE_URL", database_url)
-    monkeypatch.setenv("TAIHU_SECRET_KEY", TEST_SECRET)
+def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
 
 
