@@ -10,14 +10,20 @@ import asyncio
 import os
 import re
 import socket
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from taihu.core import Database, head_revisions
 from taihu.demo import demo_plan
+from taihu.demo.identifiers import DEMO_NODE_PREFIX
 from taihu.enterprises import EnterpriseService
+from taihu.identifiers.handle_values import SECKEY_TYPE, Handle
+from taihu.identifiers.records import load_record
+from taihu.identifiers.seckeys import is_sealed
 from tests.processes import DEADLINE, SERVING, http, run, running
 
 MQTT = re.compile(r"MQTT device transport on mqtt://127\.0\.0\.1:(\d+)")
@@ -212,3 +218,8 @@ def test_demo_no_serve_seeds_a_fresh_sqlite_database_and_exits(
     assert seeded == len(demo_plan().firms)  # not twice as many
     # The demo keeps to its own SQLite file whatever TAIHU_DATABASE_URL says.
     assert enterprise_count(database_url) == 0
+    # The node admin's key is sealed, not hashed: it can answer a Handle wire challenge.
+    admin = Handle(f"{DEMO_NODE_PREFIX}/ADMIN").key
+    with closing(sqlite3.connect(data_dir / "taihu.sqlite3")) as conn:
+        (record,) = conn.execute("SELECT record FROM id_handles WHERE key = ?", (admin,)).fetchone()
+    assert is_sealed(next(v.data for v in load_record(record) if v.type == SECKEY_TYPE))

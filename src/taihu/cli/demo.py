@@ -15,6 +15,7 @@ from taihu.core import upgrade
 from taihu.core.commands import console, open_database, run
 from taihu.core.logs import configure_logging
 from taihu.demo import DEMO_USERS, SimulatedDevice, demo_steps, seed_demo, simulate
+from taihu.identifiers import seckeys_for
 from taihu.settings import DatabaseSettings, HttpSettings, MqttSettings, Settings
 
 __all__ = ["demo"]
@@ -59,7 +60,7 @@ def demo(
             ) as progress:  # fmt: skip
                 task = progress.add_task("", total=demo_steps())
                 return await seed_demo(
-                    db, settings.security,
+                    db, settings.security, seckeys=seckeys_for(settings),
                     progress=lambda name: progress.update(task, advance=1, description=name),
                 )  # fmt: skip
 

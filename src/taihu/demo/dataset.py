@@ -22,6 +22,7 @@ from taihu.demo.devices import SimulatedDevice, seed_devices
 from taihu.demo.identifiers import IDENTIFIER_STEPS, seed_identifiers
 from taihu.demo.monitor import seed_monitor
 from taihu.enterprises import EnterpriseService
+from taihu.identifiers import SecretKeyBox
 from taihu.settings import SecuritySettings
 
 __all__ = [
@@ -95,6 +96,7 @@ async def seed_demo(
     db: Database,
     security: SecuritySettings,
     *,
+    seckeys: SecretKeyBox | None = None,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[SimulatedDevice]:
@@ -133,7 +135,7 @@ async def seed_demo(
     await seed_identifiers(
         db, list(zip(enterprise_ids, ENTERPRISE_NAMES, strict=True)),
         FrozenClock(end - timedelta(days=HISTORY_DAYS - 1, hours=end.hour)),
-        days=HISTORY_DAYS, progress=progress,
+        days=HISTORY_DAYS, seckeys=seckeys, progress=progress,
     )  # fmt: skip
     await seed_monitor(db, demo_plan(), end)
     return await seed_devices(db, enterprise_ids, end)

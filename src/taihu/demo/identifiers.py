@@ -17,6 +17,7 @@ from taihu.identifiers import (
     BatchService,
     HandleValue,
     IdentifierService,
+    SecretKeyBox,
     TemplateService,
 )
 
@@ -104,6 +105,7 @@ async def seed_identifiers(
     clock: FrozenClock,
     *,
     days: int,
+    seckeys: SecretKeyBox | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> int:
     """Prefixes (through the review workflow), templates and identifiers; how many were made."""
@@ -112,7 +114,8 @@ async def seed_identifiers(
     rng = random.Random(3435)  # noqa: S311 - demo values, not secrets
     start = clock.now()
     async with db.session() as session:
-        await IdentifierService(session, clock).create_prefix(
+        # Sealed with the platform key, so the node admin can also log in over the Handle wire.
+        await IdentifierService(session, clock, seckeys=seckeys).create_prefix(
             system, DEMO_NODE_PREFIX, admin_password=DEMO_NODE_KEY
         )
         await TemplateService(session, clock).install_builtins(system, DEMO_NODE_PREFIX)

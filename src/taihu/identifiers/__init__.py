@@ -10,6 +10,7 @@ from taihu.identifiers.hierarchy import Filer, HierarchyService
 from taihu.identifiers.importer import ImportReport, import_rows, read_table_bytes
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
 from taihu.identifiers.resolver import Resolver
+from taihu.identifiers.seckeys import SecretKeyBox, seckeys_for
 from taihu.identifiers.service import (
     HandleAdmin,
     IdentifierService,
@@ -35,6 +36,7 @@ __all__ = [
     "Prefix",
     "PrefixApplication",
     "Resolver",
+    "SecretKeyBox",
     "StatisticsService",
     "StatsDaily",
     "Template",
@@ -45,5 +47,6 @@ __all__ = [
     "import_rows",
     "parse_handle",
     "read_table_bytes",
+    "seckeys_for",
     "value_to_json",
 ]
