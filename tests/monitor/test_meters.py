@@ -1,6 +1,5 @@
 """Daily use from the device hub's power meters (real devices, real time-series store)."""
 
-import asyncio
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,8 +7,7 @@ from sqlalchemy import select
 
 from taihu.core import Database, FrozenClock
 from taihu.devices import DeviceService, Point, store_for
-from taihu.monitor import MeterSync, PowerDay, import_power, sync_meters
-from taihu.settings import Settings
+from taihu.monitor import PowerDay, import_power, sync_meters
 from tests.monitor.helpers import DAY, SYSTEM, code, power_csv, registry
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -59,32 +57,3 @@ async def test_meters_give_max_minus_min_per_day_summed_per_enterprise(
         (ids[code(1)], DAY): (3.0, "grid"),
     }
     assert written == 2
-
-
-async def test_the_server_brings_the_meters_in_by_itself(
-    db: Database, clock: FrozenClock, settings: Settings
-) -> None:
-    ids = await registry(db, clock, n=1)
-    async with db.session() as session:
-        devices = DeviceService(session, clock)
-        keys = [{"key": "energy", "type": "double"}]
-        await devices.create_profile(SYSTEM, "power-meter", telemetry_keys=keys)
-        meter = await devices.create(SYSTEM, ids[code(0)], "电表-1", profile="power-meter")
-    today = clock.now().astimezone(ZONE).date()
-    await store_for(db).write([
-        (meter.device.id, Point("energy", _ms(today, 0), 500.0)),
-        (meter.device.id, Point("energy", _ms(today, 0) + 60_000, 512.5)),
-    ])  # fmt: skip
-    sync = MeterSync(db, settings, clock)
-    sync.start()  # syncs at once, then every TAIHU_MONITOR_METER_SYNC_MINUTES
-    try:
-        for _ in range(200):
-            async with db.session() as session:
-                row = await session.scalar(select(PowerDay))
-            if row is not None:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        await sync.stop()
-    assert row is not None
-    assert (row.enterprise_id, row.day, row.kwh, row.source) == (ids[code(0)], today, 12.5, "meter")

@@ -20,7 +20,7 @@ from taihu.monitor.indices import (
     district_series,
     group_index,
 )
-from taihu.monitor.jobs import MeterSync, sync_recent_meters
+from taihu.monitor.jobs import sync_recent_meters
 from taihu.monitor.models import Case, CaseEvent, KeyList, KeyListMember, PowerDay, StatusReport
 from taihu.monitor.power import import_power, sync_meters
 from taihu.monitor.quality import Flag, quality_flags
@@ -46,7 +46,6 @@ __all__ = [
     "IndexValues",
     "KeyList",
     "KeyListMember",
-    "MeterSync",
     "MonitorService",
     "Params",
     "PowerDay",
