@@ -57,19 +57,6 @@ def busy_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-# A known defect, written up in the session note: when the demo stops, a task cancelled while its
-# SQLite session was open (a device connection, the filing loop) makes SQLAlchemy log this
-# pool-reset traceback. Only that exact block is set aside; any other traceback still fails.
-_POOL_RESET_AT_EXIT = re.compile(
-    r"Exception during reset or similar\nTraceback \(most recent call last\):\n"
-    r"(?:[ \t].*\n)+asyncio\.exceptions\.CancelledError\n"
-)
-
-
-def _without_pool_reset_at_exit(output: str) -> str:
-    return _POOL_RESET_AT_EXIT.sub("", output)
-
-
 def enterprise_count(database_url: str) -> int:
     """How many enterprises a database holds."""
 
@@ -215,7 +202,7 @@ def test_demo_moves_to_the_next_free_port_and_shows_the_sign_in(
         assert int(MQTT.search(demo.output).group(1)) > busy_port  # type: ignore[union-attr]
         assert re.search(r"\badmin\b.*\btaihu-admin\b", demo.output)
         demo.interrupt()
-    assert "Traceback" not in _without_pool_reset_at_exit(demo.output)
+    assert "Traceback" not in demo.output
 
 
 def test_demo_no_serve_seeds_a_fresh_sqlite_database_and_exits(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import queue
 import shutil
 from typing import Any
@@ -365,3 +366,38 @@ async def test_mosquitto_pub_and_sub(
     # mosquitto_sub says nothing when it is subscribed; push until it prints the update.
     assert await eventually(pushed)
     await sub.wait()
+
+
+# -- shutdown ------------------------------------------------------------------------------------
+
+
+async def test_stopping_the_hub_acknowledges_what_it_stores_and_tells_the_client_why(
+    port: int,
+    make_device: Any,
+    client: httpx.AsyncClient,
+    clients: Any,
+    hub: DeviceHub,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dev: Dev = await make_device()
+    c = clients(port, dev.token, V5)
+    assert await c.connect() == 0
+    sent = 200
+    for n in range(sent):  # a burst still on its way while the hub stops
+        point = {"ts": 1_764_057_600_000 + n, "values": {"n": n}}
+        c.client.publish("v1/devices/me/telemetry", json.dumps(point).encode(), qos=1)
+    await asyncio.to_thread(c.acks.get, timeout=DEADLINE)  # the first is stored
+    await hub.stop()
+    assert await c.disconnected() == 0x8B  # server shutting down
+    acked = 1
+    while not c.acks.empty():
+        assert c.acks.get()[1] == 0
+        acked += 1
+    stored = await client.get(
+        f"/api/plugins/telemetry/DEVICE/{dev.id}/values/timeseries",
+        params={"keys": "n", "startTs": 0, "endTs": 2**62, "limit": 1000},
+        headers=dev.headers,
+    )
+    # Every acknowledged message is stored; what was never acknowledged the client resends.
+    assert len(stored.json()["n"]) >= acked
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

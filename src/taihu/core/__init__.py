@@ -12,6 +12,7 @@ from taihu.core.errors import (
     TooManyRequests,
     Unauthenticated,
 )
+from taihu.core.jobs import PeriodicJob, drain
 from taihu.core.migrate import SchemaState, head_revisions, schema_state, upgrade
 from taihu.core.paging import MAX_PAGE_SIZE, Page, PageNumber, PageSize
 from taihu.core.runtime import DbSession, Runtime, RuntimeDep, db_session, get_runtime
@@ -41,6 +42,7 @@ __all__ = [
     "Page",
     "PageNumber",
     "PageSize",
+    "PeriodicJob",
     "PermissionDenied",
     "Runtime",
     "RuntimeDep",
@@ -52,6 +54,7 @@ __all__ = [
     "Unauthenticated",
     "current_request_id",
     "db_session",
+    "drain",
     "get_runtime",
     "hash_password",
     "hash_token",

@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from taihu.core import Clock, Database, SystemClock
+from taihu.core import Clock, Database, PeriodicJob, SystemClock, drain
 from taihu.devices.gateway import GatewaySession
 from taihu.devices.ingest import IngestQueue
 from taihu.devices.jobs import enforce_retention
@@ -75,6 +75,7 @@ RPC_REQUEST = ME + "rpc/request/"
 RPC_RESPONSE = ME + "rpc/response/"
 _RECENT_ERRORS = 20
 _RETENTION_EVERY = 3600.0  # seconds
+_STOP_WITHIN = 10.0  # seconds the work under way gets to finish at shutdown
 
 
 @dataclass(slots=True)
@@ -229,7 +230,9 @@ class DeviceHub:
         self.gateway_factory: Callable[[DeviceSession], GatewaySession] = GatewaySession
         # child device id -> the gateway session speaking for it, and the child's name there
         self.gateway_children: dict[int, tuple[GatewaySession, str]] = {}
-        self._retention: asyncio.Task[None] | None = None
+        self._retention = PeriodicJob(
+            "taihu-retention", self._enforce_retention, _RETENTION_EVERY, stop_within=_STOP_WITHIN
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -251,26 +254,19 @@ class DeviceHub:
             context.load_cert_chain(self.settings.tls_cert, self.settings.tls_key)
         self.listener = MqttListener(self, self.limits, ssl_context=context)
         await self.listener.start(sock)
-        self._retention = asyncio.get_running_loop().create_task(
-            self._retention_loop(), name="taihu-retention"
-        )
+        self._retention.start()
 
-    async def _retention_loop(self) -> None:
-        while True:
-            try:
-                await enforce_retention(self.db, self.store, self.clock)
-            except Exception:
-                log.exception("retention job failed; trying again in an hour")
-            await asyncio.sleep(_RETENTION_EVERY)
+    async def _enforce_retention(self) -> None:
+        await enforce_retention(self.db, self.store, self.clock)
 
     async def stop(self) -> None:
-        """Stop the listener and store what is queued."""
-        if self._retention is not None:
-            self._retention.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retention
+        """Stop the listener, let the handlers under way finish, and store what is queued."""
+        await self._retention.stop()
         if self.listener is not None:
             await self.listener.stop()
+        # Cancelling a handler mid-transaction would hand its connection back to the pool
+        # under a CancelledError: they get a bounded while to finish instead.
+        await drain(self._tasks, _STOP_WITHIN)
         await self.ingest.close()
 
     def now_ms(self) -> int:

@@ -19,7 +19,7 @@ import socket
 from collections import OrderedDict
 from typing import Any
 
-from taihu.core import Clock, Database
+from taihu.core import Clock, Database, PeriodicJob, drain
 from taihu.identifiers.handle_dispatch import Conversation, HandleDispatcher
 from taihu.identifiers.handle_locator import PrefixLocator
 from taihu.identifiers.referrals import node_locator
@@ -65,6 +65,7 @@ _UDP_PEERS = 4096
 _GARBAGE_ID = 0xFFFF_FFFF
 _UDP_BUFFER = 4 * 1024 * 1024
 _BATCH = 64
+_STOP_WITHIN = 5.0  # seconds the requests under way get to finish at shutdown
 
 
 def bind_handle(host: str, port: int) -> tuple[socket.socket, socket.socket]:
@@ -175,6 +176,12 @@ class HandleServer:
         self._tcp: asyncio.Server | None = None
         self._udp: _UdpSocket | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # open TCP connections, to end at shutdown
+        self._streams: dict[
+            asyncio.Task[Any], tuple[asyncio.StreamReader, asyncio.StreamWriter]
+        ] = {}
+        self._flusher = PeriodicJob("handle-counts", self._flush_counts, FLUSH_INTERVAL,
+                                    first_after=FLUSH_INTERVAL)  # fmt: skip
         self._peers: OrderedDict[Any, Conversation] = OrderedDict()
         self._connections = 0
 
@@ -182,39 +189,43 @@ class HandleServer:
         """Start serving on sockets bound by ``bind_handle``."""
         self._tcp = await asyncio.start_server(self._on_connection, sock=tcp, limit=2**16)
         self._udp = _UdpSocket(udp, self.on_datagram)
-        self._spawn(self._flush_counts())
+        self._flusher.start()
         host, port = tcp.getsockname()[:2]
         log.info("Handle protocol listening on %s:%s (TCP and UDP)", host, port)
 
-    async def _flush_counts(self) -> None:
-        """Add the resolutions answered here to the daily statistics, every few seconds."""
-        while True:
-            await asyncio.sleep(FLUSH_INTERVAL)
-            counts = self.dispatcher.resolver.take_counts()
-            if not counts:
-                continue
-            try:
-                async with self.dispatcher.db.session() as session:
-                    await IdentifierService(session, self.dispatcher.clock).count_resolutions(
-                        counts
-                    )
-            except Exception:  # statistics must never stop the listener
-                log.exception("could not record %d resolution counts yet", len(counts))
-                self.dispatcher.resolver.restore_counts(counts)  # added with the next flush
+    async def _flush_counts(self, *, force: bool = False) -> None:
+        """Add the resolutions answered here to the daily statistics (when a flush is due)."""
+        counts = self.dispatcher.resolver.take_counts(force=force)
+        if not counts:
+            return
+        try:
+            async with self.dispatcher.db.session() as session:
+                await IdentifierService(session, self.dispatcher.clock).count_resolutions(counts)
+        except Exception:  # statistics must never stop the listener
+            log.exception("could not record %d resolution counts yet", len(counts))
+            self.dispatcher.resolver.restore_counts(counts)  # added with the next flush
 
     async def stop(self) -> None:
-        """Stop listening and finish the requests under way."""
+        """Stop listening and let the requests under way finish (bounded)."""
         if self._udp is not None:
             self._udp.close()
             self._udp = None
         if self._tcp is not None:
             self._tcp.close()
+        # Idle connections end at once; one mid-request answers first. Cancelling a request
+        # mid-transaction would hand its connection back to the pool under a CancelledError.
+        for reader, writer in self._streams.values():
+            transport = writer.transport  # bytes after the end of file would fail an assert
+            if isinstance(transport, asyncio.ReadTransport) and transport.is_reading():
+                transport.pause_reading()
+            reader.feed_eof()
+        await drain([*self._tasks, *self._streams], _STOP_WITHIN)
+        await self._flusher.stop()
+        await self._flush_counts(force=True)  # the supervisor's thread has no other last flush
+        if self._tcp is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(2):
                     await self._tcp.wait_closed()
-        for task in list(self._tasks):
-            task.cancel()
-        self._tasks.clear()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -268,6 +279,9 @@ class HandleServer:
             writer.close()
             return
         self._connections += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self._streams[task] = (reader, writer)
         conversation = Conversation()
         try:
             while await self._serve_one(reader, writer, conversation):
@@ -276,6 +290,7 @@ class HandleServer:
             pass  # the peer went away or stalled: nothing to answer
         finally:
             self._connections -= 1
+            self._streams.pop(task, None)
             writer.close()
             with contextlib.suppress(ConnectionError, TimeoutError):
                 async with asyncio.timeout(1):

@@ -17,8 +17,6 @@ failure is kept on the row (attempts, error) and retried with a growing pause.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, record_audit
-from taihu.core import Clock, Conflict, Database, InvalidInput, SystemClock
+from taihu.core import Clock, Conflict, Database, InvalidInput, PeriodicJob, SystemClock
 from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.handle_values import (
     ADMIN_PERMISSIONS_ALL,
@@ -360,24 +358,15 @@ class Filer:
     ) -> None:
         self.db, self.settings, self.interval = db, settings, interval
         self.clock = clock or SystemClock()
-        self._task: asyncio.Task[None] | None = None
+        self._job = PeriodicJob("node-filings", self._send_due, interval)
 
     def start(self) -> None:
         """Start the loop."""
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="node-filings")
+        self._job.start()
 
     async def stop(self) -> None:
-        """Stop the loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop the loop; a round of filings under way finishes first."""
+        await self._job.stop()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await run_filings(self.db, self.settings, self.clock)
-            except Exception:  # the database may be busy or gone for a moment: try again later
-                log.exception("sending filings upstream failed")
-            await asyncio.sleep(self.interval)
+    async def _send_due(self) -> None:
+        await run_filings(self.db, self.settings, self.clock)

@@ -24,6 +24,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
+from taihu.core import drain
 from taihu.devices.mqtt.codec import (
     ConnAck,
     Connect,
@@ -59,6 +60,7 @@ __all__ = [
 
 log = logging.getLogger("taihu.mqtt")
 _READ_SIZE = 65_536
+_STOP_WITHIN = 10.0  # seconds a connection gets at shutdown to finish storing and say goodbye
 _WRITE_HIGH = 65_536  # bytes queued for a client before a sender waits for it to read
 
 
@@ -176,7 +178,12 @@ class Connection:
         """Ask the connection to end, telling an MQTT 5 client why."""
         if self.close_reason is None:
             self.close_reason = (reason, message)
-        # Ends the read loop at the next packet boundary without a task per packet.
+        # Ends the read loop at the next packet boundary without a task per packet. Reading
+        # pauses first: bytes arriving after the end of file would fail an assertion in
+        # asyncio's StreamReader and be logged as a fatal protocol error.
+        transport = self.writer.transport
+        if isinstance(transport, asyncio.ReadTransport) and transport.is_reading():
+            transport.pause_reading()
         self.reader.feed_eof()
 
     def __str__(self) -> str:
@@ -257,7 +264,7 @@ class MqttListener:
         self.limits = limits or TransportLimits()
         self.ssl_context = ssl_context
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], Connection] = {}
 
     async def start(self, sock: socket.socket) -> None:
         """Start accepting on an already bound, listening socket."""
@@ -271,35 +278,36 @@ class MqttListener:
         assert self._server is not None
         return int(self._server.sockets[0].getsockname()[1])
 
-    async def stop(self) -> None:
-        """Stop accepting and end every connection."""
+    async def stop(self, within: float = _STOP_WITHIN) -> None:
+        """Stop accepting and end every connection, letting each finish what it is storing."""
         if self._server is not None:
             self._server.close()
-        for task in list(self._connections):
-            task.cancel()
-        if self._connections:
-            await asyncio.gather(*self._connections, return_exceptions=True)
+        # Asked, not cancelled: a connection ends its read loop, acknowledges what is being
+        # stored and says goodbye; only one still busy after ``within`` seconds is cancelled.
+        for connection in self._connections.values():
+            connection.disconnect(Reason.SERVER_SHUTTING_DOWN, "server shutting down")
+        await drain(list(self._connections), within)
         if self._server is not None:
             await self._server.wait_closed()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
         connection = Connection(reader, writer, self.limits)
+        self._connections[task] = connection
         try:
             await self._serve(connection)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass
         except asyncio.CancelledError:
-            # The listener is stopping. Not re-raised: asyncio's stream callback would log a
-            # cancelled connection task as an error.
+            # Still busy when the listener stopped. Not re-raised: asyncio's stream callback
+            # would log a cancelled connection task as an error.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(
                     connection.send(Disconnect(Reason.SERVER_SHUTTING_DOWN)), timeout=1
                 )
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), timeout=1)
