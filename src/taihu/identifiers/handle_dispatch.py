@@ -5,9 +5,11 @@ Resolution is the hot path; admin operations sit behind secret-key challenge-res
     request ──► PrefixLocator.locate(prefix) ──► Answer (RC 301 / referral) sent as it is
                       │ None: served here
                       ├── RESOLUTION      resolver cache → pre-encoded public values
-                      ├── GET_SITE_INFO, LIST_HOMED_NA, VERIFY_RESPONSE   (no authentication)
-                      └── admin opcodes   RC 402 challenge (digest + nonce) ─► CHALLENGE_RESPONSE
-                                          HS_SECKEY proof checked ─► IdentifierService as
+                      ├── GET_SITE_INFO, LIST_HOMED_NA    (no authentication)
+                      ├── VERIFY_RESPONSE  the proof checked, counted as a login (throttled)
+                      └── admin opcodes   RC 402 challenge (RRDG: digest, then nonce) ─►
+                                          CHALLENGE_RESPONSE: HS_SECKEY proof checked and
+                                          throttled (``admin_logins``) ─► IdentifierService as
                                           HandleAdmin(index, handle): same permissions, audited
 
 A ``Conversation`` holds the challenges pending on one TCP connection or one UDP peer.
@@ -21,7 +23,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
-from taihu.core import Clock, Database, TaihuError
+from taihu.core import Clock, Database, TaihuError, TooManyRequests, Unauthenticated
+from taihu.identifiers.admin_logins import answer_login
 from taihu.identifiers.handle_locator import LocalPrefixes, PrefixLocator
 from taihu.identifiers.handle_rest import response_code
 from taihu.identifiers.handle_values import (
@@ -60,10 +63,10 @@ from taihu.identifiers.wire import (
     compute_digest,
     encode_message,
     encode_raw,
-    verify_secret_key_response,
+    op_flags,
 )
 from taihu.identifiers.wire.buffer import Writer
-from taihu.identifiers.wire.codec import op_flags
+from taihu.settings import SecuritySettings
 
 __all__ = ["ADMIN_OPCODES", "Conversation", "HandleDispatcher"]
 
@@ -104,9 +107,10 @@ class _Pending:
 
 @dataclass(slots=True)
 class Conversation:
-    """Challenges pending with one peer, oldest first, a few at most."""
+    """Challenges pending with one peer (its address in ``peer``), oldest first, a few at most."""
 
     pending: OrderedDict[int, _Pending] = field(default_factory=OrderedDict)
+    peer: str = ""
 
     def add(self, request_id: int, pending: _Pending) -> None:
         """Remember a challenge (the oldest is dropped past the bound)."""
@@ -142,9 +146,12 @@ class HandleDispatcher:
         site: SiteInfo,
         *,
         seckeys: SecretKeyBox | None,
+        security: SecuritySettings | None = None,
     ) -> None:
         self.db, self.clock, self.resolver = db, clock, resolver
         self.locator, self.site, self.seckeys = locator, site, seckeys
+        # The login throttle's limits; without settings, their documented defaults.
+        self.security = security or SecuritySettings.model_construct()
 
     # Replies -------------------------------------------------------------------------------
 
@@ -170,8 +177,11 @@ class HandleDispatcher:
 
     @staticmethod
     def _digest_algorithm(request: Message) -> DigestAlgorithm:
-        # RFC 3652 (protocol 2.1) knows MD5 and SHA-1; later 2.x peers take SHA-256.
-        return DigestAlgorithm.SHA1 if request.envelope.version[1] <= 1 else DigestAlgorithm.SHA256
+        # 2.0 knows only MD5, RFC 3652 (2.1) MD5 and SHA-1; later 2.x peers take SHA-256.
+        minor = request.envelope.version[1]
+        if minor == 0:
+            return DigestAlgorithm.MD5
+        return DigestAlgorithm.SHA1 if minor == 1 else DigestAlgorithm.SHA256
 
     def _request_digest(self, request: Message, signed: bytes) -> RequestDigest | None:
         if not request.header.flags & OpFlag.RRDG:
@@ -222,7 +232,7 @@ class HandleDispatcher:
             handles = tuple(f"0.NA/{p}" for p in served)
             return self.reply(request, signed, ResponseCode.SUCCESS, HandleListBody(handles))
         if opcode is OpCode.VERIFY_RESPONSE and isinstance(body, VerifyRequest):
-            return await self._verify(request, signed, body)
+            return await self._verify(request, signed, body, conversation)
         if opcode is OpCode.CHALLENGE_RESPONSE and isinstance(body, ChallengeAnswer):
             return await self._answered(request, signed, body, conversation)
         if opcode in ADMIN_OPCODES:
@@ -317,18 +327,24 @@ class HandleDispatcher:
         expires = time.monotonic() + CHALLENGE_SECONDS
         pending = _Pending(request, signed, digest, nonce, expires)
         conversation.add(request.envelope.request_id, pending)
-        challenge = Challenge(digest, nonce)
+        legacy = request.envelope.version == (2, 0)
+        challenge = Challenge(digest, nonce, legacy=legacy)
         header = self._header(request, ResponseCode.AUTHEN_NEEDED)
+        if not legacy:  # from 2.1 the digest is the body's optional request digest: flag it
+            header = replace(header, flags=op_flags(int(header.flags) | OpFlag.RRDG))
         return encode_message(Message(self._envelope(request), header, challenge))
 
-    async def _secret(self, key_handle: str, index: int) -> bytes | None:
+    async def _login(
+        self, key_handle: str, index: int, client: str, challenge: tuple[bytes, bytes], proof: bytes
+    ) -> HandleAdmin:
+        """The admin ``proof`` proves; else ``Unauthenticated`` (``TooManyRequests`` if locked)."""
         try:
-            handle = Handle(key_handle)
-        except HandleValueError:
-            return None
+            admin = HandleAdmin(index, Handle(key_handle).key)
+        except HandleValueError as exc:
+            raise Unauthenticated(str(exc), code="authentication_failed") from exc
         async with self.db.session() as session:
             service = IdentifierService(session, self.clock, seckeys=self.seckeys)
-            return await service.secret_key_of(handle, index)
+            return await answer_login(service, self.security, admin, client, challenge, proof)
 
     async def _answered(
         self, answer: Message, signed: bytes, body: ChallengeAnswer, conversation: Conversation
@@ -347,23 +363,39 @@ class HandleDispatcher:
             return self.reply(
                 answer, signed, ResponseCode.UNABLE_TO_AUTHEN, ErrorBody(text), opcode
             )
-        secret = await self._secret(body.key_handle, body.key_index)
-        if secret is None or not verify_secret_key_response(
-            secret, pending.nonce, pending.digest.value, body.response
-        ):
+        try:
+            caller = await self._login(
+                body.key_handle,
+                body.key_index,
+                conversation.peer,
+                (pending.nonce, pending.digest.value),
+                body.response,
+            )
+        except (Unauthenticated, TooManyRequests) as exc:
             log.info("Handle authentication as %s:%s failed", body.key_index, body.key_handle)
-            text = f"authentication as {body.key_index}:{body.key_handle} failed"
+            text = (
+                str(exc)
+                if isinstance(exc, TooManyRequests)
+                else (f"authentication as {body.key_index}:{body.key_handle} failed")
+            )
             return self.reply(answer, signed, ResponseCode.AUTHEN_FAILED, ErrorBody(text), opcode)
-        caller = HandleAdmin(body.key_index, Handle(body.key_handle).key)
         code, reply_body = await self._administer(caller, original)
         return self.reply(original, pending.signed, code, reply_body)
 
-    async def _verify(self, request: Message, signed: bytes, body: VerifyRequest) -> bytes:
-        secret = await self._secret(body.key_handle, body.key_index)
-        valid = secret is not None and verify_secret_key_response(
-            secret, body.nonce, body.request_digest, body.response
-        )
-        return self.reply(request, signed, ResponseCode.SUCCESS, VerifyResult(valid=valid))
+    async def _verify(
+        self, request: Message, signed: bytes, body: VerifyRequest, conversation: Conversation
+    ) -> bytes:
+        # Anyone may ask, so a guess put through VERIFY_RESPONSE counts like a failed login.
+        challenge = (body.nonce, body.request_digest)
+        try:
+            await self._login(
+                body.key_handle, body.key_index, conversation.peer, challenge, body.response
+            )
+        except TooManyRequests as exc:
+            return self.reply(request, signed, ResponseCode.AUTHEN_FAILED, ErrorBody(str(exc)))
+        except Unauthenticated:
+            return self.reply(request, signed, ResponseCode.SUCCESS, VerifyResult(valid=False))
+        return self.reply(request, signed, ResponseCode.SUCCESS, VerifyResult(valid=True))
 
     # Administration ------------------------------------------------------------------------
 
