@@ -12,13 +12,18 @@ Resolution is the hot path; admin operations sit behind secret-key challenge-res
                                           throttled (``admin_logins``) ─► IdentifierService as
                                           HandleAdmin(index, handle): same permissions, audited
 
-A ``Conversation`` holds the challenges pending on one TCP connection or one UDP peer.
+A challenge names a fresh session id in its envelope. The Handle.Net client answers with that
+session id, a new request id and often a new connection, so pending challenges are found by
+session id server-wide; Taihu's own client answers on the same connection with the same request
+id, which a ``Conversation`` (one TCP connection or one UDP peer) finds. Either way a challenge is
+answered once, and the result goes back under the answer's request id.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -88,6 +93,7 @@ SERVER_VERSION = (2, 11)
 CHALLENGE_SECONDS = 60.0
 LIST_LIMIT = 100_000
 _PENDING_PER_CONVERSATION = 16
+_PENDING_SESSIONS = 4096  # challenges awaiting an answer on any connection, oldest dropped
 _EXPIRATION = 12 * 3600
 _REPLY_FLAGS = int(OpFlag.AUTH | OpFlag.RECU)
 _ECHOED = int(OpFlag.RRDG | OpFlag.KPAL)
@@ -103,6 +109,8 @@ class _Pending:
     digest: RequestDigest
     nonce: bytes
     expires: float
+    session: int
+    answered: bool = False
 
 
 @dataclass(slots=True)
@@ -152,6 +160,7 @@ class HandleDispatcher:
         self.locator, self.site, self.seckeys = locator, site, seckeys
         # The login throttle's limits; without settings, their documented defaults.
         self.security = security or SecuritySettings.model_construct()
+        self._sessions: OrderedDict[int, _Pending] = OrderedDict()
 
     # Replies -------------------------------------------------------------------------------
 
@@ -325,14 +334,19 @@ class HandleDispatcher:
         digest = RequestDigest(algorithm, compute_digest(algorithm, signed))
         nonce = os.urandom(16)
         expires = time.monotonic() + CHALLENGE_SECONDS
-        pending = _Pending(request, signed, digest, nonce, expires)
+        session = request.envelope.session_id or secrets.randbelow(2**31 - 1) + 1
+        pending = _Pending(request, signed, digest, nonce, expires, session)
         conversation.add(request.envelope.request_id, pending)
+        self._sessions[session] = pending
+        while len(self._sessions) > _PENDING_SESSIONS:
+            self._sessions.popitem(last=False)
         legacy = request.envelope.version == (2, 0)
         challenge = Challenge(digest, nonce, legacy=legacy)
         header = self._header(request, ResponseCode.AUTHEN_NEEDED)
         if not legacy:  # from 2.1 the digest is the body's optional request digest: flag it
             header = replace(header, flags=op_flags(int(header.flags) | OpFlag.RRDG))
-        return encode_message(Message(self._envelope(request), header, challenge))
+        envelope = replace(self._envelope(request), session_id=session)
+        return encode_message(Message(envelope, header, challenge))
 
     async def _login(
         self, key_handle: str, index: int, client: str, challenge: tuple[bytes, bytes], proof: bytes
@@ -350,9 +364,13 @@ class HandleDispatcher:
         self, answer: Message, signed: bytes, body: ChallengeAnswer, conversation: Conversation
     ) -> bytes:
         pending = conversation.pending.pop(answer.envelope.request_id, None)
-        if pending is None:
-            text = "no challenge is pending for this request id"
+        if pending is None and answer.envelope.session_id:
+            pending = self._sessions.get(answer.envelope.session_id)
+        if pending is None or pending.answered:
+            text = "no challenge is pending for this session or request id"
             return self.reply(answer, signed, ResponseCode.AUTHEN_TIMEOUT, ErrorBody(text))
+        pending.answered = True  # one answer per challenge, whichever way it came
+        self._sessions.pop(pending.session, None)
         original = pending.request
         opcode = original.header.opcode
         if time.monotonic() > pending.expires:
@@ -380,7 +398,7 @@ class HandleDispatcher:
             )
             return self.reply(answer, signed, ResponseCode.AUTHEN_FAILED, ErrorBody(text), opcode)
         code, reply_body = await self._administer(caller, original)
-        return self.reply(original, pending.signed, code, reply_body)
+        return self.reply(answer, signed, code, reply_body, opcode)
 
     async def _verify(
         self, request: Message, signed: bytes, body: VerifyRequest, conversation: Conversation
