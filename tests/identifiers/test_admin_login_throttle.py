@@ -28,7 +28,7 @@ async def test_failed_basic_logins_lock_out_then_expire(
         wrong = await _put(client, f"T{attempt}", WRONG)
         assert (wrong.status_code, wrong.json()["responseCode"]) == (403, 403)
     locked = await _put(client, "RIGHT-BUT-LOCKED", ADMIN)
-    # pyhandle reads 403 + responseCode 403 as an authentication failure
+    # the wrong-key answer (403, responseCode 403), which pyhandle raises with its body
     assert (locked.status_code, locked.json()["responseCode"]) == (403, 403)
     assert int(locked.headers["retry-after"]) > 0
     assert "too many" in locked.json()["message"]

@@ -13,6 +13,7 @@ on; the moment a lock-out starts is written to the audit log (``handle.auth_lock
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from taihu.accounts import LoginThrottle, record_audit, throttle_key
@@ -50,7 +51,8 @@ async def _login(
             ),
             None,
         )
-    if stored is None or not proves(stored):
+    # The proof costs milliseconds (Argon2, PBKDF2): keep it off the event loop.
+    if stored is None or not await asyncio.to_thread(proves, stored):
         if await throttle.failed(key):
             await record_audit(
                 service.session,
