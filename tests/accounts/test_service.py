@@ -93,6 +93,13 @@ async def test_login_is_throttled_per_user_and_address(
         async with db.session() as session:
             await accounts_for(session, settings, clock).login("zhang", PASSWORD, "1.2.3.4")
     assert 0 < info.value.retry_after <= settings.security.login_window_seconds + 1
+    async with db.session() as session:  # the lock-out itself is audited, once
+        locks = list(
+            await session.scalars(
+                sa.select(AuditEntry).where(AuditEntry.action == "user.login_locked")
+            )
+        )
+    assert [(e.entity_id, (e.after or {}).get("client")) for e in locks] == [("zhang", "1.2.3.4")]
     # … but another address is not punished for it,
     async with db.session() as session:
         await accounts_for(session, settings, clock).login("zhang", PASSWORD, "5.6.7.8")

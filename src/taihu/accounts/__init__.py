@@ -12,6 +12,7 @@ from taihu.accounts.dependencies import (
 from taihu.accounts.models import ApiToken, AuditEntry, ConsoleSession, Membership, User
 from taihu.accounts.principal import Principal, Role
 from taihu.accounts.service import AccountService, IssuedToken, SessionInfo
+from taihu.accounts.throttle import LoginThrottle, throttle_key
 
 __all__ = [
     "CSRF_HEADER",
@@ -24,6 +25,7 @@ __all__ = [
     "ConsoleSession",
     "CurrentPrincipal",
     "IssuedToken",
+    "LoginThrottle",
     "Membership",
     "Principal",
     "Role",
@@ -35,4 +37,5 @@ __all__ = [
     "query_audit",
     "record_audit",
     "require_roles",
+    "throttle_key",
 ]

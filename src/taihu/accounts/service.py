@@ -11,15 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts.audit import record_audit
-from taihu.accounts.models import ApiToken, ConsoleSession, LoginFailure, Membership, User
+from taihu.accounts.models import ApiToken, ConsoleSession, Membership, User
 from taihu.accounts.principal import Principal, Role
+from taihu.accounts.throttle import LoginThrottle
 from taihu.core import (
     Clock,
     Conflict,
     InvalidInput,
     NotFound,
     SystemClock,
-    TooManyRequests,
     Unauthenticated,
     hash_password,
     hash_token,
@@ -168,38 +168,29 @@ class AccountService:
     async def login(self, username: str, password: str, client: str) -> User:
         """Check a user name and password, throttling repeated failures per name and address."""
         username = username.strip().lower()
-        key = f"{username}|{client}"[:200]
-        now = self.clock.now()
-        window_start = now - timedelta(seconds=self.security.login_window_seconds)
-        failures = list(
-            await self.session.scalars(
-                sa.select(LoginFailure.at)
-                .where(LoginFailure.key == key, LoginFailure.at >= window_start)
-                .order_by(LoginFailure.at)
-            )
-        )
-        if len(failures) >= self.security.login_max_failures:
-            oldest = failures[-self.security.login_max_failures]
-            retry = oldest + timedelta(seconds=self.security.login_window_seconds) - now
-            raise TooManyRequests(
-                "too many failed sign-ins; try again later",
-                retry_after=max(1, int(retry.total_seconds()) + 1),
-            )
+        throttle = LoginThrottle(self.session, self.security, self.clock)
+        key = f"{username}|{client}"[:200]  # the key earlier versions counted under
+        await throttle.check(key)
         user = await self.session.scalar(sa.select(User).where(User.username == username))
         if not verify_password(user.password_hash if user else None, password) or user is None:
-            self.session.add(LoginFailure(key=key, at=now))
-            await self.session.execute(
-                sa.delete(LoginFailure).where(LoginFailure.at < window_start)
-            )
-            # The failure must count even though the caller's unit of work ends in an error.
-            await self.session.commit()
+            if await throttle.failed(key):
+                await record_audit(
+                    self.session,
+                    Principal(name=username, role=Role.ENTERPRISE),
+                    "user.login_locked",
+                    "user",
+                    username,
+                    after={"client": client, "failures": throttle.max_failures},
+                    at=self.clock.now(),
+                )
+                await self.session.commit()
             raise Unauthenticated("wrong user name or password", code="bad_credentials")
         if not user.is_active:
             raise Unauthenticated("this account is disabled", code="account_disabled")
-        await self.session.execute(sa.delete(LoginFailure).where(LoginFailure.key == key))
+        await throttle.succeeded(key)
         if password_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
-        user.last_login_at = now
+        user.last_login_at = self.clock.now()
         return user
 
     # -- API tokens --------------------------------------------------------------------------

@@ -20,15 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from taihu.accounts import ERROR_RESPONSES, current_principal
+from taihu.accounts import ERROR_RESPONSES, client_address, current_principal
 from taihu.core import (
     InvalidInput,
     PermissionDenied,
     Runtime,
     TaihuError,
+    TooManyRequests,
     Unauthenticated,
     get_runtime,
 )
+from taihu.identifiers.admin_logins import basic_login
 from taihu.identifiers.handle_rest import (
     RC_SUCCESS,
     RC_VALUES_NOT_FOUND,
@@ -76,6 +78,8 @@ def _json(body: dict[str, Any] | list[Any], status: int = 200, **kwargs: Any) ->
 def _error(exc: TaihuError, handle: str) -> Response:
     code = response_code(exc)
     headers = {"WWW-Authenticate": 'Basic realm="handle"'} if code == 402 else None
+    if isinstance(exc, TooManyRequests):  # a locked-out admin: 403 with responseCode 403
+        headers = {"Retry-After": str(exc.retry_after)}
     # The Handle.Net server answers credentials over plain HTTP with 403 (responseCode 402).
     status = 403 if exc.code == "plain_http" else http_status(code)
     return _json(
@@ -127,8 +131,12 @@ async def _caller(request: Request, session: AsyncSession, runtime: Runtime) -> 
         raise PermissionDenied(
             "authentication over plain HTTP is refused; use HTTPS", code="plain_http"
         )
-    return await identifier_service(session, runtime).authenticate_admin(
-        credentials.username, credentials.password
+    return await basic_login(
+        identifier_service(session, runtime),
+        runtime.settings.security,
+        credentials.username,
+        credentials.password,
+        client_address(request),
     )
 
 

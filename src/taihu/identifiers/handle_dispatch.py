@@ -5,23 +5,31 @@ Resolution is the hot path; admin operations sit behind secret-key challenge-res
     request ──► PrefixLocator.locate(prefix) ──► Answer (RC 301 / referral) sent as it is
                       │ None: served here
                       ├── RESOLUTION      resolver cache → pre-encoded public values
-                      ├── GET_SITE_INFO, LIST_HOMED_NA, VERIFY_RESPONSE   (no authentication)
-                      └── admin opcodes   RC 402 challenge (digest + nonce) ─► CHALLENGE_RESPONSE
-                                          HS_SECKEY proof checked ─► IdentifierService as
+                      ├── GET_SITE_INFO, LIST_HOMED_NA    (no authentication)
+                      ├── VERIFY_RESPONSE  the proof checked, counted as a login (throttled)
+                      └── admin opcodes   RC 402 challenge (RRDG: digest, then nonce) ─►
+                                          CHALLENGE_RESPONSE: HS_SECKEY proof checked and
+                                          throttled (``admin_logins``) ─► IdentifierService as
                                           HandleAdmin(index, handle): same permissions, audited
 
-A ``Conversation`` holds the challenges pending on one TCP connection or one UDP peer.
+A challenge names a fresh session id in its envelope. The Handle.Net client answers with that
+session id, a new request id and often a new connection, so pending challenges are found by
+session id server-wide; Taihu's own client answers on the same connection with the same request
+id, which a ``Conversation`` (one TCP connection or one UDP peer) finds. Either way a challenge is
+answered once, and the result goes back under the answer's request id.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
-from taihu.core import Clock, Database, TaihuError
+from taihu.core import Clock, Database, TaihuError, TooManyRequests, Unauthenticated
+from taihu.identifiers.admin_logins import answer_login
 from taihu.identifiers.handle_locator import LocalPrefixes, PrefixLocator
 from taihu.identifiers.handle_rest import response_code
 from taihu.identifiers.handle_values import (
@@ -60,10 +68,10 @@ from taihu.identifiers.wire import (
     compute_digest,
     encode_message,
     encode_raw,
-    verify_secret_key_response,
+    op_flags,
 )
 from taihu.identifiers.wire.buffer import Writer
-from taihu.identifiers.wire.codec import op_flags
+from taihu.settings import SecuritySettings
 
 __all__ = ["ADMIN_OPCODES", "Conversation", "HandleDispatcher"]
 
@@ -85,6 +93,7 @@ SERVER_VERSION = (2, 11)
 CHALLENGE_SECONDS = 60.0
 LIST_LIMIT = 100_000
 _PENDING_PER_CONVERSATION = 16
+_PENDING_SESSIONS = 4096  # challenges awaiting an answer on any connection, oldest dropped
 _EXPIRATION = 12 * 3600
 _REPLY_FLAGS = int(OpFlag.AUTH | OpFlag.RECU)
 _ECHOED = int(OpFlag.RRDG | OpFlag.KPAL)
@@ -100,13 +109,16 @@ class _Pending:
     digest: RequestDigest
     nonce: bytes
     expires: float
+    session: int
+    answered: bool = False
 
 
 @dataclass(slots=True)
 class Conversation:
-    """Challenges pending with one peer, oldest first, a few at most."""
+    """Challenges pending with one peer (its address in ``peer``), oldest first, a few at most."""
 
     pending: OrderedDict[int, _Pending] = field(default_factory=OrderedDict)
+    peer: str = ""
 
     def add(self, request_id: int, pending: _Pending) -> None:
         """Remember a challenge (the oldest is dropped past the bound)."""
@@ -142,9 +154,13 @@ class HandleDispatcher:
         site: SiteInfo,
         *,
         seckeys: SecretKeyBox | None,
+        security: SecuritySettings | None = None,
     ) -> None:
         self.db, self.clock, self.resolver = db, clock, resolver
         self.locator, self.site, self.seckeys = locator, site, seckeys
+        # The login throttle's limits; without settings, their documented defaults.
+        self.security = security or SecuritySettings.model_construct()
+        self._sessions: OrderedDict[int, _Pending] = OrderedDict()
 
     # Replies -------------------------------------------------------------------------------
 
@@ -170,8 +186,11 @@ class HandleDispatcher:
 
     @staticmethod
     def _digest_algorithm(request: Message) -> DigestAlgorithm:
-        # RFC 3652 (protocol 2.1) knows MD5 and SHA-1; later 2.x peers take SHA-256.
-        return DigestAlgorithm.SHA1 if request.envelope.version[1] <= 1 else DigestAlgorithm.SHA256
+        # 2.0 knows only MD5, RFC 3652 (2.1) MD5 and SHA-1; later 2.x peers take SHA-256.
+        minor = request.envelope.version[1]
+        if minor == 0:
+            return DigestAlgorithm.MD5
+        return DigestAlgorithm.SHA1 if minor == 1 else DigestAlgorithm.SHA256
 
     def _request_digest(self, request: Message, signed: bytes) -> RequestDigest | None:
         if not request.header.flags & OpFlag.RRDG:
@@ -222,7 +241,7 @@ class HandleDispatcher:
             handles = tuple(f"0.NA/{p}" for p in served)
             return self.reply(request, signed, ResponseCode.SUCCESS, HandleListBody(handles))
         if opcode is OpCode.VERIFY_RESPONSE and isinstance(body, VerifyRequest):
-            return await self._verify(request, signed, body)
+            return await self._verify(request, signed, body, conversation)
         if opcode is OpCode.CHALLENGE_RESPONSE and isinstance(body, ChallengeAnswer):
             return await self._answered(request, signed, body, conversation)
         if opcode in ADMIN_OPCODES:
@@ -315,28 +334,43 @@ class HandleDispatcher:
         digest = RequestDigest(algorithm, compute_digest(algorithm, signed))
         nonce = os.urandom(16)
         expires = time.monotonic() + CHALLENGE_SECONDS
-        pending = _Pending(request, signed, digest, nonce, expires)
+        session = request.envelope.session_id or secrets.randbelow(2**31 - 1) + 1
+        pending = _Pending(request, signed, digest, nonce, expires, session)
         conversation.add(request.envelope.request_id, pending)
-        challenge = Challenge(digest, nonce)
+        self._sessions[session] = pending
+        while len(self._sessions) > _PENDING_SESSIONS:
+            self._sessions.popitem(last=False)
+        legacy = request.envelope.version == (2, 0)
+        challenge = Challenge(digest, nonce, legacy=legacy)
         header = self._header(request, ResponseCode.AUTHEN_NEEDED)
-        return encode_message(Message(self._envelope(request), header, challenge))
+        if not legacy:  # from 2.1 the digest is the body's optional request digest: flag it
+            header = replace(header, flags=op_flags(int(header.flags) | OpFlag.RRDG))
+        envelope = replace(self._envelope(request), session_id=session)
+        return encode_message(Message(envelope, header, challenge))
 
-    async def _secret(self, key_handle: str, index: int) -> bytes | None:
+    async def _login(
+        self, key_handle: str, index: int, client: str, challenge: tuple[bytes, bytes], proof: bytes
+    ) -> HandleAdmin:
+        """The admin ``proof`` proves; else ``Unauthenticated`` (``TooManyRequests`` if locked)."""
         try:
-            handle = Handle(key_handle)
-        except HandleValueError:
-            return None
+            admin = HandleAdmin(index, Handle(key_handle).key)
+        except HandleValueError as exc:
+            raise Unauthenticated(str(exc), code="authentication_failed") from exc
         async with self.db.session() as session:
             service = IdentifierService(session, self.clock, seckeys=self.seckeys)
-            return await service.secret_key_of(handle, index)
+            return await answer_login(service, self.security, admin, client, challenge, proof)
 
     async def _answered(
         self, answer: Message, signed: bytes, body: ChallengeAnswer, conversation: Conversation
     ) -> bytes:
         pending = conversation.pending.pop(answer.envelope.request_id, None)
-        if pending is None:
-            text = "no challenge is pending for this request id"
+        if pending is None and answer.envelope.session_id:
+            pending = self._sessions.get(answer.envelope.session_id)
+        if pending is None or pending.answered:
+            text = "no challenge is pending for this session or request id"
             return self.reply(answer, signed, ResponseCode.AUTHEN_TIMEOUT, ErrorBody(text))
+        pending.answered = True  # one answer per challenge, whichever way it came
+        self._sessions.pop(pending.session, None)
         original = pending.request
         opcode = original.header.opcode
         if time.monotonic() > pending.expires:
@@ -347,23 +381,39 @@ class HandleDispatcher:
             return self.reply(
                 answer, signed, ResponseCode.UNABLE_TO_AUTHEN, ErrorBody(text), opcode
             )
-        secret = await self._secret(body.key_handle, body.key_index)
-        if secret is None or not verify_secret_key_response(
-            secret, pending.nonce, pending.digest.value, body.response
-        ):
+        try:
+            caller = await self._login(
+                body.key_handle,
+                body.key_index,
+                conversation.peer,
+                (pending.nonce, pending.digest.value),
+                body.response,
+            )
+        except (Unauthenticated, TooManyRequests) as exc:
             log.info("Handle authentication as %s:%s failed", body.key_index, body.key_handle)
-            text = f"authentication as {body.key_index}:{body.key_handle} failed"
+            text = (
+                str(exc)
+                if isinstance(exc, TooManyRequests)
+                else (f"authentication as {body.key_index}:{body.key_handle} failed")
+            )
             return self.reply(answer, signed, ResponseCode.AUTHEN_FAILED, ErrorBody(text), opcode)
-        caller = HandleAdmin(body.key_index, Handle(body.key_handle).key)
         code, reply_body = await self._administer(caller, original)
-        return self.reply(original, pending.signed, code, reply_body)
+        return self.reply(answer, signed, code, reply_body, opcode)
 
-    async def _verify(self, request: Message, signed: bytes, body: VerifyRequest) -> bytes:
-        secret = await self._secret(body.key_handle, body.key_index)
-        valid = secret is not None and verify_secret_key_response(
-            secret, body.nonce, body.request_digest, body.response
-        )
-        return self.reply(request, signed, ResponseCode.SUCCESS, VerifyResult(valid=valid))
+    async def _verify(
+        self, request: Message, signed: bytes, body: VerifyRequest, conversation: Conversation
+    ) -> bytes:
+        # Anyone may ask, so a guess put through VERIFY_RESPONSE counts like a failed login.
+        challenge = (body.nonce, body.request_digest)
+        try:
+            await self._login(
+                body.key_handle, body.key_index, conversation.peer, challenge, body.response
+            )
+        except TooManyRequests as exc:
+            return self.reply(request, signed, ResponseCode.AUTHEN_FAILED, ErrorBody(str(exc)))
+        except Unauthenticated:
+            return self.reply(request, signed, ResponseCode.SUCCESS, VerifyResult(valid=False))
+        return self.reply(request, signed, ResponseCode.SUCCESS, VerifyResult(valid=True))
 
     # Administration ------------------------------------------------------------------------
 

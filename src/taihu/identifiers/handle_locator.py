@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from taihu.core import Database
 from taihu.identifiers.models import Prefix
-from taihu.identifiers.wire.codec import Body, ErrorBody, Message, ResponseCode
+from taihu.identifiers.wire.messages import Body, ErrorBody, Message, ResponseCode
 
 __all__ = ["NOT_HERE", "Answer", "LocalPrefixes", "PrefixLocator"]
 

@@ -62,6 +62,7 @@ _BY_ERROR_CODE = {
     "authentication_needed": RC_AUTHENTICATION_NEEDED,
     "plain_http": RC_AUTHENTICATION_NEEDED,
     "authentication_failed": RC_AUTHENTICATION_FAILED,
+    "authentication_locked": RC_AUTHENTICATION_FAILED,
     "invalid_credential": RC_INVALID_CREDENTIAL,
 }
 

@@ -46,7 +46,7 @@ from taihu.identifiers.wire import (
     read_tcp_message,
     split_datagrams,
 )
-from taihu.identifiers.wire.codec import ENVELOPE_SIZE, HEADER_SIZE
+from taihu.identifiers.wire.messages import ENVELOPE_SIZE, HEADER_SIZE
 from taihu.settings import Settings
 
 __all__ = [
@@ -235,7 +235,7 @@ class HandleServer:
     def _conversation(self, peer: Any) -> Conversation:
         conversation = self._peers.get(peer)
         if conversation is None:
-            conversation = self._peers[peer] = Conversation()
+            conversation = self._peers[peer] = Conversation(peer=str(peer[0]))
             while len(self._peers) > _UDP_PEERS:
                 self._peers.popitem(last=False)
         return conversation
@@ -282,7 +282,7 @@ class HandleServer:
         task = asyncio.current_task()
         assert task is not None
         self._streams[task] = (reader, writer)
-        conversation = Conversation()
+        conversation = Conversation(peer=str((writer.get_extra_info("peername") or ("",))[0]))
         try:
             while await self._serve_one(reader, writer, conversation):
                 pass
@@ -349,5 +349,6 @@ def handle_server_for(
         locator or node_locator(settings.node, db),
         site_for(published_address(settings), port),
         seckeys=seckeys_for(settings),
+        security=settings.security,
     )
     return HandleServer(dispatcher)

@@ -34,7 +34,6 @@ from taihu.core import (
     PermissionDenied,
     Runtime,
     SystemClock,
-    Unauthenticated,
     hash_password,
 )
 from taihu.identifiers.admins import in_admin_group
@@ -60,7 +59,6 @@ from taihu.identifiers.seckeys import (
     is_hashed,
     is_sealed,
     seckeys_for,
-    verify_stored_secret,
 )
 from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
@@ -373,31 +371,6 @@ class IdentifierService:
         return list(await self.session.scalars(query))
 
     # -- authentication and authorization ------------------------------------------------------
-
-    async def authenticate_admin(self, username: str, password: str) -> HandleAdmin:
-        """Check ``INDEX:HANDLE`` + secret key against the handle's HS_SECKEY value."""
-        index_text, sep, handle_text = username.partition(":")
-        if not sep or not index_text.isdigit():
-            raise Unauthenticated(
-                f"the user name must be INDEX:HANDLE, e.g. 300:88.118/ADMIN, not {username!r}",
-                code="invalid_credential",
-            )
-        handle = parse_handle(handle_text)
-        index = int(index_text)
-        row = await self.session.scalar(sa.select(HandleRow).where(HandleRow.key == handle.key))
-        stored = None
-        if row is not None:
-            stored = next(
-                (v for v in load_record(row.record) if v.index == index and v.type == SECKEY_TYPE),
-                None,
-            )
-        if stored is None or not verify_stored_secret(
-            stored.data, password, box=self.seckeys, handle_key=handle.key, index=index
-        ):
-            raise Unauthenticated(
-                f"authentication as {index}:{handle.key} failed", code="authentication_failed"
-            )
-        return HandleAdmin(index, handle.key)
 
     def authorize(
         self,

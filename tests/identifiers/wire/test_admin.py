@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from taihu.accounts import AuditEntry, Principal
 from taihu.core import Database
 from taihu.identifiers import HandleValue, IdentifierService
+from taihu.identifiers.admin_logins import basic_login
 from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.wire import (
     HandleClient,
@@ -113,7 +114,7 @@ async def test_legacy_hashed_key_verifies_over_rest_only_until_reset(
     async with db.session() as session:
         legacy = IdentifierService(session)  # no box: the key is stored as an Argon2 hash
         await legacy.create_prefix(Principal.system("test"), "88.118.9", admin_password=SECRET)
-        caller = await legacy.authenticate_admin("300:88.118.9/ADMIN", SECRET)
+        caller = await basic_login(legacy, settings.security, "300:88.118.9/ADMIN", SECRET, "::1")
     assert str(caller) == "300:88.118.9/ADMIN"
     identity = SecretKey("88.118.9/ADMIN", 300, SECRET.encode())
     async with admin(node, identity) as client:

@@ -46,6 +46,7 @@ from taihu.identifiers.wire import (
     ValuesRequest,
     VerifyRequest,
     VerifyResult,
+    decode_envelope,
     decode_message,
     decode_value,
     decode_vlist,
@@ -234,8 +235,31 @@ def test_site_info_response() -> None:
 
 def test_site_info_request_and_list_homed_request() -> None:
     for op in (OpCode.GET_SITE_INFO, OpCode.LIST_HOMED_NA):
-        wire = h(envelope(28) + header(op, 0, 0, 0) + EMPTY_CRED)
-        roundtrip(Message(Envelope(0x01020304), Header(op), Empty()), wire)
+        # Handle.Net writes (and its server reads) a handle here, empty for these requests
+        wire = h(envelope(32) + header(op, 0, 0, 4) + "00000000" + EMPTY_CRED)
+        roundtrip(Message(Envelope(0x01020304), Header(op), HandleRequest("")), wire)
+        bodiless = h(envelope(28) + header(op, 0, 0, 0) + EMPTY_CRED)
+        assert decode_message(bodiless).body == Empty()  # taken as well
+
+
+def test_message_without_credential_section() -> None:
+    # Handle.Net reads the credential length only when the message has room for it
+    body = HANDLE + " 00000000 00000000"
+    wire = h(envelope(24 + 21) + header(1, 0, 0, 21) + body)
+    assert decode_message(wire) == Message(
+        Envelope(0x01020304), Header(OpCode.RESOLUTION), ResolutionRequest("88.999/W1")
+    )
+
+
+def test_envelope_suggested_version_zero_means_the_version_itself() -> None:
+    wire = h("02 00 0000 00000000 00000001 00000000 00000000")  # a 2.0 sender, no suggestion
+    envelope_ = decode_envelope(wire)
+    assert (envelope_.version, envelope_.suggested) == ((2, 0), (2, 0))
+    flags = (envelope_.compressed, envelope_.encrypted, envelope_.truncated)
+    assert flags == (False, False, False)
+    flagged = decode_envelope(h("02 0b e20b 00000000 00000001 00000000 00000000"))
+    assert (flagged.compressed, flagged.encrypted, flagged.truncated) == (True, True, True)
+    assert flagged.suggested == (2, 11)
 
 
 @pytest.mark.parametrize("op", [OpCode.CREATE_HANDLE, OpCode.ADD_VALUE, OpCode.MODIFY_VALUE])
@@ -316,12 +340,33 @@ def test_list_handles_response() -> None:
 
 
 def test_challenge() -> None:
+    # 2.1 and later: the digest is the optional request digest, so the header sets RRDG
     body = "02 " + "aa" * 20 + " 00000004 6e6f6e63"  # SHA-1 digest of the request, nonce "nonc"
-    wire = h(envelope(24 + 29 + 4) + header(100, 402, 0, 29) + body + EMPTY_CRED)
+    wire = h(envelope(24 + 29 + 4) + header(100, 402, 0x0080_0000, 29) + body + EMPTY_CRED)
     challenge = Challenge(RequestDigest(DigestAlgorithm.SHA1, b"\xaa" * 20), b"nonc")
     roundtrip(
         Message(
             Envelope(0x01020304),
+            Header(OpCode.CREATE_HANDLE, ResponseCode.AUTHEN_NEEDED, OpFlag.RRDG),
+            challenge,
+        ),
+        wire,
+    )
+
+
+def test_challenge_without_digest_flag_is_a_nonce_only() -> None:
+    wire = h(envelope(24 + 8 + 4) + header(100, 402, 0, 8) + "00000004 6e6f6e63" + EMPTY_CRED)
+    assert decode_message(wire).body == Challenge(None, b"nonc")
+
+
+def test_protocol_2_0_challenge() -> None:
+    # 2.0: nonce first, then the MD5 digest as a length-prefixed string; no RRDG
+    body = "00000004 6e6f6e63 00000010 " + "bb" * 16
+    wire = h(envelope(24 + 28 + 4, minor=0) + header(100, 402, 0, 28) + body + EMPTY_CRED)
+    challenge = Challenge(RequestDigest(DigestAlgorithm.MD5, b"\xbb" * 16), b"nonc", legacy=True)
+    roundtrip(
+        Message(
+            Envelope(0x01020304, version=(2, 0)),
             Header(OpCode.CREATE_HANDLE, ResponseCode.AUTHEN_NEEDED),
             challenge,
         ),
@@ -346,6 +391,13 @@ def test_verify_request_and_result() -> None:
     wire = h(envelope(24 + size + 4) + header(201, 0, 0, size) + body + EMPTY_CRED)
     verify = VerifyRequest("88.999/ADMIN", 300, b"\xaa", b"\xbb\xbb", b"\xcc")
     roundtrip(Message(Envelope(0x01020304), Header(OpCode.VERIFY_RESPONSE), verify), wire)
+    # the digest may also come tagged (algorithm byte + digest), which Handle.Net reads too
+    tagged = f"{len(key):08x} {key.hex()} 0000012c 00000001 aa 01 {'bb' * 16} 00000001 cc"
+    size = len(h(tagged))
+    wire = h(envelope(24 + size + 4) + header(201, 0, 0, size) + tagged + EMPTY_CRED)
+    assert decode_message(wire).body == VerifyRequest(
+        "88.999/ADMIN", 300, b"\xaa", b"\xbb" * 16, b"\xcc"
+    )
     wire = h(envelope(29) + header(201, 1, 0, 1) + "01" + EMPTY_CRED)
     roundtrip(
         Message(

@@ -4,7 +4,7 @@ This package knows nothing of the database: bytes in, frozen dataclasses out.
 
 Public API (names are stable; other modules build on them)::
 
-    messages   Message(envelope, header, body, credential)  (also importable from codec)
+    messages   Message(envelope, header, body, credential)
                Envelope(request_id, session_id, sequence, length, version, suggested, flags…)
                Header(opcode, response_code, flags, site_serial, recursion, expiration)
                OpCode, ResponseCode, OpFlag (AUTH CERT ENCR RECU CACR CONT KPAL PUBL RRDG OVRW
@@ -40,6 +40,21 @@ from taihu.identifiers.wire.client import (
     SecretKey,
 )
 from taihu.identifiers.wire.codec import (
+    decode_message,
+    decode_payload,
+    encode_header_and_body,
+    encode_message,
+    encode_raw,
+)
+from taihu.identifiers.wire.digest import (
+    DigestAlgorithm,
+    SecretKeyScheme,
+    compute_digest,
+    secret_key_response,
+    verify_secret_key_response,
+)
+from taihu.identifiers.wire.framing import Reassembler, read_tcp_message, split_datagrams
+from taihu.identifiers.wire.messages import (
     Body,
     Challenge,
     ChallengeAnswer,
@@ -64,20 +79,8 @@ from taihu.identifiers.wire.codec import (
     VerifyRequest,
     VerifyResult,
     decode_envelope,
-    decode_message,
-    decode_payload,
-    encode_header_and_body,
-    encode_message,
-    encode_raw,
+    op_flags,
 )
-from taihu.identifiers.wire.digest import (
-    DigestAlgorithm,
-    SecretKeyScheme,
-    compute_digest,
-    secret_key_response,
-    verify_secret_key_response,
-)
-from taihu.identifiers.wire.framing import Reassembler, read_tcp_message, split_datagrams
 from taihu.identifiers.wire.values import (
     Interface,
     ServerRecord,
@@ -147,6 +150,7 @@ __all__ = [
     "encode_value",
     "encode_values",
     "encode_vlist",
+    "op_flags",
     "read_tcp_message",
     "secret_key_response",
     "split_datagrams",

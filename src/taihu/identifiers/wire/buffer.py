@@ -40,6 +40,10 @@ class Reader:
         self._pos = pos + size
         return pos
 
+    def peek(self) -> int:
+        """The next byte, not consumed (the caller checks ``remaining`` first)."""
+        return self._data[self._pos]
+
     def u8(self, what: str = "byte") -> int:
         """One unsigned byte."""
         return self._data[self._need(1, what)]

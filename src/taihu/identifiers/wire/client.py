@@ -24,11 +24,13 @@ from typing import Literal, Self
 
 from taihu.identifiers.handle_values import HandleValue
 from taihu.identifiers.wire.buffer import WireDecodeError
-from taihu.identifiers.wire.codec import (
+from taihu.identifiers.wire.codec import decode_payload, encode_header_and_body, encode_message
+from taihu.identifiers.wire.digest import SecretKeyScheme, compute_digest, secret_key_response
+from taihu.identifiers.wire.framing import Reassembler, read_tcp_message
+from taihu.identifiers.wire.messages import (
     Body,
     Challenge,
     ChallengeAnswer,
-    Empty,
     Envelope,
     ErrorBody,
     HandleListBody,
@@ -43,12 +45,7 @@ from taihu.identifiers.wire.codec import (
     ResponseCode,
     SiteInfoResponse,
     ValuesRequest,
-    decode_payload,
-    encode_header_and_body,
-    encode_message,
 )
-from taihu.identifiers.wire.digest import SecretKeyScheme, compute_digest, secret_key_response
-from taihu.identifiers.wire.framing import Reassembler, read_tcp_message
 from taihu.identifiers.wire.values import SiteInfo
 
 __all__ = [
@@ -164,7 +161,8 @@ class HandleClient:
 
     async def site_info(self) -> SiteInfo:
         """The server's HS_SITE."""
-        reply = await self.call(OpCode.GET_SITE_INFO, Empty())
+        # Handle.Net servers read a handle in every GET_SITE_INFO body; an empty one will do.
+        reply = await self.call(OpCode.GET_SITE_INFO, HandleRequest(""))
         assert isinstance(reply.body, SiteInfoResponse)
         return reply.body.site
 
@@ -210,7 +208,7 @@ class HandleClient:
 
     async def list_homed_na(self) -> tuple[str, ...]:
         """The prefixes the server serves, as ``0.NA/PREFIX`` handles."""
-        reply = await self.call(OpCode.LIST_HOMED_NA, Empty())
+        reply = await self.call(OpCode.LIST_HOMED_NA, HandleRequest(""))
         assert isinstance(reply.body, HandleListBody)
         return reply.body.handles
 
@@ -243,15 +241,17 @@ class HandleClient:
             raise HandleResponseError(challenge_reply)
         challenge = challenge_reply.body
         assert isinstance(challenge, Challenge)
+        if challenge.request_digest is None:
+            raise HandleWireError("the server's challenge carries no request digest")
         expected = compute_digest(
             challenge.request_digest.algorithm,
             encode_header_and_body(request.header, request.body),
         )
         if expected != challenge.request_digest.value:
             raise HandleWireError("the server challenged a request other than the one sent")
-        proof = secret_key_response(
-            self.identity.secret, challenge.nonce, expected, self.identity.scheme
-        )
+        # A 2.0 server reads only the untagged MD5 form.
+        scheme = SecretKeyScheme.LEGACY_MD5 if challenge.legacy else self.identity.scheme
+        proof = secret_key_response(self.identity.secret, challenge.nonce, expected, scheme)
         answer = ChallengeAnswer("HS_SECKEY", self.identity.handle, self.identity.index, proof)
         envelope = Envelope(
             request.envelope.request_id, session_id=challenge_reply.envelope.session_id

@@ -3,7 +3,7 @@
 The message layout is drawn in ``messages``. ``decode_message`` picks the body class from the
 opcode and response code; a request and its response share the opcode. Decoding is bounded:
 ``MAX_MESSAGE_BYTES`` caps a message, every count is checked against the bytes left, anything
-malformed raises ``WireDecodeError``. The message names are re-exported here.
+malformed raises ``WireDecodeError``. The message classes live in ``messages``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from taihu.identifiers.wire.messages import (
     HEADER_SIZE,
     MAX_MESSAGE_BYTES,
     OPCODE_BY_NUMBER,
-    PROTOCOL_VERSION,
     Body,
     Challenge,
     ChallengeAnswer,
@@ -49,41 +48,12 @@ from taihu.identifiers.wire.messages import (
 from taihu.identifiers.wire.values import encode_site, read_site, read_values, write_value
 
 __all__ = [
-    "ENVELOPE_SIZE",
-    "HEADER_SIZE",
-    "MAX_MESSAGE_BYTES",
-    "PROTOCOL_VERSION",
-    "Body",
-    "Challenge",
-    "ChallengeAnswer",
-    "Credential",
-    "Empty",
-    "Envelope",
-    "ErrorBody",
-    "HandleListBody",
-    "HandleRequest",
-    "Header",
-    "IndexesRequest",
-    "Message",
-    "OpCode",
-    "OpFlag",
-    "ReferralBody",
-    "RequestDigest",
-    "ResolutionRequest",
-    "ResolutionResponse",
-    "ResponseCode",
-    "SiteInfoResponse",
-    "ValuesRequest",
-    "VerifyRequest",
-    "VerifyResult",
-    "decode_envelope",
     "decode_message",
     "decode_payload",
     "encode_body",
     "encode_header_and_body",
     "encode_message",
     "encode_raw",
-    "op_flags",
 ]
 
 _HEADER = struct.Struct(">IIIHBBII")
@@ -111,7 +81,7 @@ def _write_values(out: Writer, values: tuple[HandleValue, ...]) -> None:
         write_value(out, value)
 
 
-def encode_body(body: Body) -> bytes:  # noqa: PLR0912 - one branch per body kind, flat on purpose
+def encode_body(body: Body) -> bytes:  # noqa: PLR0912, PLR0915 - one branch per body kind, flat
     """The body bytes of ``body``."""
     out = Writer()
     match body:
@@ -151,6 +121,9 @@ def encode_body(body: Body) -> bytes:  # noqa: PLR0912 - one branch per body kin
         case VerifyResult():
             _write_digest(out, body.digest)
             out.u8(1 if body.valid else 0)
+        case Challenge(legacy=True):
+            out.blob(body.nonce)
+            out.blob(body.request_digest.value if body.request_digest else b"")
         case Challenge():
             _write_digest(out, body.request_digest)
             out.blob(body.nonce)
@@ -232,6 +205,16 @@ def _read_handle(reader: Reader, what: str = "handle") -> str:
     return reader.text(what, _MAX_HANDLE)
 
 
+def _read_verify_digest(reader: Reader) -> bytes:
+    """The request digest of a VERIFY_RESPONSE: length-prefixed, or tagged like any digest.
+
+    Handle.Net writes it length-prefixed (its first byte is then 0) and reads either form.
+    """
+    if reader.remaining and reader.peek() in tuple(DigestAlgorithm):
+        return _read_digest(reader).value
+    return reader.blob("request digest", 4096)
+
+
 def _decode_request(opcode: OpCode, reader: Reader) -> Body:
     body: Body
     if opcode is OpCode.RESOLUTION:
@@ -240,7 +223,8 @@ def _decode_request(opcode: OpCode, reader: Reader) -> Body:
         types = tuple(reader.text("type", 256) for _ in range(reader.count(4, "type list")))
         body = ResolutionRequest(handle, indexes, types)
     elif opcode in (OpCode.GET_SITE_INFO, OpCode.LIST_HOMED_NA):
-        body = Empty()
+        # Handle.Net sends these with a (usually empty) handle; an empty body is taken too.
+        body = HandleRequest(_read_handle(reader)) if reader.remaining else Empty()
     elif opcode in (OpCode.CREATE_HANDLE, OpCode.ADD_VALUE, OpCode.MODIFY_VALUE):
         body = ValuesRequest(_read_handle(reader), read_values(reader))
     elif opcode is OpCode.REMOVE_VALUE:
@@ -255,7 +239,7 @@ def _decode_request(opcode: OpCode, reader: Reader) -> Body:
         key_handle = _read_handle(reader, "key handle")
         key_index = reader.u32("key index")
         nonce = reader.blob("nonce", 4096)
-        digest = reader.blob("request digest", 4096)
+        digest = _read_verify_digest(reader)
         body = VerifyRequest(key_handle, key_index, nonce, digest, reader.blob("response", 4096))
     else:  # DELETE_HANDLE, LIST_HANDLES, HOME_NA, UNHOME_NA
         body = HandleRequest(_read_handle(reader))
@@ -263,11 +247,19 @@ def _decode_request(opcode: OpCode, reader: Reader) -> Body:
     return body
 
 
-def _decode_response(header: Header, reader: Reader) -> Body:
+def _decode_challenge(header: Header, reader: Reader, legacy: bool) -> Challenge:
+    if legacy:
+        nonce = reader.blob("nonce", 4096)
+        md5 = reader.blob("request digest", DigestAlgorithm.MD5.size)
+        return Challenge(RequestDigest(DigestAlgorithm.MD5, md5), nonce, legacy=True)
+    digest = _read_digest(reader) if header.flags & OpFlag.RRDG else None
+    return Challenge(digest, reader.blob("nonce", 4096))
+
+
+def _decode_response(header: Header, reader: Reader, legacy: bool) -> Body:
     rc, opcode = header.response_code, header.opcode
     if rc is ResponseCode.AUTHEN_NEEDED:
-        challenged = _read_digest(reader)
-        body: Body = Challenge(challenged, reader.blob("nonce", 4096))
+        body: Body = _decode_challenge(header, reader, legacy)
         reader.end("challenge")
         return body
     digest = _read_digest(reader) if header.flags & OpFlag.RRDG else None
@@ -323,10 +315,10 @@ def decode_payload(envelope: Envelope, payload: bytes) -> Message:
         raise WireDecodeError(f"protocol version {envelope.version[0]}.x is not spoken here")
     if envelope.compressed or envelope.encrypted:
         raise WireDecodeError("compressed or encrypted messages are not supported")
-    if len(payload) < HEADER_SIZE + 4:
-        raise WireDecodeError("a message needs a 24-byte header and a credential length")
+    if len(payload) < HEADER_SIZE:
+        raise WireDecodeError("a message needs a 24-byte header")
     op, rc, flags, serial, recursion, _, expiration, body_length = _HEADER.unpack_from(payload)
-    if body_length > len(payload) - HEADER_SIZE - 4:
+    if body_length > len(payload) - HEADER_SIZE:
         raise WireDecodeError(f"body length {body_length} runs past the end of the message")
     opcode, code = OPCODE_BY_NUMBER.get(op), CODE_BY_NUMBER.get(rc)
     if opcode is None or code is None:
@@ -338,9 +330,10 @@ def decode_payload(envelope: Envelope, payload: bytes) -> Message:
     if header.response_code is ResponseCode.RESERVED:
         body = _decode_request(header.opcode, reader)
     else:
-        body = _decode_response(header, reader)
+        body = _decode_response(header, reader, legacy=envelope.version == (2, 0))
     tail = Reader(payload, HEADER_SIZE + body_length)
-    credential = _decode_credential(tail)
+    # The credential length may be left out altogether (Handle.Net reads it only if present).
+    credential = _decode_credential(tail) if tail.remaining else None
     tail.end("credential")
     return Message(envelope, header, body, credential)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from taihu.identifiers.wire.buffer import WireDecodeError
-from taihu.identifiers.wire.codec import (
+from taihu.identifiers.wire.messages import (
     ENVELOPE_SIZE,
     MAX_MESSAGE_BYTES,
     Envelope,

@@ -13,7 +13,7 @@ A message on the wire::
     ├── SiteInfoSerialNumber u16, RecursionCount u8, reserved u8
     └── ExpirationTime u32, BodyLength u32
     Body (BodyLength bytes; responses start with a request digest when RRDG is set)
-    Credential (u32 length; empty = 0)
+    Credential (u32 length; empty = 0; a message that ends after its body has none)
 
 A request and its response share the opcode; ``codec`` turns these into bytes and back.
 """
@@ -71,7 +71,7 @@ _ENVELOPE = struct.Struct(">BBHIIII")
 
 
 class OpCode(IntEnum):
-    """Operation codes (RFC 3652 2.2.2.1)."""
+    """Operation codes (RFC 3652 2.2.2.1; 300-399 are its "handle server administration")."""
 
     RESERVED = 0  # only in error replies to a request whose opcode could not be read
     RESOLUTION = 1
@@ -82,6 +82,7 @@ class OpCode(IntEnum):
     REMOVE_VALUE = 103
     MODIFY_VALUE = 104
     LIST_HANDLES = 105
+    LIST_NA = 106  # RFC 3652 lists it; Handle.Net does not serve it and neither does Taihu
     CHALLENGE_RESPONSE = 200
     VERIFY_RESPONSE = 201
     HOME_NA = 300
@@ -186,13 +187,15 @@ def decode_envelope(data: bytes) -> Envelope:
     if len(data) < ENVELOPE_SIZE:
         raise WireDecodeError(f"an envelope is 20 bytes, got {len(data)}")
     major, minor, flag, session, request, sequence, length = _ENVELOPE.unpack_from(data)
+    suggested = ((flag >> 8) & 0x1F, flag & 0xFF)
     return Envelope(
         request_id=request,
         session_id=session,
         sequence=sequence,
         length=length,
         version=(major, minor),
-        suggested=((flag >> 8) & 0x1F, flag & 0xFF),
+        # Senders older than 2.1 leave the suggested version 0: it is then the version itself.
+        suggested=suggested if suggested[0] else (major, minor),
         compressed=bool(flag & 0x8000),
         encrypted=bool(flag & 0x4000),
         truncated=bool(flag & 0x2000),
@@ -237,7 +240,7 @@ class RequestDigest:
 
 @dataclass(frozen=True, slots=True)
 class Empty:
-    """A body with nothing in it (GET_SITE_INFO and LIST_HOMED_NA requests, plain success)."""
+    """A body with nothing in it (plain success; a bodiless GET_SITE_INFO or LIST_HOMED_NA)."""
 
     digest: RequestDigest | None = None
 
@@ -253,7 +256,10 @@ class ResolutionRequest:
 
 @dataclass(frozen=True, slots=True)
 class HandleRequest:
-    """One handle: DELETE_HANDLE, LIST_HANDLES (``0.NA/PREFIX``), HOME_NA, UNHOME_NA."""
+    """One handle: DELETE_HANDLE, LIST_HANDLES (``0.NA/PREFIX``), HOME_NA, UNHOME_NA.
+
+    GET_SITE_INFO and LIST_HOMED_NA requests carry one too (usually empty) in Handle.Net.
+    """
 
     handle: str
 
@@ -330,10 +336,16 @@ class VerifyResult:
 
 @dataclass(frozen=True, slots=True)
 class Challenge:
-    """RC 402 AUTHEN_NEEDED: the digest of the request to prove and a nonce."""
+    """RC 402 AUTHEN_NEEDED: the digest of the request to prove and a nonce.
 
-    request_digest: RequestDigest
+    From 2.1 on the digest is the ordinary optional request digest in front of the body, so a
+    challenge that carries one has ``OpFlag.RRDG`` set in its header; the body proper is the
+    nonce. Protocol 2.0 (``legacy``) sends the nonce, then the digest as a length-prefixed MD5.
+    """
+
+    request_digest: RequestDigest | None
     nonce: bytes
+    legacy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
