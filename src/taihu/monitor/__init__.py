@@ -7,6 +7,7 @@ database.
 
 from taihu.monitor.cases import Action, Category, State, is_overdue, next_state
 from taihu.monitor.casework import CaseFilter, CaseService, UnblockItem
+from taihu.monitor.columns import read_matrix, refresh_columns
 from taihu.monitor.groups import GROUP_KINDS
 from taihu.monitor.indices import (
     Bands,
@@ -21,7 +22,16 @@ from taihu.monitor.indices import (
     group_index,
 )
 from taihu.monitor.jobs import sync_recent_meters
-from taihu.monitor.models import Case, CaseEvent, KeyList, KeyListMember, PowerDay, StatusReport
+from taihu.monitor.models import (
+    Case,
+    CaseEvent,
+    KeyList,
+    KeyListMember,
+    PowerColumn,
+    PowerDay,
+    PowerDirtyDay,
+    StatusReport,
+)
 from taihu.monitor.power import import_power, sync_meters
 from taihu.monitor.quality import Flag, quality_flags
 from taihu.monitor.report import Snapshot, SnapshotRow, snapshot_xlsx
@@ -48,7 +58,9 @@ __all__ = [
     "KeyListMember",
     "MonitorService",
     "Params",
+    "PowerColumn",
     "PowerDay",
+    "PowerDirtyDay",
     "PowerMatrix",
     "Snapshot",
     "SnapshotRow",
@@ -64,6 +76,8 @@ __all__ = [
     "is_overdue",
     "next_state",
     "quality_flags",
+    "read_matrix",
+    "refresh_columns",
     "snapshot_xlsx",
     "sync_meters",
     "sync_recent_meters",

@@ -20,6 +20,7 @@ from taihu.accounts import Principal, Role, record_audit
 from taihu.core import Clock, InvalidInput
 from taihu.devices import Device, DeviceProfile, TimeSeriesStore
 from taihu.enterprises import CreditCode, Enterprise, ImportReport, RowProblem, read_sheet
+from taihu.monitor.columns import refresh_columns
 from taihu.monitor.models import PowerDay
 
 __all__ = ["POWER_ALIASES", "import_power", "parse_day", "sync_meters"]
@@ -203,6 +204,8 @@ async def _upsert(
         for start in range(0, len(new), 5000):
             await session.execute(sa.insert(PowerDay), new[start : start + 5000])
     await session.flush()
+    if not dry_run:
+        await refresh_columns(session)  # the indices read the day columns: same transaction
     if progress:
         progress(len(values), len(values))
     return created, updated, unchanged
