@@ -212,7 +212,9 @@ async def login_submit(
         httponly=True,
         samesite="lax",
         secure=runtime.settings.security.secure_cookies,
-        expires=console_session.expires_at,
+        # A lifetime rather than a date: a browser whose clock differs from ours (or a test
+        # on a frozen clock) still keeps the cookie exactly as long as the session lasts.
+        max_age=int((console_session.expires_at - runtime.clock.now()).total_seconds()),
     )
     response.delete_cookie(
         LOGIN_CSRF_COOKIE,
