@@ -21,7 +21,8 @@ from taihu.monitor.indices import (
     district_series,
     group_index,
 )
-from taihu.monitor.jobs import sync_recent_meters
+from taihu.monitor.jobs import MeterSync, sync_recent_meters
+from taihu.monitor.meters import Bucket, EnergyGap, MeterDays, daily_energy
 from taihu.monitor.models import (
     Case,
     CaseEvent,
@@ -32,7 +33,7 @@ from taihu.monitor.models import (
     PowerDirtyDay,
     StatusReport,
 )
-from taihu.monitor.power import import_power, sync_meters
+from taihu.monitor.power import MeterSyncReport, import_power, sync_meters
 from taihu.monitor.quality import Flag, quality_flags
 from taihu.monitor.report import Snapshot, SnapshotRow, snapshot_xlsx
 from taihu.monitor.schemas import CaseOut, DayIndexOut
@@ -42,6 +43,7 @@ __all__ = [
     "GROUP_KINDS",
     "Action",
     "Bands",
+    "Bucket",
     "Case",
     "CaseEvent",
     "CaseFilter",
@@ -50,12 +52,16 @@ __all__ = [
     "Category",
     "DayIndexOut",
     "DayReport",
+    "EnergyGap",
     "EnterpriseView",
     "Flag",
     "Grouping",
     "IndexValues",
     "KeyList",
     "KeyListMember",
+    "MeterDays",
+    "MeterSync",
+    "MeterSyncReport",
     "MonitorService",
     "Params",
     "PowerColumn",
@@ -69,6 +75,7 @@ __all__ = [
     "UnblockItem",
     "baseline_window",
     "baselines",
+    "daily_energy",
     "day_index",
     "district_series",
     "group_index",
