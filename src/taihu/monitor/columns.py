@@ -59,8 +59,9 @@ async def _rows_of_days(
     session: AsyncSession, days: Sequence[date]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """The (day ordinal, enterprise id, kWh) of the days' rows, sorted by day and id."""
+    connection = await session.connection()
     rows = (
-        await session.execute(
+        await connection.execute(
             sa.select(PowerDay.day, PowerDay.enterprise_id, PowerDay.kwh)
             .where(PowerDay.day.in_(days))
             .order_by(PowerDay.day, PowerDay.enterprise_id)
@@ -134,7 +135,8 @@ async def read_matrix(
     dirty = set(await session.scalars(
         sa.select(PowerDirtyDay.day).where(PowerDirtyDay.day.between(first, last))
     ))  # fmt: skip
-    found = await session.execute(
+    connection = await session.connection()  # Core rows: no ORM processing of the bytes
+    found = await connection.execute(
         sa.select(PowerColumn.day, PowerColumn.ids, PowerColumn.kwh).where(
             PowerColumn.day.between(first, last)
         )
