@@ -1,5 +1,6 @@
 """The day columns the indices read: kept equal to the power rows through every kind of write."""
 
+import asyncio
 from datetime import date, timedelta
 
 import numpy as np
@@ -158,3 +159,21 @@ async def test_the_migration_packs_the_power_already_stored(
         np.testing.assert_array_equal(fast.kwh, [[0.0, 1.0, 2.0], [10.0, np.nan, 12.0]])
     finally:
         await db.dispose()
+
+
+async def test_concurrent_imports_of_the_same_days_leave_the_columns_equal_to_the_rows(
+    db: Database, clock: FrozenClock
+) -> None:
+    await registry(db, clock)
+    days = [DAY - timedelta(days=k) for k in range(5)]
+
+    async def load(kwh: float, order: list[date]) -> None:
+        rows = [(code(i), d, kwh + i) for d in order for i in range(4)]
+        async with db.session() as session:
+            await import_power(session, clock, SYSTEM, "p.csv", power_csv(rows), max_kwh=1e6,
+                               today=DAY)  # fmt: skip
+
+    await asyncio.gather(load(10.0, days), load(20.0, days[::-1]), load(30.0, days[2:]))
+    assert await _dirty(db) == []
+    fast, slow = await _from_columns(db, days[-1], DAY), await _from_rows(db, days[-1], DAY)
+    np.testing.assert_array_equal(fast.kwh, slow.kwh)

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taihu.monitor.indices import PowerMatrix
 from taihu.monitor.models import PowerColumn, PowerDay, PowerDirtyDay
 
-__all__ = ["read_matrix", "refresh_columns"]
+__all__ = ["lock_columns", "read_matrix", "refresh_columns"]
 
 _IDS, _KWH = np.dtype("<i8"), np.dtype("<f8")
 _CHUNK_DAYS = 31  # days rebuilt per query: a month of a 10,000-enterprise district is 310k rows
@@ -75,6 +75,22 @@ async def _rows_of_days(
     )
 
 
+async def lock_columns(session: AsyncSession) -> None:
+    """Serialize this transaction's power writes with other writers' (held until it ends).
+
+    Taken before the writer reads what exists: two imports of the same days would otherwise
+    both see a day as new and the second fail on the unique (enterprise, day); on PostgreSQL
+    they could also each hold a dirty-day row the other's trigger waits for.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(sa.select(sa.func.pg_advisory_xact_lock(_REBUILD_LOCK)))
+    else:
+        # SQLite's driver begins a transaction at the first write; a write that matches
+        # nothing takes the database's write lock now (waiting out the busy timeout), so
+        # the reads that follow see every earlier writer's commit (BEGIN IMMEDIATE, in effect).
+        await session.execute(sa.delete(PowerDirtyDay).where(sa.false()))
+
+
 async def refresh_columns(session: AsyncSession) -> int:
     """Rebuild the columns of every day written since its last rebuild; returns how many days.
 
@@ -82,8 +98,7 @@ async def refresh_columns(session: AsyncSession) -> int:
     loader that writes rows itself calls it once at the end.
     """
     await session.flush()  # pending ORM updates reach the table, and its triggers, first
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(sa.select(sa.func.pg_advisory_xact_lock(_REBUILD_LOCK)))
+    await lock_columns(session)  # a lock already held by this transaction is taken again at once
     dirty = sorted(await session.scalars(sa.select(PowerDirtyDay.day)))
     for start in range(0, len(dirty), _CHUNK_DAYS):
         chunk = dirty[start : start + _CHUNK_DAYS]

@@ -23,7 +23,7 @@ from taihu.accounts import Principal, Role, record_audit
 from taihu.core import Clock, InvalidInput
 from taihu.devices import Device, DeviceProfile, TimeSeriesStore
 from taihu.enterprises import CreditCode, Enterprise, ImportReport, RowProblem, read_sheet
-from taihu.monitor.columns import refresh_columns
+from taihu.monitor.columns import lock_columns, refresh_columns
 from taihu.monitor.meters import Bucket, EnergyGap, daily_energy
 from taihu.monitor.models import PowerDay
 
@@ -157,6 +157,8 @@ async def import_power(
     report.skipped = report.rows - len(accepted)
     if report.problems or not accepted:
         return report
+    if not dry_run:
+        await lock_columns(session)
     created, updated, unchanged = await _upsert(session, clock.now(), accepted, GRID, progress,
                                                 dry_run=dry_run)  # fmt: skip
     report.created, report.updated, report.unchanged = created, updated, unchanged
@@ -184,7 +186,10 @@ async def _upsert(
     dry_run: bool = False,
     keep_grid: bool = False,
 ) -> tuple[int, int, int]:
-    """Write ``{(enterprise, day): kWh}``; returns (created, updated, unchanged)."""
+    """Write ``{(enterprise, day): kWh}``; returns (created, updated, unchanged).
+
+    The caller holds ``lock_columns`` unless it is a dry run.
+    """
     existing: dict[tuple[int, date], PowerDay] = {}
     enterprises = sorted({e for e, _ in values})
     first, last = min(d for _, d in values), max(d for _, d in values)
@@ -295,6 +300,7 @@ async def sync_meters(
                     "on a day", device_id, gap.kwh, gap.after, gap.before)  # fmt: skip
     written = 0
     if use:
+        await lock_columns(session)
         created, updated, _ = await _upsert(session, clock.now(), use, METER, keep_grid=True)
         written = created + updated
     await record_audit(session, actor, "power.sync_meters", "power_meters", "*",

@@ -39,12 +39,12 @@ _POSTGRESQL = [
     """CREATE FUNCTION monitor_power_days_dirty() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP IN ('INSERT', 'UPDATE') THEN
-            INSERT INTO monitor_power_dirty_days (day) SELECT DISTINCT day FROM new_rows
-            ON CONFLICT DO NOTHING;
+            INSERT INTO monitor_power_dirty_days (day)
+            SELECT DISTINCT day FROM new_rows ORDER BY day ON CONFLICT DO NOTHING;
         END IF;
         IF TG_OP IN ('UPDATE', 'DELETE') THEN
-            INSERT INTO monitor_power_dirty_days (day) SELECT DISTINCT day FROM old_rows
-            ON CONFLICT DO NOTHING;
+            INSERT INTO monitor_power_dirty_days (day)
+            SELECT DISTINCT day FROM old_rows ORDER BY day ON CONFLICT DO NOTHING;
         END IF;
         RETURN NULL;
     END $$""",
