@@ -145,8 +145,9 @@ async def read_matrix(
     """The enterprises' use over ``[first, last]`` from the columns (dirty days from rows)."""
     ids = tuple(ids)
     placer = _Placer(ids, max((last - first).days + 1, 0))
-    # The dirty days first: a writer committing between the two reads then shows either its
-    # old days (dirty not yet seen) or its rebuilt columns, never a column older than its rows.
+    # The dirty days first: an import or sync committing between the two reads then shows
+    # either its old days or its rebuilt columns. A writer that does not rebuild and commits
+    # just then is seen from the next read on (its days are dirty from then).
     dirty = set(await session.scalars(
         sa.select(PowerDirtyDay.day).where(PowerDirtyDay.day.between(first, last))
     ))  # fmt: skip
