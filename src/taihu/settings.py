@@ -234,6 +234,10 @@ class MonitorSettings(BaseSettings):
         default="power-meter", description="Device profile whose devices are power meters."
     )
     meter_key: str = Field(default="energy", description="The meters' cumulative energy key (kWh).")
+    meter_sync_minutes: int = Field(
+        default=60, ge=0, le=1440,
+        description="How often the server brings the meters' yesterday and today in (0: never).",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _consistent(self) -> MonitorSettings:

@@ -117,4 +117,4 @@ async def test_lists_snapshot_cases_and_unblock(
     assert opened.json()["opened"] == 0
     synced = await client.post(f"/api/monitor/power/sync-meters?first={DAY}&last={DAY}",
                                headers=staff)  # fmt: skip
-    assert synced.json() == {"written": 0, "meters": 0}
+    assert synced.json() == {"written": 0, "meters": 0, "gaps": [], "resets": []}

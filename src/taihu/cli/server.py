@@ -22,6 +22,7 @@ from taihu.core import SystemClock
 from taihu.core.commands import console, database_for, fail
 from taihu.devices import DeviceHub
 from taihu.identifiers import Filer, Resolver, bind_handle, handle_server_for
+from taihu.monitor import MeterSync
 from taihu.settings import Settings
 from taihu.web import create_app, tune_collector
 
@@ -159,10 +160,13 @@ def _mqtt_in_thread(settings: Settings, sock: socket.socket) -> None:
     async def _serve() -> None:
         db = database_for(settings)
         hub = DeviceHub(db, settings.mqtt)
+        meter_sync = MeterSync(db, settings, SystemClock())
         await hub.start(sock)
+        meter_sync.start()
         try:
             await asyncio.Event().wait()
         finally:
+            await meter_sync.stop()
             await hub.stop()
             await db.dispose()
 

@@ -22,7 +22,7 @@ from taihu.chains import chain_templates
 from taihu.core import Database, FrozenClock
 from taihu.demo.chains import DistrictPlan
 from taihu.enterprises import Enterprise
-from taihu.monitor import CaseService, MonitorService, PowerDay
+from taihu.monitor import CaseService, MonitorService, PowerDay, refresh_columns
 
 __all__ = ["FIRST_DAY", "LAST_DAY", "SPRING_FESTIVAL", "seed_monitor"]
 
@@ -99,6 +99,7 @@ async def seed_monitor(db: Database, plan: DistrictPlan, now: datetime) -> None:
                    "updated_at": now} for c, d, k in rows if c in ids]  # fmt: skip
         for start in range(0, len(values), 10_000):
             await session.execute(sa.insert(PowerDay), values[start : start + 10_000])
+        await refresh_columns(session)  # written around the import: build the day columns
         clock = FrozenClock(now - timedelta(days=10))
         monitor = MonitorService(session, clock=clock)
         key = await monitor.create_list(system, "重点企业", "区级重点监测企业")

@@ -7,6 +7,7 @@ database.
 
 from taihu.monitor.cases import Action, Category, State, is_overdue, next_state
 from taihu.monitor.casework import CaseFilter, CaseService, UnblockItem
+from taihu.monitor.columns import read_matrix, refresh_columns
 from taihu.monitor.groups import GROUP_KINDS
 from taihu.monitor.indices import (
     Bands,
@@ -20,9 +21,19 @@ from taihu.monitor.indices import (
     district_series,
     group_index,
 )
-from taihu.monitor.jobs import sync_recent_meters
-from taihu.monitor.models import Case, CaseEvent, KeyList, KeyListMember, PowerDay, StatusReport
-from taihu.monitor.power import import_power, sync_meters
+from taihu.monitor.jobs import MeterSync, sync_recent_meters
+from taihu.monitor.meters import Bucket, EnergyGap, MeterDays, daily_energy
+from taihu.monitor.models import (
+    Case,
+    CaseEvent,
+    KeyList,
+    KeyListMember,
+    PowerColumn,
+    PowerDay,
+    PowerDirtyDay,
+    StatusReport,
+)
+from taihu.monitor.power import MeterSyncReport, import_power, sync_meters
 from taihu.monitor.quality import Flag, quality_flags
 from taihu.monitor.report import Snapshot, SnapshotRow, snapshot_xlsx
 from taihu.monitor.schemas import CaseOut, DayIndexOut
@@ -32,6 +43,7 @@ __all__ = [
     "GROUP_KINDS",
     "Action",
     "Bands",
+    "Bucket",
     "Case",
     "CaseEvent",
     "CaseFilter",
@@ -40,15 +52,21 @@ __all__ = [
     "Category",
     "DayIndexOut",
     "DayReport",
+    "EnergyGap",
     "EnterpriseView",
     "Flag",
     "Grouping",
     "IndexValues",
     "KeyList",
     "KeyListMember",
+    "MeterDays",
+    "MeterSync",
+    "MeterSyncReport",
     "MonitorService",
     "Params",
+    "PowerColumn",
     "PowerDay",
+    "PowerDirtyDay",
     "PowerMatrix",
     "Snapshot",
     "SnapshotRow",
@@ -57,6 +75,7 @@ __all__ = [
     "UnblockItem",
     "baseline_window",
     "baselines",
+    "daily_energy",
     "day_index",
     "district_series",
     "group_index",
@@ -64,6 +83,8 @@ __all__ = [
     "is_overdue",
     "next_state",
     "quality_flags",
+    "read_matrix",
+    "refresh_columns",
     "snapshot_xlsx",
     "sync_meters",
     "sync_recent_meters",

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
 from taihu.core import DbSession, PageNumber, PageSize, RuntimeDep, read_upload
@@ -59,13 +59,34 @@ Monitor = Annotated[MonitorService, Depends(_monitor)]
 Cases = Annotated[CaseService, Depends(_cases)]
 
 
-class SyncOut(BaseModel):
-    """What a meter sync wrote."""
+class MeterGapOut(BaseModel):
+    """Energy a meter used across days without readings: reported, not put on a day."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"written": 1200, "meters": 600}]})
+    device_id: int
+    after: date = Field(description="The last day with a reading before the gap.")
+    before: date = Field(description="The first day with a reading after it.")
+    kwh: float
+
+
+class MeterResetOut(BaseModel):
+    """A day on which a meter's cumulative counter dropped (reset or replaced)."""
+
+    device_id: int
+    day: date
+
+
+class SyncOut(BaseModel):
+    """What a meter sync wrote, and the energy it could not put on a day."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"written": 1200, "meters": 600, "resets": [],
+         "gaps": [{"device_id": 17, "after": "2026-02-08", "before": "2026-02-11", "kwh": 512.0}]}
+    ]})  # fmt: skip
 
     written: int
     meters: int
+    gaps: list[MeterGapOut]
+    resets: list[MeterResetOut]
 
 
 @router.get(
@@ -190,9 +211,11 @@ async def import_power_file(
 @router.post(
     "/api/monitor/power/sync-meters",
     summary="Bring daily use in from the power meters",
-    description="Admin and bureau. A day's use per meter is its cumulative energy's maximum "
-    "minus its minimum that day (from the device hub's rollups), summed per enterprise; days "
-    "imported from the grid company are kept.",
+    description="Admin and bureau. A day's use per meter is its cumulative energy at the end of "
+    "the day minus that at the end of the day before (from the device hub's hourly rollups), "
+    "summed per enterprise; days imported from the grid company are kept. Energy used across "
+    "days without readings is listed in `gaps`, not put on a day; a counter that dropped is "
+    "listed in `resets`.",
     response_model=SyncOut,
     responses=ERROR_RESPONSES,
 )
@@ -200,12 +223,17 @@ async def sync_power_meters(
     principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep, first: Day, last: Day
 ) -> SyncOut:
     settings = runtime.settings
-    written, meters = await sync_meters(
+    report = await sync_meters(
         session, store_for(runtime.db), runtime.clock, principal, first, last,
         zone=settings.console.zone, profile=settings.monitor.meter_profile,
         key=settings.monitor.meter_key,
     )  # fmt: skip
-    return SyncOut(written=written, meters=meters)
+    return SyncOut(
+        written=report.written, meters=report.meters,
+        gaps=[MeterGapOut(device_id=d, after=g.after, before=g.before, kwh=g.kwh)
+              for d, g in report.gaps],
+        resets=[MeterResetOut(device_id=d, day=day) for d, day in report.resets],
+    )  # fmt: skip
 
 
 @router.get(

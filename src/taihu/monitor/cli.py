@@ -19,7 +19,7 @@ from taihu.enterprises import EnterpriseService, ImportReport
 from taihu.monitor.casework import CaseFilter, CaseService
 from taihu.monitor.groups import GROUP_KINDS
 from taihu.monitor.jobs import sync_recent_meters
-from taihu.monitor.power import import_power
+from taihu.monitor.power import MeterSyncReport, import_power
 from taihu.monitor.report import snapshot_xlsx
 from taihu.monitor.schemas import CaseOut, DayIndexOut, FlagOut, SeriesDayOut, UnblockItemOut
 from taihu.monitor.service import MonitorService
@@ -93,14 +93,22 @@ def sync_meters_(
     """Bring daily use in from the device hub's power meters."""
     settings = load_settings()
 
-    async def _run() -> tuple[int, int]:
+    async def _run() -> MeterSyncReport:
         async with open_database(settings) as db:
             return await sync_recent_meters(db, settings, SystemClock(),
                                             first=_day(first, "--first"),
                                             last=_day(last, "--last"))  # fmt: skip
 
-    written, meters = run(_run())
-    console.print(f"{written} enterprise-days written from {meters} meters", highlight=False)
+    report = run(_run())
+    console.print(f"{report.written} enterprise-days written from {report.meters} meters",
+                  highlight=False)  # fmt: skip
+    for device_id, gap in report.gaps:
+        console.print(f"[yellow]meter {device_id}: {gap.kwh:.1f} kWh used between {gap.after} and "
+                      f"{gap.before} (days without readings), not put on a day[/]",
+                      highlight=False)  # fmt: skip
+    for device_id, day in report.resets:
+        console.print(f"[yellow]meter {device_id}: the counter dropped on {day}[/]",
+                      highlight=False)  # fmt: skip
 
 
 @app.command("index")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -32,7 +31,10 @@ class Registry:
 
 async def load_registry(session: AsyncSession) -> Registry:
     """Every registered enterprise, ordered by id."""
-    rows = list(await session.execute(
+    # Core rows through the session's connection: the ORM's row processing doubled the time
+    # of reading 10,000 enterprises, and nothing here is an ORM object.
+    connection = await session.connection()
+    rows = list(await connection.execute(
         sa.select(Enterprise.id, Enterprise.credit_code, Enterprise.name,
                   Enterprise.township_code, Enterprise.industry_code).order_by(Enterprise.id)
     ))  # fmt: skip
@@ -47,35 +49,40 @@ async def groupings(session: AsyncSession, registry: Registry, kinds: list[str])
     """The memberships of the asked kinds, with group names."""
     out = []
     row = {key: i for i, key in enumerate(registry.ids)}
+    connection = await session.connection()  # Core rows: see load_registry
+    tags: list[tuple[int, str]] | None = None  # read once for both chains and segments
     for kind in kinds:
-        members: dict[int, set[str]] = defaultdict(set)
+        rows: list[int] = []
+        keys: list[str] = []
         if kind in ("township", "industry"):
             codes = registry.townships if kind == "township" else registry.industries
             for i, code in enumerate(codes):
                 if code:
-                    members[i].add(code)
+                    rows.append(i)
+                    keys.append(code)
         elif kind in ("chain", "segment"):
             chain_of = {s.key: c.key for c in chain_templates() for s in c.segments}
-            for enterprise_id, segment in await session.execute(
-                sa.select(SegmentTag.enterprise_id, SegmentTag.segment_key).where(
-                    SegmentTag.status == TagStatus.CONFIRMED
-                )
-            ):
+            if tags is None:
+                tags = [(e, k) for e, k in await connection.execute(
+                    sa.select(SegmentTag.enterprise_id, SegmentTag.segment_key).where(
+                        SegmentTag.status == TagStatus.CONFIRMED)
+                )]  # fmt: skip
+            for enterprise_id, segment in tags:
                 if enterprise_id in row and segment in chain_of:
-                    members[row[enterprise_id]].add(
-                        chain_of[segment] if kind == "chain" else segment
-                    )
+                    rows.append(row[enterprise_id])
+                    keys.append(chain_of[segment] if kind == "chain" else segment)
         elif kind == "list":
-            for list_id, enterprise_id in await session.execute(
+            for list_id, enterprise_id in await connection.execute(
                 sa.select(KeyListMember.list_id, KeyListMember.enterprise_id)
             ):
                 if enterprise_id in row:
-                    members[row[enterprise_id]].add(str(list_id))
+                    rows.append(row[enterprise_id])
+                    keys.append(str(list_id))
         else:
             raise InvalidInput(
                 f"no grouping {kind!r} (one of {', '.join(GROUP_KINDS)})", code="bad_group"
             )
-        out.append(Grouping.of(kind, members))
+        out.append(Grouping.of_pairs(kind, rows, keys))
     return out
 
 

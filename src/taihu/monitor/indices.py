@@ -20,7 +20,7 @@ kind (several chains), and each group is computed over its own members with ``nu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -212,6 +212,21 @@ class Grouping:
         rows = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
         groups = np.fromiter((p[1] for p in pairs), dtype=np.int64, count=len(pairs))
         return cls(kind, tuple(labels), rows, groups)
+
+    @classmethod
+    def of_pairs(cls, kind: str, rows: Sequence[int], keys: Sequence[str]) -> Grouping:
+        """From parallel lists of enterprise rows and group ids; a repeated pair counts once."""
+        labels = sorted(set(keys))
+        index = {label: k for k, label in enumerate(labels)}
+        row = np.fromiter(rows, np.int64, len(rows))
+        group = np.fromiter((index[key] for key in keys), np.int64, len(keys))
+        if len(labels) > 1:
+            pair = np.unique(row * len(labels) + group)
+            row, group = pair // len(labels), pair % len(labels)
+        elif len(row):
+            row = np.unique(row)
+            group = np.zeros(len(row), dtype=np.int64)
+        return cls(kind, tuple(labels), row, group)
 
 
 def group_index(

@@ -3,14 +3,17 @@
 A grid file (xlsx or CSV: credit code, date, kWh) is validated row by row before anything is
 written; any problem and nothing is written (a dry run reports what would happen). A known
 (enterprise, day) is replaced. Meter readings come from the meters' cumulative energy key: a
-day's use is the day's maximum minus its minimum, summed over an enterprise's meters. A day
+day's use is the counter at the end of the day minus the counter at the end of the day before
+(``taihu.monitor.meters``), summed over an enterprise's meters. A day
 imported from the grid company is the billing figure and is never overwritten by meter data.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 import sqlalchemy as sa
@@ -20,9 +23,18 @@ from taihu.accounts import Principal, Role, record_audit
 from taihu.core import Clock, InvalidInput
 from taihu.devices import Device, DeviceProfile, TimeSeriesStore
 from taihu.enterprises import CreditCode, Enterprise, ImportReport, RowProblem, read_sheet
+from taihu.monitor.columns import lock_columns, refresh_columns
+from taihu.monitor.meters import Bucket, EnergyGap, daily_energy
 from taihu.monitor.models import PowerDay
 
-__all__ = ["POWER_ALIASES", "import_power", "parse_day", "sync_meters"]
+__all__ = [
+    "GAP_LOOKBACK_DAYS",
+    "POWER_ALIASES",
+    "MeterSyncReport",
+    "import_power",
+    "parse_day",
+    "sync_meters",
+]
 
 POWER_ALIASES = {
     "统一社会信用代码": "credit_code", "信用代码": "credit_code", "code": "credit_code",
@@ -31,8 +43,9 @@ POWER_ALIASES = {
     "kwh": "kwh", "electricity": "kwh",
 }  # fmt: skip
 COLUMNS = ("credit_code", "date", "kwh")
+log = logging.getLogger("taihu.monitor.power")
 GRID, METER = "grid", "meter"
-_DAY_MS = 86_400_000
+GAP_LOOKBACK_DAYS = 7  # how far before the first day a sync looks for the last reading
 _HOUR_MS = 3_600_000
 
 
@@ -144,6 +157,8 @@ async def import_power(
     report.skipped = report.rows - len(accepted)
     if report.problems or not accepted:
         return report
+    if not dry_run:
+        await lock_columns(session)
     created, updated, unchanged = await _upsert(session, clock.now(), accepted, GRID, progress,
                                                 dry_run=dry_run)  # fmt: skip
     report.created, report.updated, report.unchanged = created, updated, unchanged
@@ -171,7 +186,10 @@ async def _upsert(
     dry_run: bool = False,
     keep_grid: bool = False,
 ) -> tuple[int, int, int]:
-    """Write ``{(enterprise, day): kWh}``; returns (created, updated, unchanged)."""
+    """Write ``{(enterprise, day): kWh}``; returns (created, updated, unchanged).
+
+    The caller holds ``lock_columns`` unless it is a dry run.
+    """
     existing: dict[tuple[int, date], PowerDay] = {}
     enterprises = sorted({e for e, _ in values})
     first, last = min(d for _, d in values), max(d for _, d in values)
@@ -203,6 +221,8 @@ async def _upsert(
         for start in range(0, len(new), 5000):
             await session.execute(sa.insert(PowerDay), new[start : start + 5000])
     await session.flush()
+    if not dry_run:
+        await refresh_columns(session)  # the indices read the day columns: same transaction
     if progress:
         progress(len(values), len(values))
     return created, updated, unchanged
@@ -210,6 +230,27 @@ async def _upsert(
 
 def _midnight_ms(day: date, zone: tzinfo) -> int:
     return int(datetime.combine(day, time(), tzinfo=zone).timestamp() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSyncReport:
+    """What a meter sync wrote, and the energy it could not put on a day."""
+
+    written: int  # enterprise-days created or changed
+    meters: int
+    gaps: tuple[tuple[int, EnergyGap], ...] = ()  # (device id, gap)
+    resets: tuple[tuple[int, date], ...] = ()  # (device id, day the counter dropped)
+
+
+async def _buckets(
+    store: TimeSeriesStore, device_id: int, key: str, start: int, end: int
+) -> list[Bucket]:
+    """The meter's hourly minimum and maximum of ``key`` in ``[start, end)``."""
+    lows = await store.aggregate([device_id], [key], start, end, _HOUR_MS, "MIN")
+    highs = await store.aggregate([device_id], [key], start, end, _HOUR_MS, "MAX")
+    high = {s.ts: float(s.value) for s in highs.get(key, ()) if s.value is not None}
+    return [Bucket(s.ts, float(s.value), high[s.ts]) for s in lows.get(key, ())
+            if s.value is not None and s.ts in high]  # fmt: skip
 
 
 async def sync_meters(
@@ -223,8 +264,8 @@ async def sync_meters(
     zone: tzinfo,
     profile: str,
     key: str,
-) -> tuple[int, int]:
-    """Daily use from the power meters' rollups for ``[first, last]``; returns (written, meters)."""
+) -> MeterSyncReport:
+    """Daily use from the power meters' rollups for ``[first, last]`` (see ``meters``)."""
     actor.require_role(Role.BUREAU)
     if last < first:
         raise InvalidInput("the last day is before the first", code="bad_range")
@@ -236,28 +277,39 @@ async def sync_meters(
             .order_by(Device.id)
         )
     )
-    start = _midnight_ms(first, zone)
+    # Hourly buckets, folded into local days here: hours line up with the hub's hourly rollups
+    # in every time zone of whole hours. The days before ``first`` give the counter at the end
+    # of the day before, and show a gap in the readings that ends within the range.
+    start = _midnight_ms(first - timedelta(days=GAP_LOOKBACK_DAYS), zone)
     end = _midnight_ms(last + timedelta(days=1), zone)
+
+    def day_of(ts: int) -> date:
+        return datetime.fromtimestamp(ts / 1000, zone).date()
+
     use: dict[tuple[int, date], float] = {}
+    gaps: list[tuple[int, EnergyGap]] = []
+    resets: list[tuple[int, date]] = []
     for device_id, enterprise_id in meters:
-        # Hourly buckets, folded into local days here: hours line up with the hub's hourly
-        # rollups in every time zone of whole hours, and each bucket is one rollup row.
-        span: dict[date, tuple[float, float]] = {}
-        for agg in ("MAX", "MIN"):
-            found = await store.aggregate([device_id], [key], start, end, _HOUR_MS, agg)
-            for sample in found.get(key, ()):
-                day = first + timedelta(days=(sample.ts - start) // _DAY_MS)
-                lo, hi = span.get(day, (float("inf"), float("-inf")))
-                value = float(sample.value)
-                span[day] = (min(lo, value), hi) if agg == "MIN" else (lo, max(hi, value))
-        for day, (lo, hi) in span.items():
-            use[enterprise_id, day] = use.get((enterprise_id, day), 0.0) + max(hi - lo, 0.0)
+        days = daily_energy(await _buckets(store, device_id, key, start, end), day_of, first, last)
+        for day, kwh in days.use.items():
+            use[enterprise_id, day] = use.get((enterprise_id, day), 0.0) + kwh
+        gaps.extend((device_id, gap) for gap in days.gaps)
+        resets.extend((device_id, day) for day in days.resets)
+    for device_id, gap in gaps:
+        log.warning("meter %d: %.1f kWh used between %s and %s, days without readings: not put "
+                    "on a day", device_id, gap.kwh, gap.after, gap.before)  # fmt: skip
     written = 0
     if use:
+        await lock_columns(session)
         created, updated, _ = await _upsert(session, clock.now(), use, METER, keep_grid=True)
         written = created + updated
     await record_audit(session, actor, "power.sync_meters", "power_meters", "*",
                        after={"first_day": first.isoformat(), "last_day": last.isoformat(),
-                              "meters": len(meters), "written": written},
+                              "meters": len(meters), "written": written,
+                              "gaps": [{"device_id": d, "after": g.after.isoformat(),
+                                        "before": g.before.isoformat(), "kwh": g.kwh}
+                                       for d, g in gaps],
+                              "resets": [{"device_id": d, "day": day.isoformat()}
+                                         for d, day in resets]},
                        at=clock.now())  # fmt: skip
-    return written, len(meters)
+    return MeterSyncReport(written, len(meters), tuple(gaps), tuple(resets))

@@ -13,20 +13,20 @@ from taihu.accounts import Principal, Role, record_audit
 from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
 from taihu.enterprises import CreditCode, Enterprise, townships
 from taihu.monitor.cases import State
+from taihu.monitor.columns import read_matrix
 from taihu.monitor.groups import group_names, groupings, load_registry
 from taihu.monitor.indices import (
-    TOLERANCE,
     Bands,
     Floats,
     IndexValues,
     Params,
     PowerMatrix,
     baseline_window,
+    baselines,
     day_flags,
     day_index,
     district_series,
     group_index,
-    index_values,
 )
 from taihu.monitor.models import Case, KeyList, KeyListMember, PowerDay, StatusReport
 from taihu.monitor.quality import NEIGHBOURS, Flag, quality_flags
@@ -95,53 +95,41 @@ class MonitorService:
         """The baseline window for a day (the settings', else the previous December)."""
         return baseline_window(day, self.settings.baseline_start, self.settings.baseline_end)
 
-    @staticmethod
-    def _only(ids: tuple[int, ...] | None) -> list[sa.ColumnElement[bool]]:
-        # A few enterprises (a list, one drill-down) are read by id; the whole registry is not.
-        if ids is None or len(ids) > SMALL_SET:
-            return []
-        return [PowerDay.enterprise_id.in_(ids)]
+    async def matrix(
+        self, ids: tuple[int, ...], first: date, last: date, *, everyone: bool = False
+    ) -> PowerMatrix:
+        """Daily use of the enterprises over ``[first, last]``.
 
-    async def matrix(self, ids: tuple[int, ...], first: date, last: date) -> PowerMatrix:
-        """Daily use of the enterprises over ``[first, last]``."""
+        The whole registry (``everyone``) or a large set is read from the day columns, one row
+        per day; a few enterprises (a list, one drill-down) by their own rows.
+        """
+        if everyone or len(ids) > SMALL_SET:
+            return await read_matrix(self.session, ids, first, last)
         rows = await self.session.execute(
             sa.select(PowerDay.enterprise_id, PowerDay.day, PowerDay.kwh).where(
-                PowerDay.day.between(first, last), *self._only(ids)
+                PowerDay.day.between(first, last), PowerDay.enterprise_id.in_(ids)
             )
         )
         return PowerMatrix.build(ids, first, last, ((e, d, k) for e, d, k in rows))
 
-    def _baseline_query(
-        self, window: tuple[date, date], ids: tuple[int, ...] | None = None
-    ) -> sa.Subquery:
-        """B per enterprise in SQL: ``baselines``' mean of the non-zero readings of the window."""
-        return (
-            sa.select(PowerDay.enterprise_id.label("enterprise_id"),
-                      sa.func.avg(PowerDay.kwh).label("base"))
-            .where(PowerDay.day.between(*window), PowerDay.kwh > 0, *self._only(ids))
-            .group_by(PowerDay.enterprise_id)
-            .subquery()
-        )  # fmt: skip
-
-    async def baselines(self, ids: tuple[int, ...], window: tuple[date, date]) -> Floats:
-        """B for each of ``ids`` (NaN without a baseline), averaged by the database."""
-        query = self._baseline_query(window, ids)
-        row = {key: i for i, key in enumerate(ids)}
-        out = np.full(len(ids), np.nan)
-        for enterprise_id, base in await self.session.execute(sa.select(query)):
-            if enterprise_id in row:
-                out[row[enterprise_id]] = float(base)
-        return out
-
     async def _span(
         self, ids: tuple[int, ...], window: tuple[date, date], first: date, last: date, *,
-        neighbours: int = NEIGHBOURS,
+        neighbours: int = NEIGHBOURS, everyone: bool = False,
     ) -> tuple[PowerMatrix, Floats]:  # fmt: skip
-        """The days (with neighbours for the quality guard) as a matrix, and the baselines."""
+        """The days (with neighbours for the quality guard) as a matrix, and the baselines.
+
+        The baselines come from the same readings as the days (``indices.baselines``), read once
+        when the window lies within the days, as for a year's series.
+        """
         lo, hi = first - timedelta(days=neighbours), last + timedelta(days=neighbours)
         if (hi - lo).days > MAX_SERIES_DAYS:
             raise InvalidInput(f"at most {MAX_SERIES_DAYS} days at once", code="bad_range")
-        return await self.matrix(ids, lo, hi), await self.baselines(ids, window)
+        matrix = await self.matrix(ids, lo, hi, everyone=everyone)
+        if not lo <= window[0] <= window[1] <= hi:
+            source = await self.matrix(ids, *window, everyone=everyone)
+        else:
+            source = matrix
+        return matrix, baselines(source, window)
 
     # -- indices --------------------------------------------------------------------------
 
@@ -154,7 +142,7 @@ class MonitorService:
         params = self.params(theta=theta, resumed_only=resumed_only)
         registry = await load_registry(self.session)
         window = self.window(day)
-        matrix, base = await self._span(registry.ids, window, day, day, neighbours=0)
+        matrix, base = await self._span(registry.ids, window, day, day, neighbours=0, everyone=True)
         energy = matrix.day(day)
         report = DayReport(day, window, params.theta, day_index(energy, base, params))
         for grouping in await groupings(self.session, registry, kinds or []):
@@ -174,10 +162,9 @@ class MonitorService:
     ) -> tuple[tuple[date, date], list[tuple[date, IndexValues]]]:  # fmt: skip
         """The daily series over ``[first, last]``, one baseline (the last day's window).
 
-        Of the district, or of one group (``group`` kind and ``key``). For the district the
-        database sums each day (counted, resumed, Σ E, Σ B) with the same threshold as
-        ``district_series``, so a year of 10,000 enterprises is not read row by row; a group's
-        members are read and summed by ``district_series`` itself.
+        Of the district, or of one group (``group`` kind and ``key``): the readings come in as
+        a matrix (for the district from the day columns, one row per day) and
+        ``district_series`` sums each day.
         """
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         if last < first:
@@ -190,27 +177,12 @@ class MonitorService:
             ids = await self._members_of(group, key)
             matrix, base = await self._span(ids, window, first, last, neighbours=0)
             return window, district_series(matrix, base, params, first, last)
-        b = self._baseline_query(window)
-        up = PowerDay.kwh >= b.c.base * (params.theta * (1 - TOLERANCE))
-        query = (
-            sa.select(
-                PowerDay.day, sa.func.count(), sa.func.sum(sa.case((up, 1), else_=0)),
-                sa.func.sum(PowerDay.kwh), sa.func.sum(b.c.base),
-                sa.func.sum(sa.case((up, PowerDay.kwh), else_=0.0)),
-                sa.func.sum(sa.case((up, b.c.base), else_=0.0)),
-            )
-            .join(b, b.c.enterprise_id == PowerDay.enterprise_id)
-            .where(PowerDay.day.between(first, last))
-            .group_by(PowerDay.day)
-        )  # fmt: skip
-        sums = {day: rest for day, *rest in await self.session.execute(query)}
-        out = []
-        for offset in range((last - first).days + 1):
-            day = first + timedelta(days=offset)
-            n, r, se, sb, ser, sbr = sums.get(day, (0, 0, 0.0, 0.0, 0.0, 0.0))
-            out.append((day, index_values(int(n), int(r or 0), float(se or 0), float(sb or 0),
-                                          float(ser or 0), float(sbr or 0), params)))  # fmt: skip
-        return window, out
+        everyone = tuple(
+            await self.session.scalars(sa.select(Enterprise.id).order_by(Enterprise.id))
+        )
+        matrix, base = await self._span(everyone, window, first, last, neighbours=0,
+                                        everyone=True)  # fmt: skip
+        return window, district_series(matrix, base, params, first, last)
 
     async def _members_of(self, kind: str, key: str | None) -> tuple[int, ...]:
         """The enterprises of one group, by id."""
@@ -229,7 +201,9 @@ class MonitorService:
         """Each enterprise's (id, code, name, E, B, band of E/B) on a day (staff roles)."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         registry = await load_registry(self.session)
-        matrix, base = await self._span(registry.ids, self.window(day), day, day, neighbours=0)
+        matrix, base = await self._span(
+            registry.ids, self.window(day), day, day, neighbours=0, everyone=True
+        )
         energy, bands = matrix.day(day), self.params().bands
         out = []
         for i, key in enumerate(registry.ids):
@@ -243,7 +217,7 @@ class MonitorService:
         """The data-quality guard's flags over ``[first, last]`` (staff roles)."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         registry = await load_registry(self.session)
-        matrix, base = await self._span(registry.ids, self.window(last), first, last)
+        matrix, base = await self._span(registry.ids, self.window(last), first, last, everyone=True)
         return quality_flags(
             matrix, base, first, last, theta=self.settings.theta,
             spike_factor=self.settings.spike_factor, reported=await self._reported(first, last),
@@ -301,7 +275,9 @@ class MonitorService:
         """Enterprises with a baseline and a reading that are not resumed on a day."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         registry = await load_registry(self.session)
-        matrix, base = await self._span(registry.ids, self.window(day), day, day, neighbours=0)
+        matrix, base = await self._span(
+            registry.ids, self.window(day), day, day, neighbours=0, everyone=True
+        )
         counted, resumed = day_flags(matrix.day(day), base, self.settings.theta)
         return {registry.ids[i] for i in np.flatnonzero(counted & ~resumed)}
 

@@ -22,6 +22,7 @@ from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
 from taihu.identifiers import Filer, handle_server_for
 from taihu.identifiers import api as identifiers_api
+from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
 from taihu.settings import Settings
 from taihu.web import console, ops
@@ -65,6 +66,7 @@ def create_app(
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
     hub = DeviceHub(database, settings.mqtt, clock=runtime.clock)
     filer = Filer(database, settings.node, runtime.clock)
+    meter_sync = MeterSync(database, settings, runtime.clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -74,6 +76,7 @@ def create_app(
         resolver = await identifiers_api.open_resolver(_app, runtime)
         if mqtt_socket is not None:
             await hub.start(mqtt_socket)
+            meter_sync.start()  # in the process that runs the hub, so once per server
         handle = None
         if handle_sockets is not None:
             port = handle_sockets[0].getsockname()[1]
@@ -83,6 +86,7 @@ def create_app(
         try:
             yield
         finally:
+            await meter_sync.stop()  # lets a sync under way finish (bounded)
             await filer.stop()
             if handle is not None:
                 await handle.stop()
