@@ -176,10 +176,9 @@ class HandleServer:
         self._tcp: asyncio.Server | None = None
         self._udp: _UdpSocket | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        # open TCP connections, to end at shutdown
-        self._streams: dict[
-            asyncio.Task[Any], tuple[asyncio.StreamReader, asyncio.StreamWriter]
-        ] = {}
+        self._open: set[asyncio.Task[Any]] = set()  # TCP connections, ended at shutdown
+        self._idle: set[asyncio.Task[Any]] = set()  # of those, the ones waiting for a request
+        self._stopping = False
         self._flusher = PeriodicJob("handle-counts", self._flush_counts, FLUSH_INTERVAL,
                                     first_after=FLUSH_INTERVAL)  # fmt: skip
         self._peers: OrderedDict[Any, Conversation] = OrderedDict()
@@ -214,12 +213,10 @@ class HandleServer:
             self._tcp.close()
         # Idle connections end at once; one mid-request answers first. Cancelling a request
         # mid-transaction would hand its connection back to the pool under a CancelledError.
-        for reader, writer in self._streams.values():
-            transport = writer.transport  # bytes after the end of file would fail an assert
-            if isinstance(transport, asyncio.ReadTransport) and transport.is_reading():
-                transport.pause_reading()
-            reader.feed_eof()
-        await drain([*self._tasks, *self._streams], _STOP_WITHIN)
+        self._stopping = True
+        for task in self._idle:
+            task.cancel()
+        await drain([*self._tasks, *self._open], _STOP_WITHIN)
         await self._flusher.stop()
         await self._flush_counts(force=True)  # the supervisor's thread has no other last flush
         if self._tcp is not None:
@@ -281,16 +278,21 @@ class HandleServer:
         self._connections += 1
         task = asyncio.current_task()
         assert task is not None
-        self._streams[task] = (reader, writer)
+        self._open.add(task)
         conversation = Conversation(peer=str((writer.get_extra_info("peername") or ("",))[0]))
         try:
-            while await self._serve_one(reader, writer, conversation):
+            while not self._stopping and await self._serve_one(reader, writer, conversation):
                 pass
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass  # the peer went away or stalled: nothing to answer
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # Woken while idle by stop(). Not re-raised: asyncio's stream callback would log
+            # a cancelled connection task as an error.
         finally:
             self._connections -= 1
-            self._streams.pop(task, None)
+            self._open.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError, TimeoutError):
                 async with asyncio.timeout(1):
@@ -304,8 +306,7 @@ class HandleServer:
     ) -> bool:
         """Answer one message; whether to keep the connection open."""
         try:
-            async with asyncio.timeout(IDLE_SECONDS):
-                got = await read_tcp_message(reader)
+            got = await self._next_request(reader)
         except WireDecodeError as exc:
             writer.write(_error_reply(_GARBAGE_ID, ResponseCode.ERROR, str(exc), OpCode.RESERVED))
             await writer.drain()
@@ -322,6 +323,17 @@ class HandleServer:
         writer.write(await self.dispatcher.dispatch(message, signed, conversation))
         await writer.drain()
         return bool(message.header.flags & OpFlag.KPAL) or bool(conversation.pending)
+
+    async def _next_request(self, reader: asyncio.StreamReader) -> tuple[Envelope, bytes] | None:
+        """The next message's envelope and payload, waiting as an idle connection stop() ends."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._idle.add(task)
+        try:
+            async with asyncio.timeout(IDLE_SECONDS):
+                return await read_tcp_message(reader)
+        finally:
+            self._idle.discard(task)
 
 
 def published_address(settings: Settings) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import random
 from collections.abc import AsyncIterator
 
@@ -11,7 +12,14 @@ import pytest
 
 from taihu.accounts import Principal
 from taihu.core import Database
-from taihu.identifiers import HandleValue, IdentifierService, parse_handle
+from taihu.identifiers import (
+    HandleValue,
+    IdentifierService,
+    Resolver,
+    bind_handle,
+    handle_server_for,
+    parse_handle,
+)
 from taihu.identifiers.wire import (
     DigestAlgorithm,
     Envelope,
@@ -29,6 +37,8 @@ from taihu.identifiers.wire import (
     encode_message,
     read_tcp_message,
 )
+from taihu.settings import Settings
+from tests.conftest import World
 from tests.identifiers.wire.conftest import PREFIX, Node
 
 
@@ -214,3 +224,21 @@ async def test_rrdg_replies_carry_the_digest_of_the_request(
     assert reply.body.digest.algorithm is DigestAlgorithm.SHA1  # a protocol 2.1 request
     # The digest covers the header and the body (RFC 3652); SHA-1 is what protocol 2.1 knows.
     assert reply.body.digest.value == hashlib.sha1(sent[20:-4], usedforsecurity=False).digest()
+
+
+async def test_stop_ends_idle_connections_at_once_and_quietly(
+    db: Database, settings: Settings, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    resolver = Resolver(db, world.clock)
+    tcp, udp = bind_handle("127.0.0.1", 0)
+    server = handle_server_for(settings, db, world.clock, resolver, tcp.getsockname()[1])
+    await server.start(tcp, udp)
+    reader, writer = await asyncio.open_connection("127.0.0.1", tcp.getsockname()[1])
+    await asyncio.sleep(0.05)  # the connection is accepted and waits for a request
+    caplog.set_level(logging.WARNING)
+    async with asyncio.timeout(2):  # far below the bound a busy request gets
+        await server.stop()
+        assert await reader.read() == b""  # closed by the server
+    writer.close()
+    await resolver.aclose()
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -60,6 +60,7 @@ __all__ = [
 
 log = logging.getLogger("taihu.mqtt")
 _READ_SIZE = 65_536
+_WAKE = "taihu: disconnect requested"  # the cancel message by which disconnect() wakes a read
 _STOP_WITHIN = 10.0  # seconds a connection gets at shutdown to finish storing and say goodbye
 _WRITE_HIGH = 65_536  # bytes queued for a client before a sender waits for it to read
 
@@ -146,6 +147,8 @@ class Connection:
         self.inflight = 0  # QoS 1 messages received and not yet acknowledged
         self._buffer = bytearray()  # bytes read and not yet taken as packets, from _pos
         self._pos = 0
+        self.task: asyncio.Task[None] | None = None  # the task serving it, woken by disconnect()
+        self._reading = False  # waiting for bytes, so disconnect() may wake it
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -178,13 +181,11 @@ class Connection:
         """Ask the connection to end, telling an MQTT 5 client why."""
         if self.close_reason is None:
             self.close_reason = (reason, message)
-        # Ends the read loop at the next packet boundary without a task per packet. Reading
-        # pauses first: bytes arriving after the end of file would fail an assertion in
-        # asyncio's StreamReader and be logged as a fatal protocol error.
-        transport = self.writer.transport
-        if isinstance(transport, asyncio.ReadTransport) and transport.is_reading():
-            transport.pause_reading()
-        self.reader.feed_eof()
+        # A read loop waiting for bytes is woken; one busy with a packet sees close_reason
+        # before its next read. (Not feed_eof: bytes arriving after it fail an assertion in
+        # asyncio's StreamReader, logged as a fatal protocol error.)
+        if self._reading and self.task is not None:
+            self.task.cancel(_WAKE)
 
     def __str__(self) -> str:
         return f"{self.client_id or '?'}@{self.peer}"
@@ -205,8 +206,19 @@ class Connection:
             if self._pos:
                 del self._buffer[: self._pos]
                 self._pos = 0
-            async with asyncio.timeout(idle):
-                chunk = await self.reader.read(_READ_SIZE)
+            if self.close_reason is not None:  # disconnect() was called
+                raise asyncio.IncompleteReadError(bytes(self._buffer), None)
+            self._reading = True
+            try:
+                async with asyncio.timeout(idle):
+                    chunk = await self.reader.read(_READ_SIZE)
+            except asyncio.CancelledError as exc:
+                if exc.args != (_WAKE,):
+                    raise
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                raise asyncio.IncompleteReadError(bytes(self._buffer), None) from None
+            finally:
+                self._reading = False
             if not chunk:
                 raise asyncio.IncompleteReadError(bytes(self._buffer), None)
             self._buffer += chunk
@@ -294,6 +306,7 @@ class MqttListener:
         task = asyncio.current_task()
         assert task is not None
         connection = Connection(reader, writer, self.limits)
+        connection.task = task
         self._connections[task] = connection
         try:
             await self._serve(connection)
