@@ -142,7 +142,8 @@ def _database_cpu_seconds(database: str) -> float:
 
     Backends name their database in their process title (``postgres: 15/main: USER DATABASE
     HOST…``); the cluster's shared background processes (WAL writer, checkpointer) also serve
-    other databases on this machine and are left out.
+    other databases on this machine and are left out, as are autovacuum workers (they vacuum
+    the rows the set-up loaded).
     """
     total = 0
     for entry in Path("/proc").iterdir():
@@ -150,7 +151,11 @@ def _database_cpu_seconds(database: str) -> float:
             continue
         try:
             title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").split()
-            if title[:1] != [b"postgres:"] or database.encode() not in title:
+            if (
+                title[:1] != [b"postgres:"]
+                or database.encode() not in title
+                or b"autovacuum" in title  # vacuuming the loaded rows, not serving the writes
+            ):
                 continue
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):

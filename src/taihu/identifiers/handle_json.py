@@ -23,6 +23,7 @@ from taihu.identifiers.handle_values import (
     HandleValue,
     HandleValueError,
     TtlType,
+    decode_admin,
     encode_admin,
 )
 from taihu.identifiers.wire import values as wire_values
@@ -201,17 +202,23 @@ def value_from_json(raw: object, *, timestamp: datetime | None = None) -> Handle
         raise HandleValueError(f"{where}: {exc}") from exc
 
 
+@lru_cache(maxsize=4096)  # a batch's identifiers share one HS_ADMIN value
+def _admin_json(data: bytes) -> dict[str, Any]:
+    # Shared between calls: every caller only serializes it.
+    admin = decode_admin(data)
+    return {
+        "format": "admin",
+        "value": {
+            "handle": admin.handle,
+            "index": admin.index,
+            "permissions": admin.permissions.to_bits(),
+        },
+    }
+
+
 def _data_to_json(value: HandleValue) -> dict[str, Any]:
-    admin = value.admin
-    if admin is not None:
-        return {
-            "format": "admin",
-            "value": {
-                "handle": admin.handle,
-                "index": admin.index,
-                "permissions": admin.permissions.to_bits(),
-            },
-        }
+    if value.type == ADMIN_TYPE:
+        return _admin_json(value.data)
     if value.type == VLIST_TYPE:
         try:
             refs = decode_vlist(value.data)

@@ -580,6 +580,8 @@ class IdentifierService:
 
     def sealed(self, values: list[HandleValue], handle_key: str) -> list[HandleValue]:
         """The values with every HS_SECKEY written in clear sealed for ``handle_key``."""
+        if all(v.type != SECKEY_TYPE for v in values):  # nearly every identifier of a batch
+            return list(values)
         return [self._sealed(v, handle_key) for v in values]
 
     def _sealed(self, value: HandleValue, handle_key: str) -> HandleValue:
