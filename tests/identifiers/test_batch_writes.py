@@ -126,6 +126,17 @@ async def test_mixed_batch_reports_each_item_and_writes_only_the_new(
             )
         )  # fmt: skip
     assert len(texts) == 1
+    # An audit row's missing "before" is stored as the ORM stores it (the prefix's own entry).
+    async with db.session() as session:
+        before = sa.cast(sa.column("before"), sa.Text)
+        befores = list(
+            await session.scalars(
+                sa.select(before).select_from(sa.table("audit_log"))
+                .where(sa.column("entity_id").in_([PREFIX, f"{PREFIX}/M3"]))
+            )
+        )  # fmt: skip
+    assert len(befores) == 2
+    assert befores[0] == befores[1]
     assert rows[f"{PREFIX}/M5"].template == "elevator-1.0"
     assert [v.type for v in load_record(new.record)] == ["URL", "model", "HS_ADMIN"]
     assert load_record(rows[f"{PREFIX}/M2"].record)[1].data == b"HL-2000"  # left as it was

@@ -6,7 +6,9 @@ entries are written with one statement per table (``bulk_rows``: COPY on Postgre
 executemany on SQLite; no ORM object per item; each record is serialized once and the audit row
 embeds that same text), all in the caller's unit of work. An item that already exists
 with the same values reports ``exists`` (code 2) instead of failing, so re-sending a batch after
-a timeout creates no duplicates. Items fail alone; the others are written.
+a timeout creates no duplicates. Items that fail a check fail alone; the others are written. A
+database error (such as another client registering one of the handles meanwhile) rolls the
+whole batch back.
 """
 
 from __future__ import annotations
@@ -406,11 +408,12 @@ class BatchService:
             actor: Principal, action: str, key: str, before: str | None, after: str | None
         ) -> tuple[Any, ...]:
             # The stored record text goes into the audit row as it is: the same
-            # {"values": [...]} record_audit writes, without parsing and serializing it again.
+            # {"values": [...]} record_audit writes, without parsing and serializing it again
+            # (and JSON null for "none", as the ORM stores None in a JSON column).
             return (
                 at, actor.user_id, actor.name, action, "handle", key,
-                None if before is None else f'{{"values":{before}}}',
-                None if after is None else f'{{"values":{after}}}',
+                "null" if before is None else f'{{"values":{before}}}',
+                "null" if after is None else f'{{"values":{after}}}',
                 request_id,
             )  # fmt: skip
 
