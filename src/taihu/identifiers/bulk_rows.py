@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,11 +49,9 @@ async def insert_rows(
 async def _copy(
     session: AsyncSession, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> None:
-    import asyncpg  # noqa: PLC0415 - only present with PostgreSQL
-
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
-    assert isinstance(driver, asyncpg.Connection)
+    assert isinstance(driver, asyncpg.Connection)  # PostgreSQL is reached through asyncpg
     if not driver.is_in_transaction():
         # The adapter opens its transaction at the first statement; COPY must run inside it.
         await connection.execute(sa.text("SELECT 1"))
