@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "resolve_http.json"
 PREFIX = "88.118.8"
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+BENCH_DATABASE = f"taihu_bench_{os.getpid()}"  # two runs at once must not share it
 SECRET = "bench-secret-key-" + "q7Wz3kP9xL2mN8vR4tY6" * 2
 PASSWORD = "bench-password-1"  # noqa: S105 - a throw-away database made by the bench
 STAMP = "2026-11-25T08:00:00Z"
@@ -133,6 +134,33 @@ def _server_cpu_seconds(pid: int) -> float:
     for each in pids:
         fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime (after pid and comm)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _database_cpu_seconds(database: str) -> float:
+    """User + system CPU time of the PostgreSQL backends serving ``database``, from /proc.
+
+    Backends name their database in their process title (``postgres: 15/main: USER DATABASE
+    HOST…``); the cluster's shared background processes (WAL writer, checkpointer) also serve
+    other databases on this machine and are left out, as are autovacuum workers (they vacuum
+    the rows the set-up loaded).
+    """
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").split()
+            if (
+                title[:1] != [b"postgres:"]
+                or database.encode() not in title
+                or b"autovacuum" in title  # vacuuming the loaded rows, not serving the writes
+            ):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # a backend that ended meanwhile
+        total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -259,7 +287,7 @@ def run(kind: str, count: int, seconds: int, batches: int) -> dict[str, object]:
     url = (
         f"sqlite+aiosqlite:///{work / 'taihu.sqlite3'}"
         if kind == "sqlite"
-        else asyncio.run(_pg_database("taihu_bench"))
+        else asyncio.run(_pg_database(BENCH_DATABASE))
     )
     print(f"[{kind}] loading {count:,} identifiers")
     load_seconds, token = asyncio.run(_setup(url, count))
@@ -278,17 +306,24 @@ def run(kind: str, count: int, seconds: int, batches: int) -> dict[str, object]:
         )  # fmt: skip
         print(f"[{kind}] resolution: {resolution}")
         cpu = _server_cpu_seconds(server.pid)
+        database_cpu = _database_cpu_seconds(BENCH_DATABASE) if kind == "postgresql" else 0.0
         registration = asyncio.run(_register(port, token, batches, concurrency=4))
+        registered = max(registration["registered"], 1)
         registration["server_cpu_us_per_registration"] = round(
-            (_server_cpu_seconds(server.pid) - cpu) * 1e6 / max(registration["registered"], 1), 1
+            (_server_cpu_seconds(server.pid) - cpu) * 1e6 / registered, 1
         )
+        if kind == "postgresql":
+            # The database's own work per identifier (index maintenance, WAL, JSONB parsing).
+            registration["database_cpu_us_per_registration"] = round(
+                (_database_cpu_seconds(BENCH_DATABASE) - database_cpu) * 1e6 / registered, 1
+            )
         load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         print(f"[{kind}] registration: {registration}; load average {load}")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         if kind == "postgresql":
-            asyncio.run(_pg_database("taihu_bench", drop_only=True))
+            asyncio.run(_pg_database(BENCH_DATABASE, drop_only=True))
         shutil.rmtree(work, ignore_errors=True)
     return {"database": kind, "identifiers": count, "load_seconds": round(load_seconds, 1),
             **resolution, **registration, "load_average_1m": load}  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -9,11 +10,15 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
+from typer.testing import CliRunner
 
 from taihu.accounts import AuditEntry, Principal, Role
+from taihu.cli import app
 from taihu.core import Database, FrozenClock
-from taihu.identifiers import HandleRow
+from taihu.identifiers import HandleRow, IdentifierService, parse_handle, seckeys_for
 from taihu.identifiers.importer import ImportError_, import_rows, read_table
+from taihu.identifiers.seckeys import is_sealed
+from taihu.settings import Settings
 from tests.conftest import World
 from tests.identifiers.conftest import NODE, PREFIX
 from tests.web.test_console import sign_in
@@ -75,7 +80,13 @@ async def test_import_reports_rows_and_columns(
     path = make(tmp_path)  # type: ignore[operator]
     rows = read_table(path)
     report = await import_rows(
-        db, Principal.system("test"), PREFIX, rows, template="elevator-1.0", clock=clock
+        db,
+        Principal.system("test"),
+        PREFIX,
+        rows,
+        template="elevator-1.0",
+        clock=clock,
+        seckeys=None,
     )
     assert (report.rows, report.imported) == (5, 2)
     assert [(e.row, e.column) for e in report.errors or []] == [
@@ -87,7 +98,13 @@ async def test_import_reports_rows_and_columns(
     assert await _count(db) == 2
     # Importing the same file again changes nothing.
     again = await import_rows(
-        db, Principal.system("test"), PREFIX, rows, template="elevator-1.0", clock=clock
+        db,
+        Principal.system("test"),
+        PREFIX,
+        rows,
+        template="elevator-1.0",
+        clock=clock,
+        seckeys=None,
     )
     assert (again.imported, again.unchanged) == (0, 2)
     assert await _count(db) == 2
@@ -100,7 +117,9 @@ async def test_rows_outside_the_prefix_and_unknown_template(
         {"handle": "88.999/X1", "model": "a"},
         {"suffix": "L9", "templateVersion": "nope-1", "model": "a"},
     ]
-    report = await import_rows(db, Principal.system("test"), PREFIX, rows, clock=clock)
+    report = await import_rows(
+        db, Principal.system("test"), PREFIX, rows, clock=clock, seckeys=None
+    )
     assert report.errors == [
         ImportError_(2, "handle", f"88.999/X1 is not under prefix {PREFIX}"),
         ImportError_(
@@ -174,3 +193,42 @@ async def test_console_upload_refuses_bad_files_and_outsiders(
         )
         assert answer.status_code == 400, name
         assert message in answer.text, name
+
+
+async def _imported_secret(db: Database, settings: Settings, suffix: str) -> bytes | None:
+    """The clear secret a wire challenge would use, after checking it is stored sealed."""
+    handle = parse_handle(f"{PREFIX}/{suffix}")
+    async with db.session() as session:
+        service = IdentifierService(session, seckeys=seckeys_for(settings))
+        stored = next(v for v in await service.values(handle) if v.type == "HS_SECKEY")
+        assert is_sealed(stored.data)
+        assert not stored.public_read
+        return await service.secret_key_of(handle, stored.index)
+
+
+async def test_cli_import_seals_secret_keys(
+    cli_environment: None, db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "keys.csv"
+    path.write_text("suffix,HS_SECKEY\nK1,imported-secret-1\n", encoding="utf-8")
+    # The command runs its own event loop, so it runs off this test's loop.
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["id", "import", str(path), "--prefix", PREFIX]
+    )
+    assert result.exit_code == 0, result.output
+    assert await _imported_secret(db, settings, "K1") == b"imported-secret-1"
+
+
+async def test_console_import_seals_secret_keys(
+    client: httpx.AsyncClient, db: Database, settings: Settings, world: World, templates: int
+) -> None:
+    await world.user("key-clerk", Role.ENTERPRISE, enterprises=(templates,))
+    await sign_in(client, "key-clerk")
+    csrf = _hidden((await client.get("/identifiers/import")).text, "csrf")
+    content = b"suffix,HS_SECKEY\nK2,imported-secret-2\n"
+    answer = await client.post(
+        "/identifiers/import", files={"file": ("keys.csv", content)},
+        data={"csrf": csrf, "prefix": PREFIX},
+    )  # fmt: skip
+    assert answer.status_code == 200
+    assert await _imported_secret(db, settings, "K2") == b"imported-secret-2"

@@ -1,23 +1,26 @@
 """Batch registration: up to 2,000 identifiers per call, per-item results, safe to re-send.
 
 A batch is checked item by item in memory first (handle syntax, prefix, permission, template),
-then the existing rows of all its keys are read in one query, and the new rows, change-log rows
-and audit entries are written with one Core executemany per table (no ORM object per item; each
-record is serialized once and the audit row embeds that same text). An item that already exists
+then the existing rows of all its keys are read, and the new rows, change-log rows and audit
+entries are written with one statement per table (``bulk_rows``: COPY on PostgreSQL, a prepared
+executemany on SQLite; no ORM object per item; each record is serialized once and the audit row
+embeds that same text), all in the caller's unit of work. An item that already exists
 with the same values reports ``exists`` (code 2) instead of failing, so re-sending a batch after
-a timeout creates no duplicates. Items fail alone; the others are written.
+a timeout creates no duplicates. Items that fail a check fail alone; the others are written. A
+database error (such as another client registering one of the handles meanwhile) rolls the
+whole batch back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 from typing import Any, cast
 
-import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import AuditEntry, Principal, record_audit
@@ -29,6 +32,7 @@ from taihu.core import (
     TaihuError,
     current_request_id,
 )
+from taihu.identifiers.bulk_rows import bound, insert_rows
 from taihu.identifiers.handle_values import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
@@ -54,6 +58,12 @@ MAX_BATCH = 2000
 _HANDLES = cast("sa.Table", HandleRow.__table__)
 _AUDIT = cast("sa.Table", AuditEntry.__table__)
 _CHANGES = cast("sa.Table", HandleChange.__table__)
+_KEY_ARRAY = postgresql.ARRAY(sa.String())
+_HANDLE_COLUMNS = ("key", "handle", "prefix_id", "record", "template", "created_at", "updated_at")
+_AUDIT_COLUMNS = (
+    "at", "actor_user_id", "actor", "action", "entity_type", "entity_id", "before", "after",
+    "request_id",
+)  # fmt: skip
 
 
 class ItemCode(IntEnum):
@@ -146,7 +156,15 @@ class BatchService:
     async def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
         """``key → (row id, stored record)`` of the keys that exist."""
         rows: dict[str, tuple[int, str]] = {}
-        for start in range(0, len(keys), 500):  # stay under every driver's parameter limit
+        if keys and self.session.get_bind().dialect.name == "postgresql":
+            # One array parameter: one statement, planned once, whatever the batch's size.
+            found = await self.session.execute(
+                sa.select(_HANDLES.c.key, _HANDLES.c.id, _HANDLES.c.record).where(
+                    _HANDLES.c.key == sa.any_(sa.bindparam("keys", keys, type_=_KEY_ARRAY))
+                )
+            )
+            return {key: (id_, record) for key, id_, record in found}
+        for start in range(0, len(keys), 500):  # stay under SQLite's parameter limit
             chunk = keys[start : start + 500]
             found = await self.session.execute(
                 sa.select(_HANDLES.c.key, _HANDLES.c.id, _HANDLES.c.record).where(
@@ -238,14 +256,15 @@ class BatchService:
             raise InvalidInput(str(exc), code="template_violation") from exc
         return version
 
-    async def write(
-        self, caller: Caller, items: list[BatchItem], *, update: bool
-    ) -> list[ItemResult]:
-        """Create (``update=False``) or replace (``update=True``) identifiers; per-item results."""
-        self._begin(items)
-        actor = caller.principal if isinstance(caller, HandleAdmin) else caller
-        now = self.clock.now()
-        results: list[ItemResult | None] = [None] * len(items)
+    async def _check_all(
+        self,
+        caller: Caller,
+        items: list[BatchItem],
+        results: list[ItemResult | None],
+        *,
+        update: bool,
+    ) -> dict[int, tuple[Handle, Prefix, list[HandleValue], str | None]]:
+        """The items that pass the checks, by position; ``results`` gets the others' failures."""
         checked: dict[int, tuple[Handle, Prefix, list[HandleValue], str | None]] = {}
         seen: set[str] = set()
         needed = AdminPermission.MODIFY_VALUE if update else AdminPermission.ADD_HANDLE
@@ -265,11 +284,24 @@ class BatchService:
                 checked[n] = (handle, prefix, values, template)
             except TaihuError as exc:
                 results[n] = self._failure(item.handle, exc)
+        return checked
+
+    async def write(
+        self, caller: Caller, items: list[BatchItem], *, update: bool
+    ) -> list[ItemResult]:
+        """Create (``update=False``) or replace (``update=True``) identifiers; per-item results."""
+        self._begin(items)
+        actor = caller.principal if isinstance(caller, HandleAdmin) else caller
+        now = self.clock.now()
+        results: list[ItemResult | None] = [None] * len(items)
+        checked = await self._check_all(caller, items, results, update=update)
         existing = await self._existing([c[0].key for c in checked.values()])
-        inserts: list[dict[str, Any]] = []
+        inserts: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
-        audits: list[dict[str, Any]] = []
+        audits: list[tuple[Any, ...]] = []
         per_prefix: dict[str, int] = {}
+        stamp = bound(self.session, _HANDLES.c.created_at, now)
+        audit = self._auditor(now)
         for n, (handle, prefix, values, template) in checked.items():
             found = existing.get(handle.key)
             if found is None and update:
@@ -277,7 +309,6 @@ class BatchService:
                     handle.text, ItemCode.NOT_FOUND, "no such identifier", handle.key
                 )
                 continue
-            record = dump_record(values, at=now)
             if found is not None:
                 row_id, stored = found
                 if _comparable(load_record(stored)) == _comparable(values):
@@ -291,19 +322,18 @@ class BatchService:
                         handle.key,
                     )  # fmt: skip
                     continue
+                record = dump_record(values, at=now)
                 updates.append(
                     {"row_id": row_id, "record": record, "updated_at": now, "template": template}
                 )
-                audits.append(self._audit(actor, "handle.update", handle.key, stored, record, now))
+                audits.append(audit(actor, "handle.update", handle.key, stored, record))
             else:
-                inserts.append({
-                    "key": handle.key, "handle": handle.text, "prefix_id": prefix.id,
-                    "record": record, "template": template, "created_at": now, "updated_at": now,
-                })  # fmt: skip
-                audits.append(self._audit(actor, "handle.create", handle.key, None, record, now))
+                record = dump_record(values, at=now)
+                inserts.append((handle.key, handle.text, prefix.id, record, template, stamp, stamp))
+                audits.append(audit(actor, "handle.create", handle.key, None, record))
                 per_prefix[prefix.prefix] = per_prefix.get(prefix.prefix, 0) + 1
             results[n] = ItemResult(handle.text, ItemCode.OK, "success", handle.key)
-        await self._bulk(inserts, audits, now, updates)
+        await self._bulk(inserts, audits, stamp, updates)
         for prefix_name, count in per_prefix.items():
             await self.identifiers.count_registrations(prefix_name, count)
         return [r for r in results if r is not None]
@@ -325,6 +355,7 @@ class BatchService:
         existing = await self._existing([h.key for h in checked.values()])
         audits = []
         gone = []
+        audit = self._auditor(now)
         for n, handle in checked.items():
             found = existing.get(handle.key)
             if found is None:
@@ -332,14 +363,14 @@ class BatchService:
                     handle.text, ItemCode.NOT_FOUND, "no such identifier", handle.key
                 )
                 continue
-            audits.append(self._audit(actor, "handle.delete", handle.key, found[1], None, now))
+            audits.append(audit(actor, "handle.delete", handle.key, found[1], None))
             gone.append(found[0])
             results[n] = ItemResult(handle.text, ItemCode.OK, "success", handle.key)
         for start in range(0, len(gone), 500):
             await self.session.execute(
                 sa.delete(_HANDLES).where(_HANDLES.c.id.in_(gone[start : start + 500]))
             )
-        await self._bulk([], audits, now)
+        await self._bulk([], audits, bound(self.session, _HANDLES.c.created_at, now))
         return [r for r in results if r is not None]
 
     async def load(
@@ -368,35 +399,35 @@ class BatchService:
         )  # fmt: skip
         return len(rows)
 
-    @staticmethod
-    def _audit(
-        actor: Principal,
-        action: str,
-        key: str,
-        before: str | None,
-        after: str | None,
-        now: datetime,
-    ) -> dict[str, Any]:
-        # The stored record text goes into the audit row as it is (orjson.Fragment): the same
-        # {"values": [...]} record_audit writes, without parsing and serializing it again.
-        return {
-            "at": now, "actor_user_id": actor.user_id, "actor": actor.name, "action": action,
-            "entity_type": "handle", "entity_id": key,
-            "before": {"values": orjson.Fragment(before)} if before is not None else None,
-            "after": {"values": orjson.Fragment(after)} if after is not None else None,
-            "request_id": current_request_id(),
-        }  # fmt: skip
+    def _auditor(self, now: datetime) -> Callable[..., tuple[Any, ...]]:
+        """A maker of audit rows (in ``_AUDIT_COLUMNS`` order) for writes at ``now``."""
+        at = bound(self.session, _AUDIT.c.at, now)
+        request_id = current_request_id()
+
+        def audit(
+            actor: Principal, action: str, key: str, before: str | None, after: str | None
+        ) -> tuple[Any, ...]:
+            # The stored record text goes into the audit row as it is: the same
+            # {"values": [...]} record_audit writes, without parsing and serializing it again
+            # (and JSON null for "none", as the ORM stores None in a JSON column).
+            return (
+                at, actor.user_id, actor.name, action, "handle", key,
+                "null" if before is None else f'{{"values":{before}}}',
+                "null" if after is None else f'{{"values":{after}}}',
+                request_id,
+            )  # fmt: skip
+
+        return audit
 
     async def _bulk(
         self,
-        inserts: list[dict[str, Any]],
-        audits: list[dict[str, Any]],
-        now: datetime,
+        inserts: list[tuple[Any, ...]],
+        audits: list[tuple[Any, ...]],
+        stamp: object,
         updates: list[dict[str, Any]] | None = None,
     ) -> None:
-        # Core executemany on the tables, not the ORM entities: the ORM's bulk path still walks
-        # every row through its persistence machinery. The audit rows are the rows record_audit
-        # would add, written in the same unit of work.
+        # The audit rows are the rows record_audit would add, written in the same unit of work;
+        # new rows go in with one COPY (PostgreSQL) or one prepared statement (SQLite) per table.
         if updates:
             await self.session.execute(
                 sa.update(_HANDLES)
@@ -408,10 +439,6 @@ class BatchService:
                 ),
                 updates,
             )
-        if inserts:
-            await self.session.execute(sa.insert(_HANDLES), inserts)
-        if audits:
-            await self.session.execute(sa.insert(_AUDIT), audits)
-            await self.session.execute(
-                sa.insert(_CHANGES), [{"key": a["entity_id"], "at": now} for a in audits]
-            )
+        await insert_rows(self.session, _HANDLES, _HANDLE_COLUMNS, inserts)
+        await insert_rows(self.session, _AUDIT, _AUDIT_COLUMNS, audits)
+        await insert_rows(self.session, _CHANGES, ("key", "at"), [(a[5], stamp) for a in audits])

@@ -408,12 +408,14 @@ def import_file(
 
     async def _run() -> None:
         rows = read_table(file)
-        async with open_database(load_settings()) as db:
+        settings = load_settings()
+        async with open_database(settings) as db:
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task(f"importing {file.name}", total=len(rows))
                 report = await import_rows(
                     db, Principal.system(), prefix, rows, template=template,
                     progress=lambda n: progress.advance(task, n), source=file.name,
+                    seckeys=seckeys_for(settings),
                 )  # fmt: skip
         console.print(
             f"{report.rows} rows: {report.imported} registered, {report.unchanged} unchanged, "

@@ -23,6 +23,7 @@ from taihu.identifiers.handle_values import (
     HandleValue,
     HandleValueError,
     TtlType,
+    decode_admin,
     encode_admin,
 )
 from taihu.identifiers.wire import values as wire_values
@@ -109,10 +110,62 @@ def _permissions(raw: object) -> tuple[bool, bool, bool, bool]:
     return (a_r, a_w, p_r, p_w)
 
 
+# The form nearly every registration and every stored record uses: text data, a numeric index,
+# perhaps a TTL and permissions, nothing else. Read without the general path's branches (a
+# 2,000-identifier batch reads 10,000 values); the value object checks itself either way.
+_PLAIN_KEYS = frozenset({"index", "type", "data", "ttl", "timestamp", "permissions"})
+_STRING_DATA_KEYS = frozenset({"format", "value"})
+_PERMISSIONS = {
+    f"{a:d}{b:d}{c:d}{d:d}": (a, b, c, d)
+    for a in (False, True) for b in (False, True) for c in (False, True) for d in (False, True)
+}  # fmt: skip
+
+
+def _plain(raw: dict[str, Any], timestamp: datetime | None) -> HandleValue | None:
+    """The value of a plain-text JSON value, or ``None`` for the general path to read."""
+    index = raw.get("index")
+    type_ = raw.get("type", "")
+    data = raw.get("data", "")
+    ttl = raw.get("ttl", DEFAULT_TTL)
+    if type(index) is not int or type(type_) is not str or type(ttl) is not int:
+        return None
+    if type(data) is not str:
+        if (
+            type(data) is not dict
+            or data.keys() - _STRING_DATA_KEYS
+            or data.get("format", "string") != "string"
+            or type(data.get("value")) is not str
+        ):
+            return None
+        data = data["value"]
+    permissions = _PERMISSIONS.get(raw.get("permissions", "1110"))
+    if permissions is None:
+        return None
+    try:
+        return HandleValue(
+            index, type_, _utf8_data(data), ttl=ttl, timestamp=timestamp,
+            admin_read=permissions[0], admin_write=permissions[1],
+            public_read=permissions[2], public_write=permissions[3],
+        )  # fmt: skip
+    except HandleValueError as exc:
+        raise HandleValueError(f"value {index}: {exc}") from exc
+
+
+def _utf8_data(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise HandleValueError("data is not valid UTF-8 text") from exc
+
+
 def value_from_json(raw: object, *, timestamp: datetime | None = None) -> HandleValue:
     """A value from its REST JSON form; raises ``HandleValueError`` naming what is wrong."""
     if not isinstance(raw, dict):
         raise HandleValueError("each value must be a JSON object")
+    if raw.keys() <= _PLAIN_KEYS:
+        plain = _plain(raw, timestamp)
+        if plain is not None:
+            return plain
     type_ = raw.get("type", "")
     if not isinstance(type_, str):
         raise HandleValueError("a value's type must be a string")
@@ -149,17 +202,23 @@ def value_from_json(raw: object, *, timestamp: datetime | None = None) -> Handle
         raise HandleValueError(f"{where}: {exc}") from exc
 
 
+@lru_cache(maxsize=4096)  # a batch's identifiers share one HS_ADMIN value
+def _admin_json(data: bytes) -> dict[str, Any]:
+    # Shared between calls: every caller only serializes it.
+    admin = decode_admin(data)
+    return {
+        "format": "admin",
+        "value": {
+            "handle": admin.handle,
+            "index": admin.index,
+            "permissions": admin.permissions.to_bits(),
+        },
+    }
+
+
 def _data_to_json(value: HandleValue) -> dict[str, Any]:
-    admin = value.admin
-    if admin is not None:
-        return {
-            "format": "admin",
-            "value": {
-                "handle": admin.handle,
-                "index": admin.index,
-                "permissions": admin.permissions.to_bits(),
-            },
-        }
+    if value.type == ADMIN_TYPE:
+        return _admin_json(value.data)
     if value.type == VLIST_TYPE:
         try:
             refs = decode_vlist(value.data)

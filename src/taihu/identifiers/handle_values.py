@@ -22,6 +22,7 @@ import struct
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import IntEnum, IntFlag
+from functools import lru_cache
 
 __all__ = [
     "ADMIN_PERMISSIONS_ALL",
@@ -180,6 +181,7 @@ def encode_admin(ref: AdminRef) -> bytes:
     return struct.pack(f">HI{len(handle)}sI", int(ref.permissions), len(handle), handle, ref.index)
 
 
+@lru_cache(maxsize=4096)  # a batch's identifiers share one HS_ADMIN value; AdminRef is frozen
 def decode_admin(data: bytes) -> AdminRef:
     """Parse HS_ADMIN data (the inverse of ``encode_admin``)."""
     try:

@@ -19,6 +19,7 @@ from taihu.accounts import record_audit
 from taihu.core import Clock, Database, InvalidInput, SystemClock, TaihuError
 from taihu.identifiers.batch import MAX_BATCH, BatchItem, BatchService
 from taihu.identifiers.handle_values import Handle, HandleValue, HandleValueError
+from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService, parse_prefix
 from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
@@ -116,10 +117,13 @@ async def import_rows(
     clock: Clock | None = None,
     progress: Callable[[int], None] | None = None,
     source: str | None = None,
+    seckeys: SecretKeyBox | None,
 ) -> ImportReport:
     """Check every row, then register the good ones in chunks, each chunk one transaction.
 
-    With ``source`` (the file's name) the import as a whole is audited too.
+    ``seckeys`` is the platform's box (``seckeys_for(settings)``): an HS_SECKEY column is then
+    sealed as the API routes seal it, so the key can answer a Handle wire challenge. With
+    ``source`` (the file's name) the import as a whole is audited too.
     """
     clock = clock or SystemClock()
     prefix = parse_prefix(prefix)
@@ -138,7 +142,7 @@ async def import_rows(
     for start in range(0, len(good), MAX_BATCH):
         chunk = good[start : start + MAX_BATCH]
         async with db.session() as session:
-            results = await BatchService(session, clock).write(
+            results = await BatchService(session, clock, seckeys=seckeys).write(
                 caller, [item for _, item in chunk], update=False
             )
         for (number, _), result in zip(chunk, results, strict=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 
 import orjson
 
@@ -10,6 +11,8 @@ from taihu.identifiers.handle_json import value_from_json, value_to_json
 from taihu.identifiers.handle_values import HandleValue
 
 __all__ = ["dump_record", "load_record", "value_from_stored"]
+
+_INDEX = attrgetter("index")
 
 
 def _stamp(raw: dict[str, object]) -> datetime | None:
@@ -35,7 +38,7 @@ def dump_record(values: list[HandleValue], *, at: datetime | None = None) -> str
     With ``at``, every value is written with that timestamp (a write stamps all its values).
     """
     out = []
-    for value in sorted(values, key=lambda v: v.index):
+    for value in sorted(values, key=_INDEX):
         raw = value_to_json(value, at=at)
         raw["permissions"] = value.permission_bits
         out.append(raw)

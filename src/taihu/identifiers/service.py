@@ -147,6 +147,20 @@ def _matches(pattern: str, text: str | None) -> bool:
     return text is not None and fnmatch.fnmatchcase(text.lower(), pattern.lower())
 
 
+def _grants(caller: HandleAdmin, values: list[HandleValue] | None, needed: AdminPermission) -> bool:
+    """Whether an HS_ADMIN value among ``values`` names the caller with the ``needed`` right."""
+    for value in values or []:
+        ref = value.admin
+        if (
+            ref is not None
+            and ref.index == caller.index
+            and ref.handle == caller.handle
+            and needed in ref.permissions
+        ):
+            return True
+    return False
+
+
 def _admin_handle(prefix: str) -> str:
     return f"{prefix}/ADMIN"
 
@@ -396,15 +410,8 @@ class IdentifierService:
             prefix.prefix == admin_prefix or prefix.prefix.startswith(admin_prefix + ".")
         ):
             return
-        for value in values or []:
-            ref = value.admin
-            if (
-                ref is not None
-                and ref.index == caller.index
-                and ref.handle == caller.handle
-                and needed in ref.permissions
-            ):
-                return
+        if _grants(caller, values, needed):
+            return
         raise PermissionDenied(
             f"{caller} is not an admin of this handle under {prefix.prefix}",
             code="insufficient_permissions",
@@ -427,12 +434,7 @@ class IdentifierService:
                 raise
             if values is None:
                 values = await self._prefix_admin_values(prefix.prefix)
-                direct = [v.admin for v in values if v.admin is not None]
-                if any(
-                    ref.index == caller.index and ref.handle == caller.handle
-                    and needed in ref.permissions
-                    for ref in direct
-                ):  # fmt: skip
+                if _grants(caller, values, needed):
                     return
             refs = [v.admin for v in values if v.admin is not None]
             if not await in_admin_group(self.session, (caller.index, caller.handle), refs, needed):
@@ -551,6 +553,8 @@ class IdentifierService:
 
     def sealed(self, values: list[HandleValue], handle_key: str) -> list[HandleValue]:
         """The values with every HS_SECKEY written in clear sealed for ``handle_key``."""
+        if all(v.type != SECKEY_TYPE for v in values):  # nearly every identifier of a batch
+            return list(values)
         return [self._sealed(v, handle_key) for v in values]
 
     def _sealed(self, value: HandleValue, handle_key: str) -> HandleValue:

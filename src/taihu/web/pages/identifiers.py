@@ -36,6 +36,7 @@ from taihu.identifiers import (
     import_rows,
     parse_handle,
     read_table_bytes,
+    seckeys_for,
     value_to_json,
 )
 from taihu.web.console import Signed, _page
@@ -226,7 +227,7 @@ async def import_upload(
             raise InvalidInput(gettext_("The file has no rows below its header."), code="bad_file")
         report = await import_rows(
             runtime.db, who.principal, prefix, rows, template=template or None,
-            clock=runtime.clock, source=name,
+            clock=runtime.clock, source=name, seckeys=seckeys_for(runtime.settings),
         )  # fmt: skip
     except TaihuError as exc:
         return await _import_page(request, who, session, runtime, status_code=400,
