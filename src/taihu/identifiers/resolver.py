@@ -443,11 +443,12 @@ class Resolver:
     ) -> None:
         stored: dict[str, _Entry] = {}  # a key asked twice in one batch is rendered once
         prefixes: list[str] = []
+        wall = self.clock.now().timestamp()
         for position in missing:
             key = keys[position]
             entry = stored.get(key)
             if entry is None:
-                entry = stored[key] = self._put(key, rows.get(key), now, _WIRE)
+                entry = stored[key] = self._put(key, rows.get(key), now, _WIRE, wall)
             bodies[position] = entry[_WIRE]
             prefixes.append(entry[2])
         self._count_all(prefixes)
@@ -501,14 +502,24 @@ class Resolver:
         return entry
 
     def _put(
-        self, key: str, row: tuple[str, str, str] | None, now: float, form: int | None
+        self,
+        key: str,
+        row: tuple[str, str, str] | None,
+        now: float,
+        form: int | None,
+        wall: float | None = None,
     ) -> _Entry:
-        """Cache what the database said of ``key`` (``row``: ``None`` for no such handle)."""
+        """Cache what the database said of ``key`` (``row``: ``None`` for no such handle).
+
+        ``wall``: the clock's time as a POSIX timestamp, read once for a batch of rows.
+        """
         entry: _Entry = (now + _NEGATIVE_TTL, "", "", "", None, None)
         if row is not None:
             handle, record, prefix = row
             values = orjson.loads(record)
-            expires = now + ttl_seconds(values, self.clock.now().timestamp())
+            if wall is None:
+                wall = self.clock.now().timestamp()
+            expires = now + ttl_seconds(values, wall)
             entry = (expires, handle, prefix, record, None, None)
             if form is not None:
                 entry = _rendered(entry, form, values)

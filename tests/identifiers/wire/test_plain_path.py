@@ -189,7 +189,7 @@ def test_plain_keys_are_the_keys_handle_makes(text: str) -> None:
         assert not text.isascii() or " " in text.split("/", 1)[0]
 
 
-async def test_plain_resolutions_are_counted_and_see_writes(
+async def test_plain_resolutions_see_a_write_within_the_sync_interval(
     node: Node, db: Database, world: World
 ) -> None:
     async with HandleClient(node.host, node.port, transport="udp") as client:
