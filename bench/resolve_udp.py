@@ -5,8 +5,9 @@
 Loads COUNT identifiers (5 values each) into a fresh SQLite database, starts `taihu serve`
 (one process: HTTP, MQTT and the Handle listeners in one event loop), then a separate load
 process sends RESOLUTION requests over UDP for uniformly random keys, keeping INFLIGHT requests
-outstanding from one non-blocking socket. Reports resolutions/s, p50/p99 latency and the CPU the
-server used.
+outstanding from one non-blocking socket. Reports resolutions/s, p50/p99 latency, the CPU the
+server used (cores, and microseconds per resolution) and the CPU of the load process itself, which
+shares the machine: it must stay well under the server's share to measure the server.
 
 The ceiling: an authoritative DNS server on the same machine, NSD answering a one-record zone to
 `dnsperf` on loopback (Debian packages; install them with `apt-get install nsd dnsperf`, the
@@ -163,14 +164,24 @@ def _handle_bench(count: int, seconds: float, inflight: int) -> dict[str, object
             )
             worker.start()
             time.sleep(2.0)  # the load process warms up for two seconds before measuring
+            assert worker.pid is not None
             cpu_before, wall_before = _cpu_seconds(server.pid), time.perf_counter()
+            load_before = _cpu_seconds(worker.pid)
+            # Read both just before the load process ends its measured interval.
+            time.sleep(max(seconds - 0.2, 0.1))
+            wall = time.perf_counter() - wall_before
+            cpu = (_cpu_seconds(server.pid) - cpu_before) / wall
+            load_cpu = (_cpu_seconds(worker.pid) - load_before) / wall
             figures: dict[str, object] = queue.get(timeout=seconds + 60)
-            cpu = (_cpu_seconds(server.pid) - cpu_before) / (time.perf_counter() - wall_before)
             worker.join()
         finally:
             os.killpg(server.pid, signal.SIGINT)
             server.wait(timeout=30)
+    rate = float(figures["resolutions_per_s"])  # type: ignore[arg-type]
     figures["server_cores"] = round(cpu, 2)
+    figures["server_cpu_us_per_resolution"] = round(cpu / rate * 1e6, 1) if rate else None
+    figures["load_process_cores"] = round(load_cpu, 2)
+    figures["load_process_cpu_us_per_request"] = round(load_cpu / rate * 1e6, 1) if rate else None
     figures["setup_seconds"] = round(setup_seconds, 1)
     return figures
 

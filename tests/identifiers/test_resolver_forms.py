@@ -82,3 +82,25 @@ async def test_cache_entries_cost_the_collector_nothing(db: Database, clock: Fro
         assert not gc.is_tracked(resolver._cache[H.key])
     finally:
         await resolver.aclose()
+
+
+async def test_reply_bodies_in_batches(db: Database, clock: FrozenClock) -> None:
+    stored = await _put(db, clock, "https://batch.example")
+    resolver = Resolver(db, clock)
+    await resolver.open_pool()  # PostgreSQL: the misses go to the pool in one query
+    try:
+        keys = [H.key, f"{PREFIX}/NONE", H.key]
+        now = resolver.bodies_now(keys)
+        later = await resolver.bodies(keys)  # what waiting gives; every key answered
+        name = H.text.encode()
+        body = len(name).to_bytes(4, "big") + name + _count_then_values(_wire(stored))
+        assert later == [body, None, body]
+        # On SQLite the misses are read in place; on PostgreSQL only a round trip can tell.
+        assert now == ([body, None, body] if db.dialect == "sqlite" else [False] * 3)
+        wire = await resolver.wire(H.key)
+        assert wire is not None
+        assert wire.body == body
+        counts = resolver.take_counts(force=True)
+        assert counts == {(clock.now().date().isoformat(), PREFIX): 3 + (2 if now[0] else 0)}
+    finally:
+        await resolver.aclose()

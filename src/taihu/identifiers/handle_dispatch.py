@@ -17,6 +17,11 @@ session id, a new request id and often a new connection, so pending challenges a
 session id server-wide; Taihu's own client answers on the same connection with the same request
 id, which a ``Conversation`` (one TCP connection or one UDP peer) finds. Either way a challenge is
 answered once, and the result goes back under the answer's request id.
+
+Plain anonymous resolutions (``wire.plain``) skip the decoder and the dispatch above: with the
+default locator they are answered in batches from the resolver's pre-rendered reply bodies
+(``answer_plain``), byte for byte what ``dispatch`` would send; anything else, or a prefix not
+served here, goes through ``dispatch``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from taihu.core import Clock, Database, TaihuError, TooManyRequests, Unauthenticated
 from taihu.identifiers.admin_logins import answer_login
@@ -37,6 +43,7 @@ from taihu.identifiers.handle_values import (
     Handle,
     HandleValueError,
     normalize_prefix,
+    plain_key,
 )
 from taihu.identifiers.resolver import Resolver, WireAnswer
 from taihu.identifiers.seckeys import SecretKeyBox
@@ -71,6 +78,7 @@ from taihu.identifiers.wire import (
     op_flags,
 )
 from taihu.identifiers.wire.buffer import Writer
+from taihu.identifiers.wire.plain import PlainResolution, plain_reply
 from taihu.settings import SecuritySettings
 
 __all__ = ["ADMIN_OPCODES", "Conversation", "HandleDispatcher"]
@@ -97,6 +105,9 @@ _PENDING_SESSIONS = 4096  # challenges awaiting an answer on any connection, old
 _EXPIRATION = 12 * 3600
 _REPLY_FLAGS = int(OpFlag.AUTH | OpFlag.RECU)
 _ECHOED = int(OpFlag.RRDG | OpFlag.KPAL)
+_FOUND = int(ResponseCode.SUCCESS)
+_NOT_FOUND = int(ResponseCode.HANDLE_NOT_FOUND)
+_EMPTY_MESSAGE = bytes(4)  # the body of RC 100: one empty message string
 
 
 _DIGESTED = (ErrorBody, Empty, HandleListBody, SiteInfoResponse, VerifyResult, ReferralBody)
@@ -175,13 +186,12 @@ class HandleDispatcher:
 
     def _header(self, request: Message, code: ResponseCode, opcode: OpCode | None = None) -> Header:
         flags = _REPLY_FLAGS | (int(request.header.flags) & _ECHOED)
-        expiration = int(self.clock.now().timestamp()) + _EXPIRATION
         return Header(
             opcode or request.header.opcode,
             code,
             op_flags(flags),
             site_serial=self.site.serial,
-            expiration=expiration & 0xFFFF_FFFF,
+            expiration=self._expiration(),
         )
 
     @staticmethod
@@ -287,6 +297,57 @@ class HandleDispatcher:
         if answer is False:
             return None
         return self._resolved(request, signed, body, answer)
+
+    def answer_plain(self, requests: list[PlainResolution]) -> list[bytes | Literal[False] | None]:
+        """For each plain request its reply, ``None`` (use ``dispatch``), or ``False``.
+
+        ``False``: served here, but the record needs a PostgreSQL round trip (``answer_later``).
+        ``None`` for every request when the locator is not the default one or cannot answer
+        without waiting, and for a handle that is not plainly valid or not served here.
+        """
+        served = self.locator.served_now() if type(self.locator) is LocalPrefixes else None
+        replies: list[bytes | Literal[False] | None] = [None] * len(requests)
+        if served is None:
+            return replies
+        keys: list[str] = []
+        positions: list[int] = []
+        for position, request in enumerate(requests):
+            key = plain_key(request.handle)
+            if key is not None and key[: key.index("/")] in served:
+                keys.append(key)
+                positions.append(position)
+        if not keys:
+            return replies
+        expiration = self._expiration()
+        serial = self.site.serial
+        for position, body in zip(positions, self.resolver.bodies_now(keys), strict=True):
+            if body is False:
+                replies[position] = False
+            elif body is None:
+                replies[position] = plain_reply(
+                    requests[position], _NOT_FOUND, serial, expiration, _EMPTY_MESSAGE
+                )
+            else:
+                replies[position] = plain_reply(
+                    requests[position], _FOUND, serial, expiration, body
+                )
+        return replies
+
+    async def answer_later(self, requests: list[PlainResolution]) -> list[bytes]:
+        """The replies to plain requests ``answer_plain`` said ``False`` to: one query for all."""
+        keys = [plain_key(request.handle) or "" for request in requests]
+        bodies = await self.resolver.bodies(keys)
+        expiration = self._expiration()
+        serial = self.site.serial
+        return [
+            plain_reply(request, _FOUND, serial, expiration, body)
+            if body is not None
+            else plain_reply(request, _NOT_FOUND, serial, expiration, _EMPTY_MESSAGE)
+            for request, body in zip(requests, bodies, strict=True)
+        ]
+
+    def _expiration(self) -> int:
+        return (int(self.clock.now().timestamp()) + _EXPIRATION) & 0xFFFF_FFFF
 
     def _resolved(
         self,

@@ -20,6 +20,8 @@ in the datagram callback; any other locator is asked through ``locate`` for ever
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -34,6 +36,9 @@ __all__ = ["NOT_HERE", "Answer", "LocalPrefixes", "PrefixLocator"]
 
 NOT_HERE = "That prefix doesn't live here"
 _REFRESH = 1.0
+_STALE = 5.0
+
+log = logging.getLogger("taihu.identifiers.handle")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,7 @@ class LocalPrefixes:
         self._served: frozenset[str] = frozenset()
         self._read_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._rereading: asyncio.Task[None] | None = None
 
     async def served(self) -> frozenset[str]:
         """The normalized prefixes this node serves."""
@@ -77,10 +83,33 @@ class LocalPrefixes:
         return self._served
 
     def served_now(self) -> frozenset[str] | None:
-        """The served prefixes when no re-read is due, else ``None`` (no waiting)."""
-        if time.monotonic() - self._read_at > _REFRESH:
+        """The served prefixes without waiting; ``None`` when the last read is too old to use.
+
+        When a re-read is due it starts in the background and the set read last answers
+        meanwhile (up to ``_STALE`` seconds old), so the hot path never waits for it.
+        """
+        age = time.monotonic() - self._read_at
+        if age <= _REFRESH:
+            return self._served
+        if age > _STALE:
             return None
+        if self._rereading is None:
+            self._rereading = asyncio.get_running_loop().create_task(self._reread())
         return self._served
+
+    async def _reread(self) -> None:
+        try:
+            await self.served()
+        except Exception:  # the next request tries again; past _STALE it waits for the read
+            log.exception("could not read the served prefixes")
+        finally:
+            self._rereading = None
+
+    async def aclose(self) -> None:
+        """Wait for a background re-read under way, if any."""
+        if self._rereading is not None:
+            with contextlib.suppress(Exception):
+                await self._rereading
 
     def forget(self) -> None:
         """Read the prefixes again at the next request (after a local change)."""

@@ -42,6 +42,7 @@ __all__ = [
     "decode_admin",
     "encode_admin",
     "normalize_prefix",
+    "plain_key",
 ]
 
 MAX_HANDLE_BYTES = 2048
@@ -158,6 +159,30 @@ def normalize_prefix(prefix: str) -> str:
     if prefix.isascii():  # the usual case, on every resolution: one C call
         return prefix.upper()
     return "".join(c.upper() if c.isascii() else c for c in prefix)
+
+
+_CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
+
+
+def plain_key(raw: bytes) -> str | None:
+    """``Handle(raw.decode()).key`` of a plainly valid ASCII handle, else ``None``: ask ``Handle``.
+
+    The resolution hot path's shortcut: no object, no question left open; anything unusual
+    (non-ASCII, a space in the prefix, a control character, no prefix or suffix) is refused
+    here and decided by ``Handle`` itself, with its error message.
+    """
+    slash = raw.find(b"/")
+    if (
+        slash < 1
+        or slash == len(raw) - 1
+        or len(raw) > MAX_HANDLE_BYTES
+        or not raw.isascii()
+        or b" " in raw[:slash]
+        or _CONTROL_BYTES.search(raw)
+    ):
+        return None
+    text = raw.decode("ascii")
+    return text[:slash].upper() + text[slash:]
 
 
 @dataclass(frozen=True, slots=True)

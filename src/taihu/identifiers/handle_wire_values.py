@@ -28,6 +28,12 @@ _PERMISSIONS = {
 }  # fmt: skip
 _STAMPS: dict[str, int] = {}
 _STAMP_MEMO = 4096
+# Packed heads (index to type name) and HS_ADMIN payloads, by what they are made of: a
+# template's values share index, type, TTL and permissions, and a batch shares its timestamp,
+# so on a cache miss most values of a record are looked up rather than packed anew.
+_HEADS: dict[tuple[Any, ...], tuple[int, str, bool, bytes] | None] = {}
+_ADMINS: dict[tuple[str, int, str], bytes] = {}
+_MEMO = 4096
 
 
 def _seconds(stamp: object) -> int | None:
@@ -55,29 +61,58 @@ def _payload(type_: str, data: object) -> bytes | None:
     if fmt == "admin" and isinstance(value, dict):
         handle, index, bits = value.get("handle"), value.get("index"), value.get("permissions")
         if isinstance(handle, str) and isinstance(index, int) and isinstance(bits, str):
-            return encode_admin(AdminRef(handle, index, AdminPermission.from_bits(bits)))
+            admin = _ADMINS.get((handle, index, bits))
+            if admin is None:
+                admin = encode_admin(AdminRef(handle, index, AdminPermission.from_bits(bits)))
+                if len(_ADMINS) < _MEMO:
+                    _ADMINS[handle, index, bits] = admin
+            return admin
     return None
+
+
+def _head(
+    index: object, type_: object, stamp: object, ttl: object, ttl_type: object, bits: object
+) -> tuple[int, str, bool, bytes] | None:
+    """Index, type, public read and the packed head up to the type name; ``None``: unusual."""
+    permissions = _PERMISSIONS.get(bits) if isinstance(bits, str) else None
+    if (
+        not isinstance(type_, str)
+        or not isinstance(index, int)
+        or permissions is None
+        or not isinstance(ttl, int)
+        or ttl_type not in (0, 1)
+    ):
+        return None
+    seconds = _seconds(stamp)
+    if seconds is None:
+        return None
+    kind = type_.encode("utf-8")
+    head = _HEAD.pack(index, seconds, ttl_type, ttl, permissions, len(kind)) + kind
+    return index, type_, bool(permissions & 0x02), head
 
 
 def stored_to_wire(raw: dict[str, Any]) -> tuple[int, str, bool, bytes]:
     """``(index, type, public read, wire bytes)`` of one stored value."""
-    type_, index = raw.get("type"), raw.get("index")
-    permissions = _PERMISSIONS.get(raw.get("permissions", "1110"))
-    ttl, ttl_type = raw.get("ttl", 86400), raw.get("ttlType", 0)
-    if (
-        isinstance(type_, str)
-        and isinstance(index, int)
-        and permissions is not None
-        and not raw.get("references")
-        and isinstance(ttl, int)
-        and ttl_type in (0, 1)
-    ):
+    parts = (
+        raw.get("index"),
+        raw.get("type"),
+        raw.get("timestamp"),
+        raw.get("ttl", 86400),
+        raw.get("ttlType", 0),
+        raw.get("permissions", "1110"),
+    )
+    try:
+        head = _HEADS[parts]
+    except KeyError:
+        head = _head(*parts)
+        if len(_HEADS) < _MEMO:
+            _HEADS[parts] = head
+    except TypeError:  # something unhashable where a number or a string belongs
+        head = None
+    if head is not None and not raw.get("references"):
+        index, type_, public, packed = head
         payload = _payload(type_, raw.get("data"))
-        stamp = _seconds(raw.get("timestamp"))
-        if payload is not None and stamp is not None:
-            kind = type_.encode("utf-8")
-            head = _HEAD.pack(index, stamp, ttl_type, ttl, permissions, len(kind))
-            body = head + kind + _U32.pack(len(payload)) + payload + _NO_REFERENCES
-            return index, type_, bool(permissions & 0x02), body
+        if payload is not None:
+            return index, type_, public, packed + _U32.pack(len(payload)) + payload + _NO_REFERENCES
     value = value_from_stored(raw)
     return value.index, value.type, value.public_read, encode_value(value)

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import repeat
 from typing import Any, Final, Literal
 
 import asyncpg
@@ -68,6 +69,13 @@ _SQLITE_CACHE_KIB = 32 << 10
 _SQLITE_LOOKUP = (
     "SELECT h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
     "ON p.id = h.prefix_id WHERE h.key = ? AND p.status != 'revoked'"
+)
+# The misses of one batch of datagrams in one statement: json_each keeps the statement text
+# the same whatever the number of keys, and SQLite walks the key index in key order.
+_SQLITE_LOOKUP_MANY = (
+    "SELECT h.key, h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
+    "ON p.id = h.prefix_id WHERE h.key IN (SELECT value FROM json_each(?)) "
+    "AND p.status != 'revoked'"
 )
 _PG_LOOKUP_MANY = (
     "SELECT h.key, h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
@@ -123,7 +131,12 @@ class WireAnswer:
     handle: str
     prefix: str
     record: str
-    encoded: bytes  # the value count (u32) then each public value, as a RESOLUTION reply sends
+    body: bytes  # the body of the anonymous RESOLUTION reply: handle, value count, values
+
+    @property
+    def encoded(self) -> bytes:
+        """The value count (u32) then each public value, as a RESOLUTION reply sends them."""
+        return self.body[4 + _U32.unpack_from(self.body)[0] :]
 
     def values(self) -> list[WireValue]:
         """The public values one by one (for a request that asks for some types or indexes)."""
@@ -132,9 +145,9 @@ class WireAnswer:
 
 # A cache entry, a flat tuple of atoms: (expires, handle, prefix, stored record, REST answer, wire
 # answer); handle "": no such handle. Each answer is rendered when a resolution first asks for it
-# (the JSON body for HTTP, the encoded values for the Handle protocol) and kept in the entry, so a
-# node serving one protocol never renders the other; None until then. Only atoms, no nested
-# tuples: the collector stops tracking such a tuple at the first collection it sees it in.
+# (the JSON body for HTTP, the RESOLUTION reply body for the Handle protocol) and kept in the
+# entry, so a node serving one protocol never renders the other; None until then. Only atoms, no
+# nested tuples: the collector stops tracking such a tuple at the first collection it sees it in.
 _Entry = tuple[float, str, str, str, bytes | None, bytes | None]
 _REST: Final = 4
 _U32 = struct.Struct(">I")
@@ -155,9 +168,11 @@ def _public_wire(values: list[dict[str, Any]]) -> list[WireValue]:
     return encoded
 
 
-def _wire_body(values: list[dict[str, Any]]) -> bytes:
+def _wire_body(handle: str, values: list[dict[str, Any]]) -> bytes:
     public = _public_wire(values)
-    return _U32.pack(len(public)) + b"".join(value[2] for value in public)
+    name = handle.encode("utf-8")
+    count = _U32.pack(len(public))
+    return _U32.pack(len(name)) + name + count + b"".join(value[2] for value in public)
 
 
 def _rendered(entry: _Entry, form: int, values: list[dict[str, Any]] | None = None) -> _Entry:
@@ -168,7 +183,7 @@ def _rendered(entry: _Entry, form: int, values: list[dict[str, Any]] | None = No
         values = orjson.loads(entry[3])
     if form == _REST:
         return (*entry[:4], _public_body(entry[1], values), entry[5])
-    return (*entry[:5], _wire_body(values))
+    return (*entry[:5], _wire_body(entry[1], values))
 
 
 def _wire_answer(entry: _Entry) -> WireAnswer | None:
@@ -368,6 +383,96 @@ class Resolver:
         found = self._sqlite.execute(_SQLITE_LOOKUP, (key,)).fetchone()
         return _wire_answer(self._store(key, found, now, _WIRE))
 
+    def bodies_now(self, keys: list[str]) -> list[bytes | Literal[False] | None]:
+        """For each normalized key its anonymous RESOLUTION reply body, ``None`` for no such handle.
+
+        ``False`` where only a PostgreSQL round trip can tell (ask ``bodies``). The UDP hot
+        path: hits come from the cache, and on SQLite the misses of the whole batch are read
+        with one query, in the datagram callback.
+        """
+        now = self.monotonic()
+        if now - self._last_sync >= SYNC_INTERVAL:
+            if self._sqlite is None:
+                return [False] * len(keys)
+            self._sync_sqlite(self._sqlite, now)
+        bodies, missing = self._cached_bodies(keys, now)
+        if missing and self._sqlite is not None:
+            wanted = [keys[i] for i in missing]
+            self._fill(bodies, keys, missing, self._read_many_sqlite(self._sqlite, wanted), now)
+        return bodies
+
+    async def bodies(self, keys: list[str]) -> list[bytes | None]:
+        """``bodies_now`` with the waiting done: the misses read with one query."""
+        now = self.monotonic()
+        if now - self._last_sync >= SYNC_INTERVAL:
+            await self._sync(now)
+        bodies, missing = self._cached_bodies(keys, now)
+        if missing:
+            rows = await self._read_many([keys[i] for i in missing])
+            self._fill(bodies, keys, missing, rows, now)
+        return [body if body is not False else None for body in bodies]  # every one filled
+
+    def _cached_bodies(
+        self, keys: list[str], now: float
+    ) -> tuple[list[bytes | Literal[False] | None], list[int]]:
+        """The reply bodies the cache holds (``False`` for a miss) and where the misses are."""
+        cache = self._cache
+        bodies: list[bytes | Literal[False] | None] = []
+        missing: list[int] = []
+        prefixes: list[str] = []
+        for position, key in enumerate(keys):
+            hit = cache.get(key)
+            if hit is None or hit[0] <= now:
+                bodies.append(False)
+                missing.append(position)
+                continue
+            if hit[_WIRE] is None and hit[1]:
+                hit = cache[key] = _rendered(hit, _WIRE)
+            bodies.append(hit[_WIRE])
+            prefixes.append(hit[2])
+        self._count_all(prefixes)
+        return bodies, missing
+
+    def _fill(
+        self,
+        bodies: list[bytes | Literal[False] | None],
+        keys: list[str],
+        missing: list[int],
+        rows: dict[str, tuple[str, str, str]],
+        now: float,
+    ) -> None:
+        stored: dict[str, _Entry] = {}  # a key asked twice in one batch is rendered once
+        prefixes: list[str] = []
+        wall = self.clock.now().timestamp()
+        for position in missing:
+            key = keys[position]
+            entry = stored.get(key)
+            if entry is None:
+                entry = stored[key] = self._put(key, rows.get(key), now, _WIRE, wall)
+            bodies[position] = entry[_WIRE]
+            prefixes.append(entry[2])
+        self._count_all(prefixes)
+
+    @staticmethod
+    def _read_many_sqlite(
+        conn: sqlite3.Connection, keys: list[str]
+    ) -> dict[str, tuple[str, str, str]]:
+        rows = conn.execute(_SQLITE_LOOKUP_MANY, (orjson.dumps(keys).decode(),))
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+    async def _read_many(self, keys: list[str]) -> dict[str, tuple[str, str, str]]:
+        if self._sqlite is not None:
+            return self._read_many_sqlite(self._sqlite, keys)
+        if self._pool is not None:
+            rows = await self._pool.fetch(_PG_LOOKUP_MANY, list(set(keys)))
+            return {row[0]: (row[1], row[2], row[3]) for row in rows}
+        found = {}
+        for key in set(keys):
+            row = await self._read(key)
+            if row is not None:
+                found[key] = row
+        return found
+
     async def _entry(self, key: str, form: int | None, *, fresh: bool = False) -> _Entry:
         now = self.monotonic()
         if now - self._last_sync >= SYNC_INTERVAL:
@@ -392,11 +497,29 @@ class Resolver:
     def _store(
         self, key: str, row: tuple[str, str, str] | None, now: float, form: int | None
     ) -> _Entry:
+        entry = self._put(key, row, now, form)
+        self._count(entry[2])
+        return entry
+
+    def _put(
+        self,
+        key: str,
+        row: tuple[str, str, str] | None,
+        now: float,
+        form: int | None,
+        wall: float | None = None,
+    ) -> _Entry:
+        """Cache what the database said of ``key`` (``row``: ``None`` for no such handle).
+
+        ``wall``: the clock's time as a POSIX timestamp, read once for a batch of rows.
+        """
         entry: _Entry = (now + _NEGATIVE_TTL, "", "", "", None, None)
         if row is not None:
             handle, record, prefix = row
             values = orjson.loads(record)
-            expires = now + ttl_seconds(values, self.clock.now().timestamp())
+            if wall is None:
+                wall = self.clock.now().timestamp()
+            expires = now + ttl_seconds(values, wall)
             entry = (expires, handle, prefix, record, None, None)
             if form is not None:
                 entry = _rendered(entry, form, values)
@@ -405,7 +528,6 @@ class Resolver:
             for stale in list(self._cache)[: _MAX_ENTRIES // 2]:
                 del self._cache[stale]
         self._cache[key] = entry
-        self._count(entry[2])
         return entry
 
     def _count(self, prefix: str) -> None:
@@ -414,6 +536,15 @@ class Resolver:
             return
         _FOUND.inc()
         self._counts[(self._day, prefix)] += 1
+
+    def _count_all(self, prefixes: list[str]) -> None:
+        """``_count`` for many resolutions at once (a batch of datagrams)."""
+        found = [prefix for prefix in prefixes if prefix]
+        if len(found) < len(prefixes):
+            _NOT_FOUND.inc(len(prefixes) - len(found))
+        if found:
+            _FOUND.inc(len(found))
+            self._counts.update(zip(repeat(self._day), found, strict=False))
 
     def take_counts(self, *, force: bool = False) -> dict[tuple[str, str], int]:
         """The resolution counts gathered since the last flush, when one is due (or forced)."""
