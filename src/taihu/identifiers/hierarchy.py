@@ -266,13 +266,22 @@ async def _file(client: HandleClient, prefix: str, site: SiteInfo) -> None:
         if exc.code is not ResponseCode.HANDLE_ALREADY_EXIST:
             raise
     # The record exists (a node prefix admitted upstream, or filed before): replace the
-    # HS_SITE only, so its HS_ADMIN and HS_SECKEY stay as they are.
-    try:
-        await client.modify_values(record, (site_value(site),))
-    except HandleResponseError as missing:
-        if missing.code is not ResponseCode.VALUE_NOT_FOUND:
-            raise
-        await client.add_values(record, (site_value(site),))
+    # HS_SITE only, so its HS_ADMIN and HS_SECKEY stay as they are. Another filer of this node
+    # (the server's job while `taihu node join` files) may add the HS_SITE between our modify
+    # and our add: the add then finds it, and a second modify replaces it.
+    for last in (False, True):
+        try:
+            await client.modify_values(record, (site_value(site),))
+            return
+        except HandleResponseError as missing:
+            if missing.code is not ResponseCode.VALUE_NOT_FOUND or last:
+                raise
+        try:
+            await client.add_values(record, (site_value(site),))
+            return
+        except HandleResponseError as added:
+            if added.code is not ResponseCode.VALUE_ALREADY_EXIST:
+                raise
 
 
 async def _unfile(client: HandleClient, prefix: str) -> None:

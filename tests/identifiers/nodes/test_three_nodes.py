@@ -241,3 +241,43 @@ async def test_three_nodes(make_node: NodeFactory) -> None:
         with pytest.raises(ResolutionFailed) as revoked:
             await gone.resolve("88.118.8/ELV-001")
         assert revoked.value.code is ResponseCode.SERVER_NOT_RESP
+
+
+class _OvertakenClient(HandleClient):
+    """A filer's client that another filer of the same node overtakes before its first add.
+
+    The race of `taihu node join` and the running server's filer: both find the admitted record
+    without an HS_SITE, and the other one adds it first. Both talk to the real top-level node.
+    """
+
+    overtaken = 0
+
+    async def add_values(self, handle: str, values: tuple[HandleValue, ...]) -> None:
+        if not _OvertakenClient.overtaken:
+            _OvertakenClient.overtaken += 1
+            async with HandleClient(self.host, self.port, transport="tcp", timeout=TIMEOUT,
+                                    identity=self.identity) as other:  # fmt: skip
+                await other.add_values(handle, values)
+        await super().add_values(handle, values)
+
+
+async def test_a_filing_overtaken_by_another_filer_of_the_node_is_done(
+    make_node: NodeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("taihu.identifiers.hierarchy.HandleClient", _OvertakenClient)
+    monkeypatch.setattr(_OvertakenClient, "overtaken", 0)
+    async with (
+        make_node("top", NodeSettings(role="top-level", timeout=0.5)) as top,
+        make_node("wujiang", NodeSettings(secret="wujiang-node-key", timeout=TIMEOUT)) as node,
+    ):
+        async with top.db.session() as session:
+            hierarchy = HierarchyService(session, top.clock, seckeys=seckeys_for(top.settings))
+            await hierarchy.admit(SYSTEM, "88.118", "wujiang-node-key")
+        await _secondary(node, top, "88.118", CODE_A)
+        results = await run_filings(node.db, node.settings.node, node.clock)
+        assert _OvertakenClient.overtaken == 1
+        assert [(r.prefix, r.state, r.error) for r in results] == [("88.118", "done", None)]
+        async with HandleClient("127.0.0.1", top.port, timeout=TIMEOUT) as client:
+            record = await client.resolve("0.NA/88.118")
+        sites = [v for v in record.values if v.type == "HS_SITE"]
+        assert len(sites) == 1
