@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from taihu.accounts import AccountService, Principal, Role
 from taihu.core import Database, upgrade
 from taihu.identifiers import HandleRow, HandleValue, IdentifierService
-from taihu.identifiers.records import dump_record
+from taihu.identifiers.handle_wire_values import stored_columns, wire_answer
 from taihu.settings import SecuritySettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,8 +52,8 @@ STAMP = "2026-11-25T08:00:00Z"
 
 
 def _record(n: int) -> str:
-    # The stored form dump_record writes, built as text: a million HandleValue objects would make
-    # the set-up slower than the benchmark. _check_record_shape proves the two are identical.
+    # The stored form stored_columns writes, built as text: a million HandleValue objects would
+    # make the set-up slower than the benchmark. _check_record_shape proves the two identical.
     return (
         '[{"index":1,"type":"URL","data":{"format":"string","value":"https://lift.example/B'
         f'{n:07d}"}},"ttl":86400,"timestamp":"{STAMP}","permissions":"1110"}},'
@@ -87,7 +87,14 @@ def _check_record_shape() -> None:
             encode_admin(AdminRef(f"{PREFIX}/ADMIN", 300, ADMIN_PERMISSIONS_ALL)), timestamp=at,
         ),
     ]  # fmt: skip
-    assert orjson.loads(dump_record(values)) == orjson.loads(_record(7)), "record shape drifted"
+    record, wire = stored_columns(values)
+    assert orjson.loads(record) == orjson.loads(_record(7)), "record shape drifted"
+    assert wire == _wire(_record(7)), "stored answer drifted"
+
+
+def _wire(record: str) -> bytes | None:
+    """The stored answer a write puts beside ``record`` (the ``wire`` column)."""
+    return wire_answer(orjson.loads(record))
 
 
 async def _setup(url: str, count: int) -> tuple[float, str]:
@@ -114,9 +121,10 @@ async def _setup(url: str, count: int) -> tuple[float, str]:
         for start in range(0, count, chunk):
             rows = [
                 {"key": f"{PREFIX}/B{n:07d}", "handle": f"{PREFIX}/B{n:07d}",
-                 "prefix_id": prefix.id, "record": _record(n), "template": None,
-                 "created_at": now, "updated_at": now}
+                 "prefix_id": prefix.id, "record": record, "wire": _wire(record),
+                 "template": None, "created_at": now, "updated_at": now}
                 for n in range(start, min(count, start + chunk))
+                for record in (_record(n),)
             ]  # fmt: skip
             async with db.session() as session:
                 await session.execute(sa.insert(HandleRow), rows)

@@ -45,8 +45,9 @@ from taihu.identifiers.handle_values import (
     HandleValueError,
     encode_admin,
 )
+from taihu.identifiers.handle_wire_values import stored_columns
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
-from taihu.identifiers.records import dump_record, load_record
+from taihu.identifiers.records import load_record
 from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService, unique_indexes
 from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
@@ -59,7 +60,9 @@ _HANDLES = cast("sa.Table", HandleRow.__table__)
 _AUDIT = cast("sa.Table", AuditEntry.__table__)
 _CHANGES = cast("sa.Table", HandleChange.__table__)
 _KEY_ARRAY = postgresql.ARRAY(sa.String())
-_HANDLE_COLUMNS = ("key", "handle", "prefix_id", "record", "template", "created_at", "updated_at")
+_HANDLE_COLUMNS = (
+    "key", "handle", "prefix_id", "record", "wire", "template", "created_at", "updated_at",
+)  # fmt: skip
 _AUDIT_COLUMNS = (
     "at", "actor_user_id", "actor", "action", "entity_type", "entity_id", "before", "after",
     "request_id",
@@ -274,7 +277,7 @@ class BatchService:
                 if handle.key in seen:
                     raise InvalidInput("the handle appears twice in this batch", code="duplicate")
                 seen.add(handle.key)
-                # Time-stamped when serialized (dump_record(at=now)), not copied here.
+                # Time-stamped when serialized (stored_columns(at=now)), not copied here.
                 unique_indexes(item.values)
                 values = self.identifiers.sealed(item.values, handle.key)
                 if not values:
@@ -322,14 +325,15 @@ class BatchService:
                         handle.key,
                     )  # fmt: skip
                     continue
-                record = dump_record(values, at=now)
-                updates.append(
-                    {"row_id": row_id, "record": record, "updated_at": now, "template": template}
-                )
+                record, wire = stored_columns(values, at=now)
+                updates.append({"row_id": row_id, "record": record, "wire": wire,
+                                "updated_at": now, "template": template})  # fmt: skip
                 audits.append(audit(actor, "handle.update", handle.key, stored, record))
             else:
-                record = dump_record(values, at=now)
-                inserts.append((handle.key, handle.text, prefix.id, record, template, stamp, stamp))
+                record, wire = stored_columns(values, at=now)
+                inserts.append(
+                    (handle.key, handle.text, prefix.id, record, wire, template, stamp, stamp)
+                )
                 audits.append(audit(actor, "handle.create", handle.key, None, record))
                 per_prefix[prefix.prefix] = per_prefix.get(prefix.prefix, 0) + 1
             results[n] = ItemResult(handle.text, ItemCode.OK, "success", handle.key)
@@ -385,12 +389,12 @@ class BatchService:
         """
         actor.require_role()
         row = await self.identifiers.get_prefix(prefix)
-        rows = [
-            {"key": f"{row.prefix}/{suffix}", "handle": f"{row.prefix}/{suffix}",
-             "prefix_id": row.id, "record": dump_record(values), "template": template,
-             "created_at": at, "updated_at": at}
-            for suffix, values, template, at in records
-        ]  # fmt: skip
+        rows = []
+        for suffix, values, template, at in records:
+            record, wire = stored_columns(values)
+            rows.append({"key": f"{row.prefix}/{suffix}", "handle": f"{row.prefix}/{suffix}",
+                         "prefix_id": row.id, "record": record, "wire": wire,
+                         "template": template, "created_at": at, "updated_at": at})  # fmt: skip
         for start in range(0, len(rows), 5000):
             await self.session.execute(sa.insert(_HANDLES), rows[start : start + 5000])
         await record_audit(
@@ -434,6 +438,7 @@ class BatchService:
                 .where(_HANDLES.c.id == sa.bindparam("row_id"))
                 .values(
                     record=sa.bindparam("record"),
+                    wire=sa.bindparam("wire"),
                     updated_at=sa.bindparam("updated_at"),
                     template=sa.bindparam("template"),
                 ),

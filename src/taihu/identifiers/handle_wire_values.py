@@ -4,6 +4,12 @@ A stored record is REST JSON (see ``records``). Going through ``HandleValue`` co
 microseconds a value; the common shapes (string and admin data, no references) are packed
 here directly, anything else takes the general path. ``stored_to_wire(raw)`` equals
 ``encode_value(value_from_stored(raw))`` for every value; a test holds the two together.
+
+``stored_columns`` gives a write both columns of a row: the record and its anonymous
+RESOLUTION answer already encoded (``id_handles.wire``), so a resolution that misses the cache
+reads bytes to send instead of rendering JSON, as Handle.Net's own storage keeps values in their
+wire form. Triggers (migration identifiers_0003) set the answer to NULL when a statement changes
+the record without it; the resolver renders the record itself then.
 """
 
 from __future__ import annotations
@@ -12,11 +18,32 @@ import struct
 from datetime import datetime
 from typing import Any
 
-from taihu.identifiers.handle_values import AdminPermission, AdminRef, encode_admin
-from taihu.identifiers.records import value_from_stored
+import orjson
+
+from taihu.identifiers.handle_values import (
+    SECKEY_TYPE,
+    AdminPermission,
+    AdminRef,
+    HandleValue,
+    encode_admin,
+)
+from taihu.identifiers.records import stored_values, value_from_stored
 from taihu.identifiers.wire import encode_value
 
-__all__ = ["stored_to_wire"]
+__all__ = [
+    "CACHE_SECONDS",
+    "WireValue",
+    "public_wire",
+    "stored_columns",
+    "stored_to_wire",
+    "wire_answer",
+]
+
+# One public value as the Handle protocol sends it: (index, type, encoded value).
+WireValue = tuple[int, str, bytes]
+
+CACHE_SECONDS = 86400  # the longest a resolver keeps a record, whatever its TTLs say
+_ANSWER_HEAD = struct.Struct(">II")  # cache seconds, value count
 
 # index, timestamp, TTL type, TTL, permissions, type length
 _HEAD = struct.Struct(">IIBIBI")
@@ -116,3 +143,37 @@ def stored_to_wire(raw: dict[str, Any]) -> tuple[int, str, bool, bytes]:
             return index, type_, public, packed + _U32.pack(len(payload)) + payload + _NO_REFERENCES
     value = value_from_stored(raw)
     return value.index, value.type, value.public_read, encode_value(value)
+
+
+def public_wire(stored: list[dict[str, Any]]) -> list[WireValue]:
+    """The values of a stored record anyone may read, encoded (never an HS_SECKEY)."""
+    encoded = []
+    for raw in stored:
+        index, type_, public, wire = stored_to_wire(raw)
+        if public and type_ != SECKEY_TYPE:
+            encoded.append((index, type_, wire))
+    return encoded
+
+
+def wire_answer(stored: list[dict[str, Any]]) -> bytes | None:
+    """What ``id_handles.wire`` keeps of a stored record; ``None`` when a TTL is absolute.
+
+    The seconds the record may be cached (u32: its shortest TTL, at most ``CACHE_SECONDS``),
+    then the public value count (u32) and the values as a RESOLUTION reply sends them. An
+    absolute TTL's remaining life depends on when it is read: the resolver works it out.
+    """
+    shortest = CACHE_SECONDS
+    for raw in stored:
+        if raw.get("ttlType") == 1:
+            return None
+        shortest = min(shortest, int(raw.get("ttl", CACHE_SECONDS)))
+    public = public_wire(stored)
+    return _ANSWER_HEAD.pack(max(shortest, 0), len(public)) + b"".join(v[2] for v in public)
+
+
+def stored_columns(
+    values: list[HandleValue], *, at: datetime | None = None
+) -> tuple[str, bytes | None]:
+    """The ``record`` and ``wire`` columns of a row holding ``values`` (stamped ``at``)."""
+    stored = stored_values(values, at=at)
+    return orjson.dumps(stored).decode("utf-8"), wire_answer(stored)

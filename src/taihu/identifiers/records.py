@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from operator import attrgetter
+from typing import Any
 
 import orjson
 
 from taihu.identifiers.handle_json import value_from_json, value_to_json
 from taihu.identifiers.handle_values import HandleValue
 
-__all__ = ["dump_record", "load_record", "value_from_stored"]
+__all__ = ["dump_record", "load_record", "stored_values", "value_from_stored"]
 
 _INDEX = attrgetter("index")
 
@@ -32,8 +33,8 @@ def load_record(text: str) -> list[HandleValue]:
     return [value_from_stored(raw) for raw in orjson.loads(text)]
 
 
-def dump_record(values: list[HandleValue], *, at: datetime | None = None) -> str:
-    """The stored form of values (sorted by index, REST JSON shape, permissions always given).
+def stored_values(values: list[HandleValue], *, at: datetime | None = None) -> list[dict[str, Any]]:
+    """The stored form of values, parsed: sorted by index, REST JSON shape, permissions given.
 
     With ``at``, every value is written with that timestamp (a write stamps all its values).
     """
@@ -42,4 +43,9 @@ def dump_record(values: list[HandleValue], *, at: datetime | None = None) -> str
         raw = value_to_json(value, at=at)
         raw["permissions"] = value.permission_bits
         out.append(raw)
-    return orjson.dumps(out).decode("utf-8")
+    return out
+
+
+def dump_record(values: list[HandleValue], *, at: datetime | None = None) -> str:
+    """The stored form of values as the JSON text of the record (see ``stored_values``)."""
+    return orjson.dumps(stored_values(values, at=at)).decode("utf-8")

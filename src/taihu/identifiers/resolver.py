@@ -41,8 +41,7 @@ from sqlalchemy.engine import make_url
 
 from taihu.core import Clock, Database
 from taihu.identifiers.handle_rest import RC_SUCCESS, select_values
-from taihu.identifiers.handle_values import SECKEY_TYPE
-from taihu.identifiers.handle_wire_values import stored_to_wire
+from taihu.identifiers.handle_wire_values import CACHE_SECONDS, WireValue, public_wire
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
 
 __all__ = [
@@ -71,16 +70,20 @@ _SQLITE_LOOKUP = (
     "ON p.id = h.prefix_id WHERE h.key = ? AND p.status != 'revoked'"
 )
 # The misses of one batch of datagrams in one statement: json_each keeps the statement text
-# the same whatever the number of keys, and SQLite walks the key index in key order.
+# the same whatever the number of keys, and SQLite walks the key index in key order. The stored
+# answer where there is one, else the record to render it from.
 _SQLITE_LOOKUP_MANY = (
-    "SELECT h.key, h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
-    "ON p.id = h.prefix_id WHERE h.key IN (SELECT value FROM json_each(?)) "
-    "AND p.status != 'revoked'"
+    "SELECT h.key, h.handle, h.wire, CASE WHEN h.wire IS NULL THEN h.record END, p.prefix "
+    "FROM id_handles h JOIN id_prefixes p ON p.id = h.prefix_id "
+    "WHERE h.key IN (SELECT value FROM json_each(?)) AND p.status != 'revoked'"
 )
 _PG_LOOKUP_MANY = (
-    "SELECT h.key, h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
-    "ON p.id = h.prefix_id WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
+    "SELECT h.key, h.handle, h.wire, CASE WHEN h.wire IS NULL THEN h.record END, p.prefix "
+    "FROM id_handles h JOIN id_prefixes p ON p.id = h.prefix_id "
+    "WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
 )
+# key -> (handle, stored answer or None, record when there is no answer, prefix)
+_Answers = dict[str, tuple[str, bytes | None, str | None, str]]
 _SQLITE_LATEST = "SELECT max(id) FROM id_changes"
 _SQLITE_CHANGES = "SELECT id, key FROM id_changes WHERE id > ? ORDER BY id"
 
@@ -104,10 +107,6 @@ class CachedRecord:
     handle: str
     prefix: str
     values: list[dict[str, Any]]
-
-
-# One public value as the Handle protocol sends it: (index, type, encoded value).
-WireValue = tuple[int, str, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +139,7 @@ class WireAnswer:
 
     def values(self) -> list[WireValue]:
         """The public values one by one (for a request that asks for some types or indexes)."""
-        return _public_wire(orjson.loads(self.record))
+        return public_wire(orjson.loads(self.record))
 
 
 # A cache entry, a flat tuple of atoms: (expires, handle, prefix, stored record, REST answer, wire
@@ -148,6 +147,8 @@ class WireAnswer:
 # (the JSON body for HTTP, the RESOLUTION reply body for the Handle protocol) and kept in the
 # entry, so a node serving one protocol never renders the other; None until then. Only atoms, no
 # nested tuples: the collector stops tracking such a tuple at the first collection it sees it in.
+# A plain UDP resolution caches the answer the database keeps, without the record (record ""):
+# only ``bodies_now``/``bodies`` use such an entry; to every other reader it is a miss.
 _Entry = tuple[float, str, str, str, bytes | None, bytes | None]
 _REST: Final = 4
 _U32 = struct.Struct(">I")
@@ -159,17 +160,8 @@ def _public_body(handle: str, values: list[dict[str, Any]]) -> bytes:
     return orjson.dumps({"responseCode": RC_SUCCESS, "handle": handle, "values": shown})
 
 
-def _public_wire(values: list[dict[str, Any]]) -> list[WireValue]:
-    encoded = []
-    for raw in values:
-        index, type_, public, wire = stored_to_wire(raw)
-        if public and type_ != SECKEY_TYPE:
-            encoded.append((index, type_, wire))
-    return encoded
-
-
 def _wire_body(handle: str, values: list[dict[str, Any]]) -> bytes:
-    public = _public_wire(values)
+    public = public_wire(values)
     name = handle.encode("utf-8")
     count = _U32.pack(len(public))
     return _U32.pack(len(name)) + name + count + b"".join(value[2] for value in public)
@@ -193,9 +185,9 @@ def _wire_answer(entry: _Entry) -> WireAnswer | None:
 
 def ttl_seconds(values: list[dict[str, Any]], now: float) -> float:
     """How long a record may be cached: the shortest TTL among its values."""
-    shortest = float(86400)
+    shortest = float(CACHE_SECONDS)
     for value in values:
-        ttl = float(value.get("ttl", 86400))
+        ttl = float(value.get("ttl", CACHE_SECONDS))
         if value.get("ttlType") == 1:
             ttl = ttl - now
         shortest = min(shortest, ttl)
@@ -438,7 +430,7 @@ class Resolver:
         bodies: list[bytes | Literal[False] | None],
         keys: list[str],
         missing: list[int],
-        rows: dict[str, tuple[str, str, str]],
+        rows: _Answers,
         now: float,
     ) -> None:
         stored: dict[str, _Entry] = {}  # a key asked twice in one batch is rendered once
@@ -448,29 +440,42 @@ class Resolver:
             key = keys[position]
             entry = stored.get(key)
             if entry is None:
-                entry = stored[key] = self._put(key, rows.get(key), now, _WIRE, wall)
+                row = rows.get(key)
+                if row is None:
+                    entry = self._put(key, None, now, _WIRE, wall)
+                elif row[1] is None:  # no stored answer: render the record
+                    entry = self._put(key, (row[0], row[2] or "", row[3]), now, _WIRE, wall)
+                else:
+                    entry = self._put_answer(key, row[0], row[1], row[3], now)
+                stored[key] = entry
             bodies[position] = entry[_WIRE]
             prefixes.append(entry[2])
         self._count_all(prefixes)
 
-    @staticmethod
-    def _read_many_sqlite(
-        conn: sqlite3.Connection, keys: list[str]
-    ) -> dict[str, tuple[str, str, str]]:
-        rows = conn.execute(_SQLITE_LOOKUP_MANY, (orjson.dumps(keys).decode(),))
-        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+    def _put_answer(self, key: str, handle: str, answer: bytes, prefix: str, now: float) -> _Entry:
+        """Cache the answer the database keeps for ``key`` (see ``wire_answer``), without record."""
+        name = handle.encode("utf-8")
+        body = _U32.pack(len(name)) + name + answer[4:]
+        entry: _Entry = (now + _U32.unpack_from(answer)[0], handle, prefix, "", None, body)
+        self._remember(key, entry)
+        return entry
 
-    async def _read_many(self, keys: list[str]) -> dict[str, tuple[str, str, str]]:
+    @staticmethod
+    def _read_many_sqlite(conn: sqlite3.Connection, keys: list[str]) -> _Answers:
+        rows = conn.execute(_SQLITE_LOOKUP_MANY, (orjson.dumps(keys).decode(),))
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+    async def _read_many(self, keys: list[str]) -> _Answers:
         if self._sqlite is not None:
             return self._read_many_sqlite(self._sqlite, keys)
         if self._pool is not None:
             rows = await self._pool.fetch(_PG_LOOKUP_MANY, list(set(keys)))
-            return {row[0]: (row[1], row[2], row[3]) for row in rows}
-        found = {}
+            return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+        found: _Answers = {}
         for key in set(keys):
             row = await self._read(key)
             if row is not None:
-                found[key] = row
+                found[key] = (row[0], None, row[1], row[2])
         return found
 
     async def _entry(self, key: str, form: int | None, *, fresh: bool = False) -> _Entry:
@@ -486,7 +491,7 @@ class Resolver:
     def _hit(self, key: str, now: float, form: int | None) -> _Entry | None:
         """The live cache entry of ``key`` (counted), with ``form`` rendered; ``None``: a miss."""
         hit = self._cache.get(key)
-        if hit is None or hit[0] <= now:
+        if hit is None or hit[0] <= now or (hit[1] and not hit[3]):  # expired, or answer only
             return None
         if form is not None and hit[form] is None and hit[1]:
             hit = _rendered(hit, form)
@@ -523,12 +528,15 @@ class Resolver:
             entry = (expires, handle, prefix, record, None, None)
             if form is not None:
                 entry = _rendered(entry, form, values)
+        self._remember(key, entry)
+        return entry
+
+    def _remember(self, key: str, entry: _Entry) -> None:
         if len(self._cache) >= _MAX_ENTRIES:
             # Drop the older half (dicts keep insertion order): cheap and good enough for LRU-ish.
             for stale in list(self._cache)[: _MAX_ENTRIES // 2]:
                 del self._cache[stale]
         self._cache[key] = entry
-        return entry
 
     def _count(self, prefix: str) -> None:
         if not prefix:

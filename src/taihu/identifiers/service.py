@@ -51,6 +51,7 @@ from taihu.identifiers.handle_values import (
     encode_admin,
     normalize_prefix,
 )
+from taihu.identifiers.handle_wire_values import stored_columns
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily, Template
 from taihu.identifiers.records import dump_record, load_record
 from taihu.identifiers.resolver import REGISTRATIONS
@@ -594,11 +595,13 @@ class IdentifierService:
         template: str | None,
     ) -> HandleRow:
         now = self.clock.now()
+        record, wire = stored_columns(values)
         row = HandleRow(
             key=handle.key,
             handle=handle.text,
             prefix_id=prefix.id,
-            record=dump_record(values),
+            record=record,
+            wire=wire,
             template=template,
             created_at=now,
             updated_at=now,
@@ -727,7 +730,7 @@ class IdentifierService:
             after = values
             self._default_admin(caller, prefix, after)
         after.sort(key=lambda v: v.index)
-        row.record = dump_record(after)
+        row.record, row.wire = stored_columns(after)
         row.updated_at = now
         if template is not None:
             row.template = template
@@ -777,7 +780,7 @@ class IdentifierService:
                     f"handle {handle} has no value at index {missing[0]}", code="values_not_found"
                 )
             after = [v for v in before if v.index not in set(indexes)]
-            row.record = dump_record(after)
+            row.record, row.wire = stored_columns(after)
             row.updated_at = now
             action, after_audit = "handle.remove_values", {"values": _values_json(after)}
         else:

@@ -1,0 +1,181 @@
+"""The anonymous RESOLUTION answer each row keeps beside its record (``id_handles.wire``).
+
+Every write stores the answer its record gives; a statement that rewrites a record without it
+leaves NULL (triggers), and the resolver then renders the record: never a stale answer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import sqlalchemy as sa
+
+from taihu.accounts import Principal
+from taihu.core import Database
+from taihu.identifiers import HandleValue, IdentifierService, Resolver, parse_handle
+from taihu.identifiers.batch import BatchItem, BatchService
+from taihu.identifiers.handle_values import TtlType
+from taihu.identifiers.handle_wire_values import CACHE_SECONDS, public_wire, wire_answer
+from taihu.identifiers.resolver import ttl_seconds
+from tests.conftest import World
+from tests.identifiers.conftest import PREFIX
+
+SYSTEM = Principal.system("test")
+
+
+def _url(index: int, text: str, **kw: object) -> HandleValue:
+    return HandleValue(index=index, type="URL", data=text.encode(), **kw)  # type: ignore[arg-type]
+
+
+async def _rows(db: Database) -> dict[str, tuple[str, bytes | None]]:
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(sa.text("SELECT key, record, wire FROM id_handles"))
+        return {key: (record, None if wire is None else bytes(wire)) for key, record, wire in rows}
+
+
+def test_the_answer_is_what_the_record_gives_anyone() -> None:
+    stamp = "2026-11-25T08:00:00Z"
+    stored = [
+        {"index": 1, "type": "URL", "data": {"format": "string", "value": "https://a.cn/1"},
+         "ttl": 3600, "timestamp": stamp, "permissions": "1110"},
+        {"index": 2, "type": "NOTE", "data": {"format": "string", "value": "hidden"},
+         "ttl": 86400, "timestamp": stamp, "permissions": "1100"},
+        {"index": 300, "type": "HS_SECKEY", "data": {"format": "string", "value": "k"},
+         "ttl": 60, "timestamp": stamp, "permissions": "1110"},
+    ]  # fmt: skip
+    answer = wire_answer(stored)
+    assert answer is not None
+    public = public_wire(stored)
+    assert [v[0] for v in public] == [1]  # not the private value, never the secret key
+    # The shortest TTL of all values (the secret key's too: the cache holds the whole record).
+    assert int.from_bytes(answer[:4], "big") == ttl_seconds(stored, 0) == 60
+    assert answer[4:] == (1).to_bytes(4, "big") + public[0][2]
+    for value in stored:
+        value["ttl"] = 10 * CACHE_SECONDS
+    assert int.from_bytes(wire_answer(stored)[:4], "big") == CACHE_SECONDS  # type: ignore[index]
+    stored[0]["ttlType"] = 1  # an absolute TTL: the resolver works out what is left of it
+    assert wire_answer(stored) is None
+
+
+async def test_every_write_keeps_the_answer_of_its_record(
+    db: Database, world: World, prefixes: int
+) -> None:
+    later = datetime(2027, 1, 1, tzinfo=UTC)
+    async with db.session() as session:
+        service = IdentifierService(session, world.clock)
+        await service.put(SYSTEM, parse_handle(f"{PREFIX}/A"), [_url(1, "https://a.cn/1")])
+        await service.put(SYSTEM, parse_handle(f"{PREFIX}/A"), [_url(2, "https://a.cn/2")],
+                          indexes=[2])  # fmt: skip
+        await service.put(SYSTEM, parse_handle(f"{PREFIX}/B"), [_url(1, "https://b.cn/1")])
+        await service.put(SYSTEM, parse_handle(f"{PREFIX}/B"), [_url(5, "https://b.cn/5")],
+                          overwrite=True)  # fmt: skip
+        await service.put(
+            SYSTEM,
+            parse_handle(f"{PREFIX}/C"),
+            [_url(1, "https://c.cn/1"), _url(2, "https://c.cn/2", public_read=False)],
+        )
+        await service.delete(SYSTEM, parse_handle(f"{PREFIX}/C"), indexes=[1])
+        await service.put(SYSTEM, parse_handle(f"{PREFIX}/UNTIL"),
+                          [_url(1, "https://u.cn", ttl=int(later.timestamp()),
+                                ttl_type=TtlType.ABSOLUTE)])  # fmt: skip
+    async with db.session() as session:
+        batch = BatchService(session, world.clock)
+        created = await batch.write(
+            SYSTEM, [BatchItem(f"{PREFIX}/D{n}", [_url(1, f"https://d.cn/{n}")]) for n in range(3)],
+            update=False,
+        )  # fmt: skip
+        updated = await batch.write(
+            SYSTEM, [BatchItem(f"{PREFIX}/D0", [_url(1, "https://d.cn/new")])], update=True
+        )
+        await batch.load(SYSTEM, PREFIX, [("E", [_url(1, "https://e.cn")], None, later)])
+    assert all(r.ok for r in created + updated)
+    rows = await _rows(db)
+    for key, (record, wire) in rows.items():
+        assert wire == wire_answer(orjson.loads(record)), key
+    assert rows[f"{PREFIX}/UNTIL"][1] is None
+    assert all(wire is not None for key, (_, wire) in rows.items() if key != f"{PREFIX}/UNTIL")
+    assert b"https://d.cn/new" in (rows[f"{PREFIX}/D0"][1] or b"")
+
+
+async def test_a_statement_that_rewrites_the_record_alone_clears_its_answer(
+    db: Database, world: World, prefixes: int
+) -> None:
+    async with db.session() as session:
+        await IdentifierService(session, world.clock).put(
+            SYSTEM, parse_handle(f"{PREFIX}/A"), [_url(1, "https://a.cn/old")]
+        )
+    key = f"{PREFIX}/A"
+    record, answer = (await _rows(db))[key]
+    assert answer is not None
+    other = record.replace("https://a.cn/old", "https://a.cn/new")
+    async with db.engine.begin() as conn:
+        # The same record again changes nothing; both columns together are kept as written.
+        await conn.execute(sa.text("UPDATE id_handles SET record = :r WHERE key = :k"),
+                           {"r": record, "k": key})  # fmt: skip
+    assert (await _rows(db))[key] == (record, answer)
+    fresh = wire_answer(orjson.loads(other))
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE id_handles SET record = :r, wire = :w WHERE key = :k"),
+                           {"r": other, "w": fresh, "k": key})  # fmt: skip
+    assert (await _rows(db))[key] == (other, fresh)
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE id_handles SET record = :r WHERE key = :k"),
+                           {"r": record, "k": key})  # fmt: skip
+    assert (await _rows(db))[key] == (record, None)
+
+    # Without a stored answer the resolver renders the record: the same bytes either way.
+    resolver = Resolver(db, world.clock)
+    try:
+        (rendered,) = await resolver.bodies([key])
+    finally:
+        await resolver.aclose()
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE id_handles SET wire = :w WHERE key = :k"),
+                           {"w": answer, "k": key})  # fmt: skip
+    resolver = Resolver(db, world.clock)
+    try:
+        (stored,) = await resolver.bodies([key])
+    finally:
+        await resolver.aclose()
+    assert rendered is not None
+    assert rendered == stored
+    assert b"https://a.cn/old" in rendered
+
+
+async def test_an_answer_read_for_udp_is_cached_by_its_ttl_and_not_used_for_rest(
+    db: Database, world: World, prefixes: int
+) -> None:
+    key = f"{PREFIX}/T"
+    async with db.session() as session:
+        await IdentifierService(session, world.clock).put(
+            SYSTEM, parse_handle(key), [_url(1, "https://t.cn/old", ttl=60)]
+        )
+    now = [1000.0]
+    resolver = Resolver(db, world.clock, monotonic=lambda: now[0])
+    try:
+        (first,) = await resolver.bodies([key])
+        assert first is not None
+        assert b"https://t.cn/old" in first
+        # The cached answer carries no record: the REST reader reads and renders its own.
+        public = await resolver.public(key)
+        assert public is not None
+        assert public.values()[0]["data"]["value"] == "https://t.cn/old"
+        record = await resolver.lookup(key)
+        assert record is not None
+        assert record.values[0]["ttl"] == 60
+        async with db.engine.begin() as conn:  # behind the change log's back: only TTL tells
+            await conn.execute(
+                sa.text(
+                    "UPDATE id_handles SET record = replace(record, 'old', 'new') WHERE key = :k"
+                ),
+                {"k": key},
+            )
+        now[0] += 30
+        assert (await resolver.bodies([key]))[0] == first
+        now[0] += 31
+        (expired,) = await resolver.bodies([key])
+        assert expired is not None
+        assert b"https://t.cn/new" in expired
+    finally:
+        await resolver.aclose()
