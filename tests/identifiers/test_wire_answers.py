@@ -10,14 +10,28 @@ from datetime import UTC, datetime
 
 import orjson
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from taihu.accounts import Principal
 from taihu.core import Database
 from taihu.identifiers import HandleValue, IdentifierService, Resolver, parse_handle
 from taihu.identifiers.batch import BatchItem, BatchService
-from taihu.identifiers.handle_values import TtlType
-from taihu.identifiers.handle_wire_values import CACHE_SECONDS, public_wire, wire_answer
+from taihu.identifiers.handle_values import (
+    ADMIN_PERMISSIONS_ALL,
+    AdminPermission,
+    AdminRef,
+    TtlType,
+    encode_admin,
+)
+from taihu.identifiers.handle_wire_values import (
+    CACHE_SECONDS,
+    public_wire,
+    stored_columns,
+    wire_answer,
+)
 from taihu.identifiers.resolver import ttl_seconds
+from taihu.identifiers.wire import encode_vlist
 from tests.conftest import World
 from tests.identifiers.conftest import PREFIX
 
@@ -56,6 +70,60 @@ def test_the_answer_is_what_the_record_gives_anyone() -> None:
     assert int.from_bytes(wire_answer(stored)[:4], "big") == CACHE_SECONDS  # type: ignore[index]
     stored[0]["ttlType"] = 1  # an absolute TTL: the resolver works out what is left of it
     assert wire_answer(stored) is None
+
+
+_MOMENTS = st.none() | st.datetimes(  # hypothesis takes naive bounds and adds the zone
+    min_value=datetime(1971, 1, 1),  # noqa: DTZ001
+    max_value=datetime(2100, 1, 1),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+_DATA = {
+    "URL": st.text(max_size=30).map(str.encode) | st.binary(max_size=30),
+    "HS_SECKEY": st.binary(min_size=1, max_size=20),
+    "HS_ADMIN": st.builds(
+        lambda index, bits: encode_admin(AdminRef("88.1/ADMIN", index, AdminPermission(bits))),
+        st.integers(1, 400),
+        st.integers(0, int(ADMIN_PERMISSIONS_ALL)),
+    ),
+    "HS_VLIST": st.lists(st.tuples(st.integers(1, 400), st.just("88.1/X")), max_size=3).map(
+        lambda refs: encode_vlist(tuple(refs))
+    ),
+    "型号": st.text(max_size=10).map(str.encode),
+}
+
+
+@st.composite
+def _values(draw: st.DrawFn) -> list[HandleValue]:
+    indexes = draw(st.lists(st.integers(1, 500), min_size=1, max_size=6, unique=True))
+    values = []
+    for index in indexes:
+        type_ = draw(st.sampled_from(sorted(_DATA)))
+        values.append(
+            HandleValue(
+                index=index,
+                type=type_,
+                data=draw(_DATA[type_]),
+                ttl=draw(st.integers(0, 2**31 - 1)),
+                ttl_type=draw(st.sampled_from([TtlType.RELATIVE] * 5 + [TtlType.ABSOLUTE])),
+                timestamp=draw(_MOMENTS),
+                admin_read=draw(st.booleans()),
+                admin_write=draw(st.booleans()),
+                public_read=draw(st.booleans()),
+                public_write=draw(st.booleans()),
+                references=tuple(
+                    draw(st.lists(st.tuples(st.integers(1, 9), st.just("88.1/R")), max_size=2))
+                ),
+            )
+        )
+    return values
+
+
+@given(_values(), _MOMENTS)
+def test_a_write_stores_the_answer_its_record_gives(
+    values: list[HandleValue], at: datetime | None
+) -> None:
+    record, wire = stored_columns(values, at=at)
+    assert wire == wire_answer(orjson.loads(record))
 
 
 async def test_every_write_keeps_the_answer_of_its_record(
