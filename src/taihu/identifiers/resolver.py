@@ -72,15 +72,20 @@ _SQLITE_LOOKUP = (
 # The misses of one batch of datagrams in one statement: json_each keeps the statement text
 # the same whatever the number of keys, and SQLite walks the key index in key order. The stored
 # answer where there is one, else the record to render it from.
-_SQLITE_LOOKUP_MANY = (
+_SQLITE_ANSWERS = (
     "SELECT h.key, h.handle, h.wire, CASE WHEN h.wire IS NULL THEN h.record END, p.prefix "
     "FROM id_handles h JOIN id_prefixes p ON p.id = h.prefix_id "
     "WHERE h.key IN (SELECT value FROM json_each(?)) AND p.status != 'revoked'"
 )
-_PG_LOOKUP_MANY = (
+_PG_ANSWERS = (
     "SELECT h.key, h.handle, h.wire, CASE WHEN h.wire IS NULL THEN h.record END, p.prefix "
     "FROM id_handles h JOIN id_prefixes p ON p.id = h.prefix_id "
     "WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
+)
+# The records of the misses of one turn of the event loop (every other reader).
+_PG_LOOKUP_MANY = (
+    "SELECT h.key, h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
+    "ON p.id = h.prefix_id WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
 )
 # key -> (handle, stored answer or None, record when there is no answer, prefix)
 _Answers = dict[str, tuple[str, bytes | None, str | None, str]]
@@ -462,14 +467,14 @@ class Resolver:
 
     @staticmethod
     def _read_many_sqlite(conn: sqlite3.Connection, keys: list[str]) -> _Answers:
-        rows = conn.execute(_SQLITE_LOOKUP_MANY, (orjson.dumps(keys).decode(),))
+        rows = conn.execute(_SQLITE_ANSWERS, (orjson.dumps(keys).decode(),))
         return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
     async def _read_many(self, keys: list[str]) -> _Answers:
         if self._sqlite is not None:
             return self._read_many_sqlite(self._sqlite, keys)
         if self._pool is not None:
-            rows = await self._pool.fetch(_PG_LOOKUP_MANY, list(set(keys)))
+            rows = await self._pool.fetch(_PG_ANSWERS, list(set(keys)))
             return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
         found: _Answers = {}
         for key in set(keys):
