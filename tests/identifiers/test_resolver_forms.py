@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
+import asyncpg
 import orjson
 import pytest
 
@@ -103,4 +105,58 @@ async def test_reply_bodies_in_batches(db: Database, clock: FrozenClock) -> None
         counts = resolver.take_counts(force=True)
         assert counts == {(clock.now().date().isoformat(), PREFIX): 3 + (2 if now[0] else 0)}
     finally:
+        await resolver.aclose()
+
+
+async def test_misses_waiting_behind_a_read_go_together_in_the_next(
+    db: Database, clock: FrozenClock
+) -> None:
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite reads each miss in place; the PostgreSQL run checks the queueing")
+    handles = [Handle(f"{PREFIX}/QUEUE-{n}") for n in range(30)]
+    async with db.session() as session:
+        service = IdentifierService(session, clock)
+        for handle in handles:
+            url = f"https://queue.example/{handle.suffix}".encode()
+            await service.put(
+                Principal.system("test"), handle, [HandleValue(1, "URL", url)], overwrite=True
+            )
+    resolver = Resolver(db, clock, monotonic=Ticks())  # no sync falls due during the test
+    await resolver.open_pool()
+    assert resolver._pool is not None
+    await resolver.public(f"{PREFIX}/NONE")  # synced once
+    reads: list[int] = []
+    held, asked = asyncio.Event(), asyncio.Event()
+
+    class Counted:  # the real pool, its reads counted
+        def __init__(self, pool: asyncpg.Pool) -> None:
+            self.pool = pool
+
+        async def fetch(self, query: str, keys: list[str]) -> list[asyncpg.Record]:
+            reads.append(len(keys))
+            asked.set()
+            if len(reads) == 1:
+                await held.wait()  # the first read is slow: the next misses queue behind it
+            return await self.pool.fetch(query, keys)
+
+        async def close(self) -> None:
+            await self.pool.close()
+
+    resolver._pool = Counted(resolver._pool)  # type: ignore[assignment]
+    reads.clear()
+    try:
+        first = [asyncio.create_task(resolver.public(h.key)) for h in handles[:10]]
+        await asked.wait()  # the first read is on its way to PostgreSQL
+        rest = [asyncio.create_task(resolver.public(h.key)) for h in handles[10:]]
+        for _ in range(20):  # turns enough for the twenty to miss and ask
+            await asyncio.sleep(0)
+        assert reads == [10]  # they wait behind the read in flight
+        held.set()
+        answers = await asyncio.gather(*first, *rest)
+        assert reads == [10, 20]  # the twenty waited for the first read and went in one
+        for handle, answer in zip(handles, answers, strict=True):
+            assert answer is not None
+            assert answer.values()[0]["data"]["value"].endswith(handle.suffix)
+    finally:
+        held.set()
         await resolver.aclose()

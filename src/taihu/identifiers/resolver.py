@@ -317,10 +317,19 @@ class Resolver:
         return await waiter
 
     def _read_waiting(self) -> None:
+        # One read in flight at a time: the misses that arrive meanwhile wait for it and go
+        # together in the next one, so under load a query carries dozens of keys instead of a
+        # few (PostgreSQL's cost is per statement far more than per row).
+        if not self._waiting or self._reads:
+            return
         batch, self._waiting = self._waiting, []
         task = asyncio.get_running_loop().create_task(self._fetch(batch))
         self._reads.add(task)  # a strong reference until it is done
-        task.add_done_callback(self._reads.discard)
+        task.add_done_callback(self._read_done)
+
+    def _read_done(self, task: asyncio.Task[None]) -> None:
+        self._reads.discard(task)
+        self._read_waiting()  # the misses that queued up behind it
 
     async def _fetch(
         self, batch: list[tuple[str, asyncio.Future[tuple[str, str, str] | None]]]
