@@ -110,6 +110,9 @@ async def test_batch_partial_success_and_idempotent_retry(
     items[9] = {"handle": "no-slash", "value": []}
     items[11] = elevator("B0003")  # duplicate within the batch
     first = await client.post("/identityv2/data/batchCreate", json={"data": items}, headers=member)
+    # The next batch of a kept-alive client comes on a new connection, which the least busy
+    # worker accepts (see docs/identifiers.md, "Batch registration").
+    assert first.headers["connection"] == "close"
     data = first.json()["data"]
     assert (data["total"], data["success"], data["fail"]) == (50, 47, 3)
     codes = {r["handle"]: r["code"] for r in data["results"]}

@@ -332,10 +332,16 @@ def _batch_answer(
             resolver.invalidate(result.key)
         answered.append(result.as_json())
     succeeded = sum(1 for a in answered if a["code"] in (1, 2))
-    return snms_json(
+    response = snms_json(
         {**OK, "data": {"total": total, "success": succeeded, "fail": total - succeeded,
                          "results": answered}}
     )  # fmt: skip
+    # A kept-alive connection stays with the worker that accepted it, and a worker's event loop
+    # accepts every connection waiting when it wakes: a client's few pooled connections often all
+    # land on one worker, which then does every batch while the other idles. Closed after each
+    # batch (a handshake against seconds of work), the next one goes to whichever worker is free.
+    response.headers["connection"] = "close"
+    return response
 
 
 _BATCH_EXAMPLE = {
