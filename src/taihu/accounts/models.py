@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from taihu.core import Base, JSONType, UTCDateTime
+from taihu.core import Base, UTCDateTime, WrittenJSON
 
 __all__ = ["ApiToken", "AuditEntry", "ConsoleSession", "LoginFailure", "Membership", "User"]
 
@@ -100,6 +100,6 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(sa.String(64), index=True)
     entity_type: Mapped[str] = mapped_column(sa.String(64))
     entity_id: Mapped[str] = mapped_column(sa.String(255))
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    before: Mapped[dict[str, Any] | None] = mapped_column(WrittenJSON, default=None)
+    after: Mapped[dict[str, Any] | None] = mapped_column(WrittenJSON, default=None)
     request_id: Mapped[str | None] = mapped_column(sa.String(64), default=None)

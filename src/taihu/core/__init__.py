@@ -2,7 +2,7 @@
 
 from taihu.core.clock import Clock, FrozenClock, SystemClock, utcnow
 from taihu.core.context import current_request_id, new_request_id, request_id_var
-from taihu.core.db import Base, Database, JSONType, UTCDateTime, is_sqlite
+from taihu.core.db import Base, Database, JSONType, UTCDateTime, WrittenJSON, is_sqlite
 from taihu.core.errors import (
     Conflict,
     InvalidInput,
@@ -52,6 +52,7 @@ __all__ = [
     "TooManyRequests",
     "UTCDateTime",
     "Unauthenticated",
+    "WrittenJSON",
     "current_request_id",
     "db_session",
     "drain",

@@ -72,6 +72,10 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+# JSON kept as written (PostgreSQL ``json``, not ``jsonb``), for append-only logs that are
+# written far more often than searched by content: parsing an audit row's values into jsonb
+# was half of what PostgreSQL spent on a batch-registered identifier (docs/benchmarks.md).
+WrittenJSON = sa.JSON()
 
 
 def _json_text(value: Any) -> str:
