@@ -310,12 +310,17 @@ def run(kind: str, count: int, seconds: int, batches: int) -> dict[str, object]:
         _wrk(port, count, 3)
         load_before = os.getloadavg()[0]
         cpu = _server_cpu_seconds(server.pid)
+        database_cpu = _database_cpu_seconds(BENCH_DATABASE) if kind == "postgresql" else 0.0
         resolution = _wrk(port, count, seconds)
+        resolved = resolution["resolutions_per_s"] * seconds
         # Server CPU per request does not depend on how much of the machine others take.
         resolution["server_cpu_us_per_resolution"] = round(
-            (_server_cpu_seconds(server.pid) - cpu) * 1e6
-            / (resolution["resolutions_per_s"] * seconds), 1
-        )  # fmt: skip
+            (_server_cpu_seconds(server.pid) - cpu) * 1e6 / resolved, 1
+        )
+        if kind == "postgresql":  # the backends' share: they run on the same two cores
+            resolution["database_cpu_us_per_resolution"] = round(
+                (_database_cpu_seconds(BENCH_DATABASE) - database_cpu) * 1e6 / resolved, 1
+            )
         print(f"[{kind}] resolution: {resolution}")
         # Each worker builds FastAPI's state for a route at its first request to it (up to a
         # second of CPU): a few batches first, so that is not counted as registration.

@@ -13,7 +13,7 @@ import struct
 from collections.abc import AsyncIterator
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from taihu.accounts import Principal
@@ -176,6 +176,8 @@ async def test_handles_the_fast_path_does_not_answer(
     assert dispatcher.answer_plain([request]) == [None]  # ... but decided by dispatch
 
 
+# The first text draw of a fresh checkout builds Hypothesis's Unicode tables (over a second).
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.text(max_size=40) | st.from_regex(r"[0-9A-Za-z.]{1,8}/[ -~]{1,12}", fullmatch=True))
 def test_plain_keys_are_the_keys_handle_makes(text: str) -> None:
     try:
