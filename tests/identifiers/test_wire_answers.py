@@ -6,7 +6,7 @@ leaves NULL (triggers), and the resolver then renders the record: never a stale 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import sqlalchemy as sa
@@ -252,3 +252,15 @@ async def test_an_answer_read_for_udp_is_cached_by_its_ttl_and_not_used_for_rest
         assert b"https://t.cn/new" in expired
     finally:
         await resolver.aclose()
+
+
+def test_a_full_memo_starts_over_so_new_batches_are_memoized_too() -> None:
+    from taihu.identifiers import handle_wire_values  # noqa: PLC0415 - its private memo
+
+    values = [_url(1, "https://a.cn/1")]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    moments = [start + timedelta(seconds=n) for n in range(handle_wire_values._MEMO + 10)]
+    for moment in moments:  # a long-running server: every batch brings its own moment
+        stored_columns(values, at=moment)
+    assert (1, "URL", 86400, 0, "1110", moments[-1]) in handle_wire_values._VALUE_HEADS
+    assert len(handle_wire_values._VALUE_HEADS) <= handle_wire_values._MEMO

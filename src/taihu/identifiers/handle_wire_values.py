@@ -67,6 +67,17 @@ _ADMINS: dict[tuple[str, int, str], bytes] = {}
 _MEMO = 4096
 
 
+def _remember(memo: dict[Any, Any], key: object, value: object, size: int = _MEMO) -> None:
+    """Keep ``value`` in a bounded memo; a full one starts over, so new moments get memoized.
+
+    Every batch brings a new timestamp: a memo that stopped taking keys once full would leave a
+    long-running server packing every value anew.
+    """
+    if len(memo) >= size:
+        memo.clear()
+    memo[key] = value
+
+
 def _seconds(stamp: object) -> int | None:
     if stamp is None:
         return 0
@@ -78,8 +89,7 @@ def _seconds(stamp: object) -> int | None:
             seconds = int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
         except ValueError:
             return None
-        if len(_STAMPS) < _STAMP_MEMO:  # bulk registrations share a handful of moments
-            _STAMPS[stamp] = seconds
+        _remember(_STAMPS, stamp, seconds, _STAMP_MEMO)  # a batch's values share one moment
     return seconds
 
 
@@ -95,8 +105,7 @@ def _payload(type_: str, data: object) -> bytes | None:
             admin = _ADMINS.get((handle, index, bits))
             if admin is None:
                 admin = encode_admin(AdminRef(handle, index, AdminPermission.from_bits(bits)))
-                if len(_ADMINS) < _MEMO:
-                    _ADMINS[handle, index, bits] = admin
+                _remember(_ADMINS, (handle, index, bits), admin)
             return admin
     return None
 
@@ -136,8 +145,7 @@ def stored_to_wire(raw: dict[str, Any]) -> tuple[int, str, bool, bytes]:
         head = _HEADS[parts]
     except KeyError:
         head = _head(*parts)
-        if len(_HEADS) < _MEMO:
-            _HEADS[parts] = head
+        _remember(_HEADS, parts, head)
     except TypeError:  # something unhashable where a number or a string belongs
         head = None
     if head is not None and not raw.get("references"):
@@ -219,8 +227,7 @@ def _stored_columns_fast(
                                                   "permissions": ref.permissions.to_bits()}},
                     encode_admin(ref),
                 )  # fmt: skip
-                if len(_ADMIN_DATA) < _MEMO:
-                    _ADMIN_DATA[value.data] = admin
+                _remember(_ADMIN_DATA, value.data, admin)
             data, payload = admin
         else:
             try:
@@ -238,8 +245,7 @@ def _stored_columns_fast(
         head = _VALUE_HEADS.get(head_key)
         if head is None:
             head = _value_head(value, raw.get("timestamp"), bits)
-            if len(_VALUE_HEADS) < _MEMO:
-                _VALUE_HEADS[head_key] = head
+            _remember(_VALUE_HEADS, head_key, head)
         shortest = min(shortest, value.ttl)
         if head[1] and value.type != SECKEY_TYPE:
             public.append(head[0] + _U32.pack(len(payload)) + payload + _NO_REFERENCES)
