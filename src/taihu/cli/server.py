@@ -24,7 +24,7 @@ from taihu.devices import DeviceHub
 from taihu.identifiers import Filer, Resolver, bind_handle, handle_server_for
 from taihu.monitor import MeterSync
 from taihu.settings import Settings
-from taihu.web import create_app, tune_collector
+from taihu.web import CoalescingHttpToolsProtocol, create_app, tune_collector
 
 __all__ = ["PortBusy", "bind_handle_listeners", "bind_mqtt", "bind_tcp", "serve_http"]
 
@@ -198,6 +198,7 @@ def serve_http(
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
         "access_log": False,  # RequestMiddleware writes the access log, with request ids
+        "http": CoalescingHttpToolsProtocol,  # one write per response (web/http_protocol.py)
     }
     if workers == 1:
         app = create_app(settings, mqtt_socket=mqtt_socket, handle_sockets=handle_sockets)
