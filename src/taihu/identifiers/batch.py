@@ -143,6 +143,9 @@ class BatchService:
         self._templates: dict[tuple[str, str], TemplateSpec | TaihuError] = {}
         self._admins: dict[tuple[str, int], HandleValue] = {}
         self._denied: dict[tuple[str, AdminPermission], PermissionDenied | None] = {}
+        # (prefix as the handle names it, right) -> the prefix, active and allowed: the checks
+        # below done once per prefix and batch, not once per item.
+        self._allowed: dict[tuple[str, AdminPermission], Prefix] = {}
 
     async def _prefix(self, name: str) -> Prefix:
         cached = self._prefixes.get(name)
@@ -181,6 +184,7 @@ class BatchService:
         self._refuse_size(items)
         # Rights and default HS_ADMIN values depend on the caller: kept for one call only.
         self._denied.clear()
+        self._allowed.clear()
         self._admins.clear()
 
     @staticmethod
@@ -199,6 +203,9 @@ class BatchService:
             handle = Handle(item.handle)
         except HandleValueError as exc:
             raise InvalidInput(str(exc), code="invalid_handle") from exc
+        allowed = self._allowed.get((handle.prefix, needed))
+        if allowed is not None:
+            return handle, allowed
         prefix = await self._prefix(handle.prefix)
         if prefix.status != "active":
             raise InvalidInput(
@@ -214,6 +221,7 @@ class BatchService:
         denied = self._denied[(prefix.prefix, needed)]
         if denied is not None:
             raise denied
+        self._allowed[(handle.prefix, needed)] = prefix
         return handle, prefix
 
     @staticmethod
