@@ -30,7 +30,15 @@ from taihu.identifiers.wire import values as wire_values
 from taihu.identifiers.wire.buffer import WireDecodeError
 from taihu.identifiers.wire.values import VLIST_TYPE
 
-__all__ = ["VLIST_TYPE", "decode_vlist", "encode_vlist", "iso", "value_from_json", "value_to_json"]
+__all__ = [
+    "VLIST_TYPE",
+    "admin_json",
+    "decode_vlist",
+    "encode_vlist",
+    "iso",
+    "value_from_json",
+    "value_to_json",
+]
 
 
 def encode_vlist(refs: list[tuple[int, str]]) -> bytes:
@@ -203,8 +211,8 @@ def value_from_json(raw: object, *, timestamp: datetime | None = None) -> Handle
 
 
 @lru_cache(maxsize=4096)  # a batch's identifiers share one HS_ADMIN value
-def _admin_json(data: bytes) -> dict[str, Any]:
-    # Shared between calls: every caller only serializes it.
+def admin_json(data: bytes) -> dict[str, Any]:
+    """HS_ADMIN data in its REST JSON form (shared between calls: callers only serialize it)."""
     admin = decode_admin(data)
     return {
         "format": "admin",
@@ -218,7 +226,7 @@ def _admin_json(data: bytes) -> dict[str, Any]:
 
 def _data_to_json(value: HandleValue) -> dict[str, Any]:
     if value.type == ADMIN_TYPE:
-        return _admin_json(value.data)
+        return admin_json(value.data)
     if value.type == VLIST_TYPE:
         try:
             refs = decode_vlist(value.data)

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import struct
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import orjson
 
-from taihu.identifiers.handle_json import iso
+from taihu.identifiers.handle_json import admin_json, iso
 from taihu.identifiers.handle_values import (
     ADMIN_TYPE,
     SECKEY_TYPE,
     AdminPermission,
     AdminRef,
     HandleValue,
-    decode_admin,
     encode_admin,
 )
 from taihu.identifiers.records import stored_values, value_from_stored
@@ -47,6 +47,7 @@ __all__ = [
 WireValue = tuple[int, str, bytes]
 
 CACHE_SECONDS = 86400  # the longest a resolver keeps a record, whatever its TTLs say
+_INDEX = attrgetter("index")
 _ANSWER_HEAD = struct.Struct(">II")  # cache seconds, value count
 
 # index, timestamp, TTL type, TTL, permissions, type length
@@ -194,13 +195,6 @@ def stored_columns(
     return orjson.dumps(stored).decode("utf-8"), wire_answer(stored)
 
 
-# (index, type, TTL, TTL type, permissions, timestamp) -> (packed head up to the type name,
-# public read). A batch's values share all of it but the index: looked up, not packed.
-_VALUE_HEADS: dict[tuple[int, str, int, int, str, datetime | None], tuple[bytes, bool]] = {}
-# HS_ADMIN data -> (its stored JSON, its payload as the general path re-encodes it).
-_ADMIN_DATA: dict[bytes, tuple[dict[str, Any], bytes]] = {}
-
-
 def _stored_columns_fast(
     values: list[HandleValue], at: datetime | None
 ) -> tuple[str, bytes | None] | None:
@@ -213,53 +207,35 @@ def _stored_columns_fast(
     stored: list[dict[str, Any]] = []
     public: list[bytes] = []
     shortest = CACHE_SECONDS
-    for value in sorted(values, key=_index):
+    for value in sorted(values, key=_INDEX):
         if value.references or value.ttl_type or value.type == VLIST_TYPE:
             return None
-        stamp = at or value.timestamp
-        bits = value.permission_bits
         if value.type == ADMIN_TYPE:
-            admin = _ADMIN_DATA.get(value.data)
-            if admin is None:
-                ref = decode_admin(value.data)
-                admin = (
-                    {"format": "admin", "value": {"handle": ref.handle, "index": ref.index,
-                                                  "permissions": ref.permissions.to_bits()}},
-                    encode_admin(ref),
-                )  # fmt: skip
-                _remember(_ADMIN_DATA, value.data, admin)
-            data, payload = admin
+            data = admin_json(value.data)
+            payload = _payload(ADMIN_TYPE, data)
         else:
             try:
                 data = {"format": "string", "value": value.data.decode("utf-8")}
             except UnicodeDecodeError:
                 return None
             payload = value.data
+        stamp = at or value.timestamp
         raw: dict[str, Any] = {"index": value.index, "type": value.type, "data": data}
         raw["ttl"] = value.ttl
         if stamp is not None:
             raw["timestamp"] = iso(stamp)
-        raw["permissions"] = bits
+        raw["permissions"] = bits = value.permission_bits
         stored.append(raw)
-        head_key = (value.index, value.type, value.ttl, 0, bits, stamp)
-        head = _VALUE_HEADS.get(head_key)
+        # The head stored_to_wire packs for this value's stored form, from the same memo.
+        parts = (value.index, value.type, raw.get("timestamp"), value.ttl, 0, bits)
+        head = _HEADS.get(parts)
         if head is None:
-            head = _value_head(value, raw.get("timestamp"), bits)
-            _remember(_VALUE_HEADS, head_key, head)
+            head = _head(*parts)
+            _remember(_HEADS, parts, head)
+        if head is None or payload is None:
+            return None
         shortest = min(shortest, value.ttl)
-        if head[1] and value.type != SECKEY_TYPE:
-            public.append(head[0] + _U32.pack(len(payload)) + payload + _NO_REFERENCES)
+        if head[2] and value.type != SECKEY_TYPE:
+            public.append(head[3] + _U32.pack(len(payload)) + payload + _NO_REFERENCES)
     answer = _ANSWER_HEAD.pack(shortest, len(public)) + b"".join(public)
     return orjson.dumps(stored).decode("utf-8"), answer
-
-
-def _index(value: HandleValue) -> int:
-    return value.index
-
-
-def _value_head(value: HandleValue, stamp: str | None, bits: str) -> tuple[bytes, bool]:
-    seconds = _seconds(stamp) or 0  # what a reader of the stored text packs
-    permissions = _PERMISSIONS[bits]
-    kind = value.type.encode("utf-8")
-    head = _HEAD.pack(value.index, seconds, 0, value.ttl, permissions, len(kind)) + kind
-    return head, bool(permissions & 0x02)
