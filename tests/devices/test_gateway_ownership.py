@@ -375,6 +375,10 @@ async def test_existing_children_keep_their_gateway_through_the_migration(
                     ),
                     {"now": now},
                 )
+        # Back to names unique per enterprise: not while two PLC-1s exist.
+        with pytest.raises(RuntimeError, match="more than one device named 'PLC-1'"):
+            async with db.engine.begin() as conn:
+                await conn.run_sync(_devices_at("devices_0003"))
         async with db.engine.begin() as conn:
             await conn.execute(sa.text("DELETE FROM devices WHERE id = 4"))
         async with db.engine.begin() as conn:
