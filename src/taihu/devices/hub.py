@@ -96,6 +96,7 @@ class DeviceState:
     points: RateLimiter  # telemetry data points
     malformed: int = 0
     rate_limited: int = 0
+    refused_children: int = 0  # gateway items for devices the gateway does not own
     last_activity: float = 0.0
     errors: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=_RECENT_ERRORS))
 
@@ -351,6 +352,14 @@ class DeviceHub:
         """How many sessions a device has open."""
         return len(self.sessions.get(device_id, []))
 
+    def forget_child(self, device_id: int) -> None:
+        """A device changed gateway: gateways look its name up afresh, commands wait for that."""
+        self.gateway_children.pop(device_id, None)
+        for sessions in self.sessions.values():
+            for session in sessions:
+                if session.gateway is not None:
+                    session.gateway.forget(device_id)
+
     def drop(self, device_id: int, reason: Reason = Reason.NOT_AUTHORIZED) -> None:
         """Disconnect every session of a device (its token was rotated or revoked)."""
         for session in self.sessions.get(device_id, []):
@@ -384,6 +393,10 @@ class DeviceHub:
         if qos == 0:
             return Ack(Reason.MESSAGE_RATE_TOO_HIGH, message, disconnect=True)
         return Ack(Reason.QUOTA_EXCEEDED, message)
+
+    def refuse_child(self, auth: DeviceAuth, message: str) -> None:
+        """A gateway's item for a device it may not act for: counted, remembered, not stored."""
+        self._error(auth, message).refused_children += 1
 
     def admit_points(self, auth: DeviceAuth, count: int, qos: int) -> Ack | None:
         """Take ``count`` data points from the device's budget; the rejection when over it.
