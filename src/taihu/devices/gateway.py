@@ -84,10 +84,10 @@ class GatewaySession:
         return _done(Ack(Reason.TOPIC_NAME_INVALID, f"{topic!r} is not a gateway topic"))
 
     async def _telemetry(self, document: Any, qos: int) -> Awaitable[Ack]:
-        now = self.hub.now_ms()
         batches: list[tuple[int, list[Point]]] = []
         for name, entries in _obj(document).items():
-            batches.append((await self.child(name), parse_telemetry(entries, now)))
+            child = await self.child(name)
+            batches.append((child, parse_telemetry(entries, await self.hub.stamp(child, entries))))
         # Children share the gateway's connection and so its data point limit.
         refused = self.hub.admit_points(self.session.auth, sum(len(p) for _, p in batches), qos)
         if refused is not None:
