@@ -67,11 +67,12 @@ async def test_rollups_stay_what_the_raw_points_give_after_overwrites(db: Databa
     day = T0 - T0 % DAY
     # Two days of two keys of two devices; values are whole or half numbers, so sums are exact
     # in any order and the comparison can be exact.
-    times = [day + rng.randrange(2 * DAY) for _ in range(400)] + [day + 5 * MIN + i for i in range(40)]
+    times = [day + rng.randrange(2 * DAY) for _ in range(400)]
+    times += [day + 5 * MIN + i for i in range(40)]  # a crowded minute
     first = [(d, k, ts) for ts in times for d in (1, 2) for k in ("p", "q")]
     expected: dict[tuple[int, str, int], Any] = {}
 
-    def value(_: Any) -> Any:
+    def value() -> Any:
         pick = rng.random()
         if pick < 0.1:
             return "fault"  # text: no rollup
@@ -80,7 +81,7 @@ async def test_rollups_stay_what_the_raw_points_give_after_overwrites(db: Databa
         return rng.randrange(-400, 400) / 2
 
     async def write(keys: list[tuple[int, str, int]]) -> None:
-        batch = [(d, Point(k, ts, value(None))) for d, k, ts in keys]
+        batch = [(d, Point(k, ts, value())) for d, k, ts in keys]
         for d, p in batch:  # the last of a batch wins
             expected[(d, p.key, p.ts)] = p.value
         await store.write(batch)
@@ -94,7 +95,7 @@ async def test_rollups_stay_what_the_raw_points_give_after_overwrites(db: Databa
     await write([*again, (1, "p", day + 3 * DAY), *again, (1, "p", day + 3 * DAY)])
     await write([first[0]] * 5)
     for chunk in range(0, len(first), 500):
-        await write(rng.sample(first, 80) + [(2, "r", day + chunk)])
+        await write([*rng.sample(first, 80), (2, "r", day + chunk)])
 
     points = await _table(db, TsPoint.__table__)
     assert {(d, k, ts): typed_value(kind, num, txt) for d, k, ts, kind, num, txt in points} == (
