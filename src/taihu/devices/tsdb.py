@@ -8,12 +8,12 @@ Rollups are maintained in the same transaction as the points they summarise, fro
 insert actually added, so a redelivered QoS 1 message is never counted twice. A batch is first
 aggregated in Python: one latest-value upsert per (device, key) and one rollup upsert per
 (device, key, bucket), however many of its points fall there. A point sent again for a stored
-(device, key, ts) with another value replaces it, as in ThingsBoard: its minute is then
-recomputed from the raw points, its hour from the minutes and its day from the hours, so the
-rollups stay what the points give (an identical resend changes nothing). Within one batch the
-last row for a (device, key, ts) wins. ``SqliteStore`` uses prepared
-statements over ``executemany``; ``PostgresStore`` COPYs the points into week partitions
-(``taihu.devices.partitions``) and upserts the rest with one ``unnest`` statement per table.
+(device, key, ts) with another value replaces it, as in ThingsBoard, and its buckets are rebuilt
+from what is stored (``taihu.devices.rollups.recompute``), so the rollups stay what the points
+give; an identical resend changes nothing. Within one batch the last row for a (device, key,
+ts) wins. ``SqliteStore`` uses prepared statements over ``executemany``; ``PostgresStore`` COPYs
+the points into week partitions (``taihu.devices.partitions``) and upserts the rest with one
+``unnest`` statement per table.
 Reading is shared. Tests run both.
 """
 
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from taihu.core import Database
 from taihu.devices.models import TsLatest, TsPoint, TsRollup
 from taihu.devices.partitions import WEEK_MS, PartitionedPoints, week_of
+from taihu.devices.rollups import PERIODS, recompute, rollup_rows
 from taihu.devices.values import Kind, Point, Row, stored_value, typed_value
 
 __all__ = [
@@ -44,7 +45,6 @@ __all__ = [
     "store_for",
 ]
 
-PERIODS = (60_000, 3_600_000, 86_400_000)  # rollup periods in ms: 1 min, 1 h, 1 day
 Aggregation = Literal["AVG", "MIN", "MAX", "SUM", "COUNT", "NONE"]
 AGGREGATIONS: tuple[Aggregation, ...] = ("AVG", "MIN", "MAX", "SUM", "COUNT", "NONE")
 _NUMERIC = (Kind.BOOL, Kind.LONG, Kind.DOUBLE)
@@ -161,55 +161,6 @@ _PG_OVERWRITE_SQL = (
     "AND (p.kind, p.num, p.txt) IS DISTINCT FROM (i.kind, i.num, i.txt) "
     "RETURNING p.device_id, p.key, p.ts"
 )
-# Recomputing a bucket after an overwrite: a minute from the points, coarser ones from the finer
-# rollups. Deleted first: a bucket left without numeric points has no rollup.
-_RECOMPUTE_DELETE = (
-    "DELETE FROM ts_rollups WHERE device_id = ? AND key = ? AND period = ? AND start_ts = ?"
-)
-_RECOMPUTE_MINUTE = (
-    "INSERT INTO ts_rollups (device_id, key, period, start_ts, min, max, sum, count) "
-    "SELECT device_id, key, CAST(? AS INTEGER), CAST(? AS BIGINT), min(num), max(num), sum(num), "
-    "count(num) FROM ts_points WHERE device_id = ? AND key = ? AND ts >= ? AND ts < ? "
-    "AND num IS NOT NULL GROUP BY device_id, key"
-)
-_RECOMPUTE_COARSER = (
-    "INSERT INTO ts_rollups (device_id, key, period, start_ts, min, max, sum, count) "
-    "SELECT device_id, key, CAST(? AS INTEGER), CAST(? AS BIGINT), min(min), max(max), sum(sum), "
-    "sum(count) FROM ts_rollups WHERE device_id = ? AND key = ? AND period = ? "
-    "AND start_ts >= ? AND start_ts < ? GROUP BY device_id, key"
-)
-
-
-def _numbered(sql: str) -> str:
-    """``?`` placeholders as asyncpg's ``$1``, ``$2``, … (the statements hold no other ``?``)."""
-    parts = sql.split("?")
-    return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
-
-
-_PG_RECOMPUTE_DELETE = _numbered(_RECOMPUTE_DELETE)
-_PG_RECOMPUTE = {sql: _numbered(sql) for sql in (_RECOMPUTE_MINUTE, _RECOMPUTE_COARSER)}
-
-
-_Params = list[tuple[Any, ...]]
-
-
-def _recompute_steps(changed: Iterable[tuple[int, str, int]]) -> list[tuple[_Params, str, _Params]]:
-    """Per period, finest first: rollups to delete, and the statement and rows rebuilding them."""
-    steps: list[tuple[_Params, str, _Params]] = []
-    buckets = set(changed)
-    finer = 0
-    for period in PERIODS:
-        buckets = {(d, k, t - t % period) for d, k, t in buckets}
-        ordered = sorted(buckets)
-        delete: _Params = [(d, k, period, s) for d, k, s in ordered]
-        if finer:
-            params: _Params = [(period, s, d, k, finer, s, s + period) for d, k, s in ordered]
-            steps.append((delete, _RECOMPUTE_COARSER, params))
-        else:
-            params = [(period, s, d, k, s, s + period) for d, k, s in ordered]
-            steps.append((delete, _RECOMPUTE_MINUTE, params))
-        finer = period
-    return steps
 
 
 def latest_rows(rows: Sequence[Row]) -> list[Row]:
@@ -221,49 +172,6 @@ def latest_rows(rows: Sequence[Row]) -> list[Row]:
         if old is None or row[2] >= old[2]:
             newest[key] = row
     return [newest[k] for k in sorted(newest)]
-
-
-def rollup_rows(rows: Sequence[Row]) -> list[tuple[int, str, int, int, float, float, float, int]]:
-    """``(device, key, period, start, min, max, sum, count)`` of the numeric rows, per bucket.
-
-    Minutes are summed from the rows, hours from the minutes and days from the hours, so the
-    database sees one upsert per bucket and batch, however many points fall into it.
-    """
-    minutes: dict[tuple[int, str, int], list[Any]] = {}
-    for device_id, key, ts, _kind, num, _txt in rows:
-        if num is None:  # strings and JSON have no rollups
-            continue
-        bucket = (device_id, key, ts - ts % 60_000)
-        acc = minutes.get(bucket)
-        if acc is None:
-            minutes[bucket] = [num, num, num, 1]
-        else:
-            if num < acc[0]:  # noqa: PLR1730 - cheaper than a call, once per point
-                acc[0] = num
-            if num > acc[1]:  # noqa: PLR1730
-                acc[1] = num
-            acc[2] += num
-            acc[3] += 1
-    out: list[tuple[int, str, int, int, float, float, float, int]] = []
-    level = minutes
-    for period in PERIODS:
-        out.extend((d, k, period, start, *acc) for (d, k, start), acc in sorted(level.items()))
-        if period == PERIODS[-1]:
-            break
-        upper: dict[tuple[int, str, int], list[Any]] = {}
-        coarser = PERIODS[PERIODS.index(period) + 1]
-        for (d, k, start), (lo, hi, total, count) in level.items():
-            bucket = (d, k, start - start % coarser)
-            acc = upper.get(bucket)
-            if acc is None:
-                upper[bucket] = [lo, hi, total, count]
-            else:
-                acc[0] = min(acc[0], lo)
-                acc[1] = max(acc[1], hi)
-                acc[2] += total
-                acc[3] += count
-        level = upper
-    return out
 
 
 class _SqlStore:
@@ -437,9 +345,7 @@ class SqliteStore(_SqlStore):
                     # per-row parameter processing costs more than the database does.
                     await conn.exec_driver_sql(sql, items)
             if changed:
-                for delete, insert, params in _recompute_steps(r[:3] for r in changed):
-                    await conn.exec_driver_sql(_RECOMPUTE_DELETE, delete)
-                    await conn.exec_driver_sql(insert, params)
+                await recompute((r[:3] for r in changed), conn.exec_driver_sql)
         return len(added)
 
     async def _insert_all_new(self, conn: AsyncConnection, rows: Sequence[Row]) -> bool:
@@ -532,9 +438,7 @@ class PostgresStore(_SqlStore):
                 if rollups:
                     await raw.execute(_PG_ROLLUP_SQL, *_columns(rollups, 8))
                 if changed:
-                    for delete, insert, params in _recompute_steps(r[:3] for r in changed):
-                        await raw.executemany(_PG_RECOMPUTE_DELETE, delete)
-                        await raw.executemany(_PG_RECOMPUTE[insert], params)
+                    await recompute((r[:3] for r in changed), raw.executemany, numbered=True)
         return len(added)
 
 
