@@ -154,12 +154,12 @@ class GatewaySession:
         return _done(Ack(Reason.TOPIC_NAME_INVALID, f"{topic!r} is not a gateway topic"))
 
     async def _telemetry(self, document: Any, qos: int) -> Awaitable[Ack]:
-        now = self.hub.now_ms()
         batches: list[tuple[int, list[Point]]] = []
         for name, entries in _obj(document).items():
             child = await self.child(name, "telemetry")
             if child is not None:  # a refused device's entries are dropped, the others kept
-                batches.append((child, parse_telemetry(entries, now)))
+                stamp = await self.hub.stamp(child, entries)
+                batches.append((child, parse_telemetry(entries, stamp)))
         # Children share the gateway's connection and so its data point limit.
         refused = self.hub.admit_points(self.session.auth, sum(len(p) for _, p in batches), qos)
         if refused is not None:

@@ -49,6 +49,7 @@ from taihu.devices.mqtt.transport import (
     TransportLimits,
 )
 from taihu.devices.service import DeviceAuth, DeviceService
+from taihu.devices.stamps import DeviceStamps
 from taihu.devices.tsdb import TimeSeriesStore, store_for
 from taihu.devices.values import (
     BadPayload,
@@ -59,6 +60,7 @@ from taihu.devices.values import (
     point_rows,
     telemetry_rows,
     typed_value,
+    untimed_entries,
 )
 from taihu.settings import MqttSettings
 
@@ -219,6 +221,7 @@ class DeviceHub:
         self.clock = clock or SystemClock()
         self.store = store or store_for(db)
         self.ingest = IngestQueue(self.store)
+        self.stamps = DeviceStamps()
         self.stats = HubStats()
         self.sessions: dict[int, list[DeviceSession]] = {}
         self.devices: dict[int, DeviceState] = {}
@@ -273,6 +276,11 @@ class DeviceHub:
     def now_ms(self) -> int:
         """The hub's time in milliseconds since the epoch."""
         return int(self.clock.now().timestamp() * 1000)
+
+    async def stamp(self, device_id: int, document: Any) -> int:
+        """The time of the first object without ``ts`` in a document (see ``stamps``)."""
+        count = untimed_entries(document)
+        return await self.stamps.reserve(self.store, device_id, count, self.now_ms())
 
     def spawn(self, work: Awaitable[Ack]) -> asyncio.Future[Ack]:
         """Run a handler in the background; its failure becomes an error acknowledgement."""
@@ -418,7 +426,9 @@ class DeviceHub:
         self, auth: DeviceAuth, payload: bytes, qos: int = 1
     ) -> Awaitable[Ack]:
         """Queue a telemetry payload; the awaitable resolves once it is stored."""
-        rows = telemetry_rows(self.decode(payload), self.now_ms(), auth.device_id)
+        document = self.decode(payload)
+        now = await self.stamp(auth.device_id, document)
+        rows = telemetry_rows(document, now, auth.device_id)
         refused = self.admit_points(auth, len(rows), qos)
         if refused is not None:
             return _done(refused)
