@@ -16,6 +16,8 @@ import sqlalchemy as sa
 
 from taihu.core import Database, FrozenClock
 from taihu.devices import Device, DeviceHub
+from taihu.devices.stamps import DeviceStamps
+from taihu.devices.values import parse_telemetry
 from taihu.settings import MqttSettings
 from tests.devices.conftest import DEADLINE, Dev
 from tests.devices.test_mqtt_clients import V5, V311, Paho
@@ -130,3 +132,24 @@ async def test_a_burst_resent_after_a_restart_is_kept(
         assert await stored(second, dev.id) == list(range(25)) * 2
     finally:
         await second.stop()
+
+
+async def test_processes_stamping_in_lanes_of_their_own_never_share_a_millisecond(
+    hub: DeviceHub, make_device: Any
+) -> None:
+    # Three processes (two HTTP workers and the MQTT hub) stamping one device at the same instant.
+    dev: Dev = await make_device()
+    lanes = [DeviceStamps(lane, 3) for lane in range(3)]
+    now = hub.now_ms()
+    stamps: list[int] = []
+    for _ in range(20):
+        for lane, stamp in enumerate(lanes):
+            first = await stamp.reserve(hub.store, dev.id, 2, now)
+            assert first % 3 == lane
+            stamps += [first, first + 3]  # a document with two objects without ts
+    assert len(set(stamps)) == len(stamps)
+    # The same spacing when a document's objects are parsed and stored.
+    points = parse_telemetry([{"v": 1}, {"v": 2}], 30, step=3)
+    assert [p.ts for p in points] == [30, 33]
+    with pytest.raises(ValueError, match="lane 3 is not one of 3 lanes"):
+        DeviceStamps(3, 3)

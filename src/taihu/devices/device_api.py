@@ -20,7 +20,7 @@ from taihu.core import InvalidInput, TooManyRequests, Unauthenticated
 from taihu.devices.dependencies import Hub
 from taihu.devices.hub import DeviceHub
 from taihu.devices.service import DeviceAuth
-from taihu.devices.values import BadPayload, parse_attributes, parse_telemetry
+from taihu.devices.values import BadPayload, parse_attributes
 
 __all__ = ["router"]
 
@@ -114,7 +114,7 @@ async def post_telemetry(
     auth = await _device(hub, token)
     document = await _payload(request, hub, auth)
     try:
-        points = parse_telemetry(document, await hub.stamp(auth.device_id, document))
+        points = await hub.telemetry_points(auth.device_id, document)
     except BadPayload as exc:
         hub.reject_payload(auth, str(exc))
         raise InvalidInput(str(exc), code="bad_payload") from None

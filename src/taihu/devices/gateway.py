@@ -33,7 +33,7 @@ from taihu.devices.children import ChildDevices, ChildRefused
 from taihu.devices.mqtt.reasons import Reason
 from taihu.devices.mqtt.transport import Ack
 from taihu.devices.service import DeviceService
-from taihu.devices.values import BadPayload, Point, parse_attributes, parse_telemetry
+from taihu.devices.values import BadPayload, Point, parse_attributes
 
 if TYPE_CHECKING:
     from taihu.devices.hub import DeviceSession
@@ -158,8 +158,7 @@ class GatewaySession:
         for name, entries in _obj(document).items():
             child = await self.child(name, "telemetry")
             if child is not None:  # a refused device's entries are dropped, the others kept
-                stamp = await self.hub.stamp(child, entries)
-                batches.append((child, parse_telemetry(entries, stamp)))
+                batches.append((child, await self.hub.telemetry_points(child, entries)))
         # Children share the gateway's connection and so its data point limit.
         refused = self.hub.admit_points(self.session.auth, sum(len(p) for _, p in batches), qos)
         if refused is not None:

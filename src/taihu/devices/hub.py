@@ -57,6 +57,7 @@ from taihu.devices.values import (
     Row,
     parse_attributes,
     parse_json,
+    parse_telemetry,
     point_rows,
     telemetry_rows,
     typed_value,
@@ -215,13 +216,14 @@ class DeviceHub:
         *,
         clock: Clock | None = None,
         store: TimeSeriesStore | None = None,
+        stamp_lane: tuple[int, int] = (0, 1),
     ) -> None:
         self.db = db
         self.settings = settings or MqttSettings()
         self.clock = clock or SystemClock()
         self.store = store or store_for(db)
         self.ingest = IngestQueue(self.store)
-        self.stamps = DeviceStamps()
+        self.stamps = DeviceStamps(*stamp_lane)
         self.stats = HubStats()
         self.sessions: dict[int, list[DeviceSession]] = {}
         self.devices: dict[int, DeviceState] = {}
@@ -278,9 +280,17 @@ class DeviceHub:
         return int(self.clock.now().timestamp() * 1000)
 
     async def stamp(self, device_id: int, document: Any) -> int:
-        """The time of the first object without ``ts`` in a document (see ``stamps``)."""
+        """The time of the first object without ``ts`` in a document (see ``stamps``).
+
+        The next ones are ``stamps.lanes`` apart: pass that as ``step`` to ``parse_telemetry``.
+        """
         count = untimed_entries(document)
         return await self.stamps.reserve(self.store, device_id, count, self.now_ms())
+
+    async def telemetry_points(self, device_id: int, document: Any) -> list[Point]:
+        """The points of a decoded telemetry document, objects without ``ts`` stamped."""
+        first = await self.stamp(device_id, document)
+        return parse_telemetry(document, first, self.stamps.lanes)
 
     def spawn(self, work: Awaitable[Ack]) -> asyncio.Future[Ack]:
         """Run a handler in the background; its failure becomes an error acknowledgement."""
@@ -428,7 +438,7 @@ class DeviceHub:
         """Queue a telemetry payload; the awaitable resolves once it is stored."""
         document = self.decode(payload)
         now = await self.stamp(auth.device_id, document)
-        rows = telemetry_rows(document, now, auth.device_id)
+        rows = telemetry_rows(document, now, auth.device_id, self.stamps.lanes)
         refused = self.admit_points(auth, len(rows), qos)
         if refused is not None:
             return _done(refused)

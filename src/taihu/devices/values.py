@@ -189,15 +189,15 @@ def untimed_entries(document: Any) -> int:
     return 0
 
 
-def parse_telemetry(document: Any, now_ms: int) -> list[Point]:
+def parse_telemetry(document: Any, now_ms: int, step: int = 1) -> list[Point]:
     """The points of a decoded telemetry document in any of ThingsBoard's shapes.
 
-    Objects without ``ts`` get ``now_ms``, ``now_ms + 1``, … in order.
+    Objects without ``ts`` get ``now_ms``, ``now_ms + step``, … in order.
     """
     out: list[Point] = []
     entries = document if isinstance(document, list) else [document]
     for entry in entries:
-        now_ms += _entry(entry, now_ms, out)
+        now_ms += step * _entry(entry, now_ms, out)
         if len(out) > MAX_POINTS_PER_MESSAGE:
             raise BadPayload(f"more than {MAX_POINTS_PER_MESSAGE} data points in one message")
     if not out:
@@ -235,7 +235,7 @@ def _row(device_id: int, key: object, ts: int, value: object) -> Row:
     raise BadPayload(f"{key}: unsupported value {value!r}")  # pragma: no cover
 
 
-def telemetry_rows(document: Any, now_ms: int, device_id: int) -> list[Row]:
+def telemetry_rows(document: Any, now_ms: int, device_id: int, step: int = 1) -> list[Row]:
     """What ``parse_telemetry`` finds, as rows of one device, checked by the same rules."""
     out: list[Row] = []
     entries = document if type(document) is list else [document]
@@ -248,7 +248,7 @@ def telemetry_rows(document: Any, now_ms: int, device_id: int) -> list[Row]:
                 _entry(entry, now_ms, [])
         else:
             ts, values = now_ms, entry
-            now_ms += 1  # the next object without ts gets the next millisecond
+            now_ms += step  # the next object without ts gets the next stamp
         out.extend([_row(device_id, k, ts, v) for k, v in values.items()])
         if len(out) > MAX_POINTS_PER_MESSAGE:
             raise BadPayload(f"more than {MAX_POINTS_PER_MESSAGE} data points in one message")
