@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import socket
 import time
-from array import array
 from collections.abc import Callable
 
 from taihu.identifiers.wire.codec import encode_message
@@ -66,31 +65,33 @@ def source_key(host: str) -> str | bytes:
 class SourceBudget:
     """Token buckets of bytes per source, in a fixed table: O(1) per reply, bounded memory.
 
-    Sources are hashed into 65,536 slots (Python's per-process hash seed keeps collisions out of
-    a sender's control); two sources sharing a slot share a budget, which errs on the safe side.
+    Each bucket is kept as one number, the time it will be full again (GCRA, the generic cell
+    rate algorithm: the same bucket, one read and one write per reply). Sources are hashed into
+    65,536 slots (Python's per-process hash seed keeps collisions out of a sender's control);
+    two sources sharing a slot share a budget, which errs on the safe side.
     """
 
-    __slots__ = ("_burst", "_clock", "_rate", "_stamps", "_tokens")
+    __slots__ = ("_clock", "_full", "_per_byte", "_tolerance")
 
     def __init__(
         self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._rate, self._burst, self._clock = float(rate), float(burst), clock
-        self._tokens = array("d", [self._burst]) * _SLOTS
-        self._stamps = array("d", [clock()]) * _SLOTS
+        self._per_byte = 1.0 / rate  # seconds one byte takes to come back
+        self._tolerance = burst / rate  # how far ahead of now a bucket may be spent
+        self._clock = clock
+        self._full = [0.0] * _SLOTS
 
     def take(self, host: str, size: int) -> bool:
         """Spend ``size`` bytes of ``host``'s budget; ``False`` (nothing spent) when short."""
         slot = hash(host if ":" not in host else source_key(host)) & (_SLOTS - 1)
         now = self._clock()
-        tokens = self._tokens[slot] + (now - self._stamps[slot]) * self._rate
-        if tokens > self._burst:  # noqa: PLR1730 - cheaper than min() on the UDP hot path
-            tokens = self._burst
-        self._stamps[slot] = now
-        if tokens < size:
-            self._tokens[slot] = tokens
+        full = self._full[slot]
+        if full < now:  # noqa: PLR1730 - cheaper than max() on the UDP hot path
+            full = now
+        full += size * self._per_byte
+        if full - now > self._tolerance:
             return False
-        self._tokens[slot] = tokens - size
+        self._full[slot] = full
         return True
 
 
