@@ -24,6 +24,8 @@ import socket
 from collections import OrderedDict
 from typing import Any
 
+from prometheus_client import Counter as PromCounter
+
 from taihu.core import Clock, Database, PeriodicJob, drain
 from taihu.identifiers.handle_dispatch import Conversation, HandleDispatcher
 from taihu.identifiers.handle_locator import LocalPrefixes, PrefixLocator
@@ -75,6 +77,15 @@ _BATCH = 64
 _STOP_WITHIN = 5.0  # seconds the requests under way get to finish at shutdown
 _TOO_LARGE = "reply too large for UDP; ask over TCP"
 _OVER_BUDGET = "UDP budget spent; ask over TCP"
+
+REFUSED = PromCounter(
+    "taihu_handle_refused_total", "Handle requests refused by the abuse bounds", ["reason"]
+)
+_UDP_TOO_LARGE = REFUSED.labels("udp_reply_too_large")
+_UDP_OVER_BUDGET = REFUSED.labels("udp_source_budget")
+_TCP_PER_ADDRESS = REFUSED.labels("tcp_connections_per_address")
+_TCP_FULL = REFUSED.labels("tcp_max_connections")
+_TCP_SLOW = REFUSED.labels("tcp_request_timeout")
 
 
 def bind_handle(host: str, port: int) -> tuple[socket.socket, socket.socket]:
@@ -329,12 +340,14 @@ class HandleServer:
         if udp is None:
             return
         if len(reply) > self._reply_max:
+            _UDP_TOO_LARGE.inc()
             refused = tcp_refusal(reply, _TOO_LARGE)
             assert refused is not None  # without a limit there is always one
             reply = refused
         budget = self._budget
         if budget is not None and not budget.take(addr[0], len(reply)):
             # Past its budget a source still learns to use TCP, in no more bytes than it sent.
+            _UDP_OVER_BUDGET.inc()
             refusal = tcp_refusal(reply, _OVER_BUDGET, limit=asked)
             if refusal is not None:
                 udp.sendto(refusal, addr)
@@ -352,10 +365,12 @@ class HandleServer:
         source = source_key(peer)
         held = self._per_source.get(source, 0)
         # One client must not hold every connection: a share per address, then the total.
-        if (
-            held >= self.limits.tcp_connections_per_address
-            or self._connections >= self.limits.tcp_max_connections
-        ):
+        if held >= self.limits.tcp_connections_per_address:
+            _TCP_PER_ADDRESS.inc()
+            writer.close()
+            return
+        if self._connections >= self.limits.tcp_max_connections:
+            _TCP_FULL.inc()
             writer.close()
             return
         self._per_source[source] = held + 1
@@ -364,13 +379,17 @@ class HandleServer:
         assert task is not None
         self._open.add(task)
         conversation = Conversation(peer=peer)
+        answered = False
         try:
             # Slowloris: the first request must be complete within tcp_request_timeout.
             wait = self.limits.tcp_request_timeout
             while not self._stopping and await self._serve_one(reader, writer, conversation, wait):
-                wait = IDLE_SECONDS
-        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
-            pass  # the peer went away or stalled: nothing to answer
+                wait, answered = IDLE_SECONDS, True
+        except TimeoutError:
+            if not answered:  # the first request never came whole
+                _TCP_SLOW.inc()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the peer went away: nothing to answer
         except asyncio.CancelledError:
             if not self._stopping:
                 raise

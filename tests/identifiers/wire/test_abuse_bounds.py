@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from prometheus_client import REGISTRY
 from typer.testing import CliRunner
 
 from taihu.accounts import Principal
@@ -42,6 +43,12 @@ from tests.identifiers.wire.conftest import PREFIX, Node
 
 BIG = f"{PREFIX}/BIG"
 _WAIT = 10.0  # seconds before a test gives up on an answer (never reached when it passes)
+
+
+def refused(reason: str) -> float:
+    """How many requests the abuse bounds refused for ``reason`` so far (``/metrics``)."""
+    value = REGISTRY.get_sample_value("taihu_handle_refused_total", {"reason": reason})
+    return value or 0.0
 
 
 def request(request_id: int, handle: str, flags: OpFlag = OpFlag.NONE) -> bytes:
@@ -122,6 +129,7 @@ async def test_a_record_too_large_for_udp_gets_one_small_refusal(node: Node, db:
         await client.resolve(BIG)  # in the cache now: answered at once, in order
         await client.resolve(f"{PREFIX}/W1")
     asked = request(41, BIG)
+    before = refused("udp_reply_too_large")
     async with udp_from("127.0.0.1", node.port) as (transport, queue):
         transport.sendto(asked)
         transport.sendto(request(42, f"{PREFIX}/W1"))  # its answer closes the count
@@ -136,6 +144,7 @@ async def test_a_record_too_large_for_udp_gets_one_small_refusal(node: Node, db:
     assert refusal.header.response_code is ResponseCode.ERROR
     assert "TCP" in refusal.body.message  # type: ignore[union-attr]
     assert decode_message(seen[42][0]).header.response_code is ResponseCode.SUCCESS
+    assert refused("udp_reply_too_large") == before + 1
 
 
 async def test_taihu_client_and_cli_resolve_a_large_record_by_falling_back_to_tcp(
@@ -240,10 +249,12 @@ async def test_one_address_cannot_take_every_tcp_connection(
                 )
                 assert await _resolve_on(reader, writer, rid) == ResponseCode.SUCCESS
                 held.append((reader, writer))
+            before = refused("tcp_connections_per_address")
             reader, writer = await asyncio.open_connection(
                 "127.0.0.1", port, local_addr=("127.0.0.1", 0)
             )
             assert await reader.read() == b""  # the fourth from that address: closed at once
+            assert refused("tcp_connections_per_address") == before + 1
             writer.close()
             other_reader, other_writer = await asyncio.open_connection(
                 "127.0.0.1", port, local_addr=("127.0.0.2", 0)
@@ -268,6 +279,7 @@ async def test_one_address_cannot_take_every_tcp_connection(
 async def test_a_connection_without_a_whole_request_is_closed_after_the_timeout(
     node: Node, settings: Settings, db: Database, world: World
 ) -> None:
+    before = refused("tcp_request_timeout")
     async with serving(settings, db, world, tcp_request_timeout=0.5) as port:
         async with asyncio.timeout(_WAIT):
             idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", port)
@@ -276,6 +288,7 @@ async def test_a_connection_without_a_whole_request_is_closed_after_the_timeout(
             await slow_writer.drain()
             assert await idle_reader.read() == b""
             assert await slow_reader.read() == b""
+        assert refused("tcp_request_timeout") == before + 2
         idle_writer.close()
         slow_writer.close()
         async with HandleClient("127.0.0.1", port, transport="tcp") as client:
