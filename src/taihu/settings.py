@@ -119,8 +119,8 @@ class HandleSettings(BaseSettings):
         default=1536,
         ge=512,
         le=65_535,
-        description="Largest UDP reply sent; a larger one is refused with RC 2 (truncated), "
-        "which makes Handle clients ask over TCP.",
+        description="Largest UDP reply sent, in bytes on the wire (its 512-byte datagrams); a "
+        "larger one is refused with RC 2 (truncated), which makes Handle clients ask over TCP.",
     )
     udp_source_bytes_per_second: int = Field(
         default=65_536,

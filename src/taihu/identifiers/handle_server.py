@@ -54,7 +54,7 @@ from taihu.identifiers.wire import (
     split_datagrams,
 )
 from taihu.identifiers.wire.budget import SourceBudget, source_key, tcp_refusal
-from taihu.identifiers.wire.framing import UDP_PACKET_SIZE
+from taihu.identifiers.wire.framing import UDP_PACKET_SIZE, datagram_bytes
 from taihu.identifiers.wire.messages import ENVELOPE_SIZE, HEADER_SIZE
 from taihu.identifiers.wire.plain import PlainResolution, read_plain_resolution
 from taihu.settings import HandleSettings, Settings
@@ -339,20 +339,23 @@ class HandleServer:
         udp = self._udp
         if udp is None:
             return
-        if len(reply) > self._reply_max:
-            _UDP_TOO_LARGE.inc()
-            refused = tcp_refusal(reply, _TOO_LARGE)
-            assert refused is not None  # without a limit there is always one
-            reply = refused
+        size = len(reply)
+        if size > UDP_PACKET_SIZE:  # counted as sent: in pieces, each with its envelope
+            size = datagram_bytes(size)
+            if size > self._reply_max:
+                _UDP_TOO_LARGE.inc()
+                refused = tcp_refusal(reply, _TOO_LARGE)
+                assert refused is not None  # without a limit there is always one
+                reply, size = refused, len(refused)
         budget = self._budget
-        if budget is not None and not budget.take(addr[0], len(reply)):
+        if budget is not None and not budget.take(addr[0], size):
             # Past its budget a source still learns to use TCP, in no more bytes than it sent.
             _UDP_OVER_BUDGET.inc()
             refusal = tcp_refusal(reply, _OVER_BUDGET, limit=asked)
             if refusal is not None:
                 udp.sendto(refusal, addr)
             return
-        if len(reply) <= UDP_PACKET_SIZE:
+        if size <= UDP_PACKET_SIZE:
             udp.sendto(reply, addr)
             return
         for datagram in split_datagrams(reply):

@@ -36,6 +36,7 @@ from taihu.identifiers.wire import (
     read_tcp_message,
 )
 from taihu.identifiers.wire.budget import SourceBudget, source_key
+from taihu.identifiers.wire.framing import datagram_bytes, split_datagrams
 from taihu.identifiers.wire.messages import ENVELOPE_SIZE
 from taihu.settings import HandleSettings, Settings
 from tests.conftest import World
@@ -201,6 +202,14 @@ async def test_a_source_past_its_budget_gets_no_more_bytes_than_it_sends(
         # The spent source is still served: Taihu's client moves to TCP on the refusal.
         async with HandleClient("127.0.0.1", port, transport="udp") as client:
             assert (await client.resolve(f"{PREFIX}/W1")).handle == f"{PREFIX}/W1"
+
+
+def test_a_reply_is_counted_as_the_bytes_its_datagrams_take() -> None:
+    for length in (60, 512, 513, 1004, 1005, 1496, 1497, 187_538):
+        message = Envelope(1).encode(length - ENVELOPE_SIZE) + bytes(length - ENVELOPE_SIZE)
+        sent = split_datagrams(message)
+        assert sum(len(d) for d in sent) == datagram_bytes(length)
+    assert datagram_bytes(1496) == 1536  # three full datagrams: the default limit
 
 
 def test_sources_are_ipv4_addresses_and_ipv6_slash_64s() -> None:
