@@ -24,7 +24,7 @@ from taihu.accounts.schemas import (
     UserOut,
 )
 from taihu.accounts.service import AccountService, IssuedToken
-from taihu.core import DbSession, NotFound, PageNumber, PageSize, RuntimeDep
+from taihu.core import DbSession, Id, NotFound, PageNumber, PageSize, RuntimeDep
 
 __all__ = ["ERROR_RESPONSES", "router"]
 
@@ -210,7 +210,7 @@ async def create_token(
     response_model=TokenOut,
     responses={**ERROR_RESPONSES, 404: {"description": "No such token"}},
 )
-async def revoke_token(token_id: int, principal: CurrentPrincipal, accounts: Accounts) -> TokenOut:
+async def revoke_token(token_id: Id, principal: CurrentPrincipal, accounts: Accounts) -> TokenOut:
     return TokenOut.model_validate(await accounts.revoke_token(principal, token_id))
 
 

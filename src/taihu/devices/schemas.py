@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from taihu.core import Page
+from taihu.core import Id, Page
 
 __all__ = [
     "AttributeOut",
@@ -114,7 +114,7 @@ class DeviceCreateIn(BaseModel):
         }
     )
 
-    enterprise_id: int
+    enterprise_id: Id
     name: str = Field(min_length=1, max_length=200)
     profile: str | None = Field(default=None, max_length=100)
     gateway: bool = False
