@@ -198,6 +198,9 @@ def serve_http(
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
         "access_log": False,  # RequestMiddleware writes the access log, with request ids
+        # Forwarded headers are believed only from TAIHU_HTTP_TRUSTED_PROXIES, in the application
+        # (web/app.py); uvicorn's own default would trust any caller on loopback.
+        "proxy_headers": False,
         "http": CoalescingHttpToolsProtocol,  # one write per response (web/http_protocol.py)
     }
     if workers == 1:

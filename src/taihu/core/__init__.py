@@ -1,6 +1,6 @@
 """Shared kernel: database, migrations, clock, errors, request context and auth primitives."""
 
-from taihu.core.bounds import MAX_INT, MAX_MILLIS, Id, Millis, parse_bounded
+from taihu.core.bounds import MAX_ID, MAX_INT, MAX_MILLIS, Id, Millis, parse_bounded
 from taihu.core.clock import Clock, FrozenClock, SystemClock, utcnow
 from taihu.core.context import current_request_id, new_request_id, request_id_var
 from taihu.core.db import Base, Database, JSONType, UTCDateTime, WrittenJSON, is_sqlite
@@ -29,6 +29,7 @@ from taihu.core.security import (
 from taihu.core.uploads import MAX_UPLOAD, read_upload
 
 __all__ = [
+    "MAX_ID",
     "MAX_INT",
     "MAX_MILLIS",
     "MAX_PAGE",

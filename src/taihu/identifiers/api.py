@@ -46,7 +46,14 @@ from taihu.identifiers.handle_values import Handle, HandleValueError
 from taihu.identifiers.resolver import Resolver
 from taihu.identifiers.service import Caller, identifier_service, parse_handle, parse_prefix
 
-__all__ = ["FastResolution", "close_resolver", "open_resolver", "resolver_of", "router"]
+__all__ = [
+    "LARGE_BODIES",
+    "FastResolution",
+    "close_resolver",
+    "open_resolver",
+    "resolver_of",
+    "router",
+]
 
 log = logging.getLogger("taihu.identifiers")
 
@@ -199,6 +206,7 @@ class FastResolution:
 
 
 _HANDLES_PATH = "/api/handles/"
+LARGE_BODIES: dict[str, int] = {}  # paths allowed bodies past TAIHU_HTTP_MAX_BODY_BYTES
 _MAX_INDEX = 2**32 - 1  # a Handle value index is an unsigned 32-bit number
 _MAX_LIST_SIZE = 10_000
 _MAX_LIST_PAGE = MAX_INT // _MAX_LIST_SIZE  # so page * pageSize stays a database integer
@@ -500,6 +508,7 @@ def _include_snms() -> None:
 
     router.include_router(snms.router)
     router.include_router(snms_reports.router)
+    LARGE_BODIES.update(snms.LARGE_BODIES)
 
 
 _include_snms()

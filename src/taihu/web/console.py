@@ -194,11 +194,13 @@ async def login_submit(
         user = await accounts.login(username, password, client_address(request))
     except TooManyRequests as exc:
         minutes = max(1, round(exc.retry_after / 60))
-        return _login_form(
+        refused = _login_form(
             request, runtime, next_path=next_path, status_code=429, username=username,
             error=gettext_("Too many failed attempts. Try again in %(minutes)d min.")
             % {"minutes": minutes},
         )  # fmt: skip
+        refused.headers["Retry-After"] = str(exc.retry_after)  # as the API's 429 says it
+        return refused
     except Unauthenticated:
         return _login_form(
             request, runtime, next_path=next_path, status_code=401, username=username,
