@@ -23,10 +23,7 @@ class BodyTooLarge(HTTPException):
     """The request body passed its route's limit (answered 413 with the JSON error body)."""
 
     def __init__(self, limit: int) -> None:
-        # Closing the connection spares reading (and discarding) the rest of the body.
-        super().__init__(
-            413, f"the request body is larger than {limit} bytes", {"Connection": "close"}
-        )
+        super().__init__(413, f"the request body is larger than {limit} bytes")
         self.limit = limit
 
 
@@ -63,8 +60,11 @@ class BodyLimit:
             elif name == b"transfer-encoding":
                 chunked = True
         if announced is not None and announced > limit:
-            # Refused before the application asks for the body: the server never reads it
-            # into memory (and a client that sent Expect: 100-continue never sends it).
+            # Refused before the application asks for the body: the server discards what
+            # still arrives instead of keeping it (uvicorn drops body bytes of a request it has
+            # answered), and a client that sent Expect: 100-continue never sends it. The
+            # connection stays open, so a client that writes its whole body before reading
+            # still gets this answer rather than a reset.
             await _refuse(send, limit)
             return
         if announced is None and not chunked:
@@ -110,7 +110,6 @@ async def _refuse(send: Send, limit: int) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
             ],
         }
     )
