@@ -28,6 +28,7 @@ from taihu.accounts import (
 )
 from taihu.core import (
     DbSession,
+    PageNumber,
     Runtime,
     RuntimeDep,
     TooManyRequests,
@@ -301,7 +302,7 @@ async def enterprises_page(
     township: Annotated[str | None, Query(max_length=9)] = None,
     industry: Annotated[str | None, Query(max_length=5)] = None,
     flag: Annotated[str | None, Query(max_length=20)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     size = 50
     where = EnterpriseFilter(
@@ -331,7 +332,7 @@ async def audit_page(
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=128)] = None,
     entity_type: Annotated[str | None, Query(max_length=64)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     if who.principal.role not in (Role.ADMIN, Role.BUREAU, Role.AUDITOR):
         return _page(request, "denied.html", who, status_code=403)
