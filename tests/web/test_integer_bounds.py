@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from taihu.accounts import Role
 from taihu.core import MAX_INT
 from tests.conftest import CODE_A, World
+from tests.web.test_console import sign_in
 
 TOO_BIG = 2**63
 _METHODS = ("get", "post", "put", "patch", "delete")
@@ -204,3 +205,22 @@ async def test_handle_indexes_past_the_bounds_are_refused(
 ) -> None:
     response = await client.get("/api/handles/88.118.8/X-1", params={"index": index}, headers=admin)
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/audit?page={TOO_BIG}",
+        f"/devices?page={TOO_BIG}",
+        f"/devices/{TOO_BIG}",
+        f"/monitor/enterprises/{TOO_BIG}",
+        f"/enterprises/{TOO_BIG}",
+    ],
+)
+async def test_console_pages_refuse_integers_past_the_bounds(
+    client: httpx.AsyncClient, world: World, path: str
+) -> None:
+    await world.user("root", Role.ADMIN)
+    await sign_in(client, "root")
+    response = await client.get(path)
+    assert response.status_code in (404, 422)
