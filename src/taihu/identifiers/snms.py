@@ -156,6 +156,7 @@ async def snms_token(request: Request) -> Response:
             isinstance(body.get(k), str) and body.get(k) for k in ("username", "password")
         ):
             raise InvalidInput("username and password are required", code="bad_params")
+        request.state.sign_in = body["username"]  # a refusal is audited (web/security_audit.py)
         async with runtime.db.session() as session:
             accounts = AccountService(session, runtime.settings.security, runtime.clock)
             user = await accounts.login(body["username"], body["password"], client_address(request))

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from taihu import __version__
+from taihu.accounts import SecurityLog
 from taihu.accounts import api as accounts_api
 from taihu.chains import api as chains_api
 from taihu.core import MAX_UPLOAD, Clock, Database, Runtime, SystemClock, schema_state
@@ -34,6 +35,7 @@ from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
+from taihu.web.security_audit import SecurityAudit
 from taihu.web.templating import LanguageMiddleware, build_templates
 
 __all__ = ["SchemaOutdatedError", "app_from_environment", "create_app", "tune_collector"]
@@ -120,6 +122,7 @@ def create_app(
     app.add_middleware(
         BodyLimit, default=settings.http.max_body_bytes, larger=_larger_bodies(settings)
     )
+    app.add_middleware(SecurityAudit, security_log=SecurityLog(database, runtime.clock))
     app.add_middleware(RequestMiddleware, access_log=settings.log.access)
     if settings.http.trusted_proxies:
         # Outermost, so every layer (throttling, audit, logs) sees the client behind the proxy.
