@@ -83,7 +83,7 @@ class HttpSettings(BaseSettings):
         description="Largest request body of a JSON or form route, bytes (uploads: their own).",
     )  # fmt: skip
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
+        default=[],  # pydantic copies it for each instance
         description="Comma-separated addresses or networks of proxies whose X-Forwarded-For and "
         "X-Forwarded-Proto are believed; empty: none, the peer address is the client.",
     )
