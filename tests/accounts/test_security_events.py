@@ -74,15 +74,18 @@ async def test_failed_sign_ins_are_recorded_from_the_api_and_the_console(
     )
     assert response.status_code == 401
     assert (await sign_in(client, "nobody", "wrong-pass")).status_code == 401
+    snms = await client.post("/identity/token", json={"username": "Wang", "password": "wrong"})
+    assert snms.status_code == 401
     entries = await _refused(client, auditor, action="security.login_failed")
     assert [(e["actor"], e["after"]["reason"], e["after"]["route"]) for e in entries] == [
+        ("wang", "bad_credentials", "/identity/token"),
         ("nobody", "bad_credentials", "/login"),
         ("zhang", "bad_credentials", "/api/auth/token"),
     ]
     # A sign-in that works is not a security event.
     ok = await client.post("/api/auth/token", json={"username": "zhang", "password": PASSWORD})
     assert ok.status_code == 201
-    assert len(await _refused(client, auditor, action="security.login_failed")) == 2
+    assert len(await _refused(client, auditor, action="security.login_failed")) == 3
 
 
 async def test_the_console_lists_security_events_for_the_auditor(

@@ -225,3 +225,25 @@ async def test_taihu_serve_does_not_believe_forwarded_for_from_loopback(
         )
     assert statuses == [401, 401, 401, 429, 429]
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", "/api/handles/88.118.8/X-1"),  # Handle REST reads the raw body itself
+        ("POST", "/identityv2/data"),  # so does SNMS
+        ("POST", "/identity/token"),
+        ("POST", "/api/enterprises"),
+    ],
+)
+async def test_routes_reading_raw_bodies_answer_413_too(
+    client: httpx.AsyncClient, world: World, method: str, path: str
+) -> None:
+    headers = await world.bearer("root", Role.ADMIN)
+    flood = Flood(8 * LIMIT, head=b'{"x": "')
+    response = await client.request(
+        method, path, content=flood, headers={**headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_large"
+    assert flood.sent <= LIMIT + 2 * CHUNK

@@ -163,6 +163,7 @@ async def snms_token(request: Request) -> Response:
             principal = await accounts.principal_for(user)
             issued = await accounts.create_token(principal, user, name="snms", expires_days=1)
     except TaihuError as exc:
+        request.state.refusal = exc.code
         return fail(exc)
     return snms_json({**OK, "data": {"token": issued.plain}})
 
