@@ -196,6 +196,7 @@ async def _served(app: FastAPI) -> AsyncIterator[str]:
         while not server.started:  # readiness, not a guessed delay
             if serving.done():
                 serving.result()
+                pytest.fail("uvicorn stopped before serving (see its log)")
             await asyncio.sleep(0.01)
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
