@@ -114,7 +114,7 @@ async def post_telemetry(
     auth = await _device(hub, token)
     document = await _payload(request, hub, auth)
     try:
-        points = parse_telemetry(document, hub.now_ms())
+        points = parse_telemetry(document, await hub.stamp(auth.device_id, document))
     except BadPayload as exc:
         hub.reject_payload(auth, str(exc))
         raise InvalidInput(str(exc), code="bad_payload") from None

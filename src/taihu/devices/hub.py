@@ -49,6 +49,7 @@ from taihu.devices.mqtt.transport import (
     TransportLimits,
 )
 from taihu.devices.service import DeviceAuth, DeviceService
+from taihu.devices.stamps import DeviceStamps
 from taihu.devices.tsdb import TimeSeriesStore, store_for
 from taihu.devices.values import (
     BadPayload,
@@ -59,6 +60,7 @@ from taihu.devices.values import (
     point_rows,
     telemetry_rows,
     typed_value,
+    untimed_entries,
 )
 from taihu.settings import MqttSettings
 
@@ -96,6 +98,7 @@ class DeviceState:
     points: RateLimiter  # telemetry data points
     malformed: int = 0
     rate_limited: int = 0
+    refused_children: int = 0  # gateway items for devices the gateway does not own
     last_activity: float = 0.0
     errors: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=_RECENT_ERRORS))
 
@@ -218,6 +221,7 @@ class DeviceHub:
         self.clock = clock or SystemClock()
         self.store = store or store_for(db)
         self.ingest = IngestQueue(self.store)
+        self.stamps = DeviceStamps()
         self.stats = HubStats()
         self.sessions: dict[int, list[DeviceSession]] = {}
         self.devices: dict[int, DeviceState] = {}
@@ -272,6 +276,11 @@ class DeviceHub:
     def now_ms(self) -> int:
         """The hub's time in milliseconds since the epoch."""
         return int(self.clock.now().timestamp() * 1000)
+
+    async def stamp(self, device_id: int, document: Any) -> int:
+        """The time of the first object without ``ts`` in a document (see ``stamps``)."""
+        count = untimed_entries(document)
+        return await self.stamps.reserve(self.store, device_id, count, self.now_ms())
 
     def spawn(self, work: Awaitable[Ack]) -> asyncio.Future[Ack]:
         """Run a handler in the background; its failure becomes an error acknowledgement."""
@@ -351,6 +360,14 @@ class DeviceHub:
         """How many sessions a device has open."""
         return len(self.sessions.get(device_id, []))
 
+    def forget_child(self, device_id: int) -> None:
+        """A device changed gateway: gateways look its name up afresh, commands wait for that."""
+        self.gateway_children.pop(device_id, None)
+        for sessions in self.sessions.values():
+            for session in sessions:
+                if session.gateway is not None:
+                    session.gateway.forget(device_id)
+
     def drop(self, device_id: int, reason: Reason = Reason.NOT_AUTHORIZED) -> None:
         """Disconnect every session of a device (its token was rotated or revoked)."""
         for session in self.sessions.get(device_id, []):
@@ -385,6 +402,10 @@ class DeviceHub:
             return Ack(Reason.MESSAGE_RATE_TOO_HIGH, message, disconnect=True)
         return Ack(Reason.QUOTA_EXCEEDED, message)
 
+    def refuse_child(self, auth: DeviceAuth, message: str) -> None:
+        """A gateway's item for a device it may not act for: counted, remembered, not stored."""
+        self._error(auth, message).refused_children += 1
+
     def admit_points(self, auth: DeviceAuth, count: int, qos: int) -> Ack | None:
         """Take ``count`` data points from the device's budget; the rejection when over it.
 
@@ -405,7 +426,9 @@ class DeviceHub:
         self, auth: DeviceAuth, payload: bytes, qos: int = 1
     ) -> Awaitable[Ack]:
         """Queue a telemetry payload; the awaitable resolves once it is stored."""
-        rows = telemetry_rows(self.decode(payload), self.now_ms(), auth.device_id)
+        document = self.decode(payload)
+        now = await self.stamp(auth.device_id, document)
+        rows = telemetry_rows(document, now, auth.device_id)
         refused = self.admit_points(auth, len(rows), qos)
         if refused is not None:
             return _done(refused)
