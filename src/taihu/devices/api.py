@@ -139,7 +139,7 @@ async def get_device(device_id: Id, principal: CurrentPrincipal, devices: Device
     },
 )
 async def set_gateway(
-    device_id: int,
+    device_id: Id,
     body: DeviceGatewayIn,
     principal: CurrentPrincipal,
     devices: Devices,

@@ -127,8 +127,8 @@ class DeviceGatewayIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"gateway_id": 5}]})
 
-    gateway_id: int | None = Field(
-        ge=1, le=2**63 - 1, description="A gateway of the device's enterprise, or null to detach"
+    gateway_id: Id | None = Field(
+        description="A gateway of the device's enterprise, or null to detach"
     )
 
 
