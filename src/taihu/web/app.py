@@ -116,8 +116,9 @@ def create_app(
     install_error_handlers(app)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
     app.add_middleware(LanguageMiddleware, default=settings.console.language)
-    # Anonymous resolutions (the node's hot path) are answered before routing, right inside the
-    # middleware that gives every request its id, headers, log line and metrics.
+    # Anonymous resolutions (the node's hot path) are answered before routing, inside the
+    # middleware that gives every request its id, headers, log line and metrics; the body limit
+    # and the security audit between them pass a GET without a body straight through.
     app.add_middleware(identifiers_api.FastResolution)
     app.add_middleware(
         BodyLimit, default=settings.http.max_body_bytes, larger=_larger_bodies(settings)
