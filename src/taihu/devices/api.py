@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import PageNumber, PageSize
+from taihu.core import Id, PageNumber, PageSize
 from taihu.devices import device_api, query_api
 from taihu.devices.children import ChildDevices
 from taihu.devices.dependencies import Devices, Hub
@@ -78,7 +78,7 @@ async def create_profile(
 async def list_devices(
     principal: CurrentPrincipal,
     devices: Devices,
-    enterprise_id: Annotated[int | None, Query(description="Only this enterprise")] = None,
+    enterprise_id: Annotated[Id | None, Query(description="Only this enterprise")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Name part")] = None,
     page: PageNumber = 1,
     page_size: PageSize = 50,
@@ -122,7 +122,7 @@ async def create_device(
     response_model=DeviceOut,
     responses=_NOT_FOUND,
 )
-async def get_device(device_id: int, principal: CurrentPrincipal, devices: Devices) -> DeviceOut:
+async def get_device(device_id: Id, principal: CurrentPrincipal, devices: Devices) -> DeviceOut:
     return DeviceOut.model_validate(await devices.get(principal, device_id))
 
 
@@ -139,7 +139,7 @@ async def get_device(device_id: int, principal: CurrentPrincipal, devices: Devic
     },
 )
 async def set_gateway(
-    device_id: int,
+    device_id: Id,
     body: DeviceGatewayIn,
     principal: CurrentPrincipal,
     devices: Devices,
@@ -162,7 +162,7 @@ async def set_gateway(
     responses=_NOT_FOUND,
 )
 async def rotate_token(
-    device_id: int, principal: CurrentPrincipal, devices: Devices, hub: Hub, later: BackgroundTasks
+    device_id: Id, principal: CurrentPrincipal, devices: Devices, hub: Hub, later: BackgroundTasks
 ) -> TokenOut:
     token = await devices.rotate_token(principal, device_id)
     later.add_task(hub.drop, device_id)  # after the commit, like every push below
@@ -177,7 +177,7 @@ async def rotate_token(
     responses=_NOT_FOUND,
 )
 async def revoke_token(
-    device_id: int, principal: CurrentPrincipal, devices: Devices, hub: Hub, later: BackgroundTasks
+    device_id: Id, principal: CurrentPrincipal, devices: Devices, hub: Hub, later: BackgroundTasks
 ) -> None:
     await devices.revoke_tokens(principal, device_id)
     later.add_task(hub.drop, device_id)
@@ -191,7 +191,7 @@ async def revoke_token(
     responses=_NOT_FOUND,
 )
 async def get_attributes(
-    device_id: int,
+    device_id: Id,
     principal: CurrentPrincipal,
     devices: Devices,
     scope: Annotated[str | None, Query(pattern="^(client|shared|server)$")] = None,
@@ -217,7 +217,7 @@ async def get_attributes(
     responses=_NOT_FOUND,
 )
 async def set_attributes(
-    device_id: int,
+    device_id: Id,
     scope: str,
     body: AttributesIn,
     principal: CurrentPrincipal,

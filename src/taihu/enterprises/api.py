@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import DbSession, PageNumber, PageSize, RuntimeDep, read_upload
+from taihu.core import DbSession, Id, PageNumber, PageSize, RuntimeDep, read_upload
 from taihu.enterprises.industry import industry_classes, search_industry
 from taihu.enterprises.models import Enterprise
 from taihu.enterprises.places import townships
@@ -150,7 +150,7 @@ async def import_enterprises(
     responses={**ERROR_RESPONSES, 404: {"description": "No such enterprise"}},
 )
 async def get_enterprise(
-    enterprise_id: int, principal: CurrentPrincipal, enterprises: Enterprises
+    enterprise_id: Id, principal: CurrentPrincipal, enterprises: Enterprises
 ) -> EnterpriseOut:
     return enterprise_out(await enterprises.get(principal, enterprise_id))
 
@@ -164,7 +164,7 @@ async def get_enterprise(
     responses={**ERROR_RESPONSES, 404: {"description": "No such enterprise"}},
 )
 async def update_enterprise(
-    enterprise_id: int,
+    enterprise_id: Id,
     body: EnterpriseUpdateIn,
     principal: CurrentPrincipal,
     enterprises: Enterprises,

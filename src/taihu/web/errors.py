@@ -23,8 +23,9 @@ _HTTP_CODES = {
 }
 
 
-async def _taihu_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _taihu_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TaihuError)
+    request.state.refusal = exc.code  # the reason a refused write is audited with
     headers: dict[str, str] = {}
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="taihu"'
@@ -33,9 +34,10 @@ async def _taihu_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.as_body(), status_code=exc.status, headers=headers)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    request.state.refusal = code
     return JSONResponse(
         {"error": code, "message": str(exc.detail)},
         status_code=exc.status_code,
