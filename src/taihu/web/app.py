@@ -28,6 +28,7 @@ from taihu.settings import Settings
 from taihu.web import console, ops
 from taihu.web.errors import install_error_handlers
 from taihu.web.middleware import RequestMiddleware
+from taihu.web.openapi import install_openapi
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
 from taihu.web.pages import identifiers as identifiers_pages
@@ -122,6 +123,7 @@ def create_app(
         name="static",
     )
     _include_routers(app)
+    install_openapi(app)
     return app
 
 
