@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 from fastapi import FastAPI
+from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.case import Case
 from sqlalchemy.engine import make_url
@@ -123,7 +123,7 @@ _CONFIG = SchemathesisConfig.from_dict(
             # prefix, a page past the end): 400 is a correct answer to it, 422 is not.
             "positive_data_acceptance": {
                 "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "429"]
-            }
+            },
         },
     }
 )
