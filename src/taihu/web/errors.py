@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from taihu.core import TaihuError, TooManyRequests, Unauthenticated
 
@@ -39,7 +42,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     headers = exc.headers
     if exc.status_code == 405:
-        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        first = (headers or {}).get("Allow", "")
+        headers = {**(headers or {}), "Allow": _allowed_methods(request, first)}
     return JSONResponse(
         {"error": code, "message": str(exc.detail)},
         status_code=exc.status_code,
@@ -47,15 +51,25 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _allowed_methods(request: Request) -> str:
+def _allowed_methods(request: Request, first: str) -> str:
     """Every method some route serves at the request's path, not only the first route's."""
-    # FastAPI makes one route per method: Starlette's own 405 names the first one's alone.
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= route_methods
+    # FastAPI makes one route per method: Starlette's own 405 (``first``) names one route's.
+    methods = {m.strip() for m in first.split(",") if m.strip()}
+    methods |= _methods_at(request.app.router.routes, request.scope)
     return ", ".join(sorted(methods))
+
+
+def _methods_at(routes: Iterable[BaseRoute], scope: Scope) -> set[str]:
+    methods: set[str] = set()
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI's included router
+        if included is not None:
+            methods |= _methods_at(included.routes, scope)
+        elif (
+            isinstance(route, Route) and route.methods and route.matches(scope)[0] is not Match.NONE
+        ):
+            methods |= route.methods
+    return methods
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

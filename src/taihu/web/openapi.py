@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-__all__ = ["ERROR_SCHEMA", "install_openapi"]
+__all__ = ["ERROR_SCHEMA", "complete_errors", "install_openapi"]
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -29,6 +29,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_VALIDATION_REF = {"$ref": "#/components/schemas/HTTPValidationError"}
 
 _DESCRIPTIONS = {
     "400": "The request is malformed (e.g. a body that is not JSON) or breaks a domain rule",
@@ -76,11 +77,13 @@ def complete_errors(schema: dict[str, Any]) -> dict[str, Any]:
             for code in _codes(path, method, operation):
                 responses.setdefault(code, {"description": _DESCRIPTIONS[code]})
             for code, response in responses.items():
-                if not code.startswith("4") or foreign:
-                    continue
-                content = response.setdefault("content", {}).setdefault("application/json", {})
+                content = response.get("content", {}).get("application/json")
                 # FastAPI's default 422 schema ({"detail": [...]}) is not what the handler answers.
-                content["schema"] = _ERROR_REF
+                if content is not None and content.get("schema") == _VALIDATION_REF:
+                    content["schema"] = _ERROR_REF
+                if code.startswith("4") and not foreign:
+                    content = response.setdefault("content", {}).setdefault("application/json", {})
+                    content["schema"] = _ERROR_REF
             operation["responses"] = dict(sorted(responses.items()))
     for unused in ("HTTPValidationError", "ValidationError"):
         if not _referenced(schema, unused):
