@@ -11,7 +11,9 @@ known. Checks: no 5xx, documented status codes, response bodies, content types a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.case import Case
+from schemathesis.python.asgi import shutdown_lifespans
 from sqlalchemy.engine import make_url
 
 from taihu.accounts import Principal, Role
@@ -29,7 +32,14 @@ from taihu.identifiers import IdentifierService
 from taihu.identifiers.catalog import TemplateService
 from taihu.settings import DatabaseSettings, SecuritySettings, Settings
 from taihu.web import create_app
-from tests.conftest import CODE_A, POSTGRES_URL, TEST_SECRET, World
+from tests.conftest import (
+    CODE_A,
+    POSTGRES_URL,
+    TEST_SECRET,
+    World,
+    _migrate,
+    _postgres_database,
+)
 
 pytestmark = pytest.mark.fuzz
 
@@ -72,21 +82,27 @@ async def _bearer(settings: Settings, username: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def fuzzed(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+def fuzzed(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     """The application on a seeded database of its own, served as `taihu serve` would."""
-    url = migrated_url
-    if not POSTGRES_URL:
-        target = tmp_path_factory.mktemp("fuzz") / "taihu.sqlite3"
-        shutil.copyfile(Path(make_url(migrated_url).database or ""), target)
-        url = f"sqlite+aiosqlite:///{target}"
-    app_settings = Settings(
-        env="test",
-        data_dir=tmp_path_factory.mktemp("fuzz-data"),
-        database=DatabaseSettings(url=url),
-        security=SecuritySettings(secret_key=TEST_SECRET),
-    )
-    asyncio.run(_seed(app_settings))
-    return create_app(app_settings)
+    with contextlib.ExitStack() as stack:
+        if POSTGRES_URL:  # a database apart: other tests empty the suite's between tests
+            url = stack.enter_context(_postgres_database())
+            asyncio.run(_migrate(url))
+        else:
+            target = tmp_path_factory.mktemp("fuzz") / "taihu.sqlite3"
+            shutil.copyfile(Path(make_url(migrated_url).database or ""), target)
+            url = f"sqlite+aiosqlite:///{target}"
+        app_settings = Settings(
+            env="test",
+            data_dir=tmp_path_factory.mktemp("fuzz-data"),
+            database=DatabaseSettings(url=url),
+            security=SecuritySettings(secret_key=TEST_SECRET),
+        )
+        asyncio.run(_seed(app_settings))
+        yield create_app(app_settings)
+        # Schemathesis started the application's lifespan on its own event loop and keeps it
+        # until the process ends: stop it now, so the database is closed before it is dropped.
+        shutdown_lifespans()
 
 
 @pytest.fixture
