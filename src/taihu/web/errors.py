@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
@@ -87,8 +88,24 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# PostgreSQL refuses text holding U+0000 (SQLSTATE 22021, character not in repertoire) where
+# SQLite stores it. Such text can only come from the request: a 400, not a 500.
+_NUL_IN_TEXT = "22021"
+
+
+async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if getattr(exc.orig, "sqlstate", None) != _NUL_IN_TEXT:
+        raise exc  # a real failure: the request middleware logs it and answers 500
+    return JSONResponse(
+        {"error": "bad_text", "message": "text must not contain the NUL character (U+0000)"},
+        status_code=400,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on an application."""
     app.add_exception_handler(TaihuError, _taihu_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DBAPIError, _database_error)
