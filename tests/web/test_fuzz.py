@@ -144,6 +144,7 @@ _CONFIG = SchemathesisConfig.from_dict(
     }
 )
 # Loaded at collection, so every operation is a test of its own; the calls go to `fuzzed`.
+# (Schemathesis's lazy `from_fixture` loader reads `request.node._nodeid`, gone in pytest 9.2.)
 _APP = _schema_only_app()
 schema = schemathesis.openapi.from_dict(_APP.openapi(), config=_CONFIG)
 schema.app = _APP
@@ -152,7 +153,8 @@ _SETTINGS = settings(
     max_examples=EXAMPLES,
     derandomize=True,
     deadline=None,
-    database=None,
+    database=None,  # nothing kept between runs: the seed alone decides the examples
+    # Slow operations and function-scoped fixtures (a fresh token per operation) are expected.
     suppress_health_check=list(HealthCheck),
 )
 
