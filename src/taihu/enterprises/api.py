@@ -143,7 +143,7 @@ async def import_enterprises(
 
 
 @router.get(
-    "/api/enterprises/{enterprise_id}",
+    "/api/enterprises/{enterprise_id:int}",  # so /api/enterprises/import is not one
     summary="One enterprise",
     description="403 `enterprise_forbidden` for an enterprise the caller does not act for.",
     response_model=EnterpriseOut,
@@ -156,7 +156,7 @@ async def get_enterprise(
 
 
 @router.put(
-    "/api/enterprises/{enterprise_id}",
+    "/api/enterprises/{enterprise_id:int}",  # so /api/enterprises/import is not one
     summary="Update an enterprise's registry facts",
     description="Admin and bureau. Replaces every registry field (the credit code stays); the "
     "change is audited field by field.",

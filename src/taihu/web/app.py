@@ -31,6 +31,7 @@ from taihu.web import console, ops
 from taihu.web.body_limit import BodyLimit, upload_paths
 from taihu.web.errors import install_error_handlers
 from taihu.web.middleware import RequestMiddleware
+from taihu.web.openapi import install_openapi
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
 from taihu.web.pages import identifiers as identifiers_pages
@@ -138,6 +139,7 @@ def create_app(
         name="static",
     )
     _include_routers(app)
+    install_openapi(app)
     return app
 
 
