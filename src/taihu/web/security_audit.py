@@ -82,5 +82,7 @@ def _event(scope: Scope, state: dict[str, Any], status: int) -> SecurityEvent | 
 
 
 def _route(scope: Scope) -> str:
-    route = getattr(scope.get("route"), "path", None)
+    # The documented path ({enterprise_id}), not the route's own ({enterprise_id:int}).
+    matched = scope.get("route")
+    route = getattr(matched, "path_format", None) or getattr(matched, "path", None)
     return str(route) if route else "unmatched"
