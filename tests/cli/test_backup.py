@@ -114,14 +114,6 @@ class Load:
     def _device(self, n: int, device_id: int, token: str) -> None:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"backup-{n}")
         client.username_pw_set(token)
-        client.max_inflight_messages_set(10)
-        sent: dict[int, int] = {}
-
-        def on_publish(_c: object, _u: object, mid: int, _rc: object, _p: object) -> None:
-            with self.lock:
-                self.points.append((device_id, sent.pop(mid)))
-
-        client.on_publish = on_publish
         client.connect("127.0.0.1", self.mqtt_port)
         client.loop_start()
         base = 1_700_000_000_000 + n * 10_000_000
@@ -132,9 +124,13 @@ class Load:
                 info = client.publish(
                     "v1/devices/me/telemetry", json.dumps({"ts": ts, "values": {"seq": i}}), qos=1
                 )
-                with self.lock:
-                    sent[info.mid] = ts
+                # One message in flight: recorded once its PUBACK is in, never before.
                 info.wait_for_publish(timeout=DEADLINE)
+                if not info.is_published():
+                    self.failures.append(f"device {n}: no PUBACK for {ts}")
+                    return
+                with self.lock:
+                    self.points.append((device_id, ts))
                 i += 1
         except (RuntimeError, ValueError) as exc:
             self.failures.append(f"device {n}: {exc!r}")
