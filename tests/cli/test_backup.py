@@ -116,7 +116,8 @@ class Load:
         client.username_pw_set(token)
         client.connect("127.0.0.1", self.mqtt_port)
         client.loop_start()
-        base = 1_700_000_000_000 + n * 10_000_000
+        # A minute ago and on, one ms apart: within any retention (older points get deleted).
+        base = int(time.time() * 1000) - 60_000
         i = 0
         try:
             while not self.stop.is_set():
