@@ -71,6 +71,7 @@ PREFIX = "88.118.7"
 SECRET = "soak-secret-key-" + "q7Wz3kP9xL2mN8vR4tY6" * 2
 PASSWORD = "soak-password-1"  # noqa: S105 - a throw-away database made by the bench
 TIMEOUT = 10.0  # every request's bound
+LOADS = ["mqtt", "register", "resolve_http", "resolve_udp", "console"]
 PAGES = ("/", "/enterprises", "/devices", "/identifiers", "/monitor", "/industry-map", "/audit")
 console = Console()
 
@@ -324,16 +325,28 @@ def _console(stop: threading.Event, server: Server, tally: Tally) -> None:
         _paced(stop, 2, page)
 
 
-def _process_sample(pid: int) -> tuple[float, int]:
-    """RSS in MB and open file descriptors of the server (psutil when installed, else /proc)."""
+def _process_sample(pid: int) -> dict[str, float]:
+    """The server's RSS and its anonymous part in MB, and its open file descriptors.
+
+    psutil when it is installed, else /proc; the anonymous part (the heap, as opposed to mapped
+    files such as the database) only where /proc has it.
+    """
+    sample: dict[str, float] = {}
     try:
         import psutil  # noqa: PLC0415 - optional
     except ImportError:
-        status = Path(f"/proc/{pid}/status").read_text()
-        rss_kb = int(re.search(r"VmRSS:\s+(\d+) kB", status)[1])  # type: ignore[index]
-        return rss_kb / 1024, sum(1 for _ in Path(f"/proc/{pid}/fd").iterdir())
-    process = psutil.Process(pid)
-    return process.memory_info().rss / 2**20, process.num_fds()
+        psutil = None
+    if psutil is not None:
+        process = psutil.Process(pid)
+        sample = {"rss_mb": process.memory_info().rss / 2**20, "fds": process.num_fds()}
+    status = Path(f"/proc/{pid}/status")
+    if status.exists():
+        fields = dict(re.findall(r"^(\w+):\s+(\d+) kB", status.read_text(), re.MULTILINE))
+        sample.setdefault("rss_mb", int(fields["VmRSS"]) / 1024)
+        if "RssAnon" in fields:
+            sample["anon_mb"] = int(fields["RssAnon"]) / 1024
+        sample.setdefault("fds", sum(1 for _ in Path(f"/proc/{pid}/fd").iterdir()))
+    return {k: round(v, 1) if k != "fds" else int(v) for k, v in sample.items()}
 
 
 def _slope_per_hour(samples: list[dict[str, Any]], key: str) -> float:
@@ -368,6 +381,9 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
     parser.add_argument("--devices", type=int, default=20)
     parser.add_argument("--rate", type=float, default=2, help="Messages/s per device.")
     parser.add_argument("--keep", action="store_true", help="Keep the data directory.")
+    parser.add_argument(
+        "--only", nargs="+", choices=LOADS, default=LOADS, help="Run only these parts of the load."
+    )
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="taihu-soak-"))
@@ -385,11 +401,16 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
     workers = [
         threading.Thread(target=_device, args=(stop, server, tally, n, d, args.rate))
         for n, d in enumerate(devices)
+        if "mqtt" in args.only
     ] + [
-        threading.Thread(target=_registrar, args=(stop, server, tally, bearer)),
-        threading.Thread(target=_resolver_http, args=(stop, server, tally)),
-        threading.Thread(target=_resolver_udp, args=(stop, server, tally)),
-        threading.Thread(target=_console, args=(stop, server, tally)),
+        threading.Thread(target=work, args=(stop, server, tally, *extra))
+        for kind, work, extra in (
+            ("register", _registrar, (bearer,)),
+            ("resolve_http", _resolver_http, ()),
+            ("resolve_udp", _resolver_udp, ()),
+            ("console", _console, ()),
+        )
+        if kind in args.only
     ]
     samples: list[dict[str, Any]] = []
     started = time.monotonic()
@@ -398,12 +419,13 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
     try:
         end = started + args.minutes * 60
         while (now := time.monotonic()) < end:
-            rss, fds = _process_sample(server.process.pid)
+            sample = _process_sample(server.process.pid)
             with tally.lock:
                 counts = dict(tally.counts)
-            samples.append({"t": round(now - started, 1), "rss_mb": round(rss, 1), "fds": fds})
+            samples.append({"t": round(now - started, 1), **sample})
             console.print(
-                f"[dim]{(now - started) / 60:5.1f} min[/]  RSS {rss:6.1f} MB  fds {fds:4d}  "
+                f"[dim]{(now - started) / 60:5.1f} min[/]  RSS {sample['rss_mb']:6.1f} MB  "
+                f"(heap {sample.get('anon_mb', 0):6.1f})  fds {sample['fds']:4d}  "
                 + "  ".join(f"{k} {v:,}" for k, v in sorted(counts.items())),
                 highlight=False,
             )
@@ -413,8 +435,7 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
         for worker in workers:
             worker.join(timeout=60)
     elapsed = time.monotonic() - started
-    rss, fds = _process_sample(server.process.pid)
-    samples.append({"t": round(elapsed, 1), "rss_mb": round(rss, 1), "fds": fds})
+    samples.append({"t": round(elapsed, 1), **_process_sample(server.process.pid)})
 
     points, handles = _stored(data_dir / "taihu.sqlite3")
     lost_points = len(tally.points - points)
@@ -436,6 +457,7 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
         "minutes": round(elapsed / 60, 1),
         "devices": args.devices,
         "rate_per_device": args.rate,
+        "loads": args.only,
         "requests": dict(sorted(tally.counts.items())),
         "failures": dict(sorted(tally.failures.items())),
         "failure_examples": tally.examples,
@@ -453,6 +475,9 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
             "max": max(s["rss_mb"] for s in samples),
             "last": samples[-1]["rss_mb"],
             "slope_per_hour": _slope_per_hour(samples, "rss_mb"),
+            "heap_slope_per_hour": _slope_per_hour(samples, "anon_mb")
+            if "anon_mb" in kept[0]
+            else None,
         },
         "open_files": {
             "first": samples[0]["fds"],
@@ -473,14 +498,17 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
     table.add_row("acknowledged identifiers / lost", f"{len(tally.handles):,} / {lost_handles}")
     table.add_row("RSS MB (first, after warm-up, max, last)",
                   "{first}, {after_warm_up}, {max}, {last}".format(**result["rss_mb"]))  # type: ignore[arg-type]  # fmt: skip
-    table.add_row("RSS slope after warm-up", f"{result['rss_mb']['slope_per_hour']} MB/h")  # type: ignore[index]
+    table.add_row("RSS (heap) slope after warm-up",
+                  "{slope_per_hour} ({heap_slope_per_hour}) MB/h".format(**result["rss_mb"]))  # type: ignore[arg-type]  # fmt: skip
     table.add_row("open files (first, max, last)",
                   "{first}, {max}, {last}".format(**result["open_files"]))  # type: ignore[arg-type]  # fmt: skip
     table.add_row("ERROR lines / tracebacks in the log", str(len(errors)))
     console.print(table)
     for example in tally.examples[:5] + errors[:5]:
         console.print(f"[yellow]{example}[/]", highlight=False)
-    path = RESULTS if args.minutes == 30 else RESULTS.with_stem(f"soak-{args.minutes:g}m")
+    name = f"soak-{args.minutes:g}m" if args.minutes != 30 else "soak"
+    name += "" if args.only == LOADS else "-" + "-".join(args.only)
+    path = RESULTS.with_stem(name)
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     console.print(f"written to {path.relative_to(ROOT)}")
     if args.keep:
