@@ -507,7 +507,7 @@ def main() -> None:  # noqa: PLR0915 - one run, read top to bottom
     for example in tally.examples[:5] + errors[:5]:
         console.print(f"[yellow]{example}[/]", highlight=False)
     name = f"soak-{args.minutes:g}m" if args.minutes != 30 else "soak"
-    name += "" if args.only == LOADS else "-" + "-".join(args.only)
+    name += "" if set(args.only) == set(LOADS) else "-" + "-".join(sorted(args.only))
     path = RESULTS.with_stem(name)
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     console.print(f"written to {path.relative_to(ROOT)}")
