@@ -378,12 +378,13 @@ def restore_backup(
         if set(manifest.schema) != head_revisions():
             report("migrate", 0, 0)
             asyncio.run(_migrate(staged / DATABASE_FILE))
-        for suffix in _SIDECARS:  # the replaced database's journal must not be replayed
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
-        for name in manifest.files:
-            target = database if name == DATABASE_FILE else data_dir / name
-            target.parent.mkdir(parents=True, exist_ok=True)
+        targets = {n: database if n == DATABASE_FILE else data_dir / n for n in manifest.files}
+        for target in targets.values():  # checked before anything is replaced
             if target.is_dir():
                 raise Conflict(f"{target} is a directory; the archive has a file there")
+        for suffix in _SIDECARS:  # the replaced database's journal must not be replayed
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        for name, target in targets.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(staged / name, target)
     return manifest
