@@ -21,8 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-# An upper bound on every wait, never an expectation of how fast things are.
-DEADLINE = 60.0
+# An upper bound on every wait, never an expectation of how fast things are: generous, since a
+# machine shared by several test runs can take minutes for what takes seconds alone (`taihu demo
+# --no-serve`, 19 s of CPU, took over 60 s with the load average at 10 on two cores).
+DEADLINE = 600.0
 SERVING = re.compile(r"HTTP console and APIs on (http://127\.0\.0\.1:(\d+))")
 
 
@@ -118,15 +120,19 @@ def running(*args: str, env: dict[str, str], cwd: Path) -> Iterator[Taihu]:
 
 
 def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`taihu ARGS` to completion, stdout and stderr together."""
-    return subprocess.run(
-        [sys.executable, "-m", "taihu", *args],
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=DEADLINE,
-        check=False,
-    )
+    """`taihu ARGS` to completion, stdout and stderr together (a failure with them at DEADLINE)."""
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "taihu", *args],
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=DEADLINE,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        output = exc.output if isinstance(exc.output, str) else (exc.output or b"").decode()
+        pytest.fail(f"`taihu {' '.join(args)}` still running after {DEADLINE:.0f} s:\n{output}")

@@ -15,7 +15,7 @@ import pytest
 
 from taihu.devices import DeviceHub
 from taihu.settings import MqttSettings
-from tests.devices.conftest import latest
+from tests.devices.conftest import DEADLINE, latest
 from tests.devices.test_mqtt_clients import V5, Paho
 
 
@@ -45,7 +45,7 @@ async def test_mqtt_over_tls(
             # The TLS handshake happens inside paho's blocking connect(): off the event loop.
             await asyncio.to_thread(c.client.connect, "127.0.0.1", hub.listener.port)  # type: ignore[union-attr]
             c.client.loop_start()
-            assert await asyncio.to_thread(c.connacks.get, timeout=30) == 0
+            assert await asyncio.to_thread(c.connacks.get, timeout=DEADLINE) == 0
             assert await c.publish("v1/devices/me/telemetry", {"secure": True}) == 0
         finally:
             c.close()

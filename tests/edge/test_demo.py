@@ -42,7 +42,7 @@ async def test_demo_runs_an_edge_gateway_with_live_devices(
                     found[name] = set(await store_for(db).latest(by_name[name].id))
                 return found if all(found.values()) else {}
 
-            found = await eventually(forwarded, within=90)
+            found = await eventually(forwarded)
         finally:
             await db.dispose()
         demo.interrupt()

@@ -33,16 +33,21 @@ def broker(tmp_path: Path) -> Iterator[int]:
         [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        with socket.socket() as probe:
-            probe.settimeout(DEADLINE)
-            for _ in range(200):
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-                time.sleep(0.05)
+        deadline = time.monotonic() + DEADLINE
+        while not _answers(port):  # ready when it accepts a connection, however long that takes
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mosquitto did not listen on {port} (exit code {process.poll()})")
+            time.sleep(0.05)
         yield port
     finally:
         process.terminate()
         process.wait(timeout=DEADLINE)
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(DEADLINE)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def publish(port: int, topic: str, payloads: list[bytes]) -> None:

@@ -7,7 +7,7 @@ import typer
 from taihu import __version__
 from taihu.accounts import cli as accounts_cli
 from taihu.chains import cli as chains_cli
-from taihu.cli import db, demo, serve, users
+from taihu.cli import backup, db, demo, serve, users
 from taihu.devices import cli as devices_cli
 from taihu.edge import cli as edge_cli
 from taihu.enterprises import cli as enterprises_cli
@@ -25,6 +25,8 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="user")
 app.add_typer(accounts_cli.token_app, name="token")

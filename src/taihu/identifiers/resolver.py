@@ -162,7 +162,11 @@ _WIRE: Final = 5
 
 def _public_body(handle: str, values: list[dict[str, Any]]) -> bytes:
     shown = select_values(values, types=[], indexes=[], include_private=False)
-    return orjson.dumps({"responseCode": RC_SUCCESS, "handle": handle, "values": shown})
+    body = orjson.dumps({"responseCode": RC_SUCCESS, "handle": handle, "values": shown})
+    # Copied to its own size: orjson's bytes keep a buffer of at least 4 KiB whatever their
+    # length, and the cache keeps up to _MAX_ENTRIES of them (bench/soak.py saw the heap grow
+    # by ~4 KiB per identifier resolved, for answers of ~200 bytes).
+    return bytes(memoryview(body))
 
 
 def _wire_body(handle: str, values: list[dict[str, Any]]) -> bytes:
