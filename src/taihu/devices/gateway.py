@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from taihu.devices.mqtt.reasons import Reason
 from taihu.devices.mqtt.transport import Ack
 from taihu.devices.service import DeviceService
 from taihu.devices.values import BadPayload, Point, parse_attributes, parse_telemetry
@@ -73,15 +72,16 @@ class GatewaySession:
                 self.hub.gateway_children.pop(self.children.pop(name), None)
             return _done(Ack())
         if kind == "attributes":
-            return self.hub.spawn(self._attributes(document))
+            return self.hub.spawn(self._attributes(document), self.session.auth, topic)
         if kind == "attributes/request":
-            return self.hub.spawn(self._attribute_request(_obj(document)))
+            request = _obj(document)
+            return self.hub.spawn(self._attribute_request(request), self.session.auth, topic)
         if kind == "rpc":
             request = _obj(document)
             child = await self.child(request.get("device"))
             self.hub.rpc_answered(child, str(request.get("id")), orjson.dumps(request.get("data")))
             return _done(Ack())
-        return _done(Ack(Reason.TOPIC_NAME_INVALID, f"{topic!r} is not a gateway topic"))
+        return _done(self.hub.reject_topic(self.session.auth, topic, "of the gateway API"))
 
     async def _telemetry(self, document: Any, qos: int) -> Awaitable[Ack]:
         now = self.hub.now_ms()

@@ -3,6 +3,8 @@
     accept ─► CONNECT within connect_timeout ─► broker.connect() ─► CONNACK ─► packet loop
                                                   │ Refusal ─► CONNACK with its code, close
     packet loop: PUBLISH ─► session.publish() ─► ack future ─► PUBACK (in order, when done)
+                 refused: MQTT 5 PUBACK with the reason; 3.1.1 PUBACK (permanent: dropped)
+                          or close unacknowledged (transient: the client sends it again)
                  SUBSCRIBE/UNSUBSCRIBE ─► session ─► SUBACK/UNSUBACK;  PINGREQ ─► PINGRESP
                  silence past 1.5 x keep alive ─► DISCONNECT 0x8D;  oversize ─► DISCONNECT 0x95
 
@@ -92,6 +94,10 @@ class Ack:
     reason: int = Reason.SUCCESS
     message: str | None = None
     disconnect: bool = False  # the client must be disconnected with this reason
+    # A refusal a later resend may cure (the store is unavailable, a rate limit): a 3.1.1
+    # client, which has no negative PUBACK, is disconnected unacknowledged so it sends again.
+    # Any other refusal is permanent: a 3.1.1 client gets a PUBACK and the message is dropped.
+    transient: bool = False
 
 
 class Session(Protocol):
@@ -537,9 +543,11 @@ async def _answer(connection: Connection, packet_id: int, ack: Ack) -> tuple[Rea
     if connection.version == 5:
         props = Properties(reason_string=ack.message) if ack.message else Properties()
         await connection.send(PubAck(packet_id, ack.reason, props))
-    elif ack.reason < 0x80:
+    elif ack.reason < 0x80 or not ack.transient:
+        # A permanent refusal is acknowledged and dropped: unacknowledged, the client would
+        # send it again on every reconnect and nothing after it would get through.
         await connection.send(PubAck(packet_id))
     else:
-        # MQTT 3.1.1 has no negative acknowledgement: closing is the only way to say no.
+        # MQTT 3.1.1 has no negative acknowledgement: closing without one makes it send again.
         return Reason(ack.reason), ack.message or ""
     return None
