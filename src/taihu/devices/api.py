@@ -10,6 +10,7 @@ from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
 from taihu.core import PageNumber, PageSize
 from taihu.devices import device_api, query_api
 from taihu.devices.dependencies import Devices, Hub
+from taihu.devices.rejects import reject_summary
 from taihu.devices.schemas import (
     AttributeOut,
     AttributesIn,
@@ -22,7 +23,6 @@ from taihu.devices.schemas import (
     RejectsOut,
     TokenOut,
 )
-from taihu.devices.rejects import reject_summary
 from taihu.devices.service import SCOPES
 
 __all__ = ["router"]

@@ -403,10 +403,11 @@ class DeviceHub:
         return Ack(code, message, disconnect=disconnect, transient=transient)
 
     def refuse(
-        self, auth: DeviceAuth, reason: str, code: int, message: str, *, topic: str = ""
-    ) -> Ack:
+        self, auth: DeviceAuth, reason: str, code: int, message: str, *, topic: str = "",
+        transport: str = "mqtt",
+    ) -> Ack:  # fmt: skip
         """A permanent refusal of a message (reason: a key of ``rejects.REASONS``), recorded."""
-        return self._refused(auth, reason, code, message, topic=topic)
+        return self._refused(auth, reason, code, message, topic=topic, transport=transport)
 
     def reject_payload(
         self, auth: DeviceAuth, message: str, *, topic: str = "", transport: str = "mqtt"
