@@ -47,9 +47,7 @@ async def test_a_wrong_token_gets_401_whatever_the_body(client: httpx.AsyncClien
         assert empty.status_code == 401
 
 
-async def test_success_is_an_empty_200(
-    client: httpx.AsyncClient, make_device: Any
-) -> None:
+async def test_success_is_an_empty_200(client: httpx.AsyncClient, make_device: Any) -> None:
     dev = await make_device()
     stored = await client.post(f"/api/v1/{dev.token}/telemetry", json={"kw": 1.5})
     assert (stored.status_code, stored.content) == (200, b"")

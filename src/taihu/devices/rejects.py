@@ -93,9 +93,7 @@ class RejectLog:
             pending = self._pending[device_id] = _Pending()
         count, _ = pending.counts.get(reason, (0, now))
         pending.counts[reason] = (count + 1, now)
-        pending.recent.append(
-            Reject(now, reason, code, transport, topic[:255], detail[:_DETAIL])
-        )
+        pending.recent.append(Reject(now, reason, code, transport, topic[:255], detail[:_DETAIL]))
 
     async def stop(self) -> None:
         """Stop the writer and write what is left."""
@@ -149,9 +147,9 @@ class RejectLog:
                     .order_by(DeviceReject.id.desc()).limit(KEEP)
                 )  # fmt: skip
                 await session.execute(
-                    sa.delete(DeviceReject).execution_options(synchronize_session=False).where(
-                        DeviceReject.device_id == device_id, DeviceReject.id.not_in(kept)
-                    )
+                    sa.delete(DeviceReject)
+                    .execution_options(synchronize_session=False)
+                    .where(DeviceReject.device_id == device_id, DeviceReject.id.not_in(kept))
                 )
 
     def _upsert_counts(self) -> Any:
@@ -179,7 +177,5 @@ async def reject_summary(session: Any, device_id: int) -> dict[str, Any]:
     return {
         "total": sum(c["count"] for c in by_reason.values()),
         "by_reason": by_reason,
-        "recent": [
-            Reject(r.at, r.reason, r.code, r.transport, r.topic, r.detail) for r in recent
-        ],
+        "recent": [Reject(r.at, r.reason, r.code, r.transport, r.topic, r.detail) for r in recent],
     }
