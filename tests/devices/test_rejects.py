@@ -247,3 +247,26 @@ async def test_mosquitto_pub_311_malformed_message_is_acknowledged(
     assert process.returncode == 0, out.decode()
     record = await _recorded(client, dev, 1)
     assert record["recent"][0]["reason"] == "malformed"
+
+
+@pytest.mark.parametrize("version", [V311, V5], ids=["3.1.1", "5"])
+async def test_a_message_over_the_packet_size_is_read_past_and_answered(
+    version: int, port: int, make_device: Any, client: httpx.AsyncClient, devices: Any,
+    hub: DeviceHub,
+) -> None:  # fmt: skip
+    dev = await make_device()
+    d = devices(port, dev.token, version)
+    await d.connect()
+    limit = hub.settings.max_packet_size
+    # paho sends it whatever the CONNACK announced, and would send it again on every reconnect.
+    big = d.client.publish(TELEMETRY, b'{"s": "' + b"x" * (limit * 3) + b'"}', qos=1)
+    small = d.client.publish(TELEMETRY, b"x" * (limit + 10), qos=0)  # no answer at QoS 0
+    good = d.client.publish(TELEMETRY, _good(3), qos=1)
+    acks = dict([await d.ack() for _ in range(3)])  # paho "acknowledges" QoS 0 once sent
+    assert acks == {big.mid: 0x97 if version == V5 else 0, small.mid: 0, good.mid: 0}
+    await _stored(client, dev, "n", [3])
+    assert d.connects.empty()
+    record = await _recorded(client, dev, 2)
+    assert record["by_reason"]["too_large"]["count"] == 2
+    assert [r["code"] for r in record["recent"]] == [0x95, 0x97]
+    assert "exceeds the maximum" in record["recent"][1]["detail"]

@@ -49,6 +49,7 @@ from taihu.devices.mqtt.transport import (
     Ack,
     Connection,
     MqttListener,
+    Oversize,
     Refusal,
     TransportLimits,
 )
@@ -161,6 +162,19 @@ class DeviceSession:
         except BadPayload as exc:
             return _done(hub.reject_payload(self.auth, str(exc), topic=topic))
         return _done(hub.reject_topic(self.auth, topic, "of the device API"))
+
+    async def too_large(self, packet: Oversize, limit: int) -> Ack:
+        """A message over the maximum packet size: recorded, answered 0x97 (permanent).
+
+        MQTT 5 would have the server DISCONNECT with 0x95, but clients that ignore the limit
+        the CONNACK announced (paho) then send it again on every reconnect: a PUBACK ends it.
+        """
+        message = f"packet of {packet.size} bytes exceeds the maximum of {limit}"
+        if packet.qos == 0:
+            return self.hub.refuse(self.auth, "too_large", Reason.PACKET_TOO_LARGE, message,
+                                   topic=packet.topic)  # fmt: skip
+        return self.hub.refuse(self.auth, "too_large", Reason.QUOTA_EXCEEDED, message,
+                               topic=packet.topic)  # fmt: skip
 
     async def _attribute_request(self, request_id: str, request: Any) -> Ack:
         if not isinstance(request, dict):

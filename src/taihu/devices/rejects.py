@@ -37,7 +37,7 @@ FLUSH_EVERY = 1.0  # seconds between writes of the record
 REASONS = {
     "malformed": "permanent",  # not JSON, or not a shape of the device API (0x99)
     "topic": "permanent",  # not a topic of the device API (0x90)
-    "too_large": "permanent",  # an HTTP body over the payload limit (413; MQTT: 0x95)
+    "too_large": "permanent",  # over the maximum packet size (HTTP 413, MQTT 5 PUBACK 0x97)
     "not_authorized": "permanent",  # names a device the sender may not act for (0x87)
     "too_many_points": "permanent",  # more points than the data point limit ever allows (0x97)
     "internal": "permanent",  # the hub failed on it; logged with a traceback (0x83)
