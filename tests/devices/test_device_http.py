@@ -15,6 +15,7 @@ import httpx
 import pytest
 import uvicorn
 
+from taihu.accounts import Role
 from taihu.devices import DeviceHub
 from tests.devices.conftest import DEADLINE, Dev, eventually, latest
 
@@ -142,3 +143,19 @@ async def test_curl_against_a_real_server(app: Any, make_device: Any) -> None:
     finally:
         server.should_exit = True
         await serving
+
+
+async def test_more_points_than_the_limit_ever_allows_is_400_not_429(
+    client: httpx.AsyncClient, make_device: Any, world: Any
+) -> None:
+    bureau = await world.bearer("bu", Role.BUREAU)
+    spec = {"name": "two-points", "data_point_limits": "2:60"}
+    assert (await client.post("/api/device-profiles", json=spec, headers=bureau)).status_code == 201
+    dev = await make_device(profile="two-points")
+    never = await client.post(f"/api/v1/{dev.token}/telemetry", json={"a": 1, "b": 2, "c": 3})
+    assert never.status_code == 400, never.text  # a resend would never pass: no Retry-After
+    assert never.json()["error"] == "too_many_points"
+    assert (await client.post(f"/api/v1/{dev.token}/telemetry", json={"a": 1})).status_code == 200
+    later = await client.post(f"/api/v1/{dev.token}/telemetry", json={"b": 1, "c": 2})
+    assert later.status_code == 429  # two would fit, once the bucket refills
+    assert later.headers["retry-after"] == "1"

@@ -222,6 +222,8 @@ async def test_rejects_are_not_shown_to_another_enterprise(
     make_device: Any, client: httpx.AsyncClient, world: Any
 ) -> None:
     dev = await make_device()
+    own = await client.get(f"/api/devices/{dev.id}/rejects", headers=dev.headers)
+    assert own.json() == {"total": 0, "by_reason": {}, "recent": []}
     other = await world.bearer("bob", Role.ENTERPRISE, enterprises=())
     response = await client.get(f"/api/devices/{dev.id}/rejects", headers=other)
     assert response.status_code == 404

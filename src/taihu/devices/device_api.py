@@ -54,7 +54,10 @@ class _DeviceRoute(APIRoute):
 router = APIRouter(tags=["device API"], route_class=_DeviceRoute)
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Stored (an empty body, as ThingsBoard answers)", "content": {}},
-    400: {"description": "Malformed payload; nothing was stored"},
+    400: {
+        "description": "Malformed payload, or more data points than the limit ever allows; "
+        "nothing was stored"
+    },
     401: {"description": "Unknown or revoked access token (checked before the body is read)"},
     403: {"description": "Not used: the token is the only credential"},
     413: {"description": "The body is over the payload limit (TAIHU_MQTT_MAX_PACKET_SIZE)"},
@@ -167,6 +170,8 @@ async def post_telemetry(token: str, request: Request, hub: Hub) -> Response:
         raise InvalidInput(str(exc), code="bad_payload") from None
     hub.stats.messages += 1
     refused = hub.admit_points(auth, len(points), 1, topic="telemetry", transport="http")
+    if refused is not None and not refused.transient:  # more points than the limit ever allows
+        raise InvalidInput(refused.message or "too many data points", code="too_many_points")
     if refused is not None:
         raise TooManyRequests(refused.message or "over the data point limit", retry_after=1)
     ack = await (await hub.submit_points(auth.device_id, points, "http"))
