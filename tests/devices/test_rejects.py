@@ -17,8 +17,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from taihu.accounts import Role
-from taihu.devices import DeviceHub
+from taihu.accounts import Principal, Role
+from taihu.devices import DeviceHub, DeviceService
 from tests.devices.conftest import DEADLINE, Dev, eventually
 
 V311, V5 = mqtt.MQTTv311, mqtt.MQTTv5
@@ -272,3 +272,28 @@ async def test_a_message_over_the_packet_size_is_read_past_and_answered(
     assert record["by_reason"]["too_large"]["count"] == 2
     assert [r["code"] for r in record["recent"]] == [0x95, 0x97]
     assert "exceeds the maximum" in record["recent"][1]["detail"]
+
+
+@pytest.mark.parametrize("version", [V311, V5], ids=["3.1.1", "5"])
+async def test_a_gateway_message_the_registry_refuses_does_not_stall_the_gateway(
+    version: int, port: int, make_device: Any, client: httpx.AsyncClient, devices: Any,
+    world: Any,
+) -> None:  # fmt: skip
+    gw = await make_device("edge-gw", gateway=True)
+    d = devices(port, gw.token, version)
+    await d.connect()
+    # A child name over 200 characters: refused by the registry, not by the payload parser.
+    long_name = json.dumps({"M" * 201: [{"ts": T, "values": {"n": 1}}]}).encode()
+    refused = d.client.publish("v1/gateway/telemetry", long_name, qos=1)
+    fine = d.client.publish("v1/gateway/telemetry", json.dumps({"Meter": [
+        {"ts": T + 2, "values": {"n": 2}}]}).encode(), qos=1)  # fmt: skip
+    acks = dict([await d.ack() for _ in range(2)])
+    assert acks == {refused.mid: 0x99 if version == V5 else 0, fine.mid: 0}
+    async with world.db.session() as session:
+        rows, _ = await DeviceService(session).list_devices(Principal.system(), search="Meter")
+    assert [r.name for r in rows] == ["Meter"]
+    await _stored(client, Dev(rows[0].id, "", gw.enterprise_id, gw.headers), "n", [2])
+    assert d.connects.empty()
+    record = await _recorded(client, gw, 1)
+    assert record["recent"][0]["reason"] == "malformed"
+    assert "200 characters" in record["recent"][0]["detail"]

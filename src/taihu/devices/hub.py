@@ -38,7 +38,16 @@ from typing import Any
 import orjson
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from taihu.core import Clock, Database, PeriodicJob, SystemClock, drain
+from taihu.core import (
+    Clock,
+    Database,
+    InvalidInput,
+    NotFound,
+    PeriodicJob,
+    PermissionDenied,
+    SystemClock,
+    drain,
+)
 from taihu.devices.gateway import GatewaySession
 from taihu.devices.ingest import IngestQueue
 from taihu.devices.jobs import enforce_retention
@@ -161,6 +170,10 @@ class DeviceSession:
                 return await self.gateway.publish(topic, packet.payload, packet.qos)
         except BadPayload as exc:
             return _done(hub.reject_payload(self.auth, str(exc), topic=topic))
+        except Exception as exc:
+            # Raised here, it would end the connection unacknowledged: the client would send
+            # the message again on every reconnect, and nothing after it would get through.
+            return _done(hub.failed(self.auth, topic, exc))
         return _done(hub.reject_topic(self.auth, topic, "of the device API"))
 
     async def too_large(self, packet: Oversize, limit: int) -> Ack:
@@ -302,23 +315,8 @@ class DeviceHub:
         async def _guarded() -> Ack:
             try:
                 return await work
-            except BadPayload as exc:
-                if auth is None:
-                    return Ack(Reason.PAYLOAD_FORMAT_INVALID, str(exc))
-                return self.reject_payload(auth, str(exc), topic=topic)
-            except (OSError, TimeoutError, OperationalError, InterfaceError) as exc:
-                # The database is unreachable or busy: the same message may pass later.
-                log.warning("device API handler failed: %s", exc)
-                return self._refused(auth, "not_stored", Reason.IMPLEMENTATION_SPECIFIC_ERROR,
-                                     f"not stored: {exc}", topic=topic, transient=True)  # fmt: skip
-            except Exception:
-                # A fault of ours on this message: it would fail again, so it must not block
-                # the device (a 3.1.1 client gets it acknowledged and dropped).
-                log.exception("device API handler failed")
-                return self._refused(
-                    auth, "internal", Reason.IMPLEMENTATION_SPECIFIC_ERROR, "internal error",
-                    topic=topic,
-                )  # fmt: skip
+            except Exception as exc:
+                return self.failed(auth, topic, exc)
 
         task = asyncio.get_running_loop().create_task(_guarded())
         self._tasks.add(task)
@@ -415,6 +413,26 @@ class DeviceHub:
                 auth.device_id, reason, code, message, transport=transport, topic=topic
             )
         return Ack(code, message, disconnect=disconnect, transient=transient)
+
+    def failed(self, auth: DeviceAuth | None, topic: str, exc: Exception) -> Ack:
+        """The answer to a message whose handling raised, told permanent from transient."""
+        if isinstance(exc, BadPayload | InvalidInput):  # the message is wrong: 0x99
+            if auth is None:
+                return Ack(Reason.PAYLOAD_FORMAT_INVALID, str(exc))
+            return self.reject_payload(auth, str(exc), topic=topic)
+        if isinstance(exc, PermissionDenied | NotFound):  # acts for what it may not: 0x87
+            return self._refused(auth, "not_authorized", Reason.NOT_AUTHORIZED, str(exc),
+                                 topic=topic)  # fmt: skip
+        if isinstance(exc, OSError | TimeoutError | OperationalError | InterfaceError):
+            # The database is unreachable or busy: the same message may pass later.
+            log.warning("device message on %s not handled: %s", topic, exc)
+            return self._refused(auth, "not_stored", Reason.IMPLEMENTATION_SPECIFIC_ERROR,
+                                 f"not stored: {exc}", topic=topic, transient=True)  # fmt: skip
+        # A fault of ours on this message: it would fail again, so it must not block the
+        # device (a 3.1.1 client gets it acknowledged and dropped).
+        log.error("device message on %s failed", topic, exc_info=exc)
+        return self._refused(auth, "internal", Reason.IMPLEMENTATION_SPECIFIC_ERROR,
+                             "internal error", topic=topic)  # fmt: skip
 
     def refuse(
         self, auth: DeviceAuth, reason: str, code: int, message: str, *, topic: str = "",

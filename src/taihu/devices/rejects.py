@@ -47,6 +47,7 @@ REASONS = {
 REJECTS = PromCounter(
     "taihu_device_rejects_total", "Device messages refused", ["reason", "transport"]
 )
+_COUNTERS: dict[tuple[str, str], Any] = {}
 _DETAIL = 500
 
 
@@ -84,7 +85,10 @@ class RejectLog:
     ) -> None:  # fmt: skip
         """Count a refusal; it reaches the database within about a second."""
         assert reason in REASONS, reason
-        REJECTS.labels(reason, transport).inc()
+        counter = _COUNTERS.get((reason, transport))
+        if counter is None:  # labels() takes a lock and builds a key: looked up once
+            counter = _COUNTERS[(reason, transport)] = REJECTS.labels(reason, transport)
+        counter.inc()
         if not self._job.running and not self._stopped:
             self._job.start()  # by the first refusal, in whichever process serves devices
         now = datetime.now(UTC)
