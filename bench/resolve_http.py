@@ -181,9 +181,10 @@ def _free_port() -> int:
 
 
 def _serve(
-    url: str, data_dir: Path, port: int, *, workers: int = 2, handle_port: int = 0
-) -> subprocess.Popen[str]:
-    """`taihu serve` on the bench database, returned once it answers /readyz."""
+    url: str, data_dir: Path, port: int, *, workers: int = 2, handle_port: int = 0,
+    settings: dict[str, str] | None = None,
+) -> subprocess.Popen[str]:  # fmt: skip
+    """`taihu serve` on the bench database (``settings``: more TAIHU_ variables), once ready."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAIHU_")}
     env.update(
         TAIHU_ENV="production", TAIHU_DATABASE_URL=url, TAIHU_DATA_DIR=str(data_dir),
@@ -191,6 +192,7 @@ def _serve(
         TAIHU_HTTP_WORKERS=str(workers), TAIHU_DATABASE_POOL_SIZE="20", TAIHU_MQTT_PORT="0",
         TAIHU_HANDLE_PORT=str(handle_port),
     )  # fmt: skip
+    env.update(settings or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "taihu", "serve", "--workers", str(workers)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -115,6 +115,43 @@ class HandleSettings(BaseSettings):
         description="IP address this node publishes in its HS_SITE (default: the bound host, "
         "or 127.0.0.1 when bound to all addresses).",
     )
+    udp_reply_max_bytes: int = Field(
+        default=1536,
+        ge=512,
+        le=65_535,
+        description="Largest UDP reply sent, in bytes on the wire (its 512-byte datagrams); a "
+        "larger one is refused with RC 2 (truncated), which makes Handle clients ask over TCP.",
+    )
+    udp_source_bytes_per_second: int = Field(
+        default=65_536,
+        ge=0,
+        description="UDP reply bytes per second one source (IPv4 address, IPv6 /64) may get; "
+        "0: no limit per source.",
+    )
+    udp_source_burst_bytes: int = Field(
+        default=262_144, ge=512, description="UDP reply bytes one source may get at once."
+    )
+    tcp_max_connections: int = Field(
+        default=512, ge=1, description="Handle TCP connections open at once, all clients."
+    )
+    tcp_connections_per_address: int = Field(
+        default=16,
+        ge=1,
+        description="Handle TCP connections open at once from one address (IPv6: one /64).",
+    )
+    tcp_request_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Seconds a new TCP connection has to send its first complete request.",
+    )
+
+    @model_validator(mode="after")
+    def _burst_holds_a_reply(self) -> HandleSettings:
+        if self.udp_source_burst_bytes < self.udp_reply_max_bytes:
+            msg = "TAIHU_HANDLE_UDP_SOURCE_BURST_BYTES must be at least UDP_REPLY_MAX_BYTES"
+            raise ValueError(msg)
+        return self
 
 
 NodeRole = Literal["top-level", "secondary", "enterprise"]

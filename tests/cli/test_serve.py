@@ -12,18 +12,23 @@ import re
 import socket
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from taihu.accounts import Principal
 from taihu.core import Database, head_revisions
 from taihu.demo import demo_plan
 from taihu.demo.identifiers import DEMO_NODE_PREFIX
+from taihu.devices import DeviceService
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers.handle_values import SECKEY_TYPE, Handle
 from taihu.identifiers.records import load_record
 from taihu.identifiers.seckeys import is_sealed
+from tests.conftest import CODE_A
 from tests.processes import DEADLINE, SERVING, http, run, running
 
 MQTT = re.compile(r"MQTT device transport on mqtt://127\.0\.0\.1:(\d+)")
@@ -117,6 +122,65 @@ def test_serve_with_two_workers_starts_both_and_stops_them(
     assert server.output.count("Application shutdown complete") == 2
     assert "Stopping parent process" in server.output
     assert "Traceback" not in server.output
+
+
+def registered_device(database_url: str) -> tuple[int, str]:
+    """A device registered in a new enterprise: its id and access token."""
+
+    async def _register() -> tuple[int, str]:
+        db = Database(database_url)
+        try:
+            async with db.session() as session:
+                enterprise = await EnterpriseService(session).create(
+                    Principal.system("test"), "甲厂", CODE_A
+                )
+            async with db.session() as session:
+                issued = await DeviceService(session).create(
+                    Principal.system("test"), enterprise.id, "meter"
+                )
+            return issued.device.id, issued.token
+        finally:
+            await db.dispose()
+
+    return asyncio.run(_register())
+
+
+def stored_points(database_url: str, device_id: int) -> int:
+    """How many raw points a device has."""
+
+    async def _count() -> int:
+        db = Database(database_url)
+        try:
+            async with db.session() as session:
+                query = sa.text("SELECT count(*) FROM ts_points WHERE device_id = :d")
+                return int((await session.execute(query, {"d": device_id})).scalar_one())
+        finally:
+            await db.dispose()
+
+    return asyncio.run(_count())
+
+
+def test_two_workers_never_stamp_two_readings_of_a_device_alike(
+    env: dict[str, str], tmp_path: Path, database_url: str
+) -> None:
+    # Each worker stamps the posts it serves in a lane of its own (devices/stamps.py): posts
+    # without ts that reach both workers in the same millisecond must still be separate points.
+    device_id, token = registered_device(database_url)
+    args = ("serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", "0", "--workers", "2")
+    with running(*args, env=env, cwd=tmp_path) as server:
+        url = server.url()
+        for _ in "12":
+            server.wait_for("Application startup complete")
+
+        def post(i: int) -> int:
+            with http() as client:  # a connection of its own: the workers share them out
+                return client.post(f"{url}/api/v1/{token}/telemetry", json={"v": i}).status_code
+
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            codes = list(pool.map(post, range(80)))
+        assert codes == [200] * 80
+        server.interrupt()
+    assert stored_points(database_url, device_id) == 80
 
 
 def test_serve_on_a_busy_port_exits_naming_the_port_and_how_to_change_it(

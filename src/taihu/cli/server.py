@@ -159,7 +159,8 @@ def _mqtt_in_thread(settings: Settings, sock: socket.socket) -> None:
 
     async def _serve() -> None:
         db = database_for(settings)
-        hub = DeviceHub(db, settings.mqtt)
+        lanes = settings.http.workers + 1  # the workers stamp HTTP readings in the others
+        hub = DeviceHub(db, settings.mqtt, stamp_lane=(lanes - 1, lanes))
         meter_sync = MeterSync(db, settings, SystemClock())
         await hub.start(sock)
         meter_sync.start()
@@ -231,6 +232,7 @@ def _as_environment(settings: Settings, port: int) -> dict[str, str]:
         "TAIHU_DATABASE_URL": settings.database_url,
         "TAIHU_HTTP_HOST": settings.http.host,
         "TAIHU_HTTP_PORT": str(port),
+        "TAIHU_HTTP_WORKERS": str(settings.http.workers),
         "TAIHU_MQTT_HOST": settings.mqtt.host,
         "TAIHU_MQTT_PORT": str(settings.mqtt.port),
         "TAIHU_HANDLE_PORT": str(settings.handle.port),

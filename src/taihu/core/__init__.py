@@ -25,6 +25,7 @@ from taihu.core.security import (
     verify_password,
     verify_signature,
 )
+from taihu.core.slots import WorkerSlot, claim_slot
 from taihu.core.uploads import MAX_UPLOAD, read_upload
 
 __all__ = [
@@ -52,7 +53,9 @@ __all__ = [
     "TooManyRequests",
     "UTCDateTime",
     "Unauthenticated",
+    "WorkerSlot",
     "WrittenJSON",
+    "claim_slot",
     "current_request_id",
     "db_session",
     "drain",

@@ -9,6 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, status
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
 from taihu.core import PageNumber, PageSize
 from taihu.devices import device_api, query_api
+from taihu.devices.children import ChildDevices
 from taihu.devices.dependencies import Devices, Hub
 from taihu.devices.rejects import reject_summary
 from taihu.devices.schemas import (
@@ -16,6 +17,7 @@ from taihu.devices.schemas import (
     AttributesIn,
     DeviceCreatedOut,
     DeviceCreateIn,
+    DeviceGatewayIn,
     DeviceOut,
     DevicePage,
     ProfileCreateIn,
@@ -140,6 +142,33 @@ async def get_rejects(device_id: int, principal: CurrentPrincipal, devices: Devi
     return RejectsOut.model_validate(
         await reject_summary(devices.session, device_id), from_attributes=True
     )
+
+
+@router.put(
+    "/api/devices/{device_id}/gateway",
+    summary="Move a device under a gateway (or detach it)",
+    description="Admins and the enterprise's users. The gateway must be of the device's "
+    "enterprise; the device then answers to the name it has under that gateway only, and the "
+    "gateway it left can no longer write to it or receive its commands. Audited.",
+    response_model=DeviceOut,
+    responses={
+        **_NOT_FOUND,
+        409: {"description": "A device of that name is where the device would go"},
+    },
+)
+async def set_gateway(
+    device_id: int,
+    body: DeviceGatewayIn,
+    principal: CurrentPrincipal,
+    devices: Devices,
+    hub: Hub,
+    later: BackgroundTasks,
+) -> DeviceOut:
+    device = await ChildDevices(devices.session, devices.clock).move(
+        principal, device_id, body.gateway_id
+    )
+    later.add_task(hub.forget_child, device_id)  # after the commit
+    return DeviceOut.model_validate(device)
 
 
 @router.post(

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from taihu.accounts import Principal
 from taihu.core.commands import console, load_settings, open_database, run
+from taihu.devices.children import ChildDevices
 from taihu.devices.models import Device
 from taihu.devices.service import DeviceService
 from taihu.enterprises import EnterpriseService
@@ -20,7 +21,9 @@ app = typer.Typer(help="Devices, gateways and their access tokens.", no_args_is_
 
 @app.command("create")
 def create(
-    name: str = typer.Argument(..., help="Name of the device, unique within its enterprise."),
+    name: str = typer.Argument(
+        ..., help="Name of the device, unique among its enterprise's devices outside gateways."
+    ),
     enterprise: str = typer.Option(..., "--enterprise", help="Credit code of the enterprise."),
     profile: str | None = typer.Option(None, "--profile", help="Device profile name."),
     gateway: bool = typer.Option(False, "--gateway", help="The device is a gateway."),
@@ -65,11 +68,15 @@ def list_(
                 rows.extend(batch)
                 if len(batch) < _BATCH:
                     break
-        table = Table("id", "enterprise", "name", "kind", "created", title=f"{total} devices")
+        table = Table(
+            "id", "enterprise", "name", "kind", "gateway", "created", title=f"{total} devices"
+        )
         for d in rows:
             table.add_row(
-                str(d.id), str(d.enterprise_id), d.name, d.kind, f"{d.created_at:%Y-%m-%d %H:%M}"
-            )
+                str(d.id), str(d.enterprise_id), d.name, d.kind,
+                "" if d.gateway_id is None else str(d.gateway_id),
+                f"{d.created_at:%Y-%m-%d %H:%M}",
+            )  # fmt: skip
         console.print(table)
 
     run(_run())
@@ -93,6 +100,28 @@ def show(device_id: int = typer.Argument(..., help="Device id.")) -> None:
         for a in attributes:
             table.add_row(a.scope, a.key, repr(a.value))
         console.print(table)
+
+    run(_run())
+
+
+@app.command("move")
+def move(
+    device_id: int = typer.Argument(..., help="Device id."),
+    gateway: int | None = typer.Option(
+        None, "--gateway", help="Id of a gateway of the device's enterprise to move it under."
+    ),
+    detach: bool = typer.Option(False, "--detach", help="Take the device from its gateway."),
+) -> None:
+    """Move a device under a gateway, or detach it from its gateway (audited)."""
+    if (gateway is None) == (not detach):
+        console.print("give either --gateway ID or --detach", highlight=False)
+        raise typer.Exit(2)
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            device = await ChildDevices(session).move(Principal.system(), device_id, gateway)
+        where = f"under gateway {device.gateway_id}" if device.gateway_id else "under no gateway"
+        console.print(f"device {device.id} ({device.name}) is {where}", highlight=False)
 
     run(_run())
 

@@ -24,7 +24,7 @@ from taihu.devices.dependencies import Hub
 from taihu.devices.hub import DeviceHub
 from taihu.devices.mqtt.reasons import Reason
 from taihu.devices.service import DeviceAuth
-from taihu.devices.values import BadPayload, parse_attributes, parse_telemetry
+from taihu.devices.values import BadPayload, parse_attributes
 
 __all__ = ["router"]
 
@@ -164,7 +164,7 @@ async def post_telemetry(token: str, request: Request, hub: Hub) -> Response:
     auth = await _device(hub, token)
     document = await _payload(request, hub, auth)
     try:
-        points = parse_telemetry(document, hub.now_ms())
+        points = await hub.telemetry_points(auth.device_id, document)
     except BadPayload as exc:
         hub.reject_payload(auth, str(exc), topic="telemetry", transport="http")
         raise InvalidInput(str(exc), code="bad_payload") from None

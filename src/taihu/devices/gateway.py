@@ -11,27 +11,41 @@
     hub → gateway: v1/gateway/attributes {"device": …, "data": {…}} (shared attribute updates)
                    v1/gateway/rpc {"device": …, "data": {"id": …, "method": …, "params": …}}
 
-Child devices are created on first mention, under the gateway's enterprise, linked to it.
+A gateway acts only for its own children (taihu.devices.children says which names are its). A
+child is created on first mention, under the gateway's enterprise, linked to it. A name the gateway
+may not use is refused item by item, as the gateway API has no per-device answer: its data is not
+stored, the refusal is counted and kept in the gateway's recent errors, and the first refusal of
+each name in a session is logged and audited.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import sqlalchemy as sa
 
+from taihu.devices.children import ChildDevices, ChildRefused
 from taihu.devices.mqtt.transport import Ack
 from taihu.devices.service import DeviceService
-from taihu.devices.values import BadPayload, Point, parse_attributes, parse_telemetry
+from taihu.devices.values import BadPayload, Point, parse_attributes
 
 if TYPE_CHECKING:
     from taihu.devices.hub import DeviceSession
 
 __all__ = ["GatewaySession"]
 
+log = logging.getLogger("taihu.devices")
+
 PREFIX = "v1/gateway/"
+_TOLD_AT_MOST = 100  # names per session whose refusal is logged and audited (all are counted)
+# Seconds a name stays resolved in a session. A move through the API of this process is seen at
+# once; one made elsewhere (the CLI, another worker) within this time.
+_RECHECK_AFTER = 30.0
 
 
 class GatewaySession:
@@ -41,19 +55,73 @@ class GatewaySession:
         self.session = session
         self.hub = session.hub
         self.children: dict[str, int] = {}
+        self._checked: dict[str, float] = {}  # when each name was last resolved (monotonic)
+        self._resolving = asyncio.Lock()
+        self._told: set[str] = set()
 
-    async def child(self, name: object, profile: object = None) -> int:
-        """The id of a child device by name, created under the gateway's enterprise if new."""
+    async def child(self, name: object, topic: str, profile: object = None) -> int | None:
+        """The id of the gateway's child so named (created if new); None when refused."""
         if not isinstance(name, str) or not name.strip():
             raise BadPayload("a child device needs a name")
-        if name not in self.children:
-            async with self.hub.db.session() as db:
-                device = await DeviceService(db, self.hub.clock).child_device(
-                    self.session.auth, name, profile if isinstance(profile, str) else None
-                )
-            self.children[name] = device.id
-            self.hub.gateway_children[device.id] = (self, name)
+        if self._fresh(name):
+            return self.children[name]
+        async with self._resolving:  # one creation per name, however many messages name it
+            if not self._fresh(name):
+                wanted = profile if isinstance(profile, str) else None
+                try:
+                    try:
+                        device_id = await self._resolve(name, wanted)
+                    except sa.exc.IntegrityError:
+                        # Another session of this gateway created it (or its profile) meanwhile.
+                        device_id = await self._resolve(name, wanted)
+                except ChildRefused as refusal:
+                    self._release(name)
+                    await self._refuse(topic, refusal)
+                    return None
+                if self.children.get(name) != device_id:
+                    self._release(name)
+                self.children[name] = device_id
+                self._checked[name] = time.monotonic()
+                self.hub.gateway_children[device_id] = (self, name)
         return self.children[name]
+
+    def _fresh(self, name: str) -> bool:
+        checked = self._checked.get(name)
+        return (
+            name in self.children
+            and checked is not None
+            and time.monotonic() - checked < _RECHECK_AFTER
+        )
+
+    def _release(self, name: str) -> None:
+        """Stop speaking for the device a name stood for."""
+        device_id = self.children.pop(name, None)
+        self._checked.pop(name, None)
+        if device_id is not None and self.hub.gateway_children.get(device_id, (None,))[0] is self:
+            del self.hub.gateway_children[device_id]
+
+    async def _resolve(self, name: str, profile: str | None) -> int:
+        async with self.hub.db.session() as db:
+            device = await ChildDevices(db, self.hub.clock).resolve(
+                self.session.auth, name, profile
+            )
+            return device.id
+
+    async def _refuse(self, topic: str, refusal: ChildRefused) -> None:
+        auth = self.session.auth
+        self.hub.refuse_child(auth, f"{PREFIX}{topic}: {refusal}", PREFIX + topic)
+        if refusal.name in self._told or len(self._told) >= _TOLD_AT_MOST:
+            return
+        self._told.add(refusal.name)
+        log.warning("gateway %s (%d): %s", auth.name, auth.device_id, refusal)
+        async with self.hub.db.session() as db:
+            await ChildDevices(db, self.hub.clock).record_refusal(auth, refusal, PREFIX + topic)
+
+    def forget(self, device_id: int) -> None:
+        """A device left this gateway (or came under it): resolve its name afresh."""
+        for name, child in list(self.children.items()):
+            if child == device_id:
+                self._release(name)
 
     async def publish(  # noqa: PLR0911
         self, topic: str, payload: bytes, qos: int = 1
@@ -64,12 +132,12 @@ class GatewaySession:
         if kind == "telemetry":
             return await self._telemetry(document, qos)
         if kind == "connect":
-            await self.child(_obj(document).get("device"), _obj(document).get("type"))
+            await self.child(_obj(document).get("device"), kind, _obj(document).get("type"))
             return _done(Ack())
         if kind == "disconnect":
             name = _obj(document).get("device")
-            if isinstance(name, str) and name in self.children:
-                self.hub.gateway_children.pop(self.children.pop(name), None)
+            if isinstance(name, str):
+                self._release(name)
             return _done(Ack())
         if kind == "attributes":
             return self.hub.spawn(self._attributes(document), self.session.auth, topic)
@@ -78,16 +146,19 @@ class GatewaySession:
             return self.hub.spawn(self._attribute_request(request), self.session.auth, topic)
         if kind == "rpc":
             request = _obj(document)
-            child = await self.child(request.get("device"))
-            self.hub.rpc_answered(child, str(request.get("id")), orjson.dumps(request.get("data")))
+            child = await self.child(request.get("device"), kind)
+            if child is not None:
+                data = orjson.dumps(request.get("data"))
+                self.hub.rpc_answered(child, str(request.get("id")), data)
             return _done(Ack())
         return _done(self.hub.reject_topic(self.session.auth, topic, "of the gateway API"))
 
     async def _telemetry(self, document: Any, qos: int) -> Awaitable[Ack]:
-        now = self.hub.now_ms()
         batches: list[tuple[int, list[Point]]] = []
         for name, entries in _obj(document).items():
-            batches.append((await self.child(name), parse_telemetry(entries, now)))
+            child = await self.child(name, "telemetry")
+            if child is not None:  # a refused device's entries are dropped, the others kept
+                batches.append((child, await self.hub.telemetry_points(child, entries)))
         # Children share the gateway's connection and so its data point limit.
         refused = self.hub.admit_points(self.session.auth, sum(len(p) for _, p in batches), qos)
         if refused is not None:
@@ -105,7 +176,9 @@ class GatewaySession:
 
     async def _attributes(self, document: Any) -> Ack:
         for name, values in _obj(document).items():
-            child = await self.child(name)
+            child = await self.child(name, "attributes")
+            if child is None:
+                continue
             async with self.hub.db.session() as db:
                 await DeviceService(db, self.hub.clock).put_attributes(
                     child, "client", parse_attributes(values)
@@ -113,7 +186,9 @@ class GatewaySession:
         return Ack()
 
     async def _attribute_request(self, request: dict[str, Any]) -> Ack:
-        child = await self.child(request.get("device"))
+        child = await self.child(request.get("device"), "attributes/request")
+        if child is None:
+            return Ack()  # nothing to answer about a device the gateway does not own
         keys = request.get("keys") or ([request["key"]] if "key" in request else None)
         if keys is not None and not isinstance(keys, list):
             raise BadPayload("keys must be a list of attribute names")
@@ -145,7 +220,8 @@ class GatewaySession:
     async def closed(self) -> None:
         """The gateway went away: its children are no longer reachable through it."""
         for child in self.children.values():
-            self.hub.gateway_children.pop(child, None)
+            if self.hub.gateway_children.get(child, (None,))[0] is self:
+                self.hub.gateway_children.pop(child, None)
 
 
 def _obj(document: Any) -> dict[str, Any]:

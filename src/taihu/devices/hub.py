@@ -64,6 +64,7 @@ from taihu.devices.mqtt.transport import (
 )
 from taihu.devices.rejects import RejectLog
 from taihu.devices.service import DeviceAuth, DeviceService
+from taihu.devices.stamps import DeviceStamps
 from taihu.devices.tsdb import TimeSeriesStore, store_for
 from taihu.devices.values import (
     BadPayload,
@@ -71,9 +72,11 @@ from taihu.devices.values import (
     Row,
     parse_attributes,
     parse_json,
+    parse_telemetry,
     point_rows,
     telemetry_rows,
     typed_value,
+    untimed_entries,
 )
 from taihu.settings import MqttSettings
 
@@ -111,6 +114,7 @@ class DeviceState:
     points: RateLimiter  # telemetry data points
     malformed: int = 0
     rate_limited: int = 0
+    refused_children: int = 0  # gateway items for devices the gateway does not own
     last_activity: float = 0.0
     errors: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=_RECENT_ERRORS))
 
@@ -244,12 +248,14 @@ class DeviceHub:
         *,
         clock: Clock | None = None,
         store: TimeSeriesStore | None = None,
+        stamp_lane: tuple[int, int] = (0, 1),
     ) -> None:
         self.db = db
         self.settings = settings or MqttSettings()
         self.clock = clock or SystemClock()
         self.store = store or store_for(db)
         self.ingest = IngestQueue(self.store)
+        self.stamps = DeviceStamps(*stamp_lane)
         self.stats = HubStats()
         self.sessions: dict[int, list[DeviceSession]] = {}
         self.devices: dict[int, DeviceState] = {}
@@ -306,6 +312,19 @@ class DeviceHub:
     def now_ms(self) -> int:
         """The hub's time in milliseconds since the epoch."""
         return int(self.clock.now().timestamp() * 1000)
+
+    async def stamp(self, device_id: int, document: Any) -> int:
+        """The time of the first object without ``ts`` in a document (see ``stamps``).
+
+        The next ones are ``stamps.lanes`` apart: pass that as ``step`` to ``parse_telemetry``.
+        """
+        count = untimed_entries(document)
+        return await self.stamps.reserve(self.store, device_id, count, self.now_ms())
+
+    async def telemetry_points(self, device_id: int, document: Any) -> list[Point]:
+        """The points of a decoded telemetry document, objects without ``ts`` stamped."""
+        first = await self.stamp(device_id, document)
+        return parse_telemetry(document, first, self.stamps.lanes)
 
     def spawn(
         self, work: Awaitable[Ack], auth: DeviceAuth | None = None, topic: str = ""
@@ -383,6 +402,14 @@ class DeviceHub:
     def connected(self, device_id: int) -> int:
         """How many sessions a device has open."""
         return len(self.sessions.get(device_id, []))
+
+    def forget_child(self, device_id: int) -> None:
+        """A device changed gateway: gateways look its name up afresh, commands wait for that."""
+        self.gateway_children.pop(device_id, None)
+        for sessions in self.sessions.values():
+            for session in sessions:
+                if session.gateway is not None:
+                    session.gateway.forget(device_id)
 
     def drop(self, device_id: int, reason: Reason = Reason.NOT_AUTHORIZED) -> None:
         """Disconnect every session of a device (its token was rotated or revoked)."""
@@ -467,6 +494,14 @@ class DeviceHub:
         return self._refused(auth, "rate_limited", code, message, topic=topic,
                              transport=transport, transient=True, disconnect=qos == 0)  # fmt: skip
 
+    def refuse_child(self, auth: DeviceAuth, message: str, topic: str = "") -> None:
+        """A gateway's item for a device it may not act for: recorded, not stored.
+
+        The gateway API has no per-device answer, so the message's PUBACK stays a success.
+        """
+        self.state(auth).refused_children += 1
+        self._refused(auth, "not_authorized", Reason.NOT_AUTHORIZED, message, topic=topic)
+
     def admit_points(
         self, auth: DeviceAuth, count: int, qos: int, *, topic: str = "", transport: str = "mqtt"
     ) -> Ack | None:
@@ -493,7 +528,9 @@ class DeviceHub:
         self, auth: DeviceAuth, payload: bytes, qos: int = 1
     ) -> Awaitable[Ack]:
         """Queue a telemetry payload; the awaitable resolves once it is stored."""
-        rows = telemetry_rows(self.decode(payload), self.now_ms(), auth.device_id)
+        document = self.decode(payload)
+        now = await self.stamp(auth.device_id, document)
+        rows = telemetry_rows(document, now, auth.device_id, self.stamps.lanes)
         refused = self.admit_points(auth, len(rows), qos, topic=TELEMETRY)
         if refused is not None:
             return _done(refused)

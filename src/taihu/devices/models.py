@@ -38,14 +38,28 @@ class DeviceProfile(Base):
     rate_limits: Mapped[str] = mapped_column(sa.String(200), default="")
     # capacity:seconds,… on the data points of telemetry (ThingsBoard's telemetryDataPoints)
     data_point_limits: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    # The enterprise whose gateway named it as a child's type (None: defined by the platform);
+    # it bounds how many profiles an enterprise's gateways create. A record, so no foreign key.
+    created_by_enterprise_id: Mapped[int | None] = mapped_column(sa.Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Device(Base):
-    """A device (or a gateway) of an enterprise."""
+    """A device (or a gateway) of an enterprise; a child device belongs to its gateway.
+
+    Names are unique where they are looked up: a gateway's children among its children (the
+    gateway API addresses them by name), every other device within its enterprise.
+    """
 
     __tablename__ = "devices"
-    __table_args__ = (sa.UniqueConstraint("enterprise_id", "name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("gateway_id", "name"),
+        sa.Index(
+            "uq_devices_standalone_name", "enterprise_id", "name", unique=True,
+            sqlite_where=sa.text("gateway_id IS NULL"),
+            postgresql_where=sa.text("gateway_id IS NULL"),
+        ),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(

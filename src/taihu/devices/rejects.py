@@ -38,7 +38,7 @@ REASONS = {
     "malformed": "permanent",  # not JSON, or not a shape of the device API (0x99)
     "topic": "permanent",  # not a topic of the device API (0x90)
     "too_large": "permanent",  # over the maximum packet size (HTTP 413, MQTT 5 PUBACK 0x97)
-    "not_authorized": "permanent",  # names a device the sender may not act for (0x87)
+    "not_authorized": "permanent",  # a gateway item for a device it does not own (0x87)
     "too_many_points": "permanent",  # more points than the data point limit ever allows (0x97)
     "internal": "permanent",  # the hub failed on it; logged with a traceback (0x83)
     "rate_limited": "transient",  # over the message or data point rate limit (0x97)

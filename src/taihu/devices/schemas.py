@@ -14,6 +14,7 @@ __all__ = [
     "AttributesIn",
     "DeviceCreateIn",
     "DeviceCreatedOut",
+    "DeviceGatewayIn",
     "DeviceOut",
     "DevicePage",
     "ProfileCreateIn",
@@ -122,6 +123,16 @@ class DeviceCreateIn(BaseModel):
     profile: str | None = Field(default=None, max_length=100)
     gateway: bool = False
     identifier: str | None = Field(default=None, max_length=255)
+
+
+class DeviceGatewayIn(BaseModel):
+    """The gateway a device is to be a child of (``null``: none)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"gateway_id": 5}]})
+
+    gateway_id: int | None = Field(
+        ge=1, le=2**63 - 1, description="A gateway of the device's enterprise, or null to detach"
+    )
 
 
 class DeviceOut(BaseModel):

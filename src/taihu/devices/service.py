@@ -21,15 +21,18 @@ from taihu.enterprises import Enterprise
 __all__ = [
     "DEFAULT_PROFILE",
     "KEY_TYPES",
+    "PROFILE_NAME_LENGTH",
     "SCOPES",
     "DeviceAuth",
     "DeviceService",
     "IssuedDevice",
+    "clean_name",
 ]
 
 DEFAULT_PROFILE = "default"
 SCOPES = ("client", "shared", "server")
 KEY_TYPES = ("long", "double", "boolean", "string", "json")
+PROFILE_NAME_LENGTH = 100  # the column's width
 _TOKEN_PREFIX = "dev"  # noqa: S105 - the visible prefix of device tokens, not a secret
 
 
@@ -60,12 +63,13 @@ class DeviceAuth:
         return self.kind == "gateway"
 
 
-def _clean_name(name: str, what: str) -> str:
+def clean_name(name: str, what: str, longest: int = 200) -> str:
+    """A name with its white space collapsed; refused when empty or longer than ``longest``."""
     name = " ".join(name.split())
     if not name:
         raise InvalidInput(f"a {what} needs a name", code="bad_name")
-    if len(name) > 200:
-        raise InvalidInput(f"a {what} name is at most 200 characters", code="bad_name")
+    if len(name) > longest:
+        raise InvalidInput(f"a {what} name is at most {longest} characters", code="bad_name")
     return name
 
 
@@ -88,10 +92,11 @@ class DeviceService:
         rate_limits: str = "",
         description: str = "",
         data_point_limits: str = "",
+        created_by_enterprise_id: int | None = None,
     ) -> DeviceProfile:
-        """Define a device profile (admin or bureau)."""
+        """Define a device profile (admin or bureau; or the platform for a gateway's child)."""
         actor.require_role(Role.BUREAU)
-        name = _clean_name(name, "profile")
+        name = clean_name(name, "profile", PROFILE_NAME_LENGTH)
         keys = [self._check_key(k) for k in telemetry_keys or []]
         if not 1 <= retention_days <= 36_500:
             raise InvalidInput("retention_days must be 1 to 36500", code="bad_retention")
@@ -105,7 +110,8 @@ class DeviceService:
         profile = DeviceProfile(
             name=name, description=description, telemetry_keys=keys,
             retention_days=retention_days, rate_limits=rate_limits.replace(" ", ""),
-            data_point_limits=data_point_limits.replace(" ", ""), created_at=self.clock.now(),
+            data_point_limits=data_point_limits.replace(" ", ""),
+            created_by_enterprise_id=created_by_enterprise_id, created_at=self.clock.now(),
         )  # fmt: skip
         self.session.add(profile)
         await self.session.flush()
@@ -113,7 +119,8 @@ class DeviceService:
             self.session, actor, "device_profile.create", "device_profile", profile.id,
             after={"name": name, "telemetry_keys": keys, "retention_days": retention_days,
                    "rate_limits": profile.rate_limits,
-                   "data_point_limits": profile.data_point_limits},
+                   "data_point_limits": profile.data_point_limits,
+                   "created_by_enterprise_id": created_by_enterprise_id},
             at=self.clock.now(),
         )  # fmt: skip
         return profile
@@ -177,12 +184,12 @@ class DeviceService:
         actor.require_enterprise(enterprise_id)
         if await self.session.get(Enterprise, enterprise_id) is None:
             raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
-        name = _clean_name(name, "device")
-        if await self.session.scalar(
-            sa.select(Device.id).where(Device.enterprise_id == enterprise_id, Device.name == name)
-        ):
+        name = clean_name(name, "device")
+        if await self.named(enterprise_id, gateway_id, name) is not None:
             raise Conflict(
-                f"enterprise {enterprise_id} has a device named {name!r} already",
+                f"enterprise {enterprise_id} has a device named {name!r} already"
+                if gateway_id is None
+                else f"gateway {gateway_id} has a child named {name!r} already",
                 code="device_exists",
             )
         chosen = await self.profile_named(actor, profile)
@@ -201,6 +208,15 @@ class DeviceService:
             at=self.clock.now(),
         )  # fmt: skip
         return IssuedDevice(device, plain)
+
+    async def named(self, enterprise_id: int, gateway_id: int | None, name: str) -> int | None:
+        """The device so named among a gateway's children, or (no gateway) the enterprise's rest."""
+        where = (
+            Device.gateway_id == gateway_id
+            if gateway_id is not None
+            else sa.and_(Device.enterprise_id == enterprise_id, Device.gateway_id.is_(None))
+        )
+        return await self.session.scalar(sa.select(Device.id).where(where, Device.name == name))
 
     async def _issue_token(self, device: Device) -> str:
         plain, digest = new_token(_TOKEN_PREFIX)
@@ -299,29 +315,6 @@ class DeviceService:
             device.id, device.name, device.enterprise_id, device.kind, device.profile_id,
             limits, digest, point_limits,
         )  # fmt: skip
-
-    async def child_device(self, gateway: DeviceAuth, name: str, profile: str | None) -> Device:
-        """The child device a gateway announces, created under the gateway's enterprise."""
-        name = _clean_name(name, "device")
-        device = await self.session.scalar(
-            sa.select(Device).where(
-                Device.enterprise_id == gateway.enterprise_id, Device.name == name
-            )
-        )
-        if device is not None:
-            return device
-        actor = Principal(
-            name=f"gateway:{gateway.name}", role=Role.ENTERPRISE,
-            enterprise_ids=frozenset({gateway.enterprise_id}),
-        )  # fmt: skip
-        try:
-            chosen = await self.profile_named(actor, profile)
-        except NotFound:
-            chosen = await self.profile_named(actor, None)
-        issued = await self.create(
-            actor, gateway.enterprise_id, name, profile=chosen.name, gateway_id=gateway.device_id
-        )
-        return issued.device
 
     # -- attributes ------------------------------------------------------------------------------
 

@@ -1,15 +1,19 @@
 """The time-series store: raw points, latest values and rollups, behind one small interface.
 
-    write_rows(rows) ─► ts_points   raw values (a point re-sent with the same ts is kept once)
+    write_rows(rows) ─► ts_points   raw values, one per (device, key, ts): the latest write wins
                      ├► ts_latest   the newest value per device and key
                      └► ts_rollups  min/max/sum/count per 1 min, 1 h and 1 day, numeric keys only
 
 Rollups are maintained in the same transaction as the points they summarise, from the rows the
 insert actually added, so a redelivered QoS 1 message is never counted twice. A batch is first
 aggregated in Python: one latest-value upsert per (device, key) and one rollup upsert per
-(device, key, bucket), however many of its points fall there. ``SqliteStore`` uses prepared
-statements over ``executemany``; ``PostgresStore`` COPYs the points into week partitions
-(``taihu.devices.partitions``) and upserts the rest with one ``unnest`` statement per table.
+(device, key, bucket), however many of its points fall there. A point sent again for a stored
+(device, key, ts) with another value replaces it, as in ThingsBoard, and its buckets are rebuilt
+from what is stored (``taihu.devices.rollups.recompute``), so the rollups stay what the points
+give; an identical resend changes nothing. Within one batch the last row for a (device, key,
+ts) wins. ``SqliteStore`` uses prepared statements over ``executemany``; ``PostgresStore`` COPYs
+the points into week partitions (``taihu.devices.partitions``) and upserts the rest with one
+``unnest`` statement per table.
 Reading is shared. Tests run both.
 """
 
@@ -27,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from taihu.core import Database
 from taihu.devices.models import TsLatest, TsPoint, TsRollup
 from taihu.devices.partitions import WEEK_MS, PartitionedPoints, week_of
+from taihu.devices.rollups import PERIODS, recompute, rollup_rows
 from taihu.devices.values import Kind, Point, Row, stored_value, typed_value
 
 __all__ = [
@@ -40,7 +45,6 @@ __all__ = [
     "store_for",
 ]
 
-PERIODS = (60_000, 3_600_000, 86_400_000)  # rollup periods in ms: 1 min, 1 h, 1 day
 Aggregation = Literal["AVG", "MIN", "MAX", "SUM", "COUNT", "NONE"]
 AGGREGATIONS: tuple[Aggregation, ...] = ("AVG", "MIN", "MAX", "SUM", "COUNT", "NONE")
 _NUMERIC = (Kind.BOOL, Kind.LONG, Kind.DOUBLE)
@@ -65,6 +69,9 @@ class TimeSeriesStore(Protocol):
 
     async def latest(self, device_id: int, keys: Sequence[str] | None = None) -> dict[str, Sample]:
         """The latest value of each key (all keys when ``keys`` is None)."""
+
+    async def last_ts(self, device_id: int, not_after: int) -> int | None:
+        """The newest time among a device's latest values not after ``not_after`` (ms)."""
 
     async def keys(self, device_id: int) -> list[str]:
         """The keys a device has reported."""
@@ -137,6 +144,25 @@ _PG_ROLLUP_SQL = (
 )
 
 
+# Replacing a stored point: the changed rows only (an identical resend is not an overwrite).
+_OVERWRITE_SQL = (
+    "UPDATE ts_points SET kind = v.column4, num = v.column5, txt = v.column6 FROM (VALUES {}) AS v "
+    "WHERE ts_points.device_id = v.column1 AND ts_points.key = v.column2 "
+    "AND ts_points.ts = v.column3 AND (ts_points.kind IS NOT v.column4 "
+    "OR ts_points.num IS NOT v.column5 OR ts_points.txt IS NOT v.column6) "
+    "RETURNING device_id, key, ts"
+)
+_OVERWRITE_CHUNK = 1000  # rows per statement: 6 parameters each, under SQLite's 32766
+_PG_OVERWRITE_SQL = (
+    "UPDATE ts_points AS p SET kind = i.kind, num = i.num, txt = i.txt FROM unnest("
+    "$1::int[], $2::text[], $3::bigint[], $4::smallint[], $5::float8[], $6::text[]) "
+    "AS i(device_id, key, ts, kind, num, txt) "
+    "WHERE p.device_id = i.device_id AND p.key = i.key AND p.ts = i.ts "
+    "AND (p.kind, p.num, p.txt) IS DISTINCT FROM (i.kind, i.num, i.txt) "
+    "RETURNING p.device_id, p.key, p.ts"
+)
+
+
 def latest_rows(rows: Sequence[Row]) -> list[Row]:
     """The newest row per (device, key), sorted by them (a stable lock order)."""
     newest: dict[tuple[int, str], Row] = {}
@@ -146,49 +172,6 @@ def latest_rows(rows: Sequence[Row]) -> list[Row]:
         if old is None or row[2] >= old[2]:
             newest[key] = row
     return [newest[k] for k in sorted(newest)]
-
-
-def rollup_rows(rows: Sequence[Row]) -> list[tuple[int, str, int, int, float, float, float, int]]:
-    """``(device, key, period, start, min, max, sum, count)`` of the numeric rows, per bucket.
-
-    Minutes are summed from the rows, hours from the minutes and days from the hours, so the
-    database sees one upsert per bucket and batch, however many points fall into it.
-    """
-    minutes: dict[tuple[int, str, int], list[Any]] = {}
-    for device_id, key, ts, _kind, num, _txt in rows:
-        if num is None:  # strings and JSON have no rollups
-            continue
-        bucket = (device_id, key, ts - ts % 60_000)
-        acc = minutes.get(bucket)
-        if acc is None:
-            minutes[bucket] = [num, num, num, 1]
-        else:
-            if num < acc[0]:  # noqa: PLR1730 - cheaper than a call, once per point
-                acc[0] = num
-            if num > acc[1]:  # noqa: PLR1730
-                acc[1] = num
-            acc[2] += num
-            acc[3] += 1
-    out: list[tuple[int, str, int, int, float, float, float, int]] = []
-    level = minutes
-    for period in PERIODS:
-        out.extend((d, k, period, start, *acc) for (d, k, start), acc in sorted(level.items()))
-        if period == PERIODS[-1]:
-            break
-        upper: dict[tuple[int, str, int], list[Any]] = {}
-        coarser = PERIODS[PERIODS.index(period) + 1]
-        for (d, k, start), (lo, hi, total, count) in level.items():
-            bucket = (d, k, start - start % coarser)
-            acc = upper.get(bucket)
-            if acc is None:
-                upper[bucket] = [lo, hi, total, count]
-            else:
-                acc[0] = min(acc[0], lo)
-                acc[1] = max(acc[1], hi)
-                acc[2] += total
-                acc[3] += count
-        level = upper
-    return out
 
 
 class _SqlStore:
@@ -220,6 +203,17 @@ class _SqlStore:
         async with self.db.engine.connect() as conn:
             result = await conn.execute(stmt.order_by(t.c.key))
             return {k: Sample(ts, typed_value(kind, num, txt)) for k, ts, kind, num, txt in result}
+
+    async def last_ts(self, device_id: int, not_after: int) -> int | None:
+        """The newest time among a device's latest values not after ``not_after``."""
+        t = TsLatest.__table__
+        async with self.db.engine.connect() as conn:
+            result = await conn.execute(
+                sa.select(sa.func.max(t.c.ts)).where(t.c.device_id == device_id,
+                                                     t.c.ts <= not_after)
+            )  # fmt: skip
+            last = result.scalar_one()
+            return None if last is None else int(last)
 
     async def keys(self, device_id: int) -> list[str]:
         """The keys a device has reported."""
@@ -335,19 +329,23 @@ class SqliteStore(_SqlStore):
         if not rows:
             return 0
         async with self.db.engine.begin() as conn:
-            added = (
-                rows
-                if await self._insert_all_new(conn, rows)
-                else await self._insert_some(conn, rows)
-            )
+            changed: list[Row] = []
+            if await self._insert_all_new(conn, rows):
+                added: Sequence[Row] = rows
+            else:
+                distinct = _distinct(rows)
+                added = await self._insert_some(conn, distinct)
+                changed = await self._overwrite(conn, distinct, added)
             for sql, items in (
-                (_LATEST_SQL, latest_rows(added)),
+                (_LATEST_SQL, latest_rows([*added, *changed] if changed else added)),
                 (_ROLLUP_SQL, rollup_rows(added)),
             ):
                 if items:
                     # Plain SQL over the driver's executemany: at ingest rates SQLAlchemy's
                     # per-row parameter processing costs more than the database does.
                     await conn.exec_driver_sql(sql, items)
+            if changed:
+                await recompute((r[:3] for r in changed), conn.exec_driver_sql)
         return len(added)
 
     async def _insert_all_new(self, conn: AsyncConnection, rows: Sequence[Row]) -> bool:
@@ -361,9 +359,9 @@ class SqliteStore(_SqlStore):
         await savepoint.rollback()
         return False
 
-    async def _insert_some(self, conn: AsyncConnection, rows: Sequence[Row]) -> list[Row]:
-        # Within one batch the last value for a (device, key, ts) wins, as in ThingsBoard.
-        distinct = {(r[0], r[1], r[2]): r for r in rows}
+    async def _insert_some(
+        self, conn: AsyncConnection, distinct: dict[tuple[int, str, int], Row]
+    ) -> list[Row]:
         table = sa.table("ts_points", *(sa.column(c) for c in _COLUMNS))
         # One compiled statement, executed over many rows: SQLAlchemy's "insertmanyvalues"
         # sends them as multi-row INSERT … RETURNING batches.
@@ -374,6 +372,21 @@ class SqliteStore(_SqlStore):
         values = [dict(zip(_COLUMNS, r, strict=True)) for r in distinct.values()]
         result = await conn.execute(stmt, values)
         return [distinct[(d, k, ts)] for d, k, ts in result]
+
+    async def _overwrite(
+        self, conn: AsyncConnection, distinct: dict[tuple[int, str, int], Row],
+        added: Sequence[Row],
+    ) -> list[Row]:  # fmt: skip
+        # The rows that were there already: those with another value replace the stored one.
+        rest = _not_added(distinct, added)
+        changed: list[Row] = []
+        for i in range(0, len(rest), _OVERWRITE_CHUNK):
+            chunk = rest[i : i + _OVERWRITE_CHUNK]
+            sql = _OVERWRITE_SQL.format(", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)))
+            result = await conn.exec_driver_sql(sql, tuple(v for r in chunk for v in r))
+            keys: Iterable[Any] = result  # (device_id, key, ts) of each row replaced
+            changed.extend(distinct[(d, k, ts)] for d, k, ts in keys)
+        return changed
 
 
 class PostgresStore(_SqlStore):
@@ -406,17 +419,38 @@ class PostgresStore(_SqlStore):
                     async with raw.transaction():  # a savepoint: a failed COPY leaves nothing
                         await raw.copy_records_to_table("ts_points", records=rows, columns=_COLUMNS)
                     added: Sequence[Row] = rows
+                    changed: list[Row] = []
                 except asyncpg.UniqueViolationError:  # a point already stored (or twice here)
-                    distinct = {(r[0], r[1], r[2]): r for r in rows}
+                    # One statement can change a row only once: the batch is made distinct
+                    # first, keeping the last row of each (device, key, ts).
+                    changed = []
+                    distinct = _distinct(rows)
                     stored = await raw.fetch(_PG_POINTS_SQL, *_columns(distinct.values(), 6))
                     added = [distinct[(r[0], r[1], r[2])] for r in stored]
-                latest = latest_rows(added)
+                    rest = _not_added(distinct, added)
+                    if rest:
+                        replaced = await raw.fetch(_PG_OVERWRITE_SQL, *_columns(rest, 6))
+                        changed = [distinct[(r[0], r[1], r[2])] for r in replaced]
+                latest = latest_rows([*added, *changed] if changed else added)
                 if latest:
                     await raw.execute(_PG_LATEST_SQL, *_columns(latest, 6))
                 rollups = rollup_rows(added)
                 if rollups:
                     await raw.execute(_PG_ROLLUP_SQL, *_columns(rollups, 8))
+                if changed:
+                    await recompute((r[:3] for r in changed), raw.executemany, numbered=True)
         return len(added)
+
+
+def _distinct(rows: Sequence[Row]) -> dict[tuple[int, str, int], Row]:
+    """The rows by (device, key, ts); the last of a batch wins, as in ThingsBoard."""
+    return {(r[0], r[1], r[2]): r for r in rows}
+
+
+def _not_added(distinct: dict[tuple[int, str, int], Row], added: Sequence[Row]) -> list[Row]:
+    """The rows of a batch whose (device, key, ts) was stored already."""
+    new = {(r[0], r[1], r[2]) for r in added}
+    return [r for k, r in distinct.items() if k not in new]
 
 
 def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[Any]:

@@ -7,6 +7,9 @@ ThingsBoard accepts four telemetry shapes, and arrays of the last two::
     {"ts": 1764057600000, "values": {"temperature": 21.5}}     values at a time (ms)
     [{"ts": …, "values": {…}}, {"ts": …, "values": {…}}]       several times
 
+An object without ``ts`` is stamped by the hub: the parsers take the first free millisecond the
+hub reserved for the device (``now_ms``) and give each such object of a message the next one, so
+two readings of a key never share a stamp (see ``untimed_entries`` and ``taihu.devices.stamps``).
 A value is a number, a boolean, a string or a JSON object/array (stored as JSON text).
 """
 
@@ -34,6 +37,7 @@ __all__ = [
     "stored_value",
     "telemetry_rows",
     "typed_value",
+    "untimed_entries",
 ]
 
 MAX_KEY_LENGTH = 255
@@ -158,7 +162,8 @@ def _values(obj: dict[str, Any], ts: int, out: list[Point]) -> None:
         out.append(Point(_check_key(key), ts, _check_value(key, value)))
 
 
-def _entry(entry: object, now_ms: int, out: list[Point]) -> None:
+def _entry(entry: object, now_ms: int, out: list[Point]) -> bool:
+    """Append an entry's points; whether it took the hub's stamp ``now_ms``."""
     if not isinstance(entry, dict):
         raise BadPayload(f"expected a JSON object, got {type(entry).__name__}")
     if "ts" in entry and "values" in entry:
@@ -170,16 +175,29 @@ def _entry(entry: object, now_ms: int, out: list[Point]) -> None:
         if not isinstance(values, dict):
             raise BadPayload("values must be a JSON object of key: value")
         _values(values, ts, out)
-    else:
-        _values(entry, now_ms, out)
+        return False
+    _values(entry, now_ms, out)
+    return True
 
 
-def parse_telemetry(document: Any, now_ms: int) -> list[Point]:
-    """The points of a decoded telemetry document in any of ThingsBoard's shapes."""
+def untimed_entries(document: Any) -> int:
+    """How many objects of a decoded telemetry document carry no ``ts`` (the hub stamps them)."""
+    if type(document) is dict:
+        return 0 if "ts" in document and "values" in document else 1
+    if type(document) is list:
+        return sum(1 for e in document if not (type(e) is dict and "ts" in e and "values" in e))
+    return 0
+
+
+def parse_telemetry(document: Any, now_ms: int, step: int = 1) -> list[Point]:
+    """The points of a decoded telemetry document in any of ThingsBoard's shapes.
+
+    Objects without ``ts`` get ``now_ms``, ``now_ms + step``, … in order.
+    """
     out: list[Point] = []
     entries = document if isinstance(document, list) else [document]
     for entry in entries:
-        _entry(entry, now_ms, out)
+        now_ms += step * _entry(entry, now_ms, out)
         if len(out) > MAX_POINTS_PER_MESSAGE:
             raise BadPayload(f"more than {MAX_POINTS_PER_MESSAGE} data points in one message")
     if not out:
@@ -217,7 +235,7 @@ def _row(device_id: int, key: object, ts: int, value: object) -> Row:
     raise BadPayload(f"{key}: unsupported value {value!r}")  # pragma: no cover
 
 
-def telemetry_rows(document: Any, now_ms: int, device_id: int) -> list[Row]:
+def telemetry_rows(document: Any, now_ms: int, device_id: int, step: int = 1) -> list[Row]:
     """What ``parse_telemetry`` finds, as rows of one device, checked by the same rules."""
     out: list[Row] = []
     entries = document if type(document) is list else [document]
@@ -230,6 +248,7 @@ def telemetry_rows(document: Any, now_ms: int, device_id: int) -> list[Row]:
                 _entry(entry, now_ms, [])
         else:
             ts, values = now_ms, entry
+            now_ms += step  # the next object without ts gets the next stamp
         out.extend([_row(device_id, k, ts, v) for k, v in values.items()])
         if len(out) > MAX_POINTS_PER_MESSAGE:
             raise BadPayload(f"more than {MAX_POINTS_PER_MESSAGE} data points in one message")

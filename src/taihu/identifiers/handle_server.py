@@ -1,10 +1,13 @@
 """The Handle protocol listeners: UDP and TCP on one port (2641 by default).
 
     UDP datagrams ─► plain resolutions (wire.plain) ─► cached reply bodies, misses in one query
-        (all waiting  └► anything else ─► envelope ─► decode ─► HandleDispatcher ─► reply,
-         at a wake-up)                                             split into 512-byte pieces
+        (all waiting  └► anything else ─► envelope ─► decode ─► HandleDispatcher ─► reply
+         at a wake-up)                                                              │
+        reply over the size limit, or the source's byte budget spent ─► RC 2 "ask over TCP"
+        (wire.budget), else split into 512-byte pieces
     TCP stream   ─► length-framed messages ─► same dispatcher ─► reply; the connection stays
-                    open while the client sets KPAL (or a challenge is pending), else closes
+                    open while the client sets KPAL (or a challenge is pending), else closes;
+                    a few connections per address, the first request due within seconds
 
 Bad input never stops a listener: a datagram without a readable envelope gets RC 2 with
 request id 0xFFFFFFFF (as the Handle.Net server answers), a malformed message RC 4
@@ -20,6 +23,8 @@ import logging
 import socket
 from collections import OrderedDict
 from typing import Any
+
+from prometheus_client import Counter as PromCounter
 
 from taihu.core import Clock, Database, PeriodicJob, drain
 from taihu.identifiers.handle_dispatch import Conversation, HandleDispatcher
@@ -48,10 +53,11 @@ from taihu.identifiers.wire import (
     read_tcp_message,
     split_datagrams,
 )
-from taihu.identifiers.wire.framing import UDP_PACKET_SIZE
+from taihu.identifiers.wire.budget import SourceBudget, source_key, tcp_refusal
+from taihu.identifiers.wire.framing import UDP_PACKET_SIZE, datagram_bytes
 from taihu.identifiers.wire.messages import ENVELOPE_SIZE, HEADER_SIZE
 from taihu.identifiers.wire.plain import PlainResolution, read_plain_resolution
-from taihu.settings import Settings
+from taihu.settings import HandleSettings, Settings
 
 __all__ = [
     "HandleServer",
@@ -63,13 +69,23 @@ __all__ = [
 
 log = logging.getLogger("taihu.identifiers.handle")
 
-IDLE_SECONDS = 60.0
-MAX_CONNECTIONS = 512
+IDLE_SECONDS = 60.0  # a kept-alive TCP connection waiting for its next request
 _UDP_PEERS = 4096
 _GARBAGE_ID = 0xFFFF_FFFF
 _UDP_BUFFER = 4 * 1024 * 1024
 _BATCH = 64
 _STOP_WITHIN = 5.0  # seconds the requests under way get to finish at shutdown
+_TOO_LARGE = "reply too large for UDP; ask over TCP"
+_OVER_BUDGET = "UDP budget spent; ask over TCP"
+
+REFUSED = PromCounter(
+    "taihu_handle_refused_total", "Handle requests refused by the abuse bounds", ["reason"]
+)
+_UDP_TOO_LARGE = REFUSED.labels("udp_reply_too_large")
+_UDP_OVER_BUDGET = REFUSED.labels("udp_source_budget")
+_TCP_PER_ADDRESS = REFUSED.labels("tcp_connections_per_address")
+_TCP_FULL = REFUSED.labels("tcp_max_connections")
+_TCP_SLOW = REFUSED.labels("tcp_request_timeout")
 
 
 def bind_handle(host: str, port: int) -> tuple[socket.socket, socket.socket]:
@@ -181,8 +197,13 @@ class _UdpSocket:
 class HandleServer:
     """Serves the Handle protocol on a bound TCP socket and UDP socket until stopped."""
 
-    def __init__(self, dispatcher: HandleDispatcher) -> None:
+    def __init__(self, dispatcher: HandleDispatcher, limits: HandleSettings | None = None) -> None:
         self.dispatcher = dispatcher
+        self.limits = limits = limits or HandleSettings.model_construct()
+        self._reply_max = limits.udp_reply_max_bytes
+        rate = limits.udp_source_bytes_per_second
+        self._budget = SourceBudget(rate, limits.udp_source_burst_bytes) if rate else None
+        self._per_source: dict[str | bytes, int] = {}  # open TCP connections by source_key
         self._tcp: asyncio.Server | None = None
         self._udp: _UdpSocket | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -272,7 +293,7 @@ class HandleServer:
             elif reply is None:
                 self.on_datagram(item[1], item[2])
             else:
-                self._send(reply, item[2])
+                self._send(reply, item[2], len(item[1]))
         if later:
             self._spawn(self._answer_later(later))
 
@@ -283,14 +304,14 @@ class HandleServer:
             for _, data, addr in plain:
                 self.on_datagram(data, addr)
             return
-        for (_, _, addr), reply in zip(plain, replies, strict=True):
-            self._send(reply, addr)
+        for (_, data, addr), reply in zip(plain, replies, strict=True):
+            self._send(reply, addr, len(data))
 
     def on_datagram(self, data: bytes, addr: Any) -> None:
         """Answer a datagram now when possible (cached resolutions), else in a task."""
         decoded = _decode(data)
         if isinstance(decoded, bytes):
-            self._send(decoded, addr)
+            self._send(decoded, addr, len(data))
             return
         message, signed = decoded
         try:
@@ -298,24 +319,43 @@ class HandleServer:
         except Exception:  # the task path below answers with RC 2 and logs it
             reply = None
         if reply is not None:
-            self._send(reply, addr)
+            self._send(reply, addr, len(data))
             return
-        self._spawn(self._answer_datagram(message, signed, addr))
+        self._spawn(self._answer_datagram(message, signed, addr, len(data)))
 
-    async def _answer_datagram(self, message: Message, signed: bytes, addr: Any) -> None:
+    async def _answer_datagram(
+        self, message: Message, signed: bytes, addr: Any, asked: int
+    ) -> None:
         # Resolutions never need a conversation; only admin exchanges keep one per peer.
         conversation = (
             Conversation()
             if message.header.opcode is OpCode.RESOLUTION
             else self._conversation(addr)
         )
-        self._send(await self.dispatcher.dispatch(message, signed, conversation), addr)
+        self._send(await self.dispatcher.dispatch(message, signed, conversation), addr, asked)
 
-    def _send(self, reply: bytes, addr: Any) -> None:
+    def _send(self, reply: bytes, addr: Any, asked: int) -> None:
+        """Send ``reply`` to a source that sent ``asked`` bytes, within the bounds (wire.budget)."""
         udp = self._udp
         if udp is None:
             return
-        if len(reply) <= UDP_PACKET_SIZE:
+        size = len(reply)
+        if size > UDP_PACKET_SIZE:  # counted as sent: in pieces, each with its envelope
+            size = datagram_bytes(size)
+            if size > self._reply_max:
+                _UDP_TOO_LARGE.inc()
+                refused = tcp_refusal(reply, _TOO_LARGE)
+                assert refused is not None  # without a limit there is always one
+                reply, size = refused, len(refused)
+        budget = self._budget
+        if budget is not None and not budget.take(addr[0], size):
+            # Past its budget a source still learns to use TCP, in no more bytes than it sent.
+            _UDP_OVER_BUDGET.inc()
+            refusal = tcp_refusal(reply, _OVER_BUDGET, limit=asked)
+            if refusal is not None:
+                udp.sendto(refusal, addr)
+            return
+        if size <= UDP_PACKET_SIZE:
             udp.sendto(reply, addr)
             return
         for datagram in split_datagrams(reply):
@@ -324,19 +364,35 @@ class HandleServer:
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        if self._connections >= MAX_CONNECTIONS:
+        peer = str((writer.get_extra_info("peername") or ("",))[0])
+        source = source_key(peer)
+        held = self._per_source.get(source, 0)
+        # One client must not hold every connection: a share per address, then the total.
+        if held >= self.limits.tcp_connections_per_address:
+            _TCP_PER_ADDRESS.inc()
             writer.close()
             return
+        if self._connections >= self.limits.tcp_max_connections:
+            _TCP_FULL.inc()
+            writer.close()
+            return
+        self._per_source[source] = held + 1
         self._connections += 1
         task = asyncio.current_task()
         assert task is not None
         self._open.add(task)
-        conversation = Conversation(peer=str((writer.get_extra_info("peername") or ("",))[0]))
+        conversation = Conversation(peer=peer)
+        answered = False
         try:
-            while not self._stopping and await self._serve_one(reader, writer, conversation):
-                pass
-        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
-            pass  # the peer went away or stalled: nothing to answer
+            # Slowloris: the first request must be complete within tcp_request_timeout.
+            wait = self.limits.tcp_request_timeout
+            while not self._stopping and await self._serve_one(reader, writer, conversation, wait):
+                wait, answered = IDLE_SECONDS, True
+        except TimeoutError:
+            if not answered:  # the first request never came whole
+                _TCP_SLOW.inc()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the peer went away: nothing to answer
         except asyncio.CancelledError:
             if not self._stopping:
                 raise
@@ -344,6 +400,11 @@ class HandleServer:
             # a cancelled connection task as an error.
         finally:
             self._connections -= 1
+            left = self._per_source[source] - 1
+            if left:
+                self._per_source[source] = left
+            else:
+                del self._per_source[source]  # bounded by the connections open, not by history
             self._open.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError, TimeoutError):
@@ -355,10 +416,11 @@ class HandleServer:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         conversation: Conversation,
+        wait: float,
     ) -> bool:
-        """Answer one message; whether to keep the connection open."""
+        """Answer one message due within ``wait`` seconds; whether to keep the connection open."""
         try:
-            got = await self._next_request(reader)
+            got = await self._next_request(reader, wait)
         except WireDecodeError as exc:
             writer.write(_error_reply(_GARBAGE_ID, ResponseCode.ERROR, str(exc), OpCode.RESERVED))
             await writer.drain()
@@ -376,13 +438,15 @@ class HandleServer:
         await writer.drain()
         return bool(message.header.flags & OpFlag.KPAL) or bool(conversation.pending)
 
-    async def _next_request(self, reader: asyncio.StreamReader) -> tuple[Envelope, bytes] | None:
+    async def _next_request(
+        self, reader: asyncio.StreamReader, wait: float
+    ) -> tuple[Envelope, bytes] | None:
         """The next message's envelope and payload, waiting as an idle connection stop() ends."""
         task = asyncio.current_task()
         assert task is not None
         self._idle.add(task)
         try:
-            async with asyncio.timeout(IDLE_SECONDS):
+            async with asyncio.timeout(wait):
                 return await read_tcp_message(reader)
         finally:
             self._idle.discard(task)
@@ -415,4 +479,4 @@ def handle_server_for(
         seckeys=seckeys_for(settings),
         security=settings.security,
     )
-    return HandleServer(dispatcher)
+    return HandleServer(dispatcher, settings.handle)

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from taihu import __version__
 from taihu.accounts import api as accounts_api
 from taihu.chains import api as chains_api
-from taihu.core import Clock, Database, Runtime, SystemClock, schema_state
+from taihu.core import Clock, Database, Runtime, SystemClock, claim_slot, schema_state
 from taihu.core.commands import database_for
 from taihu.core.logs import configure_logging
 from taihu.devices import DeviceHub
@@ -54,17 +54,20 @@ def create_app(
     clock: Clock | None = None,
     mqtt_socket: socket.socket | None = None,
     handle_sockets: tuple[socket.socket, socket.socket] | None = None,
+    stamp_lane: tuple[int, int] = (0, 1),
 ) -> FastAPI:
     """Build the application; the database is opened now and checked at start-up.
 
     With ``mqtt_socket`` (bound by the caller) the MQTT device transport serves on it for the
     application's lifetime, in the same process and event loop as the HTTP server; likewise the
     Handle protocol with ``handle_sockets`` (TCP, UDP), sharing the REST resolver's cache.
+    ``stamp_lane`` is this process's lane among those that stamp device readings at once
+    (``taihu.devices.stamps``).
     """
     settings.check_safe()
     database = db or database_for(settings)
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
-    hub = DeviceHub(database, settings.mqtt, clock=runtime.clock)
+    hub = DeviceHub(database, settings.mqtt, clock=runtime.clock, stamp_lane=stamp_lane)
     filer = Filer(database, settings.node, runtime.clock)
     meter_sync = MeterSync(database, settings, runtime.clock)
 
@@ -145,7 +148,10 @@ def app_from_environment() -> FastAPI:
     """Factory for worker processes: settings come from the environment."""
     settings = Settings()
     configure_logging(settings.log)
-    app = create_app(settings)
+    # Workers stamp device readings in lanes 0..workers-1; the supervisor's MQTT hub in the last.
+    slot = claim_slot(settings.data_dir / "run" / "workers", settings.http.workers)
+    app = create_app(settings, stamp_lane=(slot.index, settings.http.workers + 1))
+    app.state.worker_slot = slot  # held for the process's life
     tune_collector()
     return app
 

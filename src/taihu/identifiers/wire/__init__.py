@@ -19,7 +19,10 @@ Public API (names are stable; other modules build on them)::
                encode_site/decode_site (HS_SITE), encode_vlist/decode_vlist (HS_VLIST)
     digest     DigestAlgorithm (MD5/SHA1/SHA256), compute_digest, SecretKeyScheme,
                secret_key_response, verify_secret_key_response (constant-time)
-    framing    split_datagrams (512-byte UDP pieces), Reassembler, read_tcp_message
+    framing    split_datagrams (512-byte UDP pieces), datagram_bytes, Reassembler,
+               read_tcp_message
+    budget     what an unverified UDP source may be sent: SourceBudget (bytes per source),
+               source_key (IPv4 address, IPv6 /64), tcp_refusal (RC 2 "ask over TCP")
     client     HandleClient(host, port, transport="udp"|"tcp", timeout, identity=SecretKey(…))
                .resolve .site_info .create_handle .delete_handle .add_values .modify_values
                .remove_values .list_handles .home_na .unhome_na .list_homed_na

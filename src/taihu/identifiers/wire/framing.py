@@ -17,10 +17,23 @@ from taihu.identifiers.wire.messages import (
     decode_envelope,
 )
 
-__all__ = ["UDP_PACKET_SIZE", "Reassembler", "read_tcp_message", "split_datagrams"]
+__all__ = [
+    "UDP_PACKET_SIZE",
+    "Reassembler",
+    "datagram_bytes",
+    "read_tcp_message",
+    "split_datagrams",
+]
 
 UDP_PACKET_SIZE = 512
 _PIECE = UDP_PACKET_SIZE - ENVELOPE_SIZE
+
+
+def datagram_bytes(length: int) -> int:
+    """The bytes ``split_datagrams`` sends for a message of ``length``: each piece's envelope."""
+    if length <= UDP_PACKET_SIZE:
+        return length
+    return length + ENVELOPE_SIZE * ((length - ENVELOPE_SIZE - 1) // _PIECE)
 
 
 def split_datagrams(message: bytes, size: int = UDP_PACKET_SIZE) -> list[bytes]:

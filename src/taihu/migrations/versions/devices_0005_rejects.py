@@ -1,7 +1,7 @@
 """Device hub: the record of refused messages (a count per reason, the last few per device).
 
 Revision ID: devices_0005
-Revises: devices_0003
+Revises: devices_0004
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from taihu.core import UTCDateTime
 
 revision = "devices_0005"
-down_revision = "devices_0003"
+down_revision = "devices_0004"
 branch_labels = None
 depends_on = None
 
