@@ -52,7 +52,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop the refusal record."""
-    op.drop_table("device_reject_counts")
-    op.drop_index("ix_device_rejects_device_id", table_name="device_rejects")
-    op.drop_table("device_rejects")
+    """Drop the refusal record (if there: see below)."""
+    # On SQLite, DDL is not rolled back with a failed downgrade: when an older revision's
+    # downgrade refuses (devices_0004 with two children of one name), these tables are gone
+    # while the version still says devices_0005, and the next try must not fail here.
+    op.drop_table("device_reject_counts", if_exists=True)
+    op.drop_index("ix_device_rejects_device_id", table_name="device_rejects", if_exists=True)
+    op.drop_table("device_rejects", if_exists=True)
