@@ -9,7 +9,7 @@ VENDOR := src/taihu/web/static/vendor
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup assets demo test test-sqlite test-postgres browser-test lint types contracts ci bench messages clean
+.PHONY: help setup assets demo test test-sqlite test-postgres browser-test fuzz lint types contracts ci bench messages clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -35,14 +35,17 @@ assets: $(VENDOR)/.stamp  ## Copy echarts, htmx and swagger-ui from npm into the
 demo: setup  ## Fresh demo database and the platform on http://127.0.0.1:8000
 	$(BIN)/taihu demo
 
-test: setup  ## The whole suite on SQLite
-	$(BIN)/pytest -m "not browser"
+test: setup  ## The whole suite on SQLite (the fuzzer apart: `make fuzz`)
+	$(BIN)/pytest -m "not browser and not fuzz"
 
 test-sqlite: setup
-	$(BIN)/pytest -m "not browser"
+	$(BIN)/pytest -m "not browser and not fuzz"
 
 test-postgres: setup  ## The whole suite on PostgreSQL (fails when it is unreachable)
-	TAIHU_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -m "not browser" -p no:cacheprovider
+	TAIHU_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -m "not browser and not fuzz" -p no:cacheprovider
+
+fuzz: setup  ## Schemathesis over every API operation, as admin and enterprise user (SQLite)
+	$(BIN)/pytest -m fuzz -p no:cacheprovider
 
 browser-test: setup  ## Sign in and switch language in headless Chromium
 	$(BIN)/pytest -m browser
@@ -57,7 +60,7 @@ types: setup  ## mypy --strict
 contracts: setup  ## import-linter layering
 	$(BIN)/lint-imports
 
-ci: lint types contracts test-sqlite test-postgres browser-test  ## Everything CI runs
+ci: lint types contracts test-sqlite test-postgres fuzz browser-test  ## Everything CI runs
 
 bench: setup  ## Benchmarks (figures in bench/results/)
 	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(PY) $$b || exit 1; done || echo "no benchmarks yet"

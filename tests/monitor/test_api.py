@@ -118,3 +118,27 @@ async def test_lists_snapshot_cases_and_unblock(
     synced = await client.post(f"/api/monitor/power/sync-meters?first={DAY}&last={DAY}",
                                headers=staff)  # fmt: skip
     assert synced.json() == {"written": 0, "meters": 0, "gaps": [], "resets": []}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/monitor/index?date=0001-01-01",
+        "/api/monitor/series?first=9999-12-01&last=9999-12-31",
+        "/api/monitor/flags?first=0001-01-01&last=0001-01-02",
+        "/api/monitor/enterprises/{id}?first=0001-12-01&last=0001-12-01",
+        "/api/monitor/lists/{list}/snapshot?week=9999-12-31",
+        "/api/monitor/unblock/{code}?date=0001-01-01",
+    ],
+)
+async def test_a_day_outside_the_calendar_is_a_400_not_a_500(
+    client: httpx.AsyncClient, world: World, db: Database, clock: FrozenClock, path: str
+) -> None:
+    # Found by the API fuzzer: the baseline of year 1 is December of year 0, which has no date.
+    ids = await registry(db, clock)
+    staff = await world.bearer("analyst", Role.BUREAU)
+    made = await client.post("/api/monitor/lists", json={"name": "重点企业"}, headers=staff)
+    url = path.format(id=ids[code(0)], list=made.json()["id"], code=code(0))
+    got = await client.get(url, headers=staff)
+    assert got.status_code == 400, got.text
+    assert got.json()["error"] == "bad_date"

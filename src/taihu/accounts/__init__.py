@@ -11,6 +11,7 @@ from taihu.accounts.dependencies import (
 )
 from taihu.accounts.models import ApiToken, AuditEntry, ConsoleSession, Membership, User
 from taihu.accounts.principal import Principal, Role
+from taihu.accounts.security_log import SecurityEvent, SecurityLog
 from taihu.accounts.service import AccountService, IssuedToken, SessionInfo
 from taihu.accounts.throttle import LoginThrottle, throttle_key
 
@@ -29,6 +30,8 @@ __all__ = [
     "Membership",
     "Principal",
     "Role",
+    "SecurityEvent",
+    "SecurityLog",
     "SessionInfo",
     "User",
     "client_address",

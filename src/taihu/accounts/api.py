@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +24,7 @@ from taihu.accounts.schemas import (
     UserOut,
 )
 from taihu.accounts.service import AccountService, IssuedToken
-from taihu.core import DbSession, NotFound, PageNumber, PageSize, RuntimeDep
+from taihu.core import DbSession, Id, NotFound, PageNumber, PageSize, RuntimeDep
 
 __all__ = ["ERROR_RESPONSES", "router"]
 
@@ -99,6 +99,7 @@ def client_address(request: Request) -> str:
     },
 )
 async def login_for_token(body: LoginIn, request: Request, accounts: Accounts) -> TokenIssuedOut:
+    request.state.sign_in = body.username  # a refusal is audited (web/security_audit.py)
     user = await accounts.login(body.username, body.password, client_address(request))
     principal = await accounts.principal_for(user)
     issued = await accounts.create_token(
@@ -210,7 +211,7 @@ async def create_token(
     response_model=TokenOut,
     responses={**ERROR_RESPONSES, 404: {"description": "No such token"}},
 )
-async def revoke_token(token_id: int, principal: CurrentPrincipal, accounts: Accounts) -> TokenOut:
+async def revoke_token(token_id: Id, principal: CurrentPrincipal, accounts: Accounts) -> TokenOut:
     return TokenOut.model_validate(await accounts.revoke_token(principal, token_id))
 
 
@@ -219,7 +220,9 @@ async def revoke_token(token_id: int, principal: CurrentPrincipal, accounts: Acc
     summary="Search the audit log",
     description=(
         "Admins, the bureau and auditors. Filters combine; `action` ending in '.' matches a family "
-        "(e.g. `token.`). Newest first."
+        "(e.g. `token.`). Newest first. `outcome=refused` lists the security events: writes "
+        "refused with 401/403 (`security.write_refused`) and failed sign-ins "
+        "(`security.login_failed`), with the client address and the reason."
     ),
     response_model=AuditPage,
     responses=ERROR_RESPONSES,
@@ -234,6 +237,10 @@ async def audit_log(
     request_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    outcome: Annotated[
+        Literal["done", "refused"] | None,
+        Query(description="`refused`: security events only (refused writes, failed sign-ins)"),
+    ] = None,
     page: PageNumber = 1,
     page_size: PageSize = 50,
 ) -> AuditPage:
@@ -245,6 +252,7 @@ async def audit_log(
         request_id=request_id,
         since=since,
         until=until,
+        outcome=outcome,
     )
     entries, total = await query_audit(session, where, page=page, page_size=page_size)
     return AuditPage(

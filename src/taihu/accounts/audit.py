@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +13,9 @@ from taihu.accounts.models import AuditEntry
 from taihu.accounts.principal import Principal
 from taihu.core import current_request_id, utcnow
 
-__all__ = ["AuditFilter", "daily_activity", "query_audit", "record_audit"]
+__all__ = ["SECURITY_PREFIX", "AuditFilter", "daily_activity", "query_audit", "record_audit"]
+
+SECURITY_PREFIX = "security."  # the actions of security events (accounts/security_log.py)
 
 
 async def record_audit(
@@ -54,6 +56,8 @@ class AuditFilter:
     request_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    outcome: Literal["done", "refused"] | None = None
+    """``refused``: the security events (refused writes, failed sign-ins); ``done``: the rest."""
 
 
 async def query_audit(
@@ -76,6 +80,10 @@ async def query_audit(
         conditions.append(AuditEntry.entity_id == where.entity_id)
     if where.request_id:
         conditions.append(AuditEntry.request_id == where.request_id)
+    if where.outcome == "refused":
+        conditions.append(AuditEntry.action.startswith(SECURITY_PREFIX))
+    elif where.outcome == "done":
+        conditions.append(~AuditEntry.action.startswith(SECURITY_PREFIX))
     if since:
         conditions.append(AuditEntry.at >= since)
     if until:

@@ -35,10 +35,13 @@ async def current_principal(request: Request, session: DbSession, runtime: Runti
             raise Unauthenticated(
                 "use the header 'Authorization: Bearer <token>'", code="bad_auth_scheme"
             )
-        return await accounts.authenticate_token(value.strip())
+        principal = await accounts.authenticate_token(value.strip())
+        request.state.principal = principal  # named in the audit log if a write is refused
+        return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         info = await accounts.resume_session(cookie)
+        request.state.principal = info.principal
         if request.method not in _SAFE_METHODS:
             # Cookies ride along on cross-site requests; the CSRF header cannot.
             sent = request.headers.get(CSRF_HEADER, "")

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from taihu.accounts.principal import Role
-from taihu.core import Page
+from taihu.core import Id, Page
 
 __all__ = [
     "AuditEntryOut",
@@ -150,7 +150,7 @@ class MembershipIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"enterprise_id": 12}]})
 
-    enterprise_id: int = Field(ge=1)
+    enterprise_id: Id
 
 
 class MeOut(BaseModel):

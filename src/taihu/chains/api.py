@@ -25,7 +25,7 @@ from taihu.chains.schemas import (
 )
 from taihu.chains.service import ChainService, EdgeIn
 from taihu.chains.templates import chain_templates
-from taihu.core import DbSession, PageNumber, PageSize, RuntimeDep, read_upload
+from taihu.core import DbSession, Id, PageNumber, PageSize, RuntimeDep, read_upload
 from taihu.enterprises import ImportReportOut
 
 __all__ = ["router"]
@@ -105,7 +105,7 @@ async def disruption(
 async def list_edges(
     principal: CurrentPrincipal,
     chains: Chains,
-    enterprise_id: int | None = None,
+    enterprise_id: Id | None = None,
     page: PageNumber = 1,
     page_size: PageSize = 50,
 ) -> EdgePage:
@@ -175,7 +175,7 @@ async def list_tags(
     chains: Chains,
     status: Annotated[str | None, Query(max_length=16)] = None,
     segment: Annotated[str | None, Query(max_length=64)] = None,
-    enterprise_id: int | None = None,
+    enterprise_id: Id | None = None,
     page: PageNumber = 1,
     page_size: PageSize = 50,
 ) -> TagPage:
@@ -222,6 +222,6 @@ async def suggest_tags(principal: CurrentPrincipal, chains: Chains) -> SuggestOu
     responses={**ERROR_RESPONSES, **_NOT_FOUND},
 )
 async def decide_tag(
-    tag_id: int, body: TagDecisionIn, principal: CurrentPrincipal, chains: Chains
+    tag_id: Id, body: TagDecisionIn, principal: CurrentPrincipal, chains: Chains
 ) -> TagOut:
     return TagOut.model_validate(await chains.decide_tag(principal, tag_id, confirm=body.confirm))

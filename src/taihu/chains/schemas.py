@@ -11,7 +11,7 @@ from taihu.chains.analytics import ChainAnalysis
 from taihu.chains.disruption import Disruption
 from taihu.chains.facts import ChainSpec, Ring, SupplyGraph
 from taihu.chains.templates import english_name
-from taihu.core import Page
+from taihu.core import Id, Page
 
 __all__ = [
     "AnalysisOut",
@@ -352,7 +352,7 @@ class TagIn(BaseModel):
         json_schema_extra={"examples": [{"enterprise_id": 4, "segment_key": "fibre.cable"}]}
     )
 
-    enterprise_id: int
+    enterprise_id: Id
     segment_key: str = Field(max_length=64)
 
 

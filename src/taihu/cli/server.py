@@ -26,11 +26,31 @@ from taihu.monitor import MeterSync
 from taihu.settings import Settings
 from taihu.web import CoalescingHttpToolsProtocol, create_app, tune_collector
 
-__all__ = ["PortBusy", "bind_handle_listeners", "bind_mqtt", "bind_tcp", "serve_http"]
+__all__ = [
+    "UVICORN_OPTIONS",
+    "PortBusy",
+    "bind_handle_listeners",
+    "bind_mqtt",
+    "bind_tcp",
+    "serve_http",
+]
 
 log = logging.getLogger("taihu.serve")
 _NEXT_PORT_TRIES = 50
 _LAST_PORT = 65535
+
+UVICORN_OPTIONS: dict[str, object] = {
+    "log_config": None,
+    "server_header": False,
+    "lifespan": "on",
+    "timeout_graceful_shutdown": 10,
+    "access_log": False,  # RequestMiddleware writes the access log, with request ids
+    # Forwarded headers are believed only from TAIHU_HTTP_TRUSTED_PROXIES, in the application
+    # (web/app.py); uvicorn's own default would trust any caller on loopback.
+    "proxy_headers": False,
+    "http": CoalescingHttpToolsProtocol,  # one write per response (web/http_protocol.py)
+}
+"""How uvicorn serves the application (one process or several workers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,14 +213,7 @@ def serve_http(
     console.print(f"HTTP console and APIs on [bold]http://{shown_host}:{port}[/]", highlight=False)
     log.info("HTTP listening on %s:%s", host, port, extra={"port": port})
     workers = settings.http.workers
-    common = {
-        "log_config": None,
-        "server_header": False,
-        "lifespan": "on",
-        "timeout_graceful_shutdown": 10,
-        "access_log": False,  # RequestMiddleware writes the access log, with request ids
-        "http": CoalescingHttpToolsProtocol,  # one write per response (web/http_protocol.py)
-    }
+    common = UVICORN_OPTIONS
     if workers == 1:
         app = create_app(settings, mqtt_socket=mqtt_socket, handle_sockets=handle_sockets)
         tune_collector()

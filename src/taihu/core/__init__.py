@@ -1,5 +1,6 @@
 """Shared kernel: database, migrations, clock, errors, request context and auth primitives."""
 
+from taihu.core.bounds import MAX_ID, MAX_INT, MAX_MILLIS, Id, Millis, parse_bounded
 from taihu.core.clock import Clock, FrozenClock, SystemClock, utcnow
 from taihu.core.context import current_request_id, new_request_id, request_id_var
 from taihu.core.db import Base, Database, JSONType, UTCDateTime, WrittenJSON, is_sqlite
@@ -14,7 +15,7 @@ from taihu.core.errors import (
 )
 from taihu.core.jobs import PeriodicJob, drain
 from taihu.core.migrate import SchemaState, head_revisions, schema_state, upgrade
-from taihu.core.paging import MAX_PAGE_SIZE, Page, PageNumber, PageSize
+from taihu.core.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageNumber, PageSize
 from taihu.core.runtime import DbSession, Runtime, RuntimeDep, db_session, get_runtime
 from taihu.core.security import (
     hash_password,
@@ -29,6 +30,10 @@ from taihu.core.slots import WorkerSlot, claim_slot
 from taihu.core.uploads import MAX_UPLOAD, read_upload
 
 __all__ = [
+    "MAX_ID",
+    "MAX_INT",
+    "MAX_MILLIS",
+    "MAX_PAGE",
     "MAX_PAGE_SIZE",
     "MAX_UPLOAD",
     "Base",
@@ -37,8 +42,10 @@ __all__ = [
     "Database",
     "DbSession",
     "FrozenClock",
+    "Id",
     "InvalidInput",
     "JSONType",
+    "Millis",
     "NotFound",
     "Page",
     "PageNumber",
@@ -66,6 +73,7 @@ __all__ = [
     "is_sqlite",
     "new_request_id",
     "new_token",
+    "parse_bounded",
     "password_needs_rehash",
     "read_upload",
     "request_id_var",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import PageNumber, PageSize
+from taihu.core import Id, PageNumber, PageSize
 from taihu.devices import device_api, query_api
 from taihu.devices.children import ChildDevices
 from taihu.devices.dependencies import Devices, Hub
@@ -80,7 +80,7 @@ async def create_profile(
 async def list_devices(
     principal: CurrentPrincipal,
     devices: Devices,
-    enterprise_id: Annotated[int | None, Query(description="Only this enterprise")] = None,
+    enterprise_id: Annotated[Id | None, Query(description="Only this enterprise")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Name part")] = None,
     page: PageNumber = 1,
     page_size: PageSize = 50,
@@ -124,7 +124,7 @@ async def create_device(
     response_model=DeviceOut,
     responses=_NOT_FOUND,
 )
-async def get_device(device_id: int, principal: CurrentPrincipal, devices: Devices) -> DeviceOut:
+async def get_device(device_id: Id, principal: CurrentPrincipal, devices: Devices) -> DeviceOut:
     return DeviceOut.model_validate(await devices.get(principal, device_id))
 
 
@@ -137,7 +137,7 @@ async def get_device(device_id: int, principal: CurrentPrincipal, devices: Devic
     response_model=RejectsOut,
     responses=_NOT_FOUND,
 )
-async def get_rejects(device_id: int, principal: CurrentPrincipal, devices: Devices) -> RejectsOut:
+async def get_rejects(device_id: Id, principal: CurrentPrincipal, devices: Devices) -> RejectsOut:
     await devices.get_for_data(principal, device_id)
     return RejectsOut.model_validate(
         await reject_summary(devices.session, device_id), from_attributes=True
@@ -157,7 +157,7 @@ async def get_rejects(device_id: int, principal: CurrentPrincipal, devices: Devi
     },
 )
 async def set_gateway(
-    device_id: int,
+    device_id: Id,
     body: DeviceGatewayIn,
     principal: CurrentPrincipal,
     devices: Devices,
@@ -180,7 +180,7 @@ async def set_gateway(
     responses=_NOT_FOUND,
 )
 async def rotate_token(
-    device_id: int, principal: CurrentPrincipal, devices: Devices, hub: Hub, later: BackgroundTasks
+    device_id: Id, principal: CurrentPrincipal, devices: Devices, hub: Hub, later: BackgroundTasks
 ) -> TokenOut:
     token = await devices.rotate_token(principal, device_id)
     later.add_task(hub.drop, device_id)  # after the commit, like every push below
@@ -195,7 +195,7 @@ async def rotate_token(
     responses=_NOT_FOUND,
 )
 async def revoke_token(
-    device_id: int, principal: CurrentPrincipal, devices: Devices, hub: Hub, later: BackgroundTasks
+    device_id: Id, principal: CurrentPrincipal, devices: Devices, hub: Hub, later: BackgroundTasks
 ) -> None:
     await devices.revoke_tokens(principal, device_id)
     later.add_task(hub.drop, device_id)
@@ -209,7 +209,7 @@ async def revoke_token(
     responses=_NOT_FOUND,
 )
 async def get_attributes(
-    device_id: int,
+    device_id: Id,
     principal: CurrentPrincipal,
     devices: Devices,
     scope: Annotated[str | None, Query(pattern="^(client|shared|server)$")] = None,
@@ -235,7 +235,7 @@ async def get_attributes(
     responses=_NOT_FOUND,
 )
 async def set_attributes(
-    device_id: int,
+    device_id: Id,
     scope: str,
     body: AttributesIn,
     principal: CurrentPrincipal,

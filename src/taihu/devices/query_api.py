@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal, Role
-from taihu.core import Conflict, InvalidInput, NotFound
+from taihu.core import MAX_MILLIS, Conflict, Id, InvalidInput, Millis, NotFound
 from taihu.devices.dependencies import Devices, Hub
 from taihu.devices.hub import DeviceHub
 from taihu.devices.service import DeviceService
@@ -71,14 +71,14 @@ def _series(samples: dict[str, Any], strict: bool) -> dict[str, list[dict[str, A
     responses=_RESPONSES,
 )
 async def timeseries(
-    device_id: int,
+    device_id: Id,
     principal: CurrentPrincipal,
     devices: Devices,
     hub: Hub,
     keys: Annotated[str | None, Query(max_length=4000)] = None,
-    startTs: Annotated[int | None, Query(ge=0)] = None,  # noqa: N803 - ThingsBoard's names
-    endTs: Annotated[int | None, Query(ge=0)] = None,  # noqa: N803
-    interval: Annotated[int, Query(ge=0)] = 0,
+    startTs: Millis | None = None,  # noqa: N803 - ThingsBoard's names
+    endTs: Millis | None = None,  # noqa: N803
+    interval: Annotated[int, Query(ge=0, le=MAX_MILLIS)] = 0,
     agg: Annotated[str, Query(pattern="^(AVG|MIN|MAX|SUM|COUNT|NONE)$")] = "NONE",
     limit: Annotated[int, Query(ge=1, le=50_000)] = 100,
     orderBy: Annotated[str, Query(pattern="^(ASC|DESC)$")] = "DESC",  # noqa: N803
@@ -115,7 +115,7 @@ async def timeseries(
     responses=_RESPONSES,
 )
 async def timeseries_keys(
-    device_id: int, principal: CurrentPrincipal, devices: Devices, hub: Hub
+    device_id: Id, principal: CurrentPrincipal, devices: Devices, hub: Hub
 ) -> list[str]:
     await devices.get_for_data(principal, device_id)
     return await hub.store.keys(device_id)
@@ -133,13 +133,13 @@ async def aggregate_across(
     principal: CurrentPrincipal,
     devices: Devices,
     hub: Hub,
-    enterprise_id: int,
+    enterprise_id: Id,
     key: Annotated[str, Query(min_length=1, max_length=255)],
-    startTs: Annotated[int, Query(ge=0)],  # noqa: N803
-    endTs: Annotated[int, Query(ge=0)],  # noqa: N803
-    interval: Annotated[int, Query(gt=0)],
+    startTs: Millis,  # noqa: N803
+    endTs: Millis,  # noqa: N803
+    interval: Annotated[int, Query(gt=0, le=MAX_MILLIS)],
     agg: Annotated[str, Query(pattern="^(AVG|MIN|MAX|SUM|COUNT)$")] = "SUM",
-    profile_id: int | None = None,
+    profile_id: Id | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     if not principal.can_see_enterprise(enterprise_id):
         raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
@@ -160,7 +160,7 @@ async def aggregate_across(
     responses={**_RESPONSES, 409: {"description": "Device not connected"}},
 )
 async def rpc_twoway(
-    device_id: int, body: RpcIn, principal: CurrentPrincipal, devices: Devices, hub: Hub
+    device_id: Id, body: RpcIn, principal: CurrentPrincipal, devices: Devices, hub: Hub
 ) -> Any:
     return await _rpc(device_id, body, principal, devices, hub, oneway=False)
 
@@ -172,13 +172,13 @@ async def rpc_twoway(
     responses={**_RESPONSES, 409: {"description": "Device not connected"}},
 )
 async def rpc_oneway(
-    device_id: int, body: RpcIn, principal: CurrentPrincipal, devices: Devices, hub: Hub
+    device_id: Id, body: RpcIn, principal: CurrentPrincipal, devices: Devices, hub: Hub
 ) -> None:
     await _rpc(device_id, body, principal, devices, hub, oneway=True)
 
 
 async def _rpc(
-    device_id: int,
+    device_id: Id,
     body: RpcIn,
     principal: Principal,
     devices: DeviceService,

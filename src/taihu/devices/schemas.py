@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from taihu.core import Page
+from taihu.core import Id, Page
 
 __all__ = [
     "AttributeOut",
@@ -118,7 +118,7 @@ class DeviceCreateIn(BaseModel):
         }
     )
 
-    enterprise_id: int
+    enterprise_id: Id
     name: str = Field(min_length=1, max_length=200)
     profile: str | None = Field(default=None, max_length=100)
     gateway: bool = False
@@ -130,8 +130,8 @@ class DeviceGatewayIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"gateway_id": 5}]})
 
-    gateway_id: int | None = Field(
-        ge=1, le=2**63 - 1, description="A gateway of the device's enterprise, or null to detach"
+    gateway_id: Id | None = Field(
+        description="A gateway of the device's enterprise, or null to detach"
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import DbSession, PageNumber, PageSize, RuntimeDep, read_upload
+from taihu.core import DbSession, Id, PageNumber, PageSize, RuntimeDep, read_upload
 from taihu.enterprises.industry import industry_classes, search_industry
 from taihu.enterprises.models import Enterprise
 from taihu.enterprises.places import townships
@@ -143,20 +143,20 @@ async def import_enterprises(
 
 
 @router.get(
-    "/api/enterprises/{enterprise_id}",
+    "/api/enterprises/{enterprise_id:int}",  # so /api/enterprises/import is not one
     summary="One enterprise",
     description="403 `enterprise_forbidden` for an enterprise the caller does not act for.",
     response_model=EnterpriseOut,
     responses={**ERROR_RESPONSES, 404: {"description": "No such enterprise"}},
 )
 async def get_enterprise(
-    enterprise_id: int, principal: CurrentPrincipal, enterprises: Enterprises
+    enterprise_id: Id, principal: CurrentPrincipal, enterprises: Enterprises
 ) -> EnterpriseOut:
     return enterprise_out(await enterprises.get(principal, enterprise_id))
 
 
 @router.put(
-    "/api/enterprises/{enterprise_id}",
+    "/api/enterprises/{enterprise_id:int}",  # so /api/enterprises/import is not one
     summary="Update an enterprise's registry facts",
     description="Admin and bureau. Replaces every registry field (the credit code stays); the "
     "change is audited field by field.",
@@ -164,7 +164,7 @@ async def get_enterprise(
     responses={**ERROR_RESPONSES, 404: {"description": "No such enterprise"}},
 )
 async def update_enterprise(
-    enterprise_id: int,
+    enterprise_id: Id,
     body: EnterpriseUpdateIn,
     principal: CurrentPrincipal,
     enterprises: Enterprises,

@@ -64,8 +64,11 @@ def _csv_rows(content: bytes) -> Iterator[list[str]]:
             raise InvalidInput(
                 "the CSV file is neither UTF-8 nor GB 18030 text", code="bad_file"
             ) from exc
-    for row in csv.reader(io.StringIO(text, newline="")):
-        yield [cell.strip() for cell in row]
+    try:
+        for row in csv.reader(io.StringIO(text, newline="")):
+            yield [cell.strip() for cell in row]
+    except csv.Error as exc:  # e.g. a field past the csv module's limit (128 KiB)
+        raise InvalidInput(f"the CSV file cannot be read: {exc}", code="bad_file") from exc
 
 
 def read_sheet(filename: str, content: bytes, aliases: dict[str, str]) -> Sheet:

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taihu.accounts import ERROR_RESPONSES, client_address, current_principal
 from taihu.core import (
+    MAX_INT,
     InvalidInput,
     PermissionDenied,
     Runtime,
@@ -29,6 +30,7 @@ from taihu.core import (
     TooManyRequests,
     Unauthenticated,
     get_runtime,
+    parse_bounded,
 )
 from taihu.identifiers.admin_logins import basic_login
 from taihu.identifiers.handle_rest import (
@@ -44,7 +46,14 @@ from taihu.identifiers.handle_values import Handle, HandleValueError
 from taihu.identifiers.resolver import Resolver
 from taihu.identifiers.service import Caller, identifier_service, parse_handle, parse_prefix
 
-__all__ = ["FastResolution", "close_resolver", "open_resolver", "resolver_of", "router"]
+__all__ = [
+    "LARGE_BODIES",
+    "FastResolution",
+    "close_resolver",
+    "open_resolver",
+    "resolver_of",
+    "router",
+]
 
 log = logging.getLogger("taihu.identifiers")
 
@@ -145,10 +154,10 @@ def _flag(query: QueryParams, name: str) -> bool:
 
 
 def _indexes(query: QueryParams) -> list[int]:
-    raw = query.getlist("index")
-    if any(not r.isdigit() for r in raw):
-        raise InvalidInput("index= takes numbers", code="invalid_value")
-    return [int(r) for r in raw]
+    indexes = [parse_bounded(r, 0, _MAX_INDEX) for r in query.getlist("index")]
+    if None in indexes:
+        raise InvalidInput(f"index= takes numbers from 0 to {_MAX_INDEX}", code="invalid_value")
+    return [i for i in indexes if i is not None]
 
 
 class FastResolution:
@@ -197,6 +206,10 @@ class FastResolution:
 
 
 _HANDLES_PATH = "/api/handles/"
+LARGE_BODIES: dict[str, int] = {}  # paths allowed bodies past TAIHU_HTTP_MAX_BODY_BYTES
+_MAX_INDEX = 2**32 - 1  # a Handle value index is an unsigned 32-bit number
+_MAX_LIST_SIZE = 10_000
+_MAX_LIST_PAGE = MAX_INT // _MAX_LIST_SIZE  # so page * pageSize stays a database integer
 _RESOLVE_ROUTE = SimpleNamespace(path="/api/handles/{handle}")
 _flushing: set[asyncio.Task[None]] = set()
 
@@ -428,11 +441,13 @@ async def list_handles(request: Request) -> Response:
     runtime = get_runtime(request)
     prefix = request.query_params.get("prefix", "")
     try:
-        page_text = request.query_params.get("page", "0")
-        size_text = request.query_params.get("pageSize", "1000")
-        if not page_text.isdigit() or not size_text.isdigit() or not 0 < int(size_text) <= 10_000:
-            raise InvalidInput("page ≥ 0 and 0 < pageSize ≤ 10000", code="invalid_value")
-        page, size = int(page_text), int(size_text)
+        page = parse_bounded(request.query_params.get("page", "0"), 0, _MAX_LIST_PAGE)
+        size = parse_bounded(request.query_params.get("pageSize", "1000"), 1, _MAX_LIST_SIZE)
+        if page is None or size is None:
+            raise InvalidInput(
+                f"0 ≤ page ≤ {_MAX_LIST_PAGE} and 0 < pageSize ≤ {_MAX_LIST_SIZE}",
+                code="invalid_value",
+            )
         async with runtime.db.session() as session:
             caller = await _caller(request, session, runtime)
             if caller is None:
@@ -493,6 +508,7 @@ def _include_snms() -> None:
 
     router.include_router(snms.router)
     router.include_router(snms_reports.router)
+    LARGE_BODIES.update(snms.LARGE_BODIES)
 
 
 _include_snms()

@@ -68,11 +68,14 @@ def read_table_bytes(name: str, content: bytes) -> list[dict[str, str]]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{name} is not UTF-8 text", code="bad_file") from exc
-    return [
-        {k.strip(): (v or "").strip() for k, v in row.items() if k}
-        for row in csv.DictReader(io.StringIO(text, newline=""))
-        if any((v or "").strip() for v in row.values() if isinstance(v, str))
-    ]
+    try:
+        return [
+            {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            for row in csv.DictReader(io.StringIO(text, newline=""))
+            if any((v or "").strip() for v in row.values() if isinstance(v, str))
+        ]
+    except csv.Error as exc:  # e.g. a field past the csv module's limit (128 KiB)
+        raise InvalidInput(f"{name} cannot be read as CSV: {exc}", code="bad_file") from exc
 
 
 def _xlsx_rows(name: str, content: bytes) -> list[dict[str, str]]:

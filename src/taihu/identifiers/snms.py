@@ -34,13 +34,27 @@ from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.service import identifier_service, parse_handle
 from taihu.identifiers.templates import TEMPLATE_TYPE
 
-__all__ = ["ERRORS", "OK", "fail", "principal_of", "router", "snms_json", "snms_values"]
+__all__ = [
+    "ERRORS",
+    "LARGE_BODIES",
+    "OK",
+    "fail",
+    "principal_of",
+    "router",
+    "snms_json",
+    "snms_values",
+]
 
 router = APIRouter(tags=["identifiers: SNMS"])
 
 TEMPLATE_INDEX = 1001
 _FIRST_ITEM_INDEX = 2000
 _MAX_BODY = 16 * 1024 * 1024
+# The batch calls take up to MAX_BATCH identifiers in one body: past the platform's default
+# request-size limit, so they name their own (web/body_limit.py enforces it as bodies stream in).
+LARGE_BODIES = {
+    f"/identityv2/data/{call}": _MAX_BODY for call in ("batchCreate", "batchUpdate", "batchDelete")
+}
 OK = {"status": 1, "message": "success"}
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad parameters (status -2)"},
@@ -142,12 +156,14 @@ async def snms_token(request: Request) -> Response:
             isinstance(body.get(k), str) and body.get(k) for k in ("username", "password")
         ):
             raise InvalidInput("username and password are required", code="bad_params")
+        request.state.sign_in = body["username"]  # a refusal is audited (web/security_audit.py)
         async with runtime.db.session() as session:
             accounts = AccountService(session, runtime.settings.security, runtime.clock)
             user = await accounts.login(body["username"], body["password"], client_address(request))
             principal = await accounts.principal_for(user)
             issued = await accounts.create_token(principal, user, name="snms", expires_days=1)
     except TaihuError as exc:
+        request.state.refusal = exc.code
         return fail(exc)
     return snms_json({**OK, "data": {"token": issued.plain}})
 

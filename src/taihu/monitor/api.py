@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, statu
 from pydantic import BaseModel, ConfigDict, Field
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import DbSession, PageNumber, PageSize, RuntimeDep, read_upload
+from taihu.core import DbSession, Id, PageNumber, PageSize, RuntimeDep, read_upload
 from taihu.devices import store_for
 from taihu.enterprises import ImportReportOut
 from taihu.monitor.casework import CaseFilter, CaseService
@@ -160,7 +160,7 @@ async def flags(
     responses={**ERROR_RESPONSES, **_NOT_FOUND},
 )
 async def enterprise_curve(
-    enterprise_id: int, principal: CurrentPrincipal, monitor: Monitor, first: Day, last: Day
+    enterprise_id: Id, principal: CurrentPrincipal, monitor: Monitor, first: Day, last: Day
 ) -> EnterpriseMonitorOut:
     return EnterpriseMonitorOut.of(await monitor.enterprise(principal, enterprise_id, first, last))
 
@@ -175,7 +175,7 @@ async def enterprise_curve(
     responses={**ERROR_RESPONSES, **_NOT_FOUND},
 )
 async def report_status(
-    enterprise_id: int, body: StatusIn, principal: CurrentPrincipal, monitor: Monitor
+    enterprise_id: Id, body: StatusIn, principal: CurrentPrincipal, monitor: Monitor
 ) -> StatusIn:
     row = await monitor.report_status(principal, enterprise_id, body.date, resumed=body.resumed,
                                       note=body.note)  # fmt: skip
@@ -264,7 +264,7 @@ async def create_list(body: KeyListIn, principal: CurrentPrincipal, monitor: Mon
 
 
 async def _change_members(
-    list_id: int, body: MembersIn, principal: CurrentPrincipal, monitor: Monitor, *, remove: bool
+    list_id: Id, body: MembersIn, principal: CurrentPrincipal, monitor: Monitor, *, remove: bool
 ) -> KeyListOut:
     await monitor.set_members(principal, list_id, body.credit_codes, remove=remove)
     for row, count in await monitor.lists(principal):
@@ -281,7 +281,7 @@ async def _change_members(
     responses={**ERROR_RESPONSES, **_NOT_FOUND},
 )
 async def add_members(
-    list_id: int, body: MembersIn, principal: CurrentPrincipal, monitor: Monitor
+    list_id: Id, body: MembersIn, principal: CurrentPrincipal, monitor: Monitor
 ) -> KeyListOut:
     return await _change_members(list_id, body, principal, monitor, remove=False)
 
@@ -294,7 +294,7 @@ async def add_members(
     responses={**ERROR_RESPONSES, **_NOT_FOUND},
 )
 async def remove_members(
-    list_id: int, body: MembersIn, principal: CurrentPrincipal, monitor: Monitor
+    list_id: Id, body: MembersIn, principal: CurrentPrincipal, monitor: Monitor
 ) -> KeyListOut:
     return await _change_members(list_id, body, principal, monitor, remove=True)
 
@@ -313,7 +313,7 @@ async def remove_members(
     },
 )
 async def list_snapshot(
-    list_id: int, principal: CurrentPrincipal, monitor: Monitor, week: Day
+    list_id: Id, principal: CurrentPrincipal, monitor: Monitor, week: Day
 ) -> Response:
     snap = await monitor.snapshot(principal, list_id, week)
     return Response(
@@ -334,7 +334,7 @@ async def list_cases(
     principal: CurrentPrincipal,
     cases: Cases,
     state: Annotated[str | None, Query(max_length=16)] = None,
-    enterprise_id: int | None = None,
+    enterprise_id: Id | None = None,
     officer: Annotated[str | None, Query(max_length=128)] = None,
     overdue: bool = False,
     page: PageNumber = 1,
@@ -369,7 +369,7 @@ async def record_case(body: CaseIn, principal: CurrentPrincipal, cases: Cases) -
     response_model=CaseDetailOut,
     responses={**ERROR_RESPONSES, **_NOT_FOUND},
 )
-async def get_case(case_id: int, principal: CurrentPrincipal, cases: Cases) -> CaseDetailOut:
+async def get_case(case_id: Id, principal: CurrentPrincipal, cases: Cases) -> CaseDetailOut:
     case = await cases.get(principal, case_id)
     events = [CaseEventOut.of(e) for e in await cases.events(principal, case_id)]
     return CaseDetailOut(**CaseOut.of(case, cases.overdue(case)).model_dump(), events=events)
@@ -385,7 +385,7 @@ async def get_case(case_id: int, principal: CurrentPrincipal, cases: Cases) -> C
     responses={**ERROR_RESPONSES, **_NOT_FOUND, 409: {"description": "Not in this state"}},
 )
 async def act_on_case(
-    case_id: int, body: CaseActionIn, principal: CurrentPrincipal, cases: Cases
+    case_id: Id, body: CaseActionIn, principal: CurrentPrincipal, cases: Cases
 ) -> CaseOut:
     case = await cases.act(principal, case_id, body.action, comment=body.comment,
                            officer=body.officer, deadline=body.deadline)  # fmt: skip

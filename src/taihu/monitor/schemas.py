@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from taihu.core import Page
+from taihu.core import Id, Page
 from taihu.monitor.casework import UnblockItem
 from taihu.monitor.indices import IndexValues
 from taihu.monitor.models import Case, CaseEvent
@@ -262,7 +262,7 @@ class CaseIn(BaseModel):
          "description": "需要通行证"}
     )  # fmt: skip
 
-    enterprise_id: int
+    enterprise_id: Id
     category: str = Field(description="supplier, logistics, labour, funds or other.")
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)

@@ -36,6 +36,10 @@ from taihu.settings import MonitorSettings
 __all__ = ["DayReport", "EnterpriseView", "MonitorService"]
 
 MAX_SERIES_DAYS = 800
+# The monitor's calendar. A day needs the previous year (its baseline) and a few days either side
+# (neighbours, its week): the first and last years Python's dates hold would overflow.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9998, 12, 31)
 SMALL_SET = 500  # up to this many enterprises, queries name them
 
 
@@ -68,6 +72,15 @@ class EnterpriseView:
     reported: dict[date, bool]
 
 
+def check_day(day: date) -> None:
+    """Refuse a day outside the monitor's calendar (400 ``bad_date``)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(
+            f"{day} is outside the monitor's calendar ({FIRST_DAY} to {LAST_DAY})",
+            code="bad_date",
+        )
+
+
 class MonitorService:
     """Indices and key lists, scoped to what a principal may see."""
 
@@ -93,6 +106,7 @@ class MonitorService:
 
     def window(self, day: date) -> tuple[date, date]:
         """The baseline window for a day (the settings', else the previous December)."""
+        check_day(day)
         return baseline_window(day, self.settings.baseline_start, self.settings.baseline_end)
 
     async def matrix(
@@ -121,6 +135,8 @@ class MonitorService:
         The baselines come from the same readings as the days (``indices.baselines``), read once
         when the window lies within the days, as for a year's series.
         """
+        check_day(first)
+        check_day(last)
         lo, hi = first - timedelta(days=neighbours), last + timedelta(days=neighbours)
         if (hi - lo).days > MAX_SERIES_DAYS:
             raise InvalidInput(f"at most {MAX_SERIES_DAYS} days at once", code="bad_range")
@@ -407,6 +423,7 @@ class MonitorService:
     async def snapshot(self, actor: Principal, ref: str | int, monday: date) -> Snapshot:
         """A list's week from ``monday`` (any day is moved back to its Monday), staff roles."""
         key_list = await self.get_list(actor, ref)
+        check_day(monday)
         monday -= timedelta(days=monday.weekday())
         sunday = monday + timedelta(days=6)
         members = await self.members(actor, key_list.id)

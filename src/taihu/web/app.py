@@ -10,11 +10,13 @@ from importlib import resources
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from taihu import __version__
+from taihu.accounts import SecurityLog
 from taihu.accounts import api as accounts_api
 from taihu.chains import api as chains_api
-from taihu.core import Clock, Database, Runtime, SystemClock, claim_slot, schema_state
+from taihu.core import MAX_UPLOAD, Clock, Database, Runtime, SystemClock, claim_slot, schema_state
 from taihu.core.commands import database_for
 from taihu.core.logs import configure_logging
 from taihu.devices import DeviceHub
@@ -26,12 +28,15 @@ from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
 from taihu.settings import Settings
 from taihu.web import console, ops
+from taihu.web.body_limit import BodyLimit, upload_paths
 from taihu.web.errors import install_error_handlers
 from taihu.web.middleware import RequestMiddleware
+from taihu.web.openapi import install_openapi
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
+from taihu.web.security_audit import SecurityAudit
 from taihu.web.templating import LanguageMiddleware, build_templates
 
 __all__ = ["SchemaOutdatedError", "app_from_environment", "create_app", "tune_collector"]
@@ -115,33 +120,56 @@ def create_app(
     install_error_handlers(app)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
     app.add_middleware(LanguageMiddleware, default=settings.console.language)
-    # Anonymous resolutions (the node's hot path) are answered before routing, right inside the
-    # middleware that gives every request its id, headers, log line and metrics.
+    # Anonymous resolutions (the node's hot path) are answered before routing, inside the
+    # middleware that gives every request its id, headers, log line and metrics; the body limit
+    # and the security audit between them pass a GET without a body straight through.
     app.add_middleware(identifiers_api.FastResolution)
+    app.add_middleware(
+        BodyLimit, default=settings.http.max_body_bytes, larger=_larger_bodies(settings)
+    )
+    app.add_middleware(SecurityAudit, security_log=SecurityLog(database, runtime.clock))
     app.add_middleware(RequestMiddleware, access_log=settings.log.access)
+    if settings.http.trusted_proxies:
+        # Outermost, so every layer (throttling, audit, logs) sees the client behind the proxy.
+        # uvicorn's own proxy handling is off (cli/server.py): it trusts loopback by default.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("taihu.web") / "static")),
         name="static",
     )
     _include_routers(app)
+    install_openapi(app)
     return app
+
+
+_ROUTERS = (
+    ops.router,
+    accounts_api.router,
+    enterprises_api.router,
+    chains_api.router,
+    chain_pages.router,
+    identifiers_api.router,
+    devices_api.router,
+    devices_pages.router,
+    monitor_api.router,
+    monitor_pages.router,
+    console.router,
+    identifiers_pages.router,
+)
 
 
 def _include_routers(app: FastAPI) -> None:
     """Mount every context's API and console routes."""
-    app.include_router(ops.router)
-    app.include_router(accounts_api.router)
-    app.include_router(enterprises_api.router)
-    app.include_router(chains_api.router)
-    app.include_router(chain_pages.router)
-    app.include_router(identifiers_api.router)
-    app.include_router(devices_api.router)
-    app.include_router(devices_pages.router)
-    app.include_router(monitor_api.router)
-    app.include_router(monitor_pages.router)
-    app.include_router(console.router)
-    app.include_router(identifiers_pages.router)
+    for router in _ROUTERS:
+        app.include_router(router)
+
+
+def _larger_bodies(settings: Settings) -> dict[str, int]:
+    """Paths whose bodies may pass TAIHU_HTTP_MAX_BODY_BYTES: file uploads and SNMS batches."""
+    # An upload's multipart envelope and form fields come on top of the file itself.
+    upload = MAX_UPLOAD + settings.http.max_body_bytes
+    return dict.fromkeys(upload_paths(_ROUTERS), upload) | identifiers_api.LARGE_BODIES
 
 
 def app_from_environment() -> FastAPI:

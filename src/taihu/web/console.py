@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -28,6 +28,7 @@ from taihu.accounts import (
 )
 from taihu.core import (
     DbSession,
+    PageNumber,
     Runtime,
     RuntimeDep,
     TooManyRequests,
@@ -66,11 +67,14 @@ async def console_session(request: Request, session: DbSession, runtime: Runtime
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         try:
-            return await AccountService(
+            info = await AccountService(
                 session, runtime.settings.security, runtime.clock
             ).resume_session(cookie)
         except Unauthenticated:
             pass
+        else:
+            request.state.principal = info.principal  # named if a write is refused
+            return info
     raise LoginRequired(
         _safe_next(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     )
@@ -190,16 +194,21 @@ async def login_submit(
             error=gettext_("The sign-in form expired. Please try again."),
         )  # fmt: skip
     accounts = AccountService(session, runtime.settings.security, runtime.clock)
+    request.state.sign_in = username  # a refusal is audited (web/security_audit.py)
     try:
         user = await accounts.login(username, password, client_address(request))
     except TooManyRequests as exc:
+        request.state.refusal = exc.code
         minutes = max(1, round(exc.retry_after / 60))
-        return _login_form(
+        refused = _login_form(
             request, runtime, next_path=next_path, status_code=429, username=username,
             error=gettext_("Too many failed attempts. Try again in %(minutes)d min.")
             % {"minutes": minutes},
         )  # fmt: skip
-    except Unauthenticated:
+        refused.headers["Retry-After"] = str(exc.retry_after)  # as the API's 429 says it
+        return refused
+    except Unauthenticated as exc:
+        request.state.refusal = exc.code
         return _login_form(
             request, runtime, next_path=next_path, status_code=401, username=username,
             error=gettext_("Wrong user name or password."),
@@ -299,7 +308,7 @@ async def enterprises_page(
     township: Annotated[str | None, Query(max_length=9)] = None,
     industry: Annotated[str | None, Query(max_length=5)] = None,
     flag: Annotated[str | None, Query(max_length=20)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     size = 50
     where = EnterpriseFilter(
@@ -329,11 +338,15 @@ async def audit_page(
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=128)] = None,
     entity_type: Annotated[str | None, Query(max_length=64)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    outcome: Annotated[Literal["done", "refused", ""], Query()] = "",
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     if who.principal.role not in (Role.ADMIN, Role.BUREAU, Role.AUDITOR):
         return _page(request, "denied.html", who, status_code=403)
-    where = AuditFilter(actor=actor or None, action=action or None, entity_type=entity_type or None)
+    where = AuditFilter(
+        actor=actor or None, action=action or None, entity_type=entity_type or None,
+        outcome=outcome or None,
+    )  # fmt: skip
     entries, total = await query_audit(session, where, page=page, page_size=_AUDIT_PAGE_SIZE)
     # An HTMX filter or paging request replaces only the table.
     name = "_audit_table.html" if request.headers.get("hx-request") else "audit.html"
@@ -341,7 +354,10 @@ async def audit_page(
         request, name, who,
         entries=entries, total=total, page=page,
         pages=max(1, -(-total // _AUDIT_PAGE_SIZE)),
-        filters={"action": action or "", "actor": actor or "", "entity_type": entity_type or ""},
+        filters={
+            "action": action or "", "actor": actor or "", "entity_type": entity_type or "",
+            "outcome": outcome,
+        },
     )  # fmt: skip
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from taihu.core import TaihuError, TooManyRequests, Unauthenticated
 
@@ -23,8 +28,9 @@ _HTTP_CODES = {
 }
 
 
-async def _taihu_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _taihu_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TaihuError)
+    request.state.refusal = exc.code  # the reason a refused write is audited with
     headers: dict[str, str] = {}
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="taihu"'
@@ -33,14 +39,40 @@ async def _taihu_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.as_body(), status_code=exc.status, headers=headers)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    request.state.refusal = code
+    headers = exc.headers
+    if exc.status_code == 405:
+        first = (headers or {}).get("Allow", "")
+        headers = {**(headers or {}), "Allow": _allowed_methods(request, first)}
     return JSONResponse(
         {"error": code, "message": str(exc.detail)},
         status_code=exc.status_code,
-        headers=exc.headers,
+        headers=headers,
     )
+
+
+def _allowed_methods(request: Request, first: str) -> str:
+    """Every method some route serves at the request's path, not only the first route's."""
+    # FastAPI makes one route per method: Starlette's own 405 (``first``) names one route's.
+    methods = {m.strip() for m in first.split(",") if m.strip()}
+    methods |= _methods_at(request.app.router.routes, request.scope)
+    return ", ".join(sorted(methods))
+
+
+def _methods_at(routes: Iterable[BaseRoute], scope: Scope) -> set[str]:
+    methods: set[str] = set()
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI's included router
+        if included is not None:
+            methods |= _methods_at(included.routes, scope)
+        elif (
+            isinstance(route, Route) and route.methods and route.matches(scope)[0] is not Match.NONE
+        ):
+            methods |= route.methods
+    return methods
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -58,8 +90,24 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# PostgreSQL refuses text holding U+0000 (SQLSTATE 22021, character not in repertoire) where
+# SQLite stores it. Such text can only come from the request: a 400, not a 500.
+_NUL_IN_TEXT = "22021"
+
+
+async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if getattr(exc.orig, "sqlstate", None) != _NUL_IN_TEXT:
+        raise exc  # a real failure: the request middleware logs it and answers 500
+    return JSONResponse(
+        {"error": "bad_text", "message": "text must not contain the NUL character (U+0000)"},
+        status_code=400,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on an application."""
     app.add_exception_handler(TaihuError, _taihu_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DBAPIError, _database_error)

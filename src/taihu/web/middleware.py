@@ -130,7 +130,13 @@ class RequestMiddleware:
             await tracking_send({"type": "http.response.body", "body": body})
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            matched = scope.get("route")
+            # The path as documented: `{enterprise_id}`, not the convertor's `{enterprise_id:int}`.
+            route = (
+                getattr(matched, "path_format", None)
+                or getattr(matched, "path", None)
+                or "unmatched"
+            )
             method = scope["method"]
             self.metrics.observe(method, route, status, elapsed)
             if self.access_log:

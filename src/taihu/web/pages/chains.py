@@ -25,7 +25,15 @@ from taihu.chains import (
     chain_templates,
     english_name,
 )
-from taihu.core import DbSession, InvalidInput, NotFound, PermissionDenied, RuntimeDep, read_upload
+from taihu.core import (
+    DbSession,
+    Id,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuntimeDep,
+    read_upload,
+)
 from taihu.enterprises import (
     Enterprise,
     EnterpriseService,
@@ -196,7 +204,7 @@ async def import_upload(
 
 @router.get("/enterprises/{enterprise_id}", response_class=HTMLResponse)
 async def enterprise_page(
-    request: Request, enterprise_id: int, who: Signed, session: DbSession, runtime: RuntimeDep
+    request: Request, enterprise_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep
 ) -> HTMLResponse:
     try:
         enterprise = await EnterpriseService(session, runtime.clock).get(

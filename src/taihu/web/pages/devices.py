@@ -12,7 +12,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from taihu.core import DbSession, NotFound, RuntimeDep
+from taihu.core import DbSession, Id, NotFound, PageNumber, RuntimeDep
 from taihu.devices import DeviceHub, DeviceService, reject_summary
 from taihu.enterprises import EnterpriseService
 from taihu.web.console import Signed, render_page
@@ -65,7 +65,7 @@ async def devices_page(
     session: DbSession,
     runtime: RuntimeDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     hub = _hub(request)
     rows, total = await DeviceService(session, runtime.clock).list_devices(
@@ -87,7 +87,7 @@ async def devices_page(
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
 async def device_page(
     request: Request,
-    device_id: int,
+    device_id: Id,
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
@@ -127,7 +127,7 @@ async def device_page(
 
 @router.get("/devices/{device_id}/live")
 async def device_live(
-    request: Request, device_id: int, who: Signed, session: DbSession, runtime: RuntimeDep
+    request: Request, device_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep
 ) -> StreamingResponse:
     """Server-sent events: the device's values as they are stored."""
     await DeviceService(session, runtime.clock).get_for_data(who.principal, device_id)

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from taihu.accounts import Principal, Role, SessionInfo
 from taihu.core import (
     DbSession,
+    Id,
     InvalidInput,
     PermissionDenied,
     RuntimeDep,
@@ -135,7 +136,7 @@ def _enterprise_chart(by_prefix: list[dict[str, Any]]) -> dict[str, Any]:
 @router.post("/identifiers/applications/{application_id}/{decision}", response_model=None)
 async def decide_application(
     request: Request,
-    application_id: int,
+    application_id: Id,
     decision: str,
     who: Signed,
     session: DbSession,

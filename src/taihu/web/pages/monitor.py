@@ -17,8 +17,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from taihu.chains import ChainService
 from taihu.core import (
+    MAX_INT,
     Conflict,
     DbSession,
+    Id,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -129,12 +131,12 @@ async def dashboard(
 @router.get("/monitor/enterprises/{enterprise_id}", response_class=HTMLResponse)
 async def enterprise_page(
     request: Request,
-    enterprise_id: int,
+    enterprise_id: Id,
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
     day: Annotated[str | None, Query(alias="date", max_length=10)] = None,
-    opened: Annotated[int | None, Query(ge=0)] = None,
+    opened: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
 ) -> HTMLResponse:
     monitor = _monitor(session, runtime)
     when = await _day(monitor, runtime, day)
@@ -173,7 +175,7 @@ async def enterprise_page(
 @router.post("/monitor/enterprises/{enterprise_id}/unblock", response_model=None)
 async def open_unblock(
     request: Request,
-    enterprise_id: int,
+    enterprise_id: Id,
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
@@ -223,7 +225,7 @@ async def record_case(
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
-    enterprise_id: Annotated[int, Form()],
+    enterprise_id: Annotated[Id, Form()],
     category: Annotated[str, Form(max_length=16)],
     title: Annotated[str, Form(max_length=200)],
     description: Annotated[str, Form(max_length=2000)] = "",
@@ -243,7 +245,7 @@ async def record_case(
 
 @router.post("/monitor/cases/{case_id}", response_model=None)
 async def act_on_case(
-    case_id: int,
+    case_id: Id,
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
@@ -292,7 +294,7 @@ async def change_list(
     session: DbSession,
     runtime: RuntimeDep,
     name: Annotated[str, Form(max_length=100)] = "",
-    list_id: Annotated[int | None, Form()] = None,
+    list_id: Annotated[Id | None, Form()] = None,
     codes: Annotated[str, Form(max_length=100_000)] = "",
     csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
