@@ -398,7 +398,7 @@ async def test_stopping_the_hub_acknowledges_what_it_stores_and_tells_the_client
         acked += 1
     stored = await client.get(
         f"/api/plugins/telemetry/DEVICE/{dev.id}/values/timeseries",
-        params={"keys": "n", "startTs": 0, "endTs": 2**62, "limit": 1000},
+        params={"keys": "n", "startTs": 0, "endTs": 1_764_057_600_000 + sent, "limit": 1000},
         headers=dev.headers,
     )
     # Every acknowledged message is stored; what was never acknowledged the client resends.
