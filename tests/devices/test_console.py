@@ -40,6 +40,28 @@ async def test_device_pages(
     assert chart["values"][-2:] == [40.0, 42.5]
 
 
+async def test_the_device_page_lists_refused_messages(
+    client: httpx.AsyncClient, make_device: Any, world: World, app: Any
+) -> None:
+    dev = await make_device()
+    await world.user("factory", Role.ENTERPRISE, enterprises=(dev.enterprise_id,))
+    await sign_in(client, "factory")
+    assert "没有消息被拒绝" in (await client.get(f"/devices/{dev.id}")).text
+    bad = await client.post(
+        f"/api/v1/{dev.token}/telemetry", content=b"{oops",
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    assert bad.status_code == 400
+    hub: DeviceHub = app.state.device_hub
+    await hub.rejects.flush()  # what the background writer does within a second
+    page = (await client.get(f"/devices/{dev.id}")).text
+    assert "被拒绝的消息" in page
+    assert "共拒绝 1 条" in page
+    assert "载荷格式错误" in page  # the reason, in the reader's language
+    assert "0x99" in page
+    assert "payload is not valid JSON" in page  # what the device was told
+
+
 async def test_other_enterprises_devices_are_hidden(
     client: httpx.AsyncClient, make_device: Any, world: World
 ) -> None:

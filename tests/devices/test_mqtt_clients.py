@@ -167,15 +167,18 @@ async def test_malformed_payloads_get_0x99_and_store_nothing(
     assert await c.publish("v1/devices/me/telemetry", {"ok": 1}) == 0  # still connected
 
 
-async def test_311_client_is_disconnected_on_a_malformed_payload(
+async def test_311_client_gets_a_malformed_payload_acknowledged_and_dropped(
     port: int, make_device: Any, client: httpx.AsyncClient, clients: Any
 ) -> None:
     dev = await make_device()
     c = clients(port, dev.token, V311)
     assert await c.connect() == 0
-    c.client.publish("v1/devices/me/telemetry", b"{oops", qos=1)
-    await c.disconnected()  # 3.1.1 has no negative PUBACK: closing is the answer
+    # 3.1.1 has no negative PUBACK; unacknowledged, the message would come back on every
+    # reconnect. A permanent refusal is acknowledged and dropped (and recorded on the device).
+    assert await c.publish("v1/devices/me/telemetry", b"{oops") == 0
     assert await latest(client, dev) == {}
+    assert c.disconnects.empty()
+    assert await c.publish("v1/devices/me/telemetry", {"ok": 1}) == 0
 
 
 async def test_rate_limits_are_told_not_dropped(
@@ -395,7 +398,7 @@ async def test_stopping_the_hub_acknowledges_what_it_stores_and_tells_the_client
         acked += 1
     stored = await client.get(
         f"/api/plugins/telemetry/DEVICE/{dev.id}/values/timeseries",
-        params={"keys": "n", "startTs": 0, "endTs": 2**62, "limit": 1000},
+        params={"keys": "n", "startTs": 0, "endTs": 1_764_057_600_000 + sent, "limit": 1000},
         headers=dev.headers,
     )
     # Every acknowledged message is stored; what was never acknowledged the client resends.

@@ -64,3 +64,35 @@ async def test_aggregated_series_and_isolation(
         headers=bob,
     )  # fmt: skip
     assert hidden.status_code == 404
+
+
+async def test_values_as_text_are_json_text_as_thingsboard_renders_them(
+    client: httpx.AsyncClient, make_device: Any, app: Any
+) -> None:
+    hub: DeviceHub = app.state.device_hub
+    dev = await make_device()
+    t = 1_764_028_800_000
+    values = {
+        "obj": {"x": 1, "ok": True, "name": "泵", "none": None},
+        "arr": [1, 2.5, False, "a"],
+        "on": True,
+        "off": False,
+        "n": 42,
+        "s": "text",
+    }
+    await hub.ingest.write(dev.id, [Point(k, t, v) for k, v in values.items()])
+    url = f"/api/plugins/telemetry/DEVICE/{dev.id}/values/timeseries"
+    loose = await client.get(url, headers=dev.headers)  # useStrictDataTypes=false: the default
+    assert {k: v[0]["value"] for k, v in loose.json().items()} == {
+        "obj": '{"x":1,"ok":true,"name":"泵","none":null}',
+        "arr": '[1,2.5,false,"a"]',
+        "on": "true",
+        "off": "false",
+        "n": "42",
+        "s": "text",
+    }
+    raw = await client.get(url, params={"keys": "obj,arr", "startTs": t, "endTs": t + 1},
+                           headers=dev.headers)  # fmt: skip
+    assert raw.json()["obj"][0]["value"] == '{"x":1,"ok":true,"name":"泵","none":null}'
+    strict = await client.get(url, params={"useStrictDataTypes": "true"}, headers=dev.headers)
+    assert {k: v[0]["value"] for k, v in strict.json().items()} == values

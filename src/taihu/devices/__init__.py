@@ -3,6 +3,7 @@
 from taihu.devices.hub import DeviceHub
 from taihu.devices.models import Device, DeviceAttribute, DeviceProfile, DeviceToken
 from taihu.devices.mqtt.client import MqttClient, MqttRefused
+from taihu.devices.rejects import reject_summary
 from taihu.devices.service import DeviceAuth, DeviceService, IssuedDevice
 from taihu.devices.tsdb import TimeSeriesStore, store_for
 from taihu.devices.values import Point
@@ -20,5 +21,6 @@ __all__ = [
     "MqttRefused",
     "Point",
     "TimeSeriesStore",
+    "reject_summary",
     "store_for",
 ]

@@ -11,6 +11,7 @@ from taihu.core import Id, PageNumber, PageSize
 from taihu.devices import device_api, query_api
 from taihu.devices.children import ChildDevices
 from taihu.devices.dependencies import Devices, Hub
+from taihu.devices.rejects import reject_summary
 from taihu.devices.schemas import (
     AttributeOut,
     AttributesIn,
@@ -21,6 +22,7 @@ from taihu.devices.schemas import (
     DevicePage,
     ProfileCreateIn,
     ProfileOut,
+    RejectsOut,
     TokenOut,
 )
 from taihu.devices.service import SCOPES
@@ -124,6 +126,22 @@ async def create_device(
 )
 async def get_device(device_id: Id, principal: CurrentPrincipal, devices: Devices) -> DeviceOut:
     return DeviceOut.model_validate(await devices.get(principal, device_id))
+
+
+@router.get(
+    "/api/devices/{device_id}/rejects",
+    summary="A device's refused messages",
+    description="Messages the hub refused (malformed payload, unknown topic, rate limit, store "
+    "unavailable …): a count by reason and the last 20, newest first. Written about a second "
+    "after the refusal. Those who may read the device's data.",
+    response_model=RejectsOut,
+    responses=_NOT_FOUND,
+)
+async def get_rejects(device_id: Id, principal: CurrentPrincipal, devices: Devices) -> RejectsOut:
+    await devices.get_for_data(principal, device_id)
+    return RejectsOut.model_validate(
+        await reject_summary(devices.session, device_id), from_attributes=True
+    )
 
 
 @router.put(

@@ -1,7 +1,10 @@
 """ThingsBoard's HTTP device API: the access token in the path, ThingsBoard's shapes.
 
-A 200 means the data is stored. 401 for an unknown token; 400 for a malformed payload (nothing
-of it is stored); 429 with Retry-After over the device's rate limit.
+A 200 (empty body, as ThingsBoard answers) means the data is stored. The token is checked before
+the body is read: 401 for an unknown token, whatever the body. Then 413 for a body over the
+payload limit (read no further than the limit); 400 for a malformed payload (nothing of it is
+stored); 429 with Retry-After over the device's rate limit; 503 with Retry-After when the store
+is unavailable (send again). Every refusal is recorded on the device, as over MQTT.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import ConfigDict, RootModel
 
-from taihu.core import InvalidInput, TooManyRequests, Unauthenticated
+from taihu.core import InvalidInput, TaihuError, TooManyRequests, Unauthenticated
 from taihu.devices.dependencies import Hub
 from taihu.devices.hub import DeviceHub
+from taihu.devices.mqtt.reasons import Reason
 from taihu.devices.service import DeviceAuth
 from taihu.devices.values import BadPayload, parse_attributes
 
@@ -49,11 +53,31 @@ class _DeviceRoute(APIRoute):
 
 router = APIRouter(tags=["device API"], route_class=_DeviceRoute)
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Malformed payload; nothing was stored"},
-    401: {"description": "Unknown or revoked access token"},
+    200: {"description": "Stored (an empty body, as ThingsBoard answers)", "content": {}},
+    400: {
+        "description": "Malformed payload, or more data points than the limit ever allows; "
+        "nothing was stored"
+    },
+    401: {"description": "Unknown or revoked access token (checked before the body is read)"},
     403: {"description": "Not used: the token is the only credential"},
+    413: {"description": "The body is over the payload limit (TAIHU_MQTT_MAX_PACKET_SIZE)"},
     429: {"description": "Over the device's rate limit (Retry-After)"},
+    503: {"description": "The store is unavailable; nothing was stored, send again (Retry-After)"},
 }
+
+
+class PayloadTooLarge(TaihuError):
+    """The body is over the payload limit."""
+
+    status = 413
+    default_code = "payload_too_large"
+
+
+class NotStored(TooManyRequests):  # a TooManyRequests for its Retry-After header
+    """The store is unavailable for now: nothing was stored, send again."""
+
+    status = 503
+    default_code = "not_stored"
 
 
 class TelemetryIn(RootModel[Any]):
@@ -78,6 +102,14 @@ class AttributesPayload(RootModel[Any]):
     )
 
 
+def _body_schema(model: type[RootModel[Any]]) -> dict[str, Any]:
+    # The body is read by the handler (after the token, within the limit), not by FastAPI:
+    # its shape is documented here instead.
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema}}}}  # fmt: skip
+
+
 async def _device(hub: DeviceHub, token: str) -> DeviceAuth:
     auth = await hub.authenticate(token)
     if auth is None:
@@ -85,15 +117,36 @@ async def _device(hub: DeviceHub, token: str) -> DeviceAuth:
     return auth
 
 
+async def _read(request: Request, hub: DeviceHub, auth: DeviceAuth) -> bytes:
+    """The body, refused as soon as it is known to be over the limit."""
+    limit = hub.settings.max_packet_size
+    declared = request.headers.get("content-length", "")
+    size = int(declared) if declared.isdigit() else 0
+    body = bytearray()
+    if size <= limit:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                size = len(body)
+                break
+    if size > limit or len(body) > limit:
+        message = f"payload over the limit of {limit} bytes"
+        hub.refuse(auth, "too_large", Reason.PACKET_TOO_LARGE, message, transport="http",
+                   topic=request.url.path.rsplit("/", 1)[-1])  # fmt: skip
+        raise PayloadTooLarge(message, limit=limit)
+    return bytes(body)
+
+
 async def _payload(request: Request, hub: DeviceHub, auth: DeviceAuth) -> Any:
-    body = await request.body()
+    body = await _read(request, hub, auth)
+    topic = request.url.path.rsplit("/", 1)[-1]
     try:
-        document = hub.decode(body)  # again: the size limit applies to the raw bytes
+        document = hub.decode(body)
     except BadPayload as exc:
-        hub.reject_payload(auth, str(exc))
+        hub.reject_payload(auth, str(exc), topic=topic, transport="http")
         raise InvalidInput(str(exc), code="bad_payload") from None
     if not hub.state(auth).limiter.take(time.monotonic()):
-        hub.reject_rate(auth, 1)
+        hub.reject_rate(auth, 1, topic=topic, transport="http")
         raise TooManyRequests(f"over the rate limit {auth.rate_limits}", retry_after=1)
     return document
 
@@ -104,27 +157,27 @@ async def _payload(request: Request, hub: DeviceHub, auth: DeviceAuth) -> Any:
     description="Any of ThingsBoard's shapes: `{k: v}`, `[{k: v}]`, `{ts, values}` and arrays "
     "of them. Answers once the points are stored.",
     responses=_RESPONSES,
+    response_class=Response,
+    openapi_extra=_body_schema(TelemetryIn),
 )
-async def post_telemetry(
-    token: str,
-    request: Request,
-    hub: Hub,
-    _body: TelemetryIn,
-) -> None:
+async def post_telemetry(token: str, request: Request, hub: Hub) -> Response:
     auth = await _device(hub, token)
     document = await _payload(request, hub, auth)
     try:
         points = await hub.telemetry_points(auth.device_id, document)
     except BadPayload as exc:
-        hub.reject_payload(auth, str(exc))
+        hub.reject_payload(auth, str(exc), topic="telemetry", transport="http")
         raise InvalidInput(str(exc), code="bad_payload") from None
     hub.stats.messages += 1
-    if hub.admit_points(auth, len(points), 1) is not None:
-        limit = auth.data_point_limits
-        raise TooManyRequests(f"over the data point limit {limit}", retry_after=1)
-    ack = await (await hub.submit_points(auth.device_id, points))
+    refused = hub.admit_points(auth, len(points), 1, topic="telemetry", transport="http")
+    if refused is not None and not refused.transient:  # more points than the limit ever allows
+        raise InvalidInput(refused.message or "too many data points", code="too_many_points")
+    if refused is not None:
+        raise TooManyRequests(refused.message or "over the data point limit", retry_after=1)
+    ack = await (await hub.submit_points(auth.device_id, points, "http"))
     if ack.reason >= 0x80:
-        raise InvalidInput(ack.message or "not stored", code="not_stored")
+        raise NotStored(ack.message or "not stored", retry_after=1)
+    return Response()
 
 
 @router.post(
@@ -132,22 +185,20 @@ async def post_telemetry(
     summary="Post client attributes (device API)",
     description="A JSON object of attribute values reported by the device.",
     responses=_RESPONSES,
+    response_class=Response,
+    openapi_extra=_body_schema(AttributesPayload),
 )
-async def post_attributes(
-    token: str,
-    request: Request,
-    hub: Hub,
-    _body: AttributesPayload,
-) -> None:
+async def post_attributes(token: str, request: Request, hub: Hub) -> Response:
     auth = await _device(hub, token)
     document = await _payload(request, hub, auth)
     try:
         values = parse_attributes(document)
     except BadPayload as exc:
-        hub.reject_payload(auth, str(exc))
+        hub.reject_payload(auth, str(exc), topic="attributes", transport="http")
         raise InvalidInput(str(exc), code="bad_payload") from None
     hub.stats.messages += 1
     await hub.store_client_attributes(auth, values)
+    return Response()
 
 
 @router.get(

@@ -30,7 +30,6 @@ import orjson
 import sqlalchemy as sa
 
 from taihu.devices.children import ChildDevices, ChildRefused
-from taihu.devices.mqtt.reasons import Reason
 from taihu.devices.mqtt.transport import Ack
 from taihu.devices.service import DeviceService
 from taihu.devices.values import BadPayload, Point, parse_attributes
@@ -110,7 +109,7 @@ class GatewaySession:
 
     async def _refuse(self, topic: str, refusal: ChildRefused) -> None:
         auth = self.session.auth
-        self.hub.refuse_child(auth, f"{PREFIX}{topic}: {refusal}")
+        self.hub.refuse_child(auth, f"{PREFIX}{topic}: {refusal}", PREFIX + topic)
         if refusal.name in self._told or len(self._told) >= _TOLD_AT_MOST:
             return
         self._told.add(refusal.name)
@@ -141,9 +140,10 @@ class GatewaySession:
                 self._release(name)
             return _done(Ack())
         if kind == "attributes":
-            return self.hub.spawn(self._attributes(document))
+            return self.hub.spawn(self._attributes(document), self.session.auth, topic)
         if kind == "attributes/request":
-            return self.hub.spawn(self._attribute_request(_obj(document)))
+            request = _obj(document)
+            return self.hub.spawn(self._attribute_request(request), self.session.auth, topic)
         if kind == "rpc":
             request = _obj(document)
             child = await self.child(request.get("device"), kind)
@@ -151,7 +151,7 @@ class GatewaySession:
                 data = orjson.dumps(request.get("data"))
                 self.hub.rpc_answered(child, str(request.get("id")), data)
             return _done(Ack())
-        return _done(Ack(Reason.TOPIC_NAME_INVALID, f"{topic!r} is not a gateway topic"))
+        return _done(self.hub.reject_topic(self.session.auth, topic, "of the gateway API"))
 
     async def _telemetry(self, document: Any, qos: int) -> Awaitable[Ack]:
         batches: list[tuple[int, list[Point]]] = []

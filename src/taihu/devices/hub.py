@@ -12,10 +12,13 @@
     v1/devices/me/attributes                       shared attribute updates
     v1/devices/me/rpc/request/{id}                 server-side RPC
 
-Rejections are told, never silent: a malformed payload gets MQTT 5 PUBACK 0x99 (3.1.1 clients are
-disconnected, the only "no" that protocol has), a device over its rate limit PUBACK 0x97 (quota
-exceeded) or, at QoS 0, DISCONNECT 0x96 (message rate too high). Each is counted per device and
-kept in its recent errors.
+Rejections are told, never silent, and never block what follows. MQTT 5 gets a PUBACK with the
+reason: 0x99 for a malformed payload, 0x90 for a topic outside the API, 0x97 (quota exceeded) over
+a rate limit (at QoS 0, DISCONNECT 0x96), 0x83 when the store is unavailable. MQTT 3.1.1 has no
+negative PUBACK: a permanent refusal (a resend would be refused again) is acknowledged and
+dropped, a transient one (rate limit, store unavailable) is left unacknowledged and the client is
+disconnected, so it sends the message again. Each is recorded on the device (see
+``taihu.devices.rejects``) and counted in ``taihu_device_rejects_total``.
 """
 
 from __future__ import annotations
@@ -33,8 +36,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from taihu.core import Clock, Database, PeriodicJob, SystemClock, drain
+from taihu.core import (
+    Clock,
+    Database,
+    InvalidInput,
+    NotFound,
+    PeriodicJob,
+    PermissionDenied,
+    SystemClock,
+    drain,
+)
 from taihu.devices.gateway import GatewaySession
 from taihu.devices.ingest import IngestQueue
 from taihu.devices.jobs import enforce_retention
@@ -45,9 +58,11 @@ from taihu.devices.mqtt.transport import (
     Ack,
     Connection,
     MqttListener,
+    Oversize,
     Refusal,
     TransportLimits,
 )
+from taihu.devices.rejects import RejectLog
 from taihu.devices.service import DeviceAuth, DeviceService
 from taihu.devices.stamps import DeviceStamps
 from taihu.devices.tsdb import TimeSeriesStore, store_for
@@ -108,7 +123,7 @@ _STORED = Ack()  # the acknowledgement of stored telemetry (shared: it is immuta
 
 
 def _not_stored(reason: str) -> Ack:
-    return Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, f"not stored: {reason}")
+    return Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, f"not stored: {reason}", transient=True)
 
 
 def _done(ack: Ack) -> asyncio.Future[Ack]:
@@ -138,16 +153,17 @@ class DeviceSession:
         state = hub.state(self.auth)
         state.last_activity = time.time()
         if not state.limiter.take(time.monotonic()):
-            return _done(hub.reject_rate(self.auth, packet.qos))
+            return _done(hub.reject_rate(self.auth, packet.qos, topic=topic))
         try:
             if topic == TELEMETRY:
                 return await hub.submit_telemetry(self.auth, packet.payload, packet.qos)
             if topic == ATTRIBUTES:
                 values = parse_attributes(hub.decode(packet.payload))
-                return hub.spawn(hub.store_client_attributes(self.auth, values))
+                return hub.spawn(hub.store_client_attributes(self.auth, values), self.auth, topic)
             if topic.startswith(ATTR_REQUEST):
                 request = hub.decode(packet.payload)
-                return hub.spawn(self._attribute_request(topic[len(ATTR_REQUEST) :], request))
+                request_id = topic[len(ATTR_REQUEST) :]
+                return hub.spawn(self._attribute_request(request_id, request), self.auth, topic)
             if topic.startswith(RPC_RESPONSE):
                 hub.rpc_answered(self.auth.device_id, topic[len(RPC_RESPONSE) :], packet.payload)
                 return _done(Ack())
@@ -157,9 +173,25 @@ class DeviceSession:
             if topic.startswith("v1/gateway/") and self.gateway is not None:
                 return await self.gateway.publish(topic, packet.payload, packet.qos)
         except BadPayload as exc:
-            return _done(hub.reject_payload(self.auth, str(exc)))
-        hub.stats.rejected += 1
-        return _done(Ack(Reason.TOPIC_NAME_INVALID, f"{topic!r} is not a topic of the device API"))
+            return _done(hub.reject_payload(self.auth, str(exc), topic=topic))
+        except Exception as exc:
+            # Raised here, it would end the connection unacknowledged: the client would send
+            # the message again on every reconnect, and nothing after it would get through.
+            return _done(hub.failed(self.auth, topic, exc))
+        return _done(hub.reject_topic(self.auth, topic, "of the device API"))
+
+    async def too_large(self, packet: Oversize, limit: int) -> Ack:
+        """A message over the maximum packet size: recorded, answered 0x97 (permanent).
+
+        MQTT 5 would have the server DISCONNECT with 0x95, but clients that ignore the limit
+        the CONNACK announced (paho) then send it again on every reconnect: a PUBACK ends it.
+        """
+        message = f"packet of {packet.size} bytes exceeds the maximum of {limit}"
+        if packet.qos == 0:
+            return self.hub.refuse(self.auth, "too_large", Reason.PACKET_TOO_LARGE, message,
+                                   topic=packet.topic)  # fmt: skip
+        return self.hub.refuse(self.auth, "too_large", Reason.QUOTA_EXCEEDED, message,
+                               topic=packet.topic)  # fmt: skip
 
     async def _attribute_request(self, request_id: str, request: Any) -> Ack:
         if not isinstance(request, dict):
@@ -239,6 +271,7 @@ class DeviceHub:
         self._retention = PeriodicJob(
             "taihu-retention", self._enforce_retention, _RETENTION_EVERY, stop_within=_STOP_WITHIN
         )
+        self.rejects = RejectLog(db)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -274,6 +307,7 @@ class DeviceHub:
         # under a CancelledError: they get a bounded while to finish instead.
         await drain(self._tasks, _STOP_WITHIN)
         await self.ingest.close()
+        await self.rejects.stop()
 
     def now_ms(self) -> int:
         """The hub's time in milliseconds since the epoch."""
@@ -292,17 +326,16 @@ class DeviceHub:
         first = await self.stamp(device_id, document)
         return parse_telemetry(document, first, self.stamps.lanes)
 
-    def spawn(self, work: Awaitable[Ack]) -> asyncio.Future[Ack]:
+    def spawn(
+        self, work: Awaitable[Ack], auth: DeviceAuth | None = None, topic: str = ""
+    ) -> asyncio.Future[Ack]:
         """Run a handler in the background; its failure becomes an error acknowledgement."""
 
         async def _guarded() -> Ack:
             try:
                 return await work
-            except BadPayload as exc:
-                return Ack(Reason.PAYLOAD_FORMAT_INVALID, str(exc))
-            except Exception:
-                log.exception("device API handler failed")
-                return Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, "internal error")
+            except Exception as exc:
+                return self.failed(auth, topic, exc)
 
         task = asyncio.get_running_loop().create_task(_guarded())
         self._tasks.add(task)
@@ -389,46 +422,105 @@ class DeviceHub:
         """JSON of a payload within the size limit."""
         return parse_json(payload, limit=self.settings.max_packet_size)
 
-    def _error(self, auth: DeviceAuth, message: str) -> DeviceState:
+    def _refused(
+        self, auth: DeviceAuth | None, reason: str, code: int, message: str, *,
+        topic: str = "", transport: str = "mqtt", transient: bool = False,
+        disconnect: bool = False,
+    ) -> Ack:  # fmt: skip
+        """Count and record a refusal on the device; the acknowledgement that tells it."""
         self.stats.rejected += 1
-        state = self.state(auth)
-        state.errors.append((time.time(), message))
-        return state
+        if auth is not None:
+            state = self.state(auth)
+            state.errors.append((time.time(), message))
+            if reason == "malformed":
+                state.malformed += 1
+            elif reason in {"rate_limited", "too_many_points"}:
+                state.rate_limited += 1
+            self.rejects.record(
+                auth.device_id, reason, code, message, transport=transport, topic=topic
+            )
+        return Ack(code, message, disconnect=disconnect, transient=transient)
 
-    def reject_payload(self, auth: DeviceAuth, message: str) -> Ack:
-        """A malformed payload: counted, remembered, answered with 0x99."""
-        self._error(auth, f"malformed payload: {message}").malformed += 1
-        return Ack(Reason.PAYLOAD_FORMAT_INVALID, message)
+    def failed(self, auth: DeviceAuth | None, topic: str, exc: Exception) -> Ack:
+        """The answer to a message whose handling raised, told permanent from transient."""
+        if isinstance(exc, BadPayload | InvalidInput):  # the message is wrong: 0x99
+            if auth is None:
+                return Ack(Reason.PAYLOAD_FORMAT_INVALID, str(exc))
+            return self.reject_payload(auth, str(exc), topic=topic)
+        if isinstance(exc, PermissionDenied | NotFound):  # acts for what it may not: 0x87
+            return self._refused(auth, "not_authorized", Reason.NOT_AUTHORIZED, str(exc),
+                                 topic=topic)  # fmt: skip
+        if isinstance(exc, OSError | TimeoutError | OperationalError | InterfaceError):
+            # The database is unreachable or busy: the same message may pass later.
+            log.warning("device message on %s not handled: %s", topic, exc)
+            return self._refused(auth, "not_stored", Reason.IMPLEMENTATION_SPECIFIC_ERROR,
+                                 f"not stored: {exc}", topic=topic, transient=True)  # fmt: skip
+        # A fault of ours on this message: it would fail again, so it must not block the
+        # device (a 3.1.1 client gets it acknowledged and dropped).
+        log.error("device message on %s failed", topic, exc_info=exc)
+        return self._refused(auth, "internal", Reason.IMPLEMENTATION_SPECIFIC_ERROR,
+                             "internal error", topic=topic)  # fmt: skip
 
-    def reject_rate(self, auth: DeviceAuth, qos: int) -> Ack:
+    def refuse(
+        self, auth: DeviceAuth, reason: str, code: int, message: str, *, topic: str = "",
+        transport: str = "mqtt",
+    ) -> Ack:  # fmt: skip
+        """A permanent refusal of a message (reason: a key of ``rejects.REASONS``), recorded."""
+        return self._refused(auth, reason, code, message, topic=topic, transport=transport)
+
+    def reject_payload(
+        self, auth: DeviceAuth, message: str, *, topic: str = "", transport: str = "mqtt"
+    ) -> Ack:
+        """A malformed payload: counted, recorded, answered with 0x99 (permanent)."""
+        return self._refused(auth, "malformed", Reason.PAYLOAD_FORMAT_INVALID, message,
+                             topic=topic, transport=transport)  # fmt: skip
+
+    def reject_topic(self, auth: DeviceAuth, topic: str, api: str) -> Ack:
+        """A topic outside the API: counted, recorded, answered with 0x90 (permanent)."""
+        message = f"{topic[:200]!r} is not a topic {api}"
+        return self._refused(auth, "topic", Reason.TOPIC_NAME_INVALID, message, topic=topic)
+
+    def reject_rate(
+        self, auth: DeviceAuth, qos: int, *, topic: str = "", transport: str = "mqtt"
+    ) -> Ack:
         """A message over the device's rate limit: PUBACK 0x97, or at QoS 0 DISCONNECT 0x96.
 
         MQTT 5 allows "message rate too high" (0x96) only in DISCONNECT; a PUBACK says "quota
-        exceeded" (0x97), with the limit in the reason string.
+        exceeded" (0x97), with the limit in the reason string. Transient: sent again later, the
+        message passes.
         """
         message = f"over the rate limit {auth.rate_limits}"
-        self._error(auth, message).rate_limited += 1
-        if qos == 0:
-            return Ack(Reason.MESSAGE_RATE_TOO_HIGH, message, disconnect=True)
-        return Ack(Reason.QUOTA_EXCEEDED, message)
+        code = Reason.MESSAGE_RATE_TOO_HIGH if qos == 0 else Reason.QUOTA_EXCEEDED
+        return self._refused(auth, "rate_limited", code, message, topic=topic,
+                             transport=transport, transient=True, disconnect=qos == 0)  # fmt: skip
 
-    def refuse_child(self, auth: DeviceAuth, message: str) -> None:
-        """A gateway's item for a device it may not act for: counted, remembered, not stored."""
-        self._error(auth, message).refused_children += 1
+    def refuse_child(self, auth: DeviceAuth, message: str, topic: str = "") -> None:
+        """A gateway's item for a device it may not act for: recorded, not stored.
 
-    def admit_points(self, auth: DeviceAuth, count: int, qos: int) -> Ack | None:
+        The gateway API has no per-device answer, so the message's PUBACK stays a success.
+        """
+        self.state(auth).refused_children += 1
+        self._refused(auth, "not_authorized", Reason.NOT_AUTHORIZED, message, topic=topic)
+
+    def admit_points(
+        self, auth: DeviceAuth, count: int, qos: int, *, topic: str = "", transport: str = "mqtt"
+    ) -> Ack | None:
         """Take ``count`` data points from the device's budget; the rejection when over it.
 
         Like the message limit, it is told: PUBACK 0x97 (or, at QoS 0, DISCONNECT 0x96) with the
-        limit in the reason string, and nothing of the message is stored.
+        limit in the reason string, and nothing of the message is stored. A message with more
+        points than the smallest bucket holds can never pass: that refusal is permanent.
         """
-        if self.state(auth).points.take(time.monotonic(), count):
+        limiter = self.state(auth).points
+        if limiter.take(time.monotonic(), count):
             return None
         message = f"over the data point limit {auth.data_point_limits} ({count} in this message)"
-        self._error(auth, message).rate_limited += 1
-        if qos == 0:
-            return Ack(Reason.MESSAGE_RATE_TOO_HIGH, message, disconnect=True)
-        return Ack(Reason.QUOTA_EXCEEDED, message)
+        code = Reason.MESSAGE_RATE_TOO_HIGH if qos == 0 else Reason.QUOTA_EXCEEDED
+        never = count > min(limit.capacity for limit in limiter.limits)
+        return self._refused(
+            auth, "too_many_points" if never else "rate_limited", code, message, topic=topic,
+            transport=transport, transient=not never, disconnect=qos == 0,
+        )  # fmt: skip
 
     # -- telemetry and attributes --------------------------------------------------------------
 
@@ -439,18 +531,30 @@ class DeviceHub:
         document = self.decode(payload)
         now = await self.stamp(auth.device_id, document)
         rows = telemetry_rows(document, now, auth.device_id, self.stamps.lanes)
-        refused = self.admit_points(auth, len(rows), qos)
+        refused = self.admit_points(auth, len(rows), qos, topic=TELEMETRY)
         if refused is not None:
             return _done(refused)
         return await self.submit_rows(auth.device_id, rows)
 
-    async def submit_points(self, device_id: int, points: list[Point]) -> Awaitable[Ack]:
+    async def submit_points(
+        self, device_id: int, points: list[Point], transport: str = "mqtt"
+    ) -> Awaitable[Ack]:
         """Queue points of one device (waits while the queue is full)."""
-        return await self.submit_rows(device_id, point_rows(device_id, points))
+        return await self.submit_rows(device_id, point_rows(device_id, points), transport)
 
-    async def submit_rows(self, device_id: int, rows: list[Row]) -> asyncio.Future[Ack]:
+    async def submit_rows(
+        self, device_id: int, rows: list[Row], transport: str = "mqtt"
+    ) -> asyncio.Future[Ack]:
         """Queue rows of one device; the future becomes its acknowledgement once stored."""
-        stored = await self.ingest.submit_rows(rows, _STORED, _not_stored)
+
+        def not_stored(reason: str) -> Ack:  # transient: the store may be back for a resend
+            self.stats.rejected += 1
+            ack = _not_stored(reason)
+            self.rejects.record(device_id, "not_stored", ack.reason, ack.message or "",
+                                transport=transport)  # fmt: skip
+            return ack
+
+        stored = await self.ingest.submit_rows(rows, _STORED, not_stored)
         if self._watchers:
             stored.add_done_callback(lambda f: self._notify(device_id, rows, f))
         return stored

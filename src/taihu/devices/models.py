@@ -14,6 +14,8 @@ __all__ = [
     "Device",
     "DeviceAttribute",
     "DeviceProfile",
+    "DeviceReject",
+    "DeviceRejectCount",
     "DeviceToken",
     "TsLatest",
     "TsPoint",
@@ -99,6 +101,36 @@ class DeviceAttribute(Base):
     key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     value: Mapped[Any] = mapped_column(JSONType)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DeviceReject(Base):
+    """One refused message of a device; only the last few per device are kept."""
+
+    __tablename__ = "device_rejects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("devices.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(sa.String(32))  # a message id, see taihu.devices.rejects
+    code: Mapped[int] = mapped_column(sa.SmallInteger)  # the MQTT 5 reason code answered
+    transport: Mapped[str] = mapped_column(sa.String(8))  # "mqtt" or "http"
+    topic: Mapped[str] = mapped_column(sa.String(255), default="")
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+class DeviceRejectCount(Base):
+    """How many messages of a device were refused for one reason, since it was registered."""
+
+    __tablename__ = "device_reject_counts"
+
+    device_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(sa.BigInteger)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # Time series use integer milliseconds since the epoch, as ThingsBoard's API does. No foreign

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,13 +47,16 @@ def _keys(keys: str) -> list[str]:
 
 
 def _series(samples: dict[str, Any], strict: bool) -> dict[str, list[dict[str, Any]]]:
-    # ThingsBoard answers values as strings unless useStrictDataTypes=true.
+    # ThingsBoard answers values as strings unless useStrictDataTypes=true: a JSON value as
+    # compact JSON text (as Jackson writes it), a boolean as true/false.
     def shown(v: Any) -> Any:
-        if strict:
+        if strict or isinstance(v, str):
             return v
         if isinstance(v, bool):
-            return str(v).lower()
-        return v if isinstance(v, str) else str(v)
+            return "true" if v else "false"
+        if isinstance(v, dict | list):
+            return orjson.dumps(v).decode()
+        return str(v)
 
     return {k: [{"ts": s.ts, "value": shown(s.value)} for s in v] for k, v in samples.items()}
 

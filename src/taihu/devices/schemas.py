@@ -19,6 +19,9 @@ __all__ = [
     "DevicePage",
     "ProfileCreateIn",
     "ProfileOut",
+    "RejectCountOut",
+    "RejectOut",
+    "RejectsOut",
     "TelemetryKey",
     "TokenOut",
 ]
@@ -201,3 +204,48 @@ class AttributeOut(BaseModel):
     key: str
     value: Any
     lastUpdateTs: int  # noqa: N815 - ThingsBoard's field name
+
+
+class RejectOut(BaseModel):
+    """One refused message of a device."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    reason: str = Field(description="Why: malformed, topic, not_authorized, too_many_points, "
+                        "internal, rate_limited or not_stored")  # fmt: skip
+    code: int = Field(description="The MQTT 5 reason code answered (also for HTTP)")
+    transport: Literal["mqtt", "http"]
+    topic: str
+    detail: str = Field(description="What the device was told")
+
+
+class RejectCountOut(BaseModel):
+    """How many messages were refused for one reason, and when last."""
+
+    count: int
+    last_at: datetime
+
+
+class RejectsOut(BaseModel):
+    """The record of a device's refused messages: counts by reason and the last few."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "total": 3,
+                    "by_reason": {"malformed": {"count": 3, "last_at": "2026-12-06T09:00:00Z"}},
+                    "recent": [
+                        {"at": "2026-12-06T09:00:00Z", "reason": "malformed", "code": 153,
+                         "transport": "mqtt", "topic": "v1/devices/me/telemetry",
+                         "detail": "payload is not valid JSON: unexpected character"}
+                    ],
+                }
+            ]
+        }
+    )  # fmt: skip
+
+    total: int
+    by_reason: dict[str, RejectCountOut]
+    recent: list[RejectOut] = Field(description="Newest first, the last 20")

@@ -3,8 +3,12 @@
     accept ─► CONNECT within connect_timeout ─► broker.connect() ─► CONNACK ─► packet loop
                                                   │ Refusal ─► CONNACK with its code, close
     packet loop: PUBLISH ─► session.publish() ─► ack future ─► PUBACK (in order, when done)
+                 refused: MQTT 5 PUBACK with the reason; 3.1.1 PUBACK (permanent: dropped)
+                          or close unacknowledged (transient: the client sends it again)
                  SUBSCRIBE/UNSUBSCRIBE ─► session ─► SUBACK/UNSUBACK;  PINGREQ ─► PINGRESP
-                 silence past 1.5 x keep alive ─► DISCONNECT 0x8D;  oversize ─► DISCONNECT 0x95
+                 silence past 1.5 x keep alive ─► DISCONNECT 0x8D
+                 oversize PUBLISH (up to 16 x the limit) ─► read past ─► session.too_large()
+                 any other oversize packet ─► DISCONNECT 0x95
 
 QoS 1 messages are pipelined: the loop keeps reading while earlier messages are being stored,
 up to the receive maximum; PUBACKs leave in the order the messages came, each when its data is
@@ -53,6 +57,7 @@ __all__ = [
     "Broker",
     "Connection",
     "MqttListener",
+    "Oversize",
     "Refusal",
     "Session",
     "TransportLimits",
@@ -63,6 +68,9 @@ _READ_SIZE = 65_536
 _WAKE = "taihu: disconnect requested"  # the cancel message by which disconnect() wakes a read
 _STOP_WITHIN = 10.0  # seconds a connection gets at shutdown to finish storing and say goodbye
 _WRITE_HIGH = 65_536  # bytes queued for a client before a sender waits for it to read
+# A PUBLISH over the maximum packet size, up to this many times it, is read past and answered
+# (resent on every reconnect, it would block the client for ever); a larger one disconnects.
+_SKIP_AT_MOST = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +100,20 @@ class Ack:
     reason: int = Reason.SUCCESS
     message: str | None = None
     disconnect: bool = False  # the client must be disconnected with this reason
+    # A refusal a later resend may cure (the store is unavailable, a rate limit): a 3.1.1
+    # client, which has no negative PUBACK, is disconnected unacknowledged so it sends again.
+    # Any other refusal is permanent: a 3.1.1 client gets a PUBACK and the message is dropped.
+    transient: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Oversize:
+    """A PUBLISH over the maximum packet size, read past: its topic and packet id only."""
+
+    topic: str
+    qos: int
+    packet_id: int | None
+    size: int
 
 
 class Session(Protocol):
@@ -99,6 +121,9 @@ class Session(Protocol):
 
     async def publish(self, packet: Publish) -> Awaitable[Ack]:
         """Accept a message; may wait (backpressure); the awaitable resolves when it is done."""
+
+    async def too_large(self, packet: Oversize, limit: int) -> Ack:
+        """A PUBLISH over the maximum packet size was dropped unread: the answer to it."""
 
     async def subscribe(self, subscriptions: tuple[Subscription, ...]) -> list[int]:
         """Grant subscriptions: one reason code (granted QoS or failure) each."""
@@ -147,6 +172,7 @@ class Connection:
         self.inflight = 0  # QoS 1 messages received and not yet acknowledged
         self._buffer = bytearray()  # bytes read and not yet taken as packets, from _pos
         self._pos = 0
+        self._skip = 0  # bytes still to come of an oversize PUBLISH, dropped as they arrive
         self.task: asyncio.Task[None] | None = None  # the task serving it, woken by disconnect()
         self._reading = False  # waiting for bytes, so disconnect() may wake it
 
@@ -192,7 +218,7 @@ class Connection:
 
     # -- receiving -----------------------------------------------------------------------------
 
-    async def read_packet(self, idle: float | None = None) -> Packet:
+    async def read_packet(self, idle: float | None = None) -> Packet | Oversize:
         """The next packet; bounded by the maximum packet size before anything is buffered.
 
         Bytes are read in chunks and split here, so a client that pipelines messages costs one
@@ -221,9 +247,13 @@ class Connection:
                 self._reading = False
             if not chunk:
                 raise asyncio.IncompleteReadError(bytes(self._buffer), None)
+            if self._skip:
+                dropped = min(self._skip, len(chunk))
+                self._skip -= dropped
+                chunk = chunk[dropped:]
             self._buffer += chunk
 
-    def _buffered(self) -> Packet | None:
+    def _buffered(self) -> Packet | Oversize | None:
         """The next whole packet already read, if any."""
         buffer, pos = self._buffer, self._pos
         if len(buffer) - pos < 2:
@@ -232,16 +262,36 @@ class Connection:
         if header is None:
             return None
         length, start = header
-        if length + 5 > self.limits.max_packet_size:
-            raise MalformedPacket(
-                f"packet of {length} bytes exceeds the maximum of {self.limits.max_packet_size}",
-                Reason.PACKET_TOO_LARGE,
-            )
+        limit = self.limits.max_packet_size
+        if length + 5 > limit:
+            if buffer[pos] >> 4 != 3 or length > limit * _SKIP_AT_MOST:  # not a PUBLISH, or huge
+                raise MalformedPacket(
+                    f"packet of {length} bytes exceeds the maximum of {limit}",
+                    Reason.PACKET_TOO_LARGE,
+                )
+            return self._oversize(buffer[pos], start, length)
         end = start + length
         if len(buffer) < end:
             return None
         self._pos = end
         return decode_packet(buffer[pos], bytes(buffer[start:end]), self.version)
+
+    def _oversize(self, first: int, start: int, length: int) -> Oversize | None:
+        """The head of an oversize PUBLISH; the rest of it is dropped as it arrives."""
+        buffer = self._buffer
+        qos = (first >> 1) & 3
+        if len(buffer) < start + 2:
+            return None
+        topic_end = start + 2 + int.from_bytes(buffer[start : start + 2], "big")
+        head_end = topic_end + (2 if qos else 0)
+        if len(buffer) < head_end:
+            return None  # at most 64 KiB of topic to wait for
+        packet_id = int.from_bytes(buffer[topic_end:head_end], "big") if qos else None
+        topic = bytes(buffer[start + 2 : topic_end]).decode("utf-8", "replace")
+        taken = min(len(buffer), start + length)
+        self._skip = start + length - taken
+        self._pos = taken
+        return Oversize(topic, qos, packet_id, length)
 
     def resolve_alias(self, packet: Publish) -> Publish:
         """Apply an MQTT 5 topic alias (§3.3.2.3.4)."""
@@ -436,7 +486,7 @@ class MqttListener:
         self,
         connection: Connection,
         session: Session,
-        packet: Packet,
+        packet: Packet | Oversize,
         acks: asyncio.Queue[tuple[int, Awaitable[Ack]] | None],
     ) -> bool:
         if isinstance(packet, Publish):
@@ -457,6 +507,13 @@ class MqttListener:
                 await acks.put((packet.packet_id, outcome))
             else:
                 await acks.put((0, outcome))  # QoS 0: only a failure that disconnects matters
+        elif isinstance(packet, Oversize):
+            if packet.qos > 1:
+                raise _Closed(Reason.QOS_NOT_SUPPORTED, "QoS 2 is not supported; use QoS 0 or 1")
+            ack = await session.too_large(packet, self.limits.max_packet_size)
+            if packet.qos == 1 and packet.packet_id:
+                connection.inflight += 1
+                await acks.put((packet.packet_id, _settled(ack)))
         elif isinstance(packet, Subscribe):
             granted = []
             valid = [s for s in packet.subscriptions if check_topic_filter(s.topic_filter)]
@@ -525,6 +582,12 @@ class MqttListener:
                     await connection.send_bytes(ready)
 
 
+def _settled(ack: Ack) -> asyncio.Future[Ack]:
+    future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+    future.set_result(ack)
+    return future
+
+
 async def _answer(connection: Connection, packet_id: int, ack: Ack) -> tuple[Reason, str] | None:
     """Send a PUBACK other than plain success; the reason to disconnect with, if any."""
     if ack.disconnect:
@@ -537,9 +600,11 @@ async def _answer(connection: Connection, packet_id: int, ack: Ack) -> tuple[Rea
     if connection.version == 5:
         props = Properties(reason_string=ack.message) if ack.message else Properties()
         await connection.send(PubAck(packet_id, ack.reason, props))
-    elif ack.reason < 0x80:
+    elif ack.reason < 0x80 or not ack.transient:
+        # A permanent refusal is acknowledged and dropped: unacknowledged, the client would
+        # send it again on every reconnect and nothing after it would get through.
         await connection.send(PubAck(packet_id))
     else:
-        # MQTT 3.1.1 has no negative acknowledgement: closing is the only way to say no.
+        # MQTT 3.1.1 has no negative acknowledgement: closing without one makes it send again.
         return Reason(ack.reason), ack.message or ""
     return None

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from taihu.core import DbSession, Id, NotFound, PageNumber, RuntimeDep
-from taihu.devices import DeviceHub, DeviceService
+from taihu.devices import DeviceHub, DeviceService, reject_summary
 from taihu.enterprises import EnterpriseService
 from taihu.web.console import Signed, render_page
+from taihu.web.i18n import N_, gettext_
 
 __all__ = ["router"]
 
@@ -23,6 +24,17 @@ router = APIRouter(include_in_schema=False)
 _PAGE_SIZE = 50
 _HOUR, _DAY = 3_600_000, 86_400_000
 _HEARTBEAT = 15.0  # seconds between SSE comments, so proxies keep the stream open
+# Why the hub refused a message (the reasons of taihu.devices.rejects).
+REJECT_LABELS = {
+    "malformed": N_("Malformed payload"),
+    "topic": N_("Unknown topic"),
+    "too_large": N_("Payload too large"),
+    "not_authorized": N_("Not authorized"),
+    "too_many_points": N_("More data points than the limit allows"),
+    "internal": N_("Internal error"),
+    "rate_limited": N_("Over the rate limit"),
+    "not_stored": N_("Store unavailable"),
+}
 
 
 def _hub(request: Request) -> DeviceHub:
@@ -108,6 +120,8 @@ async def device_page(
         device=device, profile=profile, units=units, state=_state(hub, device.id),
         latest=[(k, s.value, datetime.fromtimestamp(s.ts / 1000, UTC)) for k, s in latest.items()],
         attributes=await registry.attributes(device.id), chart=chart, numeric=numeric,
+        rejects=await reject_summary(session, device.id),
+        reject_labels={k: gettext_(v) for k, v in REJECT_LABELS.items()},
     )  # fmt: skip
 
 
