@@ -173,6 +173,12 @@ class HandleSettings(BaseSettings):
         le=60,
         description="Seconds a new TCP connection has to send its first complete request.",
     )
+    resolver_cache_entries: int = Field(
+        default=200_000,
+        ge=100,
+        description="Identifiers each server process keeps resolved in memory (REST and Handle "
+        "protocol), about 1 KB each; past it the older half is dropped.",
+    )
 
     @model_validator(mode="after")
     def _burst_holds_a_reply(self) -> HandleSettings:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import gc
 import tracemalloc
 
+import httpx
 import pytest
 
 from taihu.accounts import Principal
 from taihu.core import Database, FrozenClock
 from taihu.identifiers import Handle, HandleValue, IdentifierService
 from taihu.identifiers.resolver import Resolver
+from taihu.settings import Settings
+from taihu.web import create_app
 from tests.identifiers.conftest import PREFIX
 
 pytestmark = pytest.mark.usefixtures("prefixes")
@@ -45,3 +48,28 @@ async def test_a_cached_answer_costs_about_its_size(db: Database, clock: FrozenC
         assert grown / (COUNT - 1) < PER_ENTRY_BOUND
     finally:
         await resolver.aclose()
+
+
+async def test_the_resolution_cache_keeps_at_most_the_configured_entries(
+    db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    # The default bound (200,000 entries of ~1 KB) is what a long soak's memory grows to per
+    # process; TAIHU_HANDLE_RESOLVER_CACHE_ENTRIES sets it, for the server's own resolver.
+    bound, count = 100, 180
+    handles = [Handle(f"{PREFIX}/BOUND-{n:04d}") for n in range(count)]
+    async with db.session() as session:
+        service = IdentifierService(session, clock)
+        for n, handle in enumerate(handles):
+            url = f"https://b.example/{n}".encode()
+            await service.put(Principal.system("test"), handle, [HandleValue(1, "URL", url)])
+    handle_settings = settings.handle.model_copy(update={"resolver_cache_entries": bound})
+    app = create_app(settings.model_copy(update={"handle": handle_settings}), db=db, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://taihu.test") as http:
+            for handle in handles:
+                answer = await http.get(f"/api/handles/{handle}")
+                assert answer.status_code == 200
+                assert answer.json()["handle"] == str(handle)
+        cached = len(app.state.identifier_resolver._cache)
+    assert 0 < cached <= bound

@@ -157,7 +157,7 @@ def _handle_in_thread(settings: Settings, sockets: tuple[socket.socket, socket.s
     async def _serve() -> None:
         db = database_for(settings)
         clock = SystemClock()
-        resolver = Resolver(db, clock)
+        resolver = Resolver(db, clock, max_entries=settings.handle.resolver_cache_entries)
         await resolver.open_pool()
         server = handle_server_for(settings, db, clock, resolver, sockets[0].getsockname()[1])
         await server.start(*sockets)

@@ -105,14 +105,19 @@ def _resolver_in(state: Any) -> Resolver:
     resolver: Resolver | None = getattr(state, "identifier_resolver", None)
     if resolver is None:
         runtime: Runtime = state.runtime
-        resolver = Resolver(runtime.db, runtime.clock)
+        resolver = _new_resolver(runtime)
         state.identifier_resolver = resolver
     return resolver
 
 
+def _new_resolver(runtime: Runtime) -> Resolver:
+    entries = runtime.settings.handle.resolver_cache_entries
+    return Resolver(runtime.db, runtime.clock, max_entries=entries)
+
+
 async def open_resolver(app: Any, runtime: Runtime) -> Resolver:
     """Make the process's resolver at start-up, with its PostgreSQL read pool (close it after)."""
-    resolver = Resolver(runtime.db, runtime.clock)
+    resolver = _new_resolver(runtime)
     await resolver.open_pool()
     app.state.identifier_resolver = resolver
     return resolver

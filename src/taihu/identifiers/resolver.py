@@ -164,7 +164,7 @@ def _public_body(handle: str, values: list[dict[str, Any]]) -> bytes:
     shown = select_values(values, types=[], indexes=[], include_private=False)
     body = orjson.dumps({"responseCode": RC_SUCCESS, "handle": handle, "values": shown})
     # Copied to its own size: orjson's bytes keep a buffer of at least 4 KiB whatever their
-    # length, and the cache keeps up to _MAX_ENTRIES of them (bench/soak.py saw the heap grow
+    # length, and the cache keeps up to max_entries of them (bench/soak.py saw the heap grow
     # by ~4 KiB per identifier resolved, for answers of ~200 bytes).
     return bytes(memoryview(body))
 
@@ -207,9 +207,17 @@ class Resolver:
     """A per-process resolution cache in front of the handles table."""
 
     def __init__(
-        self, db: Database, clock: Clock, *, monotonic: Callable[[], float] = time.monotonic
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        max_entries: int = _MAX_ENTRIES,
     ) -> None:
         self.db = db
+        # About 1 KB per entry (record and rendered answers), so the bound is the cache's memory:
+        # TAIHU_HANDLE_RESOLVER_CACHE_ENTRIES (bench/soak.py: the heap grows until it is reached).
+        self.max_entries = max(int(max_entries), 2)
         self.clock = clock
         self.monotonic = monotonic
         self._sqlite: sqlite3.Connection | None = None
@@ -550,9 +558,9 @@ class Resolver:
         return entry
 
     def _remember(self, key: str, entry: _Entry) -> None:
-        if len(self._cache) >= _MAX_ENTRIES:
+        if len(self._cache) >= self.max_entries:
             # Drop the older half (dicts keep insertion order): cheap and good enough for LRU-ish.
-            for stale in list(self._cache)[: _MAX_ENTRIES // 2]:
+            for stale in list(self._cache)[: self.max_entries // 2]:
                 del self._cache[stale]
         self._cache[key] = entry
 
