@@ -187,11 +187,8 @@ class DeviceSession:
         the CONNACK announced (paho) then send it again on every reconnect: a PUBACK ends it.
         """
         message = f"packet of {packet.size} bytes exceeds the maximum of {limit}"
-        if packet.qos == 0:
-            return self.hub.refuse(self.auth, "too_large", Reason.PACKET_TOO_LARGE, message,
-                                   topic=packet.topic)  # fmt: skip
-        return self.hub.refuse(self.auth, "too_large", Reason.QUOTA_EXCEEDED, message,
-                               topic=packet.topic)  # fmt: skip
+        code = Reason.PACKET_TOO_LARGE if packet.qos == 0 else Reason.QUOTA_EXCEEDED
+        return self.hub.refuse(self.auth, "too_large", code, message, topic=packet.topic)
 
     async def _attribute_request(self, request_id: str, request: Any) -> Ack:
         if not isinstance(request, dict):
