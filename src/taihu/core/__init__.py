@@ -14,6 +14,7 @@ from taihu.core.errors import (
     Unauthenticated,
 )
 from taihu.core.jobs import PeriodicJob, drain
+from taihu.core.messages import N_, Message, Translate, render_text
 from taihu.core.migrate import SchemaState, head_revisions, schema_state, upgrade
 from taihu.core.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageNumber, PageSize
 from taihu.core.runtime import DbSession, Runtime, RuntimeDep, db_session, get_runtime
@@ -36,6 +37,7 @@ __all__ = [
     "MAX_PAGE",
     "MAX_PAGE_SIZE",
     "MAX_UPLOAD",
+    "N_",
     "Base",
     "Clock",
     "Conflict",
@@ -45,6 +47,7 @@ __all__ = [
     "Id",
     "InvalidInput",
     "JSONType",
+    "Message",
     "Millis",
     "NotFound",
     "Page",
@@ -58,6 +61,7 @@ __all__ = [
     "SystemClock",
     "TaihuError",
     "TooManyRequests",
+    "Translate",
     "UTCDateTime",
     "Unauthenticated",
     "WorkerSlot",
@@ -76,6 +80,7 @@ __all__ = [
     "parse_bounded",
     "password_needs_rehash",
     "read_upload",
+    "render_text",
     "request_id_var",
     "schema_state",
     "sign",

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from taihu.core.messages import Translate, render_text
+
 __all__ = [
     "Conflict",
     "InvalidInput",
@@ -31,14 +33,22 @@ class TaihuError(Exception):
     default_code: ClassVar[str] = "internal_error"
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
+        # ``message`` is a message id (``N_("handle {handle} not found")``) filled from
+        # ``details``; the English text is the exception's own, readers get their language.
+        self.template = message
         self.code = code or self.default_code
         self.details = details
+        self.message = render_text(message, details)
+        super().__init__(self.message)
 
-    def as_body(self) -> dict[str, Any]:
-        """The JSON body sent to API clients."""
-        body: dict[str, Any] = {"error": self.code, "message": self.message}
+    def text(self, translate: Translate) -> str:
+        """The message in the language ``translate`` belongs to."""
+        return render_text(self.template, self.details, translate)
+
+    def as_body(self, translate: Translate | None = None) -> dict[str, Any]:
+        """The JSON body sent to API clients (``message`` in the caller's language)."""
+        message = self.message if translate is None else self.text(translate)
+        body: dict[str, Any] = {"error": self.code, "message": message}
         if self.details:
             body["details"] = self.details
         return body

@@ -1,0 +1,71 @@
+"""Sentences for people: an English message id with named values, rendered in the reader's language.
+
+Services never build user-facing sentences by concatenation. They return or raise a ``Message``
+(``Message(N_("no local enterprise in {segment}"), segment=name)``); whoever shows it (console,
+API, CLI) translates the id with its catalog and fills in the values. Values that are themselves
+``Message``s (a segment's name, a status) are rendered in the same language.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["N_", "Message", "Translate", "render_text"]
+
+Translate = Callable[[str], str]
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Mark a message id for extraction; it is translated later, where it is shown."""
+    return message
+
+
+def _same(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message id (English, with ``{name}`` fields) and the values that fill it."""
+
+    id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __init__(self, id: str, /, **params: Any) -> None:
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "params", params)
+
+    def render(self, translate: Translate = _same) -> str:
+        """The sentence in the language ``translate`` belongs to (English by default)."""
+        return render_text(self.id, self.params, translate)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class _Fields(string.Formatter):
+    """Fills ``{name}`` fields; an unknown field stays as written instead of failing."""
+
+    def __init__(self, translate: Translate) -> None:
+        self._translate = translate
+
+    def get_value(self, key: int | str, args: Any, kwargs: Mapping[str, Any]) -> Any:  # noqa: ARG002 - Formatter's signature
+        if isinstance(key, str) and key in kwargs:
+            value = kwargs[key]
+            return value.render(self._translate) if isinstance(value, Message) else value
+        return "{" + str(key) + "}"
+
+
+def render_text(template: str, params: Mapping[str, Any], translate: Translate = _same) -> str:
+    """Translate ``template`` and fill its fields from ``params``."""
+    text = translate(template) if template else template
+    if not params or "{" not in text:
+        return text
+    try:
+        return _Fields(translate).vformat(text, (), params)
+    except (ValueError, IndexError, AttributeError):
+        # A sentence holding literal braces (user text pasted in): shown as written.
+        return text
