@@ -98,6 +98,7 @@ async def identifiers_page(
         handles=await service.count_handles(mine), found=found, query=handle or "",
         templates=await TemplateService(session, runtime.clock).all(),
         reviewer=principal.role in (Role.ADMIN, Role.AUDITOR), link=link, filings=filings,
+        can_import=bool(await _writable_prefixes(service, principal)),
     )  # fmt: skip
 
 
