@@ -78,7 +78,7 @@ def demo(
     data_dir.mkdir(parents=True, exist_ok=True)
     log_file = _quiet_terminal(data_dir)
     console.print(
-        f"Setting up the demo district (about {_SETUP_SECONDS} s on a laptop) …", highlight=False
+        f"Setting up the demo district (about {_SETUP_SECONDS} s) …", highlight=False
     )
     for name in _DB_FILES:
         (data_dir / name).unlink(missing_ok=True)
