@@ -23,6 +23,13 @@ CHARTS_DRAWN = """() => ["wall-gauges", "wall-trend", "wall-towns", "wall-chains
 })"""
 
 
+# Two charts of a page have been drawn by ECharts.
+DRAWN = """() => ["%s", "%s"].every((id) => {
+  const chart = window.echarts && window.echarts.getInstanceByDom(document.getElementById(id));
+  return Boolean(chart) && chart.getOption().series.length > 0;
+})"""
+
+
 def test_wall_display_renders_and_updates_live(tmp_path: Path) -> None:
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does this)")
@@ -76,7 +83,22 @@ def test_wall_display_renders_and_updates_live(tmp_path: Path) -> None:
             shot = tmp_path / "wall-en.png"
             page.screenshot(path=shot)
             print(f"wall display screenshot: {shot}")  # noqa: T201 - for people to look at
+
+            # The bureau's home draws the district; the factory's home draws its own identifiers.
+            page.goto(f"{base}/")
+            page.wait_for_function(DRAWN % ("district-trend", "district-chains"), timeout=15_000)
+            page.screenshot(path=tmp_path / "home-bureau-en.png", full_page=True)
             context.close()
+            factory = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+            home = _watch(factory.new_page(), problems)
+            home.goto(f"{base}/login")
+            _sign_in(home, "factory", "taihu-factory", button="登录")
+            expect(home.locator("#asked")).to_be_visible()
+            home.wait_for_function(DRAWN % ("enterprise-identifiers", "enterprise-identifiers"))
+            assert home.locator("a[href='/wall']").count() == 0
+            home.screenshot(path=tmp_path / "home-factory-zh.png", full_page=True)
+            print(f"home screenshots in {tmp_path}")  # noqa: T201 - for people to look at
+            factory.close()
         finally:
             browser.close()
     assert not [p for p in problems if not p.endswith("/wall/live failed")], problems
