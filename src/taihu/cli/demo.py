@@ -77,9 +77,7 @@ def demo(
     configure_logging(settings.log)
     data_dir.mkdir(parents=True, exist_ok=True)
     log_file = _quiet_terminal(data_dir)
-    console.print(
-        f"Setting up the demo district (about {_SETUP_SECONDS} s) …", highlight=False
-    )
+    console.print(f"Setting up the demo district (about {_SETUP_SECONDS} s) …", highlight=False)
     for name in _DB_FILES:
         (data_dir / name).unlink(missing_ok=True)
 
