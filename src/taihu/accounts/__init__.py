@@ -10,6 +10,7 @@ from taihu.accounts.dependencies import (
     require_roles,
 )
 from taihu.accounts.models import ApiToken, AuditEntry, ConsoleSession, Membership, User
+from taihu.accounts.permissions import GRANTS, Permission, may, require
 from taihu.accounts.principal import Principal, Role
 from taihu.accounts.security_log import SecurityEvent, SecurityLog
 from taihu.accounts.service import AccountService, IssuedToken, SessionInfo
@@ -18,6 +19,7 @@ from taihu.accounts.throttle import LoginThrottle, throttle_key
 __all__ = [
     "CSRF_HEADER",
     "ERROR_RESPONSES",
+    "GRANTS",
     "SESSION_COOKIE",
     "AccountService",
     "ApiToken",
@@ -28,6 +30,7 @@ __all__ = [
     "IssuedToken",
     "LoginThrottle",
     "Membership",
+    "Permission",
     "Principal",
     "Role",
     "SecurityEvent",
@@ -37,8 +40,10 @@ __all__ = [
     "client_address",
     "current_principal",
     "daily_activity",
+    "may",
     "query_audit",
     "record_audit",
+    "require",
     "require_roles",
     "throttle_key",
 ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import time
 from pathlib import Path
 
 import typer
@@ -21,29 +23,61 @@ from taihu.settings import DatabaseSettings, HttpSettings, MqttSettings, Setting
 __all__ = ["demo"]
 
 _DB_FILES = ("taihu.sqlite3", "taihu.sqlite3-wal", "taihu.sqlite3-shm")
+_SETUP_SECONDS = 60  # measured: docs/benchmarks.md, "Demo set-up"
+_LOG_FILE = "demo.log"
+
+
+def _quiet_terminal(data_dir: Path) -> Path:
+    """Keep the terminal for what a newcomer needs; every log line goes to a file instead.
+
+    A line per request (taihu.http) and libraries' start-up notes (asyncua's "permissive
+    manager") bury the sign-in table and the ports; warnings and errors still show.
+    """
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.setLevel(logging.WARNING)
+    path = data_dir / _LOG_FILE
+    to_file = logging.FileHandler(path, mode="w", encoding="utf-8")
+    if root.handlers:
+        to_file.setFormatter(root.handlers[0].formatter)
+    root.addHandler(to_file)
+    return path
 
 
 def demo(
     data_dir: Path = typer.Option(
         Path("var/demo"), "--data-dir", help="Where the demo keeps its state."
     ),
-    port: int = typer.Option(8000, "--port", help="HTTP port; the next free one is taken if busy."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
-    mqtt_port: int = typer.Option(
-        1883, "--mqtt-port", help="MQTT port; the next free one is taken if busy."
+    port: int | None = typer.Option(
+        None, "--port", help="HTTP port (default TAIHU_HTTP_PORT, 8000); next free one if busy."
+    ),
+    host: str | None = typer.Option(
+        None, "--host", help="Address to bind (default TAIHU_HTTP_HOST, 127.0.0.1)."
+    ),
+    mqtt_port: int | None = typer.Option(
+        None, "--mqtt-port", help="MQTT port (default TAIHU_MQTT_PORT, 1883); next free if busy."
     ),
     no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the data and exit."),
 ) -> None:
     """Start the platform with a fresh demo database (SQLite) and demo data."""
+    started = time.monotonic()
+    # The documented port settings (TAIHU_HTTP_PORT, TAIHU_MQTT_PORT, TAIHU_HANDLE_PORT, hosts)
+    # apply as for `taihu serve`; the options, when given, win.
+    http, mqtt = HttpSettings(), MqttSettings()
+    bind = host or http.host
     settings = Settings(
         env="dev",
         data_dir=data_dir,
         database=DatabaseSettings(url=None),
-        http=HttpSettings(host=host, port=port, workers=1),
-        mqtt=MqttSettings(host=host, port=mqtt_port),
+        http=HttpSettings(host=bind, port=http.port if port is None else port, workers=1),
+        mqtt=MqttSettings(
+            host=host or mqtt.host, port=mqtt.port if mqtt_port is None else mqtt_port
+        ),
     )
     configure_logging(settings.log)
     data_dir.mkdir(parents=True, exist_ok=True)
+    log_file = _quiet_terminal(data_dir)
+    console.print(f"Setting up the demo district (about {_SETUP_SECONDS} s) …", highlight=False)
     for name in _DB_FILES:
         (data_dir / name).unlink(missing_ok=True)
 
@@ -65,6 +99,10 @@ def demo(
                 )  # fmt: skip
 
     devices = run(_prepare())
+    console.print(
+        f"Demo data ready in {time.monotonic() - started:.0f} s; the full log is in {log_file}",
+        highlight=False,
+    )
     table = Table("user", "password", "role", title="Demo sign-in (local demo only)")
     for user in DEMO_USERS:
         table.add_row(user.username, user.password, user.role.value)

@@ -233,10 +233,15 @@ class DeviceService:
             raise NotFound(f"no device {device_id}", code="device_not_found")
         return device
 
+    @staticmethod
+    def may_read_data(actor: Principal, device: Device) -> bool:
+        """Whether the principal reads a device's own data (the bureau sees only aggregates)."""
+        return actor.is_admin or device.enterprise_id in actor.enterprise_ids
+
     async def get_for_data(self, actor: Principal, device_id: int) -> Device:
         """A device whose own data the principal may read: admins and its enterprise's users."""
         device = await self.get(actor, device_id)
-        if not (actor.is_admin or device.enterprise_id in actor.enterprise_ids):
+        if not self.may_read_data(actor, device):
             raise NotFound(f"no device {device_id}", code="device_not_found")
         return device
 

@@ -34,8 +34,10 @@ from taihu.web.middleware import RequestMiddleware
 from taihu.web.openapi import install_openapi
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
+from taihu.web.pages import home as home_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
+from taihu.web.pages import wall as wall_pages
 from taihu.web.security_audit import SecurityAudit
 from taihu.web.templating import LanguageMiddleware, build_templates
 
@@ -119,6 +121,7 @@ def create_app(
     app.state.templates = build_templates(settings)
     install_error_handlers(app)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
+    app.add_exception_handler(console.NotPermitted, console.not_permitted)
     app.add_middleware(LanguageMiddleware, default=settings.console.language)
     # Anonymous resolutions (the node's hot path) are answered before routing, inside the
     # middleware that gives every request its id, headers, log line and metrics; the body limit
@@ -155,6 +158,8 @@ _ROUTERS = (
     monitor_api.router,
     monitor_pages.router,
     console.router,
+    home_pages.router,
+    wall_pages.router,
     identifiers_pages.router,
 )
 

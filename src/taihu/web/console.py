@@ -8,22 +8,27 @@ carries a signed double-submit token instead.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 from starlette.templating import Jinja2Templates
 
 from taihu.accounts import (
     SESSION_COOKIE,
     AccountService,
     AuditFilter,
+    Permission,
+    Principal,
     Role,
     SessionInfo,
     client_address,
-    daily_activity,
+    may,
     query_audit,
 )
 from taihu.core import (
@@ -40,11 +45,10 @@ from taihu.enterprises import EnterpriseFilter, EnterpriseService, townships
 from taihu.web.i18n import LANGUAGES, N_, gettext_
 from taihu.web.templating import LANGUAGE_COOKIE
 
-__all__ = ["Signed", "render_page", "router"]
+__all__ = ["PagePermission", "Signed", "guard", "may_open", "render_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "taihu_login_csrf"
-_ACTIVITY_DAYS = 14
 _AUDIT_PAGE_SIZE = 25
 
 
@@ -83,6 +87,70 @@ async def console_session(request: Request, session: DbSession, runtime: Runtime
 Signed = Annotated[SessionInfo, Depends(console_session)]
 
 
+class NotPermitted(Exception):
+    """The signed-in user's role does not open this page; the handler answers 403."""
+
+    def __init__(self, who: SessionInfo) -> None:
+        super().__init__(who.principal.name)
+        self.who = who
+
+
+class PagePermission:
+    """A route's guard: the page opens only for principals holding ``permission``.
+
+    Declared on the route (``dependencies=[Depends(PagePermission(...))]``); the navigation and
+    the pages' action links read the same guard back from the route table (:func:`may_open`),
+    so a link is shown exactly when its page would open.
+    """
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(self, who: Signed) -> SessionInfo:
+        """Admit the signed-in user if their role holds the permission."""
+        if not may(who.principal, self.permission):
+            raise NotPermitted(who)
+        return who
+
+
+def guard(permission: Permission) -> list[Any]:
+    """The ``dependencies`` of a route whose page needs ``permission``."""
+    return [Depends(PagePermission(permission))]
+
+
+def _routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        # FastAPI 0.165 keeps an included router whole (console routers have no prefix).
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _routes(included.routes)
+
+
+def _guards(app: FastAPI) -> dict[str, Permission | None]:
+    """Each console page's path and the permission its route requires (None: any user)."""
+    found: dict[str, Permission | None] | None = getattr(app.state, "page_guards", None)
+    if found is None:
+        found = {}
+        for route in _routes(app.routes):
+            if "GET" in (route.methods or ()):
+                page_guard = next((d.call for d in route.dependant.dependencies
+                                   if isinstance(d.call, PagePermission)), None)  # fmt: skip
+                found.setdefault(route.path, page_guard.permission if page_guard else None)
+        app.state.page_guards = found
+    return found
+
+
+def may_open(app: FastAPI, principal: Principal, path: str) -> bool:
+    """Whether a console page (by its route path) opens for the principal."""
+    guards = _guards(app)
+    if path not in guards:
+        return False  # no such page: never link to it
+    permission = guards[path]
+    return permission is None or may(principal, permission)
+
+
 @dataclass(frozen=True, slots=True)
 class NavItem:
     """One entry of the console's navigation."""
@@ -92,17 +160,20 @@ class NavItem:
     icon: str
 
 
-def navigation() -> list[NavItem]:
-    """The console's navigation in the current language."""
-    return [
+def navigation(app: FastAPI, principal: Principal) -> list[NavItem]:
+    """The console's navigation in the current language: the pages the principal may open."""
+    items = [
         NavItem("/", gettext_("Overview"), "home"),
         NavItem("/identifiers", gettext_("Identifiers"), "tag"),
         NavItem("/devices", gettext_("Devices"), "cpu"),
         NavItem("/industry-map", gettext_("Industry map"), "share"),
         NavItem("/monitor", gettext_("Operation monitor"), "activity"),
+        NavItem("/monitor/cases", gettext_("Cases"), "check"),
         NavItem("/enterprises", gettext_("Enterprises"), "building"),
         NavItem("/audit", gettext_("Audit log"), "list"),
+        NavItem("/wall", gettext_("Wall display"), "monitor"),
     ]
+    return [item for item in items if may_open(app, principal, item.path)]
 
 
 _ROLE_LABELS = {
@@ -120,7 +191,8 @@ def _page(
         user=who.principal if who else None,
         role_label=gettext_(_ROLE_LABELS[who.principal.role]) if who else "",
         csrf_token=who.csrf_token if who else "",
-        nav=navigation() if who else [],
+        nav=navigation(request.app, who.principal) if who else [],
+        may_open=(lambda path: may_open(request.app, who.principal, path)) if who else None,
     )
     return templates(request).TemplateResponse(request, name, context, status_code=status_code)
 
@@ -272,32 +344,6 @@ async def switch_language(
 # -- pages -----------------------------------------------------------------------------------
 
 
-@router.get("/", response_class=HTMLResponse)
-async def home(
-    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
-) -> HTMLResponse:
-    accounts = AccountService(session, runtime.settings.security, runtime.clock)
-    summary = await accounts.summary()
-    zone = runtime.settings.console.zone
-    activity = await daily_activity(session, zone, days=_ACTIVITY_DAYS, now=runtime.clock.now())
-    chart = {
-        "title": gettext_("Writes recorded in the audit log per day"),
-        "days": [day.strftime("%m-%d") for day, _ in activity],
-        "counts": [count for _, count in activity],
-        "series": gettext_("Writes"),
-    }
-    return _page(
-        request,
-        "home.html",
-        who,
-        enterprises=await EnterpriseService(session, runtime.clock).count(),
-        users=summary["users"],
-        active_tokens=summary["active_tokens"],
-        writes_total=sum(chart["counts"]),
-        chart=chart,
-    )
-
-
 @router.get("/enterprises", response_class=HTMLResponse)
 async def enterprises_page(
     request: Request,
@@ -330,7 +376,11 @@ async def enterprises_page(
     )  # fmt: skip
 
 
-@router.get("/audit", response_class=HTMLResponse)
+@router.get(
+    "/audit",
+    response_class=HTMLResponse,
+    dependencies=guard(Permission.VIEW_AUDIT),
+)
 async def audit_page(
     request: Request,
     who: Signed,
@@ -341,8 +391,6 @@ async def audit_page(
     outcome: Annotated[Literal["done", "refused", ""], Query()] = "",
     page: PageNumber = 1,
 ) -> HTMLResponse:
-    if who.principal.role not in (Role.ADMIN, Role.BUREAU, Role.AUDITOR):
-        return _page(request, "denied.html", who, status_code=403)
     where = AuditFilter(
         actor=actor or None, action=action or None, entity_type=entity_type or None,
         outcome=outcome or None,
@@ -372,6 +420,12 @@ async def pillar_page(request: Request, who: Signed) -> HTMLResponse:
 
 for _path in _PILLARS:
     router.add_api_route(_path, pillar_page, methods=["GET"], response_class=HTMLResponse)
+
+
+def not_permitted(request: Request, exc: Exception) -> HTMLResponse:
+    """Answer a page the user's role does not open with the "Not allowed" page (403)."""
+    assert isinstance(exc, NotPermitted)
+    return _page(request, "denied.html", exc.who, status_code=403)
 
 
 def login_redirect(_request: Request, exc: Exception) -> RedirectResponse:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
+from taihu.accounts import Permission
 from taihu.chains import (
     AnalysisOut,
     ChainService,
@@ -41,7 +42,7 @@ from taihu.enterprises import (
     industry_classes,
     townships,
 )
-from taihu.web.console import Signed, render_page
+from taihu.web.console import Signed, guard, render_page
 from taihu.web.i18n import N_, current_language, gettext_
 
 __all__ = ["router"]
@@ -71,7 +72,9 @@ def _chain_name(key: str, name_zh: str) -> str:
     return name_zh if current_language.get().startswith("zh") else english_name(key)
 
 
-@router.get("/industry-map", response_class=HTMLResponse)
+@router.get(
+    "/industry-map", dependencies=guard(Permission.VIEW_INDUSTRY_MAP), response_class=HTMLResponse
+)
 async def industry_map(
     request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
 ) -> HTMLResponse:
@@ -94,7 +97,11 @@ async def industry_map(
     return render_page(request, "chains/index.html", who, chains=rows, status_labels=labels)
 
 
-@router.get("/industry-map/disruption", response_class=HTMLResponse)
+@router.get(
+    "/industry-map/disruption",
+    dependencies=guard(Permission.VIEW_INDUSTRY_MAP),
+    response_class=HTMLResponse,
+)
 async def disruption_page(
     request: Request,
     who: Signed,
@@ -121,7 +128,11 @@ async def disruption_page(
                        error=error)  # fmt: skip
 
 
-@router.get("/industry-map/{chain_key}", response_class=HTMLResponse)
+@router.get(
+    "/industry-map/{chain_key}",
+    dependencies=guard(Permission.VIEW_INDUSTRY_MAP),
+    response_class=HTMLResponse,
+)
 async def chain_page(
     request: Request, chain_key: str, who: Signed, session: DbSession, runtime: RuntimeDep
 ) -> HTMLResponse:
@@ -169,14 +180,22 @@ def _chart(analysis: AnalysisOut) -> dict[str, Any]:
     return {"nodes": nodes, "links": links, "local": gettext_("Local enterprises")}
 
 
-@router.get("/enterprises/import", response_class=HTMLResponse)
+@router.get(
+    "/enterprises/import",
+    dependencies=guard(Permission.IMPORT_ENTERPRISES),
+    response_class=HTMLResponse,
+)
 async def import_form(request: Request, who: Signed) -> HTMLResponse:
     if not who.principal.sees_all_enterprises:
         return render_page(request, "denied.html", who, status_code=403)
     return render_page(request, "chains/import.html", who, report=None, error="")
 
 
-@router.post("/enterprises/import", response_class=HTMLResponse)
+@router.post(
+    "/enterprises/import",
+    dependencies=guard(Permission.IMPORT_ENTERPRISES),
+    response_class=HTMLResponse,
+)
 async def import_upload(
     request: Request,
     who: Signed,

@@ -80,6 +80,7 @@ async def devices_page(
     return render_page(
         request, "devices/list.html", who,
         rows=[(d, names[d.enterprise_id], _state(hub, d.id)) for d in rows], total=total,
+        readable={d.id for d in rows if DeviceService.may_read_data(who.principal, d)},
         q=q or "", page=page, pages=max(1, -(-total // _PAGE_SIZE)), overview=overview,
     )  # fmt: skip
 

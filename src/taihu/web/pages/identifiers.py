@@ -15,7 +15,7 @@ import segno
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from taihu.accounts import Principal, Role, SessionInfo
+from taihu.accounts import Permission, Principal, SessionInfo, may
 from taihu.core import (
     DbSession,
     Id,
@@ -97,7 +97,8 @@ async def identifiers_page(
         by_prefix=by_prefix[:_TOP_PREFIXES], by_enterprise=_enterprise_chart(by_prefix),
         handles=await service.count_handles(mine), found=found, query=handle or "",
         templates=await TemplateService(session, runtime.clock).all(),
-        reviewer=principal.role in (Role.ADMIN, Role.AUDITOR), link=link, filings=filings,
+        reviewer=may(principal, Permission.REVIEW_PREFIXES), link=link, filings=filings,
+        can_import=bool(await _writable_prefixes(service, principal)),
     )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from taihu.accounts import Permission
 from taihu.chains import ChainService
 from taihu.core import (
     MAX_INT,
@@ -29,7 +30,7 @@ from taihu.core import (
 )
 from taihu.enterprises import EnterpriseService
 from taihu.monitor import CaseFilter, CaseOut, CaseService, MonitorService, State, import_power
-from taihu.web.console import Signed, render_page
+from taihu.web.console import Signed, guard, render_page
 from taihu.web.i18n import N_, gettext_
 
 __all__ = ["router"]
@@ -75,7 +76,7 @@ async def _day(monitor: MonitorService, runtime: RuntimeDep, text: str | None) -
     return latest or runtime.clock.now().astimezone(runtime.settings.console.zone).date()
 
 
-@router.get("/monitor", response_class=HTMLResponse)
+@router.get("/monitor", dependencies=guard(Permission.VIEW_MONITOR), response_class=HTMLResponse)
 async def dashboard(
     request: Request,
     who: Signed,
@@ -271,7 +272,9 @@ async def act_on_case(
     return RedirectResponse("/monitor/cases", status_code=303)
 
 
-@router.get("/monitor/lists", response_class=HTMLResponse)
+@router.get(
+    "/monitor/lists", dependencies=guard(Permission.VIEW_MONITOR), response_class=HTMLResponse
+)
 async def lists_page(
     request: Request, who: Signed, session: DbSession, runtime: RuntimeDep, error: str = ""
 ) -> HTMLResponse:
@@ -312,14 +315,18 @@ async def change_list(
     return RedirectResponse("/monitor/lists", status_code=303)
 
 
-@router.get("/monitor/import", response_class=HTMLResponse)
+@router.get(
+    "/monitor/import", dependencies=guard(Permission.IMPORT_POWER), response_class=HTMLResponse
+)
 async def import_form(request: Request, who: Signed) -> HTMLResponse:
     if who.principal.role.value not in ("admin", "bureau"):
         return render_page(request, "denied.html", who, status_code=403)
     return render_page(request, "monitor/import.html", who, report=None, error="")
 
 
-@router.post("/monitor/import", response_class=HTMLResponse)
+@router.post(
+    "/monitor/import", dependencies=guard(Permission.IMPORT_POWER), response_class=HTMLResponse
+)
 async def import_upload(
     request: Request,
     who: Signed,
