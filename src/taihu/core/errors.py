@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from taihu.core.messages import Translate, render_text
+from taihu.core.messages import Message, Translate, render_text
 
 __all__ = [
     "Conflict",
@@ -50,7 +50,15 @@ class TaihuError(Exception):
         message = self.message if translate is None else self.text(translate)
         body: dict[str, Any] = {"error": self.code, "message": message}
         if self.details:
-            body["details"] = self.details
+            # A value that is itself a Message (a kind, a status) goes out as text.
+            body["details"] = {
+                k: v.render(translate)
+                if isinstance(v, Message) and translate
+                else str(v)
+                if isinstance(v, Message)
+                else v
+                for k, v in self.details.items()
+            }
         return body
 
 
@@ -95,6 +103,8 @@ class TooManyRequests(TaihuError):
     status = 429
     default_code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
-        super().__init__(message, code=code, retry_after=retry_after)
+    def __init__(
+        self, message: str, *, retry_after: int, code: str | None = None, **details: Any
+    ) -> None:
+        super().__init__(message, code=code, retry_after=retry_after, **details)
         self.retry_after = retry_after

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.core import Clock, InvalidInput
+from taihu.core import N_, Clock, InvalidInput
 from taihu.enterprises.credit_code import CreditCode
 from taihu.enterprises.models import Enterprise
 from taihu.enterprises.profile import Profile, parse_flag
@@ -99,7 +99,9 @@ class _Row:
 def _name(text: str) -> str:
     name = " ".join(text.split())
     if len(name) > 200:
-        raise InvalidInput(f"a name has at most 200 characters; this one has {len(name)}")
+        raise InvalidInput(
+            N_("a name has at most 200 characters; this one has {length}"), length=len(name)
+        )
     return name
 
 
@@ -109,9 +111,10 @@ def _number(text: str, kind: type[int] | type[float]) -> int | float | None:
     try:
         return kind(text)
     except ValueError:
-        raise InvalidInput(
-            f"{text!r} is not {'a whole number' if kind is int else 'a number'}"
-        ) from None
+        wrong = (
+            N_("{text!r} is not a whole number") if kind is int else N_("{text!r} is not a number")
+        )
+        raise InvalidInput(wrong, text=text) from None
 
 
 def _parse(number: int, cells: dict[str, str], problems: list[RowProblem]) -> _Row | None:
@@ -126,7 +129,7 @@ def _parse(number: int, cells: dict[str, str], problems: list[RowProblem]) -> _R
 
     def required(text: str) -> str:
         if not text:
-            raise InvalidInput("required")
+            raise InvalidInput(N_("required"))
         return text
 
     code = cell("credit_code", lambda t: CreditCode(required(t)).value)

@@ -37,6 +37,7 @@ from taihu.core import (
     verify_signature,
 )
 from taihu.enterprises import EnterpriseFilter, EnterpriseService, townships
+from taihu.web.flash import FLASH_COOKIE, take_flash
 from taihu.web.i18n import LANGUAGES, N_, gettext_
 from taihu.web.templating import LANGUAGE_COOKIE
 
@@ -121,8 +122,12 @@ def _page(
         role_label=gettext_(_ROLE_LABELS[who.principal.role]) if who else "",
         csrf_token=who.csrf_token if who else "",
         nav=navigation() if who else [],
+        flash=take_flash(request),
     )
-    return templates(request).TemplateResponse(request, name, context, status_code=status_code)
+    response = templates(request).TemplateResponse(request, name, context, status_code=status_code)
+    if context["flash"] is not None:
+        response.delete_cookie(FLASH_COOKIE, httponly=True, samesite="strict")
+    return response
 
 
 render_page = _page  # public: the pillars' page modules (web/pages/) render through it

@@ -1,4 +1,8 @@
-"""Turn errors into the platform's JSON error body ``{"error": code, "message": text}``."""
+"""Turn errors into the platform's JSON error body ``{"error": code, "message": text}``.
+
+The message is rendered in the request's language (``web/i18n.py`` picks it); ``error`` and
+``details`` stay the same in every language, for programs.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 from taihu.core import TaihuError, TooManyRequests, Unauthenticated
+from taihu.web.i18n import gettext_
 
 __all__ = ["install_error_handlers"]
 
@@ -36,7 +41,8 @@ async def _taihu_error(request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Bearer realm="taihu"'
     if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
-    return JSONResponse(exc.as_body(), status_code=exc.status, headers=headers)
+    # In the request's language: the console's cookie, else the API caller's Accept-Language.
+    return JSONResponse(exc.as_body(gettext_), status_code=exc.status, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
