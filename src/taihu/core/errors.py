@@ -50,15 +50,7 @@ class TaihuError(Exception):
         message = self.message if translate is None else self.text(translate)
         body: dict[str, Any] = {"error": self.code, "message": message}
         if self.details:
-            # A value that is itself a Message (a kind, a status) goes out as text.
-            body["details"] = {
-                k: v.render(translate)
-                if isinstance(v, Message) and translate
-                else str(v)
-                if isinstance(v, Message)
-                else v
-                for k, v in self.details.items()
-            }
+            body["details"] = {k: _plain(v, translate) for k, v in self.details.items()}
         return body
 
 
@@ -108,3 +100,16 @@ class TooManyRequests(TaihuError):
     ) -> None:
         super().__init__(message, code=code, retry_after=retry_after, **details)
         self.retry_after = retry_after
+
+
+def _plain(value: Any, translate: Translate | None) -> Any:
+    """A detail as JSON can carry it: a Message as text, a value object (a credit code) as str."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Message):
+        return value.render(translate) if translate else value.render()
+    if isinstance(value, list | tuple):
+        return [_plain(v, translate) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v, translate) for k, v in value.items()}
+    return str(value)

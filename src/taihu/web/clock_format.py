@@ -4,7 +4,7 @@
     en      6 Dec 2026, 14:05     6 Dec 2026
 
 ``static/taihu.js`` writes live values the same way (``taihuTime``), from the zone and language
-the page declares on its ``<html>`` element.
+the page declares (``<body data-zone>``, ``<html lang>``).
 """
 
 from __future__ import annotations

@@ -1,14 +1,13 @@
 // Dates and times as the server writes them (web/clock_format.py): in the district's time zone
-// (<html data-zone>) and the page language's one format, whatever the browser's own settings.
+// (<body data-zone>) and the page language's one format, whatever the browser's own settings.
 //   zh-CN  2026-12-06 14:05     en  6 Dec 2026, 14:05
 (function () {
   "use strict";
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
   function parts(value) {
-    var root = document.documentElement;
     var format = new Intl.DateTimeFormat("en-GB", {
-      timeZone: root.dataset.zone || "Asia/Shanghai", hourCycle: "h23",
+      timeZone: document.body.dataset.zone || "Asia/Shanghai", hourCycle: "h23",
       year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"
     });
     var out = {};
