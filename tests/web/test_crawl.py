@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ SKIP = re.compile(r"^/(lang/|logout|login|static/|docs|openapi\.json|api/|r/)")
 
 # Latin words a Chinese page keeps as they are: protocols, formats, standards and product names.
 _ALLOWED = """MQTT API APIs Handle HTTP HTTPS JSON CSV xlsx XLSX OpenAPI IoT ID IDs QR Modbus OPC UA
-    URL SSE SNMS GB T TCP UDP IP Excel ECharts SDK ThingsBoard PDF SVG PNG DOI OID GS1 Ecode
+    URL csv SSE SNMS GB T TCP UDP IP Excel ECharts SDK ThingsBoard PDF SVG PNG DOI OID GS1 Ecode
     TLS CA PEM UTC GMT HRLS LHS GHR CSRF Bearer kWh kW MW MWh Wh kVA V A Hz
     km kg t m s ms min h d MB KB GB TB rpm Pa kPa MPa mA mm cm ppm dB lux"""
 ALLOWED_LATIN = frozenset(_ALLOWED.split())
@@ -260,15 +261,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does this)")
     data_dir: Path = tmp_path_factory.mktemp("crawl")
+    started = time.monotonic()
     with demo_server(data_dir) as base:
+        print(f"demo ready in {time.monotonic() - started:.0f} s")  # noqa: T201 - for the reader
         yield base
 
 
 def test_every_page_in_both_languages_for_every_role(demo: str) -> None:
     """No untranslated text, dead or forbidden link, or console error anywhere a role can go."""
+    started = time.monotonic()
     crawls = asyncio.run(_crawl_all(demo))
     extent = ", ".join(f"{c.role}/{c.language} {c.visited}" for c in crawls)
-    print(f"pages looked at: {extent}")  # noqa: T201 - the crawl's extent, for the reader
+    took = time.monotonic() - started
+    print(f"pages looked at in {took:.0f} s: {extent}")  # noqa: T201 - the crawl's extent
     offences = report(crawls)
     listing = f"{len(offences)} offences:\n" + "\n".join(offences)
     if offences:

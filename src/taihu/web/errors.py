@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 from taihu.core import TaihuError, TooManyRequests, Unauthenticated
-from taihu.web.i18n import gettext_
+from taihu.web.i18n import N_, gettext_
 
 __all__ = ["install_error_handlers"]
 
@@ -31,6 +31,13 @@ _HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
 }
+
+
+# Starlette's own refusals (no route, wrong method…) in the caller's language too.
+_HTTP_PHRASES = frozenset(
+    {N_("Not Found"), N_("Method Not Allowed"), N_("Bad Request"), N_("Unauthorized"),
+     N_("Forbidden")}
+)  # fmt: skip
 
 
 async def _taihu_error(request: Request, exc: Exception) -> JSONResponse:
@@ -53,8 +60,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 405:
         first = (headers or {}).get("Allow", "")
         headers = {**(headers or {}), "Allow": _allowed_methods(request, first)}
+    detail = str(exc.detail)
     return JSONResponse(
-        {"error": code, "message": str(exc.detail)},
+        {"error": code, "message": gettext_(detail) if detail in _HTTP_PHRASES else detail},
         status_code=exc.status_code,
         headers=headers,
     )
@@ -89,7 +97,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {
             "error": "validation_error",
-            "message": f"{where}: {first.get('msg', 'invalid')}" if where else "invalid request",
+            # pydantic's own wording (English) after the field's name; the codes are in details.
+            "message": f"{where}: {first.get('msg', 'invalid')}"
+            if where
+            else gettext_(N_("invalid request")),
             "details": {"errors": errors},
         },
         status_code=422,
@@ -106,7 +117,10 @@ async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
     if getattr(exc.orig, "sqlstate", None) != _NUL_IN_TEXT:
         raise exc  # a real failure: the request middleware logs it and answers 500
     return JSONResponse(
-        {"error": "bad_text", "message": "text must not contain the NUL character (U+0000)"},
+        {
+            "error": "bad_text",
+            "message": gettext_(N_("text must not contain the NUL character (U+0000)")),
+        },
         status_code=400,
     )
 
