@@ -79,6 +79,8 @@ def test_terms_dates_and_messages_in_each_language() -> None:
     assert when(moment, zone, "en") == "6 Dec 2026, 02:30"
     assert when(date(2026, 1, 9), zone, "en") == "9 Jan 2026"
     assert when(None, zone, "en") == "—"
+    assert when("2026-12-05T18:30:00+00:00", zone, "zh_CN") == "2026-12-06 02:30"  # stored ISO
+    assert when("not a date", zone, "en") == "not a date"
     token = current_language.set("zh_CN")
     try:
         assert [term(v) for v in ("active", "pending", True, "true", "False")] == [

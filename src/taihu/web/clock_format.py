@@ -16,10 +16,16 @@ __all__ = ["when"]
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def when(value: datetime | date | None, zone: tzinfo, language: str) -> str:
-    """A date or an aware date-time as the page language writes it, in ``zone``."""
-    if value is None:
+def when(value: datetime | date | str | None, zone: tzinfo, language: str) -> str:
+    """A date or aware date-time (or its ISO text) as the page language writes it, in ``zone``."""
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):  # a timeline step kept as JSON holds ISO text
+        text = value
+        try:
+            value = datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
+        except ValueError:
+            return text
     if isinstance(value, datetime):
         local = value.astimezone(zone)
         clock = f"{local.hour:02d}:{local.minute:02d}"

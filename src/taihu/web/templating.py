@@ -45,7 +45,7 @@ def build_templates(settings: Settings) -> Jinja2Templates:
     env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
     zone = settings.console.zone
 
-    def local_time(value: datetime | date | None) -> str:
+    def local_time(value: datetime | date | str | None) -> str:
         return when(value, zone, current_language.get())
 
     env.filters["local_time"] = local_time
