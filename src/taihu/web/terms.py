@@ -20,6 +20,8 @@ TERMS: dict[str, str] = {
     "active": N_("active"),
     "pending": N_("pending"),
     "approved": N_("approved"),
+    "applied": N_("applied"),
+    "activated": N_("activated"),
     "suggested": N_("suggested"),
     "confirmed": N_("confirmed"),
     "rejected": N_("rejected"),
