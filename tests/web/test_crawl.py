@@ -46,8 +46,8 @@ PER_SHAPE = 2  # pages of one URL shape (/devices/#) looked at
 CONCURRENT = 4  # crawls at once: the server and the browser wait on each other less
 MAX_PAGES = 60  # per role and language: a bound, far above what the navigation offers
 # Not pages of the console: the language switch, sign-out, the API reference (a program's view
-# of the API, in English), static assets and the public resolution pages of identifiers.
-SKIP = re.compile(r"^/(lang/|logout|login|static/|docs|openapi\.json|api/|r/)")
+# of the API, in English) and static assets.
+SKIP = re.compile(r"^/(lang/|logout|login|static/|docs|openapi\.json|api/)")
 
 # Latin words a Chinese page keeps as they are: protocols, formats, standards and product names.
 _ALLOWED = """MQTT API APIs Handle HTTP HTTPS JSON CSV xlsx XLSX OpenAPI IoT ID IDs QR Modbus OPC UA
@@ -56,8 +56,9 @@ _ALLOWED = """MQTT API APIs Handle HTTP HTTPS JSON CSV xlsx XLSX OpenAPI IoT ID 
     km kg t m s ms min h d MB KB GB TB rpm Pa kPa MPa mA mm cm ppm dB lux"""
 ALLOWED_LATIN = frozenset(_ALLOWED.split())
 URL_LIKE = re.compile(r"(https?://|mqtt://|wss?://)\S+|\b[\w.+-]+@[\w-]+\.[\w.]+\b|/[\w./{}-]+")
-# A word holding a digit, a dot-separated or dashed code: a code, a handle, a key, not a word.
-CODE_LIKE = re.compile(r"\b[\w.:/-]*\d[\w.:/-]*\b|\b\w+[._]\w+(?:[._]\w+)*\b")
+# A word holding a digit is a code, a handle or a number, not a word. A key without digits
+# (fibre.preform, edge_buffer_age_s) is words shown raw: it belongs in <code> or translated.
+CODE_LIKE = re.compile(r"\b[\w.:/-]*\d[\w.:/-]*\b")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -304,6 +305,7 @@ def test_the_word_check_itself() -> None:
     assert untranslated(["设备 88.118.8/ELV-001 在线", "MQTT 端口 1883", "20 kWh"], "zh_CN") == []
     assert untranslated(["https://example.com/a 已注册", "91320509MA1XXXXX0K"], "zh_CN") == []
     assert untranslated(["状态 active"], "zh_CN") == ["状态 active"]
+    assert untranslated(["环节 fibre.preform"], "zh_CN") == ["环节 fibre.preform"]
     assert untranslated(["handle 88.118.8/X not found"], "zh_CN") == ["handle 88.118.8/X not found"]
     assert untranslated(["Devices", "Page 1 of 3"], "en") == []
     assert untranslated(["Township 盛泽镇"], "en") == ["Township 盛泽镇"]
