@@ -20,6 +20,7 @@ async def test_bureau_registers_enterprises(client: httpx.AsyncClient, world: Wo
     )
     assert again.status_code == 409
     assert again.json()["error"] == "enterprise_exists"
+    assert again.json()["details"] == {"credit_code": CODE_A}  # a value object, sent as text
 
 
 async def test_bad_credit_codes_are_rejected_clearly(
@@ -55,6 +56,7 @@ async def test_enterprise_users_see_only_their_own(client: httpx.AsyncClient, wo
     assert other.json() == {
         "error": "enterprise_forbidden",
         "message": f"factory does not act for enterprise {theirs.id}",
+        "details": {"name": "factory", "enterprise_id": theirs.id},  # the message's values
     }
     missing = await client.get("/api/enterprises/999", headers=auth)
     assert missing.status_code == 404

@@ -85,4 +85,4 @@ async def test_console_page_reviews_applications(
     )
     assert approved.status_code == 303
     after = await client.get("/identifiers")
-    assert "approved" in after.text
+    assert "已批准" in after.text  # the status, in the page's language (web/terms.py)

@@ -41,7 +41,7 @@ async def test_bureau_sees_the_map_gaps_and_disruption(
     assert "七都示例光纤" in down.text  # loses its only preform supplier
     assert "以点带线扩面" in down.text
     bad = await client.get("/industry-map/disruption", params={"down": "123"})
-    assert "18 characters" in bad.text
+    assert "统一社会信用代码为 18 位" in bad.text  # the credit-code error, in the page language
     page = await client.get(f"/enterprises/{b}")
     assert "七都示例光棒" in page.text  # its supplier
     assert "fibre.fibre" in page.text

@@ -24,7 +24,7 @@ from taihu.accounts.schemas import (
     UserOut,
 )
 from taihu.accounts.service import AccountService, IssuedToken
-from taihu.core import DbSession, Id, NotFound, PageNumber, PageSize, RuntimeDep
+from taihu.core import N_, DbSession, Id, NotFound, PageNumber, PageSize, RuntimeDep
 
 __all__ = ["ERROR_RESPONSES", "router"]
 
@@ -164,7 +164,11 @@ async def add_membership(
     try:
         await accounts.add_membership(principal, user, body.enterprise_id)
     except IntegrityError as exc:
-        raise NotFound(f"no enterprise {body.enterprise_id}", code="enterprise_not_found") from exc
+        raise NotFound(
+            N_("no enterprise {enterprise_id}"),
+            enterprise_id=body.enterprise_id,
+            code="enterprise_not_found",
+        ) from exc
 
 
 @router.get(

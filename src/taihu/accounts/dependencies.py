@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 from taihu.accounts.principal import Principal, Role
 from taihu.accounts.service import AccountService
-from taihu.core import DbSession, PermissionDenied, RuntimeDep, Unauthenticated
+from taihu.core import N_, DbSession, PermissionDenied, RuntimeDep, Unauthenticated
 
 __all__ = [
     "CSRF_HEADER",
@@ -33,7 +33,7 @@ async def current_principal(request: Request, session: DbSession, runtime: Runti
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthenticated(
-                "use the header 'Authorization: Bearer <token>'", code="bad_auth_scheme"
+                N_("use the header 'Authorization: Bearer <token>'"), code="bad_auth_scheme"
             )
         principal = await accounts.authenticate_token(value.strip())
         request.state.principal = principal  # named in the audit log if a write is refused
@@ -46,10 +46,11 @@ async def current_principal(request: Request, session: DbSession, runtime: Runti
             # Cookies ride along on cross-site requests; the CSRF header cannot.
             sent = request.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(sent, info.csrf_token):
-                raise PermissionDenied("missing or wrong CSRF token", code="csrf_failed")
+                raise PermissionDenied(N_("missing or wrong CSRF token"), code="csrf_failed")
         return info.principal
     raise Unauthenticated(
-        "authentication required: send 'Authorization: Bearer <token>'", code="not_authenticated"
+        N_("authentication required: send 'Authorization: Bearer <token>'"),
+        code="not_authenticated",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from taihu.core import PermissionDenied
+from taihu.core import N_, PermissionDenied
 
 __all__ = ["Principal", "Role"]
 
@@ -44,7 +44,10 @@ class Principal:
             return
         allowed = ", ".join(sorted(r.value for r in roles)) or "admin"
         raise PermissionDenied(
-            f"this needs the role {allowed}; {self.name} has {self.role.value}",
+            N_("this needs the role {allowed}; {name} has {role}"),
+            allowed=str(allowed),
+            name=self.name,
+            role=self.role.value,
             code="role_required",
         )
 
@@ -62,6 +65,8 @@ class Principal:
         if self.role is Role.ADMIN or enterprise_id in self.enterprise_ids:
             return
         raise PermissionDenied(
-            f"{self.name} does not act for enterprise {enterprise_id}",
+            N_("{name} does not act for enterprise {enterprise_id}"),
+            name=self.name,
+            enterprise_id=enterprise_id,
             code="enterprise_forbidden",
         )

@@ -15,6 +15,7 @@ from taihu.accounts.models import ApiToken, ConsoleSession, Membership, User
 from taihu.accounts.principal import Principal, Role
 from taihu.accounts.throttle import LoginThrottle
 from taihu.core import (
+    N_,
     Clock,
     Conflict,
     InvalidInput,
@@ -85,13 +86,17 @@ class AccountService:
         username = username.strip().lower()
         if not _USERNAME.match(username):
             raise InvalidInput(
-                "a user name is 2-64 characters: lower-case letters, digits, '.', '_' or '-', "
-                "starting with a letter or digit",
+                N_(
+                    "a user name is 2-64 characters: lower-case letters, digits, '.', '_' or '-', "
+                    "starting with a letter or digit"
+                ),
                 code="bad_username",
             )
         check_password(password)
         if await self.session.scalar(sa.select(User.id).where(User.username == username)):
-            raise Conflict(f"user {username!r} exists already", code="user_exists")
+            raise Conflict(
+                N_("user {username!r} exists already"), username=username, code="user_exists"
+            )
         user = User(
             username=username,
             display_name=display_name or username,
@@ -113,7 +118,7 @@ class AccountService:
             sa.select(User).where(User.username == username.strip().lower())
         )
         if user is None:
-            raise NotFound(f"no user {username!r}", code="user_not_found")
+            raise NotFound(N_("no user {username!r}"), username=username, code="user_not_found")
         return user
 
     async def list_users(self, actor: Principal) -> list[User]:
@@ -184,9 +189,9 @@ class AccountService:
                     at=self.clock.now(),
                 )
                 await self.session.commit()
-            raise Unauthenticated("wrong user name or password", code="bad_credentials")
+            raise Unauthenticated(N_("wrong user name or password"), code="bad_credentials")
         if not user.is_active:
-            raise Unauthenticated("this account is disabled", code="account_disabled")
+            raise Unauthenticated(N_("this account is disabled"), code="account_disabled")
         await throttle.succeeded(key)
         if password_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
@@ -208,7 +213,7 @@ class AccountService:
             actor.require_role()
         days = self.security.token_days if expires_days is None else expires_days
         if not 1 <= days <= 3650:
-            raise InvalidInput("a token lives 1 to 3650 days", code="bad_expiry")
+            raise InvalidInput(N_("a token lives 1 to 3650 days"), code="bad_expiry")
         plain, digest = new_token(TOKEN_PREFIX)
         now = self.clock.now()
         token = ApiToken(
@@ -241,7 +246,7 @@ class AccountService:
         token = await self.session.get(ApiToken, token_id)
         if token is None or (token.user_id != actor.user_id and not actor.is_admin):
             # Someone else's token is reported as absent, so ids cannot be probed.
-            raise NotFound(f"no token {token_id}", code="token_not_found")
+            raise NotFound(N_("no token {token_id}"), token_id=token_id, code="token_not_found")
         if token.revoked_at is None:
             before = {"revoked_at": None}
             token.revoked_at = self.clock.now()
@@ -262,15 +267,15 @@ class AccountService:
             )
         ).one_or_none()
         if row is None:
-            raise Unauthenticated("unknown API token", code="bad_token")
+            raise Unauthenticated(N_("unknown API token"), code="bad_token")
         token, user = row
         now = self.clock.now()
         if token.revoked_at is not None:
-            raise Unauthenticated("this API token was revoked", code="token_revoked")
+            raise Unauthenticated(N_("this API token was revoked"), code="token_revoked")
         if token.expires_at is not None and token.expires_at <= now:
-            raise Unauthenticated("this API token has expired", code="token_expired")
+            raise Unauthenticated(N_("this API token has expired"), code="token_expired")
         if not user.is_active:
-            raise Unauthenticated("this account is disabled", code="account_disabled")
+            raise Unauthenticated(N_("this account is disabled"), code="account_disabled")
         if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
             token.last_used_at = now
         return await self.principal_for(user)
@@ -307,10 +312,12 @@ class AccountService:
             )
         ).one_or_none()
         if row is None:
-            raise Unauthenticated("please sign in", code="no_session")
+            raise Unauthenticated(N_("please sign in"), code="no_session")
         console_session, user = row
         if console_session.expires_at <= self.clock.now() or not user.is_active:
-            raise Unauthenticated("your session has ended; please sign in again", code="no_session")
+            raise Unauthenticated(
+                N_("your session has ended; please sign in again"), code="no_session"
+            )
         return SessionInfo(
             principal=await self.principal_for(user),
             csrf_token=console_session.csrf_token,
@@ -331,7 +338,9 @@ def check_password(password: str) -> None:
     """Refuse passwords too short to resist guessing."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
-            f"a password needs at least {MIN_PASSWORD_LENGTH} characters", code="weak_password"
+            N_("a password needs at least {min_password_length} characters"),
+            min_password_length=MIN_PASSWORD_LENGTH,
+            code="weak_password",
         )
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts.models import LoginFailure
-from taihu.core import Clock, SystemClock, TooManyRequests
+from taihu.core import N_, Clock, SystemClock, TooManyRequests
 from taihu.settings import SecuritySettings
 
 __all__ = ["LoginThrottle", "throttle_key"]
@@ -51,7 +51,7 @@ class LoginThrottle:
         if len(failures) >= self.max_failures:
             retry = failures[-self.max_failures] + self.window - now
             raise TooManyRequests(
-                "too many failed sign-ins; try again later",
+                N_("too many failed sign-ins; try again later"),
                 retry_after=max(1, int(retry.total_seconds()) + 1),
                 code=code,
             )

@@ -35,6 +35,7 @@ from alembic.util.exc import CommandError
 from taihu import __version__
 from taihu.core.db import Database
 from taihu.core.errors import Conflict, InvalidInput
+from taihu.core.messages import N_
 from taihu.core.migrate import alembic_config, head_revisions, upgrade
 from taihu.settings import Settings
 
@@ -103,13 +104,19 @@ class Manifest:
                 skipped={str(k): str(v) for k, v in body.get("skipped", {}).items()},
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidInput(f"the archive's manifest is unreadable: {exc}") from exc
+            raise InvalidInput(
+                N_("the archive's manifest is unreadable: {exc}"), exc=str(exc)
+            ) from exc
         if manifest.format != FORMAT:
             raise InvalidInput(
-                f"the archive is in backup format {manifest.format}; this Taihu reads {FORMAT}"
+                N_("the archive is in backup format {format}; this Taihu reads {supported}"),
+                format=manifest.format,
+                supported=FORMAT,
             )
         if DATABASE_FILE not in manifest.files:
-            raise InvalidInput(f"the archive's manifest lists no {DATABASE_FILE}")
+            raise InvalidInput(
+                N_("the archive's manifest lists no {database_file}"), database_file=DATABASE_FILE
+            )
         return manifest
 
 
@@ -118,9 +125,11 @@ def sqlite_path(settings: Settings) -> Path:
     url = settings.database_url
     if not url.startswith("sqlite"):
         raise InvalidInput(
-            "taihu backup and taihu restore handle the embedded SQLite database only; this node "
-            "uses PostgreSQL (TAIHU_DATABASE_URL): back it up with pg_dump or a base backup "
-            "with WAL archiving, as docs/operations.md describes"
+            N_(
+                "taihu backup and taihu restore handle the embedded SQLite database only; this "
+                "node uses PostgreSQL (TAIHU_DATABASE_URL): back it up with pg_dump or a base "
+                "backup with WAL archiving, as docs/operations.md describes"
+            )
         )
     return Path(url.split(":///", 1)[1])
 
@@ -208,9 +217,11 @@ def write_backup(settings: Settings, archive: Path, report: Report = _quiet) -> 
     """Write a backup of the node's SQLite database and data directory to ``archive``."""
     database = sqlite_path(settings)
     if not database.exists():
-        raise InvalidInput(f"there is no database at {database} to back up")
+        raise InvalidInput(
+            N_("there is no database at {database} to back up"), database=str(database)
+        )
     if archive.exists():
-        raise Conflict(f"{archive} exists already; choose a new file name")
+        raise Conflict(N_("{archive} exists already; choose a new file name"), archive=str(archive))
     data_dir = settings.data_dir
     archive.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".taihu-backup-", dir=archive.parent) as work:
@@ -265,12 +276,20 @@ def read_manifest(archive: Path) -> Manifest:
         with tarfile.open(archive, "r:gz") as tar:
             member = tar.extractfile(MANIFEST)
             if member is None:
-                raise InvalidInput(f"{archive} holds no manifest")
+                raise InvalidInput(N_("{archive} holds no manifest"), archive=str(archive))
             return Manifest.from_json(member.read())
     except KeyError as exc:
-        raise InvalidInput(f"{archive} is not a Taihu backup: it holds no {MANIFEST}") from exc
+        raise InvalidInput(
+            N_("{archive} is not a Taihu backup: it holds no {manifest}"),
+            archive=str(archive),
+            manifest=MANIFEST,
+        ) from exc
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise InvalidInput(f"{archive} is not a readable backup archive: {exc}") from exc
+        raise InvalidInput(
+            N_("{archive} is not a readable backup archive: {exc}"),
+            archive=str(archive),
+            exc=str(exc),
+        ) from exc
 
 
 def _unpack(archive: Path, manifest: Manifest, into: Path, report: Report) -> None:
@@ -287,7 +306,8 @@ def _unpack(archive: Path, manifest: Manifest, into: Path, report: Report) -> No
                 name = path.relative_to(_DATA).as_posix() if path.parts[:1] == ("data",) else ""
                 if not member.isfile() or name not in manifest.files or ".." in path.parts:
                     raise InvalidInput(
-                        f"the archive holds {member.name!r}, which its manifest does not list"
+                        N_("the archive holds {name!r}, which its manifest does not list"),
+                        name=member.name,
                     )
                 target = into / name
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -301,14 +321,20 @@ def _unpack(archive: Path, manifest: Manifest, into: Path, report: Report) -> No
                         done += len(chunk)
                         report("verify", done, total)
                 if digest.hexdigest() != manifest.files[name]["sha256"]:
-                    raise InvalidInput(f"{name} in the archive does not match its checksum")
+                    raise InvalidInput(
+                        N_("{name} in the archive does not match its checksum"), name=name
+                    )
                 target.chmod(member.mode & 0o700 or 0o600)
                 seen.add(name)
     except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
-        raise InvalidInput(f"{archive} is damaged: {exc}") from exc
+        raise InvalidInput(
+            N_("{archive} is damaged: {exc}"), archive=str(archive), exc=str(exc)
+        ) from exc
     missing = sorted(set(manifest.files) - seen)
     if missing:
-        raise InvalidInput(f"the archive lacks {', '.join(missing)}, which its manifest lists")
+        raise InvalidInput(
+            N_("the archive lacks {files}, which its manifest lists"), files=", ".join(missing)
+        )
 
 
 def _check_schema_known(manifest: Manifest) -> None:
@@ -318,9 +344,14 @@ def _check_schema_known(manifest: Manifest) -> None:
             scripts.get_revision(revision)
         except CommandError as exc:
             raise InvalidInput(
-                f"the backup's schema revision {revision} is unknown to this Taihu "
-                f"({__version__}); restore it with the version that made it "
-                f"({manifest.taihu_version}) or newer"
+                N_(
+                    "the backup's schema revision {revision} is unknown to this Taihu "
+                    "({version}); restore it with the version that made it ({taihu_version}) or "
+                    "newer"
+                ),
+                revision=revision,
+                version=__version__,
+                taihu_version=manifest.taihu_version,
             ) from exc
 
 
@@ -331,7 +362,10 @@ def _integrity(path: Path) -> None:
     finally:
         conn.close()
     if verdict != [("ok",)]:
-        raise InvalidInput(f"the archived database fails its integrity check: {verdict[:3]}")
+        raise InvalidInput(
+            N_("the archived database fails its integrity check: {verdict}"),
+            verdict=str(verdict[:3]),
+        )
 
 
 async def _migrate(path: Path) -> None:
@@ -359,15 +393,22 @@ def restore_backup(
     _check_schema_known(manifest)
     if database_in_use(database):
         raise Conflict(
-            f"the database {database} is in use (a server or command has it open); "
-            "stop it before restoring"
+            N_(
+                "the database {database} is in use (a server or command has it open); stop it "
+                "before restoring"
+            ),
+            database=str(database),
         )
     data_dir = settings.data_dir
     present = [p for p in data_dir.rglob("*") if p.is_file()] if data_dir.is_dir() else []
     if (present or database.exists()) and not force:
         raise Conflict(
-            f"{data_dir} is not empty ({len(present)} file(s)); restore into a new data "
-            "directory, or pass --force to replace what is there"
+            N_(
+                "{data_dir} is not empty ({count} file(s)); restore into a new data directory, or "
+                "pass --force to replace what is there"
+            ),
+            data_dir=str(data_dir),
+            count=len(present),
         )
     data_dir.mkdir(parents=True, exist_ok=True)
     database.parent.mkdir(parents=True, exist_ok=True)
@@ -381,7 +422,9 @@ def restore_backup(
         targets = {n: database if n == DATABASE_FILE else data_dir / n for n in manifest.files}
         for target in targets.values():  # checked before anything is replaced
             if target.is_dir():
-                raise Conflict(f"{target} is a directory; the archive has a file there")
+                raise Conflict(
+                    N_("{target} is a directory; the archive has a file there"), target=str(target)
+                )
         for suffix in _SIDECARS:  # the replaced database's journal must not be replayed
             Path(f"{database}{suffix}").unlink(missing_ok=True)
         for name, target in targets.items():

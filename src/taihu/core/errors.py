@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from taihu.core.messages import Translate, render_text
+from taihu.core.messages import Message, Translate, render_text
 
 __all__ = [
     "Conflict",
@@ -50,7 +50,7 @@ class TaihuError(Exception):
         message = self.message if translate is None else self.text(translate)
         body: dict[str, Any] = {"error": self.code, "message": message}
         if self.details:
-            body["details"] = self.details
+            body["details"] = {k: _plain(v, translate) for k, v in self.details.items()}
         return body
 
 
@@ -95,6 +95,21 @@ class TooManyRequests(TaihuError):
     status = 429
     default_code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
-        super().__init__(message, code=code, retry_after=retry_after)
+    def __init__(
+        self, message: str, *, retry_after: int, code: str | None = None, **details: Any
+    ) -> None:
+        super().__init__(message, code=code, retry_after=retry_after, **details)
         self.retry_after = retry_after
+
+
+def _plain(value: Any, translate: Translate | None) -> Any:
+    """A detail as JSON can carry it: a Message as text, a value object (a credit code) as str."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Message):
+        return value.render(translate) if translate else value.render()
+    if isinstance(value, list | tuple):
+        return [_plain(v, translate) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v, translate) for k, v in value.items()}
+    return str(value)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.core import Clock, Conflict, InvalidInput, SystemClock
+from taihu.core import N_, Clock, Conflict, InvalidInput, SystemClock
 from taihu.devices.models import Device, DeviceProfile
 from taihu.devices.service import (
     PROFILE_NAME_LENGTH,
@@ -129,23 +129,33 @@ class ChildDevices:
         actor.require_enterprise(device.enterprise_id)
         if device.kind == "gateway":
             raise InvalidInput(
-                f"device {device.id} is a gateway; gateways are not children",
+                N_("device {device} is a gateway; gateways are not children"),
+                device=device.id,
                 code="gateway_nesting",
             )
         if gateway_id is not None:
             gateway = await self.registry.get(actor, gateway_id)
             if gateway.kind != "gateway":
-                raise InvalidInput(f"device {gateway_id} is not a gateway", code="not_a_gateway")
+                raise InvalidInput(
+                    N_("device {gateway_id} is not a gateway"),
+                    gateway_id=gateway_id,
+                    code="not_a_gateway",
+                )
             if gateway.enterprise_id != device.enterprise_id:
                 raise InvalidInput(
-                    f"gateway {gateway_id} belongs to another enterprise", code="other_enterprise"
+                    N_("gateway {gateway_id} belongs to another enterprise"),
+                    gateway_id=gateway_id,
+                    code="other_enterprise",
                 )
         if gateway_id == device.gateway_id:
             return device
         clash = await self.registry.named(device.enterprise_id, gateway_id, device.name)
         if clash is not None:
             raise Conflict(
-                f"device {clash} is named {device.name!r} there already", code="device_exists"
+                N_("device {clash} is named {name!r} there already"),
+                clash=clash,
+                name=device.name,
+                code="device_exists",
             )
         before = device.gateway_id
         device.gateway_id = gateway_id

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import ConfigDict, RootModel
 
-from taihu.core import InvalidInput, TaihuError, TooManyRequests, Unauthenticated
+from taihu.core import N_, InvalidInput, TaihuError, TooManyRequests, Unauthenticated
 from taihu.devices.dependencies import Hub
 from taihu.devices.hub import DeviceHub
 from taihu.devices.mqtt.reasons import Reason
@@ -113,7 +113,7 @@ def _body_schema(model: type[RootModel[Any]]) -> dict[str, Any]:
 async def _device(hub: DeviceHub, token: str) -> DeviceAuth:
     auth = await hub.authenticate(token)
     if auth is None:
-        raise Unauthenticated("unknown or revoked device access token", code="bad_device_token")
+        raise Unauthenticated(N_("unknown or revoked device access token"), code="bad_device_token")
     return auth
 
 
@@ -147,7 +147,9 @@ async def _payload(request: Request, hub: DeviceHub, auth: DeviceAuth) -> Any:
         raise InvalidInput(str(exc), code="bad_payload") from None
     if not hub.state(auth).limiter.take(time.monotonic()):
         hub.reject_rate(auth, 1, topic=topic, transport="http")
-        raise TooManyRequests(f"over the rate limit {auth.rate_limits}", retry_after=1)
+        raise TooManyRequests(
+            N_("over the rate limit {rate_limits}"), rate_limits=auth.rate_limits, retry_after=1
+        )
     return document
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal, Role
-from taihu.core import MAX_MILLIS, Conflict, Id, InvalidInput, Millis, NotFound
+from taihu.core import MAX_MILLIS, N_, Conflict, Id, InvalidInput, Millis, NotFound
 from taihu.devices.dependencies import Devices, Hub
 from taihu.devices.hub import DeviceHub
 from taihu.devices.service import DeviceService
@@ -42,7 +42,7 @@ class RpcIn(BaseModel):
 def _keys(keys: str) -> list[str]:
     wanted = [k.strip() for k in keys.split(",") if k.strip()]
     if not wanted:
-        raise InvalidInput("keys: give at least one key", code="bad_keys")
+        raise InvalidInput(N_("keys: give at least one key"), code="bad_keys")
     return wanted
 
 
@@ -92,7 +92,7 @@ async def timeseries(
             useStrictDataTypes,
         )
     if endTs <= startTs:
-        raise InvalidInput("endTs must be after startTs", code="bad_range")
+        raise InvalidInput(N_("endTs must be after startTs"), code="bad_range")
     wanted = wanted or await hub.store.keys(device_id)
     if agg == "NONE":
         found = await hub.store.raw(
@@ -100,9 +100,13 @@ async def timeseries(
         )
         return _series(found, useStrictDataTypes)
     if interval <= 0:
-        raise InvalidInput("an aggregation needs interval (ms) > 0", code="bad_interval")
+        raise InvalidInput(N_("an aggregation needs interval (ms) > 0"), code="bad_interval")
     if (endTs - startTs) / interval > _MAX_BUCKETS:
-        raise InvalidInput(f"at most {_MAX_BUCKETS} intervals per query", code="bad_interval")
+        raise InvalidInput(
+            N_("at most {max_buckets} intervals per query"),
+            max_buckets=_MAX_BUCKETS,
+            code="bad_interval",
+        )
     aggregation: Aggregation = AGGREGATIONS[AGGREGATIONS.index(agg)]
     found = await hub.store.aggregate([device_id], wanted, startTs, endTs, interval, aggregation)
     return _series(found, useStrictDataTypes)
@@ -142,9 +146,13 @@ async def aggregate_across(
     profile_id: Id | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     if not principal.can_see_enterprise(enterprise_id):
-        raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
+        raise NotFound(
+            N_("no enterprise {enterprise_id}"),
+            enterprise_id=enterprise_id,
+            code="enterprise_not_found",
+        )
     if endTs <= startTs or (endTs - startTs) / interval > _MAX_BUCKETS:
-        raise InvalidInput("bad range or too many intervals", code="bad_range")
+        raise InvalidInput(N_("bad range or too many intervals"), code="bad_range")
     rows, _ = await devices.list_devices(principal, enterprise_id=enterprise_id, limit=100_000)
     ids = [d.id for d in rows if profile_id is None or d.profile_id == profile_id]
     aggregation: Aggregation = AGGREGATIONS[AGGREGATIONS.index(agg)]

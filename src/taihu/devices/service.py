@@ -13,7 +13,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock, hash_token, new_token
+from taihu.core import (
+    N_,
+    Clock,
+    Conflict,
+    InvalidInput,
+    Message,
+    NotFound,
+    SystemClock,
+    hash_token,
+    new_token,
+)
 from taihu.devices.limits import parse_rate_limits
 from taihu.devices.models import Device, DeviceAttribute, DeviceProfile, DeviceToken
 from taihu.enterprises import Enterprise
@@ -63,13 +73,22 @@ class DeviceAuth:
         return self.kind == "gateway"
 
 
+_WHAT = {"device": N_("device"), "profile": N_("device profile")}
+
+
 def clean_name(name: str, what: str, longest: int = 200) -> str:
     """A name with its white space collapsed; refused when empty or longer than ``longest``."""
     name = " ".join(name.split())
+    kind = Message(_WHAT.get(what, what))
     if not name:
-        raise InvalidInput(f"a {what} needs a name", code="bad_name")
+        raise InvalidInput(N_("a {what} needs a name"), what=kind, code="bad_name")
     if len(name) > longest:
-        raise InvalidInput(f"a {what} name is at most {longest} characters", code="bad_name")
+        raise InvalidInput(
+            N_("a {what} name is at most {longest} characters"),
+            what=kind,
+            longest=longest,
+            code="bad_name",
+        )
     return name
 
 
@@ -99,14 +118,18 @@ class DeviceService:
         name = clean_name(name, "profile", PROFILE_NAME_LENGTH)
         keys = [self._check_key(k) for k in telemetry_keys or []]
         if not 1 <= retention_days <= 36_500:
-            raise InvalidInput("retention_days must be 1 to 36500", code="bad_retention")
+            raise InvalidInput(N_("retention_days must be 1 to 36500"), code="bad_retention")
         try:
             parse_rate_limits(rate_limits)
             parse_rate_limits(data_point_limits)
         except ValueError as exc:
             raise InvalidInput(str(exc), code="bad_rate_limits") from None
         if await self.session.scalar(sa.select(DeviceProfile.id).where(DeviceProfile.name == name)):
-            raise Conflict(f"a device profile named {name!r} exists already", code="profile_exists")
+            raise Conflict(
+                N_("a device profile named {name!r} exists already"),
+                name=name,
+                code="profile_exists",
+            )
         profile = DeviceProfile(
             name=name, description=description, telemetry_keys=keys,
             retention_days=retention_days, rate_limits=rate_limits.replace(" ", ""),
@@ -130,10 +153,14 @@ class DeviceService:
         key = str(spec.get("key", "")).strip()
         kind = str(spec.get("type", "double"))
         if not key or len(key) > 255:
-            raise InvalidInput("telemetry keys need a name of 1-255 characters", code="bad_key")
+            raise InvalidInput(N_("telemetry keys need a name of 1-255 characters"), code="bad_key")
         if kind not in KEY_TYPES:
             raise InvalidInput(
-                f"key {key}: type {kind!r} is not one of {', '.join(KEY_TYPES)}", code="bad_key"
+                N_("key {key}: type {kind!r} is not one of {choices}"),
+                key=key,
+                kind=kind,
+                choices=", ".join(KEY_TYPES),
+                code="bad_key",
             )
         return {"key": key, "unit": str(spec.get("unit", "")), "type": kind}
 
@@ -146,7 +173,9 @@ class DeviceService:
         if profile is not None:
             return profile
         if name and name != DEFAULT_PROFILE:
-            raise NotFound(f"no device profile named {name!r}", code="profile_not_found")
+            raise NotFound(
+                N_("no device profile named {name!r}"), name=name, code="profile_not_found"
+            )
         # The default profile belongs to the platform, whoever's device needed it first.
         return await self.create_profile(
             Principal.system(f"taihu (for {actor.name})"),
@@ -164,7 +193,11 @@ class DeviceService:
         """One profile."""
         profile = await self.session.get(DeviceProfile, profile_id)
         if profile is None:
-            raise NotFound(f"no device profile {profile_id}", code="profile_not_found")
+            raise NotFound(
+                N_("no device profile {profile_id}"),
+                profile_id=profile_id,
+                code="profile_not_found",
+            )
         return profile
 
     # -- devices ---------------------------------------------------------------------------------
@@ -183,15 +216,22 @@ class DeviceService:
         """Register a device for an enterprise and issue its first access token."""
         actor.require_enterprise(enterprise_id)
         if await self.session.get(Enterprise, enterprise_id) is None:
-            raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
+            raise NotFound(
+                N_("no enterprise {enterprise_id}"),
+                enterprise_id=enterprise_id,
+                code="enterprise_not_found",
+            )
         name = clean_name(name, "device")
         if await self.named(enterprise_id, gateway_id, name) is not None:
+            if gateway_id is None:
+                raise Conflict(
+                    N_("enterprise {enterprise_id} has a device named {name!r} already"),
+                    code="device_exists", enterprise_id=enterprise_id, name=name,
+                )  # fmt: skip
             raise Conflict(
-                f"enterprise {enterprise_id} has a device named {name!r} already"
-                if gateway_id is None
-                else f"gateway {gateway_id} has a child named {name!r} already",
-                code="device_exists",
-            )
+                N_("gateway {gateway_id} has a child named {name!r} already"),
+                code="device_exists", gateway_id=gateway_id, name=name,
+            )  # fmt: skip
         chosen = await self.profile_named(actor, profile)
         device = Device(
             enterprise_id=enterprise_id, profile_id=chosen.id, name=name,
@@ -230,7 +270,9 @@ class DeviceService:
         """One device the principal may see (404 otherwise, so ids do not leak)."""
         device = await self.session.get(Device, device_id)
         if device is None or not actor.can_see_enterprise(device.enterprise_id):
-            raise NotFound(f"no device {device_id}", code="device_not_found")
+            raise NotFound(
+                N_("no device {device_id}"), device_id=device_id, code="device_not_found"
+            )
         return device
 
     @staticmethod
@@ -242,7 +284,9 @@ class DeviceService:
         """A device whose own data the principal may read: admins and its enterprise's users."""
         device = await self.get(actor, device_id)
         if not self.may_read_data(actor, device):
-            raise NotFound(f"no device {device_id}", code="device_not_found")
+            raise NotFound(
+                N_("no device {device_id}"), device_id=device_id, code="device_not_found"
+            )
         return device
 
     async def list_devices(
@@ -342,7 +386,9 @@ class DeviceService:
     async def put_attributes(self, device_id: int, scope: str, values: dict[str, Any]) -> None:
         """Write attributes of one scope (no permission check: callers have checked)."""
         if scope not in SCOPES:
-            raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}", code="bad_scope")
+            raise InvalidInput(
+                N_("scope must be one of {choices}"), choices=", ".join(SCOPES), code="bad_scope"
+            )
         existing = {a.key: a for a in await self.attributes(device_id, scope, list(values))}
         now = self.clock.now()
         for key, value in values.items():
@@ -363,11 +409,11 @@ class DeviceService:
         """Set shared or server attributes of a device (users act for its enterprise)."""
         if scope not in ("shared", "server"):
             raise InvalidInput(
-                "users set shared or server attributes; client attributes come from the device",
+                N_("users set shared or server attributes; client attributes come from the device"),
                 code="bad_scope",
             )
         if not values:
-            raise InvalidInput("no attributes given", code="no_attributes")
+            raise InvalidInput(N_("no attributes given"), code="no_attributes")
         device = await self.get(actor, device_id)
         actor.require_enterprise(device.enterprise_id)
         before = {a.key: a.value for a in await self.attributes(device_id, scope, list(values))}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from taihu.core import InvalidInput
+from taihu.core import N_, InvalidInput
 
 __all__ = [
     "CREDIT_CODE_ALPHABET",
@@ -67,29 +67,46 @@ class CreditCode:
         code = raw.strip().upper()
         if len(code) != LENGTH:
             raise InvalidInput(
-                f"a unified social credit code has 18 characters; {raw!r} has {len(code)}",
+                N_("a unified social credit code has 18 characters; {raw!r} has {length}"),
+                raw=raw,
+                length=len(code),
                 code="bad_credit_code",
             )
         bad = sorted({ch for ch in code if ch not in _VALUE})
         if bad:
             raise InvalidInput(
-                f"{raw!r} contains characters not allowed in a credit code: {''.join(bad)} "
-                "(allowed: digits and A-Y except I, O, S, V, Z)",
+                N_(
+                    "{raw!r} contains characters not allowed in a credit code: {characters} "
+                    "(allowed: digits and A-Y except I, O, S, V, Z)"
+                ),
+                raw=raw,
+                characters="".join(bad),
                 code="bad_credit_code",
             )
         expected = credit_code_check_char(code[:17])
         if code[17] != expected:
             raise InvalidInput(
-                f"{raw!r} fails the GB 32100-2015 check: the 18th character should be "
-                f"{expected!r}, not {code[17]!r} (is a character mistyped?)",
+                N_(
+                    "{raw!r} fails the GB 32100-2015 check: the 18th character should be "
+                    "{expected!r}, not {found!r} (is a character mistyped?)"
+                ),
+                raw=raw,
+                expected=expected,
+                found=code[17],
                 code="bad_credit_code",
             )
         org_expected = organisation_code_check_char(code[8:16])
         if code[16] != org_expected:
             raise InvalidInput(
-                f"{raw!r} fails the GB 11714 check of its organisation code "
-                f"(characters 9-17, {code[8:17]!r}): the 17th character should be "
-                f"{org_expected!r}, not {code[16]!r}",
+                N_(
+                    "{raw!r} fails the GB 11714 check of its organisation code (characters 9-17, "
+                    "{organisation_code!r}): the 17th character should be {org_expected!r}, not "
+                    "{found!r}"
+                ),
+                raw=raw,
+                organisation_code=code[8:17],
+                org_expected=org_expected,
+                found=code[16],
                 code="bad_credit_code",
             )
         object.__setattr__(self, "value", code)

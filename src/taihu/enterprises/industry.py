@@ -7,6 +7,9 @@
 
 The table ships as a package resource (``data/gbt4754-2017.csv``, source in ``data/README.md``)
 and is read once. Codes are written without the section letter (``3832``), as statistics do.
+English names (``data/gbt4754-2017-en.csv``) exist for the sections and divisions; a group or
+class is named in English by its division and its own code ("Manufacture of electrical
+machinery and equipment · 3832"), never by a made-up translation.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from taihu.core import InvalidInput
+from taihu.core import N_, InvalidInput
 
 __all__ = ["IndustryClass", "industry_class", "industry_classes", "search_industry"]
 
@@ -30,6 +33,18 @@ class IndustryClass:
     level: str
     parent: str | None
     name_zh: str
+    name_en: str | None = None
+
+    def name(self, language: str) -> str:
+        """The name in ``language`` (``zh_CN`` or ``en``), see the module docstring."""
+        if not language.startswith("en"):
+            return self.name_zh
+        if self.name_en:
+            return self.name_en
+        node: IndustryClass = self
+        while node.parent and not node.name_en:
+            node = industry_classes()[node.parent]
+        return f"{node.name_en} · {self.code}" if node.name_en else self.code
 
     @property
     def section(self) -> str:
@@ -43,13 +58,21 @@ class IndustryClass:
 @cache
 def industry_classes() -> dict[str, IndustryClass]:
     """Every code of the classification, by code."""
-    text = (resources.files("taihu.enterprises") / "data" / "gbt4754-2017.csv").read_text(
-        encoding="utf-8"
-    )
-    return {
-        row["code"]: IndustryClass(row["code"], row["level"], row["parent"] or None, row["name_zh"])
-        for row in csv.DictReader(io.StringIO(text))
+    data = resources.files("taihu.enterprises") / "data"
+    text = (data / "gbt4754-2017.csv").read_text(encoding="utf-8")
+    english = {
+        row["code"]: row["name_en"]
+        for row in csv.DictReader(
+            io.StringIO((data / "gbt4754-2017-en.csv").read_text(encoding="utf-8"))
+        )
     }
+    return {
+        row["code"]: IndustryClass(
+            row["code"], row["level"], row["parent"] or None, row["name_zh"],
+            english.get(row["code"]),
+        )
+        for row in csv.DictReader(io.StringIO(text))
+    }  # fmt: skip
 
 
 def industry_class(code: str) -> IndustryClass:
@@ -63,13 +86,19 @@ def industry_class(code: str) -> IndustryClass:
     found = industry_classes().get(code)
     if found is None or (section and found.section != section):
         raise InvalidInput(
-            f"{raw!r} is not a class of GB/T 4754-2017 (a four-digit code such as 3832)",
+            N_("{raw!r} is not a class of GB/T 4754-2017 (a four-digit code such as 3832)"),
+            raw=raw,
             code="unknown_industry_class",
         )
     if found.level != "class":
         raise InvalidInput(
-            f"{raw!r} is a {found.level} of GB/T 4754-2017 ({found.name_zh}); an enterprise is "
-            "filed under a four-digit class",
+            N_(
+                "{raw!r} is a {level} of GB/T 4754-2017 ({name}); an enterprise is filed under a "
+                "four-digit class"
+            ),
+            raw=raw,
+            level=found.level,
+            name=found.name_zh,
             code="unknown_industry_class",
         )
     return found

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from taihu.core import InvalidInput
+from taihu.core import N_, InvalidInput
 
 __all__ = ["Township", "township", "townships"]
 
@@ -19,6 +19,11 @@ class Township:
 
     code: str
     name_zh: str
+    name_en: str = ""
+
+    def name(self, language: str) -> str:
+        """The name in ``language`` (``zh_CN`` or ``en``)."""
+        return self.name_en if language.startswith("en") and self.name_en else self.name_zh
 
 
 @cache
@@ -28,7 +33,7 @@ def townships() -> dict[str, Township]:
         encoding="utf-8"
     )
     return {
-        row["code"]: Township(row["code"], row["name_zh"])
+        row["code"]: Township(row["code"], row["name_zh"], row.get("name_en") or "")
         for row in csv.DictReader(io.StringIO(text))
     }
 
@@ -40,10 +45,13 @@ def township(value: str) -> Township:
     if value in known:
         return known[value]
     for candidate in known.values():
-        if candidate.name_zh == value:
+        if value in (candidate.name_zh, candidate.name_en):
             return candidate
     raise InvalidInput(
-        f"{value!r} is not a township of the district (a 9-digit code such as 320509105 or a "
-        "name such as 盛泽镇)",
+        N_(
+            "{value!r} is not a township of the district (a 9-digit code such as 320509105 or a "
+            "name such as 盛泽镇)"
+        ),
+        value=value,
         code="unknown_township",
     )

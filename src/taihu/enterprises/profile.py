@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from taihu.core import InvalidInput
+from taihu.core import N_, InvalidInput
 from taihu.enterprises.industry import industry_class
 from taihu.enterprises.places import township
 
@@ -40,7 +40,9 @@ def parse_flag(value: object) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise InvalidInput(f"{value!r} is not yes or no (1/0, true/false, 是/否)", code="bad_flag")
+    raise InvalidInput(
+        N_("{value!r} is not yes or no (1/0, true/false, 是/否)"), value=value, code="bad_flag"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,8 @@ class Profile:
             put("industry_code", industry_class(self.industry_code).code)
         if self.employees is not None and not 0 <= self.employees <= 1_000_000:
             raise InvalidInput(
-                f"employees must be between 0 and 1000000, not {self.employees}",
+                N_("employees must be between 0 and 1000000, not {employees}"),
+                employees=self.employees,
                 code="bad_employees",
             )
         if self.revenue_band is not None:
@@ -81,15 +84,27 @@ class Profile:
             except ValueError:
                 bands = ", ".join(b.value for b in RevenueBand)
                 raise InvalidInput(
-                    f"{self.revenue_band!r} is not a revenue band ({bands})",
+                    N_("{revenue_band!r} is not a revenue band ({bands})"),
+                    revenue_band=self.revenue_band,
+                    bands=bands,
                     code="bad_revenue_band",
                 ) from None
         if (self.latitude is None) != (self.longitude is None):
-            raise InvalidInput("give both latitude and longitude, or neither", code="bad_location")
+            raise InvalidInput(
+                N_("give both latitude and longitude, or neither"), code="bad_location"
+            )
         if self.latitude is not None and not -90 <= self.latitude <= 90:
-            raise InvalidInput(f"latitude {self.latitude} is out of range", code="bad_location")
+            raise InvalidInput(
+                N_("latitude {latitude} is out of range"),
+                latitude=self.latitude,
+                code="bad_location",
+            )
         if self.longitude is not None and not -180 <= self.longitude <= 180:
-            raise InvalidInput(f"longitude {self.longitude} is out of range", code="bad_location")
+            raise InvalidInput(
+                N_("longitude {longitude} is out of range"),
+                longitude=self.longitude,
+                code="bad_location",
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """The facts as a plain mapping (for the audit log and the model)."""

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.core import Clock, InvalidInput
+from taihu.core import N_, Clock, InvalidInput, Message
 from taihu.enterprises.credit_code import CreditCode
 from taihu.enterprises.models import Enterprise
 from taihu.enterprises.profile import Profile, parse_flag
@@ -71,7 +71,13 @@ class RowProblem:
 
     row: int
     column: str
-    reason: str
+    # A Message is shown in the reader's language by the console; plain text as it is.
+    message: Message | str
+
+    @property
+    def reason(self) -> str:
+        """The reason in English (the API's report, the CLI's table)."""
+        return self.message.render() if isinstance(self.message, Message) else self.message
 
 
 @dataclass(slots=True)
@@ -99,7 +105,9 @@ class _Row:
 def _name(text: str) -> str:
     name = " ".join(text.split())
     if len(name) > 200:
-        raise InvalidInput(f"a name has at most 200 characters; this one has {len(name)}")
+        raise InvalidInput(
+            N_("a name has at most 200 characters; this one has {length}"), length=len(name)
+        )
     return name
 
 
@@ -109,9 +117,10 @@ def _number(text: str, kind: type[int] | type[float]) -> int | float | None:
     try:
         return kind(text)
     except ValueError:
-        raise InvalidInput(
-            f"{text!r} is not {'a whole number' if kind is int else 'a number'}"
-        ) from None
+        wrong = (
+            N_("{text!r} is not a whole number") if kind is int else N_("{text!r} is not a number")
+        )
+        raise InvalidInput(wrong, text=text) from None
 
 
 def _parse(number: int, cells: dict[str, str], problems: list[RowProblem]) -> _Row | None:
@@ -121,12 +130,12 @@ def _parse(number: int, cells: dict[str, str], problems: list[RowProblem]) -> _R
         try:
             return parse(cells.get(column, ""))
         except InvalidInput as exc:
-            problems.append(RowProblem(number, column, exc.message))
+            problems.append(RowProblem(number, column, Message(exc.template, **exc.details)))
             return None
 
     def required(text: str) -> str:
         if not text:
-            raise InvalidInput("required")
+            raise InvalidInput(N_("required"))
         return text
 
     code = cell("credit_code", lambda t: CreditCode(required(t)).value)
@@ -156,7 +165,8 @@ def _parse(number: int, cells: dict[str, str], problems: list[RowProblem]) -> _R
             probe["longitude"] = values["longitude"]
         cell(column, partial(_probe, probe))
     if values["longitude"] is not None and values["latitude"] is None:
-        problems.append(RowProblem(number, "latitude", "give both latitude and longitude"))
+        both = Message(N_("give both latitude and longitude"))
+        problems.append(RowProblem(number, "latitude", both))
     profile = None
     if len(problems) == before:
         profile = Profile(
@@ -199,11 +209,13 @@ async def import_registry(
     report = ImportReport(rows=len(sheet.rows))
     missing = [c for c in REQUIRED if c not in sheet.columns]
     if missing:
-        report.problems.extend(RowProblem(1, c, "column missing from the header") for c in missing)
+        gone = Message(N_("column missing from the header"))
+        report.problems.extend(RowProblem(1, c, gone) for c in missing)
         return report
     unknown = [c for c in sheet.columns if c and c not in KNOWN]
     report.problems.extend(
-        RowProblem(1, c, f"unknown column (known: {', '.join(KNOWN)})") for c in unknown
+        RowProblem(1, c, Message(N_("unknown column (known: {known})"), known=", ".join(KNOWN)))
+        for c in unknown
     )
     parsed: list[_Row] = []
     first_seen: dict[str, int] = {}
@@ -213,7 +225,11 @@ async def import_registry(
             continue
         if row.code in first_seen:
             report.problems.append(
-                RowProblem(number, "credit_code", f"repeats row {first_seen[row.code]}")
+                RowProblem(
+                    number,
+                    "credit_code",
+                    Message(N_("repeats row {row}"), row=first_seen[row.code]),
+                )
             )
             continue
         first_seen[row.code] = number

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.core import Clock, Conflict, InvalidInput, NotFound, PermissionDenied, SystemClock
+from taihu.core import N_, Clock, Conflict, InvalidInput, NotFound, PermissionDenied, SystemClock
 from taihu.enterprises.credit_code import CreditCode
 from taihu.enterprises.industry import industry_classes
 from taihu.enterprises.models import Enterprise
@@ -87,12 +87,14 @@ class EnterpriseService:
         code = CreditCode(credit_code)
         name = " ".join(name.split())
         if not name:
-            raise InvalidInput("an enterprise needs a name", code="bad_name")
+            raise InvalidInput(N_("an enterprise needs a name"), code="bad_name")
         if await self.session.scalar(
             sa.select(Enterprise.id).where(Enterprise.credit_code == code.value)
         ):
             raise Conflict(
-                f"an enterprise with credit code {code} exists already", code="enterprise_exists"
+                N_("an enterprise with credit code {credit_code} exists already"),
+                credit_code=code,
+                code="enterprise_exists",
             )
         facts = (profile or Profile()).as_dict()
         enterprise = Enterprise(
@@ -118,7 +120,7 @@ class EnterpriseService:
         if name is not None:
             after["name"] = " ".join(name.split())
             if not after["name"]:
-                raise InvalidInput("an enterprise needs a name", code="bad_name")
+                raise InvalidInput(N_("an enterprise needs a name"), code="bad_name")
         before = {k: getattr(enterprise, k) for k in after}
         changed = {k: v for k, v in after.items() if before[k] != v}
         if changed:
@@ -135,12 +137,18 @@ class EnterpriseService:
         """One enterprise the principal may see."""
         enterprise = await self.session.get(Enterprise, enterprise_id)
         if enterprise is None:
-            raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
+            raise NotFound(
+                N_("no enterprise {enterprise_id}"),
+                enterprise_id=enterprise_id,
+                code="enterprise_not_found",
+            )
         if not actor.can_see_enterprise(enterprise.id):
             # The registry itself is public knowledge in the district; what is refused is
             # acting as or reading for an enterprise the user does not belong to.
             raise PermissionDenied(
-                f"{actor.name} does not act for enterprise {enterprise_id}",
+                N_("{name} does not act for enterprise {enterprise_id}"),
+                name=actor.name,
+                enterprise_id=enterprise_id,
                 code="enterprise_forbidden",
             )
         return enterprise
@@ -152,7 +160,11 @@ class EnterpriseService:
             sa.select(Enterprise).where(Enterprise.credit_code == code.value)
         )
         if enterprise is None:
-            raise NotFound(f"no enterprise with credit code {code}", code="enterprise_not_found")
+            raise NotFound(
+                N_("no enterprise with credit code {credit_code}"),
+                credit_code=code,
+                code="enterprise_not_found",
+            )
         return enterprise
 
     async def list(

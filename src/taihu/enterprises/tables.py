@@ -16,7 +16,7 @@ from datetime import date, datetime
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from taihu.core import InvalidInput
+from taihu.core import N_, InvalidInput
 
 __all__ = ["MAX_ROWS", "Sheet", "read_sheet"]
 
@@ -45,7 +45,9 @@ def _xlsx_rows(content: bytes) -> Iterator[list[str]]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise InvalidInput(f"not a readable xlsx workbook: {exc}", code="bad_file") from exc
+        raise InvalidInput(
+            N_("not a readable xlsx workbook: {exc}"), exc=str(exc), code="bad_file"
+        ) from exc
     try:
         sheet = workbook.worksheets[0]
         for row in sheet.iter_rows(values_only=True):
@@ -62,13 +64,15 @@ def _csv_rows(content: bytes) -> Iterator[list[str]]:
             text = content.decode("gb18030")  # what spreadsheet programs in China save as "CSV"
         except UnicodeDecodeError as exc:
             raise InvalidInput(
-                "the CSV file is neither UTF-8 nor GB 18030 text", code="bad_file"
+                N_("the CSV file is neither UTF-8 nor GB 18030 text"), code="bad_file"
             ) from exc
     try:
         for row in csv.reader(io.StringIO(text, newline="")):
             yield [cell.strip() for cell in row]
     except csv.Error as exc:  # e.g. a field past the csv module's limit (128 KiB)
-        raise InvalidInput(f"the CSV file cannot be read: {exc}", code="bad_file") from exc
+        raise InvalidInput(
+            N_("the CSV file cannot be read: {exc}"), exc=str(exc), code="bad_file"
+        ) from exc
 
 
 def read_sheet(filename: str, content: bytes, aliases: dict[str, str]) -> Sheet:
@@ -79,10 +83,12 @@ def read_sheet(filename: str, content: bytes, aliases: dict[str, str]) -> Sheet:
     elif lower.endswith((".csv", ".txt")):
         lines = _csv_rows(content)
     else:
-        raise InvalidInput(f"{filename!r}: give an .xlsx or .csv file", code="bad_file")
+        raise InvalidInput(
+            N_("{filename!r}: give an .xlsx or .csv file"), filename=filename, code="bad_file"
+        )
     header = next(lines, None)
     if not header or not any(header):
-        raise InvalidInput(f"{filename!r} has no header row", code="bad_file")
+        raise InvalidInput(N_("{filename!r} has no header row"), filename=filename, code="bad_file")
     columns = []
     for cell in header:
         key = cell.strip().lower().replace(" ", "_")
@@ -92,7 +98,12 @@ def read_sheet(filename: str, content: bytes, aliases: dict[str, str]) -> Sheet:
         if not any(line):
             continue  # blank lines between blocks are common in hand-kept sheets
         if len(rows) >= MAX_ROWS:
-            raise InvalidInput(f"{filename!r} has more than {MAX_ROWS} rows", code="bad_file")
+            raise InvalidInput(
+                N_("{filename!r} has more than {max_rows} rows"),
+                filename=filename,
+                max_rows=MAX_ROWS,
+                code="bad_file",
+            )
         rows.append(
             (number, {c: (line[i] if i < len(line) else "") for i, c in enumerate(columns)})
         )

@@ -42,6 +42,7 @@ from taihu.core import (
     verify_signature,
 )
 from taihu.enterprises import EnterpriseFilter, EnterpriseService, townships
+from taihu.web.flash import FLASH_COOKIE, take_flash
 from taihu.web.i18n import LANGUAGES, N_, gettext_
 from taihu.web.templating import LANGUAGE_COOKIE
 
@@ -193,8 +194,12 @@ def _page(
         csrf_token=who.csrf_token if who else "",
         nav=navigation(request.app, who.principal) if who else [],
         may_open=(lambda path: may_open(request.app, who.principal, path)) if who else None,
+        flash=take_flash(request),
     )
-    return templates(request).TemplateResponse(request, name, context, status_code=status_code)
+    response = templates(request).TemplateResponse(request, name, context, status_code=status_code)
+    if context["flash"] is not None:
+        response.delete_cookie(FLASH_COOKIE, httponly=True, samesite="strict")
+    return response
 
 
 render_page = _page  # public: the pillars' page modules (web/pages/) render through it

@@ -1,4 +1,8 @@
-"""Turn errors into the platform's JSON error body ``{"error": code, "message": text}``."""
+"""Turn errors into the platform's JSON error body ``{"error": code, "message": text}``.
+
+The message is rendered in the request's language (``web/i18n.py`` picks it); ``error`` and
+``details`` stay the same in every language, for programs.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 from taihu.core import TaihuError, TooManyRequests, Unauthenticated
+from taihu.web.i18n import N_, gettext_
 
 __all__ = ["install_error_handlers"]
 
@@ -28,6 +33,13 @@ _HTTP_CODES = {
 }
 
 
+# Starlette's own refusals (no route, wrong method…) in the caller's language too.
+_HTTP_PHRASES = frozenset(
+    {N_("Not Found"), N_("Method Not Allowed"), N_("Bad Request"), N_("Unauthorized"),
+     N_("Forbidden")}
+)  # fmt: skip
+
+
 async def _taihu_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TaihuError)
     request.state.refusal = exc.code  # the reason a refused write is audited with
@@ -36,7 +48,8 @@ async def _taihu_error(request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Bearer realm="taihu"'
     if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
-    return JSONResponse(exc.as_body(), status_code=exc.status, headers=headers)
+    # In the request's language: the console's cookie, else the API caller's Accept-Language.
+    return JSONResponse(exc.as_body(gettext_), status_code=exc.status, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -47,8 +60,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 405:
         first = (headers or {}).get("Allow", "")
         headers = {**(headers or {}), "Allow": _allowed_methods(request, first)}
+    detail = str(exc.detail)
     return JSONResponse(
-        {"error": code, "message": str(exc.detail)},
+        {"error": code, "message": gettext_(detail) if detail in _HTTP_PHRASES else detail},
         status_code=exc.status_code,
         headers=headers,
     )
@@ -83,7 +97,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {
             "error": "validation_error",
-            "message": f"{where}: {first.get('msg', 'invalid')}" if where else "invalid request",
+            # pydantic's own wording (English) after the field's name; the codes are in details.
+            "message": f"{where}: {first.get('msg', 'invalid')}"
+            if where
+            else gettext_(N_("invalid request")),
             "details": {"errors": errors},
         },
         status_code=422,
@@ -100,7 +117,10 @@ async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
     if getattr(exc.orig, "sqlstate", None) != _NUL_IN_TEXT:
         raise exc  # a real failure: the request middleware logs it and answers 500
     return JSONResponse(
-        {"error": "bad_text", "message": "text must not contain the NUL character (U+0000)"},
+        {
+            "error": "bad_text",
+            "message": gettext_(N_("text must not contain the NUL character (U+0000)")),
+        },
         status_code=400,
     )
 

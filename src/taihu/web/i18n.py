@@ -10,18 +10,24 @@ import gettext
 import io
 from contextvars import ContextVar
 from importlib import resources
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from taihu.core import N_, Message, TaihuError
+
 __all__ = [
+    "API_PREFIXES",
     "LANGUAGES",
     "N_",
     "Catalogs",
+    "accepted_language",
     "current_language",
     "gettext_",
     "ngettext_",
     "pick_language",
+    "render",
 ]
 
 # The language codes offered in the console, with their own names.
@@ -73,15 +79,58 @@ def ngettext_(singular: str, plural: str, n: int) -> str:
     return catalogs().get(current_language.get()).ngettext(singular, plural, n)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
-    """Mark a message for extraction; it is translated later, where it is shown."""
-    return message
+# Paths answered to programs, not people in the console: their language comes from
+# Accept-Language (English when it names no language we have), not from the console's default.
+API_PREFIXES = ("/api/", "/hrls/", "/identity", "/snms/", "/metrics", "/healthz", "/readyz")
 
 
-def pick_language(cookie: str | None, default: str) -> str:
-    """The language for a request: the user's choice, else the node's default (zh_CN).
+def render(value: Any) -> str:
+    """A ``Message`` or ``TaihuError`` in the current request's language; anything else as text."""
+    if isinstance(value, Message):
+        return value.render(gettext_)
+    if isinstance(value, TaihuError):
+        return value.text(gettext_)
+    return "" if value is None else str(value)
 
-    The browser's Accept-Language is deliberately not consulted: a district console is Chinese
-    first, and English is an explicit choice that the cookie remembers.
+
+def accepted_language(header: str | None) -> str | None:
+    """The first of our languages an ``Accept-Language`` header asks for (q-values honoured)."""
+    if not header:
+        return None
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                quality = float(params[2:])
+            except ValueError:
+                quality = 0.0
+        ranked.append((-quality, position, tag.strip().lower()))
+    for negative_quality, _, tag in sorted(ranked):
+        if negative_quality >= 0:  # q=0 means "not this one"
+            continue
+        primary = tag.split("-")[0].split("_")[0]
+        if primary == "zh":
+            return "zh_CN"
+        if primary == "en":
+            return "en"
+    return None
+
+
+def pick_language(
+    cookie: str | None, default: str, *, api: bool = False, accept: str | None = None
+) -> str:
+    """The language for a request: the user's choice (cookie), else a default.
+
+    Console pages fall back on the node's default (zh_CN): the browser's Accept-Language is
+    deliberately not consulted, a district console is Chinese first and English is an explicit
+    choice that the cookie remembers. API answers go to programs: their ``Accept-Language``
+    decides, English when it names neither of our languages.
     """
-    return cookie if cookie in LANGUAGES else default
+    if cookie in LANGUAGES:
+        return cookie
+    if api:
+        return accepted_language(accept) or "en"
+    return default

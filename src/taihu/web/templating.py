@@ -1,8 +1,13 @@
-"""Jinja2 environment of the console: gettext, dates in the node's zone, language per request."""
+"""Jinja2 environment of the console: gettext, dates in the node's zone, language per request.
+
+Filters beside gettext: ``local_time`` (a date or time in the district's zone, in the page
+language's one format), ``msg`` (a ``Message`` or ``TaihuError`` in the page language) and
+``term`` (a stored key such as ``active`` or ``20M-100M``, see ``web/terms.py``).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from importlib import resources
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -10,7 +15,17 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taihu.settings import Settings
-from taihu.web.i18n import LANGUAGES, current_language, gettext_, ngettext_, pick_language
+from taihu.web.clock_format import when
+from taihu.web.i18n import (
+    API_PREFIXES,
+    LANGUAGES,
+    current_language,
+    gettext_,
+    ngettext_,
+    pick_language,
+    render,
+)
+from taihu.web.terms import term
 
 __all__ = ["LANGUAGE_COOKIE", "LanguageMiddleware", "build_templates"]
 
@@ -30,19 +45,24 @@ def build_templates(settings: Settings) -> Jinja2Templates:
     env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
     zone = settings.console.zone
 
-    def local_time(value: datetime | None) -> str:
-        if value is None:
-            return "—"
-        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    def local_time(value: datetime | date | str | None) -> str:
+        return when(value, zone, current_language.get())
 
     env.filters["local_time"] = local_time
+    env.filters["msg"] = render
+    env.filters["term"] = term
+    env.globals["zone_name"] = settings.console.timezone
     env.globals["languages"] = LANGUAGES
     env.globals["current_language"] = current_language.get
     return Jinja2Templates(env=env)
 
 
 class LanguageMiddleware:
-    """Pick the language of each request from its cookie, before any page is rendered."""
+    """Pick the language of each request before anything is rendered.
+
+    The console's language cookie first (a signed-in user's choice, also for the console's own
+    API calls); then console pages take the node's default and API calls their Accept-Language.
+    """
 
     def __init__(self, app: ASGIApp, *, default: str) -> None:
         self.app = app
@@ -53,14 +73,18 @@ class LanguageMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookie = None
+        cookie = accept = None
         for name, value in scope["headers"]:
             if name == b"cookie":
                 for part in value.decode("latin-1").split(";"):
                     key, _, val = part.strip().partition("=")
                     if key == LANGUAGE_COOKIE:
                         cookie = val
-        token = current_language.set(pick_language(cookie, self.default))
+            elif name == b"accept-language":
+                accept = value.decode("latin-1")
+        api = scope["path"].startswith(API_PREFIXES)
+        language = pick_language(cookie, self.default, api=api, accept=accept)
+        token = current_language.set(language)
         try:
             await self.app(scope, receive, send)
         finally:

@@ -121,7 +121,7 @@ async def disruption_page(
         except PermissionDenied:
             return render_page(request, "denied.html", who, status_code=403)
         except InvalidInput as exc:
-            error = exc.message
+            error = exc.text(gettext_)
     elif not who.principal.sees_all_enterprises:
         return render_page(request, "denied.html", who, status_code=403)
     return render_page(request, "chains/disruption.html", who, down=down, result=result,
@@ -216,8 +216,8 @@ async def import_upload(
     except PermissionDenied:
         return render_page(request, "denied.html", who, status_code=403)
     except InvalidInput as exc:
-        return render_page(request, "chains/import.html", who, report=None, error=exc.message,
-                           status_code=400)  # fmt: skip
+        return render_page(request, "chains/import.html", who, report=None,
+                           error=exc.text(gettext_), status_code=400)  # fmt: skip
     return render_page(request, "chains/import.html", who, report=report, error="")
 
 
@@ -247,7 +247,8 @@ async def enterprise_page(
     industry = industry_classes().get(enterprise.industry_code or "")
     return render_page(
         request, "chains/enterprise.html", who, e=enterprise,
-        township=town.name_zh if town else "", industry=industry.name_zh if industry else "",
+        township=town.name(current_language.get()) if town else "",
+        industry=industry.name(current_language.get()) if industry else "",
         suppliers=[x for x in edges if x.buyer_id == enterprise.id],
         buyers=[x for x in edges if x.supplier_id == enterprise.id],
         tags=tags, ring_labels={k: gettext_(v) for k, v in RING_LABELS.items()}, names=names,

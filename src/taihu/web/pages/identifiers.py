@@ -90,7 +90,7 @@ async def identifiers_page(
                 values = [v for v in values if v.public_read]
             found = {"handle": parsed.text, "values": [value_to_json(v) for v in values]}
         except TaihuError as exc:
-            found = {"handle": handle, "error": exc.message}
+            found = {"handle": handle, "error": exc.text(gettext_)}
     return _page(
         request, "identifiers/index.html", who,
         prefixes=prefixes, applications=applications[:50], chart=chart,
@@ -156,7 +156,8 @@ async def decide_application(
         else:
             return Response(status_code=404)
     except TaihuError as exc:
-        return _page(request, "denied.html", who, status_code=exc.status, message=exc.message)
+        message = exc.text(gettext_)
+        return _page(request, "denied.html", who, status_code=exc.status, message=message)
     return RedirectResponse("/identifiers#applications", status_code=303)
 
 
@@ -233,7 +234,7 @@ async def import_upload(
         )  # fmt: skip
     except TaihuError as exc:
         return await _import_page(request, who, session, runtime, status_code=400,
-                                  error=exc.message, chosen=chosen)  # fmt: skip
+                                  error=exc.text(gettext_), chosen=chosen)  # fmt: skip
     return await _import_page(request, who, session, runtime, report=report, file=name,
                               chosen=chosen)  # fmt: skip
 
@@ -250,7 +251,7 @@ async def public_page(
         values = [v for v in await service.values(parsed) if v.public_read]
     except TaihuError as exc:
         return _page(request, "identifiers/public.html", None, status_code=exc.status,
-                     handle=handle, error=exc.message, rows=[], template=None)  # fmt: skip
+                     handle=handle, error=exc.text(gettext_), rows=[], template=None)  # fmt: skip
     template_version = next((v.text for v in values if v.type == "TEMPLATE"), None)
     items: dict[str, str] = {}
     template = None
@@ -279,7 +280,7 @@ async def _label(
         parsed = parse_handle(handle)
         await identifier_service(session, runtime).values(parsed)
     except TaihuError as exc:
-        return Response(exc.message, status_code=exc.status, media_type="text/plain")
+        return Response(exc.text(gettext_), status_code=exc.status, media_type="text/plain")
     url = str(request.url_for("public_page", handle=parsed.text))
     out = io.BytesIO()
     # Error correction M survives a scuffed label; the caption names the identifier.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,14 +22,17 @@ from taihu.core import (
     DbSession,
     Id,
     InvalidInput,
+    Message,
     NotFound,
     PermissionDenied,
     RuntimeDep,
+    TaihuError,
     read_upload,
 )
 from taihu.enterprises import EnterpriseService
 from taihu.monitor import CaseFilter, CaseOut, CaseService, MonitorService, State, import_power
 from taihu.web.console import Signed, guard, render_page
+from taihu.web.flash import flash
 from taihu.web.i18n import N_, gettext_
 
 __all__ = ["router"]
@@ -57,9 +59,9 @@ def _labels() -> dict[str, dict[str, str]]:
     }
 
 
-def _back(path: str, error: str) -> RedirectResponse:
-    """Back to a page, with the error to show there."""
-    return RedirectResponse(f"{path}?error={quote(error[:300])}", status_code=303)
+def _back(request: Request, path: str, error: Message | TaihuError) -> Response:
+    """Back to a page, with the error to show there (a signed flash, never a query string)."""
+    return flash(request, RedirectResponse(path, status_code=303), error)
 
 
 def _monitor(session: DbSession, runtime: RuntimeDep) -> MonitorService:
@@ -205,7 +207,7 @@ async def open_unblock(
 
 @router.get("/monitor/cases", response_class=HTMLResponse)
 async def case_board(
-    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep, error: str = ""
+    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
 ) -> HTMLResponse:
     cases = CaseService(session, runtime.clock)
     rows, total = await cases.find(who.principal, CaseFilter(), limit=500)
@@ -217,12 +219,13 @@ async def case_board(
     return render_page(
         request, "monitor/cases.html", who, columns=columns, total=total,
         names={e.id: e.name for e in enterprises}, enterprises=enterprises,
-        staff=who.principal.role.value in ("admin", "bureau"), error=error[:300], labels=_labels(),
+        staff=who.principal.role.value in ("admin", "bureau"), labels=_labels(),
     )  # fmt: skip
 
 
 @router.post("/monitor/cases", response_model=None)
 async def record_case(
+    request: Request,
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
@@ -240,12 +243,13 @@ async def record_case(
         )
     except (InvalidInput, PermissionDenied, NotFound) as exc:
         await session.rollback()
-        return _back("/monitor/cases", exc.message)
+        return _back(request, "/monitor/cases", exc)
     return RedirectResponse("/monitor/cases", status_code=303)
 
 
 @router.post("/monitor/cases/{case_id}", response_model=None)
 async def act_on_case(
+    request: Request,
     case_id: Id,
     who: Signed,
     session: DbSession,
@@ -266,9 +270,10 @@ async def act_on_case(
         )  # fmt: skip
     except (InvalidInput, PermissionDenied, NotFound, Conflict) as exc:
         await session.rollback()
-        return _back("/monitor/cases", exc.message)
+        return _back(request, "/monitor/cases", exc)
     except ValueError:
-        return _back("/monitor/cases", "bad deadline")
+        bad_date = Message(N_("The deadline must be a date (YYYY-MM-DD)."))
+        return _back(request, "/monitor/cases", bad_date)
     return RedirectResponse("/monitor/cases", status_code=303)
 
 
@@ -276,7 +281,7 @@ async def act_on_case(
     "/monitor/lists", dependencies=guard(Permission.VIEW_MONITOR), response_class=HTMLResponse
 )
 async def lists_page(
-    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep, error: str = ""
+    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
 ) -> HTMLResponse:
     monitor = _monitor(session, runtime)
     try:
@@ -286,13 +291,14 @@ async def lists_page(
     members = {k.id: await monitor.members(who.principal, k.id) for k, _ in found}
     return render_page(
         request, "monitor/lists.html", who, lists=found, members=members,
-        week=await _day(monitor, runtime, None), error=error[:300],
+        week=await _day(monitor, runtime, None),
         staff=who.principal.role.value in ("admin", "bureau"),
     )  # fmt: skip
 
 
 @router.post("/monitor/lists", response_model=None)
 async def change_list(
+    request: Request,
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
@@ -311,7 +317,7 @@ async def change_list(
             await monitor.set_members(who.principal, list_id, codes.replace(",", " ").split())
     except (InvalidInput, PermissionDenied, NotFound, Conflict) as exc:
         await session.rollback()
-        return _back("/monitor/lists", exc.message)
+        return _back(request, "/monitor/lists", exc)
     return RedirectResponse("/monitor/lists", status_code=303)
 
 
@@ -348,6 +354,6 @@ async def import_upload(
     except PermissionDenied:
         return render_page(request, "denied.html", who, status_code=403)
     except InvalidInput as exc:
-        return render_page(request, "monitor/import.html", who, report=None, error=exc.message,
-                           status_code=400)  # fmt: skip
+        return render_page(request, "monitor/import.html", who, report=None,
+                           error=exc.text(gettext_), status_code=400)  # fmt: skip
     return render_page(request, "monitor/import.html", who, report=report, error="")

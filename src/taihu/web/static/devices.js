@@ -9,9 +9,11 @@
     var chart = window.echarts.init(holder);
     chart.setOption({
       animation: !window.matchMedia("(prefers-reduced-motion: reduce)").matches,
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", axisPointer: { label: { formatter: function (p) { return window.taihuTime(p.value); } } } },
       grid: { left: 50, right: 16, top: 16, bottom: 30 },
-      xAxis: { type: "time" },
+      // Labels in the district's zone and the page's format, not the browser's (static/taihu.js).
+      xAxis: { type: "time", axisLabel: { hideOverlap: true,
+               formatter: function (value) { return window.taihuTime(value).split(/, | /).pop(); } } },
       yAxis: { type: "value", name: data.unit, scale: true },
       series: [{ name: data.key, type: "line", showSymbol: false,
                  data: data.times.map(function (t, i) { return [t, data.values[i]]; }) }]
@@ -29,8 +31,11 @@
         if (!row) { return; }
         var cell = row.querySelector(".value");
         var unit = cell.textContent.split(" ").slice(1).join(" ");
-        cell.textContent = String(values[key].value) + (unit ? " " + unit : "");
-        row.querySelector(".when").textContent = new Date(values[key].ts).toLocaleString();
+        var value = values[key].value;
+        // Yes/no in the page's language, as the server renders a boolean (web/terms.py).
+        if (typeof value === "boolean") { value = table.getAttribute(value ? "data-yes" : "data-no"); }
+        cell.textContent = String(value) + (unit ? " " + unit : "");
+        row.querySelector(".when").textContent = window.taihuTime(values[key].ts);
       });
     };
   }

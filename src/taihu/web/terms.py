@@ -1,0 +1,90 @@
+"""Words the services store as keys (statuses, kinds, bands, flags), shown in the reader's language.
+
+A service keeps ``active``, ``production-machine`` or ``20M-100M`` as stable keys; the console
+never prints a key as it is. ``term`` looks the key up here and translates its English label;
+a key nobody named is shown as written (the crawler browser test then points at it).
+"""
+
+from __future__ import annotations
+
+from taihu.core import N_, Message
+from taihu.web.i18n import gettext_, render
+
+__all__ = ["TERMS", "term"]
+
+TERMS: dict[str, str] = {
+    # yes / no, however a cell or a JSON value spelled it
+    "true": N_("Yes"),
+    "false": N_("No"),
+    # states of prefixes, applications, users, tokens, devices
+    "active": N_("active"),
+    "pending": N_("pending"),
+    "approved": N_("approved"),
+    "applied": N_("applied"),
+    "activated": N_("activated"),
+    "suggested": N_("suggested"),
+    "confirmed": N_("confirmed"),
+    "rejected": N_("rejected"),
+    "revoked": N_("revoked"),
+    "suspended": N_("suspended"),
+    "disabled": N_("disabled"),
+    "online": N_("online"),
+    "offline": N_("offline"),
+    "done": N_("done"),
+    "refused": N_("refused"),
+    "failed": N_("failed"),
+    "sent": N_("sent"),
+    # kinds
+    "node": N_("node"),
+    "enterprise": N_("enterprise"),
+    "gateway": N_("gateway"),
+    "device": N_("device"),
+    "edge": N_("edge gateway"),
+    "direct": N_("direct"),
+    # what an audit entry is about (accounts' audit log, entity_type)
+    "user": N_("user"),
+    "token": N_("token"),
+    "session": N_("session"),
+    "profile": N_("device profile"),
+    "device_profile": N_("device profile"),
+    "prefix": N_("prefix"),
+    "application": N_("application"),
+    "template": N_("template"),
+    "handle": N_("identifier"),
+    "identifier": N_("identifier"),
+    "case": N_("case"),
+    "chain": N_("chain"),
+    "chain_tag": N_("chain tag"),
+    "key_list": N_("key-enterprise list"),
+    "power_meters": N_("power meters"),
+    "supply_edge": N_("supply link"),
+    "route": N_("route"),
+    # scopes of device attributes
+    "client": N_("client"),
+    "shared": N_("shared"),
+    "server": N_("server"),
+    # device profiles of the demo and the edge gateway
+    "production-machine": N_("production machine"),
+    "power-meter": N_("power meter"),
+    "edge-gateway": N_("edge gateway"),
+    "default": N_("default"),
+    # revenue bands (enterprises/profile.py RevenueBand)
+    "<20M": N_("under ¥20 million"),
+    "20M-100M": N_("¥20 to 100 million"),
+    "100M-1B": N_("¥100 million to 1 billion"),
+    "1B-10B": N_("¥1 to 10 billion"),
+    ">=10B": N_("¥10 billion and more"),
+}
+
+
+def term(value: object) -> str:
+    """A stored key in the current language (``True``/``"true"`` → Yes, ``active`` → 启用…)."""
+    if isinstance(value, bool):
+        return gettext_(TERMS["true" if value else "false"])
+    if isinstance(value, Message):
+        return render(value)
+    if value is None:
+        return ""
+    text = str(value)
+    label = TERMS.get(text) or TERMS.get(text.lower())
+    return gettext_(label) if label else text

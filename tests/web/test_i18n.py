@@ -1,0 +1,113 @@
+"""Messages in the reader's language: API errors by Accept-Language, flashes, terms, dates."""
+
+import re
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from taihu.accounts import Role
+from taihu.core import N_, Message, NotFound
+from taihu.enterprises import industry_class, township
+from taihu.web.clock_format import when
+from taihu.web.i18n import accepted_language, current_language, render
+from taihu.web.terms import term
+from tests.conftest import CODE_A, CODE_B, World
+from tests.web.test_console import sign_in
+
+
+async def test_api_errors_speak_the_callers_language(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = await world.bearer("analyst", Role.BUREAU)
+    url = "/api/enterprises/999999"
+    english = await client.get(url, headers=headers)
+    assert english.status_code == 404
+    assert english.json()["message"] == "no enterprise 999999"  # no Accept-Language: English
+    chinese = await client.get(url, headers=headers | {"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert chinese.json()["message"] == "没有编号为 999999 的企业"
+    assert chinese.json()["error"] == english.json()["error"]  # codes stay the same for programs
+    assert chinese.json()["details"] == {"enterprise_id": 999999}
+    ranked = await client.get(url, headers=headers | {"Accept-Language": "fr, zh;q=0.5, en;q=0.1"})
+    assert ranked.json()["message"] == "没有编号为 999999 的企业"
+    other = await client.get(url, headers=headers | {"Accept-Language": "de"})
+    assert other.json()["message"] == "no enterprise 999999"
+    # The console's language cookie (the console's own calls) wins over the browser's header.
+    client.cookies.set("taihu_lang", "en")
+    chosen = await client.get(url, headers=headers | {"Accept-Language": "zh-CN"})
+    assert chosen.json()["message"] == "no enterprise 999999"
+
+
+def test_accept_language_parsing() -> None:
+    assert accepted_language("zh") == "zh_CN"
+    assert accepted_language("zh-TW;q=0.8, en;q=0.9") == "en"
+    assert accepted_language("en-GB, zh;q=0") == "en"
+    assert accepted_language("zh;q=0, fr") is None
+    assert accepted_language("*") is None
+    assert accepted_language(None) is None
+
+
+async def test_a_refused_console_form_comes_back_as_a_signed_flash(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    own = await world.enterprise("自己的企业", CODE_A)
+    other = await world.enterprise("别人的企业", CODE_B)
+    await world.user("owner", Role.ENTERPRISE, enterprises=(own.id,))
+    await sign_in(client, "owner")
+    board = await client.get("/monitor/cases")
+    csrf = re.search(r'name="csrf" value="([^"]*)"', board.text)
+    assert csrf
+    refused = await client.post("/monitor/cases", data={
+        "csrf": csrf.group(1), "enterprise_id": str(other.id), "category": "funds",
+        "title": "不是我的"})  # fmt: skip
+    assert refused.status_code == 303
+    assert refused.headers["location"] == "/monitor/cases"  # no ?error= any link could forge
+    shown = await client.get("/monitor/cases")
+    assert f"owner 无权代表企业 {other.id}" in shown.text
+    assert (await client.get("/monitor/cases")).text.count("无权代表企业") == 0  # shown once
+    # Words in the query string are not put on the page, nor is a cookie we did not sign.
+    forged = await client.get("/monitor/cases", params={"error": "请拨打 110"})
+    assert "请拨打 110" not in forged.text
+    client.cookies.set("taihu_flash", "eyJpZCI6ICJoYWNrZWQifQ==.0000")
+    assert "hacked" not in (await client.get("/monitor/cases")).text
+
+
+def test_terms_dates_and_messages_in_each_language() -> None:
+    zone = ZoneInfo("Asia/Shanghai")
+    moment = datetime(2026, 12, 5, 18, 30, tzinfo=UTC)  # 02:30 the next day in Shanghai
+    assert when(moment, zone, "zh_CN") == "2026-12-06 02:30"
+    assert when(moment, zone, "en") == "6 Dec 2026, 02:30"
+    assert when(date(2026, 1, 9), zone, "en") == "9 Jan 2026"
+    assert when(None, zone, "en") == "—"
+    assert when("2026-12-05T18:30:00+00:00", zone, "zh_CN") == "2026-12-06 02:30"  # stored ISO
+    assert when("not a date", zone, "en") == "not a date"
+    token = current_language.set("zh_CN")
+    try:
+        assert [term(v) for v in ("active", "pending", True, "true", "False")] == [
+            "启用", "待审核", "是", "是", "否",
+        ]  # fmt: skip
+        assert term("production-machine") == "生产设备"
+        assert term("20M-100M") == "2000 万至 1 亿元"
+        assert term("something-new") == "something-new"  # unknown keys stay as written
+        assert render(NotFound(N_("no device {device_id}"), device_id=7)) == "没有编号为 7 的设备"
+        kind = Message(N_("device"))
+        assert render(Message(N_("a {what} needs a name"), what=kind)) == "设备需要名称"
+    finally:
+        current_language.reset(token)
+    token = current_language.set("en")
+    try:
+        assert term("pending") == "pending"
+        assert term(False) == "No"  # noqa: FBT003 - a stored boolean is what term shows
+        assert term("20M-100M") == "¥20 to 100 million"
+    finally:
+        current_language.reset(token)
+
+
+def test_domain_names_carry_both_languages() -> None:
+    assert township("320509105").name("en") == "Shengze Town"
+    assert township("320509105").name("zh_CN") == "盛泽镇"
+    assert township("Shengze Town").code == "320509105"
+    fibre = industry_class("3832")
+    assert fibre.name("zh_CN") == "光纤制造"
+    # Classes have no English name of their own: their division's, with the code.
+    assert fibre.name("en") == "Manufacture of electrical machinery and equipment · 3832"
