@@ -285,7 +285,8 @@ class MonitorSettings(BaseSettings):
         default=0.30, gt=0, le=1, description="Resumed when a day's use is >= theta * baseline."
     )
     baseline_start: date | None = Field(
-        default=None, description="First day of the baseline window; empty: from the data (the "
+        default=None,
+        description="First day of the baseline window; empty: from the data (the "
         "latest December with readings, docs/monitor.md).",
     )
     baseline_end: date | None = Field(
@@ -300,7 +301,9 @@ class MonitorSettings(BaseSettings):
         default=5_000_000, gt=0, description="Imported daily use above this is refused as absurd."
     )
     open_coverage: float = Field(
-        default=0.5, gt=0, le=1,
+        default=0.5,
+        gt=0,
+        le=1,
         description="The dashboard opens on the latest day on which at least this share of the "
         "enterprises with a baseline are counted.",
     )
