@@ -88,7 +88,7 @@ async def test_the_demo_monitor_opens_on_a_day_with_plausible_rates(
     await sign_in(client, "analyst")
     page = await client.get("/monitor")
     assert page.status_code == 200
-    assert f"Showing {LAST_DAY.isoformat()}" in page.text
+    assert f"显示 {LAST_DAY.isoformat()}" in page.text  # zh_CN, the console's default
     trend = json.loads(page.text.split('id="monitor-data">')[1].split("</script>")[0])
     assert sum(v is not None for v in trend["series"][0]["values"]) == 60
     assert trend["max"] == 100

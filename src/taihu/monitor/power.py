@@ -145,7 +145,7 @@ async def import_power(
                 RowProblem(
                     number,
                     "credit_code",
-                    _text(N_("no enterprise {code} is registered"), code=code),
+                    _text(N_("no enterprise {credit_code} is registered"), credit_code=code),
                 )
             )
             continue

@@ -95,8 +95,11 @@ def check_day(day: date) -> None:
     """Refuse a day outside the monitor's calendar (400 ``bad_date``)."""
     if not FIRST_DAY <= day <= LAST_DAY:
         raise InvalidInput(
-            f"{day} is outside the monitor's calendar ({FIRST_DAY} to {LAST_DAY})",
+            N_("{day} is outside the monitor's calendar ({first} to {last})"),
             code="bad_date",
+            day=day.isoformat(),
+            first=FIRST_DAY.isoformat(),
+            last=LAST_DAY.isoformat(),
         )
 
 
@@ -122,7 +125,8 @@ class MonitorService:
         s = self.settings
         theta = s.theta if theta is None else theta
         if not 0 < theta <= 1:
-            raise InvalidInput(f"theta must be in (0, 1], not {theta}", code="bad_theta")
+            raise InvalidInput(N_("theta must be in (0, 1], not {theta}"), code="bad_theta",
+                               theta=theta)  # fmt: skip
         return Params(theta, resumed_only, Bands(s.band_green, s.band_yellow, s.band_orange))
 
     async def _reading(self) -> list[tuple[date, int]]:
@@ -435,9 +439,9 @@ class MonitorService:
         if actor.role is not Role.BUREAU:
             actor.require_enterprise(enterprise_id)
         if await self.session.get(Enterprise, enterprise_id) is None:
-            raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
+            raise NotFound(N_("no enterprise {id}"), code="enterprise_not_found", id=enterprise_id)
         if day > self.clock.now().date() + timedelta(days=1):
-            raise InvalidInput(f"{day} is in the future", code="bad_date")
+            raise InvalidInput(N_("{day} is in the future"), code="bad_date", day=day.isoformat())
         row = await self.session.scalar(sa.select(StatusReport).where(
             StatusReport.enterprise_id == enterprise_id, StatusReport.day == day))  # fmt: skip
         before = None if row is None else {"resumed": row.resumed, "note": row.note}
@@ -466,9 +470,9 @@ class MonitorService:
         actor.require_role(Role.BUREAU)
         name = " ".join(name.split())
         if not name or len(name) > 100:
-            raise InvalidInput("a list name needs 1 to 100 characters", code="bad_list_name")
+            raise InvalidInput(N_("a list name needs 1 to 100 characters"), code="bad_list_name")
         if await self.session.scalar(sa.select(KeyList.id).where(KeyList.name == name)):
-            raise Conflict(f"a list named {name!r} exists already", code="list_exists")
+            raise Conflict(N_("a list named {name} exists already"), code="list_exists", name=name)
         row = KeyList(name=name, description=description[:300], created_at=self.clock.now())
         self.session.add(row)
         await self.session.flush()
@@ -484,7 +488,7 @@ class MonitorService:
         else:
             row = await self.session.scalar(sa.select(KeyList).where(KeyList.name == ref))
         if row is None:
-            raise NotFound(f"no key-enterprise list {ref}", code="list_not_found")
+            raise NotFound(N_("no key-enterprise list {ref}"), code="list_not_found", ref=str(ref))
         return row
 
     async def lists(self, actor: Principal) -> list[tuple[KeyList, int]]:
@@ -518,7 +522,8 @@ class MonitorService:
         )))  # fmt: skip
         unknown = sorted(wanted - set(found))
         if unknown:
-            raise InvalidInput(f"no enterprise {', '.join(unknown)} is registered",
+            raise InvalidInput(N_("no enterprise {credit_code} is registered"),
+                               credit_code=", ".join(unknown),
                                code="unknown_enterprise")  # fmt: skip
         current = set(await self.session.scalars(
             sa.select(KeyListMember.enterprise_id).where(KeyListMember.list_id == key_list.id)

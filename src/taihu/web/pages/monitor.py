@@ -307,8 +307,10 @@ async def open_unblock(
         )  # fmt: skip
     except (PermissionDenied, NotFound):
         return render_page(request, "denied.html", who, status_code=403)
-    except (InvalidInput, ValueError) as exc:
-        return HTMLResponse(str(getattr(exc, "message", exc)), status_code=400)
+    except InvalidInput as exc:
+        return HTMLResponse(exc.text(gettext_), status_code=400)
+    except ValueError:
+        return HTMLResponse(gettext_("Not a date (YYYY-MM-DD)."), status_code=400)
     return RedirectResponse(
         f"/monitor/enterprises/{enterprise_id}?date={day}&opened={opened}", status_code=303
     )
@@ -351,7 +353,7 @@ async def record_case(
         )
     except (InvalidInput, PermissionDenied, NotFound) as exc:
         await session.rollback()
-        return _back("/monitor/cases", exc.message)
+        return _back("/monitor/cases", exc.text(gettext_))
     return RedirectResponse("/monitor/cases", status_code=303)
 
 
@@ -377,7 +379,7 @@ async def act_on_case(
         )  # fmt: skip
     except (InvalidInput, PermissionDenied, NotFound, Conflict) as exc:
         await session.rollback()
-        return _back("/monitor/cases", exc.message)
+        return _back("/monitor/cases", exc.text(gettext_))
     except ValueError:
         return _back("/monitor/cases", "bad deadline")
     return RedirectResponse("/monitor/cases", status_code=303)
@@ -420,7 +422,7 @@ async def change_list(
             await monitor.set_members(who.principal, list_id, codes.replace(",", " ").split())
     except (InvalidInput, PermissionDenied, NotFound, Conflict) as exc:
         await session.rollback()
-        return _back("/monitor/lists", exc.message)
+        return _back("/monitor/lists", exc.text(gettext_))
     return RedirectResponse("/monitor/lists", status_code=303)
 
 
@@ -453,6 +455,6 @@ async def import_upload(
     except PermissionDenied:
         return render_page(request, "denied.html", who, status_code=403)
     except InvalidInput as exc:
-        return render_page(request, "monitor/import.html", who, report=None, error=exc.message,
-                           status_code=400)  # fmt: skip
+        return render_page(request, "monitor/import.html", who, report=None,
+                           error=exc.text(gettext_), status_code=400)  # fmt: skip
     return render_page(request, "monitor/import.html", who, report=report, error="")
