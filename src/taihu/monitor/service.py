@@ -242,7 +242,7 @@ class MonitorService(KeyLists):
                 cache[window] = await self.baselines(registry.ids, window, everyone=True)
             grid, meter = cache[window]
             total = int((~np.isnan(grid) | ~np.isnan(meter)).sum())
-            if day == latest[0] or readings >= share * total:
+            if day == latest[0] or (total and readings >= share * total):
                 matrix = await self.matrix(registry.ids, day, day, everyone=True)
                 base = day_baselines(matrix, grid, meter)[:, 0]
                 counted = int((~np.isnan(matrix.kwh[:, 0]) & ~np.isnan(base)).sum())
