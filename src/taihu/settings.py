@@ -285,7 +285,9 @@ class MonitorSettings(BaseSettings):
         default=0.30, gt=0, le=1, description="Resumed when a day's use is >= theta * baseline."
     )
     baseline_start: date | None = Field(
-        default=None, description="First day of the baseline window; empty: the previous December."
+        default=None,
+        description="First day of the baseline window; empty: from the data (the "
+        "latest December with readings, docs/monitor.md).",
     )
     baseline_end: date | None = Field(
         default=None, description="Last day of the baseline window (with BASELINE_START)."
@@ -297,6 +299,13 @@ class MonitorSettings(BaseSettings):
     )
     max_daily_kwh: float = Field(
         default=5_000_000, gt=0, description="Imported daily use above this is refused as absurd."
+    )
+    open_coverage: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="The dashboard opens on the latest day on which at least this share of the "
+        "enterprises with a baseline are counted.",
     )
     spike_factor: float = Field(
         default=3.0, gt=1, description="A day this many times its neighbours' median is a spike."

@@ -1,10 +1,28 @@
 """The demo's power history has the shape docs/monitor.md promises."""
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
+import httpx
+import sqlalchemy as sa
+
+from taihu.accounts import Role
+from taihu.core import Database, FrozenClock
 from taihu.demo import demo_plan
-from taihu.demo.monitor import FIRST_DAY, LAST_DAY, SPRING_FESTIVAL, plan_power
-from taihu.monitor import Params, PowerMatrix, baselines, day_index, quality_flags
+from taihu.demo.chains import seed_chains
+from taihu.demo.monitor import FIRST_DAY, LAST_DAY, SPRING_FESTIVAL, plan_power, seed_monitor
+from taihu.enterprises import Enterprise
+from taihu.monitor import (
+    Params,
+    PowerDay,
+    PowerMatrix,
+    baselines,
+    day_index,
+    quality_flags,
+    refresh_columns,
+)
+from tests.conftest import World
+from tests.web.test_console import sign_in
 
 
 def test_shutdown_staggered_restart_and_anomalies() -> None:
@@ -32,3 +50,45 @@ def test_shutdown_staggered_restart_and_anomalies() -> None:
     kinds = {f.kind for f in flags}
     assert kinds == {"missing", "spike"}
     assert [f.enterprise_id for f in flags if f.kind == "spike"] == [row[spiker]]
+
+
+async def test_the_demo_monitor_opens_on_a_day_with_plausible_rates(
+    client: httpx.AsyncClient, world: World, db: Database, clock: FrozenClock
+) -> None:
+    """`make demo` on 2026-12-06: the grid file ends 04-29, 30 meters report the last days."""
+    plan = demo_plan()
+    async with db.session() as session:
+        await seed_chains(session, clock, plan)
+    now = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
+    await seed_monitor(db, plan, now)
+    today = now.date()
+    async with db.session() as session:  # what the meter sync writes for the demo's meters
+        metered = list(await session.scalars(sa.select(Enterprise.id).order_by(Enterprise.id)
+                                             .limit(30)))  # fmt: skip
+        for day in (today - timedelta(days=1), today):
+            session.add_all(PowerDay(enterprise_id=e, day=day, kwh=2000.0, source="meter",
+                                     updated_at=now) for e in metered)  # fmt: skip
+        await refresh_columns(session)
+    staff = await world.bearer("viewer", Role.BUREAU)
+    opening = (await client.get(f"/api/monitor/opening?today={today}", headers=staff)).json()
+    assert opening["date"] == LAST_DAY.isoformat()
+    assert opening["enough"] is True
+    assert opening["latest"] == today.isoformat()
+    assert opening["latest_readings"] == 30
+    assert opening["latest_counted"] == 0
+    day = (await client.get(f"/api/monitor/index?date={LAST_DAY}&group=township",
+                            headers=staff)).json()  # fmt: skip
+    assert day["enterprises"] > 0.9 * len(plan.firms)
+    assert 0.5 < day["resumption_rate"] < 1
+    assert 0.5 < day["production_rate"] < 1.1
+    assert all(g["production_rate"] < 1.2 for g in day["groups"].values())
+    meter_day = (await client.get(f"/api/monitor/index?date={today}", headers=staff)).json()
+    assert meter_day["enterprises"] == 0  # no meter baseline: not 30/30 at 230 %
+    await world.user("analyst", Role.BUREAU)
+    await sign_in(client, "analyst")
+    page = await client.get("/monitor")
+    assert page.status_code == 200
+    assert f"显示 {LAST_DAY.isoformat()}" in page.text  # zh_CN, the console's default
+    trend = json.loads(page.text.split('id="monitor-data">')[1].split("</script>")[0])
+    assert sum(v is not None for v in trend["series"][0]["values"]) == 60
+    assert trend["max"] == 100

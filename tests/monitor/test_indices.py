@@ -1,5 +1,6 @@
 """The index formulas on hand-made data with known answers (docs/monitor.md's worked example)."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -113,7 +114,9 @@ def test_groups_single_and_multiple_membership() -> None:
     assert chains["Y"].enterprises == 1
     assert chains["Y"].resumption_rate == 1.0
     district = day_index(energy, base, Params())
-    assert chains["X"] == district
+    # X holds every counted enterprise; the district also has D, with a baseline but no reading
+    assert replace(chains["X"], no_reading=1) == district
+    assert district.no_reading == 1
 
 
 def test_the_series_agrees_with_each_day() -> None:
@@ -159,4 +162,5 @@ def test_missing_days_and_status_mismatch_are_flagged() -> None:
     flags = quality_flags(matrix, base, date(2026, 2, 1), date(2026, 2, 4), theta=0.3,
                           spike_factor=3.0, reported=reported)  # fmt: skip
     assert [(f.day.day, f.kind) for f in flags] == [(2, "missing"), (4, "mismatch")]
-    assert "power says not resumed (5% of baseline)" in flags[1].detail
+    assert "power says not resumed (5 % of baseline)" in flags[1].detail.render()
+    assert flags[1].detail.params == {"share": 5}

@@ -5,6 +5,14 @@ The index arithmetic (``indices``), the data-quality guard (``quality``), the ca
 database.
 """
 
+from taihu.monitor.basis import (
+    Opening,
+    WindowChoice,
+    clear_override,
+    default_window,
+    list_overrides,
+    set_override,
+)
 from taihu.monitor.cases import Action, Category, State, is_overdue, next_state
 from taihu.monitor.casework import CaseFilter, CaseService, UnblockItem
 from taihu.monitor.columns import read_matrix, refresh_columns
@@ -17,6 +25,7 @@ from taihu.monitor.indices import (
     PowerMatrix,
     baseline_window,
     baselines,
+    day_baselines,
     day_index,
     district_series,
     group_index,
@@ -24,6 +33,7 @@ from taihu.monitor.indices import (
 from taihu.monitor.jobs import MeterSync, sync_recent_meters
 from taihu.monitor.meters import Bucket, EnergyGap, MeterDays, daily_energy
 from taihu.monitor.models import (
+    BaselineOverride,
     Case,
     CaseEvent,
     KeyList,
@@ -33,8 +43,9 @@ from taihu.monitor.models import (
     PowerDirtyDay,
     StatusReport,
 )
+from taihu.monitor.numbers import parse_kwh
 from taihu.monitor.power import MeterSyncReport, import_power, sync_meters
-from taihu.monitor.quality import Flag, quality_flags
+from taihu.monitor.quality import Flag, FlagRange, flag_ranges, quality_flags
 from taihu.monitor.report import Snapshot, SnapshotRow, snapshot_xlsx
 from taihu.monitor.schemas import CaseOut, DayIndexOut
 from taihu.monitor.service import DayReport, EnterpriseView, MonitorService
@@ -43,6 +54,7 @@ __all__ = [
     "GROUP_KINDS",
     "Action",
     "Bands",
+    "BaselineOverride",
     "Bucket",
     "Case",
     "CaseEvent",
@@ -55,6 +67,7 @@ __all__ = [
     "EnergyGap",
     "EnterpriseView",
     "Flag",
+    "FlagRange",
     "Grouping",
     "IndexValues",
     "KeyList",
@@ -63,6 +76,7 @@ __all__ = [
     "MeterSync",
     "MeterSyncReport",
     "MonitorService",
+    "Opening",
     "Params",
     "PowerColumn",
     "PowerDay",
@@ -73,18 +87,26 @@ __all__ = [
     "State",
     "StatusReport",
     "UnblockItem",
+    "WindowChoice",
     "baseline_window",
     "baselines",
+    "clear_override",
     "daily_energy",
+    "day_baselines",
     "day_index",
+    "default_window",
     "district_series",
+    "flag_ranges",
     "group_index",
     "import_power",
     "is_overdue",
+    "list_overrides",
     "next_state",
+    "parse_kwh",
     "quality_flags",
     "read_matrix",
     "refresh_columns",
+    "set_override",
     "snapshot_xlsx",
     "sync_meters",
     "sync_recent_meters",

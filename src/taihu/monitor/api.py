@@ -9,10 +9,22 @@ from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, statu
 from pydantic import BaseModel, ConfigDict, Field
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import DbSession, Id, PageNumber, PageSize, RuntimeDep, read_upload
+from taihu.core import (
+    N_,
+    DbSession,
+    Id,
+    InvalidInput,
+    NotFound,
+    PageNumber,
+    PageSize,
+    RuntimeDep,
+    read_upload,
+)
 from taihu.devices import store_for
 from taihu.enterprises import ImportReportOut
+from taihu.monitor.basis import clear_override, list_overrides, set_override
 from taihu.monitor.casework import CaseFilter, CaseService
+from taihu.monitor.models import BaselineOverride
 from taihu.monitor.power import import_power, sync_meters
 from taihu.monitor.report import snapshot_xlsx
 from taihu.monitor.schemas import (
@@ -28,6 +40,9 @@ from taihu.monitor.schemas import (
     KeyListIn,
     KeyListOut,
     MembersIn,
+    OpeningOut,
+    OverrideIn,
+    OverrideOut,
     SeriesDayOut,
     SeriesOut,
     StatusIn,
@@ -45,6 +60,19 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Day = Annotated[date, Query(description="YYYY-MM-DD")]
+BaselineStart = Annotated[date | None, Query(
+    description="First day of the baseline window (with baseline_end); default: from the data, "
+    "docs/monitor.md. Enterprises with an override keep their own.")]  # fmt: skip
+BaselineEnd = Annotated[date | None, Query(description="Last day of the baseline window.")]
+
+
+def _baseline(start: date | None, end: date | None) -> tuple[date, date] | None:
+    if start is None and end is None:
+        return None
+    if start is None or end is None:
+        raise InvalidInput(N_("give both ends of the baseline window, or neither"),
+                           code="bad_window")  # fmt: skip
+    return start, end
 
 
 def _monitor(session: DbSession, runtime: RuntimeDep) -> MonitorService:
@@ -106,9 +134,12 @@ async def day_index(
     group: Annotated[str | None, Query(max_length=16)] = None,
     theta: Annotated[float | None, Query(gt=0, le=1)] = None,
     resumed_only: bool = False,
+    baseline_start: BaselineStart = None,
+    baseline_end: BaselineEnd = None,
 ) -> DayIndexOut:
     report = await monitor.index(principal, date, [group] if group else [], theta=theta,
-                                 resumed_only=resumed_only)  # fmt: skip
+                                 resumed_only=resumed_only,
+                                 baseline=_baseline(baseline_start, baseline_end))  # fmt: skip
     return DayIndexOut.of(report, group)
 
 
@@ -126,9 +157,12 @@ async def series(
     resumed_only: bool = False,
     group: Annotated[str | None, Query(max_length=16, description="Kind of the group")] = None,
     key: Annotated[str | None, Query(max_length=64, description="The group's id")] = None,
+    baseline_start: BaselineStart = None, baseline_end: BaselineEnd = None,
 ) -> SeriesOut:  # fmt: skip
     window, days = await monitor.series(principal, first, last, resumed_only=resumed_only,
-                                        group=group, key=key)  # fmt: skip
+                                        group=group, key=key,
+                                        baseline=_baseline(baseline_start,
+                                                           baseline_end))  # fmt: skip
     return SeriesOut(
         theta=monitor.settings.theta, baseline_start=window[0], baseline_end=window[1],
         days=[SeriesDayOut(date=d, **SeriesDayOut.values(v)) for d, v in days],
@@ -145,9 +179,12 @@ async def series(
     responses=ERROR_RESPONSES,
 )
 async def flags(
-    principal: CurrentPrincipal, monitor: Monitor, first: Day, last: Day
-) -> list[FlagOut]:
-    return [FlagOut.of(f) for f in await monitor.flags(principal, first, last)]
+    principal: CurrentPrincipal, monitor: Monitor, first: Day, last: Day,
+    baseline_start: BaselineStart = None, baseline_end: BaselineEnd = None,
+) -> list[FlagOut]:  # fmt: skip
+    found = await monitor.flags(principal, first, last, _baseline(baseline_start, baseline_end))
+    names = await monitor.names({f.enterprise_id for f in found})
+    return [FlagOut.of(f, names.get(f.enterprise_id, "")) for f in found]
 
 
 @router.get(
@@ -160,9 +197,90 @@ async def flags(
     responses={**ERROR_RESPONSES, **_NOT_FOUND},
 )
 async def enterprise_curve(
-    enterprise_id: Id, principal: CurrentPrincipal, monitor: Monitor, first: Day, last: Day
-) -> EnterpriseMonitorOut:
-    return EnterpriseMonitorOut.of(await monitor.enterprise(principal, enterprise_id, first, last))
+    enterprise_id: Id, principal: CurrentPrincipal, monitor: Monitor, first: Day, last: Day,
+    baseline_start: BaselineStart = None, baseline_end: BaselineEnd = None,
+) -> EnterpriseMonitorOut:  # fmt: skip
+    view = await monitor.enterprise(principal, enterprise_id, first, last,
+                                    _baseline(baseline_start, baseline_end))  # fmt: skip
+    return EnterpriseMonitorOut.of(view)
+
+
+@router.get(
+    "/api/monitor/opening",
+    summary="The day the dashboard opens on",
+    description="Staff roles. The latest day up to `today` (default: today in the district's "
+    "zone) on which at least TAIHU_MONITOR_OPEN_COVERAGE of the enterprises with a baseline "
+    "are counted, how many are, and a later day with readings that was passed over.",
+    response_model=OpeningOut,
+    responses=ERROR_RESPONSES,
+)
+async def opening(
+    principal: CurrentPrincipal, monitor: Monitor, runtime: RuntimeDep,
+    today: Annotated[date | None, Query(description="YYYY-MM-DD")] = None,
+) -> OpeningOut:  # fmt: skip
+    when = today or runtime.clock.now().astimezone(runtime.settings.console.zone).date()
+    found = await monitor.opening_day(principal, when)
+    return OpeningOut(
+        date=found.day, counted=found.counted, with_baseline=found.with_baseline,
+        enough=found.enough, latest=found.latest, latest_readings=found.latest_readings,
+        latest_counted=found.latest_counted,
+        message=found.message(monitor.settings.open_coverage).render(),
+    )  # fmt: skip
+
+
+@router.get(
+    "/api/monitor/baselines",
+    summary="Baseline overrides",
+    description="Staff roles. The enterprises measured against their own baseline window.",
+    response_model=list[OverrideOut],
+    responses=ERROR_RESPONSES,
+)
+async def baseline_overrides(principal: CurrentPrincipal, session: DbSession) -> list[OverrideOut]:
+    return [
+        _override(row, code, name) for row, code, name in await list_overrides(session, principal)
+    ]
+
+
+def _override(row: BaselineOverride, code: str, name: str) -> OverrideOut:
+    return OverrideOut(enterprise_id=row.enterprise_id, credit_code=code, name=name,
+                       start=row.start, end=row.end, reason=row.reason, set_by=row.set_by,
+                       set_at=row.set_at)  # fmt: skip
+
+
+@router.put(
+    "/api/monitor/baselines/{enterprise_id}",
+    summary="Give an enterprise its own baseline window",
+    description="Admin and bureau. For a firm whose usual window was abnormal (a December "
+    "shutdown): its baseline is the mean of its readings in this window, whatever window a "
+    "request asks for. At most 366 days. Audited (`baseline.override`).",
+    response_model=OverrideOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def put_baseline_override(
+    enterprise_id: Id, body: OverrideIn, principal: CurrentPrincipal, session: DbSession,
+    runtime: RuntimeDep,
+) -> OverrideOut:  # fmt: skip
+    row = await set_override(session, principal, enterprise_id, body.start, body.end,
+                             body.reason, now=runtime.clock.now())  # fmt: skip
+    ((found, code, name),) = await list_overrides(session, principal, row.enterprise_id)
+    return _override(found, code, name)
+
+
+@router.delete(
+    "/api/monitor/baselines/{enterprise_id}",
+    summary="Remove an enterprise's own baseline window",
+    description="Admin and bureau. The enterprise is measured against the request's window "
+    "again. Audited (`baseline.override_clear`); 404 when it had none.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def delete_baseline_override(
+    enterprise_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+) -> Response:
+    if not await clear_override(session, principal, enterprise_id, now=runtime.clock.now()):
+        raise NotFound(N_("enterprise {id} has no baseline override"),
+                       code="override_not_found", id=enterprise_id)  # fmt: skip
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

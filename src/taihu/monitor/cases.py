@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from taihu.core import Conflict, InvalidInput
+from taihu.core import N_, Conflict, InvalidInput
 
 __all__ = ["Action", "Category", "State", "is_overdue", "next_state"]
 
@@ -69,14 +69,14 @@ def next_state(
     """The state after ``action``, or ``Conflict``/``InvalidInput`` when it is not allowed."""
     allowed, target = _MOVES[action]
     if state not in allowed:
-        raise Conflict(f"cannot {action.value} a case that is {state.value}",
-                       code="bad_case_state")  # fmt: skip
+        raise Conflict(N_("cannot {action} a case that is {state}"), code="bad_case_state",
+                       action=action.value, state=state.value)  # fmt: skip
     if action is Action.ASSIGN and (not officer or deadline is None):
-        raise InvalidInput("assigning needs an officer and a deadline", code="bad_assignment")
+        raise InvalidInput(N_("assigning needs an officer and a deadline"), code="bad_assignment")
     if action is Action.CLOSE and not comment.strip():
-        raise InvalidInput("closing needs the report-back", code="report_back_required")
+        raise InvalidInput(N_("closing needs the report-back"), code="report_back_required")
     if action is Action.COMMENT and not comment.strip():
-        raise InvalidInput("the comment is empty", code="empty_comment")
+        raise InvalidInput(N_("the comment is empty"), code="empty_comment")
     return target or state
 
 

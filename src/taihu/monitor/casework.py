@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
 from taihu.chains import ChainService, SupplyGraph, simulate
-from taihu.core import Clock, InvalidInput, NotFound, SystemClock
+from taihu.core import N_, Clock, InvalidInput, NotFound, SystemClock
 from taihu.enterprises import CreditCode, Enterprise
 from taihu.monitor.cases import Action, Category, State, is_overdue, next_state
 from taihu.monitor.models import Case, CaseEvent
@@ -82,14 +82,14 @@ class CaseService:
         try:
             kind = Category(category)
         except ValueError:
-            raise InvalidInput(f"{category!r} is not a category "
-                               f"({', '.join(c.value for c in Category)})",
-                               code="bad_category") from None  # fmt: skip
+            raise InvalidInput(N_("{category} is not a category ({choices})"),
+                               code="bad_category", category=category,
+                               choices=", ".join(c.value for c in Category)) from None  # fmt: skip
         title = " ".join(title.split())
         if not title or len(title) > 200:
-            raise InvalidInput("a case title needs 1 to 200 characters", code="bad_title")
+            raise InvalidInput(N_("a case title needs 1 to 200 characters"), code="bad_title")
         if await self.session.get(Enterprise, enterprise_id) is None:
-            raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
+            raise NotFound(N_("no enterprise {id}"), code="enterprise_not_found", id=enterprise_id)
         now = self.clock.now()
         case = Case(enterprise_id=enterprise_id, category=kind.value, title=title,
                     description=description[:2000], state=State.OPEN.value,
@@ -107,7 +107,7 @@ class CaseService:
         """A case the principal may see."""
         case = await self.session.get(Case, case_id)
         if case is None or not actor.can_see_enterprise(case.enterprise_id):
-            raise NotFound(f"no case {case_id}", code="case_not_found")
+            raise NotFound(N_("no case {id}"), code="case_not_found", id=case_id)
         return case
 
     async def events(self, actor: Principal, case_id: int) -> list[CaseEvent]:
@@ -126,9 +126,9 @@ class CaseService:
         try:
             step = Action(action)
         except ValueError:
-            raise InvalidInput(f"{action!r} is not an action "
-                               f"({', '.join(a.value for a in Action)})",
-                               code="bad_action") from None  # fmt: skip
+            raise InvalidInput(N_("{action} is not an action ({choices})"), code="bad_action",
+                               action=action,
+                               choices=", ".join(a.value for a in Action)) from None  # fmt: skip
         case = await self.get(actor, case_id)
         if step is Action.COMMENT:
             if actor.role not in (Role.ADMIN, Role.BUREAU):
@@ -136,7 +136,8 @@ class CaseService:
         else:
             actor.require_role(Role.BUREAU)
         if deadline is not None and step is Action.ASSIGN and deadline < self.today():
-            raise InvalidInput(f"the deadline {deadline} has passed", code="bad_deadline")
+            raise InvalidInput(N_("the deadline {deadline} has passed"), code="bad_deadline",
+                               deadline=deadline.isoformat())  # fmt: skip
         before = _facts(case)
         state = next_state(State(case.state), step, officer=officer, deadline=deadline,
                            comment=comment)  # fmt: skip
@@ -195,7 +196,8 @@ class CaseService:
         code = CreditCode(key_code).value
         key = await self.session.scalar(sa.select(Enterprise).where(Enterprise.credit_code == code))
         if key is None:
-            raise NotFound(f"no enterprise {code} is registered", code="enterprise_not_found")
+            raise NotFound(N_("no enterprise {credit_code} is registered"),
+                           code="enterprise_not_found", credit_code=code)  # fmt: skip
         graph = await ChainService(self.session, self.clock).graph(actor)
         down_ids = await monitor.down(actor, day)
         ids = dict(

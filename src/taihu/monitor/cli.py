@@ -7,21 +7,25 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
+import sqlalchemy as sa
 import typer
 from openpyxl import Workbook
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal
-from taihu.core import SystemClock
+from taihu.core import InvalidInput, SystemClock
 from taihu.core.commands import console, fail, load_settings, open_database, run, show_import_report
-from taihu.enterprises import EnterpriseService, ImportReport
+from taihu.enterprises import CreditCode, Enterprise, EnterpriseService, ImportReport
+from taihu.monitor.basis import clear_override, list_overrides, set_override
 from taihu.monitor.casework import CaseFilter, CaseService
 from taihu.monitor.groups import GROUP_KINDS
 from taihu.monitor.jobs import sync_recent_meters
 from taihu.monitor.power import MeterSyncReport, import_power
+from taihu.monitor.quality import FlagRange, flag_ranges
 from taihu.monitor.report import snapshot_xlsx
-from taihu.monitor.schemas import CaseOut, DayIndexOut, FlagOut, SeriesDayOut, UnblockItemOut
+from taihu.monitor.schemas import CaseOut, DayIndexOut, SeriesDayOut, UnblockItemOut
 from taihu.monitor.service import MonitorService
 
 __all__ = ["app"]
@@ -56,6 +60,22 @@ def _required_day(text: str, option: str) -> date:
     return day
 
 
+def _baseline(start: str | None, end: str | None) -> tuple[date, date] | None:
+    first, last = _day(start, "--baseline-from"), _day(end, "--baseline-to")
+    if first is None and last is None:
+        return None
+    if first is None or last is None:
+        fail("give both --baseline-from and --baseline-to, or neither")
+    return first, last
+
+
+BASELINE_FROM = typer.Option(
+    None, "--baseline-from",
+    help="First day of the baseline window (default: from the data, docs/monitor.md).",
+)  # fmt: skip
+BASELINE_TO = typer.Option(None, "--baseline-to", help="Last day of the baseline window.")
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
@@ -82,7 +102,17 @@ def import_power_(
                     progress=lambda done, total: progress.update(task, completed=done, total=total),
                 )  # fmt: skip
 
-    show_import_report(run(_run()), dry_run=dry_run)
+    report = run(_run())
+    if report.problems and not report.applied:
+        # Refused: no row was skipped, nothing was (or would have been) written.
+        table = Table("row", "column", "reason", title=f"{len(report.problems)} problem(s)")
+        for problem in report.problems:
+            table.add_row(str(problem.row), problem.column, problem.reason)
+        console.print(table)
+        console.print(f"refused: {report.rows} rows, {len(report.problems)} problem(s); "
+                      "nothing written", highlight=False)  # fmt: skip
+        raise typer.Exit(1)
+    show_import_report(report, dry_run=dry_run)
 
 
 @app.command("sync-meters")
@@ -121,15 +151,23 @@ def index(
     resumed_only: bool = typer.Option(
         False, "--resumed-only", help="Production rate over resumed enterprises only."
     ),
+    baseline_from: str | None = BASELINE_FROM,
+    baseline_to: str | None = BASELINE_TO,
 ) -> None:
     """The day's resumption indices for the district and, with --group, per group."""
     settings = load_settings()
     when = _required_day(day, "--date")
+    window = _baseline(baseline_from, baseline_to)
 
     async def _run() -> DayIndexOut:
         async with open_database(settings) as db, db.session() as session:
             report = await MonitorService(session, settings.monitor).index(
-                SYSTEM, when, [group] if group else [], theta=theta, resumed_only=resumed_only
+                SYSTEM,
+                when,
+                [group] if group else [],
+                theta=theta,
+                resumed_only=resumed_only,
+                baseline=window,
             )
             return DayIndexOut.of(report, group)
 
@@ -149,17 +187,18 @@ def _print_index(result: DayIndexOut) -> None:
         f"[bold]{result.date}[/] 复工率 {_pct(result.resumption_rate)}  "
         f"复产率 {_pct(result.production_rate)}  综合 {_pct(result.composite_index)} "
         f"({result.band or '-'})  {result.resumed}/{result.enterprises} resumed, "
-        f"baseline {result.baseline_start} — {result.baseline_end}, θ {result.theta}",
+        f"baseline {result.baseline_start} — {result.baseline_end} ({result.baseline_rule}), "
+        f"θ {result.theta}",
         highlight=False,
     )
     if result.no_baseline or result.no_reading:
         console.print(f"{len(result.no_baseline)} without baseline, {result.no_reading} without "
                       "a reading that day (not counted)", highlight=False)  # fmt: skip
     if result.groups:
-        table = Table(result.group or "group", "name", "counted", "resumed", "复工率", "复产率",
-                      "综合", "band")  # fmt: skip
+        table = Table(result.group or "group", "name", "counted", "resumed", "no reading",
+                      "复工率", "复产率", "综合", "band")  # fmt: skip
         for key, g in result.groups.items():
-            table.add_row(key, g.name, str(g.enterprises), str(g.resumed),
+            table.add_row(key, g.name, str(g.enterprises), str(g.resumed), str(g.no_reading),
                           _pct(g.resumption_rate), _pct(g.production_rate),
                           _pct(g.composite_index), g.band or "-")  # fmt: skip
         console.print(table)
@@ -170,8 +209,9 @@ def _index_xlsx(result: DayIndexOut) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "index"
-    columns = ["group", "name", "enterprises", "resumed", "energy_kwh", "baseline_kwh",
-               "resumption_rate", "production_rate", "composite_index", "band"]  # fmt: skip
+    columns = ["group", "name", "enterprises", "resumed", "no_reading", "energy_kwh",
+               "baseline_kwh", "resumption_rate", "production_rate", "composite_index",
+               "band"]  # fmt: skip
     sheet.append(["date", result.date.isoformat(), "theta", result.theta, "baseline",
                   f"{result.baseline_start} — {result.baseline_end}"])  # fmt: skip
     sheet.append(columns)
@@ -193,9 +233,12 @@ def series(
         None, "--group", help="Kind of group: " + ", ".join(GROUP_KINDS)
     ),
     key: str | None = typer.Option(None, "--key", help="The group's id (township code, …)."),
+    baseline_from: str | None = BASELINE_FROM,
+    baseline_to: str | None = BASELINE_TO,
 ) -> None:
     """The daily series of the district or one group (one baseline: the last day's window)."""
     settings = load_settings()
+    window = _baseline(baseline_from, baseline_to)
 
     async def _run() -> list[SeriesDayOut]:
         async with open_database(settings) as db, db.session() as session:
@@ -205,6 +248,7 @@ def series(
                 _required_day(last, "--last"),
                 group=group,
                 key=key,
+                baseline=window,
             )
             return [SeriesDayOut(date=d, **SeriesDayOut.values(v)) for d, v in days]
 
@@ -213,9 +257,9 @@ def series(
         for day in days:
             typer.echo(day.model_dump_json())
         return
-    table = Table("date", "counted", "resumed", "复工率", "复产率", "综合", "band")
+    table = Table("date", "counted", "resumed", "no reading", "复工率", "复产率", "综合", "band")
     for d in days:
-        table.add_row(d.date.isoformat(), str(d.enterprises), str(d.resumed),
+        table.add_row(d.date.isoformat(), str(d.enterprises), str(d.resumed), str(d.no_reading),
                       _pct(d.resumption_rate), _pct(d.production_rate),
                       _pct(d.composite_index), d.band or "-")  # fmt: skip
     console.print(table)
@@ -225,20 +269,90 @@ def series(
 def flags(
     first: str = typer.Option(..., "--first", help="First day, YYYY-MM-DD."),
     last: str = typer.Option(..., "--last", help="Last day, YYYY-MM-DD."),
+    baseline_from: str | None = BASELINE_FROM,
+    baseline_to: str | None = BASELINE_TO,
 ) -> None:
-    """The data-quality guard's flags: missing days, spikes, status mismatches."""
+    """The data-quality guard's flags (missing days, spikes, mismatches), as runs of days."""
+    settings = load_settings()
+    window = _baseline(baseline_from, baseline_to)
+
+    async def _run() -> tuple[list[FlagRange], dict[int, str]]:
+        async with open_database(settings) as db, db.session() as session:
+            monitor = MonitorService(session, settings.monitor)
+            found = await monitor.flags(
+                SYSTEM, _required_day(first, "--first"), _required_day(last, "--last"), window
+            )
+            return flag_ranges(found), await monitor.names({f.enterprise_id for f in found})
+
+    ranges, names = run(_run())
+    table = Table("days", "enterprise", "kind", "detail")
+    for r in ranges:
+        span = r.first.isoformat() if r.days == 1 else f"{r.first} to {r.last} ({r.days} days)"
+        table.add_row(span, names.get(r.enterprise_id, str(r.enterprise_id)), r.kind,
+                      r.detail.render())  # fmt: skip
+    console.print(table)
+
+
+async def _enterprise_id(session: AsyncSession, code: str) -> int:
+    try:
+        credit = CreditCode(code).value
+    except InvalidInput as exc:
+        fail(exc.message)
+    found = await session.scalar(sa.select(Enterprise.id).where(
+        Enterprise.credit_code == credit))  # fmt: skip
+    if found is None:
+        fail(f"no enterprise {credit} is registered")
+    return int(found)
+
+
+@app.command("baseline-set")
+def baseline_set(
+    code: str = typer.Argument(..., help="The enterprise's credit code."),
+    start: str = typer.Option(..., "--from", help="First day of its own window, YYYY-MM-DD."),
+    end: str = typer.Option(..., "--to", help="Last day of its own window, YYYY-MM-DD."),
+    reason: str = typer.Option("", "--reason", help="Why (kept in the audit log)."),
+) -> None:
+    """Give an enterprise its own baseline window (its usual one was abnormal); audited."""
+    settings = load_settings()
+    first, last = _required_day(start, "--from"), _required_day(end, "--to")
+
+    async def _run() -> None:
+        async with open_database(settings) as db, db.session() as session:
+            await set_override(session, SYSTEM, await _enterprise_id(session, code), first, last,
+                               reason, now=SystemClock().now())  # fmt: skip
+
+    run(_run())
+    console.print(f"{code}: baseline window {first} — {last}", highlight=False)
+
+
+@app.command("baseline-clear")
+def baseline_clear(code: str = typer.Argument(..., help="The enterprise's credit code.")) -> None:
+    """Measure an enterprise against the request's window again; audited."""
     settings = load_settings()
 
-    async def _run() -> list[FlagOut]:
+    async def _run() -> bool:
         async with open_database(settings) as db, db.session() as session:
-            found = await MonitorService(session, settings.monitor).flags(
-                SYSTEM, _required_day(first, "--first"), _required_day(last, "--last")
-            )
-            return [FlagOut.of(f) for f in found]
+            return await clear_override(session, SYSTEM, await _enterprise_id(session, code),
+                                        now=SystemClock().now())  # fmt: skip
 
-    table = Table("date", "enterprise", "kind", "detail")
-    for f in run(_run()):
-        table.add_row(f.date.isoformat(), str(f.enterprise_id), f.kind, f.detail)
+    if not run(_run()):
+        fail(f"{code} has no baseline override")
+    console.print(f"{code}: baseline override removed", highlight=False)
+
+
+@app.command("baselines")
+def baselines() -> None:
+    """The enterprises measured against their own baseline window."""
+    settings = load_settings()
+
+    async def _run() -> list[tuple[str, str, str, str, str]]:
+        async with open_database(settings) as db, db.session() as session:
+            return [(code, name, f"{row.start} — {row.end}", row.reason, row.set_by)
+                    for row, code, name in await list_overrides(session, SYSTEM)]  # fmt: skip
+
+    table = Table("credit code", "name", "window", "reason", "set by")
+    for row in run(_run()):
+        table.add_row(*row)
     console.print(table)
 
 

@@ -3,7 +3,8 @@
 ``monitor_power_days`` (one row per enterprise and day) is where power is written and what the
 API shows; reading a district's year from it means 3.65 million rows turned into Python objects,
 which costs seconds before any arithmetic. ``monitor_power_columns`` keeps the same figures as
-one row per day (enterprise ids and kWh as two packed little-endian arrays), so the indices read
+one row per day (enterprise ids, kWh and the readings' sources as packed little-endian arrays),
+so the indices read
 one row per day and hand the bytes to NumPy. The columns hold the exact float64 values, so the
 baselines, θ and the window stay free per request: nothing is pre-aggregated.
 
@@ -35,34 +36,44 @@ from taihu.monitor.models import PowerColumn, PowerDay, PowerDirtyDay
 
 __all__ = ["lock_columns", "read_matrix", "refresh_columns"]
 
-_IDS, _KWH = np.dtype("<i8"), np.dtype("<f8")
+_IDS, _KWH, _METER = np.dtype("<i8"), np.dtype("<f8"), np.dtype("u1")
+Packed = tuple[bytes, bytes, bytes]
 _CHUNK_DAYS = 31  # days rebuilt per query: a month of a 10,000-enterprise district is 310k rows
 # Serializes column rebuilds on PostgreSQL: a rebuild reads the days after this lock, so it sees
 # every transaction that rebuilt before it (READ COMMITTED takes a new snapshot per statement).
 _REBUILD_LOCK = 0x7461_6968_7530_3032
 
 
+Rows = tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]
+]
+
+
 def _pack(
-    days: npt.NDArray[np.int64], ids: npt.NDArray[np.int64], kwh: npt.NDArray[np.float64]
-) -> dict[int, tuple[bytes, bytes]]:
-    """Rows sorted by (day, id) as ``{day ordinal: (ids bytes, kWh bytes)}``."""
-    out: dict[int, tuple[bytes, bytes]] = {}
+    days: npt.NDArray[np.int64],
+    ids: npt.NDArray[np.int64],
+    kwh: npt.NDArray[np.float64],
+    meter: npt.NDArray[np.bool_],
+) -> dict[int, Packed]:
+    """Rows sorted by (day, id) as ``{day ordinal: (ids, kWh, from-meter bytes)}``."""
+    out: dict[int, Packed] = {}
     if not len(days):
         return out
     cuts = np.flatnonzero(np.diff(days)) + 1
     for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(days)], strict=True):
-        out[int(days[lo])] = (ids[lo:hi].astype(_IDS).tobytes(), kwh[lo:hi].astype(_KWH).tobytes())
+        out[int(days[lo])] = (
+            ids[lo:hi].astype(_IDS).tobytes(), kwh[lo:hi].astype(_KWH).tobytes(),
+            meter[lo:hi].astype(_METER).tobytes(),
+        )  # fmt: skip
     return out
 
 
-async def _rows_of_days(
-    session: AsyncSession, days: Sequence[date]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """The (day ordinal, enterprise id, kWh) of the days' rows, sorted by day and id."""
+async def _rows_of_days(session: AsyncSession, days: Sequence[date]) -> Rows:
+    """The (day ordinal, enterprise id, kWh, from meters) of the days' rows, by day and id."""
     connection = await session.connection()
     rows = (
         await connection.execute(
-            sa.select(PowerDay.day, PowerDay.enterprise_id, PowerDay.kwh)
+            sa.select(PowerDay.day, PowerDay.enterprise_id, PowerDay.kwh, PowerDay.source)
             .where(PowerDay.day.in_(days))
             .order_by(PowerDay.day, PowerDay.enterprise_id)
         )
@@ -72,6 +83,7 @@ async def _rows_of_days(
         np.fromiter((r[0].toordinal() for r in rows), np.int64, count),
         np.fromiter((r[1] for r in rows), np.int64, count),
         np.fromiter((r[2] for r in rows), np.float64, count),
+        np.fromiter((r[3] == "meter" for r in rows), np.bool_, count),
     )
 
 
@@ -106,8 +118,8 @@ async def refresh_columns(session: AsyncSession) -> int:
         await session.execute(sa.delete(PowerColumn).where(PowerColumn.day.in_(chunk)))
         if packed:
             await session.execute(sa.insert(PowerColumn), [
-                {"day": date.fromordinal(day), "ids": ids, "kwh": kwh}
-                for day, (ids, kwh) in packed.items()
+                {"day": date.fromordinal(day), "ids": ids, "kwh": kwh, "meter": meter}
+                for day, (ids, kwh, meter) in packed.items()
             ])  # fmt: skip
         await session.execute(sa.delete(PowerDirtyDay).where(PowerDirtyDay.day.in_(chunk)))
     return len(dirty)
@@ -124,19 +136,23 @@ class _Placer:
         self.row[wanted] = np.arange(len(ids))
         # Days-major while filling, so each day is one contiguous row; transposed at the end.
         self.by_day = np.full((width, len(ids)), np.nan)
+        self.meter = np.zeros((width, len(ids)), dtype=np.bool_)
 
-    def place(self, column: int, packed_ids: bytes, packed_kwh: bytes) -> None:
+    def place(self, column: int, packed_ids: bytes, packed_kwh: bytes, packed_meter: bytes) -> None:
         """Day ``column``'s readings; ids not asked for are left out."""
         ids = np.frombuffer(packed_ids, _IDS)
         values = np.frombuffer(packed_kwh, _KWH)
+        meter = np.frombuffer(packed_meter, _METER).astype(np.bool_)
         ids_in = (ids >= 0) & (ids < len(self.row))
         rows = np.where(ids_in, self.row[np.where(ids_in, ids, 0)], -1)
         keep = rows >= 0
         self.by_day[column, rows[keep]] = values[keep]
+        self.meter[column, rows[keep]] = meter[keep]
 
     def matrix(self, ids: tuple[int, ...], first: date) -> PowerMatrix:
         """The matrix, one row per enterprise."""
-        return PowerMatrix(ids, first, np.ascontiguousarray(self.by_day.T))
+        return PowerMatrix(ids, first, np.ascontiguousarray(self.by_day.T),
+                           np.ascontiguousarray(self.meter.T))  # fmt: skip
 
 
 async def read_matrix(
@@ -153,15 +169,14 @@ async def read_matrix(
     ))  # fmt: skip
     connection = await session.connection()  # Core rows: no ORM processing of the bytes
     found = await connection.execute(
-        sa.select(PowerColumn.day, PowerColumn.ids, PowerColumn.kwh).where(
+        sa.select(PowerColumn.day, PowerColumn.ids, PowerColumn.kwh, PowerColumn.meter).where(
             PowerColumn.day.between(first, last)
         )
     )
-    for day, packed_ids, packed_kwh in found:
+    for day, packed_ids, packed_kwh, packed_meter in found:
         if day not in dirty:
-            placer.place((day - first).days, packed_ids, packed_kwh)
+            placer.place((day - first).days, packed_ids, packed_kwh, packed_meter)
     if dirty:
-        days, row_ids, values = await _rows_of_days(session, sorted(dirty))
-        for ordinal, (packed_ids, packed_kwh) in _pack(days, row_ids, values).items():
-            placer.place(ordinal - first.toordinal(), packed_ids, packed_kwh)
+        for ordinal, packed in _pack(*await _rows_of_days(session, sorted(dirty))).items():
+            placer.place(ordinal - first.toordinal(), *packed)
     return placer.matrix(ids, first)

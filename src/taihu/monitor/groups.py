@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.chains import SegmentTag, TagStatus, chain_templates
-from taihu.core import InvalidInput
+from taihu.core import N_, InvalidInput
 from taihu.enterprises import Enterprise, industry_classes, townships
 from taihu.monitor.indices import Grouping
 from taihu.monitor.models import KeyList, KeyListMember
@@ -79,9 +79,8 @@ async def groupings(session: AsyncSession, registry: Registry, kinds: list[str])
                     rows.append(row[enterprise_id])
                     keys.append(str(list_id))
         else:
-            raise InvalidInput(
-                f"no grouping {kind!r} (one of {', '.join(GROUP_KINDS)})", code="bad_group"
-            )
+            raise InvalidInput(N_("no grouping {kind} (one of {choices})"), code="bad_group",
+                               kind=kind, choices=", ".join(GROUP_KINDS))  # fmt: skip
         out.append(Grouping.of_pairs(kind, rows, keys))
     return out
 

@@ -2,9 +2,13 @@
 
 For enterprise i with daily use E(i, d) in kWh:
 
-    baseline B(i)      = mean of E(i, d) over the baseline window, zero and missing days left out;
-                         no such day: no baseline (listed, never guessed)
-    counted on day d   = enterprises with a baseline and a reading on d
+    source s(i, d)     = where E(i, d) came from: the grid company's file where it covers the
+                         day (a billing figure, never overwritten), else the enterprise's meters
+    baseline B(i, s)   = mean of E(i, d) from source s over the baseline window, zero and missing
+                         days left out; no such day: no baseline (listed, never guessed)
+    counted on day d   = enterprises with a reading on d and a baseline from the same source:
+                         B(i) below means B(i, s(i, d)), so a meter's day is never divided by a
+                         grid file's baseline (a sub-meter reads a part of the site's use)
     resumed(i, d)      = E(i, d) >= theta · B(i)        (theta default 0.30)
     复工率 resumption   = resumed / counted
     复产率 production   = Σ E / Σ B over the counted (or, as an option, over the resumed only)
@@ -36,6 +40,7 @@ __all__ = [
     "PowerMatrix",
     "baseline_window",
     "baselines",
+    "day_baselines",
     "day_flags",
     "day_index",
     "district_series",
@@ -79,26 +84,34 @@ class Params:
 
 @dataclass(frozen=True, slots=True)
 class PowerMatrix:
-    """Daily use of ``ids[i]`` on ``start + j`` days in ``kwh[i, j]``; NaN where no reading."""
+    """Daily use of ``ids[i]`` on ``start + j`` days in ``kwh[i, j]``; NaN where no reading.
+
+    ``meter[i, j]`` is true where the reading came from the enterprise's meters rather than the
+    grid company's file (``None``: every reading is from the grid file).
+    """
 
     ids: tuple[int, ...]
     start: date
     kwh: Floats
+    meter: Bools | None = None
 
     @classmethod
     def build(
-        cls, ids: Iterable[int], start: date, end: date, rows: Iterable[tuple[int, date, float]]
-    ) -> PowerMatrix:
-        """A matrix over ``[start, end]`` from ``(id, day, kwh)`` rows (others are ignored)."""
+        cls, ids: Iterable[int], start: date, end: date,
+        rows: Iterable[tuple[int, date, float] | tuple[int, date, float, bool]],
+    ) -> PowerMatrix:  # fmt: skip
+        """A matrix over ``[start, end]`` from ``(id, day, kwh[, from meters])`` rows."""
         ids = tuple(ids)
         position = {key: i for i, key in enumerate(ids)}
         days = (end - start).days + 1
         kwh = np.full((len(ids), max(days, 0)), np.nan)
-        for key, day, value in rows:
+        meter = np.zeros(kwh.shape, dtype=np.bool_)
+        for key, day, value, *source in rows:
             i, j = position.get(key), (day - start).days
             if i is not None and 0 <= j < days:
                 kwh[i, j] = value
-        return cls(ids, start, kwh)
+                meter[i, j] = bool(source and source[0])
+        return cls(ids, start, kwh, meter)
 
     @property
     def end(self) -> date:
@@ -129,6 +142,7 @@ class IndexValues:
     production_rate: float | None
     composite_index: float | None
     band: str | None
+    no_reading: int = 0  # with a baseline but without a reading: not counted
 
 
 def baseline_window(
@@ -140,19 +154,38 @@ def baseline_window(
     return date(day.year - 1, 12, 1), date(day.year - 1, 12, 31)
 
 
-def baselines(matrix: PowerMatrix, window: tuple[date, date]) -> Floats:
-    """B per enterprise: the mean of its non-zero readings in the window; NaN without any."""
+def baselines(matrix: PowerMatrix, window: tuple[date, date], *, meter: bool = False) -> Floats:
+    """B per enterprise: the mean of its non-zero readings in the window; NaN without any.
+
+    Of the grid file's readings, or with ``meter`` of the meters' (see the module's rule).
+    """
     lo = max(matrix.column(window[0]), 0)
     hi = min(matrix.column(window[1]) + 1, matrix.kwh.shape[1])
     if hi <= lo:
         return np.full(len(matrix.ids), np.nan)
     block = matrix.kwh[:, lo:hi]
     usable = ~np.isnan(block) & (block > 0)
+    source = matrix.meter[:, lo:hi] if matrix.meter is not None else np.zeros_like(usable)
+    usable &= source if meter else ~source
     count = usable.sum(axis=1)
     total = np.where(usable, block, 0.0).sum(axis=1)
     out = np.full(len(matrix.ids), np.nan)
     np.divide(total, count, out=out, where=count > 0)
     return out
+
+
+def day_baselines(matrix: PowerMatrix, grid: Floats, meter: Floats) -> Floats:
+    """B(i, s(i, d)) for every cell of the matrix: the baseline of the reading's own source.
+
+    A cell without a reading gets the grid file's baseline where there is one, else the
+    meters' (it is not counted either way; this is what its threshold is drawn against).
+    """
+    fallback = np.where(np.isnan(grid), meter, grid)[:, None]
+    if matrix.meter is None:
+        return np.repeat(fallback, matrix.kwh.shape[1], axis=1)
+    has = ~np.isnan(matrix.kwh)
+    own = np.where(matrix.meter, meter[:, None], grid[:, None])
+    return np.where(has, own, fallback)
 
 
 def _thresholds(base: Floats, theta: float) -> Floats:
@@ -168,8 +201,9 @@ def day_flags(energy: Floats, base: Floats, theta: float) -> tuple[Bools, Bools]
 
 
 def index_values(
-    n: int, r: int, se: float, sb: float, ser: float, sbr: float, params: Params
-) -> IndexValues:
+    n: int, r: int, se: float, sb: float, ser: float, sbr: float, params: Params,
+    no_reading: int = 0,
+) -> IndexValues:  # fmt: skip
     """The indices from their sums: counted, resumed, Σ E, Σ B, and Σ E, Σ B of the resumed."""
     resumption = r / n if n else None
     if params.resumed_only:
@@ -180,7 +214,7 @@ def index_values(
     if resumption is not None and production is not None:
         composite = (resumption + production) / 2
     return IndexValues(n, r, se, sb, resumption, production, composite,
-                       params.bands.of(composite))  # fmt: skip
+                       params.bands.of(composite), no_reading)  # fmt: skip
 
 
 def day_index(energy: Floats, base: Floats, params: Params) -> IndexValues:
@@ -191,6 +225,7 @@ def day_index(energy: Floats, base: Floats, params: Params) -> IndexValues:
     return index_values(
         int(counted.sum()), int(resumed.sum()), float(e.sum()), float(b.sum()),
         float(e[resumed].sum()), float(b[resumed].sum()), params,
+        int((~np.isnan(base) & np.isnan(energy)).sum()),
     )  # fmt: skip
 
 
@@ -245,9 +280,17 @@ def group_index(
     n, r = total(counted), total(resumed)
     se, sb = total(e), total(b)
     ser, sbr = total(np.where(resumed, e, 0.0)), total(np.where(resumed, b, 0.0))
+    absent = total(~np.isnan(base) & np.isnan(energy))
     return {
         label: index_values(
-            int(n[k]), int(r[k]), float(se[k]), float(sb[k]), float(ser[k]), float(sbr[k]), params
+            int(n[k]),
+            int(r[k]),
+            float(se[k]),
+            float(sb[k]),
+            float(ser[k]),
+            float(sbr[k]),
+            params,
+            int(absent[k]),
         )
         for k, label in enumerate(grouping.labels)
     }
@@ -256,20 +299,25 @@ def group_index(
 def district_series(
     matrix: PowerMatrix, base: Floats, params: Params, first: date, last: date
 ) -> list[tuple[date, IndexValues]]:
-    """The district's indices for every day of ``[first, last]`` (within the matrix)."""
+    """The district's indices for every day of ``[first, last]`` (within the matrix).
+
+    ``base`` is one baseline per enterprise, or one per cell of the matrix (``day_baselines``).
+    """
     lo = max(matrix.column(first), 0)
     hi = min(matrix.column(last) + 1, matrix.kwh.shape[1])
     if hi <= lo:
         return []
     block = matrix.kwh[:, lo:hi]
-    counted = ~np.isnan(block) & ~np.isnan(base)[:, None]
+    cells = base[:, lo:hi] if base.ndim == 2 else np.broadcast_to(base[:, None], block.shape)
+    counted = ~np.isnan(block) & ~np.isnan(cells)
     with np.errstate(invalid="ignore"):
-        resumed = counted & (block >= _thresholds(base, params.theta)[:, None])
+        resumed = counted & (block >= _thresholds(cells, params.theta))
     e = np.where(counted, block, 0.0)
-    b = np.where(counted, np.nan_to_num(base)[:, None], 0.0)
+    b = np.where(counted, np.nan_to_num(cells), 0.0)
     n, r = counted.sum(axis=0), resumed.sum(axis=0)
     se, sb = e.sum(axis=0), b.sum(axis=0)
     ser, sbr = np.where(resumed, e, 0.0).sum(axis=0), np.where(resumed, b, 0.0).sum(axis=0)
+    absent = (~np.isnan(cells) & np.isnan(block)).sum(axis=0)
     return [
         (
             matrix.start + timedelta(days=lo + j),
@@ -281,6 +329,7 @@ def district_series(
                 float(ser[j]),
                 float(sbr[j]),
                 params,
+                int(absent[j]),
             ),
         )
         for j in range(hi - lo)

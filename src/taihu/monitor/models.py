@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from taihu.core import Base, UTCDateTime
 
 __all__ = [
+    "BaselineOverride",
     "Case",
     "CaseEvent",
     "KeyList",
@@ -51,6 +52,7 @@ class PowerColumn(Base):
     day: Mapped[date] = mapped_column(sa.Date(), primary_key=True)
     ids: Mapped[bytes] = mapped_column(sa.LargeBinary())  # enterprise ids, int64 LE, ascending
     kwh: Mapped[bytes] = mapped_column(sa.LargeBinary())  # their kWh, float64 LE, same order
+    meter: Mapped[bytes] = mapped_column(sa.LargeBinary())  # 1 where from meters, uint8, same order
 
 
 class PowerDirtyDay(Base):
@@ -59,6 +61,19 @@ class PowerDirtyDay(Base):
     __tablename__ = "monitor_power_dirty_days"
 
     day: Mapped[date] = mapped_column(sa.Date(), primary_key=True)
+
+
+class BaselineOverride(Base):
+    """An enterprise's own baseline window, for a firm whose usual window was abnormal."""
+
+    __tablename__ = "monitor_baseline_overrides"
+
+    enterprise_id: Mapped[int] = mapped_column(_enterprise_fk(), primary_key=True)
+    start: Mapped[date] = mapped_column(sa.Date())
+    end: Mapped[date] = mapped_column(sa.Date())
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    set_by: Mapped[str] = mapped_column(sa.String(128))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class StatusReport(Base):

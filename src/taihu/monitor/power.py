@@ -11,7 +11,6 @@ imported from the grid company is the billing figure and is never overwritten by
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -20,12 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.core import Clock, InvalidInput
+from taihu.core import N_, Clock, InvalidInput, Message
 from taihu.devices import Device, DeviceProfile, TimeSeriesStore
 from taihu.enterprises import CreditCode, Enterprise, ImportReport, RowProblem, read_sheet
 from taihu.monitor.columns import lock_columns, refresh_columns
 from taihu.monitor.meters import Bucket, EnergyGap, daily_energy
 from taihu.monitor.models import PowerDay
+from taihu.monitor.numbers import parse_kwh
 
 __all__ = [
     "GAP_LOOKBACK_DAYS",
@@ -49,6 +49,11 @@ GAP_LOOKBACK_DAYS = 7  # how far before the first day a sync looks for the last 
 _HOUR_MS = 3_600_000
 
 
+def _text(message: str, **params: object) -> str:
+    # RowProblem carries text; rendered in English until the import reports carry messages.
+    return Message(message, **params).render()
+
+
 def parse_day(text: str) -> date:
     """A day written 2026-02-03, 2026/2/3, 20260203 or as an xlsx date-time at midnight."""
     raw = text.strip()
@@ -60,19 +65,8 @@ def parse_day(text: str) -> date:
         year, month, day = (int(p) for p in raw.replace("/", "-").split("-"))
         return date(year, month, day)
     except ValueError:
-        raise InvalidInput(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _parse_kwh(text: str, limit: float) -> float:
-    try:
-        value = float(text.replace(",", ""))
-    except ValueError:
-        raise InvalidInput(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise InvalidInput(f"{text!r}: daily use cannot be negative")
-    if value > limit:
-        raise InvalidInput(f"{value:.0f} kWh in a day is above the limit of {limit:.0f}")
-    return value
+        raise InvalidInput(N_("{value} is not a date (YYYY-MM-DD)"), code="bad_date",
+                           value=text) from None  # fmt: skip
 
 
 def _parse_row(
@@ -92,11 +86,12 @@ def _parse_row(
     try:
         day = parse_day(cells["date"])
         if day > today:
-            problems.append(RowProblem(number, "date", f"{day} is in the future"))
+            problems.append(RowProblem(number, "date", _text(N_("{day} is in the future"),
+                                                             day=day.isoformat())))  # fmt: skip
     except InvalidInput as exc:
         problems.append(RowProblem(number, "date", exc.message))
     try:
-        kwh = _parse_kwh(cells["kwh"], max_kwh)
+        kwh = parse_kwh(cells["kwh"], max_kwh)
     except InvalidInput as exc:
         problems.append(RowProblem(number, "kwh", exc.message))
     return None if len(problems) > before else (number, code, day, kwh)
@@ -132,9 +127,12 @@ async def import_power(
     sheet = read_sheet(filename, content, POWER_ALIASES)
     report = ImportReport(rows=len(sheet.rows))
     missing = [c for c in COLUMNS if c not in sheet.columns]
-    report.problems.extend(RowProblem(1, c, "column missing from the header") for c in missing)
+    report.problems.extend(RowProblem(1, c, N_("column missing from the header")) for c in missing)
     if missing:
         return report
+    if not sheet.rows:
+        raise InvalidInput(N_("{filename} has a header but no rows"), code="empty_file",
+                           filename=filename)  # fmt: skip
     parsed = [row for number, cells in sheet.rows
               if (row := _parse_row(number, cells, max_kwh, today, report.problems))]  # fmt: skip
     known = await _enterprise_ids(session, {code for _, code, _, _ in parsed})
@@ -144,19 +142,31 @@ async def import_power(
         enterprise_id = known.get(code)
         if enterprise_id is None:
             report.problems.append(
-                RowProblem(number, "credit_code", f"no enterprise {code} is registered")
+                RowProblem(
+                    number,
+                    "credit_code",
+                    _text(N_("no enterprise {credit_code} is registered"), credit_code=code),
+                )
             )
             continue
         if (enterprise_id, day) in seen:
             report.problems.append(
-                RowProblem(number, "date", f"repeats row {seen[enterprise_id, day]} ({code} {day})")
+                RowProblem(
+                    number,
+                    "date",
+                    _text(
+                        N_("repeats row {row} ({code} {day})"),
+                        row=seen[enterprise_id, day],
+                        code=code,
+                        day=day.isoformat(),
+                    ),
+                )
             )
             continue
         seen[enterprise_id, day] = number
         accepted[enterprise_id, day] = kwh
-    report.skipped = report.rows - len(accepted)
-    if report.problems or not accepted:
-        return report
+    if report.problems:
+        return report  # refused: nothing skipped, nothing written
     if not dry_run:
         await lock_columns(session)
     created, updated, unchanged = await _upsert(session, clock.now(), accepted, GRID, progress,
@@ -268,7 +278,7 @@ async def sync_meters(
     """Daily use from the power meters' rollups for ``[first, last]`` (see ``meters``)."""
     actor.require_role(Role.BUREAU)
     if last < first:
-        raise InvalidInput("the last day is before the first", code="bad_range")
+        raise InvalidInput(N_("the last day is before the first"), code="bad_range")
     meters = list(
         await session.execute(
             sa.select(Device.id, Device.enterprise_id)

@@ -20,9 +20,10 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from taihu.core import N_, Message
 from taihu.monitor.indices import Floats, PowerMatrix, day_flags
 
-__all__ = ["NEIGHBOURS", "Flag", "quality_flags"]
+__all__ = ["NEIGHBOURS", "Flag", "FlagRange", "flag_ranges", "quality_flags"]
 
 NEIGHBOURS = 7
 
@@ -34,7 +35,36 @@ class Flag:
     enterprise_id: int
     day: date
     kind: str  # missing, spike, mismatch
-    detail: str
+    detail: Message
+
+
+@dataclass(frozen=True, slots=True)
+class FlagRange:
+    """Flags of one kind on one enterprise's consecutive days, shown as one line."""
+
+    enterprise_id: int
+    kind: str
+    first: date
+    last: date
+    days: int  # flagged days in the range (all of them: the range has no gap)
+    detail: Message  # the first day's
+
+
+def flag_ranges(flags: list[Flag]) -> list[FlagRange]:
+    """Runs of consecutive days with the same enterprise and kind; latest last day first."""
+    runs: list[FlagRange] = []
+    ordered = sorted(flags, key=lambda f: (f.enterprise_id, f.kind, f.day))
+    for flag in ordered:
+        run = runs[-1] if runs else None
+        if (run is not None and run.enterprise_id == flag.enterprise_id and run.kind == flag.kind
+                and flag.day - run.last == timedelta(days=1)):  # fmt: skip
+            runs[-1] = FlagRange(run.enterprise_id, run.kind, run.first, flag.day, run.days + 1,
+                                 run.detail)  # fmt: skip
+        else:
+            runs.append(FlagRange(flag.enterprise_id, flag.kind, flag.day, flag.day, 1,
+                                  flag.detail))  # fmt: skip
+    runs.sort(key=lambda r: (-r.last.toordinal(), -r.days, r.enterprise_id, r.kind))
+    return runs
 
 
 def _neighbour_median(kwh: Floats, j: int) -> Floats:
@@ -68,26 +98,31 @@ def quality_flags(
         day = matrix.start + timedelta(days=j)
         energy = matrix.kwh[:, j]
         for i in np.flatnonzero(reporting & np.isnan(energy)):
-            flags.append(Flag(matrix.ids[i], day, "missing", "no reading"))
-        counted, resumed = day_flags(energy, base, theta)
+            flags.append(Flag(matrix.ids[i], day, "missing", Message(N_("no reading"))))
+        on_day = base[:, j] if base.ndim == 2 else base
+        counted, resumed = day_flags(energy, on_day, theta)
         median = _neighbour_median(matrix.kwh, j)
-        threshold = base * theta
+        threshold = on_day * theta
         with np.errstate(invalid="ignore"):
             spiking = resumed & (median < threshold) & (energy >= spike_factor * median)
         for i in np.flatnonzero(spiking):
             flags.append(Flag(
                 matrix.ids[i], day, "spike",
-                f"{energy[i]:.0f} kWh against a neighbours' median of {median[i]:.0f} kWh",
+                Message(N_("{kwh} kWh against a neighbours' median of {median} kWh"),
+                        kwh=round(float(energy[i])), median=round(float(median[i]))),
             ))  # fmt: skip
         for key, says in by_day.get(day, ()):
             row = row_of.get(key)
             if row is None or not counted[row] or bool(resumed[row]) == says:
                 continue
-            power = "resumed" if resumed[row] else "not resumed"
-            flags.append(Flag(
-                key, day, "mismatch",
-                f"reported {'resumed' if says else 'not resumed'}, power says {power} "
-                f"({energy[row] / base[row]:.0%} of baseline)",
-            ))  # fmt: skip
+            share = round(float(energy[row] / on_day[row]) * 100)
+            detail = (
+                Message(N_("reported resumed, power says not resumed ({share} % of baseline)"),
+                        share=share)
+                if says
+                else Message(N_("reported not resumed, power says resumed ({share} % of "
+                                "baseline)"), share=share)
+            )  # fmt: skip
+            flags.append(Flag(key, day, "mismatch", detail))
     flags.sort(key=lambda f: (f.day, f.enterprise_id, f.kind))
     return flags

@@ -27,6 +27,9 @@ __all__ = [
     "KeyListIn",
     "KeyListOut",
     "MembersIn",
+    "OpeningOut",
+    "OverrideIn",
+    "OverrideOut",
     "SeriesDayOut",
     "SeriesOut",
     "StatusIn",
@@ -40,6 +43,7 @@ _CODE = "91320509MA0D00308A"
 _VALUES: dict[str, Any] = {
     "enterprises": 2, "resumed": 1, "energy_kwh": 89.9, "baseline_kwh": 300.0,
     "resumption_rate": 0.5, "production_rate": 0.2997, "composite_index": 0.3998, "band": "red",
+    "no_reading": 1,
 }  # fmt: skip
 
 
@@ -60,6 +64,9 @@ class ValuesOut(BaseModel):
     production_rate: float | None = Field(description="复产率, Σ E / Σ B.")
     composite_index: float | None = Field(description="Mean of the two rates.")
     band: str | None = Field(description="green, yellow, orange or red (of the composite).")
+    no_reading: int = Field(
+        default=0, description="With a baseline but no reading that day: not counted."
+    )
 
     @classmethod
     def values(cls, v: IndexValues) -> dict[str, Any]:
@@ -68,7 +75,7 @@ class ValuesOut(BaseModel):
             "enterprises": v.enterprises, "resumed": v.resumed, "energy_kwh": v.energy,
             "baseline_kwh": v.baseline, "resumption_rate": v.resumption_rate,
             "production_rate": v.production_rate, "composite_index": v.composite_index,
-            "band": v.band,
+            "band": v.band, "no_reading": v.no_reading,
         }  # fmt: skip
 
 
@@ -93,7 +100,7 @@ class DayIndexOut(ValuesOut):
 
     model_config = _examples({
         "date": "2026-02-10", "theta": 0.3, "baseline_start": "2025-12-01",
-        "baseline_end": "2025-12-31", **_VALUES, "no_reading": 1,
+        "baseline_end": "2025-12-31", "baseline_rule": "december", **_VALUES,
         "no_baseline": [{"id": 3, "credit_code": _CODE, "name": "七都示范光棒科技有限公司"}],
         "group": "township", "groups": {"320509102": {"name": "七都镇", **_VALUES}},
     })  # fmt: skip
@@ -102,8 +109,13 @@ class DayIndexOut(ValuesOut):
     theta: float
     baseline_start: Day
     baseline_end: Day
-    no_reading: int = Field(description="Enterprises with a baseline but no reading that day.")
-    no_baseline: list[NoBaselineOut]
+    baseline_rule: str = Field(
+        description="What chose the window: request, setting, december, first_month or none "
+        "(docs/monitor.md); enterprises with an override use their own."
+    )
+    no_baseline: list[NoBaselineOut] = Field(
+        description="Not counted: no baseline from the source of the day's reading."
+    )
     group: str | None
     groups: dict[str, GroupOut] = Field(description="Keyed by group id.")
 
@@ -113,8 +125,8 @@ class DayIndexOut(ValuesOut):
         groups = report.groups.get(group or "", {})
         return cls(
             date=report.day, theta=report.theta, baseline_start=report.window[0],
-            baseline_end=report.window[1], **ValuesOut.values(report.district),
-            no_reading=report.no_reading,
+            baseline_end=report.window[1], baseline_rule=report.rule,
+            **ValuesOut.values(report.district),
             no_baseline=[NoBaselineOut(id=i, credit_code=c, name=n)
                          for i, c, n in report.no_baseline],
             group=group,
@@ -146,8 +158,10 @@ class SeriesOut(BaseModel):
 
 
 _FLAG: dict[str, Any] = {
-    "enterprise_id": 7, "date": "2026-02-10", "kind": "spike",
-    "detail": "80 kWh against a neighbours' median of 5 kWh",
+    "enterprise_id": 7, "enterprise_name": "七都示范光棒科技有限公司", "date": "2026-02-10",
+    "kind": "spike", "detail": "80 kWh against a neighbours' median of 5 kWh",
+    "message_id": "{kwh} kWh against a neighbours' median of {median} kWh",
+    "params": {"kwh": 80, "median": 5},
 }  # fmt: skip
 
 
@@ -157,15 +171,19 @@ class FlagOut(BaseModel):
     model_config = _examples(_FLAG)
 
     enterprise_id: int
+    enterprise_name: str
     date: Day
     kind: str
-    detail: str
+    detail: str = Field(description="In English; `message_id` and `params` to translate it.")
+    message_id: str
+    params: dict[str, Any]
 
     @classmethod
-    def of(cls, flag: Flag) -> FlagOut:
+    def of(cls, flag: Flag, name: str) -> FlagOut:
         """The flag as the API shows it."""
-        return cls(enterprise_id=flag.enterprise_id, date=flag.day, kind=flag.kind,
-                   detail=flag.detail)  # fmt: skip
+        return cls(enterprise_id=flag.enterprise_id, enterprise_name=name, date=flag.day,
+                   kind=flag.kind, detail=flag.detail.render(), message_id=flag.detail.id,
+                   params=dict(flag.detail.params))  # fmt: skip
 
 
 class PowerDayOut(BaseModel):
@@ -173,6 +191,12 @@ class PowerDayOut(BaseModel):
 
     date: Day
     kwh: float | None
+    source: str | None = Field(default=None, description="grid, meter, or null: no reading.")
+    baseline_kwh: float | None = Field(
+        default=None,
+        description="The baseline of that day's source (the grid file's or the "
+        "meters'); a day is only ever compared with its own source's baseline.",
+    )
 
 
 class EnterpriseMonitorOut(BaseModel):
@@ -188,8 +212,10 @@ class EnterpriseMonitorOut(BaseModel):
     enterprise_id: int
     name: str
     credit_code: str
-    baseline_kwh: float | None
+    baseline_kwh: float | None = Field(description="On the last day.")
     threshold_kwh: float | None
+    baseline_start: Day | None = None
+    baseline_end: Day | None = None
     resumed: bool | None = Field(description="On the last day; null without baseline or reading.")
     band: str | None
     days: list[PowerDayOut]
@@ -201,9 +227,13 @@ class EnterpriseMonitorOut(BaseModel):
         """The view as the API shows it."""
         return cls(
             enterprise_id=view.enterprise_id, name=view.name, credit_code=view.credit_code,
-            baseline_kwh=view.baseline, threshold_kwh=view.threshold, resumed=view.resumed,
-            band=view.band, days=[PowerDayOut(date=d, kwh=k) for d, k in view.days],
-            flags=[FlagOut.of(f) for f in view.flags], reported=view.reported,
+            baseline_kwh=view.baseline, threshold_kwh=view.threshold,
+            baseline_start=view.window[0] if view.window else None,
+            baseline_end=view.window[1] if view.window else None, resumed=view.resumed,
+            band=view.band,
+            days=[PowerDayOut(date=d, kwh=k, source=s, baseline_kwh=b) for (d, k), s, b
+                  in zip(view.days, view.sources, view.baselines, strict=True)],
+            flags=[FlagOut.of(f, view.name) for f in view.flags], reported=view.reported,
         )  # fmt: skip
 
 
@@ -386,3 +416,43 @@ class UnblockOut(BaseModel):
     date: Day
     opened: int
     items: list[UnblockItemOut]
+
+
+class OpeningOut(BaseModel):
+    """The day the dashboard opens on, and why (rule in docs/monitor.md)."""
+
+    model_config = _examples({
+        "date": "2026-04-29", "counted": 583, "with_baseline": 600, "enough": True,
+        "latest": "2026-12-06", "latest_readings": 30, "latest_counted": 0,
+        "message": "Showing 2026-04-29: ...",
+    })  # fmt: skip
+
+    date: Day
+    counted: int = Field(description="Enterprises counted that day.")
+    with_baseline: int = Field(description="Enterprises with a baseline for that day's window.")
+    enough: bool = Field(description="False: no day had enough; the latest day with readings.")
+    latest: Day | None = Field(description="A later day with readings that was passed over.")
+    latest_readings: int
+    latest_counted: int
+    message: str
+
+
+class OverrideIn(BaseModel):
+    """An enterprise's own baseline window."""
+
+    model_config = _examples({"start": "2025-11-01", "end": "2025-11-30",
+                              "reason": "十二月停产检修"})  # fmt: skip
+
+    start: Day
+    end: Day
+    reason: str = Field(default="", max_length=300)
+
+
+class OverrideOut(OverrideIn):
+    """An enterprise's own baseline window, who set it and when."""
+
+    enterprise_id: int
+    credit_code: str
+    name: str
+    set_by: str
+    set_at: datetime

@@ -10,8 +10,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
-from taihu.enterprises import CreditCode, Enterprise, townships
+from taihu.core import N_, Clock, InvalidInput, NotFound, SystemClock
+from taihu.enterprises import Enterprise, townships
+from taihu.monitor.basis import (
+    MAX_OPENING_CANDIDATES,
+    Opening,
+    WindowChoice,
+    check_window,
+    default_window,
+    reading_days,
+)
 from taihu.monitor.cases import State
 from taihu.monitor.columns import read_matrix
 from taihu.monitor.groups import group_names, groupings, load_registry
@@ -21,14 +29,20 @@ from taihu.monitor.indices import (
     IndexValues,
     Params,
     PowerMatrix,
-    baseline_window,
     baselines,
+    day_baselines,
     day_flags,
     day_index,
     district_series,
     group_index,
 )
-from taihu.monitor.models import Case, KeyList, KeyListMember, PowerDay, StatusReport
+from taihu.monitor.lists import KeyLists
+from taihu.monitor.models import (
+    BaselineOverride,
+    Case,
+    PowerDay,
+    StatusReport,
+)
 from taihu.monitor.quality import NEIGHBOURS, Flag, quality_flags
 from taihu.monitor.report import Snapshot, SnapshotRow
 from taihu.settings import MonitorSettings
@@ -54,6 +68,7 @@ class DayReport:
     groups: dict[str, dict[str, tuple[str, IndexValues]]] = field(default_factory=dict)
     no_baseline: list[tuple[int, str, str]] = field(default_factory=list)  # id, code, name
     no_reading: int = 0
+    rule: str = "request"  # which rule chose the window (taihu.monitor.basis)
 
 
 @dataclass(slots=True)
@@ -70,18 +85,24 @@ class EnterpriseView:
     band: str | None
     flags: list[Flag]
     reported: dict[date, bool]
+    window: tuple[date, date] | None = None
+    baselines: list[float | None] = field(default_factory=list)  # per day: of its reading's source
+    sources: list[str | None] = field(default_factory=list)  # per day: grid, meter or None
 
 
 def check_day(day: date) -> None:
     """Refuse a day outside the monitor's calendar (400 ``bad_date``)."""
     if not FIRST_DAY <= day <= LAST_DAY:
         raise InvalidInput(
-            f"{day} is outside the monitor's calendar ({FIRST_DAY} to {LAST_DAY})",
+            N_("{day} is outside the monitor's calendar ({first} to {last})"),
             code="bad_date",
+            day=day.isoformat(),
+            first=FIRST_DAY.isoformat(),
+            last=LAST_DAY.isoformat(),
         )
 
 
-class MonitorService:
+class MonitorService(KeyLists):
     """Indices and key lists, scoped to what a principal may see."""
 
     def __init__(
@@ -93,6 +114,8 @@ class MonitorService:
         self.session = session
         self.settings = settings or MonitorSettings()
         self.clock = clock or SystemClock()
+        self._reading_days: list[tuple[date, int]] | None = None
+        self._overrides: dict[int, tuple[date, date]] | None = None
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -101,13 +124,37 @@ class MonitorService:
         s = self.settings
         theta = s.theta if theta is None else theta
         if not 0 < theta <= 1:
-            raise InvalidInput(f"theta must be in (0, 1], not {theta}", code="bad_theta")
+            raise InvalidInput(N_("theta must be in (0, 1], not {theta}"), code="bad_theta",
+                               theta=theta)  # fmt: skip
         return Params(theta, resumed_only, Bands(s.band_green, s.band_yellow, s.band_orange))
 
-    def window(self, day: date) -> tuple[date, date]:
-        """The baseline window for a day (the settings', else the previous December)."""
+    async def _reading(self) -> list[tuple[date, int]]:
+        """The days holding readings (read once per service, i.e. per request)."""
+        if self._reading_days is None:
+            self._reading_days = await reading_days(self.session)
+        return self._reading_days
+
+    async def choose_window(
+        self, day: date, start: date | None = None, end: date | None = None
+    ) -> WindowChoice:
+        """The baseline window for a day and the rule that chose it (``taihu.monitor.basis``)."""
         check_day(day)
-        return baseline_window(day, self.settings.baseline_start, self.settings.baseline_end)
+        if (start is None) != (end is None):
+            raise InvalidInput(N_("give both ends of the baseline window, or neither"),
+                               code="bad_window")  # fmt: skip
+        if start is not None and end is not None:
+            check_window(start, end)
+            return WindowChoice((start, end), "request")
+        s = self.settings
+        if s.baseline_start is not None and s.baseline_end is not None:
+            return WindowChoice((s.baseline_start, s.baseline_end), "setting")
+        return default_window(day, [d for d, _ in await self._reading()])
+
+    async def window(
+        self, day: date, start: date | None = None, end: date | None = None
+    ) -> tuple[date, date]:
+        """The baseline window for a day (see ``choose_window``)."""
+        return (await self.choose_window(day, start, end)).window
 
     async def matrix(
         self, ids: tuple[int, ...], first: date, last: date, *, everyone: bool = False
@@ -120,47 +167,120 @@ class MonitorService:
         if everyone or len(ids) > SMALL_SET:
             return await read_matrix(self.session, ids, first, last)
         rows = await self.session.execute(
-            sa.select(PowerDay.enterprise_id, PowerDay.day, PowerDay.kwh).where(
+            sa.select(PowerDay.enterprise_id, PowerDay.day, PowerDay.kwh, PowerDay.source).where(
                 PowerDay.day.between(first, last), PowerDay.enterprise_id.in_(ids)
             )
         )
-        return PowerMatrix.build(ids, first, last, ((e, d, k) for e, d, k in rows))
+        return PowerMatrix.build(ids, first, last, ((e, d, k, s == "meter") for e, d, k, s in rows))
+
+    async def baselines(
+        self, ids: tuple[int, ...], window: tuple[date, date], days: PowerMatrix | None = None, *,
+        everyone: bool = False,
+    ) -> tuple[Floats, Floats]:  # fmt: skip
+        """Per enterprise, the baseline of its grid-file readings and of its meters' readings.
+
+        Over ``window``, or an enterprise's own window where it has an override. ``days`` is
+        used when it covers the window (one read for a year's series).
+        """
+        if days is not None and days.start <= window[0] and window[1] <= days.end:
+            source = days
+        else:
+            source = await self.matrix(ids, *window, everyone=everyone)
+        grid, meter = baselines(source, window), baselines(source, window, meter=True)
+        if self._overrides is None:
+            self._overrides = {
+                e: (a, b)
+                for e, a, b in await self.session.execute(sa.select(
+                    BaselineOverride.enterprise_id, BaselineOverride.start, BaselineOverride.end))
+            }  # fmt: skip
+        row = {key: i for i, key in enumerate(ids)} if self._overrides else {}
+        by_window: dict[tuple[date, date], list[int]] = {}
+        for key, own in self._overrides.items():
+            if key in row and own != window:
+                by_window.setdefault(own, []).append(key)
+        for own, keys in by_window.items():
+            matrix = await self.matrix(tuple(keys), *own)
+            rows = [row[k] for k in keys]
+            grid[rows], meter[rows] = baselines(matrix, own), baselines(matrix, own, meter=True)
+        return grid, meter
 
     async def _span(
         self, ids: tuple[int, ...], window: tuple[date, date], first: date, last: date, *,
         neighbours: int = NEIGHBOURS, everyone: bool = False,
     ) -> tuple[PowerMatrix, Floats]:  # fmt: skip
-        """The days (with neighbours for the quality guard) as a matrix, and the baselines.
+        """The days (with neighbours for the quality guard) as a matrix, and each cell's baseline.
 
-        The baselines come from the same readings as the days (``indices.baselines``), read once
-        when the window lies within the days, as for a year's series.
+        A cell's baseline is its enterprise's baseline from the same source as the cell's
+        reading (``indices.day_baselines``).
         """
         check_day(first)
         check_day(last)
         lo, hi = first - timedelta(days=neighbours), last + timedelta(days=neighbours)
         if (hi - lo).days > MAX_SERIES_DAYS:
-            raise InvalidInput(f"at most {MAX_SERIES_DAYS} days at once", code="bad_range")
+            raise InvalidInput(N_("at most {days} days at once"), code="bad_range",
+                               days=MAX_SERIES_DAYS)  # fmt: skip
         matrix = await self.matrix(ids, lo, hi, everyone=everyone)
-        if not lo <= window[0] <= window[1] <= hi:
-            source = await self.matrix(ids, *window, everyone=everyone)
-        else:
-            source = matrix
-        return matrix, baselines(source, window)
+        grid, meter = await self.baselines(ids, window, matrix, everyone=everyone)
+        return matrix, day_baselines(matrix, grid, meter)
+
+    async def opening_day(self, actor: Principal, today: date) -> Opening:
+        """The day the dashboard opens on (staff roles); the rule is in ``taihu.monitor.basis``."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        check_day(today)
+        days = [(d, n) for d, n in await self._reading() if d <= today]
+        if not days:
+            return Opening(today, 0, 0, enough=False, latest=None)
+        share = self.settings.open_coverage
+        registry = await load_registry(self.session)
+        cache: dict[tuple[date, date], tuple[Floats, Floats]] = {}
+        latest = days[-1]
+        latest_counted = 0
+        first_look: Opening | None = None
+        for day, readings in reversed(days[-MAX_OPENING_CANDIDATES:]):
+            window = await self.window(day)
+            if window not in cache:
+                cache[window] = await self.baselines(registry.ids, window, everyone=True)
+            grid, meter = cache[window]
+            total = int((~np.isnan(grid) | ~np.isnan(meter)).sum())
+            if day == latest[0] or (total and readings >= share * total):
+                matrix = await self.matrix(registry.ids, day, day, everyone=True)
+                base = day_baselines(matrix, grid, meter)[:, 0]
+                counted = int((~np.isnan(matrix.kwh[:, 0]) & ~np.isnan(base)).sum())
+                if day == latest[0]:
+                    latest_counted = counted
+                    first_look = Opening(day, counted, total, enough=False, latest=None)
+                if total and counted >= share * total:
+                    later = None if day == latest[0] else latest[0]
+                    return Opening(
+                        day,
+                        counted,
+                        total,
+                        enough=True,
+                        latest=later,
+                        latest_counted=latest_counted,
+                        latest_readings=latest[1],
+                    )
+        assert first_look is not None  # the latest day is always looked at
+        return first_look
 
     # -- indices --------------------------------------------------------------------------
 
     async def index(
         self, actor: Principal, day: date, kinds: list[str] | None = None, *,
         theta: float | None = None, resumed_only: bool = False,
+        baseline: tuple[date, date] | None = None,
     ) -> DayReport:  # fmt: skip
         """The day's indices for the district and each asked grouping (staff roles)."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         params = self.params(theta=theta, resumed_only=resumed_only)
         registry = await load_registry(self.session)
-        window = self.window(day)
-        matrix, base = await self._span(registry.ids, window, day, day, neighbours=0, everyone=True)
-        energy = matrix.day(day)
-        report = DayReport(day, window, params.theta, day_index(energy, base, params))
+        choice = await self.choose_window(day, *(baseline or (None, None)))
+        window = choice.window
+        matrix, cells = await self._span(registry.ids, window, day, day, neighbours=0,
+                                         everyone=True)  # fmt: skip
+        energy, base = matrix.day(day), cells[:, 0]
+        report = DayReport(day, window, params.theta, day_index(energy, base, params),
+                           rule=choice.rule)  # fmt: skip
         for grouping in await groupings(self.session, registry, kinds or []):
             names = await group_names(self.session, grouping.kind)
             values = group_index(energy, base, params, grouping)
@@ -175,6 +295,7 @@ class MonitorService:
     async def series(
         self, actor: Principal, first: date, last: date, *, theta: float | None = None,
         resumed_only: bool = False, group: str | None = None, key: str | None = None,
+        baseline: tuple[date, date] | None = None,
     ) -> tuple[tuple[date, date], list[tuple[date, IndexValues]]]:  # fmt: skip
         """The daily series over ``[first, last]``, one baseline (the last day's window).
 
@@ -184,11 +305,12 @@ class MonitorService:
         """
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         if last < first:
-            raise InvalidInput("the last day is before the first", code="bad_range")
+            raise InvalidInput(N_("the last day is before the first"), code="bad_range")
         if (last - first).days > MAX_SERIES_DAYS:
-            raise InvalidInput(f"at most {MAX_SERIES_DAYS} days at once", code="bad_range")
+            raise InvalidInput(N_("at most {days} days at once"), code="bad_range",
+                               days=MAX_SERIES_DAYS)  # fmt: skip
         params = self.params(theta=theta, resumed_only=resumed_only)
-        window = self.window(last)
+        window = await self.window(last, *(baseline or (None, None)))
         if group is not None:
             ids = await self._members_of(group, key)
             matrix, base = await self._span(ids, window, first, last, neighbours=0)
@@ -203,24 +325,24 @@ class MonitorService:
     async def _members_of(self, kind: str, key: str | None) -> tuple[int, ...]:
         """The enterprises of one group, by id."""
         if not key:
-            raise InvalidInput("give the group's id with its kind", code="bad_group")
+            raise InvalidInput(N_("give the group's id with its kind"), code="bad_group")
         registry = await load_registry(self.session)
         (grouping,) = await groupings(self.session, registry, [kind])
         if key not in grouping.labels:
-            raise NotFound(f"no {kind} group {key!r}", code="group_not_found")
+            raise NotFound(N_("no {kind} group {key}"), code="group_not_found", kind=kind, key=key)
         rows = grouping.rows[grouping.groups == grouping.labels.index(key)]
         return tuple(registry.ids[r] for r in sorted(set(rows.tolist())))
 
     async def enterprise_ratios(
-        self, actor: Principal, day: date
+        self, actor: Principal, day: date, baseline: tuple[date, date] | None = None
     ) -> list[tuple[int, str, str, float | None, float | None, str | None]]:
         """Each enterprise's (id, code, name, E, B, band of E/B) on a day (staff roles)."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         registry = await load_registry(self.session)
-        matrix, base = await self._span(
-            registry.ids, self.window(day), day, day, neighbours=0, everyone=True
-        )
-        energy, bands = matrix.day(day), self.params().bands
+        window = await self.window(day, *(baseline or (None, None)))
+        matrix, cells = await self._span(registry.ids, window, day, day, neighbours=0,
+                                         everyone=True)  # fmt: skip
+        energy, base, bands = matrix.day(day), cells[:, 0], self.params().bands
         out = []
         for i, key in enumerate(registry.ids):
             e = None if np.isnan(energy[i]) else float(energy[i])
@@ -229,11 +351,14 @@ class MonitorService:
             out.append((key, registry.codes[i], registry.names[i], e, b, band))
         return out
 
-    async def flags(self, actor: Principal, first: date, last: date) -> list[Flag]:
+    async def flags(
+        self, actor: Principal, first: date, last: date, baseline: tuple[date, date] | None = None
+    ) -> list[Flag]:
         """The data-quality guard's flags over ``[first, last]`` (staff roles)."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         registry = await load_registry(self.session)
-        matrix, base = await self._span(registry.ids, self.window(last), first, last, everyone=True)
+        window = await self.window(last, *(baseline or (None, None)))
+        matrix, base = await self._span(registry.ids, window, first, last, everyone=True)
         return quality_flags(
             matrix, base, first, last, theta=self.settings.theta,
             spike_factor=self.settings.spike_factor, reported=await self._reported(first, last),
@@ -250,23 +375,30 @@ class MonitorService:
         return {(e, d): r for e, d, r in await self.session.execute(query)}
 
     async def enterprise(
-        self, actor: Principal, enterprise_id: int, first: date, last: date
-    ) -> EnterpriseView:
+        self, actor: Principal, enterprise_id: int, first: date, last: date,
+        baseline: tuple[date, date] | None = None,
+    ) -> EnterpriseView:  # fmt: skip
         """One enterprise's curve, baseline, threshold, status and flags (staff or its users)."""
         if not actor.can_see_enterprise(enterprise_id):
             actor.require_enterprise(enterprise_id)
         found = await self.session.get(Enterprise, enterprise_id)
         if found is None:
-            raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
-        window = self.window(last)
+            raise NotFound(N_("no enterprise {id}"), code="enterprise_not_found", id=enterprise_id)
+        if last < first:
+            raise InvalidInput(N_("the last day is before the first"), code="bad_range")
+        window = await self.window(last, *(baseline or (None, None)))
         matrix, base = await self._span((enterprise_id,), window, first, last)
-        b = None if np.isnan(base[0]) else float(base[0])
-        days = []
-        for j in range(matrix.column(first), matrix.column(last) + 1):
-            value = matrix.kwh[0, j]
+        j_last = matrix.column(last)
+        b = None if np.isnan(base[0, j_last]) else float(base[0, j_last])
+        days, lines, sources = [], [], []
+        for j in range(matrix.column(first), j_last + 1):
+            value, line = matrix.kwh[0, j], base[0, j]
             days.append(
                 (matrix.start + timedelta(days=j), None if np.isnan(value) else float(value))
             )
+            lines.append(None if np.isnan(line) else float(line))
+            meter = matrix.meter is not None and bool(matrix.meter[0, j])
+            sources.append(None if np.isnan(value) else ("meter" if meter else "grid"))
         reported = await self._reported(first, last, enterprise_id)
         flags = quality_flags(
             matrix,
@@ -278,23 +410,23 @@ class MonitorService:
             reported=reported,
         )
         energy = matrix.day(last)
-        counted, resumed = day_flags(energy, base, self.settings.theta)
+        counted, resumed = day_flags(energy, base[:, j_last], self.settings.theta)
         ratio = float(energy[0]) / b if b and counted[0] else None
         return EnterpriseView(
             enterprise_id, found.name, found.credit_code, b,
             b * self.settings.theta if b is not None else None, days,
             bool(resumed[0]) if counted[0] else None, self.params().bands.of(ratio), flags,
-            {d: r for (_, d), r in reported.items()},
+            {d: r for (_, d), r in reported.items()}, window, lines, sources,
         )  # fmt: skip
 
     async def down(self, actor: Principal, day: date) -> set[int]:
         """Enterprises with a baseline and a reading that are not resumed on a day."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         registry = await load_registry(self.session)
-        matrix, base = await self._span(
-            registry.ids, self.window(day), day, day, neighbours=0, everyone=True
+        matrix, cells = await self._span(
+            registry.ids, await self.window(day), day, day, neighbours=0, everyone=True
         )
-        counted, resumed = day_flags(matrix.day(day), base, self.settings.theta)
+        counted, resumed = day_flags(matrix.day(day), cells[:, 0], self.settings.theta)
         return {registry.ids[i] for i in np.flatnonzero(counted & ~resumed)}
 
     # -- reported status ------------------------------------------------------------------
@@ -306,9 +438,9 @@ class MonitorService:
         if actor.role is not Role.BUREAU:
             actor.require_enterprise(enterprise_id)
         if await self.session.get(Enterprise, enterprise_id) is None:
-            raise NotFound(f"no enterprise {enterprise_id}", code="enterprise_not_found")
+            raise NotFound(N_("no enterprise {id}"), code="enterprise_not_found", id=enterprise_id)
         if day > self.clock.now().date() + timedelta(days=1):
-            raise InvalidInput(f"{day} is in the future", code="bad_date")
+            raise InvalidInput(N_("{day} is in the future"), code="bad_date", day=day.isoformat())
         row = await self.session.scalar(sa.select(StatusReport).where(
             StatusReport.enterprise_id == enterprise_id, StatusReport.day == day))  # fmt: skip
         before = None if row is None else {"resumed": row.resumed, "note": row.note}
@@ -330,95 +462,7 @@ class MonitorService:
         )
         return row
 
-    # -- key-enterprise lists -------------------------------------------------------------
-
-    async def create_list(self, actor: Principal, name: str, description: str = "") -> KeyList:
-        """Create a named list (bureau or admin)."""
-        actor.require_role(Role.BUREAU)
-        name = " ".join(name.split())
-        if not name or len(name) > 100:
-            raise InvalidInput("a list name needs 1 to 100 characters", code="bad_list_name")
-        if await self.session.scalar(sa.select(KeyList.id).where(KeyList.name == name)):
-            raise Conflict(f"a list named {name!r} exists already", code="list_exists")
-        row = KeyList(name=name, description=description[:300], created_at=self.clock.now())
-        self.session.add(row)
-        await self.session.flush()
-        await record_audit(self.session, actor, "key_list.create", "key_list", row.id,
-                           after={"name": name}, at=self.clock.now())  # fmt: skip
-        return row
-
-    async def get_list(self, actor: Principal, ref: str | int) -> KeyList:
-        """A list by id or name (staff roles)."""
-        actor.require_role(Role.BUREAU, Role.AUDITOR)
-        if isinstance(ref, int) or ref.isdigit():
-            row = await self.session.get(KeyList, int(ref))
-        else:
-            row = await self.session.scalar(sa.select(KeyList).where(KeyList.name == ref))
-        if row is None:
-            raise NotFound(f"no key-enterprise list {ref}", code="list_not_found")
-        return row
-
-    async def lists(self, actor: Principal) -> list[tuple[KeyList, int]]:
-        """Every list with its member count (staff roles)."""
-        actor.require_role(Role.BUREAU, Role.AUDITOR)
-        counts = dict(list(await self.session.execute(
-            sa.select(KeyListMember.list_id, sa.func.count()).group_by(KeyListMember.list_id)
-        )))  # fmt: skip
-        rows = await self.session.scalars(sa.select(KeyList).order_by(KeyList.id))
-        return [(row, int(counts.get(row.id, 0))) for row in rows]
-
-    async def members(self, actor: Principal, list_id: int) -> list[Enterprise]:
-        """A list's member enterprises, by name (staff roles)."""
-        actor.require_role(Role.BUREAU, Role.AUDITOR)
-        rows = await self.session.scalars(
-            sa.select(Enterprise).join(KeyListMember, KeyListMember.enterprise_id == Enterprise.id)
-            .where(KeyListMember.list_id == list_id).order_by(Enterprise.name)
-        )  # fmt: skip
-        return list(rows)
-
-    async def set_members(
-        self, actor: Principal, list_id: int, codes: list[str], *, remove: bool = False
-    ) -> int:
-        """Add (or remove) enterprises by credit code; all codes must be registered."""
-        actor.require_role(Role.BUREAU)
-        key_list = await self.get_list(actor, list_id)
-        wanted = {CreditCode(code).value for code in codes}
-        found = dict(list(await self.session.execute(
-            sa.select(Enterprise.credit_code, Enterprise.id).where(
-                Enterprise.credit_code.in_(sorted(wanted)))
-        )))  # fmt: skip
-        unknown = sorted(wanted - set(found))
-        if unknown:
-            raise InvalidInput(f"no enterprise {', '.join(unknown)} is registered",
-                               code="unknown_enterprise")  # fmt: skip
-        current = set(await self.session.scalars(
-            sa.select(KeyListMember.enterprise_id).where(KeyListMember.list_id == key_list.id)
-        ))  # fmt: skip
-        ids = set(found.values())
-        if remove:
-            changed = sorted(ids & current)
-            await self.session.execute(
-                sa.delete(KeyListMember).where(
-                    KeyListMember.list_id == key_list.id, KeyListMember.enterprise_id.in_(changed)
-                )
-            )
-        else:
-            changed = sorted(ids - current)
-            self.session.add_all(
-                KeyListMember(list_id=key_list.id, enterprise_id=e, added_at=self.clock.now())
-                for e in changed
-            )
-        await self.session.flush()
-        await record_audit(
-            self.session,
-            actor,
-            "key_list.remove" if remove else "key_list.add",
-            "key_list",
-            key_list.id,
-            after={"enterprise_ids": changed},
-            at=self.clock.now(),
-        )
-        return len(changed)
+    # -- key-enterprise lists (the list methods are in taihu.monitor.lists) -----------
 
     async def snapshot(self, actor: Principal, ref: str | int, monday: date) -> Snapshot:
         """A list's week from ``monday`` (any day is moved back to its Monday), staff roles."""
@@ -428,10 +472,10 @@ class MonitorService:
         sunday = monday + timedelta(days=6)
         members = await self.members(actor, key_list.id)
         ids = tuple(e.id for e in members)
-        window = self.window(sunday)
-        matrix, base = await self._span(ids, window, monday, sunday, neighbours=0)
+        window = await self.window(sunday)
+        matrix, cells = await self._span(ids, window, monday, sunday, neighbours=0)
         params = self.params()
-        energy = matrix.day(sunday)
+        energy, base = matrix.day(sunday), cells[:, matrix.column(sunday)]
         counted, resumed = day_flags(energy, base, params.theta)
         values = day_index(energy, base, params)
         open_cases = dict(list(await self.session.execute(
@@ -455,6 +499,16 @@ class MonitorService:
         return Snapshot(key_list.name, monday, params.theta, window, values.resumption_rate,
                         values.production_rate, values.composite_index, values.enterprises,
                         tuple(rows))  # fmt: skip
+
+    async def names(self, ids: set[int]) -> dict[int, str]:
+        """Enterprise names by id (for flags and lists that carry ids)."""
+        found: dict[int, str] = {}
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), 500):
+            found.update((key, name) for key, name in await self.session.execute(
+                sa.select(Enterprise.id, Enterprise.name).where(
+                    Enterprise.id.in_(ordered[start : start + 500]))))  # fmt: skip
+        return found
 
     async def latest_day(self) -> date | None:
         """The last day with any power reading."""

@@ -8,6 +8,7 @@ services enforce who may see and do what; these pages only shape their answers.
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -30,7 +31,19 @@ from taihu.core import (
     read_upload,
 )
 from taihu.enterprises import EnterpriseService
-from taihu.monitor import CaseFilter, CaseOut, CaseService, MonitorService, State, import_power
+from taihu.monitor import (
+    CaseFilter,
+    CaseOut,
+    CaseService,
+    Flag,
+    MonitorService,
+    State,
+    clear_override,
+    flag_ranges,
+    import_power,
+    list_overrides,
+    set_override,
+)
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.flash import flash
 from taihu.web.i18n import N_, gettext_
@@ -40,6 +53,14 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 TREND_DAYS = 60
 CURVE_DAYS = 120
+FLAG_DAYS = 7  # the dashboard's flags: the week up to the day shown
+RULE_LABELS = {
+    "request": N_("the window chosen here"), "setting": N_("the server's setting"),
+    "december": N_("the latest December with readings"),
+    "first_month": N_("the first month with readings (no December before this day)"),
+    "none": N_("no readings before this day"),
+}  # fmt: skip
+SOURCE_LABELS = {"grid": N_("grid-company file"), "meter": N_("device meters")}
 BAND_LABELS = {"green": N_("Green"), "yellow": N_("Yellow"), "orange": N_("Orange"),
                "red": N_("Red")}  # fmt: skip
 STATE_LABELS = {"open": N_("Open"), "assigned": N_("Assigned"), "in_progress": N_("In progress"),
@@ -68,14 +89,44 @@ def _monitor(session: DbSession, runtime: RuntimeDep) -> MonitorService:
     return MonitorService(session, runtime.settings.monitor, runtime.clock)
 
 
+def _today(runtime: RuntimeDep) -> date:
+    return runtime.clock.now().astimezone(runtime.settings.console.zone).date()
+
+
+def _parse(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
 async def _day(monitor: MonitorService, runtime: RuntimeDep, text: str | None) -> date:
-    if text:
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            pass
+    found = _parse(text)
+    if found:
+        return found
     latest = await monitor.latest_day()
-    return latest or runtime.clock.now().astimezone(runtime.settings.console.zone).date()
+    return latest or _today(runtime)
+
+
+def _window(start: str | None, end: str | None) -> tuple[date, date] | None:
+    first, last = _parse(start), _parse(end)
+    return (first, last) if first and last else None
+
+
+def _ranges(flags: list[Flag], names: dict[int, str]) -> list[dict[str, Any]]:
+    """Flags as runs of days, each with its enterprise's name and text in the page language."""
+    return [
+        {"enterprise_id": r.enterprise_id, "name": names.get(r.enterprise_id, str(r.enterprise_id)),
+         "kind": r.kind, "first": r.first, "last": r.last, "days": r.days,
+         "detail": r.detail.render(gettext_)}
+        for r in flag_ranges(flags)
+    ]  # fmt: skip
+
+
+def _scale(values: list[float | None]) -> float:
+    """The gauges' upper end in percent: 100, or above the largest value in steps of 50."""
+    top = max((v for v in values if v is not None), default=0.0) * 100
+    return 100.0 if top <= 100 else float(math.ceil(top / 50) * 50)
 
 
 @router.get("/monitor", dependencies=guard(Permission.VIEW_MONITOR), response_class=HTMLResponse)
@@ -85,21 +136,32 @@ async def dashboard(
     session: DbSession,
     runtime: RuntimeDep,
     day: Annotated[str | None, Query(alias="date", max_length=10)] = None,
+    baseline_start: Annotated[str | None, Query(max_length=10)] = None,
+    baseline_end: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
     monitor = _monitor(session, runtime)
-    when = await _day(monitor, runtime, day)
+    chosen = _parse(day)
+    window = _window(baseline_start, baseline_end)
     try:
-        report = await monitor.index(who.principal, when, ["township"])
+        opening = None if chosen else await monitor.opening_day(who.principal, _today(runtime))
+        when = chosen or (opening.day if opening else _today(runtime))
+        report = await monitor.index(who.principal, when, ["township"], baseline=window)
     except PermissionDenied:
         return render_page(request, "denied.html", who, status_code=403)
-    _, series = await monitor.series(who.principal, when - timedelta(days=TREND_DAYS - 1), when)
-    ratios = await monitor.enterprise_ratios(who.principal, when)
+    except InvalidInput as exc:
+        return HTMLResponse(exc.text(gettext_), status_code=400)
+    _, series = await monitor.series(who.principal, when - timedelta(days=TREND_DAYS - 1), when,
+                                     baseline=window)  # fmt: skip
+    ratios = await monitor.enterprise_ratios(who.principal, when, window)
     warnings = sorted(
         (r for r in ratios if r[5] in ("red", "orange") and r[3] is not None and r[4]),
         key=lambda r: (r[3] or 0) / (r[4] or 1),
     )[:30]
-    flags = await monitor.flags(who.principal, when, when)
+    flags = await monitor.flags(who.principal, when - timedelta(days=FLAG_DAYS - 1), when, window)
     names = {r[0]: r[2] for r in ratios}
+    share = monitor.settings.open_coverage
+    opening_text = opening.message(share).render(gettext_) if opening else ""
+    later = opening.later() if opening else None
     cases = CaseService(session, runtime.clock)
     overdue, overdue_total = await cases.find(who.principal, CaseFilter(overdue=True), limit=20)
     d = report.district
@@ -109,6 +171,8 @@ async def dashboard(
             {"name": gettext_("Production rate"), "value": d.production_rate},
             {"name": gettext_("Composite index"), "value": d.composite_index},
         ],
+        "max": _scale([d.resumption_rate, d.production_rate, d.composite_index]),
+        "over": gettext_("above 100 %"),
         "bands": [
             monitor.settings.band_orange,
             monitor.settings.band_yellow,
@@ -123,11 +187,14 @@ async def dashboard(
     }
     towns = sorted(report.groups.get("township", {}).items(),
                    key=lambda item: (item[1][1].composite_index or 0))  # fmt: skip
+    ranges = _ranges(flags, names)
     return render_page(
         request, "monitor/dashboard.html", who, day=when, report=report, chart=chart,
-        towns=towns, warnings=warnings, flags=flags[:50], flag_total=len(flags), names=names,
+        towns=towns, warnings=warnings, flags=ranges[:50], flag_total=len(ranges), names=names,
         overdue=[CaseOut.of(c, overdue=True) for c in overdue], overdue_total=overdue_total,
-        case_names=names, labels=_labels(),
+        case_names=names, labels=_labels(), opening=opening_text,
+        later=later.render(gettext_) if later else "", window=window,
+        rule=gettext_(RULE_LABELS.get(report.rule, report.rule)), flag_days=FLAG_DAYS,
     )  # fmt: skip
 
 
@@ -140,12 +207,16 @@ async def enterprise_page(
     runtime: RuntimeDep,
     day: Annotated[str | None, Query(alias="date", max_length=10)] = None,
     opened: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
+    baseline_start: Annotated[str | None, Query(max_length=10)] = None,
+    baseline_end: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
     monitor = _monitor(session, runtime)
     when = await _day(monitor, runtime, day)
     try:
         view = await monitor.enterprise(who.principal, enterprise_id,
-                                        when - timedelta(days=CURVE_DAYS - 1), when)  # fmt: skip
+                                        when - timedelta(days=CURVE_DAYS - 1), when,
+                                        _window(baseline_start, baseline_end))  # fmt: skip
+        override = await list_overrides(session, who.principal, enterprise_id)
     except NotFound:
         return render_page(request, "denied.html", who, status_code=404)
     except PermissionDenied:
@@ -161,18 +232,58 @@ async def enterprise_page(
     if who.principal.sees_all_enterprises:
         down = await monitor.down(who.principal, when)
         _, unblock = await cases.unblock_list(who.principal, monitor, view.credit_code, when)
+    theta = monitor.settings.theta
     chart = {
         "days": [d.isoformat() for d, _ in view.days],
         "kwh": [k for _, k in view.days],
-        "baseline": view.baseline, "threshold": view.threshold,
+        "baseline": view.baselines,
+        "threshold": [None if b is None else b * theta for b in view.baselines],
         "labels": {"kwh": gettext_("Daily use (kWh)"), "baseline": gettext_("Baseline"),
                    "threshold": gettext_("Resumption threshold")},
     }  # fmt: skip
+    sources = {s for s in view.sources if s}
     return render_page(
         request, "monitor/enterprise.html", who, view=view, day=when, chart=chart,
         cases=[CaseOut.of(c, cases.overdue(c)) for c in rows], suppliers=suppliers, down=down,
         unblock=unblock, opened=opened, labels=_labels(),
+        flags=_ranges(view.flags, {view.enterprise_id: view.name}),
+        override=override[0][0] if override else None,
+        sources=sorted(gettext_(SOURCE_LABELS[s]) for s in sources),
     )  # fmt: skip
+
+
+@router.post("/monitor/enterprises/{enterprise_id}/baseline", response_model=None)
+async def change_baseline(
+    request: Request,
+    enterprise_id: Id,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    start: Annotated[str, Form(max_length=10)] = "",
+    end: Annotated[str, Form(max_length=10)] = "",
+    reason: Annotated[str, Form(max_length=300)] = "",
+    clear: Annotated[str, Form(max_length=8)] = "",
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    if csrf != who.csrf_token:
+        return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
+    page = f"/monitor/enterprises/{enterprise_id}"
+    try:
+        if clear:
+            await clear_override(session, who.principal, enterprise_id, now=runtime.clock.now())
+        else:
+            first, last = _parse(start), _parse(end)
+            if first is None or last is None:
+                raise InvalidInput(N_("give both ends of the baseline window, or neither"),
+                                   code="bad_window")  # fmt: skip
+            await set_override(session, who.principal, enterprise_id, first, last, reason,
+                               now=runtime.clock.now())  # fmt: skip
+    except PermissionDenied:
+        return render_page(request, "denied.html", who, status_code=403)
+    except (InvalidInput, NotFound) as exc:
+        await session.rollback()
+        return _back(request, page, exc)
+    return RedirectResponse(page, status_code=303)
 
 
 @router.post("/monitor/enterprises/{enterprise_id}/unblock", response_model=None)
@@ -198,8 +309,10 @@ async def open_unblock(
         )  # fmt: skip
     except (PermissionDenied, NotFound):
         return render_page(request, "denied.html", who, status_code=403)
-    except (InvalidInput, ValueError) as exc:
-        return HTMLResponse(str(getattr(exc, "message", exc)), status_code=400)
+    except InvalidInput as exc:
+        return HTMLResponse(exc.text(gettext_), status_code=400)
+    except ValueError:
+        return HTMLResponse(gettext_("Not a date (YYYY-MM-DD)."), status_code=400)
     return RedirectResponse(
         f"/monitor/enterprises/{enterprise_id}?date={day}&opened={opened}", status_code=303
     )

@@ -15,15 +15,24 @@
     var source = document.getElementById("monitor-data");
     if (!source) { return; }
     var data = JSON.parse(source.textContent);
-    var stops = data.bands.map(function (b, i) { return [Math.min(b, 1), BAND_COLOURS[i]]; });
+    // The scale grows past 100 % when a value does (the server picks the end, data.max), so a
+    // needle never lies against its stop; the bands keep their places as shares of that end.
+    var top = data.max || 100;
+    var stops = data.bands.map(function (b, i) { return [Math.min(b * 100 / top, 1), BAND_COLOURS[i]]; });
     stops.push([1, BAND_COLOURS[3]]);
     draw("monitor-gauges", {
       animation: motion(),
       series: data.gauges.map(function (g, i) {
         return {
           type: "gauge", name: g.name, center: [(i * 2 + 1) * 100 / 6 + "%", "58%"], radius: "80%",
-          min: 0, max: 100, axisLine: { lineStyle: { width: 12, color: stops } },
-          detail: { formatter: function (v) { return v === null ? "—" : v + "%"; }, fontSize: 20 },
+          min: 0, max: top, axisLine: { lineStyle: { width: 12, color: stops } },
+          detail: {
+            formatter: function (v) {
+              if (v === null) { return "—"; }
+              return v > 100 ? v + "%\n(" + data.over + ")" : v + "%";
+            },
+            fontSize: 20
+          },
           title: { offsetCenter: [0, "78%"] }, splitNumber: 5,
           data: [{ value: percent(g.value), name: g.name }]
         };
@@ -46,21 +55,24 @@
     var source = document.getElementById("curve-data");
     if (!source) { return; }
     var data = JSON.parse(source.textContent);
-    var lines = [];
-    if (data.baseline !== null) { lines.push({ name: data.labels.baseline, yAxis: data.baseline }); }
-    if (data.threshold !== null) {
-      lines.push({ name: data.labels.threshold, yAxis: data.threshold, lineStyle: { color: "#c62828" } });
-    }
+    // Baseline and threshold are lines per day: a day is drawn against the baseline of its own
+    // reading's source, which changes where the data moves from the grid file to the meters.
     draw("monitor-curve", {
       animation: motion(),
       tooltip: { trigger: "axis" },
-      grid: { left: 60, right: 90, top: 16, bottom: 30 },
+      legend: { top: 0 },
+      grid: { left: 60, right: 24, top: 36, bottom: 30 },
       xAxis: { type: "category", data: data.days },
       yAxis: { type: "value", name: "kWh" },
-      series: [{
-        name: data.labels.kwh, type: "line", showSymbol: false, connectNulls: false, data: data.kwh,
-        markLine: { symbol: "none", label: { formatter: "{b}" }, data: lines }
-      }]
+      series: [
+        { name: data.labels.kwh, type: "line", showSymbol: false, connectNulls: false, data: data.kwh },
+        { name: data.labels.baseline, type: "line", step: "middle", showSymbol: false,
+          connectNulls: false, data: data.baseline, lineStyle: { type: "dashed", color: "#2e7d32" },
+          itemStyle: { color: "#2e7d32" } },
+        { name: data.labels.threshold, type: "line", step: "middle", showSymbol: false,
+          connectNulls: false, data: data.threshold, lineStyle: { type: "dotted", color: "#c62828" },
+          itemStyle: { color: "#c62828" } }
+      ]
     });
   }
   function start() { dashboard(); curve(); }
