@@ -209,4 +209,7 @@ async def test_console_opens_on_the_day_with_data(
     assert "检修" in drill.text
     bad = await client.post(f"/monitor/enterprises/{ids[code(0)]}/baseline", data={
         "csrf": token, "start": "2025-12-10", "end": "2025-12-01"})  # fmt: skip
-    assert "error=" in bad.headers["location"]
+    assert bad.status_code == 303
+    assert "error=" not in bad.headers["location"]  # the reason travels in a signed flash
+    back = await client.get(bad.headers["location"])
+    assert 'role="alert"' in back.text
