@@ -45,7 +45,8 @@ async def _monitor_figures(
 ) -> dict[str, Any]:
     monitor = MonitorService(session, runtime.settings.monitor, runtime.clock)
     today = runtime.clock.now().astimezone(runtime.settings.console.zone).date()
-    day: date = await monitor.latest_day() or today
+    # The day the monitor itself opens on (enough enterprises counted), not merely the latest.
+    day: date = (await monitor.opening_day(principal, today)).day
     report = await monitor.index(principal, day, ["township"])
     _, series = await monitor.series(principal, day - timedelta(days=TREND_DAYS - 1), day)
     ratios = await monitor.enterprise_ratios(principal, day)
