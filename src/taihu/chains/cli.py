@@ -13,9 +13,13 @@ from rich.table import Table
 
 from taihu.accounts import Principal
 from taihu.chains.edge_import import import_edges
+from taihu.chains.facts import ChainSpec
+from taihu.chains.models import ChainTemplateVersion
 from taihu.chains.schemas import AnalysisOut, ChainOut, DisruptionOut
 from taihu.chains.service import ChainService
-from taihu.chains.templates import chain_templates
+from taihu.chains.template_import import TemplateImport, import_templates
+from taihu.chains.template_store import TemplateStore
+from taihu.chains.templates import template_document
 from taihu.core import SystemClock
 from taihu.core.commands import console, fail, load_settings, open_database, run, show_import_report
 from taihu.enterprises import ImportReport
@@ -25,6 +29,10 @@ __all__ = ["app"]
 app = typer.Typer(
     help="Industry chains: templates, gap analysis, disruption.", no_args_is_help=True
 )
+template_app = typer.Typer(
+    help="Chain templates: import from a file, export, history.", no_args_is_help=True
+)
+app.add_typer(template_app, name="template")
 
 
 class Format(StrEnum):
@@ -46,16 +54,91 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+async def _current() -> tuple[ChainSpec, ...]:
+    async with open_database(load_settings()) as db, db.session() as session:
+        return await TemplateStore(session).current()
+
+
 @app.command("list")
 def list_() -> None:
-    """List the chain templates and their segments."""
-    for chain in chain_templates():
+    """List the chain templates (current versions) and their segments."""
+    for chain in run(_current()):
         out = ChainOut.of(chain)
-        table = Table("segment", "stage", "name", "GB/T 4754", title=f"{out.key}  {out.name_zh}")
+        table = Table("segment", "stage", "name", "supplies", "GB/T 4754",
+                      title=f"{out.key} v{out.version}  {out.name_zh} / {out.name_en}")  # fmt: skip
         for s in out.segments:
-            table.add_row(s.key, s.stage, s.name_zh + (" *" if s.critical else ""),
-                          " ".join(s.codes))  # fmt: skip
+            table.add_row(s.key, s.stage, f"{s.name_zh} / {s.name_en}" + (" *" if s.critical
+                          else ""), " ".join(s.supplies), " ".join(s.codes))  # fmt: skip
         console.print(table)
+
+
+@template_app.command("import")
+def template_import(
+    file: Path = typer.Argument(..., help="A .json, .xlsx or .csv file of chain templates."),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Write the valid templates only."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and count; write nothing."),
+) -> None:
+    """Create chain templates, or new versions of them, from a file."""
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}")
+
+    async def _run() -> TemplateImport:
+        async with open_database(load_settings()) as db, db.session() as session:
+            return await import_templates(
+                session, SystemClock(), Principal.system(), file.name, content,
+                skip_invalid=skip_invalid, dry_run=dry_run,
+            )  # fmt: skip
+
+    result = run(_run())
+    if result.templates:
+        table = Table("chain", "outcome", "version")
+        for t in result.templates:
+            table.add_row(
+                t["key"], t["outcome"], "-" if t["version"] is None else str(t["version"])
+            )
+        console.print(table)
+    show_import_report(result.report, dry_run=dry_run)
+
+
+@template_app.command("export")
+def template_export(
+    chain: list[str] = typer.Argument(None, help="Chain keys (all when none)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="JSON file to write."),
+) -> None:
+    """Write the current templates as JSON, in the shape `template import` reads."""
+    chains = [c for c in run(_current()) if not chain or c.key in chain]
+    unknown = sorted(set(chain or ()) - {c.key for c in chains})
+    if unknown:
+        fail(f"no chain {unknown[0]}")
+    text = json.dumps({"chains": [template_document(c) for c in chains]}, ensure_ascii=False,
+                      indent=2)  # fmt: skip
+    if output is None:
+        typer.echo(text)
+        return
+    try:
+        output.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}")
+    console.print(f"wrote {output}", highlight=False)
+
+
+@template_app.command("history")
+def template_history(chain: str = typer.Argument(..., help="Chain key.")) -> None:
+    """Every version of a chain template, newest first."""
+
+    async def _run() -> list[ChainTemplateVersion]:
+        async with open_database(load_settings()) as db, db.session() as session:
+            return await TemplateStore(session).history(chain)
+
+    table = Table("version", "name", "segments", "by", "at", "note", title=chain)
+    for v in run(_run()):
+        table.add_row(str(v.version), f"{v.name_zh} / {v.name_en}", str(len(v.segments)),
+                      v.created_by, v.created_at.isoformat(timespec="seconds"), v.note)  # fmt: skip
+    console.print(table)
 
 
 @app.command("analyze")
@@ -68,8 +151,10 @@ def analyze(
 
     async def _run() -> AnalysisOut:
         async with open_database(load_settings()) as db, db.session() as session:
-            analysis, graph = await ChainService(session).analyze(Principal.system(), chain)
-            return AnalysisOut.of(analysis, graph)
+            service = ChainService(session)
+            template = await service.templates.get(chain)
+            analysis, graph = await service.analyze(Principal.system(), chain, template=template)
+            return AnalysisOut.of(analysis, graph, template)
 
     result = run(_run())
     if output_format is Format.JSON:
@@ -84,7 +169,8 @@ def analyze(
 
 def _print_analysis(result: AnalysisOut) -> None:
     console.print(
-        f"[bold]{result.name}[/] ({result.chain}) completeness {result.completeness:.0%}, "
+        f"[bold]{result.name}[/] ({result.chain}, template v{result.template_version}) "
+        f"completeness {result.completeness:.0%}, "
         f"district share {_ratio(result.rings.get('district'))}",
         highlight=False,
     )
