@@ -1,4 +1,4 @@
-"""Industry chains: templates (data, with versions) and segments, supply relationships, gap and risk analytics.
+"""Industry chains: templates (data, versioned), supply relationships, gap and risk analytics.
 
 The analytics are pure functions over plain data (``SupplyGraph``), public here so the
 operation monitor can reuse them.

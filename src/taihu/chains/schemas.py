@@ -28,8 +28,8 @@ __all__ = [
     "TagIn",
     "TagOut",
     "TagPage",
-    "TemplateIn",
     "TemplateImportOut",
+    "TemplateIn",
     "TemplateVersionOut",
 ]
 

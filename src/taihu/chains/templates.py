@@ -44,7 +44,7 @@ STAGE_ALIASES = {
     "midstream": Stage.MIDSTREAM, "mid": Stage.MIDSTREAM, "中游": Stage.MIDSTREAM,
     "downstream": Stage.DOWNSTREAM, "down": Stage.DOWNSTREAM, "下游": Stage.DOWNSTREAM,
 }  # fmt: skip
-_SPLIT = re.compile(r"[\s,;，；、]+")
+_SPLIT = re.compile(r"[\s,;\uff0c\uff1b\u3001]+")  # and the full-width forms
 
 
 def parse_stage(text: str) -> Stage:
