@@ -106,12 +106,12 @@ def read_templates(filename: str, content: bytes) -> list[tuple[int, dict[str, A
 
 
 def _where(exc: TaihuError, rows: list[int], first: int) -> tuple[int, str]:
-    # A segment's own problem names it ("chain segment 3" or "chain segment fibre.x"): point
+    # A segment's own problem names it ("chain segment 3 fibre.x"): point
     # at that row of the table; anything else at the chain's first row.
     where = str(exc.details.get("where", ""))
     column = _ERROR_COLUMN.get(exc.code, "")
     if " segment " in where and rows:
-        tail = where.rsplit(" segment ", 1)[1]
+        tail = where.rsplit(" segment ", 1)[1].split(" ")[0]
         if tail.isdigit() and int(tail) <= len(rows):
             return rows[int(tail) - 1], column or "segments"
         return first, column or "segments"

@@ -58,6 +58,16 @@ def parse_stage(text: str) -> Stage:
     return stage
 
 
+def _stage(text: str, where: str) -> Stage:
+    stage = STAGE_ALIASES.get(text.strip().lower())
+    if stage is None:
+        raise InvalidInput(
+            N_("{where}: {value!r} is not a position (upstream, midstream or downstream)"),
+            code="bad_stage", where=where, value=text,
+        )  # fmt: skip
+    return stage
+
+
 def _words(value: object, field: str) -> tuple[str, ...]:
     # A list, or one cell of words separated by commas, semicolons, 、 or spaces.
     if value is None:
@@ -120,7 +130,7 @@ def _segment(data: object, chain: str, number: int) -> SegmentSpec:
             where=f"{chain} segment {number}",
         )  # fmt: skip
     key = _key(data.get("key", data.get("code")), f"{chain} segment {number}")
-    where = f"{chain} segment {key}"
+    where = f"{chain} segment {number} {key}"
     stage = data.get("stage", data.get("position"))
     if not isinstance(stage, str):
         raise InvalidInput(
@@ -138,7 +148,7 @@ def _segment(data: object, chain: str, number: int) -> SegmentSpec:
         key=key,
         name=_name(data, "name_zh", where),
         name_en=_name(data, "name_en", where),
-        stage=parse_stage(stage),
+        stage=_stage(stage, where),
         codes=codes,
         keywords=_words(data.get("keywords"), f"{where} keywords"),
         critical=_flag(data.get("critical", data.get("key_segment", False)), where),
