@@ -16,6 +16,7 @@ from taihu.accounts import Principal, Role
 from taihu.chains import ChainService, TemplateStore, import_templates, parse_template
 from taihu.cli import app
 from taihu.core import Conflict, Database, FrozenClock, InvalidInput, PermissionDenied
+from taihu.enterprises import EnterpriseService
 from tests.conftest import CODE_A, CODE_B, World
 
 CODE_C = "91320509MA0TXT0377"
@@ -40,8 +41,9 @@ FOUR = {
 
 
 async def _three_filled(client: httpx.AsyncClient, analyst: dict[str, str]) -> None:
-    for code, name, segment in ((CODE_A, "示例光棒", "hf.preform"), (CODE_B, "示例光纤", "hf.fibre"),
-                                (CODE_C, "示例光缆", "hf.cable")):  # fmt: skip
+    three = ((CODE_A, "示例光棒", "hf.preform"), (CODE_B, "示例光纤", "hf.fibre"),
+             (CODE_C, "示例光缆", "hf.cable"))  # fmt: skip
+    for code, name, segment in three:
         made = await client.post(
             "/api/enterprises", json={"name": name, "credit_code": code}, headers=analyst
         )
@@ -161,8 +163,6 @@ async def test_a_wrong_template_is_refused_and_nothing_is_written(
 async def test_suggestions_and_tags_follow_the_template(db: Database, clock: FrozenClock) -> None:
     bureau = Principal.system("test")
     async with db.session() as session:
-        from taihu.enterprises import EnterpriseService
-
         firm = await EnterpriseService(session, clock).create(bureau, "示例光棒制造", CODE_A)
         chains = ChainService(session, clock)
         await chains.templates.save(bureau, parse_template(FOUR), create=True)
@@ -194,7 +194,8 @@ async def test_the_example_files_import_alike(db: Database, clock: FrozenClock) 
             assert [s.key for s in chain.segments] == [
                 "fd.preform", "fd.fibre", "fd.cable", "fd.network"
             ]  # fmt: skip
-            assert chain.segments[0].critical and chain.segments[0].supplies == ("fd.fibre",)
+            assert chain.segments[0].critical
+            assert chain.segments[0].supplies == ("fd.fibre",)
             assert chain.segments[0].keywords == ("预制棒", "光棒")
             assert chain.segments[3].stage.value == "downstream"
             assert chain.name_en == "District optical fibre and cable"
@@ -239,9 +240,8 @@ async def test_a_bad_row_is_reported_by_row_and_nothing_is_written(
         kept = await import_templates(
             session, clock, Principal.system("test"), "t.xlsx", _xlsx(rows), skip_invalid=True
         )
-        assert kept.report.applied and kept.templates == [
-            {"key": "good", "outcome": "created", "version": 1}
-        ]
+        assert kept.report.applied
+        assert kept.templates == [{"key": "good", "outcome": "created", "version": 1}]
 
 
 async def test_two_templates_cannot_share_a_segment(db: Database, clock: FrozenClock) -> None:

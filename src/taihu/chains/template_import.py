@@ -111,7 +111,7 @@ def _where(exc: TaihuError, rows: list[int], first: int) -> tuple[int, str]:
     where = str(exc.details.get("where", ""))
     column = _ERROR_COLUMN.get(exc.code, "")
     if " segment " in where and rows:
-        tail = where.rsplit(" segment ", 1)[1].split(" ")[0]
+        tail = where.rsplit(" segment ", 1)[1].split(" ", 1)[0]
         if tail.isdigit() and int(tail) <= len(rows):
             return rows[int(tail) - 1], column or "segments"
         return first, column or "segments"

@@ -31,8 +31,8 @@ def _name(name_zh: str, name_en: str) -> str:
     return name_zh if current_language.get().startswith("zh") else (name_en or name_zh)
 
 
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else " ".join(str(v) for v in value or ())
+def _text(value: str | list[str] | None) -> str:
+    return value if isinstance(value, str) else " ".join(value or ())
 
 
 def _rows(document: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -45,7 +45,7 @@ def _rows(document: dict[str, Any] | None) -> list[dict[str, Any]]:
             "critical": bool(s.get("critical")), "supplies": _text(s.get("supplies")),
             "codes": _text(s.get("codes")), "keywords": _text(s.get("keywords")),
         })  # fmt: skip
-    blank = {f: "" for f in _FIELDS} | {"stage": "midstream", "critical": False}
+    blank: dict[str, Any] = dict.fromkeys(_FIELDS, "") | {"stage": "midstream", "critical": False}
     return rows + [dict(blank) for _ in range(BLANK_ROWS)]
 
 
