@@ -91,7 +91,7 @@ async def test_a_custom_four_segment_chain_with_three_filled_is_three_quarters_c
 
     # A fifth segment: the same three members now cover 3 of 5, by version 2.
     five = {**FOUR, "segments": [*FOUR["segments"], _segment("hf.devices", "downstream", [])]}
-    changed = await client.put("/api/chains/hand-fibre", json=five, headers=analyst)
+    changed = await client.put("/api/chains/hand-fibre/template", json=five, headers=analyst)
     assert changed.status_code == 200, changed.text
     assert changed.json()["version"] == 2
     analysis = (await client.get("/api/chains/hand-fibre/analysis", headers=analyst)).json()
@@ -101,16 +101,16 @@ async def test_a_custom_four_segment_chain_with_three_filled_is_three_quarters_c
         _segment("hf.preform", "upstream", ["hf.fibre"]), _segment("hf.fibre", "midstream", []),
         _segment("hf.cable", "downstream", []),
     ]}  # fmt: skip
-    await client.put("/api/chains/hand-fibre", json=three, headers=analyst)
+    await client.put("/api/chains/hand-fibre/template", json=three, headers=analyst)
     analysis = (await client.get("/api/chains/hand-fibre/analysis", headers=analyst)).json()
     assert (analysis["completeness"], analysis["template_version"]) == (1.0, 3)
 
     history = (await client.get("/api/chains/hand-fibre/versions", headers=analyst)).json()
     assert [(v["version"], v["segments"]) for v in history] == [(3, 3), (2, 5), (1, 4)]
-    first = (await client.get("/api/chains/hand-fibre?version=1", headers=analyst)).json()
+    first = (await client.get("/api/chains/hand-fibre/template?version=1", headers=analyst)).json()
     assert len(first["segments"]) == 4
     # The same content again writes no version.
-    again = await client.put("/api/chains/hand-fibre", json=three, headers=analyst)
+    again = await client.put("/api/chains/hand-fibre/template", json=three, headers=analyst)
     assert again.json()["version"] == 3
 
 
@@ -124,10 +124,10 @@ async def test_template_writes_are_for_the_bureau_and_audited(
     for headers in (member, auditor):
         refused = await client.post("/api/chains", json=FOUR, headers=headers)
         assert refused.status_code == 403, refused.text
-    assert (await client.get("/api/chains/hand-fibre", headers=analyst)).status_code == 404
+    assert (await client.get("/api/chains/hand-fibre/template", headers=analyst)).status_code == 404
     await client.post("/api/chains", json=FOUR, headers=analyst)
     renamed = {**FOUR, "name_en": "Hand fibre"}
-    await client.put("/api/chains/hand-fibre", json=renamed, headers=analyst)
+    await client.put("/api/chains/hand-fibre/template", json=renamed, headers=analyst)
     log = (await client.get("/api/audit", params={"entity_type": "chain_template"},
                             headers=analyst)).json()  # fmt: skip
     actions = [(e["action"], e["entity_id"], e["actor"]) for e in log["items"]]

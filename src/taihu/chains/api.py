@@ -86,7 +86,7 @@ async def create_chain(body: TemplateIn, principal: CurrentPrincipal, chains: Ch
 
 
 @router.put(
-    "/api/chains/{chain_key}",
+    "/api/chains/{chain_key}/template",
     summary="Write a new version of a chain template",
     description="Admin and bureau; audited. The body is the whole template; the previous "
     "versions stay in the history and analyses use the new one. The same content as the "
@@ -108,7 +108,7 @@ async def update_chain(
 
 
 @router.get(
-    "/api/chains/{chain_key}",
+    "/api/chains/{chain_key}/template",
     summary="One chain template",
     description="The current version, or `version=N` for an earlier one.",
     response_model=ChainOut,
