@@ -32,14 +32,18 @@ from taihu.chains.templates import parse_template
 from taihu.core import (
     N_,
     DbSession,
+    DryRun,
     Id,
+    ImportFile,
+    ImportReportOut,
     InvalidInput,
     PageNumber,
     PageSize,
     RuntimeDep,
+    SkipInvalid,
+    import_upload,
     read_upload,
 )
-from taihu.enterprises import ImportReportOut
 
 __all__ = ["router"]
 
@@ -259,16 +263,17 @@ async def import_edge_file(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
-    file: Annotated[UploadFile, File(description="The .xlsx or .csv file")],
-    skip_invalid: Annotated[bool, Query(description="Write the valid rows only")] = False,
-    dry_run: Annotated[bool, Query(description="Validate without writing")] = False,
+    file: ImportFile,
+    skip_invalid: SkipInvalid = False,
+    dry_run: DryRun = False,
 ) -> ImportReportOut:
-    content = await read_upload(file)
-    report = await import_edges(
-        session, runtime.clock, principal, file.filename or "upload.csv", content,
-        skip_invalid=skip_invalid, dry_run=dry_run,
+    return await import_upload(
+        file,
+        lambda name, content: import_edges(
+            session, runtime.clock, principal, name, content, skip_invalid=skip_invalid,
+            dry_run=dry_run,
+        ),
     )  # fmt: skip
-    return ImportReportOut.model_validate(report)
 
 
 @router.get(

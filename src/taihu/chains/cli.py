@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 from openpyxl import Workbook
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal
 from taihu.chains.edge_import import import_edges
@@ -17,12 +17,11 @@ from taihu.chains.facts import ChainSpec
 from taihu.chains.models import ChainTemplateVersion
 from taihu.chains.schemas import AnalysisOut, ChainOut, DisruptionOut
 from taihu.chains.service import ChainService
-from taihu.chains.template_import import TemplateImport, import_templates
+from taihu.chains.template_import import import_templates
 from taihu.chains.template_store import TemplateStore
 from taihu.chains.templates import template_document
-from taihu.core import SystemClock
-from taihu.core.commands import console, fail, load_settings, open_database, run, show_import_report
-from taihu.enterprises import ImportReport
+from taihu.core import ImportReport, SystemClock
+from taihu.core.commands import console, fail, import_file, load_settings, open_database, run
 
 __all__ = ["app"]
 
@@ -81,27 +80,24 @@ def template_import(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and count; write nothing."),
 ) -> None:
     """Create chain templates, or new versions of them, from a file."""
+    outcomes: list[dict[str, object]] = []
+
+    async def _work(session: AsyncSession, content: bytes, _progress: object) -> ImportReport:
+        result = await import_templates(
+            session, SystemClock(), Principal.system(), file.name, content,
+            skip_invalid=skip_invalid, dry_run=dry_run,
+        )  # fmt: skip
+        outcomes.extend(result.templates)
+        return result.report
+
+    table = Table("chain", "outcome", "version")
     try:
-        content = file.read_bytes()
-    except OSError as exc:
-        fail(f"cannot read {file}: {exc.strerror}")
-
-    async def _run() -> TemplateImport:
-        async with open_database(load_settings()) as db, db.session() as session:
-            return await import_templates(
-                session, SystemClock(), Principal.system(), file.name, content,
-                skip_invalid=skip_invalid, dry_run=dry_run,
-            )  # fmt: skip
-
-    result = run(_run())
-    if result.templates:
-        table = Table("chain", "outcome", "version")
-        for t in result.templates:
-            table.add_row(
-                t["key"], t["outcome"], "-" if t["version"] is None else str(t["version"])
-            )
-        console.print(table)
-    show_import_report(result.report, dry_run=dry_run)
+        import_file(file, _work, dry_run=dry_run)
+    finally:
+        for t in outcomes:
+            table.add_row(str(t["key"]), str(t["outcome"]), str(t["version"] or "-"))
+        if outcomes:
+            console.print(table)
 
 
 @template_app.command("export")
@@ -265,25 +261,14 @@ def import_edges_(
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and count; write nothing."),
 ) -> None:
     """Import supply relationships from a spreadsheet, with a validation report."""
-    try:
-        content = file.read_bytes()
-    except OSError as exc:
-        fail(f"cannot read {file}: {exc.strerror}")
-
-    async def _run() -> ImportReport:
-        async with open_database(load_settings()) as db, db.session() as session:
-            with Progress(
-                TextColumn("[bold]import[/]"), BarColumn(), MofNCompleteColumn(),
-                console=console, transient=True,
-            ) as bar:  # fmt: skip
-                task = bar.add_task("", total=None)
-                return await import_edges(
-                    session, SystemClock(), Principal.system(), file.name, content,
-                    skip_invalid=skip_invalid, dry_run=dry_run,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
-                )  # fmt: skip
-
-    show_import_report(run(_run()), dry_run=dry_run)
+    import_file(
+        file,
+        lambda session, content, progress: import_edges(
+            session, SystemClock(), Principal.system(), file.name, content,
+            skip_invalid=skip_invalid, dry_run=dry_run, progress=progress,
+        ),
+        dry_run=dry_run,
+    )  # fmt: skip
 
 
 @app.command("suggest-tags")

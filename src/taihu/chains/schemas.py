@@ -11,8 +11,7 @@ from taihu.chains.analytics import ChainAnalysis
 from taihu.chains.disruption import Disruption
 from taihu.chains.facts import ChainSpec, Ring, SupplyGraph
 from taihu.chains.models import ChainTemplateVersion
-from taihu.core import Id, Page
-from taihu.enterprises import ImportReportOut
+from taihu.core import Id, ImportReportOut, Page
 
 __all__ = [
     "AnalysisOut",

@@ -23,10 +23,18 @@ from taihu.accounts import Principal, Role
 from taihu.chains.facts import ChainSpec
 from taihu.chains.template_store import SaveOutcome, TemplateStore
 from taihu.chains.templates import parse_template
-from taihu.core import N_, Clock, InvalidInput, TaihuError
-from taihu.enterprises import ImportReport, RowProblem, read_sheet
+from taihu.core import (
+    N_,
+    Clock,
+    ImportReport,
+    InvalidInput,
+    RowProblem,
+    TableLayout,
+    TaihuError,
+    should_write,
+)
 
-__all__ = ["TABLE_ALIASES", "TemplateImport", "import_templates", "read_templates"]
+__all__ = ["LAYOUT", "TABLE_ALIASES", "TemplateImport", "import_templates", "read_templates"]
 
 TABLE_ALIASES = {
     "chain_key": "chain", "产业链": "chain", "产业链代码": "chain", "链": "chain",
@@ -43,6 +51,10 @@ TABLE_ALIASES = {
 _CHAIN_COLUMNS = ("chain_name_zh", "chain_name_en", "note")
 _SEGMENT_COLUMNS = ("key", "name_zh", "name_en", "stage", "critical", "supplies", "codes",
                     "keywords")  # fmt: skip
+LAYOUT = TableLayout(
+    TABLE_ALIASES, ("chain", "key", "name_zh", "name_en", "stage"),
+    ("chain", *_CHAIN_COLUMNS, *_SEGMENT_COLUMNS),
+)  # fmt: skip
 # Which column an error of a segment points at, by the error's code.
 _ERROR_COLUMN = {"bad_stage": "stage", "segment_taken": "key", "chain_exists": "chain"}
 
@@ -75,14 +87,10 @@ def _from_json(content: bytes) -> list[_Draft]:
     return [_Draft(i, item if isinstance(item, dict) else {}) for i, item in enumerate(items, 1)]
 
 
-def _from_table(filename: str, content: bytes) -> list[_Draft]:
-    sheet = read_sheet(filename, content, TABLE_ALIASES)
-    missing = [c for c in ("chain", "key", "name_zh", "name_en", "stage") if c not in sheet.columns]
-    if missing:
-        raise InvalidInput(
-            N_("{file!r} has no column {column}"), code="bad_file", file=filename,
-            column=missing[0],
-        )  # fmt: skip
+def _from_table(filename: str, content: bytes, report: ImportReport) -> list[_Draft]:
+    sheet = LAYOUT.open(filename, content, report)
+    if sheet is None:
+        return []
     drafts: dict[str, _Draft] = {}
     for number, cells in sheet.rows:
         key = cells.get("chain", "").strip().lower()
@@ -96,12 +104,17 @@ def _from_table(filename: str, content: bytes) -> list[_Draft]:
     return list(drafts.values())
 
 
-def read_templates(filename: str, content: bytes) -> list[tuple[int, dict[str, Any], list[int]]]:
-    """The templates a file holds: (row, document, rows of its segments), before checking."""
+def read_templates(
+    filename: str, content: bytes, report: ImportReport
+) -> list[tuple[int, dict[str, Any], list[int]]]:
+    """The templates a file holds: (row, document, rows of its segments), before checking.
+
+    A table's header problems go to ``report`` (the shared tabular rules).
+    """
     if filename.lower().endswith(".json"):
         drafts = _from_json(content)
     else:
-        drafts = _from_table(filename, content)
+        drafts = _from_table(filename, content, report)
     return [(d.row, d.document, d.rows) for d in drafts]
 
 
@@ -131,9 +144,10 @@ async def import_templates(
     """Check every template in the file, then write all, the valid ones, or (dry run) none."""
     actor.require_role(Role.BUREAU)
     store = TemplateStore(session, clock)
-    drafts = read_templates(filename, content)
-    result = TemplateImport(ImportReport(rows=len(drafts)))
-    report = result.report
+    report = ImportReport()
+    drafts = read_templates(filename, content, report)
+    report.rows = len(drafts)
+    result = TemplateImport(report)
     ready: list[tuple[ChainSpec, str, str]] = []
     seen: set[str] = set()
     owner: dict[str, str] = {}  # segment key → the chain of this file that has it
@@ -165,7 +179,7 @@ async def import_templates(
             report.updated += 1
         else:
             report.unchanged += 1
-    if dry_run or (report.problems and not skip_invalid):
+    if not should_write(report, skip_invalid=skip_invalid, dry_run=dry_run):
         result.templates = [{"key": c.key, "outcome": o, "version": None} for c, o, _ in ready]
         return result
     for chain, _outcome, note in ready:
