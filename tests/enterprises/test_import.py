@@ -153,7 +153,9 @@ async def test_file_level_problems(db: Database, clock) -> None:
         report = await import_registry(
             session, clock, Principal.system(), "e.csv", b"name,colour\nX,red\n"
         )
-    assert [(p.row, p.column) for p in report.problems] == [(1, "credit_code")]
+    # Every header problem at once (the shared reader reports missing and unknown columns alike).
+    assert [(p.row, p.column) for p in report.problems] == [(1, "credit_code"), (1, "colour")]
+    assert not report.applied
     dup = (HEADER + f"{CODE_A},甲,,,,,\n{CODE_A.lower()},乙,,,,,\n").encode()
     async with db.session() as session:
         report = await import_registry(session, clock, Principal.system(), "d.csv", dup)

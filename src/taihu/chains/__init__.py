@@ -1,4 +1,4 @@
-"""Industry chains: templates and segments, supply relationships, gap and risk analytics.
+"""Industry chains: templates (data, versioned), supply relationships, gap and risk analytics.
 
 The analytics are pure functions over plain data (``SupplyGraph``), public here so the
 operation monitor can reuse them.
@@ -21,17 +21,35 @@ from taihu.chains.centrality import articulation_points, betweenness
 from taihu.chains.disruption import Disruption, Fallen, Unblock, propagate, simulate
 from taihu.chains.edge_import import import_edges, write_edges
 from taihu.chains.facts import ChainSpec, Firm, Ring, SegmentSpec, Stage, Supply, SupplyGraph
-from taihu.chains.models import SegmentTag, SupplyEdge, TagStatus
-from taihu.chains.schemas import AnalysisOut, DisruptionOut
+from taihu.chains.models import (
+    ChainTemplate,
+    ChainTemplateVersion,
+    SegmentTag,
+    SupplyEdge,
+    TagStatus,
+)
+from taihu.chains.schemas import AnalysisOut, ChainOut, DisruptionOut
 from taihu.chains.service import ChainService, EdgeIn
 from taihu.chains.tagging import TagSuggestion, suggest_segments
-from taihu.chains.templates import chain_template, chain_templates, english_name
+from taihu.chains.template_import import TemplateImport, import_templates
+from taihu.chains.template_store import SaveOutcome, TemplateStore
+from taihu.chains.templates import (
+    chain_template,
+    chain_templates,
+    english_name,
+    parse_stage,
+    parse_template,
+    template_document,
+)
 
 __all__ = [
     "AnalysisOut",
     "ChainAnalysis",
+    "ChainOut",
     "ChainService",
     "ChainSpec",
+    "ChainTemplate",
+    "ChainTemplateVersion",
     "Disruption",
     "DisruptionOut",
     "EdgeIn",
@@ -39,6 +57,7 @@ __all__ = [
     "Fallen",
     "Firm",
     "Ring",
+    "SaveOutcome",
     "SegmentSpec",
     "SegmentStatus",
     "SegmentTag",
@@ -50,6 +69,8 @@ __all__ = [
     "SupplyGraph",
     "TagStatus",
     "TagSuggestion",
+    "TemplateImport",
+    "TemplateStore",
     "Thresholds",
     "Unblock",
     "analyze_chain",
@@ -61,10 +82,14 @@ __all__ = [
     "english_name",
     "hhi",
     "import_edges",
+    "import_templates",
+    "parse_stage",
+    "parse_template",
     "propagate",
     "ring_shares",
     "simulate",
     "sourcing",
     "suggest_segments",
+    "template_document",
     "write_edges",
 ]

@@ -22,11 +22,28 @@ from taihu.chains.schemas import (
     TagIn,
     TagOut,
     TagPage,
+    TemplateImportOut,
+    TemplateIn,
+    TemplateVersionOut,
 )
 from taihu.chains.service import ChainService, EdgeIn
-from taihu.chains.templates import chain_templates
-from taihu.core import DbSession, Id, PageNumber, PageSize, RuntimeDep, read_upload
-from taihu.enterprises import ImportReportOut
+from taihu.chains.template_import import import_templates
+from taihu.chains.templates import parse_template
+from taihu.core import (
+    N_,
+    DbSession,
+    DryRun,
+    Id,
+    ImportFile,
+    ImportReportOut,
+    InvalidInput,
+    PageNumber,
+    PageSize,
+    RuntimeDep,
+    SkipInvalid,
+    import_upload,
+    read_upload,
+)
 
 __all__ = ["router"]
 
@@ -46,13 +63,108 @@ Chains = Annotated[ChainService, Depends(_chains)]
 @router.get(
     "/api/chains",
     summary="Chain templates",
-    description="The chain templates with their ordered segments (upstream to downstream), "
-    "each with its GB/T 4754-2017 classes and product keywords.",
+    description="The current version of every chain template with its ordered segments "
+    "(upstream to downstream), each with names in Chinese and English, position, key-segment "
+    "flag, the segments it supplies, GB/T 4754-2017 classes and product keywords.",
     response_model=list[ChainOut],
     responses=ERROR_RESPONSES,
 )
-async def list_chains(_principal: CurrentPrincipal) -> list[ChainOut]:
-    return [ChainOut.of(c) for c in chain_templates()]
+async def list_chains(_principal: CurrentPrincipal, chains: Chains) -> list[ChainOut]:
+    return [ChainOut.of(c) for c in await chains.templates.current()]
+
+
+@router.post(
+    "/api/chains",
+    summary="Create a chain template",
+    description="Admin and bureau; audited. Saved as version 1. Segment keys must not be used "
+    "by another chain; `supplies` names segments of the same chain. 409 `chain_exists` for a "
+    "known key.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ChainOut,
+    responses={**ERROR_RESPONSES, 409: {"description": "The chain or a segment key exists"}},
+)
+async def create_chain(body: TemplateIn, principal: CurrentPrincipal, chains: Chains) -> ChainOut:
+    chain = parse_template(body.model_dump(exclude={"note"}))
+    saved, _outcome = await chains.templates.save(principal, chain, note=body.note, create=True)
+    return ChainOut.of(saved)
+
+
+@router.put(
+    "/api/chains/{chain_key}/template",
+    summary="Write a new version of a chain template",
+    description="Admin and bureau; audited. The body is the whole template; the previous "
+    "versions stay in the history and analyses use the new one. The same content as the "
+    "current version writes no version.",
+    response_model=ChainOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND, 409: {"description": "A segment key is taken"}},
+)
+async def update_chain(
+    chain_key: str, body: TemplateIn, principal: CurrentPrincipal, chains: Chains
+) -> ChainOut:
+    if body.key is not None and body.key != chain_key:
+        raise InvalidInput(
+            N_("the body's key {key} is not the chain {chain} of the address"),
+            code="bad_template", key=body.key, chain=chain_key,
+        )  # fmt: skip
+    chain = parse_template({**body.model_dump(exclude={"note"}), "key": chain_key})
+    saved, _outcome = await chains.templates.save(principal, chain, note=body.note, create=False)
+    return ChainOut.of(saved)
+
+
+@router.get(
+    "/api/chains/{chain_key}/template",
+    summary="One chain template",
+    description="The current version, or `version=N` for an earlier one.",
+    response_model=ChainOut,
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def get_chain(
+    chain_key: str,
+    _principal: CurrentPrincipal,
+    chains: Chains,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> ChainOut:
+    return ChainOut.of(await chains.templates.get(chain_key, version))
+
+
+@router.get(
+    "/api/chains/{chain_key}/versions",
+    summary="History of a chain template",
+    description="Every version, newest first, with who wrote it, when and why.",
+    response_model=list[TemplateVersionOut],
+    responses={**ERROR_RESPONSES, **_NOT_FOUND},
+)
+async def chain_history(
+    chain_key: str, _principal: CurrentPrincipal, chains: Chains
+) -> list[TemplateVersionOut]:
+    return [TemplateVersionOut.of(v) for v in await chains.templates.history(chain_key)]
+
+
+@router.post(
+    "/api/chains/import",
+    summary="Import chain templates from a file",
+    description="Admin and bureau. Multipart `file`: JSON, or xlsx/CSV with one row per "
+    "segment (layout in docs/industry-map.md). Every template is checked first; nothing is "
+    "written when one fails unless `skip_invalid=true`; a changed template gets its next "
+    "version, an unchanged one none.",
+    response_model=TemplateImportOut,
+    responses=ERROR_RESPONSES,
+)
+async def import_chain_file(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File(description="The .json, .xlsx or .csv file")],
+    skip_invalid: Annotated[bool, Query(description="Write the valid templates only")] = False,
+    dry_run: Annotated[bool, Query(description="Check without writing")] = False,
+) -> TemplateImportOut:
+    content = await read_upload(file)
+    result = await import_templates(
+        session, runtime.clock, principal, file.filename or "upload.json", content,
+        skip_invalid=skip_invalid, dry_run=dry_run,
+    )  # fmt: skip
+    report = ImportReportOut.model_validate(result.report)
+    return TemplateImportOut(**report.model_dump(), templates=result.templates)
 
 
 @router.get(
@@ -73,8 +185,9 @@ async def analyze(
     chokepoint_dependants: Annotated[int, Query(ge=1, le=1000)] = 5,
 ) -> AnalysisOut:
     limits = Thresholds(weak_ratio=weak_ratio, chokepoint_dependants=chokepoint_dependants)
-    analysis, graph = await chains.analyze(principal, chain_key, limits)
-    return AnalysisOut.of(analysis, graph)
+    chain = await chains.templates.get(chain_key)
+    analysis, graph = await chains.analyze(principal, chain_key, limits, template=chain)
+    return AnalysisOut.of(analysis, graph, chain)
 
 
 @router.post(
@@ -150,16 +263,17 @@ async def import_edge_file(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
-    file: Annotated[UploadFile, File(description="The .xlsx or .csv file")],
-    skip_invalid: Annotated[bool, Query(description="Write the valid rows only")] = False,
-    dry_run: Annotated[bool, Query(description="Validate without writing")] = False,
+    file: ImportFile,
+    skip_invalid: SkipInvalid = False,
+    dry_run: DryRun = False,
 ) -> ImportReportOut:
-    content = await read_upload(file)
-    report = await import_edges(
-        session, runtime.clock, principal, file.filename or "upload.csv", content,
-        skip_invalid=skip_invalid, dry_run=dry_run,
+    return await import_upload(
+        file,
+        lambda name, content: import_edges(
+            session, runtime.clock, principal, name, content, skip_invalid=skip_invalid,
+            dry_run=dry_run,
+        ),
     )  # fmt: skip
-    return ImportReportOut.model_validate(report)
 
 
 @router.get(

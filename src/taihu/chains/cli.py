@@ -8,23 +8,30 @@ from pathlib import Path
 
 import typer
 from openpyxl import Workbook
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal
 from taihu.chains.edge_import import import_edges
+from taihu.chains.facts import ChainSpec
+from taihu.chains.models import ChainTemplateVersion
 from taihu.chains.schemas import AnalysisOut, ChainOut, DisruptionOut
 from taihu.chains.service import ChainService
-from taihu.chains.templates import chain_templates
-from taihu.core import SystemClock
-from taihu.core.commands import console, fail, load_settings, open_database, run, show_import_report
-from taihu.enterprises import ImportReport
+from taihu.chains.template_import import import_templates
+from taihu.chains.template_store import TemplateStore
+from taihu.chains.templates import template_document
+from taihu.core import ImportReport, SystemClock
+from taihu.core.commands import console, fail, import_file, load_settings, open_database, run
 
 __all__ = ["app"]
 
 app = typer.Typer(
     help="Industry chains: templates, gap analysis, disruption.", no_args_is_help=True
 )
+template_app = typer.Typer(
+    help="Chain templates: import from a file, export, history.", no_args_is_help=True
+)
+app.add_typer(template_app, name="template")
 
 
 class Format(StrEnum):
@@ -46,16 +53,88 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+async def _current() -> tuple[ChainSpec, ...]:
+    async with open_database(load_settings()) as db, db.session() as session:
+        return await TemplateStore(session).current()
+
+
 @app.command("list")
 def list_() -> None:
-    """List the chain templates and their segments."""
-    for chain in chain_templates():
+    """List the chain templates (current versions) and their segments."""
+    for chain in run(_current()):
         out = ChainOut.of(chain)
-        table = Table("segment", "stage", "name", "GB/T 4754", title=f"{out.key}  {out.name_zh}")
+        table = Table("segment", "stage", "name", "supplies", "GB/T 4754",
+                      title=f"{out.key} v{out.version}  {out.name_zh} / {out.name_en}")  # fmt: skip
         for s in out.segments:
-            table.add_row(s.key, s.stage, s.name_zh + (" *" if s.critical else ""),
-                          " ".join(s.codes))  # fmt: skip
+            table.add_row(s.key, s.stage, f"{s.name_zh} / {s.name_en}" + (" *" if s.critical
+                          else ""), " ".join(s.supplies), " ".join(s.codes))  # fmt: skip
         console.print(table)
+
+
+@template_app.command("import")
+def template_import(
+    file: Path = typer.Argument(..., help="A .json, .xlsx or .csv file of chain templates."),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Write the valid templates only."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and count; write nothing."),
+) -> None:
+    """Create chain templates, or new versions of them, from a file."""
+    outcomes: list[dict[str, object]] = []
+
+    async def _work(session: AsyncSession, content: bytes, _progress: object) -> ImportReport:
+        result = await import_templates(
+            session, SystemClock(), Principal.system(), file.name, content,
+            skip_invalid=skip_invalid, dry_run=dry_run,
+        )  # fmt: skip
+        outcomes.extend(result.templates)
+        return result.report
+
+    table = Table("chain", "outcome", "version")
+    try:
+        import_file(file, _work, dry_run=dry_run)
+    finally:
+        for t in outcomes:
+            table.add_row(str(t["key"]), str(t["outcome"]), str(t["version"] or "-"))
+        if outcomes:
+            console.print(table)
+
+
+@template_app.command("export")
+def template_export(
+    chain: list[str] = typer.Argument(None, help="Chain keys (all when none)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="JSON file to write."),
+) -> None:
+    """Write the current templates as JSON, in the shape `template import` reads."""
+    chains = [c for c in run(_current()) if not chain or c.key in chain]
+    unknown = sorted(set(chain or ()) - {c.key for c in chains})
+    if unknown:
+        fail(f"no chain {unknown[0]}")
+    text = json.dumps({"chains": [template_document(c) for c in chains]}, ensure_ascii=False,
+                      indent=2)  # fmt: skip
+    if output is None:
+        typer.echo(text)
+        return
+    try:
+        output.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}")
+    console.print(f"wrote {output}", highlight=False)
+
+
+@template_app.command("history")
+def template_history(chain: str = typer.Argument(..., help="Chain key.")) -> None:
+    """Every version of a chain template, newest first."""
+
+    async def _run() -> list[ChainTemplateVersion]:
+        async with open_database(load_settings()) as db, db.session() as session:
+            return await TemplateStore(session).history(chain)
+
+    table = Table("version", "name", "segments", "by", "at", "note", title=chain)
+    for v in run(_run()):
+        table.add_row(str(v.version), f"{v.name_zh} / {v.name_en}", str(len(v.segments)),
+                      v.created_by, v.created_at.isoformat(timespec="seconds"), v.note)  # fmt: skip
+    console.print(table)
 
 
 @app.command("analyze")
@@ -68,8 +147,10 @@ def analyze(
 
     async def _run() -> AnalysisOut:
         async with open_database(load_settings()) as db, db.session() as session:
-            analysis, graph = await ChainService(session).analyze(Principal.system(), chain)
-            return AnalysisOut.of(analysis, graph)
+            service = ChainService(session)
+            template = await service.templates.get(chain)
+            analysis, graph = await service.analyze(Principal.system(), chain, template=template)
+            return AnalysisOut.of(analysis, graph, template)
 
     result = run(_run())
     if output_format is Format.JSON:
@@ -84,7 +165,8 @@ def analyze(
 
 def _print_analysis(result: AnalysisOut) -> None:
     console.print(
-        f"[bold]{result.name}[/] ({result.chain}) completeness {result.completeness:.0%}, "
+        f"[bold]{result.name}[/] ({result.chain}, template v{result.template_version}) "
+        f"completeness {result.completeness:.0%}, "
         f"district share {_ratio(result.rings.get('district'))}",
         highlight=False,
     )
@@ -179,25 +261,14 @@ def import_edges_(
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and count; write nothing."),
 ) -> None:
     """Import supply relationships from a spreadsheet, with a validation report."""
-    try:
-        content = file.read_bytes()
-    except OSError as exc:
-        fail(f"cannot read {file}: {exc.strerror}")
-
-    async def _run() -> ImportReport:
-        async with open_database(load_settings()) as db, db.session() as session:
-            with Progress(
-                TextColumn("[bold]import[/]"), BarColumn(), MofNCompleteColumn(),
-                console=console, transient=True,
-            ) as bar:  # fmt: skip
-                task = bar.add_task("", total=None)
-                return await import_edges(
-                    session, SystemClock(), Principal.system(), file.name, content,
-                    skip_invalid=skip_invalid, dry_run=dry_run,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
-                )  # fmt: skip
-
-    show_import_report(run(_run()), dry_run=dry_run)
+    import_file(
+        file,
+        lambda session, content, progress: import_edges(
+            session, SystemClock(), Principal.system(), file.name, content,
+            skip_invalid=skip_invalid, dry_run=dry_run, progress=progress,
+        ),
+        dry_run=dry_run,
+    )  # fmt: skip
 
 
 @app.command("suggest-tags")

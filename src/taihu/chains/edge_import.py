@@ -4,6 +4,7 @@ Problems are reported as (row, column, reason): an unknown enterprise, a negativ
 non-numeric value, a supplier that is its own buyer, an unknown ring, or an edge that would
 make one input flow in a circle. As with the registry, one bad row stops the file unless
 ``skip_invalid``; a row is never half-written; a known (supplier, buyer, input) updates the edge.
+Reading, the header check and that rule are the shared ``taihu.core.tabular``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taihu.accounts import Principal, Role, record_audit
 from taihu.chains.models import SupplyEdge
 from taihu.chains.service import EdgeIn, check_edge, edge_facts, find_path
-from taihu.core import Clock, InvalidInput
-from taihu.enterprises import CreditCode, Enterprise, ImportReport, RowProblem, read_sheet
+from taihu.core import Clock, ImportReport, InvalidInput, RowProblem, TableLayout, should_write
+from taihu.enterprises import CreditCode, Enterprise
 
-__all__ = ["EDGE_ALIASES", "RING_ALIASES", "EdgeRow", "import_edges"]
+__all__ = ["EDGE_ALIASES", "LAYOUT", "RING_ALIASES", "EdgeRow", "import_edges"]
 
 EDGE_ALIASES = {
     "供应商信用代码": "supplier_code", "供应商代码": "supplier_code", "supplier": "supplier_code",
@@ -37,6 +38,7 @@ RING_ALIASES = {"区内": "district", "本区": "district", "市内": "city", "�
 REQUIRED = ("buyer_code", "input_category", "annual_value")
 KNOWN = ("supplier_code", "supplier_name", "buyer_code", "input_category", "annual_value", "ring",
          "substitutable")  # fmt: skip
+LAYOUT = TableLayout(EDGE_ALIASES, REQUIRED, KNOWN)
 _FLAGS = {"1": True, "true": True, "yes": True, "是": True, "0": False, "false": False,
           "no": False, "否": False, "": False}  # fmt: skip
 
@@ -118,14 +120,9 @@ async def import_edges(
 ) -> ImportReport:
     """Import supply edges from an xlsx or CSV file (admin or bureau)."""
     actor.require_role(Role.BUREAU)
-    sheet = read_sheet(filename, content, EDGE_ALIASES)
-    report = ImportReport(rows=len(sheet.rows))
-    missing = [c for c in REQUIRED if c not in sheet.columns]
-    unknown = [c for c in sheet.columns if c and c not in KNOWN]
-    report.problems.extend(RowProblem(1, c, "column missing from the header") for c in missing)
-    report.problems.extend(RowProblem(1, c, f"unknown column (known: {', '.join(KNOWN)})")
-                           for c in unknown)  # fmt: skip
-    if missing or unknown:
+    report = ImportReport()
+    sheet = LAYOUT.open(filename, content, report)
+    if sheet is None:
         return report
     parsed = [r for n, cells in sheet.rows if (r := _parse(n, cells, report.problems))]
     rows = [(r.row, r.edge) for r in parsed]
@@ -148,7 +145,7 @@ async def write_edges(
     actor.require_role(Role.BUREAU)
     accepted = await _validate(session, rows, report)
     report.skipped = max(report.rows, len(rows)) - len(accepted)
-    if (report.problems and not skip_invalid) or dry_run:
+    if not should_write(report, skip_invalid=skip_invalid, dry_run=dry_run):
         if dry_run:
             report.created = sum(1 for _, p in accepted if p is None)
             report.updated = len(accepted) - report.created

@@ -42,6 +42,8 @@ class SegmentSpec:
     codes: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     critical: bool = False
+    name_en: str = ""
+    supplies: tuple[str, ...] = ()  # keys of the segments this one feeds
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ class ChainSpec:
     key: str
     name: str
     segments: tuple[SegmentSpec, ...]
+    name_en: str = ""
+    version: int = 1  # the template version this spec was read from
 
     @property
     def segment_keys(self) -> frozenset[str]:

@@ -1,19 +1,28 @@
-"""Tables of the chains context: enterprise-segment tags and supply edges.
+"""Tables of the chains context: chain templates with their versions, tags and supply edges.
 
-Chain templates are not tables: they ship as data (``data/chains.json``) and are read by
-``taihu.chains.templates``; tags and edges refer to a segment by its key.
+A chain template is a key and a current version; each version is a full, immutable copy of the
+template (names in both languages, segments as JSON), so a change keeps history and an analysis
+can say which version it used. The six built-ins (``data/chains.json``) are version 1 of the
+starting set. Tags and edges refer to a segment by its key.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taihu.core import Base, UTCDateTime
 
-__all__ = ["SegmentTag", "SupplyEdge", "TagStatus"]
+__all__ = [
+    "ChainTemplate",
+    "ChainTemplateVersion",
+    "SegmentTag",
+    "SupplyEdge",
+    "TagStatus",
+]
 
 
 class TagStatus:
@@ -23,6 +32,40 @@ class TagStatus:
     CONFIRMED = "confirmed"
     REJECTED = "rejected"
     ALL = (SUGGESTED, CONFIRMED, REJECTED)
+
+
+class ChainTemplate(Base):
+    """A chain template: its key and which version is current."""
+
+    __tablename__ = "chain_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    current_version: Mapped[int] = mapped_column(sa.Integer())
+    builtin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChainTemplateVersion(Base):
+    """One version of a chain template, never changed once written."""
+
+    __tablename__ = "chain_template_versions"
+    __table_args__ = (sa.UniqueConstraint("template_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("chain_templates.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(sa.Integer())
+    name_zh: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str] = mapped_column(sa.String(100))
+    # The segments in order, each {key, name_zh, name_en, stage, critical, supplies, codes,
+    # keywords}: a version is read whole, never queried by segment.
+    segments: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON())
+    note: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class SegmentTag(Base):

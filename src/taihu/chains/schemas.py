@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from taihu.chains.analytics import ChainAnalysis
 from taihu.chains.disruption import Disruption
 from taihu.chains.facts import ChainSpec, Ring, SupplyGraph
-from taihu.chains.templates import english_name
-from taihu.core import Id, Page
+from taihu.chains.models import ChainTemplateVersion
+from taihu.core import Id, ImportReportOut, Page
 
 __all__ = [
     "AnalysisOut",
@@ -21,11 +21,15 @@ __all__ = [
     "EdgeCreateIn",
     "EdgeOut",
     "EdgePage",
+    "SegmentIn",
     "SuggestOut",
     "TagDecisionIn",
     "TagIn",
     "TagOut",
     "TagPage",
+    "TemplateImportOut",
+    "TemplateIn",
+    "TemplateVersionOut",
 ]
 
 _CODE_A = "91320509MA1Y2B3C8P"
@@ -42,11 +46,13 @@ class SegmentOut(BaseModel):
     codes: list[str]
     keywords: list[str]
     critical: bool
+    supplies: list[str] = Field(description="Keys of the segments this one feeds")
 
 
 _SEGMENT: dict[str, Any] = {
     "key": "fibre.preform", "name_zh": "光纤预制棒", "name_en": "Fibre preforms",
     "stage": "upstream", "codes": ["3832"], "keywords": ["预制棒", "光棒"], "critical": True,
+    "supplies": ["fibre.fibre"],
 }  # fmt: skip
 
 
@@ -56,27 +62,112 @@ class ChainOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"key": "optical-fibre", "name_zh": "光纤光缆",
-                          "name_en": "Optical fibre and cable", "segments": [_SEGMENT]}]
+                          "name_en": "Optical fibre and cable", "version": 2,
+                          "segments": [_SEGMENT]}]
         }
     )  # fmt: skip
 
     key: str
     name_zh: str
     name_en: str
+    version: int = Field(description="The template version shown (the current one unless asked)")
     segments: list[SegmentOut]
 
     @classmethod
     def of(cls, chain: ChainSpec) -> ChainOut:
         """The template as the API shows it."""
         return cls(
-            key=chain.key, name_zh=chain.name, name_en=english_name(chain.key),
+            key=chain.key, name_zh=chain.name, name_en=chain.name_en, version=chain.version,
             segments=[
-                SegmentOut(key=s.key, name_zh=s.name, name_en=english_name(s.key),
-                           stage=s.stage.value, codes=list(s.codes), keywords=list(s.keywords),
-                           critical=s.critical)
+                SegmentOut(key=s.key, name_zh=s.name, name_en=s.name_en, stage=s.stage.value,
+                           codes=list(s.codes), keywords=list(s.keywords), critical=s.critical,
+                           supplies=list(s.supplies))
                 for s in chain.segments
             ],
         )  # fmt: skip
+
+
+class SegmentIn(BaseModel):
+    """A segment as written: key, names in both languages, position, flags and links."""
+
+    key: str = Field(max_length=64, description="a-z, 0-9, '.', '_', '-'; unique across chains")
+    name_zh: str = Field(max_length=100)
+    name_en: str = Field(max_length=100)
+    stage: str = Field(max_length=16, description="upstream, midstream or downstream")
+    critical: bool = Field(default=False, description="A key segment of the chain")
+    supplies: list[str] = Field(default=[], max_length=60, description="Segments it feeds")
+    codes: list[str] = Field(default=[], max_length=30, description="GB/T 4754-2017 classes")
+    keywords: list[str] = Field(default=[], max_length=30, description="Product words in names")
+
+
+class TemplateIn(BaseModel):
+    """A chain template as written; saving it creates the template or its next version."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{
+                "key": "fibre-laser", "name_zh": "光纤激光器", "name_en": "Fibre lasers",
+                "note": "first draft",
+                "segments": [
+                    {"key": "laser.fibre", "name_zh": "特种光纤", "name_en": "Special fibre",
+                     "stage": "upstream", "critical": True, "supplies": ["laser.source"]},
+                    {"key": "laser.source", "name_zh": "激光器", "name_en": "Laser sources",
+                     "stage": "midstream", "codes": ["3976"], "keywords": ["激光"]},
+                ],
+            }]
+        }
+    )  # fmt: skip
+
+    key: str | None = Field(default=None, max_length=64, description="Needed to create")
+    name_zh: str = Field(max_length=100)
+    name_en: str = Field(max_length=100)
+    segments: list[SegmentIn] = Field(min_length=1, max_length=60)
+    note: str = Field(default="", max_length=300, description="Why this version")
+
+
+class TemplateVersionOut(BaseModel):
+    """One version in a template's history."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [{"version": 2, "name_zh": "光纤光缆",
+                          "name_en": "Optical fibre and cable", "segments": 7,
+                          "note": "sheathing split", "created_by": "analyst",
+                          "created_at": "2026-12-06T08:00:00Z"}]
+        },
+    )  # fmt: skip
+
+    version: int
+    name_zh: str
+    name_en: str
+    segments: int = Field(description="How many segments the version has")
+    note: str
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: ChainTemplateVersion) -> TemplateVersionOut:
+        """A history line."""
+        return cls(version=row.version, name_zh=row.name_zh, name_en=row.name_en,
+                   segments=len(row.segments), note=row.note, created_by=row.created_by,
+                   created_at=row.created_at)  # fmt: skip
+
+
+class TemplateImportOut(ImportReportOut):
+    """What a template file did: the import report (a row per template), and each template."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"rows": 1, "created": 1, "updated": 0, "unchanged": 0, "skipped": 0,
+                          "applied": True, "problems": [], "templates": [
+                              {"key": "fibre-laser", "outcome": "created", "version": 1}]}]
+        }
+    )  # fmt: skip
+
+    templates: list[dict[str, Any]] = Field(
+        description="key, outcome (created, changed, unchanged) and the version it is now at"
+    )
 
 
 class FirmRef(BaseModel):
@@ -91,6 +182,7 @@ class SegmentStatusOut(BaseModel):
 
     key: str
     name: str
+    name_en: str
     stage: str
     critical: bool
     status: str = Field(description="missing, chokepoint, weak or ok")
@@ -123,9 +215,11 @@ class SuggestionOut(BaseModel):
 
 
 _ANALYSIS: dict[str, Any] = {
-    "chain": "optical-fibre", "name": "光纤光缆", "completeness": 0.83,
+    "chain": "optical-fibre", "name": "光纤光缆", "name_en": "Optical fibre and cable",
+    "template_version": 1, "completeness": 0.83,
     "segments": [{
-        "key": "fibre.preform", "name": "光纤预制棒", "stage": "upstream", "critical": True,
+        "key": "fibre.preform", "name": "光纤预制棒", "name_en": "Fibre preforms",
+        "stage": "upstream", "critical": True,
         "status": "chokepoint", "local_count": 1,
         "members": [{"key": _CODE_A, "name": "七都示范光棒有限公司"}],
         "purchased_value": 52000.0, "local_ratio": 0.62,
@@ -151,6 +245,8 @@ class AnalysisOut(BaseModel):
 
     chain: str
     name: str
+    name_en: str
+    template_version: int = Field(description="The version of the chain template analysed")
     completeness: float
     segments: list[SegmentStatusOut]
     rings: dict[str, float]
@@ -161,18 +257,21 @@ class AnalysisOut(BaseModel):
     suggestions: list[SuggestionOut]
 
     @classmethod
-    def of(cls, analysis: ChainAnalysis, graph: SupplyGraph) -> AnalysisOut:
-        """The analysis with enterprise names."""
+    def of(cls, analysis: ChainAnalysis, graph: SupplyGraph, chain: ChainSpec) -> AnalysisOut:
+        """The analysis with enterprise names, by the template ``chain`` it was made with."""
+        english = {s.key: s.name_en for s in chain.segments}
 
         def ref(key: str) -> FirmRef:
             firm = graph.firms.get(key)
             return FirmRef(key=key, name=firm.name if firm else key)
 
         return cls(
-            chain=analysis.chain, name=analysis.name, completeness=analysis.completeness,
+            chain=analysis.chain, name=analysis.name, name_en=chain.name_en,
+            template_version=chain.version, completeness=analysis.completeness,
             segments=[
                 SegmentStatusOut(
-                    key=s.key, name=s.name, stage=s.stage.value, critical=s.critical,
+                    key=s.key, name=s.name, name_en=english.get(s.key, s.name),
+                    stage=s.stage.value, critical=s.critical,
                     status=s.status, local_count=s.local_count,
                     members=[ref(m) for m in s.members], purchased_value=s.purchased_value,
                     local_ratio=s.local_ratio, rings=s.rings,

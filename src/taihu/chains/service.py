@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taihu.accounts import Principal, Role, record_audit
 from taihu.chains.analytics import ChainAnalysis, Thresholds, analyze_chain
 from taihu.chains.disruption import Disruption, simulate
-from taihu.chains.facts import Firm, Ring, Supply, SupplyGraph
+from taihu.chains.facts import ChainSpec, Firm, Ring, Supply, SupplyGraph
 from taihu.chains.models import SegmentTag, SupplyEdge, TagStatus
 from taihu.chains.tagging import suggest_segments
-from taihu.chains.templates import chain_template, chain_templates, segment_index
+from taihu.chains.template_store import TemplateStore
 from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
 from taihu.enterprises import CreditCode, Enterprise, EnterpriseService
 
@@ -54,12 +54,23 @@ class ChainService:
     def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
         self.session = session
         self.clock = clock or SystemClock()
+        self.templates = TemplateStore(session, self.clock)
 
     # -- tags -----------------------------------------------------------------------------
 
     async def suggest_tags(self, actor: Principal) -> int:
-        """Suggest segments for every enterprise; confirmed and rejected tags are left alone."""
+        """Suggest segments of the current templates for every enterprise.
+
+        Confirmed and rejected tags are left alone; a suggestion for a segment no current
+        template has any more is withdrawn (a template change moves the suggestions with it).
+        """
         actor.require_role(Role.BUREAU)
+        templates = await self.templates.current()
+        segments = {s.key for c in templates for s in c.segments}
+        stale = sa.delete(SegmentTag).where(
+            SegmentTag.status == TagStatus.SUGGESTED, SegmentTag.segment_key.not_in(segments)
+        )
+        withdrawn = (await self.session.execute(stale)).rowcount  # type: ignore[attr-defined]
         existing = {
             (t.enterprise_id, t.segment_key)
             for t in await self.session.scalars(sa.select(SegmentTag))
@@ -70,7 +81,7 @@ class ChainService:
             sa.select(Enterprise.id, Enterprise.industry_code, Enterprise.name)
         )
         for enterprise_id, code, name in rows:
-            for suggestion in suggest_segments(chain_templates(), code, name):
+            for suggestion in suggest_segments(templates, code, name):
                 if (enterprise_id, suggestion.segment) in existing:
                     continue
                 self.session.add(
@@ -83,7 +94,8 @@ class ChainService:
                 added += 1
         await self.session.flush()
         await record_audit(self.session, actor, "chain_tag.suggest", "chain_tag", "*",
-                           after={"suggested": added}, at=now)  # fmt: skip
+                           after={"suggested": added, "withdrawn": withdrawn},
+                           at=now)  # fmt: skip
         return added
 
     async def tags(
@@ -130,7 +142,7 @@ class ChainService:
     async def confirm_tags(self, actor: Principal, pairs: list[tuple[int, str]]) -> int:
         """Place many enterprises in segments at once, confirmed (admin or bureau), audited."""
         actor.require_role(Role.BUREAU)
-        unknown = sorted({s for _, s in pairs} - set(segment_index()))
+        unknown = sorted({s for _, s in pairs} - set(await self.templates.segment_index()))
         if unknown:
             raise InvalidInput(f"no chain segment {unknown[0]!r}", code="unknown_segment")
         now = self.clock.now()
@@ -152,7 +164,7 @@ class ChainService:
     async def tag(self, actor: Principal, enterprise_id: int, segment: str) -> SegmentTag:
         """Place an enterprise in a segment directly, confirmed (admin or bureau), audited."""
         actor.require_role(Role.BUREAU)
-        if segment not in segment_index():
+        if segment not in await self.templates.segment_index():
             raise InvalidInput(f"no chain segment {segment!r}", code="unknown_segment")
         await EnterpriseService(self.session, self.clock).get(actor, enterprise_id)
         tag = await self.session.scalar(
@@ -287,10 +299,11 @@ class ChainService:
         return graph
 
     async def analyze(
-        self, actor: Principal, chain_key: str, limits: Thresholds | None = None
-    ) -> tuple[ChainAnalysis, SupplyGraph]:
-        """Analyse one chain (staff roles); the graph comes along for names."""
-        chain = chain_template(chain_key)
+        self, actor: Principal, chain_key: str, limits: Thresholds | None = None,
+        *, template: ChainSpec | None = None,
+    ) -> tuple[ChainAnalysis, SupplyGraph]:  # fmt: skip
+        """Analyse one chain by the current version of its template (or the one given)."""
+        chain = template or await self.templates.get(chain_key)
         graph = await self.graph(actor)
         return analyze_chain(graph, chain, limits), graph
 

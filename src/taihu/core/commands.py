@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, NoReturn, Protocol, TypeVar
 
 import typer
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu import settings as settings_module
 from taihu.core.db import Database
@@ -26,6 +29,7 @@ __all__ = [
     "database_for",
     "err_console",
     "fail",
+    "import_file",
     "load_settings",
     "open_database",
     "run",
@@ -146,3 +150,35 @@ def show_import_report(report: ImportOutcome, *, dry_run: bool) -> None:
     )
     if report.problems and not report.applied:
         raise typer.Exit(1)
+
+
+ImportWork = Callable[[AsyncSession, bytes, Callable[[int, int], None]], Awaitable[ImportOutcome]]
+
+
+def import_file(path: Path, work: ImportWork, *, dry_run: bool) -> ImportOutcome:
+    """Run a file import the way every ``… import`` command does, and print its report.
+
+    Reads the file (a clean error when it cannot), opens the database and one unit of work,
+    shows a progress bar fed by ``work``'s callback, then the report (exit 1 when problems kept
+    it from writing).
+    """
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+
+    async def _run() -> ImportOutcome:
+        async with open_database(load_settings()) as db, db.session() as session:
+            with Progress(
+                TextColumn("[bold]import[/]"), BarColumn(), MofNCompleteColumn(),
+                console=console, transient=True,
+            ) as bar:  # fmt: skip
+                task = bar.add_task("", total=None)
+                return await work(
+                    session, content,
+                    lambda done, total: bar.update(task, completed=done, total=total),
+                )  # fmt: skip
+
+    report = run(_run())
+    show_import_report(report, dry_run=dry_run)
+    return report

@@ -1,5 +1,11 @@
-"""The enterprise registry: enterprises identified by unified social credit code."""
+"""The enterprise registry: enterprises identified by unified social credit code.
 
+``ImportReport``, ``ImportReportOut``, ``RowProblem``, ``Sheet`` and ``read_sheet`` live in
+``taihu.core.tabular`` (the import mechanism every context shares); they are re-exported here
+for the contexts that import them from the registry.
+"""
+
+from taihu.core import ImportReport, ImportReportOut, RowProblem, Sheet, read_sheet
 from taihu.enterprises.credit_code import (
     CREDIT_CODE_ALPHABET,
     CreditCode,
@@ -15,10 +21,8 @@ from taihu.enterprises.industry import (
 from taihu.enterprises.models import Enterprise
 from taihu.enterprises.places import Township, township, townships
 from taihu.enterprises.profile import Profile, RevenueBand
-from taihu.enterprises.registry_import import ImportReport, RowProblem, import_registry
-from taihu.enterprises.schemas import ImportReportOut
+from taihu.enterprises.registry_import import import_registry
 from taihu.enterprises.service import EnterpriseFilter, EnterpriseService
-from taihu.enterprises.tables import Sheet, read_sheet
 
 __all__ = [
     "CREDIT_CODE_ALPHABET",

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile, status
+from fastapi import APIRouter, Depends, Query, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import DbSession, Id, PageNumber, PageSize, RuntimeDep, read_upload
+from taihu.core import (
+    DbSession,
+    DryRun,
+    Id,
+    ImportFile,
+    ImportReportOut,
+    PageNumber,
+    PageSize,
+    RuntimeDep,
+    SkipInvalid,
+    import_upload,
+)
 from taihu.enterprises.industry import industry_classes, search_industry
 from taihu.enterprises.models import Enterprise
 from taihu.enterprises.places import townships
@@ -17,7 +28,6 @@ from taihu.enterprises.schemas import (
     EnterpriseOut,
     EnterprisePage,
     EnterpriseUpdateIn,
-    ImportReportOut,
     IndustryClassOut,
     TownshipOut,
 )
@@ -130,16 +140,17 @@ async def import_enterprises(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
-    file: Annotated[UploadFile, File(description="The .xlsx or .csv file")],
-    skip_invalid: Annotated[bool, Query(description="Write the valid rows only")] = False,
-    dry_run: Annotated[bool, Query(description="Validate without writing")] = False,
+    file: ImportFile,
+    skip_invalid: SkipInvalid = False,
+    dry_run: DryRun = False,
 ) -> ImportReportOut:
-    content = await read_upload(file)
-    report = await import_registry(
-        session, runtime.clock, principal, file.filename or "upload.csv", content,
-        skip_invalid=skip_invalid, dry_run=dry_run,
+    return await import_upload(
+        file,
+        lambda name, content: import_registry(
+            session, runtime.clock, principal, name, content, skip_invalid=skip_invalid,
+            dry_run=dry_run,
+        ),
     )  # fmt: skip
-    return ImportReportOut.model_validate(report)
 
 
 @router.get(

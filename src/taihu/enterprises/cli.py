@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from taihu.accounts import Principal
 from taihu.core import SystemClock
-from taihu.core.commands import console, fail, load_settings, open_database, run, show_import_report
+from taihu.core.commands import console, import_file, load_settings, open_database, run
 from taihu.enterprises.models import Enterprise
-from taihu.enterprises.registry_import import ImportReport, import_registry
+from taihu.enterprises.registry_import import import_registry
 from taihu.enterprises.service import EnterpriseService
 
 __all__ = ["app"]
@@ -77,22 +76,11 @@ def import_(
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and count; write nothing."),
 ) -> None:
     """Import or update enterprises from a spreadsheet, with a validation report."""
-    try:
-        content = file.read_bytes()
-    except OSError as exc:
-        fail(f"cannot read {file}: {exc.strerror}")
-
-    async def _run() -> ImportReport:
-        async with open_database(load_settings()) as db, db.session() as session:
-            with Progress(
-                TextColumn("[bold]import[/]"), BarColumn(), MofNCompleteColumn(),
-                console=console, transient=True,
-            ) as bar:  # fmt: skip
-                task = bar.add_task("", total=None)
-                return await import_registry(
-                    session, SystemClock(), Principal.system(), file.name, content,
-                    skip_invalid=skip_invalid, dry_run=dry_run,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
-                )  # fmt: skip
-
-    show_import_report(run(_run()), dry_run=dry_run)
+    import_file(
+        file,
+        lambda session, content, progress: import_registry(
+            session, SystemClock(), Principal.system(), file.name, content,
+            skip_invalid=skip_invalid, dry_run=dry_run, progress=progress,
+        ),
+        dry_run=dry_run,
+    )  # fmt: skip

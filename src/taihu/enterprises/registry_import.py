@@ -1,15 +1,16 @@
 """Bulk import of the registry from a spreadsheet: validate every row, then write or refuse.
 
-Every row is checked first and every problem reported as (row, column, reason). Then either the
-whole file is written (the default: nothing when any row fails) or, with ``skip_invalid``, the
-valid rows only; a row is never half-written. A row whose credit code is registered updates that
+The shared tabular mechanism (``taihu.core.tabular``) reads the file, checks the header and
+decides: every problem is reported as (row, column, reason), then either the whole file is
+written (the default: nothing when any row fails) or, with ``skip_invalid``, the valid rows
+only; a row is never half-written. A row whose credit code is registered updates that
 enterprise (re-import), others create one. Each write is audited in the same unit of work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -18,13 +19,21 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.core import N_, Clock, InvalidInput, Message
+from taihu.core import (
+    N_,
+    Clock,
+    ImportReport,
+    InvalidInput,
+    Message,
+    RowProblem,
+    TableLayout,
+    should_write,
+)
 from taihu.enterprises.credit_code import CreditCode
 from taihu.enterprises.models import Enterprise
 from taihu.enterprises.profile import Profile, parse_flag
-from taihu.enterprises.tables import Sheet, read_sheet
 
-__all__ = ["COLUMN_ALIASES", "ImportReport", "RowProblem", "import_registry"]
+__all__ = ["COLUMN_ALIASES", "LAYOUT", "import_registry"]
 
 # Header names accepted for each column (English as documented, and the Chinese a bureau's
 # survey sheet uses).
@@ -63,34 +72,7 @@ KNOWN = (*REQUIRED, "name_en", "township", "industry_code", "above_size", "key_e
          "chain_leader", "employees", "revenue_band", "address", "latitude", "longitude",
          "synthetic")  # fmt: skip
 _AUDITED = ("name", *Profile.__dataclass_fields__, "synthetic")
-
-
-@dataclass(frozen=True, slots=True)
-class RowProblem:
-    """Why one cell (or row, when ``column`` is empty) was refused."""
-
-    row: int
-    column: str
-    # A Message is shown in the reader's language by the console; plain text as it is.
-    message: Message | str
-
-    @property
-    def reason(self) -> str:
-        """The reason in English (the API's report, the CLI's table)."""
-        return self.message.render() if isinstance(self.message, Message) else self.message
-
-
-@dataclass(slots=True)
-class ImportReport:
-    """What an import did, or would have done."""
-
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    applied: bool = False
-    problems: list[RowProblem] = field(default_factory=list)
+LAYOUT = TableLayout(COLUMN_ALIASES, REQUIRED, KNOWN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,18 +187,10 @@ async def import_registry(
 ) -> ImportReport:
     """Import enterprises from an xlsx or CSV file (admin or bureau)."""
     actor.require_role(Role.BUREAU)
-    sheet: Sheet = read_sheet(filename, content, COLUMN_ALIASES)
-    report = ImportReport(rows=len(sheet.rows))
-    missing = [c for c in REQUIRED if c not in sheet.columns]
-    if missing:
-        gone = Message(N_("column missing from the header"))
-        report.problems.extend(RowProblem(1, c, gone) for c in missing)
+    report = ImportReport()
+    sheet = LAYOUT.open(filename, content, report)
+    if sheet is None:
         return report
-    unknown = [c for c in sheet.columns if c and c not in KNOWN]
-    report.problems.extend(
-        RowProblem(1, c, Message(N_("unknown column (known: {known})"), known=", ".join(KNOWN)))
-        for c in unknown
-    )
     parsed: list[_Row] = []
     first_seen: dict[str, int] = {}
     for number, cells in sheet.rows:
@@ -235,7 +209,7 @@ async def import_registry(
         first_seen[row.code] = number
         parsed.append(row)
     report.skipped = len(sheet.rows) - len(parsed)
-    if (report.problems and not skip_invalid) or unknown or dry_run:
+    if not should_write(report, skip_invalid=skip_invalid, dry_run=dry_run):
         if dry_run and not report.problems:
             report.created, report.updated, report.unchanged = await _plan(session, parsed)
         return report

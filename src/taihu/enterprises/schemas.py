@@ -15,9 +15,7 @@ __all__ = [
     "EnterpriseOut",
     "EnterprisePage",
     "EnterpriseUpdateIn",
-    "ImportReportOut",
     "IndustryClassOut",
-    "RowProblemOut",
     "TownshipOut",
 ]
 
@@ -135,46 +133,6 @@ class EnterprisePage(Page[EnterpriseOut]):
             "examples": [{"items": [_EXAMPLE], "total": 1, "page": 1, "page_size": 50}]
         }
     )
-
-
-class RowProblemOut(BaseModel):
-    """One refused cell of an import file (row 1 is the header)."""
-
-    model_config = ConfigDict(
-        from_attributes=True,
-        json_schema_extra={
-            "examples": [{"row": 7, "column": "industry_code", "reason": "'9999' is not a class"}]
-        },
-    )
-
-    row: int
-    column: str
-    reason: str
-
-
-class ImportReportOut(BaseModel):
-    """What an import did; ``applied`` is false when nothing was written."""
-
-    model_config = ConfigDict(
-        from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "rows": 3, "created": 0, "updated": 0, "unchanged": 0, "skipped": 1,
-                    "applied": False,
-                    "problems": [{"row": 3, "column": "credit_code", "reason": "required"}],
-                }
-            ]
-        },
-    )  # fmt: skip
-
-    rows: int
-    created: int
-    updated: int
-    unchanged: int
-    skipped: int
-    applied: bool
-    problems: list[RowProblemOut]
 
 
 class IndustryClassOut(BaseModel):

@@ -32,6 +32,7 @@ from taihu.web.body_limit import BodyLimit, upload_paths
 from taihu.web.errors import install_error_handlers
 from taihu.web.middleware import RequestMiddleware
 from taihu.web.openapi import install_openapi
+from taihu.web.pages import chain_templates as chain_template_pages
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
 from taihu.web.pages import home as home_pages
@@ -151,6 +152,7 @@ _ROUTERS = (
     accounts_api.router,
     enterprises_api.router,
     chains_api.router,
+    chain_template_pages.router,  # before chain_pages: /industry-map/templates is no chain
     chain_pages.router,
     identifiers_api.router,
     devices_api.router,

@@ -19,12 +19,10 @@ from taihu.accounts import Permission
 from taihu.chains import (
     AnalysisOut,
     ChainService,
+    ChainSpec,
     DisruptionOut,
     Ring,
     analyze_chain,
-    chain_template,
-    chain_templates,
-    english_name,
 )
 from taihu.core import (
     DbSession,
@@ -68,8 +66,9 @@ STAGE_LABELS = {
 }
 
 
-def _chain_name(key: str, name_zh: str) -> str:
-    return name_zh if current_language.get().startswith("zh") else english_name(key)
+def _chain_name(name_zh: str, name_en: str) -> str:
+    """A chain or segment name in the reader's language."""
+    return name_zh if current_language.get().startswith("zh") else (name_en or name_zh)
 
 
 @router.get(
@@ -83,13 +82,14 @@ async def industry_map(
     except PermissionDenied:
         return render_page(request, "denied.html", who, status_code=403)
     rows = []
-    for chain in chain_templates():
+    for chain in await ChainService(session, runtime.clock).templates.current():
         analysis = analyze_chain(graph, chain, centrality=False)
         counts = dict.fromkeys(STATUS_LABELS, 0)
         for segment in analysis.segments:
             counts[segment.status] += 1
         rows.append({
-            "key": chain.key, "name": _chain_name(chain.key, chain.name),
+            "key": chain.key, "name": _chain_name(chain.name, chain.name_en),
+            "version": chain.version,
             "completeness": analysis.completeness, "counts": counts,
             "district": analysis.rings.get("district"), "suggestions": len(analysis.suggestions),
         })  # fmt: skip
@@ -136,28 +136,30 @@ async def disruption_page(
 async def chain_page(
     request: Request, chain_key: str, who: Signed, session: DbSession, runtime: RuntimeDep
 ) -> HTMLResponse:
+    service = ChainService(session, runtime.clock)
     try:
-        chain = chain_template(chain_key)
-        analysis, graph = await ChainService(session, runtime.clock).analyze(
-            who.principal, chain_key
-        )
+        chain = await service.templates.get(chain_key)
+        analysis, graph = await service.analyze(who.principal, chain_key, template=chain)
     except PermissionDenied:
         return render_page(request, "denied.html", who, status_code=403)
     except NotFound:
         return render_page(request, "denied.html", who, status_code=404)
-    out = AnalysisOut.of(analysis, graph)
+    out = AnalysisOut.of(analysis, graph, chain)
     return render_page(
         request, "chains/chain.html", who,
-        chain=chain, chain_name=_chain_name(chain.key, chain.name), analysis=out,
-        chart=_chart(out),
+        chain=chain, chain_name=_chain_name(chain.name, chain.name_en), analysis=out,
+        chart=_chart(out, chain),
         status_labels={k: gettext_(v) for k, v in STATUS_LABELS.items()},
         ring_labels={k: gettext_(v) for k, v in RING_LABELS.items()},
         stage_labels={k: gettext_(v) for k, v in STAGE_LABELS.items()},
     )  # fmt: skip
 
 
-def _chart(analysis: AnalysisOut) -> dict[str, Any]:
-    """A graph of the chain's segments, left to right by stage, coloured by status."""
+def _chart(analysis: AnalysisOut, chain: ChainSpec) -> dict[str, Any]:
+    """A graph of the chain's segments, left to right by stage, coloured by status.
+
+    Links follow what each segment supplies; a template that names none is drawn in order.
+    """
     colours = {"missing": "#c62828", "chokepoint": "#ef6c00", "weak": "#f9a825", "ok": "#2e7d32"}
     columns = {"upstream": 0, "midstream": 1, "downstream": 2}
     rows: dict[str, int] = {}
@@ -167,13 +169,18 @@ def _chart(analysis: AnalysisOut) -> dict[str, Any]:
         row = rows.get(segment.stage, 0)
         rows[segment.stage] = row + 1
         nodes.append({
-            "id": segment.key, "name": _chain_name(segment.key, segment.name),
+            "id": segment.key, "name": _chain_name(segment.name, segment.name_en),
             "x": column * 300, "y": row * 90, "value": segment.local_count,
             "status": gettext_(STATUS_LABELS[segment.status]),
             "itemStyle": {"color": colours[segment.status]},
             "symbolSize": 28 + min(segment.local_count, 40),
         })  # fmt: skip
+    bought = {s.key: s.purchased_value for s in analysis.segments}
     links = [
+        {"source": s.key, "target": target, "value": bought.get(s.key, 0.0)}
+        for s in chain.segments
+        for target in s.supplies
+    ] or [
         {"source": a.key, "target": b.key, "value": b.purchased_value}
         for a, b in zip(analysis.segments, analysis.segments[1:], strict=False)
     ]
