@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from taihu.identifiers.handle_json import decode_vlist, encode_vlist, value_from_json, value_to_json
-from taihu.identifiers.handle_values import (
+from taihu.identifiers.handle.values import (
     AdminPermission,
     AdminRef,
     Handle,
@@ -14,6 +13,7 @@ from taihu.identifiers.handle_values import (
     decode_admin,
     encode_admin,
 )
+from taihu.identifiers.handle_json import decode_vlist, encode_vlist, value_from_json, value_to_json
 
 
 def test_handle_normalizes_the_prefix_only() -> None:

@@ -17,14 +17,14 @@ from taihu.accounts import Principal
 from taihu.core import Database
 from taihu.identifiers import HandleValue, IdentifierService, Resolver, parse_handle
 from taihu.identifiers.batch import BatchItem, BatchService
-from taihu.identifiers.handle_json import iso
-from taihu.identifiers.handle_values import (
+from taihu.identifiers.handle.values import (
     ADMIN_PERMISSIONS_ALL,
     AdminPermission,
     AdminRef,
     TtlType,
     encode_admin,
 )
+from taihu.identifiers.handle_json import iso
 from taihu.identifiers.handle_wire_values import (
     CACHE_SECONDS,
     public_wire,

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from taihu.identifiers.handle.values import AdminPermission, AdminRef, Handle, HandleValueError
 from taihu.identifiers.handle_json import VLIST_TYPE, decode_vlist
-from taihu.identifiers.handle_values import AdminPermission, AdminRef, Handle, HandleValueError
 from taihu.identifiers.models import HandleRow
 from taihu.identifiers.records import load_record
 

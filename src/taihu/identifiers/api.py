@@ -33,6 +33,7 @@ from taihu.core import (
     parse_bounded,
 )
 from taihu.identifiers.admin_logins import basic_login
+from taihu.identifiers.handle.values import Handle, HandleValueError
 from taihu.identifiers.handle_rest import (
     RC_SUCCESS,
     RC_VALUES_NOT_FOUND,
@@ -42,7 +43,6 @@ from taihu.identifiers.handle_rest import (
     response_code,
     select_values,
 )
-from taihu.identifiers.handle_values import Handle, HandleValueError
 from taihu.identifiers.resolver import Resolver
 from taihu.identifiers.service import Caller, identifier_service, parse_handle, parse_prefix
 

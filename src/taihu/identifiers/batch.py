@@ -33,7 +33,8 @@ from taihu.core import (
     current_request_id,
 )
 from taihu.identifiers.bulk_rows import bound, insert_rows
-from taihu.identifiers.handle_values import (
+from taihu.identifiers.handle.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
+from taihu.identifiers.handle.values import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
     DEFAULT_ADMIN_INDEX,
@@ -50,7 +51,6 @@ from taihu.identifiers.models import HandleChange, HandleRow, Prefix
 from taihu.identifiers.records import load_record
 from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService, unique_indexes
-from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
 __all__ = ["MAX_BATCH", "BatchItem", "BatchService", "ItemCode", "ItemResult"]
 

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, record_audit
 from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
-from taihu.identifiers.handle_values import AdminPermission
+from taihu.identifiers.handle.templates import BUILTIN_TEMPLATES, TemplateError, TemplateSpec
+from taihu.identifiers.handle.values import AdminPermission
 from taihu.identifiers.models import HandleRow, Template
 from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService, parse_prefix
-from taihu.identifiers.templates import BUILTIN_TEMPLATES, TemplateError, TemplateSpec
 
 __all__ = ["TemplateService", "template_json"]
 

@@ -15,8 +15,8 @@ from taihu.core.commands import console, fail, load_settings, open_database, run
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers.applications import ApplicationService
 from taihu.identifiers.catalog import TemplateService, parse_spec
+from taihu.identifiers.handle.values import HandleValue, HandleValueError
 from taihu.identifiers.handle_json import value_to_json
-from taihu.identifiers.handle_values import HandleValue, HandleValueError
 from taihu.identifiers.importer import import_rows, read_table
 from taihu.identifiers.node_cli import app as node_app
 from taihu.identifiers.node_cli import resolve_recursively

@@ -36,15 +36,15 @@ from typing import Literal
 
 from taihu.core import Clock, Database, TaihuError, TooManyRequests, Unauthenticated
 from taihu.identifiers.admin_logins import answer_login
-from taihu.identifiers.handle_locator import LocalPrefixes, PrefixLocator
-from taihu.identifiers.handle_rest import response_code
-from taihu.identifiers.handle_values import (
+from taihu.identifiers.handle.values import (
     SECKEY_TYPE,
     Handle,
     HandleValueError,
     normalize_prefix,
     plain_key,
 )
+from taihu.identifiers.handle_locator import LocalPrefixes, PrefixLocator
+from taihu.identifiers.handle_rest import response_code
 from taihu.identifiers.resolver import Resolver, WireAnswer
 from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import HandleAdmin, IdentifierService

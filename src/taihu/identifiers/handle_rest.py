@@ -15,8 +15,8 @@ from urllib.parse import unquote
 import orjson
 
 from taihu.core import TaihuError
+from taihu.identifiers.handle.values import HandleValue, HandleValueError
 from taihu.identifiers.handle_json import value_from_json
-from taihu.identifiers.handle_values import HandleValue, HandleValueError
 
 __all__ = [
     "MAX_MESSAGE_BYTES",

@@ -21,8 +21,7 @@ from typing import Any
 
 import orjson
 
-from taihu.identifiers.handle_json import admin_json, iso
-from taihu.identifiers.handle_values import (
+from taihu.identifiers.handle.values import (
     ADMIN_TYPE,
     SECKEY_TYPE,
     AdminPermission,
@@ -30,6 +29,7 @@ from taihu.identifiers.handle_values import (
     HandleValue,
     encode_admin,
 )
+from taihu.identifiers.handle_json import admin_json, iso
 from taihu.identifiers.records import stored_values, value_from_stored
 from taihu.identifiers.wire import encode_value
 from taihu.identifiers.wire.values import VLIST_TYPE

@@ -26,8 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, record_audit
 from taihu.core import Clock, Conflict, Database, InvalidInput, PeriodicJob, SystemClock
-from taihu.identifiers.handle_server import site_for
-from taihu.identifiers.handle_values import (
+from taihu.identifiers.handle.values import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
     DEFAULT_ADMIN_INDEX,
@@ -38,6 +37,7 @@ from taihu.identifiers.handle_values import (
     HandleValue,
     encode_admin,
 )
+from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.models import Filing, NodeLink, Prefix
 from taihu.identifiers.referrals import SITE_TYPE, parse_hostport
 from taihu.identifiers.seckeys import SecretKeyBox

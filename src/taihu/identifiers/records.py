@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
+from taihu.identifiers.handle.values import HandleValue
 from taihu.identifiers.handle_json import value_from_json, value_to_json
-from taihu.identifiers.handle_values import HandleValue
 
 __all__ = ["dump_record", "load_record", "stored_values", "value_from_stored"]
 

@@ -37,7 +37,8 @@ from taihu.core import (
     hash_password,
 )
 from taihu.identifiers.admins import in_admin_group
-from taihu.identifiers.handle_values import (
+from taihu.identifiers.handle.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
+from taihu.identifiers.handle.values import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
     DEFAULT_ADMIN_INDEX,
@@ -61,7 +62,6 @@ from taihu.identifiers.seckeys import (
     is_sealed,
     seckeys_for,
 )
-from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
 __all__ = [
     "Caller",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from taihu.identifiers.handle.values import HandleValue
 from taihu.identifiers.handle_server import site_for
-from taihu.identifiers.handle_values import HandleValue
 from taihu.identifiers.referrals import (
     RecursiveResolver,
     ResolutionFailed,

@@ -26,9 +26,9 @@ from taihu.identifiers import (
     handle_server_for,
     parse_handle,
 )
+from taihu.identifiers.handle.values import HandleValueError, plain_key
 from taihu.identifiers.handle_dispatch import Conversation, HandleDispatcher
 from taihu.identifiers.handle_locator import LocalPrefixes
-from taihu.identifiers.handle_values import HandleValueError, plain_key
 from taihu.identifiers.wire import (
     Credential,
     Envelope,

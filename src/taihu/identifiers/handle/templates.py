@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from taihu.identifiers.handle_values import HandleValue
+from taihu.identifiers.handle.values import HandleValue
 
 __all__ = [
     "BUILTIN_TEMPLATES",
