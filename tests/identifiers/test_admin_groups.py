@@ -9,7 +9,7 @@ from taihu.core import Database, FrozenClock, PermissionDenied
 from taihu.identifiers import AdminPermission, Handle, HandleAdmin, HandleValue, IdentifierService
 from taihu.identifiers.admins import MAX_DEPTH
 from taihu.identifiers.handle.values import ADMIN_TYPE, AdminRef, encode_admin
-from taihu.identifiers.handle_json import VLIST_TYPE, encode_vlist
+from taihu.identifiers.records.json_values import VLIST_TYPE, encode_vlist
 from tests.identifiers.conftest import PREFIX
 
 pytestmark = pytest.mark.usefixtures("prefixes")

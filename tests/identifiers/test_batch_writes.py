@@ -15,7 +15,7 @@ from taihu.core import Database, FrozenClock
 from taihu.identifiers import BatchService, HandleRow, HandleValue, StatsDaily
 from taihu.identifiers.batch import BatchItem, ItemCode
 from taihu.identifiers.models import HandleChange
-from taihu.identifiers.records import load_record
+from taihu.identifiers.records.stored import load_record
 from tests.identifiers.conftest import PREFIX
 
 pytestmark = pytest.mark.usefixtures("templates")

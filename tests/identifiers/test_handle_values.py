@@ -13,7 +13,12 @@ from taihu.identifiers.handle.values import (
     decode_admin,
     encode_admin,
 )
-from taihu.identifiers.handle_json import decode_vlist, encode_vlist, value_from_json, value_to_json
+from taihu.identifiers.records.json_values import (
+    decode_vlist,
+    encode_vlist,
+    value_from_json,
+    value_to_json,
+)
 
 
 def test_handle_normalizes_the_prefix_only() -> None:

@@ -4,11 +4,11 @@ from taihu.identifiers.applications import ApplicationService
 from taihu.identifiers.batch import BatchService
 from taihu.identifiers.catalog import TemplateService
 from taihu.identifiers.handle.values import AdminPermission, Handle, HandleValue
-from taihu.identifiers.handle_json import value_to_json
 from taihu.identifiers.handle_server import HandleServer, bind_handle, handle_server_for
 from taihu.identifiers.hierarchy import Filer, HierarchyService
 from taihu.identifiers.importer import ImportReport, import_rows, read_table_bytes
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
+from taihu.identifiers.records.json_values import value_to_json
 from taihu.identifiers.resolver import Resolver
 from taihu.identifiers.seckeys import SecretKeyBox, seckeys_for
 from taihu.identifiers.service import (

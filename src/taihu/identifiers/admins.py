@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.identifiers.handle.values import AdminPermission, AdminRef, Handle, HandleValueError
-from taihu.identifiers.handle_json import VLIST_TYPE, decode_vlist
 from taihu.identifiers.models import HandleRow
-from taihu.identifiers.records import load_record
+from taihu.identifiers.records.json_values import VLIST_TYPE, decode_vlist
+from taihu.identifiers.records.stored import load_record
 
 __all__ = ["MAX_DEPTH", "in_admin_group"]
 

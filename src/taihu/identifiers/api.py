@@ -34,7 +34,7 @@ from taihu.core import (
 )
 from taihu.identifiers.admin_logins import basic_login
 from taihu.identifiers.handle.values import Handle, HandleValueError
-from taihu.identifiers.handle_rest import (
+from taihu.identifiers.records.rest import (
     RC_SUCCESS,
     RC_VALUES_NOT_FOUND,
     http_status,

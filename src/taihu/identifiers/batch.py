@@ -46,9 +46,9 @@ from taihu.identifiers.handle.values import (
     HandleValueError,
     encode_admin,
 )
-from taihu.identifiers.handle_wire_values import stored_columns
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
-from taihu.identifiers.records import load_record
+from taihu.identifiers.records.stored import load_record
+from taihu.identifiers.records.wire_values import stored_columns
 from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService, unique_indexes
 

@@ -44,7 +44,7 @@ from taihu.identifiers.handle.values import (
     plain_key,
 )
 from taihu.identifiers.handle_locator import LocalPrefixes, PrefixLocator
-from taihu.identifiers.handle_rest import response_code
+from taihu.identifiers.records.rest import response_code
 from taihu.identifiers.resolver import Resolver, WireAnswer
 from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import HandleAdmin, IdentifierService

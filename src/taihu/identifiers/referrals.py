@@ -27,7 +27,7 @@ from taihu.core import Database
 from taihu.identifiers.handle.values import Handle, HandleValue, HandleValueError, TtlType
 from taihu.identifiers.handle_locator import NOT_HERE, Answer, LocalPrefixes
 from taihu.identifiers.models import HandleRow, NodeLink
-from taihu.identifiers.records import load_record
+from taihu.identifiers.records.stored import load_record
 from taihu.identifiers.wire import (
     ErrorBody,
     HandleClient,

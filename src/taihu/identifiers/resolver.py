@@ -40,9 +40,9 @@ from prometheus_client import Counter as PromCounter
 from sqlalchemy.engine import make_url
 
 from taihu.core import Clock, Database
-from taihu.identifiers.handle_rest import RC_SUCCESS, select_values
-from taihu.identifiers.handle_wire_values import CACHE_SECONDS, WireValue, public_wire
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
+from taihu.identifiers.records.rest import RC_SUCCESS, select_values
+from taihu.identifiers.records.wire_values import CACHE_SECONDS, WireValue, public_wire
 
 __all__ = [
     "FLUSH_INTERVAL",

@@ -52,9 +52,9 @@ from taihu.identifiers.handle.values import (
     encode_admin,
     normalize_prefix,
 )
-from taihu.identifiers.handle_wire_values import stored_columns
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily, Template
-from taihu.identifiers.records import dump_record, load_record
+from taihu.identifiers.records.stored import dump_record, load_record
+from taihu.identifiers.records.wire_values import stored_columns
 from taihu.identifiers.resolver import REGISTRATIONS
 from taihu.identifiers.seckeys import (
     SecretKeyBox,

@@ -30,7 +30,7 @@ from taihu.identifiers.batch import MAX_BATCH, BatchItem, BatchService
 from taihu.identifiers.catalog import TemplateService, parse_spec, template_json
 from taihu.identifiers.handle.templates import TEMPLATE_TYPE
 from taihu.identifiers.handle.values import Handle, HandleValue, HandleValueError
-from taihu.identifiers.handle_json import value_from_json, value_to_json
+from taihu.identifiers.records.json_values import value_from_json, value_to_json
 from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.service import identifier_service, parse_handle
 

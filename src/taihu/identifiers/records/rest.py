@@ -16,7 +16,7 @@ import orjson
 
 from taihu.core import TaihuError
 from taihu.identifiers.handle.values import HandleValue, HandleValueError
-from taihu.identifiers.handle_json import value_from_json
+from taihu.identifiers.records.json_values import value_from_json
 
 __all__ = [
     "MAX_MESSAGE_BYTES",

@@ -29,8 +29,8 @@ from taihu.identifiers.handle.values import (
     HandleValue,
     encode_admin,
 )
-from taihu.identifiers.handle_json import admin_json, iso
-from taihu.identifiers.records import stored_values, value_from_stored
+from taihu.identifiers.records.json_values import admin_json, iso
+from taihu.identifiers.records.stored import stored_values, value_from_stored
 from taihu.identifiers.wire import encode_value
 from taihu.identifiers.wire.values import VLIST_TYPE
 
