@@ -14,7 +14,7 @@ from taihu.core import Database, FrozenClock
 from taihu.identifiers import Handle, HandleValue, IdentifierService
 from taihu.identifiers.records.stored import dump_record
 from taihu.identifiers.records.wire_values import stored_to_wire
-from taihu.identifiers.resolver import SYNC_INTERVAL, Resolver
+from taihu.identifiers.resolution.resolver import SYNC_INTERVAL, Resolver
 from tests.identifiers.conftest import PREFIX
 from tests.identifiers.test_resolution_cache import Ticks
 

@@ -32,7 +32,7 @@ from taihu.identifiers.records.wire_values import (
     stored_columns,
     wire_answer,
 )
-from taihu.identifiers.resolver import ttl_seconds
+from taihu.identifiers.resolution.resolver import ttl_seconds
 from taihu.identifiers.wire import encode_vlist
 from tests.conftest import World
 from tests.identifiers.conftest import PREFIX

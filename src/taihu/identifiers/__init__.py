@@ -9,7 +9,7 @@ from taihu.identifiers.hierarchy import Filer, HierarchyService
 from taihu.identifiers.importer import ImportReport, import_rows, read_table_bytes
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
 from taihu.identifiers.records.json_values import value_to_json
-from taihu.identifiers.resolver import Resolver
+from taihu.identifiers.resolution.resolver import Resolver
 from taihu.identifiers.seckeys import SecretKeyBox, seckeys_for
 from taihu.identifiers.service import (
     HandleAdmin,

@@ -43,7 +43,7 @@ from taihu.identifiers.records.rest import (
     response_code,
     select_values,
 )
-from taihu.identifiers.resolver import Resolver
+from taihu.identifiers.resolution.resolver import Resolver
 from taihu.identifiers.service import Caller, identifier_service, parse_handle, parse_prefix
 
 __all__ = [

@@ -43,9 +43,9 @@ from taihu.identifiers.handle.values import (
     normalize_prefix,
     plain_key,
 )
-from taihu.identifiers.handle_locator import LocalPrefixes, PrefixLocator
 from taihu.identifiers.records.rest import response_code
-from taihu.identifiers.resolver import Resolver, WireAnswer
+from taihu.identifiers.resolution.locator import LocalPrefixes, PrefixLocator
+from taihu.identifiers.resolution.resolver import Resolver, WireAnswer
 from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import HandleAdmin, IdentifierService
 from taihu.identifiers.wire import (

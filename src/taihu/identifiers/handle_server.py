@@ -28,9 +28,9 @@ from prometheus_client import Counter as PromCounter
 
 from taihu.core import Clock, Database, PeriodicJob, drain
 from taihu.identifiers.handle_dispatch import Conversation, HandleDispatcher
-from taihu.identifiers.handle_locator import LocalPrefixes, PrefixLocator
-from taihu.identifiers.referrals import node_locator
-from taihu.identifiers.resolver import FLUSH_INTERVAL, Resolver
+from taihu.identifiers.resolution.locator import LocalPrefixes, PrefixLocator
+from taihu.identifiers.resolution.referrals import node_locator
+from taihu.identifiers.resolution.resolver import FLUSH_INTERVAL, Resolver
 from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.service import IdentifierService
 from taihu.identifiers.wire import (

@@ -39,7 +39,7 @@ from taihu.identifiers.handle.values import (
 )
 from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.models import Filing, NodeLink, Prefix
-from taihu.identifiers.referrals import SITE_TYPE, parse_hostport
+from taihu.identifiers.resolution.referrals import SITE_TYPE, parse_hostport
 from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import IdentifierService, parse_handle, parse_prefix
 from taihu.identifiers.wire import (

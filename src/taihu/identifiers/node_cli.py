@@ -17,7 +17,7 @@ from taihu.identifiers.hierarchy import (
     HierarchyService,
     run_filings,
 )
-from taihu.identifiers.referrals import (
+from taihu.identifiers.resolution.referrals import (
     RecursiveResolver,
     ResolutionFailed,
     WireTransport,

@@ -55,7 +55,7 @@ from taihu.identifiers.handle.values import (
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily, Template
 from taihu.identifiers.records.stored import dump_record, load_record
 from taihu.identifiers.records.wire_values import stored_columns
-from taihu.identifiers.resolver import REGISTRATIONS
+from taihu.identifiers.resolution.resolver import REGISTRATIONS
 from taihu.identifiers.seckeys import (
     SecretKeyBox,
     is_hashed,

@@ -6,7 +6,7 @@ import pytest
 
 from taihu.identifiers.handle.values import HandleValue
 from taihu.identifiers.handle_server import site_for
-from taihu.identifiers.referrals import (
+from taihu.identifiers.resolution.referrals import (
     RecursiveResolver,
     ResolutionFailed,
     TtlCache,

@@ -30,9 +30,9 @@ from taihu.identifiers import (
     handle_server_for,
     parse_handle,
 )
-from taihu.identifiers.handle_locator import LocalPrefixes
 from taihu.identifiers.hierarchy import prefix_record, run_filings
-from taihu.identifiers.referrals import (
+from taihu.identifiers.resolution.locator import LocalPrefixes
+from taihu.identifiers.resolution.referrals import (
     HierarchyLocator,
     RecursiveResolver,
     ResolutionFailed,

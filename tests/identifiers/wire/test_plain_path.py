@@ -28,7 +28,7 @@ from taihu.identifiers import (
 )
 from taihu.identifiers.handle.values import HandleValueError, plain_key
 from taihu.identifiers.handle_dispatch import Conversation, HandleDispatcher
-from taihu.identifiers.handle_locator import LocalPrefixes
+from taihu.identifiers.resolution.locator import LocalPrefixes
 from taihu.identifiers.wire import (
     Credential,
     Envelope,

@@ -31,7 +31,7 @@ Public API (names are stable; other modules build on them)::
     WireDecodeError  every malformed input (truncated, lying length, huge count, bad version)
 
 The server side (``taihu.identifiers.handle_server``) answers only for prefixes its
-``taihu.identifiers.handle_locator.PrefixLocator`` accepts; see that module for the seam.
+``taihu.identifiers.resolution.locator.PrefixLocator`` accepts; see that module for the seam.
 """
 
 from taihu.identifiers.wire.buffer import WireDecodeError

@@ -25,9 +25,9 @@ import sqlalchemy as sa
 
 from taihu.core import Database
 from taihu.identifiers.handle.values import Handle, HandleValue, HandleValueError, TtlType
-from taihu.identifiers.handle_locator import NOT_HERE, Answer, LocalPrefixes
 from taihu.identifiers.models import HandleRow, NodeLink
 from taihu.identifiers.records.stored import load_record
+from taihu.identifiers.resolution.locator import NOT_HERE, Answer, LocalPrefixes
 from taihu.identifiers.wire import (
     ErrorBody,
     HandleClient,
