@@ -27,7 +27,7 @@ from taihu.devices import DeviceService
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers.handle.values import SECKEY_TYPE, Handle
 from taihu.identifiers.records.stored import load_record
-from taihu.identifiers.seckeys import is_sealed
+from taihu.identifiers.registration.seckeys import is_sealed
 from tests.conftest import CODE_A
 from tests.processes import DEADLINE, SERVING, http, run, running
 

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from taihu.accounts import Principal
 from taihu.core import Database
 from taihu.identifiers import HandleValue, IdentifierService, Resolver, parse_handle
-from taihu.identifiers.batch import BatchItem, BatchService
 from taihu.identifiers.handle.values import (
     ADMIN_PERMISSIONS_ALL,
     AdminPermission,
@@ -32,6 +31,7 @@ from taihu.identifiers.records.wire_values import (
     stored_columns,
     wire_answer,
 )
+from taihu.identifiers.registration.batch import BatchItem, BatchService
 from taihu.identifiers.resolution.resolver import ttl_seconds
 from taihu.identifiers.wire import encode_vlist
 from tests.conftest import World

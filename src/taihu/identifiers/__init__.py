@@ -1,22 +1,22 @@
 """The identifier node: prefixes, handles, templates, registration and resolution."""
 
 from taihu.identifiers.applications import ApplicationService
-from taihu.identifiers.batch import BatchService
 from taihu.identifiers.catalog import TemplateService
 from taihu.identifiers.handle.values import AdminPermission, Handle, HandleValue
 from taihu.identifiers.handle_server import HandleServer, bind_handle, handle_server_for
 from taihu.identifiers.hierarchy import Filer, HierarchyService
-from taihu.identifiers.importer import ImportReport, import_rows, read_table_bytes
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
 from taihu.identifiers.records.json_values import value_to_json
-from taihu.identifiers.resolution.resolver import Resolver
-from taihu.identifiers.seckeys import SecretKeyBox, seckeys_for
-from taihu.identifiers.service import (
+from taihu.identifiers.registration.batch import BatchService
+from taihu.identifiers.registration.importer import ImportReport, import_rows, read_table_bytes
+from taihu.identifiers.registration.seckeys import SecretKeyBox, seckeys_for
+from taihu.identifiers.registration.service import (
     HandleAdmin,
     IdentifierService,
     identifier_service,
     parse_handle,
 )
+from taihu.identifiers.resolution.resolver import Resolver
 from taihu.identifiers.statistics import DayCount, StatisticsService
 
 __all__ = [

@@ -32,7 +32,6 @@ from taihu.core import (
     get_runtime,
     parse_bounded,
 )
-from taihu.identifiers.admin_logins import basic_login
 from taihu.identifiers.handle.values import Handle, HandleValueError
 from taihu.identifiers.records.rest import (
     RC_SUCCESS,
@@ -43,8 +42,14 @@ from taihu.identifiers.records.rest import (
     response_code,
     select_values,
 )
+from taihu.identifiers.registration.logins import basic_login
+from taihu.identifiers.registration.service import (
+    Caller,
+    identifier_service,
+    parse_handle,
+    parse_prefix,
+)
 from taihu.identifiers.resolution.resolver import Resolver
-from taihu.identifiers.service import Caller, identifier_service, parse_handle, parse_prefix
 
 __all__ = [
     "LARGE_BODIES",

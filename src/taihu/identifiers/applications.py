@@ -22,7 +22,7 @@ from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
 from taihu.identifiers.handle.templates import TemplateError, industry_levels
 from taihu.identifiers.hierarchy import queue_filing
 from taihu.identifiers.models import Prefix, PrefixApplication
-from taihu.identifiers.service import IdentifierService, parse_prefix
+from taihu.identifiers.registration.service import IdentifierService, parse_prefix
 
 __all__ = ["ApplicationService"]
 

@@ -12,7 +12,12 @@ from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
 from taihu.identifiers.handle.templates import BUILTIN_TEMPLATES, TemplateError, TemplateSpec
 from taihu.identifiers.handle.values import AdminPermission
 from taihu.identifiers.models import HandleRow, Template
-from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService, parse_prefix
+from taihu.identifiers.registration.service import (
+    Caller,
+    HandleAdmin,
+    IdentifierService,
+    parse_prefix,
+)
 
 __all__ = ["TemplateService", "template_json"]
 

@@ -16,12 +16,12 @@ from taihu.enterprises import EnterpriseService
 from taihu.identifiers.applications import ApplicationService
 from taihu.identifiers.catalog import TemplateService, parse_spec
 from taihu.identifiers.handle.values import HandleValue, HandleValueError
-from taihu.identifiers.importer import import_rows, read_table
 from taihu.identifiers.node_cli import app as node_app
 from taihu.identifiers.node_cli import resolve_recursively
 from taihu.identifiers.records.json_values import value_to_json
-from taihu.identifiers.seckeys import seckeys_for
-from taihu.identifiers.service import IdentifierService, parse_handle
+from taihu.identifiers.registration.importer import import_rows, read_table
+from taihu.identifiers.registration.seckeys import seckeys_for
+from taihu.identifiers.registration.service import IdentifierService, parse_handle
 from taihu.identifiers.wire import HandleClient, HandleResponseError, HandleWireError
 
 __all__ = ["app", "node_app"]

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from taihu.core import Clock, Database, TaihuError, TooManyRequests, Unauthenticated
-from taihu.identifiers.admin_logins import answer_login
 from taihu.identifiers.handle.values import (
     SECKEY_TYPE,
     Handle,
@@ -44,10 +43,11 @@ from taihu.identifiers.handle.values import (
     plain_key,
 )
 from taihu.identifiers.records.rest import response_code
+from taihu.identifiers.registration.logins import answer_login
+from taihu.identifiers.registration.seckeys import SecretKeyBox
+from taihu.identifiers.registration.service import HandleAdmin, IdentifierService
 from taihu.identifiers.resolution.locator import LocalPrefixes, PrefixLocator
 from taihu.identifiers.resolution.resolver import Resolver, WireAnswer
-from taihu.identifiers.seckeys import SecretKeyBox
-from taihu.identifiers.service import HandleAdmin, IdentifierService
 from taihu.identifiers.wire import (
     Body,
     Challenge,

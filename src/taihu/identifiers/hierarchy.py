@@ -39,9 +39,9 @@ from taihu.identifiers.handle.values import (
 )
 from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.models import Filing, NodeLink, Prefix
+from taihu.identifiers.registration.seckeys import SecretKeyBox
+from taihu.identifiers.registration.service import IdentifierService, parse_handle, parse_prefix
 from taihu.identifiers.resolution.referrals import SITE_TYPE, parse_hostport
-from taihu.identifiers.seckeys import SecretKeyBox
-from taihu.identifiers.service import IdentifierService, parse_handle, parse_prefix
 from taihu.identifiers.wire import (
     HandleClient,
     HandleResponseError,

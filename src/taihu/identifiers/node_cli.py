@@ -17,13 +17,13 @@ from taihu.identifiers.hierarchy import (
     HierarchyService,
     run_filings,
 )
+from taihu.identifiers.registration.seckeys import seckeys_for
 from taihu.identifiers.resolution.referrals import (
     RecursiveResolver,
     ResolutionFailed,
     WireTransport,
     parse_hostport,
 )
-from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.wire import ResolutionResponse, SiteInfo, encode_site
 from taihu.settings import Settings
 

@@ -26,13 +26,13 @@ from taihu.core import (
     get_runtime,
 )
 from taihu.identifiers.api import resolver_of
-from taihu.identifiers.batch import MAX_BATCH, BatchItem, BatchService
 from taihu.identifiers.catalog import TemplateService, parse_spec, template_json
 from taihu.identifiers.handle.templates import TEMPLATE_TYPE
 from taihu.identifiers.handle.values import Handle, HandleValue, HandleValueError
 from taihu.identifiers.records.json_values import value_from_json, value_to_json
-from taihu.identifiers.seckeys import seckeys_for
-from taihu.identifiers.service import identifier_service, parse_handle
+from taihu.identifiers.registration.batch import MAX_BATCH, BatchItem, BatchService
+from taihu.identifiers.registration.seckeys import seckeys_for
+from taihu.identifiers.registration.service import identifier_service, parse_handle
 
 __all__ = [
     "ERRORS",

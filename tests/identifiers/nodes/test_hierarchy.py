@@ -20,12 +20,12 @@ from taihu.identifiers.hierarchy import (
     run_filings,
     site_value,
 )
+from taihu.identifiers.registration.service import IdentifierService
 from taihu.identifiers.resolution.referrals import (
     HierarchyLocator,
     RecursiveResolver,
     referral_site,
 )
-from taihu.identifiers.service import IdentifierService
 from taihu.identifiers.wire import (
     Envelope,
     ErrorBody,

@@ -31,6 +31,7 @@ from taihu.identifiers import (
     parse_handle,
 )
 from taihu.identifiers.hierarchy import prefix_record, run_filings
+from taihu.identifiers.registration.seckeys import seckeys_for
 from taihu.identifiers.resolution.locator import LocalPrefixes
 from taihu.identifiers.resolution.referrals import (
     HierarchyLocator,
@@ -38,7 +39,6 @@ from taihu.identifiers.resolution.referrals import (
     ResolutionFailed,
     WireTransport,
 )
-from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.wire import (
     HandleClient,
     OpCode,

@@ -17,11 +17,16 @@ from pathlib import Path
 
 from taihu.accounts import record_audit
 from taihu.core import Clock, Database, InvalidInput, SystemClock, TaihuError
-from taihu.identifiers.batch import MAX_BATCH, BatchItem, BatchService
 from taihu.identifiers.handle.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 from taihu.identifiers.handle.values import Handle, HandleValue, HandleValueError
-from taihu.identifiers.seckeys import SecretKeyBox
-from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService, parse_prefix
+from taihu.identifiers.registration.batch import MAX_BATCH, BatchItem, BatchService
+from taihu.identifiers.registration.seckeys import SecretKeyBox
+from taihu.identifiers.registration.service import (
+    Caller,
+    HandleAdmin,
+    IdentifierService,
+    parse_prefix,
+)
 
 __all__ = ["ImportError_", "ImportReport", "import_rows", "read_table", "read_table_bytes"]
 

@@ -32,7 +32,6 @@ from taihu.core import (
     TaihuError,
     current_request_id,
 )
-from taihu.identifiers.bulk_rows import bound, insert_rows
 from taihu.identifiers.handle.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 from taihu.identifiers.handle.values import (
     ADMIN_PERMISSIONS_ALL,
@@ -49,8 +48,14 @@ from taihu.identifiers.handle.values import (
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
 from taihu.identifiers.records.stored import load_record
 from taihu.identifiers.records.wire_values import stored_columns
-from taihu.identifiers.seckeys import SecretKeyBox
-from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService, unique_indexes
+from taihu.identifiers.registration.bulk_rows import bound, insert_rows
+from taihu.identifiers.registration.seckeys import SecretKeyBox
+from taihu.identifiers.registration.service import (
+    Caller,
+    HandleAdmin,
+    IdentifierService,
+    unique_indexes,
+)
 
 __all__ = ["MAX_BATCH", "BatchItem", "BatchService", "ItemCode", "ItemResult"]
 

@@ -36,7 +36,6 @@ from taihu.core import (
     SystemClock,
     hash_password,
 )
-from taihu.identifiers.admins import in_admin_group
 from taihu.identifiers.handle.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 from taihu.identifiers.handle.values import (
     ADMIN_PERMISSIONS_ALL,
@@ -55,13 +54,14 @@ from taihu.identifiers.handle.values import (
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily, Template
 from taihu.identifiers.records.stored import dump_record, load_record
 from taihu.identifiers.records.wire_values import stored_columns
-from taihu.identifiers.resolution.resolver import REGISTRATIONS
-from taihu.identifiers.seckeys import (
+from taihu.identifiers.registration.admins import in_admin_group
+from taihu.identifiers.registration.seckeys import (
     SecretKeyBox,
     is_hashed,
     is_sealed,
     seckeys_for,
 )
+from taihu.identifiers.resolution.resolver import REGISTRATIONS
 
 __all__ = [
     "Caller",

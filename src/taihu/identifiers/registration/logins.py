@@ -20,8 +20,8 @@ from taihu.accounts import LoginThrottle, record_audit, throttle_key
 from taihu.core import Unauthenticated
 from taihu.identifiers.handle.values import SECKEY_TYPE, Handle
 from taihu.identifiers.records.stored import load_record
-from taihu.identifiers.seckeys import verify_stored_secret
-from taihu.identifiers.service import HandleAdmin, IdentifierService, parse_handle
+from taihu.identifiers.registration.seckeys import verify_stored_secret
+from taihu.identifiers.registration.service import HandleAdmin, IdentifierService, parse_handle
 from taihu.identifiers.wire import verify_secret_key_response
 from taihu.settings import SecuritySettings
 
