@@ -3,7 +3,6 @@
 from taihu.identifiers.applications import ApplicationService
 from taihu.identifiers.catalog import TemplateService
 from taihu.identifiers.handle.values import AdminPermission, Handle, HandleValue
-from taihu.identifiers.handle_server import HandleServer, bind_handle, handle_server_for
 from taihu.identifiers.hierarchy import Filer, HierarchyService
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
 from taihu.identifiers.records.json_values import value_to_json
@@ -17,6 +16,7 @@ from taihu.identifiers.registration.service import (
     parse_handle,
 )
 from taihu.identifiers.resolution.resolver import Resolver
+from taihu.identifiers.server.listeners import HandleServer, bind_handle, handle_server_for
 from taihu.identifiers.statistics import DayCount, StatisticsService
 
 __all__ = [

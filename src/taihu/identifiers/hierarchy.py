@@ -37,11 +37,11 @@ from taihu.identifiers.handle.values import (
     HandleValue,
     encode_admin,
 )
-from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.models import Filing, NodeLink, Prefix
 from taihu.identifiers.registration.seckeys import SecretKeyBox
 from taihu.identifiers.registration.service import IdentifierService, parse_handle, parse_prefix
 from taihu.identifiers.resolution.referrals import SITE_TYPE, parse_hostport
+from taihu.identifiers.server.listeners import site_for
 from taihu.identifiers.wire import (
     HandleClient,
     HandleResponseError,

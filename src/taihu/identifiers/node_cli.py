@@ -11,7 +11,6 @@ from rich.table import Table
 from taihu.accounts import Principal
 from taihu.core import InvalidInput
 from taihu.core.commands import console, fail, load_settings, open_database, run
-from taihu.identifiers.handle_server import published_address, site_for
 from taihu.identifiers.hierarchy import (
     FilingResult,
     HierarchyService,
@@ -24,6 +23,7 @@ from taihu.identifiers.resolution.referrals import (
     WireTransport,
     parse_hostport,
 )
+from taihu.identifiers.server.listeners import published_address, site_for
 from taihu.identifiers.wire import ResolutionResponse, SiteInfo, encode_site
 from taihu.settings import Settings
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from taihu.identifiers.handle.values import HandleValue
-from taihu.identifiers.handle_server import site_for
+from taihu.identifiers.server.listeners import site_for
 from taihu.identifiers.wire import (
     Body,
     Envelope,

@@ -12,7 +12,6 @@ import pytest
 from taihu.accounts import Principal, Role
 from taihu.core import Database, InvalidInput, PermissionDenied
 from taihu.identifiers import ApplicationService
-from taihu.identifiers.handle_server import site_for
 from taihu.identifiers.hierarchy import (
     Filer,
     HierarchyService,
@@ -26,6 +25,7 @@ from taihu.identifiers.resolution.referrals import (
     RecursiveResolver,
     referral_site,
 )
+from taihu.identifiers.server.listeners import site_for
 from taihu.identifiers.wire import (
     Envelope,
     ErrorBody,

@@ -27,8 +27,8 @@ from taihu.identifiers import (
     parse_handle,
 )
 from taihu.identifiers.handle.values import HandleValueError, plain_key
-from taihu.identifiers.handle_dispatch import Conversation, HandleDispatcher
 from taihu.identifiers.resolution.locator import LocalPrefixes
+from taihu.identifiers.server.dispatch import Conversation, HandleDispatcher
 from taihu.identifiers.wire import (
     Credential,
     Envelope,

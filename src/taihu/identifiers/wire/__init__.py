@@ -30,7 +30,7 @@ Public API (names are stable; other modules build on them)::
                HandleWireError > HandleTimeout, HandleResponseError(code, text, reply)
     WireDecodeError  every malformed input (truncated, lying length, huge count, bad version)
 
-The server side (``taihu.identifiers.handle_server``) answers only for prefixes its
+The server side (``taihu.identifiers.server.listeners``) answers only for prefixes its
 ``taihu.identifiers.resolution.locator.PrefixLocator`` accepts; see that module for the seam.
 """
 
