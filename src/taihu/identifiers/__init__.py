@@ -3,7 +3,7 @@
 from taihu.identifiers.applications import ApplicationService
 from taihu.identifiers.catalog import TemplateService
 from taihu.identifiers.handle.values import AdminPermission, Handle, HandleValue
-from taihu.identifiers.hierarchy import Filer, HierarchyService
+from taihu.identifiers.hierarchy.service import Filer, HierarchyService
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
 from taihu.identifiers.records.json_values import value_to_json
 from taihu.identifiers.registration.batch import BatchService

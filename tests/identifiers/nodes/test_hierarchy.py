@@ -12,7 +12,7 @@ import pytest
 from taihu.accounts import Principal, Role
 from taihu.core import Database, InvalidInput, PermissionDenied
 from taihu.identifiers import ApplicationService
-from taihu.identifiers.hierarchy import (
+from taihu.identifiers.hierarchy.service import (
     Filer,
     HierarchyService,
     prefix_record,

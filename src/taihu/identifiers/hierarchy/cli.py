@@ -11,7 +11,7 @@ from rich.table import Table
 from taihu.accounts import Principal
 from taihu.core import InvalidInput
 from taihu.core.commands import console, fail, load_settings, open_database, run
-from taihu.identifiers.hierarchy import (
+from taihu.identifiers.hierarchy.service import (
     FilingResult,
     HierarchyService,
     run_filings,

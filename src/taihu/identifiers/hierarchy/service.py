@@ -67,7 +67,7 @@ __all__ = [
     "upstream_of",
 ]
 
-log = logging.getLogger("taihu.identifiers.hierarchy")
+log = logging.getLogger("taihu.identifiers.hierarchy.service")
 
 REGISTRY = "0.NA"
 SITE_INDEX = 1
