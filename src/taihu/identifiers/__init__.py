@@ -1,10 +1,11 @@
 """The identifier node: prefixes, handles, templates, registration and resolution."""
 
-from taihu.identifiers.applications import ApplicationService
-from taihu.identifiers.catalog import TemplateService
+from taihu.identifiers.catalog.templates import TemplateService
 from taihu.identifiers.handle.values import AdminPermission, Handle, HandleValue
 from taihu.identifiers.hierarchy.service import Filer, HierarchyService
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
+from taihu.identifiers.prefixes.applications import ApplicationService
+from taihu.identifiers.prefixes.statistics import DayCount, StatisticsService
 from taihu.identifiers.records.json_values import value_to_json
 from taihu.identifiers.registration.batch import BatchService
 from taihu.identifiers.registration.importer import ImportReport, import_rows, read_table_bytes
@@ -17,7 +18,6 @@ from taihu.identifiers.registration.service import (
 )
 from taihu.identifiers.resolution.resolver import Resolver
 from taihu.identifiers.server.listeners import HandleServer, bind_handle, handle_server_for
-from taihu.identifiers.statistics import DayCount, StatisticsService
 
 __all__ = [
     "AdminPermission",

@@ -26,7 +26,7 @@ from taihu.core import (
     get_runtime,
 )
 from taihu.identifiers.api import resolver_of
-from taihu.identifiers.catalog import TemplateService, parse_spec, template_json
+from taihu.identifiers.catalog.templates import TemplateService, parse_spec, template_json
 from taihu.identifiers.handle.templates import TEMPLATE_TYPE
 from taihu.identifiers.handle.values import Handle, HandleValue, HandleValueError
 from taihu.identifiers.records.json_values import value_from_json, value_to_json
