@@ -49,7 +49,10 @@ from taihu.identifiers.registration.service import (
     parse_handle,
     parse_prefix,
 )
+from taihu.identifiers.resolution.process import open_resolver, resolver_in, resolver_of
 from taihu.identifiers.resolution.resolver import Resolver
+from taihu.identifiers.snms import handles as snms_handles
+from taihu.identifiers.snms import reports as snms_reports
 
 __all__ = [
     "LARGE_BODIES",
@@ -99,33 +102,6 @@ def _error(exc: TaihuError, handle: str) -> Response:
     return _json(
         {"responseCode": code, "handle": handle, "message": exc.message}, status, headers=headers
     )
-
-
-def resolver_of(request: Request) -> Resolver:
-    """The process's resolver (made on first use)."""
-    return _resolver_in(request.app.state)
-
-
-def _resolver_in(state: Any) -> Resolver:
-    resolver: Resolver | None = getattr(state, "identifier_resolver", None)
-    if resolver is None:
-        runtime: Runtime = state.runtime
-        resolver = _new_resolver(runtime)
-        state.identifier_resolver = resolver
-    return resolver
-
-
-def _new_resolver(runtime: Runtime) -> Resolver:
-    entries = runtime.settings.handle.resolver_cache_entries
-    return Resolver(runtime.db, runtime.clock, max_entries=entries)
-
-
-async def open_resolver(app: Any, runtime: Runtime) -> Resolver:
-    """Make the process's resolver at start-up, with its PostgreSQL read pool (close it after)."""
-    resolver = _new_resolver(runtime)
-    await resolver.open_pool()
-    app.state.identifier_resolver = resolver
-    return resolver
 
 
 def _is_loopback(request: Request) -> bool:
@@ -196,7 +172,7 @@ class FastResolution:
         scope["route"] = _RESOLVE_ROUTE  # so metrics and access logs name the route
         state = scope["app"].state
         runtime: Runtime = state.runtime
-        resolver = _resolver_in(state)
+        resolver = resolver_in(state)
         query = scope["query_string"]
         status, body = await _answer_anonymous(
             runtime, resolver, path[len(_HANDLES_PATH) :], QueryParams(query) if query else None
@@ -512,13 +488,6 @@ async def reverse_lookup(request: Request) -> Response:
     return _json(found)
 
 
-def _include_snms() -> None:
-    # Imported here: the SNMS routes use resolver_of from this module.
-    from taihu.identifiers import snms, snms_reports  # noqa: PLC0415
-
-    router.include_router(snms.router)
-    router.include_router(snms_reports.router)
-    LARGE_BODIES.update(snms.LARGE_BODIES)
-
-
-_include_snms()
+router.include_router(snms_handles.router)
+router.include_router(snms_reports.router)
+LARGE_BODIES.update(snms_handles.LARGE_BODIES)

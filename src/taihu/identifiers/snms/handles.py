@@ -25,7 +25,6 @@ from taihu.core import (
     Unauthenticated,
     get_runtime,
 )
-from taihu.identifiers.api import resolver_of
 from taihu.identifiers.catalog.templates import TemplateService, parse_spec, template_json
 from taihu.identifiers.handle.templates import TEMPLATE_TYPE
 from taihu.identifiers.handle.values import Handle, HandleValue, HandleValueError
@@ -33,6 +32,7 @@ from taihu.identifiers.records.json_values import value_from_json, value_to_json
 from taihu.identifiers.registration.batch import MAX_BATCH, BatchItem, BatchService
 from taihu.identifiers.registration.seckeys import seckeys_for
 from taihu.identifiers.registration.service import identifier_service, parse_handle
+from taihu.identifiers.resolution.process import resolver_of
 
 __all__ = [
     "ERRORS",
