@@ -1,21 +1,14 @@
-"""Prefixes and handles: creation, Handle-semantics writes, authorization and audit.
+"""Prefixes and handles: creation and Handle-semantics writes, with audit (the write half).
 
-Who may write under a prefix:
-
-- a platform ``admin``, or an ``enterprise`` user who is a member of the prefix's owner;
-- a Handle admin authenticated with the HS_SECKEY of ``PREFIX/ADMIN`` (index 300) for that prefix
-  or one of its ancestors (a node admin administers its enterprise prefixes);
-- a Handle admin that an HS_ADMIN value of the handle names, with the needed permission bit.
-
-Every write records an audit entry (before/after values) and a change-log row, in the same unit
-of work; the change log is how other worker processes learn to drop their cached copy.
+Reads and the rules of who may write live in ``reads.py`` (``HandleReader``); this class adds
+the writes. Every write records an audit entry (before/after values) and a change-log row, in
+the same unit of work; the change log is how other worker processes learn to drop their copy.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -27,16 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
 from taihu.core import (
-    Clock,
     Conflict,
     InvalidInput,
     NotFound,
     PermissionDenied,
     Runtime,
-    SystemClock,
     hash_password,
 )
-from taihu.identifiers.handle.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 from taihu.identifiers.handle.values import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
@@ -47,16 +37,22 @@ from taihu.identifiers.handle.values import (
     AdminRef,
     Handle,
     HandleValue,
-    HandleValueError,
     encode_admin,
-    normalize_prefix,
 )
-from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily, Template
+from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily
 from taihu.identifiers.records.stored import dump_record, load_record
 from taihu.identifiers.records.wire_values import stored_columns
-from taihu.identifiers.registration.admins import in_admin_group
+from taihu.identifiers.registration.callers import (
+    Caller,
+    HandleAdmin,
+    WriteResult,
+    admin_handle,
+    parse_handle,
+    parse_prefix,
+    unique_indexes,
+)
+from taihu.identifiers.registration.reads import HandleReader
 from taihu.identifiers.registration.seckeys import (
-    SecretKeyBox,
     is_hashed,
     is_sealed,
     seckeys_for,
@@ -74,131 +70,16 @@ __all__ = [
     "unique_indexes",
 ]
 
-_PREFIX_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_")
-
-
-@dataclass(frozen=True, slots=True)
-class HandleAdmin:
-    """A Handle admin identity ``INDEX:HANDLE`` that proved its HS_SECKEY."""
-
-    index: int
-    handle: str
-
-    def __str__(self) -> str:
-        return f"{self.index}:{self.handle}"
-
-    @property
-    def principal(self) -> Principal:
-        """How the audit log names this admin."""
-        return Principal(name=str(self), role=Role.ENTERPRISE)
-
-
-Caller = Principal | HandleAdmin
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    """What a write did."""
-
-    handle: str
-    created: bool
-    values: list[HandleValue]
-
-
-def parse_handle(text: str) -> Handle:
-    """A ``Handle`` or ``InvalidInput`` with code ``invalid_handle`` (Handle response code 102)."""
-    try:
-        return Handle(text)
-    except HandleValueError as exc:
-        raise InvalidInput(str(exc), code="invalid_handle") from exc
-
-
-def parse_prefix(text: str) -> str:
-    """A normalized prefix such as ``88.118.8``, or ``InvalidInput``."""
-    prefix = normalize_prefix(text.strip())
-    if not prefix or set(prefix) - _PREFIX_CHARS or prefix.startswith(".") or ".." in prefix:
-        raise InvalidInput(
-            f"{text!r} is not a prefix (digits, letters, '.', '-', '_'; e.g. 88.118.8)",
-            code="invalid_prefix",
-        )
-    if prefix.startswith("0.NA") or prefix == "0":
-        raise InvalidInput("0.NA prefixes belong to the global registry", code="invalid_prefix")
-    return prefix
-
-
-def unique_indexes(values: list[HandleValue]) -> None:
-    """``InvalidInput`` when an index appears twice among the values of one handle."""
-    seen: set[int] = set()
-    for value in values:
-        if value.index in seen:
-            raise InvalidInput(
-                f"index {value.index} appears twice; each value needs its own index",
-                code="invalid_value",
-            )
-        seen.add(value.index)
-
 
 def _values_json(values: list[HandleValue]) -> list[dict[str, Any]]:
     loaded: list[dict[str, Any]] = orjson.loads(dump_record(values))
     return loaded
 
 
-def _matches(pattern: str, text: str | None) -> bool:
-    """Whether a value matches a reverse-lookup term (``*`` wildcard, case-insensitive)."""
-    return text is not None and fnmatch.fnmatchcase(text.lower(), pattern.lower())
-
-
-def _grants(caller: HandleAdmin, values: list[HandleValue] | None, needed: AdminPermission) -> bool:
-    """Whether an HS_ADMIN value among ``values`` names the caller with the ``needed`` right."""
-    for value in values or []:
-        ref = value.admin
-        if (
-            ref is not None
-            and ref.index == caller.index
-            and ref.handle == caller.handle
-            and needed in ref.permissions
-        ):
-            return True
-    return False
-
-
-def _admin_handle(prefix: str) -> str:
-    return f"{prefix}/ADMIN"
-
-
-class IdentifierService:
-    """Prefixes and handles within one unit of work."""
-
-    def __init__(
-        self,
-        session: AsyncSession,
-        clock: Clock | None = None,
-        *,
-        seckeys: SecretKeyBox | None = None,
-    ) -> None:
-        self.session = session
-        self.clock = clock or SystemClock()
-        # Without a box (tests, legacy callers) new admin keys are stored as Argon2 hashes,
-        # which verify over REST but cannot answer a Handle wire challenge.
-        self.seckeys = seckeys
+class IdentifierService(HandleReader):
+    """Prefixes and handles within one unit of work: reads (``HandleReader``) and writes."""
 
     # -- prefixes ------------------------------------------------------------------------------
-
-    async def get_prefix(self, prefix: str) -> Prefix:
-        """A prefix this node serves; ``NotFound`` with code ``prefix_not_served`` otherwise."""
-        row = await self.session.scalar(sa.select(Prefix).where(Prefix.prefix == prefix))
-        if row is None or row.status == "revoked":
-            raise NotFound("That prefix doesn't live here", code="prefix_not_served")
-        return row
-
-    async def _parent_of(self, prefix: str) -> Prefix | None:
-        parts = prefix.split(".")
-        candidates = [".".join(parts[:n]) for n in range(len(parts) - 1, 0, -1)]
-        if not candidates:
-            return None
-        rows = await self.session.scalars(sa.select(Prefix).where(Prefix.prefix.in_(candidates)))
-        found = sorted(rows, key=lambda p: len(p.prefix), reverse=True)
-        return found[0] if found else None
 
     async def create_prefix(
         self,
@@ -234,11 +115,11 @@ class IdentifierService:
             at=now,
         )  # fmt: skip
         if admin_password is not None:
-            await self._create_admin_handle(actor, row, admin_password)
+            await self._createadmin_handle(actor, row, admin_password)
         return row
 
-    async def _create_admin_handle(self, actor: Principal, prefix: Prefix, password: str) -> None:
-        handle = _admin_handle(prefix.prefix)
+    async def _createadmin_handle(self, actor: Principal, prefix: Prefix, password: str) -> None:
+        handle = admin_handle(prefix.prefix)
         now = self.clock.now()
         values = [
             HandleValue(
@@ -270,9 +151,9 @@ class IdentifierService:
         if len(password) < 8:
             raise InvalidInput("the admin password needs at least 8 characters", code="weak_key")
         row = await self.get_prefix(parse_prefix(prefix))
-        handle = Handle(_admin_handle(row.prefix))
+        handle = Handle(admin_handle(row.prefix))
         if await self.get_row(handle) is None:
-            await self._create_admin_handle(actor, row, password)
+            await self._createadmin_handle(actor, row, password)
             return
         value = HandleValue(
             index=SECKEY_INDEX,
@@ -281,22 +162,6 @@ class IdentifierService:
             public_read=False,
         )
         await self.put(actor, handle, [value], indexes=[SECKEY_INDEX])
-
-    async def secret_key_of(self, handle: Handle, index: int) -> bytes | None:
-        """The clear secret of an HS_SECKEY value, for challenge-response; ``None`` if unusable.
-
-        ``None`` when the value is absent, is a legacy Argon2 hash, or no box is configured.
-        """
-        row = await self.get_row(handle)
-        if row is None or self.seckeys is None:
-            return None
-        stored = next(
-            (v for v in load_record(row.record) if v.index == index and v.type == SECKEY_TYPE),
-            None,
-        )
-        if stored is None:
-            return None
-        return self.seckeys.open(stored.data, handle_key=handle.key, index=index)
 
     async def set_prefix_status(self, actor: Principal, prefix: str, status: str) -> Prefix:
         """Suspend, reactivate or revoke a prefix (admin, bureau and auditors)."""
@@ -347,186 +212,6 @@ class IdentifierService:
             before={"status": before}, after={"status": row.status}, at=now,
         )  # fmt: skip
         return row
-
-    async def homed_prefixes(self) -> list[str]:
-        """The prefixes served here (not revoked), sorted."""
-        rows = await self.session.scalars(
-            sa.select(Prefix.prefix).where(Prefix.status != "revoked").order_by(Prefix.prefix)
-        )
-        return list(rows)
-
-    async def daily_stats(
-        self, since: date, *, prefixes: list[str] | None = None
-    ) -> dict[date, tuple[int, int]]:
-        """Registrations and resolutions per day since a day (of some prefixes, or all)."""
-        query = (
-            sa.select(StatsDaily.day, sa.func.sum(StatsDaily.registrations),
-                      sa.func.sum(StatsDaily.resolutions))
-            .where(StatsDaily.day >= since).group_by(StatsDaily.day)
-        )  # fmt: skip
-        if prefixes is not None:
-            query = query.where(StatsDaily.prefix.in_(prefixes))
-        rows = await self.session.execute(query)
-        return {day: (int(r or 0), int(q or 0)) for day, r, q in rows}
-
-    async def count_handles(self, prefixes: list[str] | None = None) -> int:
-        """How many identifiers are registered (under some prefixes, or all)."""
-        query = sa.select(sa.func.count()).select_from(HandleRow)
-        if prefixes is not None:
-            query = query.join(Prefix, Prefix.id == HandleRow.prefix_id).where(
-                Prefix.prefix.in_(prefixes)
-            )
-        return int(await self.session.scalar(query) or 0)
-
-    async def list_prefixes(self, actor: Principal) -> list[Prefix]:
-        """Prefixes the principal may see, by prefix."""
-        query = sa.select(Prefix).order_by(Prefix.prefix)
-        if not actor.sees_all_enterprises:
-            query = query.where(Prefix.enterprise_id.in_(sorted(actor.enterprise_ids)))
-        return list(await self.session.scalars(query))
-
-    # -- authentication and authorization ------------------------------------------------------
-
-    def authorize(
-        self,
-        caller: Caller,
-        prefix: Prefix,
-        values: list[HandleValue] | None,
-        needed: AdminPermission,
-    ) -> None:
-        """Raise ``PermissionDenied`` unless the caller may do ``needed`` under the prefix."""
-        if isinstance(caller, Principal):
-            if caller.is_admin or (
-                caller.role is Role.ENTERPRISE
-                and prefix.enterprise_id is not None
-                and prefix.enterprise_id in caller.enterprise_ids
-            ):
-                return
-            raise PermissionDenied(
-                f"{caller.name} may not write under prefix {prefix.prefix}",
-                code="insufficient_permissions",
-            )
-        admin_prefix, _, local = caller.handle.partition("/")
-        if local == "ADMIN" and (
-            prefix.prefix == admin_prefix or prefix.prefix.startswith(admin_prefix + ".")
-        ):
-            return
-        if _grants(caller, values, needed):
-            return
-        raise PermissionDenied(
-            f"{caller} is not an admin of this handle under {prefix.prefix}",
-            code="insufficient_permissions",
-        )
-
-    async def check_admin(
-        self,
-        caller: Caller,
-        prefix: Prefix,
-        values: list[HandleValue] | None,
-        needed: AdminPermission,
-    ) -> None:
-        """``authorize``, also granting admin groups (HS_VLIST) and prefix admin handles' admins."""
-        # For prefix-level rights (values is None) the HS_ADMIN values of the prefix admin handles
-        # count, as those of the prefix handle 0.NA/PREFIX do in the Handle System.
-        try:
-            self.authorize(caller, prefix, values, needed)
-        except PermissionDenied:
-            if not isinstance(caller, HandleAdmin):
-                raise
-            if values is None:
-                values = await self._prefix_admin_values(prefix.prefix)
-                if _grants(caller, values, needed):
-                    return
-            refs = [v.admin for v in values if v.admin is not None]
-            if not await in_admin_group(self.session, (caller.index, caller.handle), refs, needed):
-                raise
-
-    async def _prefix_admin_values(self, prefix: str) -> list[HandleValue]:
-        parts = prefix.split(".")
-        keys = [_admin_handle(".".join(parts[:n])) for n in range(len(parts), 0, -1)]
-        records = await self.session.scalars(
-            sa.select(HandleRow.record).where(HandleRow.key.in_(keys))
-        )
-        return [value for record in records for value in load_record(record)]
-
-    # -- reads ---------------------------------------------------------------------------------
-
-    async def get_row(self, handle: Handle) -> HandleRow | None:
-        """The stored row of a handle."""
-        return await self.session.scalar(sa.select(HandleRow).where(HandleRow.key == handle.key))
-
-    async def values(self, handle: Handle) -> list[HandleValue]:
-        """Every value of a handle (no permission filtering); ``NotFound`` when absent."""
-        await self.get_prefix(handle.prefix)
-        row = await self.get_row(handle)
-        if row is None:
-            raise NotFound(f"handle {handle} not found", code="handle_not_found")
-        return load_record(row.record)
-
-    async def is_admin_of(self, caller: Caller, handle: Handle) -> bool:
-        """Whether the caller may read non-public values of the handle."""
-        prefix = await self.get_prefix(handle.prefix)
-        row = await self.get_row(handle)
-        values = load_record(row.record) if row else []
-        try:
-            await self.check_admin(caller, prefix, values, AdminPermission.AUTHORIZED_READ)
-        except PermissionDenied:
-            return False
-        return True
-
-    async def list_handles(
-        self, caller: Caller, prefix: str, *, limit: int, offset: int
-    ) -> tuple[list[str], int]:
-        """The handles under a prefix (admins of the prefix only), ordered, and their count."""
-        row = await self.get_prefix(parse_prefix(prefix))
-        await self.check_admin(caller, row, None, AdminPermission.LIST_HANDLE)
-        where = HandleRow.prefix_id == row.id
-        total = await self.session.scalar(sa.select(sa.func.count()).where(where))
-        handles = await self.session.scalars(
-            sa.select(HandleRow.handle).where(where).order_by(HandleRow.key)
-            .limit(limit).offset(offset)
-        )  # fmt: skip
-        return list(handles), int(total or 0)
-
-    async def prefixes_of(self, caller: Caller) -> list[Prefix]:
-        """The prefixes a caller administers (may list and search)."""
-        rows = await self.session.scalars(
-            sa.select(Prefix).where(Prefix.status != "revoked").order_by(Prefix.prefix)
-        )
-        mine = []
-        for row in rows:
-            try:
-                await self.check_admin(caller, row, None, AdminPermission.LIST_HANDLE)
-            except PermissionDenied:
-                continue
-            mine.append(row)
-        return mine
-
-    async def search(
-        self, caller: Caller, prefix: str, terms: dict[str, str], *, limit: int = 1000
-    ) -> list[str]:
-        """Reverse lookup under a prefix: handles whose values match every ``TYPE=pattern``."""
-        row = await self.get_prefix(parse_prefix(prefix))
-        await self.check_admin(caller, row, None, AdminPermission.LIST_HANDLE)
-        conditions = [HandleRow.prefix_id == row.id]
-        for pattern in terms.values():
-            # The longest literal piece narrows the scan in SQL; matching is on parsed values.
-            literal = max(pattern.split("*"), key=len)
-            if literal:
-                conditions.append(HandleRow.record.icontains(literal, autoescape=True))
-        candidates = await self.session.execute(
-            sa.select(HandleRow.handle, HandleRow.record).where(*conditions).order_by(HandleRow.key)
-        )
-        found = []
-        for handle, record in candidates:
-            values = load_record(record)
-            if all(
-                any(v.type == t and _matches(p, v.text) for v in values) for t, p in terms.items()
-            ):
-                found.append(handle)
-                if len(found) >= limit:
-                    break
-        return found
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -581,7 +266,7 @@ class IdentifierService:
         owner = (
             AdminRef(caller.handle, caller.index, ADMIN_PERMISSIONS_ALL)
             if isinstance(caller, HandleAdmin)
-            else AdminRef(_admin_handle(prefix.prefix), SECKEY_INDEX, ADMIN_PERMISSIONS_ALL)
+            else AdminRef(admin_handle(prefix.prefix), SECKEY_INDEX, ADMIN_PERMISSIONS_ALL)
         )
         values.append(HandleValue(index=index, type=ADMIN_TYPE, data=encode_admin(owner)))
 
@@ -650,38 +335,6 @@ class IdentifierService:
             },
         )
         await self.session.execute(stmt)
-
-    async def template_for(self, prefix: str, version: str) -> TemplateSpec:
-        """The template ``version`` of a prefix or of its nearest ancestor that has it."""
-        parts = prefix.split(".")
-        candidates = [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
-        rows = await self.session.scalars(
-            sa.select(Template).where(Template.version == version, Template.prefix.in_(candidates))
-        )
-        found = sorted(rows, key=lambda t: len(t.prefix), reverse=True)
-        if not found:
-            raise InvalidInput(
-                f"no template {version!r} for prefix {prefix} or its parents",
-                code="template_violation",
-            )
-        row = found[0]
-        return TemplateSpec.from_json(
-            {"version": row.version, "name": row.name, "industryClass": row.industry_class,
-             "description": row.description, "items": row.items}
-        )  # fmt: skip
-
-    async def check_template(self, prefix: str, values: list[HandleValue]) -> str | None:
-        """Validate values against the template their TEMPLATE value names; its version."""
-        named = [v for v in values if v.type == TEMPLATE_TYPE]
-        if not named:
-            return None
-        version = named[0].text or ""
-        spec = await self.template_for(prefix, version)
-        try:
-            spec.validate(values)
-        except TemplateError as exc:
-            raise InvalidInput(str(exc), code="template_violation") from exc
-        return version
 
     async def put(
         self,
