@@ -24,14 +24,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import struct
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from itertools import repeat
-from typing import Any, Final, Literal
+from typing import Literal
 
 import asyncpg
 import orjson
@@ -41,8 +39,28 @@ from sqlalchemy.engine import make_url
 
 from taihu.core import Clock, Database
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
-from taihu.identifiers.records.rest import RC_SUCCESS, select_values
-from taihu.identifiers.records.wire_values import CACHE_SECONDS, WireValue, public_wire
+from taihu.identifiers.records.wire_values import WireValue
+from taihu.identifiers.resolution.answers import (
+    REST_FORM,
+    U32,
+    WIRE_FORM,
+    CachedRecord,
+    Entry,
+    PublicAnswer,
+    WireAnswer,
+    rendered,
+    ttl_seconds,
+    wire_answer_of,
+)
+from taihu.identifiers.resolution.queries import (
+    PG_ANSWERS,
+    PG_LOOKUP_MANY,
+    SQLITE_ANSWERS,
+    SQLITE_CHANGES,
+    SQLITE_LATEST,
+    SQLITE_LOOKUP,
+    Answers,
+)
 
 __all__ = [
     "FLUSH_INTERVAL",
@@ -65,33 +83,6 @@ _CHANGE_RETENTION = timedelta(hours=1)
 _SQLITE_MMAP_BYTES = 4 << 30
 _SQLITE_CACHE_KIB = 32 << 10
 
-_SQLITE_LOOKUP = (
-    "SELECT h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
-    "ON p.id = h.prefix_id WHERE h.key = ? AND p.status != 'revoked'"
-)
-# The misses of one batch of datagrams in one statement: json_each keeps the statement text
-# the same whatever the number of keys, and SQLite walks the key index in key order. The stored
-# answer where there is one, else the record to render it from.
-_SQLITE_ANSWERS = (
-    "SELECT h.key, h.handle, h.wire, CASE WHEN h.wire IS NULL THEN h.record END, p.prefix "
-    "FROM id_handles h JOIN id_prefixes p ON p.id = h.prefix_id "
-    "WHERE h.key IN (SELECT value FROM json_each(?)) AND p.status != 'revoked'"
-)
-_PG_ANSWERS = (
-    "SELECT h.key, h.handle, h.wire, CASE WHEN h.wire IS NULL THEN h.record END, p.prefix "
-    "FROM id_handles h JOIN id_prefixes p ON p.id = h.prefix_id "
-    "WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
-)
-# The records of the misses of one turn of the event loop (every other reader).
-_PG_LOOKUP_MANY = (
-    "SELECT h.key, h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
-    "ON p.id = h.prefix_id WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
-)
-# key -> (handle, stored answer or None, record when there is no answer, prefix)
-_Answers = dict[str, tuple[str, bytes | None, str | None, str]]
-_SQLITE_LATEST = "SELECT max(id) FROM id_changes"
-_SQLITE_CHANGES = "SELECT id, key FROM id_changes WHERE id > ? ORDER BY id"
-
 RESOLUTIONS = PromCounter(
     "taihu_identifier_resolutions_total", "Identifier resolutions answered", ["result"]
 )
@@ -103,104 +94,6 @@ _NOT_FOUND = RESOLUTIONS.labels("not_found")
 _HANDLES = sa.inspect(HandleRow).local_table
 _PREFIXES = sa.inspect(Prefix).local_table
 _CHANGES = sa.inspect(HandleChange).local_table
-
-
-@dataclass(frozen=True, slots=True)
-class CachedRecord:
-    """A resolved record: the stored values (REST JSON dicts, permissions included)."""
-
-    handle: str
-    prefix: str
-    values: list[dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class PublicAnswer:
-    """What anyone may see of a record: the rendered Handle REST answer of its public values."""
-
-    handle: str
-    prefix: str
-    body: bytes
-
-    def values(self) -> list[dict[str, Any]]:
-        """The public values (REST JSON dicts, as the body shows them)."""
-        shown: list[dict[str, Any]] = orjson.loads(self.body)["values"]
-        return shown
-
-
-@dataclass(frozen=True, slots=True)
-class WireAnswer:
-    """What anyone may see of a record over the Handle protocol: its public values, encoded."""
-
-    handle: str
-    prefix: str
-    record: str
-    body: bytes  # the body of the anonymous RESOLUTION reply: handle, value count, values
-
-    @property
-    def encoded(self) -> bytes:
-        """The value count (u32) then each public value, as a RESOLUTION reply sends them."""
-        return self.body[4 + _U32.unpack_from(self.body)[0] :]
-
-    def values(self) -> list[WireValue]:
-        """The public values one by one (for a request that asks for some types or indexes)."""
-        return public_wire(orjson.loads(self.record))
-
-
-# A cache entry, a flat tuple of atoms: (expires, handle, prefix, stored record, REST answer, wire
-# answer); handle "": no such handle. Each answer is rendered when a resolution first asks for it
-# (the JSON body for HTTP, the RESOLUTION reply body for the Handle protocol) and kept in the
-# entry, so a node serving one protocol never renders the other; None until then. Only atoms, no
-# nested tuples: the collector stops tracking such a tuple at the first collection it sees it in.
-# A plain UDP resolution caches the answer the database keeps, without the record (record ""):
-# only ``bodies_now``/``bodies`` use such an entry; to every other reader it is a miss.
-_Entry = tuple[float, str, str, str, bytes | None, bytes | None]
-_REST: Final = 4
-_U32 = struct.Struct(">I")
-_WIRE: Final = 5
-
-
-def _public_body(handle: str, values: list[dict[str, Any]]) -> bytes:
-    shown = select_values(values, types=[], indexes=[], include_private=False)
-    body = orjson.dumps({"responseCode": RC_SUCCESS, "handle": handle, "values": shown})
-    # Copied to its own size: orjson's bytes keep a buffer of at least 4 KiB whatever their
-    # length, and the cache keeps up to max_entries of them (bench/soak.py saw the heap grow
-    # by ~4 KiB per identifier resolved, for answers of ~200 bytes).
-    return bytes(memoryview(body))
-
-
-def _wire_body(handle: str, values: list[dict[str, Any]]) -> bytes:
-    public = public_wire(values)
-    name = handle.encode("utf-8")
-    count = _U32.pack(len(public))
-    return _U32.pack(len(name)) + name + count + b"".join(value[2] for value in public)
-
-
-def _rendered(entry: _Entry, form: int, values: list[dict[str, Any]] | None = None) -> _Entry:
-    """``entry`` with its ``form`` (``_REST`` or ``_WIRE``) rendered (``values``: parsed record)."""
-    if entry[form] is not None or not entry[1]:
-        return entry
-    if values is None:
-        values = orjson.loads(entry[3])
-    if form == _REST:
-        return (*entry[:4], _public_body(entry[1], values), entry[5])
-    return (*entry[:5], _wire_body(entry[1], values))
-
-
-def _wire_answer(entry: _Entry) -> WireAnswer | None:
-    encoded = entry[_WIRE]
-    return WireAnswer(entry[1], entry[2], entry[3], encoded) if encoded is not None else None
-
-
-def ttl_seconds(values: list[dict[str, Any]], now: float) -> float:
-    """How long a record may be cached: the shortest TTL among its values."""
-    shortest = float(CACHE_SECONDS)
-    for value in values:
-        ttl = float(value.get("ttl", CACHE_SECONDS))
-        if value.get("ttlType") == 1:
-            ttl = ttl - now
-        shortest = min(shortest, ttl)
-    return max(shortest, 0.0)
 
 
 class Resolver:
@@ -236,7 +129,7 @@ class Resolver:
             # keeps the upper levels of the key index at hand (uniform keys touch every leaf).
             self._sqlite.execute(f"PRAGMA mmap_size = {_SQLITE_MMAP_BYTES}")
             self._sqlite.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
-        self._cache: dict[str, _Entry] = {}
+        self._cache: dict[str, Entry] = {}
         self._last_change: int | None = None
         self._last_sync = 0.0
         self._last_flush = self.monotonic()
@@ -272,9 +165,9 @@ class Resolver:
         self._last_sync = now
         self._day = self.clock.now().date().isoformat()
         if self._last_change is None:
-            self._last_change = int(conn.execute(_SQLITE_LATEST).fetchone()[0] or 0)
+            self._last_change = int(conn.execute(SQLITE_LATEST).fetchone()[0] or 0)
             return
-        for change_id, key in conn.execute(_SQLITE_CHANGES, (self._last_change,)):
+        for change_id, key in conn.execute(SQLITE_CHANGES, (self._last_change,)):
             self._cache.pop(key, None)
             self._last_change = change_id
 
@@ -303,7 +196,7 @@ class Resolver:
 
     async def _read(self, key: str) -> tuple[str, str, str] | None:
         if self._sqlite is not None:
-            found = self._sqlite.execute(_SQLITE_LOOKUP, (key,)).fetchone()
+            found = self._sqlite.execute(SQLITE_LOOKUP, (key,)).fetchone()
             return (found[0], found[1], found[2]) if found else None
         if self._pool is not None:
             return await self._read_together(key)
@@ -348,7 +241,7 @@ class Resolver:
     ) -> None:
         assert self._pool is not None
         try:
-            rows = await self._pool.fetch(_PG_LOOKUP_MANY, list({key for key, _ in batch}))
+            rows = await self._pool.fetch(PG_LOOKUP_MANY, list({key for key, _ in batch}))
         except Exception as exc:  # handed to every waiting request, which answers it
             for _, waiter in batch:
                 if not waiter.done():
@@ -374,13 +267,13 @@ class Resolver:
 
     async def public(self, key: str, *, fresh: bool = False) -> PublicAnswer | None:
         """The anonymous answer for a normalized handle key, or ``None`` (``fresh``: no cache)."""
-        entry = await self._entry(key, _REST, fresh=fresh)
-        body = entry[_REST]
+        entry = await self._entry(key, REST_FORM, fresh=fresh)
+        body = entry[REST_FORM]
         return PublicAnswer(entry[1], entry[2], body) if body is not None else None
 
     async def wire(self, key: str) -> WireAnswer | None:
         """The public values of a normalized handle key, wire-encoded, or ``None``."""
-        return _wire_answer(await self._entry(key, _WIRE))
+        return wire_answer_of(await self._entry(key, WIRE_FORM))
 
     def wire_now(self, key: str) -> WireAnswer | Literal[False] | None:
         """``wire`` without waiting: ``False`` when only a PostgreSQL round trip can answer.
@@ -393,13 +286,13 @@ class Resolver:
             if self._sqlite is None:
                 return False
             self._sync_sqlite(self._sqlite, now)
-        hit = self._hit(key, now, _WIRE)
+        hit = self._hit(key, now, WIRE_FORM)
         if hit is not None:
-            return _wire_answer(hit)
+            return wire_answer_of(hit)
         if self._sqlite is None:
             return False
-        found = self._sqlite.execute(_SQLITE_LOOKUP, (key,)).fetchone()
-        return _wire_answer(self._store(key, found, now, _WIRE))
+        found = self._sqlite.execute(SQLITE_LOOKUP, (key,)).fetchone()
+        return wire_answer_of(self._store(key, found, now, WIRE_FORM))
 
     def bodies_now(self, keys: list[str]) -> list[bytes | Literal[False] | None]:
         """For each normalized key its anonymous RESOLUTION reply body, ``None`` for no such handle.
@@ -444,9 +337,9 @@ class Resolver:
                 bodies.append(False)
                 missing.append(position)
                 continue
-            if hit[_WIRE] is None and hit[1]:
-                hit = cache[key] = _rendered(hit, _WIRE)
-            bodies.append(hit[_WIRE])
+            if hit[WIRE_FORM] is None and hit[1]:
+                hit = cache[key] = rendered(hit, WIRE_FORM)
+            bodies.append(hit[WIRE_FORM])
             prefixes.append(hit[2])
         self._count_all(prefixes)
         return bodies, missing
@@ -456,10 +349,10 @@ class Resolver:
         bodies: list[bytes | Literal[False] | None],
         keys: list[str],
         missing: list[int],
-        rows: _Answers,
+        rows: Answers,
         now: float,
     ) -> None:
-        stored: dict[str, _Entry] = {}  # a key asked twice in one batch is rendered once
+        stored: dict[str, Entry] = {}  # a key asked twice in one batch is rendered once
         prefixes: list[str] = []
         wall = self.clock.now().timestamp()
         for position in missing:
@@ -468,43 +361,43 @@ class Resolver:
             if entry is None:
                 row = rows.get(key)
                 if row is None:
-                    entry = self._put(key, None, now, _WIRE, wall)
+                    entry = self._put(key, None, now, WIRE_FORM, wall)
                 elif row[1] is None:  # no stored answer: render the record
-                    entry = self._put(key, (row[0], row[2] or "", row[3]), now, _WIRE, wall)
+                    entry = self._put(key, (row[0], row[2] or "", row[3]), now, WIRE_FORM, wall)
                 else:
                     entry = self._put_answer(key, row[0], row[1], row[3], now)
                 stored[key] = entry
-            bodies[position] = entry[_WIRE]
+            bodies[position] = entry[WIRE_FORM]
             prefixes.append(entry[2])
         self._count_all(prefixes)
 
-    def _put_answer(self, key: str, handle: str, answer: bytes, prefix: str, now: float) -> _Entry:
+    def _put_answer(self, key: str, handle: str, answer: bytes, prefix: str, now: float) -> Entry:
         """Cache the answer the database keeps for ``key`` (see ``wire_answer``), without record."""
         name = handle.encode("utf-8")
-        body = _U32.pack(len(name)) + name + answer[4:]
-        entry: _Entry = (now + _U32.unpack_from(answer)[0], handle, prefix, "", None, body)
+        body = U32.pack(len(name)) + name + answer[4:]
+        entry: Entry = (now + U32.unpack_from(answer)[0], handle, prefix, "", None, body)
         self._remember(key, entry)
         return entry
 
     @staticmethod
-    def _read_many_sqlite(conn: sqlite3.Connection, keys: list[str]) -> _Answers:
-        rows = conn.execute(_SQLITE_ANSWERS, (orjson.dumps(keys).decode(),))
+    def _read_many_sqlite(conn: sqlite3.Connection, keys: list[str]) -> Answers:
+        rows = conn.execute(SQLITE_ANSWERS, (orjson.dumps(keys).decode(),))
         return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
-    async def _read_many(self, keys: list[str]) -> _Answers:
+    async def _read_many(self, keys: list[str]) -> Answers:
         if self._sqlite is not None:
             return self._read_many_sqlite(self._sqlite, keys)
         if self._pool is not None:
-            rows = await self._pool.fetch(_PG_ANSWERS, list(set(keys)))
+            rows = await self._pool.fetch(PG_ANSWERS, list(set(keys)))
             return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
-        found: _Answers = {}
+        found: Answers = {}
         for key in set(keys):
             row = await self._read(key)
             if row is not None:
                 found[key] = (row[0], None, row[1], row[2])
         return found
 
-    async def _entry(self, key: str, form: int | None, *, fresh: bool = False) -> _Entry:
+    async def _entry(self, key: str, form: int | None, *, fresh: bool = False) -> Entry:
         now = self.monotonic()
         if now - self._last_sync >= SYNC_INTERVAL:
             await self._sync(now)
@@ -514,20 +407,20 @@ class Resolver:
                 return hit
         return self._store(key, await self._read(key), now, form)
 
-    def _hit(self, key: str, now: float, form: int | None) -> _Entry | None:
+    def _hit(self, key: str, now: float, form: int | None) -> Entry | None:
         """The live cache entry of ``key`` (counted), with ``form`` rendered; ``None``: a miss."""
         hit = self._cache.get(key)
         if hit is None or hit[0] <= now or (hit[1] and not hit[3]):  # expired, or answer only
             return None
         if form is not None and hit[form] is None and hit[1]:
-            hit = _rendered(hit, form)
+            hit = rendered(hit, form)
             self._cache[key] = hit
         self._count(hit[2])
         return hit
 
     def _store(
         self, key: str, row: tuple[str, str, str] | None, now: float, form: int | None
-    ) -> _Entry:
+    ) -> Entry:
         entry = self._put(key, row, now, form)
         self._count(entry[2])
         return entry
@@ -539,12 +432,12 @@ class Resolver:
         now: float,
         form: int | None,
         wall: float | None = None,
-    ) -> _Entry:
+    ) -> Entry:
         """Cache what the database said of ``key`` (``row``: ``None`` for no such handle).
 
         ``wall``: the clock's time as a POSIX timestamp, read once for a batch of rows.
         """
-        entry: _Entry = (now + _NEGATIVE_TTL, "", "", "", None, None)
+        entry: Entry = (now + _NEGATIVE_TTL, "", "", "", None, None)
         if row is not None:
             handle, record, prefix = row
             values = orjson.loads(record)
@@ -553,11 +446,11 @@ class Resolver:
             expires = now + ttl_seconds(values, wall)
             entry = (expires, handle, prefix, record, None, None)
             if form is not None:
-                entry = _rendered(entry, form, values)
+                entry = rendered(entry, form, values)
         self._remember(key, entry)
         return entry
 
-    def _remember(self, key: str, entry: _Entry) -> None:
+    def _remember(self, key: str, entry: Entry) -> None:
         if len(self._cache) >= self.max_entries:
             # Drop the older half (dicts keep insertion order): cheap and good enough for LRU-ish.
             for stale in list(self._cache)[: self.max_entries // 2]:
