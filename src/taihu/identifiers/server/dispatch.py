@@ -31,7 +31,7 @@ import os
 import secrets
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Literal
 
 from taihu.core import Clock, Database, TaihuError, TooManyRequests, Unauthenticated
@@ -39,7 +39,6 @@ from taihu.identifiers.handle.values import (
     SECKEY_TYPE,
     Handle,
     HandleValueError,
-    normalize_prefix,
     plain_key,
 )
 from taihu.identifiers.records.rest import response_code
@@ -48,6 +47,8 @@ from taihu.identifiers.registration.seckeys import SecretKeyBox
 from taihu.identifiers.registration.service import HandleAdmin, IdentifierService
 from taihu.identifiers.resolution.locator import LocalPrefixes, PrefixLocator
 from taihu.identifiers.resolution.resolver import Resolver, WireAnswer
+from taihu.identifiers.server.conversations import Conversation, Pending
+from taihu.identifiers.server.operations import ADMIN_OPCODES, apply_admin, located_prefix
 from taihu.identifiers.wire import (
     Body,
     Challenge,
@@ -57,9 +58,7 @@ from taihu.identifiers.wire import (
     Envelope,
     ErrorBody,
     HandleListBody,
-    HandleRequest,
     Header,
-    IndexesRequest,
     Message,
     OpCode,
     OpFlag,
@@ -69,7 +68,6 @@ from taihu.identifiers.wire import (
     ResponseCode,
     SiteInfo,
     SiteInfoResponse,
-    ValuesRequest,
     VerifyRequest,
     VerifyResult,
     compute_digest,
@@ -85,22 +83,8 @@ __all__ = ["ADMIN_OPCODES", "Conversation", "HandleDispatcher"]
 
 log = logging.getLogger("taihu.identifiers.handle")
 
-ADMIN_OPCODES = frozenset(
-    {
-        OpCode.CREATE_HANDLE,
-        OpCode.DELETE_HANDLE,
-        OpCode.ADD_VALUE,
-        OpCode.REMOVE_VALUE,
-        OpCode.MODIFY_VALUE,
-        OpCode.LIST_HANDLES,
-        OpCode.HOME_NA,
-        OpCode.UNHOME_NA,
-    }
-)
 SERVER_VERSION = (2, 11)
 CHALLENGE_SECONDS = 60.0
-LIST_LIMIT = 100_000
-_PENDING_PER_CONVERSATION = 16
 _PENDING_SESSIONS = 4096  # challenges awaiting an answer on any connection, oldest dropped
 _EXPIRATION = 12 * 3600
 _REPLY_FLAGS = int(OpFlag.AUTH | OpFlag.RECU)
@@ -111,46 +95,6 @@ _EMPTY_MESSAGE = bytes(4)  # the body of RC 100: one empty message string
 
 
 _DIGESTED = (ErrorBody, Empty, HandleListBody, SiteInfoResponse, VerifyResult, ReferralBody)
-
-
-@dataclass(slots=True)
-class _Pending:
-    request: Message
-    signed: bytes
-    digest: RequestDigest
-    nonce: bytes
-    expires: float
-    session: int
-    answered: bool = False
-
-
-@dataclass(slots=True)
-class Conversation:
-    """Challenges pending with one peer (its address in ``peer``), oldest first, a few at most."""
-
-    pending: OrderedDict[int, _Pending] = field(default_factory=OrderedDict)
-    peer: str = ""
-
-    def add(self, request_id: int, pending: _Pending) -> None:
-        """Remember a challenge (the oldest is dropped past the bound)."""
-        self.pending[request_id] = pending
-        while len(self.pending) > _PENDING_PER_CONVERSATION:
-            self.pending.popitem(last=False)
-
-
-def _located_prefix(request: Message) -> str | None:
-    """The prefix whose server must answer ``request``; ``None`` for a malformed handle.
-
-    LIST_HANDLES names its prefix as ``0.NA/PREFIX``; every other request names a handle.
-    """
-    text = getattr(request.body, "handle", "")
-    try:
-        handle = Handle(text)
-    except HandleValueError:
-        return None
-    if request.header.opcode is OpCode.LIST_HANDLES and handle.prefix == "0.NA":
-        return normalize_prefix(handle.suffix)
-    return handle.prefix
 
 
 class HandleDispatcher:
@@ -171,7 +115,7 @@ class HandleDispatcher:
         self.locator, self.site, self.seckeys = locator, site, seckeys
         # The login throttle's limits; without settings, their documented defaults.
         self.security = security or SecuritySettings.model_construct()
-        self._sessions: OrderedDict[int, _Pending] = OrderedDict()
+        self._sessions: OrderedDict[int, Pending] = OrderedDict()
 
     # Replies -------------------------------------------------------------------------------
 
@@ -382,7 +326,7 @@ class HandleDispatcher:
     async def _challenge(
         self, request: Message, signed: bytes, conversation: Conversation
     ) -> bytes:
-        prefix = _located_prefix(request)
+        prefix = located_prefix(request)
         if prefix is None:
             text = "the request does not name a valid handle"
             return self.reply(request, signed, ResponseCode.INVALID_HANDLE, ErrorBody(text))
@@ -396,7 +340,7 @@ class HandleDispatcher:
         nonce = os.urandom(16)
         expires = time.monotonic() + CHALLENGE_SECONDS
         session = request.envelope.session_id or secrets.randbelow(2**31 - 1) + 1
-        pending = _Pending(request, signed, digest, nonce, expires, session)
+        pending = Pending(request, signed, digest, nonce, expires, session)
         conversation.add(request.envelope.request_id, pending)
         self._sessions[session] = pending
         while len(self._sessions) > _PENDING_SESSIONS:
@@ -482,7 +426,7 @@ class HandleDispatcher:
         try:
             async with self.db.session() as session:
                 service = IdentifierService(session, self.clock, seckeys=self.seckeys)
-                code, body, key = await _apply(service, caller, request)
+                code, body, key = await apply_admin(service, caller, request)
         except TaihuError as exc:
             code = ResponseCode(response_code(exc))
             return code, ErrorBody(str(exc))
@@ -493,49 +437,3 @@ class HandleDispatcher:
         ):
             self.locator.forget()  # served (or not) from the next request on
         return code, body
-
-
-async def _apply(  # noqa: PLR0911 - one return per opcode
-    service: IdentifierService, caller: HandleAdmin, request: Message
-) -> tuple[ResponseCode, Body, str | None]:
-    """Run one admin operation in the service's unit of work; the handle key it changed."""
-    opcode, body = request.header.opcode, request.body
-    if isinstance(body, HandleRequest) and opcode in (
-        OpCode.LIST_HANDLES,
-        OpCode.HOME_NA,
-        OpCode.UNHOME_NA,
-    ):
-        named = body.handle.split("/", 1)[1] if body.handle.upper().startswith("0.NA/") else ""
-        if opcode is OpCode.LIST_HANDLES:
-            handles, _total = await service.list_handles(caller, named, limit=LIST_LIMIT, offset=0)
-            return ResponseCode.SUCCESS, HandleListBody(tuple(handles)), None
-        await service.home_prefix(caller, named, homed=opcode is OpCode.HOME_NA)
-        return ResponseCode.SUCCESS, Empty(), None
-    handle = Handle(getattr(body, "handle", ""))
-    if isinstance(body, ValuesRequest):
-        values = list(body.values)
-        if opcode is OpCode.CREATE_HANDLE:
-            await service.put(
-                caller, handle, values, overwrite=bool(request.header.flags & OpFlag.OVRW)
-            )
-            return ResponseCode.SUCCESS, Empty(), handle.key
-        present = {v.index for v in await service.values(handle)}
-        wanted = [v.index for v in values]
-        if opcode is OpCode.ADD_VALUE and present & set(wanted):
-            taken = tuple(sorted(present & set(wanted)))
-            text = f"value index {taken[0]} exists already"
-            return ResponseCode.VALUE_ALREADY_EXIST, ErrorBody(text, taken), None
-        if opcode is OpCode.MODIFY_VALUE and set(wanted) - present:
-            missing = tuple(sorted(set(wanted) - present))
-            return (
-                ResponseCode.VALUE_NOT_FOUND,
-                ErrorBody(f"no value at index {missing[0]}", missing),
-                None,
-            )
-        await service.put(caller, handle, values, indexes=wanted)
-        return ResponseCode.SUCCESS, Empty(), handle.key
-    if isinstance(body, IndexesRequest):
-        await service.delete(caller, handle, list(body.indexes))
-        return ResponseCode.SUCCESS, Empty(), handle.key
-    await service.delete(caller, handle)
-    return ResponseCode.SUCCESS, Empty(), handle.key
