@@ -32,6 +32,7 @@ from taihu.core import (
     get_runtime,
     parse_bounded,
 )
+from taihu.identifiers import snms
 from taihu.identifiers.handle.values import Handle, HandleValueError
 from taihu.identifiers.records.rest import (
     RC_SUCCESS,
@@ -51,8 +52,6 @@ from taihu.identifiers.registration.service import (
 )
 from taihu.identifiers.resolution.process import open_resolver, resolver_in, resolver_of
 from taihu.identifiers.resolution.resolver import Resolver
-from taihu.identifiers.snms import handles as snms_handles
-from taihu.identifiers.snms import reports as snms_reports
 
 __all__ = [
     "LARGE_BODIES",
@@ -488,6 +487,6 @@ async def reverse_lookup(request: Request) -> Response:
     return _json(found)
 
 
-router.include_router(snms_handles.router)
-router.include_router(snms_reports.router)
-LARGE_BODIES.update(snms_handles.LARGE_BODIES)
+for snms_router in snms.ROUTERS:
+    router.include_router(snms_router)
+LARGE_BODIES.update(snms.LARGE_BODIES)

@@ -1,4 +1,4 @@
-"""SNMS-compatible routes (the API Chinese enterprise systems call on an enterprise/secondary node).
+"""SNMS identifier routes: token, detail, single and batch writes (the API enterprise systems call).
 
 Answers are ``{"status": 1, "message": "success", "data": …}``; failures carry status ``-1``
 (busy: retry later) or ``-2`` (bad parameters, unknown identifier, refused), and ``code`` 701
@@ -10,22 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from taihu.accounts import AccountService, Principal, client_address, current_principal
+from taihu.accounts import AccountService, client_address
 from taihu.core import (
     InvalidInput,
     NotFound,
     PermissionDenied,
-    Runtime,
     TaihuError,
-    Unauthenticated,
     get_runtime,
 )
-from taihu.identifiers.catalog.templates import TemplateService, parse_spec, template_json
 from taihu.identifiers.handle.templates import TEMPLATE_TYPE
 from taihu.identifiers.handle.values import Handle, HandleValue, HandleValueError
 from taihu.identifiers.records.json_values import value_from_json, value_to_json
@@ -33,70 +29,21 @@ from taihu.identifiers.registration.batch import MAX_BATCH, BatchItem, BatchServ
 from taihu.identifiers.registration.seckeys import seckeys_for
 from taihu.identifiers.registration.service import identifier_service, parse_handle
 from taihu.identifiers.resolution.process import resolver_of
+from taihu.identifiers.snms.common import (
+    ERRORS,
+    OK,
+    fail,
+    principal_of,
+    read_body,
+    snms_json,
+)
 
-__all__ = [
-    "ERRORS",
-    "LARGE_BODIES",
-    "OK",
-    "fail",
-    "principal_of",
-    "router",
-    "snms_json",
-    "snms_values",
-]
+__all__ = ["TEMPLATE_INDEX", "router", "snms_values"]
 
 router = APIRouter(tags=["identifiers: SNMS"])
 
 TEMPLATE_INDEX = 1001
 _FIRST_ITEM_INDEX = 2000
-_MAX_BODY = 16 * 1024 * 1024
-# The batch calls take up to MAX_BATCH identifiers in one body: past the platform's default
-# request-size limit, so they name their own (web/body_limit.py enforces it as bodies stream in).
-LARGE_BODIES = {
-    f"/identityv2/data/{call}": _MAX_BODY for call in ("batchCreate", "batchUpdate", "batchDelete")
-}
-OK = {"status": 1, "message": "success"}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Bad parameters (status -2)"},
-    401: {"description": "Missing or invalid token (status -2)"},
-    403: {"description": "Another enterprise's identifier (status -2, code 701)"},
-    503: {"description": "Busy (status -1): retry"},
-}
-
-
-def snms_json(body: dict[str, Any], status: int = 200) -> Response:
-    """A JSON answer rendered with orjson."""
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
-def fail(exc: Exception) -> Response:
-    """The SNMS answer of an error: status -1 when busy, -2 otherwise (701 for another's)."""
-    if isinstance(exc, OperationalError | IntegrityError):
-        # A locked SQLite database or a concurrent insert of the same key: safe to re-send.
-        return snms_json({"status": -1, "message": "busy, please retry", "data": None}, 503)
-    assert isinstance(exc, TaihuError)
-    body: dict[str, Any] = {"status": -2, "message": exc.message, "data": None}
-    if isinstance(exc, PermissionDenied):
-        body["code"] = 701
-    return snms_json(body, exc.status)
-
-
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > _MAX_BODY:
-        raise InvalidInput("the request body is over 16 MiB", code="too_big")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"the body is not JSON: {exc}", code="bad_json") from exc
-
-
-async def principal_of(request: Request, runtime: Runtime) -> Principal:
-    """The platform user of the request's bearer token; ``Unauthenticated`` without one."""
-    if not request.headers.get("authorization"):
-        raise Unauthenticated("send 'Authorization: Bearer <token>'", code="not_authenticated")
-    async with runtime.db.session() as session:
-        return await current_principal(request, session, runtime)
 
 
 def snms_values(raw: object) -> tuple[str, list[HandleValue]]:
@@ -151,7 +98,7 @@ def _detail(handle: str, prefix: str, values: list[HandleValue]) -> dict[str, An
 async def snms_token(request: Request) -> Response:
     runtime = get_runtime(request)
     try:
-        body = await _body(request)
+        body = await read_body(request)
         if not isinstance(body, dict) or not all(
             isinstance(body.get(k), str) and body.get(k) for k in ("username", "password")
         ):
@@ -221,7 +168,7 @@ async def _single(request: Request, *, update: bool) -> Response:
     runtime = get_runtime(request)
     try:
         principal = await principal_of(request, runtime)
-        handle, values = snms_values(await _body(request))
+        handle, values = snms_values(await read_body(request))
         async with runtime.db.session() as session:
             results = await BatchService(
                 session, runtime.clock, seckeys=seckeys_for(runtime.settings)
@@ -284,7 +231,7 @@ async def snms_delete(request: Request) -> Response:
         principal = await principal_of(request, runtime)
         handle = request.query_params.get("handle")
         if handle is None:
-            body = await _body(request)
+            body = await read_body(request)
             handle = body.get("handle") if isinstance(body, dict) else None
         if not isinstance(handle, str):
             raise InvalidInput("缺少必要的请求参数: handle (missing parameter)", code="bad_params")
@@ -299,7 +246,7 @@ async def snms_delete(request: Request) -> Response:
 
 
 async def _batch_items(request: Request) -> list[Any]:
-    body = await _body(request)
+    body = await read_body(request)
     items = body.get("data", body.get("items")) if isinstance(body, dict) else body
     if not isinstance(items, list):
         raise InvalidInput('the body must be a list or {"data": [...]}', code="bad_params")
@@ -427,115 +374,3 @@ async def snms_batch_delete(request: Request) -> Response:
     except (TaihuError, OperationalError, IntegrityError) as exc:
         return fail(exc)
     return _batch_answer(request, results, {}, len(raws))
-
-
-_TEMPLATE_EXAMPLE = {
-    "content": {
-        "application/json": {
-            "example": {
-                **OK,
-                "data": {
-                    "id": 1,
-                    "prefix": "88.118",
-                    "version": "elevator-1.0",
-                    "name": "电梯 Elevator",
-                    "industryCategory": "C",
-                    "industrySpecific": "34",
-                    "industryTrade": "343",
-                    "industrySubclass": "3435",
-                    "type": 1,
-                    "description": "电梯、自动扶梯及升降机制造",
-                    "items": [
-                        {
-                            "name": "型号 Model",
-                            "idType": "model",
-                            "required": True,
-                            "metadata": {"type": "string", "minLength": 1, "maxLength": 64},
-                        }
-                    ],
-                },
-            }
-        }
-    }
-}
-
-
-@router.get(
-    "/snms/api/v3/template",
-    summary="SNMS: a template version, or a prefix's templates",
-    description="`?prefix=&version=` returns one template; `?prefix=` alone lists them.",
-    responses={**ERRORS, 200: _TEMPLATE_EXAMPLE},
-)
-async def snms_template_get(request: Request) -> Response:
-    runtime = get_runtime(request)
-    try:
-        await principal_of(request, runtime)
-        prefix = request.query_params.get("prefix", "")
-        version = request.query_params.get("version")
-        async with runtime.db.session() as session:
-            templates = TemplateService(session, runtime.clock)
-            if version:
-                data: Any = template_json(await templates.get(prefix, version))
-            else:
-                data = [template_json(t) for t in await templates.all(prefix or None)]
-    except TaihuError as exc:
-        return fail(exc)
-    return snms_json({**OK, "data": data})
-
-
-async def _template_write(request: Request, *, replace: bool) -> Response:
-    runtime = get_runtime(request)
-    try:
-        principal = await principal_of(request, runtime)
-        body = await _body(request)
-        if not isinstance(body, dict) or not isinstance(body.get("prefix"), str):
-            raise InvalidInput("a template needs a prefix", code="bad_params")
-        spec = parse_spec(body)
-        async with runtime.db.session() as session:
-            row = await TemplateService(session, runtime.clock).save(
-                principal, body["prefix"], spec, replace=replace
-            )
-            data = template_json(row)
-    except TaihuError as exc:
-        return fail(exc)
-    return snms_json({**OK, "data": data})
-
-
-@router.post(
-    "/snms/api/v3/template",
-    summary="SNMS: publish a template version",
-    description="Body as returned by GET (with `prefix`); GB/T 4754 class from "
-    "`industrySubclass` (or `industryClass`). Admins of the prefix only.",
-    responses={**ERRORS, 200: _TEMPLATE_EXAMPLE},
-)
-async def snms_template_create(request: Request) -> Response:
-    return await _template_write(request, replace=False)
-
-
-@router.put(
-    "/snms/api/v3/template",
-    summary="SNMS: change a template version no identifier uses yet",
-    description="As POST; refused (409) once identifiers use the version: publish a new one.",
-    responses={**ERRORS, 200: _TEMPLATE_EXAMPLE},
-)
-async def snms_template_update(request: Request) -> Response:
-    return await _template_write(request, replace=True)
-
-
-@router.delete(
-    "/snms/api/v3/template",
-    summary="SNMS: delete a template version no identifier uses",
-    description="`?prefix=&version=`.",
-    responses={**ERRORS, 200: {"content": {"application/json": {"example": {**OK}}}}},
-)
-async def snms_template_delete(request: Request) -> Response:
-    runtime = get_runtime(request)
-    try:
-        principal = await principal_of(request, runtime)
-        prefix = request.query_params.get("prefix", "")
-        version = request.query_params.get("version", "")
-        async with runtime.db.session() as session:
-            await TemplateService(session, runtime.clock).delete(principal, prefix, version)
-    except TaihuError as exc:
-        return fail(exc)
-    return snms_json({**OK, "data": None})
