@@ -72,7 +72,7 @@ def _record(n: int) -> str:
 
 
 def _check_record_shape() -> None:
-    from taihu.identifiers.handle.values import (  # noqa: PLC0415
+    from taihu.identifiers.handle import (  # noqa: PLC0415
         ADMIN_PERMISSIONS_ALL,
         AdminRef,
         encode_admin,

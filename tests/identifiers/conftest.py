@@ -10,7 +10,7 @@ import pytest
 from taihu.accounts import Principal
 from taihu.core import Database
 from taihu.identifiers import IdentifierService
-from taihu.identifiers.catalog.templates import TemplateService
+from taihu.identifiers.catalog import TemplateService
 from tests.conftest import CODE_A, World
 
 NODE = "88.118"

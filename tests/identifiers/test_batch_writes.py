@@ -14,7 +14,7 @@ from taihu.accounts import AuditEntry, Principal
 from taihu.core import Database, FrozenClock
 from taihu.identifiers import BatchService, HandleRow, HandleValue, StatsDaily
 from taihu.identifiers.models import HandleChange
-from taihu.identifiers.records.stored import load_record
+from taihu.identifiers.records import load_record
 from taihu.identifiers.registration.batch import BatchItem, ItemCode
 from tests.identifiers.conftest import PREFIX
 

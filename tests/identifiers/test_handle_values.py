@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from taihu.identifiers.handle.values import (
+from taihu.identifiers.handle import (
     AdminPermission,
     AdminRef,
     Handle,

@@ -16,22 +16,21 @@ from hypothesis import strategies as st
 from taihu.accounts import Principal
 from taihu.core import Database
 from taihu.identifiers import HandleValue, IdentifierService, Resolver, parse_handle
-from taihu.identifiers.handle.values import (
+from taihu.identifiers.handle import (
     ADMIN_PERMISSIONS_ALL,
     AdminPermission,
     AdminRef,
     TtlType,
     encode_admin,
 )
-from taihu.identifiers.records.json_values import iso
-from taihu.identifiers.records.stored import dump_record
+from taihu.identifiers.records import dump_record, iso
 from taihu.identifiers.records.wire_values import (
     CACHE_SECONDS,
     public_wire,
     stored_columns,
     wire_answer,
 )
-from taihu.identifiers.registration.batch import BatchItem, BatchService
+from taihu.identifiers.registration import BatchItem, BatchService
 from taihu.identifiers.resolution.resolver import ttl_seconds
 from taihu.identifiers.wire import encode_vlist
 from tests.conftest import World

@@ -29,7 +29,7 @@ from taihu.accounts import Principal, Role
 from taihu.core import Database, SystemClock
 from taihu.devices import DeviceService
 from taihu.identifiers import IdentifierService
-from taihu.identifiers.catalog.templates import TemplateService
+from taihu.identifiers.catalog import TemplateService
 from taihu.settings import DatabaseSettings, SecuritySettings, Settings
 from taihu.web import create_app
 from tests.conftest import (

@@ -33,8 +33,8 @@ from taihu.core import (
     parse_bounded,
 )
 from taihu.identifiers import snms
-from taihu.identifiers.handle.values import Handle, HandleValueError
-from taihu.identifiers.records.rest import (
+from taihu.identifiers.handle import Handle, HandleValueError
+from taihu.identifiers.records import (
     RC_SUCCESS,
     RC_VALUES_NOT_FOUND,
     http_status,
@@ -43,15 +43,14 @@ from taihu.identifiers.records.rest import (
     response_code,
     select_values,
 )
-from taihu.identifiers.registration.logins import basic_login
-from taihu.identifiers.registration.service import (
+from taihu.identifiers.registration import (
     Caller,
+    basic_login,
     identifier_service,
     parse_handle,
     parse_prefix,
 )
-from taihu.identifiers.resolution.process import open_resolver, resolver_in, resolver_of
-from taihu.identifiers.resolution.resolver import Resolver
+from taihu.identifiers.resolution import Resolver, open_resolver, resolver_in, resolver_of
 
 __all__ = [
     "LARGE_BODIES",

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from taihu.identifiers.handle.values import HandleValue
-from taihu.identifiers.server.listeners import site_for
+from taihu.identifiers.handle import HandleValue
+from taihu.identifiers.server import site_for
 from taihu.identifiers.wire import (
     Body,
     Envelope,

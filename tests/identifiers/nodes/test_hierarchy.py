@@ -19,13 +19,13 @@ from taihu.identifiers.hierarchy.service import (
     run_filings,
     site_value,
 )
-from taihu.identifiers.registration.service import IdentifierService
+from taihu.identifiers.registration import IdentifierService
 from taihu.identifiers.resolution.referrals import (
     HierarchyLocator,
     RecursiveResolver,
     referral_site,
 )
-from taihu.identifiers.server.listeners import site_for
+from taihu.identifiers.server import site_for
 from taihu.identifiers.wire import (
     Envelope,
     ErrorBody,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from taihu.identifiers.handle.values import HandleValue
+from taihu.identifiers.handle import HandleValue
 from taihu.identifiers.resolution.referrals import (
     RecursiveResolver,
     ResolutionFailed,
@@ -14,7 +14,7 @@ from taihu.identifiers.resolution.referrals import (
     prefix_chain,
     referral_site,
 )
-from taihu.identifiers.server.listeners import site_for
+from taihu.identifiers.server import site_for
 from taihu.identifiers.wire import (
     Body,
     ErrorBody,

@@ -31,8 +31,8 @@ from taihu.identifiers import (
     parse_handle,
 )
 from taihu.identifiers.hierarchy.service import prefix_record, run_filings
-from taihu.identifiers.registration.seckeys import seckeys_for
-from taihu.identifiers.resolution.locator import LocalPrefixes
+from taihu.identifiers.registration import seckeys_for
+from taihu.identifiers.resolution import LocalPrefixes
 from taihu.identifiers.resolution.referrals import (
     HierarchyLocator,
     RecursiveResolver,

@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from taihu.identifiers import HandleValue
-from taihu.identifiers.handle.values import ADMIN_PERMISSIONS_ALL, AdminRef, TtlType, encode_admin
-from taihu.identifiers.records.stored import dump_record
+from taihu.identifiers.handle import ADMIN_PERMISSIONS_ALL, AdminRef, TtlType, encode_admin
+from taihu.identifiers.records import dump_record
 from taihu.identifiers.records.wire_values import stored_to_wire
 from taihu.identifiers.wire import encode_value, encode_vlist
 

@@ -26,8 +26,8 @@ from taihu.identifiers import (
     handle_server_for,
     parse_handle,
 )
-from taihu.identifiers.handle.values import HandleValueError, plain_key
-from taihu.identifiers.resolution.locator import LocalPrefixes
+from taihu.identifiers.handle import HandleValueError, plain_key
+from taihu.identifiers.resolution import LocalPrefixes
 from taihu.identifiers.server.dispatch import Conversation, HandleDispatcher
 from taihu.identifiers.wire import (
     Credential,

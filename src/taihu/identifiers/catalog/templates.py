@@ -9,10 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, record_audit
 from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
-from taihu.identifiers.handle.templates import BUILTIN_TEMPLATES, TemplateError, TemplateSpec
-from taihu.identifiers.handle.values import AdminPermission
+from taihu.identifiers.handle import BUILTIN_TEMPLATES, AdminPermission, TemplateError, TemplateSpec
 from taihu.identifiers.models import HandleRow, Template
-from taihu.identifiers.registration.service import (
+from taihu.identifiers.registration import (
     Caller,
     HandleAdmin,
     IdentifierService,

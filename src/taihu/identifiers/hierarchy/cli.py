@@ -16,14 +16,14 @@ from taihu.identifiers.hierarchy.service import (
     HierarchyService,
     run_filings,
 )
-from taihu.identifiers.registration.seckeys import seckeys_for
-from taihu.identifiers.resolution.referrals import (
+from taihu.identifiers.registration import seckeys_for
+from taihu.identifiers.resolution import (
     RecursiveResolver,
     ResolutionFailed,
     WireTransport,
     parse_hostport,
 )
-from taihu.identifiers.server.listeners import published_address, site_for
+from taihu.identifiers.server import published_address, site_for
 from taihu.identifiers.wire import ResolutionResponse, SiteInfo, encode_site
 from taihu.settings import Settings
 

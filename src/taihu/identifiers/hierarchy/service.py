@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, record_audit
 from taihu.core import Clock, Conflict, Database, InvalidInput, PeriodicJob, SystemClock
-from taihu.identifiers.handle.values import (
+from taihu.identifiers.handle import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
     DEFAULT_ADMIN_INDEX,
@@ -38,10 +38,14 @@ from taihu.identifiers.handle.values import (
     encode_admin,
 )
 from taihu.identifiers.models import Filing, NodeLink, Prefix
-from taihu.identifiers.registration.seckeys import SecretKeyBox
-from taihu.identifiers.registration.service import IdentifierService, parse_handle, parse_prefix
-from taihu.identifiers.resolution.referrals import SITE_TYPE, parse_hostport
-from taihu.identifiers.server.listeners import site_for
+from taihu.identifiers.registration import (
+    IdentifierService,
+    SecretKeyBox,
+    parse_handle,
+    parse_prefix,
+)
+from taihu.identifiers.resolution import SITE_TYPE, parse_hostport
+from taihu.identifiers.server import site_for
 from taihu.identifiers.wire import (
     HandleClient,
     HandleResponseError,

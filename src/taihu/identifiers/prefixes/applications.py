@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
 from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
-from taihu.identifiers.handle.templates import TemplateError, industry_levels
-from taihu.identifiers.hierarchy.service import queue_filing
+from taihu.identifiers.handle import TemplateError, industry_levels
+from taihu.identifiers.hierarchy import queue_filing
 from taihu.identifiers.models import Prefix, PrefixApplication
-from taihu.identifiers.registration.service import IdentifierService, parse_prefix
+from taihu.identifiers.registration import IdentifierService, parse_prefix
 
 __all__ = ["ApplicationService"]
 

@@ -19,7 +19,7 @@ from taihu.accounts import Principal
 from taihu.core import InvalidInput, PermissionDenied
 from taihu.enterprises import Enterprise
 from taihu.identifiers.models import HandleRow, Prefix, StatsDaily
-from taihu.identifiers.registration.service import IdentifierService, parse_prefix
+from taihu.identifiers.registration import IdentifierService, parse_prefix
 
 __all__ = ["MAX_STATS_DAYS", "DayCount", "HandleEntry", "StatisticsService"]
 

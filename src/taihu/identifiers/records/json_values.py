@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from taihu.identifiers.handle.values import (
+from taihu.identifiers.handle import (
     ADMIN_TYPE,
     DEFAULT_TTL,
     AdminPermission,

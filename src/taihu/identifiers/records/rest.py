@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import orjson
 
 from taihu.core import TaihuError
-from taihu.identifiers.handle.values import HandleValue, HandleValueError
+from taihu.identifiers.handle import HandleValue, HandleValueError
 from taihu.identifiers.records.json_values import value_from_json
 
 __all__ = [

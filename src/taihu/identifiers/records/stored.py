@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from taihu.identifiers.handle.values import HandleValue
+from taihu.identifiers.handle import HandleValue
 from taihu.identifiers.records.json_values import value_from_json, value_to_json
 
 __all__ = ["dump_record", "load_record", "stored_values", "value_from_stored"]

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from taihu.identifiers.handle.values import (
+from taihu.identifiers.handle import (
     ADMIN_TYPE,
     SECKEY_TYPE,
     AdminPermission,

@@ -19,10 +19,9 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from taihu.identifiers.handle.values import AdminPermission, AdminRef, Handle, HandleValueError
+from taihu.identifiers.handle import AdminPermission, AdminRef, Handle, HandleValueError
 from taihu.identifiers.models import HandleRow
-from taihu.identifiers.records.json_values import VLIST_TYPE, decode_vlist
-from taihu.identifiers.records.stored import load_record
+from taihu.identifiers.records import VLIST_TYPE, decode_vlist, load_record
 
 __all__ = ["MAX_DEPTH", "in_admin_group"]
 

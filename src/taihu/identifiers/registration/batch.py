@@ -32,22 +32,23 @@ from taihu.core import (
     TaihuError,
     current_request_id,
 )
-from taihu.identifiers.handle.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
-from taihu.identifiers.handle.values import (
+from taihu.identifiers.handle import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
     DEFAULT_ADMIN_INDEX,
     SECKEY_INDEX,
+    TEMPLATE_TYPE,
     AdminPermission,
     AdminRef,
     Handle,
     HandleValue,
     HandleValueError,
+    TemplateError,
+    TemplateSpec,
     encode_admin,
 )
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
-from taihu.identifiers.records.stored import load_record
-from taihu.identifiers.records.wire_values import stored_columns
+from taihu.identifiers.records import load_record, stored_columns
 from taihu.identifiers.registration.bulk_rows import bound, insert_rows
 from taihu.identifiers.registration.seckeys import SecretKeyBox
 from taihu.identifiers.registration.service import (

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from taihu.accounts import Principal, Role
 from taihu.core import InvalidInput
-from taihu.identifiers.handle.values import (
+from taihu.identifiers.handle import (
     AdminPermission,
     Handle,
     HandleValue,

@@ -17,8 +17,14 @@ from pathlib import Path
 
 from taihu.accounts import record_audit
 from taihu.core import Clock, Database, InvalidInput, SystemClock, TaihuError
-from taihu.identifiers.handle.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
-from taihu.identifiers.handle.values import Handle, HandleValue, HandleValueError
+from taihu.identifiers.handle import (
+    TEMPLATE_TYPE,
+    Handle,
+    HandleValue,
+    HandleValueError,
+    TemplateError,
+    TemplateSpec,
+)
 from taihu.identifiers.registration.batch import MAX_BATCH, BatchItem, BatchService
 from taihu.identifiers.registration.seckeys import SecretKeyBox
 from taihu.identifiers.registration.service import (

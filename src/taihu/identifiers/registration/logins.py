@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 from taihu.accounts import LoginThrottle, record_audit, throttle_key
 from taihu.core import Unauthenticated
-from taihu.identifiers.handle.values import SECKEY_TYPE, Handle
-from taihu.identifiers.records.stored import load_record
+from taihu.identifiers.handle import SECKEY_TYPE, Handle
+from taihu.identifiers.records import load_record
 from taihu.identifiers.registration.seckeys import verify_stored_secret
 from taihu.identifiers.registration.service import HandleAdmin, IdentifierService, parse_handle
 from taihu.identifiers.wire import verify_secret_key_response

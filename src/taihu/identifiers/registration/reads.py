@@ -18,10 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role
 from taihu.core import Clock, InvalidInput, NotFound, PermissionDenied, SystemClock
-from taihu.identifiers.handle.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
-from taihu.identifiers.handle.values import SECKEY_TYPE, AdminPermission, Handle, HandleValue
+from taihu.identifiers.handle import (
+    SECKEY_TYPE,
+    TEMPLATE_TYPE,
+    AdminPermission,
+    Handle,
+    HandleValue,
+    TemplateError,
+    TemplateSpec,
+)
 from taihu.identifiers.models import HandleRow, Prefix, StatsDaily, Template
-from taihu.identifiers.records.stored import load_record
+from taihu.identifiers.records import load_record
 from taihu.identifiers.registration.admins import in_admin_group
 from taihu.identifiers.registration.callers import (
     Caller,

@@ -27,7 +27,7 @@ from taihu.core import (
     Runtime,
     hash_password,
 )
-from taihu.identifiers.handle.values import (
+from taihu.identifiers.handle import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
     DEFAULT_ADMIN_INDEX,
@@ -40,8 +40,7 @@ from taihu.identifiers.handle.values import (
     encode_admin,
 )
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix, StatsDaily
-from taihu.identifiers.records.stored import dump_record, load_record
-from taihu.identifiers.records.wire_values import stored_columns
+from taihu.identifiers.records import dump_record, load_record, stored_columns
 from taihu.identifiers.registration.callers import (
     Caller,
     HandleAdmin,
@@ -57,7 +56,7 @@ from taihu.identifiers.registration.seckeys import (
     is_sealed,
     seckeys_for,
 )
-from taihu.identifiers.resolution.resolver import REGISTRATIONS
+from taihu.identifiers.resolution import REGISTRATIONS
 
 __all__ = [
     "Caller",

@@ -8,8 +8,13 @@ from typing import Any, Final
 
 import orjson
 
-from taihu.identifiers.records.rest import RC_SUCCESS, select_values
-from taihu.identifiers.records.wire_values import CACHE_SECONDS, WireValue, public_wire
+from taihu.identifiers.records import (
+    CACHE_SECONDS,
+    RC_SUCCESS,
+    WireValue,
+    public_wire,
+    select_values,
+)
 
 __all__ = [
     "REST_FORM",

@@ -24,9 +24,9 @@ from typing import Generic, Literal, TypeVar
 import sqlalchemy as sa
 
 from taihu.core import Database
-from taihu.identifiers.handle.values import Handle, HandleValue, HandleValueError, TtlType
+from taihu.identifiers.handle import Handle, HandleValue, HandleValueError, TtlType
 from taihu.identifiers.models import HandleRow, NodeLink
-from taihu.identifiers.records.stored import load_record
+from taihu.identifiers.records import load_record
 from taihu.identifiers.resolution.locator import NOT_HERE, Answer, LocalPrefixes
 from taihu.identifiers.wire import (
     ErrorBody,

@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 
 from taihu.core import Clock, Database
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
-from taihu.identifiers.records.wire_values import WireValue
+from taihu.identifiers.records import WireValue
 from taihu.identifiers.resolution.answers import (
     REST_FORM,
     U32,

@@ -35,18 +35,20 @@ from dataclasses import replace
 from typing import Literal
 
 from taihu.core import Clock, Database, TaihuError, TooManyRequests, Unauthenticated
-from taihu.identifiers.handle.values import (
+from taihu.identifiers.handle import (
     SECKEY_TYPE,
     Handle,
     HandleValueError,
     plain_key,
 )
-from taihu.identifiers.records.rest import response_code
-from taihu.identifiers.registration.logins import answer_login
-from taihu.identifiers.registration.seckeys import SecretKeyBox
-from taihu.identifiers.registration.service import HandleAdmin, IdentifierService
-from taihu.identifiers.resolution.locator import LocalPrefixes, PrefixLocator
-from taihu.identifiers.resolution.resolver import Resolver, WireAnswer
+from taihu.identifiers.records import response_code
+from taihu.identifiers.registration import (
+    HandleAdmin,
+    IdentifierService,
+    SecretKeyBox,
+    answer_login,
+)
+from taihu.identifiers.resolution import LocalPrefixes, PrefixLocator, Resolver, WireAnswer
 from taihu.identifiers.server.conversations import Conversation, Pending
 from taihu.identifiers.server.operations import ADMIN_OPCODES, apply_admin, located_prefix
 from taihu.identifiers.wire import (

@@ -27,11 +27,14 @@ from typing import Any
 from prometheus_client import Counter as PromCounter
 
 from taihu.core import Clock, Database, PeriodicJob, drain
-from taihu.identifiers.registration.seckeys import seckeys_for
-from taihu.identifiers.registration.service import IdentifierService
-from taihu.identifiers.resolution.locator import LocalPrefixes, PrefixLocator
-from taihu.identifiers.resolution.referrals import node_locator
-from taihu.identifiers.resolution.resolver import FLUSH_INTERVAL, Resolver
+from taihu.identifiers.registration import IdentifierService, seckeys_for
+from taihu.identifiers.resolution import (
+    FLUSH_INTERVAL,
+    LocalPrefixes,
+    PrefixLocator,
+    Resolver,
+    node_locator,
+)
 from taihu.identifiers.server.dispatch import Conversation, HandleDispatcher
 from taihu.identifiers.wire import (
     Envelope,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from taihu.identifiers.handle.values import Handle, HandleValueError, normalize_prefix
-from taihu.identifiers.registration.service import HandleAdmin, IdentifierService
+from taihu.identifiers.handle import Handle, HandleValueError, normalize_prefix
+from taihu.identifiers.registration import HandleAdmin, IdentifierService
 from taihu.identifiers.wire import (
     Body,
     Empty,

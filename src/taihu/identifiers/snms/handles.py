@@ -22,13 +22,17 @@ from taihu.core import (
     TaihuError,
     get_runtime,
 )
-from taihu.identifiers.handle.templates import TEMPLATE_TYPE
-from taihu.identifiers.handle.values import Handle, HandleValue, HandleValueError
-from taihu.identifiers.records.json_values import value_from_json, value_to_json
-from taihu.identifiers.registration.batch import MAX_BATCH, BatchItem, BatchService
-from taihu.identifiers.registration.seckeys import seckeys_for
-from taihu.identifiers.registration.service import identifier_service, parse_handle
-from taihu.identifiers.resolution.process import resolver_of
+from taihu.identifiers.handle import TEMPLATE_TYPE, Handle, HandleValue, HandleValueError
+from taihu.identifiers.records import value_from_json, value_to_json
+from taihu.identifiers.registration import (
+    MAX_BATCH,
+    BatchItem,
+    BatchService,
+    identifier_service,
+    parse_handle,
+    seckeys_for,
+)
+from taihu.identifiers.resolution import resolver_of
 from taihu.identifiers.snms.common import (
     ERRORS,
     OK,

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from taihu.core import InvalidInput, TaihuError, get_runtime
-from taihu.identifiers.prefixes.statistics import StatisticsService
-from taihu.identifiers.records.json_values import iso
+from taihu.identifiers.prefixes import StatisticsService
+from taihu.identifiers.records import iso
 from taihu.identifiers.snms.common import ERRORS, OK, fail, principal_of, snms_json
 
 __all__ = ["router"]

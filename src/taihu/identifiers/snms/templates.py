@@ -12,7 +12,7 @@ from taihu.core import (
     TaihuError,
     get_runtime,
 )
-from taihu.identifiers.catalog.templates import TemplateService, parse_spec, template_json
+from taihu.identifiers.catalog import TemplateService, parse_spec, template_json
 from taihu.identifiers.snms.common import (
     ERRORS,
     OK,

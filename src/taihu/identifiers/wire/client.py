@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, Self
 
-from taihu.identifiers.handle.values import HandleValue
+from taihu.identifiers.handle import HandleValue
 from taihu.identifiers.wire.buffer import WireDecodeError
 from taihu.identifiers.wire.codec import decode_payload, encode_header_and_body, encode_message
 from taihu.identifiers.wire.digest import SecretKeyScheme, compute_digest, secret_key_response

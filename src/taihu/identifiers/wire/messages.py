@@ -24,7 +24,7 @@ import struct
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 
-from taihu.identifiers.handle.values import HandleValue
+from taihu.identifiers.handle import HandleValue
 from taihu.identifiers.wire.buffer import WireDecodeError
 from taihu.identifiers.wire.digest import DigestAlgorithm
 from taihu.identifiers.wire.values import SiteInfo

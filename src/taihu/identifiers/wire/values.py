@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum, IntFlag
 
-from taihu.identifiers.handle.values import HandleValue, HandleValueError, TtlType
+from taihu.identifiers.handle import HandleValue, HandleValueError, TtlType
 from taihu.identifiers.wire.buffer import Reader, WireDecodeError, Writer
 
 __all__ = [
