@@ -9,7 +9,7 @@ Resolution is the hot path; admin operations sit behind secret-key challenge-res
                       ├── VERIFY_RESPONSE  the proof checked, counted as a login (throttled)
                       └── admin opcodes   RC 402 challenge (RRDG: digest, then nonce) ─►
                                           CHALLENGE_RESPONSE: HS_SECKEY proof checked and
-                                          throttled (``admin_logins``) ─► IdentifierService as
+                                          throttled (``registration.logins``) ─► IdentifierService as
                                           HandleAdmin(index, handle): same permissions, audited
 
 A challenge names a fresh session id in its envelope. The Handle.Net client answers with that
