@@ -115,6 +115,30 @@ PLAIN = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("version", "suggested", "spoken"),
+    [
+        ((2, 10), (2, 11), (2, 11)),  # the reference answers a 2.10 request suggesting 2.11 so
+        ((2, 1), (2, 11), (2, 11)),
+        ((2, 12), (2, 12), (2, 11)),  # the server's highest
+        ((2, 0), (0, 0), (2, 0)),  # a 2.0 request suggests nothing: its own version
+        ((2, 1), (2, 1), (2, 1)),
+    ],
+)
+async def test_a_reply_speaks_the_version_the_request_suggests_at_most_2_11(
+    dispatcher: HandleDispatcher,
+    version: tuple[int, int],
+    suggested: tuple[int, int],
+    spoken: tuple[int, int],
+) -> None:
+    envelope = Envelope(7, version=version, suggested=suggested)
+    body = ResolutionRequest(f"{PREFIX}/W1", (), ())
+    data = encode_message(Message(envelope, Header(OpCode.RESOLUTION), body))
+    fast, general = await _both(dispatcher, data)
+    assert decode_message(general).envelope.version == spoken
+    assert fast == general
+
+
 @pytest.mark.parametrize("data", PLAIN, ids=range(len(PLAIN)))
 async def test_the_fast_path_answers_as_the_general_path(
     dispatcher: HandleDispatcher, data: bytes

@@ -9,8 +9,8 @@ Resolution is the hot path; admin operations sit behind secret-key challenge-res
                       ├── VERIFY_RESPONSE  the proof checked, counted as a login (throttled)
                       └── admin opcodes   RC 402 challenge (RRDG: digest, then nonce) ─►
                                           CHALLENGE_RESPONSE: HS_SECKEY proof checked and
-                                          throttled (``registration.logins``) ─► IdentifierService as
-                                          HandleAdmin(index, handle): same permissions, audited
+                                          throttled (``registration.logins``) ─► IdentifierService
+                                          as HandleAdmin(index, handle): same permissions, audited
 
 A challenge names a fresh session id in its envelope. The Handle.Net client answers with that
 session id, a new request id and often a new connection, so pending challenges are found by
@@ -76,6 +76,7 @@ from taihu.identifiers.wire import (
     encode_message,
     encode_raw,
     op_flags,
+    reply_version,
 )
 from taihu.identifiers.wire.buffer import Writer
 from taihu.identifiers.wire.plain import PlainResolution, plain_reply
@@ -122,11 +123,11 @@ class HandleDispatcher:
     # Replies -------------------------------------------------------------------------------
 
     def _envelope(self, request: Message) -> Envelope:
-        minor = min(request.envelope.version[1], SERVER_VERSION[1])
+        envelope = request.envelope
         return Envelope(
-            request.envelope.request_id,
-            session_id=request.envelope.session_id,
-            version=(2, minor),
+            envelope.request_id,
+            session_id=envelope.session_id,
+            version=reply_version(envelope.version, envelope.suggested),
             suggested=SERVER_VERSION,
         )
 
