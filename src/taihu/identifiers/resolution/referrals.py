@@ -301,8 +301,9 @@ class RecursiveResolver:
         try:
             async with client:
                 # No RECU: this resolver follows the referrals itself, so nodes never chain.
+                # PUBL: public values only, as the Handle.Net resolver asks by default.
                 return await client.exchange(
-                    OpCode.RESOLUTION, request, OpFlag.NONE, recursion=min(recursion + 1, 255)
+                    OpCode.RESOLUTION, request, OpFlag.PUBL, recursion=min(recursion + 1, 255)
                 )
         except HandleWireError as exc:
             raise ResolutionFailed(

@@ -152,9 +152,16 @@ class HandleClient:
         indexes: tuple[int, ...] = (),
         types: tuple[str, ...] = (),
         authoritative: bool = False,
+        public_only: bool = True,
     ) -> ResolutionResponse:
-        """The values of ``handle`` (filtered by index or type when given)."""
-        flags = OpFlag.AUTH if authoritative else OpFlag.NONE
+        """The values of ``handle`` (filtered by index or type when given).
+
+        ``public_only`` sets PUBL, as the Handle.Net resolver does by default: a server then
+        leaves out values anyone may not read, where without it a handle holding one answers 402.
+        """
+        flags = (OpFlag.PUBL if public_only else OpFlag.NONE) | (
+            OpFlag.AUTH if authoritative else OpFlag.NONE
+        )
         reply = await self.call(OpCode.RESOLUTION, ResolutionRequest(handle, indexes, types), flags)
         assert isinstance(reply.body, ResolutionResponse)
         return reply.body
