@@ -35,7 +35,12 @@ from taihu.identifiers.registration import (
     seckeys_for,
 )
 from taihu.identifiers.resolution import Resolver
-from taihu.identifiers.server import HandleServer, bind_handle, handle_server_for
+from taihu.identifiers.server import (
+    HandleServer,
+    bind_handle,
+    handle_server_for,
+    record_bound_port,
+)
 
 __all__ = [
     "AdminPermission",
@@ -65,6 +70,7 @@ __all__ = [
     "import_rows",
     "parse_handle",
     "read_table_bytes",
+    "record_bound_port",
     "seckeys_for",
     "value_to_json",
 ]

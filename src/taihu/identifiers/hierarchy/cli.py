@@ -23,7 +23,7 @@ from taihu.identifiers.resolution import (
     WireTransport,
     parse_hostport,
 )
-from taihu.identifiers.server import published_address, site_for
+from taihu.identifiers.server import published_address, running_port, site_for
 from taihu.identifiers.wire import ResolutionResponse, SiteInfo, encode_site
 from taihu.settings import Settings
 
@@ -42,11 +42,16 @@ def _settings(secret_file: Path | None = None) -> Settings:
 
 
 def _advertised(settings: Settings, advertise: str | None) -> str:
-    """This node's Handle address as others reach it: the option, else the listener's."""
+    """This node's Handle address as others reach it: the option, else the listener's.
+
+    The listener's port is the one the server running on this data directory bound, else the
+    configured one.
+    """
     if advertise:
         return advertise
     host = published_address(settings)
-    return f"[{host}]:{settings.handle.port}" if ":" in host else f"{host}:{settings.handle.port}"
+    port = running_port(settings.data_dir) or settings.handle.port
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _show_results(results: list[FilingResult]) -> None:
