@@ -17,7 +17,7 @@ Rooms, lowest first (each may use the ones below it, never above; import-linter 
 """
 
 from taihu.identifiers.catalog import TemplateService
-from taihu.identifiers.handle import AdminPermission, Handle, HandleValue
+from taihu.identifiers.handle import AdminPermission, Handle, HandleValue, set_case_sensitive
 from taihu.identifiers.hierarchy import Filer, HierarchyService
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
 from taihu.identifiers.prefixes import ApplicationService, DayCount, StatisticsService
@@ -72,5 +72,6 @@ __all__ = [
     "read_table_bytes",
     "record_bound_port",
     "seckeys_for",
+    "set_case_sensitive",
     "value_to_json",
 ]

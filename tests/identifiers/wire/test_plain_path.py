@@ -111,7 +111,7 @@ PLAIN = [
     _request(flags=OpFlag.KPAL | OpFlag.PUBL | OpFlag.CACR | OpFlag.DNRF),
     _request(f"{PREFIX.lower()}/W1"),  # the prefix is case-insensitive
     _request(f"{PREFIX}/NOPE"),  # RC 100 under a served prefix
-    _request(f"{PREFIX}/w1"),  # the suffix is case-sensitive: not found
+    _request(f"{PREFIX}/w1"),  # the suffix too is case-insensitive by default: found
 ]
 
 
@@ -137,6 +137,14 @@ async def test_a_reply_speaks_the_version_the_request_suggests_at_most_2_11(
     fast, general = await _both(dispatcher, data)
     assert decode_message(general).envelope.version == spoken
     assert fast == general
+
+
+async def test_both_paths_find_a_handle_in_other_capitals(dispatcher: HandleDispatcher) -> None:
+    fast, general = await _both(dispatcher, _request(f"{PREFIX.lower()}/w1"))
+    assert fast == general
+    reply = decode_message(general)
+    assert reply.header.response_code is ResponseCode.SUCCESS
+    assert isinstance(reply.body, ResolutionResponse)
 
 
 @pytest.mark.parametrize("data", PLAIN, ids=range(len(PLAIN)))

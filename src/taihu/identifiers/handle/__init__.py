@@ -24,10 +24,12 @@ from taihu.identifiers.handle.values import (
     HandleValue,
     HandleValueError,
     TtlType,
+    case_sensitive,
     decode_admin,
     encode_admin,
     normalize_prefix,
     plain_key,
+    set_case_sensitive,
 )
 
 __all__ = [
@@ -47,9 +49,11 @@ __all__ = [
     "TemplateError",
     "TemplateSpec",
     "TtlType",
+    "case_sensitive",
     "decode_admin",
     "encode_admin",
     "industry_levels",
     "normalize_prefix",
     "plain_key",
+    "set_case_sensitive",
 ]

@@ -39,10 +39,12 @@ __all__ = [
     "HandleValue",
     "HandleValueError",
     "TtlType",
+    "case_sensitive",
     "decode_admin",
     "encode_admin",
     "normalize_prefix",
     "plain_key",
+    "set_case_sensitive",
 ]
 
 MAX_HANDLE_BYTES = 2048
@@ -119,9 +121,11 @@ def _utf8(text: str) -> bytes:
 class Handle:
     """A handle ``PREFIX/SUFFIX``; refuses malformed input when constructed.
 
-    Case rules follow the Handle.Net server's defaults: the prefix is case-insensitive (ASCII
-    letters compare upper-cased, as ``0.NA/`` does), the suffix is case-sensitive. ``key`` is the
-    normalized form every lookup uses; ``text`` keeps what the registrant wrote.
+    Case rules follow the Handle.Net server's default: a handle is case-insensitive (ASCII letters
+    compare upper-cased: 99.1/REF-1 names 99.1/ref-1). With ``TAIHU_HANDLE_CASE_SENSITIVE`` (see
+    ``set_case_sensitive``) only the prefix is, the suffix compares as written. ``key`` is the
+    normalized form every lookup and uniqueness check uses; ``text`` keeps what the registrant
+    wrote.
     """
 
     text: str
@@ -148,10 +152,34 @@ class Handle:
         # name, case preserved; key: the normalized handle used for lookups and uniqueness.
         object.__setattr__(self, "prefix", normalized)
         object.__setattr__(self, "suffix", suffix)
-        object.__setattr__(self, "key", f"{normalized}/{suffix}")
+        key_suffix = suffix if _CASE.sensitive else normalize_prefix(suffix)
+        object.__setattr__(self, "key", f"{normalized}/{key_suffix}")
 
     def __str__(self) -> str:
         return self.text
+
+
+class _CaseRule:
+    """Whether handle suffixes compare as written (one per process, from the settings)."""
+
+    sensitive = False
+
+
+_CASE = _CaseRule()
+
+
+def set_case_sensitive(sensitive: bool) -> None:
+    """Set this process's case rule from ``TAIHU_HANDLE_CASE_SENSITIVE`` (default: insensitive).
+
+    Keys are stored in the rule's form, so a node keeps one rule for its life; the server, the
+    workers and the commands each set it from the same setting when they start.
+    """
+    _CASE.sensitive = sensitive
+
+
+def case_sensitive() -> bool:
+    """Whether handle suffixes compare as written in this process."""
+    return _CASE.sensitive
 
 
 def normalize_prefix(prefix: str) -> str:
@@ -182,7 +210,7 @@ def plain_key(raw: bytes) -> str | None:
     ):
         return None
     text = raw.decode("ascii")
-    return text[:slash].upper() + text[slash:]
+    return text[:slash].upper() + text[slash:] if _CASE.sensitive else text.upper()
 
 
 @dataclass(frozen=True, slots=True)
