@@ -8,6 +8,7 @@ migration folds the keys of identifiers registered before.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -78,7 +79,7 @@ async def test_the_other_rule_compares_suffixes_as_written(
 
 async def test_the_migration_folds_the_keys_registered_before(empty_database_url: str) -> None:
     db = Database(empty_database_url)
-    now = "2026-12-01 00:00:00"
+    now = datetime(2026, 12, 1, tzinfo=UTC)
     try:
         await upgrade(db, "identifiers_0003")
         async with db.engine.begin() as conn:
