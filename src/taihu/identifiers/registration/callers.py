@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from taihu.accounts import Principal, Role
-from taihu.core import InvalidInput
+from taihu.core import N_, InvalidInput
 from taihu.identifiers.handle import (
     AdminPermission,
     Handle,
@@ -69,11 +69,12 @@ def parse_prefix(text: str) -> str:
     prefix = normalize_prefix(text.strip())
     if not prefix or set(prefix) - _PREFIX_CHARS or prefix.startswith(".") or ".." in prefix:
         raise InvalidInput(
-            f"{text!r} is not a prefix (digits, letters, '.', '-', '_'; e.g. 88.118.8)",
+            N_("{text} is not a prefix (digits, letters, '.', '-', '_'; e.g. 88.118.8)"),
             code="invalid_prefix",
+            text=repr(text),
         )
     if prefix.startswith("0.NA") or prefix == "0":
-        raise InvalidInput("0.NA prefixes belong to the global registry", code="invalid_prefix")
+        raise InvalidInput(N_("0.NA prefixes belong to the global registry"), code="invalid_prefix")
     return prefix
 
 
@@ -83,8 +84,9 @@ def unique_indexes(values: list[HandleValue]) -> None:
     for value in values:
         if value.index in seen:
             raise InvalidInput(
-                f"index {value.index} appears twice; each value needs its own index",
+                N_("index {index} appears twice; each value needs its own index"),
                 code="invalid_value",
+                index=value.index,
             )
         seen.add(value.index)
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role
-from taihu.core import Clock, InvalidInput, NotFound, PermissionDenied, SystemClock
+from taihu.core import N_, Clock, InvalidInput, NotFound, PermissionDenied, SystemClock
 from taihu.identifiers.handle import (
     SECKEY_TYPE,
     TEMPLATE_TYPE,
@@ -69,7 +69,7 @@ class HandleReader:
         """A prefix this node serves; ``NotFound`` with code ``prefix_not_served`` otherwise."""
         row = await self.session.scalar(sa.select(Prefix).where(Prefix.prefix == prefix))
         if row is None or row.status == "revoked":
-            raise NotFound("That prefix doesn't live here", code="prefix_not_served")
+            raise NotFound(N_("That prefix doesn't live here"), code="prefix_not_served")
         return row
 
     async def _parent_of(self, prefix: str) -> Prefix | None:
@@ -152,8 +152,10 @@ class HandleReader:
             ):
                 return
             raise PermissionDenied(
-                f"{caller.name} may not write under prefix {prefix.prefix}",
+                N_("{caller} may not write under prefix {prefix}"),
                 code="insufficient_permissions",
+                caller=caller.name,
+                prefix=prefix.prefix,
             )
         admin_prefix, _, local = caller.handle.partition("/")
         if local == "ADMIN" and (
@@ -163,8 +165,10 @@ class HandleReader:
         if grants(caller, values, needed):
             return
         raise PermissionDenied(
-            f"{caller} is not an admin of this handle under {prefix.prefix}",
+            N_("{caller} is not an admin of this handle under {prefix}"),
             code="insufficient_permissions",
+            caller=str(caller),
+            prefix=prefix.prefix,
         )
 
     async def check_admin(
@@ -209,7 +213,9 @@ class HandleReader:
         await self.get_prefix(handle.prefix)
         row = await self.get_row(handle)
         if row is None:
-            raise NotFound(f"handle {handle} not found", code="handle_not_found")
+            raise NotFound(
+                N_("handle {handle} not found"), code="handle_not_found", handle=str(handle)
+            )
         return load_record(row.record)
 
     async def is_admin_of(self, caller: Caller, handle: Handle) -> bool:
@@ -287,8 +293,10 @@ class HandleReader:
         found = sorted(rows, key=lambda t: len(t.prefix), reverse=True)
         if not found:
             raise InvalidInput(
-                f"no template {version!r} for prefix {prefix} or its parents",
+                N_("no template {version} for prefix {prefix} or its parents"),
                 code="template_violation",
+                version=repr(version),
+                prefix=prefix,
             )
         row = found[0]
         return TemplateSpec.from_json(

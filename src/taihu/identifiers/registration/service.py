@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
 from taihu.core import (
+    N_,
     Conflict,
     InvalidInput,
     NotFound,
@@ -92,9 +93,13 @@ class IdentifierService(HandleReader):
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         prefix = parse_prefix(prefix)
         if await self.session.scalar(sa.select(Prefix.id).where(Prefix.prefix == prefix)):
-            raise Conflict(f"prefix {prefix} exists already", code="prefix_exists")
+            raise Conflict(
+                N_("prefix {prefix} exists already"), code="prefix_exists", prefix=prefix
+            )
         if admin_password is not None and len(admin_password) < 8:
-            raise InvalidInput("the admin password needs at least 8 characters", code="weak_key")
+            raise InvalidInput(
+                N_("the admin password needs at least 8 characters"), code="weak_key"
+            )
         parent = await self._parent_of(prefix)
         now = self.clock.now()
         row = Prefix(
@@ -148,7 +153,9 @@ class IdentifierService(HandleReader):
         """Set the secret key of ``PREFIX/ADMIN`` (index 300), sealed; creates it if missing."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         if len(password) < 8:
-            raise InvalidInput("the admin password needs at least 8 characters", code="weak_key")
+            raise InvalidInput(
+                N_("the admin password needs at least 8 characters"), code="weak_key"
+            )
         row = await self.get_prefix(parse_prefix(prefix))
         handle = Handle(admin_handle(row.prefix))
         if await self.get_row(handle) is None:
@@ -166,12 +173,14 @@ class IdentifierService(HandleReader):
         """Suspend, reactivate or revoke a prefix (admin, bureau and auditors)."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         if status not in {"active", "suspended", "revoked"}:
-            raise InvalidInput(f"unknown prefix status {status!r}", code="bad_status")
+            raise InvalidInput(
+                N_("unknown prefix status {status}"), code="bad_status", status=repr(status)
+            )
         row = await self.session.scalar(
             sa.select(Prefix).where(Prefix.prefix == parse_prefix(prefix))
         )
         if row is None:
-            raise NotFound(f"no prefix {prefix}", code="prefix_not_found")
+            raise NotFound(N_("no prefix {prefix}"), code="prefix_not_found", prefix=prefix)
         before = row.status
         row.status = status
         await record_audit(
@@ -191,7 +200,7 @@ class IdentifierService(HandleReader):
         parent = await self._parent_of(prefix)
         scope = parent or row
         if scope is None:
-            raise NotFound("That prefix doesn't live here", code="prefix_not_served")
+            raise NotFound(N_("That prefix doesn't live here"), code="prefix_not_served")
         needed = AdminPermission.ADD_NAMING_AUTH if homed else AdminPermission.DELETE_NAMING_AUTH
         await self.check_admin(caller, scope, None, needed)
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
@@ -199,7 +208,9 @@ class IdentifierService(HandleReader):
         before = row.status if row is not None else None
         if row is None:
             if not homed:
-                raise NotFound(f"prefix {prefix} is not homed here", code="handle_not_found")
+                raise NotFound(
+                    N_("prefix {prefix} is not homed here"), code="handle_not_found", prefix=prefix
+                )
             row = Prefix(prefix=prefix, parent_id=scope.id, kind="node", status="active",
                          created_at=now)  # fmt: skip
             self.session.add(row)
@@ -218,8 +229,10 @@ class IdentifierService(HandleReader):
         prefix = await self.get_prefix(handle.prefix)
         if prefix.status != "active":
             raise PermissionDenied(
-                f"prefix {prefix.prefix} is {prefix.status}; writes are refused",
+                N_("prefix {prefix} is {status}; writes are refused"),
                 code="prefix_not_active",
+                prefix=prefix.prefix,
+                status=prefix.status,
             )
         return prefix
 
@@ -250,7 +263,7 @@ class IdentifierService(HandleReader):
             secret = value.data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidInput(
-                "an HS_SECKEY secret must be UTF-8 text", code="invalid_value"
+                N_("an HS_SECKEY secret must be UTF-8 text"), code="invalid_value"
             ) from exc
         data = self._stored_secret(secret, handle_key, value.index)
         return replace(value, data=data, public_read=False)
@@ -355,11 +368,15 @@ class IdentifierService(HandleReader):
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         if row is None:
             if indexes:
-                raise NotFound(f"handle {handle} not found", code="handle_not_found")
+                raise NotFound(
+                    N_("handle {handle} not found"), code="handle_not_found", handle=str(handle)
+                )
             creators = await self._record_admins(handle)
             await self.check_admin(caller, prefix, creators, AdminPermission.ADD_HANDLE)
             if not values:
-                raise InvalidInput("a new handle needs at least one value", code="invalid_value")
+                raise InvalidInput(
+                    N_("a new handle needs at least one value"), code="invalid_value"
+                )
             self._default_admin(caller, prefix, values)
             await self._insert(actor, prefix, handle, values, template=template)
             return WriteResult(handle.text, created=True, values=values)
@@ -370,14 +387,17 @@ class IdentifierService(HandleReader):
             stray = sorted({v.index for v in values} - wanted)
             if stray:
                 raise InvalidInput(
-                    f"the body holds index {stray[0]}, which the index= parameters do not name",
+                    N_("the body holds index {index}, which the index= parameters do not name"),
                     code="invalid_value",
+                    index=stray[0],
                 )
             after = [v for v in before if v.index not in wanted] + values
             template = await self.check_template(prefix.prefix, after) or template
         else:
             if not overwrite:
-                raise Conflict(f"handle {handle} exists already", code="handle_exists")
+                raise Conflict(
+                    N_("handle {handle} exists already"), code="handle_exists", handle=str(handle)
+                )
             await self.check_admin(caller, prefix, before, AdminPermission.MODIFY_VALUE)
             after = values
             self._default_admin(caller, prefix, after)
@@ -420,7 +440,9 @@ class IdentifierService(HandleReader):
         prefix = await self._writable_prefix(handle)
         row = await self.get_row(handle)
         if row is None:
-            raise NotFound(f"handle {handle} not found", code="handle_not_found")
+            raise NotFound(
+                N_("handle {handle} not found"), code="handle_not_found", handle=str(handle)
+            )
         before = load_record(row.record)
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         now = self.clock.now()
@@ -429,7 +451,10 @@ class IdentifierService(HandleReader):
             missing = sorted(set(indexes) - {v.index for v in before})
             if missing:
                 raise NotFound(
-                    f"handle {handle} has no value at index {missing[0]}", code="values_not_found"
+                    N_("handle {handle} has no value at index {index}"),
+                    code="values_not_found",
+                    handle=str(handle),
+                    index=missing[0],
                 )
             after = [v for v in before if v.index not in set(indexes)]
             row.record, row.wire = stored_columns(after)
