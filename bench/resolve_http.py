@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from taihu.accounts import AccountService, Principal, Role
 from taihu.core import Database, upgrade
 from taihu.identifiers import HandleRow, HandleValue, IdentifierService
-from taihu.identifiers.handle_wire_values import stored_columns, wire_answer
+from taihu.identifiers.records.wire_values import stored_columns, wire_answer
 from taihu.settings import SecuritySettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,7 @@ def _record(n: int) -> str:
 
 
 def _check_record_shape() -> None:
-    from taihu.identifiers.handle_values import (  # noqa: PLC0415
+    from taihu.identifiers.handle import (  # noqa: PLC0415
         ADMIN_PERMISSIONS_ALL,
         AdminRef,
         encode_admin,

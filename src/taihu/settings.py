@@ -138,6 +138,12 @@ class HandleSettings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", description="Address the Handle listeners bind.")
     port: int = Field(default=2641, ge=0, le=65535, description="Handle port; 0 picks a free one.")
+    case_sensitive: bool = Field(
+        default=False,
+        description="Compare handle suffixes as written (99.1/REF-1 and 99.1/ref-1 are two "
+        "handles); the default, as the Handle.Net server's, compares them case-insensitively. "
+        "Choose before registering: keys are stored in the chosen form.",
+    )
     address: str = Field(
         default="",
         description="IP address this node publishes in its HS_SITE (default: the bound host, "

@@ -25,9 +25,9 @@ from taihu.demo import demo_plan
 from taihu.demo.identifiers import DEMO_NODE_PREFIX
 from taihu.devices import DeviceService
 from taihu.enterprises import EnterpriseService
-from taihu.identifiers.handle_values import SECKEY_TYPE, Handle
+from taihu.identifiers.handle import SECKEY_TYPE, Handle
 from taihu.identifiers.records import load_record
-from taihu.identifiers.seckeys import is_sealed
+from taihu.identifiers.registration.seckeys import is_sealed
 from tests.conftest import CODE_A
 from tests.processes import DEADLINE, SERVING, http, run, running
 

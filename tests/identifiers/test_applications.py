@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from taihu.accounts import AuditEntry, Principal, Role
 from taihu.core import Conflict, Database, InvalidInput, PermissionDenied
-from taihu.identifiers.applications import ApplicationService
+from taihu.identifiers.prefixes import ApplicationService
 from tests.conftest import CODE_B, World
 
 pytestmark = pytest.mark.usefixtures("prefixes")

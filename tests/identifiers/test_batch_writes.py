@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from taihu.accounts import AuditEntry, Principal
 from taihu.core import Database, FrozenClock
 from taihu.identifiers import BatchService, HandleRow, HandleValue, StatsDaily
-from taihu.identifiers.batch import BatchItem, ItemCode
 from taihu.identifiers.models import HandleChange
 from taihu.identifiers.records import load_record
+from taihu.identifiers.registration.batch import BatchItem, ItemCode
 from tests.identifiers.conftest import PREFIX
 
 pytestmark = pytest.mark.usefixtures("templates")

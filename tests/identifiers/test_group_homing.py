@@ -7,8 +7,8 @@ import pytest
 from taihu.accounts import Principal
 from taihu.core import Database, FrozenClock, PermissionDenied
 from taihu.identifiers import AdminPermission, Handle, HandleAdmin, HandleValue, IdentifierService
-from taihu.identifiers.handle_json import VLIST_TYPE, encode_vlist
-from taihu.identifiers.handle_values import ADMIN_TYPE, AdminRef, encode_admin
+from taihu.identifiers.handle import ADMIN_TYPE, AdminRef, encode_admin
+from taihu.identifiers.records.json_values import VLIST_TYPE, encode_vlist
 from tests.identifiers.conftest import PREFIX
 
 pytestmark = pytest.mark.usefixtures("prefixes")

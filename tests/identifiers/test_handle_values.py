@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from taihu.identifiers.handle_json import decode_vlist, encode_vlist, value_from_json, value_to_json
-from taihu.identifiers.handle_values import (
+from taihu.identifiers.handle import (
     AdminPermission,
     AdminRef,
     Handle,
@@ -13,14 +12,31 @@ from taihu.identifiers.handle_values import (
     HandleValueError,
     decode_admin,
     encode_admin,
+    plain_key,
+    set_case_sensitive,
+)
+from taihu.identifiers.records.json_values import (
+    decode_vlist,
+    encode_vlist,
+    value_from_json,
+    value_to_json,
 )
 
 
-def test_handle_normalizes_the_prefix_only() -> None:
+def test_handle_keys_fold_the_whole_handle_and_keep_the_text() -> None:
     handle = Handle("88.118.8a/Lift-01")
-    assert handle.key == "88.118.8A/Lift-01"
+    assert handle.key == "88.118.8A/LIFT-01"
     assert handle.suffix == "Lift-01"
     assert str(handle) == "88.118.8a/Lift-01"
+
+
+def test_case_sensitive_keys_fold_the_prefix_only() -> None:
+    set_case_sensitive(True)
+    try:
+        assert Handle("88.118.8a/Lift-01").key == "88.118.8A/Lift-01"
+        assert plain_key(b"88.118.8a/Lift-01") == "88.118.8A/Lift-01"
+    finally:
+        set_case_sensitive(False)
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,8 @@ from taihu.accounts import AuditEntry, Principal, Role
 from taihu.cli import app
 from taihu.core import Database, FrozenClock
 from taihu.identifiers import HandleRow, IdentifierService, parse_handle, seckeys_for
-from taihu.identifiers.importer import ImportError_, import_rows, read_table
-from taihu.identifiers.seckeys import is_sealed
+from taihu.identifiers.registration.importer import ImportError_, import_rows, read_table
+from taihu.identifiers.registration.seckeys import is_sealed
 from taihu.settings import Settings
 from tests.conftest import World
 from tests.identifiers.conftest import NODE, PREFIX

@@ -9,7 +9,7 @@ import pytest
 
 from taihu.accounts import Principal, Role
 from taihu.core import Database
-from taihu.identifiers.applications import ApplicationService
+from taihu.identifiers.prefixes import ApplicationService
 from tests.conftest import World
 from tests.identifiers.conftest import PREFIX, elevator
 from tests.web.test_console import sign_in

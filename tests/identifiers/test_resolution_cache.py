@@ -7,7 +7,7 @@ import pytest
 from taihu.accounts import Principal
 from taihu.core import Database, FrozenClock
 from taihu.identifiers import Handle, HandleValue, IdentifierService
-from taihu.identifiers.resolver import SYNC_INTERVAL, Resolver
+from taihu.identifiers.resolution.resolver import SYNC_INTERVAL, Resolver
 from tests.identifiers.conftest import PREFIX
 
 pytestmark = pytest.mark.usefixtures("prefixes")

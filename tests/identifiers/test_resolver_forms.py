@@ -12,9 +12,9 @@ import pytest
 from taihu.accounts import Principal
 from taihu.core import Database, FrozenClock
 from taihu.identifiers import Handle, HandleValue, IdentifierService
-from taihu.identifiers.handle_wire_values import stored_to_wire
 from taihu.identifiers.records import dump_record
-from taihu.identifiers.resolver import SYNC_INTERVAL, Resolver
+from taihu.identifiers.records.wire_values import stored_to_wire
+from taihu.identifiers.resolution.resolver import SYNC_INTERVAL, Resolver
 from tests.identifiers.conftest import PREFIX
 from tests.identifiers.test_resolution_cache import Ticks
 

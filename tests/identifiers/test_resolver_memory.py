@@ -11,7 +11,7 @@ import pytest
 from taihu.accounts import Principal
 from taihu.core import Database, FrozenClock
 from taihu.identifiers import Handle, HandleValue, IdentifierService
-from taihu.identifiers.resolver import Resolver
+from taihu.identifiers.resolution import Resolver
 from taihu.settings import Settings
 from taihu.web import create_app
 from tests.identifiers.conftest import PREFIX

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from taihu.identifiers import HandleValue
-from taihu.identifiers.templates import (
+from taihu.identifiers.handle import (
     BUILTIN_TEMPLATES,
     TemplateError,
     TemplateSpec,

@@ -16,23 +16,22 @@ from hypothesis import strategies as st
 from taihu.accounts import Principal
 from taihu.core import Database
 from taihu.identifiers import HandleValue, IdentifierService, Resolver, parse_handle
-from taihu.identifiers.batch import BatchItem, BatchService
-from taihu.identifiers.handle_json import iso
-from taihu.identifiers.handle_values import (
+from taihu.identifiers.handle import (
     ADMIN_PERMISSIONS_ALL,
     AdminPermission,
     AdminRef,
     TtlType,
     encode_admin,
 )
-from taihu.identifiers.handle_wire_values import (
+from taihu.identifiers.records import dump_record, iso
+from taihu.identifiers.records.wire_values import (
     CACHE_SECONDS,
     public_wire,
     stored_columns,
     wire_answer,
 )
-from taihu.identifiers.records import dump_record
-from taihu.identifiers.resolver import ttl_seconds
+from taihu.identifiers.registration import BatchItem, BatchService
+from taihu.identifiers.resolution.resolver import ttl_seconds
 from taihu.identifiers.wire import encode_vlist
 from tests.conftest import World
 from tests.identifiers.conftest import PREFIX
@@ -256,7 +255,7 @@ async def test_an_answer_read_for_udp_is_cached_by_its_ttl_and_not_used_for_rest
 
 
 def test_a_full_memo_starts_over_so_new_batches_are_memoized_too() -> None:
-    from taihu.identifiers import handle_wire_values  # noqa: PLC0415 - its private memo
+    from taihu.identifiers.records import wire_values as handle_wire_values  # noqa: PLC0415 - its private memo
 
     values = [_url(1, "https://a.cn/1")]
     start = datetime(2026, 1, 1, tzinfo=UTC)

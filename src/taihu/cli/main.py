@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import typer
+from pydantic import ValidationError
 
 from taihu import __version__
 from taihu.accounts import cli as accounts_cli
@@ -12,7 +15,9 @@ from taihu.devices import cli as devices_cli
 from taihu.edge import cli as edge_cli
 from taihu.enterprises import cli as enterprises_cli
 from taihu.identifiers import cli as identifiers_cli
+from taihu.identifiers import set_case_sensitive
 from taihu.monitor import cli as monitor_cli
+from taihu.settings import HandleSettings
 
 __all__ = ["app", "main"]
 
@@ -37,6 +42,13 @@ app.add_typer(identifiers_cli.node_app, name="node")
 app.add_typer(devices_cli.app, name="device")
 app.add_typer(edge_cli.app, name="edge")
 app.add_typer(monitor_cli.app, name="monitor")
+
+
+@app.callback()
+def _every_command() -> None:
+    """Before any command: the node's handle case rule (TAIHU_HANDLE_CASE_SENSITIVE)."""
+    with contextlib.suppress(ValidationError):  # the command's own settings report it
+        set_case_sensitive(HandleSettings().case_sensitive)
 
 
 @app.command("version")

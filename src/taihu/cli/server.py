@@ -21,7 +21,7 @@ from uvicorn.supervisors import Multiprocess
 from taihu.core import SystemClock
 from taihu.core.commands import console, database_for, fail
 from taihu.devices import DeviceHub
-from taihu.identifiers import Filer, Resolver, bind_handle, handle_server_for
+from taihu.identifiers import Filer, Resolver, bind_handle, handle_server_for, record_bound_port
 from taihu.monitor import MeterSync
 from taihu.settings import Settings
 from taihu.web import CoalescingHttpToolsProtocol, create_app, tune_collector
@@ -141,6 +141,7 @@ def bind_handle_listeners(  # noqa: RET503 - every path returns or ends in fail(
                 console.print(f"Handle port {candidate} is busy", style="yellow")
             continue
         bound = sockets[0].getsockname()[1]
+        record_bound_port(settings.data_dir, bound)  # for `taihu node site` beside this server
         shown = f"[{host}]" if ":" in host else host
         console.print(f"Handle protocol on [bold]{shown}:{bound}[/] (TCP and UDP)", highlight=False)
         log.info("Handle listening on %s:%s", host, bound, extra={"port": bound})

@@ -1,23 +1,46 @@
-"""The identifier node: prefixes, handles, templates, registration and resolution."""
+"""The identifier node: prefixes, handles, templates, registration and resolution.
 
-from taihu.identifiers.applications import ApplicationService
-from taihu.identifiers.batch import BatchService
+Rooms, lowest first (each may use the ones below it, never above; import-linter checks it):
+
+    handle/        the Handle data model: handles, values, admin refs, data templates
+    wire/          the Handle protocol: RFC 3651/3652 codec and async client
+    records/       a record's encodings: REST JSON, stored text, pre-encoded wire answers
+    models.py      the tables (id_prefixes, id_handles, id_changes, ...)
+    resolution/    the cached resolver, the prefixes served here, referrals across nodes
+    registration/  writes with Handle semantics: service, batch, import, admin keys and logins
+    server/        the Handle server: UDP/TCP listeners, dispatch, admin operations
+    hierarchy/     top-level / secondary / enterprise nodes, filing upward; ``taihu node``
+    prefixes/      prefix applications (real-name review), statistics
+    catalog/       the template catalog
+    snms/          the SNMS business-system API
+    api.py, cli.py the Handle REST routes (SNMS included) and ``taihu id …`` commands
+"""
+
 from taihu.identifiers.catalog import TemplateService
-from taihu.identifiers.handle_json import value_to_json
-from taihu.identifiers.handle_server import HandleServer, bind_handle, handle_server_for
-from taihu.identifiers.handle_values import AdminPermission, Handle, HandleValue
+from taihu.identifiers.handle import AdminPermission, Handle, HandleValue, set_case_sensitive
 from taihu.identifiers.hierarchy import Filer, HierarchyService
-from taihu.identifiers.importer import ImportReport, import_rows, read_table_bytes
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
-from taihu.identifiers.resolver import Resolver
-from taihu.identifiers.seckeys import SecretKeyBox, seckeys_for
-from taihu.identifiers.service import (
+from taihu.identifiers.prefixes import ApplicationService, DayCount, StatisticsService
+from taihu.identifiers.records import value_to_json
+from taihu.identifiers.registration import (
+    BatchService,
     HandleAdmin,
     IdentifierService,
+    ImportReport,
+    SecretKeyBox,
     identifier_service,
+    import_rows,
     parse_handle,
+    read_table_bytes,
+    seckeys_for,
 )
-from taihu.identifiers.statistics import DayCount, StatisticsService
+from taihu.identifiers.resolution import Resolver
+from taihu.identifiers.server import (
+    HandleServer,
+    bind_handle,
+    handle_server_for,
+    record_bound_port,
+)
 
 __all__ = [
     "AdminPermission",
@@ -47,6 +70,8 @@ __all__ = [
     "import_rows",
     "parse_handle",
     "read_table_bytes",
+    "record_bound_port",
     "seckeys_for",
+    "set_case_sensitive",
     "value_to_json",
 ]

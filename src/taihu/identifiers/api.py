@@ -32,8 +32,9 @@ from taihu.core import (
     get_runtime,
     parse_bounded,
 )
-from taihu.identifiers.admin_logins import basic_login
-from taihu.identifiers.handle_rest import (
+from taihu.identifiers import snms
+from taihu.identifiers.handle import Handle, HandleValueError
+from taihu.identifiers.records import (
     RC_SUCCESS,
     RC_VALUES_NOT_FOUND,
     http_status,
@@ -42,9 +43,14 @@ from taihu.identifiers.handle_rest import (
     response_code,
     select_values,
 )
-from taihu.identifiers.handle_values import Handle, HandleValueError
-from taihu.identifiers.resolver import Resolver
-from taihu.identifiers.service import Caller, identifier_service, parse_handle, parse_prefix
+from taihu.identifiers.registration import (
+    Caller,
+    basic_login,
+    identifier_service,
+    parse_handle,
+    parse_prefix,
+)
+from taihu.identifiers.resolution import Resolver, open_resolver, resolver_in, resolver_of
 
 __all__ = [
     "LARGE_BODIES",
@@ -94,33 +100,6 @@ def _error(exc: TaihuError, handle: str) -> Response:
     return _json(
         {"responseCode": code, "handle": handle, "message": exc.message}, status, headers=headers
     )
-
-
-def resolver_of(request: Request) -> Resolver:
-    """The process's resolver (made on first use)."""
-    return _resolver_in(request.app.state)
-
-
-def _resolver_in(state: Any) -> Resolver:
-    resolver: Resolver | None = getattr(state, "identifier_resolver", None)
-    if resolver is None:
-        runtime: Runtime = state.runtime
-        resolver = _new_resolver(runtime)
-        state.identifier_resolver = resolver
-    return resolver
-
-
-def _new_resolver(runtime: Runtime) -> Resolver:
-    entries = runtime.settings.handle.resolver_cache_entries
-    return Resolver(runtime.db, runtime.clock, max_entries=entries)
-
-
-async def open_resolver(app: Any, runtime: Runtime) -> Resolver:
-    """Make the process's resolver at start-up, with its PostgreSQL read pool (close it after)."""
-    resolver = _new_resolver(runtime)
-    await resolver.open_pool()
-    app.state.identifier_resolver = resolver
-    return resolver
 
 
 def _is_loopback(request: Request) -> bool:
@@ -191,7 +170,7 @@ class FastResolution:
         scope["route"] = _RESOLVE_ROUTE  # so metrics and access logs name the route
         state = scope["app"].state
         runtime: Runtime = state.runtime
-        resolver = _resolver_in(state)
+        resolver = resolver_in(state)
         query = scope["query_string"]
         status, body = await _answer_anonymous(
             runtime, resolver, path[len(_HANDLES_PATH) :], QueryParams(query) if query else None
@@ -507,13 +486,6 @@ async def reverse_lookup(request: Request) -> Response:
     return _json(found)
 
 
-def _include_snms() -> None:
-    # Imported here: the SNMS routes use resolver_of from this module.
-    from taihu.identifiers import snms, snms_reports  # noqa: PLC0415
-
-    router.include_router(snms.router)
-    router.include_router(snms_reports.router)
-    LARGE_BODIES.update(snms.LARGE_BODIES)
-
-
-_include_snms()
+for snms_router in snms.ROUTERS:
+    router.include_router(snms_router)
+LARGE_BODIES.update(snms.LARGE_BODIES)

@@ -13,15 +13,19 @@ from rich.table import Table
 from taihu.accounts import Principal
 from taihu.core.commands import console, fail, load_settings, open_database, run
 from taihu.enterprises import EnterpriseService
-from taihu.identifiers.applications import ApplicationService
 from taihu.identifiers.catalog import TemplateService, parse_spec
-from taihu.identifiers.handle_json import value_to_json
-from taihu.identifiers.handle_values import HandleValue, HandleValueError
-from taihu.identifiers.importer import import_rows, read_table
-from taihu.identifiers.node_cli import app as node_app
-from taihu.identifiers.node_cli import resolve_recursively
-from taihu.identifiers.seckeys import seckeys_for
-from taihu.identifiers.service import IdentifierService, parse_handle
+from taihu.identifiers.handle import HandleValue, HandleValueError
+from taihu.identifiers.hierarchy import app as node_app
+from taihu.identifiers.hierarchy import resolve_recursively
+from taihu.identifiers.prefixes import ApplicationService
+from taihu.identifiers.records import value_to_json
+from taihu.identifiers.registration import (
+    IdentifierService,
+    import_rows,
+    parse_handle,
+    read_table,
+    seckeys_for,
+)
 from taihu.identifiers.wire import HandleClient, HandleResponseError, HandleWireError
 
 __all__ = ["app", "node_app"]

@@ -56,7 +56,7 @@ class HandleRow(Base):
         sa.ForeignKey("id_prefixes.id", ondelete="RESTRICT"), index=True
     )
     record: Mapped[str] = mapped_column(sa.Text())
-    # The anonymous RESOLUTION answer encoded (handle_wire_values.wire_answer); NULL: render it.
+    # The anonymous RESOLUTION answer encoded (records.wire_values.wire_answer); NULL: render it.
     wire: Mapped[bytes | None] = mapped_column(sa.LargeBinary(), default=None)
     template: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -22,7 +22,7 @@ from taihu.core.logs import configure_logging
 from taihu.devices import DeviceHub
 from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
-from taihu.identifiers import Filer, handle_server_for
+from taihu.identifiers import Filer, handle_server_for, set_case_sensitive
 from taihu.identifiers import api as identifiers_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
@@ -73,6 +73,7 @@ def create_app(
     (``taihu.devices.stamps``).
     """
     settings.check_safe()
+    set_case_sensitive(settings.handle.case_sensitive)  # the node's handle case rule
     database = db or database_for(settings)
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
     hub = DeviceHub(database, settings.mqtt, clock=runtime.clock, stamp_lane=stamp_lane)

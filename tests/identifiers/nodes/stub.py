@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from taihu.identifiers.handle_server import site_for
-from taihu.identifiers.handle_values import HandleValue
+from taihu.identifiers.handle import HandleValue
+from taihu.identifiers.server import site_for
 from taihu.identifiers.wire import (
     Body,
     Envelope,

@@ -12,16 +12,20 @@ import pytest
 from taihu.accounts import Principal, Role
 from taihu.core import Database, InvalidInput, PermissionDenied
 from taihu.identifiers import ApplicationService
-from taihu.identifiers.handle_server import site_for
-from taihu.identifiers.hierarchy import (
+from taihu.identifiers.hierarchy.service import (
     Filer,
     HierarchyService,
     prefix_record,
     run_filings,
     site_value,
 )
-from taihu.identifiers.referrals import HierarchyLocator, RecursiveResolver, referral_site
-from taihu.identifiers.service import IdentifierService
+from taihu.identifiers.registration import IdentifierService
+from taihu.identifiers.resolution.referrals import (
+    HierarchyLocator,
+    RecursiveResolver,
+    referral_site,
+)
+from taihu.identifiers.server import site_for
 from taihu.identifiers.wire import (
     Envelope,
     ErrorBody,

@@ -102,6 +102,9 @@ def test_walk_through(node_urls: dict[str, str], tmp_path: Path) -> None:
         top_port = top_server.wait_for(HANDLE_PORT).group(1)
         port = second_server.wait_for(HANDLE_PORT).group(1)
         upstream = f"127.0.0.1:{top_port}"
+        # Not joined: the site shows the port the running server bound (TAIHU_HANDLE_PORT=0).
+        top_site = _ok("node", "site", env=top, cwd=tmp_path)
+        assert _row("127.0.0.1", "QUERY", "UDP", top_port).search(top_site), top_site
         joined = _ok(
             "node", "join", "--upstream", upstream, "--credentials", "300:0.NA/88.118",
             "--advertise", f"127.0.0.1:{port}", env=second, cwd=tmp_path,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from taihu.identifiers.handle_server import site_for
-from taihu.identifiers.handle_values import HandleValue
-from taihu.identifiers.referrals import (
+from taihu.identifiers.handle import HandleValue
+from taihu.identifiers.resolution.referrals import (
     RecursiveResolver,
     ResolutionFailed,
     TtlCache,
@@ -15,6 +14,7 @@ from taihu.identifiers.referrals import (
     prefix_chain,
     referral_site,
 )
+from taihu.identifiers.server import site_for
 from taihu.identifiers.wire import (
     Body,
     ErrorBody,

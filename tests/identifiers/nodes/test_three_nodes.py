@@ -30,15 +30,15 @@ from taihu.identifiers import (
     handle_server_for,
     parse_handle,
 )
-from taihu.identifiers.handle_locator import LocalPrefixes
-from taihu.identifiers.hierarchy import prefix_record, run_filings
-from taihu.identifiers.referrals import (
+from taihu.identifiers.hierarchy.service import prefix_record, run_filings
+from taihu.identifiers.registration import seckeys_for
+from taihu.identifiers.resolution import LocalPrefixes
+from taihu.identifiers.resolution.referrals import (
     HierarchyLocator,
     RecursiveResolver,
     ResolutionFailed,
     WireTransport,
 )
-from taihu.identifiers.seckeys import seckeys_for
 from taihu.identifiers.wire import (
     HandleClient,
     OpCode,
@@ -264,7 +264,7 @@ class _OvertakenClient(HandleClient):
 async def test_a_filing_overtaken_by_another_filer_of_the_node_is_done(
     make_node: NodeFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("taihu.identifiers.hierarchy.HandleClient", _OvertakenClient)
+    monkeypatch.setattr("taihu.identifiers.hierarchy.service.HandleClient", _OvertakenClient)
     monkeypatch.setattr(_OvertakenClient, "overtaken", 0)
     async with (
         make_node("top", NodeSettings(role="top-level", timeout=0.5)) as top,

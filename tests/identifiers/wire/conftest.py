@@ -17,7 +17,7 @@ from taihu.identifiers import (
     handle_server_for,
     parse_handle,
 )
-from taihu.identifiers.seckeys import seckeys_for
+from taihu.identifiers.registration import seckeys_for
 from taihu.identifiers.wire import SecretKey
 from taihu.settings import Settings
 from tests.conftest import CODE_A, World

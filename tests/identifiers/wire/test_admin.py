@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from taihu.accounts import AuditEntry, Principal
 from taihu.core import Database
 from taihu.identifiers import HandleValue, IdentifierService
-from taihu.identifiers.admin_logins import basic_login
-from taihu.identifiers.seckeys import seckeys_for
+from taihu.identifiers.registration import basic_login, seckeys_for
 from taihu.identifiers.wire import (
     HandleClient,
     HandleResponseError,

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from taihu.accounts import Principal
 from taihu.core import Database
 from taihu.identifiers import BatchService, HandleRow, HandleValue, IdentifierService, parse_handle
-from taihu.identifiers.batch import BatchItem
-from taihu.identifiers.seckeys import is_sealed, seckeys_for
+from taihu.identifiers.registration import BatchItem
+from taihu.identifiers.registration.seckeys import is_sealed, seckeys_for
 from taihu.settings import Settings
 from tests.identifiers.wire.conftest import PREFIX, Node
 

@@ -8,9 +8,9 @@ import orjson
 import pytest
 
 from taihu.identifiers import HandleValue
-from taihu.identifiers.handle_values import ADMIN_PERMISSIONS_ALL, AdminRef, TtlType, encode_admin
-from taihu.identifiers.handle_wire_values import stored_to_wire
+from taihu.identifiers.handle import ADMIN_PERMISSIONS_ALL, AdminRef, TtlType, encode_admin
 from taihu.identifiers.records import dump_record
+from taihu.identifiers.records.wire_values import stored_to_wire
 from taihu.identifiers.wire import encode_value, encode_vlist
 
 AT = datetime(2026, 11, 25, 8, tzinfo=UTC)

@@ -26,9 +26,9 @@ from taihu.identifiers import (
     handle_server_for,
     parse_handle,
 )
-from taihu.identifiers.handle_dispatch import Conversation, HandleDispatcher
-from taihu.identifiers.handle_locator import LocalPrefixes
-from taihu.identifiers.handle_values import HandleValueError, plain_key
+from taihu.identifiers.handle import HandleValueError, plain_key
+from taihu.identifiers.resolution import LocalPrefixes
+from taihu.identifiers.server.dispatch import Conversation, HandleDispatcher
 from taihu.identifiers.wire import (
     Credential,
     Envelope,
@@ -111,8 +111,40 @@ PLAIN = [
     _request(flags=OpFlag.KPAL | OpFlag.PUBL | OpFlag.CACR | OpFlag.DNRF),
     _request(f"{PREFIX.lower()}/W1"),  # the prefix is case-insensitive
     _request(f"{PREFIX}/NOPE"),  # RC 100 under a served prefix
-    _request(f"{PREFIX}/w1"),  # the suffix is case-sensitive: not found
+    _request(f"{PREFIX}/w1"),  # the suffix too is case-insensitive by default: found
 ]
+
+
+@pytest.mark.parametrize(
+    ("version", "suggested", "spoken"),
+    [
+        ((2, 10), (2, 11), (2, 11)),  # the reference answers a 2.10 request suggesting 2.11 so
+        ((2, 1), (2, 11), (2, 11)),
+        ((2, 12), (2, 12), (2, 11)),  # the server's highest
+        ((2, 0), (0, 0), (2, 0)),  # a 2.0 request suggests nothing: its own version
+        ((2, 1), (2, 1), (2, 1)),
+    ],
+)
+async def test_a_reply_speaks_the_version_the_request_suggests_at_most_2_11(
+    dispatcher: HandleDispatcher,
+    version: tuple[int, int],
+    suggested: tuple[int, int],
+    spoken: tuple[int, int],
+) -> None:
+    envelope = Envelope(7, version=version, suggested=suggested)
+    body = ResolutionRequest(f"{PREFIX}/W1", (), ())
+    data = encode_message(Message(envelope, Header(OpCode.RESOLUTION), body))
+    fast, general = await _both(dispatcher, data)
+    assert decode_message(general).envelope.version == spoken
+    assert fast == general
+
+
+async def test_both_paths_find_a_handle_in_other_capitals(dispatcher: HandleDispatcher) -> None:
+    fast, general = await _both(dispatcher, _request(f"{PREFIX.lower()}/w1"))
+    assert fast == general
+    reply = decode_message(general)
+    assert reply.header.response_code is ResponseCode.SUCCESS
+    assert isinstance(reply.body, ResolutionResponse)
 
 
 @pytest.mark.parametrize("data", PLAIN, ids=range(len(PLAIN)))

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from taihu.identifiers import HandleValue
-from taihu.identifiers.handle_values import TtlType
+from taihu.identifiers.handle import TtlType
 from taihu.identifiers.wire import (
     Envelope,
     ErrorBody,

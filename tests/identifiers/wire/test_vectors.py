@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from taihu.identifiers.handle_values import (
+from taihu.identifiers.handle import (
     ADMIN_PERMISSIONS_ALL,
     AdminRef,
     HandleValue,

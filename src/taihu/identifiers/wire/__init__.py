@@ -9,6 +9,7 @@ Public API (names are stable; other modules build on them)::
                Header(opcode, response_code, flags, site_serial, recursion, expiration)
                OpCode, ResponseCode, OpFlag (AUTH CERT ENCR RECU CACR CONT KPAL PUBL RRDG OVRW
                MINT DNRF), RequestDigest, Credential
+               reply_version(version, suggested): the version a reply speaks
                bodies: Empty, ResolutionRequest, HandleRequest, ValuesRequest, IndexesRequest,
                ChallengeAnswer, VerifyRequest, ResolutionResponse, SiteInfoResponse,
                HandleListBody, VerifyResult, Challenge, ReferralBody, ErrorBody
@@ -30,8 +31,8 @@ Public API (names are stable; other modules build on them)::
                HandleWireError > HandleTimeout, HandleResponseError(code, text, reply)
     WireDecodeError  every malformed input (truncated, lying length, huge count, bad version)
 
-The server side (``taihu.identifiers.handle_server``) answers only for prefixes its
-``taihu.identifiers.handle_locator.PrefixLocator`` accepts; see that module for the seam.
+The server side (``taihu.identifiers.server.listeners``) answers only for prefixes its
+``taihu.identifiers.resolution.locator.PrefixLocator`` accepts; see that module for the seam.
 """
 
 from taihu.identifiers.wire.buffer import WireDecodeError
@@ -83,6 +84,7 @@ from taihu.identifiers.wire.messages import (
     VerifyResult,
     decode_envelope,
     op_flags,
+    reply_version,
 )
 from taihu.identifiers.wire.values import (
     Interface,
@@ -155,6 +157,7 @@ __all__ = [
     "encode_vlist",
     "op_flags",
     "read_tcp_message",
+    "reply_version",
     "secret_key_response",
     "split_datagrams",
     "verify_secret_key_response",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, Self
 
-from taihu.identifiers.handle_values import HandleValue
+from taihu.identifiers.handle import HandleValue
 from taihu.identifiers.wire.buffer import WireDecodeError
 from taihu.identifiers.wire.codec import decode_payload, encode_header_and_body, encode_message
 from taihu.identifiers.wire.digest import SecretKeyScheme, compute_digest, secret_key_response
@@ -152,9 +152,16 @@ class HandleClient:
         indexes: tuple[int, ...] = (),
         types: tuple[str, ...] = (),
         authoritative: bool = False,
+        public_only: bool = True,
     ) -> ResolutionResponse:
-        """The values of ``handle`` (filtered by index or type when given)."""
-        flags = OpFlag.AUTH if authoritative else OpFlag.NONE
+        """The values of ``handle`` (filtered by index or type when given).
+
+        ``public_only`` sets PUBL, as the Handle.Net resolver does by default: a server then
+        leaves out values anyone may not read, where without it a handle holding one answers 402.
+        """
+        flags = (OpFlag.PUBL if public_only else OpFlag.NONE) | (
+            OpFlag.AUTH if authoritative else OpFlag.NONE
+        )
         reply = await self.call(OpCode.RESOLUTION, ResolutionRequest(handle, indexes, types), flags)
         assert isinstance(reply.body, ResolutionResponse)
         return reply.body

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-from taihu.identifiers.handle_values import HandleValue
+from taihu.identifiers.handle import HandleValue
 from taihu.identifiers.wire.buffer import Reader, WireDecodeError, Writer
 from taihu.identifiers.wire.digest import DigestAlgorithm
 from taihu.identifiers.wire.messages import (

@@ -24,7 +24,7 @@ import struct
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 
-from taihu.identifiers.handle_values import HandleValue
+from taihu.identifiers.handle import HandleValue
 from taihu.identifiers.wire.buffer import WireDecodeError
 from taihu.identifiers.wire.digest import DigestAlgorithm
 from taihu.identifiers.wire.values import SiteInfo
@@ -61,6 +61,7 @@ __all__ = [
     "VerifyResult",
     "decode_envelope",
     "op_flags",
+    "reply_version",
 ]
 
 ENVELOPE_SIZE = 20
@@ -180,6 +181,16 @@ class Envelope:
         return _ENVELOPE.pack(
             *self.version, flag, self.session_id, self.request_id, self.sequence, size
         )
+
+
+def reply_version(version: tuple[int, int], suggested: tuple[int, int]) -> tuple[int, int]:
+    """The version a reply to a request speaks: the one it suggests, at most ours (2.11).
+
+    As the reference server does: a 2.10 request suggesting 2.11 gets 2.11, a 2.12 one 2.11, and
+    a 2.0 request (which suggests nothing, so its own version) 2.0.
+    """
+    spoken = min(suggested, PROTOCOL_VERSION)
+    return spoken if spoken[0] == PROTOCOL_VERSION[0] else version
 
 
 def decode_envelope(data: bytes) -> Envelope:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from taihu.identifiers.wire.messages import PROTOCOL_VERSION, OpCode, OpFlag
+from taihu.identifiers.wire.messages import PROTOCOL_VERSION, OpCode, OpFlag, reply_version
 
 __all__ = ["PlainResolution", "plain_reply", "read_plain_resolution"]
 
@@ -41,7 +41,7 @@ _RESOLUTION = int(OpCode.RESOLUTION)
 _REPLY_FLAGS = int(OpFlag.AUTH | OpFlag.RECU)
 _ECHOED = int(OpFlag.KPAL)
 _SUGGESTED = (PROTOCOL_VERSION[0] << 8) | PROTOCOL_VERSION[1]
-_MAJOR, _MINOR = PROTOCOL_VERSION
+_MAJOR = PROTOCOL_VERSION[0]
 
 
 class PlainResolution(NamedTuple):
@@ -50,7 +50,7 @@ class PlainResolution(NamedTuple):
     handle: bytes
     request_id: int
     session_id: int
-    minor: int
+    reply_minor: int  # the minor version the reply speaks (``reply_version``)
     flags: int
 
 
@@ -76,7 +76,9 @@ def read_plain_resolution(data: bytes) -> PlainResolution | None:
         or data[-12:] != _TAIL
     ):
         return None
-    return PlainResolution(data[48 : 48 + handle_length], request_id, session, minor, flags)
+    suggested = ((message_flag >> 8) & 0x1F, message_flag & 0xFF)
+    spoken = reply_version((major, minor), suggested if suggested[0] else (major, minor))
+    return PlainResolution(data[48 : 48 + handle_length], request_id, session, spoken[1], flags)
 
 
 def plain_reply(
@@ -85,7 +87,7 @@ def plain_reply(
     """The reply to ``request``: response ``code`` and ``body`` (encoded, digest-free)."""
     head = _REPLY.pack(
         _MAJOR,
-        min(request.minor, _MINOR),
+        request.reply_minor,
         _SUGGESTED,
         request.session_id,
         request.request_id,

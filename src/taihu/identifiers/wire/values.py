@@ -8,7 +8,7 @@ A handle value on the wire (RFC 3652 2.2.3)::
     TTL          u32
     Permission   u8    0x08 admin read, 0x04 admin write, 0x02 public read, 0x01 public write
     Type         UTF8-String
-    Data         u32 length + bytes   (HS_ADMIN data: see ``handle_values.encode_admin``)
+    Data         u32 length + bytes   (HS_ADMIN data: see ``handle.values.encode_admin``)
     References   u32 count + (UTF8-String handle, u32 index)*
 
 HS_SITE data (RFC 3651 3.2.2)::
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum, IntFlag
 
-from taihu.identifiers.handle_values import HandleValue, HandleValueError, TtlType
+from taihu.identifiers.handle import HandleValue, HandleValueError, TtlType
 from taihu.identifiers.wire.buffer import Reader, WireDecodeError, Writer
 
 __all__ = [

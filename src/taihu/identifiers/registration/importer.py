@@ -1,0 +1,224 @@
+"""File import of identifiers (CSV or xlsx): one row per identifier, an error report per cell.
+
+The first row names the columns: ``suffix`` (or ``handle``), optionally ``templateVersion``,
+then one column per template item (``model``, ``batch``, …). Each row is checked on its own;
+a row with any error is reported (row, column, reason) and not written at all, the others are
+registered through the batch service in chunks of 2,000.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from taihu.accounts import record_audit
+from taihu.core import Clock, Database, InvalidInput, SystemClock, TaihuError
+from taihu.identifiers.handle import (
+    TEMPLATE_TYPE,
+    Handle,
+    HandleValue,
+    HandleValueError,
+    TemplateError,
+    TemplateSpec,
+)
+from taihu.identifiers.registration.batch import MAX_BATCH, BatchItem, BatchService
+from taihu.identifiers.registration.seckeys import SecretKeyBox
+from taihu.identifiers.registration.service import (
+    Caller,
+    HandleAdmin,
+    IdentifierService,
+    parse_prefix,
+)
+
+__all__ = ["ImportError_", "ImportReport", "import_rows", "read_table", "read_table_bytes"]
+
+_FIRST_INDEX = 2000
+_TEMPLATE_INDEX = 1001
+
+
+@dataclass(frozen=True, slots=True)
+class ImportError_:  # noqa: N801 - not the builtin ImportError
+    """One reason a row was not imported."""
+
+    row: int
+    column: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did."""
+
+    rows: int = 0
+    imported: int = 0
+    unchanged: int = 0
+    errors: list[ImportError_] | None = None
+
+
+def read_table(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV (UTF-8, with or without BOM) or xlsx file as column → text."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path.name}: {exc.strerror}", code="bad_file") from exc
+    return read_table_bytes(path.name, content)
+
+
+def read_table_bytes(name: str, content: bytes) -> list[dict[str, str]]:
+    """The rows of an uploaded CSV or xlsx file (told apart by its name) as column → text."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".xlsx":
+        return _xlsx_rows(name, content)
+    if suffix != ".csv":
+        raise InvalidInput(f"{name}: import takes .csv or .xlsx files", code="bad_file")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{name} is not UTF-8 text", code="bad_file") from exc
+    try:
+        return [
+            {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            for row in csv.DictReader(io.StringIO(text, newline=""))
+            if any((v or "").strip() for v in row.values() if isinstance(v, str))
+        ]
+    except csv.Error as exc:  # e.g. a field past the csv module's limit (128 KiB)
+        raise InvalidInput(f"{name} cannot be read as CSV: {exc}", code="bad_file") from exc
+
+
+def _xlsx_rows(name: str, content: bytes) -> list[dict[str, str]]:
+    from openpyxl import load_workbook  # noqa: PLC0415 - only needed for xlsx
+
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise InvalidInput(f"{name} is not an xlsx workbook", code="bad_file") from exc
+    try:
+        sheet = book.active
+        if sheet is None:
+            raise InvalidInput(f"{name} has no worksheet", code="bad_file")
+        rows: Iterator[tuple[object, ...]] = sheet.iter_rows(values_only=True)
+        header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
+        return [
+            {h: _cell(v) for h, v in zip(header, row, strict=False) if h}
+            for row in rows
+            if any(v is not None and str(v).strip() for v in row)
+        ]
+    finally:
+        book.close()  # read-only workbooks keep the file open until closed
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "date") and hasattr(value, "isoformat"):  # datetime cells → dates
+        return str(value.date().isoformat())
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+async def import_rows(
+    db: Database,
+    caller: Caller,
+    prefix: str,
+    rows: list[dict[str, str]],
+    *,
+    template: str | None = None,
+    clock: Clock | None = None,
+    progress: Callable[[int], None] | None = None,
+    source: str | None = None,
+    seckeys: SecretKeyBox | None,
+) -> ImportReport:
+    """Check every row, then register the good ones in chunks, each chunk one transaction.
+
+    ``seckeys`` is the platform's box (``seckeys_for(settings)``): an HS_SECKEY column is then
+    sealed as the API routes seal it, so the key can answer a Handle wire challenge. With
+    ``source`` (the file's name) the import as a whole is audited too.
+    """
+    clock = clock or SystemClock()
+    prefix = parse_prefix(prefix)
+    report = ImportReport(rows=len(rows), errors=[])
+    assert report.errors is not None
+    specs: dict[str, TemplateSpec] = {}
+    good: list[tuple[int, BatchItem]] = []
+    async with db.session() as session:
+        identifiers = IdentifierService(session, clock)
+        for number, row in enumerate(rows, start=2):  # row 1 is the header
+            item, problems = await _row(identifiers, specs, prefix, row, template)
+            if problems:
+                report.errors.extend(ImportError_(number, c, r) for c, r in problems)
+            elif item is not None:
+                good.append((number, item))
+    for start in range(0, len(good), MAX_BATCH):
+        chunk = good[start : start + MAX_BATCH]
+        async with db.session() as session:
+            results = await BatchService(session, clock, seckeys=seckeys).write(
+                caller, [item for _, item in chunk], update=False
+            )
+        for (number, _), result in zip(chunk, results, strict=True):
+            if result.code == 1:
+                report.imported += 1
+            elif result.code == 2:
+                report.unchanged += 1
+            else:
+                report.errors.append(ImportError_(number, "suffix", result.msg))
+        if progress:
+            progress(len(chunk))
+    report.errors.sort(key=lambda e: e.row)
+    if source is not None:
+        # Each registered identifier has its own audit entry (from the batch service); this one
+        # records the file as a whole, including the rows that were refused.
+        actor = caller.principal if isinstance(caller, HandleAdmin) else caller
+        async with db.session() as session:
+            await record_audit(
+                session, actor, "handle.import", "prefix", prefix,
+                after={"file": source, "rows": report.rows, "imported": report.imported,
+                       "unchanged": report.unchanged, "errors": len(report.errors)},
+                at=clock.now(),
+            )  # fmt: skip
+    return report
+
+
+async def _row(
+    identifiers: IdentifierService,
+    specs: dict[str, TemplateSpec],
+    prefix: str,
+    row: dict[str, str],
+    template: str | None,
+) -> tuple[BatchItem | None, list[tuple[str, str]]]:
+    suffix_column = "handle" if "handle" in row and "suffix" not in row else "suffix"
+    text = row.get(suffix_column, "")
+    handle_text = text if suffix_column == "handle" else f"{prefix}/{text}"
+    try:
+        handle = Handle(handle_text)
+    except HandleValueError as exc:
+        return None, [(suffix_column, str(exc))]
+    if handle.prefix != prefix:
+        return None, [(suffix_column, f"{handle.text} is not under prefix {prefix}")]
+    version = row.get("templateVersion") or template
+    values: list[HandleValue] = []
+    problems: list[tuple[str, str]] = []
+    columns = [c for c in row if c not in {"suffix", "handle", "templateVersion"}]
+    for n, column in enumerate(columns):
+        if row[column]:
+            try:
+                values.append(HandleValue(_FIRST_INDEX + n, column, row[column].encode("utf-8")))
+            except HandleValueError as exc:
+                problems.append((column, str(exc)))
+    if version:
+        values.append(HandleValue(_TEMPLATE_INDEX, TEMPLATE_TYPE, version.encode("utf-8")))
+        try:
+            if version not in specs:
+                specs[version] = await identifiers.template_for(prefix, version)
+            specs[version].validate(values)
+        except TemplateError as exc:
+            problems.append((exc.item or "templateVersion", str(exc)))
+        except TaihuError as exc:
+            problems.append(("templateVersion", exc.message))
+    if not values:
+        problems.append((suffix_column, "the row has no values"))
+    return (None if problems else BatchItem(handle.text, values)), problems

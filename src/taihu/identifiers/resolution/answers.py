@@ -1,0 +1,129 @@
+"""What the resolver caches and answers: flat cache entries, their rendered REST and wire forms."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from taihu.identifiers.records import (
+    CACHE_SECONDS,
+    RC_SUCCESS,
+    WireValue,
+    public_wire,
+    select_values,
+)
+
+__all__ = [
+    "REST_FORM",
+    "U32",
+    "WIRE_FORM",
+    "CachedRecord",
+    "Entry",
+    "PublicAnswer",
+    "WireAnswer",
+    "rendered",
+    "ttl_seconds",
+    "wire_answer_of",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRecord:
+    """A resolved record: the stored values (REST JSON dicts, permissions included)."""
+
+    handle: str
+    prefix: str
+    values: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class PublicAnswer:
+    """What anyone may see of a record: the rendered Handle REST answer of its public values."""
+
+    handle: str
+    prefix: str
+    body: bytes
+
+    def values(self) -> list[dict[str, Any]]:
+        """The public values (REST JSON dicts, as the body shows them)."""
+        shown: list[dict[str, Any]] = orjson.loads(self.body)["values"]
+        return shown
+
+
+@dataclass(frozen=True, slots=True)
+class WireAnswer:
+    """What anyone may see of a record over the Handle protocol: its public values, encoded."""
+
+    handle: str
+    prefix: str
+    record: str
+    body: bytes  # the body of the anonymous RESOLUTION reply: handle, value count, values
+
+    @property
+    def encoded(self) -> bytes:
+        """The value count (u32) then each public value, as a RESOLUTION reply sends them."""
+        return self.body[4 + U32.unpack_from(self.body)[0] :]
+
+    def values(self) -> list[WireValue]:
+        """The public values one by one (for a request that asks for some types or indexes)."""
+        return public_wire(orjson.loads(self.record))
+
+
+# A cache entry, a flat tuple of atoms: (expires, handle, prefix, stored record, REST answer, wire
+# answer); handle "": no such handle. Each answer is rendered when a resolution first asks for it
+# (the JSON body for HTTP, the RESOLUTION reply body for the Handle protocol) and kept in the
+# entry, so a node serving one protocol never renders the other; None until then. Only atoms, no
+# nested tuples: the collector stops tracking such a tuple at the first collection it sees it in.
+# A plain UDP resolution caches the answer the database keeps, without the record (record ""):
+# only ``bodies_now``/``bodies`` use such an entry; to every other reader it is a miss.
+Entry = tuple[float, str, str, str, bytes | None, bytes | None]
+REST_FORM: Final = 4
+U32 = struct.Struct(">I")
+WIRE_FORM: Final = 5
+
+
+def _public_body(handle: str, values: list[dict[str, Any]]) -> bytes:
+    shown = select_values(values, types=[], indexes=[], include_private=False)
+    body = orjson.dumps({"responseCode": RC_SUCCESS, "handle": handle, "values": shown})
+    # Copied to its own size: orjson's bytes keep a buffer of at least 4 KiB whatever their
+    # length, and the cache keeps up to max_entries of them (bench/soak.py saw the heap grow
+    # by ~4 KiB per identifier resolved, for answers of ~200 bytes).
+    return bytes(memoryview(body))
+
+
+def _wire_body(handle: str, values: list[dict[str, Any]]) -> bytes:
+    public = public_wire(values)
+    name = handle.encode("utf-8")
+    count = U32.pack(len(public))
+    return U32.pack(len(name)) + name + count + b"".join(value[2] for value in public)
+
+
+def rendered(entry: Entry, form: int, values: list[dict[str, Any]] | None = None) -> Entry:
+    """``entry`` with its ``form`` (``REST_FORM`` or ``WIRE_FORM``) rendered from ``values``."""
+    if entry[form] is not None or not entry[1]:
+        return entry
+    if values is None:
+        values = orjson.loads(entry[3])
+    if form == REST_FORM:
+        return (*entry[:4], _public_body(entry[1], values), entry[5])
+    return (*entry[:5], _wire_body(entry[1], values))
+
+
+def wire_answer_of(entry: Entry) -> WireAnswer | None:
+    """The Handle-protocol answer of an entry, if rendered."""
+    encoded = entry[WIRE_FORM]
+    return WireAnswer(entry[1], entry[2], entry[3], encoded) if encoded is not None else None
+
+
+def ttl_seconds(values: list[dict[str, Any]], now: float) -> float:
+    """How long a record may be cached: the shortest TTL among its values."""
+    shortest = float(CACHE_SECONDS)
+    for value in values:
+        ttl = float(value.get("ttl", CACHE_SECONDS))
+        if value.get("ttlType") == 1:
+            ttl = ttl - now
+        shortest = min(shortest, ttl)
+    return max(shortest, 0.0)

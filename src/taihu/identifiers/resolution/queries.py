@@ -1,0 +1,40 @@
+"""The SQL the resolver runs: Core text statements on the hot path, one per dialect."""
+
+from __future__ import annotations
+
+__all__ = [
+    "PG_ANSWERS",
+    "PG_LOOKUP_MANY",
+    "SQLITE_ANSWERS",
+    "SQLITE_CHANGES",
+    "SQLITE_LATEST",
+    "SQLITE_LOOKUP",
+    "Answers",
+]
+
+SQLITE_LOOKUP = (
+    "SELECT h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
+    "ON p.id = h.prefix_id WHERE h.key = ? AND p.status != 'revoked'"
+)
+# The misses of one batch of datagrams in one statement: json_each keeps the statement text
+# the same whatever the number of keys, and SQLite walks the key index in key order. The stored
+# answer where there is one, else the record to render it from.
+SQLITE_ANSWERS = (
+    "SELECT h.key, h.handle, h.wire, CASE WHEN h.wire IS NULL THEN h.record END, p.prefix "
+    "FROM id_handles h JOIN id_prefixes p ON p.id = h.prefix_id "
+    "WHERE h.key IN (SELECT value FROM json_each(?)) AND p.status != 'revoked'"
+)
+PG_ANSWERS = (
+    "SELECT h.key, h.handle, h.wire, CASE WHEN h.wire IS NULL THEN h.record END, p.prefix "
+    "FROM id_handles h JOIN id_prefixes p ON p.id = h.prefix_id "
+    "WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
+)
+# The records of the misses of one turn of the event loop (every other reader).
+PG_LOOKUP_MANY = (
+    "SELECT h.key, h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
+    "ON p.id = h.prefix_id WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
+)
+SQLITE_LATEST = "SELECT max(id) FROM id_changes"
+SQLITE_CHANGES = "SELECT id, key FROM id_changes WHERE id > ? ORDER BY id"
+# key -> (handle, stored answer or None, record when there is no answer, prefix)
+Answers = dict[str, tuple[str, bytes | None, str | None, str]]

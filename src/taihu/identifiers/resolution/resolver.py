@@ -1,0 +1,495 @@
+"""Resolution on the hot path: Core SQL, a per-process cache honouring TTLs, counters off the path.
+
+Freshness across worker processes: every write adds a row to ``id_changes`` in its own unit of
+work. Before answering from its cache, a resolver that has not looked for ``SYNC_INTERVAL``
+seconds reads the changes since the last id it saw and drops those keys. A write is therefore
+visible to every worker within ``SYNC_INTERVAL`` (0.5 s) plus one query, and at once in the
+process that made it (the service's caller invalidates directly). ``auth=true`` bypasses the
+cache altogether. Entries also expire with the shortest TTL among their values.
+
+Resolution counts are kept in memory and added to ``id_stats_daily`` every ``FLUSH_INTERVAL``
+seconds, so counting never costs a write per request.
+
+The cache holds flat tuples of strings and bytes: the stored record and the anonymous answers
+already rendered, for REST (the JSON body) and for the Handle protocol (the public values
+encoded), each made on the first resolution that needs it. Such tuples are not tracked by the
+garbage collector, so a full cache costs a collection nothing. The cache of parsed values it
+replaced (millions of small dicts) gave full collections a lot to walk; with this layout the p99
+of the resolution benchmark fell from 300 to 400 ms to about 20 ms on the same box
+(docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from itertools import repeat
+from typing import Literal
+
+import asyncpg
+import orjson
+import sqlalchemy as sa
+from prometheus_client import Counter as PromCounter
+from sqlalchemy.engine import make_url
+
+from taihu.core import Clock, Database
+from taihu.identifiers.models import HandleChange, HandleRow, Prefix
+from taihu.identifiers.records import WireValue
+from taihu.identifiers.resolution.answers import (
+    REST_FORM,
+    U32,
+    WIRE_FORM,
+    CachedRecord,
+    Entry,
+    PublicAnswer,
+    WireAnswer,
+    rendered,
+    ttl_seconds,
+    wire_answer_of,
+)
+from taihu.identifiers.resolution.queries import (
+    PG_ANSWERS,
+    PG_LOOKUP_MANY,
+    SQLITE_ANSWERS,
+    SQLITE_CHANGES,
+    SQLITE_LATEST,
+    SQLITE_LOOKUP,
+    Answers,
+)
+
+__all__ = [
+    "FLUSH_INTERVAL",
+    "SYNC_INTERVAL",
+    "CachedRecord",
+    "PublicAnswer",
+    "Resolver",
+    "WireAnswer",
+    "WireValue",
+    "ttl_seconds",
+]
+
+log = logging.getLogger("taihu.identifiers")
+
+SYNC_INTERVAL = 0.5
+FLUSH_INTERVAL = 5.0
+_MAX_ENTRIES = 200_000
+_NEGATIVE_TTL = 60.0
+_CHANGE_RETENTION = timedelta(hours=1)
+_SQLITE_MMAP_BYTES = 4 << 30
+_SQLITE_CACHE_KIB = 32 << 10
+
+RESOLUTIONS = PromCounter(
+    "taihu_identifier_resolutions_total", "Identifier resolutions answered", ["result"]
+)
+REGISTRATIONS = PromCounter("taihu_identifier_registrations_total", "Identifiers registered")
+# Bound once: looking a labelled child up takes a lock and a dict, per resolution.
+_FOUND = RESOLUTIONS.labels("found")
+_NOT_FOUND = RESOLUTIONS.labels("not_found")
+
+_HANDLES = sa.inspect(HandleRow).local_table
+_PREFIXES = sa.inspect(Prefix).local_table
+_CHANGES = sa.inspect(HandleChange).local_table
+
+
+class Resolver:
+    """A per-process resolution cache in front of the handles table."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        max_entries: int = _MAX_ENTRIES,
+    ) -> None:
+        self.db = db
+        # About 1 KB per entry (record and rendered answers), so the bound is the cache's memory:
+        # TAIHU_HANDLE_RESOLVER_CACHE_ENTRIES (bench/soak.py: the heap grows until it is reached).
+        self.max_entries = max(int(max_entries), 2)
+        self.clock = clock
+        self.monotonic = monotonic
+        self._sqlite: sqlite3.Connection | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._waiting: list[tuple[str, asyncio.Future[tuple[str, str, str] | None]]] = []
+        self._reads: set[asyncio.Task[None]] = set()
+        path = make_url(db.url).database or ""
+        if db.dialect == "sqlite" and path not in {"", ":memory:"}:
+            # On SQLite a point read by unique index takes microseconds: asking aiosqlite's
+            # thread for it costs more than the read. A read-only connection of our own answers
+            # in the event loop instead (WAL readers see every committed write).
+            self._sqlite = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, check_same_thread=False
+            )
+            # Reads through a memory map skip a system call per page, and a larger page cache
+            # keeps the upper levels of the key index at hand (uniform keys touch every leaf).
+            self._sqlite.execute(f"PRAGMA mmap_size = {_SQLITE_MMAP_BYTES}")
+            self._sqlite.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
+        self._cache: dict[str, Entry] = {}
+        self._last_change: int | None = None
+        self._last_sync = 0.0
+        self._last_flush = self.monotonic()
+        self._counts: Counter[tuple[str, str]] = Counter()
+        # Counted under the day read at the last sync (every half second), not per request.
+        self._day = clock.now().date().isoformat()
+
+    def invalidate(self, key: str) -> None:
+        """Forget a key (called by the process that wrote it)."""
+        self._cache.pop(key, None)
+
+    async def _sync(self, now: float) -> None:
+        if self._sqlite is not None:
+            self._sync_sqlite(self._sqlite, now)
+            return
+        self._last_sync = now
+        self._day = self.clock.now().date().isoformat()
+        async with self.db.engine.connect() as conn:
+            if self._last_change is None:
+                latest = await conn.scalar(sa.select(sa.func.max(_CHANGES.c.id)))
+                self._last_change = int(latest or 0)
+                return
+            rows = await conn.execute(
+                sa.select(_CHANGES.c.id, _CHANGES.c.key)
+                .where(_CHANGES.c.id > self._last_change)
+                .order_by(_CHANGES.c.id)
+            )
+            for change_id, key in rows:
+                self._cache.pop(key, None)
+                self._last_change = change_id
+
+    def _sync_sqlite(self, conn: sqlite3.Connection, now: float) -> None:
+        self._last_sync = now
+        self._day = self.clock.now().date().isoformat()
+        if self._last_change is None:
+            self._last_change = int(conn.execute(SQLITE_LATEST).fetchone()[0] or 0)
+            return
+        for change_id, key in conn.execute(SQLITE_CHANGES, (self._last_change,)):
+            self._cache.pop(key, None)
+            self._last_change = change_id
+
+    async def open_pool(self, size: int = 8) -> None:
+        """On PostgreSQL, read through a pool of plain asyncpg connections (see ``aclose``).
+
+        SQLAlchemy's async pool pings every connection it hands out and wraps each statement;
+        on the resolution path a prepared statement on a raw connection does one round trip.
+        Whoever opens the pool closes it (the application's lifespan does).
+        """
+        if self.db.dialect != "postgresql" or self._pool is not None:
+            return
+        url = make_url(self.db.url).set(drivername="postgresql")
+        self._pool = await asyncpg.create_pool(
+            url.render_as_string(hide_password=False), min_size=1, max_size=size
+        )
+
+    async def aclose(self) -> None:
+        """Close what the resolver opened."""
+        if self._reads:
+            await asyncio.gather(*self._reads, return_exceptions=True)
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        self.close()
+
+    async def _read(self, key: str) -> tuple[str, str, str] | None:
+        if self._sqlite is not None:
+            found = self._sqlite.execute(SQLITE_LOOKUP, (key,)).fetchone()
+            return (found[0], found[1], found[2]) if found else None
+        if self._pool is not None:
+            return await self._read_together(key)
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(_HANDLES.c.handle, _HANDLES.c.record, _PREFIXES.c.prefix)
+                    .join(_PREFIXES, _PREFIXES.c.id == _HANDLES.c.prefix_id)
+                    .where(_HANDLES.c.key == key, _PREFIXES.c.status != "revoked")
+                )
+            ).first()
+        return (row[0], row[1], row[2]) if row else None
+
+    async def _read_together(self, key: str) -> tuple[str, str, str] | None:
+        # The misses of one turn of the event loop are read with one query: on PostgreSQL the
+        # round trip and the statement cost more than the rows, and under load dozens of
+        # requests miss the cache in the same turn.
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[tuple[str, str, str] | None] = loop.create_future()
+        self._waiting.append((key, waiter))
+        if len(self._waiting) == 1:
+            loop.call_soon(self._read_waiting)
+        return await waiter
+
+    def _read_waiting(self) -> None:
+        # One read in flight at a time: the misses that arrive meanwhile wait for it and go
+        # together in the next one, so under load a query carries dozens of keys instead of a
+        # few (PostgreSQL's cost is per statement far more than per row).
+        if not self._waiting or self._reads:
+            return
+        batch, self._waiting = self._waiting, []
+        task = asyncio.get_running_loop().create_task(self._fetch(batch))
+        self._reads.add(task)  # a strong reference until it is done
+        task.add_done_callback(self._read_done)
+
+    def _read_done(self, task: asyncio.Task[None]) -> None:
+        self._reads.discard(task)
+        self._read_waiting()  # the misses that queued up behind it
+
+    async def _fetch(
+        self, batch: list[tuple[str, asyncio.Future[tuple[str, str, str] | None]]]
+    ) -> None:
+        assert self._pool is not None
+        try:
+            rows = await self._pool.fetch(PG_LOOKUP_MANY, list({key for key, _ in batch}))
+        except Exception as exc:  # handed to every waiting request, which answers it
+            for _, waiter in batch:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            return
+        found = {row[0]: (row[1], row[2], row[3]) for row in rows}
+        for key, waiter in batch:
+            if not waiter.done():  # a request may have been cancelled meanwhile
+                waiter.set_result(found.get(key))
+
+    def close(self) -> None:
+        """Close the SQLite read connection, if any."""
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+
+    async def lookup(self, key: str, *, fresh: bool = False) -> CachedRecord | None:
+        """The record of a normalized handle key, or ``None``; ``fresh`` skips the cache."""
+        entry = await self._entry(key, None, fresh=fresh)
+        if not entry[1]:
+            return None
+        return CachedRecord(entry[1], entry[2], orjson.loads(entry[3]))
+
+    async def public(self, key: str, *, fresh: bool = False) -> PublicAnswer | None:
+        """The anonymous answer for a normalized handle key, or ``None`` (``fresh``: no cache)."""
+        entry = await self._entry(key, REST_FORM, fresh=fresh)
+        body = entry[REST_FORM]
+        return PublicAnswer(entry[1], entry[2], body) if body is not None else None
+
+    async def wire(self, key: str) -> WireAnswer | None:
+        """The public values of a normalized handle key, wire-encoded, or ``None``."""
+        return wire_answer_of(await self._entry(key, WIRE_FORM))
+
+    def wire_now(self, key: str) -> WireAnswer | Literal[False] | None:
+        """``wire`` without waiting: ``False`` when only a PostgreSQL round trip can answer.
+
+        On SQLite every read is a local call, so the Handle server answers a resolution in the
+        datagram callback itself, without a task per request.
+        """
+        now = self.monotonic()
+        if now - self._last_sync >= SYNC_INTERVAL:
+            if self._sqlite is None:
+                return False
+            self._sync_sqlite(self._sqlite, now)
+        hit = self._hit(key, now, WIRE_FORM)
+        if hit is not None:
+            return wire_answer_of(hit)
+        if self._sqlite is None:
+            return False
+        found = self._sqlite.execute(SQLITE_LOOKUP, (key,)).fetchone()
+        return wire_answer_of(self._store(key, found, now, WIRE_FORM))
+
+    def bodies_now(self, keys: list[str]) -> list[bytes | Literal[False] | None]:
+        """For each normalized key its anonymous RESOLUTION reply body, ``None`` for no such handle.
+
+        ``False`` where only a PostgreSQL round trip can tell (ask ``bodies``). The UDP hot
+        path: hits come from the cache, and on SQLite the misses of the whole batch are read
+        with one query, in the datagram callback.
+        """
+        now = self.monotonic()
+        if now - self._last_sync >= SYNC_INTERVAL:
+            if self._sqlite is None:
+                return [False] * len(keys)
+            self._sync_sqlite(self._sqlite, now)
+        bodies, missing = self._cached_bodies(keys, now)
+        if missing and self._sqlite is not None:
+            wanted = [keys[i] for i in missing]
+            self._fill(bodies, keys, missing, self._read_many_sqlite(self._sqlite, wanted), now)
+        return bodies
+
+    async def bodies(self, keys: list[str]) -> list[bytes | None]:
+        """``bodies_now`` with the waiting done: the misses read with one query."""
+        now = self.monotonic()
+        if now - self._last_sync >= SYNC_INTERVAL:
+            await self._sync(now)
+        bodies, missing = self._cached_bodies(keys, now)
+        if missing:
+            rows = await self._read_many([keys[i] for i in missing])
+            self._fill(bodies, keys, missing, rows, now)
+        return [body if body is not False else None for body in bodies]  # every one filled
+
+    def _cached_bodies(
+        self, keys: list[str], now: float
+    ) -> tuple[list[bytes | Literal[False] | None], list[int]]:
+        """The reply bodies the cache holds (``False`` for a miss) and where the misses are."""
+        cache = self._cache
+        bodies: list[bytes | Literal[False] | None] = []
+        missing: list[int] = []
+        prefixes: list[str] = []
+        for position, key in enumerate(keys):
+            hit = cache.get(key)
+            if hit is None or hit[0] <= now:
+                bodies.append(False)
+                missing.append(position)
+                continue
+            if hit[WIRE_FORM] is None and hit[1]:
+                hit = cache[key] = rendered(hit, WIRE_FORM)
+            bodies.append(hit[WIRE_FORM])
+            prefixes.append(hit[2])
+        self._count_all(prefixes)
+        return bodies, missing
+
+    def _fill(
+        self,
+        bodies: list[bytes | Literal[False] | None],
+        keys: list[str],
+        missing: list[int],
+        rows: Answers,
+        now: float,
+    ) -> None:
+        stored: dict[str, Entry] = {}  # a key asked twice in one batch is rendered once
+        prefixes: list[str] = []
+        wall = self.clock.now().timestamp()
+        for position in missing:
+            key = keys[position]
+            entry = stored.get(key)
+            if entry is None:
+                row = rows.get(key)
+                if row is None:
+                    entry = self._put(key, None, now, WIRE_FORM, wall)
+                elif row[1] is None:  # no stored answer: render the record
+                    entry = self._put(key, (row[0], row[2] or "", row[3]), now, WIRE_FORM, wall)
+                else:
+                    entry = self._put_answer(key, row[0], row[1], row[3], now)
+                stored[key] = entry
+            bodies[position] = entry[WIRE_FORM]
+            prefixes.append(entry[2])
+        self._count_all(prefixes)
+
+    def _put_answer(self, key: str, handle: str, answer: bytes, prefix: str, now: float) -> Entry:
+        """Cache the answer the database keeps for ``key`` (see ``wire_answer``), without record."""
+        name = handle.encode("utf-8")
+        body = U32.pack(len(name)) + name + answer[4:]
+        entry: Entry = (now + U32.unpack_from(answer)[0], handle, prefix, "", None, body)
+        self._remember(key, entry)
+        return entry
+
+    @staticmethod
+    def _read_many_sqlite(conn: sqlite3.Connection, keys: list[str]) -> Answers:
+        rows = conn.execute(SQLITE_ANSWERS, (orjson.dumps(keys).decode(),))
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+    async def _read_many(self, keys: list[str]) -> Answers:
+        if self._sqlite is not None:
+            return self._read_many_sqlite(self._sqlite, keys)
+        if self._pool is not None:
+            rows = await self._pool.fetch(PG_ANSWERS, list(set(keys)))
+            return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+        found: Answers = {}
+        for key in set(keys):
+            row = await self._read(key)
+            if row is not None:
+                found[key] = (row[0], None, row[1], row[2])
+        return found
+
+    async def _entry(self, key: str, form: int | None, *, fresh: bool = False) -> Entry:
+        now = self.monotonic()
+        if now - self._last_sync >= SYNC_INTERVAL:
+            await self._sync(now)
+        if not fresh:
+            hit = self._hit(key, now, form)
+            if hit is not None:
+                return hit
+        return self._store(key, await self._read(key), now, form)
+
+    def _hit(self, key: str, now: float, form: int | None) -> Entry | None:
+        """The live cache entry of ``key`` (counted), with ``form`` rendered; ``None``: a miss."""
+        hit = self._cache.get(key)
+        if hit is None or hit[0] <= now or (hit[1] and not hit[3]):  # expired, or answer only
+            return None
+        if form is not None and hit[form] is None and hit[1]:
+            hit = rendered(hit, form)
+            self._cache[key] = hit
+        self._count(hit[2])
+        return hit
+
+    def _store(
+        self, key: str, row: tuple[str, str, str] | None, now: float, form: int | None
+    ) -> Entry:
+        entry = self._put(key, row, now, form)
+        self._count(entry[2])
+        return entry
+
+    def _put(
+        self,
+        key: str,
+        row: tuple[str, str, str] | None,
+        now: float,
+        form: int | None,
+        wall: float | None = None,
+    ) -> Entry:
+        """Cache what the database said of ``key`` (``row``: ``None`` for no such handle).
+
+        ``wall``: the clock's time as a POSIX timestamp, read once for a batch of rows.
+        """
+        entry: Entry = (now + _NEGATIVE_TTL, "", "", "", None, None)
+        if row is not None:
+            handle, record, prefix = row
+            values = orjson.loads(record)
+            if wall is None:
+                wall = self.clock.now().timestamp()
+            expires = now + ttl_seconds(values, wall)
+            entry = (expires, handle, prefix, record, None, None)
+            if form is not None:
+                entry = rendered(entry, form, values)
+        self._remember(key, entry)
+        return entry
+
+    def _remember(self, key: str, entry: Entry) -> None:
+        if len(self._cache) >= self.max_entries:
+            # Drop the older half (dicts keep insertion order): cheap and good enough for LRU-ish.
+            for stale in list(self._cache)[: self.max_entries // 2]:
+                del self._cache[stale]
+        self._cache[key] = entry
+
+    def _count(self, prefix: str) -> None:
+        if not prefix:
+            _NOT_FOUND.inc()
+            return
+        _FOUND.inc()
+        self._counts[(self._day, prefix)] += 1
+
+    def _count_all(self, prefixes: list[str]) -> None:
+        """``_count`` for many resolutions at once (a batch of datagrams)."""
+        found = [prefix for prefix in prefixes if prefix]
+        if len(found) < len(prefixes):
+            _NOT_FOUND.inc(len(prefixes) - len(found))
+        if found:
+            _FOUND.inc(len(found))
+            self._counts.update(zip(repeat(self._day), found, strict=False))
+
+    def take_counts(self, *, force: bool = False) -> dict[tuple[str, str], int]:
+        """The resolution counts gathered since the last flush, when one is due (or forced)."""
+        now = self.monotonic()
+        if not self._counts or (not force and now - self._last_flush < FLUSH_INTERVAL):
+            return {}
+        self._last_flush = now
+        counts = dict(self._counts)
+        self._counts.clear()
+        return counts
+
+    def restore_counts(self, counts: dict[tuple[str, str], int]) -> None:
+        """Give back counts whose flush failed, to be added with the next one."""
+        self._counts.update(counts)
+
+    async def prune_changes(self) -> int:
+        """Delete change-log rows older than an hour (every worker has long seen them)."""
+        cutoff = self.clock.now() - _CHANGE_RETENTION
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(sa.delete(HandleChange).where(HandleChange.at < cutoff))
+        return int(result.rowcount or 0)

@@ -1,0 +1,380 @@
+"""SNMS identifier routes: token, detail, single and batch writes (the API enterprise systems call).
+
+Answers are ``{"status": 1, "message": "success", "data": …}``; failures carry status ``-1``
+(busy: retry later) or ``-2`` (bad parameters, unknown identifier, refused), and ``code`` 701
+when the identifier belongs to another enterprise. Authentication is a bearer token from
+``POST /identity/token``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from taihu.accounts import AccountService, client_address
+from taihu.core import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TaihuError,
+    get_runtime,
+)
+from taihu.identifiers.handle import TEMPLATE_TYPE, Handle, HandleValue, HandleValueError
+from taihu.identifiers.records import value_from_json, value_to_json
+from taihu.identifiers.registration import (
+    MAX_BATCH,
+    BatchItem,
+    BatchService,
+    identifier_service,
+    parse_handle,
+    seckeys_for,
+)
+from taihu.identifiers.resolution import resolver_of
+from taihu.identifiers.snms.common import (
+    ERRORS,
+    OK,
+    fail,
+    principal_of,
+    read_body,
+    snms_json,
+)
+
+__all__ = ["TEMPLATE_INDEX", "router", "snms_values"]
+
+router = APIRouter(tags=["identifiers: SNMS"])
+
+TEMPLATE_INDEX = 1001
+_FIRST_ITEM_INDEX = 2000
+
+
+def snms_values(raw: object) -> tuple[str, list[HandleValue]]:
+    """An SNMS identifier object → (handle, values); a TEMPLATE value is added when named."""
+    if not isinstance(raw, dict):
+        raise InvalidInput("each identifier must be an object", code="bad_item")
+    handle = raw.get("handle")
+    if not isinstance(handle, str):
+        raise InvalidInput("an identifier needs a handle", code="bad_item")
+    items = raw.get("value", raw.get("values", []))
+    if not isinstance(items, list):
+        raise InvalidInput(f"{handle}: value must be a list", code="bad_item")
+    values = []
+    try:
+        for n, item in enumerate(items):
+            indexed = (
+                {**item, "index": _FIRST_ITEM_INDEX + n}
+                if isinstance(item, dict) and "index" not in item
+                else item
+            )
+            values.append(value_from_json(indexed))
+    except HandleValueError as exc:
+        raise InvalidInput(f"{handle}: {exc}", code="invalid_value") from exc
+    version = raw.get("templateVersion")
+    if version and not any(v.type == TEMPLATE_TYPE for v in values):
+        values.append(HandleValue(TEMPLATE_INDEX, TEMPLATE_TYPE, str(version).encode()))
+    return handle, values
+
+
+def _detail(handle: str, prefix: str, values: list[HandleValue]) -> dict[str, Any]:
+    template = next((v.text for v in values if v.type == TEMPLATE_TYPE), None)
+    shown = []
+    for value in values:
+        raw = value_to_json(value)
+        shown.append(
+            {"index": value.index, "type": value.type, "data": raw["data"],
+             "auth": value.permission_bits}
+        )  # fmt: skip
+    return {"prefix": prefix, "handle": handle, "templateVersion": template, "value": shown}
+
+
+@router.post(
+    "/identity/token",
+    summary="SNMS: exchange user name and password for a token",
+    description='Body `{"username", "password"}`; answers `{"status": 1, "data": {"token"}}`. '
+    "The token is a platform API token valid for one day.",
+    responses={
+        **ERRORS,
+        200: {"content": {"application/json": {"example": {**OK, "data": {"token": "th_…"}}}}},
+    },
+)
+async def snms_token(request: Request) -> Response:
+    runtime = get_runtime(request)
+    try:
+        body = await read_body(request)
+        if not isinstance(body, dict) or not all(
+            isinstance(body.get(k), str) and body.get(k) for k in ("username", "password")
+        ):
+            raise InvalidInput("username and password are required", code="bad_params")
+        request.state.sign_in = body["username"]  # a refusal is audited (web/security_audit.py)
+        async with runtime.db.session() as session:
+            accounts = AccountService(session, runtime.settings.security, runtime.clock)
+            user = await accounts.login(body["username"], body["password"], client_address(request))
+            principal = await accounts.principal_for(user)
+            issued = await accounts.create_token(principal, user, name="snms", expires_days=1)
+    except TaihuError as exc:
+        request.state.refusal = exc.code
+        return fail(exc)
+    return snms_json({**OK, "data": {"token": issued.plain}})
+
+
+@router.get(
+    "/identityv2/data/detail",
+    summary="SNMS: an identifier's values",
+    description="`?handle=PREFIX/SUFFIX`; every value with its template version. Any "
+    "authenticated user may read public values; members of the owner enterprise see all.",
+    responses={
+        **ERRORS,
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        **OK,
+                        "data": {
+                            "prefix": "88.118.8",
+                            "handle": "88.118.8/ELV-0001",
+                            "templateVersion": "elevator-1.0",
+                            "value": [
+                                {
+                                    "index": 2000,
+                                    "type": "model",
+                                    "data": {"format": "string", "value": "HL-2000"},
+                                    "auth": "1110",
+                                }
+                            ],
+                        },
+                    }
+                }
+            }
+        },
+    },
+)
+async def snms_detail(request: Request) -> Response:
+    runtime = get_runtime(request)
+    try:
+        principal = await principal_of(request, runtime)
+        text = request.query_params.get("handle")
+        if not text:
+            raise InvalidInput("缺少必要的请求参数: handle (missing parameter)", code="bad_params")
+        handle = parse_handle(text)
+        async with runtime.db.session() as session:
+            service = identifier_service(session, runtime)
+            values = await service.values(handle)
+            if not await service.is_admin_of(principal, handle):
+                values = [v for v in values if v.public_read]
+    except TaihuError as exc:
+        return fail(exc)
+    return snms_json({**OK, "data": _detail(handle.text, handle.prefix, values)})
+
+
+async def _single(request: Request, *, update: bool) -> Response:
+    runtime = get_runtime(request)
+    try:
+        principal = await principal_of(request, runtime)
+        handle, values = snms_values(await read_body(request))
+        async with runtime.db.session() as session:
+            results = await BatchService(
+                session, runtime.clock, seckeys=seckeys_for(runtime.settings)
+            ).write(principal, [BatchItem(handle, values)], update=update)
+        result = results[0]
+        if not result.ok:
+            _raise_item(result.code, result.msg, handle)
+    except (TaihuError, OperationalError, IntegrityError) as exc:
+        return fail(exc)
+    resolver_of(request).invalidate(Handle(handle).key)
+    return snms_json({**OK, "data": {"handle": result.handle}})
+
+
+def _raise_item(code: int, msg: str, handle: str) -> None:
+    if code == 701:
+        raise PermissionDenied(f"{handle}: {msg}", code="insufficient_permissions")
+    if code == 100:
+        raise NotFound(f"{handle}: {msg}", code="handle_not_found")
+    raise InvalidInput(f"{handle}: {msg}", code="invalid_value")
+
+
+_SINGLE_EXAMPLE = {
+    "content": {"application/json": {"example": {**OK, "data": {"handle": "88.118.8/ELV-1"}}}}
+}
+_SINGLE_DOC = (
+    ' Body `{"handle", "templateVersion", "value": [{"index", "type", "data": {"format": '
+    '"string", "value"}}]}`; values are checked against the template version.'
+)
+
+
+@router.post(
+    "/identityv2/data",
+    summary="SNMS: register an identifier",
+    description="Creates an identifier; re-sending the same one succeeds." + _SINGLE_DOC,
+    responses={**ERRORS, 200: _SINGLE_EXAMPLE},
+)
+async def snms_create(request: Request) -> Response:
+    return await _single(request, update=False)
+
+
+@router.put(
+    "/identityv2/data",
+    summary="SNMS: replace an identifier's values",
+    description="Replaces every value of an existing identifier." + _SINGLE_DOC,
+    responses={**ERRORS, 200: _SINGLE_EXAMPLE},
+)
+async def snms_update(request: Request) -> Response:
+    return await _single(request, update=True)
+
+
+@router.delete(
+    "/identityv2/data",
+    summary="SNMS: delete an identifier",
+    description='`?handle=` or body `{"handle"}`.',
+    responses={**ERRORS, 200: _SINGLE_EXAMPLE},
+)
+async def snms_delete(request: Request) -> Response:
+    runtime = get_runtime(request)
+    try:
+        principal = await principal_of(request, runtime)
+        handle = request.query_params.get("handle")
+        if handle is None:
+            body = await read_body(request)
+            handle = body.get("handle") if isinstance(body, dict) else None
+        if not isinstance(handle, str):
+            raise InvalidInput("缺少必要的请求参数: handle (missing parameter)", code="bad_params")
+        async with runtime.db.session() as session:
+            result = (await BatchService(session, runtime.clock).delete(principal, [handle]))[0]
+        if not result.ok:
+            _raise_item(result.code, result.msg, handle)
+    except (TaihuError, OperationalError, IntegrityError) as exc:
+        return fail(exc)
+    resolver_of(request).invalidate(Handle(handle).key)
+    return snms_json({**OK, "data": {"handle": result.handle}})
+
+
+async def _batch_items(request: Request) -> list[Any]:
+    body = await read_body(request)
+    items = body.get("data", body.get("items")) if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise InvalidInput('the body must be a list or {"data": [...]}', code="bad_params")
+    if len(items) > MAX_BATCH:
+        raise InvalidInput(f"at most {MAX_BATCH} identifiers per call", code="batch_too_big")
+    return items
+
+
+async def _batch(request: Request, *, update: bool) -> Response:
+    runtime = get_runtime(request)
+    try:
+        principal = await principal_of(request, runtime)
+        raws = await _batch_items(request)
+        items: list[BatchItem] = []
+        early: dict[int, dict[str, Any]] = {}
+        for n, raw in enumerate(raws):
+            try:
+                handle, values = snms_values(raw)
+                items.append(BatchItem(handle, values))
+            except InvalidInput as exc:
+                name = raw.get("handle") if isinstance(raw, dict) else None
+                early[n] = {"handle": name, "code": 202, "msg": exc.message}
+        async with runtime.db.session() as session:
+            results = await BatchService(
+                session, runtime.clock, seckeys=seckeys_for(runtime.settings)
+            ).write(
+                principal, items, update=update
+            ) if items else []  # fmt: skip
+    except (TaihuError, OperationalError, IntegrityError) as exc:
+        return fail(exc)
+    return _batch_answer(request, results, early, len(raws))
+
+
+def _batch_answer(
+    request: Request, results: list[Any], early: dict[int, dict[str, Any]], total: int
+) -> Response:
+    resolver = resolver_of(request)
+    answered: list[dict[str, Any]] = []
+    it = iter(results)
+    for n in range(total):
+        if n in early:
+            answered.append(early[n])
+            continue
+        result = next(it)
+        if result.ok:
+            resolver.invalidate(result.key)
+        answered.append(result.as_json())
+    succeeded = sum(1 for a in answered if a["code"] in (1, 2))
+    response = snms_json(
+        {**OK, "data": {"total": total, "success": succeeded, "fail": total - succeeded,
+                         "results": answered}}
+    )  # fmt: skip
+    # A kept-alive connection stays with the worker that accepted it, and a worker's event loop
+    # accepts every connection waiting when it wakes: a client's few pooled connections often all
+    # land on one worker, which then does every batch while the other idles. Closed after each
+    # batch (a handshake against seconds of work), the next one goes to whichever worker is free.
+    response.headers["connection"] = "close"
+    return response
+
+
+_BATCH_EXAMPLE = {
+    "content": {
+        "application/json": {
+            "example": {
+                **OK,
+                "data": {
+                    "total": 2,
+                    "success": 1,
+                    "fail": 1,
+                    "results": [
+                        {"handle": "88.118.8/ELV-1", "code": 1, "msg": "success"},
+                        {
+                            "handle": "88.118.8/ELV-2",
+                            "code": 202,
+                            "msg": "item 'model' is required",
+                        },
+                    ],
+                },
+            }
+        }
+    }
+}
+_BATCH_DOC = (
+    'Up to 2,000 identifiers (a list, or `{"data": [...]}`), each as for the single call. '
+    'Per-item results `{"handle", "code", "msg"}`: 1 done, 2 exists with the same values '
+    "(a re-sent batch), 100 not found, 101 exists with other values, 102 bad handle, 202 bad "
+    "value, 301 prefix not served here, 701 another enterprise's prefix."
+)
+
+
+@router.post(
+    "/identityv2/data/batchCreate",
+    summary="SNMS: register up to 2,000 identifiers",
+    description=_BATCH_DOC,
+    responses={**ERRORS, 200: _BATCH_EXAMPLE},
+)
+async def snms_batch_create(request: Request) -> Response:
+    return await _batch(request, update=False)
+
+
+@router.post(
+    "/identityv2/data/batchUpdate",
+    summary="SNMS: replace the values of up to 2,000 identifiers",
+    description=_BATCH_DOC,
+    responses={**ERRORS, 200: _BATCH_EXAMPLE},
+)
+async def snms_batch_update(request: Request) -> Response:
+    return await _batch(request, update=True)
+
+
+@router.post(
+    "/identityv2/data/batchDelete",
+    summary="SNMS: delete up to 2,000 identifiers",
+    description='A list of handles (strings or `{"handle"}` objects). ' + _BATCH_DOC,
+    responses={**ERRORS, 200: _BATCH_EXAMPLE},
+)
+async def snms_batch_delete(request: Request) -> Response:
+    runtime = get_runtime(request)
+    try:
+        principal = await principal_of(request, runtime)
+        raws = await _batch_items(request)
+        handles = [r.get("handle", "") if isinstance(r, dict) else str(r) for r in raws]
+        async with runtime.db.session() as session:
+            results = await BatchService(session, runtime.clock).delete(principal, handles)
+    except (TaihuError, OperationalError, IntegrityError) as exc:
+        return fail(exc)
+    return _batch_answer(request, results, {}, len(raws))
