@@ -121,6 +121,21 @@ def create_app(
     app.state.runtime = runtime
     app.state.device_hub = hub
     app.state.templates = build_templates(settings)
+    _install_middleware(app, settings, database, runtime)
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(resources.files("taihu.web") / "static")),
+        name="static",
+    )
+    _include_routers(app)
+    install_openapi(app)
+    return app
+
+
+def _install_middleware(
+    app: FastAPI, settings: Settings, database: Database, runtime: Runtime
+) -> None:
+    """Error handlers and the middleware stack, innermost first."""
     install_error_handlers(app)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
     app.add_exception_handler(console.NotPermitted, console.not_permitted)
@@ -138,14 +153,6 @@ def create_app(
         # Outermost, so every layer (throttling, audit, logs) sees the client behind the proxy.
         # uvicorn's own proxy handling is off (cli/server.py): it trusts loopback by default.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)
-    app.mount(
-        "/static",
-        StaticFiles(directory=str(resources.files("taihu.web") / "static")),
-        name="static",
-    )
-    _include_routers(app)
-    install_openapi(app)
-    return app
 
 
 _ROUTERS = (
