@@ -16,9 +16,9 @@ from taihu.identifiers.wire import (
     Challenge,
     OpCode,
     OpFlag,
+    Reassembler,
     ResponseCode,
     SiteInfoResponse,
-    Reassembler,
     decode_message,
     decode_payload,
 )
