@@ -145,6 +145,7 @@ class _Pending:
     expires: float
     session: int
     answered: bool = False
+    binds: bool = False  # a proven answer authenticates the session (its request had the MAC)
 
 
 @dataclass(slots=True)
@@ -435,7 +436,7 @@ class HandleDispatcher:
         return None
 
     async def _challenge(
-        self, request: Message, signed: bytes, conversation: Conversation
+        self, request: Message, signed: bytes, conversation: Conversation, *, binds: bool = False
     ) -> bytes:
         elsewhere = await self._elsewhere(request, signed)
         if elsewhere is not None:
@@ -445,7 +446,7 @@ class HandleDispatcher:
         nonce = os.urandom(16)
         expires = time.monotonic() + CHALLENGE_SECONDS
         session = request.envelope.session_id or secrets.randbelow(2**31 - 1) + 1
-        pending = _Pending(request, signed, digest, nonce, expires, session)
+        pending = _Pending(request, signed, digest, nonce, expires, session, binds=binds)
         conversation.add(request.envelope.request_id, pending)
         self._sessions[session] = pending
         while len(self._sessions) > _PENDING_SESSIONS:
@@ -488,8 +489,10 @@ class HandleDispatcher:
             text = "the session has expired or is unknown; set up a new one"
             return self.reply(request, signed, ResponseCode.SESSION_TIMEOUT, ErrorBody(text))
         refused = check_mac(session, request, signed)
-        if refused is ResponseCode.AUTHEN_NEEDED or (refused is None and session.admin is None):
-            return await self._challenge(request, signed, conversation)  # prove it once
+        if refused is ResponseCode.AUTHEN_NEEDED:  # no MAC: a challenge, and the session stays
+            return await self._challenge(request, signed, conversation)
+        if refused is None and session.admin is None:  # prove it once for the session
+            return await self._challenge(request, signed, conversation, binds=True)
         if refused is not None:
             text = "the message authentication code does not match this session"
             if refused is ResponseCode.SESSION_MESSAGE_REJECTED:
@@ -560,7 +563,7 @@ class HandleDispatcher:
                 else (f"authentication as {body.key_index}:{body.key_handle} failed")
             )
             return self.reply(answer, signed, ResponseCode.AUTHEN_FAILED, ErrorBody(text), opcode)
-        session = self.sessions.get(pending.session)
+        session = self.sessions.get(pending.session) if pending.binds else None
         if session is not None:
             session.admin = caller  # proven in this session: later requests need only the MAC
         code, reply_body = await self._administer(caller, original)

@@ -336,10 +336,16 @@ class SessionClient:
         return reply
 
     async def admin(
-        self, opcode: int, body: bytes, who: SecKey | PubKey, flags: int = CERT
+        self,
+        opcode: int,
+        body: bytes,
+        who: SecKey | PubKey,
+        flags: int = CERT,
+        *,
+        sign: bool = True,
     ) -> Reply:
         """An admin request in the session; a challenge is answered once, as the library does."""
-        reply, signed = await self.call(opcode, body, flags)
+        reply, signed = await self.call(opcode, body, flags, sign=sign)
         if reply.code != 402:
             return reply
         self.challenges += 1

@@ -113,6 +113,19 @@ async def test_wrong_secret_in_a_session_is_refused_and_proves_nothing(node: Nod
     assert client.challenges == 2  # the wrong answer did not authenticate the session
 
 
+async def test_a_request_without_its_mac_does_not_authenticate_the_session(node: Node) -> None:
+    # Anyone may name a session id; only a request signed with the session key may bind an
+    # admin to it, so a stranger's proven answer cannot become the session's identity.
+    client = SessionClient(node.host, node.port)
+    await client.setup(ADMIN.handle, ADMIN.index)
+    unsigned = await client.admin(CREATE, create_body(f"{PREFIX}/U-1", "https://u"), ADMIN,
+                                  sign=False)  # fmt: skip
+    assert unsigned.code == 1
+    signed = await client.admin(ADD, add_body(f"{PREFIX}/U-1", 2, "https://u2"), ADMIN)
+    assert signed.code == 1
+    assert client.challenges == 2
+
+
 async def test_bad_mac_and_replayed_counter_are_refused(node: Node) -> None:
     client = SessionClient(node.host, node.port)
     await client.setup(ADMIN.handle, ADMIN.index)
