@@ -78,20 +78,21 @@ def key_bytes(key: rsa.RSAPublicKey | object) -> bytes:
     return utf8("DSA_PUB_KEY") + b"\0\0" + b"".join(blob(java_int(n)) for n in numbers)
 
 
-def _read_blob(data: bytes, at: int) -> tuple[bytes, int]:
+def read_blob(data: bytes, at: int) -> tuple[bytes, int]:
+    """The byte array at ``at`` and the offset after it."""
     (size,) = struct.unpack_from(">I", data, at)
     return data[at + 4 : at + 4 + size], at + 4 + size
 
 
 def dsa_key_from_bytes(data: bytes) -> object:
     """The DSA public key in a DSA_PUB_KEY encoding (what the client reads from HS_SITE)."""
-    kind, at = _read_blob(data, 0)
+    kind, at = read_blob(data, 0)
     assert kind == b"DSA_PUB_KEY"
     at += 2
-    q, at = _read_blob(data, at)
-    p, at = _read_blob(data, at)
-    g, at = _read_blob(data, at)
-    y, at = _read_blob(data, at)
+    q, at = read_blob(data, at)
+    p, at = read_blob(data, at)
+    g, at = read_blob(data, at)
+    y, at = read_blob(data, at)
     group = DSAParameterNumbers(*(int.from_bytes(n, "big") for n in (p, q, g)))
     return DSAPublicNumbers(int.from_bytes(y, "big"), group).public_key()
 
@@ -154,7 +155,7 @@ class Reply:
         rest = payload[24 + body_length :]
         credential = b""
         if len(rest) >= 4:
-            credential, _ = _read_blob(rest, 0)
+            credential, _ = read_blob(rest, 0)
         suggested = ((flag >> 8) & 0x1F, flag & 0xFF)
         return cls(session, request, (major, minor), suggested, opcode, code, flags,
                    head_and_body, payload[24 : 24 + body_length], credential, payload)  # fmt: skip
@@ -246,12 +247,12 @@ class SessionClient:
             return
         assert reply.credential, "a certified request needs a signed reply"
         at = 4
-        _signer, at = _read_blob(reply.credential, at)
+        _signer, at = read_blob(reply.credential, at)
         (counter,) = struct.unpack_from(">I", reply.credential, at)
-        kind, at = _read_blob(reply.credential, at + 4)
-        section, _ = _read_blob(reply.credential, at)
-        algorithm, at = _read_blob(section, 0)
-        signature, _ = _read_blob(section, at)
+        kind, at = read_blob(reply.credential, at + 4)
+        section, _ = read_blob(reply.credential, at)
+        algorithm, at = read_blob(section, 0)
+        signature, _ = read_blob(section, at)
         covered = mac_prefix(reply.version, reply.suggested, reply.session_id, reply.request_id,
                              counter) + reply.head_and_body  # fmt: skip
         if kind == b"HS_MAC":
@@ -319,14 +320,14 @@ class SessionClient:
         body = self.setup_body(identity, index, seconds, pow(2, private, OAKLEY_P))
         reply, _ = await self.call(SESSION_SETUP, body, CERT | RRDG, session=0)
         assert reply.code == 1, reply.code
-        data, at = _read_blob(reply.body, 33 + 2)
+        data, at = read_blob(reply.body, 33 + 2)
         assert struct.unpack_from(">H", reply.body, 33) == (4,)
         assert reply.body[at:] == b"\0\0", "two padding bytes, as the reference writes"
         assert struct.unpack_from(">I", data) == (3,), "AES"
-        kind, at = _read_blob(data, 4)
+        kind, at = read_blob(data, 4)
         assert kind == b"DH_PUB_KEY"
-        server_y, at = _read_blob(data, at + 2)
-        p, at = _read_blob(data, at)
+        server_y, at = read_blob(data, at + 2)
+        p, at = read_blob(data, at)
         assert int.from_bytes(p, "big") == OAKLEY_P
         shared = pow(int.from_bytes(server_y, "big"), private, OAKLEY_P).to_bytes(128, "big")
         start = 0
@@ -349,7 +350,7 @@ class SessionClient:
         if reply.code != 402:
             return reply
         self.challenges += 1
-        nonce, _ = _read_blob(reply.body, 33)
+        nonce, _ = read_blob(reply.body, 33)
         assert reply.body[1:33] == hashlib.sha256(signed).digest()
         kind, proof = who.answer(nonce, reply.body[1:33])
         answer = utf8(kind) + utf8(who.handle) + struct.pack(">I", who.index) + blob(proof)

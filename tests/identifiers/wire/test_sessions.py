@@ -12,6 +12,7 @@ from typing import Literal
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from taihu.accounts import AuditEntry
 from taihu.core import Database
@@ -28,6 +29,7 @@ from tests.identifiers.wire.hdl_session_client import (
     CERT,
     RRDG,
     SESSION_TERMINATE,
+    ClientSession,
     PubKey,
     SecKey,
     SessionClient,
@@ -35,6 +37,7 @@ from tests.identifiers.wire.hdl_session_client import (
     generate_dsa_key,
     generate_rsa,
     key_bytes,
+    read_blob,
     utf8,
 )
 
@@ -217,3 +220,21 @@ async def test_hs_pubkey_without_a_session(node: Node) -> None:
     await client.site_key()
     reply = await client.admin(CREATE, create_body(f"{PREFIX}/PK-NS", "https://ns"), who)
     assert reply.code == 1
+
+
+async def test_session_key_encrypted_with_the_clients_rsa_key(node: Node) -> None:
+    # Mode 1 (KEY_EXCHANGE_CIPHER_CLIENT): the server sends the session key under the client's
+    # RSA key, prefixed with the cipher code (2.2 and later), as the library decrypts it.
+    private = generate_rsa()
+    client = SessionClient(node.host, node.port)
+    await client.site_key()
+    body = (struct.pack(">HI", 1, 0) + utf8(ADMIN.handle) + struct.pack(">I", 300)
+            + blob(key_bytes(private.public_key())) + b"\0\0")  # fmt: skip
+    reply, _ = await client.call(400, body, CERT | RRDG, session=0)
+    assert reply.code == 1
+    sealed, _ = read_blob(reply.body, 33 + 2)
+    clear = private.decrypt(sealed, padding.PKCS1v15())
+    assert clear[:4] == b"\x00\x00\x00\x03"
+    client.session = ClientSession(reply.session_id, clear[4:])
+    created = await client.admin(CREATE, create_body(f"{PREFIX}/RSA-S", "https://r"), ADMIN)
+    assert created.code == 1
