@@ -12,6 +12,8 @@ from taihu.identifiers.handle import (
     HandleValueError,
     decode_admin,
     encode_admin,
+    plain_key,
+    set_case_sensitive,
 )
 from taihu.identifiers.records.json_values import (
     decode_vlist,
@@ -21,11 +23,20 @@ from taihu.identifiers.records.json_values import (
 )
 
 
-def test_handle_normalizes_the_prefix_only() -> None:
+def test_handle_keys_fold_the_whole_handle_and_keep_the_text() -> None:
     handle = Handle("88.118.8a/Lift-01")
-    assert handle.key == "88.118.8A/Lift-01"
+    assert handle.key == "88.118.8A/LIFT-01"
     assert handle.suffix == "Lift-01"
     assert str(handle) == "88.118.8a/Lift-01"
+
+
+def test_case_sensitive_keys_fold_the_prefix_only() -> None:
+    set_case_sensitive(True)
+    try:
+        assert Handle("88.118.8a/Lift-01").key == "88.118.8A/Lift-01"
+        assert plain_key(b"88.118.8a/Lift-01") == "88.118.8A/Lift-01"
+    finally:
+        set_case_sensitive(False)
 
 
 @pytest.mark.parametrize(
