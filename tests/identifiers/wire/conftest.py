@@ -10,6 +10,7 @@ import pytest
 from taihu.accounts import Principal
 from taihu.core import Database
 from taihu.identifiers import (
+    HandleServer,
     HandleValue,
     IdentifierService,
     Resolver,
@@ -36,6 +37,7 @@ class Node:
     port: int
     admin: SecretKey
     node_admin: SecretKey
+    server: HandleServer | None = None  # for tests that reach into it (the session clock)
 
 
 @pytest.fixture
@@ -69,6 +71,7 @@ async def node(db: Database, settings: Settings, world: World) -> AsyncIterator[
             port,
             SecretKey(f"{PREFIX}/ADMIN", 300, SECRET.encode()),
             SecretKey(f"{NODE}/ADMIN", 300, NODE_SECRET.encode()),
+            server,
         )
     finally:
         await server.stop()

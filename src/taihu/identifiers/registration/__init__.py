@@ -13,7 +13,7 @@ from taihu.identifiers.registration.importer import (
     read_table,
     read_table_bytes,
 )
-from taihu.identifiers.registration.logins import answer_login, basic_login
+from taihu.identifiers.registration.logins import answer_login, basic_login, pubkey_login
 from taihu.identifiers.registration.seckeys import SecretKeyBox, seckeys_for
 from taihu.identifiers.registration.service import (
     Caller,
@@ -39,6 +39,7 @@ __all__ = [
     "import_rows",
     "parse_handle",
     "parse_prefix",
+    "pubkey_login",
     "read_table",
     "read_table_bytes",
     "seckeys_for",

@@ -4,6 +4,8 @@ Two doors lead to the same HS_SECKEY value and share one count of failures::
 
     HTTP Basic 300:PREFIX/ADMIN + secret     (REST API)        basic_login
     CHALLENGE_RESPONSE / VERIFY_RESPONSE     (Handle wire)     answer_login
+    CHALLENGE_RESPONSE signed with a private key, checked with the HS_PUBKEY value at
+    INDEX:HANDLE (Handle wire)                                 pubkey_login
 
 Failures are kept by the accounts context's ``LoginThrottle`` (in the database, so every worker
 sees them). Past ``TAIHU_LOGIN_MAX_FAILURES`` failures within ``TAIHU_LOGIN_WINDOW_SECONDS`` the
@@ -20,12 +22,13 @@ from taihu.accounts import LoginThrottle, record_audit, throttle_key
 from taihu.core import Unauthenticated
 from taihu.identifiers.handle import SECKEY_TYPE, Handle
 from taihu.identifiers.records import load_record
+from taihu.identifiers.registration.pubkeys import PUBKEY_TYPE, verify_challenge
 from taihu.identifiers.registration.seckeys import verify_stored_secret
 from taihu.identifiers.registration.service import HandleAdmin, IdentifierService, parse_handle
 from taihu.identifiers.wire import verify_secret_key_response
 from taihu.settings import SecuritySettings
 
-__all__ = ["LOCKED_CODE", "answer_login", "basic_login"]
+__all__ = ["LOCKED_CODE", "answer_login", "basic_login", "pubkey_login"]
 
 LOCKED_CODE = "authentication_locked"
 
@@ -36,6 +39,7 @@ async def _login(
     admin: HandleAdmin,
     client: str,
     proves: Callable[[bytes], bool],
+    type_: str = SECKEY_TYPE,
 ) -> HandleAdmin:
     throttle = LoginThrottle(service.session, security, service.clock)
     key = throttle_key("handle", str(admin), client)
@@ -44,11 +48,7 @@ async def _login(
     stored = None
     if row is not None:
         stored = next(
-            (
-                v.data
-                for v in load_record(row.record)
-                if v.index == admin.index and v.type == SECKEY_TYPE
-            ),
+            (v.data for v in load_record(row.record) if v.index == admin.index and v.type == type_),
             None,
         )
     # The proof costs milliseconds (Argon2, PBKDF2): keep it off the event loop.
@@ -115,3 +115,20 @@ async def answer_login(
         return secret is not None and verify_secret_key_response(secret, nonce, digest, response)
 
     return await _login(service, security, admin, client, proves)
+
+
+async def pubkey_login(
+    service: IdentifierService,
+    security: SecuritySettings,
+    admin: HandleAdmin,
+    client: str,
+    challenge: tuple[bytes, bytes],
+    response: bytes,
+) -> HandleAdmin:
+    """Check a signed answer to ``challenge`` with the HS_PUBKEY value of ``admin``."""
+    nonce, digest = challenge
+
+    def proves(stored: bytes) -> bool:
+        return verify_challenge(stored, nonce, digest, response)
+
+    return await _login(service, security, admin, client, proves, PUBKEY_TYPE)

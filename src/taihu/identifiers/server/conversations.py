@@ -23,6 +23,7 @@ class Pending:
     expires: float
     session: int
     answered: bool = False
+    binds: bool = False  # a proven answer authenticates the session (its request had the MAC)
 
 
 @dataclass(slots=True)

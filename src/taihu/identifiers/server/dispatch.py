@@ -11,6 +11,9 @@ Resolution is the hot path; admin operations sit behind secret-key challenge-res
                                           CHALLENGE_RESPONSE: HS_SECKEY proof checked and
                                           throttled (``registration.logins``) ─► IdentifierService
                                           as HandleAdmin(index, handle): same permissions, audited
+                      SESSION_SETUP/TERMINATE/EXCHANGEKEY and admin requests in a session:
+                                          ``sessions`` (key agreed once, admin proven once,
+                                          later requests MAC-checked); HS_PUBKEY answers too
 
 A challenge names a fresh session id in its envelope. The Handle.Net client answers with that
 session id, a new request id and often a new connection, so pending challenges are found by
@@ -47,10 +50,19 @@ from taihu.identifiers.registration import (
     IdentifierService,
     SecretKeyBox,
     answer_login,
+    pubkey_login,
 )
+from taihu.identifiers.registration.pubkeys import PUBKEY_TYPE, SigningKey
 from taihu.identifiers.resolution import LocalPrefixes, PrefixLocator, Resolver, WireAnswer
 from taihu.identifiers.server.conversations import Conversation, Pending
 from taihu.identifiers.server.operations import ADMIN_OPCODES, apply_admin, located_prefix
+from taihu.identifiers.server.sessions import (
+    SessionTable,
+    SetupRefused,
+    agree_key,
+    certify,
+    check_mac,
+)
 from taihu.identifiers.wire import (
     Body,
     Challenge,
@@ -80,6 +92,7 @@ from taihu.identifiers.wire import (
 )
 from taihu.identifiers.wire.buffer import Writer
 from taihu.identifiers.wire.plain import PlainResolution, plain_reply
+from taihu.identifiers.wire.sessions import SessionSetupRequest, SessionSetupResponse
 from taihu.settings import SecuritySettings
 
 __all__ = ["ADMIN_OPCODES", "Conversation", "HandleDispatcher"]
@@ -97,7 +110,18 @@ _NOT_FOUND = int(ResponseCode.HANDLE_NOT_FOUND)
 _EMPTY_MESSAGE = bytes(4)  # the body of RC 100: one empty message string
 
 
-_DIGESTED = (ErrorBody, Empty, HandleListBody, SiteInfoResponse, VerifyResult, ReferralBody)
+_DIGESTED = (
+    ErrorBody,
+    Empty,
+    HandleListBody,
+    SiteInfoResponse,
+    VerifyResult,
+    ReferralBody,
+    SessionSetupResponse,
+)
+_SESSION_OPCODES = frozenset(
+    {OpCode.SESSION_SETUP, OpCode.SESSION_TERMINATE, OpCode.SESSION_EXCHANGEKEY}
+)
 
 
 class HandleDispatcher:
@@ -113,12 +137,16 @@ class HandleDispatcher:
         *,
         seckeys: SecretKeyBox | None,
         security: SecuritySettings | None = None,
+        server_key: SigningKey | None = None,
     ) -> None:
         self.db, self.clock, self.resolver = db, clock, resolver
         self.locator, self.site, self.seckeys = locator, site, seckeys
         # The login throttle's limits; without settings, their documented defaults.
         self.security = security or SecuritySettings.model_construct()
         self._sessions: OrderedDict[int, Pending] = OrderedDict()
+        # Sessions (``sessions``); certified replies are signed with ``server_key`` when set.
+        self.sessions = SessionTable()
+        self.server_key = server_key
 
     # Replies -------------------------------------------------------------------------------
 
@@ -162,13 +190,24 @@ class HandleDispatcher:
         code: ResponseCode,
         body: Body,
         opcode: OpCode | None = None,
+        session_id: int | None = None,
     ) -> bytes:
         """The encoded reply to ``request`` (``signed``: its header and body as received)."""
         digest = self._request_digest(request, signed)
         if digest is not None and isinstance(body, _DIGESTED):
             body = replace(body, digest=digest)
         header = self._header(request, code, opcode)
-        return encode_message(Message(self._envelope(request), header, body))
+        envelope = self._envelope(request)
+        if session_id is not None:
+            envelope = replace(envelope, session_id=session_id)
+        return self._encode(request, Message(envelope, header, body))
+
+    def _encode(self, request: Message, reply: Message) -> bytes:
+        """The reply's bytes, signed (session MAC or server key) when the request asks (CERT)."""
+        if request.header.flags & OpFlag.CERT and self.server_key is not None:
+            session = self.sessions.get(reply.envelope.session_id)
+            reply = certify(reply, session, self.server_key)
+        return encode_message(reply)
 
     # Dispatch ------------------------------------------------------------------------------
 
@@ -201,6 +240,10 @@ class HandleDispatcher:
             return await self._verify(request, signed, body, conversation)
         if opcode is OpCode.CHALLENGE_RESPONSE and isinstance(body, ChallengeAnswer):
             return await self._answered(request, signed, body, conversation)
+        if opcode in _SESSION_OPCODES:
+            return self._session_request(request, signed)
+        if opcode in ADMIN_OPCODES and request.envelope.session_id:
+            return await self._in_session(request, signed, conversation)
         if opcode in ADMIN_OPCODES:
             return await self._challenge(request, signed, conversation)
         return self.reply(
@@ -326,9 +369,8 @@ class HandleDispatcher:
 
     # Authentication ------------------------------------------------------------------------
 
-    async def _challenge(
-        self, request: Message, signed: bytes, conversation: Conversation
-    ) -> bytes:
+    async def _elsewhere(self, request: Message, signed: bytes) -> bytes | None:
+        """The reply when an admin request is not for this server (bad handle, referral)."""
         prefix = located_prefix(request)
         if prefix is None:
             text = "the request does not name a valid handle"
@@ -338,12 +380,20 @@ class HandleDispatcher:
             answer = await self.locator.locate(prefix, request)
             if answer is not None:
                 return self.reply(request, signed, answer.code, answer.body)
+        return None
+
+    async def _challenge(
+        self, request: Message, signed: bytes, conversation: Conversation, *, binds: bool = False
+    ) -> bytes:
+        elsewhere = await self._elsewhere(request, signed)
+        if elsewhere is not None:
+            return elsewhere
         algorithm = self._digest_algorithm(request)
         digest = RequestDigest(algorithm, compute_digest(algorithm, signed))
         nonce = os.urandom(16)
         expires = time.monotonic() + CHALLENGE_SECONDS
         session = request.envelope.session_id or secrets.randbelow(2**31 - 1) + 1
-        pending = Pending(request, signed, digest, nonce, expires, session)
+        pending = Pending(request, signed, digest, nonce, expires, session, binds=binds)
         conversation.add(request.envelope.request_id, pending)
         self._sessions[session] = pending
         while len(self._sessions) > _PENDING_SESSIONS:
@@ -354,10 +404,63 @@ class HandleDispatcher:
         if not legacy:  # from 2.1 the digest is the body's optional request digest: flag it
             header = replace(header, flags=op_flags(int(header.flags) | OpFlag.RRDG))
         envelope = replace(self._envelope(request), session_id=session)
-        return encode_message(Message(envelope, header, challenge))
+        return self._encode(request, Message(envelope, header, challenge))
+
+    # Sessions ------------------------------------------------------------------------------
+
+    def _session_request(self, request: Message, signed: bytes) -> bytes:
+        """SESSION_SETUP, SESSION_TERMINATE and SESSION_EXCHANGEKEY (``sessions``)."""
+        opcode, body = request.header.opcode, request.body
+        if opcode is OpCode.SESSION_TERMINATE:
+            self.sessions.close(request.envelope.session_id)
+            return self.reply(request, signed, ResponseCode.SUCCESS, Empty())
+        if opcode is OpCode.SESSION_EXCHANGEKEY or not isinstance(body, SessionSetupRequest):
+            text = "no server-key exchange is pending; set up the session with mode 4 (DH)"
+            code = ResponseCode.INVALID_SESSIONSETUP_REQUEST
+            return self.reply(request, signed, code, ErrorBody(text))
+        try:
+            key, data = agree_key(body)
+        except SetupRefused as exc:
+            return self.reply(request, signed, exc.code, ErrorBody(str(exc)))
+        identity = (body.identity_handle, body.identity_index)
+        session = self.sessions.open(key, identity, body.timeout)
+        reply = SessionSetupResponse(body.mode, data)
+        return self.reply(request, signed, ResponseCode.SUCCESS, reply, session_id=session.id)
+
+    async def _in_session(
+        self, request: Message, signed: bytes, conversation: Conversation
+    ) -> bytes:
+        """An admin request in a session: run as the session's admin if its MAC is right."""
+        session = self.sessions.get(request.envelope.session_id)
+        if session is None:
+            text = "the session has expired or is unknown; set up a new one"
+            return self.reply(request, signed, ResponseCode.SESSION_TIMEOUT, ErrorBody(text))
+        refused = check_mac(session, request, signed)
+        if refused is ResponseCode.AUTHEN_NEEDED:  # no MAC: a challenge, and the session stays
+            return await self._challenge(request, signed, conversation)
+        if refused is None and session.admin is None:  # prove it once for the session
+            return await self._challenge(request, signed, conversation, binds=True)
+        if refused is not None:
+            text = "the message authentication code does not match this session"
+            if refused is ResponseCode.SESSION_MESSAGE_REJECTED:
+                text = "this session counter was used before (a replayed message)"
+            return self.reply(request, signed, refused, ErrorBody(text))
+        assert session.admin is not None
+        elsewhere = await self._elsewhere(request, signed)
+        if elsewhere is not None:
+            return elsewhere
+        code, reply_body = await self._administer(session.admin, request)
+        return self.reply(request, signed, code, reply_body)
 
     async def _login(
-        self, key_handle: str, index: int, client: str, challenge: tuple[bytes, bytes], proof: bytes
+        self,
+        key_handle: str,
+        index: int,
+        client: str,
+        challenge: tuple[bytes, bytes],
+        proof: bytes,
+        *,
+        public: bool = False,
     ) -> HandleAdmin:
         """The admin ``proof`` proves; else ``Unauthenticated`` (``TooManyRequests`` if locked)."""
         try:
@@ -366,7 +469,8 @@ class HandleDispatcher:
             raise Unauthenticated(str(exc), code="authentication_failed") from exc
         async with self.db.session() as session:
             service = IdentifierService(session, self.clock, seckeys=self.seckeys)
-            return await answer_login(service, self.security, admin, client, challenge, proof)
+            check = pubkey_login if public else answer_login
+            return await check(service, self.security, admin, client, challenge, proof)
 
     async def _answered(
         self, answer: Message, signed: bytes, body: ChallengeAnswer, conversation: Conversation
@@ -384,8 +488,8 @@ class HandleDispatcher:
         if time.monotonic() > pending.expires:
             text = "the challenge expired; send the request again"
             return self.reply(answer, signed, ResponseCode.AUTHEN_TIMEOUT, ErrorBody(text), opcode)
-        if body.auth_type != SECKEY_TYPE:
-            text = "only secret-key (HS_SECKEY) authentication is supported here"
+        if body.auth_type not in (SECKEY_TYPE, PUBKEY_TYPE):
+            text = "only HS_SECKEY and HS_PUBKEY authentication are supported here"
             return self.reply(
                 answer, signed, ResponseCode.UNABLE_TO_AUTHEN, ErrorBody(text), opcode
             )
@@ -396,6 +500,7 @@ class HandleDispatcher:
                 conversation.peer,
                 (pending.nonce, pending.digest.value),
                 body.response,
+                public=body.auth_type == PUBKEY_TYPE,
             )
         except (Unauthenticated, TooManyRequests) as exc:
             log.info("Handle authentication as %s:%s failed", body.key_index, body.key_handle)
@@ -405,6 +510,9 @@ class HandleDispatcher:
                 else (f"authentication as {body.key_index}:{body.key_handle} failed")
             )
             return self.reply(answer, signed, ResponseCode.AUTHEN_FAILED, ErrorBody(text), opcode)
+        session = self.sessions.get(pending.session) if pending.binds else None
+        if session is not None:
+            session.admin = caller  # proven in this session: later requests need only the MAC
         code, reply_body = await self._administer(caller, original)
         return self.reply(answer, signed, code, reply_body, opcode)
 

@@ -28,6 +28,7 @@ from prometheus_client import Counter as PromCounter
 
 from taihu.core import Clock, Database, PeriodicJob, drain
 from taihu.identifiers.registration import IdentifierService, seckeys_for
+from taihu.identifiers.registration.pubkeys import encode_public_key, server_key
 from taihu.identifiers.resolution import (
     FLUSH_INTERVAL,
     LocalPrefixes,
@@ -58,7 +59,7 @@ from taihu.identifiers.wire import (
 )
 from taihu.identifiers.wire.budget import SourceBudget, source_key, tcp_refusal
 from taihu.identifiers.wire.framing import UDP_PACKET_SIZE, datagram_bytes
-from taihu.identifiers.wire.messages import ENVELOPE_SIZE, HEADER_SIZE
+from taihu.identifiers.wire.messages import ENVELOPE_SIZE, HEADER_SIZE, PROTOCOL_VERSION
 from taihu.identifiers.wire.plain import PlainResolution, read_plain_resolution
 from taihu.settings import HandleSettings, Settings
 
@@ -122,13 +123,18 @@ def bind_handle(host: str, port: int) -> tuple[socket.socket, socket.socket]:
     raise OSError(errno.EADDRINUSE, "no port free on both TCP and UDP")
 
 
-def site_for(address: str, port: int, serial: int = 1) -> SiteInfo:
-    """The HS_SITE of a single-server node reachable at ``address:port`` over TCP and UDP."""
+def site_for(address: str, port: int, serial: int = 1, public_key: bytes = b"") -> SiteInfo:
+    """The HS_SITE of a single-server node reachable at ``address:port`` over TCP and UDP.
+
+    It advertises protocol 2.11 (sessions, HS_PUBKEY answers, signed replies); ``public_key``
+    is the server's key (``pubkeys.encode_public_key``) that certified replies are signed with.
+    """
     interfaces = (
         Interface(ServiceType.ADMIN_AND_QUERY, Transport.TCP, port),
         Interface(ServiceType.QUERY, Transport.UDP, port),
     )
-    return SiteInfo(servers=(ServerRecord(1, address, interfaces),), serial=serial)
+    server = ServerRecord(1, address, interfaces, public_key)
+    return SiteInfo(servers=(server,), serial=serial, protocol=PROTOCOL_VERSION)
 
 
 def _error_reply(request_id: int, code: ResponseCode, text: str, opcode: OpCode) -> bytes:
@@ -472,14 +478,17 @@ def handle_server_for(
     *,
     locator: PrefixLocator | None = None,
 ) -> HandleServer:
-    """The Handle server of this node: its site, secret-key box and prefix locator."""
+    """The Handle server of this node: its site and key, secret-key box and prefix locator."""
+    signer = server_key(settings.secret_key.decode("utf-8"))
+    public_key = encode_public_key(signer.public_key())
     dispatcher = HandleDispatcher(
         db,
         clock,
         resolver,
         locator or node_locator(settings.node, db),
-        site_for(published_address(settings), port),
+        site_for(published_address(settings), port, public_key=public_key),
         seckeys=seckeys_for(settings),
         security=settings.security,
+        server_key=signer,
     )
     return HandleServer(dispatcher, settings.handle)

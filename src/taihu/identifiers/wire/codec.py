@@ -45,6 +45,15 @@ from taihu.identifiers.wire.messages import (
     decode_envelope,
     op_flags,
 )
+from taihu.identifiers.wire.sessions import (
+    SessionKeyExchange,
+    SessionSetupRequest,
+    SessionSetupResponse,
+    read_exchange_request,
+    read_setup_request,
+    read_setup_response,
+    write_session_body,
+)
 from taihu.identifiers.wire.values import encode_site, read_site, read_values, write_value
 
 __all__ = [
@@ -136,6 +145,8 @@ def encode_body(body: Body) -> bytes:  # noqa: PLR0912, PLR0915 - one branch per
             out.text(body.message)
             if body.indexes:
                 _write_indexes(out, body.indexes)
+        case SessionSetupRequest() | SessionSetupResponse() | SessionKeyExchange():
+            write_session_body(out, body)
     return out.getvalue()
 
 
@@ -235,6 +246,10 @@ def _decode_request(opcode: OpCode, reader: Reader) -> Body:
         body = ChallengeAnswer(
             auth_type, key_handle, reader.u32("key index"), reader.blob("response", 4096)
         )
+    elif opcode is OpCode.SESSION_SETUP:
+        body = read_setup_request(reader)
+    elif opcode is OpCode.SESSION_EXCHANGEKEY:
+        body = read_exchange_request(reader)
     elif opcode is OpCode.VERIFY_RESPONSE:
         key_handle = _read_handle(reader, "key handle")
         key_index = reader.u32("key index")
@@ -280,6 +295,8 @@ def _decode_response(header: Header, reader: Reader, legacy: bool) -> Body:
         body = HandleListBody(tuple(_read_handle(reader) for _ in range(count)), digest)
     elif opcode is OpCode.VERIFY_RESPONSE:
         body = VerifyResult(reader.u8("verification result") == 1, digest)
+    elif opcode is OpCode.SESSION_SETUP:
+        body = read_setup_response(reader, digest)
     else:
         body = Empty(digest)
     reader.end(f"{opcode.name} response")

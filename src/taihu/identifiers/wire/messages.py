@@ -27,6 +27,11 @@ from enum import IntEnum, IntFlag
 from taihu.identifiers.handle import HandleValue
 from taihu.identifiers.wire.buffer import WireDecodeError
 from taihu.identifiers.wire.digest import DigestAlgorithm
+from taihu.identifiers.wire.sessions import (
+    SessionKeyExchange,
+    SessionSetupRequest,
+    SessionSetupResponse,
+)
 from taihu.identifiers.wire.values import SiteInfo
 
 __all__ = [
@@ -89,6 +94,9 @@ class OpCode(IntEnum):
     HOME_NA = 300
     UNHOME_NA = 301
     LIST_HOMED_NA = 302
+    SESSION_SETUP = 400  # sessions: Handle.Net's layouts (``wire.sessions``)
+    SESSION_TERMINATE = 401
+    SESSION_EXCHANGEKEY = 402
 
 
 class ResponseCode(IntEnum):
@@ -118,6 +126,12 @@ class ResponseCode(IntEnum):
     INVALID_CREDENTIAL = 404
     AUTHEN_TIMEOUT = 405
     UNABLE_TO_AUTHEN = 406
+    SESSION_TIMEOUT = 500  # 500-505: Handle.Net's session codes
+    SESSION_FAILED = 501
+    INVALID_SESSION_KEY = 502
+    NEED_RSAKEY_FOR_SESSIONEXCHANGE = 503
+    INVALID_SESSIONSETUP_REQUEST = 504
+    SESSION_MESSAGE_REJECTED = 505
 
 
 class OpFlag(IntFlag):
@@ -392,6 +406,9 @@ Body = (
     | Challenge
     | ReferralBody
     | ErrorBody
+    | SessionSetupRequest
+    | SessionSetupResponse
+    | SessionKeyExchange
 )
 
 
