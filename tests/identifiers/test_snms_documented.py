@@ -249,3 +249,15 @@ async def test_openapi_documents_the_routes(client: httpx.AsyncClient) -> None:
         for method in methods:
             answer = paths[path][method]["responses"]["200"]["content"]["application/json"]
             assert "example" in answer, (path, method)
+
+
+async def test_hashed_sign_in_is_refused_in_the_envelope(client: httpx.AsyncClient) -> None:
+    """docs/openApi/v5/identity-auth.md, 密文传输: the route exists and answers in the SNMS
+    envelope; Taihu cannot check sha256(sha256(password) + day) against salted hashes."""
+    answer = await client.post(
+        "/identity/token/v1", json={"username": "lift-erp", "password": "0" * 64}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["status"] == -2
+    assert answer.json()["data"] is None
+    assert "/identity/token" in answer.json()["message"]

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from taihu.accounts import AccountService, client_address
 from taihu.core import (
+    N_,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -89,6 +90,25 @@ async def snms_token(request: Request) -> Response:
         request.state.refusal = exc.code
         return fail(exc)
     return snms_json({**OK, "data": {"token": issued.plain}})
+
+
+@router.post(
+    "/identity/token/v1",
+    summary="SNMS: the hashed-password sign-in (not offered: answers status -2)",
+    description="SNMS's second sign-in sends `sha256(sha256(password) + yyyy-MM-dd)`: the server "
+    "must hold `sha256(password)`, an unsalted fast hash that is as good as the password for "
+    "this call. Taihu keeps only salted slow password hashes, so it cannot check this form and "
+    "answers status -2 (HTTP 400) saying so: use `POST /identity/token` over TLS.",
+    responses={**ERRORS},
+)
+async def snms_token_hashed() -> Response:
+    return fail(
+        InvalidInput(
+            N_("the hashed-password sign-in is not offered: this node keeps only salted password "
+               "hashes; send the password to /identity/token over TLS"),
+            code="hashed_sign_in_not_offered",
+        )
+    )  # fmt: skip
 
 
 @router.get(
