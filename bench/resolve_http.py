@@ -272,8 +272,7 @@ async def _register(
             response = await client.post(
                 "/identityv2/data/batchCreate", content=body, headers=headers
             )
-            data = response.json()["data"]
-            done += data["success"]
+            done += sum(1 for item in response.json()["data"] if item["code"] == 1)
 
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
         started = time.perf_counter()

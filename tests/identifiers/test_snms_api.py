@@ -29,7 +29,7 @@ async def test_token_then_register_and_read(client: httpx.AsyncClient, member: o
     assert token.json()["status"] == 1
     headers = {"Authorization": f"Bearer {token.json()['data']['token']}"}
     created = await client.post("/identityv2/data", json=elevator("E1"), headers=headers)
-    assert created.json() == {"status": 1, "message": "success", "data": {"handle": f"{PREFIX}/E1"}}
+    assert created.json() == {"status": 1, "message": "success", "data": True}
     detail = await client.get(
         "/identityv2/data/detail", params={"handle": f"{PREFIX}/E1"}, headers=headers
     )
@@ -90,14 +90,15 @@ async def test_another_enterprise_gets_701(
     assert refused.status_code == 403
     assert refused.json()["code"] == 701
     await client.post("/identityv2/data", json=elevator("E4"), headers=member)
-    batch = await client.post(
-        "/identityv2/data/batchDelete", json=[f"{PREFIX}/E4"], headers=stranger
+    batch = await client.request(
+        "DELETE", "/identityv2/data/batchDelete", json=[f"{PREFIX}/E4"], headers=stranger
     )
-    assert batch.json()["data"]["results"] == [
+    assert batch.json()["data"] == [
         {
             "handle": f"{PREFIX}/E4",
-            "code": 701,
+            "code": -2,
             "msg": f"stranger may not write under prefix {PREFIX}",
+            "reason": 701,
         }
     ]
 
@@ -114,16 +115,16 @@ async def test_batch_partial_success_and_idempotent_retry(
     # worker accepts (see docs/identifiers.md, "Batch registration").
     assert first.headers["connection"] == "close"
     data = first.json()["data"]
-    assert (data["total"], data["success"], data["fail"]) == (50, 47, 3)
-    codes = {r["handle"]: r["code"] for r in data["results"]}
-    assert codes[f"{PREFIX}/B0007"] == 202
-    assert codes["no-slash"] == 102
-    assert [r["code"] for r in data["results"]][11] == 202
-    assert "item 'ratedLoadKg'" in data["results"][7]["msg"]
-    # Re-sent after a "timeout": nothing is duplicated, items say they exist with the same values.
+    assert [r["code"] for r in data].count(1) == 47
+    reasons = {r["handle"]: r.get("reason") for r in data}
+    assert reasons[f"{PREFIX}/B0007"] == 202
+    assert reasons["no-slash"] == 102
+    assert data[11]["reason"] == 202
+    assert "item 'ratedLoadKg'" in data[7]["msg"]
+    # Re-sent after a "timeout": nothing is duplicated, items say they exist (the same values).
     again = await client.post("/identityv2/data/batchCreate", json=items, headers=member)
-    results = again.json()["data"]["results"]
-    assert results[0] == {"handle": f"{PREFIX}/B0000", "code": 2, "msg": "exists, same values"}
+    results = again.json()["data"]
+    assert results[0] == {"handle": f"{PREFIX}/B0000", "code": -2, "msg": "标识已存在", "reason": 2}
     async with db.session() as session:
         count = await session.scalar(
             sa.select(sa.func.count())
@@ -141,17 +142,18 @@ async def test_batch_partial_success_and_idempotent_retry(
     # A changed item under the same handle is a conflict for create, fine for update.
     changed = [elevator("B0000", model="HL-3000")]
     conflict = await client.post("/identityv2/data/batchCreate", json=changed, headers=member)
-    assert conflict.json()["data"]["results"][0]["code"] == 101
-    updated = await client.post("/identityv2/data/batchUpdate", json=changed, headers=member)
-    assert updated.json()["data"]["results"][0]["code"] == 1
+    assert conflict.json()["data"][0]["reason"] == 101
+    updated = await client.put("/identityv2/data/batchUpdate", json=changed, headers=member)
+    assert updated.json()["data"][0]["code"] == 1
     model = await client.get(f"/api/handles/{PREFIX}/B0000?type=model")
     assert model.json()["values"][0]["data"]["value"] == "HL-3000"
-    deleted = await client.post(
+    deleted = await client.request(
+        "DELETE",
         "/identityv2/data/batchDelete",
         json=[f"{PREFIX}/B0000", {"handle": f"{PREFIX}/B0001"}, f"{PREFIX}/B9999"],
         headers=member,
     )
-    assert [r["code"] for r in deleted.json()["data"]["results"]] == [1, 1, 100]
+    assert [r.get("reason", r["code"]) for r in deleted.json()["data"]] == [1, 1, 100]
     assert (await client.get(f"/api/handles/{PREFIX}/B0000")).status_code == 404
 
 
@@ -203,7 +205,7 @@ async def test_template_crud(
                    "metadata": {"type": "string", "minLength": 1, "maxLength": 20}}],
     }  # fmt: skip
     created = await client.post("/snms/api/v3/template", json=body, headers=member)
-    assert created.json()["status"] == 1, created.text
+    assert created.json() == {"status": 1, "message": "success", "data": True}, created.text
     duplicate = await client.post("/snms/api/v3/template", json=body, headers=member)
     assert duplicate.status_code == 409
     bad = await client.post(

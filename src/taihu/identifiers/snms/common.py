@@ -19,7 +19,9 @@ from taihu.accounts import Principal, current_principal
 from taihu.core import InvalidInput, PermissionDenied, Runtime, TaihuError, Unauthenticated
 
 __all__ = [
+    "DONE",
     "ERRORS",
+    "FIRST_ITEM_INDEX",
     "LARGE_BODIES",
     "MAX_BODY",
     "OK",
@@ -30,12 +32,15 @@ __all__ = [
 ]
 
 MAX_BODY = 16 * 1024 * 1024
+# Where a template's items are numbered from (idIndex): 1000, 1001 and 1999 are reserved.
+FIRST_ITEM_INDEX = 2000
 # The batch calls take up to MAX_BATCH identifiers in one body: past the platform's default
 # request-size limit, so they name their own (web/body_limit.py enforces it as bodies stream in).
 LARGE_BODIES = {
     f"/identityv2/data/{call}": MAX_BODY for call in ("batchCreate", "batchUpdate", "batchDelete")
 }
 OK = {"status": 1, "message": "success"}
+DONE = {**OK, "data": True}  # a write's answer (handle-operate.md, template.md)
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad parameters (status -2)"},
     401: {"description": "Missing or invalid token (status -2)"},

@@ -16,14 +16,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from taihu.accounts import AccountService, client_address
 from taihu.core import (
+    N_,
     InvalidInput,
     NotFound,
     PermissionDenied,
     TaihuError,
     get_runtime,
 )
-from taihu.identifiers.handle import TEMPLATE_TYPE, Handle, HandleValue, HandleValueError
-from taihu.identifiers.records import value_from_json, value_to_json
+from taihu.identifiers.handle import TEMPLATE_TYPE, Handle, HandleValue
+from taihu.identifiers.records import value_to_json
 from taihu.identifiers.registration import (
     MAX_BATCH,
     BatchItem,
@@ -34,6 +35,7 @@ from taihu.identifiers.registration import (
 )
 from taihu.identifiers.resolution import resolver_of
 from taihu.identifiers.snms.common import (
+    DONE,
     ERRORS,
     OK,
     fail,
@@ -41,40 +43,11 @@ from taihu.identifiers.snms.common import (
     read_body,
     snms_json,
 )
+from taihu.identifiers.snms.values import snms_values, template_indexes
 
-__all__ = ["TEMPLATE_INDEX", "router", "snms_values"]
+__all__ = ["router", "snms_item"]
 
 router = APIRouter(tags=["identifiers: SNMS"])
-
-TEMPLATE_INDEX = 1001
-_FIRST_ITEM_INDEX = 2000
-
-
-def snms_values(raw: object) -> tuple[str, list[HandleValue]]:
-    """An SNMS identifier object → (handle, values); a TEMPLATE value is added when named."""
-    if not isinstance(raw, dict):
-        raise InvalidInput("each identifier must be an object", code="bad_item")
-    handle = raw.get("handle")
-    if not isinstance(handle, str):
-        raise InvalidInput("an identifier needs a handle", code="bad_item")
-    items = raw.get("value", raw.get("values", []))
-    if not isinstance(items, list):
-        raise InvalidInput(f"{handle}: value must be a list", code="bad_item")
-    values = []
-    try:
-        for n, item in enumerate(items):
-            indexed = (
-                {**item, "index": _FIRST_ITEM_INDEX + n}
-                if isinstance(item, dict) and "index" not in item
-                else item
-            )
-            values.append(value_from_json(indexed))
-    except HandleValueError as exc:
-        raise InvalidInput(f"{handle}: {exc}", code="invalid_value") from exc
-    version = raw.get("templateVersion")
-    if version and not any(v.type == TEMPLATE_TYPE for v in values):
-        values.append(HandleValue(TEMPLATE_INDEX, TEMPLATE_TYPE, str(version).encode()))
-    return handle, values
 
 
 def _detail(handle: str, prefix: str, values: list[HandleValue]) -> dict[str, Any]:
@@ -117,6 +90,25 @@ async def snms_token(request: Request) -> Response:
         request.state.refusal = exc.code
         return fail(exc)
     return snms_json({**OK, "data": {"token": issued.plain}})
+
+
+@router.post(
+    "/identity/token/v1",
+    summary="SNMS: the hashed-password sign-in (not offered: answers status -2)",
+    description="SNMS's second sign-in sends `sha256(sha256(password) + yyyy-MM-dd)`: the server "
+    "must hold `sha256(password)`, an unsalted fast hash that is as good as the password for "
+    "this call. Taihu keeps only salted slow password hashes, so it cannot check this form and "
+    "answers status -2 (HTTP 400) saying so: use `POST /identity/token` over TLS.",
+    responses={**ERRORS},
+)
+async def snms_token_hashed() -> Response:
+    return fail(
+        InvalidInput(
+            N_("the hashed-password sign-in is not offered: this node keeps only salted password "
+               "hashes; send the password to /identity/token over TLS"),
+            code="hashed_sign_in_not_offered",
+        )
+    )  # fmt: skip
 
 
 @router.get(
@@ -172,8 +164,10 @@ async def _single(request: Request, *, update: bool) -> Response:
     runtime = get_runtime(request)
     try:
         principal = await principal_of(request, runtime)
-        handle, values = snms_values(await read_body(request))
+        raw = await read_body(request)
         async with runtime.db.session() as session:
+            indexes = await template_indexes(identifier_service(session, runtime), [raw])
+            handle, values = snms_values(raw, indexes)
             results = await BatchService(
                 session, runtime.clock, seckeys=seckeys_for(runtime.settings)
             ).write(principal, [BatchItem(handle, values)], update=update)
@@ -183,7 +177,7 @@ async def _single(request: Request, *, update: bool) -> Response:
     except (TaihuError, OperationalError, IntegrityError) as exc:
         return fail(exc)
     resolver_of(request).invalidate(Handle(handle).key)
-    return snms_json({**OK, "data": {"handle": result.handle}})
+    return snms_json(DONE)
 
 
 def _raise_item(code: int, msg: str, handle: str) -> None:
@@ -194,9 +188,7 @@ def _raise_item(code: int, msg: str, handle: str) -> None:
     raise InvalidInput(f"{handle}: {msg}", code="invalid_value")
 
 
-_SINGLE_EXAMPLE = {
-    "content": {"application/json": {"example": {**OK, "data": {"handle": "88.118.8/ELV-1"}}}}
-}
+_SINGLE_EXAMPLE = {"content": {"application/json": {"example": DONE}}}
 _SINGLE_DOC = (
     ' Body `{"handle", "templateVersion", "value": [{"index", "type", "data": {"format": '
     '"string", "value"}}]}`; values are checked against the template version.'
@@ -246,12 +238,17 @@ async def snms_delete(request: Request) -> Response:
     except (TaihuError, OperationalError, IntegrityError) as exc:
         return fail(exc)
     resolver_of(request).invalidate(Handle(handle).key)
-    return snms_json({**OK, "data": {"handle": result.handle}})
+    return snms_json(DONE)
 
 
 async def _batch_items(request: Request) -> list[Any]:
     body = await read_body(request)
-    items = body.get("data", body.get("items")) if isinstance(body, dict) else body
+    # Documented: a JSON list (v5 names batchDelete's list "handles"); {"data": [...]} also taken.
+    items = (
+        next((body[k] for k in ("data", "items", "handles") if k in body), None)
+        if isinstance(body, dict)
+        else body
+    )
     if not isinstance(items, list):
         raise InvalidInput('the body must be a list or {"data": [...]}', code="bad_params")
     if len(items) > MAX_BATCH:
@@ -266,14 +263,15 @@ async def _batch(request: Request, *, update: bool) -> Response:
         raws = await _batch_items(request)
         items: list[BatchItem] = []
         early: dict[int, dict[str, Any]] = {}
-        for n, raw in enumerate(raws):
-            try:
-                handle, values = snms_values(raw)
-                items.append(BatchItem(handle, values))
-            except InvalidInput as exc:
-                name = raw.get("handle") if isinstance(raw, dict) else None
-                early[n] = {"handle": name, "code": 202, "msg": exc.message}
         async with runtime.db.session() as session:
+            indexes = await template_indexes(identifier_service(session, runtime), raws)
+            for n, raw in enumerate(raws):
+                try:
+                    handle, values = snms_values(raw, indexes)
+                    items.append(BatchItem(handle, values))
+                except InvalidInput as exc:
+                    name = raw.get("handle") if isinstance(raw, dict) else None
+                    early[n] = snms_item(name, 202, exc.message)
             results = await BatchService(
                 session, runtime.clock, seckeys=seckeys_for(runtime.settings)
             ).write(
@@ -282,6 +280,18 @@ async def _batch(request: Request, *, update: bool) -> Response:
     except (TaihuError, OperationalError, IntegrityError) as exc:
         return fail(exc)
     return _batch_answer(request, results, early, len(raws))
+
+
+# Per-item words of the documented batch answers (handle-operate.md): clients match on them, so
+# they are protocol values, never translated. Taihu's finer outcome is kept in ``reason``.
+_ITEM_WORDS = {1: "success", 2: "标识已存在", 101: "标识已存在", 100: "标识不存在"}
+
+
+def snms_item(handle: str | None, code: int, msg: str) -> dict[str, Any]:
+    """One batch item as documented: ``{"handle", "code": 1 | -2, "msg"}``, plus ``reason``."""
+    if code == 1:
+        return {"handle": handle, "code": 1, "msg": "success"}
+    return {"handle": handle, "code": -2, "msg": _ITEM_WORDS.get(code, msg), "reason": code}
 
 
 def _batch_answer(
@@ -297,12 +307,8 @@ def _batch_answer(
         result = next(it)
         if result.ok:
             resolver.invalidate(result.key)
-        answered.append(result.as_json())
-    succeeded = sum(1 for a in answered if a["code"] in (1, 2))
-    response = snms_json(
-        {**OK, "data": {"total": total, "success": succeeded, "fail": total - succeeded,
-                         "results": answered}}
-    )  # fmt: skip
+        answered.append(snms_item(result.handle, int(result.code), result.msg))
+    response = snms_json({**OK, "data": answered})
     # A kept-alive connection stays with the worker that accepted it, and a worker's event loop
     # accepts every connection waiting when it wakes: a client's few pooled connections often all
     # land on one worker, which then does every batch while the other idles. Closed after each
@@ -316,28 +322,27 @@ _BATCH_EXAMPLE = {
         "application/json": {
             "example": {
                 **OK,
-                "data": {
-                    "total": 2,
-                    "success": 1,
-                    "fail": 1,
-                    "results": [
-                        {"handle": "88.118.8/ELV-1", "code": 1, "msg": "success"},
-                        {
-                            "handle": "88.118.8/ELV-2",
-                            "code": 202,
-                            "msg": "item 'model' is required",
-                        },
-                    ],
-                },
+                "data": [
+                    {"handle": "88.118.8/ELV-1", "code": 1, "msg": "success"},
+                    {"handle": "88.118.8/ELV-2", "code": -2, "msg": "标识已存在", "reason": 2},
+                    {
+                        "handle": "88.118.8/ELV-3",
+                        "code": -2,
+                        "msg": "88.118.8/ELV-3: item 'model' is required",
+                        "reason": 202,
+                    },
+                ],
             }
         }
     }
 }
 _BATCH_DOC = (
-    'Up to 2,000 identifiers (a list, or `{"data": [...]}`), each as for the single call. '
-    'Per-item results `{"handle", "code", "msg"}`: 1 done, 2 exists with the same values '
-    "(a re-sent batch), 100 not found, 101 exists with other values, 102 bad handle, 202 bad "
-    "value, 301 prefix not served here, 701 another enterprise's prefix."
+    "Up to 2,000 identifiers (a JSON list), each as for the single call. `data` lists one "
+    '`{"handle", "code", "msg"}` per item in order: code 1 and msg `success` when done, code -2 '
+    "otherwise with msg `标识已存在` (exists), `标识不存在` (not found) or the reason in words, "
+    "and Taihu's finer `reason`: 2 exists with the same values (a re-sent batch: it is "
+    "registered), 100 not found, 101 exists with other values, 102 bad handle, 202 bad value, "
+    "301 prefix not served here, 701 another enterprise's prefix."
 )
 
 
@@ -351,20 +356,34 @@ async def snms_batch_create(request: Request) -> Response:
     return await _batch(request, update=False)
 
 
-@router.post(
+@router.put(
     "/identityv2/data/batchUpdate",
     summary="SNMS: replace the values of up to 2,000 identifiers",
     description=_BATCH_DOC,
+    responses={**ERRORS, 200: _BATCH_EXAMPLE},
+)
+@router.post(
+    "/identityv2/data/batchUpdate",
+    summary="SNMS: replace the values of up to 2,000 identifiers (POST, as PUT)",
+    description="The same call as PUT, kept for clients of SNMS versions that post it. "
+    + _BATCH_DOC,
     responses={**ERRORS, 200: _BATCH_EXAMPLE},
 )
 async def snms_batch_update(request: Request) -> Response:
     return await _batch(request, update=True)
 
 
-@router.post(
+@router.delete(
     "/identityv2/data/batchDelete",
     summary="SNMS: delete up to 2,000 identifiers",
     description='A list of handles (strings or `{"handle"}` objects). ' + _BATCH_DOC,
+    responses={**ERRORS, 200: _BATCH_EXAMPLE},
+)
+@router.post(
+    "/identityv2/data/batchDelete",
+    summary="SNMS: delete up to 2,000 identifiers (POST, as DELETE)",
+    description="The same call as DELETE, for HTTP clients that send no body with DELETE. "
+    + _BATCH_DOC,
     responses={**ERRORS, 200: _BATCH_EXAMPLE},
 )
 async def snms_batch_delete(request: Request) -> Response:
