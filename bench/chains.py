@@ -10,6 +10,7 @@ median of five runs after one warm-up; building the graph from plain data is rep
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -36,8 +37,14 @@ def _median(work: Callable[[], object]) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--enterprises", type=int, default=51000)
+    parser.add_argument("--edges-per-firm", type=float, default=10.6)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
     start = time.perf_counter()
-    plan = plan_district((), enterprises=5100, edges_per_firm=11.0, seed=7)
+    plan = plan_district((), enterprises=args.enterprises, edges_per_firm=args.edges_per_firm,
+                         seed=7)  # fmt: skip
     generated = time.perf_counter() - start
     start = time.perf_counter()
     graph = plan.graph()
@@ -73,6 +80,8 @@ def main() -> None:
     }
     for key, value in figures.items():
         print(f"{key:>30}: {value}")
+    if args.no_write:
+        return
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 

@@ -194,3 +194,48 @@ def test_unblock_list_restores_the_most_value_first() -> None:
     first, second = result.unblock
     assert (first.key, first.restores, first.value) == ("P", ("B1", "B2", "C1", "P"), 120)
     assert (second.key, second.restores, second.value) == ("Q", ("B3", "Q"), 5)
+
+
+def test_unblock_credits_a_buyer_only_once_its_supplier_is_back() -> None:
+    # A → B → C with A and B down: B brought back alone would fall again without A, so it
+    # restores nothing until A is back, even though B supplies more than A.
+    graph = SupplyGraph.build(
+        [Firm(k, k) for k in "ABC"],
+        [Supply("A", "B", "x", 1), Supply("B", "C", "y", 10)],
+    )
+    result = simulate(graph, ["A", "B"])
+    assert [(f.key, f.depth) for f in result.fallen] == [("C", 1)]
+    assert [(u.key, u.restores, u.value) for u in result.unblock] == [
+        ("A", ("A",), 1),
+        ("B", ("B", "C"), 10),
+    ]
+
+
+def test_unblock_of_the_hand_made_fibre_chain_starts_with_the_preform_maker() -> None:
+    # examples/industry-map: B1 (preforms) and C1 (fibre, its only preform supplier is B1)
+    # are down. C1 supplies more (1,600) than B1 (1,400), but without B1 it falls again.
+    graph = SupplyGraph.build(
+        [Firm(k, k) for k in ["B1", "B2", "C1", "C2", "D1", "D2", "D3"]],
+        [
+            Supply("ext:X1", "B1", "fibre.chemicals", 300, Ring.CHINA),
+            Supply("ext:X2", "B1", "fibre.chemicals", 100, Ring.ABROAD),
+            Supply("ext:X1", "B2", "fibre.chemicals", 200, Ring.CHINA),
+            Supply("B1", "C1", "fibre.preform", 800),
+            Supply("B1", "C2", "fibre.preform", 600),
+            Supply("B2", "C2", "fibre.preform", 200),
+            Supply("ext:X3", "C2", "fibre.preform", 200, Ring.ABROAD),
+            Supply("C1", "D1", "fibre.fibre", 900),
+            Supply("C1", "D2", "fibre.fibre", 700),
+            Supply("C2", "D2", "fibre.fibre", 300),
+            Supply("C2", "D3", "fibre.fibre", 400),
+        ],
+    )
+    result = simulate(graph, ["B1", "C1"])
+    assert [f.key for f in result.fallen] == ["D1"]
+    assert [(u.key, u.restores, u.value) for u in result.unblock] == [
+        ("B1", ("B1",), 1400),
+        ("C1", ("C1", "D1"), 1600),
+    ]
+    # An outside supplier taken down: X1 is B2's only chemicals supplier; B1 keeps X2.
+    outside = simulate(graph, ["ext:X1"])
+    assert [f.key for f in outside.fallen] == ["B2"]

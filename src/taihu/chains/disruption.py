@@ -5,12 +5,14 @@ of those supply edges is marked substitutable. A buyer that loses an input is do
 so on until nothing changes (a fixed point; cycles are safe, every enterprise falls at most
 once). The work is proportional to the edges leaving fallen enterprises.
 
-Unblock list (以点带线扩面). Bringing a down enterprise back restores what fell because of it.
-Greedily: pick the initially-down enterprise whose recovery, given the ones already picked,
-restores the most downstream value (the annual value the restored enterprises supply, its own
-included); repeat. The first entries are the points that bring whole lines back. Each round
-costs one propagation per candidate that some fallen enterprise lost an input through; with
-more than ``EXACT_UNBLOCK`` of those, a single round ranks them all.
+Unblock list (以点带线扩面). Bringing a down enterprise back restores what is no longer down
+afterwards, given everything else still down: a buyer whose own supplier is still down restores
+nothing, not even itself (it would fall again at once). Greedily by marginal gain: pick the
+down enterprise whose recovery, given the ones already picked, restores the most annual value
+(what the restored enterprises supply, its own included); repeat. The first entries are the
+points that bring whole lines back. Each round costs one propagation per candidate that some
+fallen enterprise lost an input through; with more than ``EXACT_UNBLOCK`` of those, a single
+round ranks them all.
 """
 
 from __future__ import annotations
@@ -62,32 +64,29 @@ def propagate(graph: SupplyGraph, down: Iterable[str]) -> dict[str, Fallen]:
     initially = set(down)
     # live[(buyer, input)] = suppliers of that input still up; substitutable pairs never fall.
     live: dict[tuple[str, str], int] = {}
-    protected: set[tuple[str, str]] = set()
     fallen: dict[str, Fallen] = {}
     gone = set(initially)
     queue = deque((key, 0) for key in sorted(initially))
     while queue:
         supplier, depth = queue.popleft()
-        counted: set[tuple[str, str]] = set()  # one supplier may send one input twice
-        for edge in graph.by_supplier.get(supplier, ()):
-            buyer, pair = edge.buyer, (edge.buyer, edge.input)
-            if buyer in gone or pair in counted:
+        for buyer, item in graph.outlets(supplier):
+            if buyer in gone:
                 continue
-            counted.add(pair)
-            if pair not in live:
+            pair = (buyer, item)
+            left = live.get(pair)
+            if left is None:
                 # First fallen supplier of this pair: every earlier one would have created it.
-                same = [e for e in graph.by_buyer[buyer] if e.input == edge.input]
-                if any(e.substitutable for e in same):
-                    protected.add(pair)
-                live[pair] = len({e.supplier for e in same})
-            if pair in protected:
+                source = graph.sources(buyer)[item]
+                if source.substitutable:
+                    live[pair] = -1  # never falls
+                    continue
+                left = len(source.suppliers)
+            elif left < 0:
                 continue
-            live[pair] -= 1
-            if live[pair] == 0:
-                because = tuple(sorted(
-                    {e.supplier for e in graph.by_buyer[buyer] if e.input == edge.input}
-                ))  # fmt: skip
-                fallen[buyer] = Fallen(buyer, edge.input, because, depth + 1)
+            live[pair] = left = left - 1
+            if left == 0:
+                because = tuple(sorted(graph.sources(buyer)[item].suppliers))
+                fallen[buyer] = Fallen(buyer, item, because, depth + 1)
                 gone.add(buyer)
                 queue.append((buyer, depth + 1))
     return fallen
@@ -114,28 +113,50 @@ def simulate(graph: SupplyGraph, down: Iterable[str], *, unblock: bool = True) -
         options, causal = _options(graph, remaining, current)
         if causal > EXACT_UNBLOCK:
             # Past this many candidates the greedy rounds (k²/2 propagations) take seconds: rank
-            # them all by what each restores on its own from the full set, in one round.
+            # them all by what each truly restores from the full set, in one round.
             result.unblock.extend(options)
             break
-        result.unblock.append(options[0])
-        remaining.remove(options[0].key)
+        best = options[0]
+        result.unblock.append(best)
+        remaining.remove(best.key)
         current = propagate(graph, remaining)
     return result
+
+
+def _causes(current: dict[str, Fallen]) -> set[str]:
+    return {k for f in current.values() for k in f.because}
+
+
+def _falls(graph: SupplyGraph, key: str, down: set[str]) -> bool:
+    """Whether ``key`` loses an input when ``down`` are down."""
+    return any(
+        not source.substitutable and source.suppliers <= down
+        for source in graph.sources(key).values()
+    )
 
 
 def _options(
     graph: SupplyGraph, remaining: list[str], current: dict[str, Fallen]
 ) -> tuple[list[Unblock], int]:
-    """What recovering each down enterprise restores, best first, and how many needed work."""
-    # An enterprise no fallen one lost an input through restores only itself: every fallen
-    # enterprise still lacks the input it fell for (by induction on the depth).
-    causes = {k for f in current.values() for k in f.because}
+    """What recovering each down enterprise truly restores, best first; how many needed work.
+
+    Restored = down now (initially down or fallen) minus down after the recovery, so a buyer
+    whose own supplier is still down restores nothing: it would fall again at once.
+    """
+    # An enterprise no fallen one lost an input through changes nobody else: every fallen
+    # enterprise still lacks the input it fell for (by induction on the depth). It restores
+    # itself, unless it lacks an input too.
+    causes = _causes(current)
+    before = set(remaining) | set(current)
     options = []
     for key in remaining:
-        restored: tuple[str, ...] = (key,)
+        restored: tuple[str, ...]
         if key in causes:
-            still = propagate(graph, [k for k in remaining if k != key])
-            restored = tuple(sorted((set(current) - set(still)) | {key}))
+            rest = [k for k in remaining if k != key]
+            after = set(rest) | set(propagate(graph, rest))
+            restored = tuple(sorted(before - after))
+        else:
+            restored = () if _falls(graph, key, before - {key}) else (key,)
         options.append(Unblock(key, restored, _value(graph, restored)))
     options.sort(key=lambda u: (-u.value, -len(u.restores), u.key))
     return options, sum(1 for k in remaining if k in causes)

@@ -11,7 +11,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["ChainSpec", "Firm", "Ring", "SegmentSpec", "Stage", "Supply", "SupplyGraph"]
+__all__ = [
+    "ChainSpec",
+    "Firm",
+    "Ring",
+    "SegmentSpec",
+    "Source",
+    "Stage",
+    "Supply",
+    "SupplyGraph",
+]
 
 
 class Stage(StrEnum):
@@ -80,6 +89,14 @@ class Supply:
     substitutable: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    """How a buyer sources one input: its distinct suppliers, and whether one may substitute."""
+
+    suppliers: frozenset[str]
+    substitutable: bool
+
+
 @dataclass(slots=True)
 class SupplyGraph:
     """Enterprises and supply edges, with the indexes every analysis needs."""
@@ -89,6 +106,12 @@ class SupplyGraph:
     by_buyer: dict[str, list[Supply]] = field(default_factory=lambda: defaultdict(list))
     by_supplier: dict[str, list[Supply]] = field(default_factory=lambda: defaultdict(list))
     by_input: dict[str, list[Supply]] = field(default_factory=lambda: defaultdict(list))
+    # Derived indexes for the what-if queries, built on first use (the edges never change once
+    # the graph is built): a buyer's sources per input, a supplier's distinct (buyer, input)
+    # pairs, and each enterprise's annual supply.
+    _sources: dict[str, dict[str, Source]] | None = None
+    _outlets: dict[str, list[tuple[str, str]]] | None = None
+    _out_value: dict[str, float] | None = None
 
     @classmethod
     def build(cls, firms: list[Firm], edges: list[Supply]) -> SupplyGraph:
@@ -108,4 +131,33 @@ class SupplyGraph:
 
     def out_value(self, key: str) -> float:
         """What an enterprise supplies in a year, to every buyer."""
-        return sum(e.value for e in self.by_supplier.get(key, ()))
+        if self._out_value is None:
+            values: dict[str, float] = defaultdict(float)
+            for edge in self.edges:
+                values[edge.supplier] += edge.value
+            self._out_value = dict(values)
+        return self._out_value.get(key, 0.0)
+
+    def sources(self, buyer: str) -> dict[str, Source]:
+        """A buyer's inputs, each with its distinct suppliers and whether any may substitute."""
+        if self._sources is None:
+            suppliers: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+            protected: set[tuple[str, str]] = set()
+            for edge in self.edges:
+                suppliers[edge.buyer][edge.input].add(edge.supplier)
+                if edge.substitutable:
+                    protected.add((edge.buyer, edge.input))
+            self._sources = {
+                b: {i: Source(frozenset(s), (b, i) in protected) for i, s in inputs.items()}
+                for b, inputs in suppliers.items()
+            }
+        return self._sources.get(buyer, {})
+
+    def outlets(self, supplier: str) -> list[tuple[str, str]]:
+        """The distinct (buyer, input) pairs an enterprise supplies."""
+        if self._outlets is None:
+            pairs: dict[str, dict[tuple[str, str], None]] = defaultdict(dict)
+            for edge in self.edges:
+                pairs[edge.supplier][edge.buyer, edge.input] = None
+            self._outlets = {k: list(v) for k, v in pairs.items()}
+        return self._outlets.get(supplier, [])
