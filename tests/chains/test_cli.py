@@ -60,4 +60,4 @@ def test_unknown_chain_and_enterprise_fail_cleanly() -> None:
     assert "no chain 'nope'" in result.output
     result = runner.invoke(app, ["chain", "disrupt", "--down", CODE_A])
     assert result.exit_code == 1
-    assert "no enterprise" in result.output
+    assert "no registered enterprise or outside supplier" in result.output

@@ -144,7 +144,9 @@ def _write_xlsx(result: AnalysisOut, path: Path) -> None:
 @app.command("disrupt")
 def disrupt(
     down: list[str] = typer.Option(
-        ..., "--down", help="Credit code of an enterprise that is down."
+        ...,
+        "--down",
+        help="Credit code of an enterprise that is down, or an outside supplier's name.",
     ),
     output_format: DisruptFormat = typer.Option(
         DisruptFormat.TABLE, "--format", help="table or json."

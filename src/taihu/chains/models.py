@@ -1,4 +1,4 @@
-"""Tables of the chains context: enterprise-segment tags and supply edges.
+"""Tables of the chains context: enterprise-segment tags, supply edges, outside suppliers.
 
 Chain templates are not tables: they ship as data (``data/chains.json``) and are read by
 ``taihu.chains.templates``; tags and edges refer to a segment by its key.
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from taihu.core import Base, UTCDateTime
 
-__all__ = ["SegmentTag", "SupplyEdge", "TagStatus"]
+__all__ = ["OutsideSupplier", "SegmentTag", "SupplyEdge", "TagStatus"]
 
 
 class TagStatus:
@@ -65,5 +65,20 @@ class SupplyEdge(Base):
     annual_value: Mapped[float] = mapped_column(sa.Float())
     ring: Mapped[str] = mapped_column(sa.String(16))
     substitutable: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class OutsideSupplier(Base):
+    """A supplier beyond the district, named by its edges: a node of its own, never local."""
+
+    __tablename__ = "chain_outside_suppliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(220), unique=True)  # ``ext:<name>``
+    name: Mapped[str] = mapped_column(sa.String(200))
+    city: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    province: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    country: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -21,6 +21,8 @@ __all__ = [
     "EdgeCreateIn",
     "EdgeOut",
     "EdgePage",
+    "OutsideSupplierOut",
+    "OutsideSupplierPage",
     "SuggestOut",
     "TagDecisionIn",
     "TagIn",
@@ -202,10 +204,12 @@ class AnalysisOut(BaseModel):
 
 
 class DisruptionIn(BaseModel):
-    """Enterprises that are down (by credit code)."""
+    """Enterprises that are down: credit codes, or outside suppliers by name or ``ext:`` key."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"down": [_CODE_A], "unblock": True}]}
+        json_schema_extra={
+            "examples": [{"down": [_CODE_A, "ext:Example Preform GmbH"], "unblock": True}]
+        }
     )
 
     down: list[str] = Field(min_length=1, max_length=1000)
@@ -274,7 +278,8 @@ class EdgeCreateIn(BaseModel):
                 {"supplier_code": _CODE_A, "buyer_code": _CODE_B, "input_category": "fibre.fibre",
                  "annual_value": 3200, "ring": "district", "substitutable": False},
                 {"supplier_name": "Example Preform GmbH", "buyer_code": _CODE_B,
-                 "input_category": "fibre.preform", "annual_value": 900, "ring": "abroad"},
+                 "input_category": "fibre.preform", "annual_value": 900, "ring": "abroad",
+                 "supplier_city": "Jena", "supplier_country": "Germany"},
             ]
         }
     )  # fmt: skip
@@ -286,6 +291,40 @@ class EdgeCreateIn(BaseModel):
     annual_value: float = Field(description="10k yuan a year, >= 0")
     ring: Ring = Ring.DISTRICT
     substitutable: bool = False
+    supplier_city: str | None = Field(default=None, max_length=64)
+    supplier_province: str | None = Field(default=None, max_length=64)
+    supplier_country: str | None = Field(default=None, max_length=64)
+
+
+_OUTSIDE: dict[str, Any] = {
+    "key": "ext:Example Preform GmbH", "name": "Example Preform GmbH", "city": "Jena",
+    "province": "Thüringen", "country": "Germany", "created_at": "2026-12-06T08:00:00Z",
+    "updated_at": None,
+}  # fmt: skip
+
+
+class OutsideSupplierOut(BaseModel):
+    """A supplier outside the district: its key (``ext:<name>``), name and region."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_OUTSIDE]})
+
+    key: str
+    name: str
+    city: str | None
+    province: str | None
+    country: str | None
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class OutsideSupplierPage(Page[OutsideSupplierOut]):
+    """A page of outside suppliers."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"items": [_OUTSIDE], "total": 1, "page": 1, "page_size": 50}]
+        }
+    )
 
 
 class EdgeOut(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,10 +13,10 @@ from taihu.accounts import Principal, Role, record_audit
 from taihu.chains.analytics import ChainAnalysis, Thresholds, analyze_chain
 from taihu.chains.disruption import Disruption, simulate
 from taihu.chains.facts import Firm, Ring, Supply, SupplyGraph
-from taihu.chains.models import SegmentTag, SupplyEdge, TagStatus
+from taihu.chains.models import OutsideSupplier, SegmentTag, SupplyEdge, TagStatus
 from taihu.chains.tagging import suggest_segments
 from taihu.chains.templates import chain_template, chain_templates, segment_index
-from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
+from taihu.core import N_, Clock, Conflict, InvalidInput, NotFound, SystemClock
 from taihu.enterprises import CreditCode, Enterprise, EnterpriseService
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "edge_facts",
     "external_key",
     "find_path",
+    "record_outside",
 ]
 
 MAX_VALUE = 1e9  # 10k yuan: 10 trillion yuan, far beyond any one supply relationship
@@ -46,6 +48,9 @@ class EdgeIn:
     supplier_code: str | None = None
     supplier_name: str | None = None
     substitutable: bool = False
+    supplier_city: str | None = None
+    supplier_province: str | None = None
+    supplier_country: str | None = None
 
 
 class ChainService:
@@ -195,6 +200,8 @@ class ChainService:
             raise Conflict("this supply relationship is recorded already", code="edge_exists")
         await self.check_cycle(row)
         row.created_at = self.clock.now()
+        if row.supplier_id is None:
+            await record_outside(self.session, actor, self.clock.now(), [(row, edge)])
         self.session.add(row)
         await self.session.flush()
         await record_audit(self.session, actor, "supply_edge.create", "supply_edge", row.id,
@@ -244,6 +251,17 @@ class ChainService:
         )
         return list(rows), int(total or 0)
 
+    async def outside_suppliers(
+        self, actor: Principal, *, limit: int = 100, offset: int = 0
+    ) -> tuple[list[OutsideSupplier], int]:
+        """Suppliers outside the district that edges name (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        total = await self.session.scalar(sa.select(sa.func.count()).select_from(OutsideSupplier))
+        rows = await self.session.scalars(
+            sa.select(OutsideSupplier).order_by(OutsideSupplier.key).limit(limit).offset(offset)
+        )
+        return list(rows), int(total or 0)
+
     # -- analytics ------------------------------------------------------------------------
 
     async def graph(self, actor: Principal) -> SupplyGraph:
@@ -279,10 +297,10 @@ class ChainService:
             )
         ]
         graph = SupplyGraph.build(firms, edges)
+        # Suppliers outside the district are nodes of their own, never local, by their name.
         for key, name in await self.session.execute(
-            sa.select(SupplyEdge.supplier_key, SupplyEdge.supplier_name)
-            .where(SupplyEdge.supplier_id.is_(None)).distinct()
-        ):  # fmt: skip
+            sa.select(OutsideSupplier.key, OutsideSupplier.name)
+        ):
             graph.firms[key] = Firm(key, name, local=False)
         return graph
 
@@ -299,15 +317,81 @@ class ChainService:
     ) -> tuple[Disruption, SupplyGraph]:
         """Propagate a disruption from the given credit codes (staff roles)."""
         graph = await self.graph(actor)
-        codes = []
-        for raw in down:
-            code = CreditCode(raw).value
-            if code not in graph.firms:
-                raise InvalidInput(
-                    f"no enterprise with credit code {code}", code="unknown_enterprise"
-                )
-            codes.append(code)
-        return simulate(graph, codes, unblock=unblock), graph
+        return simulate(graph, [down_key(graph, raw) for raw in down], unblock=unblock), graph
+
+
+def down_key(graph: SupplyGraph, raw: str) -> str:
+    """The graph key of a down enterprise: a credit code, or an outside supplier by name or key."""
+    try:
+        code = CreditCode(raw).value
+    except InvalidInput:
+        code = None
+    if code is not None and code in graph.firms:
+        return code
+    name = raw.strip()
+    key = external_key(name.removeprefix("ext:"))
+    if key in graph.firms and not graph.firms[key].local:
+        return key
+    raise InvalidInput(
+        N_("no registered enterprise or outside supplier {down}"),
+        code="unknown_enterprise",
+        down=name,
+    )
+
+
+async def record_outside(
+    session: AsyncSession,
+    actor: Principal,
+    now: datetime,
+    rows: Iterable[tuple[SupplyEdge, EdgeIn]],
+) -> None:
+    """Create or update the outside suppliers these edges name, with the region given, audited."""
+    # Per supplier, the region its rows give; a later row's value wins, an empty one keeps.
+    given: dict[str, tuple[str, dict[str, str | None]]] = {}
+    for row, edge in rows:
+        if row.supplier_id is None:
+            _, region = given.setdefault(
+                row.supplier_key,
+                (row.supplier_name, dict.fromkeys(("city", "province", "country"))),
+            )
+            for column, value in (
+                ("city", edge.supplier_city),
+                ("province", edge.supplier_province),
+                ("country", edge.supplier_country),
+            ):
+                region[column] = _clean(value) or region[column]
+    keys = sorted(given)
+    known: dict[str, OutsideSupplier] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        known.update(
+            (o.key, o)
+            for o in await session.scalars(
+                sa.select(OutsideSupplier).where(OutsideSupplier.key.in_(chunk))
+            )
+        )
+    for key in keys:
+        name, region = given[key]
+        found = known.get(key)
+        if found is None:
+            session.add(OutsideSupplier(key=key, name=name, created_at=now, **region))
+            await record_audit(session, actor, "outside_supplier.create", "outside_supplier",
+                               key, after={"name": name, **region}, at=now)  # fmt: skip
+            continue
+        # A region left empty keeps what is known; a region given replaces it.
+        before = {c: getattr(found, c) for c in region}
+        changed = {c: v for c, v in region.items() if v is not None and before[c] != v}
+        if changed:
+            for column, value in changed.items():
+                setattr(found, column, value)
+            found.updated_at = now
+            await record_audit(session, actor, "outside_supplier.update", "outside_supplier",
+                               key, before=before, after={**before, **changed}, at=now)  # fmt: skip
+
+
+def _clean(value: str | None) -> str | None:
+    text = " ".join((value or "").split())
+    return text[:64] or None
 
 
 def find_path(edges: list[tuple[int | None, int]], start: int, goal: int | None) -> list[int]:
