@@ -1,6 +1,8 @@
 """Every formula on small hand-made graphs whose answers are worked out by hand."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from taihu.chains import (
     ChainSpec,
@@ -14,7 +16,9 @@ from taihu.chains import (
     analyze_chain,
     articulation_points,
     betweenness,
+    disruption,
     hhi,
+    propagate,
     ring_shares,
     simulate,
     sourcing,
@@ -239,3 +243,55 @@ def test_unblock_of_the_hand_made_fibre_chain_starts_with_the_preform_maker() ->
     # An outside supplier taken down: X1 is B2's only chemicals supplier; B1 keeps X2.
     outside = simulate(graph, ["ext:X1"])
     assert [f.key for f in outside.fallen] == ["B2"]
+
+
+def _brute_unblock(graph: SupplyGraph, down: list[str]) -> list[tuple[str, tuple[str, ...], float]]:
+    # The definition, one propagation per option: restored = down before - down after.
+    def after(back: set[str]) -> set[str]:
+        rest = [k for k in down if k not in back]
+        return set(rest) | set(propagate(graph, rest))
+
+    order: list[tuple[str, tuple[str, ...], float]] = []
+    back: set[str] = set()
+    while len(back) < len(down):
+        now = after(back)
+        options = []
+        for key in sorted(set(down) - back):
+            restored = tuple(sorted(now - after(back | {key})))
+            options.append((key, restored, sum(graph.out_value(k) for k in restored)))
+        best = min(options, key=lambda o: (-o[2], -len(o[1]), o[0]))
+        order.append(best)
+        back.add(best[0])
+    return order
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    edges=st.lists(
+        st.tuples(
+            st.integers(0, 7), st.integers(0, 7), st.sampled_from("xy"), st.integers(1, 9),
+            st.booleans(),
+        ),
+        max_size=20,
+    ),
+    down=st.sets(st.integers(0, 7), min_size=1, max_size=6),
+    subsets=st.booleans(),
+)  # fmt: skip
+def test_unblock_passes_match_the_definition(
+    edges: list[tuple[int, int, str, int, bool]], down: set[int], subsets: bool
+) -> None:
+    # The bit-parallel passes (all subsets at once, or one pass per round) give the order and
+    # the restored sets of the definition, one propagation per option.
+    graph = SupplyGraph.build(
+        [Firm(f"N{i}", f"N{i}") for i in range(8)],
+        [Supply(f"N{a}", f"N{b}", item, v, substitutable=sub and v % 3 == 0)
+         for a, b, item, v, sub in edges if a != b],
+    )  # fmt: skip
+    keys = [f"N{i}" for i in sorted(down)]
+    original = disruption.SUBSET_UNBLOCK
+    disruption.SUBSET_UNBLOCK = 8 if subsets else 0
+    try:
+        got = [(u.key, u.restores, u.value) for u in simulate(graph, keys).unblock]
+    finally:
+        disruption.SUBSET_UNBLOCK = original
+    assert got == _brute_unblock(graph, keys)
