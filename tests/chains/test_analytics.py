@@ -295,3 +295,28 @@ def test_unblock_passes_match_the_definition(
     finally:
         disruption.SUBSET_UNBLOCK = original
     assert got == _brute_unblock(graph, keys)
+
+
+def _components(nodes: set[str], arcs: list[tuple[str, str]]) -> int:
+    parent = {n: n for n in nodes}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            n = parent[n]
+        return n
+
+    for a, b in arcs:
+        if a in nodes and b in nodes:
+            parent[root(a)] = root(b)
+    return len({root(n) for n in nodes})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), max_size=25))
+def test_articulation_points_match_removal(pairs: list[tuple[int, int]]) -> None:
+    # A cut vertex is one whose removal leaves more components than before (directions ignored).
+    arcs = [(f"n{a}", f"n{b}") for a, b in pairs]
+    nodes = {n for arc in arcs for n in arc}
+    before = _components(nodes, arcs)
+    expected = {n for n in nodes if _components(nodes - {n}, arcs) > before}
+    assert articulation_points(arcs) == expected

@@ -5,6 +5,7 @@ operation monitor can reuse them.
 """
 
 from taihu.chains.analytics import (
+    BuyerSourcing,
     ChainAnalysis,
     Extension,
     SegmentStatus,
@@ -12,8 +13,10 @@ from taihu.chains.analytics import (
     Suggestion,
     Thresholds,
     analyze_chain,
+    buyer_sourcing,
     chain_edges,
     hhi,
+    level,
     ring_shares,
     sourcing,
 )
@@ -29,6 +32,7 @@ from taihu.chains.templates import chain_template, chain_templates, english_name
 
 __all__ = [
     "AnalysisOut",
+    "BuyerSourcing",
     "ChainAnalysis",
     "ChainService",
     "ChainSpec",
@@ -55,12 +59,14 @@ __all__ = [
     "analyze_chain",
     "articulation_points",
     "betweenness",
+    "buyer_sourcing",
     "chain_edges",
     "chain_template",
     "chain_templates",
     "english_name",
     "hhi",
     "import_edges",
+    "level",
     "propagate",
     "ring_shares",
     "simulate",

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from taihu.chains.centrality import articulation_points, betweenness
+from taihu.chains.centrality import Digraph, articulation_points, betweenness
 from taihu.chains.facts import ChainSpec, Ring, SegmentSpec, Stage, Supply, SupplyGraph
 
 # Betweenness is exact on chain subgraphs up to this many enterprises; above, it is the
@@ -83,6 +83,7 @@ class Sourcing:
     single_source: bool
     substitutable: bool
     outside_share: float = 0.0
+    only: str | None = None  # the supplier, when there is one
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,26 +197,31 @@ def ring_shares(edges: Iterable[Supply]) -> dict[str, float]:
 
 def sourcing(edges: Iterable[Supply]) -> list[Sourcing]:
     """Per buyer and input: supplier count, value, HHI, out-of-region share, single source."""
-    grouped: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
-    outside: dict[tuple[str, str], float] = defaultdict(float)
-    substitutable: set[tuple[str, str]] = set()
-    district = Ring.DISTRICT
+    grouped: dict[tuple[str, str], list[Supply]] = {}
     for edge in edges:
         pair = (edge.buyer, edge.input)
-        by_supplier = grouped[pair]
-        by_supplier[edge.supplier] = by_supplier.get(edge.supplier, 0.0) + edge.value
-        if edge.ring is not district:
-            outside[pair] += edge.value
-        if edge.substitutable:
-            substitutable.add(pair)
+        found = grouped.get(pair)
+        if found is None:
+            grouped[pair] = [edge]
+        else:
+            found.append(edge)
+    district = Ring.DISTRICT
     out = []
-    for pair, by_supplier in sorted(grouped.items()):
+    for pair in sorted(grouped):
+        by_supplier: dict[str, float] = {}
+        outside = 0.0
+        substitutable = False
+        for edge in grouped[pair]:
+            by_supplier[edge.supplier] = by_supplier.get(edge.supplier, 0.0) + edge.value
+            if edge.ring is not district:
+                outside += edge.value
+            substitutable = substitutable or edge.substitutable
         total = sum(by_supplier.values())
-        concentration = (
-            sum(v * v for v in by_supplier.values() if v > 0) / (total * total)
-            if total > 0
-            else 0.0
-        )
+        single = len(by_supplier) == 1
+        concentration = outside_share = 0.0
+        if total > 0:
+            concentration = sum(v * v for v in by_supplier.values() if v > 0) / (total * total)
+            outside_share = outside / total
         out.append(
             Sourcing(
                 pair[0],
@@ -223,9 +229,10 @@ def sourcing(edges: Iterable[Supply]) -> list[Sourcing]:
                 len(by_supplier),
                 total,
                 concentration,
-                len(by_supplier) == 1,
-                pair in substitutable,
-                outside[pair] / total if total > 0 else 0.0,
+                single,
+                substitutable,
+                outside_share,
+                next(iter(by_supplier)) if single else None,
             )
         )
     return out
@@ -264,18 +271,12 @@ def _segment(
     ratio = local / total if total > 0 else None
     # Chokepoint: buyers whose only supplier of this input is one local enterprise, with no
     # substitute declared; a supplier with at least N such dependants holds the chain's throat.
-    suppliers_of: dict[str, set[str]] = defaultdict(set)
-    substitutable: dict[str, bool] = defaultdict(bool)
-    for edge in edges:
-        suppliers_of[edge.buyer].add(edge.supplier)
-        substitutable[edge.buyer] |= edge.substitutable
     dependants: dict[str, int] = defaultdict(int)
-    for buyer, suppliers in suppliers_of.items():
-        if len(suppliers) == 1 and not substitutable[buyer]:
-            (only,) = suppliers
-            firm = graph.firms.get(only)
+    for pair in pairs:
+        if pair.only is not None and not pair.substitutable:
+            firm = graph.firms.get(pair.only)
             if firm is not None and firm.local:
-                dependants[only] += 1
+                dependants[pair.only] += 1
     chokepoints = sorted(
         ((k, n) for k, n in dependants.items() if n >= limits.chokepoint_dependants),
         key=lambda kn: (-kn[1], kn[0]),
@@ -371,8 +372,8 @@ def analyze_chain(
     cut: list[str] = []
     sampled = None
     if centrality and edges:
-        arcs = list({(e.supplier, e.buyer): None for e in edges})
-        nodes = len({a for a, _ in arcs} | {b for _, b in arcs})
+        arcs = Digraph.of((e.supplier, e.buyer) for e in edges)
+        nodes = len(arcs.nodes)
         if samples is None and nodes > EXACT_BETWEENNESS:
             samples = SAMPLED_SOURCES
         sampled = samples if samples is not None and 0 < samples < nodes else None
