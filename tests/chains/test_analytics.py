@@ -116,7 +116,9 @@ def test_suggestions_name_the_gaps() -> None:
     assert ("强链", "single-source") in kinds
     assert ("延链", "chips") in kinds
     [choke] = [s for s in analysis.suggestions if s.target == "part"]
-    assert choke.reason.startswith("部件一 is the only supplier of 部件 to 2 buyers")
+    assert choke.reason.id.startswith("{supplier} is the only supplier of {segment}")
+    assert choke.reason.params == {"supplier": "部件一", "segment": "部件", "buyers": 2}
+    assert choke.reason.render().startswith("部件一 is the only supplier of 部件 to 2 buyers")
     [ext] = analysis.extensions
     assert (ext.input, ext.value, ext.outside_value, ext.buyers) == ("chips", 50, 50, 1)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from taihu.chains.centrality import Digraph, articulation_points, betweenness
 from taihu.chains.facts import ChainSpec, Ring, SegmentSpec, Stage, Supply, SupplyGraph
+from taihu.core import N_, Message
 
 # Betweenness is exact on chain subgraphs up to this many enterprises; above, it is the
 # Brandes-Pich estimate from ``SAMPLED_SOURCES`` evenly spaced sources (docs/industry-map.md).
@@ -148,7 +149,7 @@ class Suggestion:
 
     kind: str
     target: str
-    reason: str
+    reason: Message
     weight: float = 0.0
 
 
@@ -324,29 +325,39 @@ def _suggest(analysis: ChainAnalysis, graph: SupplyGraph) -> list[Suggestion]:
     kind = "建链" if analysis.completeness < 0.5 else "补链"
     for seg in analysis.segments:
         if seg.missing:
-            out.append(Suggestion(kind, seg.key, f"no local enterprise in {seg.name}",
-                                  seg.purchased_value))  # fmt: skip
+            reason = Message(N_("no local enterprise in {segment}"), segment=seg.name)
+            out.append(Suggestion(kind, seg.key, reason, seg.purchased_value))
     for seg in analysis.segments:
         if seg.weak and seg.local_ratio is not None:
-            out.append(Suggestion("强链", seg.key,
-                                  f"local supply ratio {seg.local_ratio:.0%} in {seg.name}",
-                                  seg.purchased_value * (1 - seg.local_ratio)))  # fmt: skip
-        for firm, dependants in seg.chokepoints:
-            name = graph.firms[firm].name if firm in graph.firms else firm
-            reason = (
-                f"{name} is the only supplier of {seg.name} to {dependants} buyers: "
-                "qualify a second source"
+            reason = Message(
+                N_("local supply ratio {ratio:.0%} in {segment}"),
+                ratio=seg.local_ratio,
+                segment=seg.name,
             )
+            out.append(
+                Suggestion("强链", seg.key, reason, seg.purchased_value * (1 - seg.local_ratio))
+            )
+        for firm, dependants in seg.chokepoints:
+            reason = Message(
+                N_("{supplier} is the only supplier of {segment} to {buyers} buyers: "
+                   "qualify a second source"),
+                supplier=graph.firms[firm].name if firm in graph.firms else firm,
+                segment=seg.name,
+                buyers=dependants,
+            )  # fmt: skip
             out.append(Suggestion("强链", seg.key, reason, float(dependants)))
     singles = [s for s in analysis.single_source if not s.substitutable]
     if singles:
         value = sum(s.value for s in singles)
-        reason = f"{len(singles)} buyer-input pairs rely on one supplier"
+        reason = Message(N_("{pairs} buyer-input pairs rely on one supplier"), pairs=len(singles))
         out.append(Suggestion("强链", "single-source", reason, value))
     for ext in analysis.extensions:
-        out.append(Suggestion("延链", ext.input,
-                              f"{ext.buyers} buyers bring {ext.input} in from outside the "
-                              "district", ext.outside_value))  # fmt: skip
+        reason = Message(
+            N_("{buyers} buyers bring {input} in from outside the district"),
+            buyers=ext.buyers,
+            input=ext.input,
+        )
+        out.append(Suggestion("延链", ext.input, reason, ext.outside_value))
     return out
 
 
