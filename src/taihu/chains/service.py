@@ -119,7 +119,7 @@ class ChainService:
         actor.require_role(Role.BUREAU)
         tag = await self.session.get(SegmentTag, tag_id)
         if tag is None:
-            raise NotFound(f"no chain tag {tag_id}", code="tag_not_found")
+            raise NotFound(N_("no chain tag {tag}"), code="tag_not_found", tag=tag_id)
         before = tag.status
         tag.status = TagStatus.CONFIRMED if confirm else TagStatus.REJECTED
         tag.decided_by = actor.name
@@ -137,7 +137,9 @@ class ChainService:
         actor.require_role(Role.BUREAU)
         unknown = sorted({s for _, s in pairs} - set(segment_index()))
         if unknown:
-            raise InvalidInput(f"no chain segment {unknown[0]!r}", code="unknown_segment")
+            raise InvalidInput(
+                N_("no chain segment {segment}"), code="unknown_segment", segment=unknown[0]
+            )
         now = self.clock.now()
         tags = [
             SegmentTag(enterprise_id=e, segment_key=s, status=TagStatus.CONFIRMED, score=1.0,
@@ -158,7 +160,9 @@ class ChainService:
         """Place an enterprise in a segment directly, confirmed (admin or bureau), audited."""
         actor.require_role(Role.BUREAU)
         if segment not in segment_index():
-            raise InvalidInput(f"no chain segment {segment!r}", code="unknown_segment")
+            raise InvalidInput(
+                N_("no chain segment {segment}"), code="unknown_segment", segment=segment
+            )
         await EnterpriseService(self.session, self.clock).get(actor, enterprise_id)
         tag = await self.session.scalar(
             sa.select(SegmentTag).where(
@@ -181,7 +185,9 @@ class ChainService:
         )
         if enterprise is None:
             raise InvalidInput(
-                f"no enterprise with credit code {code} is registered", code="unknown_enterprise"
+                N_("no enterprise with credit code {credit_code} is registered"),
+                code="unknown_enterprise",
+                credit_code=code,
             )
         return enterprise
 
@@ -197,7 +203,7 @@ class ChainService:
                 SupplyEdge.input_category == row.input_category,
             )
         ):  # fmt: skip
-            raise Conflict("this supply relationship is recorded already", code="edge_exists")
+            raise Conflict(N_("this supply relationship is recorded already"), code="edge_exists")
         await self.check_cycle(row)
         row.created_at = self.clock.now()
         if row.supplier_id is None:
@@ -222,9 +228,10 @@ class ChainService:
         path = find_path(edges, row.buyer_id, row.supplier_id)
         if path:
             raise InvalidInput(
-                f"{row.input_category} would flow in a circle through enterprises "
-                f"{' → '.join(str(p) for p in [row.supplier_id, *path])}",
+                N_("{input} would flow in a circle through enterprises {path}"),
                 code="supply_cycle",
+                input=row.input_category,
+                path=" → ".join(str(p) for p in [row.supplier_id, *path]),
             )
 
     async def edges(
@@ -322,16 +329,19 @@ class ChainService:
 
 def down_key(graph: SupplyGraph, raw: str) -> str:
     """The graph key of a down enterprise: a credit code, or an outside supplier by name or key."""
+    malformed: InvalidInput | None = None
     try:
         code = CreditCode(raw).value
-    except InvalidInput:
-        code = None
+    except InvalidInput as exc:
+        code, malformed = None, exc
     if code is not None and code in graph.firms:
         return code
     name = raw.strip()
     key = external_key(name.removeprefix("ext:"))
     if key in graph.firms and not graph.firms[key].local:
         return key
+    if malformed is not None and name.isascii() and name.isalnum():
+        raise malformed  # a mistyped credit code: say what is wrong with it
     raise InvalidInput(
         N_("no registered enterprise or outside supplier {down}"),
         code="unknown_enterprise",
@@ -424,30 +434,36 @@ def check_edge(edge: EdgeIn, buyer: Enterprise, supplier: Enterprise | None) -> 
         ring = Ring(edge.ring.strip().lower())
     except ValueError:
         raise InvalidInput(
-            f"{edge.ring!r} is not a ring ({', '.join(r.value for r in Ring)})", code="bad_ring"
+            N_("{ring} is not a ring ({rings})"),
+            code="bad_ring",
+            ring=edge.ring,
+            rings=", ".join(r.value for r in Ring),
         ) from None
     item = edge.input_category.strip()
     if not item or len(item) > 64:
-        raise InvalidInput("the input category needs 1 to 64 characters", code="bad_input")
+        raise InvalidInput(N_("the input category needs 1 to 64 characters"), code="bad_input")
     if not 0 <= edge.annual_value <= MAX_VALUE or edge.annual_value != edge.annual_value:
         raise InvalidInput(
-            f"the annual value must be between 0 and {MAX_VALUE:.0f} (10k yuan), "
-            f"not {edge.annual_value}",
+            N_("the annual value must be between 0 and {most} (10k yuan), not {value}"),
             code="bad_value",
+            most=f"{MAX_VALUE:.0f}",
+            value=str(edge.annual_value),
         )
     if supplier is None:
         name = " ".join((edge.supplier_name or "").split())
         if not name:
-            raise InvalidInput("give the supplier's credit code or name", code="bad_supplier")
+            raise InvalidInput(N_("give the supplier's credit code or name"), code="bad_supplier")
         if ring is Ring.DISTRICT:
             raise InvalidInput(
-                "a supplier in the district must be registered: give its credit code",
+                N_("a supplier in the district must be registered: give its credit code"),
                 code="unknown_enterprise",
             )
         key = external_key(name)
     else:
         if supplier.id == buyer.id:
-            raise InvalidInput(f"{buyer.name} cannot supply itself", code="self_loop")
+            raise InvalidInput(
+                N_("{buyer} cannot supply itself"), code="self_loop", buyer=buyer.name
+            )
         key, name = supplier.credit_code, supplier.name
     return SupplyEdge(
         supplier_id=supplier.id if supplier else None, supplier_key=key, supplier_name=name,
