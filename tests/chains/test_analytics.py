@@ -102,6 +102,12 @@ def test_segment_findings_and_completeness() -> None:
     assert by_key["part"].status == "chokepoint"
     assert by_key["final"].local_ratio is None  # nobody buys finished machines in the graph
     assert by_key["final"].status == "ok"
+    # part: F1 (30, HHI 1), F2 (30, HHI 1), F3 (40: 30 + 10, HHI 0.625) -> 0.85, 3 concentrated
+    part = next(x for x in analysis.segments if x.key == "part")
+    assert (part.hhi, part.concentrated, part.buyers) == (pytest.approx(0.85), 3, 3)
+    # P1 buys raw from R1 (20, district) and X (60, province): 75 % from outside the region
+    [p1] = [b for b in analysis.buyers if b.buyer == "P1"]
+    assert (p1.outside_share, p1.max_hhi) == (pytest.approx(0.75), pytest.approx(0.625))
     # chain rings over raw + part edges: 60 of 200 from the province
     assert analysis.rings["province"] == pytest.approx(60 / 200)
     assert analysis.rings["district"] == pytest.approx(140 / 200)

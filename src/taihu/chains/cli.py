@@ -257,6 +257,26 @@ def import_edges_(
     show_import_report(run(_run()), dry_run=dry_run)
 
 
+@app.command("tag")
+def tag(
+    credit_code: str = typer.Argument(..., help="Credit code of a registered enterprise."),
+    segments: list[str] = typer.Argument(..., help="Segment keys, e.g. fibre.preform."),
+) -> None:
+    """Place an enterprise in chain segments, confirmed (as an analyst would in the console)."""
+
+    async def _run() -> list[str]:
+        async with open_database(load_settings()) as db, db.session() as session:
+            enterprise = await ChainService(session).enterprise(credit_code)
+            service = ChainService(session)
+            return [
+                (await service.tag(Principal.system(), enterprise.id, key)).segment_key
+                for key in segments
+            ]
+
+    console.print(json.dumps({"credit_code": credit_code, "confirmed": run(_run())}),
+                  highlight=False)  # fmt: skip
+
+
 @app.command("suggest-tags")
 def suggest_tags() -> None:
     """Suggest chain segments for every enterprise (analysts confirm them in the console)."""

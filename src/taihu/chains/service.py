@@ -179,6 +179,10 @@ class ChainService:
 
     # -- supply edges ---------------------------------------------------------------------
 
+    async def enterprise(self, code: str) -> Enterprise:
+        """A registered enterprise by credit code (400 when none is)."""
+        return await self._enterprise(code)
+
     async def _enterprise(self, code: str) -> Enterprise:
         enterprise = await self.session.scalar(
             sa.select(Enterprise).where(Enterprise.credit_code == CreditCode(code).value)
