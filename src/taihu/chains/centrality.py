@@ -2,9 +2,10 @@
 
 Betweenness (Brandes 2001, "A faster algorithm for betweenness centrality"): for every node v,
 the sum over ordered pairs (s, t), s != v != t, of the share of shortest s→t paths that pass
-through v. Directed and unweighted (a supply edge is one hop), not normalised. With ``samples``
-the sum runs over that many evenly spaced sources and is scaled by n / samples (Brandes and Pich
-2007), for graphs too large for the exact sum.
+through v. Directed and unweighted (a supply edge is one hop), not normalised. Sources with no
+path of two arcs add nothing and are skipped. With ``samples`` the sum runs over that many
+evenly spaced sources among the others and is scaled by their number / samples (Brandes and
+Pich 2007), for graphs too large for the exact sum.
 
 Articulation points: nodes whose removal disconnects the graph with the direction of the edges
 ignored (Hopcroft and Tarjan 1973), found with an iterative depth-first search.
@@ -79,10 +80,13 @@ def betweenness(
     nodes, adjacency = _index(arcs)
     n = len(nodes)
     score = [0.0] * n
-    if samples is not None and 0 < samples < n:
-        chosen = [i * n // samples for i in range(samples)]
+    # A source with no path of two arcs adds nothing (its buyers have no one further to pass
+    # to), so only the others are summed, or sampled.
+    active = [s for s in range(n) if any(adjacency[w] for w in adjacency[s])]
+    if samples is not None and 0 < samples < len(active):
+        chosen = [active[i * len(active) // samples] for i in range(samples)]
     else:
-        chosen = list(range(n))
+        chosen = active
     incoming: list[list[int]] = [[] for _ in range(n)]
     for v, targets in enumerate(adjacency):
         for w in targets:
@@ -100,7 +104,7 @@ def betweenness(
                     delta[v] += sigma[v] * share
             if w != s:
                 score[w] += delta[w]
-    scale = n / len(chosen) if chosen and len(chosen) < n else 1.0
+    scale = len(active) / len(chosen) if chosen and len(chosen) < len(active) else 1.0
     return {nodes[i]: score[i] * scale for i in range(n)}
 
 
