@@ -1,15 +1,19 @@
-"""Industry-map analytics on a generated district of 5,000 enterprises and 50,000 edges.
+"""Industry-map analytics on a province-sized generated graph: 50,000 enterprises, 500,000 edges.
 
-Targets (issue 7): full analysis of all chains <= 2 s; one disruption query <= 200 ms. The
-district comes from the demo's generator at ten times the scale (deterministic seed), so it has
-the same shape: missing links, a chokepoint, weak links, single-source inputs. Timings are the
-median of five runs after one warm-up; building the graph from plain data is reported apart.
+Targets (issue 17): full analysis of all chains <= 2 s; one disruption query (unblock list
+included) <= 50 ms. The district comes from the demo's generator at a hundred times the scale
+(deterministic seed), so it has the same shape: missing links, a chokepoint, weak links,
+single-source inputs. Timings are the median of five runs after one warm-up, wall clock and
+the process's CPU time (this box is shared: the load average is recorded with them); building
+the graph and its indexes from plain data is reported apart.
 
-    .venv/bin/python bench/chains.py
+    .venv/bin/python bench/chains.py                       # 50,000 / ~500,000, writes results
+    .venv/bin/python bench/chains.py --enterprises 5100 --edges-per-firm 11 --no-write
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -25,22 +29,34 @@ RESULTS = Path(__file__).resolve().parent / "results" / "chains.json"
 RUNS = 5
 
 
-def _median(work: Callable[[], object]) -> float:
+def _median(work: Callable[[], object]) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds of RUNS runs after one warm-up."""
     work()  # warm-up
-    times = []
+    wall, cpu = [], []
     for _ in range(RUNS):
-        start = time.perf_counter()
+        start, used = time.perf_counter(), time.process_time()
         work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - used)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--enterprises", type=int, default=51000)
+    parser.add_argument("--edges-per-firm", type=float, default=10.6)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
     start = time.perf_counter()
-    plan = plan_district((), enterprises=5100, edges_per_firm=11.0, seed=7)
+    plan = plan_district((), enterprises=args.enterprises, edges_per_firm=args.edges_per_firm,
+                         seed=7)  # fmt: skip
     generated = time.perf_counter() - start
     start = time.perf_counter()
     graph = plan.graph()
+    # The indexes the queries use, built once per graph (as the service builds one per request).
+    if hasattr(graph, "what_if"):
+        graph.what_if()
+    graph.members("")
     built = time.perf_counter() - start
     chains = chain_templates()
 
@@ -56,23 +72,30 @@ def main() -> None:
     )[:4]
     down = [preform.code, *(f.code for f in busiest)]
     outcome = simulate(graph, down)
+    analysis_s, analysis_cpu_s = _median(analyse_all)
+    query_s, query_cpu_s = _median(lambda: simulate(graph, down))
     figures = {
         "enterprises": len(plan.firms),
         "edges": len(plan.edges),
         "chains": len(chains),
         "generate_s": round(generated, 3),
         "build_graph_s": round(built, 3),
-        "analyse_all_chains_s": round(_median(analyse_all), 3),
+        "analyse_all_chains_s": round(analysis_s, 3),
+        "analyse_all_chains_cpu_s": round(analysis_cpu_s, 3),
         "analyse_all_chains_target_s": 2.0,
-        "disruption_query_ms": round(_median(lambda: simulate(graph, down)) * 1000, 1),
-        "disruption_query_target_ms": 200.0,
+        "disruption_query_ms": round(query_s * 1000, 1),
+        "disruption_query_cpu_ms": round(query_cpu_s * 1000, 1),
+        "disruption_query_target_ms": 50.0,
         "disruption_down": len(down),
         "disruption_fallen": len(outcome.fallen),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
+        "load_average_1min": round(os.getloadavg()[0], 1),
     }
     for key, value in figures.items():
         print(f"{key:>30}: {value}")
+    if args.no_write:
+        return
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 

@@ -1,6 +1,8 @@
 """Every formula on small hand-made graphs whose answers are worked out by hand."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from taihu.chains import (
     ChainSpec,
@@ -14,7 +16,9 @@ from taihu.chains import (
     analyze_chain,
     articulation_points,
     betweenness,
+    disruption,
     hhi,
+    propagate,
     ring_shares,
     simulate,
     sourcing,
@@ -98,6 +102,12 @@ def test_segment_findings_and_completeness() -> None:
     assert by_key["part"].status == "chokepoint"
     assert by_key["final"].local_ratio is None  # nobody buys finished machines in the graph
     assert by_key["final"].status == "ok"
+    # part: F1 (30, HHI 1), F2 (30, HHI 1), F3 (40: 30 + 10, HHI 0.625) -> 0.85, 3 concentrated
+    part = next(x for x in analysis.segments if x.key == "part")
+    assert (part.hhi, part.concentrated, part.buyers) == (pytest.approx(0.85), 3, 3)
+    # P1 buys raw from R1 (20, district) and X (60, province): 75 % from outside the region
+    [p1] = [b for b in analysis.buyers if b.buyer == "P1"]
+    assert (p1.outside_share, p1.max_hhi) == (pytest.approx(0.75), pytest.approx(0.625))
     # chain rings over raw + part edges: 60 of 200 from the province
     assert analysis.rings["province"] == pytest.approx(60 / 200)
     assert analysis.rings["district"] == pytest.approx(140 / 200)
@@ -112,7 +122,9 @@ def test_suggestions_name_the_gaps() -> None:
     assert ("强链", "single-source") in kinds
     assert ("延链", "chips") in kinds
     [choke] = [s for s in analysis.suggestions if s.target == "part"]
-    assert choke.reason.startswith("部件一 is the only supplier of 部件 to 2 buyers")
+    assert choke.reason.id.startswith("{supplier} is the only supplier of {segment}")
+    assert choke.reason.params == {"supplier": "部件一", "segment": "部件", "buyers": 2}
+    assert choke.reason.render().startswith("部件一 is the only supplier of 部件 to 2 buyers")
     [ext] = analysis.extensions
     assert (ext.input, ext.value, ext.outside_value, ext.buyers) == ("chips", 50, 50, 1)
 
@@ -194,3 +206,125 @@ def test_unblock_list_restores_the_most_value_first() -> None:
     first, second = result.unblock
     assert (first.key, first.restores, first.value) == ("P", ("B1", "B2", "C1", "P"), 120)
     assert (second.key, second.restores, second.value) == ("Q", ("B3", "Q"), 5)
+
+
+def test_unblock_credits_a_buyer_only_once_its_supplier_is_back() -> None:
+    # A → B → C with A and B down: B brought back alone would fall again without A, so it
+    # restores nothing until A is back, even though B supplies more than A.
+    graph = SupplyGraph.build(
+        [Firm(k, k) for k in "ABC"],
+        [Supply("A", "B", "x", 1), Supply("B", "C", "y", 10)],
+    )
+    result = simulate(graph, ["A", "B"])
+    assert [(f.key, f.depth) for f in result.fallen] == [("C", 1)]
+    assert [(u.key, u.restores, u.value) for u in result.unblock] == [
+        ("A", ("A",), 1),
+        ("B", ("B", "C"), 10),
+    ]
+
+
+def test_unblock_of_the_hand_made_fibre_chain_starts_with_the_preform_maker() -> None:
+    # examples/industry-map: B1 (preforms) and C1 (fibre, its only preform supplier is B1)
+    # are down. C1 supplies more (1,600) than B1 (1,400), but without B1 it falls again.
+    graph = SupplyGraph.build(
+        [Firm(k, k) for k in ["B1", "B2", "C1", "C2", "D1", "D2", "D3"]],
+        [
+            Supply("ext:X1", "B1", "fibre.chemicals", 300, Ring.CHINA),
+            Supply("ext:X2", "B1", "fibre.chemicals", 100, Ring.ABROAD),
+            Supply("ext:X1", "B2", "fibre.chemicals", 200, Ring.CHINA),
+            Supply("B1", "C1", "fibre.preform", 800),
+            Supply("B1", "C2", "fibre.preform", 600),
+            Supply("B2", "C2", "fibre.preform", 200),
+            Supply("ext:X3", "C2", "fibre.preform", 200, Ring.ABROAD),
+            Supply("C1", "D1", "fibre.fibre", 900),
+            Supply("C1", "D2", "fibre.fibre", 700),
+            Supply("C2", "D2", "fibre.fibre", 300),
+            Supply("C2", "D3", "fibre.fibre", 400),
+        ],
+    )
+    result = simulate(graph, ["B1", "C1"])
+    assert [f.key for f in result.fallen] == ["D1"]
+    assert [(u.key, u.restores, u.value) for u in result.unblock] == [
+        ("B1", ("B1",), 1400),
+        ("C1", ("C1", "D1"), 1600),
+    ]
+    # An outside supplier taken down: X1 is B2's only chemicals supplier; B1 keeps X2.
+    outside = simulate(graph, ["ext:X1"])
+    assert [f.key for f in outside.fallen] == ["B2"]
+
+
+def _brute_unblock(graph: SupplyGraph, down: list[str]) -> list[tuple[str, tuple[str, ...], float]]:
+    # The definition, one propagation per option: restored = down before - down after.
+    def after(back: set[str]) -> set[str]:
+        rest = [k for k in down if k not in back]
+        return set(rest) | set(propagate(graph, rest))
+
+    order: list[tuple[str, tuple[str, ...], float]] = []
+    back: set[str] = set()
+    while len(back) < len(down):
+        now = after(back)
+        options = []
+        for key in sorted(set(down) - back):
+            restored = tuple(sorted(now - after(back | {key})))
+            options.append((key, restored, sum(graph.out_value(k) for k in restored)))
+        best = min(options, key=lambda o: (-o[2], -len(o[1]), o[0]))
+        order.append(best)
+        back.add(best[0])
+    return order
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    edges=st.lists(
+        st.tuples(
+            st.integers(0, 7), st.integers(0, 7), st.sampled_from("xy"), st.integers(1, 9),
+            st.booleans(),
+        ),
+        max_size=20,
+    ),
+    down=st.sets(st.integers(0, 7), min_size=1, max_size=6),
+    subsets=st.booleans(),
+)  # fmt: skip
+def test_unblock_passes_match_the_definition(
+    edges: list[tuple[int, int, str, int, bool]], down: set[int], subsets: bool
+) -> None:
+    # The bit-parallel passes (all subsets at once, or one pass per round) give the order and
+    # the restored sets of the definition, one propagation per option.
+    graph = SupplyGraph.build(
+        [Firm(f"N{i}", f"N{i}") for i in range(8)],
+        [Supply(f"N{a}", f"N{b}", item, v, substitutable=sub and v % 3 == 0)
+         for a, b, item, v, sub in edges if a != b],
+    )  # fmt: skip
+    keys = [f"N{i}" for i in sorted(down)]
+    original = disruption.SUBSET_UNBLOCK
+    disruption.SUBSET_UNBLOCK = 8 if subsets else 0
+    try:
+        got = [(u.key, u.restores, u.value) for u in simulate(graph, keys).unblock]
+    finally:
+        disruption.SUBSET_UNBLOCK = original
+    assert got == _brute_unblock(graph, keys)
+
+
+def _components(nodes: set[str], arcs: list[tuple[str, str]]) -> int:
+    parent = {n: n for n in nodes}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            n = parent[n]
+        return n
+
+    for a, b in arcs:
+        if a in nodes and b in nodes:
+            parent[root(a)] = root(b)
+    return len({root(n) for n in nodes})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), max_size=25))
+def test_articulation_points_match_removal(pairs: list[tuple[int, int]]) -> None:
+    # A cut vertex is one whose removal leaves more components than before (directions ignored).
+    arcs = [(f"n{a}", f"n{b}") for a, b in pairs]
+    nodes = {n for arc in arcs for n in arc}
+    before = _components(nodes, arcs)
+    expected = {n for n in nodes if _components(nodes - {n}, arcs) > before}
+    assert articulation_points(arcs) == expected

@@ -123,3 +123,47 @@ async def test_bad_edges_are_refused_clearly(client: httpx.AsyncClient, world: W
     assert imported.json()["problems"] == [
         {"row": 2, "column": "supplier_code", "reason": "give a credit code or a name"}
     ]
+
+
+async def test_concentration_outside_suppliers_and_what_if_by_name(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    analyst = await world.bearer("ana", Role.BUREAU)
+    await _district(client, analyst)
+    outside = await client.post(
+        "/api/supply-edges",
+        json={"supplier_name": "Example Fibre GmbH", "buyer_code": CODE_B,
+              "input_category": "fibre.fibre", "annual_value": 300, "ring": "abroad",
+              "supplier_city": "Jena", "supplier_country": "Germany"},
+        headers=analyst,
+    )  # fmt: skip
+    assert outside.status_code == 201, outside.text
+    listed = (await client.get("/api/outside-suppliers", headers=analyst)).json()
+    assert [(o["key"], o["city"], o["country"]) for o in listed["items"]] == [
+        ("ext:Example Fibre GmbH", "Jena", "Germany")
+    ]
+    body = (await client.get("/api/chains/optical-fibre/analysis", headers=analyst)).json()
+    # B buys fibre from A (100) and from abroad (300): HHI 0.25² + 0.75² = 0.625, 75 % outside.
+    pairs = {(p["buyer"]["key"], p["input"]): p for p in body["sourcing"]}
+    fibre = pairs[CODE_B, "fibre.fibre"]
+    assert (fibre["suppliers"], fibre["hhi"], fibre["hhi_level"]) == (2, 0.625, "high")
+    assert (fibre["outside_share"], fibre["outside_level"]) == (0.75, "high")
+    buyers = {b["buyer"]["key"]: b for b in body["buyers"]}
+    assert (buyers[CODE_B]["outside_share"], buyers[CODE_B]["max_hhi"]) == (0.75, 0.625)
+    assert (buyers[CODE_C]["outside_share"], buyers[CODE_C]["hhi_level"]) == (0.0, "high")
+    segment = {s["key"]: s for s in body["segments"]}["fibre.fibre"]
+    assert (segment["outside_share"], segment["hhi"], segment["concentrated"]) == (0.75, 0.625, 1)
+    assert body["thresholds"]["hhi_high"] == 0.25
+    # The outside supplier is never a local member, and a what-if takes it down by name.
+    assert segment["local_count"] == 0
+    down = await client.post(
+        "/api/chains/disruption", json={"down": ["Example Fibre GmbH", CODE_A]}, headers=analyst
+    )
+    assert down.status_code == 200, down.text
+    assert [d["key"] for d in down.json()["down"]] == [CODE_A, "ext:Example Fibre GmbH"]
+    assert [(f["key"], f["depth"]) for f in down.json()["fallen"]] == [(CODE_B, 1), (CODE_C, 2)]
+    unknown = await client.post(
+        "/api/chains/disruption", json={"down": ["Nobody Ltd"]}, headers=analyst
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["details"] == {"down": "Nobody Ltd"}

@@ -43,12 +43,29 @@ def test_list_analyze_and_disrupt(tmp_path: Path) -> None:
     by_key = {s["key"]: s for s in data["segments"]}
     assert by_key["fibre.fibre"]["local_ratio"] == 0.75  # 300 of 400
     assert data["rings"]["china"] == 0.25
+    # The buyer's fibre: 300 from A, 100 from outside: HHI 0.75² + 0.25² = 0.625, 25 % outside.
+    [pair] = data["sourcing"]
+    assert (pair["input"], pair["hhi"], pair["hhi_level"]) == ("fibre.fibre", 0.625, "high")
+    assert (pair["outside_share"], pair["outside_level"]) == (0.25, "low")
+    [buyer] = data["buyers"]
+    assert (buyer["buyer"]["key"], buyer["outside_share"], buyer["max_hhi"]) == (
+        CODE_B,
+        0.25,
+        0.625,
+    )
+    assert by_key["fibre.fibre"]["hhi"] == 0.625
     table = _ok("chain", "analyze", "optical-fibre")
     assert "completeness" in table
+    assert "out of region" in table
+    assert "0.62" in table
     target = tmp_path / "fibre.xlsx"
     _ok("chain", "analyze", "optical-fibre", "--format", "xlsx", "--output", str(target))
     book = load_workbook(target)
-    assert book.sheetnames == ["segments", "single source", "rings", "suggestions", "centrality"]
+    assert book.sheetnames == [
+        "segments", "sourcing", "buyers", "thresholds", "single source", "rings", "suggestions",
+        "centrality",
+    ]  # fmt: skip
+    assert [c.value for c in book["buyers"][2]][2:7] == [1, 400, 0.25, "low", 0.625]
     down = json.loads(_ok("chain", "disrupt", "--down", CODE_A, "--format", "json"))
     assert down["fallen"] == []  # the buyer keeps its supplier outside the province
     assert "unblock list" in _ok("chain", "disrupt", "--down", CODE_A)
@@ -60,4 +77,4 @@ def test_unknown_chain_and_enterprise_fail_cleanly() -> None:
     assert "no chain 'nope'" in result.output
     result = runner.invoke(app, ["chain", "disrupt", "--down", CODE_A])
     assert result.exit_code == 1
-    assert "no enterprise" in result.output
+    assert "no registered enterprise or outside supplier" in result.output

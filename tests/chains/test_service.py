@@ -188,3 +188,45 @@ async def test_graph_and_analysis_from_the_database(db: Database, clock) -> None
             await service.analyze(Principal("f", Role.ENTERPRISE), "optical-fibre")
         tags = await session.scalar(select(func.count()).select_from(SegmentTag))
         assert tags == 2
+
+
+async def test_outside_suppliers_are_nodes_of_their_own(db: Database, clock) -> None:
+    # Suppliers beyond the district are named with their region, never count as local members
+    # of a segment, and can be taken down in a what-if by name or key.
+    ids = await _registry(db, clock)
+    content = (
+        "supplier_code,supplier_name,供应商城市,省份,国家,buyer_code,input_category,"
+        "annual_value,ring\n"
+        f",某示例化工 (上海),上海,上海,中国,{CODE_A},fibre.chemicals,300,国内\n"
+        f",Example Chemicals AG,Leverkusen,,Germany,{CODE_A},fibre.chemicals,100,abroad\n"
+        f",某示例化工 (上海),,,,{CODE_B},fibre.chemicals,50,china\n"
+        f"{CODE_A},,,,,{CODE_B},fibre.preform,800,district\n"
+    ).encode()
+    async with db.session() as session:
+        report = await import_edges(session, clock, SYSTEM, "edges.csv", content)
+        assert (report.created, report.problems) == (4, [])
+        await ChainService(session, clock).tag(SYSTEM, ids[CODE_A], "fibre.preform")
+    async with db.session() as session:
+        service = ChainService(session, clock)
+        outside, total = await service.outside_suppliers(SYSTEM)
+        assert total == 2
+        assert [(o.key, o.city, o.province, o.country) for o in outside] == [
+            ("ext:Example Chemicals AG", "Leverkusen", None, "Germany"),
+            ("ext:某示例化工 (上海)", "上海", "上海", "中国"),  # the empty region kept
+        ]
+        audit = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "outside_supplier.create")
+        )
+        assert audit == 2
+        analysis, _ = await service.analyze(SYSTEM, "optical-fibre")
+        chemicals = next(s for s in analysis.segments if s.key == "fibre.chemicals")
+        assert (chemicals.missing, chemicals.members, chemicals.local_ratio) == (True, [], 0.0)
+        result, _ = await service.disrupt(SYSTEM, ["某示例化工 (上海)"])
+        assert result.down == ["ext:某示例化工 (上海)"]
+        assert [f.key for f in result.fallen] == [CODE_B]  # A keeps its German supplier
+        both, _ = await service.disrupt(SYSTEM, ["ext:某示例化工 (上海)", "Example Chemicals AG"])
+        assert {f.key for f in both.fallen} == {CODE_A, CODE_B}
+        with pytest.raises(InvalidInput, match="no registered enterprise or outside supplier"):
+            await service.disrupt(SYSTEM, ["Nobody Ltd"])

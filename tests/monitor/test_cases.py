@@ -125,9 +125,9 @@ async def test_the_unblock_list_opens_cases_for_non_resumed_critical_suppliers(
     async with db.session() as session:
         cases, monitor = CaseService(session, clock), MonitorService(session, clock=clock)
         _, items = await cases.unblock_list(AUDITOR, monitor, key, DAY)
-        # S3 may be substituted and S4 is resumed; the chains' greedy order breaks the tie of
-        # S1 and S2 (each restores 100 on its own) by key, and S2 then brings S1 and K back.
-        assert [(i.credit_code, i.depth, i.restores) for i in items] == [(s1, 1, 1), (s2, 2, 3)]
+        # S3 may be substituted and S4 is resumed. S1 brought back alone would fall again for
+        # want of S2, so it restores nothing yet: S2 first (itself), then S1 brings S1 and K.
+        assert [(i.credit_code, i.depth, i.restores) for i in items] == [(s2, 2, 1), (s1, 1, 2)]
         with pytest.raises(PermissionDenied):
             await cases.open_unblock_cases(AUDITOR, monitor, key, DAY)
         deadline = clock.now().date() + timedelta(days=3)
@@ -139,5 +139,5 @@ async def test_the_unblock_list_opens_cases_for_non_resumed_critical_suppliers(
         assert opened == 0  # open cases are not opened twice
         assert [i.case_id for i in again] == [i.case_id for i in items]
         case = await cases.get(BUREAU, items[0].case_id or 0)
-        assert (case.enterprise_id, case.category, case.state) == (ids[s1], "supplier", "assigned")
+        assert (case.enterprise_id, case.category, case.state) == (ids[s2], "supplier", "assigned")
         assert case.origin_enterprise_id == ids[key]

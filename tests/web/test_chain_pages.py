@@ -37,13 +37,23 @@ async def test_bureau_sees_the_map_gaps_and_disruption(
     assert chain.status_code == 200
     assert 'id="chain-data"' in chain.text
     assert "建链" in chain.text  # 2 of 6 segments present: build the chain
+    # The one buyer of preforms buys them from one local supplier: HHI 1.00, high; 0 % outside.
+    assert "供应商集中度 (HHI)" in chain.text
+    assert '<span class="status status-missing" title="高">1.00</span>' in chain.text
+    assert '<span class="status status-ok" title="低">0%</span>' in chain.text
+    assert "光纤预制棒无本地企业" not in chain.text  # preforms have a local member
+    assert "无本地企业" in chain.text  # the suggestions in the reader's language
     down = await client.get("/industry-map/disruption", params={"down": CODE_A})
     assert "七都示例光纤" in down.text  # loses its only preform supplier
     assert "以点带线扩面" in down.text
     bad = await client.get("/industry-map/disruption", params={"down": "123"})
     assert "统一社会信用代码为 18 位" in bad.text  # the credit-code error, in the page language
+    unknown = await client.get("/industry-map/disruption", params={"down": "Nobody Ltd"})
+    assert "没有名为 Nobody Ltd 的已登记企业或区外供应商" in unknown.text
     page = await client.get(f"/enterprises/{b}")
     assert "七都示例光棒" in page.text  # its supplier
+    assert "采购结构" in page.text
+    assert '<span class="status status-missing" title="高">1.00</span>' in page.text
     assert "fibre.fibre" in page.text
     listed = await client.get("/enterprises", params={"industry": "3832"})
     assert f'href="/enterprises/{a}"' in listed.text

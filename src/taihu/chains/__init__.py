@@ -5,6 +5,7 @@ operation monitor can reuse them.
 """
 
 from taihu.chains.analytics import (
+    BuyerSourcing,
     ChainAnalysis,
     Extension,
     SegmentStatus,
@@ -12,8 +13,10 @@ from taihu.chains.analytics import (
     Suggestion,
     Thresholds,
     analyze_chain,
+    buyer_sourcing,
     chain_edges,
     hhi,
+    level,
     ring_shares,
     sourcing,
 )
@@ -44,6 +47,7 @@ from taihu.chains.templates import (
 
 __all__ = [
     "AnalysisOut",
+    "BuyerSourcing",
     "ChainAnalysis",
     "ChainOut",
     "ChainService",
@@ -76,6 +80,7 @@ __all__ = [
     "analyze_chain",
     "articulation_points",
     "betweenness",
+    "buyer_sourcing",
     "chain_edges",
     "chain_template",
     "chain_templates",
@@ -83,6 +88,7 @@ __all__ = [
     "hhi",
     "import_edges",
     "import_templates",
+    "level",
     "parse_stage",
     "parse_template",
     "propagate",

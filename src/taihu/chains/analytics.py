@@ -11,6 +11,8 @@ Each formula is written out, with a worked example, in docs/industry-map.md:
     single-source         = a buyer's input bought from exactly one supplier
     HHI                   = sum over suppliers of (supplier's value share)^2 per buyer and input
     ring shares           = value by supplier ring / total value; out-of-region = 1 - district
+    levels                = HHI >= 0.25 high, >= 0.15 moderate (the US merger guidelines' bands);
+                            out-of-region share >= 0.7 high, >= 0.5 moderate (``Thresholds``)
 """
 
 from __future__ import annotations
@@ -19,10 +21,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from taihu.chains.centrality import articulation_points, betweenness
+from taihu.chains.centrality import Digraph, articulation_points, betweenness
 from taihu.chains.facts import ChainSpec, Ring, SegmentSpec, Stage, Supply, SupplyGraph
+from taihu.core import N_, Message
+
+# Betweenness is exact on chain subgraphs up to this many enterprises; above, it is the
+# Brandes-Pich estimate from ``SAMPLED_SOURCES`` evenly spaced sources (docs/industry-map.md).
+# The limit is high because the estimate ranks badly on supply graphs: at province scale its
+# top 10 shared none of the exact top 10 (measured, docs/benchmarks.md).
+EXACT_BETWEENNESS = 20_000
+SAMPLED_SOURCES = 128
 
 __all__ = [
+    "BuyerSourcing",
     "ChainAnalysis",
     "Extension",
     "SegmentStatus",
@@ -30,8 +41,10 @@ __all__ = [
     "Suggestion",
     "Thresholds",
     "analyze_chain",
+    "buyer_sourcing",
     "chain_edges",
     "hhi",
+    "level",
     "ring_shares",
     "sourcing",
 ]
@@ -45,6 +58,20 @@ class Thresholds:
     chokepoint_dependants: int = 5
     extension_min_value: float = 0.0
     centrality_top: int = 10
+    # Colour bands of supplier concentration and out-of-region share (docs/industry-map.md).
+    hhi_moderate: float = 0.15
+    hhi_high: float = 0.25
+    outside_moderate: float = 0.5
+    outside_high: float = 0.7
+
+
+def level(value: float | None, moderate: float, high: float) -> str:
+    """The colour band of a value: high, moderate or low (none when undefined)."""
+    if value is None:
+        return "none"
+    if value >= high:
+        return "high"
+    return "moderate" if value >= moderate else "low"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +85,19 @@ class Sourcing:
     hhi: float
     single_source: bool
     substitutable: bool
+    outside_share: float = 0.0
+    only: str | None = None  # the supplier, when there is one
+
+
+@dataclass(frozen=True, slots=True)
+class BuyerSourcing:
+    """How one buyer sources the chain's inputs: value, out-of-region share, concentration."""
+
+    buyer: str
+    value: float
+    outside_share: float
+    inputs: int
+    max_hhi: float
 
 
 @dataclass(slots=True)
@@ -76,6 +116,14 @@ class SegmentStatus:
     missing: bool
     weak: bool
     chokepoints: list[tuple[str, int]]
+    buyers: int = 0
+    hhi: float | None = None  # value-weighted mean over its buyers of this input
+    concentrated: int = 0  # buyers whose HHI for this input is high
+
+    @property
+    def outside_share(self) -> float | None:
+        """Share of the segment's purchases from outside the district."""
+        return None if self.local_ratio is None else 1 - self.local_ratio
 
     @property
     def status(self) -> str:
@@ -103,7 +151,7 @@ class Suggestion:
 
     kind: str
     target: str
-    reason: str
+    reason: Message
     weight: float = 0.0
 
 
@@ -118,9 +166,13 @@ class ChainAnalysis:
     rings: dict[str, float]
     single_source: list[Sourcing]
     extensions: list[Extension]
-    betweenness: list[tuple[str, float]]
-    articulation_points: list[str]
+    sourcing: list[Sourcing] = field(default_factory=list)
+    buyers: list[BuyerSourcing] = field(default_factory=list)
+    betweenness: list[tuple[str, float]] = field(default_factory=list)
+    articulation_points: list[str] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
+    limits: Thresholds = field(default_factory=Thresholds)
+    betweenness_sources: int | None = None  # sampled sources, None when exact
 
 
 def hhi(values: Iterable[float]) -> float:
@@ -132,35 +184,77 @@ def hhi(values: Iterable[float]) -> float:
     return sum((v / total) ** 2 for v in values)
 
 
+_RINGS = tuple(Ring)
+
+
 def ring_shares(edges: Iterable[Supply]) -> dict[str, float]:
     """Share of value bought from each ring (every ring listed; empty when nothing is bought)."""
-    by_ring: dict[str, float] = dict.fromkeys((r.value for r in Ring), 0.0)
+    by_ring: dict[Ring, float] = dict.fromkeys(_RINGS, 0.0)
     for edge in edges:
-        by_ring[edge.ring.value] += edge.value
+        by_ring[edge.ring] += edge.value
     total = sum(by_ring.values())
     if total <= 0:
         return {}
-    return {ring: value / total for ring, value in by_ring.items()}
+    return {ring.value: value / total for ring, value in by_ring.items()}
 
 
 def sourcing(edges: Iterable[Supply]) -> list[Sourcing]:
-    """Per buyer and input: supplier count, value, HHI and the single-source flag."""
-    grouped: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    substitutable: dict[tuple[str, str], bool] = defaultdict(bool)
+    """Per buyer and input: supplier count, value, HHI, out-of-region share, single source."""
+    grouped: dict[tuple[str, str], list[Supply]] = {}
     for edge in edges:
-        grouped[edge.buyer, edge.input][edge.supplier] += edge.value
-        substitutable[edge.buyer, edge.input] |= edge.substitutable
-    return [
-        Sourcing(
-            buyer,
-            item,
-            len(by_supplier),
-            sum(by_supplier.values()),
-            hhi(by_supplier.values()),
-            len(by_supplier) == 1,
-            substitutable[buyer, item],
+        pair = (edge.buyer, edge.input)
+        found = grouped.get(pair)
+        if found is None:
+            grouped[pair] = [edge]
+        else:
+            found.append(edge)
+    district = Ring.DISTRICT
+    out = []
+    for pair in sorted(grouped):
+        by_supplier: dict[str, float] = {}
+        outside = 0.0
+        substitutable = False
+        for edge in grouped[pair]:
+            by_supplier[edge.supplier] = by_supplier.get(edge.supplier, 0.0) + edge.value
+            if edge.ring is not district:
+                outside += edge.value
+            substitutable = substitutable or edge.substitutable
+        total = sum(by_supplier.values())
+        single = len(by_supplier) == 1
+        concentration = outside_share = 0.0
+        if total > 0:
+            concentration = sum(v * v for v in by_supplier.values() if v > 0) / (total * total)
+            outside_share = outside / total
+        out.append(
+            Sourcing(
+                pair[0],
+                pair[1],
+                len(by_supplier),
+                total,
+                concentration,
+                single,
+                substitutable,
+                outside_share,
+                next(iter(by_supplier)) if single else None,
+            )
         )
-        for (buyer, item), by_supplier in sorted(grouped.items())
+    return out
+
+
+def buyer_sourcing(pairs: Iterable[Sourcing]) -> list[BuyerSourcing]:
+    """Per buyer over its inputs: value, out-of-region share and the highest HHI."""
+    value: dict[str, float] = defaultdict(float)
+    outside: dict[str, float] = defaultdict(float)
+    inputs: dict[str, int] = defaultdict(int)
+    top: dict[str, float] = defaultdict(float)
+    for pair in pairs:
+        value[pair.buyer] += pair.value
+        outside[pair.buyer] += pair.value * pair.outside_share
+        inputs[pair.buyer] += 1
+        top[pair.buyer] = max(top[pair.buyer], pair.hhi)
+    return [
+        BuyerSourcing(b, v, outside[b] / v if v > 0 else 0.0, inputs[b], top[b])
+        for b, v in sorted(value.items())
     ]
 
 
@@ -169,26 +263,23 @@ def chain_edges(graph: SupplyGraph, chain: ChainSpec) -> list[Supply]:
     return [e for key in sorted(chain.segment_keys) for e in graph.by_input.get(key, ())]
 
 
-def _segment(graph: SupplyGraph, spec: SegmentSpec, limits: Thresholds) -> SegmentStatus:
+def _segment(
+    graph: SupplyGraph, spec: SegmentSpec, limits: Thresholds, pairs: list[Sourcing]
+) -> SegmentStatus:
     members = graph.members(spec.key)
     edges = graph.by_input.get(spec.key, [])
     total = sum(e.value for e in edges)
-    local = sum(e.value for e in edges if e.ring is Ring.DISTRICT)
+    district = Ring.DISTRICT
+    local = sum(e.value for e in edges if e.ring is district)
     ratio = local / total if total > 0 else None
     # Chokepoint: buyers whose only supplier of this input is one local enterprise, with no
     # substitute declared; a supplier with at least N such dependants holds the chain's throat.
-    suppliers_of: dict[str, set[str]] = defaultdict(set)
-    substitutable: dict[str, bool] = defaultdict(bool)
-    for edge in edges:
-        suppliers_of[edge.buyer].add(edge.supplier)
-        substitutable[edge.buyer] |= edge.substitutable
     dependants: dict[str, int] = defaultdict(int)
-    for buyer, suppliers in suppliers_of.items():
-        if len(suppliers) == 1 and not substitutable[buyer]:
-            (only,) = suppliers
-            firm = graph.firms.get(only)
+    for pair in pairs:
+        if pair.only is not None and not pair.substitutable:
+            firm = graph.firms.get(pair.only)
             if firm is not None and firm.local:
-                dependants[only] += 1
+                dependants[pair.only] += 1
     chokepoints = sorted(
         ((k, n) for k, n in dependants.items() if n >= limits.chokepoint_dependants),
         key=lambda kn: (-kn[1], kn[0]),
@@ -198,18 +289,22 @@ def _segment(graph: SupplyGraph, spec: SegmentSpec, limits: Thresholds) -> Segme
         local_count=len(members), members=members, purchased_value=total, local_ratio=ratio,
         rings=ring_shares(edges), missing=not members,
         weak=bool(members) and ratio is not None and ratio < limits.weak_ratio,
-        chokepoints=chokepoints,
+        chokepoints=chokepoints, buyers=len(pairs),
+        hhi=sum(p.hhi * p.value for p in pairs) / total if total > 0 else None,
+        concentrated=sum(1 for p in pairs if p.hhi >= limits.hhi_high),
     )  # fmt: skip
 
 
-def _extensions(graph: SupplyGraph, chain: ChainSpec, limits: Thresholds) -> list[Extension]:
+def _extensions(
+    graph: SupplyGraph, chain: ChainSpec, keys: frozenset[str], limits: Thresholds
+) -> list[Extension]:
     # Inputs bought by the chain's own enterprises that the template has no segment for: the
     # chain could be extended (延链) up to where those inputs come from.
-    members = {k for k, f in graph.firms.items() if f.local and f.segments & chain.segment_keys}
+    members = {k for s in chain.segments for k in graph.members(s.key)}
     found: dict[str, list[Supply]] = defaultdict(list)
     for buyer in members:
         for edge in graph.by_buyer.get(buyer, ()):
-            if edge.input not in chain.segment_keys:
+            if edge.input not in keys:
                 found[edge.input].append(edge)
     extensions = [
         Extension(
@@ -232,29 +327,39 @@ def _suggest(analysis: ChainAnalysis, graph: SupplyGraph) -> list[Suggestion]:
     kind = "建链" if analysis.completeness < 0.5 else "补链"
     for seg in analysis.segments:
         if seg.missing:
-            out.append(Suggestion(kind, seg.key, f"no local enterprise in {seg.name}",
-                                  seg.purchased_value))  # fmt: skip
+            reason = Message(N_("no local enterprise in {segment}"), segment=seg.name)
+            out.append(Suggestion(kind, seg.key, reason, seg.purchased_value))
     for seg in analysis.segments:
         if seg.weak and seg.local_ratio is not None:
-            out.append(Suggestion("强链", seg.key,
-                                  f"local supply ratio {seg.local_ratio:.0%} in {seg.name}",
-                                  seg.purchased_value * (1 - seg.local_ratio)))  # fmt: skip
-        for firm, dependants in seg.chokepoints:
-            name = graph.firms[firm].name if firm in graph.firms else firm
-            reason = (
-                f"{name} is the only supplier of {seg.name} to {dependants} buyers: "
-                "qualify a second source"
+            reason = Message(
+                N_("local supply ratio {ratio:.0%} in {segment}"),
+                ratio=seg.local_ratio,
+                segment=seg.name,
             )
+            out.append(
+                Suggestion("强链", seg.key, reason, seg.purchased_value * (1 - seg.local_ratio))
+            )
+        for firm, dependants in seg.chokepoints:
+            reason = Message(
+                N_("{supplier} is the only supplier of {segment} to {buyers} buyers: "
+                   "qualify a second source"),
+                supplier=graph.firms[firm].name if firm in graph.firms else firm,
+                segment=seg.name,
+                buyers=dependants,
+            )  # fmt: skip
             out.append(Suggestion("强链", seg.key, reason, float(dependants)))
     singles = [s for s in analysis.single_source if not s.substitutable]
     if singles:
         value = sum(s.value for s in singles)
-        reason = f"{len(singles)} buyer-input pairs rely on one supplier"
+        reason = Message(N_("{pairs} buyer-input pairs rely on one supplier"), pairs=len(singles))
         out.append(Suggestion("强链", "single-source", reason, value))
     for ext in analysis.extensions:
-        out.append(Suggestion("延链", ext.input,
-                              f"{ext.buyers} buyers bring {ext.input} in from outside the "
-                              "district", ext.outside_value))  # fmt: skip
+        reason = Message(
+            N_("{buyers} buyers bring {input} in from outside the district"),
+            buyers=ext.buyers,
+            input=ext.input,
+        )
+        out.append(Suggestion("延链", ext.input, reason, ext.outside_value))
     return out
 
 
@@ -268,13 +373,23 @@ def analyze_chain(
 ) -> ChainAnalysis:
     """Analyse one chain: segment gaps, sourcing, rings, structure and suggestions."""
     limits = limits or Thresholds()
-    segments = [_segment(graph, spec, limits) for spec in chain.segments]
-    present = sum(1 for s in segments if not s.missing)
+    keys = chain.segment_keys
     edges = chain_edges(graph, chain)
+    pairs = sourcing(edges)
+    by_input: dict[str, list[Sourcing]] = defaultdict(list)
+    for pair in pairs:
+        by_input[pair.input].append(pair)
+    segments = [_segment(graph, spec, limits, by_input[spec.key]) for spec in chain.segments]
+    present = sum(1 for s in segments if not s.missing)
     top: list[tuple[str, float]] = []
     cut: list[str] = []
+    sampled = None
     if centrality and edges:
-        arcs = [(e.supplier, e.buyer) for e in edges]
+        arcs = Digraph.of((e.supplier, e.buyer) for e in edges)
+        nodes = len(arcs.nodes)
+        if samples is None and nodes > EXACT_BETWEENNESS:
+            samples = SAMPLED_SOURCES
+        sampled = samples if samples is not None and 0 < samples < nodes else None
         scores = betweenness(arcs, samples=samples)
         top = sorted(((k, v) for k, v in scores.items() if v > 0), key=lambda kv: (-kv[1], kv[0]))
         top = top[: limits.centrality_top]
@@ -285,10 +400,14 @@ def analyze_chain(
         completeness=present / len(segments) if segments else 0.0,
         segments=segments,
         rings=ring_shares(edges),
-        single_source=[s for s in sourcing(edges) if s.single_source],
-        extensions=_extensions(graph, chain, limits),
+        single_source=[s for s in pairs if s.single_source],
+        extensions=_extensions(graph, chain, keys, limits),
+        sourcing=pairs,
+        buyers=buyer_sourcing(pairs),
         betweenness=top,
         articulation_points=cut,
+        limits=limits,
+        betweenness_sources=sampled,
     )
     analysis.suggestions = _suggest(analysis, graph)
     return analysis

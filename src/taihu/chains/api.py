@@ -17,6 +17,8 @@ from taihu.chains.schemas import (
     EdgeCreateIn,
     EdgeOut,
     EdgePage,
+    OutsideSupplierOut,
+    OutsideSupplierPage,
     SuggestOut,
     TagDecisionIn,
     TagIn,
@@ -193,7 +195,8 @@ async def analyze(
 @router.post(
     "/api/chains/disruption",
     summary="What-if disruption",
-    description="Staff roles. Given enterprises that are down (credit codes), the enterprises "
+    description="Staff roles. Given enterprises that are down (credit codes, or suppliers "
+    "outside the district by name or `ext:` key), the enterprises "
     "that lose every non-substitutable supplier of an input, transitively, the annual value at "
     "risk, and the unblock list: whom to bring back first to restore the most downstream value.",
     response_model=DisruptionOut,
@@ -235,8 +238,9 @@ async def list_edges(
     "/api/supply-edges",
     summary="Record a supply relationship",
     description="Admin and bureau. The buyer and a district supplier must be registered; a "
-    "supplier outside the district may be given by name. Refused: negative values, a supplier "
-    "buying from itself, an input flowing in a circle.",
+    "supplier outside the district is given by name, with its city, province and country "
+    "(recorded as an outside supplier, never a local member of a segment). Refused: negative "
+    "values, a supplier buying from itself, an input flowing in a circle.",
     status_code=status.HTTP_201_CREATED,
     response_model=EdgeOut,
     responses={**ERROR_RESPONSES, 409: {"description": "Recorded already"}},
@@ -246,6 +250,8 @@ async def create_edge(body: EdgeCreateIn, principal: CurrentPrincipal, chains: C
         buyer_code=body.buyer_code, input_category=body.input_category,
         annual_value=body.annual_value, ring=body.ring.value, supplier_code=body.supplier_code,
         supplier_name=body.supplier_name, substitutable=body.substitutable,
+        supplier_city=body.supplier_city, supplier_province=body.supplier_province,
+        supplier_country=body.supplier_country,
     )  # fmt: skip
     return EdgeOut.model_validate(await chains.add_edge(principal, edge))
 
@@ -273,6 +279,27 @@ async def import_edge_file(
             session, runtime.clock, principal, name, content, skip_invalid=skip_invalid,
             dry_run=dry_run,
         ),
+    )  # fmt: skip
+
+
+@router.get(
+    "/api/outside-suppliers",
+    summary="Suppliers outside the district",
+    description="Staff roles. The suppliers beyond the district that supply edges name (key "
+    "`ext:<name>`), with the city, province and country the edges gave. They are nodes of "
+    "their own: never local members of a segment, and they can be taken down in a what-if.",
+    response_model=OutsideSupplierPage,
+    responses=ERROR_RESPONSES,
+)
+async def list_outside_suppliers(
+    principal: CurrentPrincipal, chains: Chains, page: PageNumber = 1, page_size: PageSize = 50
+) -> OutsideSupplierPage:
+    rows, total = await chains.outside_suppliers(
+        principal, limit=page_size, offset=(page - 1) * page_size
+    )
+    return OutsideSupplierPage(
+        items=[OutsideSupplierOut.model_validate(r) for r in rows], total=total, page=page,
+        page_size=page_size,
     )  # fmt: skip
 
 

@@ -2,9 +2,10 @@
 
 Betweenness (Brandes 2001, "A faster algorithm for betweenness centrality"): for every node v,
 the sum over ordered pairs (s, t), s != v != t, of the share of shortest s→t paths that pass
-through v. Directed and unweighted (a supply edge is one hop), not normalised. With ``samples``
-the sum runs over that many evenly spaced sources and is scaled by n / samples (Brandes and Pich
-2007), for graphs too large for the exact sum.
+through v. Directed and unweighted (a supply edge is one hop), not normalised. Sources with no
+path of two arcs add nothing and are skipped. With ``samples`` the sum runs over that many
+evenly spaced sources among the others and is scaled by their number / samples (Brandes and
+Pich 2007), for graphs too large for the exact sum.
 
 Articulation points: nodes whose removal disconnects the graph with the direction of the edges
 ignored (Hopcroft and Tarjan 1973), found with an iterative depth-first search.
@@ -13,21 +14,40 @@ ignored (Hopcroft and Tarjan 1973), found with an iterative depth-first search.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-__all__ = ["articulation_points", "betweenness"]
+__all__ = ["Digraph", "articulation_points", "betweenness"]
 
 
-def _index(arcs: Iterable[tuple[str, str]]) -> tuple[list[str], list[list[int]]]:
-    names: dict[str, int] = {}
-    out: list[set[int]] = []
-    for a, b in arcs:
-        for node in (a, b):
-            if node not in names:
-                names[node] = len(names)
-                out.append(set())
-        if a != b:
-            out[names[a]].add(names[b])
-    return list(names), [sorted(s) for s in out]
+@dataclass(frozen=True, slots=True)
+class Digraph:
+    """Nodes numbered in order of appearance, with each node's distinct out-neighbours."""
+
+    nodes: list[str]
+    adjacency: list[list[int]]
+
+    @classmethod
+    def of(cls, arcs: Iterable[tuple[str, str]]) -> Digraph:
+        """Index the arcs once (both functions below accept the result)."""
+        names: dict[str, int] = {}
+        out: list[list[int]] = []
+        for a, b in dict.fromkeys(arcs):
+            i = names.get(a)
+            if i is None:
+                i = names[a] = len(out)
+                out.append([])
+            j = names.get(b)
+            if j is None:
+                j = names[b] = len(out)
+                out.append([])
+            if i != j:
+                out[i].append(j)
+        return cls(list(names), out)
+
+
+def _index(arcs: Iterable[tuple[str, str]] | Digraph) -> tuple[list[str], list[list[int]]]:
+    graph = arcs if isinstance(arcs, Digraph) else Digraph.of(arcs)
+    return graph.nodes, graph.adjacency
 
 
 def _paths_from(s: int, adjacency: list[list[int]]) -> tuple[list[int], list[int], list[int]]:
@@ -53,15 +73,20 @@ def _paths_from(s: int, adjacency: list[list[int]]) -> tuple[list[int], list[int
     return order, sigma, dist
 
 
-def betweenness(arcs: Iterable[tuple[str, str]], *, samples: int | None = None) -> dict[str, float]:
+def betweenness(
+    arcs: Iterable[tuple[str, str]] | Digraph, *, samples: int | None = None
+) -> dict[str, float]:
     """Betweenness centrality of every node of a directed graph given by its arcs."""
     nodes, adjacency = _index(arcs)
     n = len(nodes)
     score = [0.0] * n
-    if samples is not None and 0 < samples < n:
-        chosen = [i * n // samples for i in range(samples)]
+    # A source with no path of two arcs adds nothing (its buyers have no one further to pass
+    # to), so only the others are summed, or sampled.
+    active = [s for s in range(n) if any(adjacency[w] for w in adjacency[s])]
+    if samples is not None and 0 < samples < len(active):
+        chosen = [active[i * len(active) // samples] for i in range(samples)]
     else:
-        chosen = list(range(n))
+        chosen = active
     incoming: list[list[int]] = [[] for _ in range(n)]
     for v, targets in enumerate(adjacency):
         for w in targets:
@@ -79,20 +104,21 @@ def betweenness(arcs: Iterable[tuple[str, str]], *, samples: int | None = None) 
                     delta[v] += sigma[v] * share
             if w != s:
                 score[w] += delta[w]
-    scale = n / len(chosen) if chosen and len(chosen) < n else 1.0
+    scale = len(active) / len(chosen) if chosen and len(chosen) < len(active) else 1.0
     return {nodes[i]: score[i] * scale for i in range(n)}
 
 
-def _undirected(adjacency: list[list[int]]) -> list[set[int]]:
-    neighbours: list[set[int]] = [set() for _ in adjacency]
+def _undirected(adjacency: list[list[int]]) -> list[list[int]]:
+    # Out- and in-neighbours; a pair linked both ways appears twice, which the search below
+    # tolerates (it compares a neighbour with the parent by node, not by edge).
+    incoming: list[list[int]] = [[] for _ in adjacency]
     for v, targets in enumerate(adjacency):
         for w in targets:
-            neighbours[v].add(w)
-            neighbours[w].add(v)
-    return neighbours
+            incoming[w].append(v)
+    return [out + into for out, into in zip(adjacency, incoming, strict=True)]
 
 
-def articulation_points(arcs: Iterable[tuple[str, str]]) -> set[str]:
+def articulation_points(arcs: Iterable[tuple[str, str]] | Digraph) -> set[str]:
     """The cut vertices of the graph with edge directions ignored."""
     nodes, adjacency = _index(arcs)
     n = len(nodes)
@@ -100,6 +126,7 @@ def articulation_points(arcs: Iterable[tuple[str, str]]) -> set[str]:
     order = [-1] * n
     low = [0] * n
     parent = [-1] * n
+    at = [0] * n  # the next neighbour to look at, per node on the stack
     cut: set[int] = set()
     counter = 0
     for root in range(n):
@@ -108,29 +135,35 @@ def articulation_points(arcs: Iterable[tuple[str, str]]) -> set[str]:
         order[root] = low[root] = counter
         counter += 1
         children = 0
-        stack = [(root, iter(sorted(neighbours[root])))]
+        stack = [root]
         while stack:
-            v, it = stack[-1]
-            advanced = False
-            for w in it:
-                if order[w] < 0:
-                    parent[w] = v
-                    order[w] = low[w] = counter
-                    counter += 1
-                    if v == root:
-                        children += 1
-                    stack.append((w, iter(sorted(neighbours[w]))))
-                    advanced = True
+            v = stack[-1]
+            around, i, up, lowest = neighbours[v], at[v], parent[v], low[v]
+            child = -1
+            # Back edges in a tight loop; stop at the first unvisited neighbour.
+            while i < len(around):
+                w = around[i]
+                i += 1
+                seen = order[w]
+                if seen < 0:
+                    child = w
                     break
-                if w != parent[v]:
-                    low[v] = min(low[v], order[w])
-            if advanced:
+                if w != up and seen < lowest:
+                    lowest = seen
+            at[v], low[v] = i, lowest
+            if child >= 0:
+                parent[child] = v
+                order[child] = low[child] = counter
+                counter += 1
+                if v == root:
+                    children += 1
+                stack.append(child)
                 continue
             stack.pop()
             if stack:
-                u = stack[-1][0]
-                low[u] = min(low[u], low[v])
-                if u != root and low[v] >= order[u]:
+                u = stack[-1]
+                low[u] = min(low[u], lowest)
+                if u != root and lowest >= order[u]:
                     cut.add(u)
         if children > 1:
             cut.add(root)

@@ -49,6 +49,10 @@ class DisruptFormat(StrEnum):
     JSON = "json"
 
 
+BUYER_ROWS = 20
+_BAND_STYLE = {"high": "red", "moderate": "yellow", "low": "green"}
+
+
 def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
@@ -56,6 +60,11 @@ def _ratio(value: float | None) -> str:
 async def _current() -> tuple[ChainSpec, ...]:
     async with open_database(load_settings()) as db, db.session() as session:
         return await TemplateStore(session).current()
+
+
+def _banded(text: str, band: str) -> str:
+    style = _BAND_STYLE.get(band)
+    return f"[{style}]{text}[/]" if style else text
 
 
 @app.command("list")
@@ -170,13 +179,39 @@ def _print_analysis(result: AnalysisOut) -> None:
         f"district share {_ratio(result.rings.get('district'))}",
         highlight=False,
     )
-    table = Table("segment", "stage", "local", "local supply", "status", "chokepoints")
+    table = Table(
+        "segment", "stage", "local", "local supply", "out of region", "HHI (buyers)", "status",
+        "chokepoints",
+    )  # fmt: skip
     for s in result.segments:
         chokepoints = ", ".join(f"{c['name']} ({c['dependants']})" for c in s.chokepoints)
         table.add_row(
-            s.name, s.stage, str(s.local_count), _ratio(s.local_ratio), s.status, chokepoints
-        )
+            s.name, s.stage, str(s.local_count), _ratio(s.local_ratio),
+            _banded(_ratio(s.outside_share), s.outside_level),
+            _banded("-" if s.hhi is None else f"{s.hhi:.2f}", s.hhi_level) + f" ({s.buyers})",
+            s.status, chokepoints,
+        )  # fmt: skip
     console.print(table)
+    limits = result.thresholds
+    buyers = Table(
+        "buyer", "inputs", "value", "out of region", "highest HHI",
+        title=f"buyers (HHI high >= {limits.hhi_high:g}, moderate >= {limits.hhi_moderate:g}; "
+        f"out of region high >= {limits.outside_high:.0%}, moderate >= "
+        f"{limits.outside_moderate:.0%})",
+    )  # fmt: skip
+    ranked = sorted(result.buyers, key=lambda b: (-b.outside_share - b.max_hhi, b.buyer.key))
+    for b in ranked[:BUYER_ROWS]:
+        buyers.add_row(
+            b.buyer.name, str(b.inputs), f"{b.value:,.0f}",
+            _banded(_ratio(b.outside_share), b.outside_level),
+            _banded(f"{b.max_hhi:.2f}", b.hhi_level),
+        )  # fmt: skip
+    console.print(buyers)
+    if len(ranked) > BUYER_ROWS:
+        console.print(
+            f"… {len(ranked) - BUYER_ROWS} more buyers (--format json or xlsx lists them all)",
+            highlight=False,
+        )
     suggestions = Table("kind", "target", "reason", title="suggestions")
     for g in result.suggestions:
         suggestions.add_row(g.kind, g.target, g.reason)
@@ -194,11 +229,31 @@ def _write_xlsx(result: AnalysisOut, path: Path) -> None:
     assert sheet is not None
     sheet.title = "segments"
     sheet.append(["segment", "name", "stage", "critical", "status", "local enterprises",
-                  "purchased value", "local supply ratio", "chokepoints"])  # fmt: skip
+                  "purchased value", "local supply ratio", "out-of-region share",
+                  "out-of-region level", "buyers", "HHI (value-weighted)", "HHI level",
+                  "concentrated buyers", "chokepoints"])  # fmt: skip
     for s in result.segments:
         sheet.append([s.key, s.name, s.stage, s.critical, s.status, s.local_count,
-                      s.purchased_value, s.local_ratio,
+                      s.purchased_value, s.local_ratio, s.outside_share, s.outside_level,
+                      s.buyers, s.hhi, s.hhi_level, s.concentrated,
                       ", ".join(str(c["name"]) for c in s.chokepoints)])  # fmt: skip
+    pairs = book.create_sheet("sourcing")
+    pairs.append(["buyer", "credit code", "input", "suppliers", "value", "HHI", "HHI level",
+                  "out-of-region share", "out-of-region level", "substitutable"])  # fmt: skip
+    for row in result.sourcing:
+        pairs.append([row.buyer.name, row.buyer.key, row.input, row.suppliers, row.value,
+                      row.hhi, row.hhi_level, row.outside_share, row.outside_level,
+                      row.substitutable])  # fmt: skip
+    buyers = book.create_sheet("buyers")
+    buyers.append(["buyer", "credit code", "inputs", "value", "out-of-region share",
+                   "out-of-region level", "highest HHI", "HHI level"])  # fmt: skip
+    for b in result.buyers:
+        buyers.append([b.buyer.name, b.buyer.key, b.inputs, b.value, b.outside_share,
+                       b.outside_level, b.max_hhi, b.hhi_level])  # fmt: skip
+    limits = book.create_sheet("thresholds")
+    limits.append(["threshold", "value"])
+    for name, value in result.thresholds.model_dump().items():
+        limits.append([name, value])
     single = book.create_sheet("single source")
     single.append(["buyer", "credit code", "input", "value", "HHI", "substitutable"])
     for row in result.single_source:
@@ -226,7 +281,9 @@ def _write_xlsx(result: AnalysisOut, path: Path) -> None:
 @app.command("disrupt")
 def disrupt(
     down: list[str] = typer.Option(
-        ..., "--down", help="Credit code of an enterprise that is down."
+        ...,
+        "--down",
+        help="Credit code of an enterprise that is down, or an outside supplier's name.",
     ),
     output_format: DisruptFormat = typer.Option(
         DisruptFormat.TABLE, "--format", help="table or json."
@@ -269,6 +326,26 @@ def import_edges_(
         ),
         dry_run=dry_run,
     )  # fmt: skip
+
+
+@app.command("tag")
+def tag(
+    credit_code: str = typer.Argument(..., help="Credit code of a registered enterprise."),
+    segments: list[str] = typer.Argument(..., help="Segment keys, e.g. fibre.preform."),
+) -> None:
+    """Place an enterprise in chain segments, confirmed (as an analyst would in the console)."""
+
+    async def _run() -> list[str]:
+        async with open_database(load_settings()) as db, db.session() as session:
+            enterprise = await ChainService(session).enterprise(credit_code)
+            service = ChainService(session)
+            return [
+                (await service.tag(Principal.system(), enterprise.id, key)).segment_key
+                for key in segments
+            ]
+
+    console.print(json.dumps({"credit_code": credit_code, "confirmed": run(_run())}),
+                  highlight=False)  # fmt: skip
 
 
 @app.command("suggest-tags")

@@ -5,12 +5,14 @@ of those supply edges is marked substitutable. A buyer that loses an input is do
 so on until nothing changes (a fixed point; cycles are safe, every enterprise falls at most
 once). The work is proportional to the edges leaving fallen enterprises.
 
-Unblock list (以点带线扩面). Bringing a down enterprise back restores what fell because of it.
-Greedily: pick the initially-down enterprise whose recovery, given the ones already picked,
-restores the most downstream value (the annual value the restored enterprises supply, its own
-included); repeat. The first entries are the points that bring whole lines back. Each round
-costs one propagation per candidate that some fallen enterprise lost an input through; with
-more than ``EXACT_UNBLOCK`` of those, a single round ranks them all.
+Unblock list (以点带线扩面). Bringing a down enterprise back restores what is no longer down
+afterwards, given everything else still down: a buyer whose own supplier is still down restores
+nothing, not even itself (it would fall again at once). Greedily by marginal gain: pick the
+down enterprise whose recovery, given the ones already picked, restores the most annual value
+(what the restored enterprises supply, its own included); repeat. The first entries are the
+points that bring whole lines back. Each round costs one propagation per candidate that some
+fallen enterprise lost an input through; with more than ``EXACT_UNBLOCK`` of those, a single
+round ranks them all.
 """
 
 from __future__ import annotations
@@ -21,10 +23,19 @@ from dataclasses import dataclass, field
 
 from taihu.chains.facts import SupplyGraph
 
-__all__ = ["EXACT_UNBLOCK", "Disruption", "Fallen", "Unblock", "propagate", "simulate"]
+__all__ = [
+    "EXACT_UNBLOCK",
+    "SUBSET_UNBLOCK",
+    "Disruption",
+    "Fallen",
+    "Unblock",
+    "propagate",
+    "simulate",
+]
 
-# Up to this many down enterprises that others fell through, the unblock list is the exact
-# greedy order; beyond, one round (see ``simulate``).
+# Up to SUBSET_UNBLOCK down enterprises, one pass computes every subset of recoveries; up to
+# EXACT_UNBLOCK, one pass per greedy round; beyond, one round ranks them all.
+SUBSET_UNBLOCK = 8
 EXACT_UNBLOCK = 16
 
 
@@ -59,36 +70,32 @@ class Disruption:
 
 def propagate(graph: SupplyGraph, down: Iterable[str]) -> dict[str, Fallen]:
     """Everything that falls after ``down`` (not included), with the input each one lost."""
-    initially = set(down)
-    # live[(buyer, input)] = suppliers of that input still up; substitutable pairs never fall.
-    live: dict[tuple[str, str], int] = {}
-    protected: set[tuple[str, str]] = set()
+    net = graph.what_if()
+    keys, outlets, buyers, suppliers, protected = (
+        net.keys, net.outlets, net.buyer, net.suppliers, net.protected
+    )  # fmt: skip
+    gone = bytearray(len(keys))
+    start = sorted(net.ids[k] for k in set(down) if k in net.ids)
+    for i in start:
+        gone[i] = 1
+    # live[pair] = suppliers of that input still up; substitutable pairs never fall.
+    live: dict[int, int] = {}
     fallen: dict[str, Fallen] = {}
-    gone = set(initially)
-    queue = deque((key, 0) for key in sorted(initially))
+    queue = deque((i, 0) for i in start)
     while queue:
         supplier, depth = queue.popleft()
-        counted: set[tuple[str, str]] = set()  # one supplier may send one input twice
-        for edge in graph.by_supplier.get(supplier, ()):
-            buyer, pair = edge.buyer, (edge.buyer, edge.input)
-            if buyer in gone or pair in counted:
+        for pair in outlets[supplier]:
+            buyer = buyers[pair]
+            if gone[buyer] or protected[pair]:
                 continue
-            counted.add(pair)
-            if pair not in live:
-                # First fallen supplier of this pair: every earlier one would have created it.
-                same = [e for e in graph.by_buyer[buyer] if e.input == edge.input]
-                if any(e.substitutable for e in same):
-                    protected.add(pair)
-                live[pair] = len({e.supplier for e in same})
-            if pair in protected:
-                continue
-            live[pair] -= 1
-            if live[pair] == 0:
-                because = tuple(sorted(
-                    {e.supplier for e in graph.by_buyer[buyer] if e.input == edge.input}
-                ))  # fmt: skip
-                fallen[buyer] = Fallen(buyer, edge.input, because, depth + 1)
-                gone.add(buyer)
+            left = live.get(pair)
+            left = (len(suppliers[pair]) if left is None else left) - 1
+            live[pair] = left
+            if left == 0:
+                key = keys[buyer]
+                because = tuple(sorted(keys[s] for s in suppliers[pair]))
+                fallen[key] = Fallen(key, net.item[pair], because, depth + 1)
+                gone[buyer] = 1
                 queue.append((buyer, depth + 1))
     return fallen
 
@@ -106,39 +113,90 @@ def simulate(graph: SupplyGraph, down: Iterable[str], *, unblock: bool = True) -
         fallen=sorted(fallen.values(), key=lambda f: (f.depth, f.key)),
         value_at_risk=_value(graph, [*down, *fallen]),
     )
-    if not unblock:
-        return result
-    remaining = list(down)
-    current = fallen
-    while remaining:
-        options, causal = _options(graph, remaining, current)
-        if causal > EXACT_UNBLOCK:
-            # Past this many candidates the greedy rounds (k²/2 propagations) take seconds: rank
-            # them all by what each restores on its own from the full set, in one round.
-            result.unblock.extend(options)
-            break
-        result.unblock.append(options[0])
-        remaining.remove(options[0].key)
-        current = propagate(graph, remaining)
+    if unblock and down:
+        result.unblock = _unblock(graph, down)
     return result
 
 
-def _options(
-    graph: SupplyGraph, remaining: list[str], current: dict[str, Fallen]
-) -> tuple[list[Unblock], int]:
-    """What recovering each down enterprise restores, best first, and how many needed work."""
-    # An enterprise no fallen one lost an input through restores only itself: every fallen
-    # enterprise still lacks the input it fell for (by induction on the depth).
-    causes = {k for f in current.values() for k in f.because}
-    options = []
-    for key in remaining:
-        restored: tuple[str, ...] = (key,)
-        if key in causes:
-            still = propagate(graph, [k for k in remaining if k != key])
-            restored = tuple(sorted((set(current) - set(still)) | {key}))
-        options.append(Unblock(key, restored, _value(graph, restored)))
-    options.sort(key=lambda u: (-u.value, -len(u.restores), u.key))
-    return options, sum(1 for k in remaining if k in causes)
+def _unblock(graph: SupplyGraph, down: list[str]) -> list[Unblock]:
+    """The greedy unblock order: best marginal gain first, given the ones already picked."""
+    if len(down) <= SUBSET_UNBLOCK:
+        # Every subset of recoveries in one pass; the greedy walk then reads the table.
+        subsets = [
+            frozenset(k for i, k in enumerate(down) if bits >> i & 1)
+            for bits in range(1 << len(down))
+        ]
+        index = {s: i for i, s in enumerate(subsets)}
+        table = _Scenarios(graph, down, subsets)
+        order, picked = [], frozenset[str]()
+        while len(picked) < len(down):
+            options = [
+                table.option(index[picked], index[picked | {k}], k) for k in down if k not in picked
+            ]
+            best = min(options, key=_rank)
+            order.append(best)
+            picked = picked | {best.key}
+        return order
+    order, picked = [], frozenset[str]()
+    remaining = list(down)
+    while remaining:
+        scenarios = [picked, *(picked | {k} for k in remaining)]
+        table = _Scenarios(graph, down, scenarios)
+        options = sorted(
+            (table.option(0, i, k) for i, k in enumerate(remaining, start=1)), key=_rank
+        )
+        if len(remaining) > EXACT_UNBLOCK:
+            # Past this many, greedy rounds (one pass each) add up: rank the rest in one round.
+            return order + options
+        order.append(options[0])
+        picked = picked | {options[0].key}
+        remaining.remove(options[0].key)
+    return order
+
+
+def _rank(option: Unblock) -> tuple[float, int, str]:
+    return (-option.value, -len(option.restores), option.key)
+
+
+class _Scenarios:
+    """Who is down in each of several recovery scenarios, computed in one bit-parallel pass.
+
+    Scenario j brings back ``scenarios[j]`` and leaves the rest of ``down`` down. Each
+    enterprise gets a bit mask, bit j set when it is down in scenario j: a down enterprise's
+    own bits (down, not brought back), or'd with, over its non-substitutable inputs, the and of
+    its suppliers' masks. Masks only gain bits, so a work list reaches the fixed point; the work
+    is about that of one propagation, whatever the number of scenarios.
+    """
+
+    def __init__(self, graph: SupplyGraph, down: list[str], scenarios: list[frozenset[str]]):
+        self.graph = graph
+        forced: dict[str, int] = {}
+        for key in down:
+            forced[key] = sum(1 << j for j, back in enumerate(scenarios) if key not in back)
+        masks = _down_masks(graph, forced)
+        self.masks = masks
+        # Totals per scenario, from the enterprises grouped by mask (few distinct masks).
+        groups: dict[int, list[float]] = defaultdict(lambda: [0.0, 0])
+        for key, mask in masks.items():
+            group = groups[mask]
+            group[0] += graph.out_value(key)
+            group[1] += 1
+        self.value = [0.0] * len(scenarios)
+        self.count = [0] * len(scenarios)
+        for mask, (value, count) in groups.items():
+            for j in range(len(scenarios)):
+                if mask >> j & 1:
+                    self.value[j] += value
+                    self.count[j] += int(count)
+
+    def option(self, before: int, after: int, key: str) -> Unblock:
+        """Bringing ``key`` back, from scenario ``before`` to ``after``: what it restores."""
+        if self.count[before] == self.count[after]:
+            return Unblock(key, (), 0.0)
+        restored = tuple(
+            sorted(k for k, m in self.masks.items() if m >> before & 1 and not m >> after & 1)
+        )
+        return Unblock(key, restored, self.value[before] - self.value[after])
 
 
 def dependants(graph: SupplyGraph) -> dict[str, int]:
@@ -147,3 +205,40 @@ def dependants(graph: SupplyGraph) -> dict[str, int]:
     for key in graph.by_supplier:
         counts[key] = len(propagate(graph, [key]))
     return dict(counts)
+
+
+def _down_masks(graph: SupplyGraph, forced: dict[str, int]) -> dict[str, int]:
+    """The fixed point of the scenario masks from the down enterprises' own bits."""
+    net = graph.what_if()
+    outlets, buyers, suppliers, protected, item = (
+        net.outlets, net.buyer, net.suppliers, net.protected, net.item
+    )  # fmt: skip
+    own = {net.ids[k]: m for k, m in forced.items() if m and k in net.ids}
+    masks: dict[int, int] = dict(own)
+    lost: dict[int, dict[str, int]] = {}  # buyer -> input -> and of its suppliers' masks
+    queue = deque(masks)
+    while queue:
+        supplier = queue.popleft()
+        for pair in outlets[supplier]:
+            if protected[pair]:
+                continue
+            both = -1
+            for other in suppliers[pair]:
+                both &= masks.get(other, 0)
+                if not both:
+                    break
+            buyer = buyers[pair]
+            inputs = lost.setdefault(buyer, {})
+            if inputs.get(item[pair], 0) == both:
+                continue
+            inputs[item[pair]] = both
+            mask = own.get(buyer, 0)
+            for value in inputs.values():
+                mask |= value
+            if mask != masks.get(buyer, 0):
+                masks[buyer] = mask
+                queue.append(buyer)
+    found = {net.keys[i]: m for i, m in masks.items()}
+    # A down enterprise with no edges at all is in no index but still down.
+    found.update((k, m) for k, m in forced.items() if m and k not in net.ids)
+    return found

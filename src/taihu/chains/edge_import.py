@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
 from taihu.chains.models import SupplyEdge
-from taihu.chains.service import EdgeIn, check_edge, edge_facts, find_path
+from taihu.chains.service import EdgeIn, check_edge, edge_facts, find_path, record_outside
 from taihu.core import Clock, ImportReport, InvalidInput, RowProblem, TableLayout, should_write
 from taihu.enterprises import CreditCode, Enterprise
 
@@ -32,12 +32,17 @@ EDGE_ALIASES = {
     "年采购额": "annual_value", "年采购额(万元)": "annual_value", "value": "annual_value",
     "供应商区域": "ring", "区域": "ring",
     "可替代": "substitutable",
+    "供应商城市": "supplier_city", "城市": "supplier_city", "city": "supplier_city",
+    "供应商省份": "supplier_province", "省份": "supplier_province",
+    "province": "supplier_province",
+    "供应商国家": "supplier_country", "国家": "supplier_country", "国家/地区": "supplier_country",
+    "country": "supplier_country",
 }  # fmt: skip
 RING_ALIASES = {"区内": "district", "本区": "district", "市内": "city", "省内": "province",
                 "国内": "china", "省外": "china", "国外": "abroad", "境外": "abroad"}  # fmt: skip
 REQUIRED = ("buyer_code", "input_category", "annual_value")
 KNOWN = ("supplier_code", "supplier_name", "buyer_code", "input_category", "annual_value", "ring",
-         "substitutable")  # fmt: skip
+         "substitutable", "supplier_city", "supplier_province", "supplier_country")  # fmt: skip
 LAYOUT = TableLayout(EDGE_ALIASES, REQUIRED, KNOWN)
 _FLAGS = {"1": True, "true": True, "yes": True, "是": True, "0": False, "false": False,
           "no": False, "否": False, "": False}  # fmt: skip
@@ -96,7 +101,9 @@ def _parse(number: int, cells: dict[str, str], problems: list[RowProblem]) -> Ed
         buyer_code=codes["buyer_code"], input_category=cells["input_category"],
         annual_value=value, ring=RING_ALIASES.get(ring, ring),
         supplier_code=codes.get("supplier_code"), supplier_name=cells.get("supplier_name") or None,
-        substitutable=_FLAGS[flag],
+        substitutable=_FLAGS[flag], supplier_city=cells.get("supplier_city") or None,
+        supplier_province=cells.get("supplier_province") or None,
+        supplier_country=cells.get("supplier_country") or None,
     ))  # fmt: skip
 
 
@@ -147,7 +154,7 @@ async def write_edges(
     report.skipped = max(report.rows, len(rows)) - len(accepted)
     if not should_write(report, skip_invalid=skip_invalid, dry_run=dry_run):
         if dry_run:
-            report.created = sum(1 for _, p in accepted if p is None)
+            report.created = sum(1 for _, p, _ in accepted if p is None)
             report.updated = len(accepted) - report.created
         return report
     await _apply(session, clock.now(), actor, accepted, report, progress)
@@ -155,7 +162,7 @@ async def write_edges(
     return report
 
 
-_Accepted = list[tuple[SupplyEdge, SupplyEdge | None]]
+_Accepted = list[tuple[SupplyEdge, SupplyEdge | None, EdgeIn]]
 
 
 async def _validate(
@@ -207,7 +214,7 @@ async def _validate(
                 continue
             same.append((row.supplier_id, row.buyer_id))
         seen[ident] = number
-        accepted.append((row, previous))
+        accepted.append((row, previous, edge))
     return accepted
 
 
@@ -219,12 +226,13 @@ async def _apply(
     report: ImportReport,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    new = [row for row, previous in accepted if previous is None]
+    new = [row for row, previous, _ in accepted if previous is None]
     for row in new:
         row.created_at = now
+    await record_outside(session, actor, now, [(row, edge) for row, _, edge in accepted])
     session.add_all(new)
     await session.flush()  # one round trip for the ids, not one per row
-    for done, (row, previous) in enumerate(accepted, start=1):
+    for done, (row, previous, _) in enumerate(accepted, start=1):
         if previous is None:
             await record_audit(session, actor, "supply_edge.create", "supply_edge", row.id,
                                after=edge_facts(row), at=now)  # fmt: skip

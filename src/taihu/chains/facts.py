@@ -11,7 +11,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["ChainSpec", "Firm", "Ring", "SegmentSpec", "Stage", "Supply", "SupplyGraph"]
+__all__ = [
+    "ChainSpec",
+    "Firm",
+    "Ring",
+    "SegmentSpec",
+    "Source",
+    "Stage",
+    "Supply",
+    "SupplyGraph",
+    "WhatIf",
+]
 
 
 class Stage(StrEnum):
@@ -84,6 +94,66 @@ class Supply:
     substitutable: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    """How a buyer sources one input: its distinct suppliers, and whether one may substitute."""
+
+    suppliers: frozenset[str]
+    substitutable: bool
+
+
+@dataclass(slots=True)
+class WhatIf:
+    """Enterprises and (buyer, input) pairs numbered, for the what-if propagation's inner loop.
+
+    ``outlets[f]`` are the pairs enterprise f supplies; pair p is bought by ``buyer[p]`` from
+    ``suppliers[p]`` (distinct) and ``protected[p]`` when one of its edges is substitutable.
+    """
+
+    keys: list[str]
+    ids: dict[str, int]
+    outlets: list[list[int]]
+    buyer: list[int]
+    item: list[str]
+    suppliers: list[tuple[int, ...]]
+    protected: list[bool]
+    value: list[float]  # each enterprise's annual supply
+
+    @classmethod
+    def of(cls, edges: list[Supply]) -> WhatIf:
+        """Number the enterprises and pairs of these edges."""
+        ids: dict[str, int] = {}
+        keys: list[str] = []
+        pairs: dict[tuple[int, str], int] = {}
+        buyer: list[int] = []
+        item: list[str] = []
+        suppliers: list[dict[int, None]] = []
+        protected: list[bool] = []
+        value: list[float] = []
+        for edge in edges:
+            for key in (edge.supplier, edge.buyer):
+                if key not in ids:
+                    ids[key] = len(keys)
+                    keys.append(key)
+                    value.append(0.0)
+            s, b = ids[edge.supplier], ids[edge.buyer]
+            value[s] += edge.value
+            p = pairs.setdefault((b, edge.input), len(buyer))
+            if p == len(buyer):
+                buyer.append(b)
+                item.append(edge.input)
+                suppliers.append({})
+                protected.append(False)
+            suppliers[p][s] = None
+            protected[p] = protected[p] or edge.substitutable
+        outlets: list[list[int]] = [[] for _ in keys]
+        for p, found in enumerate(suppliers):
+            for s in found:
+                outlets[s].append(p)
+        return cls(keys, ids, outlets, buyer, item, [tuple(f) for f in suppliers], protected,
+                   value)  # fmt: skip
+
+
 @dataclass(slots=True)
 class SupplyGraph:
     """Enterprises and supply edges, with the indexes every analysis needs."""
@@ -93,6 +163,13 @@ class SupplyGraph:
     by_buyer: dict[str, list[Supply]] = field(default_factory=lambda: defaultdict(list))
     by_supplier: dict[str, list[Supply]] = field(default_factory=lambda: defaultdict(list))
     by_input: dict[str, list[Supply]] = field(default_factory=lambda: defaultdict(list))
+    # Derived indexes for the what-if queries, built on first use (the edges never change once
+    # the graph is built): a buyer's sources per input, a supplier's distinct (buyer, input)
+    # pairs, and each enterprise's annual supply.
+    _sources: dict[str, dict[str, Source]] | None = None
+    _what_if: WhatIf | None = None
+    _out_value: dict[str, float] | None = None
+    _members: dict[str, list[str]] | None = None
 
     @classmethod
     def build(cls, firms: list[Firm], edges: list[Supply]) -> SupplyGraph:
@@ -108,8 +185,43 @@ class SupplyGraph:
 
     def members(self, segment: str) -> list[str]:
         """The local enterprises confirmed in a segment, by key."""
-        return sorted(k for k, f in self.firms.items() if f.local and segment in f.segments)
+        if self._members is None:
+            # Built on first use; firms added after that (names of outside suppliers) are never
+            # local, so they cannot change it.
+            found: dict[str, list[str]] = defaultdict(list)
+            for key, firm in self.firms.items():
+                if firm.local:
+                    for tagged in firm.segments:
+                        found[tagged].append(key)
+            self._members = {k: sorted(v) for k, v in found.items()}
+        return list(self._members.get(segment, ()))
 
     def out_value(self, key: str) -> float:
         """What an enterprise supplies in a year, to every buyer."""
-        return sum(e.value for e in self.by_supplier.get(key, ()))
+        if self._out_value is None:
+            values: dict[str, float] = defaultdict(float)
+            for edge in self.edges:
+                values[edge.supplier] += edge.value
+            self._out_value = dict(values)
+        return self._out_value.get(key, 0.0)
+
+    def sources(self, buyer: str) -> dict[str, Source]:
+        """A buyer's inputs, each with its distinct suppliers and whether any may substitute."""
+        if self._sources is None:
+            suppliers: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+            protected: set[tuple[str, str]] = set()
+            for edge in self.edges:
+                suppliers[edge.buyer][edge.input].add(edge.supplier)
+                if edge.substitutable:
+                    protected.add((edge.buyer, edge.input))
+            self._sources = {
+                b: {i: Source(frozenset(s), (b, i) in protected) for i, s in inputs.items()}
+                for b, inputs in suppliers.items()
+            }
+        return self._sources.get(buyer, {})
+
+    def what_if(self) -> WhatIf:
+        """The graph as integers for the what-if queries (built once)."""
+        if self._what_if is None:
+            self._what_if = WhatIf.of(self.edges)
+        return self._what_if

@@ -1,4 +1,4 @@
-"""Tables of the chains context: chain templates with their versions, tags and supply edges.
+"""Tables of the chains context: chain templates and versions, tags, edges, outside suppliers.
 
 A chain template is a key and a current version; each version is a full, immutable copy of the
 template (names in both languages, segments as JSON), so a change keeps history and an analysis
@@ -19,6 +19,7 @@ from taihu.core import Base, UTCDateTime
 __all__ = [
     "ChainTemplate",
     "ChainTemplateVersion",
+    "OutsideSupplier",
     "SegmentTag",
     "SupplyEdge",
     "TagStatus",
@@ -108,5 +109,20 @@ class SupplyEdge(Base):
     annual_value: Mapped[float] = mapped_column(sa.Float())
     ring: Mapped[str] = mapped_column(sa.String(16))
     substitutable: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class OutsideSupplier(Base):
+    """A supplier beyond the district, named by its edges: a node of its own, never local."""
+
+    __tablename__ = "chain_outside_suppliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(220), unique=True)  # ``ext:<name>``
+    name: Mapped[str] = mapped_column(sa.String(200))
+    city: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    province: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    country: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

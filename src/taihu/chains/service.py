@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,10 +13,10 @@ from taihu.accounts import Principal, Role, record_audit
 from taihu.chains.analytics import ChainAnalysis, Thresholds, analyze_chain
 from taihu.chains.disruption import Disruption, simulate
 from taihu.chains.facts import ChainSpec, Firm, Ring, Supply, SupplyGraph
-from taihu.chains.models import SegmentTag, SupplyEdge, TagStatus
+from taihu.chains.models import OutsideSupplier, SegmentTag, SupplyEdge, TagStatus
 from taihu.chains.tagging import suggest_segments
 from taihu.chains.template_store import TemplateStore
-from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
+from taihu.core import N_, Clock, Conflict, InvalidInput, NotFound, SystemClock
 from taihu.enterprises import CreditCode, Enterprise, EnterpriseService
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "edge_facts",
     "external_key",
     "find_path",
+    "record_outside",
 ]
 
 MAX_VALUE = 1e9  # 10k yuan: 10 trillion yuan, far beyond any one supply relationship
@@ -46,6 +48,9 @@ class EdgeIn:
     supplier_code: str | None = None
     supplier_name: str | None = None
     substitutable: bool = False
+    supplier_city: str | None = None
+    supplier_province: str | None = None
+    supplier_country: str | None = None
 
 
 class ChainService:
@@ -126,7 +131,7 @@ class ChainService:
         actor.require_role(Role.BUREAU)
         tag = await self.session.get(SegmentTag, tag_id)
         if tag is None:
-            raise NotFound(f"no chain tag {tag_id}", code="tag_not_found")
+            raise NotFound(N_("no chain tag {tag}"), code="tag_not_found", tag=tag_id)
         before = tag.status
         tag.status = TagStatus.CONFIRMED if confirm else TagStatus.REJECTED
         tag.decided_by = actor.name
@@ -144,7 +149,9 @@ class ChainService:
         actor.require_role(Role.BUREAU)
         unknown = sorted({s for _, s in pairs} - set(await self.templates.segment_index()))
         if unknown:
-            raise InvalidInput(f"no chain segment {unknown[0]!r}", code="unknown_segment")
+            raise InvalidInput(
+                N_("no chain segment {segment}"), code="unknown_segment", segment=unknown[0]
+            )
         now = self.clock.now()
         tags = [
             SegmentTag(enterprise_id=e, segment_key=s, status=TagStatus.CONFIRMED, score=1.0,
@@ -165,7 +172,9 @@ class ChainService:
         """Place an enterprise in a segment directly, confirmed (admin or bureau), audited."""
         actor.require_role(Role.BUREAU)
         if segment not in await self.templates.segment_index():
-            raise InvalidInput(f"no chain segment {segment!r}", code="unknown_segment")
+            raise InvalidInput(
+                N_("no chain segment {segment}"), code="unknown_segment", segment=segment
+            )
         await EnterpriseService(self.session, self.clock).get(actor, enterprise_id)
         tag = await self.session.scalar(
             sa.select(SegmentTag).where(
@@ -182,13 +191,19 @@ class ChainService:
 
     # -- supply edges ---------------------------------------------------------------------
 
+    async def enterprise(self, code: str) -> Enterprise:
+        """A registered enterprise by credit code (400 when none is)."""
+        return await self._enterprise(code)
+
     async def _enterprise(self, code: str) -> Enterprise:
         enterprise = await self.session.scalar(
             sa.select(Enterprise).where(Enterprise.credit_code == CreditCode(code).value)
         )
         if enterprise is None:
             raise InvalidInput(
-                f"no enterprise with credit code {code} is registered", code="unknown_enterprise"
+                N_("no enterprise with credit code {credit_code} is registered"),
+                code="unknown_enterprise",
+                credit_code=code,
             )
         return enterprise
 
@@ -204,9 +219,11 @@ class ChainService:
                 SupplyEdge.input_category == row.input_category,
             )
         ):  # fmt: skip
-            raise Conflict("this supply relationship is recorded already", code="edge_exists")
+            raise Conflict(N_("this supply relationship is recorded already"), code="edge_exists")
         await self.check_cycle(row)
         row.created_at = self.clock.now()
+        if row.supplier_id is None:
+            await record_outside(self.session, actor, self.clock.now(), [(row, edge)])
         self.session.add(row)
         await self.session.flush()
         await record_audit(self.session, actor, "supply_edge.create", "supply_edge", row.id,
@@ -227,9 +244,10 @@ class ChainService:
         path = find_path(edges, row.buyer_id, row.supplier_id)
         if path:
             raise InvalidInput(
-                f"{row.input_category} would flow in a circle through enterprises "
-                f"{' → '.join(str(p) for p in [row.supplier_id, *path])}",
+                N_("{input} would flow in a circle through enterprises {path}"),
                 code="supply_cycle",
+                input=row.input_category,
+                path=" → ".join(str(p) for p in [row.supplier_id, *path]),
             )
 
     async def edges(
@@ -253,6 +271,17 @@ class ChainService:
         )
         rows = await self.session.scalars(
             sa.select(SupplyEdge).where(*where).order_by(SupplyEdge.id).limit(limit).offset(offset)
+        )
+        return list(rows), int(total or 0)
+
+    async def outside_suppliers(
+        self, actor: Principal, *, limit: int = 100, offset: int = 0
+    ) -> tuple[list[OutsideSupplier], int]:
+        """Suppliers outside the district that edges name (staff roles)."""
+        actor.require_role(Role.BUREAU, Role.AUDITOR)
+        total = await self.session.scalar(sa.select(sa.func.count()).select_from(OutsideSupplier))
+        rows = await self.session.scalars(
+            sa.select(OutsideSupplier).order_by(OutsideSupplier.key).limit(limit).offset(offset)
         )
         return list(rows), int(total or 0)
 
@@ -291,10 +320,10 @@ class ChainService:
             )
         ]
         graph = SupplyGraph.build(firms, edges)
+        # Suppliers outside the district are nodes of their own, never local, by their name.
         for key, name in await self.session.execute(
-            sa.select(SupplyEdge.supplier_key, SupplyEdge.supplier_name)
-            .where(SupplyEdge.supplier_id.is_(None)).distinct()
-        ):  # fmt: skip
+            sa.select(OutsideSupplier.key, OutsideSupplier.name)
+        ):
             graph.firms[key] = Firm(key, name, local=False)
         return graph
 
@@ -312,15 +341,84 @@ class ChainService:
     ) -> tuple[Disruption, SupplyGraph]:
         """Propagate a disruption from the given credit codes (staff roles)."""
         graph = await self.graph(actor)
-        codes = []
-        for raw in down:
-            code = CreditCode(raw).value
-            if code not in graph.firms:
-                raise InvalidInput(
-                    f"no enterprise with credit code {code}", code="unknown_enterprise"
-                )
-            codes.append(code)
-        return simulate(graph, codes, unblock=unblock), graph
+        return simulate(graph, [down_key(graph, raw) for raw in down], unblock=unblock), graph
+
+
+def down_key(graph: SupplyGraph, raw: str) -> str:
+    """The graph key of a down enterprise: a credit code, or an outside supplier by name or key."""
+    malformed: InvalidInput | None = None
+    try:
+        code = CreditCode(raw).value
+    except InvalidInput as exc:
+        code, malformed = None, exc
+    if code is not None and code in graph.firms:
+        return code
+    name = raw.strip()
+    key = external_key(name.removeprefix("ext:"))
+    if key in graph.firms and not graph.firms[key].local:
+        return key
+    if malformed is not None and name.isascii() and name.isalnum():
+        raise malformed  # a mistyped credit code: say what is wrong with it
+    raise InvalidInput(
+        N_("no registered enterprise or outside supplier {down}"),
+        code="unknown_enterprise",
+        down=name,
+    )
+
+
+async def record_outside(
+    session: AsyncSession,
+    actor: Principal,
+    now: datetime,
+    rows: Iterable[tuple[SupplyEdge, EdgeIn]],
+) -> None:
+    """Create or update the outside suppliers these edges name, with the region given, audited."""
+    # Per supplier, the region its rows give; a later row's value wins, an empty one keeps.
+    given: dict[str, tuple[str, dict[str, str | None]]] = {}
+    for row, edge in rows:
+        if row.supplier_id is None:
+            _, region = given.setdefault(
+                row.supplier_key,
+                (row.supplier_name, dict.fromkeys(("city", "province", "country"))),
+            )
+            for column, value in (
+                ("city", edge.supplier_city),
+                ("province", edge.supplier_province),
+                ("country", edge.supplier_country),
+            ):
+                region[column] = _clean(value) or region[column]
+    keys = sorted(given)
+    known: dict[str, OutsideSupplier] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        known.update(
+            (o.key, o)
+            for o in await session.scalars(
+                sa.select(OutsideSupplier).where(OutsideSupplier.key.in_(chunk))
+            )
+        )
+    for key in keys:
+        name, region = given[key]
+        found = known.get(key)
+        if found is None:
+            session.add(OutsideSupplier(key=key, name=name, created_at=now, **region))
+            await record_audit(session, actor, "outside_supplier.create", "outside_supplier",
+                               key, after={"name": name, **region}, at=now)  # fmt: skip
+            continue
+        # A region left empty keeps what is known; a region given replaces it.
+        before = {c: getattr(found, c) for c in region}
+        changed = {c: v for c, v in region.items() if v is not None and before[c] != v}
+        if changed:
+            for column, value in changed.items():
+                setattr(found, column, value)
+            found.updated_at = now
+            await record_audit(session, actor, "outside_supplier.update", "outside_supplier",
+                               key, before=before, after={**before, **changed}, at=now)  # fmt: skip
+
+
+def _clean(value: str | None) -> str | None:
+    text = " ".join((value or "").split())
+    return text[:64] or None
 
 
 def find_path(edges: list[tuple[int | None, int]], start: int, goal: int | None) -> list[int]:
@@ -353,30 +451,36 @@ def check_edge(edge: EdgeIn, buyer: Enterprise, supplier: Enterprise | None) -> 
         ring = Ring(edge.ring.strip().lower())
     except ValueError:
         raise InvalidInput(
-            f"{edge.ring!r} is not a ring ({', '.join(r.value for r in Ring)})", code="bad_ring"
+            N_("{ring} is not a ring ({rings})"),
+            code="bad_ring",
+            ring=edge.ring,
+            rings=", ".join(r.value for r in Ring),
         ) from None
     item = edge.input_category.strip()
     if not item or len(item) > 64:
-        raise InvalidInput("the input category needs 1 to 64 characters", code="bad_input")
+        raise InvalidInput(N_("the input category needs 1 to 64 characters"), code="bad_input")
     if not 0 <= edge.annual_value <= MAX_VALUE or edge.annual_value != edge.annual_value:
         raise InvalidInput(
-            f"the annual value must be between 0 and {MAX_VALUE:.0f} (10k yuan), "
-            f"not {edge.annual_value}",
+            N_("the annual value must be between 0 and {most} (10k yuan), not {value}"),
             code="bad_value",
+            most=f"{MAX_VALUE:.0f}",
+            value=str(edge.annual_value),
         )
     if supplier is None:
         name = " ".join((edge.supplier_name or "").split())
         if not name:
-            raise InvalidInput("give the supplier's credit code or name", code="bad_supplier")
+            raise InvalidInput(N_("give the supplier's credit code or name"), code="bad_supplier")
         if ring is Ring.DISTRICT:
             raise InvalidInput(
-                "a supplier in the district must be registered: give its credit code",
+                N_("a supplier in the district must be registered: give its credit code"),
                 code="unknown_enterprise",
             )
         key = external_key(name)
     else:
         if supplier.id == buyer.id:
-            raise InvalidInput(f"{buyer.name} cannot supply itself", code="self_loop")
+            raise InvalidInput(
+                N_("{buyer} cannot supply itself"), code="self_loop", buyer=buyer.name
+            )
         key, name = supplier.credit_code, supplier.name
     return SupplyEdge(
         supplier_id=supplier.id if supplier else None, supplier_key=key, supplier_name=name,

@@ -22,7 +22,12 @@ from taihu.chains import (
     ChainSpec,
     DisruptionOut,
     Ring,
+    Supply,
+    Thresholds,
     analyze_chain,
+    buyer_sourcing,
+    level,
+    sourcing,
 )
 from taihu.core import (
     DbSession,
@@ -59,6 +64,7 @@ RING_LABELS = {
     Ring.CHINA.value: N_("Rest of China"),
     Ring.ABROAD.value: N_("Abroad"),
 }
+BUYER_ROWS = 30
 STAGE_LABELS = {
     "upstream": N_("Upstream"),
     "midstream": N_("Midstream"),
@@ -109,7 +115,7 @@ async def disruption_page(
     runtime: RuntimeDep,
     down: Annotated[str, Query(max_length=20_000)] = "",
 ) -> HTMLResponse:
-    codes = [c for c in down.replace(",", " ").split() if c]
+    codes = _down_list(down)
     result = None
     error = ""
     if codes:
@@ -128,6 +134,21 @@ async def disruption_page(
                        error=error)  # fmt: skip
 
 
+def _down_list(text: str) -> list[str]:
+    """Credit codes and outside suppliers' names, one a line or comma-separated.
+
+    A line of codes separated by spaces is split too; a name keeps its spaces.
+    """
+    found = []
+    for piece in text.replace("\uff0c", ",").replace("\n", ",").split(","):
+        words = piece.split()
+        if len(words) > 1 and all(len(w) == 18 and w.isascii() and w.isalnum() for w in words):
+            found.extend(words)
+        elif words:
+            found.append(" ".join(words))
+    return found
+
+
 @router.get(
     "/industry-map/{chain_key}",
     dependencies=guard(Permission.VIEW_INDUSTRY_MAP),
@@ -144,15 +165,49 @@ async def chain_page(
         return render_page(request, "denied.html", who, status_code=403)
     except NotFound:
         return render_page(request, "denied.html", who, status_code=404)
-    out = AnalysisOut.of(analysis, graph, chain)
+    out = AnalysisOut.of(analysis, graph, chain, gettext_)
+    # The buyers to look at first: the most concentrated, then the most bought outside.
+    buyers = sorted(out.buyers, key=lambda b: (-b.max_hhi, -b.outside_share, b.buyer.key))
     return render_page(
         request, "chains/chain.html", who,
         chain=chain, chain_name=_chain_name(chain.name, chain.name_en), analysis=out,
-        chart=_chart(out, chain),
+        chart=_chart(out, chain), buyers=buyers[:BUYER_ROWS], buyer_count=len(buyers),
+        band_labels=_band_labels(),
         status_labels={k: gettext_(v) for k, v in STATUS_LABELS.items()},
         ring_labels={k: gettext_(v) for k, v in RING_LABELS.items()},
         stage_labels={k: gettext_(v) for k, v in STAGE_LABELS.items()},
     )  # fmt: skip
+
+
+BAND_LABELS = {"high": N_("high"), "moderate": N_("moderate"), "low": N_("low"), "none": "—"}
+
+
+def _band_labels() -> dict[str, str]:
+    return {k: gettext_(v) if v != "—" else v for k, v in BAND_LABELS.items()}
+
+
+def _concentration(purchases: list[Any]) -> dict[str, Any]:
+    """How an enterprise buys each input: suppliers, HHI, out-of-region share, with bands."""
+    limits = Thresholds()
+    pairs = sourcing(
+        Supply(x.supplier_key, "buyer", x.input_category, x.annual_value, Ring(x.ring),
+               x.substitutable)
+        for x in purchases
+    )  # fmt: skip
+    rows = [
+        {"input": p.input, "suppliers": p.suppliers, "value": p.value, "hhi": p.hhi,
+         "hhi_level": level(p.hhi, limits.hhi_moderate, limits.hhi_high),
+         "outside_share": p.outside_share,
+         "outside_level": level(p.outside_share, limits.outside_moderate, limits.outside_high)}
+        for p in pairs
+    ]  # fmt: skip
+    totals = buyer_sourcing(pairs)
+    outside = totals[0].outside_share if totals else None
+    return {
+        "inputs": rows, "outside_share": outside,
+        "outside_level": level(outside, limits.outside_moderate, limits.outside_high),
+        "limits": limits,
+    }  # fmt: skip
 
 
 def _chart(analysis: AnalysisOut, chain: ChainSpec) -> dict[str, Any]:
@@ -252,11 +307,13 @@ async def enterprise_page(
     names = dict((await session.execute(query)).all())
     town = townships().get(enterprise.township_code or "")
     industry = industry_classes().get(enterprise.industry_code or "")
+    purchases = [x for x in edges if x.buyer_id == enterprise.id]
     return render_page(
         request, "chains/enterprise.html", who, e=enterprise,
         township=town.name(current_language.get()) if town else "",
         industry=industry.name(current_language.get()) if industry else "",
-        suppliers=[x for x in edges if x.buyer_id == enterprise.id],
+        concentration=_concentration(purchases), band_labels=_band_labels(),
+        suppliers=purchases,
         buyers=[x for x in edges if x.supplier_id == enterprise.id],
         tags=tags, ring_labels={k: gettext_(v) for k, v in RING_LABELS.items()}, names=names,
     )  # fmt: skip
