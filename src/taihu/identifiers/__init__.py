@@ -9,6 +9,14 @@ from taihu.identifiers.handle_values import AdminPermission, Handle, HandleValue
 from taihu.identifiers.hierarchy import Filer, HierarchyService
 from taihu.identifiers.importer import ImportReport, import_rows, read_table_bytes
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
+from taihu.identifiers.prefix_documents import (
+    ApplicationDocument,
+    DocumentUpload,
+    PrefixApplicationForm,
+    apply_with_documents,
+    documents_of,
+    read_document,
+)
 from taihu.identifiers.resolver import Resolver
 from taihu.identifiers.seckeys import SecretKeyBox, seckeys_for
 from taihu.identifiers.service import (
@@ -21,9 +29,11 @@ from taihu.identifiers.statistics import DayCount, StatisticsService
 
 __all__ = [
     "AdminPermission",
+    "ApplicationDocument",
     "ApplicationService",
     "BatchService",
     "DayCount",
+    "DocumentUpload",
     "Filer",
     "Handle",
     "HandleAdmin",
@@ -35,17 +45,21 @@ __all__ = [
     "ImportReport",
     "Prefix",
     "PrefixApplication",
+    "PrefixApplicationForm",
     "Resolver",
     "SecretKeyBox",
     "StatisticsService",
     "StatsDaily",
     "Template",
     "TemplateService",
+    "apply_with_documents",
     "bind_handle",
+    "documents_of",
     "handle_server_for",
     "identifier_service",
     "import_rows",
     "parse_handle",
+    "read_document",
     "read_table_bytes",
     "seckeys_for",
     "value_to_json",

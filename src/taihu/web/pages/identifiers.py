@@ -42,10 +42,13 @@ from taihu.identifiers import (
 )
 from taihu.web.console import Signed, _page
 from taihu.web.i18n import gettext_
+from taihu.web.pages import identifier_applications
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+# Before the routes below: /identifiers/applications/new is not an application id.
+router.include_router(identifier_applications.router)
 _DAYS = 14
 _TOP_PREFIXES = 30
 _TOP_ENTERPRISES = 10
@@ -155,8 +158,9 @@ async def decide_application(
         else:
             return Response(status_code=404)
     except TaihuError as exc:
-        return _page(request, "denied.html", who, status_code=exc.status, message=exc.message)
-    return RedirectResponse("/identifiers#applications", status_code=303)
+        return _page(request, "denied.html", who, status_code=exc.status,
+                     message=exc.text(gettext_))  # fmt: skip
+    return RedirectResponse(f"/identifiers/applications/{application_id}", status_code=303)
 
 
 async def _writable_prefixes(service: IdentifierService, principal: Principal) -> list[str]:
