@@ -125,8 +125,8 @@ async def test_console_apply_follow_and_review(client: httpx.AsyncClient, world:
     assert bad.status_code == 400
     assert "x.txt" in bad.text
     assert 'value="王敏"' in bad.text  # the form keeps what was typed
-    sent = await client.post("/identifiers/applications/new", data=fields,
-                             files={"licence": ("licence.pdf", PDF, "application/pdf")})  # fmt: skip
+    licence = {"licence": ("licence.pdf", PDF, "application/pdf")}
+    sent = await client.post("/identifiers/applications/new", data=fields, files=licence)
     assert sent.status_code == 303
     page = await client.get(sent.headers["location"])
     assert page.status_code == 200
