@@ -21,6 +21,7 @@ from taihu.identifiers.batch import MAX_BATCH, BatchItem, BatchService
 from taihu.identifiers.handle_values import Handle, HandleValue, HandleValueError
 from taihu.identifiers.seckeys import SecretKeyBox
 from taihu.identifiers.service import Caller, HandleAdmin, IdentifierService, parse_prefix
+from taihu.identifiers.template_form import item_problems
 from taihu.identifiers.templates import TEMPLATE_TYPE, TemplateError, TemplateSpec
 
 __all__ = ["ImportError_", "ImportReport", "import_rows", "read_table", "read_table_bytes"]
@@ -203,11 +204,13 @@ async def _row(
         try:
             if version not in specs:
                 specs[version] = await identifiers.template_for(prefix, version)
-            specs[version].validate(values)
         except TemplateError as exc:
             problems.append((exc.item or "templateVersion", str(exc)))
         except TaihuError as exc:
             problems.append(("templateVersion", exc.message))
+        else:  # every item a row breaks, not only the first
+            found = item_problems(specs[version], values)
+            problems.extend((item, problem.render()) for item, problem in found.items())
     if not values:
         problems.append((suffix_column, "the row has no values"))
     return (None if problems else BatchItem(handle.text, values)), problems

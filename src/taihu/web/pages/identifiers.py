@@ -42,13 +42,14 @@ from taihu.identifiers import (
 )
 from taihu.web.console import Signed, _page
 from taihu.web.i18n import gettext_
-from taihu.web.pages import identifier_applications
+from taihu.web.pages import identifier_applications, identifier_register
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 # Before the routes below: /identifiers/applications/new is not an application id.
 router.include_router(identifier_applications.router)
+router.include_router(identifier_register.router)
 _DAYS = 14
 _TOP_PREFIXES = 30
 _TOP_ENTERPRISES = 10

@@ -1,0 +1,117 @@
+"""Console page that registers one identifier from its industry template.
+
+The form is built from the template: one field per item with its label, unit, input kind and
+choices. The server checks every field and shows each problem beside its field (the browser's
+own checks are off, so what a person sees is what the API would answer).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from taihu.accounts import SessionInfo
+from taihu.core import DbSession, RuntimeDep, TaihuError
+from taihu.identifiers import AdminPermission, TemplateService, identifier_service, seckeys_for
+from taihu.identifiers.template_form import form_fields, register_one
+from taihu.web.console import Signed, render_page
+from taihu.web.i18n import gettext_
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _writable(request: Request, who: SessionInfo, session: DbSession,
+                    runtime: RuntimeDep) -> list[str]:  # fmt: skip
+    service = identifier_service(session, runtime)
+    writable = []
+    for prefix in await service.list_prefixes(who.principal):
+        if prefix.status != "active" or prefix.kind == "node":
+            continue
+        try:
+            service.authorize(who.principal, prefix, None, AdminPermission.ADD_HANDLE)
+        except TaihuError:
+            continue
+        writable.append(prefix.prefix)
+    return writable
+
+
+async def _render(
+    request: Request,
+    who: SessionInfo,
+    session: DbSession,
+    runtime: RuntimeDep,
+    prefix: str,
+    template: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    prefixes = await _writable(request, who, session, runtime)
+    if not prefixes:
+        message = gettext_("You may not register identifiers under any prefix.")
+        return render_page(request, "denied.html", who, status_code=403, message=message)
+    prefix = prefix if prefix in prefixes else prefixes[0]
+    service = identifier_service(session, runtime)
+    versions = sorted({t.version: t.name for t in await TemplateService(session).all()}.items())
+    fields: list[Any] = []
+    error = ""
+    if template:
+        try:
+            fields = form_fields(await service.template_for(prefix, template))
+        except TaihuError as exc:
+            error, status_code = exc.text(gettext_), exc.status
+    return render_page(
+        request, "identifiers/register.html", who, status_code=status_code,
+        prefixes=prefixes, prefix=prefix, versions=versions, template=template, fields=fields,
+        values=values or {}, errors=errors or {}, error=error,
+    )  # fmt: skip
+
+
+@router.get("/identifiers/new", response_class=HTMLResponse)
+async def register_form(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    prefix: Annotated[str, Query(max_length=128)] = "",
+    template: Annotated[str, Query(max_length=128)] = "",
+) -> HTMLResponse:
+    return await _render(request, who, session, runtime, prefix, template)
+
+
+@router.post("/identifiers/new", response_model=None)
+async def register_submit(
+    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> Response:
+    form = await request.form()
+    data = {k: v for k, v in form.items() if isinstance(v, str) and len(v) <= 65536}
+    if not secrets.compare_digest(data.get("csrf", ""), who.csrf_token):
+        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
+    prefix, template = data.get("prefix", ""), data.get("template", "")
+    if prefix not in await _writable(request, who, session, runtime):
+        message = gettext_("You may not register identifiers under this prefix.")
+        return render_page(request, "denied.html", who, status_code=403, message=message)
+    service = identifier_service(session, runtime)
+    try:
+        spec = await service.template_for(prefix, template)
+    except TaihuError:
+        return await _render(request, who, session, runtime, prefix, template, status_code=400)
+    fields = {k.removeprefix("item:"): v for k, v in data.items() if k.startswith("item:")}
+    suffix = data.get("suffix", "").strip()
+    handle, problems = await register_one(
+        session, who.principal, spec, f"{prefix}/{suffix}", fields, clock=runtime.clock,
+        seckeys=seckeys_for(runtime.settings),
+    )  # fmt: skip
+    if handle is None:
+        errors = {key: problem.render(gettext_) for key, problem in problems.items()}
+        return await _render(request, who, session, runtime, prefix, template,
+                             values={**fields, "suffix": suffix}, errors=errors,
+                             status_code=400)  # fmt: skip
+    return RedirectResponse(f"/identifiers?handle={quote(handle)}", status_code=303)
