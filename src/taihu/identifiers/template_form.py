@@ -24,7 +24,7 @@ __all__ = ["FormField", "form_fields", "item_problem", "item_problems", "registe
 
 FIRST_INDEX = 2000
 TEMPLATE_INDEX = 1001
-_UNIT = re.compile(r"[（(]([^()（）]{1,16})[)）]")
+_UNIT = re.compile("[\uff08(]([^()\uff08\uff09]{1,16})[)\uff09]")  # ASCII or full-width brackets
 
 
 @dataclass(frozen=True, slots=True)

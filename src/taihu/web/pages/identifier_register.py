@@ -26,8 +26,7 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 
-async def _writable(request: Request, who: SessionInfo, session: DbSession,
-                    runtime: RuntimeDep) -> list[str]:  # fmt: skip
+async def _writable(who: SessionInfo, session: DbSession, runtime: RuntimeDep) -> list[str]:
     service = identifier_service(session, runtime)
     writable = []
     for prefix in await service.list_prefixes(who.principal):
@@ -53,7 +52,7 @@ async def _render(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    prefixes = await _writable(request, who, session, runtime)
+    prefixes = await _writable(who, session, runtime)
     if not prefixes:
         message = gettext_("You may not register identifiers under any prefix.")
         return render_page(request, "denied.html", who, status_code=403, message=message)
@@ -95,7 +94,7 @@ async def register_submit(
     if not secrets.compare_digest(data.get("csrf", ""), who.csrf_token):
         return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
     prefix, template = data.get("prefix", ""), data.get("template", "")
-    if prefix not in await _writable(request, who, session, runtime):
+    if prefix not in await _writable(who, session, runtime):
         message = gettext_("You may not register identifiers under this prefix.")
         return render_page(request, "denied.html", who, status_code=403, message=message)
     service = identifier_service(session, runtime)
