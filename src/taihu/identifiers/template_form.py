@@ -47,18 +47,11 @@ def form_fields(spec: TemplateSpec) -> list[FormField]:
     fields = []
     for item in spec.items:
         unit = _UNIT.search(item.name)
-        fields.append(
-            FormField(
-                item.id_type,
-                item.name,
-                unit[1] if unit else "",
-                kinds[item.type],
-                item.required,
-                item.min_length,
-                item.max_length,
-                item.options,
-            )  # fmt: skip
-        )
+        field = FormField(
+            item.id_type, item.name, unit[1] if unit else "", kinds[item.type], item.required,
+            item.min_length, item.max_length, item.options,
+        )  # fmt: skip
+        fields.append(field)
     return fields
 
 
