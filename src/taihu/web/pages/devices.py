@@ -17,10 +17,12 @@ from taihu.devices import DeviceHub, DeviceService, reject_summary
 from taihu.enterprises import EnterpriseService
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import N_, gettext_
+from taihu.web.pages import device_forms
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+router.include_router(device_forms.router)  # first: /devices/new is not a device id
 _PAGE_SIZE = 50
 _HOUR, _DAY = 3_600_000, 86_400_000
 _HEARTBEAT = 15.0  # seconds between SSE comments, so proxies keep the stream open
@@ -122,6 +124,8 @@ async def device_page(
         attributes=await registry.attributes(device.id), chart=chart, numeric=numeric,
         rejects=await reject_summary(session, device.id),
         reject_labels={k: gettext_(v) for k, v in REJECT_LABELS.items()},
+        may_manage=who.principal.is_admin or device.enterprise_id in who.principal.enterprise_ids,
+        active_tokens=await registry.active_tokens(device.id),
     )  # fmt: skip
 
 

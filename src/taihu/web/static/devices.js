@@ -34,7 +34,19 @@
       });
     };
   }
-  function start() { history(); live(); }
+  // Copy buttons of the credentials page: the text of the element the button names.
+  function copyButtons() {
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var source = document.getElementById(button.getAttribute("data-copy"));
+        if (!source || !navigator.clipboard) { return; }
+        navigator.clipboard.writeText(source.textContent).then(function () {
+          button.setAttribute("data-copied", "true");
+        });
+      });
+    });
+  }
+  function start() { history(); live(); copyButtons(); }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
   } else {
