@@ -35,6 +35,7 @@ from taihu.web.middleware import RequestMiddleware
 from taihu.web.openapi import install_openapi
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
+from taihu.web.pages import enterprise_forms
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
 from taihu.web.security_audit import SecurityAudit
@@ -157,6 +158,7 @@ _ROUTERS = (
     monitor_api.router,
     monitor_pages.router,
     console.router,
+    enterprise_forms.router,
     identifiers_pages.router,
 )
 
