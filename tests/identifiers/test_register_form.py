@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import httpx
@@ -91,3 +93,17 @@ async def test_import_reports_every_problem_of_a_row(
     report = await import_rows(db, actor, PREFIX, [row], clock=world.clock, seckeys=None)
     assert report.errors is not None
     assert {(e.row, e.column) for e in report.errors} == {(2, "ratedLoadKg"), (2, "productionDate")}
+
+
+async def test_identifier_template_file_has_the_items(
+    client: httpx.AsyncClient, world: World, templates: int
+) -> None:
+    await world.user("lift", Role.ENTERPRISE, enterprises=(templates,))
+    await sign_in(client, "lift")
+    page = await client.get("/identifiers/import")
+    assert "/identifiers/import/template.csv?template=elevator-1.0" in page.text
+    assert 'name="write_valid"' in page.text
+    got = await client.get("/identifiers/import/template.csv", params={"template": "elevator-1.0"})
+    header, example = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+    assert header[:4] == ["suffix", "templateVersion", "manufacturer", "model"]
+    assert example[1] == "elevator-1.0"

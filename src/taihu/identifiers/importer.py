@@ -47,6 +47,7 @@ class ImportReport:
     imported: int = 0
     unchanged: int = 0
     errors: list[ImportError_] | None = None
+    applied: bool = True  # False: a row was refused and nothing was written (all-or-nothing)
 
 
 def read_table(path: Path) -> list[dict[str, str]]:
@@ -122,12 +123,14 @@ async def import_rows(
     progress: Callable[[int], None] | None = None,
     source: str | None = None,
     seckeys: SecretKeyBox | None,
+    write_valid: bool = True,
 ) -> ImportReport:
     """Check every row, then register the good ones in chunks, each chunk one transaction.
 
     ``seckeys`` is the platform's box (``seckeys_for(settings)``): an HS_SECKEY column is then
     sealed as the API routes seal it, so the key can answer a Handle wire challenge. With
-    ``source`` (the file's name) the import as a whole is audited too.
+    ``source`` (the file's name) the import as a whole is audited too. With ``write_valid``
+    false nothing is written when any row is refused (``report.applied`` tells).
     """
     clock = clock or SystemClock()
     prefix = parse_prefix(prefix)
@@ -143,6 +146,8 @@ async def import_rows(
                 report.errors.extend(ImportError_(number, c, r) for c, r in problems)
             elif item is not None:
                 good.append((number, item))
+    if report.errors and not write_valid:
+        report.applied, good = False, []  # all or nothing: a refused row stops the whole file
     for start in range(0, len(good), MAX_BATCH):
         chunk = good[start : start + MAX_BATCH]
         async with db.session() as session:
@@ -166,7 +171,8 @@ async def import_rows(
         async with db.session() as session:
             await record_audit(
                 session, actor, "handle.import", "prefix", prefix,
-                after={"file": source, "rows": report.rows, "imported": report.imported,
+                after={"file": source, "rows": report.rows, "applied": report.applied,
+                       "imported": report.imported,
                        "unchanged": report.unchanged, "errors": len(report.errors)},
                 at=clock.now(),
             )  # fmt: skip

@@ -20,6 +20,7 @@ from taihu.identifiers import AdminPermission, TemplateService, identifier_servi
 from taihu.identifiers.template_form import form_fields, register_one
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import gettext_
+from taihu.web.pages.imports import csv_download, csv_template
 
 __all__ = ["router"]
 
@@ -114,3 +115,31 @@ async def register_submit(
                              values={**fields, "suffix": suffix}, errors=errors,
                              status_code=400)  # fmt: skip
     return RedirectResponse(f"/identifiers?handle={quote(handle)}", status_code=303)
+
+
+def _example(field: Any) -> str:
+    if field.kind == "choice":
+        return str(field.options[0])
+    if field.kind == "date":
+        return "2026-01-15"
+    if field.kind == "number":
+        return "1000"
+    return f"{field.id_type}-1".ljust(max(field.min_length, 1), "0")[: field.max_length]
+
+
+@router.get("/identifiers/import/template.csv")
+async def import_template(
+    _who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    template: Annotated[str, Query(max_length=128)],
+) -> Response:
+    """A CSV to fill for an import of identifiers of one template: its columns and one example."""
+    found = [t for t in await TemplateService(session).all() if t.version == template]
+    if not found:
+        return Response(status_code=404)
+    spec = await identifier_service(session, runtime).template_for(found[0].prefix, template)
+    fields = form_fields(spec)
+    header = ["suffix", "templateVersion", *(f.id_type for f in fields)]
+    example = ["EXAMPLE-0001", template, *(_example(f) for f in fields)]
+    return csv_download(csv_template(header, example), f"identifiers-{template}.csv")

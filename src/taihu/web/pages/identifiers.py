@@ -41,8 +41,9 @@ from taihu.identifiers import (
     value_to_json,
 )
 from taihu.web.console import Signed, _page
-from taihu.web.i18n import gettext_
+from taihu.web.i18n import N_, gettext_
 from taihu.web.pages import identifier_applications, identifier_register
+from taihu.web.pages.imports import may, need
 
 __all__ = ["router"]
 
@@ -54,6 +55,12 @@ _DAYS = 14
 _TOP_PREFIXES = 30
 _TOP_ENTERPRISES = 10
 _MAX_IMPORT_ROWS = 20_000
+# The columns of an identifier import beside the template's own items.
+_ID_COLUMNS = (
+    need("suffix", "ELV-0001", N_("the identifier under the prefix (or a handle column)")),
+    may("templateVersion", "elevator-1.0", N_("the row's template, else the one chosen")),
+    may("…", "", N_("one column per item of the template (its idType)")),
+)
 
 
 @router.get("/identifiers", response_class=HTMLResponse)
@@ -191,7 +198,7 @@ async def _import_page(
     context.setdefault("error", "")
     context.setdefault("chosen", {})
     return _page(request, "identifiers/import.html", who, prefixes=prefixes, versions=versions,
-                 max_rows=_MAX_IMPORT_ROWS, **context)  # fmt: skip
+                 max_rows=_MAX_IMPORT_ROWS, id_columns=_ID_COLUMNS, **context)  # fmt: skip
 
 
 @router.get("/identifiers/import", response_class=HTMLResponse)
@@ -211,10 +218,11 @@ async def import_upload(
     csrf: Annotated[str, Form(max_length=128)] = "",
     prefix: Annotated[str, Form(max_length=128)] = "",
     template: Annotated[str, Form(max_length=64)] = "",
+    write_valid: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
     if not secrets.compare_digest(csrf, who.csrf_token):
         return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
-    chosen = {"prefix": prefix, "template": template}
+    chosen = {"prefix": prefix, "template": template, "write_valid": write_valid}
     service = identifier_service(session, runtime)
     if prefix not in await _writable_prefixes(service, who.principal):
         message = gettext_("You may not register identifiers under this prefix.")
@@ -234,6 +242,7 @@ async def import_upload(
         report = await import_rows(
             runtime.db, who.principal, prefix, rows, template=template or None,
             clock=runtime.clock, source=name, seckeys=seckeys_for(runtime.settings),
+            write_valid=write_valid,
         )  # fmt: skip
     except TaihuError as exc:
         return await _import_page(request, who, session, runtime, status_code=400,
