@@ -107,3 +107,27 @@ async def test_identifier_template_file_has_the_items(
     header, example = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
     assert header[:4] == ["suffix", "templateVersion", "manufacturer", "model"]
     assert example[1] == "elevator-1.0"
+
+
+async def test_identifiers_page_lookup_first_names_natural_order(
+    client: httpx.AsyncClient, world: World, db: Database, templates: int
+) -> None:
+    from taihu.accounts import Principal  # noqa: PLC0415
+    from taihu.identifiers import IdentifierService  # noqa: PLC0415
+
+    async with db.session() as session:
+        service = IdentifierService(session, world.clock)
+        for prefix in ("88.118.10", "88.118.2"):
+            await service.create_prefix(Principal.system("test"), prefix, enterprise_id=templates)
+    csrf = await _signed_in(client, world, templates)
+    await client.post("/identifiers/new", data={
+        "csrf": csrf, "prefix": PREFIX, "template": "elevator-1.0", "suffix": "ELV-7", **GOOD,
+    })  # fmt: skip
+    page = await client.get("/identifiers", params={"handle": f"{PREFIX}/ELV-7"})
+    text = page.text
+    assert text.index('id="lookup"') < text.index('id="id-stats-chart"')  # the lookup first
+    assert f'placeholder="{PREFIX}/ELV-7"' in text  # an identifier that exists
+    assert '<td class="label">型号 Model</td>' in text  # the template's labels
+    table = text.split('id="prefixes"')[1]
+    assert table.index("88.118.2<") < table.index("88.118.8<") < table.index("88.118.10<")
+    assert "Hengli Elevator" in table  # the enterprise's name, not its id

@@ -20,6 +20,7 @@ from taihu.core import (
     DbSession,
     Id,
     InvalidInput,
+    PageNumber,
     PermissionDenied,
     RuntimeDep,
     TaihuError,
@@ -43,6 +44,12 @@ from taihu.identifiers import (
 from taihu.web.console import Signed, _page
 from taihu.web.i18n import N_, gettext_
 from taihu.web.pages import identifier_applications, identifier_register
+from taihu.web.pages.identifier_views import (
+    enterprise_names,
+    example_handle,
+    item_labels,
+    natural_key,
+)
 from taihu.web.pages.imports import may, need
 
 __all__ = ["router"]
@@ -55,6 +62,7 @@ _DAYS = 14
 _TOP_PREFIXES = 30
 _TOP_ENTERPRISES = 10
 _MAX_IMPORT_ROWS = 20_000
+_PREFIX_PAGE = 50
 # The columns of an identifier import beside the template's own items.
 _ID_COLUMNS = (
     need("suffix", "ELV-0001", N_("the identifier under the prefix (or a handle column)")),
@@ -70,10 +78,11 @@ async def identifiers_page(
     session: DbSession,
     runtime: RuntimeDep,
     handle: Annotated[str | None, Query(max_length=2048)] = None,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     principal = who.principal
     service = identifier_service(session, runtime)
-    prefixes = await service.list_prefixes(principal)
+    prefixes = sorted(await service.list_prefixes(principal), key=lambda p: natural_key(p.prefix))
     mine = None if principal.sees_all_enterprises else [p.prefix for p in prefixes]
     today = runtime.clock.now().date()
     since = today - timedelta(days=_DAYS - 1)
@@ -99,12 +108,21 @@ async def identifiers_page(
             values = await service.values(parsed)
             if not await service.is_admin_of(principal, parsed):
                 values = [v for v in values if v.public_read]
-            found = {"handle": parsed.text, "values": [value_to_json(v) for v in values]}
+            shown = [value_to_json(v) for v in values]
+            labels = await item_labels(service, parsed.prefix, shown)
+            found = {"handle": parsed.text, "values": shown, "labels": labels}
         except TaihuError as exc:
-            found = {"handle": handle, "error": exc.message}
+            found = {"handle": handle, "error": exc.text(gettext_)}
+    pages = max(1, -(-len(prefixes) // _PREFIX_PAGE))
+    shown_prefixes = prefixes[(page - 1) * _PREFIX_PAGE : page * _PREFIX_PAGE]
+    names = await enterprise_names(
+        session, [p.enterprise_id for p in shown_prefixes] + [a.enterprise_id for a in applications]
+    )
     return _page(
         request, "identifiers/index.html", who,
-        prefixes=prefixes, applications=applications[:50], chart=chart,
+        prefixes=shown_prefixes, prefix_count=len(prefixes), page=page, pages=pages, names=names,
+        example=await example_handle(session, prefixes), applications=applications[:50],
+        chart=chart,
         by_prefix=by_prefix[:_TOP_PREFIXES], by_enterprise=_enterprise_chart(by_prefix),
         handles=await service.count_handles(mine), found=found, query=handle or "",
         templates=await TemplateService(session, runtime.clock).all(),
