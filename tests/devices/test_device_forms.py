@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 import shlex
 import shutil
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from taihu.accounts import Role
-from taihu.devices import DeviceHub
+from taihu.accounts import Principal, Role
+from taihu.devices import DeviceHub, DeviceService
+from taihu.devices.values import Point
 from tests.conftest import CODE_A, World
 from tests.devices.conftest import eventually
 from tests.web.test_console import sign_in
@@ -112,3 +115,29 @@ async def test_only_own_enterprise_and_staff_cannot_add(
         "csrf": _csrf(page.text), "enterprise_id": str(factory.id), "name": "x",
     })  # fmt: skip
     assert answer.status_code == 403
+
+
+async def test_device_page_chart_and_gateway_children(
+    client: httpx.AsyncClient, make_device: Any, world: World, app: Any
+) -> None:
+    gateway = await make_device("网关-1", gateway=True)
+    hub: DeviceHub = app.state.device_hub
+    now = int(world.clock.now().timestamp() * 1000)
+    # A boolean first in the latest values, and a number: the chart shows the number.
+    await hub.ingest.write(gateway.id, [Point("door_open", now, value=True), Point("kw", now, 42.5)])
+    async with world.db.session() as session:
+        made = await DeviceService(session, world.clock).create(
+            Principal.system("test"), gateway.enterprise_id, "PLC-1", gateway_id=gateway.id
+        )
+    await hub.ingest.write(made.device.id, [Point("temp", now - 60_000, 21.0)])
+    await world.user("factory", Role.ENTERPRISE, enterprises=(gateway.enterprise_id,))
+    await sign_in(client, "factory")
+    page = (await client.get(f"/devices/{gateway.id}")).text
+    chart = json.loads(page.split('id="history-data">')[1].split("</script>")[0])
+    assert chart["key"] == "kw"
+    assert chart["values"] == [42.5]
+    span = datetime.fromisoformat(chart["end"]) - datetime.fromisoformat(chart["start"])
+    assert span == timedelta(hours=24)
+    children = page.split('id="children"')[1].split("</section>")[0]
+    assert f'href="/devices/{made.device.id}">PLC-1</a>' in children
+    assert "—" not in children  # its last data is shown as a time

@@ -11,9 +11,11 @@
       animation: !window.matchMedia("(prefers-reduced-motion: reduce)").matches,
       tooltip: { trigger: "axis" },
       grid: { left: 50, right: 16, top: 16, bottom: 30 },
-      xAxis: { type: "time" },
+      // The axis spans the whole last 24 hours, however few hours have data; a lone point is
+      // drawn as a dot (a line needs two).
+      xAxis: { type: "time", min: data.start, max: data.end },
       yAxis: { type: "value", name: data.unit, scale: true },
-      series: [{ name: data.key, type: "line", showSymbol: false,
+      series: [{ name: data.key, type: "line", showSymbol: data.times.length < 3,
                  data: data.times.map(function (t, i) { return [t, data.values[i]]; }) }]
     });
     window.addEventListener("resize", function () { chart.resize(); });
