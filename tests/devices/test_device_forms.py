@@ -124,7 +124,9 @@ async def test_device_page_chart_and_gateway_children(
     hub: DeviceHub = app.state.device_hub
     now = int(world.clock.now().timestamp() * 1000)
     # A boolean first in the latest values, and a number: the chart shows the number.
-    await hub.ingest.write(gateway.id, [Point("door_open", now, value=True), Point("kw", now, 42.5)])
+    await hub.ingest.write(
+        gateway.id, [Point("door_open", now, value=True), Point("kw", now, 42.5)]
+    )
     async with world.db.session() as session:
         made = await DeviceService(session, world.clock).create(
             Principal.system("test"), gateway.enterprise_id, "PLC-1", gateway_id=gateway.id
