@@ -1,5 +1,7 @@
 """The identifier node: prefixes, handles, templates, registration and resolution."""
 
+from taihu.identifiers.application_api import attachment as document_response
+from taihu.identifiers.application_api import router as application_router
 from taihu.identifiers.applications import ApplicationService
 from taihu.identifiers.batch import BatchService
 from taihu.identifiers.catalog import TemplateService
@@ -10,6 +12,7 @@ from taihu.identifiers.hierarchy import Filer, HierarchyService
 from taihu.identifiers.importer import ImportReport, import_rows, read_table_bytes
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
 from taihu.identifiers.prefix_documents import (
+    MAX_DOCUMENT,
     ApplicationDocument,
     DocumentUpload,
     PrefixApplicationForm,
@@ -26,8 +29,10 @@ from taihu.identifiers.service import (
     parse_handle,
 )
 from taihu.identifiers.statistics import DayCount, StatisticsService
+from taihu.identifiers.template_form import form_fields, register_one
 
 __all__ = [
+    "MAX_DOCUMENT",
     "AdminPermission",
     "ApplicationDocument",
     "ApplicationService",
@@ -52,15 +57,19 @@ __all__ = [
     "StatsDaily",
     "Template",
     "TemplateService",
+    "application_router",
     "apply_with_documents",
     "bind_handle",
+    "document_response",
     "documents_of",
+    "form_fields",
     "handle_server_for",
     "identifier_service",
     "import_rows",
     "parse_handle",
     "read_document",
     "read_table_bytes",
+    "register_one",
     "seckeys_for",
     "value_to_json",
 ]

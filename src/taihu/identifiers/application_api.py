@@ -32,7 +32,7 @@ from taihu.identifiers.prefix_documents import (
 __all__ = ["ApplicationOut", "DocumentOut", "application_out", "attachment", "router"]
 
 router = APIRouter(tags=["identifiers: prefix applications"])
-_EXAMPLE = {
+_EXAMPLE: dict[str, Any] = {
     "id": 7,
     "enterprise_id": 12,
     "prefix": "88.118.31",
@@ -85,6 +85,8 @@ class ApplicationOut(BaseModel):
 
 class RejectIn(BaseModel):
     """A rejection's reason, shown to the applicant."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "营业执照扫描件不清晰"}]})
 
     reason: str = Field(min_length=2, max_length=500, examples=["营业执照扫描件不清晰"])
 

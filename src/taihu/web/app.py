@@ -22,9 +22,8 @@ from taihu.core.logs import configure_logging
 from taihu.devices import DeviceHub
 from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
-from taihu.identifiers import Filer, handle_server_for
+from taihu.identifiers import Filer, application_router, handle_server_for
 from taihu.identifiers import api as identifiers_api
-from taihu.identifiers import application_api as prefix_applications_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
 from taihu.settings import Settings
@@ -153,7 +152,7 @@ _ROUTERS = (
     chains_api.router,
     chain_pages.router,
     identifiers_api.router,
-    prefix_applications_api.router,
+    application_router,
     devices_api.router,
     devices_pages.router,
     monitor_api.router,

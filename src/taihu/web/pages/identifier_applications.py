@@ -17,15 +17,15 @@ from taihu.accounts import Principal, Role, SessionInfo
 from taihu.core import DbSession, Id, RuntimeDep, TaihuError, read_upload
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers import (
+    MAX_DOCUMENT,
     ApplicationService,
     DocumentUpload,
     PrefixApplicationForm,
     apply_with_documents,
+    document_response,
     documents_of,
     read_document,
 )
-from taihu.identifiers.application_api import attachment
-from taihu.identifiers.prefix_documents import MAX_DOCUMENT
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import N_, gettext_
 
@@ -161,4 +161,4 @@ async def application_document(
     except TaihuError as exc:
         return render_page(request, "denied.html", who, status_code=exc.status,
                            message=exc.text(gettext_))  # fmt: skip
-    return attachment(document)
+    return document_response(document)

@@ -16,8 +16,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from taihu.accounts import SessionInfo
 from taihu.core import DbSession, RuntimeDep, TaihuError
-from taihu.identifiers import AdminPermission, TemplateService, identifier_service, seckeys_for
-from taihu.identifiers.template_form import form_fields, register_one
+from taihu.identifiers import (
+    AdminPermission,
+    TemplateService,
+    form_fields,
+    identifier_service,
+    register_one,
+    seckeys_for,
+)
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import gettext_
 from taihu.web.pages.imports import csv_download, csv_template
