@@ -34,7 +34,7 @@ from taihu.web.middleware import RequestMiddleware
 from taihu.web.openapi import install_openapi
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
-from taihu.web.pages import enterprise_forms, imports
+from taihu.web.pages import enterprise_forms, imports, page_globals, pickers
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
 from taihu.web.security_audit import SecurityAudit
@@ -118,7 +118,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.device_hub = hub
     app.state.templates = build_templates(settings)
-    imports.install(app.state.templates.env)
+    page_globals.install(app.state.templates.env)
     install_error_handlers(app)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
     app.add_middleware(LanguageMiddleware, default=settings.console.language)
@@ -160,6 +160,7 @@ _ROUTERS = (
     console.router,
     enterprise_forms.router,
     imports.router,
+    pickers.router,
     identifiers_pages.router,
 )
 
