@@ -26,6 +26,7 @@ from taihu.identifiers import (
 )
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import gettext_
+from taihu.web.pages.identifier_views import natural_key
 from taihu.web.pages.imports import csv_download, csv_template
 
 __all__ = ["router"]
@@ -36,8 +37,11 @@ router = APIRouter(include_in_schema=False)
 async def _writable(who: SessionInfo, session: DbSession, runtime: RuntimeDep) -> list[str]:
     service = identifier_service(session, runtime)
     writable = []
-    for prefix in await service.list_prefixes(who.principal):
-        if prefix.status != "active" or prefix.kind == "node":
+    prefixes = sorted(
+        await service.list_prefixes(who.principal), key=lambda p: natural_key(p.prefix)
+    )
+    for prefix in prefixes:
+        if prefix.status != "active":
             continue
         try:
             service.authorize(who.principal, prefix, None, AdminPermission.ADD_HANDLE)
