@@ -149,3 +149,14 @@ async def test_console_apply_follow_and_review(client: httpx.AsyncClient, world:
     page = await client.get(decided.headers["location"])
     assert 'id="review"' not in page.text
     assert "approved" in page.text or "已批准" in page.text
+
+
+async def test_api_unknown_enterprise_is_404(client: httpx.AsyncClient, world: World) -> None:
+    admin = await world.bearer("root", Role.ADMIN)
+    answer = await client.post(
+        "/api/identifiers/applications",
+        data={**FIELDS, "enterprise_id": "999999"},
+        files={"licence": ("l.pdf", PDF, "application/pdf")}, headers=admin,
+    )  # fmt: skip
+    assert answer.status_code == 404
+    assert answer.json()["error"] == "enterprise_not_found"

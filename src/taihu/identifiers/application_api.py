@@ -129,6 +129,7 @@ def attachment(document: ApplicationDocument) -> Response:
     responses={
         **ERROR_RESPONSES,
         201: {"content": {"application/json": {"example": _EXAMPLE}}},
+        404: {"description": "No such enterprise"},
         409: {"description": "The prefix is taken or applied for"},
     },
 )

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from taihu.accounts import Principal, Role, record_audit
 from taihu.core import N_, Base, Clock, InvalidInput, NotFound, SystemClock, UTCDateTime
+from taihu.enterprises import Enterprise
 from taihu.identifiers.applications import ApplicationService
 from taihu.identifiers.models import PrefixApplication
 
@@ -125,6 +126,11 @@ async def apply_with_documents(
         )
     content_type = document_type(form.licence)
     actor.require_enterprise(form.enterprise_id)
+    if await session.get(Enterprise, form.enterprise_id) is None:
+        raise NotFound(
+            N_("no enterprise {enterprise}"), code="enterprise_not_found",
+            enterprise=form.enterprise_id,
+        )  # fmt: skip
     row = await ApplicationService(session, clock).apply(
         actor, form.enterprise_id, contact=f"{name} {phone}",
         industry_class=form.industry_class.strip(), prefix=form.prefix or None,
