@@ -138,9 +138,9 @@ async def apply(
     session: DbSession,
     runtime: RuntimeDep,
     enterprise_id: Annotated[int, Form(ge=1, examples=[12])],
-    contact_name: Annotated[str, Form(max_length=80, examples=["王敏"])],
-    contact_phone: Annotated[str, Form(max_length=40, examples=["13800000000"])],
-    industry_class: Annotated[str, Form(max_length=8, examples=["3435"])],
+    contact_name: Annotated[str, Form(min_length=1, max_length=80, examples=["王敏"])],
+    contact_phone: Annotated[str, Form(min_length=1, max_length=40, examples=["13800000000"])],
+    industry_class: Annotated[str, Form(min_length=1, max_length=8, examples=["3435"])],
     licence: Annotated[UploadFile, File(description="Business licence scan (PDF, PNG, JPEG)")],
     prefix: Annotated[str, Form(max_length=128, examples=["88.118.31"])] = "",
 ) -> ApplicationOut:
