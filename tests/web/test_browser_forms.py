@@ -39,6 +39,12 @@ def _signed_in(browser: Browser, base: str, user: str, password: str, problems: 
     return page
 
 
+def _close(page: Page) -> None:
+    """Close the page's context once the page is loaded (closing earlier aborts its scripts)."""
+    page.wait_for_load_state("load")
+    page.context.close()
+
+
 def _apply_and_review(browser: Browser, base: str, problems: list[str]) -> None:
     factory = _signed_in(browser, base, "factory", "taihu-factory", problems)
     factory.goto(f"{base}/identifiers")
@@ -59,7 +65,7 @@ def _apply_and_review(browser: Browser, base: str, problems: list[str]) -> None:
         files=[{"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )
     factory.get_by_role("button", name="提交审核").click()
-    expect(factory).to_have_url(re.compile(r"/identifiers/applications/\d+$"))
+    expect(factory).to_have_url(re.compile(r"/identifiers/applications/\d+$"), timeout=30_000)
     application_url = factory.url
     expect(factory.locator("#application-status")).to_have_text("待审核")
     expect(factory.locator("#documents")).to_contain_text("营业执照.pdf")
@@ -83,8 +89,8 @@ def _apply_and_review(browser: Browser, base: str, problems: list[str]) -> None:
     expect(factory.locator("#timeline li")).to_have_count(2)
     expect(factory.locator("#timeline li").last).to_contain_text("auditor")
     _screenshot(factory, "apply-prefix-reviewed-zh.png")
-    factory.context.close()
-    auditor.context.close()
+    _close(factory)
+    _close(auditor)
 
 
 def _register_from_template(browser: Browser, base: str, problems: list[str]) -> None:
@@ -113,9 +119,11 @@ def _register_from_template(browser: Browser, base: str, problems: list[str]) ->
     factory.locator("#item-batch").fill("2026-B12")
     factory.locator("#item-productionDate").fill("2026-11-20")
     factory.get_by_role("button", name="登记", exact=True).click()
-    expect(factory).to_have_url(re.compile(r"/identifiers\?handle=.*/BROWSER-ELV-1$"))
+    expect(factory).to_have_url(
+        re.compile(r"/identifiers\?handle=.*/BROWSER-ELV-1$"), timeout=30_000
+    )
     expect(factory.get_by_text("FH-1000")).to_be_visible()
-    factory.context.close()
+    _close(factory)
 
 
 def _device_with_credentials(browser: Browser, base: str, problems: list[str]) -> None:
@@ -152,7 +160,7 @@ def _device_with_credentials(browser: Browser, base: str, problems: list[str]) -
     factory.wait_for_load_state("load")
     factory.get_by_role("button", name="吊销全部令牌").click()
     expect(factory.locator("#revoked-notice")).to_be_visible()
-    factory.context.close()
+    _close(factory)
 
 
 def test_forms_of_an_enterprise_user(tmp_path: Path) -> None:
