@@ -65,6 +65,8 @@ def _apply_and_review(browser: Browser, base: str, problems: list[str]) -> None:
         files=[{"name": "营业执照.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )
     factory.get_by_role("button", name="提交审核").click()
+    factory.wait_for_load_state("load")
+    expect(factory.locator("#apply-error")).to_have_count(0)  # names the refusal if any
     expect(factory).to_have_url(re.compile(r"/identifiers/applications/\d+$"), timeout=30_000)
     application_url = factory.url
     expect(factory.locator("#application-status")).to_have_text("待审核")
