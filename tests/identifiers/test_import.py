@@ -154,6 +154,14 @@ async def test_console_upload_reports_rows_and_writes_only_good_ones(
     )
     assert elsewhere.status_code == 403
     assert await _count(db) == 0
+    # By default one refused row stops the whole file, and the report says so.
+    nothing = await client.post("/identifiers/import", files=upload, data=fields)
+    assert nothing.status_code == 200
+    assert "5 行：登记 0 个，未变 0 个，3 行有错误" in nothing.text  # noqa: RUF001 - Chinese punctuation
+    assert "未写入任何数据" in nothing.text
+    assert await _count(db) == 0
+    # Ticking the box writes the valid rows only.
+    fields["write_valid"] = "true"
     report = await client.post("/identifiers/import", files=upload, data=fields)
     assert report.status_code == 200
     assert "5 行：登记 2 个，未变 0 个，3 行有错误" in report.text  # noqa: RUF001 - Chinese punctuation
@@ -161,13 +169,17 @@ async def test_console_upload_reports_rows_and_writes_only_good_ones(
     assert cells == [("3", "model"), ("4", "productionDate"), ("5", "ratedLoadKg")]
     assert await _count(db) == 2
     async with db.session() as session:
-        audit = await session.scalar(
+        audits = list(await session.scalars(
             sa.select(AuditEntry).where(AuditEntry.action == "handle.import")
-        )
-    assert audit is not None
-    assert audit.actor == "lift-clerk"
-    assert audit.after == {"file": "lifts.xlsx", "rows": 5, "imported": 2, "unchanged": 0,
-                           "errors": 3}  # fmt: skip
+            .order_by(AuditEntry.id)
+        ))  # fmt: skip
+    assert [a.actor for a in audits] == ["lift-clerk", "lift-clerk"]
+    assert [a.after for a in audits] == [
+        {"file": "lifts.xlsx", "rows": 5, "applied": False, "imported": 0, "unchanged": 0,
+         "errors": 3},
+        {"file": "lifts.xlsx", "rows": 5, "applied": True, "imported": 2, "unchanged": 0,
+         "errors": 3},
+    ]  # fmt: skip
 
 
 async def test_console_upload_refuses_bad_files_and_outsiders(

@@ -338,6 +338,14 @@ class DeviceService:
         )  # fmt: skip
         return revoked
 
+    async def active_tokens(self, device_id: int) -> int:
+        """How many access tokens of a device still work."""
+        count = await self.session.scalar(
+            sa.select(sa.func.count()).select_from(DeviceToken)
+            .where(DeviceToken.device_id == device_id, DeviceToken.revoked_at.is_(None))
+        )  # fmt: skip
+        return int(count or 0)
+
     async def _revoke(self, device_id: int) -> int:
         result = await self.session.execute(
             sa.update(DeviceToken)

@@ -16,11 +16,22 @@ Rooms, lowest first (each may use the ones below it, never above; import-linter 
     api.py, cli.py the Handle REST routes (SNMS included) and ``taihu id …`` commands
 """
 
+from taihu.identifiers.application_api import attachment as document_response
+from taihu.identifiers.application_api import router as application_router
 from taihu.identifiers.catalog import TemplateService
 from taihu.identifiers.handle import AdminPermission, Handle, HandleValue, set_case_sensitive
 from taihu.identifiers.hierarchy import Filer, HierarchyService
 from taihu.identifiers.models import HandleRow, Prefix, PrefixApplication, StatsDaily, Template
 from taihu.identifiers.prefixes import ApplicationService, DayCount, StatisticsService
+from taihu.identifiers.prefixes.documents import (
+    MAX_DOCUMENT,
+    ApplicationDocument,
+    DocumentUpload,
+    PrefixApplicationForm,
+    apply_with_documents,
+    documents_of,
+    read_document,
+)
 from taihu.identifiers.records import value_to_json
 from taihu.identifiers.registration import (
     BatchService,
@@ -34,6 +45,7 @@ from taihu.identifiers.registration import (
     read_table_bytes,
     seckeys_for,
 )
+from taihu.identifiers.registration.forms import form_fields, register_one
 from taihu.identifiers.resolution import Resolver
 from taihu.identifiers.server import (
     HandleServer,
@@ -43,10 +55,13 @@ from taihu.identifiers.server import (
 )
 
 __all__ = [
+    "MAX_DOCUMENT",
     "AdminPermission",
+    "ApplicationDocument",
     "ApplicationService",
     "BatchService",
     "DayCount",
+    "DocumentUpload",
     "Filer",
     "Handle",
     "HandleAdmin",
@@ -58,19 +73,27 @@ __all__ = [
     "ImportReport",
     "Prefix",
     "PrefixApplication",
+    "PrefixApplicationForm",
     "Resolver",
     "SecretKeyBox",
     "StatisticsService",
     "StatsDaily",
     "Template",
     "TemplateService",
+    "application_router",
+    "apply_with_documents",
     "bind_handle",
+    "document_response",
+    "documents_of",
+    "form_fields",
     "handle_server_for",
     "identifier_service",
     "import_rows",
     "parse_handle",
+    "read_document",
     "read_table_bytes",
     "record_bound_port",
+    "register_one",
     "seckeys_for",
     "set_case_sensitive",
     "value_to_json",

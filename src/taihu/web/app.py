@@ -22,7 +22,7 @@ from taihu.core.logs import configure_logging
 from taihu.devices import DeviceHub
 from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
-from taihu.identifiers import Filer, handle_server_for, set_case_sensitive
+from taihu.identifiers import Filer, application_router, handle_server_for, set_case_sensitive
 from taihu.identifiers import api as identifiers_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
@@ -35,6 +35,7 @@ from taihu.web.openapi import install_openapi
 from taihu.web.pages import chain_templates as chain_template_pages
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
+from taihu.web.pages import enterprise_forms, imports, page_globals, pickers
 from taihu.web.pages import home as home_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
@@ -121,6 +122,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.device_hub = hub
     app.state.templates = build_templates(settings)
+    page_globals.install(app.state.templates.env)
     _install_middleware(app, settings, database, runtime)
     app.mount(
         "/static",
@@ -163,6 +165,7 @@ _ROUTERS = (
     chain_template_pages.router,  # before chain_pages: /industry-map/templates is no chain
     chain_pages.router,
     identifiers_api.router,
+    application_router,
     devices_api.router,
     devices_pages.router,
     monitor_api.router,
@@ -170,6 +173,9 @@ _ROUTERS = (
     console.router,
     home_pages.router,
     wall_pages.router,
+    enterprise_forms.router,
+    imports.router,
+    pickers.router,
     identifiers_pages.router,
 )
 

@@ -7,6 +7,7 @@
 from taihu.identifiers.handle.templates import (
     BUILTIN_TEMPLATES,
     TEMPLATE_TYPE,
+    ItemSpec,
     TemplateError,
     TemplateSpec,
     industry_levels,
@@ -46,6 +47,7 @@ __all__ = [
     "Handle",
     "HandleValue",
     "HandleValueError",
+    "ItemSpec",
     "TemplateError",
     "TemplateSpec",
     "TtlType",

@@ -26,6 +26,7 @@ from taihu.identifiers.handle import (
     TemplateSpec,
 )
 from taihu.identifiers.registration.batch import MAX_BATCH, BatchItem, BatchService
+from taihu.identifiers.registration.forms import item_problems
 from taihu.identifiers.registration.seckeys import SecretKeyBox
 from taihu.identifiers.registration.service import (
     Caller,
@@ -57,6 +58,7 @@ class ImportReport:
     imported: int = 0
     unchanged: int = 0
     errors: list[ImportError_] | None = None
+    applied: bool = True  # False: a row was refused and nothing was written (all-or-nothing)
 
 
 def read_table(path: Path) -> list[dict[str, str]]:
@@ -132,12 +134,14 @@ async def import_rows(
     progress: Callable[[int], None] | None = None,
     source: str | None = None,
     seckeys: SecretKeyBox | None,
+    write_valid: bool = True,
 ) -> ImportReport:
     """Check every row, then register the good ones in chunks, each chunk one transaction.
 
     ``seckeys`` is the platform's box (``seckeys_for(settings)``): an HS_SECKEY column is then
     sealed as the API routes seal it, so the key can answer a Handle wire challenge. With
-    ``source`` (the file's name) the import as a whole is audited too.
+    ``source`` (the file's name) the import as a whole is audited too. With ``write_valid``
+    false nothing is written when any row is refused (``report.applied`` tells).
     """
     clock = clock or SystemClock()
     prefix = parse_prefix(prefix)
@@ -153,6 +157,8 @@ async def import_rows(
                 report.errors.extend(ImportError_(number, c, r) for c, r in problems)
             elif item is not None:
                 good.append((number, item))
+    if report.errors and not write_valid:
+        report.applied, good = False, []  # all or nothing: a refused row stops the whole file
     for start in range(0, len(good), MAX_BATCH):
         chunk = good[start : start + MAX_BATCH]
         async with db.session() as session:
@@ -176,7 +182,8 @@ async def import_rows(
         async with db.session() as session:
             await record_audit(
                 session, actor, "handle.import", "prefix", prefix,
-                after={"file": source, "rows": report.rows, "imported": report.imported,
+                after={"file": source, "rows": report.rows, "applied": report.applied,
+                       "imported": report.imported,
                        "unchanged": report.unchanged, "errors": len(report.errors)},
                 at=clock.now(),
             )  # fmt: skip
@@ -214,11 +221,13 @@ async def _row(
         try:
             if version not in specs:
                 specs[version] = await identifiers.template_for(prefix, version)
-            specs[version].validate(values)
         except TemplateError as exc:
             problems.append((exc.item or "templateVersion", str(exc)))
         except TaihuError as exc:
             problems.append(("templateVersion", exc.message))
+        else:  # every item a row breaks, not only the first
+            found = item_problems(specs[version], values)
+            problems.extend((item, problem.render()) for item, problem in found.items())
     if not values:
         problems.append((suffix_column, "the row has no values"))
     return (None if problems else BatchItem(handle.text, values)), problems

@@ -9,18 +9,21 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
+import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from taihu.core import DbSession, Id, NotFound, PageNumber, RuntimeDep
-from taihu.devices import DeviceHub, DeviceService, reject_summary
+from taihu.devices import Device, DeviceHub, DeviceService, reject_summary
 from taihu.enterprises import EnterpriseService
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import N_, gettext_
+from taihu.web.pages import device_forms
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+router.include_router(device_forms.router)  # first: /devices/new is not a device id
 _PAGE_SIZE = 50
 _HOUR, _DAY = 3_600_000, 86_400_000
 _HEARTBEAT = 15.0  # seconds between SSE comments, so proxies keep the stream open
@@ -102,17 +105,26 @@ async def device_page(
         return render_page(request, "denied.html", who, status_code=404)
     profile = await registry.profile(device.profile_id)
     latest = await hub.store.latest(device.id)
-    numeric = [k for k, s in latest.items() if isinstance(s.value, int | float)]
-    chosen = key if key in latest else (numeric[0] if numeric else None)
+    # A boolean is an int to Python, but its hourly average means nothing: numbers only, in the
+    # profile's order first.
+    numeric = [k for k, s in latest.items()
+               if isinstance(s.value, int | float) and not isinstance(s.value, bool)]  # fmt: skip
+    order = [k["key"] for k in profile.telemetry_keys]
+    numeric.sort(key=lambda k: (order.index(k) if k in order else len(order), k))
+    chosen = key if key in numeric else (numeric[0] if numeric else None)
     units = {k["key"]: k.get("unit", "") for k in profile.telemetry_keys}
     chart: dict[str, Any] | None = None
     if chosen:
         now = int(runtime.clock.now().timestamp() * 1000)
-        start = now - now % _HOUR - 23 * _HOUR
-        series = await hub.store.aggregate([device.id], [chosen], start, now + _HOUR, _HOUR, "AVG")
+        start = now - _DAY  # the last 24 hours, to this minute
+        series = await hub.store.aggregate(
+            [device.id], [chosen], start - start % _HOUR, now + 1, _HOUR, "AVG"
+        )
         points = series.get(chosen, [])
         chart = {
             "key": chosen, "unit": units.get(chosen, ""),
+            "start": datetime.fromtimestamp(start / 1000, UTC).isoformat(),
+            "end": datetime.fromtimestamp(now / 1000, UTC).isoformat(),
             "times": [datetime.fromtimestamp(s.ts / 1000, UTC).isoformat() for s in points],
             "values": [round(float(s.value), 3) for s in points],
         }  # fmt: skip
@@ -123,7 +135,26 @@ async def device_page(
         attributes=await registry.attributes(device.id), chart=chart, numeric=numeric,
         rejects=await reject_summary(session, device.id),
         reject_labels={k: gettext_(v) for k, v in REJECT_LABELS.items()},
+        may_manage=who.principal.is_admin or device.enterprise_id in who.principal.enterprise_ids,
+        active_tokens=await registry.active_tokens(device.id),
+        children=await _children(hub, session, device) if device.kind == "gateway" else [],
     )  # fmt: skip
+
+
+async def _children(hub: DeviceHub, session: DbSession, gateway: Device) -> list[dict[str, Any]]:
+    """A gateway's child devices with their state and their last activity (or last data)."""
+    rows = await session.scalars(
+        sa.select(Device).where(Device.gateway_id == gateway.id).order_by(Device.name)
+    )
+    children = []
+    for child in rows:
+        state = _state(hub, child.id)
+        stamps = [s.ts for s in (await hub.store.latest(child.id)).values()]
+        last_data = datetime.fromtimestamp(max(stamps) / 1000, UTC) if stamps else None
+        seen = [t for t in (state["last_activity"], last_data) if t is not None]
+        children.append({"device": child, "online": state["online"],
+                         "last": max(seen) if seen else None})  # fmt: skip
+    return children
 
 
 @router.get("/devices/{device_id}/live")

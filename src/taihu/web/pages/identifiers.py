@@ -20,6 +20,7 @@ from taihu.core import (
     DbSession,
     Id,
     InvalidInput,
+    PageNumber,
     PermissionDenied,
     RuntimeDep,
     TaihuError,
@@ -41,15 +42,34 @@ from taihu.identifiers import (
     value_to_json,
 )
 from taihu.web.console import Signed, _page
-from taihu.web.i18n import gettext_
+from taihu.web.i18n import N_, gettext_
+from taihu.web.pages import identifier_applications, identifier_register
+from taihu.web.pages.identifier_views import (
+    enterprise_names,
+    example_handle,
+    item_labels,
+    natural_key,
+)
+from taihu.web.pages.imports import may as optional
+from taihu.web.pages.imports import need
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+# Before the routes below: /identifiers/applications/new is not an application id.
+router.include_router(identifier_applications.router)
+router.include_router(identifier_register.router)
 _DAYS = 14
 _TOP_PREFIXES = 30
 _TOP_ENTERPRISES = 10
 _MAX_IMPORT_ROWS = 20_000
+_PREFIX_PAGE = 50
+# The columns of an identifier import beside the template's own items.
+_ID_COLUMNS = (
+    need("suffix", "ELV-0001", N_("the identifier under the prefix (or a handle column)")),
+    optional("templateVersion", "elevator-1.0", N_("the row's template, else the one chosen")),
+    optional("…", "", N_("one column per item of the template (its idType)")),
+)
 
 
 @router.get("/identifiers", response_class=HTMLResponse)
@@ -59,10 +79,11 @@ async def identifiers_page(
     session: DbSession,
     runtime: RuntimeDep,
     handle: Annotated[str | None, Query(max_length=2048)] = None,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     principal = who.principal
     service = identifier_service(session, runtime)
-    prefixes = await service.list_prefixes(principal)
+    prefixes = sorted(await service.list_prefixes(principal), key=lambda p: natural_key(p.prefix))
     mine = None if principal.sees_all_enterprises else [p.prefix for p in prefixes]
     today = runtime.clock.now().date()
     since = today - timedelta(days=_DAYS - 1)
@@ -88,12 +109,21 @@ async def identifiers_page(
             values = await service.values(parsed)
             if not await service.is_admin_of(principal, parsed):
                 values = [v for v in values if v.public_read]
-            found = {"handle": parsed.text, "values": [value_to_json(v) for v in values]}
+            shown = [value_to_json(v) for v in values]
+            labels = await item_labels(service, parsed.prefix, shown)
+            found = {"handle": parsed.text, "values": shown, "labels": labels}
         except TaihuError as exc:
             found = {"handle": handle, "error": exc.text(gettext_)}
+    pages = max(1, -(-len(prefixes) // _PREFIX_PAGE))
+    shown_prefixes = prefixes[(page - 1) * _PREFIX_PAGE : page * _PREFIX_PAGE]
+    names = await enterprise_names(
+        session, [p.enterprise_id for p in shown_prefixes] + [a.enterprise_id for a in applications]
+    )
     return _page(
         request, "identifiers/index.html", who,
-        prefixes=prefixes, applications=applications[:50], chart=chart,
+        prefixes=shown_prefixes, prefix_count=len(prefixes), page=page, pages=pages, names=names,
+        example=await example_handle(session, prefixes), applications=applications[:50],
+        chart=chart,
         by_prefix=by_prefix[:_TOP_PREFIXES], by_enterprise=_enterprise_chart(by_prefix),
         handles=await service.count_handles(mine), found=found, query=handle or "",
         templates=await TemplateService(session, runtime.clock).all(),
@@ -156,9 +186,9 @@ async def decide_application(
         else:
             return Response(status_code=404)
     except TaihuError as exc:
-        message = exc.text(gettext_)
-        return _page(request, "denied.html", who, status_code=exc.status, message=message)
-    return RedirectResponse("/identifiers#applications", status_code=303)
+        return _page(request, "denied.html", who, status_code=exc.status,
+                     message=exc.text(gettext_))  # fmt: skip
+    return RedirectResponse(f"/identifiers/applications/{application_id}", status_code=303)
 
 
 async def _writable_prefixes(service: IdentifierService, principal: Principal) -> list[str]:
@@ -188,7 +218,7 @@ async def _import_page(
     context.setdefault("error", "")
     context.setdefault("chosen", {})
     return _page(request, "identifiers/import.html", who, prefixes=prefixes, versions=versions,
-                 max_rows=_MAX_IMPORT_ROWS, **context)  # fmt: skip
+                 max_rows=_MAX_IMPORT_ROWS, id_columns=_ID_COLUMNS, **context)  # fmt: skip
 
 
 @router.get("/identifiers/import", response_class=HTMLResponse)
@@ -208,10 +238,11 @@ async def import_upload(
     csrf: Annotated[str, Form(max_length=128)] = "",
     prefix: Annotated[str, Form(max_length=128)] = "",
     template: Annotated[str, Form(max_length=64)] = "",
+    write_valid: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
     if not secrets.compare_digest(csrf, who.csrf_token):
         return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
-    chosen = {"prefix": prefix, "template": template}
+    chosen = {"prefix": prefix, "template": template, "write_valid": write_valid}
     service = identifier_service(session, runtime)
     if prefix not in await _writable_prefixes(service, who.principal):
         message = gettext_("You may not register identifiers under this prefix.")
@@ -231,6 +262,7 @@ async def import_upload(
         report = await import_rows(
             runtime.db, who.principal, prefix, rows, template=template or None,
             clock=runtime.clock, source=name, seckeys=seckeys_for(runtime.settings),
+            write_valid=write_valid,
         )  # fmt: skip
     except TaihuError as exc:
         return await _import_page(request, who, session, runtime, status_code=400,

@@ -11,11 +11,12 @@
       animation: !window.matchMedia("(prefers-reduced-motion: reduce)").matches,
       tooltip: { trigger: "axis", axisPointer: { label: { formatter: function (p) { return window.taihuTime(p.value); } } } },
       grid: { left: 50, right: 16, top: 16, bottom: 30 },
-      // Labels in the district's zone and the page's format, not the browser's (static/taihu.js).
-      xAxis: { type: "time", axisLabel: { hideOverlap: true,
+      // The axis spans the whole last 24 hours, however few hours have data (a lone point is
+      // drawn as a dot); labels in the district's zone and the page's format (static/taihu.js).
+      xAxis: { type: "time", min: data.start, max: data.end, axisLabel: { hideOverlap: true,
                formatter: function (value) { return window.taihuTime(value).split(/, | /).pop(); } } },
       yAxis: { type: "value", name: data.unit, scale: true },
-      series: [{ name: data.key, type: "line", showSymbol: false,
+      series: [{ name: data.key, type: "line", showSymbol: data.times.length < 3,
                  data: data.times.map(function (t, i) { return [t, data.values[i]]; }) }]
     });
     window.addEventListener("resize", function () { chart.resize(); });
@@ -39,7 +40,19 @@
       });
     };
   }
-  function start() { history(); live(); }
+  // Copy buttons of the credentials page: the text of the element the button names.
+  function copyButtons() {
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var source = document.getElementById(button.getAttribute("data-copy"));
+        if (!source || !navigator.clipboard) { return; }
+        navigator.clipboard.writeText(source.textContent).then(function () {
+          button.setAttribute("data-copied", "true");
+        });
+      });
+    });
+  }
+  function start() { history(); live(); copyButtons(); }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
   } else {
