@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from taihu.chains.centrality import articulation_points, betweenness
 from taihu.chains.facts import ChainSpec, Ring, SegmentSpec, Stage, Supply, SupplyGraph
+from taihu.core import N_, Message
 
 __all__ = [
     "ChainAnalysis",
@@ -105,6 +106,9 @@ class Suggestion:
     target: str
     reason: str
     weight: float = 0.0
+    # The reason as a message id and its values, for the console to show in the reader's
+    # language; ``reason`` is its English text (stored and served by the API as it was).
+    message: Message | None = None
 
 
 @dataclass(slots=True)
@@ -232,29 +236,31 @@ def _suggest(analysis: ChainAnalysis, graph: SupplyGraph) -> list[Suggestion]:
     kind = "建链" if analysis.completeness < 0.5 else "补链"
     for seg in analysis.segments:
         if seg.missing:
-            out.append(Suggestion(kind, seg.key, f"no local enterprise in {seg.name}",
-                                  seg.purchased_value))  # fmt: skip
+            said = Message(N_("no local enterprise in {segment}"), segment=seg.name)
+            out.append(Suggestion(kind, seg.key, str(said), seg.purchased_value, said))
     for seg in analysis.segments:
         if seg.weak and seg.local_ratio is not None:
-            out.append(Suggestion("强链", seg.key,
-                                  f"local supply ratio {seg.local_ratio:.0%} in {seg.name}",
-                                  seg.purchased_value * (1 - seg.local_ratio)))  # fmt: skip
+            said = Message(N_("local supply ratio {ratio} in {segment}"),
+                           ratio=f"{seg.local_ratio:.0%}", segment=seg.name)  # fmt: skip
+            out.append(Suggestion("强链", seg.key, str(said),
+                                  seg.purchased_value * (1 - seg.local_ratio), said))  # fmt: skip
         for firm, dependants in seg.chokepoints:
             name = graph.firms[firm].name if firm in graph.firms else firm
-            reason = (
-                f"{name} is the only supplier of {seg.name} to {dependants} buyers: "
-                "qualify a second source"
-            )
-            out.append(Suggestion("强链", seg.key, reason, float(dependants)))
+            said = Message(
+                N_("{enterprise} is the only supplier of {segment} to {buyers} buyers: "
+                   "qualify a second source"),
+                enterprise=name, segment=seg.name, buyers=dependants,
+            )  # fmt: skip
+            out.append(Suggestion("强链", seg.key, str(said), float(dependants), said))
     singles = [s for s in analysis.single_source if not s.substitutable]
     if singles:
         value = sum(s.value for s in singles)
-        reason = f"{len(singles)} buyer-input pairs rely on one supplier"
-        out.append(Suggestion("强链", "single-source", reason, value))
+        said = Message(N_("{pairs} buyer-input pairs rely on one supplier"), pairs=len(singles))
+        out.append(Suggestion("强链", "single-source", str(said), value, said))
     for ext in analysis.extensions:
-        out.append(Suggestion("延链", ext.input,
-                              f"{ext.buyers} buyers bring {ext.input} in from outside the "
-                              "district", ext.outside_value))  # fmt: skip
+        said = Message(N_("{buyers} buyers bring {input} in from outside the district"),
+                       buyers=ext.buyers, input=ext.input)  # fmt: skip
+        out.append(Suggestion("延链", ext.input, str(said), ext.outside_value, said))
     return out
 
 
