@@ -150,6 +150,8 @@ async def chain_page(
         request, "chains/chain.html", who,
         chain=chain, chain_name=_chain_name(chain.key, chain.name), analysis=out,
         chart=_chart(out),
+        # The analysis' own suggestions: they carry their reason as a message to translate.
+        suggestions=analysis.suggestions,
         status_labels={k: gettext_(v) for k, v in STATUS_LABELS.items()},
         ring_labels={k: gettext_(v) for k, v in RING_LABELS.items()},
         stage_labels={k: gettext_(v) for k, v in STAGE_LABELS.items()},
