@@ -2,7 +2,8 @@
 
 Filters beside gettext: ``local_time`` (a date or time in the district's zone, in the page
 language's one format), ``msg`` (a ``Message`` or ``TaihuError`` in the page language),
-``msg_data`` (the same as HTML, its text values marked ``translate="no"``) and ``term`` (a stored key such as ``active`` or ``20M-100M``, see ``web/terms.py``).
+``msg_data`` (the same as HTML, its text values marked ``translate="no"``) and
+``term`` (a stored key such as ``active`` or ``20M-100M``, see ``web/terms.py``).
 """
 
 from __future__ import annotations
