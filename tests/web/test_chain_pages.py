@@ -37,6 +37,8 @@ async def test_bureau_sees_the_map_gaps_and_disruption(
     assert chain.status_code == 200
     assert 'id="chain-data"' in chain.text
     assert "建链" in chain.text  # 2 of 6 segments present: build the chain
+    # The suggestion's reason in the page language, the segment it names marked as data.
+    assert '<span translate="no">高纯化工原料</span> 环节没有本地企业' in chain.text
     down = await client.get("/industry-map/disruption", params={"down": CODE_A})
     assert "七都示例光纤" in down.text  # loses its only preform supplier
     assert "以点带线扩面" in down.text
@@ -50,6 +52,10 @@ async def test_bureau_sees_the_map_gaps_and_disruption(
     client.cookies.set("taihu_lang", "en")
     english = await client.get("/industry-map")
     assert "Optical fibre and cable" in english.text
+    english = await client.get("/industry-map/optical-fibre")
+    assert "build the chain" in english.text
+    gap = 'no local enterprise in <span translate="no">High-purity chemicals</span>'
+    assert gap in english.text  # the segment by its English name
 
 
 async def test_enterprise_users_see_their_own_page_only(

@@ -9,6 +9,7 @@ enterprises only (the services enforce both).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from taihu.chains import (
     ChainService,
     DisruptionOut,
     Ring,
+    Suggestion,
     analyze_chain,
     chain_template,
     chain_templates,
@@ -30,6 +32,7 @@ from taihu.core import (
     DbSession,
     Id,
     InvalidInput,
+    Message,
     NotFound,
     PermissionDenied,
     RuntimeDep,
@@ -70,6 +73,15 @@ STAGE_LABELS = {
 
 def _chain_name(key: str, name_zh: str) -> str:
     return name_zh if current_language.get().startswith("zh") else english_name(key)
+
+
+def _in_language(suggestion: Suggestion) -> Suggestion:
+    """The suggestion with the segment it names in the page language (segments are bilingual)."""
+    said = suggestion.message
+    if said is None or "segment" not in said.params:
+        return suggestion
+    name = _chain_name(suggestion.target, str(said.params["segment"]))
+    return replace(suggestion, message=Message(said.id, **{**said.params, "segment": name}))
 
 
 @router.get(
@@ -151,7 +163,8 @@ async def chain_page(
         chain=chain, chain_name=_chain_name(chain.key, chain.name), analysis=out,
         chart=_chart(out),
         # The analysis' own suggestions: they carry their reason as a message to translate.
-        suggestions=analysis.suggestions,
+        suggestions=[_in_language(s) for s in analysis.suggestions],
+        segment_names={s.key: _chain_name(s.key, s.name) for s in chain.segments},
         status_labels={k: gettext_(v) for k, v in STATUS_LABELS.items()},
         ring_labels={k: gettext_(v) for k, v in RING_LABELS.items()},
         stage_labels={k: gettext_(v) for k, v in STAGE_LABELS.items()},
