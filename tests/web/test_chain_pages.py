@@ -41,8 +41,11 @@ async def test_bureau_sees_the_map_gaps_and_disruption(
     assert "供应商集中度 (HHI)" in chain.text
     assert '<span class="status status-missing" title="高">1.00</span>' in chain.text
     assert '<span class="status status-ok" title="低">0%</span>' in chain.text
-    assert "光纤预制棒无本地企业" not in chain.text  # preforms have a local member
-    assert "无本地企业" in chain.text  # the suggestions in the reader's language
+    assert (
+        '<span translate="no">光纤预制棒</span>无本地企业' not in chain.text
+    )  # preforms have a local member
+    # The suggestion's reason in the page language, the segment it names marked as data.
+    assert '<span translate="no">高纯化工原料</span>无本地企业' in chain.text
     down = await client.get("/industry-map/disruption", params={"down": CODE_A})
     assert "七都示例光纤" in down.text  # loses its only preform supplier
     assert "以点带线扩面" in down.text
@@ -60,6 +63,10 @@ async def test_bureau_sees_the_map_gaps_and_disruption(
     client.cookies.set("taihu_lang", "en")
     english = await client.get("/industry-map")
     assert "Optical fibre and cable" in english.text
+    english = await client.get("/industry-map/optical-fibre")
+    assert "build the chain" in english.text
+    gap = 'no local enterprise in <span translate="no">High-purity chemicals</span>'
+    assert gap in english.text  # the segment by its English name
 
 
 async def test_enterprise_users_see_their_own_page_only(

@@ -7,11 +7,21 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from taihu.accounts import Role
+from taihu.chains import (
+    ChainSpec,
+    Firm,
+    SegmentSpec,
+    Stage,
+    Supply,
+    SupplyGraph,
+    Thresholds,
+    analyze_chain,
+)
 from taihu.core import N_, Message, NotFound
 from taihu.enterprises import industry_class, township
 from taihu.web.clock_format import when
 from taihu.web.i18n import accepted_language, current_language, render
-from taihu.web.terms import term
+from taihu.web.terms import message_html, term
 from tests.conftest import CODE_A, CODE_B, World
 from tests.web.test_console import sign_in
 
@@ -99,6 +109,38 @@ def test_terms_dates_and_messages_in_each_language() -> None:
         assert term("pending") == "pending"
         assert term(False) == "No"  # noqa: FBT003 - a stored boolean is what term shows
         assert term("20M-100M") == "¥20 to 100 million"
+    finally:
+        current_language.reset(token)
+
+
+def test_chain_suggestions_in_each_language_with_their_values_marked_as_data() -> None:
+    graph = SupplyGraph.build(
+        [Firm("P1", "部件一", segments=frozenset({"part"})), Firm("F1", "整机一"),
+         Firm("F2", "整机二")],
+        [Supply("P1", "F1", "part", 30), Supply("P1", "F2", "part", 30)],
+    )  # fmt: skip
+    chain = ChainSpec("toy", "玩具链", (SegmentSpec("part", "部件", Stage.MIDSTREAM),))
+    analysis = analyze_chain(graph, chain, Thresholds(chokepoint_dependants=2))
+    [choke] = [s for s in analysis.suggestions if s.target == "part"]
+    # The API and the store keep the English sentence; the console renders the message.
+    assert choke.reason == (
+        "部件一 is the only supplier of 部件 to 2 buyers: qualify a second source"
+    )
+    token = current_language.set("zh_CN")
+    try:
+        assert term(choke.kind) == "强链"
+        assert message_html(choke.message) == (
+            '<span translate="no">部件一</span> 是 2 家采购方唯一的'
+            '<span translate="no">部件</span>供应商：应培育第二货源'  # noqa: RUF001 - Chinese punctuation
+        )
+        assert message_html(Message(N_("no local enterprise in {segment}"), segment="<b>")) == (
+            '<span translate="no">&lt;b&gt;</span> 环节没有本地企业'
+        )
+    finally:
+        current_language.reset(token)
+    token = current_language.set("en")
+    try:
+        assert term("延链") == "extend the chain"
     finally:
         current_language.reset(token)
 

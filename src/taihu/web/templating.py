@@ -1,7 +1,8 @@
 """Jinja2 environment of the console: gettext, dates in the node's zone, language per request.
 
 Filters beside gettext: ``local_time`` (a date or time in the district's zone, in the page
-language's one format), ``msg`` (a ``Message`` or ``TaihuError`` in the page language) and
+language's one format), ``msg`` (a ``Message`` or ``TaihuError`` in the page language),
+``msg_data`` (the same as HTML, its text values marked ``translate="no"``) and
 ``term`` (a stored key such as ``active`` or ``20M-100M``, see ``web/terms.py``).
 """
 
@@ -25,7 +26,7 @@ from taihu.web.i18n import (
     pick_language,
     render,
 )
-from taihu.web.terms import term
+from taihu.web.terms import message_html, term
 
 __all__ = ["LANGUAGE_COOKIE", "LanguageMiddleware", "build_templates"]
 
@@ -51,6 +52,7 @@ def build_templates(settings: Settings) -> Jinja2Templates:
     env.filters["local_time"] = local_time
     env.filters["msg"] = render
     env.filters["term"] = term
+    env.filters["msg_data"] = message_html
     env.globals["zone_name"] = settings.console.timezone
     env.globals["languages"] = LANGUAGES
     env.globals["current_language"] = current_language.get

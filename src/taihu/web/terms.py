@@ -7,10 +7,15 @@ a key nobody named is shown as written (the crawler browser test then points at 
 
 from __future__ import annotations
 
+from typing import Any
+
+from markupsafe import Markup, escape
+
 from taihu.core import N_, Message
+from taihu.core.messages import render_text
 from taihu.web.i18n import gettext_, render
 
-__all__ = ["TERMS", "term"]
+__all__ = ["TERMS", "message_html", "term"]
 
 TERMS: dict[str, str] = {
     # yes / no, however a cell or a JSON value spelled it
@@ -74,6 +79,11 @@ TERMS: dict[str, str] = {
     "100M-1B": N_("¥100 million to 1 billion"),
     "1B-10B": N_("¥1 to 10 billion"),
     ">=10B": N_("¥10 billion and more"),
+    # chain suggestions (chains/analytics.py Suggestion.kind)
+    "建链": N_("build the chain"),
+    "补链": N_("fill the gap"),
+    "强链": N_("strengthen the chain"),
+    "延链": N_("extend the chain"),
 }
 
 
@@ -88,3 +98,23 @@ def term(value: object) -> str:
     text = str(value)
     label = TERMS.get(text) or TERMS.get(text.lower())
     return gettext_(label) if label else text
+
+
+_DATA = Markup('<span translate="no">{}</span>')
+
+
+def message_html(value: object) -> Markup:
+    """A ``Message`` as HTML in the current language, its text values marked as data.
+
+    The values of a message (an enterprise's or a segment's name) are data in the language they
+    were entered in, so they carry ``translate="no"``; numbers and the sentence are the reader's.
+    """
+    if not isinstance(value, Message):
+        return escape(render(value))
+    params: dict[str, Any] = {
+        key: _DATA.format(item) if isinstance(item, str) else item
+        for key, item in value.params.items()
+    }
+    # Safe: the sentence is escaped by the translate callable, the values by _DATA.format,
+    # and the other values are numbers.
+    return Markup(render_text(value.id, params, lambda text: escape(gettext_(text))))  # noqa: S704

@@ -9,6 +9,7 @@ enterprises only (the services enforce both).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from taihu.chains import (
     ChainSpec,
     DisruptionOut,
     Ring,
+    Suggestion,
     Supply,
     Thresholds,
     analyze_chain,
@@ -33,6 +35,7 @@ from taihu.core import (
     DbSession,
     Id,
     InvalidInput,
+    Message,
     NotFound,
     PermissionDenied,
     RuntimeDep,
@@ -75,6 +78,15 @@ STAGE_LABELS = {
 def _chain_name(name_zh: str, name_en: str) -> str:
     """A chain or segment name in the reader's language."""
     return name_zh if current_language.get().startswith("zh") else (name_en or name_zh)
+
+
+def _in_language(suggestion: Suggestion, names: dict[str, str]) -> Suggestion:
+    """The suggestion with the segment it names in the page language (segments are bilingual)."""
+    said = suggestion.reason
+    name = names.get(suggestion.target)
+    if name is None or "segment" not in said.params:
+        return suggestion
+    return replace(suggestion, reason=Message(said.id, **{**said.params, "segment": name}))
 
 
 @router.get(
@@ -166,6 +178,7 @@ async def chain_page(
     except NotFound:
         return render_page(request, "denied.html", who, status_code=404)
     out = AnalysisOut.of(analysis, graph, chain, gettext_)
+    segment_names = {s.key: _chain_name(s.name, s.name_en) for s in chain.segments}
     # The buyers to look at first: the most concentrated, then the most bought outside.
     buyers = sorted(out.buyers, key=lambda b: (-b.max_hhi, -b.outside_share, b.buyer.key))
     return render_page(
@@ -173,6 +186,9 @@ async def chain_page(
         chain=chain, chain_name=_chain_name(chain.name, chain.name_en), analysis=out,
         chart=_chart(out, chain), buyers=buyers[:BUYER_ROWS], buyer_count=len(buyers),
         band_labels=_band_labels(),
+        # The analysis' own suggestions: they carry their reason as a message to translate.
+        suggestions=[_in_language(s, segment_names) for s in analysis.suggestions],
+        segment_names=segment_names,
         status_labels={k: gettext_(v) for k, v in STATUS_LABELS.items()},
         ring_labels={k: gettext_(v) for k, v in RING_LABELS.items()},
         stage_labels={k: gettext_(v) for k, v in STAGE_LABELS.items()},
