@@ -123,18 +123,18 @@ def test_chain_suggestions_in_each_language_with_their_values_marked_as_data() -
     analysis = analyze_chain(graph, chain, Thresholds(chokepoint_dependants=2))
     [choke] = [s for s in analysis.suggestions if s.target == "part"]
     # The API and the store keep the English sentence; the console renders the message.
-    assert choke.reason == (
+    assert str(choke.reason) == (
         "部件一 is the only supplier of 部件 to 2 buyers: qualify a second source"
     )
     token = current_language.set("zh_CN")
     try:
         assert term(choke.kind) == "强链"
-        assert message_html(choke.message) == (
-            '<span translate="no">部件一</span> 是 2 家采购方唯一的'
-            '<span translate="no">部件</span>供应商：应培育第二货源'  # noqa: RUF001 - Chinese punctuation
+        assert message_html(choke.reason) == (
+            '<span translate="no">部件一</span>是 2 家采购方'
+            '<span translate="no">部件</span>的唯一供应商：应培育第二供应来源'  # noqa: RUF001 - Chinese punctuation
         )
         assert message_html(Message(N_("no local enterprise in {segment}"), segment="<b>")) == (
-            '<span translate="no">&lt;b&gt;</span> 环节没有本地企业'
+            '<span translate="no">&lt;b&gt;</span>无本地企业'
         )
     finally:
         current_language.reset(token)
