@@ -127,7 +127,7 @@ async def test_identifiers_page_lookup_first_names_natural_order(
     text = page.text
     assert text.index('id="lookup"') < text.index('id="id-stats-chart"')  # the lookup first
     assert f'placeholder="{PREFIX}/ELV-7"' in text  # an identifier that exists
-    assert '<td class="label">型号 Model</td>' in text  # the template's labels
+    assert '<td class="label" translate="no">型号 Model</td>' in text  # the template's labels
     table = text.split('id="prefixes"')[1]
     assert table.index("88.118.2<") < table.index("88.118.8<") < table.index("88.118.10<")
     assert "Hengli Elevator" in table  # the enterprise's name, not its id

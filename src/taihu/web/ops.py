@@ -105,3 +105,19 @@ async def api_docs() -> HTMLResponse:
     # Swagger UI from our own static files: the node may have no Internet, and the console's
     # CSP allows scripts from this origin only.
     return HTMLResponse(_DOCS_PAGE)
+
+
+# A browser asks every origin for /favicon.ico (e.g. when it opens a QR label's SVG directly):
+# a small mark instead of a 404 in its console.
+_FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    '<rect width="16" height="16" rx="3" fill="#1f6feb"/>'
+    '<path d="M4 4h8v2H9v6H7V6H4z" fill="#fff"/></svg>'
+)
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    return Response(
+        _FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
+    )

@@ -20,6 +20,9 @@ __all__ = ["TERMS", "message_html", "term"]
 TERMS: dict[str, str] = {
     # yes / no, however a cell or a JSON value spelled it
     "true": N_("Yes"),
+    # The author and note of the built-in chain templates' first version (chains.template_store).
+    "taihu (built-in)": N_("Taihu (built-in)"),
+    "built-in starting set": N_("built-in starting set"),
     "false": N_("No"),
     # states of prefixes, applications, users, tokens, devices
     "active": N_("active"),
