@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, Response, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect, sync_playwright
 
 from tests.processes import running
 
@@ -70,9 +70,17 @@ def _watch(page: Page, problems: list[str]) -> Page:
         if response.status >= 400 and response.request.resource_type != "document":
             problems.append(f"{response.status} for {response.url} on {page.url}")
 
+    def on_failed(request: Request) -> None:
+        # ERR_ABORTED is the browser cancelling the request itself (the page was left or closed
+        # while a deferred script still downloaded): nothing the server did. Errors from the
+        # server are its responses (above); a refused or reset connection still counts here.
+        if request.failure == "net::ERR_ABORTED":
+            return
+        problems.append(f"{request.url} failed ({request.failure})")
+
     page.on("console", on_console)
     page.on("response", on_response)
-    page.on("requestfailed", lambda request: problems.append(f"{request.url} failed"))
+    page.on("requestfailed", on_failed)
     page.on("pageerror", lambda error: problems.append(f"script error on {page.url}: {error}"))
     return page
 

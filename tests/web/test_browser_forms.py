@@ -183,6 +183,6 @@ def test_forms_of_an_enterprise_user(tmp_path: Path) -> None:
             browser.close()
     # A device page's live stream (server-sent events) never ends by itself: leaving the page
     # cancels it, which the browser reports as a failed request. Anything else is a problem.
-    live = re.compile(r"^http://[^ ]+/devices/\d+/live failed$")
+    live = re.compile(r"^http://[^ ]+/devices/\d+/live failed")
     problems = [p for p in problems if not live.match(p)]
     assert not problems, "\n".join(problems)
