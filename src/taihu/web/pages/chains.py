@@ -266,7 +266,9 @@ def _chart(analysis: AnalysisOut, chain: ChainSpec) -> dict[str, Any]:
 async def import_form(request: Request, who: Signed) -> HTMLResponse:
     if not who.principal.sees_all_enterprises:
         return render_page(request, "denied.html", who, status_code=403)
-    return render_page(request, "chains/import.html", who, report=None, error="")
+    return render_page(
+        request, "chains/import.html", who, import_key="enterprises", report=None, error=""
+    )
 
 
 @router.post(
@@ -294,9 +296,11 @@ async def import_upload(
     except PermissionDenied:
         return render_page(request, "denied.html", who, status_code=403)
     except InvalidInput as exc:
-        return render_page(request, "chains/import.html", who, report=None,
-                           error=exc.text(gettext_), status_code=400)  # fmt: skip
-    return render_page(request, "chains/import.html", who, report=report, error="")
+        return render_page(request, "chains/import.html", who, import_key="enterprises",
+                           report=None, error=exc.text(gettext_), status_code=400)  # fmt: skip
+    return render_page(
+        request, "chains/import.html", who, import_key="enterprises", report=report, error=""
+    )
 
 
 @router.get("/enterprises/{enterprise_id}", response_class=HTMLResponse)

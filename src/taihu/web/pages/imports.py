@@ -17,9 +17,10 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment
 
+from taihu.accounts import Permission
 from taihu.chains import import_edges
 from taihu.core import DbSession, RuntimeDep, TaihuError, read_upload
-from taihu.web.console import Signed, render_page
+from taihu.web.console import Signed, guard, render_page
 from taihu.web.i18n import N_, gettext_
 
 __all__ = [
@@ -134,14 +135,22 @@ async def template_file(kind: str, _who: Signed) -> Response:
     return csv_download(content, f"{kind}-template.csv")
 
 
-@router.get("/supply-edges/import", response_class=HTMLResponse)
+@router.get(
+    "/supply-edges/import",
+    dependencies=guard(Permission.IMPORT_ENTERPRISES),
+    response_class=HTMLResponse,
+)
 async def edges_form(request: Request, who: Signed) -> HTMLResponse:
-    if who.principal.role.value not in ("admin", "bureau"):
-        return render_page(request, "denied.html", who, status_code=403)
-    return render_page(request, "chains/edges_import.html", who, report=None, error="")
+    return render_page(
+        request, "chains/import.html", who, import_key="supply-edges", report=None, error=""
+    )
 
 
-@router.post("/supply-edges/import", response_class=HTMLResponse)
+@router.post(
+    "/supply-edges/import",
+    dependencies=guard(Permission.IMPORT_ENTERPRISES),
+    response_class=HTMLResponse,
+)
 async def edges_upload(
     request: Request,
     who: Signed,
@@ -159,7 +168,8 @@ async def edges_upload(
             await read_upload(file), skip_invalid=skip_invalid,
         )  # fmt: skip
     except TaihuError as exc:
-        return render_page(request, "chains/edges_import.html", who, report=None,
-                           error=exc.text(gettext_), status_code=exc.status)  # fmt: skip
-    return render_page(request, "chains/edges_import.html", who, report=report, error="",
-                       skip_invalid=skip_invalid)  # fmt: skip
+        return render_page(request, "chains/import.html", who, import_key="supply-edges",
+                           report=None, error=exc.text(gettext_),
+                           status_code=exc.status)  # fmt: skip
+    return render_page(request, "chains/import.html", who, import_key="supply-edges",
+                       report=report, error="", skip_invalid=skip_invalid)  # fmt: skip
