@@ -15,6 +15,7 @@ from taihu.edge.buffer import Buffer
 from taihu.edge.config import EdgeConfig, Report
 from taihu.edge.connectors import Collector, Connector, connector_for
 from taihu.edge.status import GatewayStatus
+from taihu.edge.stopping import cancel_all
 
 __all__ = ["EdgeGateway"]
 
@@ -84,9 +85,7 @@ class EdgeGateway:
         try:
             await asyncio.gather(*tasks)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_all(tasks)
             if server is not None:
                 server.close()
             with contextlib.suppress(Exception):

@@ -16,6 +16,7 @@ from taihu.edge.config import Report
 from taihu.edge.pacing import Backoff
 from taihu.edge.report import ReportFilter
 from taihu.edge.status import DeviceHealth
+from taihu.edge.stopping import cancel_all
 
 __all__ = ["Collector", "Connector", "PolledConnector", "plain"]
 
@@ -121,12 +122,16 @@ class PolledConnector(ABC):
             await asyncio.sleep(self.backoff.next())
 
     async def _poll(self, sink: Collector) -> None:
+        # Not a TaskGroup: its cancellations of the groups could be lost (see cancel_all).
+        groups = [asyncio.create_task(self._poll_group(index, interval, sink))
+                  for index, interval in enumerate(self.intervals)]  # fmt: skip
         try:
-            async with asyncio.TaskGroup() as group:
-                for index, interval in enumerate(self.intervals):
-                    group.create_task(self._poll_group(index, interval, sink))
-        except BaseExceptionGroup as failed:
-            raise _first(failed) from None
+            done, _ = await asyncio.wait(groups, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            await cancel_all(groups)
+        for task in done:
+            if not task.cancelled() and (error := task.exception()) is not None:
+                raise error
 
     async def _poll_group(self, index: int, interval: float, sink: Collector) -> None:
         loop = asyncio.get_running_loop()
@@ -145,13 +150,6 @@ class PolledConnector(ABC):
             if (late := loop.time() - due) > 0:
                 due += interval * math.ceil(late / interval)
             await asyncio.sleep(due - loop.time())
-
-
-def _first(group: BaseExceptionGroup[Any]) -> BaseException:
-    error: BaseException = group
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    return error
 
 
 Factory = Callable[[Any], Connector]

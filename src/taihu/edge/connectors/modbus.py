@@ -39,8 +39,10 @@ class ModbusConnector(PolledConnector):
     async def open(self) -> None:
         """Connect (pymodbus's own reconnection is off: the connector backs off itself)."""
         c = self.config
+        # pymodbus's own timeout is longer than the connector's, so the two never expire
+        # together (which, in Python 3.11, can lose a cancellation inside asyncio.wait_for).
         self.client = AsyncModbusTcpClient(
-            c.host, port=c.port, timeout=c.timeout, retries=0, reconnect_delay=0
+            c.host, port=c.port, timeout=c.timeout * 2 + 1, retries=0, reconnect_delay=0
         )
         if not await self.client.connect():
             raise ConnectionError(f"cannot connect to {c.host}:{c.port}")
