@@ -9,7 +9,7 @@ VENDOR := src/taihu/web/static/vendor
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup assets demo test test-sqlite test-postgres browser-test browser-forms fuzz lint types contracts ci bench messages clean
+.PHONY: help setup assets demo test test-sqlite test-postgres browser-test fuzz lint types contracts ci bench messages clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -47,17 +47,8 @@ test-postgres: setup  ## The whole suite on PostgreSQL (fails when it is unreach
 fuzz: setup  ## Schemathesis over every API operation, as admin and enterprise user (SQLite)
 	$(BIN)/pytest -m fuzz -p no:cacheprovider
 
-# The forms' browser test is left out of `make ci` for now: on SQLite a form's read-then-write
-# transaction fails with "database is locked" (a 500) when the demo's simulated devices commit in
-# between (SQLITE_BUSY_SNAPSHOT: the busy timeout does not apply), about one run in four. The bug
-# is the platform's, not the test's; `make browser-forms` runs the test until it is fixed.
-FORMS_TEST := tests/web/test_browser_forms.py
-
-browser-test: setup  ## The console in headless Chromium (the crawler, the wall, the monitor, templates)
-	$(BIN)/pytest -m browser --deselect $(FORMS_TEST)::test_forms_of_an_enterprise_user
-
-browser-forms: setup  ## The forms' browser test (prefix application, identifier, device)
-	$(BIN)/pytest -m browser $(FORMS_TEST)
+browser-test: setup  ## The console in headless Chromium (crawler, wall, monitor, templates, forms)
+	$(BIN)/pytest -m browser
 
 lint: setup  ## ruff
 	$(BIN)/ruff check src tests bench

@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
@@ -85,3 +86,35 @@ async def test_json_columns_keep_keys_big_numbers_and_embedded_json(db: Database
         {"count": 2**70, "by_day": {"1": "one"}},
         {"by_day": {"1": "one"}, "values": [{"index": 1}]},
     ]
+
+
+async def test_a_savepoint_that_reads_then_writes_outlasts_a_concurrent_commit(
+    db: Database,
+) -> None:
+    def entry(actor: str) -> AuditEntry:
+        return AuditEntry(at=datetime.now(UTC), actor=actor, action="x", entity_type="y",
+                          entity_id="1")  # fmt: skip
+
+    async def other_writer() -> None:
+        async with other.session() as session:
+            session.add(entry("other"))
+
+    # Another process's connection (the demo's simulated devices commit all the time).
+    other = Database(db.url, busy_timeout_ms=120_000)
+    try:
+        async with db.session() as session:
+            await session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
+            async with session.begin_nested():  # a form's "refused change leaves nothing"
+                await session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
+                writer = asyncio.create_task(other_writer())
+                # On SQLite the other writer now waits for this unit of work; before, it
+                # committed here and the write below failed with "database is locked".
+                await asyncio.wait({writer}, timeout=1.0)
+                session.add(entry("form"))
+                await session.flush()
+        await writer
+        async with db.session() as session:
+            actors = set((await session.scalars(sa.select(AuditEntry.actor))).all())
+        assert actors == {"form", "other"}
+    finally:
+        await other.dispose()

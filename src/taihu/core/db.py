@@ -154,3 +154,15 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         # last transactions, the trade-off SQLite documents for WAL.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "savepoint")
+    def _on_savepoint(conn: sa.Connection, _name: str | None) -> None:
+        # The driver runs reads outside a transaction and opens one (deferred) at the first
+        # write, so a unit of work never reads an old snapshot and then writes. A SAVEPOINT
+        # opened with no transaction, though, starts a deferred one: its reads fix a snapshot,
+        # and when another connection commits before its first write that write fails at once
+        # (SQLITE_BUSY_SNAPSHOT, "database is locked"; the busy timeout does not apply). Taking
+        # the write lock first makes it wait its turn instead.
+        driver = conn.connection.dbapi_connection
+        if driver is not None and not driver._connection.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
