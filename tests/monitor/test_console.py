@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import httpx
+import sqlalchemy as sa
 
 from taihu.accounts import Role
 from taihu.core import Database, FrozenClock
@@ -77,3 +78,32 @@ async def test_enterprise_users_see_their_own_curve_only(
     assert (await client.get(f"/monitor/enterprises/{ids[code(0)]}")).status_code == 200
     assert (await client.get(f"/monitor/enterprises/{ids[code(1)]}")).status_code == 403
     assert (await client.get("/monitor/import")).status_code == 403
+
+
+async def test_a_case_names_its_enterprise_by_credit_code_or_exact_name(
+    client: httpx.AsyncClient, world: World, db: Database, clock: FrozenClock
+) -> None:
+    await registry(db, clock)
+    await world.user("analyst", Role.BUREAU)
+    await sign_in(client, "analyst")
+    board = await client.get("/monitor/cases")
+    assert 'data-picker="enterprise"' in board.text  # a search over the registry, not a select
+    token = _csrf(board.text)
+
+    async def record(enterprise: str, title: str) -> httpx.Response:
+        data = {"csrf": token, "enterprise": enterprise, "category": "funds", "title": title}
+        return await client.post("/monitor/cases", data=data, follow_redirects=True)
+
+    await record(code(2).lower(), "按代码")
+    await record("测试企业3", "按名称")
+    vague = await record("测试企业", "含糊")  # four enterprises match: none is chosen
+    assert "请从候选项中选择企业" in vague.text
+    board = await client.get("/monitor/cases")
+    assert "测试企业2" in board.text  # the cases' enterprises are named on the board
+    assert "按名称" in board.text
+    assert "含糊" not in board.text
+    async with db.session() as session:
+        found = (await session.execute(sa.text(
+            "SELECT e.name, c.title FROM monitor_cases c JOIN enterprises e"
+            " ON e.id = c.enterprise_id ORDER BY c.id"))).all()  # fmt: skip
+    assert [tuple(r) for r in found] == [("测试企业2", "按代码"), ("测试企业3", "按名称")]

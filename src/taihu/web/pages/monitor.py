@@ -327,12 +327,30 @@ async def case_board(
     columns: dict[str, list[CaseOut]] = {s.value: [] for s in State}
     for case in rows:
         columns[case.state].append(CaseOut.of(case, cases.overdue(case)))
-    enterprises, _ = await EnterpriseService(session, runtime.clock).list(who.principal,
-                                                                         limit=1000)  # fmt: skip
+    # Names of the cases' enterprises only: the form picks from the whole registry by search.
+    names = await _monitor(session, runtime).names({c.enterprise_id for c in rows})
+    mine = None
+    if not who.principal.sees_all_enterprises and len(who.principal.enterprise_ids) == 1:
+        (only,) = who.principal.enterprise_ids
+        mine = await EnterpriseService(session, runtime.clock).get(who.principal, only)
     return render_page(
-        request, "monitor/cases.html", who, columns=columns, total=total,
-        names={e.id: e.name for e in enterprises}, enterprises=enterprises,
-        staff=who.principal.role.value in ("admin", "bureau"), labels=_labels(),
+        request, "monitor/cases.html", who, columns=columns, total=total, names=names,
+        mine=mine, staff=who.principal.role.value in ("admin", "bureau"), labels=_labels(),
+    )  # fmt: skip
+
+
+async def _chosen(who: Signed, session: DbSession, runtime: RuntimeDep, text: str) -> int:
+    """The enterprise a form names: by credit code, or by its exact name when that is unique."""
+    text = text.strip()
+    rows, _ = await EnterpriseService(session, runtime.clock).list(
+        who.principal, search=text, limit=50
+    )
+    exact = [e for e in rows if text in (e.name, e.name_en) or text.upper() == e.credit_code]
+    if len(exact) == 1:
+        return exact[0].id
+    raise InvalidInput(
+        N_("Choose the enterprise from the suggestions, by name or credit code: {text}"),
+        text=text, code="enterprise_ambiguous",
     )  # fmt: skip
 
 
@@ -342,15 +360,18 @@ async def record_case(
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
-    enterprise_id: Annotated[Id, Form()],
     category: Annotated[str, Form(max_length=16)],
     title: Annotated[str, Form(max_length=200)],
+    enterprise: Annotated[str, Form(max_length=100)] = "",
+    enterprise_id: Annotated[Id | None, Form()] = None,
     description: Annotated[str, Form(max_length=2000)] = "",
     csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     if csrf != who.csrf_token:
         return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
     try:
+        if enterprise_id is None:
+            enterprise_id = await _chosen(who, session, runtime, enterprise)
         await CaseService(session, runtime.clock).record(
             who.principal, enterprise_id, category, title, description
         )
