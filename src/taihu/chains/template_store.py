@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taihu.accounts import Principal, Role, record_audit
 from taihu.chains.facts import ChainSpec, SegmentSpec
 from taihu.chains.models import ChainTemplate, ChainTemplateVersion
-from taihu.chains.templates import chain_templates, parse_template, template_document
+from taihu.chains.templates import builtin_templates, parse_template, template_document
 from taihu.core import N_, Clock, Conflict, InvalidInput, NotFound, SystemClock
 
 __all__ = ["SaveOutcome", "TemplateStore"]
@@ -66,7 +66,7 @@ class TemplateStore:
         now = self.clock.now()
         try:
             async with self.session.begin_nested():
-                for chain in chain_templates():
+                for chain in builtin_templates():
                     await self._write(None, chain, now, BUILTIN_AUTHOR, "built-in starting set")
         except sa.exc.IntegrityError:
             return  # another request seeded them at the same moment: theirs stand
