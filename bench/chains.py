@@ -7,22 +7,32 @@ single-source inputs. Timings are the median of five runs after one warm-up, wal
 the process's CPU time (this box is shared: the load average is recorded with them); building
 the graph and its indexes from plain data is reported apart.
 
+The chains are the district's current templates, read from the template store of a database
+(``--database``, by default a fresh SQLite file in a temporary folder, migrated; the six
+built-ins are its starting set); ``--template FILE`` imports a template file into it first, as
+``taihu chain template import`` would, so a district-made chain is planned and analysed too.
+
     .venv/bin/python bench/chains.py                       # 50,000 / ~500,000, writes results
     .venv/bin/python bench/chains.py --enterprises 5100 --edges-per-firm 11 --no-write
+    .venv/bin/python bench/chains.py --template examples/chains/fibre-district.json --no-write
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from taihu.chains import analyze_chain, chain_templates, simulate
+from taihu.accounts import Principal
+from taihu.chains import ChainSpec, TemplateStore, analyze_chain, import_templates, simulate
+from taihu.core import Database, SystemClock, upgrade
 from taihu.demo import plan_district
 
 RESULTS = Path(__file__).resolve().parent / "results" / "chains.json"
@@ -41,15 +51,39 @@ def _median(work: Callable[[], object]) -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
+async def _templates(url: str, files: list[Path]) -> tuple[ChainSpec, ...]:
+    """The current templates of the database's store, after importing ``files``."""
+    db = Database(url)
+    try:
+        await upgrade(db)
+        async with db.session() as session:
+            for path in files:
+                done = await import_templates(session, SystemClock(), Principal.system("bench"),
+                                              path.name, path.read_bytes())  # fmt: skip
+                if not done.report.applied:
+                    raise SystemExit(f"{path}: {done.report.problems[:3]}")
+        async with db.session() as session:
+            return await TemplateStore(session).current()
+    finally:
+        await db.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--enterprises", type=int, default=51000)
     parser.add_argument("--edges-per-firm", type=float, default=10.6)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--database", help="database whose templates to use (default: a fresh "
+                        "SQLite file)")  # fmt: skip
+    parser.add_argument("--template", type=Path, action="append", default=[],
+                        help="a template file to import first (repeatable)")  # fmt: skip
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        url = args.database or f"sqlite+aiosqlite:///{Path(folder) / 'templates.sqlite3'}"
+        chains = asyncio.run(_templates(url, args.template))
     start = time.perf_counter()
-    plan = plan_district((), enterprises=args.enterprises, edges_per_firm=args.edges_per_firm,
-                         seed=7)  # fmt: skip
+    plan = plan_district((), chains, enterprises=args.enterprises,
+                         edges_per_firm=args.edges_per_firm, seed=7)  # fmt: skip
     generated = time.perf_counter() - start
     start = time.perf_counter()
     graph = plan.graph()
@@ -58,7 +92,6 @@ def main() -> None:
         graph.what_if()
     graph.members("")
     built = time.perf_counter() - start
-    chains = chain_templates()
 
     def analyse_all() -> None:
         for chain in chains:
@@ -78,6 +111,7 @@ def main() -> None:
         "enterprises": len(plan.firms),
         "edges": len(plan.edges),
         "chains": len(chains),
+        "chain_keys": [c.key for c in chains],
         "generate_s": round(generated, 3),
         "build_graph_s": round(built, 3),
         "analyse_all_chains_s": round(analysis_s, 3),

@@ -38,7 +38,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from taihu.accounts import Principal
-from taihu.chains import SegmentTag, TagStatus, chain_templates
+from taihu.chains import SegmentTag, TagStatus, TemplateStore
 from taihu.core import Database, upgrade
 from taihu.enterprises import Enterprise
 from taihu.monitor import (
@@ -163,8 +163,10 @@ async def _write_district(db: Database, matrix: PowerMatrix, groupings: list[Gro
     now = datetime(2026, 11, 30, tzinfo=UTC)
     start = time.perf_counter()
     kinds = {g.kind: g for g in groupings}
-    segments = [s.key for c in chain_templates() for s in c.segments]
     async with db.session() as session:
+        # The tags name the segments of the database's current templates (the store's): the
+        # monitor groups by those, the district's own templates included.
+        segments = [s.key for c in await TemplateStore(session).current() for s in c.segments]
         town = dict(zip(kinds["township"].rows.tolist(), kinds["township"].groups.tolist(),
                         strict=True))  # fmt: skip
         industry = dict(zip(kinds["industry"].rows.tolist(), kinds["industry"].groups.tolist(),

@@ -10,10 +10,10 @@ from taihu.chains import (
     SegmentTag,
     SupplyEdge,
     TagStatus,
-    chain_templates,
     import_edges,
     suggest_segments,
 )
+from taihu.chains.templates import builtin_templates
 from taihu.core import Database, FrozenClock, InvalidInput, PermissionDenied
 from taihu.enterprises import EnterpriseService, Profile, industry_class
 from tests.conftest import CODE_A, CODE_B
@@ -37,7 +37,7 @@ async def _registry(db: Database, clock: FrozenClock) -> dict[str, int]:
 
 
 def test_templates_are_six_chains_of_real_classes() -> None:
-    chains = chain_templates()
+    chains = builtin_templates()
     assert [c.key for c in chains] == [
         "optical-fibre", "polyester", "elevator", "display", "ic", "components"
     ]  # fmt: skip
@@ -50,13 +50,13 @@ def test_templates_are_six_chains_of_real_classes() -> None:
 
 
 def test_suggestions_score_class_and_keywords() -> None:
-    got = suggest_segments(chain_templates(), "3832", "七都示例光纤预制棒有限公司")
+    got = suggest_segments(builtin_templates(), "3832", "七都示例光纤预制棒有限公司")
     # class 3832 + keyword 预制棒 -> 1.0 for preforms; class + keyword 光纤 -> 1.0 for fibre
     assert [(s.segment, s.score) for s in got[:2]] == [("fibre.fibre", 1.0), ("fibre.preform", 1.0)]
-    only_name = suggest_segments(chain_templates(), None, "某某电梯安装公司")
+    only_name = suggest_segments(builtin_templates(), None, "某某电梯安装公司")
     assert {s.segment for s in only_name} == {"lift.complete", "lift.service"}
     assert all(s.score == 0.4 for s in only_name)
-    assert suggest_segments(chain_templates(), "0111", "稻谷种植") == []
+    assert suggest_segments(builtin_templates(), "0111", "稻谷种植") == []
 
 
 async def test_tags_are_suggested_then_confirmed_and_audited(db: Database, clock) -> None:

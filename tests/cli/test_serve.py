@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from taihu.accounts import Principal
+from taihu.chains.templates import builtin_templates
 from taihu.core import Database, head_revisions
 from taihu.demo import demo_plan
 from taihu.demo.identifiers import DEMO_NODE_PREFIX
@@ -279,7 +280,7 @@ def test_demo_no_serve_seeds_a_fresh_sqlite_database_and_exits(
     assert "taihu-admin" in result.stdout
     assert not SERVING.search(result.stdout)
     seeded = enterprise_count(f"sqlite+aiosqlite:///{data_dir / 'taihu.sqlite3'}")
-    assert seeded == len(demo_plan().firms)  # not twice as many
+    assert seeded == len(demo_plan(builtin_templates()).firms)  # not twice as many
     # The demo keeps to its own SQLite file whatever TAIHU_DATABASE_URL says.
     assert enterprise_count(database_url) == 0
     # The node admin's key is sealed, not hashed: it can answer a Handle wire challenge.

@@ -2,13 +2,16 @@
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 
-from taihu.accounts import Role
+from taihu.accounts import Principal, Role
+from taihu.chains import TemplateStore, import_templates, parse_template, template_document
+from taihu.chains.templates import builtin_templates
 from taihu.core import Database, FrozenClock
-from taihu.demo import demo_plan
+from taihu.demo import ENTERPRISE_NAMES, demo_plan, demo_templates, plan_district
 from taihu.demo.chains import seed_chains
 from taihu.demo.monitor import FIRST_DAY, LAST_DAY, SPRING_FESTIVAL, plan_power, seed_monitor
 from taihu.enterprises import Enterprise
@@ -21,12 +24,15 @@ from taihu.monitor import (
     quality_flags,
     refresh_columns,
 )
+from taihu.monitor.groups import groupings, load_registry
 from tests.conftest import World
 from tests.web.test_console import sign_in
 
+FIBRE_DISTRICT = Path(__file__).resolve().parents[2] / "examples/chains/fibre-district.json"
+
 
 def test_shutdown_staggered_restart_and_anomalies() -> None:
-    plan = demo_plan()
+    plan = demo_plan(builtin_templates())  # a fresh database's templates: the starting set
     rows, stalled, spiker = plan_power(plan)
     assert (LAST_DAY - FIRST_DAY).days + 1 == 150
     codes = tuple(sorted({c for c, _, _ in rows}))
@@ -56,7 +62,7 @@ async def test_the_demo_monitor_opens_on_a_day_with_plausible_rates(
     client: httpx.AsyncClient, world: World, db: Database, clock: FrozenClock
 ) -> None:
     """`make demo` on 2026-12-06: the grid file ends 04-29, 30 meters report the last days."""
-    plan = demo_plan()
+    plan = demo_plan(await demo_templates(db))
     async with db.session() as session:
         await seed_chains(session, clock, plan)
     now = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
@@ -92,3 +98,35 @@ async def test_the_demo_monitor_opens_on_a_day_with_plausible_rates(
     trend = json.loads(page.text.split('id="monitor-data">')[1].split("</script>")[0])
     assert sum(v is not None for v in trend["series"][0]["values"]) == 60
     assert trend["max"] == 100
+
+
+async def test_the_demo_plans_over_the_districts_current_templates(
+    db: Database, clock: FrozenClock
+) -> None:
+    """A template the district made (and an edited built-in) is what the demo plans over."""
+    system = Principal.system("test")
+    async with db.session() as session:
+        done = await import_templates(session, clock, system, "fibre-district.json",
+                                      FIBRE_DISTRICT.read_bytes())  # fmt: skip
+        assert done.report.applied, done.report.problems
+        store = TemplateStore(session, clock)
+        elevator = await store.get("elevator")
+        kept = [{**s, "supplies": []} for s in template_document(elevator)["segments"][:2]]
+        shorter = parse_template({**template_document(elevator), "segments": kept})
+        await store.save(system, shorter)
+    chains = await demo_templates(db)
+    assert chains[-1].key == "fibre-district"
+    plan = plan_district(ENTERPRISE_NAMES, chains, enterprises=200)
+    own = [f for f in plan.firms if f.chain == "fibre-district"]
+    assert {f.segment for f in own} == {"fd.preform", "fd.fibre", "fd.cable", "fd.network"}
+    lift = {f.segment for f in plan.firms if f.chain == "elevator"}
+    assert lift == {s.key for s in shorter.segments}
+    rows, _stalled, _spiker = plan_power(plan)
+    assert {c for c, _, _ in rows} >= {f.code for f in own}
+    async with db.session() as session:  # its tags and edges go in through the services
+        report = await seed_chains(session, clock, plan)
+    assert report.applied, report.problems
+    async with db.session() as session:
+        (grouping,) = await groupings(session, await load_registry(session), ["chain"])
+    members = grouping.rows[grouping.groups == grouping.labels.index("fibre-district")]
+    assert len(members) == len(own)

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from taihu.accounts import Principal, Role
+from taihu.chains import TemplateStore, parse_template
 from taihu.devices import DeviceService
 from tests.conftest import CODE_A, CODE_B, World
 from tests.web.test_console import sign_in
@@ -106,12 +107,19 @@ async def test_home_of_the_bureau_shows_the_district(
     client: httpx.AsyncClient, world: World
 ) -> None:
     await _world(world)
+    segment = {"key": "own.one", "name_zh": "环节一", "name_en": "One", "stage": "upstream"}
+    own = {"key": "own-chain", "name_zh": "区内自定链", "name_en": "Own chain",
+           "segments": [segment]}  # fmt: skip
+    async with world.db.session() as session:
+        await TemplateStore(session, world.clock).save(Principal.system(), parse_template(own))
     await sign_in(client, "analyst")
     home = (await client.get("/")).text
     data = json.loads(home.split('id="district-data">')[1].split("</script>")[0])
     assert {"resumption_rate", "production_rate", "trend", "warnings", "overdue",
             "devices_online", "identifiers", "chain_alerts", "chains"} <= set(data)  # fmt: skip
-    assert len(data["chains"]) >= 1
+    # The district's own template is one of its chains, beside the six built-ins.
+    assert {c["key"]: c["name"] for c in data["chains"]}["own-chain"] == "区内自定链"
+    assert len(data["chains"]) == 7
     assert "复工率" in home
     assert "逾期" in home
     assert 'href="/wall"' in home

@@ -36,14 +36,7 @@ from taihu.chains.service import ChainService, EdgeIn
 from taihu.chains.tagging import TagSuggestion, suggest_segments
 from taihu.chains.template_import import TemplateImport, import_templates
 from taihu.chains.template_store import SaveOutcome, TemplateStore
-from taihu.chains.templates import (
-    chain_template,
-    chain_templates,
-    english_name,
-    parse_stage,
-    parse_template,
-    template_document,
-)
+from taihu.chains.templates import parse_stage, parse_template, template_document
 
 __all__ = [
     "AnalysisOut",
@@ -82,9 +75,6 @@ __all__ = [
     "betweenness",
     "buyer_sourcing",
     "chain_edges",
-    "chain_template",
-    "chain_templates",
-    "english_name",
     "hhi",
     "import_edges",
     "import_templates",

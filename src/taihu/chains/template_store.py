@@ -4,6 +4,11 @@ Every change writes a new version (an immutable copy); the template row points a
 one. The six built-ins are written as version 1 the first time templates are read from an empty
 table. Segment keys are unique across the current versions of all templates, because tags and
 supply edges name a segment by its key alone.
+
+The current templates are read once per unit of work: ``current`` keeps what it read in the
+session's ``info`` for the session's transaction, and a write of a version drops it. Readers
+on hot paths (the monitor's groupings, several per request) therefore cost one query per
+request, and a template changed by another request is seen from the next transaction on.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taihu.accounts import Principal, Role, record_audit
 from taihu.chains.facts import ChainSpec, SegmentSpec
 from taihu.chains.models import ChainTemplate, ChainTemplateVersion
-from taihu.chains.templates import chain_templates, parse_template, template_document
+from taihu.chains.templates import builtin_templates, parse_template, template_document
 from taihu.core import N_, Clock, Conflict, InvalidInput, NotFound, SystemClock
 
 __all__ = ["SaveOutcome", "TemplateStore"]
 
 BUILTIN_AUTHOR = "taihu (built-in)"
+_CURRENT = "taihu.chains.current_templates"  # session.info: (transaction, templates)
 
 
 class SaveOutcome:
@@ -45,13 +51,22 @@ class TemplateStore:
         self.session = session
         self.clock = clock or SystemClock()
 
+    def _cached(self) -> tuple[ChainSpec, ...] | None:
+        """The current templates read earlier in this transaction, if any."""
+        held = self.session.info.get(_CURRENT)
+        transaction = self.session.sync_session.get_transaction()
+        if held is None or transaction is None or held[0] is not transaction:
+            return None
+        templates: tuple[ChainSpec, ...] = held[1]
+        return templates
+
     async def _seed(self) -> None:
         if await self.session.scalar(sa.select(ChainTemplate.id).limit(1)) is not None:
             return
         now = self.clock.now()
         try:
             async with self.session.begin_nested():
-                for chain in chain_templates():
+                for chain in builtin_templates():
                     await self._write(None, chain, now, BUILTIN_AUTHOR, "built-in starting set")
         except sa.exc.IntegrityError:
             return  # another request seeded them at the same moment: theirs stand
@@ -59,6 +74,7 @@ class TemplateStore:
     async def _write(
         self, row: ChainTemplate | None, chain: ChainSpec, now: datetime, author: str, note: str
     ) -> ChainTemplateVersion:
+        self.session.info.pop(_CURRENT, None)  # what this transaction read is out of date
         if row is None:
             row = ChainTemplate(key=chain.key, current_version=1, created_at=now, updated_at=now,
                                 builtin=author == BUILTIN_AUTHOR)  # fmt: skip
@@ -79,7 +95,10 @@ class TemplateStore:
         return version
 
     async def current(self) -> tuple[ChainSpec, ...]:
-        """The current version of every template, oldest template first."""
+        """The current version of every template, oldest template first (once per transaction)."""
+        cached = self._cached()
+        if cached is not None:
+            return cached
         await self._seed()
         rows = await self.session.execute(
             sa.select(ChainTemplate.key, ChainTemplateVersion)
@@ -87,7 +106,9 @@ class TemplateStore:
             .where(ChainTemplateVersion.version == ChainTemplate.current_version)
             .order_by(ChainTemplate.id)
         )  # fmt: skip
-        return tuple(_spec(version, key) for key, version in rows)
+        templates = tuple(_spec(version, key) for key, version in rows)
+        self.session.info[_CURRENT] = (self.session.sync_session.get_transaction(), templates)
+        return templates
 
     async def segment_index(self) -> dict[str, tuple[ChainSpec, SegmentSpec]]:
         """Every current segment by key, with its chain."""

@@ -3,7 +3,8 @@
 A template is written by the district (API, console, ``taihu chain template import``) as a
 mapping; ``parse_template`` checks it and turns it into a ``ChainSpec``, ``template_document``
 turns a spec back into the stored (and exported) shape. The six chains in ``data/chains.json``
-are the starting set; ``taihu.chains.template_store`` keeps every version in the database.
+are only the starting set (``builtin_templates``), seeded into the store;
+``taihu.chains.template_store`` keeps every version in the database, and readers ask it.
 
     {"key": "optical-fibre", "name_zh": "光纤光缆", "name_en": "Optical fibre and cable",
      "segments": [{"key": "fibre.preform", "name_zh": "光纤预制棒", "name_en": "Fibre preforms",
@@ -21,17 +22,14 @@ from importlib import resources
 from typing import Any
 
 from taihu.chains.facts import ChainSpec, SegmentSpec, Stage
-from taihu.core import N_, InvalidInput, NotFound
+from taihu.core import N_, InvalidInput
 
 __all__ = [
     "MAX_SEGMENTS",
-    "chain_template",
-    "chain_templates",
-    "english_name",
+    "builtin_templates",
     "parse_stage",
     "parse_template",
     "segment_document",
-    "segment_index",
     "template_document",
 ]
 
@@ -207,32 +205,13 @@ def segment_document(segment: SegmentSpec) -> dict[str, Any]:
 
 
 @cache
-def chain_templates() -> tuple[ChainSpec, ...]:
-    """The six built-in templates (version 1 of the starting set), in the file's order."""
+def builtin_templates() -> tuple[ChainSpec, ...]:
+    """The six packaged templates, in the file's order: only the store's starting set.
+
+    ``TemplateStore`` writes them as version 1 into an empty table; everything that reads
+    templates (analyses, tags, the monitor's groupings, the demo, the benches) reads the
+    district's current ones from the store, where they may have been edited or joined by the
+    district's own.
+    """
     text = (resources.files("taihu.chains") / "data" / "chains.json").read_text(encoding="utf-8")
     return tuple(parse_template(chain) for chain in json.loads(text)["chains"])
-
-
-def english_name(key: str) -> str:
-    """The English name of a built-in chain or segment."""
-    for chain in chain_templates():
-        if chain.key == key:
-            return chain.name_en
-        for segment in chain.segments:
-            if segment.key == key:
-                return segment.name_en
-    return key
-
-
-def chain_template(key: str) -> ChainSpec:
-    """One built-in template by key."""
-    for chain in chain_templates():
-        if chain.key == key:
-            return chain
-    raise NotFound(N_("no chain {chain}"), code="chain_not_found", chain=key)
-
-
-@cache
-def segment_index() -> dict[str, tuple[ChainSpec, SegmentSpec]]:
-    """Every built-in segment by key, with its chain."""
-    return {s.key: (c, s) for c in chain_templates() for s in c.segments}

@@ -16,7 +16,14 @@ from taihu.cli.server import bind_handle_listeners, bind_mqtt, serve_http
 from taihu.core import upgrade
 from taihu.core.commands import console, open_database, run
 from taihu.core.logs import configure_logging
-from taihu.demo import DEMO_USERS, SimulatedDevice, demo_steps, seed_demo, simulate
+from taihu.demo import (
+    DEMO_USERS,
+    SimulatedDevice,
+    demo_steps,
+    demo_templates,
+    seed_demo,
+    simulate,
+)
 from taihu.identifiers import seckeys_for
 from taihu.settings import DatabaseSettings, HttpSettings, MqttSettings, Settings
 
@@ -92,7 +99,8 @@ def demo(
                 TextColumn("[bold]demo data[/]"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.description}"), console=console, transient=True,
             ) as progress:  # fmt: skip
-                task = progress.add_task("", total=demo_steps())
+                steps = demo_steps(await demo_templates(db))
+                task = progress.add_task("", total=steps)
                 return await seed_demo(
                     db, settings.security, seckeys=seckeys_for(settings),
                     progress=lambda name: progress.update(task, advance=1, description=name),

@@ -8,6 +8,7 @@ from taihu.demo.dataset import (
     demo_credit_code,
     demo_plan,
     demo_steps,
+    demo_templates,
     seed_demo,
 )
 from taihu.demo.devices import SimulatedDevice, simulate
@@ -26,6 +27,7 @@ __all__ = [
     "demo_credit_code",
     "demo_plan",
     "demo_steps",
+    "demo_templates",
     "plan_district",
     "seed_demo",
     "simulate",

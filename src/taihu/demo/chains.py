@@ -1,7 +1,9 @@
 """The demo district's industrial map: ~600 fictional enterprises on six chains, ~3,000 edges.
 
 A deterministic plan (``plan_district``) says which enterprises exist, where, in which segment,
-and who supplies whom; ``seed_chains`` writes it through the ordinary services. The plan is made
+and who supplies whom, over the chain templates it is given (the district's current ones, read
+from the store by ``seed_demo``: on a fresh database the six built-ins; a template the district
+made is planned alike); ``seed_chains`` writes it through the ordinary services. The plan is made
 to contain what the analytics should find, so a reviewer can check them against it:
 
 - missing links (缺链): no local enterprise makes high-purity chemicals for fibre, display glass
@@ -35,7 +37,6 @@ from taihu.chains import (
     Ring,
     Supply,
     SupplyGraph,
-    chain_templates,
     write_edges,
 )
 from taihu.core import Clock
@@ -84,6 +85,7 @@ class PlannedFirm:
     township: str
     industry: str
     segment: str | None
+    chain: str | None  # the key of the segment's chain
     above_size: bool
     key_enterprise: bool
     chain_leader: bool
@@ -148,14 +150,23 @@ def _ring(rng: random.Random) -> Ring:
     return Ring.ABROAD
 
 
+def _raw_inputs(chain: ChainSpec) -> tuple[str, ...]:
+    # A template of the district's own has no list here: its first segment buys "raw material".
+    return RAW_INPUTS.get(chain.key, (f"{chain.name}原料",))
+
+
 def plan_district(
-    existing_names: tuple[str, ...], *, enterprises: int = 600, edges_per_firm: float = 5.6,
-    seed: int = 20261125,
+    existing_names: tuple[str, ...], chains: tuple[ChainSpec, ...], *, enterprises: int = 600,
+    edges_per_firm: float = 5.6, seed: int = 20261125,
 ) -> DistrictPlan:  # fmt: skip
-    """A deterministic district: ``enterprises`` firms (the existing ones first) and their edges."""
+    """A deterministic district over ``chains``: firms (the existing ones first) and edges.
+
+    ``enterprises`` firms in all; an existing enterprise whose hand-placed segment is in none
+    of ``chains`` is planned without a segment.
+    """
     rng = random.Random(seed)  # noqa: S311 - a reproducible demo, not a secret
     towns = [t.name_zh for t in townships().values()]
-    chains = chain_templates()
+    chain_of = {s.key: c.key for c in chains for s in c.segments}
     plan = DistrictPlan()
     used: set[str] = set()
 
@@ -165,12 +176,13 @@ def plan_district(
         index = len(plan.firms)
         plan.firms.append(PlannedFirm(
             index, name, demo_credit_code(index), _township(name, rng, towns), industry, segment,
-            above_size=employees >= 100, key_enterprise=employees >= 800,
-            chain_leader=False, employees=employees, revenue_band=_band(employees),
+            chain_of.get(segment or ""), above_size=employees >= 100,
+            key_enterprise=employees >= 800, chain_leader=False, employees=employees,
+            revenue_band=_band(employees),
         ))  # fmt: skip
 
     for name, (placed, industry) in zip(existing_names, EXISTING, strict=False):
-        add(name, placed, industry)
+        add(name, placed if placed in chain_of else None, industry)
     segments = [(c, s) for c in chains for s in c.segments if s.key not in MISSING]
     weights = {"upstream": 2, "midstream": 4, "downstream": 3}
     total_weight = sum(weights[s.stage.value] for _, s in segments)
@@ -185,8 +197,8 @@ def plan_district(
             while not name or name in used:
                 town = rng.choice(towns)[:2]
                 stem = "".join(rng.sample(_STEMS, 2))
-                name = f"{town}示范{stem}{rng.choice(segment.keywords)}有限公司"
-            add(name, segment.key, rng.choice(segment.codes))
+                name = f"{town}示范{stem}{rng.choice(segment.keywords or (segment.name,))}有限公司"
+            add(name, segment.key, rng.choice(segment.codes or ("",)))
     _leaders(plan, chains)
     _edges(plan, chains, rng, edges_per_firm)
     return plan
@@ -222,7 +234,7 @@ def _edges(
                 if source is not None:
                     _buy(plan, rng, buyer, source.key, by_segment.get(source.key, []), outsiders)
                 else:
-                    for item in RAW_INPUTS[chain.key]:
+                    for item in _raw_inputs(chain):
                         _outside(plan, rng, buyer, item, outsiders, rng.randint(1, 2))
                 # Other inputs of the chain bought from further upstream, and raw inputs.
                 for _ in range(int(extra) + (rng.random() < extra % 1)):
@@ -237,7 +249,7 @@ def _edges(
                                 plan, rng, supplier, None, buyer, upstream.key, substitutable=True
                             )
                             continue
-                    _outside(plan, rng, buyer, rng.choice(RAW_INPUTS[chain.key]), outsiders, 1)
+                    _outside(plan, rng, buyer, rng.choice(_raw_inputs(chain)), outsiders, 1)
 
 
 def _edge(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from taihu.accounts import AccountService, Principal, Role
+from taihu.chains import ChainSpec, TemplateStore
 from taihu.core import Database, FrozenClock, utcnow
 from taihu.demo.chains import DistrictPlan, plan_district, seed_chains
 from taihu.demo.codes import demo_credit_code
@@ -32,6 +33,7 @@ __all__ = [
     "demo_credit_code",
     "demo_plan",
     "demo_steps",
+    "demo_templates",
     "seed_demo",
 ]
 
@@ -131,23 +133,30 @@ async def seed_demo(
                 await accounts.add_membership(system, user, enterprise_ids[index])
         analyst = next(u for u in users if u.username == "analyst")
         await accounts.create_token(system, analyst, name="demo ERP sync", expires_days=90)
-        await seed_chains(session, clock, demo_plan(), progress=progress)
+        plan = demo_plan(await TemplateStore(session, clock).current())
+        await seed_chains(session, clock, plan, progress=progress)
     await seed_identifiers(
         db, list(zip(enterprise_ids, ENTERPRISE_NAMES, strict=True)),
         FrozenClock(end - timedelta(days=HISTORY_DAYS - 1, hours=end.hour)),
         days=HISTORY_DAYS, seckeys=seckeys, progress=progress,
     )  # fmt: skip
-    await seed_monitor(db, demo_plan(), end)
+    await seed_monitor(db, plan, end)
     return await seed_devices(db, enterprise_ids, end)
 
 
+async def demo_templates(db: Database) -> tuple[ChainSpec, ...]:
+    """The chain templates the demo plans over: the database's current ones (from the store)."""
+    async with db.session() as session:
+        return await TemplateStore(session).current()
+
+
 @cache
-def demo_plan() -> DistrictPlan:
-    """The demo district's industrial map (deterministic)."""
-    return plan_district(ENTERPRISE_NAMES)
+def demo_plan(chains: tuple[ChainSpec, ...]) -> DistrictPlan:
+    """The demo district's industrial map over the given templates (deterministic)."""
+    return plan_district(ENTERPRISE_NAMES, chains)
 
 
-def demo_steps() -> int:
-    """How many times ``seed_demo`` reports progress."""
-    plan = demo_plan()
+def demo_steps(chains: tuple[ChainSpec, ...]) -> int:
+    """How many times ``seed_demo`` reports progress, planning over ``chains``."""
+    plan = demo_plan(chains)
     return len(ENTERPRISE_NAMES) + len(plan.firms) + 1 + len(plan.edges) + IDENTIFIER_STEPS

@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from taihu.accounts import Principal
-from taihu.chains import chain_templates
 from taihu.core import Database, FrozenClock
 from taihu.demo.chains import DistrictPlan
 from taihu.enterprises import Enterprise
@@ -67,7 +66,6 @@ def _level(day: date, restart: date, stalled: bool) -> float:
 
 def plan_power(plan: DistrictPlan) -> tuple[list[tuple[str, date, float]], list[str], str]:
     """Daily use per (credit code, day), the stalled enterprises and the idle spiker."""
-    chain_of = {s.key: c.key for c in chain_templates() for s in c.segments}
     rng = random.Random(20260217)  # noqa: S311 - demo data
     rows: list[tuple[str, date, float]] = []
     stalled = [f.code for f in plan.firms if rng.random() < 0.05 and f.code != CHOKEPOINT]
@@ -76,7 +74,7 @@ def plan_power(plan: DistrictPlan) -> tuple[list[tuple[str, date, float]], list[
             for f in rng.sample(plan.firms, min(12, len(plan.firms)))}  # fmt: skip
     for firm in plan.firms:
         base = 300.0 + 4.0 * firm.employees * rng.uniform(0.7, 1.3)
-        restart = _restart(chain_of.get(firm.segment or ""), firm.code)
+        restart = _restart(firm.chain, firm.code)
         for offset in range(DAYS):
             day = FIRST_DAY + timedelta(days=offset)
             if day in gaps.get(firm.code, ()):
@@ -127,8 +125,7 @@ async def seed_monitor(db: Database, plan: DistrictPlan, now: datetime) -> None:
             await cases.act(system, done.id, "assign", officer=officer,
                             deadline=clock.now().date() + timedelta(days=2))  # fmt: skip
             await cases.act(system, done.id, "close", comment="示范: 已办理通行证, 车辆已进园")
-        chain_of = {s.key: c.key for c in chain_templates() for s in c.segments}
-        fibre = {f.code for f in plan.firms if chain_of.get(f.segment or "") == "optical-fibre"}
+        fibre = {f.code for f in plan.firms if f.chain == "optical-fibre"}
         leaders = [f.code for f in plan.firms if f.chain_leader and f.code in fibre]
         if leaders:
             deadline = clock.now().date() + timedelta(days=14)

@@ -1,4 +1,11 @@
-"""The groups the indices are computed for: townships, industry classes, chains, segments, lists."""
+"""The groups the indices are computed for: townships, industry classes, chains, segments, lists.
+
+Chains and segments are those of the district's current chain templates (``TemplateStore``,
+read once per request): an enterprise counts in a chain through its confirmed tags on the
+chain's current segments, so a template the district made is a group like the built-ins, and a
+new version of a template regroups its enterprises at once. A tag on a segment that no current
+template has any more counts in no chain.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from taihu.chains import SegmentTag, TagStatus, chain_templates
+from taihu.chains import SegmentTag, TagStatus, TemplateStore
 from taihu.core import N_, InvalidInput
 from taihu.enterprises import Enterprise, industry_classes, townships
 from taihu.monitor.indices import Grouping
@@ -61,7 +68,8 @@ async def groupings(session: AsyncSession, registry: Registry, kinds: list[str])
                     rows.append(i)
                     keys.append(code)
         elif kind in ("chain", "segment"):
-            chain_of = {s.key: c.key for c in chain_templates() for s in c.segments}
+            chain_of = {s.key: c.key for c in await TemplateStore(session).current()
+                        for s in c.segments}  # fmt: skip
             if tags is None:
                 tags = [(e, k) for e, k in await connection.execute(
                     sa.select(SegmentTag.enterprise_id, SegmentTag.segment_key).where(
@@ -92,7 +100,7 @@ async def group_names(session: AsyncSession, kind: str) -> dict[str, str]:
     if kind == "industry":
         return {code: c.name_zh for code, c in industry_classes().items()}
     if kind == "chain":
-        return {c.key: c.name for c in chain_templates()}
+        return {c.key: c.name for c in await TemplateStore(session).current()}
     if kind == "segment":
-        return {s.key: s.name for c in chain_templates() for s in c.segments}
+        return {s.key: s.name for c in await TemplateStore(session).current() for s in c.segments}
     return {str(i): n for i, n in await session.execute(sa.select(KeyList.id, KeyList.name))}

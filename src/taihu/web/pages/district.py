@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal
-from taihu.chains import ChainService, analyze_chain, chain_templates, english_name
+from taihu.chains import ChainService, analyze_chain
 from taihu.core import Runtime
 from taihu.devices import DeviceHub
 from taihu.identifiers import StatisticsService
@@ -103,18 +103,19 @@ async def _monitor_figures(
 async def _chain_figures(
     session: AsyncSession, runtime: Runtime, principal: Principal
 ) -> dict[str, Any]:
-    graph = await ChainService(session, runtime.clock).graph(principal)
+    service = ChainService(session, runtime.clock)
+    graph = await service.graph(principal)
     chinese = current_language.get().startswith("zh")
     chains: list[dict[str, Any]] = []
     alerts = 0
-    for chain in chain_templates():
+    for chain in await service.templates.current():  # the district's, its own ones included
         analysis = analyze_chain(graph, chain, centrality=False)
         weak = sum(1 for s in analysis.segments if s.status in ("missing", "chokepoint"))
         alerts += weak
         chains.append(
             {
                 "key": chain.key,
-                "name": chain.name if chinese else english_name(chain.key),
+                "name": chain.name if chinese else chain.name_en,
                 "completeness": round(analysis.completeness * 100, 1),
                 "alerts": weak,
             }
