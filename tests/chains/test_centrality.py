@@ -69,6 +69,12 @@ def test_equals_textbook_brandes_on_random_graphs(seed: int, nodes: int, arcs: i
     assert got == {k: pytest.approx(v, rel=1e-12, abs=1e-9) for k, v in expected.items()}
 
 
+def test_a_graph_without_a_path_of_two_arcs_scores_zero() -> None:
+    # Two suppliers of one buyer: no source is active, every node scores 0.
+    assert betweenness([("a", "b"), ("c", "b")]) == {"a": 0.0, "b": 0.0, "c": 0.0}
+    assert betweenness([]) == {}
+
+
 def test_equals_textbook_brandes_when_the_sources_come_in_many_batches(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -104,7 +104,7 @@ def betweenness(
     score = np.zeros(n)
     # Sources go in batches of at most _PAIRS / n, so a batch never holds more than _PAIRS
     # (source, node) pairs whatever the graph's shape; the batches share one key table.
-    size = min(len(chosen), max(1, _PAIRS // max(n, 1)))
+    size = max(1, min(len(chosen), _PAIRS // max(n, 1)))
     seen = np.zeros(size * n, dtype=np.bool_)
     slot = np.empty(size * n, dtype=np.int64)
     for first in range(0, len(chosen), size):
