@@ -30,8 +30,8 @@ Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 
-# At most this many (source, node) pairs per batch of sources in ``betweenness`` (memory bound:
-# some 40 bytes a pair).
+# At most this many (source, node) pairs per batch of sources in ``betweenness``: some 40 bytes a
+# pair, and one level's scan holds the arcs out of its pairs (at most pairs x mean out-degree).
 _PAIRS = 1 << 21
 
 
