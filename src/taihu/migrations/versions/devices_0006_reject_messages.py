@@ -24,19 +24,27 @@ depends_on = None
 
 def upgrade() -> None:
     """Add device_rejects.params."""
-    with op.batch_alter_table("device_rejects") as batch:
-        batch.add_column(sa.Column("params", JSONType, nullable=True))
+    op.add_column("device_rejects", sa.Column("params", JSONType, nullable=True))
 
 
 def downgrade() -> None:
     """Render each message in English into ``detail`` again, then drop device_rejects.params."""
+    connection = op.get_bind()
+    # On SQLite a failed older downgrade (devices_0004 with two children of one name) leaves
+    # the tables of devices_0005 gone while the version still says this one: nothing to undo.
+    columns = (
+        sa.inspect(connection).get_columns("device_rejects")
+        if sa.inspect(connection).has_table("device_rejects")
+        else []
+    )
+    if not any(c["name"] == "params" for c in columns):
+        return
     rejects = sa.table(
         "device_rejects",
         sa.column("id", sa.Integer()),
         sa.column("detail", sa.String(500)),
         sa.column("params", JSONType),
     )
-    connection = op.get_bind()
     rows = connection.execute(
         sa.select(rejects.c.id, rejects.c.detail, rejects.c.params).where(
             rejects.c.params.is_not(None)
@@ -48,5 +56,5 @@ def downgrade() -> None:
             .where(rejects.c.id == key)
             .values(detail=render_text(detail, params or {})[:500])
         )
-    with op.batch_alter_table("device_rejects") as batch:
-        batch.drop_column("params")
+    # A plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): no table rebuild to leave half done.
+    op.drop_column("device_rejects", "params")
