@@ -59,7 +59,9 @@ async def test_the_device_page_lists_refused_messages(
     assert "共拒绝 1 条" in page
     assert "载荷格式错误" in page  # the reason, in the reader's language
     assert "0x99" in page
-    assert "payload is not valid JSON" in page  # what the device was told
+    # The detail in the reader's language too (the device itself was told it in English).
+    assert "消息内容不是有效的 JSON" in page
+    assert "payload is not valid JSON" not in page
 
 
 async def test_other_enterprises_devices_are_hidden(

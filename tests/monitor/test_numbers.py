@@ -47,7 +47,7 @@ async def test_a_decimal_comma_is_refused_not_multiplied(db: Database, clock: Fr
     assert not report.applied
     assert [(p.row, p.column) for p in report.problems] == [(2, "kwh")]
     assert "ambiguous" in report.problems[0].reason
-    assert report.skipped == 0  # refused, not skipped
+    assert report.skipped == 1  # the refused row is not written (nor is any other)
 
 
 async def test_a_header_only_file_is_an_error(db: Database, clock: FrozenClock) -> None:
@@ -69,5 +69,5 @@ def test_a_refused_dry_run_says_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["monitor", "import-power", str(bad), "--dry-run"])
     assert result.exit_code == 1
     assert "not a finite number" in result.output
-    assert "refused" in result.output
-    assert "skipped" not in result.output
+    assert "refused, nothing written" in result.output
+    assert "would import" not in result.output

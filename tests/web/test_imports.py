@@ -22,7 +22,7 @@ def test_the_column_lists_match_what_the_importers_read() -> None:
     for key, required, known in (
         ("enterprises", registry_import.REQUIRED, registry_import.KNOWN),
         ("supply-edges", edge_import.REQUIRED, edge_import.KNOWN),
-        ("power", power.COLUMNS, power.COLUMNS),
+        ("power", power.LAYOUT.required, power.LAYOUT.known),
     ):
         columns = IMPORTS[key].columns
         assert {c.name for c in columns if c.required} == set(required), key

@@ -142,7 +142,13 @@ def show_import_report(report: ImportOutcome, *, dry_run: bool) -> None:
         for problem in report.problems:
             table.add_row(str(problem.row), problem.column, problem.reason)
         console.print(table)
-    verb = "imported" if report.applied else "would import" if dry_run else "nothing written"
+    counted = report.created or report.updated or report.unchanged
+    verb = (
+        "imported" if report.applied
+        else "would import" if dry_run and (counted or not report.problems)
+        else "refused, nothing written" if report.problems
+        else "nothing written"
+    )  # fmt: skip
     console.print(
         f"{verb}: {report.rows} rows, {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.skipped} skipped",

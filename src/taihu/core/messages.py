@@ -4,16 +4,21 @@ Services never build user-facing sentences by concatenation. They return or rais
 (``Message(N_("no local enterprise in {segment}"), segment=name)``); whoever shows it (console,
 API, CLI) translates the id with its catalog and fills in the values. Values that are themselves
 ``Message``s (a segment's name, a status) are rendered in the same language.
+
+``reader`` holds the current request's translation (set by the web application from the
+console's language cookie or the API caller's ``Accept-Language``; English elsewhere), for a
+context's API that answers with a sentence: ``message.render(reader.get())``.
 """
 
 from __future__ import annotations
 
 import string
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["N_", "Message", "Translate", "render_text"]
+__all__ = ["N_", "Message", "Translate", "reader", "render_text"]
 
 Translate = Callable[[str], str]
 
@@ -25,6 +30,9 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker nam
 
 def _same(text: str) -> str:
     return text
+
+
+reader: ContextVar[Translate] = ContextVar("taihu_reader", default=_same)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import Id, PageNumber, PageSize
+from taihu.core import Id, PageNumber, PageSize, reader
 from taihu.devices import device_api, query_api
 from taihu.devices.children import ChildDevices
 from taihu.devices.dependencies import Devices, Hub
@@ -22,6 +22,7 @@ from taihu.devices.schemas import (
     DevicePage,
     ProfileCreateIn,
     ProfileOut,
+    RejectOut,
     RejectsOut,
     TokenOut,
 )
@@ -139,9 +140,15 @@ async def get_device(device_id: Id, principal: CurrentPrincipal, devices: Device
 )
 async def get_rejects(device_id: Id, principal: CurrentPrincipal, devices: Devices) -> RejectsOut:
     await devices.get_for_data(principal, device_id)
-    return RejectsOut.model_validate(
-        await reject_summary(devices.session, device_id), from_attributes=True
-    )
+    summary = await reject_summary(devices.session, device_id)
+    translate = reader.get()
+    recent = [
+        RejectOut(at=r.at, reason=r.reason, code=r.code, transport=r.transport, topic=r.topic,
+                  detail=r.detail.render(translate), message_id=r.detail.id,
+                  params=dict(r.detail.params))
+        for r in summary["recent"]
+    ]  # fmt: skip
+    return RejectsOut.model_validate({**summary, "recent": recent})
 
 
 @router.put(

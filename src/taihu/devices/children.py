@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.core import N_, Clock, Conflict, InvalidInput, SystemClock
+from taihu.core import N_, Clock, Conflict, InvalidInput, Message, SystemClock
 from taihu.devices.models import Device, DeviceProfile
 from taihu.devices.service import (
     PROFILE_NAME_LENGTH,
@@ -40,8 +40,8 @@ GATEWAY_PROFILE_LIMIT = 20
 class ChildRefused(Exception):
     """A gateway named a device it may not act for, or a profile it may not create."""
 
-    def __init__(self, name: str, reason: str, device_id: int | None = None) -> None:
-        super().__init__(f"device {name!r} refused: {reason}")
+    def __init__(self, name: str, reason: Message, device_id: int | None = None) -> None:
+        super().__init__(f"device {name!r} refused: {reason.render()}")
         self.name = name
         self.reason = reason
         self.device_id = device_id  # the device the name belongs to, when one does
@@ -74,7 +74,7 @@ class ChildDevices:
             return device
         taken = await self.registry.named(gateway.enterprise_id, None, name)
         if taken is not None:
-            raise ChildRefused(name, "it is not a child of this gateway", taken)
+            raise ChildRefused(name, Message(N_("it is not a child of this gateway")), taken)
         chosen = await self._profile(gateway, name, profile)
         issued = await self.registry.create(
             _gateway_actor(gateway), gateway.enterprise_id, name, profile=chosen.name,
@@ -89,7 +89,8 @@ class ChildDevices:
         try:
             name = clean_name(wanted, "profile", PROFILE_NAME_LENGTH)
         except InvalidInput as exc:
-            raise ChildRefused(child, f"type: {exc}") from None
+            why = Message(exc.template, **exc.details)
+            raise ChildRefused(child, Message(N_("type: {error}"), error=why)) from None
         found = await self.session.scalar(
             sa.select(DeviceProfile).where(DeviceProfile.name == name)
         )
@@ -103,9 +104,12 @@ class ChildDevices:
         if (made or 0) >= GATEWAY_PROFILE_LIMIT:
             raise ChildRefused(
                 child,
-                f"no device profile named {name!r}, and the enterprise's gateways created "
-                f"{GATEWAY_PROFILE_LIMIT} profiles already (the limit)",
-            )
+                Message(
+                    N_("no device profile named {profile}, and the enterprise's gateways "
+                       "created {limit} profiles already (the limit)"),
+                    profile=repr(name), limit=GATEWAY_PROFILE_LIMIT,
+                ),
+            )  # fmt: skip
         # Profiles belong to the platform; this one records the enterprise it was made for.
         return await self.registry.create_profile(
             Principal.system(f"taihu (for gateway:{gateway.name})"), name,
@@ -119,7 +123,7 @@ class ChildDevices:
             self.session, _gateway_actor(gateway), "device.gateway_refused", "device",
             refusal.device_id if refusal.device_id is not None else refusal.name,
             after={"gateway_id": gateway.device_id, "name": refusal.name, "topic": topic,
-                   "reason": refusal.reason},
+                   "reason": refusal.reason.render()},
             at=self.clock.now(),
         )  # fmt: skip
 

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import ConfigDict, RootModel
 
-from taihu.core import N_, InvalidInput, TaihuError, TooManyRequests, Unauthenticated
+from taihu.core import N_, InvalidInput, Message, TaihuError, TooManyRequests, Unauthenticated
 from taihu.devices.dependencies import Hub
 from taihu.devices.hub import DeviceHub
 from taihu.devices.mqtt.reasons import Reason
@@ -130,11 +130,20 @@ async def _read(request: Request, hub: DeviceHub, auth: DeviceAuth) -> bytes:
                 size = len(body)
                 break
     if size > limit or len(body) > limit:
-        message = f"payload over the limit of {limit} bytes"
+        message = Message(N_("payload over the limit of {limit} bytes"), limit=limit)
         hub.refuse(auth, "too_large", Reason.PACKET_TOO_LARGE, message, transport="http",
                    topic=request.url.path.rsplit("/", 1)[-1])  # fmt: skip
-        raise PayloadTooLarge(message, limit=limit)
+        raise PayloadTooLarge(message.id, limit=limit)
     return bytes(body)
+
+
+def _refused(hub: DeviceHub, auth: DeviceAuth, exc: BadPayload, topic: str) -> InvalidInput:
+    """Record a malformed payload; the 400 that tells the device.
+
+    In English unless the device's ``Accept-Language`` asks for Chinese, as every API error.
+    """
+    hub.reject_payload(auth, exc.message, topic=topic, transport="http")
+    return InvalidInput(exc.message.id, code="bad_payload", **exc.message.params)
 
 
 async def _payload(request: Request, hub: DeviceHub, auth: DeviceAuth) -> Any:
@@ -143,8 +152,7 @@ async def _payload(request: Request, hub: DeviceHub, auth: DeviceAuth) -> Any:
     try:
         document = hub.decode(body)
     except BadPayload as exc:
-        hub.reject_payload(auth, str(exc), topic=topic, transport="http")
-        raise InvalidInput(str(exc), code="bad_payload") from None
+        raise _refused(hub, auth, exc, topic) from None
     if not hub.state(auth).limiter.take(time.monotonic()):
         hub.reject_rate(auth, 1, topic=topic, transport="http")
         raise TooManyRequests(
@@ -168,14 +176,15 @@ async def post_telemetry(token: str, request: Request, hub: Hub) -> Response:
     try:
         points = await hub.telemetry_points(auth.device_id, document)
     except BadPayload as exc:
-        hub.reject_payload(auth, str(exc), topic="telemetry", transport="http")
-        raise InvalidInput(str(exc), code="bad_payload") from None
+        raise _refused(hub, auth, exc, "telemetry") from None
     hub.stats.messages += 1
     refused = hub.admit_points(auth, len(points), 1, topic="telemetry", transport="http")
-    if refused is not None and not refused.transient:  # more points than the limit ever allows
-        raise InvalidInput(refused.message or "too many data points", code="too_many_points")
     if refused is not None:
-        raise TooManyRequests(refused.message or "over the data point limit", retry_after=1)
+        template = N_("over the data point limit {limits} ({count} in this message)")
+        limits, count = auth.data_point_limits, len(points)
+        if not refused.transient:  # more points than the limit ever allows
+            raise InvalidInput(template, code="too_many_points", limits=limits, count=count)
+        raise TooManyRequests(template, retry_after=1, limits=limits, count=count)
     ack = await (await hub.submit_points(auth.device_id, points, "http"))
     if ack.reason >= 0x80:
         raise NotStored(ack.message or "not stored", retry_after=1)
@@ -196,8 +205,7 @@ async def post_attributes(token: str, request: Request, hub: Hub) -> Response:
     try:
         values = parse_attributes(document)
     except BadPayload as exc:
-        hub.reject_payload(auth, str(exc), topic="attributes", transport="http")
-        raise InvalidInput(str(exc), code="bad_payload") from None
+        raise _refused(hub, auth, exc, "attributes") from None
     hub.stats.messages += 1
     await hub.store_client_attributes(auth, values)
     return Response()

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlalchemy as sa
 
+from taihu.core import N_, Message
 from taihu.devices.children import ChildDevices, ChildRefused
 from taihu.devices.mqtt.transport import Ack
 from taihu.devices.service import DeviceService
@@ -62,7 +63,7 @@ class GatewaySession:
     async def child(self, name: object, topic: str, profile: object = None) -> int | None:
         """The id of the gateway's child so named (created if new); None when refused."""
         if not isinstance(name, str) or not name.strip():
-            raise BadPayload("a child device needs a name")
+            raise BadPayload(N_("a child device needs a name"))
         if self._fresh(name):
             return self.children[name]
         async with self._resolving:  # one creation per name, however many messages name it
@@ -109,7 +110,9 @@ class GatewaySession:
 
     async def _refuse(self, topic: str, refusal: ChildRefused) -> None:
         auth = self.session.auth
-        self.hub.refuse_child(auth, f"{PREFIX}{topic}: {refusal}", PREFIX + topic)
+        message = Message(N_("{topic}: device {name} refused: {reason}"), topic=PREFIX + topic,
+                          name=repr(refusal.name), reason=refusal.reason)  # fmt: skip
+        self.hub.refuse_child(auth, message, PREFIX + topic)
         if refusal.name in self._told or len(self._told) >= _TOLD_AT_MOST:
             return
         self._told.add(refusal.name)
@@ -151,7 +154,8 @@ class GatewaySession:
                 data = orjson.dumps(request.get("data"))
                 self.hub.rpc_answered(child, str(request.get("id")), data)
             return _done(Ack())
-        return _done(self.hub.reject_topic(self.session.auth, topic, "of the gateway API"))
+        api = N_("{topic} is not a topic of the gateway API")
+        return _done(self.hub.reject_topic(self.session.auth, topic, api))
 
     async def _telemetry(self, document: Any, qos: int) -> Awaitable[Ack]:
         batches: list[tuple[int, list[Point]]] = []
@@ -191,7 +195,7 @@ class GatewaySession:
             return Ack()  # nothing to answer about a device the gateway does not own
         keys = request.get("keys") or ([request["key"]] if "key" in request else None)
         if keys is not None and not isinstance(keys, list):
-            raise BadPayload("keys must be a list of attribute names")
+            raise BadPayload(N_("keys must be a list of attribute names"))
         found = await self.hub.read_attributes(child, None, None)
         values = found.get("client" if request.get("client") else "shared", {})
         if keys is not None:
@@ -226,7 +230,7 @@ class GatewaySession:
 
 def _obj(document: Any) -> dict[str, Any]:
     if not isinstance(document, dict):
-        raise BadPayload("expected a JSON object")
+        raise BadPayload(N_("expected a JSON object"))
     return document
 
 

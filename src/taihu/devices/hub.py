@@ -39,13 +39,16 @@ import orjson
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from taihu.core import (
+    N_,
     Clock,
     Database,
     InvalidInput,
+    Message,
     NotFound,
     PeriodicJob,
     PermissionDenied,
     SystemClock,
+    TaihuError,
     drain,
 )
 from taihu.devices.gateway import GatewaySession
@@ -122,8 +125,15 @@ class DeviceState:
 _STORED = Ack()  # the acknowledgement of stored telemetry (shared: it is immutable)
 
 
-def _not_stored(reason: str) -> Ack:
-    return Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, f"not stored: {reason}", transient=True)
+def _not_stored(error: str) -> Message:
+    return Message(N_("not stored: {error}"), error=error)
+
+
+def _why(exc: BadPayload | TaihuError) -> Message:
+    """The message of a refused payload or a domain error, with its values."""
+    if isinstance(exc, BadPayload):
+        return exc.message
+    return Message(exc.template, **exc.details)
 
 
 def _done(ack: Ack) -> asyncio.Future[Ack]:
@@ -173,12 +183,14 @@ class DeviceSession:
             if topic.startswith("v1/gateway/") and self.gateway is not None:
                 return await self.gateway.publish(topic, packet.payload, packet.qos)
         except BadPayload as exc:
-            return _done(hub.reject_payload(self.auth, str(exc), topic=topic))
+            return _done(hub.reject_payload(self.auth, exc.message, topic=topic))
         except Exception as exc:
             # Raised here, it would end the connection unacknowledged: the client would send
             # the message again on every reconnect, and nothing after it would get through.
             return _done(hub.failed(self.auth, topic, exc))
-        return _done(hub.reject_topic(self.auth, topic, "of the device API"))
+        return _done(
+            hub.reject_topic(self.auth, topic, N_("{topic} is not a topic of the device API"))
+        )
 
     async def too_large(self, packet: Oversize, limit: int) -> Ack:
         """A message over the maximum packet size: recorded, answered 0x97 (permanent).
@@ -186,13 +198,14 @@ class DeviceSession:
         MQTT 5 would have the server DISCONNECT with 0x95, but clients that ignore the limit
         the CONNACK announced (paho) then send it again on every reconnect: a PUBACK ends it.
         """
-        message = f"packet of {packet.size} bytes exceeds the maximum of {limit}"
+        message = Message(N_("packet of {size} bytes exceeds the maximum of {limit}"),
+                          size=packet.size, limit=limit)  # fmt: skip
         code = Reason.PACKET_TOO_LARGE if packet.qos == 0 else Reason.QUOTA_EXCEEDED
         return self.hub.refuse(self.auth, "too_large", code, message, topic=packet.topic)
 
     async def _attribute_request(self, request_id: str, request: Any) -> Ack:
         if not isinstance(request, dict):
-            raise BadPayload('an attribute request is {"clientKeys": "a,b", "sharedKeys": "c"}')
+            raise BadPayload(N_('an attribute request is {"clientKeys": "a,b", "sharedKeys": "c"}'))
         answer = await self.hub.read_attributes(
             self.auth.device_id, request.get("clientKeys"), request.get("sharedKeys")
         )
@@ -201,7 +214,7 @@ class DeviceSession:
 
     async def _client_rpc(self, request_id: str, request: Any) -> Ack:
         if not isinstance(request, dict) or not isinstance(request.get("method"), str):
-            raise BadPayload('a client-side RPC is {"method": "…", "params": …}')
+            raise BadPayload(N_('a client-side RPC is {"method": "…", "params": …}'))
         method = request["method"]
         result: Any
         if method == "getSessionLimits":
@@ -420,15 +433,20 @@ class DeviceHub:
         return parse_json(payload, limit=self.settings.max_packet_size)
 
     def _refused(
-        self, auth: DeviceAuth | None, reason: str, code: int, message: str, *,
+        self, auth: DeviceAuth | None, reason: str, code: int, message: Message, *,
         topic: str = "", transport: str = "mqtt", transient: bool = False,
         disconnect: bool = False,
     ) -> Ack:  # fmt: skip
-        """Count and record a refusal on the device; the acknowledgement that tells it."""
+        """Count and record a refusal on the device; the acknowledgement that tells it.
+
+        The device is told the message in English (the reason string of ThingsBoard's API);
+        the record keeps the message to show it in each reader's language.
+        """
         self.stats.rejected += 1
+        text = message.render()
         if auth is not None:
             state = self.state(auth)
-            state.errors.append((time.time(), message))
+            state.errors.append((time.time(), text))
             if reason == "malformed":
                 state.malformed += 1
             elif reason in {"rate_limited", "too_many_points"}:
@@ -436,45 +454,48 @@ class DeviceHub:
             self.rejects.record(
                 auth.device_id, reason, code, message, transport=transport, topic=topic
             )
-        return Ack(code, message, disconnect=disconnect, transient=transient)
+        return Ack(code, text, disconnect=disconnect, transient=transient)
 
     def failed(self, auth: DeviceAuth | None, topic: str, exc: Exception) -> Ack:
         """The answer to a message whose handling raised, told permanent from transient."""
         if isinstance(exc, BadPayload | InvalidInput):  # the message is wrong: 0x99
             if auth is None:
                 return Ack(Reason.PAYLOAD_FORMAT_INVALID, str(exc))
-            return self.reject_payload(auth, str(exc), topic=topic)
+            return self.reject_payload(auth, _why(exc), topic=topic)
         if isinstance(exc, PermissionDenied | NotFound):  # acts for what it may not: 0x87
-            return self._refused(auth, "not_authorized", Reason.NOT_AUTHORIZED, str(exc),
+            return self._refused(auth, "not_authorized", Reason.NOT_AUTHORIZED, _why(exc),
                                  topic=topic)  # fmt: skip
         if isinstance(exc, OSError | TimeoutError | OperationalError | InterfaceError):
             # The database is unreachable or busy: the same message may pass later.
             log.warning("device message on %s not handled: %s", topic, exc)
             return self._refused(auth, "not_stored", Reason.IMPLEMENTATION_SPECIFIC_ERROR,
-                                 f"not stored: {exc}", topic=topic, transient=True)  # fmt: skip
+                                 _not_stored(str(exc)), topic=topic, transient=True)  # fmt: skip
         # A fault of ours on this message: it would fail again, so it must not block the
         # device (a 3.1.1 client gets it acknowledged and dropped).
         log.error("device message on %s failed", topic, exc_info=exc)
         return self._refused(auth, "internal", Reason.IMPLEMENTATION_SPECIFIC_ERROR,
-                             "internal error", topic=topic)  # fmt: skip
+                             Message(N_("internal error")), topic=topic)  # fmt: skip
 
     def refuse(
-        self, auth: DeviceAuth, reason: str, code: int, message: str, *, topic: str = "",
+        self, auth: DeviceAuth, reason: str, code: int, message: Message, *, topic: str = "",
         transport: str = "mqtt",
     ) -> Ack:  # fmt: skip
         """A permanent refusal of a message (reason: a key of ``rejects.REASONS``), recorded."""
         return self._refused(auth, reason, code, message, topic=topic, transport=transport)
 
     def reject_payload(
-        self, auth: DeviceAuth, message: str, *, topic: str = "", transport: str = "mqtt"
+        self, auth: DeviceAuth, message: Message, *, topic: str = "", transport: str = "mqtt"
     ) -> Ack:
         """A malformed payload: counted, recorded, answered with 0x99 (permanent)."""
         return self._refused(auth, "malformed", Reason.PAYLOAD_FORMAT_INVALID, message,
                              topic=topic, transport=transport)  # fmt: skip
 
-    def reject_topic(self, auth: DeviceAuth, topic: str, api: str) -> Ack:
-        """A topic outside the API: counted, recorded, answered with 0x90 (permanent)."""
-        message = f"{topic[:200]!r} is not a topic {api}"
+    def reject_topic(self, auth: DeviceAuth, topic: str, template: str) -> Ack:
+        """A topic outside the API: counted, recorded, answered with 0x90 (permanent).
+
+        ``template`` names the API (``N_("{topic} is not a topic of the device API")``).
+        """
+        message = Message(template, topic=repr(topic[:200]))
         return self._refused(auth, "topic", Reason.TOPIC_NAME_INVALID, message, topic=topic)
 
     def reject_rate(
@@ -486,12 +507,12 @@ class DeviceHub:
         exceeded" (0x97), with the limit in the reason string. Transient: sent again later, the
         message passes.
         """
-        message = f"over the rate limit {auth.rate_limits}"
+        message = Message(N_("over the rate limit {rate_limits}"), rate_limits=auth.rate_limits)
         code = Reason.MESSAGE_RATE_TOO_HIGH if qos == 0 else Reason.QUOTA_EXCEEDED
         return self._refused(auth, "rate_limited", code, message, topic=topic,
                              transport=transport, transient=True, disconnect=qos == 0)  # fmt: skip
 
-    def refuse_child(self, auth: DeviceAuth, message: str, topic: str = "") -> None:
+    def refuse_child(self, auth: DeviceAuth, message: Message, topic: str = "") -> None:
         """A gateway's item for a device it may not act for: recorded, not stored.
 
         The gateway API has no per-device answer, so the message's PUBACK stays a success.
@@ -511,7 +532,8 @@ class DeviceHub:
         limiter = self.state(auth).points
         if limiter.take(time.monotonic(), count):
             return None
-        message = f"over the data point limit {auth.data_point_limits} ({count} in this message)"
+        message = Message(N_("over the data point limit {limits} ({count} in this message)"),
+                          limits=auth.data_point_limits, count=count)  # fmt: skip
         code = Reason.MESSAGE_RATE_TOO_HIGH if qos == 0 else Reason.QUOTA_EXCEEDED
         never = count > min(limit.capacity for limit in limiter.limits)
         return self._refused(
@@ -544,10 +566,11 @@ class DeviceHub:
     ) -> asyncio.Future[Ack]:
         """Queue rows of one device; the future becomes its acknowledgement once stored."""
 
-        def not_stored(reason: str) -> Ack:  # transient: the store may be back for a resend
+        def not_stored(error: str) -> Ack:  # transient: the store may be back for a resend
             self.stats.rejected += 1
-            ack = _not_stored(reason)
-            self.rejects.record(device_id, "not_stored", ack.reason, ack.message or "",
+            message = _not_stored(error)
+            ack = Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, message.render(), transient=True)
+            self.rejects.record(device_id, "not_stored", ack.reason, message,
                                 transport=transport)  # fmt: skip
             return ack
 
@@ -596,7 +619,8 @@ class DeviceHub:
                 wanted = None
                 if keys is not None:
                     if not isinstance(keys, str | list):
-                        raise BadPayload(f"{scope}Keys must be a comma-separated string")
+                        raise BadPayload(N_("{scope}Keys must be a comma-separated string"),
+                                         scope=scope)  # fmt: skip
                     wanted = keys.split(",") if isinstance(keys, str) else [str(k) for k in keys]
                     wanted = [k.strip() for k in wanted if k.strip()]
                 rows = await registry.attributes(device_id, scope, wanted)

@@ -117,7 +117,11 @@ class DeviceReject(Base):
     code: Mapped[int] = mapped_column(sa.SmallInteger)  # the MQTT 5 reason code answered
     transport: Mapped[str] = mapped_column(sa.String(8))  # "mqtt" or "http"
     topic: Mapped[str] = mapped_column(sa.String(255), default="")
+    # Why, as a message id (English, with {name} fields) and the values that fill it, so that
+    # each reader gets it in their language; rows from before devices_0006 have plain English
+    # text and no params.
     detail: Mapped[str] = mapped_column(sa.String(500), default="")
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
 
 class DeviceRejectCount(Base):

@@ -7,8 +7,10 @@
 
 Refusals come in bursts (a device stuck on bad data), on the ingest path: ``record`` only
 touches memory, bounded by the number of devices times ``KEEP``; a background job writes. A
-reason is a message id (``malformed``, ``rate_limited`` …); the detail is the technical text the
-device was told (MQTT 5 reason string, HTTP error message).
+reason is a code (``malformed``, ``rate_limited`` …); the detail is a ``Message`` (a message id
+and its values), stored as such (``detail`` and ``params``) so that the console and the API show
+it in the reader's language. The device itself was told its English rendering (MQTT 5 reason
+string, HTTP error message). The message is built by whoever refuses, on the refusal path only.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter as PromCounter
 from sqlalchemy.dialects import postgresql, sqlite
 
-from taihu.core import Database, PeriodicJob
+from taihu.core import Database, Message, PeriodicJob
 from taihu.devices.models import Device, DeviceReject, DeviceRejectCount
 
 __all__ = ["KEEP", "REASONS", "Reject", "RejectLog", "reject_summary"]
@@ -49,6 +51,7 @@ REJECTS = PromCounter(
 )
 _COUNTERS: dict[tuple[str, str], Any] = {}
 _DETAIL = 500
+_PARAM = 200  # characters kept of a text value (a key, a parser's error) in a stored message
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,7 @@ class Reject:
     code: int
     transport: str
     topic: str
-    detail: str
+    detail: Message
 
 
 @dataclass(slots=True)
@@ -80,7 +83,7 @@ class RejectLog:
                                 first_after=FLUSH_EVERY)  # fmt: skip
 
     def record(
-        self, device_id: int, reason: str, code: int, detail: str, *,
+        self, device_id: int, reason: str, code: int, detail: Message, *,
         transport: str = "mqtt", topic: str = "",
     ) -> None:  # fmt: skip
         """Count a refusal; it reaches the database within about a second."""
@@ -97,7 +100,7 @@ class RejectLog:
             pending = self._pending[device_id] = _Pending()
         count, _ = pending.counts.get(reason, (0, now))
         pending.counts[reason] = (count + 1, now)
-        pending.recent.append(Reject(now, reason, code, transport, topic[:255], detail[:_DETAIL]))
+        pending.recent.append(Reject(now, reason, code, transport, topic[:255], detail))
 
     async def stop(self) -> None:
         """Stop the writer and write what is left."""
@@ -137,7 +140,7 @@ class RejectLog:
             ]  # fmt: skip
             rows = [
                 {"device_id": d, "at": r.at, "reason": r.reason, "code": r.code,
-                 "transport": r.transport, "topic": r.topic, "detail": r.detail}
+                 "transport": r.transport, "topic": r.topic, **_stored(r.detail)}
                 for d, pending in taken.items() if d in alive
                 for r in pending.recent
             ]  # fmt: skip
@@ -168,6 +171,21 @@ class RejectLog:
         )
 
 
+def _stored(detail: Message) -> dict[str, Any]:
+    """A message as two columns: its id and its values (text values bounded, all as JSON)."""
+    params = {
+        key: value if isinstance(value, int | float | bool) or value is None
+        else str(value)[:_PARAM]
+        for key, value in detail.params.items()
+    }  # fmt: skip
+    return {"detail": detail.id[:_DETAIL], "params": params}
+
+
+def _message(detail: str, params: dict[str, Any] | None) -> Message:
+    """A stored detail back as a message; rows from before messages were kept are plain text."""
+    return Message(detail, **(params or {}))
+
+
 async def reject_summary(session: Any, device_id: int) -> dict[str, Any]:
     """``{"total", "by_reason": {reason: {count, last_at}}, "recent": [Reject, newest first]}``."""
     counts = await session.scalars(
@@ -181,5 +199,8 @@ async def reject_summary(session: Any, device_id: int) -> dict[str, Any]:
     return {
         "total": sum(c["count"] for c in by_reason.values()),
         "by_reason": by_reason,
-        "recent": [Reject(r.at, r.reason, r.code, r.transport, r.topic, r.detail) for r in recent],
+        "recent": [
+            Reject(r.at, r.reason, r.code, r.transport, r.topic, _message(r.detail, r.params))
+            for r in recent
+        ],
     }

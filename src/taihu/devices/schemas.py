@@ -217,7 +217,12 @@ class RejectOut(BaseModel):
     code: int = Field(description="The MQTT 5 reason code answered (also for HTTP)")
     transport: Literal["mqtt", "http"]
     topic: str
-    detail: str = Field(description="What the device was told")
+    detail: str = Field(
+        description="Why, in the caller's language (Accept-Language); the device itself was "
+        "told it in English"
+    )
+    message_id: str = Field(description="The English message id `detail` was rendered from")
+    params: dict[str, Any] = Field(description="The values that fill `message_id`")
 
 
 class RejectCountOut(BaseModel):
@@ -239,7 +244,9 @@ class RejectsOut(BaseModel):
                     "recent": [
                         {"at": "2026-12-06T09:00:00Z", "reason": "malformed", "code": 153,
                          "transport": "mqtt", "topic": "v1/devices/me/telemetry",
-                         "detail": "payload is not valid JSON: unexpected character"}
+                         "detail": "payload is not valid JSON: unexpected character",
+                         "message_id": "payload is not valid JSON: {error}",
+                         "params": {"error": "unexpected character"}}
                     ],
                 }
             ]

@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from taihu.core.messages import N_, Message
+
 __all__ = [
     "MAX_KEY_LENGTH",
     "MAX_STRING_LENGTH",
@@ -49,7 +51,16 @@ _MAX_TS = 4_102_444_800_000
 
 
 class BadPayload(ValueError):
-    """A payload that is not valid telemetry or attributes; the message says why."""
+    """A payload that is not valid telemetry or attributes; ``message`` says why.
+
+    Raised only on the refusal path: the message (an id with values, see
+    ``taihu.core.messages``) is built for refused payloads, never for accepted ones. ``str()``
+    is the English sentence the device is told (MQTT 5 reason string, HTTP error message).
+    """
+
+    def __init__(self, template: str, /, **params: object) -> None:
+        self.message = Message(template, **params)
+        super().__init__(self.message.render())
 
 
 class Kind(IntEnum):
@@ -128,33 +139,38 @@ def typed_value(kind: int, num: float | None, txt: str | None) -> Any:
 def parse_json(payload: bytes, *, limit: int) -> Any:
     """Decode JSON, refusing payloads over ``limit`` bytes."""
     if len(payload) > limit:
-        raise BadPayload(f"payload of {len(payload)} bytes exceeds the limit of {limit}")
+        raise BadPayload(N_("payload of {size} bytes exceeds the limit of {limit}"),
+                         size=len(payload), limit=limit)  # fmt: skip
     try:
         return orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        raise BadPayload(f"payload is not valid JSON: {exc}") from None
+        raise BadPayload(N_("payload is not valid JSON: {error}"), error=str(exc)) from None
 
 
 def _check_key(key: object) -> str:
     if not isinstance(key, str) or not key.strip():
-        raise BadPayload("keys must be non-empty strings")
+        raise BadPayload(N_("keys must be non-empty strings"))
     if len(key) > MAX_KEY_LENGTH:
-        raise BadPayload(f"key {key[:40]!r}… is longer than {MAX_KEY_LENGTH} characters")
+        raise BadPayload(N_("key {key}… is longer than {limit} characters"), key=repr(key[:40]),
+                         limit=MAX_KEY_LENGTH)  # fmt: skip
     return key
 
 
 def _check_value(key: str, value: object) -> bool | int | float | str | dict[str, Any] | list[Any]:
     if value is None:
-        raise BadPayload(f"{key}: null is not a value")
+        raise BadPayload(N_("{key}: null is not a value"), key=key)
     if isinstance(value, float) and not math.isfinite(value):
-        raise BadPayload(f"{key}: {value} is not a finite number")
+        raise BadPayload(N_("{key}: {value} is not a finite number"), key=key, value=str(value))
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63 - 1:
-        raise BadPayload(f"{key}: {value} does not fit in 64 bits")
+        raise BadPayload(N_("{key}: {value} does not fit in 64 bits"), key=key, value=str(value))
     if isinstance(value, str) and len(value) > MAX_STRING_LENGTH:
-        raise BadPayload(f"{key}: strings are limited to {MAX_STRING_LENGTH} characters")
+        raise BadPayload(N_("{key}: strings are limited to {limit} characters"), key=key,
+                         limit=MAX_STRING_LENGTH)  # fmt: skip
     if isinstance(value, bool | int | float | str | dict | list):
         return value
-    raise BadPayload(f"{key}: unsupported value {value!r}")  # pragma: no cover - JSON has no more
+    raise BadPayload(
+        N_("{key}: unsupported value {value}"), key=key, value=repr(value)
+    )  # pragma: no cover - JSON has no more
 
 
 def _values(obj: dict[str, Any], ts: int, out: list[Point]) -> None:
@@ -165,15 +181,16 @@ def _values(obj: dict[str, Any], ts: int, out: list[Point]) -> None:
 def _entry(entry: object, now_ms: int, out: list[Point]) -> bool:
     """Append an entry's points; whether it took the hub's stamp ``now_ms``."""
     if not isinstance(entry, dict):
-        raise BadPayload(f"expected a JSON object, got {type(entry).__name__}")
+        raise BadPayload(N_("expected a JSON object, got {kind}"), kind=type(entry).__name__)
     if "ts" in entry and "values" in entry:
         ts, values = entry["ts"], entry["values"]
         if isinstance(ts, bool) or not isinstance(ts, int):
-            raise BadPayload(f"ts must be integer milliseconds since the epoch, got {ts!r}")
+            raise BadPayload(N_("ts must be integer milliseconds since the epoch, got {ts}"),
+                             ts=repr(ts)[:40])  # fmt: skip
         if not _MIN_TS <= ts < _MAX_TS:
-            raise BadPayload(f"ts {ts} is not milliseconds between 2000 and 2100")
+            raise BadPayload(N_("ts {ts} is not milliseconds between 2000 and 2100"), ts=ts)
         if not isinstance(values, dict):
-            raise BadPayload("values must be a JSON object of key: value")
+            raise BadPayload(N_("values must be a JSON object of key: value"))
         _values(values, ts, out)
         return False
     _values(entry, now_ms, out)
@@ -199,9 +216,10 @@ def parse_telemetry(document: Any, now_ms: int, step: int = 1) -> list[Point]:
     for entry in entries:
         now_ms += step * _entry(entry, now_ms, out)
         if len(out) > MAX_POINTS_PER_MESSAGE:
-            raise BadPayload(f"more than {MAX_POINTS_PER_MESSAGE} data points in one message")
+            raise BadPayload(N_("more than {limit} data points in one message"),
+                             limit=MAX_POINTS_PER_MESSAGE)  # fmt: skip
     if not out:
-        raise BadPayload("no values in the payload")
+        raise BadPayload(N_("no values in the payload"))
     return out
 
 
@@ -232,7 +250,9 @@ def _row(device_id: int, key: object, ts: int, value: object) -> Row:
     elif kind is dict or kind is list:
         return (device_id, key, ts, _JSON, None, orjson.dumps(value).decode())  # type: ignore[return-value]
     _check_value(key, value)  # type: ignore[arg-type] # raises with the reason
-    raise BadPayload(f"{key}: unsupported value {value!r}")  # pragma: no cover
+    raise BadPayload(
+        N_("{key}: unsupported value {value}"), key=key, value=repr(value)
+    )  # pragma: no cover
 
 
 def telemetry_rows(document: Any, now_ms: int, device_id: int, step: int = 1) -> list[Row]:
@@ -251,16 +271,17 @@ def telemetry_rows(document: Any, now_ms: int, device_id: int, step: int = 1) ->
             now_ms += step  # the next object without ts gets the next stamp
         out.extend([_row(device_id, k, ts, v) for k, v in values.items()])
         if len(out) > MAX_POINTS_PER_MESSAGE:
-            raise BadPayload(f"more than {MAX_POINTS_PER_MESSAGE} data points in one message")
+            raise BadPayload(N_("more than {limit} data points in one message"),
+                             limit=MAX_POINTS_PER_MESSAGE)  # fmt: skip
     if not out:
-        raise BadPayload("no values in the payload")
+        raise BadPayload(N_("no values in the payload"))
     return out
 
 
 def parse_attributes(document: Any) -> dict[str, Any]:
     """Attribute updates from a decoded ``{key: value}`` document."""
     if not isinstance(document, dict):
-        raise BadPayload("attributes must be a JSON object of key: value")
+        raise BadPayload(N_("attributes must be a JSON object of key: value"))
     if not document:
-        raise BadPayload("no attributes in the payload")
+        raise BadPayload(N_("no attributes in the payload"))
     return {_check_key(k): _check_value(k, v) for k, v in document.items()}

@@ -5,20 +5,23 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
 from taihu.core import (
     N_,
     DbSession,
+    DryRun,
     Id,
+    ImportFile,
     InvalidInput,
     NotFound,
     PageNumber,
     PageSize,
     RuntimeDep,
-    read_upload,
+    SkipInvalid,
+    import_upload,
 )
 from taihu.devices import store_for
 from taihu.enterprises import ImportReportOut
@@ -304,8 +307,9 @@ async def report_status(
     "/api/monitor/power/import",
     summary="Import daily electricity from the grid company",
     description="Admin and bureau. Multipart `file` (xlsx or CSV: credit code, date, kWh). "
-    "Every row is validated first (unknown enterprise, bad date, negative or absurd value, "
-    "repeated day); any problem and nothing is written. A known (enterprise, day) is replaced.",
+    "Every row is validated first (unknown enterprise, bad date, negative, ambiguous or absurd "
+    "value, repeated day); any problem and nothing is written unless `skip_invalid=true`, "
+    "which writes the valid rows and reports the others. A known (enterprise, day) is replaced.",
     response_model=ImportReportOut,
     responses=ERROR_RESPONSES,
 )
@@ -313,17 +317,20 @@ async def import_power_file(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
-    file: Annotated[UploadFile, File(description="The .xlsx or .csv file")],
-    dry_run: Annotated[bool, Query(description="Validate without writing")] = False,
+    file: ImportFile,
+    skip_invalid: SkipInvalid = False,
+    dry_run: DryRun = False,
 ) -> ImportReportOut:
-    content = await read_upload(file)
     settings = runtime.settings
-    report = await import_power(
-        session, runtime.clock, principal, file.filename or "upload.csv", content,
-        max_kwh=settings.monitor.max_daily_kwh,
-        today=runtime.clock.now().astimezone(settings.console.zone).date(), dry_run=dry_run,
+    return await import_upload(
+        file,
+        lambda name, content: import_power(
+            session, runtime.clock, principal, name, content,
+            max_kwh=settings.monitor.max_daily_kwh,
+            today=runtime.clock.now().astimezone(settings.console.zone).date(),
+            skip_invalid=skip_invalid, dry_run=dry_run,
+        ),
     )  # fmt: skip
-    return ImportReportOut.model_validate(report)
 
 
 @router.post(

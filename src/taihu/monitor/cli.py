@@ -10,14 +10,13 @@ from pathlib import Path
 import sqlalchemy as sa
 import typer
 from openpyxl import Workbook
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal
 from taihu.core import InvalidInput, SystemClock
-from taihu.core.commands import console, fail, load_settings, open_database, run, show_import_report
-from taihu.enterprises import CreditCode, Enterprise, EnterpriseService, ImportReport
+from taihu.core.commands import console, fail, import_file, load_settings, open_database, run
+from taihu.enterprises import CreditCode, Enterprise, EnterpriseService
 from taihu.monitor.basis import clear_override, list_overrides, set_override
 from taihu.monitor.casework import CaseFilter, CaseService
 from taihu.monitor.groups import GROUP_KINDS
@@ -83,36 +82,24 @@ def _pct(value: float | None) -> str:
 @app.command("import-power")
 def import_power_(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="xlsx or CSV file."),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Write the valid rows and skip the others."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate only; write nothing."),
 ) -> None:
     """Import a grid company's daily electricity file (credit code, date, kWh)."""
     settings = load_settings()
-    content = file.read_bytes()
-
-    async def _run() -> ImportReport:
-        async with open_database(settings) as db, db.session() as session:
-            clock = SystemClock()
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          console=console, transient=True) as progress:  # fmt: skip
-                task = progress.add_task("writing", total=None)
-                return await import_power(
-                    session, clock, SYSTEM, file.name, content,
-                    max_kwh=settings.monitor.max_daily_kwh,
-                    today=clock.now().astimezone(settings.console.zone).date(), dry_run=dry_run,
-                    progress=lambda done, total: progress.update(task, completed=done, total=total),
-                )  # fmt: skip
-
-    report = run(_run())
-    if report.problems and not report.applied:
-        # Refused: no row was skipped, nothing was (or would have been) written.
-        table = Table("row", "column", "reason", title=f"{len(report.problems)} problem(s)")
-        for problem in report.problems:
-            table.add_row(str(problem.row), problem.column, problem.reason)
-        console.print(table)
-        console.print(f"refused: {report.rows} rows, {len(report.problems)} problem(s); "
-                      "nothing written", highlight=False)  # fmt: skip
-        raise typer.Exit(1)
-    show_import_report(report, dry_run=dry_run)
+    clock = SystemClock()
+    import_file(
+        file,
+        lambda session, content, progress: import_power(
+            session, clock, SYSTEM, file.name, content,
+            max_kwh=settings.monitor.max_daily_kwh,
+            today=clock.now().astimezone(settings.console.zone).date(),
+            skip_invalid=skip_invalid, dry_run=dry_run, progress=progress,
+        ),
+        dry_run=dry_run,
+    )  # fmt: skip
 
 
 @app.command("sync-meters")

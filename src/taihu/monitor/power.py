@@ -1,10 +1,11 @@
 """Daily power per enterprise: grid-company files and the device hub's power meters.
 
-A grid file (xlsx or CSV: credit code, date, kWh) is validated row by row before anything is
-written; any problem and nothing is written (a dry run reports what would happen). A known
-(enterprise, day) is replaced. Meter readings come from the meters' cumulative energy key: a
-day's use is the counter at the end of the day minus the counter at the end of the day before
-(``taihu.monitor.meters``), summed over an enterprise's meters. A day
+A grid file (xlsx or CSV: credit code, date, kWh) goes through the one tabular import
+(``taihu.core.tabular``): every row is checked first; by default one refused row and nothing is
+written, with ``skip_invalid`` the valid rows are written and the others reported (a dry run
+reports what would happen). A known (enterprise, day) is replaced. Meter readings come from the
+meters' cumulative energy key: a day's use is the counter at the end of the day minus the counter
+at the end of the day before (``taihu.monitor.meters``), summed over an enterprise's meters. A day
 imported from the grid company is the billing figure and is never overwritten by meter data.
 """
 
@@ -19,9 +20,18 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.core import N_, Clock, InvalidInput, Message
+from taihu.core import (
+    N_,
+    Clock,
+    ImportReport,
+    InvalidInput,
+    Message,
+    RowProblem,
+    TableLayout,
+    should_write,
+)
 from taihu.devices import Device, DeviceProfile, TimeSeriesStore
-from taihu.enterprises import CreditCode, Enterprise, ImportReport, RowProblem, read_sheet
+from taihu.enterprises import CreditCode, Enterprise
 from taihu.monitor.columns import lock_columns, refresh_columns
 from taihu.monitor.meters import Bucket, EnergyGap, daily_energy
 from taihu.monitor.models import PowerDay
@@ -41,17 +51,19 @@ POWER_ALIASES = {
     "日期": "date", "用电日期": "date", "day": "date",
     "用电量": "kwh", "日用电量": "kwh", "用电量(kwh)": "kwh",
     "kwh": "kwh", "electricity": "kwh",
+    "企业名称": "name", "户名": "name",
 }  # fmt: skip
 COLUMNS = ("credit_code", "date", "kwh")
+# The enterprise's name may stand beside its code (grid files carry it); it is not read.
+LAYOUT = TableLayout(POWER_ALIASES, COLUMNS, (*COLUMNS, "name"))
 log = logging.getLogger("taihu.monitor.power")
 GRID, METER = "grid", "meter"
 GAP_LOOKBACK_DAYS = 7  # how far before the first day a sync looks for the last reading
 _HOUR_MS = 3_600_000
 
 
-def _text(message: str, **params: object) -> str:
-    # RowProblem carries text; rendered in English until the import reports carry messages.
-    return Message(message, **params).render()
+def _why(exc: InvalidInput) -> Message:
+    return Message(exc.template, **exc.details)
 
 
 def parse_day(text: str) -> date:
@@ -75,25 +87,25 @@ def _parse_row(
     before = len(problems)
     for column in COLUMNS:
         if not cells.get(column):
-            problems.append(RowProblem(number, column, "required"))
+            problems.append(RowProblem(number, column, Message(N_("required"))))
     if len(problems) > before:
         return None
     code, day, kwh = "", today, 0.0
     try:
         code = CreditCode(cells["credit_code"]).value
     except InvalidInput as exc:
-        problems.append(RowProblem(number, "credit_code", exc.message))
+        problems.append(RowProblem(number, "credit_code", _why(exc)))
     try:
         day = parse_day(cells["date"])
         if day > today:
-            problems.append(RowProblem(number, "date", _text(N_("{day} is in the future"),
-                                                             day=day.isoformat())))  # fmt: skip
+            problems.append(RowProblem(number, "date", Message(N_("{day} is in the future"),
+                                                               day=day.isoformat())))  # fmt: skip
     except InvalidInput as exc:
-        problems.append(RowProblem(number, "date", exc.message))
+        problems.append(RowProblem(number, "date", _why(exc)))
     try:
         kwh = parse_kwh(cells["kwh"], max_kwh)
     except InvalidInput as exc:
-        problems.append(RowProblem(number, "kwh", exc.message))
+        problems.append(RowProblem(number, "kwh", _why(exc)))
     return None if len(problems) > before else (number, code, day, kwh)
 
 
@@ -119,16 +131,18 @@ async def import_power(
     *,
     max_kwh: float,
     today: date,
+    skip_invalid: bool = False,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Import a grid company's daily-use file (admin or bureau); all rows or none."""
+    """Import a grid company's daily-use file (admin or bureau).
+
+    All rows or none by default; the valid rows only with ``skip_invalid``.
+    """
     actor.require_role(Role.BUREAU)
-    sheet = read_sheet(filename, content, POWER_ALIASES)
-    report = ImportReport(rows=len(sheet.rows))
-    missing = [c for c in COLUMNS if c not in sheet.columns]
-    report.problems.extend(RowProblem(1, c, N_("column missing from the header")) for c in missing)
-    if missing:
+    report = ImportReport()
+    sheet = LAYOUT.open(filename, content, report)
+    if sheet is None:
         return report
     if not sheet.rows:
         raise InvalidInput(N_("{filename} has a header but no rows"), code="empty_file",
@@ -145,7 +159,7 @@ async def import_power(
                 RowProblem(
                     number,
                     "credit_code",
-                    _text(N_("no enterprise {credit_code} is registered"), credit_code=code),
+                    Message(N_("no enterprise {credit_code} is registered"), credit_code=code),
                 )
             )
             continue
@@ -154,7 +168,7 @@ async def import_power(
                 RowProblem(
                     number,
                     "date",
-                    _text(
+                    Message(
                         N_("repeats row {row} ({code} {day})"),
                         row=seen[enterprise_id, day],
                         code=code,
@@ -165,8 +179,10 @@ async def import_power(
             continue
         seen[enterprise_id, day] = number
         accepted[enterprise_id, day] = kwh
-    if report.problems:
-        return report  # refused: nothing skipped, nothing written
+    report.skipped = report.rows - len(accepted)
+    # A dry run counts what the same import would write: asked as if it were not one.
+    if not accepted or not should_write(report, skip_invalid=skip_invalid, dry_run=False):
+        return report  # refused (or every row refused): nothing written
     if not dry_run:
         await lock_columns(session)
     created, updated, unchanged = await _upsert(session, clock.now(), accepted, GRID, progress,
@@ -178,7 +194,8 @@ async def import_power(
     await record_audit(
         session, actor, "power.import", "power_file", filename,
         after={"rows": report.rows, "created": created, "updated": updated,
-               "first_day": min(days).isoformat(), "last_day": max(days).isoformat(),
+               "skipped": report.skipped, "first_day": min(days).isoformat(),
+               "last_day": max(days).isoformat(),
                "enterprises": len({e for e, _ in accepted})},
         at=clock.now(),
     )  # fmt: skip

@@ -100,6 +100,8 @@ IMPORTS = {
                    N_("unified social credit code, 18 characters")),
             need("date", "2026-04-29", N_("day, YYYY-MM-DD")),
             need("kwh", "15230.5", N_("the day's use in kWh")),
+            may("name", "吴江示范光缆有限公司",
+                N_("enterprise name, not read: the credit code decides")),
         )),
     )
 }  # fmt: skip

@@ -474,6 +474,7 @@ async def import_upload(
     runtime: RuntimeDep,
     file: Annotated[UploadFile, File()],
     csrf: Annotated[str, Form(max_length=128)] = "",
+    skip_invalid: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
     if csrf != who.csrf_token:
         return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
@@ -484,10 +485,12 @@ async def import_upload(
             session, runtime.clock, who.principal, file.filename or "upload.csv", content,
             max_kwh=settings.monitor.max_daily_kwh,
             today=runtime.clock.now().astimezone(settings.console.zone).date(),
+            skip_invalid=skip_invalid,
         )  # fmt: skip
     except PermissionDenied:
         return render_page(request, "denied.html", who, status_code=403)
     except InvalidInput as exc:
         return render_page(request, "monitor/import.html", who, report=None,
                            error=exc.text(gettext_), status_code=400)  # fmt: skip
-    return render_page(request, "monitor/import.html", who, report=report, error="")
+    return render_page(request, "monitor/import.html", who, report=report, error="",
+                       skip_invalid=skip_invalid)  # fmt: skip
