@@ -1,13 +1,20 @@
 """Handle protocol resolution over UDP against one `taihu serve` process, and a DNS ceiling.
 
     python bench/resolve_udp.py [--count 1000000] [--seconds 20] [--inflight 128] [--no-dns]
+                                [--workers 1] [--client python|udpload]
 
 Loads COUNT identifiers (5 values each) into a fresh SQLite database, starts `taihu serve`
-(one process: HTTP, MQTT and the Handle listeners in one event loop), then a separate load
-process sends RESOLUTION requests over UDP for uniformly random keys, keeping INFLIGHT requests
+(``--workers 1``: one process, HTTP, MQTT and the Handle listeners in one event loop; more: the
+supervisor and every worker answer UDP on one SO_REUSEPORT port), then a separate load process
+sends RESOLUTION requests over UDP for uniformly random keys, keeping INFLIGHT requests
 outstanding from one non-blocking socket. Reports resolutions/s, p50/p99 latency, the CPU the
-server used (cores, and microseconds per resolution) and the CPU of the load process itself, which
-shares the machine: it must stay well under the server's share to measure the server.
+server used (all its processes: cores, and microseconds per resolution) and the CPU of the load
+process itself, which shares the machine: it must stay well under the server's share to measure
+the server.
+
+``--client udpload`` uses ``../shared/tools/udpload.c`` (compiled with gcc into a temporary
+directory) instead of the Python load process: the C client issue #18's Handle.Net figures were
+measured with, public-only flag set, replies lost after 250 ms.
 
 The ceiling: an authoritative DNS server on the same machine, NSD answering a one-record zone to
 `dnsperf` on loopback (Debian packages; install them with `apt-get install nsd dnsperf`, the
@@ -39,7 +46,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from resolve_http import PREFIX, _check_record_shape, _free_port, _serve, _setup
+from resolve_http import (
+    PREFIX,
+    _check_record_shape,
+    _free_port,
+    _serve,
+    _server_cpu_seconds,
+    _setup,
+)
 from taihu.identifiers.wire import (
     Envelope,
     Header,
@@ -53,6 +67,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "resolve_udp.json"
 _SUFFIX = "B0000000"
 _LOST_AFTER = 1.0
+UDPLOAD = ROOT.parent / "shared" / "tools" / "udpload.c"
 
 
 def _template() -> tuple[bytearray, int]:
@@ -150,7 +165,59 @@ def _free_udp_tcp_port() -> int:
         return port
 
 
-def _handle_bench(count: int, seconds: float, inflight: int) -> dict[str, object]:
+def _python_client(
+    port: int, count: int, seconds: float, inflight: int, server_pid: int
+) -> dict[str, object]:
+    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    worker = multiprocessing.Process(target=load, args=(port, count, seconds, inflight, queue))
+    worker.start()
+    time.sleep(2.0)  # the load process warms up for two seconds before measuring
+    assert worker.pid is not None
+    cpu_before, wall_before = _server_cpu_seconds(server_pid), time.perf_counter()
+    load_before = _cpu_seconds(worker.pid)
+    # Read both just before the load process ends its measured interval.
+    time.sleep(max(seconds - 0.2, 0.1))
+    wall = time.perf_counter() - wall_before
+    cpu = (_server_cpu_seconds(server_pid) - cpu_before) / wall
+    load_cpu = (_cpu_seconds(worker.pid) - load_before) / wall
+    figures: dict[str, object] = queue.get(timeout=seconds + 60)
+    worker.join()
+    figures["server_cores"], figures["load_process_cores"] = cpu, load_cpu
+    return figures
+
+
+def _udpload_client(
+    port: int, count: int, seconds: float, inflight: int, server_pid: int, tmp: Path
+) -> dict[str, object]:
+    binary = tmp / "udpload"
+    subprocess.run(["gcc", "-O2", "-o", str(binary), str(UDPLOAD)], check=True)
+    names = tmp / "names.txt"
+    names.write_text("".join(f"{PREFIX}/B{n:07d}\n" for n in range(count)))
+    client = subprocess.Popen(
+        [str(binary), "127.0.0.1", str(port), str(names), str(seconds), str(inflight), "2"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(2.0)  # udpload warms up for two seconds before measuring
+    cpu_before, wall_before = _server_cpu_seconds(server_pid), time.perf_counter()
+    time.sleep(max(seconds - 0.2, 0.1))
+    wall = time.perf_counter() - wall_before
+    cpu = (_server_cpu_seconds(server_pid) - cpu_before) / wall
+    out, _ = client.communicate(timeout=seconds + 60)
+    result = json.loads(out)
+    return {
+        "resolutions_per_s": result["answers_per_s"],
+        "failed": result["answers"] - result["rc1"],
+        "lost": result["lost"],
+        "p50_ms": result["p50_ms"],
+        "p99_ms": result["p99_ms"],
+        "server_cores": cpu,
+        "load_process_cores": result["load_cpu_s"] / seconds,
+    }
+
+
+def _handle_bench(
+    count: int, seconds: float, inflight: int, *, workers: int = 1, client: str = "python"
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         print(f"loading {count:,} identifiers into SQLite …")
@@ -163,35 +230,27 @@ def _handle_bench(count: int, seconds: float, inflight: int) -> dict[str, object
             "TAIHU_HANDLE_UDP_SOURCE_BURST_BYTES": str(10**12),
         }
         server = _serve(
-            url, Path(tmp) / "var", http_port, workers=1, handle_port=handle_port,
+            url, Path(tmp) / "var", http_port, workers=workers, handle_port=handle_port,
             settings=unbound,
         )  # fmt: skip
         try:
-            queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-            worker = multiprocessing.Process(
-                target=load, args=(handle_port, count, seconds, inflight, queue)
-            )
-            worker.start()
-            time.sleep(2.0)  # the load process warms up for two seconds before measuring
-            assert worker.pid is not None
-            cpu_before, wall_before = _cpu_seconds(server.pid), time.perf_counter()
-            load_before = _cpu_seconds(worker.pid)
-            # Read both just before the load process ends its measured interval.
-            time.sleep(max(seconds - 0.2, 0.1))
-            wall = time.perf_counter() - wall_before
-            cpu = (_cpu_seconds(server.pid) - cpu_before) / wall
-            load_cpu = (_cpu_seconds(worker.pid) - load_before) / wall
-            figures: dict[str, object] = queue.get(timeout=seconds + 60)
-            worker.join()
+            if client == "udpload":
+                figures = _udpload_client(
+                    handle_port, count, seconds, inflight, server.pid, Path(tmp)
+                )
+            else:
+                figures = _python_client(handle_port, count, seconds, inflight, server.pid)
         finally:
             os.killpg(server.pid, signal.SIGINT)
             server.wait(timeout=30)
     rate = float(figures["resolutions_per_s"])  # type: ignore[arg-type]
+    cpu, load_cpu = float(figures["server_cores"]), float(figures["load_process_cores"])  # type: ignore[arg-type]
     figures["server_cores"] = round(cpu, 2)
     figures["server_cpu_us_per_resolution"] = round(cpu / rate * 1e6, 1) if rate else None
     figures["load_process_cores"] = round(load_cpu, 2)
     figures["load_process_cpu_us_per_request"] = round(load_cpu / rate * 1e6, 1) if rate else None
     figures["setup_seconds"] = round(setup_seconds, 1)
+    figures["workers"], figures["client"] = workers, client
     return figures
 
 
@@ -250,9 +309,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--inflight", type=int, default=128)
     parser.add_argument("--no-dns", action="store_true", help="Skip the NSD ceiling.")
+    parser.add_argument("--workers", type=int, default=1, help="taihu serve --workers N.")
+    parser.add_argument(
+        "--client", choices=("python", "udpload"), default="python",
+        help="The load client: this script's Python process or ../shared/tools/udpload.c.",
+    )  # fmt: skip
     args = parser.parse_args()
     _check_record_shape()
-    handle = _handle_bench(args.count, args.seconds, args.inflight)
+    handle = _handle_bench(
+        args.count, args.seconds, args.inflight, workers=args.workers, client=args.client
+    )
     print(f"Handle/UDP: {handle}")
     dns = None if args.no_dns else _dns_ceiling(args.seconds)
     if dns:
@@ -274,7 +340,11 @@ def main() -> None:
             else None
         ),
     }
-    path = RESULTS if args.count == 1_000_000 else RESULTS.with_stem(f"resolve_udp-{args.count}")
+    stem = "resolve_udp" + (f"-{args.count}" if args.count != 1_000_000 else "")
+    stem += (f"-w{args.workers}" if args.workers != 1 else "") + (
+        "-udpload" if args.client == "udpload" else ""
+    )
+    path = RESULTS.with_stem(stem)
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"load average {load_average}; written to {path.relative_to(ROOT)}")
 

@@ -21,7 +21,15 @@ from uvicorn.supervisors import Multiprocess
 from taihu.core import SystemClock
 from taihu.core.commands import console, database_for, fail
 from taihu.devices import DeviceHub
-from taihu.identifiers import Filer, Resolver, bind_handle, handle_server_for, record_bound_port
+from taihu.identifiers import (
+    Filer,
+    Resolver,
+    bind_handle,
+    bind_relay,
+    handle_server_for,
+    record_bound_port,
+    relay_path,
+)
 from taihu.monitor import MeterSync
 from taihu.settings import Settings
 from taihu.web import CoalescingHttpToolsProtocol, create_app, tune_collector
@@ -38,6 +46,7 @@ __all__ = [
 log = logging.getLogger("taihu.serve")
 _NEXT_PORT_TRIES = 50
 _LAST_PORT = 65535
+_WORKER_HEALTHCHECK_SECONDS = 60
 
 UVICORN_OPTIONS: dict[str, object] = {
     "log_config": None,
@@ -128,12 +137,15 @@ def bind_mqtt(settings: Settings, on_busy: Literal["fail", "next"]) -> socket.so
 def bind_handle_listeners(  # noqa: RET503 - every path returns or ends in fail(), which exits
     settings: Settings, on_busy: Literal["fail", "next"]
 ) -> tuple[socket.socket, socket.socket]:
-    """The Handle protocol's TCP and UDP sockets on one port, bound up front; prints the port."""
+    """The Handle protocol's TCP and UDP sockets on one port, bound up front; prints the port.
+
+    With several HTTP workers the UDP socket is shared: every worker answers UDP too.
+    """
     host, port = settings.handle.host, settings.handle.port
     tries = min(_NEXT_PORT_TRIES, _LAST_PORT + 1 - port) if on_busy == "next" and port else 1
     for candidate in range(port, port + tries):
         try:
-            sockets = bind_handle(host, candidate)
+            sockets = bind_handle(host, candidate, shared=settings.http.workers > 1)
         except OSError as exc:
             if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
                 raise
@@ -152,8 +164,16 @@ def bind_handle_listeners(  # noqa: RET503 - every path returns or ends in fail(
     )
 
 
-def _handle_in_thread(settings: Settings, sockets: tuple[socket.socket, socket.socket]) -> None:
-    """Serve the Handle protocol from the supervisor when HTTP runs in several workers."""
+def _handle_in_thread(
+    settings: Settings,
+    sockets: tuple[socket.socket, socket.socket],
+    relay: socket.socket | None,
+) -> None:
+    """Serve the Handle protocol from the supervisor when HTTP runs in several workers.
+
+    The supervisor serves TCP and its share of UDP, and answers the datagrams the workers
+    relay to it (``relay``: those needing the challenges and sessions it holds).
+    """
 
     async def _serve() -> None:
         db = database_for(settings)
@@ -161,7 +181,7 @@ def _handle_in_thread(settings: Settings, sockets: tuple[socket.socket, socket.s
         resolver = Resolver(db, clock, max_entries=settings.handle.resolver_cache_entries)
         await resolver.open_pool()
         server = handle_server_for(settings, db, clock, resolver, sockets[0].getsockname()[1])
-        await server.start(*sockets)
+        await server.start(*sockets, relay_in=relay)
         filer = Filer(db, settings.node, clock)
         filer.start()
         try:
@@ -226,14 +246,26 @@ def serve_http(
     os.environ.update(_as_environment(settings, port))
     if mqtt_socket is not None:
         _mqtt_in_thread(settings, mqtt_socket)
+    # Workers join the Handle UDP port when the relay socket exists (web.app_from_environment).
+    relay_at = relay_path(settings.data_dir)
+    relay_at.unlink(missing_ok=True)
     if handle_sockets is not None:
-        _handle_in_thread(settings, handle_sockets)
+        # The port actually bound (the setting may be 0): the workers bind the same one.
+        os.environ["TAIHU_HANDLE_PORT"] = str(handle_sockets[1].getsockname()[1])
+        relay = bind_relay(relay_at)
+        if relay is None:
+            log.warning("data directory path too long for the Handle relay socket %s: "
+                        "UDP is answered by the supervisor only", relay_at)  # fmt: skip
+        _handle_in_thread(settings, handle_sockets, relay)
     if mqtt_socket is not None or handle_sockets is not None:
         tune_collector()  # the supervisor ingests MQTT / answers Handle: same GC intent as a worker
     config = uvicorn.Config(
         "taihu.web:app_from_environment",
         factory=True,
         workers=workers,
+        # A worker answers uvicorn's health check only once its imports are done: on a loaded
+        # machine that takes longer than uvicorn's 5 s, and workers were killed at start forever.
+        timeout_worker_healthcheck=_WORKER_HEALTHCHECK_SECONDS,
         **common,  # type: ignore[arg-type]
     )
     Multiprocess(config, sockets=[sock]).run()

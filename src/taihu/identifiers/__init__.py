@@ -49,9 +49,13 @@ from taihu.identifiers.registration.forms import form_fields, register_one
 from taihu.identifiers.resolution import Resolver
 from taihu.identifiers.server import (
     HandleServer,
+    Relay,
     bind_handle,
+    bind_relay,
+    bind_shared_udp,
     handle_server_for,
     record_bound_port,
+    relay_path,
 )
 
 __all__ = [
@@ -74,6 +78,7 @@ __all__ = [
     "Prefix",
     "PrefixApplication",
     "PrefixApplicationForm",
+    "Relay",
     "Resolver",
     "SecretKeyBox",
     "StatisticsService",
@@ -83,6 +88,8 @@ __all__ = [
     "application_router",
     "apply_with_documents",
     "bind_handle",
+    "bind_relay",
+    "bind_shared_udp",
     "document_response",
     "documents_of",
     "form_fields",
@@ -94,6 +101,7 @@ __all__ = [
     "read_table_bytes",
     "record_bound_port",
     "register_one",
+    "relay_path",
     "seckeys_for",
     "set_case_sensitive",
     "value_to_json",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,15 @@ from taihu.core.logs import configure_logging
 from taihu.devices import DeviceHub
 from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
-from taihu.identifiers import Filer, application_router, handle_server_for, set_case_sensitive
+from taihu.identifiers import (
+    Filer,
+    Relay,
+    application_router,
+    bind_shared_udp,
+    handle_server_for,
+    relay_path,
+    set_case_sensitive,
+)
 from taihu.identifiers import api as identifiers_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
@@ -56,6 +65,9 @@ class SchemaOutdatedError(RuntimeError):
     """The database schema is behind the code; the server must not start on it."""
 
 
+log = logging.getLogger("taihu.web")
+
+
 def create_app(
     settings: Settings,
     *,
@@ -63,13 +75,16 @@ def create_app(
     clock: Clock | None = None,
     mqtt_socket: socket.socket | None = None,
     handle_sockets: tuple[socket.socket, socket.socket] | None = None,
+    shared_udp: tuple[socket.socket, Relay] | None = None,
     stamp_lane: tuple[int, int] = (0, 1),
 ) -> FastAPI:
     """Build the application; the database is opened now and checked at start-up.
 
     With ``mqtt_socket`` (bound by the caller) the MQTT device transport serves on it for the
     application's lifetime, in the same process and event loop as the HTTP server; likewise the
-    Handle protocol with ``handle_sockets`` (TCP, UDP), sharing the REST resolver's cache.
+    Handle protocol with ``handle_sockets`` (TCP, UDP), sharing the REST resolver's cache. A
+    worker of a multi-process server answers Handle UDP on ``shared_udp`` (its socket on the
+    shared port, and the relay to the supervisor for requests needing challenge or session state).
     ``stamp_lane`` is this process's lane among those that stamp device readings at once
     (``taihu.devices.stamps``).
     """
@@ -96,6 +111,10 @@ def create_app(
             handle = handle_server_for(settings, database, runtime.clock, resolver, port)
             await handle.start(*handle_sockets)
             filer.start()  # filings go upstream from the process that serves the Handle port
+        elif shared_udp is not None:
+            port = shared_udp[0].getsockname()[1]
+            handle = handle_server_for(settings, database, runtime.clock, resolver, port)
+            await handle.start(None, shared_udp[0], relay_out=shared_udp[1])
         try:
             yield
         finally:
@@ -199,10 +218,27 @@ def app_from_environment() -> FastAPI:
     configure_logging(settings.log)
     # Workers stamp device readings in lanes 0..workers-1; the supervisor's MQTT hub in the last.
     slot = claim_slot(settings.data_dir / "run" / "workers", settings.http.workers)
-    app = create_app(settings, stamp_lane=(slot.index, settings.http.workers + 1))
+    app = create_app(
+        settings,
+        shared_udp=_shared_udp(settings),
+        stamp_lane=(slot.index, settings.http.workers + 1),
+    )
     app.state.worker_slot = slot  # held for the process's life
     tune_collector()
     return app
+
+
+def _shared_udp(settings: Settings) -> tuple[socket.socket, Relay] | None:
+    """This worker's socket on the supervisor's shared Handle UDP port, and the relay to it."""
+    path = relay_path(settings.data_dir)
+    if not path.is_socket():  # the supervisor serves no Handle port (or answers UDP alone)
+        return None
+    try:
+        udp = bind_shared_udp(settings.handle.host, settings.handle.port)
+    except OSError as exc:
+        log.warning("Handle UDP not answered in this worker: %s", exc)
+        return None
+    return udp, Relay(path)
 
 
 def tune_collector() -> None:

@@ -5,13 +5,27 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 from pathlib import Path
 
 import pytest
 
 from taihu.identifiers import HandleValue
-from taihu.identifiers.wire import HandleClient, SecretKey
-from tests.processes import run, running
+from taihu.identifiers.wire import (
+    ChallengeAnswer,
+    Envelope,
+    HandleClient,
+    HandleRequest,
+    Header,
+    Message,
+    OpCode,
+    ResolutionRequest,
+    ResponseCode,
+    SecretKey,
+    decode_message,
+    encode_message,
+)
+from tests.processes import DEADLINE, run, running
 
 HANDLE_PORT = re.compile(r"Handle protocol on 127\.0\.0\.1:(\d+)")
 PREFIX = "88.118.5"
@@ -81,3 +95,54 @@ def test_resolve_against_a_stopped_server_fails_in_time(
     assert result.returncode != 0
     assert "127.0.0.1:9" in result.stdout
     assert "Traceback" not in result.stdout
+
+
+UDP_TOOK = re.compile(r"Handle UDP in process (\d+) took (\d+) datagrams")
+WORKER = re.compile(r"Started server process \[(\d+)\]")
+
+
+def udp_exchange(port: int, message: Message) -> Message:
+    """One request over UDP from a socket of its own (so a source port of its own)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(DEADLINE)
+        sock.sendto(encode_message(message), ("127.0.0.1", port))
+        return decode_message(sock.recv(65535))
+
+
+def test_serve_with_two_workers_answers_udp_in_both_and_keeps_challenges_whole(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    created = run(
+        "id", "prefix", "create", PREFIX, "--admin-password", SECRET, env=env, cwd=tmp_path
+    )
+    assert created.returncode == 0, created.stdout
+    with running("serve", "--workers", "2", env=env, cwd=tmp_path) as server:
+        port = int(server.wait_for(HANDLE_PORT).group(1))
+        for _ in "12":  # a worker joins the UDP port before its startup completes
+            server.wait_for("Application startup complete")
+        # Each client from a port of its own: the kernel spreads them over the processes.
+        for n in range(1, 97):
+            request = Message(Envelope(n), Header(OpCode.RESOLUTION), ResolutionRequest("0.NA/x"))
+            assert udp_exchange(port, request).envelope.request_id == n
+        # The Handle.Net client answers a challenge from a new socket, which may reach another
+        # process than its request did: the challenge is still found there, so a wrong key is
+        # refused as a wrong key (403), not as "no challenge is pending" (405).
+        for n in range(1, 13):
+            delete = Message(
+                Envelope(n), Header(OpCode.DELETE_HANDLE), HandleRequest(f"{PREFIX}/UDP-{n}")
+            )
+            challenge = udp_exchange(port, delete)
+            assert challenge.header.response_code is ResponseCode.AUTHEN_NEEDED, challenge
+            answer = Message(
+                Envelope(1000 + n, session_id=challenge.envelope.session_id),
+                Header(OpCode.CHALLENGE_RESPONSE),
+                ChallengeAnswer("HS_SECKEY", f"{PREFIX}/ADMIN", 300, b"\x00" * 32),
+            )
+            refused = udp_exchange(port, answer)
+            assert refused.header.response_code is ResponseCode.AUTHEN_FAILED, refused
+        workers = {int(pid) for pid in WORKER.findall(server.output)}
+        code = server.interrupt()
+    assert code == 0, server.output
+    took = {int(pid): int(count) for pid, count in UDP_TOOK.findall(server.output)}
+    assert len(workers) == 2, server.output
+    assert all(took.get(pid, 0) > 0 for pid in workers), took

@@ -2,24 +2,35 @@
 
 ``listeners`` (sockets, the plain resolution path, flushing counts), ``dispatch``
 (HandleDispatcher: one request, one reply), ``operations`` (what each admin opcode does),
-``conversations`` (challenges awaiting an answer), ``ports`` (the port a running server bound).
+``conversations`` (challenges awaiting an answer), ``ports`` (the port a running server bound),
+``sockets`` (binding the port; UDP in every worker, stateful datagrams relayed to one process).
 """
 
 from taihu.identifiers.server.listeners import (
     HandleServer,
-    bind_handle,
     handle_server_for,
     published_address,
     site_for,
 )
 from taihu.identifiers.server.ports import record_bound_port, running_port
+from taihu.identifiers.server.sockets import (
+    Relay,
+    bind_handle,
+    bind_relay,
+    bind_shared_udp,
+    relay_path,
+)
 
 __all__ = [
     "HandleServer",
+    "Relay",
     "bind_handle",
+    "bind_relay",
+    "bind_shared_udp",
     "handle_server_for",
     "published_address",
     "record_bound_port",
+    "relay_path",
     "running_port",
     "site_for",
 ]

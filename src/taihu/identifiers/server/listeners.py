@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
+import os
 import socket
+import struct
 from collections import OrderedDict
 from typing import Any
 
@@ -37,6 +38,7 @@ from taihu.identifiers.resolution import (
     node_locator,
 )
 from taihu.identifiers.server.dispatch import Conversation, HandleDispatcher
+from taihu.identifiers.server.sockets import Relay, needs_state, unpack
 from taihu.identifiers.wire import (
     Envelope,
     ErrorBody,
@@ -65,7 +67,6 @@ from taihu.settings import HandleSettings, Settings
 
 __all__ = [
     "HandleServer",
-    "bind_handle",
     "handle_server_for",
     "published_address",
     "site_for",
@@ -76,7 +77,6 @@ log = logging.getLogger("taihu.identifiers.handle")
 IDLE_SECONDS = 60.0  # a kept-alive TCP connection waiting for its next request
 _UDP_PEERS = 4096
 _GARBAGE_ID = 0xFFFF_FFFF
-_UDP_BUFFER = 4 * 1024 * 1024
 _BATCH = 64
 _STOP_WITHIN = 5.0  # seconds the requests under way get to finish at shutdown
 _TOO_LARGE = "reply too large for UDP; ask over TCP"
@@ -90,37 +90,6 @@ _UDP_OVER_BUDGET = REFUSED.labels("udp_source_budget")
 _TCP_PER_ADDRESS = REFUSED.labels("tcp_connections_per_address")
 _TCP_FULL = REFUSED.labels("tcp_max_connections")
 _TCP_SLOW = REFUSED.labels("tcp_request_timeout")
-
-
-def bind_handle(host: str, port: int) -> tuple[socket.socket, socket.socket]:
-    """TCP and UDP sockets bound to the same port (``port`` 0: a free one); ``OSError`` if busy."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _attempt in range(20 if port == 0 else 1):
-        tcp = socket.socket(family, socket.SOCK_STREAM)
-        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            tcp.bind((host, port))
-            chosen = tcp.getsockname()[1]
-            udp = socket.socket(family, socket.SOCK_DGRAM)
-            # A deep receive buffer rides out bursts between event-loop turns (kernel-capped).
-            udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _UDP_BUFFER)
-            udp.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _UDP_BUFFER)
-            try:
-                udp.bind((host, chosen))
-            except OSError as exc:
-                udp.close()
-                if port == 0 and exc.errno == errno.EADDRINUSE:
-                    tcp.close()
-                    continue  # the free TCP port is taken on UDP: pick another
-                raise
-        except OSError:
-            tcp.close()
-            raise
-        tcp.listen(1024)
-        tcp.setblocking(False)  # noqa: FBT003 - the socket API takes a bare flag
-        udp.setblocking(False)  # noqa: FBT003 - the socket API takes a bare flag
-        return tcp, udp
-    raise OSError(errno.EADDRINUSE, "no port free on both TCP and UDP")
 
 
 def site_for(address: str, port: int, serial: int = 1, public_key: bytes = b"") -> SiteInfo:
@@ -223,14 +192,35 @@ class HandleServer:
                                     first_after=FLUSH_INTERVAL)  # fmt: skip
         self._peers: OrderedDict[Any, Conversation] = OrderedDict()
         self._connections = 0
+        self._relay_in: _UdpSocket | None = None  # the supervisor's: datagrams workers pass on
+        self._relay_out: Relay | None = None  # a worker's: where stateful datagrams go
+        self.udp_datagrams = 0  # datagrams this process took from its UDP socket
 
-    async def start(self, tcp: socket.socket, udp: socket.socket) -> None:
-        """Start serving on sockets bound by ``bind_handle``."""
-        self._tcp = await asyncio.start_server(self._on_connection, sock=tcp, limit=2**16)
+    async def start(
+        self,
+        tcp: socket.socket | None,
+        udp: socket.socket,
+        *,
+        relay_in: socket.socket | None = None,
+        relay_out: Relay | None = None,
+    ) -> None:
+        """Start serving on sockets bound by ``bind_handle`` (``sockets``).
+
+        A worker process serves UDP only (``tcp`` None) and passes the datagrams that need
+        challenge or session state on through ``relay_out``; the supervisor answers those it
+        reads from ``relay_in`` as if they had reached its own UDP socket.
+        """
+        if tcp is not None:
+            self._tcp = await asyncio.start_server(self._on_connection, sock=tcp, limit=2**16)
         self._udp = _UdpSocket(udp, self.on_datagrams)
+        if relay_in is not None:
+            self._relay_in = _UdpSocket(relay_in, self._on_relayed)
+        self._relay_out = relay_out
         self._flusher.start()
-        host, port = tcp.getsockname()[:2]
-        log.info("Handle protocol listening on %s:%s (TCP and UDP)", host, port)
+        host, port = udp.getsockname()[:2]
+        served = "TCP and UDP" if tcp is not None else "UDP, shared"
+        log.info("Handle protocol listening on %s:%s (%s) in process %d", host, port, served,
+                 os.getpid(), extra={"pid": os.getpid()})  # fmt: skip
 
     async def _flush_counts(self, *, force: bool = False) -> None:
         """Add the resolutions answered here to the daily statistics (when a flush is due)."""
@@ -249,6 +239,15 @@ class HandleServer:
         if self._udp is not None:
             self._udp.close()
             self._udp = None
+            # Which processes answered (the kernel spreads clients across shared sockets).
+            log.info("Handle UDP in process %d took %d datagrams", os.getpid(),
+                     self.udp_datagrams, extra={"pid": os.getpid(),
+                                                "datagrams": self.udp_datagrams})  # fmt: skip
+        if self._relay_in is not None:
+            self._relay_in.close()
+            self._relay_in = None
+        if self._relay_out is not None:
+            self._relay_out.close()
         if self._tcp is not None:
             self._tcp.close()
         # Idle connections end at once; one mid-request answers first. Cancelling a request
@@ -281,6 +280,7 @@ class HandleServer:
 
     def on_datagrams(self, batch: list[tuple[bytes, Any]]) -> None:
         """Answer the datagrams of one wake-up: plain resolutions together, the rest one by one."""
+        self.udp_datagrams += len(batch)
         plain: list[tuple[PlainResolution, bytes, Any]] = []
         for data, addr in batch:
             request = read_plain_resolution(data)
@@ -306,6 +306,14 @@ class HandleServer:
         if later:
             self._spawn(self._answer_later(later))
 
+    def _on_relayed(self, batch: list[tuple[bytes, Any]]) -> None:
+        for relayed, _ in batch:
+            try:
+                data, addr = unpack(relayed)
+            except (ValueError, struct.error):
+                continue  # only this user's processes can write here: not expected
+            self.on_datagram(data, addr)
+
     async def _answer_later(self, plain: list[tuple[PlainResolution, bytes, Any]]) -> None:
         try:
             replies = await self.dispatcher.answer_later([request for request, _, _ in plain])
@@ -323,6 +331,9 @@ class HandleServer:
             self._send(decoded, addr, len(data))
             return
         message, signed = decoded
+        if self._relay_out is not None and needs_state(message):
+            self._relay_out.send(data, addr)  # the supervisor holds challenges and sessions
+            return
         try:
             reply = self.dispatcher.resolve_now(message, signed)
         except Exception:  # the task path below answers with RC 2 and logs it
