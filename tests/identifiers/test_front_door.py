@@ -53,7 +53,8 @@ async def _serve(app: FastAPI) -> tuple[asyncio.Server, int]:
 class _Pair:
     """The application as served, and one that always answers through the route."""
 
-    def __init__(self, served: int, routed: int, door: list[bool]) -> None:
+    def __init__(self, served: int, routed: int, door: list[bool], dialect: str) -> None:
+        self.dialect = dialect
         self.served = served
         self.routed = routed
         self.door = door  # per request to the served copy: answered at the front door?
@@ -108,6 +109,9 @@ async def pair(
     door: list[bool] = []
     assert isinstance(served.state.front_door, FrontDoor)
     served.state.front_door.answer = _recording(served.state.front_door, door)
+    # On PostgreSQL the door answers only from the cache, and not when a change-log sync is due
+    # (every half second, which a slow machine spends on a few requests): time stands still.
+    resolver_in(served.state).monotonic = lambda: 1000.0
     routed = create_app(settings, db=db, clock=clock)
     routed.state.front_door = None
     routed.user_middleware = [
@@ -115,7 +119,7 @@ async def pair(
     ]
     servers = [await _serve(app) for app in (served, routed)]
     try:
-        yield _Pair(servers[0][1], servers[1][1], door)
+        yield _Pair(servers[0][1], servers[1][1], door, db.dialect)
     finally:
         for server, _ in servers:
             server.close()
@@ -142,7 +146,10 @@ async def test_front_door_answers_as_the_route(pair: _Pair, path: str) -> None:
         served, routed = await pair.both(_get(path, "X-Request-ID: req-1"))
         assert served == routed
         assert served.startswith(b"HTTP/1.1 200 OK\r\n")
-    assert pair.door[-1], "the front door did not answer a cached resolution"
+    if "auth=true" in path and pair.dialect == "postgresql":
+        assert not any(pair.door), "auth=true on PostgreSQL needs a database read"
+    else:
+        assert pair.door[-1], "the front door did not answer a cached resolution"
     assert b'"index":3,' not in served, "a non-public value reached an anonymous reader"
 
 
@@ -203,6 +210,8 @@ async def test_keep_alive_pipelining_and_http_1_0(pair: _Pair) -> None:
 
 
 async def test_a_fresh_request_id_and_the_security_headers(pair: _Pair) -> None:
+    await _exchange(pair.served, _get(f"/api/handles/{PLAIN}"))  # cached on PostgreSQL too
+    pair.door.clear()
     served = await _exchange(pair.served, _get(f"/api/handles/{PLAIN}"))
     head = served.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
     names = [line.split(b":", 1)[0] for line in head[1:]]
