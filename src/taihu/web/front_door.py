@@ -2,8 +2,8 @@
 
 ``GET /api/handles/{handle}`` is the node's hot path. ``FastResolution`` (identifiers/api.py)
 already answers it before FastAPI's routing, but every request still paid for uvicorn's request
-cycle (a task, an event, the ASGI messages) and the middleware stack around it: about half of a
-worker's time per resolution (py-spy under wrk, docs/benchmarks.md). The protocol
+cycle (a task, an event, the ASGI messages) and the middleware stack around it (measured in
+docs/benchmarks.md, "The front door": 82.8 → 67.3 µs of server CPU per resolution). The protocol
 (web/http_protocol.py) asks the front door first, as soon as a request's headers are parsed; the
 front door answers only what the resolver can say without waiting (an existing handle, from the
 cache or, on SQLite, from its read connection) and only for requests the ASGI path would answer
