@@ -50,13 +50,20 @@ from taihu.identifiers.registration import (
     parse_handle,
     parse_prefix,
 )
-from taihu.identifiers.resolution import Resolver, open_resolver, resolver_in, resolver_of
+from taihu.identifiers.resolution import (
+    PublicAnswer,
+    Resolver,
+    open_resolver,
+    resolver_in,
+    resolver_of,
+)
 
 __all__ = [
     "LARGE_BODIES",
     "FastResolution",
     "close_resolver",
     "open_resolver",
+    "resolve_now",
     "resolver_of",
     "router",
 ]
@@ -179,9 +186,9 @@ class FastResolution:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
+                "headers": [  # in the order the route's Response sends them
                     (b"content-length", str(len(body)).encode()),
+                    (b"content-type", b"application/json"),
                 ],
             }
         )
@@ -216,14 +223,43 @@ async def _answer_anonymous(
     except TaihuError as exc:
         response = _error(exc, handle)
         return response.status_code, bytes(response.body)
+    return 200, _filtered(answer, types, indexes)
+
+
+def resolve_now(state: Any, handle: str, query_string: bytes) -> tuple[int, bytes] | None:
+    """Status and body of an anonymous resolution the resolver can give without waiting.
+
+    The HTTP front door (web/front_door.py) asks this before building an ASGI request: on
+    SQLite, or from the cache, an existing handle is answered in the protocol's callback, as
+    ``FastResolution`` and the route would answer it. ``None`` for everything else (a malformed
+    handle or query, a handle not held, a PostgreSQL round trip), which the application serves.
+    """
+    resolver = resolver_in(state)
+    types: list[str] = []
+    indexes: list[int] = []
+    fresh = False
+    try:
+        key = parse_handle(handle).key
+        if query_string:
+            query = QueryParams(query_string)
+            types, indexes, fresh = query.getlist("type"), _indexes(query), _flag(query, "auth")
+    except TaihuError:
+        return None
+    answer = resolver.public_now(key, fresh=fresh)
+    if answer is None:
+        return None
+    _flush_soon(state.runtime, resolver)
+    return 200, _filtered(answer, types, indexes)
+
+
+def _filtered(answer: PublicAnswer, types: list[str], indexes: list[int]) -> bytes:
+    """The body of an anonymous answer to a request for ``types`` and ``indexes`` (or all)."""
     if not types and not indexes:
-        return 200, answer.body
+        return answer.body
     values = select_values(answer.values(), types=types, indexes=indexes, include_private=False)
     if not values:
-        return 200, orjson.dumps({"responseCode": RC_VALUES_NOT_FOUND, "handle": answer.handle})
-    return 200, orjson.dumps(
-        {"responseCode": RC_SUCCESS, "handle": answer.handle, "values": values}
-    )
+        return orjson.dumps({"responseCode": RC_VALUES_NOT_FOUND, "handle": answer.handle})
+    return orjson.dumps({"responseCode": RC_SUCCESS, "handle": answer.handle, "values": values})
 
 
 def _flush_soon(runtime: Runtime, resolver: Resolver) -> None:

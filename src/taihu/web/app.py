@@ -7,6 +7,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib import resources
 
 from fastapi import FastAPI
@@ -39,6 +40,7 @@ from taihu.settings import Settings
 from taihu.web import console, ops
 from taihu.web.body_limit import BodyLimit, upload_paths
 from taihu.web.errors import install_error_handlers
+from taihu.web.front_door import FrontDoor
 from taihu.web.middleware import RequestMiddleware
 from taihu.web.openapi import install_openapi
 from taihu.web.pages import chain_templates as chain_template_pages
@@ -165,6 +167,11 @@ def _install_middleware(
     # middleware that gives every request its id, headers, log line and metrics; the body limit
     # and the security audit between them pass a GET without a body straight through.
     app.add_middleware(identifiers_api.FastResolution)
+    # The same resolutions, when the resolver can answer at once, before ASGI altogether
+    # (web/front_door.py; the protocol in web/http_protocol.py asks it first).
+    app.state.front_door = FrontDoor(
+        partial(identifiers_api.resolve_now, app.state), access_log=settings.log.access
+    )
     app.add_middleware(
         BodyLimit, default=settings.http.max_body_bytes, larger=_larger_bodies(settings)
     )

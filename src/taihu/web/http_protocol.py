@@ -8,16 +8,28 @@ one turn of the event loop are kept and handed to the transport together at the 
 turn, in order; closing or aborting the connection settles what is kept first. Past 64 KiB
 kept, writes go through at once, so the transport's flow control (pausing a large response
 when the socket's buffer is full) works as before.
+
+It also opens the front door (web/front_door.py): as soon as a request's headers are parsed, an
+anonymous resolution the resolver can answer at once is written here, without a request cycle,
+a task or the ASGI stack; any other request goes on as uvicorn would serve it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
+import urllib.parse
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from taihu.web.front_door import FrontDoor
 
 __all__ = ["CoalescingHttpToolsProtocol"]
+
+log = logging.getLogger("taihu.http")
 
 _KEEP_AT_MOST = 64 * 1024
 
@@ -77,10 +89,81 @@ class _CoalescedTransport:
         return getattr(self._transport, name)
 
 
+def _front_door(app: Any) -> FrontDoor | None:
+    """The front door of the application under uvicorn's wrappers (proxy headers, tracing)."""
+    for _ in range(8):
+        door = getattr(getattr(app, "state", None), "front_door", None)
+        if isinstance(door, FrontDoor):
+            return door
+        app = getattr(app, "app", None)
+    return None
+
+
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` over a transport that writes each loop turn's output once."""
+
+    _door: FrontDoor | None = None
+    _answered = False  # the request being parsed was answered at the front door
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Wrap the connection's transport, then set the connection up as uvicorn does."""
         coalesced = _CoalescedTransport(transport, self.loop)
         super().connection_made(coalesced)  # type: ignore[arg-type]
+        self._door = None if self.root_path else _front_door(self.app)
+
+    def on_message_begin(self) -> None:
+        """A new request: not answered yet."""
+        self._answered = False
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        """Answer at the front door when it can, else start the request as uvicorn does."""
+        door = self._door
+        if (
+            door is not None
+            and (self.cycle is None or self.cycle.response_complete)
+            and not self.pipeline  # a request still being served answers first
+            and door.wants(self.parser.get_method(), self.url)
+            and self._answer_at(door)
+        ):
+            return
+        super().on_headers_complete()
+
+    def _answer_at(self, door: FrontDoor) -> bool:
+        started = time.perf_counter()
+        parsed = httptools.parse_url(self.url)
+        path = parsed.path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        try:
+            answer = door.respond(path, parsed.query or b"", self.headers, started)
+        except Exception:  # the application answers, and reports, what went wrong
+            log.warning("front door failed; the application answers", exc_info=True)
+            answer = None
+        if answer is None:
+            return False
+        status, headers, body = answer
+        version = self.parser.get_http_version()
+        keep_alive = version != "1.0" and self.parser.should_keep_alive()
+        content = [STATUS_LINE[status]]
+        for name, value in [*self.server_state.default_headers, *headers]:
+            content.extend((name, b": ", value, b"\r\n"))
+        if not keep_alive:
+            content.append(b"connection: close\r\n")
+        content.extend((b"\r\n", body))
+        self._answered = True
+        self.transport.write(b"".join(content))
+        if not keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+        return True
+
+    def on_body(self, body: bytes) -> None:
+        """The body of a request (none for one answered at the front door)."""
+        if not self._answered:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        """The end of a request (already answered, or handed to its request cycle)."""
+        if not self._answered:
+            super().on_message_complete()

@@ -13,7 +13,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taihu.core import new_request_id, request_id_var
 
-__all__ = ["HTTP_REQUESTS", "HTTP_SECONDS", "RequestMiddleware"]
+__all__ = [
+    "CLIENT_REQUEST_ID",
+    "HTTP_REQUESTS",
+    "HTTP_SECONDS",
+    "SECURITY_HEADERS",
+    "Metrics",
+    "RequestMiddleware",
+]
 
 log = logging.getLogger("taihu.http")
 
@@ -28,8 +35,8 @@ HTTP_SECONDS = Histogram(
 )
 
 # A caller's id is echoed only when it is short and plain, so it cannot inject into logs.
-_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_SECURITY_HEADERS = (
+CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -49,11 +56,11 @@ def _with_headers(message: Message, request_id: str) -> None:
     present = {name.lower() for name, _ in raw}
     raw = [pair for pair in raw if pair[0].lower() != b"x-request-id"]
     raw.append((b"x-request-id", request_id.encode("latin-1")))
-    raw.extend(pair for pair in _SECURITY_HEADERS if pair[0] not in present)
+    raw.extend(pair for pair in SECURITY_HEADERS if pair[0] not in present)
     message["headers"] = raw
 
 
-class _Metrics:
+class Metrics:
     """The labelled children of the HTTP metrics, looked up once per label set."""
 
     def __init__(self) -> None:
@@ -80,7 +87,7 @@ class RequestMiddleware:
     def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
         self.app = app
         self.access_log = access_log
-        self.metrics = _Metrics()
+        self.metrics = Metrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
@@ -91,7 +98,7 @@ class RequestMiddleware:
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 sent_id = value.decode("latin-1")
-        request_id = sent_id if _CLIENT_REQUEST_ID.match(sent_id) else new_request_id()
+        request_id = sent_id if CLIENT_REQUEST_ID.match(sent_id) else new_request_id()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

@@ -18,6 +18,7 @@ from taihu.identifiers.resolution.referrals import (
 from taihu.identifiers.resolution.resolver import (
     FLUSH_INTERVAL,
     REGISTRATIONS,
+    PublicAnswer,
     Resolver,
     WireAnswer,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "SITE_TYPE",
     "LocalPrefixes",
     "PrefixLocator",
+    "PublicAnswer",
     "RecursiveResolver",
     "ResolutionFailed",
     "Resolver",

@@ -271,6 +271,33 @@ class Resolver:
         body = entry[REST_FORM]
         return PublicAnswer(entry[1], entry[2], body) if body is not None else None
 
+    def public_now(self, key: str, *, fresh: bool = False) -> PublicAnswer | None:
+        """``public`` without waiting, for a handle that exists; ``None``: ask ``public``.
+
+        Answers from the cache, or on SQLite from the read connection in the calling thread.
+        A handle the database does not hold (the answer needs the prefix looked up), and on
+        PostgreSQL a miss or a change-log sync due, are left to ``public``, with nothing counted
+        or cached here: the HTTP front door then passes the request on to the application.
+        """
+        now = self.monotonic()
+        if now - self._last_sync >= SYNC_INTERVAL:
+            if self._sqlite is None:
+                return None
+            self._sync_sqlite(self._sqlite, now)
+        if not fresh:
+            cached = self._cache.get(key)
+            if cached is not None and cached[0] > now and cached[1] and cached[3]:
+                hit = self._hit(key, now, REST_FORM)
+                assert hit is not None  # live, found and with its record: _hit takes it
+                return PublicAnswer(hit[1], hit[2], hit[REST_FORM] or b"")
+        if self._sqlite is None:
+            return None
+        found = self._sqlite.execute(SQLITE_LOOKUP, (key,)).fetchone()
+        if found is None:
+            return None
+        entry = self._store(key, (found[0], found[1], found[2]), now, REST_FORM)
+        return PublicAnswer(entry[1], entry[2], entry[REST_FORM] or b"")
+
     async def wire(self, key: str) -> WireAnswer | None:
         """The public values of a normalized handle key, wire-encoded, or ``None``."""
         return wire_answer_of(await self._entry(key, WIRE_FORM))
