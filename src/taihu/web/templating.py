@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from taihu.core import translating
 from taihu.settings import Settings
 from taihu.web.clock_format import when
 from taihu.web.i18n import (
@@ -88,6 +89,7 @@ class LanguageMiddleware:
         language = pick_language(cookie, self.default, api=api, accept=accept)
         token = current_language.set(language)
         try:
-            await self.app(scope, receive, send)
+            with translating(gettext_):  # for routes that build their own answers
+                await self.app(scope, receive, send)
         finally:
             current_language.reset(token)
