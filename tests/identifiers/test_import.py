@@ -16,7 +16,7 @@ from taihu.accounts import AuditEntry, Principal, Role
 from taihu.cli import app
 from taihu.core import Database, FrozenClock
 from taihu.identifiers import HandleRow, IdentifierService, parse_handle, seckeys_for
-from taihu.identifiers.registration.importer import ImportError_, import_rows, read_table
+from taihu.identifiers.registration.importer import import_rows, read_table
 from taihu.identifiers.registration.seckeys import is_sealed
 from taihu.settings import Settings
 from tests.conftest import World
@@ -120,11 +120,9 @@ async def test_rows_outside_the_prefix_and_unknown_template(
     report = await import_rows(
         db, Principal.system("test"), PREFIX, rows, clock=clock, seckeys=None
     )
-    assert report.errors == [
-        ImportError_(2, "handle", f"88.999/X1 is not under prefix {PREFIX}"),
-        ImportError_(
-            3, "templateVersion", f"no template 'nope-1' for prefix {PREFIX} or its parents"
-        ),
+    assert [(e.row, e.column, e.reason) for e in report.errors or []] == [
+        (2, "handle", f"88.999/X1 is not under prefix {PREFIX}"),
+        (3, "templateVersion", f"no template 'nope-1' for prefix {PREFIX} or its parents"),
     ]
 
 

@@ -14,7 +14,14 @@ from taihu.core.errors import (
     Unauthenticated,
 )
 from taihu.core.jobs import PeriodicJob, drain
-from taihu.core.messages import N_, Message, Translate, reader, render_text
+from taihu.core.messages import (
+    N_,
+    Message,
+    Translate,
+    reader_translation,
+    render_text,
+    translating,
+)
 from taihu.core.migrate import SchemaState, head_revisions, schema_state, upgrade
 from taihu.core.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageNumber, PageSize
 from taihu.core.runtime import DbSession, Runtime, RuntimeDep, db_session, get_runtime
@@ -110,12 +117,13 @@ __all__ = [
     "password_needs_rehash",
     "read_sheet",
     "read_upload",
-    "reader",
+    "reader_translation",
     "render_text",
     "request_id_var",
     "schema_state",
     "should_write",
     "sign",
+    "translating",
     "upgrade",
     "utcnow",
     "verify_password",

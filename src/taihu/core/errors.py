@@ -32,9 +32,13 @@ class TaihuError(Exception):
     status: ClassVar[int] = 500
     default_code: ClassVar[str] = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+    def __init__(self, message: str | Message, *, code: str | None = None, **details: Any) -> None:
         # ``message`` is a message id (``N_("handle {handle} not found")``) filled from
         # ``details``; the English text is the exception's own, readers get their language.
+        # A ``Message`` (a value object's reason) brings its own values.
+        if isinstance(message, Message):
+            details = {**message.params, **details}
+            message = message.id
         self.template = message
         self.code = code or self.default_code
         self.details = details

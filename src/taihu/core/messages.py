@@ -5,20 +5,21 @@ Services never build user-facing sentences by concatenation. They return or rais
 API, CLI) translates the id with its catalog and fills in the values. Values that are themselves
 ``Message``s (a segment's name, a status) are rendered in the same language.
 
-``reader`` holds the current request's translation (set by the web application from the
-console's language cookie or the API caller's ``Accept-Language``; English elsewhere), for a
-context's API that answers with a sentence: ``message.render(reader.get())``.
+Routes that build their own answers (the Handle.Net REST and SNMS envelopes, a device's
+refusals) find the request's language through ``reader_translation``: the web layer sets it for
+each request; elsewhere (the CLI, the Handle wire server) it is English.
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["N_", "Message", "Translate", "reader", "render_text"]
+__all__ = ["N_", "Message", "Translate", "reader_translation", "render_text", "translating"]
 
 Translate = Callable[[str], str]
 
@@ -32,7 +33,22 @@ def _same(text: str) -> str:
     return text
 
 
-reader: ContextVar[Translate] = ContextVar("taihu_reader", default=_same)
+_reader: ContextVar[Translate] = ContextVar("taihu_reader_translation", default=_same)
+
+
+def reader_translation() -> Translate:
+    """The current reader's translation (English outside a request that chose a language)."""
+    return _reader.get()
+
+
+@contextmanager
+def translating(translate: Translate) -> Iterator[None]:
+    """Within the block, ``reader_translation`` is ``translate`` (set once per web request)."""
+    token = _reader.set(translate)
+    try:
+        yield
+    finally:
+        _reader.reset(token)
 
 
 @dataclass(frozen=True, slots=True)

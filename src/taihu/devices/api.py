@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import Id, PageNumber, PageSize, reader
+from taihu.core import Id, PageNumber, PageSize, reader_translation
 from taihu.devices import device_api, query_api
 from taihu.devices.children import ChildDevices
 from taihu.devices.dependencies import Devices, Hub
@@ -141,7 +141,7 @@ async def get_device(device_id: Id, principal: CurrentPrincipal, devices: Device
 async def get_rejects(device_id: Id, principal: CurrentPrincipal, devices: Devices) -> RejectsOut:
     await devices.get_for_data(principal, device_id)
     summary = await reject_summary(devices.session, device_id)
-    translate = reader.get()
+    translate = reader_translation()
     recent = [
         RejectOut(at=r.at, reason=r.reason, code=r.code, transport=r.transport, topic=r.topic,
                   detail=r.detail.render(translate), message_id=r.detail.id,

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from taihu.accounts import ERROR_RESPONSES, client_address, current_principal
 from taihu.core import (
     MAX_INT,
+    N_,
     InvalidInput,
     PermissionDenied,
     Runtime,
@@ -31,6 +32,7 @@ from taihu.core import (
     Unauthenticated,
     get_runtime,
     parse_bounded,
+    reader_translation,
 )
 from taihu.identifiers import snms
 from taihu.identifiers.handle import Handle, HandleValueError
@@ -105,7 +107,9 @@ def _error(exc: TaihuError, handle: str) -> Response:
     # The Handle.Net server answers credentials over plain HTTP with 403 (responseCode 402).
     status = 403 if exc.code == "plain_http" else http_status(code)
     return _json(
-        {"responseCode": code, "handle": handle, "message": exc.message}, status, headers=headers
+        {"responseCode": code, "handle": handle, "message": exc.text(reader_translation())},
+        status,
+        headers=headers,
     )
 
 
@@ -129,7 +133,7 @@ async def _caller(request: Request, session: AsyncSession, runtime: Runtime) -> 
     # allowed so a proxy on the same host can terminate TLS (see docs/identifiers.md).
     if request.url.scheme != "https" and not _is_loopback(request):
         raise PermissionDenied(
-            "authentication over plain HTTP is refused; use HTTPS", code="plain_http"
+            N_("authentication over plain HTTP is refused; use HTTPS"), code="plain_http"
         )
     return await basic_login(
         identifier_service(session, runtime),
@@ -147,7 +151,9 @@ def _flag(query: QueryParams, name: str) -> bool:
 def _indexes(query: QueryParams) -> list[int]:
     indexes = [parse_bounded(r, 0, _MAX_INDEX) for r in query.getlist("index")]
     if None in indexes:
-        raise InvalidInput(f"index= takes numbers from 0 to {_MAX_INDEX}", code="invalid_value")
+        raise InvalidInput(
+            N_("index= takes numbers from 0 to {most}"), code="invalid_value", most=_MAX_INDEX
+        )
     return [i for i in indexes if i is not None]
 
 
@@ -343,12 +349,12 @@ async def _write(request: Request, handle_text: str, *, post: bool) -> Response:
         try:
             values = parse_values_body(body)
         except HandleValueError as exc:
-            raise InvalidInput(str(exc), code="invalid_value") from exc
+            raise InvalidInput(exc.message, code="invalid_value") from exc
         async with runtime.db.session() as session:
             caller = await _caller(request, session, runtime)
             if caller is None:
                 raise Unauthenticated(
-                    "writes need HTTP Basic 300:PREFIX/ADMIN or a bearer token",
+                    N_("writes need HTTP Basic 300:PREFIX/ADMIN or a bearer token"),
                     code="authentication_needed",
                 )
             service = identifier_service(session, runtime)
@@ -424,7 +430,9 @@ async def delete_handle(handle: str, request: Request) -> Response:
         async with runtime.db.session() as session:
             caller = await _caller(request, session, runtime)
             if caller is None:
-                raise Unauthenticated("deleting needs credentials", code="authentication_needed")
+                raise Unauthenticated(
+                    N_("deleting needs credentials"), code="authentication_needed"
+                )
             await identifier_service(session, runtime).delete(
                 caller, parsed, _indexes(request.query_params) or None
             )
@@ -465,13 +473,15 @@ async def list_handles(request: Request) -> Response:
         size = parse_bounded(request.query_params.get("pageSize", "1000"), 1, _MAX_LIST_SIZE)
         if page is None or size is None:
             raise InvalidInput(
-                f"0 ≤ page ≤ {_MAX_LIST_PAGE} and 0 < pageSize ≤ {_MAX_LIST_SIZE}",
+                N_("0 ≤ page ≤ {pages} and 0 < pageSize ≤ {size}"),
                 code="invalid_value",
+                pages=_MAX_LIST_PAGE,
+                size=_MAX_LIST_SIZE,
             )
         async with runtime.db.session() as session:
             caller = await _caller(request, session, runtime)
             if caller is None:
-                raise Unauthenticated("listing needs credentials", code="authentication_needed")
+                raise Unauthenticated(N_("listing needs credentials"), code="authentication_needed")
             handles, total = await identifier_service(session, runtime).list_handles(
                 caller, prefix, limit=size, offset=page * size
             )
@@ -505,11 +515,15 @@ async def reverse_lookup(request: Request) -> Response:
     terms = {k: v for k, v in request.query_params.items() if k not in {"prefix", "limit"}}
     try:
         if not terms:
-            raise InvalidInput("give at least one TYPE=VALUE to search for", code="invalid_value")
+            raise InvalidInput(
+                N_("give at least one TYPE=VALUE to search for"), code="invalid_value"
+            )
         async with runtime.db.session() as session:
             caller = await _caller(request, session, runtime)
             if caller is None:
-                raise Unauthenticated("searching needs credentials", code="authentication_needed")
+                raise Unauthenticated(
+                    N_("searching needs credentials"), code="authentication_needed"
+                )
             service = identifier_service(session, runtime)
             prefixes = [request.query_params["prefix"]] if "prefix" in request.query_params else [
                 p.prefix for p in await service.prefixes_of(caller)

@@ -15,13 +15,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from taihu.core import reader
+from taihu.core import translating
 from taihu.settings import Settings
 from taihu.web.clock_format import when
 from taihu.web.i18n import (
     API_PREFIXES,
     LANGUAGES,
-    catalogs,
     current_language,
     gettext_,
     ngettext_,
@@ -89,9 +88,8 @@ class LanguageMiddleware:
         api = scope["path"].startswith(API_PREFIXES)
         language = pick_language(cookie, self.default, api=api, accept=accept)
         token = current_language.set(language)
-        translation = reader.set(catalogs().get(language).gettext)
         try:
-            await self.app(scope, receive, send)
+            with translating(gettext_):  # for routes that build their own answers
+                await self.app(scope, receive, send)
         finally:
-            reader.reset(translation)
             current_language.reset(token)

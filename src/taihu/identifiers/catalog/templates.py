@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, record_audit
-from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
+from taihu.core import N_, Clock, Conflict, InvalidInput, NotFound, SystemClock
 from taihu.identifiers.handle import BUILTIN_TEMPLATES, AdminPermission, TemplateError, TemplateSpec
 from taihu.identifiers.models import HandleRow, Template
 from taihu.identifiers.registration import (
@@ -38,7 +38,7 @@ def parse_spec(raw: dict[str, Any]) -> TemplateSpec:
     try:
         return TemplateSpec.from_json(raw)
     except TemplateError as exc:
-        raise InvalidInput(str(exc), code="template_violation") from exc
+        raise InvalidInput(exc.message, code="template_violation") from exc
 
 
 class TemplateService:
@@ -62,7 +62,10 @@ class TemplateService:
             )
         )
         if row is None:
-            raise NotFound(f"no template {version!r} under {prefix}", code="template_not_found")
+            raise NotFound(
+                N_("no template {version} under {prefix}"), code="template_not_found",
+                version=repr(version), prefix=prefix,
+            )  # fmt: skip
         return row
 
     async def all(self, prefix: str | None = None) -> list[Template]:
@@ -97,9 +100,9 @@ class TemplateService:
             return row
         if not replace:
             raise Conflict(
-                f"template {spec.version} exists under {prefix}; publish a new version",
-                code="template_exists",
-            )
+                N_("template {version} exists under {prefix}; publish a new version"),
+                code="template_exists", version=spec.version, prefix=prefix,
+            )  # fmt: skip
         await self._refuse_if_used(row)
         before = _spec(row).to_json()
         for name, value in fields.items():
@@ -116,9 +119,9 @@ class TemplateService:
         )
         if used:
             raise Conflict(
-                f"{used} identifiers use template {row.version}; publish a new version instead",
-                code="template_in_use",
-            )
+                N_("{used} identifiers use template {version}; publish a new version instead"),
+                code="template_in_use", used=used, version=row.version,
+            )  # fmt: skip
 
     async def delete(self, caller: Caller, prefix: str, version: str) -> None:
         """Delete a template version that no identifier uses."""

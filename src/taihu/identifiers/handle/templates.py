@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from taihu.core.messages import N_, Message
 from taihu.identifiers.handle.values import HandleValue
 
 __all__ = [
@@ -45,21 +46,26 @@ _CATEGORY_RANGES = (
 
 
 class TemplateError(ValueError):
-    """A template is malformed, or values break it; the message (and ``item``) name the item."""
+    """A template is malformed, or values break it; the message (and ``item``) name the item.
 
-    def __init__(self, message: str, *, item: str | None = None) -> None:
-        super().__init__(message)
+    ``message`` is a message id with values (shown in the reader's language); the exception's
+    own text is the English sentence.
+    """
+
+    def __init__(self, message: str, /, *, item: str | None = None, **params: Any) -> None:
+        self.message = Message(message, **params)
+        super().__init__(self.message.render())
         self.item = item
 
 
 def industry_levels(code: str) -> dict[str, str]:
     """The four GB/T 4754 levels of a class code: ``3435`` → C / 34 / 343 / 3435."""
     if not _CLASS.match(code):
-        raise TemplateError(f"GB/T 4754 code must be 2 to 4 digits, not {code!r}")
+        raise TemplateError(N_("GB/T 4754 code must be 2 to 4 digits, not {code}"), code=repr(code))
     division = int(code[:2])
     category = next((c for lo, hi, c in _CATEGORY_RANGES if lo <= division <= hi), None)
     if category is None:
-        raise TemplateError(f"{code[:2]} is not a GB/T 4754-2017 division")
+        raise TemplateError(N_("{division} is not a GB/T 4754-2017 division"), division=code[:2])
     return {
         "industryCategory": category,
         "industrySpecific": code[:2],
@@ -84,28 +90,34 @@ class ItemSpec:
     def from_json(cls, raw: object) -> ItemSpec:
         """An item from its SNMS JSON form."""
         if not isinstance(raw, dict):
-            raise TemplateError("each item must be an object")
+            raise TemplateError(N_("each item must be an object"))
         id_type = raw.get("idType")
         if not isinstance(id_type, str) or not _ID_TYPE.match(id_type):
-            raise TemplateError(f"item idType {id_type!r} must be a letter then letters/digits")
+            raise TemplateError(
+                N_("item idType {id_type} must be a letter then letters/digits"),
+                id_type=repr(id_type),
+            )
         meta = raw.get("metadata") or {}
         if isinstance(meta, list):  # SNMS documents metadata as an array of one object
             meta = meta[0] if meta else {}
         if not isinstance(meta, dict):
-            raise TemplateError(f"item {id_type}: metadata must be an object")
+            raise TemplateError(N_("item {id_type}: metadata must be an object"), id_type=id_type)
         type_ = meta.get("type", "string")
         if type_ not in _ITEM_TYPES:
             raise TemplateError(
-                f"item {id_type}: type {type_!r} is not one of {sorted(_ITEM_TYPES)}"
-            )
+                N_("item {id_type}: type {type} is not one of {types}"),
+                id_type=id_type, type=repr(type_), types=sorted(_ITEM_TYPES),
+            )  # fmt: skip
         min_length, max_length = meta.get("minLength", 0), meta.get("maxLength", 1024)
         if not (isinstance(min_length, int) and isinstance(max_length, int)) or not (
             0 <= min_length <= max_length <= 65536
         ):
-            raise TemplateError(f"item {id_type}: need 0 ≤ minLength ≤ maxLength ≤ 65536")
+            raise TemplateError(
+                N_("item {id_type}: need 0 ≤ minLength ≤ maxLength ≤ 65536"), id_type=id_type
+            )
         options = tuple(str(o) for o in meta.get("options", ()))
         if type_ == "enum" and not options:
-            raise TemplateError(f"item {id_type}: an enum needs options")
+            raise TemplateError(N_("item {id_type}: an enum needs options"), id_type=id_type)
         return cls(
             id_type=id_type,
             name=str(raw.get("name") or id_type),
@@ -132,22 +144,29 @@ class ItemSpec:
             "metadata": meta,
         }
 
-    def check(self, text: str) -> str | None:
+    def check(self, text: str) -> Message | None:
         """Why a value breaks this item, or ``None``."""
         if not self.min_length <= len(text) <= self.max_length:
-            return f"length {len(text)} is outside {self.min_length}..{self.max_length}"
+            return Message(
+                N_("length {length} is outside {min}..{max}"),
+                length=len(text), min=self.min_length, max=self.max_length,
+            )  # fmt: skip
         if self.type == "number":
             try:
                 float(text)
             except ValueError:
-                return f"{text!r} is not a number"
+                return Message(N_("{text} is not a number"), text=repr(text))
         elif self.type == "date":
             try:
                 date.fromisoformat(text)
             except ValueError:
-                return f"{text!r} is not a date (YYYY-MM-DD)"
+                return Message(N_("{text} is not a date (YYYY-MM-DD)"), text=repr(text))
         elif self.type == "enum" and text not in self.options:
-            return f"{text!r} is not one of {', '.join(self.options)}"
+            return Message(
+                N_("{text} is not one of {options}"),
+                text=repr(text),
+                options=", ".join(self.options),
+            )
         return None
 
 
@@ -163,14 +182,14 @@ class TemplateSpec:
 
     def __post_init__(self) -> None:
         if not self.version or len(self.version) > 128:
-            raise TemplateError("a template needs a version of at most 128 characters")
+            raise TemplateError(N_("a template needs a version of at most 128 characters"))
         industry_levels(self.industry_class)
         if not self.items:
-            raise TemplateError("a template needs at least one item")
+            raise TemplateError(N_("a template needs at least one item"))
         seen: set[str] = set()
         for item in self.items:
             if item.id_type in seen:
-                raise TemplateError(f"item {item.id_type} appears twice")
+                raise TemplateError(N_("item {id_type} appears twice"), id_type=item.id_type)
             seen.add(item.id_type)
 
     @classmethod
@@ -178,7 +197,7 @@ class TemplateSpec:
         """A template from the SNMS JSON form (``industryClass`` or ``industrySubclass``)."""
         items = raw.get("items")
         if not isinstance(items, list):
-            raise TemplateError("items must be a list")
+            raise TemplateError(N_("items must be a list"))
         industry = raw.get("industryClass") or raw.get("industrySubclass") or raw.get(
             "industryTrade"
         ) or raw.get("industrySpecific") or ""  # fmt: skip
@@ -212,21 +231,23 @@ class TemplateSpec:
             if item is None:
                 known = ", ".join(sorted(by_type))
                 raise TemplateError(
-                    f"item {value.type!r} is not in template {self.version} (it has: {known})",
-                    item=value.type,
-                )
+                    N_("item {id_type} is not in template {version} (it has: {known})"),
+                    item=value.type, id_type=repr(value.type), version=self.version, known=known,
+                )  # fmt: skip
             text = value.text
-            problem = "is not UTF-8 text" if text is None else item.check(text)
+            problem = Message(N_("is not UTF-8 text")) if text is None else item.check(text)
             if problem:
                 raise TemplateError(
-                    f"item {item.id_type!r} ({item.name}): {problem}", item=item.id_type
-                )
+                    N_("item {id_type} ({name}): {problem}"),
+                    item=item.id_type, id_type=repr(item.id_type), name=item.name, problem=problem,
+                )  # fmt: skip
             present.add(item.id_type)
         for item in self.items:
             if item.required and item.id_type not in present:
                 raise TemplateError(
-                    f"item {item.id_type!r} ({item.name}) is required", item=item.id_type
-                )
+                    N_("item {id_type} ({name}) is required"),
+                    item=item.id_type, id_type=repr(item.id_type), name=item.name,
+                )  # fmt: skip
 
 
 def _item(

@@ -23,6 +23,9 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import IntEnum, IntFlag
 from functools import lru_cache
+from typing import Any
+
+from taihu.core.messages import N_, Message
 
 __all__ = [
     "ADMIN_PERMISSIONS_ALL",
@@ -66,7 +69,15 @@ _BITS = {
 
 
 class HandleValueError(ValueError):
-    """A handle or a value breaks a rule of the Handle System."""
+    """A handle or a value breaks a rule of the Handle System.
+
+    ``message`` says why as a message id with values (shown in the reader's language); the
+    exception's own text is the English sentence, as Handle protocol answers carry it.
+    """
+
+    def __init__(self, message: str, /, **params: Any) -> None:
+        self.message = Message(message, **params)
+        super().__init__(self.message.render())
 
 
 class TtlType(IntEnum):
@@ -100,7 +111,9 @@ class AdminPermission(IntFlag):
     def from_bits(cls, bits: str) -> AdminPermission:
         """Parse ``"011111110011"`` (highest bit first), as pyhandle and Handle.Net send it."""
         if len(bits) != 12 or set(bits) - {"0", "1"}:
-            raise HandleValueError(f"admin permissions must be 12 characters 0/1, not {bits!r}")
+            raise HandleValueError(
+                N_("admin permissions must be 12 characters 0/1, not {bits}"), bits=repr(bits)
+            )
         return cls(int(bits, 2))
 
 
@@ -114,7 +127,7 @@ def _utf8(text: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:  # lone surrogates from percent-decoding
-        raise HandleValueError(f"not valid UTF-8: {text!r}") from exc
+        raise HandleValueError(N_("not valid UTF-8: {text}"), text=repr(text)) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,16 +150,24 @@ class Handle:
     def __post_init__(self) -> None:
         text = self.text
         if "/" not in text:
-            raise HandleValueError(f"a handle is PREFIX/SUFFIX; {text!r} has no '/'")
+            raise HandleValueError(
+                N_("a handle is PREFIX/SUFFIX; {text} has no '/'"), text=repr(text)
+            )
         prefix, suffix = text.split("/", 1)
         if not prefix or not suffix:
-            raise HandleValueError(f"a handle needs a prefix and a suffix, not {text!r}")
+            raise HandleValueError(
+                N_("a handle needs a prefix and a suffix, not {text}"), text=repr(text)
+            )
         if len(_utf8(text)) > MAX_HANDLE_BYTES:
-            raise HandleValueError(f"a handle is at most {MAX_HANDLE_BYTES} bytes of UTF-8")
+            raise HandleValueError(
+                N_("a handle is at most {most} bytes of UTF-8"), most=MAX_HANDLE_BYTES
+            )
         if _CONTROL.search(text):
-            raise HandleValueError("a handle may not contain control characters")
+            raise HandleValueError(N_("a handle may not contain control characters"))
         if prefix.strip() != prefix or " " in prefix:
-            raise HandleValueError(f"a prefix may not contain spaces: {prefix!r}")
+            raise HandleValueError(
+                N_("a prefix may not contain spaces: {prefix}"), prefix=repr(prefix)
+            )
         normalized = normalize_prefix(prefix)
         # prefix: the naming authority as normalized (upper-cased ASCII); suffix: the local
         # name, case preserved; key: the normalized handle used for lookups and uniqueness.
@@ -223,9 +244,9 @@ class AdminRef:
 
     def __post_init__(self) -> None:
         if not 0 <= self.index <= _MAX_INDEX:
-            raise HandleValueError(f"admin index {self.index} is outside 0..2^32-1")
+            raise HandleValueError(N_("admin index {index} is outside 0..2^32-1"), index=self.index)
         if not self.handle:
-            raise HandleValueError("an admin reference needs a handle")
+            raise HandleValueError(N_("an admin reference needs a handle"))
 
 
 def encode_admin(ref: AdminRef) -> bytes:
@@ -242,9 +263,9 @@ def decode_admin(data: bytes) -> AdminRef:
         (handle,) = struct.unpack_from(f">{length}s", data, 6)
         (index,) = struct.unpack_from(">I", data, 6 + length)
     except struct.error as exc:
-        raise HandleValueError("truncated HS_ADMIN data") from exc
+        raise HandleValueError(N_("truncated HS_ADMIN data")) from exc
     if len(data) != 10 + length:
-        raise HandleValueError("HS_ADMIN data has trailing bytes")
+        raise HandleValueError(N_("HS_ADMIN data has trailing bytes"))
     return AdminRef(handle.decode("utf-8"), index, AdminPermission(permissions & 0x0FFF))
 
 
@@ -266,17 +287,20 @@ class HandleValue:
 
     def __post_init__(self) -> None:
         if not 0 < self.index <= _MAX_INDEX:
-            raise HandleValueError(f"value index {self.index} is outside 1..2^32-1")
+            raise HandleValueError(N_("value index {index} is outside 1..2^32-1"), index=self.index)
         type_bytes = _utf8(self.type)
         if len(type_bytes) > _MAX_TYPE_BYTES:
-            raise HandleValueError(f"value type is longer than {_MAX_TYPE_BYTES} bytes")
+            raise HandleValueError(
+                N_("value type is longer than {most} bytes"), most=_MAX_TYPE_BYTES
+            )
         if len(self.data) > MAX_VALUE_BYTES:
             raise HandleValueError(
-                f"value {self.index} ({self.type or 'untyped'}) holds {len(self.data)} bytes; "
-                f"the limit is {MAX_VALUE_BYTES} (64 KiB)"
-            )
+                N_("value {index} ({type}) holds {size} bytes; the limit is {most} (64 KiB)"),
+                index=self.index, type=self.type or "untyped", size=len(self.data),
+                most=MAX_VALUE_BYTES,
+            )  # fmt: skip
         if not 0 <= self.ttl <= _MAX_INDEX:
-            raise HandleValueError(f"TTL {self.ttl} is outside 0..2^32-1")
+            raise HandleValueError(N_("TTL {ttl} is outside 0..2^32-1"), ttl=self.ttl)
         if self.type == ADMIN_TYPE:
             decode_admin(self.data)  # refuses malformed admin data now, not at resolution
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, record_audit
-from taihu.core import Clock, Conflict, Database, InvalidInput, PeriodicJob, SystemClock
+from taihu.core import N_, Clock, Conflict, Database, InvalidInput, PeriodicJob, SystemClock
 from taihu.identifiers.handle import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
@@ -119,8 +119,9 @@ def parse_credential(text: str) -> tuple[int, str]:
     index, sep, handle = text.partition(":")
     if not sep or not index.isdigit():
         raise InvalidInput(
-            f"credentials are INDEX:HANDLE, e.g. 300:0.NA/88.118, not {text!r}",
+            N_("credentials are INDEX:HANDLE, e.g. 300:0.NA/88.118, not {text}"),
             code="invalid_credential",
+            text=repr(text),
         )
     return int(index), parse_handle(handle).key
 
@@ -208,12 +209,14 @@ class HierarchyService:
         """Top-level: create ``0.NA/<prefix>`` for the node that files as ``300:0.NA/<prefix>``."""
         actor.require_role()
         if len(secret) < 8:
-            raise InvalidInput("the node's secret key needs at least 8 characters", code="weak_key")
+            raise InvalidInput(
+                N_("the node's secret key needs at least 8 characters"), code="weak_key"
+            )
         service = IdentifierService(self.session, self.clock, seckeys=self.seckeys)
         handle = prefix_record(parse_prefix(prefix))
         await self._registry(actor)
         if await service.get_row(handle) is not None:
-            raise Conflict(f"{handle.text} exists already", code="handle_exists")
+            raise Conflict(N_("{handle} exists already"), code="handle_exists", handle=handle.text)
         values = [
             HandleValue(
                 index=DEFAULT_ADMIN_INDEX,

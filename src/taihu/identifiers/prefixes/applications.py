@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.core import Clock, Conflict, InvalidInput, NotFound, SystemClock
+from taihu.core import N_, Clock, Conflict, InvalidInput, NotFound, SystemClock
 from taihu.identifiers.handle import TemplateError, industry_levels
 from taihu.identifiers.hierarchy import queue_filing
 from taihu.identifiers.models import Prefix, PrefixApplication
-from taihu.identifiers.registration import IdentifierService, parse_prefix
+from taihu.identifiers.registration import IdentifierService, parse_prefix, status_word
 
 __all__ = ["ApplicationService"]
 
@@ -48,7 +48,7 @@ class ApplicationService:
             .order_by(Prefix.prefix).limit(1)
         )  # fmt: skip
         if node is None:
-            raise Conflict("this node has no node prefix yet", code="no_node_prefix")
+            raise Conflict(N_("this node has no node prefix yet"), code="no_node_prefix")
         return node
 
     async def next_free_prefix(self) -> str:
@@ -80,23 +80,27 @@ class ApplicationService:
         actor.require_enterprise(enterprise_id)
         contact = " ".join(contact.split())
         if not 2 <= len(contact) <= 200:
-            raise InvalidInput("give a contact person and phone or e-mail", code="bad_contact")
+            raise InvalidInput(N_("give a contact person and phone or e-mail"), code="bad_contact")
         try:
             industry_levels(industry_class)
         except TemplateError as exc:
-            raise InvalidInput(str(exc), code="bad_industry_class") from exc
+            raise InvalidInput(exc.message, code="bad_industry_class") from exc
         node = await self._node()
         wanted = parse_prefix(prefix) if prefix else await self.next_free_prefix()
         if not wanted.startswith(node.prefix + "."):
-            raise InvalidInput(f"prefixes here start with {node.prefix}.", code="invalid_prefix")
+            raise InvalidInput(
+                N_("prefixes here start with {node}."), code="invalid_prefix", node=node.prefix
+            )
         if await self.session.scalar(sa.select(Prefix.id).where(Prefix.prefix == wanted)):
-            raise Conflict(f"prefix {wanted} is taken", code="prefix_exists")
+            raise Conflict(N_("prefix {prefix} is taken"), code="prefix_exists", prefix=wanted)
         if await self.session.scalar(
             sa.select(PrefixApplication.id).where(
                 PrefixApplication.prefix == wanted, PrefixApplication.status == "pending"
             )
         ):
-            raise Conflict(f"prefix {wanted} is already applied for", code="prefix_pending")
+            raise Conflict(
+                N_("prefix {prefix} is already applied for"), code="prefix_pending", prefix=wanted
+            )
         row = PrefixApplication(
             enterprise_id=enterprise_id, prefix=wanted, contact=contact,
             industry_class=industry_class, status="pending", timeline=[],
@@ -116,7 +120,11 @@ class ApplicationService:
         """One application the actor may see."""
         row = await self.session.get(PrefixApplication, application_id)
         if row is None or not actor.can_see_enterprise(row.enterprise_id):
-            raise NotFound(f"no application {application_id}", code="application_not_found")
+            raise NotFound(
+                N_("no application {application}"),
+                code="application_not_found",
+                application=application_id,
+            )
         return row
 
     async def all(self, actor: Principal, *, status: str | None = None) -> list[PrefixApplication]:
@@ -132,7 +140,10 @@ class ApplicationService:
         actor.require_role(Role.AUDITOR)
         row = await self.get(actor, application_id)
         if row.status != "pending":
-            raise Conflict(f"application {row.id} is {row.status} already", code="not_pending")
+            raise Conflict(
+                N_("application {application} is {status} already"), code="not_pending",
+                application=row.id, status=status_word(row.status),
+            )  # fmt: skip
         return row
 
     async def approve(self, actor: Principal, application_id: int) -> PrefixApplication:
@@ -153,7 +164,7 @@ class ApplicationService:
         """Reject (auditor) with a reason the applicant sees."""
         reason = " ".join(reason.split())
         if len(reason) < 2:
-            raise InvalidInput("a rejection needs a reason", code="reason_required")
+            raise InvalidInput(N_("a rejection needs a reason"), code="reason_required")
         row = await self._pending(actor, application_id)
         row.status, row.reason = "rejected", reason[:500]
         self._step(row, actor, "rejected", reason[:500])
@@ -171,7 +182,9 @@ class ApplicationService:
             sa.select(Prefix).where(Prefix.prefix == parse_prefix(prefix))
         )
         if row is not None and row.status == "revoked":
-            raise Conflict(f"prefix {row.prefix} is revoked for good", code="prefix_revoked")
+            raise Conflict(
+                N_("prefix {prefix} is revoked for good"), code="prefix_revoked", prefix=row.prefix
+            )
         changed = await self.identifiers.set_prefix_status(actor, prefix, status)
         if status == "revoked":
             await queue_filing(self.session, changed.prefix, "unfile", self.clock.now())

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal
-from taihu.core import InvalidInput, PermissionDenied
+from taihu.core import N_, InvalidInput, PermissionDenied
 from taihu.enterprises import Enterprise
 from taihu.identifiers.models import HandleRow, Prefix, StatsDaily
 from taihu.identifiers.registration import IdentifierService, parse_prefix
@@ -60,8 +60,10 @@ class StatisticsService:
         ):
             return
         raise PermissionDenied(
-            f"{actor.name} may not read the figures of prefix {prefix.prefix}",
+            N_("{actor} may not read the figures of prefix {prefix}"),
             code="insufficient_permissions",
+            actor=actor.name,
+            prefix=prefix.prefix,
         )
 
     async def daily(
@@ -69,9 +71,11 @@ class StatisticsService:
     ) -> list[DayCount]:
         """Counts per day and prefix (with its enterprise) the actor may see, by day and prefix."""
         if until < since:
-            raise InvalidInput("the period ends before it starts", code="bad_period")
+            raise InvalidInput(N_("the period ends before it starts"), code="bad_period")
         if (until - since).days >= MAX_STATS_DAYS:
-            raise InvalidInput(f"at most {MAX_STATS_DAYS} days at a time", code="bad_period")
+            raise InvalidInput(
+                N_("at most {days} days at a time"), code="bad_period", days=MAX_STATS_DAYS
+            )
         query = (
             sa.select(
                 StatsDaily.day, StatsDaily.prefix, Prefix.enterprise_id, Enterprise.name,

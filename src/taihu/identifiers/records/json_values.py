@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from taihu.core.messages import N_
 from taihu.identifiers.handle import (
     ADMIN_TYPE,
     DEFAULT_TTL,
@@ -51,28 +52,28 @@ def decode_vlist(data: bytes) -> list[tuple[int, str]]:
     try:
         return list(wire_values.decode_vlist(data))
     except WireDecodeError as exc:
-        raise HandleValueError("malformed HS_VLIST data") from exc
+        raise HandleValueError(N_("malformed HS_VLIST data")) from exc
 
 
 def _int(raw: object, what: str) -> int:
     if isinstance(raw, bool):
-        raise HandleValueError(f"{what} must be a number")
+        raise HandleValueError(N_("{what} must be a number"), what=what)
     if isinstance(raw, int):
         return raw
     if isinstance(raw, str) and raw.strip().isdigit():
         return int(raw.strip())
-    raise HandleValueError(f"{what} must be a number, not {raw!r}")
+    raise HandleValueError(N_("{what} must be a number, not {raw}"), what=what, raw=repr(raw))
 
 
 def _admin_from_json(value: object) -> bytes:
     if not isinstance(value, dict):
-        raise HandleValueError('admin data must be {"handle", "index", "permissions"}')
+        raise HandleValueError(N_('admin data must be {"handle", "index", "permissions"}'))
     handle = value.get("handle")
     if not isinstance(handle, str):
-        raise HandleValueError("admin data needs a handle")
+        raise HandleValueError(N_("admin data needs a handle"))
     permissions = value.get("permissions", AdminPermission(0x0FFF).to_bits())
     if not isinstance(permissions, str):
-        raise HandleValueError("admin permissions must be a 12-character string")
+        raise HandleValueError(N_("admin permissions must be a 12-character string"))
     ref = AdminRef(
         handle, _int(value.get("index"), "admin index"), AdminPermission.from_bits(permissions)
     )
@@ -83,18 +84,18 @@ def _data_from_json(type_: str, data: object) -> bytes:
     if isinstance(data, str):
         return data.encode("utf-8")
     if not isinstance(data, dict) or "value" not in data:
-        raise HandleValueError('data must be a string or {"format", "value"}')
+        raise HandleValueError(N_('data must be a string or {"format", "value"}'))
     fmt = data.get("format", "string")
     value = data["value"]
     if fmt == "admin" or (type_ == ADMIN_TYPE and isinstance(value, dict)):
         return _admin_from_json(value)
     if fmt == "vlist":
         if not isinstance(value, list):
-            raise HandleValueError('vlist data must be a list of {"index", "handle"}')
+            raise HandleValueError(N_('vlist data must be a list of {"index", "handle"}'))
         refs = [(_int(r.get("index"), "vlist index"), str(r.get("handle", ""))) for r in value]
         return encode_vlist(refs)
     if not isinstance(value, str):
-        raise HandleValueError(f"data of format {fmt!r} must be a string")
+        raise HandleValueError(N_("data of format {format} must be a string"), format=repr(fmt))
     if fmt == "string":
         return value.encode("utf-8")
     try:
@@ -103,9 +104,10 @@ def _data_from_json(type_: str, data: object) -> bytes:
         if fmt == "hex":
             return bytes.fromhex(value)
     except (binascii.Error, ValueError) as exc:
-        raise HandleValueError(f"data is not valid {fmt}") from exc
+        raise HandleValueError(N_("data is not valid {format}"), format=fmt) from exc
     raise HandleValueError(
-        f"data format {fmt!r} is not supported (string, base64, hex, admin, vlist)"
+        N_("data format {format} is not supported (string, base64, hex, admin, vlist)"),
+        format=repr(fmt),
     )
 
 
@@ -113,7 +115,7 @@ def _permissions(raw: object) -> tuple[bool, bool, bool, bool]:
     if raw is None:
         return (True, True, True, False)
     if not isinstance(raw, str) or len(raw) != 4 or set(raw) - {"0", "1"}:
-        raise HandleValueError('permissions must be 4 characters of 0/1, e.g. "1110"')
+        raise HandleValueError(N_('permissions must be 4 characters of 0/1, e.g. "1110"'))
     a_r, a_w, p_r, p_w = (c == "1" for c in raw)
     return (a_r, a_w, p_r, p_w)
 
@@ -156,29 +158,30 @@ def _plain(raw: dict[str, Any], timestamp: datetime | None) -> HandleValue | Non
             public_read=permissions[2], public_write=permissions[3],
         )  # fmt: skip
     except HandleValueError as exc:
-        raise HandleValueError(f"value {index}: {exc}") from exc
+        raise HandleValueError(
+            N_("value {index}: {reason}"), index=index, reason=exc.message
+        ) from exc
 
 
 def _utf8_data(text: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise HandleValueError("data is not valid UTF-8 text") from exc
+        raise HandleValueError(N_("data is not valid UTF-8 text")) from exc
 
 
 def value_from_json(raw: object, *, timestamp: datetime | None = None) -> HandleValue:
     """A value from its REST JSON form; raises ``HandleValueError`` naming what is wrong."""
     if not isinstance(raw, dict):
-        raise HandleValueError("each value must be a JSON object")
+        raise HandleValueError(N_("each value must be a JSON object"))
     if raw.keys() <= _PLAIN_KEYS:
         plain = _plain(raw, timestamp)
         if plain is not None:
             return plain
     type_ = raw.get("type", "")
     if not isinstance(type_, str):
-        raise HandleValueError("a value's type must be a string")
+        raise HandleValueError(N_("a value's type must be a string"))
     index = _int(raw.get("index"), "value index")
-    where = f"value {index}"
     try:
         data = _data_from_json(type_, raw.get("data", ""))
         a_r, a_w, p_r, p_w = _permissions(raw.get("permissions"))
@@ -187,7 +190,7 @@ def value_from_json(raw: object, *, timestamp: datetime | None = None) -> Handle
         )
         refs_raw = raw.get("references") or []
         if not isinstance(refs_raw, list):
-            raise HandleValueError("references must be a list")
+            raise HandleValueError(N_("references must be a list"))
         references = tuple(
             (_int(r.get("index"), "reference index"), str(r.get("handle", ""))) for r in refs_raw
         )
@@ -205,9 +208,11 @@ def value_from_json(raw: object, *, timestamp: datetime | None = None) -> Handle
             references=references,
         )
     except HandleValueError as exc:
-        raise HandleValueError(f"{where}: {exc}") from exc
+        raise HandleValueError(
+            N_("value {index}: {reason}"), index=index, reason=exc.message
+        ) from exc
     except ValueError as exc:  # TtlType(2)
-        raise HandleValueError(f"{where}: {exc}") from exc
+        raise HandleValueError(N_("value {index}: {reason}"), index=index, reason=str(exc)) from exc
 
 
 @lru_cache(maxsize=4096)  # a batch's identifiers share one HS_ADMIN value

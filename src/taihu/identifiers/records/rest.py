@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import orjson
 
-from taihu.core import TaihuError
+from taihu.core import N_, TaihuError
 from taihu.identifiers.handle import HandleValue, HandleValueError
 from taihu.identifiers.records.json_values import value_from_json
 
@@ -136,14 +136,14 @@ def parse_basic(header: str) -> BasicCredentials | None:
 def parse_values_body(body: bytes) -> list[HandleValue]:
     """The values of a PUT/POST body: ``{"values": [...]}`` or a bare list."""
     if len(body) > MAX_MESSAGE_BYTES:
-        raise HandleValueError(f"the message is over {MAX_MESSAGE_BYTES // 1024} KiB")
+        raise HandleValueError(N_("the message is over {kib} KiB"), kib=MAX_MESSAGE_BYTES // 1024)
     try:
         parsed: Any = orjson.loads(body) if body.strip() else {"values": []}
     except orjson.JSONDecodeError as exc:
-        raise HandleValueError(f"the body is not JSON: {exc}") from exc
+        raise HandleValueError(N_("the body is not JSON: {reason}"), reason=str(exc)) from exc
     raws = parsed.get("values") if isinstance(parsed, dict) else parsed
     if not isinstance(raws, list):
-        raise HandleValueError('the body must be {"values": [...]}')
+        raise HandleValueError(N_('the body must be {"values": [...]}'))
     return [value_from_json(raw) for raw in raws]
 
 

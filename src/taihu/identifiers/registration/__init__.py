@@ -7,6 +7,7 @@
 """
 
 from taihu.identifiers.registration.batch import MAX_BATCH, BatchItem, BatchService
+from taihu.identifiers.registration.callers import status_word
 from taihu.identifiers.registration.importer import (
     ImportReport,
     import_rows,
@@ -43,4 +44,5 @@ __all__ = [
     "read_table",
     "read_table_bytes",
     "seckeys_for",
+    "status_word",
 ]

@@ -25,8 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import AuditEntry, Principal, record_audit
 from taihu.core import (
+    N_,
     Clock,
     InvalidInput,
+    Message,
     PermissionDenied,
     SystemClock,
     TaihuError,
@@ -50,6 +52,7 @@ from taihu.identifiers.handle import (
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
 from taihu.identifiers.records import load_record, stored_columns
 from taihu.identifiers.registration.bulk_rows import bound, insert_rows
+from taihu.identifiers.registration.callers import status_word
 from taihu.identifiers.registration.seckeys import SecretKeyBox
 from taihu.identifiers.registration.service import (
     Caller,
@@ -102,8 +105,13 @@ class ItemResult:
 
     handle: str
     code: ItemCode
-    msg: str
+    message: Message  # shown in the reader's language (an import report, a form)
     key: str = ""  # the normalized handle, when it parsed
+
+    @property
+    def msg(self) -> str:
+        """The message in English, as the batch answers' ``msg`` carries it."""
+        return self.message.render()
 
     @property
     def ok(self) -> bool:
@@ -115,6 +123,10 @@ class ItemResult:
         return {"handle": self.handle, "code": int(self.code), "msg": self.msg}
 
 
+_SUCCESS = Message(N_("success"))
+_NO_SUCH = Message(N_("no such identifier"))
+_SAME = Message(N_("exists, same values"))
+_OTHER = Message(N_("exists with other values"))
 _ERROR_CODES = {
     "invalid_handle": ItemCode.INVALID_HANDLE,
     "prefix_not_served": ItemCode.PREFIX_NOT_SERVED,
@@ -196,11 +208,12 @@ class BatchService:
     @staticmethod
     def _refuse_size(items: list[BatchItem]) -> None:
         if not items:
-            raise InvalidInput("a batch needs at least one item", code="invalid_value")
+            raise InvalidInput(N_("a batch needs at least one item"), code="invalid_value")
         if len(items) > MAX_BATCH:
             raise InvalidInput(
-                f"a batch holds at most {MAX_BATCH} items, not {len(items)}", code="batch_too_big"
-            )
+                N_("a batch holds at most {most} items, not {count}"), code="batch_too_big",
+                most=MAX_BATCH, count=len(items),
+            )  # fmt: skip
 
     async def _check(
         self, caller: Caller, item: BatchItem, needed: AdminPermission
@@ -208,15 +221,16 @@ class BatchService:
         try:
             handle = Handle(item.handle)
         except HandleValueError as exc:
-            raise InvalidInput(str(exc), code="invalid_handle") from exc
+            raise InvalidInput(exc.message, code="invalid_handle") from exc
         allowed = self._allowed.get((handle.prefix, needed))
         if allowed is not None:
             return handle, allowed
         prefix = await self._prefix(handle.prefix)
         if prefix.status != "active":
             raise InvalidInput(
-                f"prefix {prefix.prefix} is {prefix.status}", code="prefix_not_active"
-            )
+                N_("prefix {prefix} is {status}"), code="prefix_not_active",
+                prefix=prefix.prefix, status=status_word(prefix.status),
+            )  # fmt: skip
         # Prefix-level rights depend on the prefix only: checked once per prefix and batch.
         if (prefix.prefix, needed) not in self._denied:
             try:
@@ -232,7 +246,8 @@ class BatchService:
 
     @staticmethod
     def _failure(handle: str, exc: TaihuError) -> ItemResult:
-        return ItemResult(handle, _ERROR_CODES.get(exc.code, ItemCode.INVALID_VALUE), exc.message)
+        code = _ERROR_CODES.get(exc.code, ItemCode.INVALID_VALUE)
+        return ItemResult(handle, code, Message(exc.template, **exc.details))
 
     def _with_admin(self, caller: Caller, prefix: Prefix, values: list[HandleValue]) -> None:
         if any(v.type == ADMIN_TYPE for v in values):
@@ -270,7 +285,7 @@ class BatchService:
         try:
             spec.validate(values)
         except TemplateError as exc:
-            raise InvalidInput(str(exc), code="template_violation") from exc
+            raise InvalidInput(exc.message, code="template_violation") from exc
         return version
 
     async def _check_all(
@@ -289,13 +304,17 @@ class BatchService:
             try:
                 handle, prefix = await self._check(caller, item, needed)
                 if handle.key in seen:
-                    raise InvalidInput("the handle appears twice in this batch", code="duplicate")
+                    raise InvalidInput(
+                        N_("the handle appears twice in this batch"), code="duplicate"
+                    )
                 seen.add(handle.key)
                 # Time-stamped when serialized (stored_columns(at=now)), not copied here.
                 unique_indexes(item.values)
                 values = self.identifiers.sealed(item.values, handle.key)
                 if not values:
-                    raise InvalidInput("an identifier needs at least one value", code="no_values")
+                    raise InvalidInput(
+                        N_("an identifier needs at least one value"), code="no_values"
+                    )
                 template = await self._check_template(prefix.prefix, values)
                 self._with_admin(caller, prefix, values)
                 checked[n] = (handle, prefix, values, template)
@@ -322,21 +341,16 @@ class BatchService:
         for n, (handle, prefix, values, template) in checked.items():
             found = existing.get(handle.key)
             if found is None and update:
-                results[n] = ItemResult(
-                    handle.text, ItemCode.NOT_FOUND, "no such identifier", handle.key
-                )
+                results[n] = ItemResult(handle.text, ItemCode.NOT_FOUND, _NO_SUCH, handle.key)
                 continue
             if found is not None:
                 row_id, stored = found
                 if _comparable(load_record(stored)) == _comparable(values):
-                    results[n] = ItemResult(
-                        handle.text, ItemCode.EXISTS_SAME, "exists, same values", handle.key
-                    )
+                    results[n] = ItemResult(handle.text, ItemCode.EXISTS_SAME, _SAME, handle.key)
                     continue
                 if not update:
                     results[n] = ItemResult(
-                        handle.text, ItemCode.EXISTS_DIFFERENT, "exists with other values",
-                        handle.key,
+                        handle.text, ItemCode.EXISTS_DIFFERENT, _OTHER, handle.key,
                     )  # fmt: skip
                     continue
                 record, wire = stored_columns(values, at=now)
@@ -350,7 +364,7 @@ class BatchService:
                 )
                 audits.append(audit(actor, "handle.create", handle.key, None, record))
                 per_prefix[prefix.prefix] = per_prefix.get(prefix.prefix, 0) + 1
-            results[n] = ItemResult(handle.text, ItemCode.OK, "success", handle.key)
+            results[n] = ItemResult(handle.text, ItemCode.OK, _SUCCESS, handle.key)
         await self._bulk(inserts, audits, stamp, updates)
         for prefix_name, count in per_prefix.items():
             await self.identifiers.count_registrations(prefix_name, count)
@@ -377,13 +391,11 @@ class BatchService:
         for n, handle in checked.items():
             found = existing.get(handle.key)
             if found is None:
-                results[n] = ItemResult(
-                    handle.text, ItemCode.NOT_FOUND, "no such identifier", handle.key
-                )
+                results[n] = ItemResult(handle.text, ItemCode.NOT_FOUND, _NO_SUCH, handle.key)
                 continue
             audits.append(audit(actor, "handle.delete", handle.key, found[1], None))
             gone.append(found[0])
-            results[n] = ItemResult(handle.text, ItemCode.OK, "success", handle.key)
+            results[n] = ItemResult(handle.text, ItemCode.OK, _SUCCESS, handle.key)
         for start in range(0, len(gone), 500):
             await self.session.execute(
                 sa.delete(_HANDLES).where(_HANDLES.c.id.in_(gone[start : start + 500]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from taihu.accounts import Principal, Role
-from taihu.core import N_, InvalidInput
+from taihu.core import N_, InvalidInput, Message
 from taihu.identifiers.handle import (
     AdminPermission,
     Handle,
@@ -22,9 +22,15 @@ __all__ = [
     "grants",
     "parse_handle",
     "parse_prefix",
+    "status_word",
     "unique_indexes",
 ]
 
+# The statuses of prefixes and prefix applications, as a sentence names them.
+_STATUS_WORDS = {
+    "active": N_("active"), "suspended": N_("suspended"), "revoked": N_("revoked"),
+    "pending": N_("pending"), "approved": N_("approved"), "rejected": N_("rejected"),
+}  # fmt: skip
 _PREFIX_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_")
 
 
@@ -61,7 +67,7 @@ def parse_handle(text: str) -> Handle:
     try:
         return Handle(text)
     except HandleValueError as exc:
-        raise InvalidInput(str(exc), code="invalid_handle") from exc
+        raise InvalidInput(exc.message, code="invalid_handle") from exc
 
 
 def parse_prefix(text: str) -> str:
@@ -76,6 +82,11 @@ def parse_prefix(text: str) -> str:
     if prefix.startswith("0.NA") or prefix == "0":
         raise InvalidInput(N_("0.NA prefixes belong to the global registry"), code="invalid_prefix")
     return prefix
+
+
+def status_word(status: str) -> Message:
+    """A prefix's or an application's status as a word in the reader's language."""
+    return Message(_STATUS_WORDS.get(status, status))
 
 
 def unique_indexes(values: list[HandleValue]) -> None:

@@ -130,7 +130,7 @@ async def register_one(
         parsed: Handle | None = Handle(handle)
     except HandleValueError as exc:
         parsed = None
-        problems["suffix"] = Message(N_("not a valid identifier: {reason}"), reason=str(exc))
+        problems["suffix"] = Message(N_("not a valid identifier: {reason}"), reason=exc.message)
     values = [
         HandleValue(FIRST_INDEX + n, item.id_type, fields[item.id_type].strip().encode())
         for n, item in enumerate(spec.items)
@@ -144,5 +144,5 @@ async def register_one(
         actor, [BatchItem(parsed.text, values)], update=False
     )
     if result.code != ItemCode.OK:
-        return None, {"suffix": Message(N_("not registered: {reason}"), reason=result.msg)}
+        return None, {"suffix": Message(N_("not registered: {reason}"), reason=result.message)}
     return parsed.text, {}

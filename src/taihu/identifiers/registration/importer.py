@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from taihu.accounts import record_audit
-from taihu.core import Clock, Database, InvalidInput, SystemClock, TaihuError
+from taihu.core import (
+    N_,
+    Clock,
+    Database,
+    InvalidInput,
+    Message,
+    RowProblem,
+    SystemClock,
+    TaihuError,
+)
 from taihu.identifiers.handle import (
     TEMPLATE_TYPE,
     Handle,
@@ -41,13 +50,8 @@ _FIRST_INDEX = 2000
 _TEMPLATE_INDEX = 1001
 
 
-@dataclass(frozen=True, slots=True)
-class ImportError_:  # noqa: N801 - not the builtin ImportError
-    """One reason a row was not imported."""
-
-    row: int
-    column: str
-    reason: str
+# One reason a row was not imported: (row, column, message); ``reason`` is the English text.
+ImportError_ = RowProblem
 
 
 @dataclass(slots=True)
@@ -66,7 +70,9 @@ def read_table(path: Path) -> list[dict[str, str]]:
     try:
         content = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path.name}: {exc.strerror}", code="bad_file") from exc
+        raise InvalidInput(
+            N_("cannot read {file}: {reason}"), code="bad_file", file=path.name, reason=exc.strerror
+        ) from exc
     return read_table_bytes(path.name, content)
 
 
@@ -76,11 +82,13 @@ def read_table_bytes(name: str, content: bytes) -> list[dict[str, str]]:
     if suffix == ".xlsx":
         return _xlsx_rows(name, content)
     if suffix != ".csv":
-        raise InvalidInput(f"{name}: import takes .csv or .xlsx files", code="bad_file")
+        raise InvalidInput(
+            N_("{file}: import takes .csv or .xlsx files"), code="bad_file", file=name
+        )
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{name} is not UTF-8 text", code="bad_file") from exc
+        raise InvalidInput(N_("{file} is not UTF-8 text"), code="bad_file", file=name) from exc
     try:
         return [
             {k.strip(): (v or "").strip() for k, v in row.items() if k}
@@ -88,7 +96,12 @@ def read_table_bytes(name: str, content: bytes) -> list[dict[str, str]]:
             if any((v or "").strip() for v in row.values() if isinstance(v, str))
         ]
     except csv.Error as exc:  # e.g. a field past the csv module's limit (128 KiB)
-        raise InvalidInput(f"{name} cannot be read as CSV: {exc}", code="bad_file") from exc
+        raise InvalidInput(
+            N_("{file} cannot be read as CSV: {reason}"),
+            code="bad_file",
+            file=name,
+            reason=str(exc),
+        ) from exc
 
 
 def _xlsx_rows(name: str, content: bytes) -> list[dict[str, str]]:
@@ -97,11 +110,13 @@ def _xlsx_rows(name: str, content: bytes) -> list[dict[str, str]]:
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise InvalidInput(f"{name} is not an xlsx workbook", code="bad_file") from exc
+        raise InvalidInput(
+            N_("{file} is not an xlsx workbook"), code="bad_file", file=name
+        ) from exc
     try:
         sheet = book.active
         if sheet is None:
-            raise InvalidInput(f"{name} has no worksheet", code="bad_file")
+            raise InvalidInput(N_("{file} has no worksheet"), code="bad_file", file=name)
         rows: Iterator[tuple[object, ...]] = sheet.iter_rows(values_only=True)
         header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
         return [
@@ -171,7 +186,7 @@ async def import_rows(
             elif result.code == 2:
                 report.unchanged += 1
             else:
-                report.errors.append(ImportError_(number, "suffix", result.msg))
+                report.errors.append(ImportError_(number, "suffix", result.message))
         if progress:
             progress(len(chunk))
     report.errors.sort(key=lambda e: e.row)
@@ -196,38 +211,41 @@ async def _row(
     prefix: str,
     row: dict[str, str],
     template: str | None,
-) -> tuple[BatchItem | None, list[tuple[str, str]]]:
+) -> tuple[BatchItem | None, list[tuple[str, Message]]]:
     suffix_column = "handle" if "handle" in row and "suffix" not in row else "suffix"
     text = row.get(suffix_column, "")
     handle_text = text if suffix_column == "handle" else f"{prefix}/{text}"
     try:
         handle = Handle(handle_text)
     except HandleValueError as exc:
-        return None, [(suffix_column, str(exc))]
+        return None, [(suffix_column, exc.message)]
     if handle.prefix != prefix:
-        return None, [(suffix_column, f"{handle.text} is not under prefix {prefix}")]
+        outside = Message(
+            N_("{handle} is not under prefix {prefix}"), handle=handle.text, prefix=prefix
+        )
+        return None, [(suffix_column, outside)]
     version = row.get("templateVersion") or template
     values: list[HandleValue] = []
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, Message]] = []
     columns = [c for c in row if c not in {"suffix", "handle", "templateVersion"}]
     for n, column in enumerate(columns):
         if row[column]:
             try:
                 values.append(HandleValue(_FIRST_INDEX + n, column, row[column].encode("utf-8")))
             except HandleValueError as exc:
-                problems.append((column, str(exc)))
+                problems.append((column, exc.message))
     if version:
         values.append(HandleValue(_TEMPLATE_INDEX, TEMPLATE_TYPE, version.encode("utf-8")))
         try:
             if version not in specs:
                 specs[version] = await identifiers.template_for(prefix, version)
         except TemplateError as exc:
-            problems.append((exc.item or "templateVersion", str(exc)))
+            problems.append((exc.item or "templateVersion", exc.message))
         except TaihuError as exc:
-            problems.append(("templateVersion", exc.message))
+            problems.append(("templateVersion", Message(exc.template, **exc.details)))
         else:  # every item a row breaks, not only the first
             found = item_problems(specs[version], values)
-            problems.extend((item, problem.render()) for item, problem in found.items())
+            problems.extend(found.items())
     if not values:
-        problems.append((suffix_column, "the row has no values"))
+        problems.append((suffix_column, Message(N_("the row has no values"))))
     return (None if problems else BatchItem(handle.text, values)), problems

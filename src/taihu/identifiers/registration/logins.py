@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Callable
 
 from taihu.accounts import LoginThrottle, record_audit, throttle_key
-from taihu.core import Unauthenticated
+from taihu.core import N_, Unauthenticated
 from taihu.identifiers.handle import SECKEY_TYPE, Handle
 from taihu.identifiers.records import load_record
 from taihu.identifiers.registration.pubkeys import PUBKEY_TYPE, verify_challenge
@@ -69,7 +69,9 @@ async def _login(
                 at=service.clock.now(),
             )
             await service.session.commit()
-        raise Unauthenticated(f"authentication as {admin} failed", code="authentication_failed")
+        raise Unauthenticated(
+            N_("authentication as {admin} failed"), code="authentication_failed", admin=str(admin)
+        )
     await throttle.succeeded(key)
     return admin
 
@@ -85,8 +87,9 @@ async def basic_login(
     index_text, sep, handle_text = username.partition(":")
     if not sep or not index_text.isdigit():
         raise Unauthenticated(
-            f"the user name must be INDEX:HANDLE, e.g. 300:88.118/ADMIN, not {username!r}",
+            N_("the user name must be INDEX:HANDLE, e.g. 300:88.118/ADMIN, not {username}"),
             code="invalid_credential",
+            username=repr(username),
         )
     admin = HandleAdmin(int(index_text), parse_handle(handle_text).key)
 

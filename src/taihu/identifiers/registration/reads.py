@@ -314,5 +314,5 @@ class HandleReader:
         try:
             spec.validate(values)
         except TemplateError as exc:
-            raise InvalidInput(str(exc), code="template_violation") from exc
+            raise InvalidInput(exc.message, code="template_violation") from exc
         return version

@@ -49,6 +49,7 @@ from taihu.identifiers.registration.callers import (
     admin_handle,
     parse_handle,
     parse_prefix,
+    status_word,
     unique_indexes,
 )
 from taihu.identifiers.registration.reads import HandleReader
@@ -232,7 +233,7 @@ class IdentifierService(HandleReader):
                 N_("prefix {prefix} is {status}; writes are refused"),
                 code="prefix_not_active",
                 prefix=prefix.prefix,
-                status=prefix.status,
+                status=status_word(prefix.status),
             )
         return prefix
 

@@ -16,7 +16,15 @@ from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from taihu.accounts import Principal, current_principal
-from taihu.core import InvalidInput, PermissionDenied, Runtime, TaihuError, Unauthenticated
+from taihu.core import (
+    N_,
+    InvalidInput,
+    PermissionDenied,
+    Runtime,
+    TaihuError,
+    Unauthenticated,
+    reader_translation,
+)
 
 __all__ = [
     "DONE",
@@ -24,6 +32,7 @@ __all__ = [
     "FIRST_ITEM_INDEX",
     "LARGE_BODIES",
     "MAX_BODY",
+    "MISSING",
     "OK",
     "fail",
     "principal_of",
@@ -39,6 +48,8 @@ FIRST_ITEM_INDEX = 2000
 LARGE_BODIES = {
     f"/identityv2/data/{call}": MAX_BODY for call in ("batchCreate", "batchUpdate", "batchDelete")
 }
+# SNMS's own words for a missing query parameter (its clients know them), with the name.
+MISSING = N_("缺少必要的请求参数: {name} (missing parameter)")
 OK = {"status": 1, "message": "success"}
 DONE = {**OK, "data": True}  # a write's answer (handle-operate.md, template.md)
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -60,7 +71,7 @@ def fail(exc: Exception) -> Response:
         # A locked SQLite database or a concurrent insert of the same key: safe to re-send.
         return snms_json({"status": -1, "message": "busy, please retry", "data": None}, 503)
     assert isinstance(exc, TaihuError)
-    body: dict[str, Any] = {"status": -2, "message": exc.message, "data": None}
+    body: dict[str, Any] = {"status": -2, "message": exc.text(reader_translation()), "data": None}
     if isinstance(exc, PermissionDenied):
         body["code"] = 701
     return snms_json(body, exc.status)
@@ -70,16 +81,18 @@ async def read_body(request: Request) -> Any:
     """The request's JSON body (16 MiB at most); ``InvalidInput`` otherwise."""
     raw = await request.body()
     if len(raw) > MAX_BODY:
-        raise InvalidInput("the request body is over 16 MiB", code="too_big")
+        raise InvalidInput(N_("the request body is over 16 MiB"), code="too_big")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"the body is not JSON: {exc}", code="bad_json") from exc
+        raise InvalidInput(
+            N_("the body is not JSON: {reason}"), code="bad_json", reason=str(exc)
+        ) from exc
 
 
 async def principal_of(request: Request, runtime: Runtime) -> Principal:
     """The platform user of the request's bearer token; ``Unauthenticated`` without one."""
     if not request.headers.get("authorization"):
-        raise Unauthenticated("send 'Authorization: Bearer <token>'", code="not_authenticated")
+        raise Unauthenticated(N_("send 'Authorization: Bearer <token>'"), code="not_authenticated")
     async with runtime.db.session() as session:
         return await current_principal(request, session, runtime)

@@ -18,6 +18,7 @@ from taihu.accounts import AccountService, client_address
 from taihu.core import (
     N_,
     InvalidInput,
+    Message,
     NotFound,
     PermissionDenied,
     TaihuError,
@@ -37,6 +38,7 @@ from taihu.identifiers.resolution import resolver_of
 from taihu.identifiers.snms.common import (
     DONE,
     ERRORS,
+    MISSING,
     OK,
     fail,
     principal_of,
@@ -79,7 +81,7 @@ async def snms_token(request: Request) -> Response:
         if not isinstance(body, dict) or not all(
             isinstance(body.get(k), str) and body.get(k) for k in ("username", "password")
         ):
-            raise InvalidInput("username and password are required", code="bad_params")
+            raise InvalidInput(N_("username and password are required"), code="bad_params")
         request.state.sign_in = body["username"]  # a refusal is audited (web/security_audit.py)
         async with runtime.db.session() as session:
             accounts = AccountService(session, runtime.settings.security, runtime.clock)
@@ -148,7 +150,7 @@ async def snms_detail(request: Request) -> Response:
         principal = await principal_of(request, runtime)
         text = request.query_params.get("handle")
         if not text:
-            raise InvalidInput("缺少必要的请求参数: handle (missing parameter)", code="bad_params")
+            raise InvalidInput(MISSING, code="bad_params", name="handle")
         handle = parse_handle(text)
         async with runtime.db.session() as session:
             service = identifier_service(session, runtime)
@@ -173,19 +175,20 @@ async def _single(request: Request, *, update: bool) -> Response:
             ).write(principal, [BatchItem(handle, values)], update=update)
         result = results[0]
         if not result.ok:
-            _raise_item(result.code, result.msg, handle)
+            _raise_item(result.code, result.message, handle)
     except (TaihuError, OperationalError, IntegrityError) as exc:
         return fail(exc)
     resolver_of(request).invalidate(Handle(handle).key)
     return snms_json(DONE)
 
 
-def _raise_item(code: int, msg: str, handle: str) -> None:
+def _raise_item(code: int, reason: Message, handle: str) -> None:
+    said = N_("{handle}: {reason}")
     if code == 701:
-        raise PermissionDenied(f"{handle}: {msg}", code="insufficient_permissions")
+        raise PermissionDenied(said, code="insufficient_permissions", handle=handle, reason=reason)
     if code == 100:
-        raise NotFound(f"{handle}: {msg}", code="handle_not_found")
-    raise InvalidInput(f"{handle}: {msg}", code="invalid_value")
+        raise NotFound(said, code="handle_not_found", handle=handle, reason=reason)
+    raise InvalidInput(said, code="invalid_value", handle=handle, reason=reason)
 
 
 _SINGLE_EXAMPLE = {"content": {"application/json": {"example": DONE}}}
@@ -230,11 +233,11 @@ async def snms_delete(request: Request) -> Response:
             body = await read_body(request)
             handle = body.get("handle") if isinstance(body, dict) else None
         if not isinstance(handle, str):
-            raise InvalidInput("缺少必要的请求参数: handle (missing parameter)", code="bad_params")
+            raise InvalidInput(MISSING, code="bad_params", name="handle")
         async with runtime.db.session() as session:
             result = (await BatchService(session, runtime.clock).delete(principal, [handle]))[0]
         if not result.ok:
-            _raise_item(result.code, result.msg, handle)
+            _raise_item(result.code, result.message, handle)
     except (TaihuError, OperationalError, IntegrityError) as exc:
         return fail(exc)
     resolver_of(request).invalidate(Handle(handle).key)
@@ -250,9 +253,11 @@ async def _batch_items(request: Request) -> list[Any]:
         else body
     )
     if not isinstance(items, list):
-        raise InvalidInput('the body must be a list or {"data": [...]}', code="bad_params")
+        raise InvalidInput(N_('the body must be a list or {"data": [...]}'), code="bad_params")
     if len(items) > MAX_BATCH:
-        raise InvalidInput(f"at most {MAX_BATCH} identifiers per call", code="batch_too_big")
+        raise InvalidInput(
+            N_("at most {most} identifiers per call"), code="batch_too_big", most=MAX_BATCH
+        )
     return items
 
 

@@ -12,10 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from taihu.core import InvalidInput, TaihuError, get_runtime
+from taihu.core import N_, InvalidInput, TaihuError, get_runtime
 from taihu.identifiers.prefixes import StatisticsService
 from taihu.identifiers.records import iso
-from taihu.identifiers.snms.common import ERRORS, OK, fail, principal_of, snms_json
+from taihu.identifiers.snms.common import ERRORS, MISSING, OK, fail, principal_of, snms_json
 
 __all__ = ["router"]
 
@@ -28,7 +28,9 @@ _DEFAULT_DAYS = 30
 def _number(request: Request, name: str, default: int, most: int) -> int:
     text = request.query_params.get(name, str(default))
     if not text.isdigit() or not 1 <= int(text) <= most:
-        raise InvalidInput(f"{name} must be a number from 1 to {most}", code="bad_params")
+        raise InvalidInput(
+            N_("{name} must be a number from 1 to {most}"), code="bad_params", name=name, most=most
+        )
     return int(text)
 
 
@@ -39,7 +41,9 @@ def _day(request: Request, name: str, default: date) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInput(f"{name} must be a date such as 2026-11-25", code="bad_params") from exc
+        raise InvalidInput(
+            N_("{name} must be a date such as 2026-11-25"), code="bad_params", name=name
+        ) from exc
 
 
 _LIST_EXAMPLE = {
@@ -71,7 +75,7 @@ async def snms_list(request: Request) -> Response:
         principal = await principal_of(request, runtime)
         prefix = request.query_params.get("prefix")
         if not prefix:
-            raise InvalidInput("缺少必要的请求参数: prefix (missing parameter)", code="bad_params")
+            raise InvalidInput(MISSING, code="bad_params", name="prefix")
         page = _number(request, "page", 1, 10_000_000)
         size = _number(request, "pageSize", 10, _MAX_PAGE_SIZE)
         async with runtime.db.session() as session:

@@ -71,7 +71,7 @@ def snms_values(raw: object, indexes: Indexes | None = None) -> tuple[str, list[
             values.append(_checked(handle, value_from_json(indexed)))
     except HandleValueError as exc:
         raise InvalidInput(
-            N_("{handle}: {reason}"), code="invalid_value", handle=handle, reason=str(exc)
+            N_("{handle}: {reason}"), code="invalid_value", handle=handle, reason=exc.message
         ) from exc
     version = raw.get("templateVersion")
     if version and not any(v.type == TEMPLATE_TYPE for v in values):
