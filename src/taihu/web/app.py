@@ -162,11 +162,12 @@ def _install_middleware(
     install_error_handlers(app)
     app.add_exception_handler(console.LoginRequired, console.login_redirect)
     app.add_exception_handler(console.NotPermitted, console.not_permitted)
-    app.add_middleware(LanguageMiddleware, default=settings.console.language)
     # Anonymous resolutions (the node's hot path) are answered before routing, inside the
     # middleware that gives every request its id, headers, log line and metrics; the body limit
     # and the security audit between them pass a GET without a body straight through.
     app.add_middleware(identifiers_api.FastResolution)
+    # Outside it, so that its error answers are in the caller's language like the route's.
+    app.add_middleware(LanguageMiddleware, default=settings.console.language)
     # The same resolutions, when the resolver can answer at once, before ASGI altogether
     # (web/front_door.py; the protocol in web/http_protocol.py asks it first).
     app.state.front_door = FrontDoor(
