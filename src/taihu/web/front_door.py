@@ -14,16 +14,13 @@ access-log line. Everything else goes to the application unchanged.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
 from taihu.core import new_request_id, request_id_var
-from taihu.web.middleware import CLIENT_REQUEST_ID, SECURITY_HEADERS, Metrics
+from taihu.web.middleware import CLIENT_REQUEST_ID, SECURITY_HEADERS, Metrics, log_request
 
 __all__ = ["FrontDoor"]
-
-log = logging.getLogger("taihu.http")
 
 Answer = Callable[[str, bytes], "tuple[int, bytes] | None"]
 """(path after the prefix, query string) → (status, JSON body), or ``None`` to pass on."""
@@ -83,18 +80,7 @@ class FrontDoor:
         if self.access_log:
             token = request_id_var.set(request_id)
             try:
-                log.info(
-                    "%s %s %s %.1fms",
-                    "GET",
-                    path,
-                    status,
-                    elapsed * 1000,
-                    extra={
-                        "status": status,
-                        "route": _ROUTE,
-                        "duration_ms": round(elapsed * 1000, 2),
-                    },
-                )
+                log_request("GET", path, _ROUTE, status, elapsed)
             finally:
                 request_id_var.reset(token)
         return status, response_headers, body

@@ -20,6 +20,7 @@ __all__ = [
     "SECURITY_HEADERS",
     "Metrics",
     "RequestMiddleware",
+    "log_request",
 ]
 
 log = logging.getLogger("taihu.http")
@@ -58,6 +59,14 @@ def _with_headers(message: Message, request_id: str) -> None:
     raw.append((b"x-request-id", request_id.encode("latin-1")))
     raw.extend(pair for pair in SECURITY_HEADERS if pair[0] not in present)
     message["headers"] = raw
+
+
+def log_request(method: str, path: str, route: str, status: int, elapsed: float) -> None:
+    """The access-log line of one answered request."""
+    log.info(
+        "%s %s %s %.1fms", method, path, status, elapsed * 1000,
+        extra={"status": status, "route": route, "duration_ms": round(elapsed * 1000, 2)},
+    )  # fmt: skip
 
 
 class Metrics:
@@ -147,16 +156,5 @@ class RequestMiddleware:
             method = scope["method"]
             self.metrics.observe(method, route, status, elapsed)
             if self.access_log:
-                log.info(
-                    "%s %s %s %.1fms",
-                    method,
-                    scope["path"],
-                    status,
-                    elapsed * 1000,
-                    extra={
-                        "status": status,
-                        "route": route,
-                        "duration_ms": round(elapsed * 1000, 2),
-                    },
-                )
+                log_request(method, scope["path"], route, status, elapsed)
             request_id_var.reset(token)
