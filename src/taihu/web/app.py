@@ -37,6 +37,8 @@ from taihu.identifiers import api as identifiers_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
 from taihu.settings import Settings
+from taihu.surveys import api as surveys_api
+from taihu.surveys import openrosa_api
 from taihu.web import console, ops
 from taihu.web.body_limit import BodyLimit, upload_paths
 from taihu.web.errors import install_error_handlers
@@ -197,6 +199,8 @@ _ROUTERS = (
     devices_pages.router,
     monitor_api.router,
     monitor_pages.router,
+    surveys_api.router,
+    openrosa_api.router,
     console.router,
     home_pages.router,
     wall_pages.router,
