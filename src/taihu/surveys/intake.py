@@ -213,7 +213,7 @@ class Intake:
                     SurveyTarget.enterprise_id == user.enterprise_id,
                 ),
             )
-        return [(s, v) for s, v in (await self.session.execute(query)).tuples()]
+        return [(s, v) for s, v in (await self.session.execute(query)).all()]
 
     async def form(self, device: Device, form_id: str) -> tuple[Survey, FormVersion]:
         """One form a device may download."""

@@ -80,7 +80,7 @@ class Review:
             .limit(limit)
             .offset(offset)
         )
-        return [(s, v) for s, v in rows.tuples()], total or 0
+        return [(s, v) for s, v in rows.all()], total or 0
 
     async def get(self, actor: Principal, form_id: str, instance_id: str) -> Submission:
         """One submission the principal may see."""
@@ -282,7 +282,7 @@ class Review:
                 submitter=s.submitter,
                 data=s.data,
             )
-            for s, code, name in (await self.session.execute(query)).tuples()
+            for s, code, name in (await self.session.execute(query)).all()
         )
         return build_tables(survey.form_id, [v.fields for v in versions], rows)
 

@@ -451,8 +451,9 @@ class SurveyService:
                 .order_by(SurveyTarget.deadline, Survey.id)
             )
         ).all()
-        answered = set(
-            (
+        answered = {
+            (survey_id, enterprise_id)
+            for survey_id, enterprise_id in (
                 await self.session.execute(
                     sa.select(Submission.survey_id, Submission.enterprise_id).where(
                         Submission.enterprise_id.in_(actor.enterprise_ids),
@@ -460,8 +461,8 @@ class SurveyService:
                         Submission.review_state != "rejected",
                     )
                 )
-            ).tuples()
-        )
+            ).all()
+        }
         return [
             MySurvey(
                 survey=s,

@@ -79,7 +79,7 @@ def convert_xlsform(content: bytes, filename: str) -> ConvertedForm:
         )
     warnings: list[str] = []
     try:
-        result = convert(content, warnings=warnings, file_type=file_type)
+        result = convert(content, warnings=warnings, file_type=f".{file_type}")
     except PyXFormError as exc:
         _refuse(problem_of(str(exc)))
     except Exception as exc:
