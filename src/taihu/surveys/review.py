@@ -215,12 +215,8 @@ class Review:
         version = await self.session.get(FormVersion, submission.version_id)
         assert version is not None
         data = _copy(submission.data)
-        holder, key = _locate(data, path, {f["path"] for f in version.fields})
+        holder, key = _locate(data, path, {f["path"]: f["type"] for f in version.fields})
         before = holder.get(key)
-        if isinstance(before, list):
-            raise InvalidInput(
-                N_("{path} is a repeat, not an answer"), code="bad_answer_path", path=path
-            )
         holder[key] = value
         now = self.clock.now()
         submission.data, submission.review_state, submission.updated_at = data, "edited", now
@@ -291,8 +287,12 @@ def _copy(data: dict[str, Any]) -> dict[str, Any]:
     return {k: [_copy(i) for i in v] if isinstance(v, list) else v for k, v in data.items()}
 
 
-def _locate(data: dict[str, Any], path: str, known: set[str]) -> tuple[dict[str, Any], str]:
-    """The dict holding the answer at ``path`` and its key (refusing paths the form lacks)."""
+def _locate(data: dict[str, Any], path: str, known: dict[str, str]) -> tuple[dict[str, Any], str]:
+    """The dict holding the answer at ``path`` and its key (refusing paths the form lacks).
+
+    ``known`` maps the version's paths to their types: a repeat must be followed by the
+    position of one of its rows (``suppliers[2]``), an answer must be the last step.
+    """
     holder, plain = data, []
     steps = path.split("/")
     for position, step in enumerate(steps):
@@ -301,6 +301,8 @@ def _locate(data: dict[str, Any], path: str, known: set[str]) -> tuple[dict[str,
             break
         plain.append(match[1])
         key = "/".join(plain)
+        if (match[2] is not None) != (known.get(key) == "repeat"):
+            break
         if match[2] is not None:
             items = holder.get(key)
             index = int(match[2]) - 1
@@ -308,6 +310,6 @@ def _locate(data: dict[str, Any], path: str, known: set[str]) -> tuple[dict[str,
                 break
             holder = items[index]
             continue
-        if position == len(steps) - 1 and key in known:
+        if position == len(steps) - 1 and key in known and known[key] != "repeat":
             return holder, key
     raise InvalidInput(N_("the form has no answer at {path}"), code="bad_answer_path", path=path)
