@@ -117,13 +117,14 @@ def convert_xlsform(content: bytes, filename: str) -> ConvertedForm:
 
 
 def _refuse(problem: FormProblem) -> Any:
-    raise InvalidInput(
-        N_("the XLSForm cannot be converted: {reason}"),
-        code="bad_xlsform",
-        reason=problem.message,
-        sheet=problem.sheet,
-        row=problem.row,
-    )
+    where = {"reason": problem.message, "sheet": problem.sheet, "row": problem.row}
+    if problem.row is not None:
+        message = N_("the XLSForm cannot be converted (sheet {sheet}, row {row}): {reason}")
+    elif problem.sheet is not None:
+        message = N_("the XLSForm cannot be converted (sheet {sheet}): {reason}")
+    else:
+        message = N_("the XLSForm cannot be converted: {reason}")
+    raise InvalidInput(message, code="bad_xlsform", **where)
 
 
 def _label(value: Any) -> dict[str, str]:

@@ -52,6 +52,7 @@ from taihu.web.pages import enterprise_forms, imports, page_globals, pickers
 from taihu.web.pages import home as home_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
+from taihu.web.pages import surveys as survey_pages
 from taihu.web.pages import wall as wall_pages
 from taihu.web.security_audit import SecurityAudit
 from taihu.web.templating import LanguageMiddleware, build_templates
@@ -201,6 +202,7 @@ _ROUTERS = (
     monitor_pages.router,
     surveys_api.router,
     openrosa_api.router,
+    survey_pages.router,
     console.router,
     home_pages.router,
     wall_pages.router,
