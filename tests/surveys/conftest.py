@@ -29,8 +29,9 @@ async def upload(
     client: httpx.AsyncClient, headers: dict[str, str], content: bytes
 ) -> httpx.Response:
     """Upload an XLSForm through the API."""
-    return await client.post("/api/surveys", headers=headers,
-                             files={"file": ("chain.xlsx", content, XLSX)})  # fmt: skip
+    return await client.post(
+        "/api/surveys", headers=headers, files={"file": ("chain.xlsx", content, XLSX)}
+    )
 
 
 @pytest.fixture

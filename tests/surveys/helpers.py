@@ -21,8 +21,17 @@ SYSTEM = Principal.system("test")
 TOWN = "320509107"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-SURVEY_HEAD = ["type", "name", "label::中文 (zh)", "label::English (en)", "required",
-               "relevant", "constraint", "constraint_message::English (en)", "choice_filter"]  # fmt: skip
+SURVEY_HEAD = [
+    "type",
+    "name",
+    "label::中文 (zh)",
+    "label::English (en)",
+    "required",
+    "relevant",
+    "constraint",
+    "constraint_message::English (en)",
+    "choice_filter",
+]
 CHOICES = [
     ["list_name", "name", "label::中文 (zh)", "label::English (en)", "kind"],
     ["yn", "yes", "是", "Yes", ""],
@@ -41,8 +50,11 @@ def code(index: int) -> str:
     return first17 + credit_code_check_char(first17)
 
 
-def book(survey: list[list[Any]], choices: list[list[Any]] | None = None,
-         settings: list[list[Any]] | None = None) -> bytes:  # fmt: skip
+def book(
+    survey: list[list[Any]],
+    choices: list[list[Any]] | None = None,
+    settings: list[list[Any]] | None = None,
+) -> bytes:
     """An .xlsx workbook with the given sheets."""
     wb = Workbook()
     sheet = wb.active
@@ -65,11 +77,19 @@ def chain_form(version: str = "1", *, old_question: bool = True, media: bool = F
     rows: list[list[Any]] = [
         SURVEY_HEAD,
         ["text", "company", "企业名称", "Company", "yes", "", "", "", ""],
-        ["integer", "employees", "员工人数", "Employees", "yes", "", ". >= 0",
-         "Not negative", ""],
+        ["integer", "employees", "员工人数", "Employees", "yes", "", ". >= 0", "Not negative", ""],
         ["select_one yn", "exports", "是否出口", "Exports?", "", "", "", "", ""],
-        ["decimal", "export_share", "出口占比", "Export share", "",
-         "${exports} = 'yes'", ". <= 100", "At most 100", ""],
+        [
+            "decimal",
+            "export_share",
+            "出口占比",
+            "Export share",
+            "",
+            "${exports} = 'yes'",
+            ". <= 100",
+            "At most 100",
+            "",
+        ],
         ["begin_repeat", "suppliers", "供应商", "Suppliers", "", "", "", "", ""],
         ["text", "supplier", "供应商名称", "Supplier", "", "", "", "", ""],
         ["select_one kind", "kind", "类别", "Kind", "", "", "", "", ""],
@@ -77,21 +97,26 @@ def chain_form(version: str = "1", *, old_question: bool = True, media: bool = F
         ["integer", "share", "占比", "Share", "", "", "", "", ""],
         ["end_repeat", "", "", "", "", "", "", "", ""],
         ["image", "photo", "照片", "Photo", "", "", "", "", ""],
-    ]  # fmt: skip
+    ]
     if old_question:
         rows.insert(3, ["text", "old_note", "旧问题", "Old question", "", "", "", "", ""])
     else:
         rows.insert(3, ["text", "new_note", "新问题", "New question", "", "", "", "", ""])
     if media:
-        rows.insert(2, ["select_one_from_file towns.csv", "town", "镇", "Town", "", "", "", "",
-                        ""])  # fmt: skip
+        rows.insert(2, ["select_one_from_file towns.csv", "town", "镇", "Town", "", "", "", "", ""])
     settings = [["form_id", "version", "form_title"], ["chain_survey", version, "产业链摸底"]]
     return book(rows, CHOICES, settings)
 
 
-def instance(version: str, *, instance_id: str | None = None, company: str = "华纺",
-             suppliers: tuple[tuple[str, str], ...] = (("盛泽化纤", "40"),),
-             extra: str = "<old_note>x</old_note>", photo: str = "photo.jpg") -> bytes:  # fmt: skip
+def instance(
+    version: str,
+    *,
+    instance_id: str | None = None,
+    company: str = "华纺",
+    suppliers: tuple[tuple[str, str], ...] = (("盛泽化纤", "40"),),
+    extra: str = "<old_note>x</old_note>",
+    photo: str = "photo.jpg",
+) -> bytes:
     """A filled instance as ODK Collect sends it."""
     iid = instance_id or f"uuid:{uuid.uuid4()}"
     reps = "".join(

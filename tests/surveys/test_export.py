@@ -14,21 +14,29 @@ from tests.surveys.helpers import chain_form, instance
 
 
 async def _send(client: httpx.AsyncClient, key: str, xml: bytes) -> None:
-    answer = await client.post(f"/openrosa/key/{key}/submission",
-                               files={"xml_submission_file": ("s.xml", xml, "text/xml")})  # fmt: skip
+    answer = await client.post(
+        f"/openrosa/key/{key}/submission", files={"xml_submission_file": ("s.xml", xml, "text/xml")}
+    )
     assert answer.status_code == 201, answer.text
 
 
 async def test_an_export_spans_versions(client: httpx.AsyncClient, field: Field) -> None:
-    await _send(client, field.key_a, instance("1", instance_id="uuid:v1",
-                                              suppliers=(("甲", "60"), ("乙", "40"))))  # fmt: skip
+    await _send(
+        client,
+        field.key_a,
+        instance("1", instance_id="uuid:v1", suppliers=(("甲", "60"), ("乙", "40"))),
+    )
     assert (
         await upload(client, field.bureau, chain_form("2", old_question=False))
     ).status_code == 201
-    assert (await client.post("/api/surveys/chain_survey/publish",
-                              headers=field.bureau)).status_code == 200  # fmt: skip
-    await _send(client, field.key_a, instance("2", instance_id="uuid:v2",
-                                              extra="<new_note>新</new_note>", suppliers=()))  # fmt: skip
+    assert (
+        await client.post("/api/surveys/chain_survey/publish", headers=field.bureau)
+    ).status_code == 200
+    await _send(
+        client,
+        field.key_a,
+        instance("2", instance_id="uuid:v2", extra="<new_note>新</new_note>", suppliers=()),
+    )
 
     got = await client.get("/api/surveys/chain_survey/export", headers=field.bureau)
     assert got.status_code == 200
@@ -40,9 +48,12 @@ async def test_an_export_spans_versions(client: httpx.AsyncClient, field: Field)
     # Version 2's questions first, then the question version 2 removed.
     assert header.index("new_note") < header.index("old_note")
     rows = {r[0]: dict(zip(header, r, strict=True)) for r in main[1:]}
-    assert rows["uuid:v1"]["old_note"] == "x" and rows["uuid:v1"]["new_note"] is None
-    assert rows["uuid:v2"]["new_note"] == "新" and rows["uuid:v2"]["FormVersion"] == "2"
-    assert rows["uuid:v1"]["CreditCode"] and rows["uuid:v1"]["company"] == "华纺"
+    assert rows["uuid:v1"]["old_note"] == "x"
+    assert rows["uuid:v1"]["new_note"] is None
+    assert rows["uuid:v2"]["new_note"] == "新"
+    assert rows["uuid:v2"]["FormVersion"] == "2"
+    assert rows["uuid:v1"]["CreditCode"]
+    assert rows["uuid:v1"]["company"] == "华纺"
     reps = [list(r) for r in book["chain_survey-suppliers"].iter_rows(values_only=True)]
     assert reps[0][:2] == ["PARENT_KEY", "KEY"]
     share = reps[0].index("suppliers/share")
@@ -57,5 +68,7 @@ async def test_an_export_spans_versions(client: httpx.AsyncClient, field: Field)
     assert sorted(archive.namelist()) == ["chain_survey-suppliers.csv", "chain_survey.csv"]
     text = archive.read("chain_survey-suppliers.csv").decode("utf-8-sig")
     lines = list(csv.reader(io.StringIO(text)))
-    assert [line[:2] for line in lines[1:]] == [["uuid:v1", "uuid:v1/suppliers[1]"],
-                                                ["uuid:v1", "uuid:v1/suppliers[2]"]]  # fmt: skip
+    assert [line[:2] for line in lines[1:]] == [
+        ["uuid:v1", "uuid:v1/suppliers[1]"],
+        ["uuid:v1", "uuid:v1/suppliers[2]"],
+    ]

@@ -9,9 +9,9 @@ sent twice.
 from __future__ import annotations
 
 import hashlib
-from xml.etree import ElementTree as ET
 
 import httpx
+from defusedxml import ElementTree as SafeTree
 
 from tests.surveys.conftest import Field, upload
 from tests.surveys.helpers import chain_form, instance
@@ -26,8 +26,9 @@ def _path(url: str) -> str:
     return httpx.URL(url).raw_path.decode()
 
 
-async def _submit(client: httpx.AsyncClient, base: str, xml: bytes,
-                  *attachments: tuple[str, bytes, str]) -> httpx.Response:  # fmt: skip
+async def _submit(
+    client: httpx.AsyncClient, base: str, xml: bytes, *attachments: tuple[str, bytes, str]
+) -> httpx.Response:
     files = [("xml_submission_file", ("submission.xml", xml, "text/xml"))]
     files += [(name, (name, content, kind)) for name, content, kind in attachments]
     return await client.post(f"{base}/submission", headers=HEADERS, files=files)
@@ -39,15 +40,17 @@ async def test_collect_lists_downloads_and_submits(client: httpx.AsyncClient, fi
     assert listed.status_code == 200
     assert listed.headers["X-OpenRosa-Version"] == "1.0"
     assert listed.headers["content-type"].startswith("text/xml")
-    forms = ET.fromstring(listed.content).findall(f"{LIST}xform")
+    forms = SafeTree.fromstring(listed.content).findall(f"{LIST}xform")
     assert [f.findtext(f"{LIST}formID") for f in forms] == ["chain_survey"]
     entry = forms[0]
     assert entry.findtext(f"{LIST}version") == "1"
     assert entry.find(f"{LIST}manifestUrl") is None  # version 1 has no media files
     xform = await client.get(_path(entry.findtext(f"{LIST}downloadUrl") or ""), headers=HEADERS)
     assert xform.status_code == 200
-    assert entry.findtext(f"{LIST}hash") == "md5:" + hashlib.md5(
-        xform.content, usedforsecurity=False).hexdigest()  # fmt: skip
+    assert (
+        entry.findtext(f"{LIST}hash")
+        == "md5:" + hashlib.md5(xform.content, usedforsecurity=False).hexdigest()
+    )
     assert b'id="chain_survey"' in xform.content
 
     head = await client.head(f"{base}/submission", headers=HEADERS)
@@ -58,25 +61,31 @@ async def test_collect_lists_downloads_and_submits(client: httpx.AsyncClient, fi
     sent = await _submit(client, base, xml, ("photo.jpg", b"\xff\xd8jpeg", "image/jpeg"))
     assert sent.status_code == 201, sent.text
     assert sent.headers["X-OpenRosa-Version"] == "1.0"
-    assert ET.fromstring(sent.content).find(f"{RESPONSE}message") is not None
+    assert SafeTree.fromstring(sent.content).find(f"{RESPONSE}message") is not None
 
     # The same instance again (Collect resends, or splits attachments): one submission.
     again = await _submit(client, base, xml, ("sign.png", b"\x89PNG", "image/png"))
     assert again.status_code == 201
     other = await _submit(client, base, instance("1", instance_id="uuid:one", company="别的"))
     assert other.status_code == 409
-    assert ET.fromstring(other.content).findtext(f"{RESPONSE}message")
+    assert SafeTree.fromstring(other.content).findtext(f"{RESPONSE}message")
 
     page = (await client.get("/api/surveys/chain_survey/submissions", headers=field.bureau)).json()
     assert page["total"] == 1
-    detail = (await client.get("/api/surveys/chain_survey/submissions/uuid:one",
-                               headers=field.bureau)).json()  # fmt: skip
+    detail = (
+        await client.get("/api/surveys/chain_survey/submissions/uuid:one", headers=field.bureau)
+    ).json()
     assert detail["enterprise_id"] == field.enterprise_ids[0]
     assert sorted(detail["attachments"]) == ["photo.jpg", "sign.png"]
     assert detail["data"]["company"] == "华纺"
-    assert detail["data"]["suppliers"] == [{"suppliers/supplier": "盛泽化纤",
-                                            "suppliers/kind": "fibre", "suppliers/input": "pta",
-                                            "suppliers/share": "40"}]  # fmt: skip
+    assert detail["data"]["suppliers"] == [
+        {
+            "suppliers/supplier": "盛泽化纤",
+            "suppliers/kind": "fibre",
+            "suppliers/input": "pta",
+            "suppliers/share": "40",
+        }
+    ]
     assert detail["version"] == "1"
 
 
@@ -85,18 +94,20 @@ async def test_an_enterprise_not_asked_sees_no_form(
 ) -> None:
     base = f"/openrosa/key/{field.key_c}"
     listed = await client.get(f"{base}/formList", headers=HEADERS)
-    assert ET.fromstring(listed.content).findall(f"{LIST}xform") == []
+    assert SafeTree.fromstring(listed.content).findall(f"{LIST}xform") == []
     refused = await _submit(client, base, instance("1"))
     assert refused.status_code == 404
-    assert (await client.get("/api/surveys/chain_survey/submissions",
-                             headers=field.bureau)).json()["total"] == 0  # fmt: skip
+    assert (await client.get("/api/surveys/chain_survey/submissions", headers=field.bureau)).json()[
+        "total"
+    ] == 0
 
 
 async def test_bad_or_revoked_tokens_are_refused(client: httpx.AsyncClient, field: Field) -> None:
     assert (await client.get("/openrosa/key/nope/formList")).status_code == 401
     assert (await client.head("/openrosa/key/nope/submission")).status_code == 401
     users = (await client.get("/api/survey-app-users", headers=field.owner_a)).json()
-    assert len(users) == 1 and "token" not in users[0] or users[0]["token"] is None
+    assert len(users) == 1
+    assert users[0]["token"] is None
     # Enterprise C's owner cannot revoke A's device; A's owner can.
     gone = await client.delete(f"/api/survey-app-users/{users[0]['id']}", headers=field.owner_c)
     assert gone.status_code == 404
@@ -113,22 +124,32 @@ async def test_a_draft_is_tested_on_a_device_before_publishing(
     test_base = f"/openrosa/test/{drafted.json()['draft_token']}"
     # Devices keep getting version 1 until the draft is published.
     listed = await client.get(f"/openrosa/key/{field.key_a}/formList")
-    assert ET.fromstring(listed.content).findtext(f"{LIST}xform/{LIST}version") == "1"
-    entry = ET.fromstring((await client.get(f"{test_base}/formList")).content).find(f"{LIST}xform")
-    assert entry is not None and entry.findtext(f"{LIST}version") == "2"
+    assert SafeTree.fromstring(listed.content).findtext(f"{LIST}xform/{LIST}version") == "1"
+    entry = SafeTree.fromstring((await client.get(f"{test_base}/formList")).content).find(
+        f"{LIST}xform"
+    )
+    assert entry is not None
+    assert entry.findtext(f"{LIST}version") == "2"
     # The form names towns.csv: publishing waits for it; the manifest lists it once uploaded.
     refused = await client.post("/api/surveys/chain_survey/publish", headers=field.bureau)
-    assert refused.status_code == 409 and refused.json()["error"] == "media_missing"
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "media_missing"
     towns = "name,label\nshengze,盛泽\n".encode()
-    added = await client.post("/api/surveys/chain_survey/media", headers=field.bureau,
-                              files={"file": ("towns.csv", towns, "text/csv")})  # fmt: skip
+    added = await client.post(
+        "/api/surveys/chain_survey/media",
+        headers=field.bureau,
+        files={"file": ("towns.csv", towns, "text/csv")},
+    )
     assert added.status_code == 201, added.text
     manifest = await client.get(_path(entry.findtext(f"{LIST}manifestUrl") or ""))
     assert manifest.headers["X-OpenRosa-Version"] == "1.0"
-    media = ET.fromstring(manifest.content).find(f"{MANIFEST}mediaFile")
-    assert media is not None and media.findtext(f"{MANIFEST}filename") == "towns.csv"
-    assert media.findtext(f"{MANIFEST}hash") == "md5:" + hashlib.md5(
-        towns, usedforsecurity=False).hexdigest()  # fmt: skip
+    media = SafeTree.fromstring(manifest.content).find(f"{MANIFEST}mediaFile")
+    assert media is not None
+    assert media.findtext(f"{MANIFEST}filename") == "towns.csv"
+    assert (
+        media.findtext(f"{MANIFEST}hash")
+        == "md5:" + hashlib.md5(towns, usedforsecurity=False).hexdigest()
+    )
     got = await client.get(_path(media.findtext(f"{MANIFEST}downloadUrl") or ""))
     assert got.content == towns
 
@@ -149,15 +170,16 @@ async def test_a_draft_is_tested_on_a_device_before_publishing(
     assert [i["version"] for i in items] == ["1"]
     # Same version twice is refused: a changed form needs a new version.
     again = await upload(client, field.bureau, chain_form("2"))
-    assert again.status_code == 409 and again.json()["error"] == "version_exists"
+    assert again.status_code == 409
+    assert again.json()["error"] == "version_exists"
 
 
 async def test_a_bad_submission_leaves_nothing(client: httpx.AsyncClient, field: Field) -> None:
     base = f"/openrosa/key/{field.key_a}"
-    for body in (b"<data", b'<data id="chain_survey" version="1"><company/></data>',
-                 instance("9")):  # fmt: skip
+    for body in (b"<data", b'<data id="chain_survey" version="1"><company/></data>', instance("9")):
         answer = await _submit(client, base, body)
         assert answer.status_code in (400, 409), answer.text
         assert answer.headers["content-type"].startswith("text/xml")
-    assert (await client.get("/api/surveys/chain_survey/submissions",
-                             headers=field.bureau)).json()["total"] == 0  # fmt: skip
+    assert (await client.get("/api/surveys/chain_survey/submissions", headers=field.bureau)).json()[
+        "total"
+    ] == 0

@@ -18,7 +18,8 @@ def test_a_form_gives_its_id_version_fields_and_media() -> None:
     assert paths["suppliers"]["type"] == "repeat"
     assert paths["suppliers/share"]["repeat"] == "suppliers"
     assert paths["company"]["label"] == {"中文 (zh)": "企业名称", "English (en)": "Company"}
-    assert "meta/instanceID" not in paths and "instanceID" not in paths
+    assert "meta/instanceID" not in paths
+    assert "instanceID" not in paths
     assert form.media_names == ["towns.csv"]
     assert form.md5 == hashlib.md5(form.xform.encode(), usedforsecurity=False).hexdigest()
     # Relevance, constraint and the choice filter reach the XForm.
@@ -36,21 +37,30 @@ def _problem(content: bytes) -> InvalidInput:
 
 
 def test_an_unknown_choice_list_is_shown_with_its_row() -> None:
-    error = _problem(book([SURVEY_HEAD[:3], ["select_one colours", "colour", "颜色"]],
-                          [["list_name", "name", "label"], ["yn", "yes", "Yes"]]))  # fmt: skip
+    error = _problem(
+        book(
+            [SURVEY_HEAD[:3], ["select_one colours", "colour", "颜色"]],
+            [["list_name", "name", "label"], ["yn", "yes", "Yes"]],
+        )
+    )
     assert error.details["sheet"] == "survey"
     assert error.details["row"] == 2
     assert "colours" in error.details["reason"]
 
 
 def test_a_constraint_naming_no_question_is_shown_with_its_sheet_and_row() -> None:
-    error = _problem(book([
-        ["type", "name", "label", "constraint"],
-        ["integer", "employees", "Employees", ""],
-        ["integer", "women", "Women", ". <= ${employes}"],
-    ]))  # fmt: skip
+    error = _problem(
+        book(
+            [
+                ["type", "name", "label", "constraint"],
+                ["integer", "employees", "Employees", ""],
+                ["integer", "women", "Women", ". <= ${employes}"],
+            ]
+        )
+    )
     assert (error.details["sheet"], error.details["row"]) == ("survey", 3)
-    assert "constraint" in error.details["reason"] and "employes" in error.details["reason"]
+    assert "constraint" in error.details["reason"]
+    assert "employes" in error.details["reason"]
 
 
 def test_an_unclosed_group_is_refused() -> None:
@@ -59,8 +69,9 @@ def test_an_unclosed_group_is_refused() -> None:
 
 
 def test_a_form_without_a_version_is_refused() -> None:
-    error = _problem(book([["type", "name", "label"], ["text", "q", "Q"]],
-                          settings=[["form_id"], ["probe"]]))  # fmt: skip
+    error = _problem(
+        book([["type", "name", "label"], ["text", "q", "Q"]], settings=[["form_id"], ["probe"]])
+    )
     assert error.details["sheet"] == "settings"
 
 
