@@ -183,3 +183,22 @@ async def test_a_bad_submission_leaves_nothing(client: httpx.AsyncClient, field:
     assert (await client.get("/api/surveys/chain_survey/submissions", headers=field.bureau)).json()[
         "total"
     ] == 0
+
+
+async def test_a_photo_past_the_json_limit_is_taken(
+    client: httpx.AsyncClient, field: Field
+) -> None:
+    # The submission path has parameters (the token); its upload limit still applies to it.
+    photo = b"\xff\xd8" + b"\0" * 3_000_000
+    sent = await _submit(
+        client,
+        f"/openrosa/key/{field.key_a}",
+        instance("1", instance_id="uuid:big"),
+        ("photo.jpg", photo, "image/jpeg"),
+    )
+    assert sent.status_code == 201, sent.text
+    too_big = b"\0" * (21 * 1024 * 1024 + 1)
+    refused = await _submit(
+        client, f"/openrosa/key/{field.key_a}", instance("1"), ("photo.jpg", too_big, "image/jpeg")
+    )
+    assert refused.status_code == 413
