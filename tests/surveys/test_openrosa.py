@@ -202,3 +202,24 @@ async def test_a_photo_past_the_json_limit_is_taken(
         client, f"/openrosa/key/{field.key_a}", instance("1"), ("photo.jpg", too_big, "image/jpeg")
     )
     assert refused.status_code == 413
+
+
+async def test_a_new_upload_replaces_the_draft(client: httpx.AsyncClient, field: Field) -> None:
+    first = (await upload(client, field.bureau, chain_form("2", old_question=False))).json()
+    tried = await _submit(
+        client,
+        f"/openrosa/test/{first['draft_token']}",
+        instance("2", extra="<new_note>t</new_note>"),
+    )
+    assert tried.status_code == 201, tried.text
+    second = await upload(client, field.bureau, chain_form("3", old_question=False))
+    assert second.status_code == 201
+    # The first draft's token and test submission went with it.
+    assert (await client.get(f"/openrosa/test/{first['draft_token']}/formList")).status_code == 401
+    survey = (await client.get("/api/surveys/chain_survey", headers=field.bureau)).json()
+    assert [(v["version"], v["state"]) for v in survey["versions"]] == [
+        ("1", "published"),
+        ("3", "draft"),
+    ]
+    listing = "/api/surveys/chain_survey/submissions?test=true"
+    assert (await client.get(listing, headers=field.bureau)).json()["total"] == 0
