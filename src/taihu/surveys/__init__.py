@@ -19,6 +19,7 @@ from taihu.surveys.models import (
     Survey,
     SurveyTarget,
 )
+from taihu.surveys.openrosa_api import router as openrosa_router
 from taihu.surveys.review import REVIEW_STATES, Review, SubmissionFilter
 from taihu.surveys.service import MySurvey, ResponseRate, SurveyService, UploadedVersion
 from taihu.surveys.xlsform import ConvertedForm, FormProblem, convert_xlsform
@@ -51,5 +52,6 @@ __all__ = [
     "build_tables",
     "convert_xlsform",
     "csv_zip",
+    "openrosa_router",
     "xlsx",
 ]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from taihu.core import Page
+from taihu.core import Id, Page
 from taihu.surveys.models import AppUser, FormVersion, Submission, SubmissionEvent, Survey
 from taihu.surveys.service import MySurvey, ResponseRate
 
@@ -265,7 +265,7 @@ class AppUserIn(BaseModel):
     model_config = _examples({"display_name": "华纺平板", "enterprise_id": 12})
 
     display_name: str = Field(min_length=1, max_length=128)
-    enterprise_id: int | None = None
+    enterprise_id: Id | None = None
 
 
 class AppUserOut(BaseModel):

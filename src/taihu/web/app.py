@@ -38,7 +38,7 @@ from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
 from taihu.settings import Settings
 from taihu.surveys import api as surveys_api
-from taihu.surveys import openrosa_api
+from taihu.surveys import openrosa_router
 from taihu.web import console, ops
 from taihu.web.body_limit import BodyLimit, upload_paths
 from taihu.web.errors import install_error_handlers
@@ -201,7 +201,7 @@ _ROUTERS = (
     monitor_api.router,
     monitor_pages.router,
     surveys_api.router,
-    openrosa_api.router,
+    openrosa_router,
     survey_pages.router,
     console.router,
     home_pages.router,

@@ -13,7 +13,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from taihu.accounts import Permission
-from taihu.core import DbSession, Message, RuntimeDep, TaihuError, read_upload
+from taihu.core import DbSession, Id, Message, RuntimeDep, TaihuError, read_upload
 from taihu.surveys import Intake, Review, SubmissionFilter, SurveyService
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.flash import flash
@@ -191,7 +191,7 @@ async def my_surveys(
 async def create_app_user(
     request: Request, who: Signed, session: DbSession, runtime: RuntimeDep,
     display_name: Annotated[str, Form(max_length=128)],
-    enterprise_id: Annotated[int | None, Form()] = None, csrf: Csrf = "",
+    enterprise_id: Annotated[Id | None, Form()] = None, csrf: Csrf = "",
 ) -> Response:  # fmt: skip
     if csrf != who.csrf_token:
         return _forged()
