@@ -26,6 +26,7 @@ class Permission(StrEnum):
     IMPORT_ENTERPRISES = "import_enterprises"
     IMPORT_POWER = "import_power"
     REVIEW_PREFIXES = "review_prefixes"
+    VIEW_SURVEYS = "view_surveys"
 
 
 GRANTS: Mapping[Permission, frozenset[Role]] = {
@@ -36,6 +37,7 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.IMPORT_ENTERPRISES: frozenset({Role.BUREAU}),
     Permission.IMPORT_POWER: frozenset({Role.BUREAU}),
     Permission.REVIEW_PREFIXES: frozenset({Role.AUDITOR}),
+    Permission.VIEW_SURVEYS: frozenset({Role.BUREAU, Role.AUDITOR}),
 }
 
 

@@ -8,6 +8,7 @@ passes the limit, so no route ever buffers more than its limit. JSON routes shar
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 import orjson
@@ -44,7 +45,14 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, *, default: int, larger: Mapping[str, int]) -> None:
         self.app = app
         self.default = default
-        self.larger = dict(larger)
+        # Paths with parameters (``/openrosa/{kind}/{token}/submission``) are matched by pattern;
+        # the plain ones by a dictionary look-up, as before.
+        self.larger = {p: n for p, n in larger.items() if "{" not in p}
+        self.patterns = [
+            (re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(p)) + "$"), n)
+            for p, n in larger.items()
+            if "{" in p
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the announced size, then count what arrives."""
@@ -52,6 +60,9 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.larger.get(scope["path"], self.default)
+        if limit == self.default and self.patterns:
+            path = scope["path"]
+            limit = next((n for p, n in self.patterns if p.match(path)), self.default)
         announced: int | None = None
         chunked = False
         for name, value in scope["headers"]:

@@ -170,6 +170,8 @@ def navigation(app: FastAPI, principal: Principal) -> list[NavItem]:
         NavItem("/industry-map", gettext_("Industry map"), "share"),
         NavItem("/monitor", gettext_("Operation monitor"), "activity"),
         NavItem("/monitor/cases", gettext_("Cases"), "check"),
+        NavItem("/surveys", gettext_("Surveys"), "list"),
+        NavItem("/my-surveys", gettext_("My surveys"), "list"),
         NavItem("/enterprises", gettext_("Enterprises"), "building"),
         NavItem("/audit", gettext_("Audit log"), "list"),
         NavItem("/wall", gettext_("Wall display"), "monitor"),
