@@ -26,6 +26,8 @@ class Permission(StrEnum):
     IMPORT_ENTERPRISES = "import_enterprises"
     IMPORT_POWER = "import_power"
     REVIEW_PREFIXES = "review_prefixes"
+    VIEW_NOTICES = "view_notices"
+    READ_INBOX = "read_inbox"
 
 
 GRANTS: Mapping[Permission, frozenset[Role]] = {
@@ -36,6 +38,8 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.IMPORT_ENTERPRISES: frozenset({Role.BUREAU}),
     Permission.IMPORT_POWER: frozenset({Role.BUREAU}),
     Permission.REVIEW_PREFIXES: frozenset({Role.AUDITOR}),
+    Permission.VIEW_NOTICES: frozenset({Role.BUREAU, Role.AUDITOR}),
+    Permission.READ_INBOX: frozenset({Role.ENTERPRISE}),
 }
 
 

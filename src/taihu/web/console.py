@@ -170,6 +170,8 @@ def navigation(app: FastAPI, principal: Principal) -> list[NavItem]:
         NavItem("/industry-map", gettext_("Industry map"), "share"),
         NavItem("/monitor", gettext_("Operation monitor"), "activity"),
         NavItem("/monitor/cases", gettext_("Cases"), "check"),
+        NavItem("/notices", gettext_("Notices"), "bell"),
+        NavItem("/inbox", gettext_("Inbox"), "mail"),
         NavItem("/enterprises", gettext_("Enterprises"), "building"),
         NavItem("/audit", gettext_("Audit log"), "list"),
         NavItem("/wall", gettext_("Wall display"), "monitor"),
