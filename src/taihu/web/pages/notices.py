@@ -23,6 +23,11 @@ from taihu.web.i18n import gettext_
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+# The states and audience kinds the templates show through _(…), marked here for extraction.
+LABELS = (
+    N_("draft"), N_("published"), N_("withdrawn"), N_("all"), N_("township"), N_("industry"),
+    N_("chain"), N_("list"), N_("enterprises"),
+)
 
 
 def _back(request: Request, path: str, message: Message | TaihuError) -> Response:
