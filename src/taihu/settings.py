@@ -48,7 +48,15 @@ _MIN_KEY_LENGTH = 32
 _MIN_DISTINCT_KEY_CHARS = 12
 _SECTIONS = frozenset(
     {
-        "database", "http", "mqtt", "handle", "node", "log", "console", "security", "monitor",
+        "database",
+        "http",
+        "mqtt",
+        "handle",
+        "node",
+        "log",
+        "console",
+        "security",
+        "monitor",
         "notices",
     }
 )
@@ -353,9 +361,7 @@ class NoticeSettings(BaseSettings):
     smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
     smtp_starttls: bool = Field(default=False, description="Upgrade the connection (STARTTLS).")
     smtp_timeout: float = Field(default=30.0, gt=0, le=600, description="SMTP timeout (s).")
-    sender: str = Field(
-        default="taihu@localhost", description="The From address of notice e-mail."
-    )
+    sender: str = Field(default="taihu@localhost", description="The From address of notice e-mail.")
     console_url: str = Field(
         default="", description="The console's address, linked from e-mail (empty: no link)."
     )

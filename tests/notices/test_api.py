@@ -18,8 +18,13 @@ async def test_publish_read_acknowledge_and_receipts_over_http(
     bureau = await world.bearer("analyst", Role.BUREAU)
     mine = await world.bearer("c-user", Role.ENTERPRISE, enterprises=(d.c,))
     other = await world.bearer("a-user", Role.ENTERPRISE, enterprises=(d.a,))
-    draft = {"title": "复工通知", "body": "<script>x()</script> **请确认**",
-             "audience_kind": "township", "audience_refs": [HENGSHAN], "require_ack": True}  # fmt: skip
+    draft = {
+        "title": "复工通知",
+        "body": "<script>x()</script> **请确认**",
+        "audience_kind": "township",
+        "audience_refs": [HENGSHAN],
+        "require_ack": True,
+    }
     created = await client.post("/api/notices", json=draft, headers=bureau)
     assert created.status_code == 201, created.text
     notice_id = created.json()["id"]
@@ -79,7 +84,8 @@ async def test_the_console_inbox_counts_unread_and_records_the_receipt(
     await client.post(f"/api/notices/{created.json()['id']}/publish", headers=bureau)
     await _sign_in(client, "c-user")
     home = await client.get("/")
-    assert 'href="/inbox"' in home.text and 'href="/notices"' not in home.text
+    assert 'href="/inbox"' in home.text
+    assert 'href="/notices"' not in home.text
     assert 'data-unread="1"' in (await client.get("/inbox/unread")).text
     assert "停电通知" in (await client.get("/inbox")).text
     assert (await client.get("/notices")).status_code == 403

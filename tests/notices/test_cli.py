@@ -44,4 +44,5 @@ async def test_create_publish_receipts_and_deliver(
     bad = await _invoke("create", "x", "--body", str(body), "--audience", "town")
     assert bad.exit_code != 0
     listed = await _invoke("list")
-    assert "复工通知" in listed.output and "published" in listed.output
+    assert "复工通知" in listed.output
+    assert "published" in listed.output

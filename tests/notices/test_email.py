@@ -35,11 +35,13 @@ class Mailbox:
         self.refuse = refuse
         self.received: list[MailMessage] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
         if self.refuse:
             self.refuse -= 1
             return "451 4.3.0 try again later"
-        self.received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.received.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
         return "250 OK"
 
 
@@ -81,8 +83,13 @@ async def test_a_notice_reaches_the_smtp_server_after_a_retry(
     await add_contact(db, clock, d.c, "c@example.cn")  # not in the audience
     settings = NoticeSettings(smtp_host="127.0.0.1", smtp_port=port, sender="gxj@example.gov.cn",
                               retry_seconds=60, console_url="https://taihu.example")  # fmt: skip
-    notice_id = await published(db, clock, Audience("township", (SONGLING,)),
-                                channels=("email",), body="复工 <script>alert(1)</script>")  # fmt: skip
+    notice_id = await published(
+        db,
+        clock,
+        Audience("township", (SONGLING,)),
+        channels=("email",),
+        body="复工 <script>alert(1)</script>",
+    )
 
     async def round_() -> tuple[int, int, int]:
         done = await deliver_due(db, clock, settings, mailer=SmtpMailer(settings),
@@ -98,7 +105,8 @@ async def test_a_notice_reaches_the_smtp_server_after_a_retry(
     assert message["From"] == "gxj@example.gov.cn"
     assert message["Subject"] == "复工通知"
     page = _html(message)
-    assert "&lt;script&gt;" in page and "<script" not in page
+    assert "&lt;script&gt;" in page
+    assert "<script" not in page
     assert f"https://taihu.example/inbox/{notice_id}" in page
     async with db.session() as session:
         rows = list(await session.scalars(sa.select(NoticeDelivery).order_by(NoticeDelivery.id)))

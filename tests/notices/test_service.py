@@ -188,8 +188,9 @@ def test_the_body_renders_no_script(source: str) -> None:
     assert "<script" not in rendered
     assert "<img" not in rendered
     assert "<iframe" not in rendered
-    assert "<a href=\"javascript" not in rendered
-    assert "href=\"data:" not in rendered and "src=\"data:text" not in rendered
+    assert '<a href="javascript' not in rendered
+    assert 'href="data:' not in rendered
+    assert 'src="data:text' not in rendered
 
 
 def test_the_body_renders_markdown() -> None:

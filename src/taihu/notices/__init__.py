@@ -1,4 +1,4 @@
-"""Notices to enterprises (通知): console inbox with read receipts and acknowledgements, e-mail, SMS.
+"""Notices to enterprises (通知): console inbox, read receipts, acknowledgements, e-mail, SMS.
 
 ``service`` is the bureau's side (drafts, publishing, receipts, reminders), ``inbox`` the
 enterprise's, ``audience`` resolves who a notice is for, ``body`` renders Markdown safely,

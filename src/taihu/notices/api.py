@@ -7,7 +7,7 @@ POST /api/inbox/{id}/acknowledge (enterprise users); notice contacts.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
@@ -48,15 +48,23 @@ def _inbox(session: DbSession, runtime: RuntimeDep) -> Inbox:
 
 Notices = Annotated[NoticeService, Depends(_notices)]
 Inboxes = Annotated[Inbox, Depends(_inbox)]
-_NOT_FOUND = {**ERROR_RESPONSES, 404: {"description": "No such notice (for this caller)"}}
-_STATE = {**_NOT_FOUND, 409: {"description": "The notice's state forbids it"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    404: {"description": "No such notice (for this caller)"},
+}
+_STATE: dict[int | str, dict[str, Any]] = {
+    **_NOT_FOUND,
+    409: {"description": "The notice's state forbids it"},
+}
 
 
 async def notice_out(service: NoticeService, notice: Notice) -> NoticeOut:
     """A notice with its rendered body and attachments."""
     out = NoticeOut.model_validate(notice)
     out.body_html = render_body(notice.body)
-    out.attachments = [AttachmentOut.model_validate(a) for a in await service.attachments(notice.id)]
+    out.attachments = [
+        AttachmentOut.model_validate(a) for a in await service.attachments(notice.id)
+    ]
     return out
 
 
@@ -102,7 +110,7 @@ async def list_notices(
     status_: Annotated[str | None, Query(alias="status", max_length=16,
                                          description="draft, published or withdrawn")] = None,
 ) -> list[NoticeOut]:  # fmt: skip
-    return [await notice_out(notices, n) for n in await notices.list(principal, status_)]
+    return [await notice_out(notices, n) for n in await notices.recent(principal, status_)]
 
 
 @router.post("/api/notices", summary="Write a notice draft", status_code=status.HTTP_201_CREATED,
@@ -128,10 +136,15 @@ async def update_notice(
     return await notice_out(notices, await notices.update(principal, notice_id, body.draft()))
 
 
-@router.post("/api/notices/{notice_id}/attachments", summary="Attach a file to a draft",
-             status_code=status.HTTP_201_CREATED, response_model=AttachmentOut,
-             description=f"Bureau and admin. Multipart `file`, at most "
-             f"{MAX_ATTACHMENT // (1024 * 1024)} MB, ten per notice.", responses=_STATE)  # fmt: skip
+@router.post(
+    "/api/notices/{notice_id}/attachments",
+    summary="Attach a file to a draft",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AttachmentOut,
+    description=f"Bureau and admin. Multipart `file`, at most "
+    f"{MAX_ATTACHMENT // (1024 * 1024)} MB, ten per notice.",
+    responses=_STATE,
+)
 async def attach(
     notice_id: Id, principal: CurrentPrincipal, notices: Notices,
     file: Annotated[UploadFile, File(description="The file to attach")],
@@ -149,10 +162,13 @@ async def _may_read(principal: Principal, notices: Notices, inbox: Inbox, notice
         await inbox.may_read(principal, notice_id)
 
 
-@router.get("/api/notices/{notice_id}/attachments/{attachment_id}",
-            summary="Download an attachment", response_class=Response,
-            description="Staff roles, and enterprise users whose inbox holds the notice.",
-            responses={**_NOT_FOUND, 200: {"content": {"application/octet-stream": {}}}})  # fmt: skip
+@router.get(
+    "/api/notices/{notice_id}/attachments/{attachment_id}",
+    summary="Download an attachment",
+    response_class=Response,
+    description="Staff roles, and enterprise users whose inbox holds the notice.",
+    responses={**_NOT_FOUND, 200: {"content": {"application/octet-stream": {}}}},
+)
 async def get_attachment(
     notice_id: Id, attachment_id: Id, principal: CurrentPrincipal, notices: Notices,
     inbox: Inboxes,
@@ -161,10 +177,14 @@ async def get_attachment(
     return download(await notices.attachment(notice_id, attachment_id))
 
 
-@router.post("/api/notices/{notice_id}/publish", summary="Publish or schedule a draft",
-             response_model=NoticeOut, responses=_STATE,
-             description="Bureau and admin. Without `at` (or with a time past) now: the audience "
-             "becomes the recipients and e-mail/SMS are queued; with `at` ahead, scheduled.")  # fmt: skip
+@router.post(
+    "/api/notices/{notice_id}/publish",
+    summary="Publish or schedule a draft",
+    response_model=NoticeOut,
+    responses=_STATE,
+    description="Bureau and admin. Without `at` (or with a time past) now: the audience "
+    "becomes the recipients and e-mail/SMS are queued; with `at` ahead, scheduled.",
+)
 async def publish(
     notice_id: Id, principal: CurrentPrincipal, notices: Notices, body: PublishIn | None = None
 ) -> NoticeOut:
@@ -172,9 +192,13 @@ async def publish(
     return await notice_out(notices, notice)
 
 
-@router.post("/api/notices/{notice_id}/withdraw", summary="Withdraw a notice",
-             response_model=NoticeOut, responses=_STATE,
-             description="Bureau and admin. It leaves the inboxes; unsent messages are dropped.")  # fmt: skip
+@router.post(
+    "/api/notices/{notice_id}/withdraw",
+    summary="Withdraw a notice",
+    response_model=NoticeOut,
+    responses=_STATE,
+    description="Bureau and admin. It leaves the inboxes; unsent messages are dropped.",
+)
 async def withdraw(notice_id: Id, principal: CurrentPrincipal, notices: Notices) -> NoticeOut:
     return await notice_out(notices, await notices.withdraw(principal, notice_id))
 
@@ -187,16 +211,25 @@ async def receipts(notice_id: Id, principal: CurrentPrincipal, notices: Notices)
     return receipts_out(notice_id, await notices.receipts(principal, notice_id))
 
 
-@router.post("/api/notices/{notice_id}/remind", summary="Remind those who have not answered",
-             response_model=RemindOut, responses=_STATE,
-             description="Bureau and admin. Recipients that have not read it (or not acknowledged "
-             "it, where asked) are counted reminded and get the notice again by e-mail/SMS.")  # fmt: skip
+@router.post(
+    "/api/notices/{notice_id}/remind",
+    summary="Remind those who have not answered",
+    response_model=RemindOut,
+    responses=_STATE,
+    description="Bureau and admin. Recipients that have not read it (or not acknowledged "
+    "it, where asked) are counted reminded and get the notice again by e-mail/SMS.",
+)
 async def remind(notice_id: Id, principal: CurrentPrincipal, notices: Notices) -> RemindOut:
     return RemindOut(reminded=await notices.remind(principal, notice_id))
 
 
-@router.get("/api/inbox", summary="My notices", response_model=InboxOut, responses=ERROR_RESPONSES,
-            description="Enterprise users: the published notices sent to their enterprises.")  # fmt: skip
+@router.get(
+    "/api/inbox",
+    summary="My notices",
+    response_model=InboxOut,
+    responses=ERROR_RESPONSES,
+    description="Enterprise users: the published notices sent to their enterprises.",
+)
 async def inbox_list(principal: CurrentPrincipal, inbox: Inboxes) -> InboxOut:
     items = await inbox.items(principal)
     return InboxOut(unread=await inbox.unread(principal), items=[inbox_item_out(i) for i in items])
@@ -212,9 +245,13 @@ async def inbox_open(
     return await notice_out(notices, (await inbox.open(principal, notice_id)).notice)
 
 
-@router.post("/api/inbox/{notice_id}/acknowledge", summary="Acknowledge a notice",
-             response_model=InboxItemOut, responses=_STATE,
-             description="Enterprise users, for notices that ask for it (409 otherwise).")  # fmt: skip
+@router.post(
+    "/api/inbox/{notice_id}/acknowledge",
+    summary="Acknowledge a notice",
+    response_model=InboxItemOut,
+    responses=_STATE,
+    description="Enterprise users, for notices that ask for it (409 otherwise).",
+)
 async def inbox_acknowledge(
     notice_id: Id, principal: CurrentPrincipal, inbox: Inboxes
 ) -> InboxItemOut:
@@ -232,10 +269,14 @@ async def contacts(
     return [ContactOut.model_validate(r) for r in rows]
 
 
-@router.post("/api/notice-contacts", summary="Add or change a notice contact",
-             response_model=ContactOut, responses=ERROR_RESPONSES,
-             description="Bureau and admin, and the enterprise's own users. A contact is named "
-             "per enterprise; e-mail and a mainland China mobile number (1xxxxxxxxxx).")  # fmt: skip
+@router.post(
+    "/api/notice-contacts",
+    summary="Add or change a notice contact",
+    response_model=ContactOut,
+    responses=ERROR_RESPONSES,
+    description="Bureau and admin, and the enterprise's own users. A contact is named "
+    "per enterprise; e-mail and a mainland China mobile number (1xxxxxxxxxx).",
+)
 async def set_contact(
     body: ContactIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
 ) -> ContactOut:

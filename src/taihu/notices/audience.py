@@ -88,8 +88,11 @@ async def resolve_audience(session: AsyncSession, audience: Audience) -> list[in
         )))  # fmt: skip
         unknown = sorted(codes - set(found))
         if unknown:
-            raise InvalidInput(N_("no enterprise {credit_code} is registered"),
-                               code="unknown_enterprise", credit_code=", ".join(unknown[:5]))  # fmt: skip
+            raise InvalidInput(
+                N_("no enterprise {credit_code} is registered"),
+                code="unknown_enterprise",
+                credit_code=", ".join(unknown[:5]),
+            )
         return sorted(found.values())
     elif audience.kind == "chain":
         chains = {c.key: c for c in await TemplateStore(session).current()}
@@ -108,7 +111,9 @@ async def resolve_audience(session: AsyncSession, audience: Audience) -> list[in
         where = Enterprise.id.in_(
             sa.select(KeyListMember.enterprise_id).where(KeyListMember.list_id.in_(lists))
         )
-    return list(await session.scalars(sa.select(Enterprise.id).where(where).order_by(Enterprise.id)))
+    return list(
+        await session.scalars(sa.select(Enterprise.id).where(where).order_by(Enterprise.id))
+    )
 
 
 async def _lists(session: AsyncSession, refs: tuple[str, ...]) -> list[int]:

@@ -19,4 +19,4 @@ _RENDERER = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("
 
 def render_body(source: str) -> str:
     """The body as safe HTML."""
-    return _RENDERER.render(source)
+    return str(_RENDERER.render(source))

@@ -94,7 +94,7 @@ class SmtpMailer:
 
 
 class LoggingSmsGateway:
-    """An SMS 'gateway' that writes each message to the log: a stand-in until a provider is wired."""
+    """An SMS 'gateway' that only logs each message: a stand-in until a provider is wired."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []

@@ -28,12 +28,17 @@ def list_() -> None:
 
     async def _run() -> None:
         async with open_database(load_settings()) as db, db.session() as session:
-            rows = await NoticeService(session).list(Principal.system())
+            rows = await NoticeService(session).recent(Principal.system())
         table = Table("id", "title", "status", "audience", "published")
         for n in rows:
             when = f"{n.published_at:%Y-%m-%d %H:%M}" if n.published_at else ""
-            table.add_row(str(n.id), n.title, n.status,
-                          f"{n.audience_kind} {' '.join(n.audience_refs)}".strip(), when)  # fmt: skip
+            table.add_row(
+                str(n.id),
+                n.title,
+                n.status,
+                f"{n.audience_kind} {' '.join(n.audience_refs)}".strip(),
+                when,
+            )
         console.print(table)
 
     run(_run())

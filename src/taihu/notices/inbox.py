@@ -65,7 +65,9 @@ class Inbox:
         )  # fmt: skip
         return int(count or 0)
 
-    async def _receipts(self, actor: Principal, notice_id: int) -> tuple[Notice, list[NoticeRecipient]]:
+    async def _receipts(
+        self, actor: Principal, notice_id: int
+    ) -> tuple[Notice, list[NoticeRecipient]]:
         rows = list(await self.session.execute(
             sa.select(Notice, NoticeRecipient)
             .join(NoticeRecipient, NoticeRecipient.notice_id == Notice.id)
@@ -88,7 +90,7 @@ class Inbox:
             await self.session.flush()
             await record_audit(self.session, actor, "notice.read", "notice", notice.id,
                                after={"enterprise_ids": marked}, at=now)  # fmt: skip
-        return InboxItem(notice, True, all(r.acknowledged_at for r in receipts))
+        return InboxItem(notice, read=True, acknowledged=all(r.acknowledged_at for r in receipts))
 
     async def acknowledge(self, actor: Principal, notice_id: int) -> InboxItem:
         """Acknowledge a notice that asks for it (reading it too, if not yet)."""
@@ -107,7 +109,7 @@ class Inbox:
             await self.session.flush()
             await record_audit(self.session, actor, "notice.acknowledge", "notice", notice.id,
                                after={"enterprise_ids": marked}, at=now)  # fmt: skip
-        return InboxItem(notice, True, True)
+        return InboxItem(notice, read=True, acknowledged=True)
 
     async def may_read(self, actor: Principal, notice_id: int) -> Notice:
         """The notice if it is in the actor's inbox (to fetch an attachment), else ``NotFound``."""

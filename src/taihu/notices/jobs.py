@@ -1,7 +1,7 @@
 """The delivery job: publish the scheduled notices that are due, then work through the outbox.
 
 Each outbox row (``NoticeDelivery``) is sent in a unit of work of its own and its outcome
-committed at once: ``sent``, or another try after ``retry_seconds × 2^(attempts-1)``, or
+committed at once: ``sent``, or another try after ``retry_seconds * 2^(attempts-1)``, or
 ``failed`` after ``max_attempts`` tries (the last error is kept). E-mail waits while no SMTP
 server is configured. A crash between handing a message over and committing leaves the row
 pending, so that one message may go twice: this slice promises at-least-once, not exactly-once.
@@ -60,7 +60,9 @@ async def publish_due(db: Database, clock: Clock) -> list[int]:
     return done
 
 
-def _compose(notice: Notice, purpose: str, settings: NoticeSettings, translate: Translate) -> tuple[str, str, str]:
+def _compose(
+    notice: Notice, purpose: str, settings: NoticeSettings, translate: Translate
+) -> tuple[str, str, str]:
     """Subject, plain text and HTML of a notice's message."""
     subject = notice.title
     if purpose == "reminder":

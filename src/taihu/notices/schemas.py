@@ -26,7 +26,7 @@ __all__ = [
 
 _NOTICE_EXAMPLE: dict[str, Any] = {
     "title": "关于做好春节后复工复产工作的通知",
-    "body": "各企业：\n\n请于 **2 月 10 日前** 在平台填报复工计划。",
+    "body": "各企业:\n\n请于 **2 月 10 日前** 在平台填报复工计划。",
     "audience_kind": "township",
     "audience_refs": ["320509107"],
     "channels": ["console", "email"],
@@ -89,7 +89,7 @@ class NoticeOut(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
         json_schema_extra={"examples": [{
-            "id": 3, **_NOTICE_EXAMPLE, "body_html": "<p>各企业：</p>\n<p>请于 <strong>2 月 10 日前"
+            "id": 3, **_NOTICE_EXAMPLE, "body_html": "<p>各企业:</p>\n<p>请于 <strong>2 月 10 日前"
             "</strong> 在平台填报复工计划。</p>\n", "status": "published", "publish_at": None,
             "created_by": "analyst", "created_at": "2026-12-06T08:00:00Z",
             "published_at": "2026-12-06T08:05:00Z", "withdrawn_at": None, "attachments": [],

@@ -165,7 +165,7 @@ class NoticeService:
             raise _not_found(notice_id)
         return notice
 
-    async def list(self, actor: Principal, status: str | None = None) -> list[Notice]:
+    async def recent(self, actor: Principal, status: str | None = None) -> list[Notice]:
         """Notices, newest first (staff roles)."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         query = sa.select(Notice).order_by(Notice.id.desc()).limit(500)
@@ -326,9 +326,16 @@ class NoticeService:
             .where(NoticeRecipient.notice_id == notice_id).order_by(Enterprise.name)
         )  # fmt: skip
         return [
-            Receipt(r.enterprise_id, name, r.read_at, r.read_by, r.acknowledged_at,
-                    r.acknowledged_by, r.reminders,
-                    DeliveryCount(**counts.get(r.enterprise_id, {})))  # fmt: skip
+            Receipt(
+                r.enterprise_id,
+                name,
+                r.read_at,
+                r.read_by,
+                r.acknowledged_at,
+                r.acknowledged_by,
+                r.reminders,
+                DeliveryCount(**counts.get(r.enterprise_id, {})),
+            )
             for r, name in rows
         ]
 
@@ -342,7 +349,8 @@ class NoticeService:
                            status=notice.status)  # fmt: skip
         waiting = NoticeRecipient.acknowledged_at if notice.require_ack else NoticeRecipient.read_at
         rows = list(await self.session.scalars(
-            sa.select(NoticeRecipient).where(NoticeRecipient.notice_id == notice.id, waiting.is_(None))
+            sa.select(NoticeRecipient)
+            .where(NoticeRecipient.notice_id == notice.id, waiting.is_(None))
             .order_by(NoticeRecipient.enterprise_id)
         ))  # fmt: skip
         now = self.clock.now()

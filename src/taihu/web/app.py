@@ -74,7 +74,7 @@ class SchemaOutdatedError(RuntimeError):
 log = logging.getLogger("taihu.web")
 
 
-def create_app(
+def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in one place
     settings: Settings,
     *,
     db: Database | None = None,

@@ -13,7 +13,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from taihu.accounts import Permission
-from taihu.core import N_, DbSession, Id, Message, NotFound, PermissionDenied, RuntimeDep, TaihuError
+from taihu.core import (
+    N_,
+    DbSession,
+    Id,
+    Message,
+    NotFound,
+    PermissionDenied,
+    RuntimeDep,
+    TaihuError,
+)
 from taihu.notices import Audience, Inbox, NoticeDraft, NoticeService, render_body
 from taihu.notices.api import receipts_out
 from taihu.web.console import Signed, guard, render_page
@@ -25,8 +34,15 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 # The states and audience kinds the templates show through _(…), marked here for extraction.
 LABELS = (
-    N_("draft"), N_("published"), N_("withdrawn"), N_("all"), N_("township"), N_("industry"),
-    N_("chain"), N_("list"), N_("enterprises"),
+    N_("draft"),
+    N_("published"),
+    N_("withdrawn"),
+    N_("all"),
+    N_("township"),
+    N_("industry"),
+    N_("chain"),
+    N_("list"),
+    N_("enterprises"),
 )
 
 
@@ -39,7 +55,7 @@ async def notices(
     request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
 ) -> HTMLResponse:
     """Every notice, newest first, and the form for a new one."""
-    rows = await NoticeService(session, runtime.clock).list(who.principal)
+    rows = await NoticeService(session, runtime.clock).recent(who.principal)
     return render_page(request, "notices/list.html", who, notices=rows)
 
 
@@ -129,7 +145,9 @@ async def inbox(
 async def unread(who: Signed, session: DbSession, runtime: RuntimeDep) -> HTMLResponse:
     """The unread count for the header's inbox link (empty when none)."""
     count = await Inbox(session, runtime.clock).unread(who.principal)
-    return HTMLResponse(f'<span class="badge" data-unread="{count}">{count}</span>' if count else "")
+    return HTMLResponse(
+        f'<span class="badge" data-unread="{count}">{count}</span>' if count else ""
+    )
 
 
 @router.get("/inbox/{notice_id}", response_class=HTMLResponse,
