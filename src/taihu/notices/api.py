@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, Body, Depends, File, Query, Response, UploadFile, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal
-from taihu.core import DbSession, Id, RuntimeDep, read_upload
+from taihu.core import MAX_ID, DbSession, Id, RuntimeDep, read_upload
 from taihu.notices.body import render_body
 from taihu.notices.contacts import Contacts
 from taihu.notices.inbox import Inbox, InboxItem
@@ -186,7 +186,10 @@ async def get_attachment(
     "becomes the recipients and e-mail/SMS are queued; with `at` ahead, scheduled.",
 )
 async def publish(
-    notice_id: Id, principal: CurrentPrincipal, notices: Notices, body: PublishIn | None = None
+    notice_id: Id,
+    principal: CurrentPrincipal,
+    notices: Notices,
+    body: Annotated[PublishIn | None, Body(examples=[{"at": "2026-12-07T01:00:00Z"}])] = None,
 ) -> NoticeOut:
     notice = await notices.publish(principal, notice_id, body.at if body else None)
     return await notice_out(notices, notice)
@@ -262,7 +265,7 @@ async def inbox_acknowledge(
             response_model=list[ContactOut], responses=ERROR_RESPONSES,
             description="Staff roles, and the enterprise's own users.")  # fmt: skip
 async def contacts(
-    enterprise_id: Annotated[int, Query(ge=1, le=2**31 - 1)], principal: CurrentPrincipal,
+    enterprise_id: Annotated[int, Query(ge=1, le=MAX_ID)], principal: CurrentPrincipal,
     session: DbSession, runtime: RuntimeDep,
 ) -> list[ContactOut]:  # fmt: skip
     rows = await Contacts(session, runtime.clock).of(principal, enterprise_id)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from taihu.core import Id
 from taihu.notices.audience import Audience
 from taihu.notices.service import NoticeDraft
 
@@ -74,7 +75,10 @@ class PublishIn(BaseModel):
 class AttachmentOut(BaseModel):
     """An attachment, without its bytes."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
+        "id": 1, "filename": "复工计划表.xlsx", "size": 18432, "sha256": "9f86d0" + "0" * 58,
+        "content_type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }]})  # fmt: skip
 
     id: int
     filename: str
@@ -163,6 +167,11 @@ class RemindOut(BaseModel):
 class InboxItemOut(BaseModel):
     """A notice in an enterprise user's inbox."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": 3, "title": "关于做好春节后复工复产工作的通知",
+        "published_at": "2026-12-06T08:05:00Z", "require_ack": True, "read": True,
+        "acknowledged": True}]})  # fmt: skip
+
     id: int
     title: str
     published_at: datetime | None
@@ -191,7 +200,7 @@ class ContactIn(BaseModel):
         "enterprise_id": 12, "name": "张敏", "email": "zhangmin@example.cn",
         "phone": "13912345678"}]})  # fmt: skip
 
-    enterprise_id: int = Field(ge=1)
+    enterprise_id: Id
     name: str = Field(max_length=80)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
@@ -200,7 +209,9 @@ class ContactIn(BaseModel):
 class ContactOut(BaseModel):
     """A stored notice contact."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
+        "id": 5, "enterprise_id": 12, "name": "张敏", "email": "zhangmin@example.cn",
+        "phone": "13912345678"}]})  # fmt: skip
 
     id: int
     enterprise_id: int
