@@ -43,6 +43,10 @@ async def test_create_publish_receipts_and_deliver(
     assert "sent 1" in delivered.output, delivered.output
     bad = await _invoke("create", "x", "--body", str(body), "--audience", "town")
     assert bad.exit_code != 0
+    later = (await _invoke("create", "年度会议", "--body", str(body))).output.split()[2]
+    scheduled = await _invoke("publish", later, "--at", "2099-01-05T09:00")
+    assert "draft, at 2099-01-05 09:00" in scheduled.output, scheduled.output  # Shanghai time
+    assert (await _invoke("publish", later, "--at", "next week")).exit_code == 1
     listed = await _invoke("list")
     assert "复工通知" in listed.output
     assert "published" in listed.output

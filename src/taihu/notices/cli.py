@@ -10,7 +10,7 @@ from rich.table import Table
 
 from taihu.accounts import Principal
 from taihu.core import SystemClock
-from taihu.core.commands import console, load_settings, open_database, run
+from taihu.core.commands import console, fail, load_settings, open_database, run
 from taihu.notices.audience import Audience
 from taihu.notices.channels import LoggingSmsGateway, SmtpMailer
 from taihu.notices.contacts import Contacts
@@ -69,13 +69,24 @@ def create(
 @app.command("publish")
 def publish(
     notice_id: int = typer.Argument(..., help="The notice's id."),
-    at: datetime | None = typer.Option(None, "--at", help="Publish then (with a zone), not now."),
+    at: str | None = typer.Option(
+        None, "--at", help="Publish then (ISO 8601; without a zone, the console's), not now."
+    ),
 ) -> None:
     """Publish a draft now, or schedule it."""
+    settings = load_settings()
+    when = None
+    if at:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            fail(f"--at: {at!r} is not a time such as 2026-12-07T09:00 or 2026-12-07T09:00+08:00")
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=settings.console.zone)
 
     async def _run() -> None:
-        async with open_database(load_settings()) as db, db.session() as session:
-            notice = await NoticeService(session).publish(Principal.system(), notice_id, at)
+        async with open_database(settings) as db, db.session() as session:
+            notice = await NoticeService(session).publish(Principal.system(), notice_id, when)
         console.print(f"notice {notice.id}: {notice.status}"
                       + (f", at {notice.publish_at:%Y-%m-%d %H:%M %Z}"
                          if notice.status == "draft" and notice.publish_at else ""),
