@@ -92,3 +92,30 @@ async def test_the_console_inbox_counts_unread_and_records_the_receipt(
     page = await client.get(f"/inbox/{created.json()['id']}")
     assert "明日停电" in page.text
     assert (await client.get("/inbox/unread")).text == ""
+
+
+async def test_the_bureau_schedules_and_attaches_in_the_console(
+    client: httpx.AsyncClient, world: World, db: Database, clock: FrozenClock
+) -> None:
+    await district(world, db, clock)
+    await world.user("analyst", Role.BUREAU)
+    await _sign_in(client, "analyst")
+    page = await client.get("/notices")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    form = {"csrf": csrf, "title": "周会", "body": "<b>x</b> 周五开会", "audience_kind": "all"}
+    created = await client.post("/notices", data=form)
+    assert created.status_code == 303
+    path = created.headers["location"]
+    attached = await client.post(f"{path}/attachments", data={"csrf": csrf},
+                                 files={"file": ("议程.txt", b"agenda", "text/plain")})  # fmt: skip
+    assert attached.status_code == 303
+    # 2026-11-25 20:00 in Shanghai is 12:00 UTC, after the test clock's 08:00 UTC: scheduled.
+    scheduled = await client.post(f"{path}/publish", data={"csrf": csrf, "at": "2026-11-25T20:00"})
+    assert scheduled.status_code == 303
+    shown = await client.get(path)
+    assert "议程.txt" in shown.text
+    assert "&lt;b&gt;x&lt;/b&gt;" in shown.text
+    assert "2026-11-25 20:00" in shown.text
+    bad = await client.post(f"{path}/publish", data={"csrf": csrf, "at": "soon"})
+    assert bad.status_code == 303  # back to the page with the reason
+    assert "soon" in (await client.get(path)).text

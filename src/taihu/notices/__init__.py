@@ -25,11 +25,19 @@ from taihu.notices.models import (
     NoticeDelivery,
     NoticeRecipient,
 )
-from taihu.notices.service import CHANNELS, NoticeDraft, NoticeService, Receipt, Status
+from taihu.notices.service import (
+    CHANNELS,
+    MAX_ATTACHMENT,
+    NoticeDraft,
+    NoticeService,
+    Receipt,
+    Status,
+)
 
 __all__ = [
     "AUDIENCE_KINDS",
     "CHANNELS",
+    "MAX_ATTACHMENT",
     "Audience",
     "Contacts",
     "DeliveryError",

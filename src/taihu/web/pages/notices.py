@@ -7,9 +7,10 @@ remind), /inbox (enterprise users), /inbox/{id} (opening is the read receipt; ac
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from taihu.accounts import Permission
@@ -17,13 +18,16 @@ from taihu.core import (
     N_,
     DbSession,
     Id,
+    InvalidInput,
     Message,
     NotFound,
     PermissionDenied,
+    Runtime,
     RuntimeDep,
     TaihuError,
+    read_upload,
 )
-from taihu.notices import Audience, Inbox, NoticeDraft, NoticeService, render_body
+from taihu.notices import MAX_ATTACHMENT, Audience, Inbox, NoticeDraft, NoticeService, render_body
 from taihu.notices.api import receipts_out
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.flash import flash
@@ -103,19 +107,55 @@ async def notice(
     )  # fmt: skip
 
 
+@router.post("/notices/{notice_id}/attachments", response_model=None,
+             dependencies=guard(Permission.VIEW_NOTICES))  # fmt: skip
+async def attach(
+    request: Request, notice_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep,
+    file: Annotated[UploadFile, File()], csrf: Annotated[str, Form(max_length=128)] = "",
+) -> Response:  # fmt: skip
+    """Attach a file to a draft."""
+    if csrf != who.csrf_token:
+        return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
+    page = f"/notices/{notice_id}"
+    try:
+        content = await read_upload(file, MAX_ATTACHMENT)
+        await NoticeService(session, runtime.clock).attach(
+            who.principal, notice_id, file.filename or "attachment", content,
+            file.content_type or "application/octet-stream",
+        )  # fmt: skip
+    except PermissionDenied:
+        return render_page(request, "denied.html", who, status_code=403)
+    except TaihuError as exc:
+        return _back(request, page, exc)
+    return _back(request, page, Message(N_("Attached.")))
+
+
+def _local_time(text: str, runtime: Runtime) -> datetime | None:
+    """A datetime-local field's value, in the console's time zone (empty: now)."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=runtime.settings.console.zone)
+    except ValueError:
+        raise InvalidInput(
+            N_("{value} is not a time"), code="bad_publish_at", value=text[:40]
+        ) from None
+
+
 @router.post("/notices/{notice_id}/{action}", response_model=None,
              dependencies=guard(Permission.VIEW_NOTICES))  # fmt: skip
 async def act(
     request: Request, notice_id: Id, action: str, who: Signed, session: DbSession,
     runtime: RuntimeDep, csrf: Annotated[str, Form(max_length=128)] = "",
+    at: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:  # fmt: skip
     if csrf != who.csrf_token:
         return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
     service, page = NoticeService(session, runtime.clock), f"/notices/{notice_id}"
     try:
         if action == "publish":
-            await service.publish(who.principal, notice_id)
-            done = Message(N_("Published."))
+            notice = await service.publish(who.principal, notice_id, _local_time(at, runtime))
+            done = Message(N_("Published.") if notice.status == "published" else N_("Scheduled."))
         elif action == "withdraw":
             await service.withdraw(who.principal, notice_id)
             done = Message(N_("Withdrawn."))
