@@ -14,9 +14,11 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from taihu.accounts import Principal, Role
 from taihu.core import Database, FrozenClock
 from taihu.notices import (
     Audience,
+    Inbox,
     LoggingSmsGateway,
     NoticeDelivery,
     NoticeService,
@@ -136,3 +138,35 @@ async def test_a_message_that_keeps_failing_is_marked_failed(
     assert row is not None
     assert (row.status, row.attempts) == ("failed", 2)
     assert "ConnectionRefusedError" in (row.last_error or "")
+
+
+async def test_reminders_go_to_those_who_have_not_read_and_withdrawing_drops_unsent_mail(
+    world: World, db: Database, clock: FrozenClock
+) -> None:
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        d = await district(world, db, clock)
+        await add_contact(db, clock, d.a, "a@example.cn")
+        await add_contact(db, clock, d.b, "b@example.cn")
+        settings = NoticeSettings(smtp_host="127.0.0.1", smtp_port=controller.port)
+        notice_id = await published(db, clock, Audience("township", (SONGLING,)),
+                                    channels=("email",))  # fmt: skip
+        mailer, sms = SmtpMailer(settings), LoggingSmsGateway()
+        await deliver_due(db, clock, settings, mailer=mailer, sms=sms, translate=str)
+        reader = Principal("a-user", Role.ENTERPRISE, enterprise_ids=frozenset({d.a}))
+        async with db.session() as session:
+            await Inbox(session, clock).open(reader, notice_id)
+            assert await NoticeService(session, clock).remind(BUREAU, notice_id) == 1
+        await deliver_due(db, clock, settings, mailer=mailer, sms=sms, translate=str)
+        reminders = [m for m in box.received if m["Subject"].startswith("Reminder: ")]
+        assert [m["To"] for m in reminders] == ["b@example.cn"]
+        async with db.session() as session:
+            await NoticeService(session, clock).remind(BUREAU, notice_id)
+            await NoticeService(session, clock).withdraw(BUREAU, notice_id)
+        done = await deliver_due(db, clock, settings, mailer=mailer, sms=sms, translate=str)
+        assert done.sent == 0
+        assert len(box.received) == 3
+    finally:
+        controller.stop()
