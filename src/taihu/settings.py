@@ -35,6 +35,7 @@ __all__ = [
     "MonitorSettings",
     "MqttSettings",
     "NodeSettings",
+    "NoticeSettings",
     "SecuritySettings",
     "Settings",
     "UnsafeSettingsError",
@@ -46,7 +47,18 @@ _MIN_KEY_LENGTH = 32
 # "aaaa…" or "changemechangeme…" is long enough but guessable; random keys use many symbols.
 _MIN_DISTINCT_KEY_CHARS = 12
 _SECTIONS = frozenset(
-    {"database", "http", "mqtt", "handle", "node", "log", "console", "security", "monitor"}
+    {
+        "database",
+        "http",
+        "mqtt",
+        "handle",
+        "node",
+        "log",
+        "console",
+        "security",
+        "monitor",
+        "notices",
+    }
 )
 
 
@@ -336,6 +348,35 @@ class MonitorSettings(BaseSettings):
         return self
 
 
+class NoticeSettings(BaseSettings):
+    """Notices to enterprises: the SMTP server e-mail goes through, retries, the delivery job."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_NOTICES_", extra="ignore")
+
+    smtp_host: str = Field(
+        default="", description="SMTP server for notice e-mail; empty: e-mail waits unsent."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
+    smtp_username: str = Field(default="", description="SMTP user name; empty: no login.")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection (STARTTLS).")
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600, description="SMTP timeout (s).")
+    sender: str = Field(default="taihu@localhost", description="The From address of notice e-mail.")
+    console_url: str = Field(
+        default="", description="The console's address, linked from e-mail (empty: no link)."
+    )
+    max_attempts: int = Field(
+        default=5, ge=1, le=50, description="Tries per message before it is marked failed."
+    )
+    retry_seconds: int = Field(
+        default=60, ge=1, le=86400, description="Wait before the first retry; doubles each time."
+    )
+    job_seconds: int = Field(
+        default=30, ge=0, le=3600,
+        description="How often the server publishes due notices and sends mail (0: never).",
+    )  # fmt: skip
+
+
 class SecuritySettings(BaseSettings):
     """Secrets, sessions, tokens and login throttling."""
 
@@ -378,6 +419,7 @@ class Settings(BaseSettings):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    notices: NoticeSettings = Field(default_factory=NoticeSettings)
 
     @property
     def database_url(self) -> str:

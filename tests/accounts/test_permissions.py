@@ -23,6 +23,7 @@ def test_roles_hold_what_the_table_grants(role: Role) -> None:
 
 def test_enterprise_users_open_no_district_page() -> None:
     factory = Principal("factory", Role.ENTERPRISE, enterprise_ids=frozenset({1}))
-    assert not any(may(factory, p) for p in Permission)
+    # Their own inbox is the one permission page they open; no district page.
+    assert [p for p in Permission if may(factory, p)] == [Permission.READ_INBOX]
     assert may(Principal("analyst", Role.BUREAU), Permission.VIEW_WALL)
     assert not may(Principal("auditor", Role.AUDITOR), Permission.IMPORT_ENTERPRISES)

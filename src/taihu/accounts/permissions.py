@@ -27,6 +27,8 @@ class Permission(StrEnum):
     IMPORT_POWER = "import_power"
     REVIEW_PREFIXES = "review_prefixes"
     VIEW_SURVEYS = "view_surveys"
+    VIEW_NOTICES = "view_notices"
+    READ_INBOX = "read_inbox"
 
 
 GRANTS: Mapping[Permission, frozenset[Role]] = {
@@ -38,6 +40,8 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.IMPORT_POWER: frozenset({Role.BUREAU}),
     Permission.REVIEW_PREFIXES: frozenset({Role.AUDITOR}),
     Permission.VIEW_SURVEYS: frozenset({Role.BUREAU, Role.AUDITOR}),
+    Permission.VIEW_NOTICES: frozenset({Role.BUREAU, Role.AUDITOR}),
+    Permission.READ_INBOX: frozenset({Role.ENTERPRISE}),
 }
 
 

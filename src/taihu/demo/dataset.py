@@ -22,6 +22,7 @@ from taihu.demo.codes import demo_credit_code
 from taihu.demo.devices import SimulatedDevice, seed_devices
 from taihu.demo.identifiers import IDENTIFIER_STEPS, seed_identifiers
 from taihu.demo.monitor import seed_monitor
+from taihu.demo.notices import seed_notices
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers import SecretKeyBox
 from taihu.settings import SecuritySettings
@@ -141,6 +142,7 @@ async def seed_demo(
         days=HISTORY_DAYS, seckeys=seckeys, progress=progress,
     )  # fmt: skip
     await seed_monitor(db, plan, end)
+    await seed_notices(db, enterprise_ids, end)
     return await seed_devices(db, enterprise_ids, end)
 
 

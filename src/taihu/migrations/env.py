@@ -10,6 +10,7 @@ import taihu.devices
 import taihu.enterprises
 import taihu.identifiers
 import taihu.monitor
+import taihu.notices
 import taihu.surveys
 from taihu.core import Base
 
@@ -23,6 +24,7 @@ _CONTEXTS = (
     taihu.identifiers,
     taihu.monitor,
     taihu.surveys,
+    taihu.notices,
 )
 
 connection = context.config.attributes.get("connection")

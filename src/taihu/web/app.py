@@ -36,6 +36,8 @@ from taihu.identifiers import (
 from taihu.identifiers import api as identifiers_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
+from taihu.notices import LoggingSmsGateway, NoticeJobs, SmtpMailer
+from taihu.notices import api as notices_api
 from taihu.settings import Settings
 from taihu.surveys import api as surveys_api
 from taihu.surveys import openrosa_router
@@ -43,6 +45,7 @@ from taihu.web import console, ops
 from taihu.web.body_limit import BodyLimit, upload_paths
 from taihu.web.errors import install_error_handlers
 from taihu.web.front_door import FrontDoor
+from taihu.web.i18n import catalogs
 from taihu.web.middleware import RequestMiddleware
 from taihu.web.openapi import install_openapi
 from taihu.web.pages import chain_templates as chain_template_pages
@@ -52,6 +55,7 @@ from taihu.web.pages import enterprise_forms, imports, page_globals, pickers
 from taihu.web.pages import home as home_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
+from taihu.web.pages import notices as notices_pages
 from taihu.web.pages import surveys as survey_pages
 from taihu.web.pages import wall as wall_pages
 from taihu.web.security_audit import SecurityAudit
@@ -73,7 +77,7 @@ class SchemaOutdatedError(RuntimeError):
 log = logging.getLogger("taihu.web")
 
 
-def create_app(
+def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in one place
     settings: Settings,
     *,
     db: Database | None = None,
@@ -100,6 +104,11 @@ def create_app(
     hub = DeviceHub(database, settings.mqtt, clock=runtime.clock, stamp_lane=stamp_lane)
     filer = Filer(database, settings.node, runtime.clock)
     meter_sync = MeterSync(database, settings, runtime.clock)
+    mailer = SmtpMailer(settings.notices)
+    notice_jobs = NoticeJobs(
+        database, settings.notices, runtime.clock, mailer=mailer if mailer.configured else None,
+        sms=LoggingSmsGateway(), translate=catalogs().get(settings.console.language).gettext,
+    )  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -110,6 +119,7 @@ def create_app(
         if mqtt_socket is not None:
             await hub.start(mqtt_socket)
             meter_sync.start()  # in the process that runs the hub, so once per server
+            notice_jobs.start()
         handle = None
         if handle_sockets is not None:
             port = handle_sockets[0].getsockname()[1]
@@ -124,6 +134,7 @@ def create_app(
             yield
         finally:
             await meter_sync.stop()  # lets a sync under way finish (bounded)
+            await notice_jobs.stop()
             await filer.stop()
             if handle is not None:
                 await handle.stop()
@@ -203,6 +214,8 @@ _ROUTERS = (
     surveys_api.router,
     openrosa_router,
     survey_pages.router,
+    notices_api.router,
+    notices_pages.router,
     console.router,
     home_pages.router,
     wall_pages.router,

@@ -172,6 +172,8 @@ def navigation(app: FastAPI, principal: Principal) -> list[NavItem]:
         NavItem("/monitor/cases", gettext_("Cases"), "check"),
         NavItem("/surveys", gettext_("Surveys"), "list"),
         NavItem("/my-surveys", gettext_("My surveys"), "list"),
+        NavItem("/notices", gettext_("Notices"), "bell"),
+        NavItem("/inbox", gettext_("Inbox"), "mail"),
         NavItem("/enterprises", gettext_("Enterprises"), "building"),
         NavItem("/audit", gettext_("Audit log"), "list"),
         NavItem("/wall", gettext_("Wall display"), "monitor"),

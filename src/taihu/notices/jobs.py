@@ -1,0 +1,155 @@
+"""The delivery job: publish the scheduled notices that are due, then work through the outbox.
+
+Each outbox row (``NoticeDelivery``) is sent in a unit of work of its own and its outcome
+committed at once: ``sent``, or another try after ``retry_seconds * 2^(attempts-1)``, or
+``failed`` after ``max_attempts`` tries (the last error is kept). E-mail waits while no SMTP
+server is configured. A crash between handing a message over and committing leaves the row
+pending, so that one message may go twice: this slice promises at-least-once, not exactly-once.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from taihu.accounts import Principal, record_audit
+from taihu.core import N_, Clock, Database, PeriodicJob, Translate, render_text
+from taihu.notices.body import render_body
+from taihu.notices.channels import DeliveryError, Mailer, OutgoingMail, SmsGateway
+from taihu.notices.models import Notice, NoticeDelivery
+from taihu.notices.service import NoticeService
+from taihu.settings import NoticeSettings
+
+__all__ = ["DeliveryRound", "NoticeJobs", "deliver_due", "publish_due"]
+
+log = logging.getLogger("taihu.notices")
+SYSTEM = "notices"
+_BATCH = 200
+
+
+@dataclass(slots=True)
+class DeliveryRound:
+    """What one round did."""
+
+    published: list[int] = field(default_factory=list)
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+async def publish_due(db: Database, clock: Clock) -> list[int]:
+    """Publish the scheduled notices whose time has come; a bad one does not stop the others."""
+    async with db.session() as session:
+        due = list(await session.scalars(
+            sa.select(Notice.id).where(Notice.status == "draft", Notice.publish_at.is_not(None),
+                                       Notice.publish_at <= clock.now())
+        ))  # fmt: skip
+    done = []
+    for notice_id in due:
+        try:
+            async with db.session() as session:
+                service = NoticeService(session, clock)
+                await service.publish(Principal.system(SYSTEM), notice_id)
+            done.append(notice_id)
+        except Exception:  # an audience emptied since scheduling: the others still go out
+            log.exception("scheduled notice %s could not be published", notice_id)
+    return done
+
+
+def _compose(
+    notice: Notice, purpose: str, settings: NoticeSettings, translate: Translate
+) -> tuple[str, str, str]:
+    """Subject, plain text and HTML of a notice's message."""
+    subject = notice.title
+    if purpose == "reminder":
+        subject = render_text(N_("Reminder: {title}"), {"title": notice.title}, translate)
+    link = f"{settings.console_url.rstrip('/')}/inbox/{notice.id}" if settings.console_url else ""
+    text = f"{notice.title}\n\n{notice.body}\n"
+    page = f"<h1>{html.escape(notice.title)}</h1>\n{render_body(notice.body)}"
+    if link:
+        prompt = render_text(N_("Read it and answer in the console: {link}"), {"link": link},
+                             translate)  # fmt: skip
+        text += f"\n{prompt}\n"
+        page += f'<p><a href="{html.escape(link)}">{html.escape(prompt)}</a></p>'
+    return subject, text, page
+
+
+async def deliver_due(
+    db: Database, clock: Clock, settings: NoticeSettings, *, mailer: Mailer | None,
+    sms: SmsGateway, translate: Translate,
+) -> DeliveryRound:  # fmt: skip
+    """Send the outbox rows that are due (e-mail only with a mailer); what happened."""
+    result = DeliveryRound()
+    channels = ["sms"] + (["email"] if mailer is not None else [])
+    async with db.session() as session:
+        due = list(await session.scalars(
+            sa.select(NoticeDelivery.id).where(
+                NoticeDelivery.status == "pending", NoticeDelivery.next_attempt_at <= clock.now(),
+                NoticeDelivery.channel.in_(channels))
+            .order_by(NoticeDelivery.next_attempt_at, NoticeDelivery.id).limit(_BATCH)
+        ))  # fmt: skip
+    for delivery_id in due:
+        async with db.session() as session:
+            row = await session.get(NoticeDelivery, delivery_id, with_for_update=True)
+            notice = await session.get(Notice, row.notice_id) if row else None
+            if row is None or notice is None or row.status != "pending":
+                continue  # another process took it
+            subject, text, page = _compose(notice, row.purpose, settings, translate)
+            row.attempts += 1
+            try:
+                if row.channel == "email" and mailer is not None:
+                    await mailer.send(OutgoingMail(row.address, subject, text, page))
+                else:
+                    await sms.send(row.address, f"{subject} {text}"[:300])
+            except DeliveryError as exc:
+                row.last_error = str(exc)[:300]
+                if row.attempts >= settings.max_attempts:
+                    row.status = "failed"
+                    result.failed += 1
+                else:
+                    wait = settings.retry_seconds * 2 ** (row.attempts - 1)
+                    row.next_attempt_at = clock.now() + timedelta(seconds=wait)
+                    result.retrying += 1
+            else:
+                row.status, row.sent_at, row.last_error = "sent", clock.now(), None
+                result.sent += 1
+            if row.status != "pending":
+                await record_audit(session, Principal.system(SYSTEM), f"notice.{row.status}",
+                                   "notice", row.notice_id,
+                                   after={"delivery": row.id, "channel": row.channel,
+                                          "address": row.address, "attempts": row.attempts,
+                                          "error": row.last_error}, at=clock.now())  # fmt: skip
+    return result
+
+
+class NoticeJobs:
+    """The server's periodic round of :func:`publish_due` and :func:`deliver_due`."""
+
+    def __init__(
+        self, db: Database, settings: NoticeSettings, clock: Clock, *, mailer: Mailer | None,
+        sms: SmsGateway, translate: Translate,
+    ) -> None:  # fmt: skip
+        self.db, self.settings, self.clock = db, settings, clock
+        self.mailer, self.sms, self.translate = mailer, sms, translate
+        self._job = PeriodicJob("notices", self.round, max(settings.job_seconds, 1))
+
+    async def round(self) -> DeliveryRound:
+        """One round: publish what is due, send what is due."""
+        published = await publish_due(self.db, self.clock)
+        result = await deliver_due(self.db, self.clock, self.settings, mailer=self.mailer,
+                                   sms=self.sms, translate=self.translate)  # fmt: skip
+        result.published = published
+        return result
+
+    def start(self) -> None:
+        """Start the periodic round (unless TAIHU_NOTICES_JOB_SECONDS is 0)."""
+        if self.settings.job_seconds:
+            self._job.start()
+
+    async def stop(self) -> None:
+        """Let a round under way finish, then stop."""
+        await self._job.stop()
