@@ -33,7 +33,7 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -83,7 +83,7 @@ from taihu.devices.values import (
 )
 from taihu.settings import MqttSettings
 
-__all__ = ["DeviceHub", "DeviceSession", "HubStats"]
+__all__ = ["DeviceHub", "DeviceSession", "HubObserver", "HubStats"]
 
 log = logging.getLogger("taihu.devices")
 
@@ -97,6 +97,19 @@ RPC_RESPONSE = ME + "rpc/response/"
 _RECENT_ERRORS = 20
 _RETENTION_EVERY = 3600.0  # seconds
 _STOP_WITHIN = 10.0  # seconds the work under way gets to finish at shutdown
+
+
+class HubObserver(Protocol):
+    """What a context above the hub (alarms, presence) learns of devices; cheap, never blocks."""
+
+    def connected(self, device_id: int) -> None:
+        """A device opened its first session."""
+
+    def disconnected(self, device_id: int) -> None:
+        """A device closed its last session."""
+
+    def stored(self, device_id: int, rows: list[Row]) -> None:
+        """Rows of a device were committed to the store."""
 
 
 @dataclass(slots=True)
@@ -282,6 +295,8 @@ class DeviceHub:
             "taihu-retention", self._enforce_retention, _RETENTION_EVERY, stop_within=_STOP_WITHIN
         )
         self.rejects = RejectLog(db)
+        # Told of connections and stored data (taihu.alarms); set by the assembly.
+        self.observer: HubObserver | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -396,6 +411,8 @@ class DeviceHub:
         if auth.is_gateway:
             session.gateway = self.gateway_factory(session)
         self.sessions.setdefault(auth.device_id, []).append(session)
+        if self.observer is not None and len(self.sessions[auth.device_id]) == 1:
+            self.observer.connected(auth.device_id)
         self.stats.connections += 1
         self.state(auth).last_activity = time.time()
         log.debug("device %s (%d) connected as %s", auth.name, auth.device_id, connection)
@@ -406,8 +423,9 @@ class DeviceHub:
         current = self.sessions.get(session.auth.device_id, [])
         if session in current:
             current.remove(session)
-        if not current:
-            self.sessions.pop(session.auth.device_id, None)
+        if not current and self.sessions.pop(session.auth.device_id, None) is not None:
+            if self.observer is not None:
+                self.observer.disconnected(session.auth.device_id)
 
     def connected(self, device_id: int) -> int:
         """How many sessions a device has open."""
@@ -575,9 +593,19 @@ class DeviceHub:
             return ack
 
         stored = await self.ingest.submit_rows(rows, _STORED, not_stored)
+        observer = self.observer
+        if observer is not None:
+            stored.add_done_callback(lambda f: self._observe(observer, device_id, rows, f))
         if self._watchers:
             stored.add_done_callback(lambda f: self._notify(device_id, rows, f))
         return stored
+
+    @staticmethod
+    def _observe(
+        observer: HubObserver, device_id: int, rows: list[Row], stored: asyncio.Future[Ack]
+    ) -> None:
+        if not stored.cancelled() and stored.result() is _STORED:
+            observer.stored(device_id, rows)
 
     def _notify(self, device_id: int, rows: list[Row], stored: asyncio.Future[Ack]) -> None:
         if stored.cancelled() or stored.result() is not _STORED:
