@@ -77,6 +77,7 @@ class AlarmEngine:
         self.last_data: dict[int, float] = {}  # device -> seconds since the epoch
         self._pending: list[tuple[Any, ...]] = []
         self._dirty: list[Live] = []
+        self._stale = False  # rules changed through this process: reload with the next flush
         self._jobs = [
             PeriodicJob("taihu-alarm-flush", self.flush, self.settings.flush_interval),
             PeriodicJob("taihu-alarm-tick", self.tick, self.settings.tick_interval,
@@ -192,6 +193,10 @@ class AlarmEngine:
             if slot.live is not None and slot.live.alarm_id and slot.live.alarm_id not in still:
                 self.forget(*key)
 
+    def request_reload(self) -> None:
+        """Rules changed: reload them with the next flush (after the change is committed)."""
+        self._stale = True
+
     def forget(self, device_id: int, rule_id: int) -> None:
         """An alarm was cleared by a person: the next reading that meets the rule raises anew."""
         slot = self.slots.pop((device_id, rule_id), None)
@@ -304,6 +309,9 @@ class AlarmEngine:
 
     async def flush(self) -> None:
         """Write pending transitions and counters in one transaction (kept for a retry on failure)."""
+        if self._stale:
+            self._stale = False
+            await self.reload()
         if not self._pending and not self._dirty:
             return
         pending, self._pending = self._pending, []

@@ -17,6 +17,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from taihu import __version__
 from taihu.accounts import SecurityLog
 from taihu.accounts import api as accounts_api
+from taihu.alarms import AlarmEngine
+from taihu.alarms import api as alarms_api
 from taihu.chains import api as chains_api
 from taihu.core import MAX_UPLOAD, Clock, Database, Runtime, SystemClock, claim_slot, schema_state
 from taihu.core.commands import database_for
@@ -95,6 +97,10 @@ def create_app(
     database = db or database_for(settings)
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
     hub = DeviceHub(database, settings.mqtt, clock=runtime.clock, stamp_lane=stamp_lane)
+    alarm_engine = AlarmEngine(
+        database, settings.alarms, clock=runtime.clock, zone=settings.console.zone
+    )
+    hub.observer = alarm_engine
     filer = Filer(database, settings.node, runtime.clock)
     meter_sync = MeterSync(database, settings, runtime.clock)
 
@@ -104,6 +110,7 @@ def create_app(
         if not state.is_current:
             raise SchemaOutdatedError(state.outdated_message)
         resolver = await identifiers_api.open_resolver(_app, runtime)
+        await alarm_engine.start()
         if mqtt_socket is not None:
             await hub.start(mqtt_socket)
             meter_sync.start()  # in the process that runs the hub, so once per server
@@ -125,6 +132,7 @@ def create_app(
             if handle is not None:
                 await handle.stop()
             await hub.stop()
+            await alarm_engine.stop()  # after the hub: what it stored last is evaluated
             await identifiers_api.close_resolver(_app, runtime)
             if db is None:
                 await database.dispose()
@@ -142,6 +150,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.device_hub = hub
+    app.state.alarm_engine = alarm_engine
     app.state.templates = build_templates(settings)
     page_globals.install(app.state.templates.env)
     _install_middleware(app, settings, database, runtime)
@@ -195,6 +204,7 @@ _ROUTERS = (
     application_router,
     devices_api.router,
     devices_pages.router,
+    alarms_api.router,
     monitor_api.router,
     monitor_pages.router,
     console.router,
