@@ -46,6 +46,7 @@ class Live:
     started: datetime
     value: float | None
     alarm_id: int | None = None
+    first: float | None = None  # the reading that raised it
     delta: int = 0  # readings counted since the last write
     escalated: bool = False
     dirty: bool = False
@@ -189,7 +190,7 @@ class AlarmEngine:
                     state = self._slot(device_id, rule.id).state
                     state.last_seen_ms = state.last_seen_ms or now_ms
         self.value_rules, self.silent_rules = value_rules, silent_rules
-        for key, slot in self.slots.items():
+        for key, slot in list(self.slots.items()):
             if slot.live is not None and slot.live.alarm_id and slot.live.alarm_id not in still:
                 self.forget(*key)
 
@@ -265,7 +266,7 @@ class AlarmEngine:
                 self._clear(slot, None)
 
     def _raise(self, device_id: int, rule: CompiledRule, slot: _Slot, value: float | None) -> None:
-        slot.live = Live(device_id, rule, self.clock.now(), value)
+        slot.live = Live(device_id, rule, self.clock.now(), value, first=value)
         self._pending.append(("raise", slot.live))
 
     def _clear(self, slot: _Slot, value: float | None) -> None:
@@ -348,7 +349,7 @@ class AlarmEngine:
                 device_id=live.device_id, rule_id=rule.id, name=rule.name,
                 enterprise_id=self.enterprise_of.get(live.device_id, 0), severity=rule.severity,
                 key=rule.key, started_at=live.started, updated_at=live.started, count=1,
-                first_value=live.value, last_value=live.value, escalated=False,
+                first_value=live.first, last_value=live.value, escalated=False,
             )
             .on_conflict_do_nothing(index_elements=["device_id", "rule_id"], index_where=ACTIVE)
             .returning(Alarm.id)
@@ -366,7 +367,7 @@ class AlarmEngine:
                 self._dirty.append(live)
         else:
             session.add(AlarmEvent(alarm_id=alarm_id, at=live.started, kind="created",
-                                   severity=rule.severity, value=live.value))  # fmt: skip
+                                   severity=rule.severity, value=live.first))  # fmt: skip
         live.alarm_id = alarm_id
 
     async def _write_clear(self, session: Any, live: Live, at: datetime) -> None:
