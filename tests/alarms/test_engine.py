@@ -10,8 +10,7 @@ import orjson
 import sqlalchemy as sa
 
 from taihu.accounts import Principal
-from taihu.alarms import Alarm, AlarmEngine, AlarmEvent, AlarmService, DevicePresence
-from taihu.alarms import PresenceEvent
+from taihu.alarms import Alarm, AlarmEngine, AlarmEvent, AlarmService, DevicePresence, PresenceEvent
 from taihu.core import Database, FrozenClock
 from taihu.devices import Device, MqttClient
 from tests.devices.conftest import eventually
@@ -21,7 +20,9 @@ SYSTEM = Principal.system("test")
 
 async def _profile_rule(db: Database, device_id: int, **fields: Any) -> int:
     async with db.session() as session:
-        profile_id = await session.scalar(sa.select(Device.profile_id).where(Device.id == device_id))
+        profile_id = await session.scalar(
+            sa.select(Device.profile_id).where(Device.id == device_id)
+        )
         rule = await AlarmService(session).create_rule(SYSTEM, profile_id=profile_id, **fields)
         return rule.id
 
@@ -43,8 +44,13 @@ async def _events(db: Database) -> list[str]:
         return list(await session.scalars(sa.select(AlarmEvent.kind).order_by(AlarmEvent.id)))
 
 
-HOT = {"name": "hot", "kind": "threshold", "key": "t", "severity": "major",
-       "spec": {"op": ">", "value": 80}}  # fmt: skip
+HOT = {
+    "name": "hot",
+    "kind": "threshold",
+    "key": "t",
+    "severity": "major",
+    "spec": {"op": ">", "value": 80},
+}
 
 
 async def test_threshold_raises_counts_and_clears(
@@ -74,8 +80,9 @@ async def test_concurrent_messages_raise_one_alarm(
     await _profile_rule(db, dev.id, **HOT)
     await engine.reload()
     # three connections of the device publish at once, all over the threshold
-    await asyncio.gather(*(_send(port, dev.token, *[81.0 + i] * 20, client_id=f"c{i}")
-                           for i in range(3)))  # fmt: skip
+    await asyncio.gather(
+        *(_send(port, dev.token, *[81.0 + i] * 20, client_id=f"c{i}") for i in range(3))
+    )
     await engine.flush()
     await engine.flush()
     [alarm] = await _alarms(db)
@@ -109,8 +116,15 @@ async def test_no_data_raises_after_silence_and_clears_on_data(
     db: Database, engine: AlarmEngine, port: int, make_device: Any, clock: FrozenClock
 ) -> None:
     dev = await make_device()
-    await _profile_rule(db, dev.id, name="silent", kind="no_data", key="t", severity="minor",
-                        spec={"silent_minutes": 10})  # fmt: skip
+    await _profile_rule(
+        db,
+        dev.id,
+        name="silent",
+        kind="no_data",
+        key="t",
+        severity="minor",
+        spec={"silent_minutes": 10},
+    )
     await engine.reload()
     clock.advance(timedelta(minutes=9))
     await engine.tick()
@@ -154,8 +168,9 @@ async def test_device_rule_overrides_the_profiles(
     dev = await make_device()
     await _profile_rule(db, dev.id, **HOT)
     async with db.session() as session:
-        await AlarmService(session).create_rule(SYSTEM, device_id=dev.id,
-                                                **{**HOT, "spec": {"op": ">", "value": 100}})  # fmt: skip
+        await AlarmService(session).create_rule(
+            SYSTEM, device_id=dev.id, **{**HOT, "spec": {"op": ">", "value": 100}}
+        )
     await engine.reload()
     await _send(port, dev.token, 90)
     await engine.flush()
@@ -202,9 +217,13 @@ async def test_presence_connected_disconnected_inactive(
     await engine.tick()
     await engine.flush()
     async with db.session() as session:
-        history = list(await session.scalars(
-            sa.select(PresenceEvent.state).where(PresenceEvent.device_id == dev.id)
-            .order_by(PresenceEvent.id)))  # fmt: skip
+        history = list(
+            await session.scalars(
+                sa.select(PresenceEvent.state)
+                .where(PresenceEvent.device_id == dev.id)
+                .order_by(PresenceEvent.id)
+            )
+        )
     assert history == ["connected", "disconnected", "inactive"]
     await _send(port, dev.token, 1)
     assert engine.presence[dev.id] == "connected"

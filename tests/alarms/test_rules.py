@@ -20,8 +20,10 @@ def _rule(kind: str, **spec: object) -> object:
 
 def _run(rule: object, values: list[float], step_ms: int = 1000) -> list[str | None]:
     state = RuleState()
-    return [evaluate(rule, state, MONDAY_9 + i * step_ms, v, ZONE)  # type: ignore[arg-type]
-            for i, v in enumerate(values)]  # fmt: skip
+    return [
+        evaluate(rule, state, MONDAY_9 + i * step_ms, v, ZONE)  # type: ignore[arg-type]
+        for i, v in enumerate(values)
+    ]
 
 
 def test_threshold_raises_updates_and_clears() -> None:
@@ -37,8 +39,14 @@ def test_hysteresis_clears_only_past_the_clear_condition() -> None:
 def test_duration_in_readings() -> None:
     rule = _rule("duration", op=">=", value=10, hold_readings=3)
     assert _run(rule, [10, 11, 5, 10, 10, 10, 12]) == [
-        None, None, None, None, None, "raise", "update",
-    ]  # fmt: skip
+        None,
+        None,
+        None,
+        None,
+        None,
+        "raise",
+        "update",
+    ]
 
 
 def test_duration_in_seconds() -> None:
@@ -57,8 +65,12 @@ def test_repeating_within_a_window() -> None:
 
 
 def test_schedule_in_the_district_time_zone() -> None:
-    rule = _rule("threshold", op=">", value=1,
-                 schedule={"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "18:00"})  # fmt: skip
+    rule = _rule(
+        "threshold",
+        op=">",
+        value=1,
+        schedule={"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "18:00"},
+    )
     state = RuleState()
     sunday_9 = MONDAY_9 - 86_400_000
     assert evaluate(rule, state, sunday_9, 5, ZONE) is None  # type: ignore[arg-type]
@@ -68,8 +80,9 @@ def test_schedule_in_the_district_time_zone() -> None:
 
 
 def test_overnight_schedule_belongs_to_the_day_it_starts() -> None:
-    rule = _rule("threshold", op=">", value=1,
-                 schedule={"days": [7], "start": "22:00", "end": "06:00"})  # fmt: skip
+    rule = _rule(
+        "threshold", op=">", value=1, schedule={"days": [7], "start": "22:00", "end": "06:00"}
+    )
     monday_3 = MONDAY_9 - 6 * 3_600_000  # Sunday night's shift
     assert evaluate(rule, RuleState(), monday_3, 5, ZONE) == "raise"  # type: ignore[arg-type]
     assert evaluate(rule, RuleState(), MONDAY_9, 5, ZONE) is None  # type: ignore[arg-type]

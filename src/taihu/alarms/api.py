@@ -59,10 +59,11 @@ def _rules_changed(engine: AlarmEngine | None) -> None:
     responses=_NOT_FOUND,
 )
 async def list_rules(
-    principal: CurrentPrincipal, alarms: Alarms,
+    principal: CurrentPrincipal,
+    alarms: Alarms,
     profile_id: Annotated[Id | None, Query()] = None,
     device_id: Annotated[Id | None, Query()] = None,
-) -> list[RuleOut]:  # fmt: skip
+) -> list[RuleOut]:
     rules = await alarms.rules(principal, profile_id=profile_id, device_id=device_id)
     return [RuleOut.model_validate(r) for r in rules]
 
@@ -80,10 +81,16 @@ async def create_rule(
     body: RuleIn, principal: CurrentPrincipal, alarms: Alarms, engine: Engine
 ) -> RuleOut:
     rule = await alarms.create_rule(
-        principal, name=body.name, kind=body.kind, key=body.key, severity=body.severity,
-        spec=body.spec, profile_id=body.profile_id, device_id=body.device_id,
+        principal,
+        name=body.name,
+        kind=body.kind,
+        key=body.key,
+        severity=body.severity,
+        spec=body.spec,
+        profile_id=body.profile_id,
+        device_id=body.device_id,
         enabled=body.enabled,
-    )  # fmt: skip
+    )
     _rules_changed(engine)
     return RuleOut.model_validate(rule)
 
@@ -125,22 +132,30 @@ async def delete_rule(
     responses=ERROR_RESPONSES,
 )
 async def list_alarms(
-    principal: CurrentPrincipal, alarms: Alarms,
+    principal: CurrentPrincipal,
+    alarms: Alarms,
     enterprise_id: Annotated[Id | None, Query()] = None,
     device_id: Annotated[Id | None, Query()] = None,
     severity: Annotated[str | None, Query(max_length=16)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
-    page: PageNumber = 1, page_size: PageSize = 50,
-) -> AlarmPage:  # fmt: skip
-    wanted = AlarmFilter(enterprise_id, device_id, severity, status, page_size,
-                         (page - 1) * page_size)  # fmt: skip
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> AlarmPage:
+    wanted = AlarmFilter(
+        enterprise_id, device_id, severity, status, page_size, (page - 1) * page_size
+    )
     rows, total = await alarms.alarms(principal, wanted)
-    return AlarmPage(items=[AlarmOut.model_validate(a) for a in rows], total=total, page=page,
-                     page_size=page_size)  # fmt: skip
+    return AlarmPage(
+        items=[AlarmOut.model_validate(a) for a in rows],
+        total=total,
+        page=page,
+        page_size=page_size,
+    )
 
 
-@router.get("/api/alarms/{alarm_id}", summary="One alarm", response_model=AlarmOut,
-            responses=_NOT_FOUND)  # fmt: skip
+@router.get(
+    "/api/alarms/{alarm_id}", summary="One alarm", response_model=AlarmOut, responses=_NOT_FOUND
+)
 async def get_alarm(alarm_id: Id, principal: CurrentPrincipal, alarms: Alarms) -> AlarmOut:
     return AlarmOut.model_validate(await alarms.alarm(principal, alarm_id))
 
@@ -197,8 +212,9 @@ async def clear(
 )
 async def presence(device_id: Id, principal: CurrentPrincipal, alarms: Alarms) -> PresenceOut:
     state, since, events = await alarms.presence(principal, device_id)
-    return PresenceOut(state=state, since=since,
-                       history=[{"state": e.state, "at": e.at} for e in events])  # fmt: skip
+    return PresenceOut(
+        state=state, since=since, history=[{"state": e.state, "at": e.at} for e in events]
+    )
 
 
 # -- ThingsBoard's alarm REST shapes ---------------------------------------------------------------
@@ -213,20 +229,31 @@ async def presence(device_id: Id, principal: CurrentPrincipal, alarms: Alarms) -
     responses=_NOT_FOUND,
 )
 async def tb_alarms(
-    entity_type: str, entity_id: Id, principal: CurrentPrincipal, alarms: Alarms,
+    entity_type: str,
+    entity_id: Id,
+    principal: CurrentPrincipal,
+    alarms: Alarms,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=1000)] = 100,
     page: Annotated[int, Query(ge=0, le=100_000)] = 0,
     search_status: Annotated[str | None, Query(alias="searchStatus", max_length=16)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
-) -> TbAlarmPage:  # fmt: skip
+) -> TbAlarmPage:
     if entity_type.upper() != "DEVICE":
         raise InvalidInput(N_("only DEVICE alarms are kept"), code="bad_entity_type")
-    wanted = AlarmFilter(device_id=entity_id, status=status or search_status,
-                         limit=page_size, offset=page * page_size)  # fmt: skip
+    wanted = AlarmFilter(
+        device_id=entity_id,
+        status=status or search_status,
+        limit=page_size,
+        offset=page * page_size,
+    )
     rows, total = await alarms.alarms(principal, wanted)
     pages = (total + page_size - 1) // page_size
-    return TbAlarmPage(data=[tb_alarm(a) for a in rows], totalPages=pages,
-                       totalElements=total, hasNext=page + 1 < pages)  # fmt: skip
+    return TbAlarmPage(
+        data=[tb_alarm(a) for a in rows],
+        totalPages=pages,
+        totalElements=total,
+        hasNext=page + 1 < pages,
+    )
 
 
 @router.post(

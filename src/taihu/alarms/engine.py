@@ -1,8 +1,8 @@
 """The alarm engine: rules evaluated on stored data in memory, transitions written in batches.
 
-    hub ──stored(device, rows)──► in-memory state per (device, rule) ──► pending transitions
-        ──connected/disconnected─► presence per device                         │ every flush_interval
-    tick (every tick_interval): silence (no_data), escalation, inactivity       ▼ one transaction
+    hub ──stored(device, rows)──► state per (device, rule) in memory ──► pending transitions
+        ──connected/disconnected─► presence per device                   │ every flush_interval
+    tick (every tick_interval): silence, escalation, inactivity           ▼ one transaction
 
 The hot path does no database or ORM work: a dict lookup per message for the device's rules
 and one per row for the rules of its key. Only transitions (raise, clear, escalate, presence
@@ -24,10 +24,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from taihu.alarms.models import ACTIVE, Alarm, AlarmEvent, AlarmRule, DevicePresence
-from taihu.alarms.models import PresenceEvent
+from taihu.alarms.models import ACTIVE, Alarm, AlarmEvent, AlarmRule, DevicePresence, PresenceEvent
 from taihu.alarms.rules import CompiledRule, RuleState, compile_rule, evaluate
-from taihu.core import Clock, Database, PeriodicJob, SystemClock
+from taihu.core import Clock, Database, PeriodicJob, SystemClock, UTCDateTime
 from taihu.devices import Device, Row
 from taihu.settings import AlarmSettings
 
@@ -62,9 +61,13 @@ class AlarmEngine:
     """Rule evaluation and device presence for one process (a ``HubObserver``)."""
 
     def __init__(
-        self, db: Database, settings: AlarmSettings | None = None, *,
-        clock: Clock | None = None, zone: ZoneInfo | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        db: Database,
+        settings: AlarmSettings | None = None,
+        *,
+        clock: Clock | None = None,
+        zone: ZoneInfo | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings or AlarmSettings()
         self.clock = clock or SystemClock()
@@ -81,11 +84,19 @@ class AlarmEngine:
         self._stale = False  # rules changed through this process: reload with the next flush
         self._jobs = [
             PeriodicJob("taihu-alarm-flush", self.flush, self.settings.flush_interval),
-            PeriodicJob("taihu-alarm-tick", self.tick, self.settings.tick_interval,
-                        first_after=self.settings.tick_interval),
-            PeriodicJob("taihu-alarm-reload", self.reload, self.settings.reload_interval,
-                        first_after=self.settings.reload_interval),
-        ]  # fmt: skip
+            PeriodicJob(
+                "taihu-alarm-tick",
+                self.tick,
+                self.settings.tick_interval,
+                first_after=self.settings.tick_interval,
+            ),
+            PeriodicJob(
+                "taihu-alarm-reload",
+                self.reload,
+                self.settings.reload_interval,
+                first_after=self.settings.reload_interval,
+            ),
+        ]
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -107,16 +118,28 @@ class AlarmEngine:
         now = self.clock.now()
         async with self.db.session() as session:
             for row in await session.execute(
-                sa.select(Alarm.id, Alarm.device_id, Alarm.rule_id, Alarm.started_at,
-                          Alarm.last_value, Alarm.escalated).where(ACTIVE)  # fmt: skip
+                sa.select(
+                    Alarm.id,
+                    Alarm.device_id,
+                    Alarm.rule_id,
+                    Alarm.started_at,
+                    Alarm.last_value,
+                    Alarm.escalated,
+                ).where(ACTIVE)
             ):
                 rule = self._rule(row.device_id, row.rule_id)
                 if rule is None:
                     continue
                 slot = self._slot(row.device_id, rule.id)
                 slot.state.active = True
-                slot.live = Live(row.device_id, rule, row.started_at, row.last_value,
-                                 alarm_id=row.id, escalated=row.escalated)  # fmt: skip
+                slot.live = Live(
+                    row.device_id,
+                    rule,
+                    row.started_at,
+                    row.last_value,
+                    alarm_id=row.id,
+                    escalated=row.escalated,
+                )
             for device_id, state in await session.execute(
                 sa.select(DevicePresence.device_id, DevicePresence.state)
             ):
@@ -138,8 +161,10 @@ class AlarmEngine:
         return slot
 
     async def reload(self) -> None:
-        """Read the enabled rules and the devices they apply to (a device's rule overrides its
-        profile's rule of the same name); forget alarms cleared elsewhere."""
+        """Read the enabled rules and their devices; forget alarms cleared elsewhere.
+
+        A device's own rule overrides its profile's rule of the same name.
+        """
         async with self.db.session() as session:
             rules = list(await session.scalars(sa.select(AlarmRule).where(AlarmRule.enabled)))
             profiles = {r.profile_id for r in rules if r.profile_id is not None}
@@ -259,8 +284,9 @@ class AlarmEngine:
             if rule.key and rule.key not in keys:
                 continue
             slot = self._slot(device_id, rule.id)
-            slot.state.last_seen_ms = max(slot.state.last_seen_ms, newest,
-                                          int(self.last_data[device_id] * 1000))  # fmt: skip
+            slot.state.last_seen_ms = max(
+                slot.state.last_seen_ms, newest, int(self.last_data[device_id] * 1000)
+            )
             if slot.state.active:
                 slot.state.active = False
                 self._clear(slot, None)
@@ -299,8 +325,12 @@ class AlarmEngine:
                     self._raise(device_id, rule, slot, None)
         for slot in self.slots.values():
             live = slot.live
-            if (live is not None and not live.escalated and live.rule.escalate_after_s
-                    and (now - live.started).total_seconds() >= live.rule.escalate_after_s):  # fmt: skip
+            if (
+                live is not None
+                and not live.escalated
+                and live.rule.escalate_after_s
+                and (now - live.started).total_seconds() >= live.rule.escalate_after_s
+            ):
                 live.escalated = True
                 self._pending.append(("escalate", live, now))
         timeout = self.settings.inactivity_timeout
@@ -309,7 +339,7 @@ class AlarmEngine:
                 self._presence(device_id, INACTIVE)
 
     async def flush(self) -> None:
-        """Write pending transitions and counters in one transaction (kept for a retry on failure)."""
+        """Write pending transitions and counters in one transaction (kept when it fails)."""
         if self._stale:
             self._stale = False
             await self.reload()
@@ -346,14 +376,22 @@ class AlarmEngine:
         statement = (
             self._insert(session)(Alarm)
             .values(
-                device_id=live.device_id, rule_id=rule.id, name=rule.name,
-                enterprise_id=self.enterprise_of.get(live.device_id, 0), severity=rule.severity,
-                key=rule.key, started_at=live.started, updated_at=live.started, count=1,
-                first_value=live.first, last_value=live.value, escalated=False,
+                device_id=live.device_id,
+                rule_id=rule.id,
+                name=rule.name,
+                enterprise_id=self.enterprise_of.get(live.device_id, 0),
+                severity=rule.severity,
+                key=rule.key,
+                started_at=live.started,
+                updated_at=live.started,
+                count=1,
+                first_value=live.first,
+                last_value=live.value,
+                escalated=False,
             )
             .on_conflict_do_nothing(index_elements=["device_id", "rule_id"], index_where=ACTIVE)
             .returning(Alarm.id)
-        )  # fmt: skip
+        )
         alarm_id = (await session.execute(statement)).scalar()
         if alarm_id is None:  # another process has it active: adopt it and count this one
             alarm_id = await session.scalar(
@@ -366,8 +404,15 @@ class AlarmEngine:
                 live.dirty = True
                 self._dirty.append(live)
         else:
-            session.add(AlarmEvent(alarm_id=alarm_id, at=live.started, kind="created",
-                                   severity=rule.severity, value=live.first))  # fmt: skip
+            session.add(
+                AlarmEvent(
+                    alarm_id=alarm_id,
+                    at=live.started,
+                    kind="created",
+                    severity=rule.severity,
+                    value=live.first,
+                )
+            )
         live.alarm_id = alarm_id
 
     async def _write_clear(self, session: Any, live: Live, at: datetime) -> None:
@@ -376,14 +421,22 @@ class AlarmEngine:
         result = await session.execute(
             sa.update(Alarm)
             .where(Alarm.id == live.alarm_id, ACTIVE)
-            .values(cleared_at=at, updated_at=at, last_value=live.value,
-                    count=Alarm.count + live.delta)  # fmt: skip
+            .values(
+                cleared_at=at, updated_at=at, last_value=live.value, count=Alarm.count + live.delta
+            )
         )
         live.delta = 0
         if result.rowcount:
             severity = live.rule.escalate_to if live.escalated else live.rule.severity
-            session.add(AlarmEvent(alarm_id=live.alarm_id, at=at, kind="cleared",
-                                   severity=severity, value=live.value))  # fmt: skip
+            session.add(
+                AlarmEvent(
+                    alarm_id=live.alarm_id,
+                    at=at,
+                    kind="cleared",
+                    severity=severity,
+                    value=live.value,
+                )
+            )
 
     async def _write_escalate(self, session: Any, live: Live, at: datetime) -> None:
         if live.alarm_id is None:
@@ -394,8 +447,15 @@ class AlarmEngine:
             .values(severity=live.rule.escalate_to, escalated=True, updated_at=at)
         )
         if result.rowcount:
-            session.add(AlarmEvent(alarm_id=live.alarm_id, at=at, kind="escalated",
-                                   severity=live.rule.escalate_to, value=live.value))  # fmt: skip
+            session.add(
+                AlarmEvent(
+                    alarm_id=live.alarm_id,
+                    at=at,
+                    kind="escalated",
+                    severity=live.rule.escalate_to,
+                    value=live.value,
+                )
+            )
 
     async def _write_presence(self, session: Any, device_id: int, state: str, at: datetime) -> None:
         statement = self._insert(session)(DevicePresence).values(
@@ -417,10 +477,19 @@ class AlarmEngine:
                 live.delta = 0
             live.dirty = False
         if params:
+            # The table itself, not the mapped class: an executemany of one UPDATE per alarm.
+            table = sa.table(
+                "alarms", sa.column("id", sa.Integer), sa.column("count", sa.Integer),
+                sa.column("last_value", sa.Float), sa.column("updated_at", UTCDateTime()),
+                sa.column("cleared_at", UTCDateTime()),
+            )  # fmt: skip
             await session.execute(
-                sa.update(Alarm.__table__)
-                .where(Alarm.__table__.c.id == sa.bindparam("b_id"), ACTIVE)
-                .values(count=Alarm.__table__.c.count + sa.bindparam("b_delta"),
-                        last_value=sa.bindparam("b_value"), updated_at=now),  # fmt: skip
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("b_id"), table.c.cleared_at.is_(None))
+                .values(
+                    count=table.c.count + sa.bindparam("b_delta"),
+                    last_value=sa.bindparam("b_value"),
+                    updated_at=now,
+                ),
                 params,
             )

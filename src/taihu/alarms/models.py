@@ -21,9 +21,7 @@ class AlarmRule(Base):
 
     __tablename__ = "alarm_rules"
     __table_args__ = (
-        sa.CheckConstraint(
-            "(profile_id IS NULL) <> (device_id IS NULL)", name="one_owner"
-        ),
+        sa.CheckConstraint("(profile_id IS NULL) <> (device_id IS NULL)", name="one_owner"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,11 +50,15 @@ class Alarm(Base):
     __tablename__ = "alarms"
     __table_args__ = (
         sa.Index(
-            "uq_alarms_active", "device_id", "rule_id", unique=True,
-            sqlite_where=ACTIVE, postgresql_where=ACTIVE,
+            "uq_alarms_active",
+            "device_id",
+            "rule_id",
+            unique=True,
+            sqlite_where=ACTIVE,
+            postgresql_where=ACTIVE,
         ),
         sa.Index("ix_alarms_enterprise_started", "enterprise_id", "started_at"),
-    )  # fmt: skip
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(

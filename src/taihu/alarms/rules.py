@@ -40,9 +40,13 @@ __all__ = [
 KINDS = ("threshold", "duration", "repeating", "no_data")
 SEVERITIES = ("critical", "major", "minor", "warning", "indeterminate")
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
-    "==": operator.eq, "!=": operator.ne,
-}  # fmt: skip
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 Step = Literal["raise", "update", "clear"]
 
 
@@ -106,11 +110,13 @@ def _number(spec: dict[str, Any], name: str, *, low: float = 0, integer: bool = 
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(N_("rule field {name} must be a number"), name=name, code="bad_rule")
     if integer and int(value) != value:
-        raise InvalidInput(N_("rule field {name} must be a whole number"), name=name,
-                           code="bad_rule")  # fmt: skip
+        raise InvalidInput(
+            N_("rule field {name} must be a whole number"), name=name, code="bad_rule"
+        )
     if value < low:
-        raise InvalidInput(N_("rule field {name} must be at least {low}"), name=name, low=low,
-                           code="bad_rule")  # fmt: skip
+        raise InvalidInput(
+            N_("rule field {name} must be at least {low}"), name=name, low=low, code="bad_rule"
+        )
     return int(value) if integer else float(value)
 
 
@@ -119,8 +125,12 @@ def _operator(spec: dict[str, Any], name: str) -> str | None:
     if op is None:
         return None
     if op not in OPERATORS:
-        raise InvalidInput(N_("rule field {name} must be one of {choices}"), name=name,
-                           choices=" ".join(OPERATORS), code="bad_rule")  # fmt: skip
+        raise InvalidInput(
+            N_("rule field {name} must be one of {choices}"),
+            name=name,
+            choices=" ".join(OPERATORS),
+            code="bad_rule",
+        )
     return str(op)
 
 
@@ -141,53 +151,73 @@ def _schedule(raw: Any) -> dict[str, Any] | None:
         raise bad from None
     if start == end:
         raise bad
-    return {"days": sorted(set(days)), "start": start.strftime("%H:%M"),
-            "end": end.strftime("%H:%M")}  # fmt: skip
+    return {
+        "days": sorted(set(days)),
+        "start": start.strftime("%H:%M"),
+        "end": end.strftime("%H:%M"),
+    }
+
+
+def _condition(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The condition on a reading and its clear condition (hysteresis)."""
+    out: dict[str, Any] = {
+        "op": _operator(spec, "op"),
+        "value": _number(spec, "value", low=float("-inf")),
+    }
+    if out["op"] is None or out["value"] is None:
+        raise InvalidInput(N_("a {kind} rule needs op and value"), kind=kind, code="bad_rule")
+    clear_op = _operator(spec, "clear_op")
+    clear_value = _number(spec, "clear_value", low=float("-inf"))
+    if (clear_op is None) != (clear_value is None):
+        raise InvalidInput(N_("a clear condition needs clear_op and clear_value"), code="bad_rule")
+    if clear_op is not None:
+        out["clear_op"], out["clear_value"] = clear_op, clear_value
+    return out
+
+
+def _kind_fields(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """What a duration, repeating or no_data rule needs besides its condition."""
+    if kind == "duration":
+        seconds = _number(spec, "hold_seconds", low=1)
+        readings = _number(spec, "hold_readings", low=2, integer=True)
+        if seconds is None and readings is None:
+            raise InvalidInput(
+                N_("a duration rule needs hold_seconds or hold_readings"), code="bad_rule"
+            )
+        return {k: v for k, v in (("hold_seconds", seconds), ("hold_readings", readings)) if v}
+    if kind == "repeating":
+        out = {
+            "repeat_count": _number(spec, "repeat_count", low=2, integer=True),
+            "repeat_window_seconds": _number(spec, "repeat_window_seconds", low=1),
+        }
+        if None in out.values():
+            raise InvalidInput(
+                N_("a repeating rule needs repeat_count and repeat_window_seconds"),
+                code="bad_rule",
+            )
+        return out
+    if kind == "no_data":
+        minutes = _number(spec, "silent_minutes", low=1)
+        if minutes is None:
+            raise InvalidInput(N_("a no_data rule needs silent_minutes"), code="bad_rule")
+        return {"silent_minutes": minutes}
+    return {}
 
 
 def check_rule(kind: str, key: str, severity: str, spec: dict[str, Any]) -> dict[str, Any]:
     """The rule's spec, normalised; ``InvalidInput`` naming the first problem."""
     if kind not in KINDS:
-        raise InvalidInput(N_("a rule kind is one of {choices}"), choices=", ".join(KINDS),
-                           code="bad_rule")  # fmt: skip
+        raise InvalidInput(
+            N_("a rule kind is one of {choices}"), choices=", ".join(KINDS), code="bad_rule"
+        )
     if severity not in SEVERITIES:
-        raise InvalidInput(N_("a severity is one of {choices}"), choices=", ".join(SEVERITIES),
-                           code="bad_rule")  # fmt: skip
+        raise InvalidInput(
+            N_("a severity is one of {choices}"), choices=", ".join(SEVERITIES), code="bad_rule"
+        )
     if kind != "no_data" and not key:
         raise InvalidInput(N_("a {kind} rule needs a key"), kind=kind, code="bad_rule")
-    out: dict[str, Any] = {}
-    if kind != "no_data":
-        out["op"] = _operator(spec, "op")
-        out["value"] = _number(spec, "value", low=float("-inf"))
-        if out["op"] is None or out["value"] is None:
-            raise InvalidInput(N_("a {kind} rule needs op and value"), kind=kind,
-                               code="bad_rule")  # fmt: skip
-        clear_op = _operator(spec, "clear_op")
-        clear_value = _number(spec, "clear_value", low=float("-inf"))
-        if (clear_op is None) != (clear_value is None):
-            raise InvalidInput(N_("a clear condition needs clear_op and clear_value"),
-                               code="bad_rule")  # fmt: skip
-        if clear_op is not None:
-            out["clear_op"], out["clear_value"] = clear_op, clear_value
-    if kind == "duration":
-        seconds = _number(spec, "hold_seconds", low=1)
-        readings = _number(spec, "hold_readings", low=2, integer=True)
-        if seconds is None and readings is None:
-            raise InvalidInput(N_("a duration rule needs hold_seconds or hold_readings"),
-                               code="bad_rule")  # fmt: skip
-        out |= {k: v for k, v in (("hold_seconds", seconds), ("hold_readings", readings)) if v}
-    if kind == "repeating":
-        out["repeat_count"] = _number(spec, "repeat_count", low=2, integer=True)
-        out["repeat_window_seconds"] = _number(spec, "repeat_window_seconds", low=1)
-        if out["repeat_count"] is None or out["repeat_window_seconds"] is None:
-            raise InvalidInput(
-                N_("a repeating rule needs repeat_count and repeat_window_seconds"),
-                code="bad_rule",
-            )
-    if kind == "no_data":
-        out["silent_minutes"] = _number(spec, "silent_minutes", low=1)
-        if out["silent_minutes"] is None:
-            raise InvalidInput(N_("a no_data rule needs silent_minutes"), code="bad_rule")
+    out = _condition(kind, spec) if kind != "no_data" else {}
+    out |= _kind_fields(kind, spec)
     schedule = _schedule(spec.get("schedule"))
     if schedule is not None:
         out["schedule"] = schedule
@@ -195,22 +225,31 @@ def check_rule(kind: str, key: str, severity: str, spec: dict[str, Any]) -> dict
     if after is not None:
         to = spec.get("escalate_to")
         if to not in SEVERITIES:
-            raise InvalidInput(N_("escalate_to is one of {choices}"),
-                               choices=", ".join(SEVERITIES), code="bad_rule")  # fmt: skip
+            raise InvalidInput(
+                N_("escalate_to is one of {choices}"),
+                choices=", ".join(SEVERITIES),
+                code="bad_rule",
+            )
         out["escalate_after_seconds"], out["escalate_to"] = after, to
     return out
 
 
-def compile_rule(rule_id: int, name: str, kind: str, key: str, severity: str,
-                 spec: dict[str, Any]) -> CompiledRule:  # fmt: skip
+def compile_rule(
+    rule_id: int, name: str, kind: str, key: str, severity: str, spec: dict[str, Any]
+) -> CompiledRule:
     """A stored rule ready for evaluation (its spec was checked when written)."""
     raw = spec.get("schedule")
     schedule = None
     if raw:
-        schedule = Schedule(frozenset(raw["days"]), time.fromisoformat(raw["start"]),
-                            time.fromisoformat(raw["end"]))  # fmt: skip
+        schedule = Schedule(
+            frozenset(raw["days"]), time.fromisoformat(raw["start"]), time.fromisoformat(raw["end"])
+        )
     return CompiledRule(
-        id=rule_id, name=name, kind=kind, key=key, severity=severity,
+        id=rule_id,
+        name=name,
+        kind=kind,
+        key=key,
+        severity=severity,
         test=OPERATORS[spec["op"]] if "op" in spec else None,
         value=float(spec.get("value", 0.0)),
         clear_test=OPERATORS[spec["clear_op"]] if "clear_op" in spec else None,
@@ -223,7 +262,7 @@ def compile_rule(rule_id: int, name: str, kind: str, key: str, severity: str,
         schedule=schedule,
         escalate_after_s=float(spec.get("escalate_after_seconds", 0.0)),
         escalate_to=str(spec.get("escalate_to", "")),
-    )  # fmt: skip
+    )
 
 
 def _raises(rule: CompiledRule, state: RuleState, ts: int, met: bool) -> bool:

@@ -26,18 +26,42 @@ __all__ = [
 Kind = Literal["threshold", "duration", "repeating", "no_data"]
 Severity = Literal["critical", "major", "minor", "warning", "indeterminate"]
 _RULE: dict[str, Any] = {
-    "name": "过热", "kind": "duration", "key": "temperature", "severity": "major",
-    "spec": {"op": ">", "value": 80, "clear_op": "<", "clear_value": 75, "hold_seconds": 60,
-             "schedule": {"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "18:00"},
-             "escalate_after_seconds": 1800, "escalate_to": "critical"},
-}  # fmt: skip
+    "name": "过热",
+    "kind": "duration",
+    "key": "temperature",
+    "severity": "major",
+    "spec": {
+        "op": ">",
+        "value": 80,
+        "clear_op": "<",
+        "clear_value": 75,
+        "hold_seconds": 60,
+        "schedule": {"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "18:00"},
+        "escalate_after_seconds": 1800,
+        "escalate_to": "critical",
+    },
+}
 _ALARM: dict[str, Any] = {
-    "id": 31, "device_id": 7, "rule_id": 4, "enterprise_id": 12, "name": "过热",
-    "severity": "major", "key": "temperature", "status": "ACTIVE_UNACK",
-    "started_at": "2026-12-08T08:00:00Z", "updated_at": "2026-12-08T08:05:00Z", "count": 12,
-    "first_value": 81.2, "last_value": 84.0, "escalated": False, "acknowledged_at": None,
-    "acknowledged_by": None, "ack_comment": None, "cleared_at": None, "cleared_by": None,
-}  # fmt: skip
+    "id": 31,
+    "device_id": 7,
+    "rule_id": 4,
+    "enterprise_id": 12,
+    "name": "过热",
+    "severity": "major",
+    "key": "temperature",
+    "status": "ACTIVE_UNACK",
+    "started_at": "2026-12-08T08:00:00Z",
+    "updated_at": "2026-12-08T08:05:00Z",
+    "count": 12,
+    "first_value": 81.2,
+    "last_value": 84.0,
+    "escalated": False,
+    "acknowledged_at": None,
+    "acknowledged_by": None,
+    "ack_comment": None,
+    "cleared_at": None,
+    "cleared_by": None,
+}
 
 
 class RuleIn(BaseModel):
@@ -73,8 +97,9 @@ class RuleOut(BaseModel):
 
     model_config = ConfigDict(
         from_attributes=True,
-        json_schema_extra={"examples": [{**_RULE, "id": 4, "profile_id": 2, "device_id": None,
-                                         "enabled": True}]},  # fmt: skip
+        json_schema_extra={
+            "examples": [{**_RULE, "id": 4, "profile_id": 2, "device_id": None, "enabled": True}]
+        },
     )
 
     id: int
@@ -118,8 +143,9 @@ class AlarmPage(Page[AlarmOut]):
     """A page of alarms."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [_ALARM], "total": 1, "page": 1,
-                                         "page_size": 50}]}  # fmt: skip
+        json_schema_extra={
+            "examples": [{"items": [_ALARM], "total": 1, "page": 1, "page_size": 50}]
+        }
     )
 
 
@@ -128,9 +154,18 @@ class AlarmEventOut(BaseModel):
 
     model_config = ConfigDict(
         from_attributes=True,
-        json_schema_extra={"examples": [{"at": "2026-12-08T08:10:00Z", "kind": "acknowledged",
-                                         "severity": "major", "value": 84.0, "actor": "alice",
-                                         "comment": "风机已检修"}]},  # fmt: skip
+        json_schema_extra={
+            "examples": [
+                {
+                    "at": "2026-12-08T08:10:00Z",
+                    "kind": "acknowledged",
+                    "severity": "major",
+                    "value": 84.0,
+                    "actor": "alice",
+                    "comment": "风机已检修",
+                }
+            ]
+        },
     )
 
     at: datetime
@@ -153,9 +188,15 @@ class PresenceOut(BaseModel):
     """A device's presence and its latest changes, newest first."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"state": "connected", "since": "2026-12-08T08:00:00Z",
-                                         "history": [{"state": "connected",
-                                                      "at": "2026-12-08T08:00:00Z"}]}]}  # fmt: skip
+        json_schema_extra={
+            "examples": [
+                {
+                    "state": "connected",
+                    "since": "2026-12-08T08:00:00Z",
+                    "history": [{"state": "connected", "at": "2026-12-08T08:00:00Z"}],
+                }
+            ]
+        }
     )
 
     state: str | None
@@ -167,8 +208,9 @@ class TbAlarmPage(BaseModel):
     """ThingsBoard's page of alarms."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"data": [], "totalPages": 0, "totalElements": 0,
-                                         "hasNext": False}]}  # fmt: skip
+        json_schema_extra={
+            "examples": [{"data": [], "totalPages": 0, "totalElements": 0, "hasNext": False}]
+        }
     )
 
     data: list[dict[str, Any]]
@@ -196,6 +238,10 @@ def tb_alarm(alarm: Alarm) -> dict[str, Any]:
         "endTs": _ms(alarm.cleared_at or alarm.updated_at),
         "ackTs": _ms(alarm.acknowledged_at),
         "clearTs": _ms(alarm.cleared_at),
-        "details": {"count": alarm.count, "key": alarm.key, "lastValue": alarm.last_value,
-                    "comment": alarm.ack_comment},  # fmt: skip
+        "details": {
+            "count": alarm.count,
+            "key": alarm.key,
+            "lastValue": alarm.last_value,
+            "comment": alarm.ack_comment,
+        },
     }

@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
-from taihu.alarms.models import ACTIVE, Alarm, AlarmEvent, AlarmRule, DevicePresence
-from taihu.alarms.models import PresenceEvent
+from taihu.alarms.models import ACTIVE, Alarm, AlarmEvent, AlarmRule, DevicePresence, PresenceEvent
 from taihu.alarms.rules import SEVERITIES, check_rule
 from taihu.core import N_, Clock, Conflict, InvalidInput, NotFound, SystemClock
 from taihu.devices import Device, DeviceProfile
@@ -55,41 +54,58 @@ class AlarmService:
 
     # -- rules -----------------------------------------------------------------------------------
 
-    async def _may_write_rules(self, actor: Principal, profile_id: int | None,
-                               device_id: int | None) -> None:  # fmt: skip
+    async def _may_write_rules(
+        self, actor: Principal, profile_id: int | None, device_id: int | None
+    ) -> None:
         if (profile_id is None) == (device_id is None):
             raise InvalidInput(N_("a rule belongs to a profile or to a device"), code="bad_rule")
         if profile_id is not None:
             actor.require_role(Role.BUREAU)
             if await self.session.get(DeviceProfile, profile_id) is None:
-                raise NotFound(N_("no device profile {profile_id}"), profile_id=profile_id,
-                               code="profile_not_found")  # fmt: skip
+                raise NotFound(
+                    N_("no device profile {profile_id}"),
+                    profile_id=profile_id,
+                    code="profile_not_found",
+                )
             return
         device = await self.session.get(Device, device_id)
         if device is None or not actor.can_see_enterprise(device.enterprise_id):
-            raise NotFound(N_("no device {device_id}"), device_id=device_id,
-                           code="device_not_found")  # fmt: skip
+            raise NotFound(
+                N_("no device {device_id}"), device_id=device_id, code="device_not_found"
+            )
         actor.require_enterprise(device.enterprise_id)
 
     async def _check_name(self, rule: AlarmRule) -> None:
         clash = await self.session.scalar(
             sa.select(AlarmRule.id).where(
-                AlarmRule.name == rule.name, AlarmRule.id != (rule.id or 0),
-                AlarmRule.profile_id.is_(None) if rule.profile_id is None
+                AlarmRule.name == rule.name,
+                AlarmRule.id != (rule.id or 0),
+                AlarmRule.profile_id.is_(None)
+                if rule.profile_id is None
                 else AlarmRule.profile_id == rule.profile_id,
-                AlarmRule.device_id.is_(None) if rule.device_id is None
+                AlarmRule.device_id.is_(None)
+                if rule.device_id is None
                 else AlarmRule.device_id == rule.device_id,
             )
-        )  # fmt: skip
+        )
         if clash is not None:
-            raise Conflict(N_("a rule named {name!r} exists already there"), name=rule.name,
-                           code="rule_exists")  # fmt: skip
+            raise Conflict(
+                N_("a rule named {name!r} exists already there"), name=rule.name, code="rule_exists"
+            )
 
     async def create_rule(
-        self, actor: Principal, *, name: str, kind: str, key: str = "", severity: str,
-        spec: dict[str, Any], profile_id: int | None = None, device_id: int | None = None,
+        self,
+        actor: Principal,
+        *,
+        name: str,
+        kind: str,
+        key: str = "",
+        severity: str,
+        spec: dict[str, Any],
+        profile_id: int | None = None,
+        device_id: int | None = None,
         enabled: bool = True,
-    ) -> AlarmRule:  # fmt: skip
+    ) -> AlarmRule:
         """A new rule on a profile (admin, bureau) or a device (its enterprise's users)."""
         await self._may_write_rules(actor, profile_id, device_id)
         name = " ".join(name.split())
@@ -97,22 +113,45 @@ class AlarmService:
             raise InvalidInput(N_("a rule needs a name of 1-100 characters"), code="bad_rule")
         checked = check_rule(kind, key.strip(), severity, spec)
         now = self.clock.now()
-        rule = AlarmRule(profile_id=profile_id, device_id=device_id, name=name, kind=kind,
-                         key=key.strip(), severity=severity, spec=checked, enabled=enabled,
-                         created_at=now, updated_at=now)  # fmt: skip
+        rule = AlarmRule(
+            profile_id=profile_id,
+            device_id=device_id,
+            name=name,
+            kind=kind,
+            key=key.strip(),
+            severity=severity,
+            spec=checked,
+            enabled=enabled,
+            created_at=now,
+            updated_at=now,
+        )
         await self._check_name(rule)
         self.session.add(rule)
         await self.session.flush()
-        await record_audit(self.session, actor, "alarm_rule.create", "alarm_rule", rule.id,
-                           after=self.rule_record(rule), at=now)  # fmt: skip
+        await record_audit(
+            self.session,
+            actor,
+            "alarm_rule.create",
+            "alarm_rule",
+            rule.id,
+            after=self.rule_record(rule),
+            at=now,
+        )
         return rule
 
     @staticmethod
     def rule_record(rule: AlarmRule) -> dict[str, Any]:
         """A rule's fields for the audit log."""
-        return {"name": rule.name, "kind": rule.kind, "key": rule.key, "severity": rule.severity,
-                "spec": rule.spec, "enabled": rule.enabled, "profile_id": rule.profile_id,
-                "device_id": rule.device_id}  # fmt: skip
+        return {
+            "name": rule.name,
+            "kind": rule.kind,
+            "key": rule.key,
+            "severity": rule.severity,
+            "spec": rule.spec,
+            "enabled": rule.enabled,
+            "profile_id": rule.profile_id,
+            "device_id": rule.device_id,
+        }
 
     async def rule(self, actor: Principal, rule_id: int) -> AlarmRule:
         """One rule the principal may see (profile rules are public like profiles)."""
@@ -134,15 +173,22 @@ class AlarmService:
         name = " ".join(str(values["name"]).split())
         if not 1 <= len(name) <= 100:
             raise InvalidInput(N_("a rule needs a name of 1-100 characters"), code="bad_rule")
-        spec = check_rule(values["kind"], values["key"].strip(), values["severity"],
-                          values["spec"])  # fmt: skip
+        spec = check_rule(values["kind"], values["key"].strip(), values["severity"], values["spec"])
         rule.name, rule.kind, rule.key = name, values["kind"], values["key"].strip()
         rule.severity, rule.spec, rule.enabled = values["severity"], spec, bool(values["enabled"])
         rule.updated_at = self.clock.now()
         await self._check_name(rule)
         await self.session.flush()
-        await record_audit(self.session, actor, "alarm_rule.update", "alarm_rule", rule.id,
-                           before=before, after=self.rule_record(rule), at=rule.updated_at)  # fmt: skip
+        await record_audit(
+            self.session,
+            actor,
+            "alarm_rule.update",
+            "alarm_rule",
+            rule.id,
+            before=before,
+            after=self.rule_record(rule),
+            at=rule.updated_at,
+        )
         return rule
 
     async def delete_rule(self, actor: Principal, rule_id: int) -> None:
@@ -151,18 +197,27 @@ class AlarmService:
         await self._may_write_rules(actor, rule.profile_id, rule.device_id)
         before = self.rule_record(rule)
         await self.session.delete(rule)
-        await record_audit(self.session, actor, "alarm_rule.delete", "alarm_rule", rule_id,
-                           before=before, at=self.clock.now())  # fmt: skip
+        await record_audit(
+            self.session,
+            actor,
+            "alarm_rule.delete",
+            "alarm_rule",
+            rule_id,
+            before=before,
+            at=self.clock.now(),
+        )
 
-    async def rules(self, actor: Principal, *, profile_id: int | None = None,
-                    device_id: int | None = None) -> list[AlarmRule]:  # fmt: skip
+    async def rules(
+        self, actor: Principal, *, profile_id: int | None = None, device_id: int | None = None
+    ) -> list[AlarmRule]:
         """The rules of a profile or of a device (a device's own, not its profile's)."""
         query = sa.select(AlarmRule).order_by(AlarmRule.name)
         if device_id is not None:
             device = await self.session.get(Device, device_id)
             if device is None or not actor.can_see_enterprise(device.enterprise_id):
-                raise NotFound(N_("no device {device_id}"), device_id=device_id,
-                               code="device_not_found")  # fmt: skip
+                raise NotFound(
+                    N_("no device {device_id}"), device_id=device_id, code="device_not_found"
+                )
             query = query.where(AlarmRule.device_id == device_id)
         elif profile_id is not None:
             query = query.where(AlarmRule.profile_id == profile_id)
@@ -183,14 +238,19 @@ class AlarmService:
             query = query.where(Alarm.device_id == wanted.device_id)
         if wanted.severity is not None:
             if wanted.severity not in SEVERITIES:
-                raise InvalidInput(N_("a severity is one of {choices}"),
-                                   choices=", ".join(SEVERITIES), code="bad_filter")  # fmt: skip
+                raise InvalidInput(
+                    N_("a severity is one of {choices}"),
+                    choices=", ".join(SEVERITIES),
+                    code="bad_filter",
+                )
             query = query.where(Alarm.severity == wanted.severity)
         status = (wanted.status or "ANY").upper()
         if status not in {*STATUSES, "ACTIVE", "CLEARED", "ANY", "ACK", "UNACK"}:
-            raise InvalidInput(N_("a status is one of {choices}"),
-                               choices=", ".join((*STATUSES, "ACTIVE", "CLEARED", "ANY")),
-                               code="bad_filter")  # fmt: skip
+            raise InvalidInput(
+                N_("a status is one of {choices}"),
+                choices=", ".join((*STATUSES, "ACTIVE", "CLEARED", "ANY")),
+                code="bad_filter",
+            )
         if status.startswith("ACTIVE"):
             query = query.where(ACTIVE)
         elif status.startswith("CLEARED"):
@@ -202,8 +262,9 @@ class AlarmService:
         total = await self.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
         rows = await self.session.scalars(
             query.order_by(Alarm.started_at.desc(), Alarm.id.desc())
-            .limit(wanted.limit).offset(wanted.offset)
-        )  # fmt: skip
+            .limit(wanted.limit)
+            .offset(wanted.offset)
+        )
         return list(rows), int(total or 0)
 
     async def alarm(self, actor: Principal, alarm_id: int) -> Alarm:
@@ -218,10 +279,11 @@ class AlarmService:
         await self.alarm(actor, alarm_id)
         return list(
             await self.session.scalars(
-                sa.select(AlarmEvent).where(AlarmEvent.alarm_id == alarm_id)
+                sa.select(AlarmEvent)
+                .where(AlarmEvent.alarm_id == alarm_id)
                 .order_by(AlarmEvent.at, AlarmEvent.id)
             )
-        )  # fmt: skip
+        )
 
     async def acknowledge(self, actor: Principal, alarm_id: int, comment: str = "") -> Alarm:
         """A person takes note of an alarm, with a comment (once; again is a no-op)."""
@@ -235,8 +297,15 @@ class AlarmService:
         alarm.acknowledged_at, alarm.acknowledged_by = now, actor.name
         alarm.ack_comment = comment.strip() or None
         self._event(alarm, "acknowledged", now, actor, alarm.ack_comment)
-        await record_audit(self.session, actor, "alarm.acknowledge", "alarm", alarm.id,
-                           after={"comment": alarm.ack_comment}, at=now)  # fmt: skip
+        await record_audit(
+            self.session,
+            actor,
+            "alarm.acknowledge",
+            "alarm",
+            alarm.id,
+            after={"comment": alarm.ack_comment},
+            at=now,
+        )
         await self.session.flush()
         return alarm
 
@@ -251,30 +320,51 @@ class AlarmService:
         now = self.clock.now()
         alarm.cleared_at, alarm.cleared_by, alarm.updated_at = now, actor.name, now
         self._event(alarm, "cleared", now, actor, comment.strip() or None)
-        await record_audit(self.session, actor, "alarm.clear", "alarm", alarm.id,
-                           after={"comment": comment.strip() or None}, at=now)  # fmt: skip
+        await record_audit(
+            self.session,
+            actor,
+            "alarm.clear",
+            "alarm",
+            alarm.id,
+            after={"comment": comment.strip() or None},
+            at=now,
+        )
         await self.session.flush()
         return alarm
 
-    def _event(self, alarm: Alarm, kind: str, at: datetime, actor: Principal,
-               comment: str | None) -> None:  # fmt: skip
-        self.session.add(AlarmEvent(alarm_id=alarm.id, at=at, kind=kind, severity=alarm.severity,
-                                    value=alarm.last_value, actor=actor.name, comment=comment))  # fmt: skip
+    def _event(
+        self, alarm: Alarm, kind: str, at: datetime, actor: Principal, comment: str | None
+    ) -> None:
+        self.session.add(
+            AlarmEvent(
+                alarm_id=alarm.id,
+                at=at,
+                kind=kind,
+                severity=alarm.severity,
+                value=alarm.last_value,
+                actor=actor.name,
+                comment=comment,
+            )
+        )
 
     # -- presence --------------------------------------------------------------------------------
 
-    async def presence(self, actor: Principal, device_id: int) -> tuple[str | None, datetime | None,
-                                                                         list[PresenceEvent]]:  # fmt: skip
+    async def presence(
+        self, actor: Principal, device_id: int
+    ) -> tuple[str | None, datetime | None, list[PresenceEvent]]:
         """A device's presence, since when, and its latest changes (newest first)."""
         device = await self.session.get(Device, device_id)
         if device is None or not actor.can_see_enterprise(device.enterprise_id):
-            raise NotFound(N_("no device {device_id}"), device_id=device_id,
-                           code="device_not_found")  # fmt: skip
+            raise NotFound(
+                N_("no device {device_id}"), device_id=device_id, code="device_not_found"
+            )
         now = await self.session.get(DevicePresence, device_id)
         events = await self.session.scalars(
-            sa.select(PresenceEvent).where(PresenceEvent.device_id == device_id)
-            .order_by(PresenceEvent.at.desc(), PresenceEvent.id.desc()).limit(50)
-        )  # fmt: skip
+            sa.select(PresenceEvent)
+            .where(PresenceEvent.device_id == device_id)
+            .order_by(PresenceEvent.at.desc(), PresenceEvent.id.desc())
+            .limit(50)
+        )
         return (now.state if now else None, now.since if now else None, list(events))
 
     async def presence_counts(self, actor: Principal) -> dict[str, int]:

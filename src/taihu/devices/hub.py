@@ -423,9 +423,9 @@ class DeviceHub:
         current = self.sessions.get(session.auth.device_id, [])
         if session in current:
             current.remove(session)
-        if not current and self.sessions.pop(session.auth.device_id, None) is not None:
-            if self.observer is not None:
-                self.observer.disconnected(session.auth.device_id)
+        gone = not current and self.sessions.pop(session.auth.device_id, None) is not None
+        if gone and self.observer is not None:
+            self.observer.disconnected(session.auth.device_id)
 
     def connected(self, device_id: int) -> int:
         """How many sessions a device has open."""

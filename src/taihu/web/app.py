@@ -97,10 +97,10 @@ def create_app(
     database = db or database_for(settings)
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
     hub = DeviceHub(database, settings.mqtt, clock=runtime.clock, stamp_lane=stamp_lane)
-    alarm_engine = AlarmEngine(
+    # Evaluates alarm rules on what the hub stores, and keeps device presence.
+    hub.observer = alarm_engine = AlarmEngine(
         database, settings.alarms, clock=runtime.clock, zone=settings.console.zone
     )
-    hub.observer = alarm_engine
     filer = Filer(database, settings.node, runtime.clock)
     meter_sync = MeterSync(database, settings, runtime.clock)
 
@@ -149,8 +149,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
-    app.state.device_hub = hub
-    app.state.alarm_engine = alarm_engine
+    app.state.device_hub, app.state.alarm_engine = hub, alarm_engine
     app.state.templates = build_templates(settings)
     page_globals.install(app.state.templates.env)
     _install_middleware(app, settings, database, runtime)

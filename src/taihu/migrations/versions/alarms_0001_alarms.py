@@ -42,9 +42,12 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_alarm_rules"),
-        sa.ForeignKeyConstraint(["profile_id"], ["device_profiles.id"],
-                                name="fk_alarm_rules_profile_id_device_profiles",
-                                ondelete="CASCADE"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["profile_id"],
+            ["device_profiles.id"],
+            name="fk_alarm_rules_profile_id_device_profiles",
+            ondelete="CASCADE",
+        ),
         _device_fk("alarm_rules"),
         sa.CheckConstraint(
             "(profile_id IS NULL) <> (device_id IS NULL)", name="ck_alarm_rules_one_owner"
@@ -74,13 +77,23 @@ def upgrade() -> None:
         sa.Column("cleared_by", sa.String(128), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_alarms"),
         _device_fk("alarms"),
-        sa.ForeignKeyConstraint(["rule_id"], ["alarm_rules.id"],
-                                name="fk_alarms_rule_id_alarm_rules", ondelete="CASCADE"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["rule_id"],
+            ["alarm_rules.id"],
+            name="fk_alarms_rule_id_alarm_rules",
+            ondelete="CASCADE",
+        ),
     )
     op.create_index("ix_alarms_device_id", "alarms", ["device_id"])
     op.create_index("ix_alarms_enterprise_started", "alarms", ["enterprise_id", "started_at"])
-    op.create_index("uq_alarms_active", "alarms", ["device_id", "rule_id"], unique=True,
-                    sqlite_where=_ACTIVE, postgresql_where=_ACTIVE)  # fmt: skip
+    op.create_index(
+        "uq_alarms_active",
+        "alarms",
+        ["device_id", "rule_id"],
+        unique=True,
+        sqlite_where=_ACTIVE,
+        postgresql_where=_ACTIVE,
+    )
     op.create_table(
         "alarm_events",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -92,8 +105,9 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(128), nullable=True),
         sa.Column("comment", sa.String(500), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_alarm_events"),
-        sa.ForeignKeyConstraint(["alarm_id"], ["alarms.id"],
-                                name="fk_alarm_events_alarm_id_alarms", ondelete="CASCADE"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["alarm_id"], ["alarms.id"], name="fk_alarm_events_alarm_id_alarms", ondelete="CASCADE"
+        ),
     )
     op.create_index("ix_alarm_events_alarm_id", "alarm_events", ["alarm_id"])
     op.create_table(
@@ -113,12 +127,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_device_presence_events"),
         _device_fk("device_presence_events"),
     )
-    op.create_index("ix_device_presence_events_device_at", "device_presence_events",
-                    ["device_id", "at"])  # fmt: skip
+    op.create_index(
+        "ix_device_presence_events_device_at", "device_presence_events", ["device_id", "at"]
+    )
 
 
 def downgrade() -> None:
     """Drop the alarm tables."""
-    for table in ("device_presence_events", "device_presence", "alarm_events", "alarms",
-                  "alarm_rules"):  # fmt: skip
+    for table in (
+        "device_presence_events",
+        "device_presence",
+        "alarm_events",
+        "alarms",
+        "alarm_rules",
+    ):
         op.drop_table(table)
