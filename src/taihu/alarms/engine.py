@@ -13,7 +13,9 @@ a process that finds another's alarm active adopts it.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +35,7 @@ from taihu.settings import AlarmSettings
 __all__ = ["AlarmEngine", "Live"]
 
 log = logging.getLogger("taihu.alarms")
+_CHUNK = 500  # alarms per INSERT: 13 values each stay within both databases' limits
 CONNECTED, DISCONNECTED, INACTIVE = "connected", "disconnected", "inactive"
 
 
@@ -81,9 +84,10 @@ class AlarmEngine:
         self.last_data: dict[int, float] = {}  # device -> seconds since the epoch
         self._pending: list[tuple[Any, ...]] = []
         self._dirty: list[Live] = []
+        self._counted = 0.0  # when counters were last written (monotonic)
         self._stale = False  # rules changed through this process: reload with the next flush
         self._jobs = [
-            PeriodicJob("taihu-alarm-flush", self.flush, self.settings.flush_interval),
+            PeriodicJob("taihu-alarm-flush", self._periodic_flush, self.settings.flush_interval),
             PeriodicJob(
                 "taihu-alarm-tick",
                 self.tick,
@@ -338,19 +342,29 @@ class AlarmEngine:
             if now_s - last >= timeout and self.presence.get(device_id) != INACTIVE:
                 self._presence(device_id, INACTIVE)
 
-    async def flush(self) -> None:
-        """Write pending transitions and counters in one transaction (kept when it fails)."""
+    async def _periodic_flush(self) -> None:
+        # Counters of active alarms go out once a tick interval; transitions every flush.
+        now = time.monotonic()
+        counts = now - self._counted >= self.settings.tick_interval
+        if counts:
+            self._counted = now
+        await self.flush(counts=counts)
+
+    async def flush(self, *, counts: bool = True) -> None:
+        """Write pending transitions (and counters) in one transaction (kept when it fails)."""
         if self._stale:
             self._stale = False
             await self.reload()
-        if not self._pending and not self._dirty:
+        if not self._pending and not (counts and self._dirty):
             return
         pending, self._pending = self._pending, []
-        dirty, self._dirty = self._dirty, []
+        dirty: list[Live] = []
+        if counts:
+            dirty, self._dirty = self._dirty, []
         try:
             async with self.db.session() as session:
-                for op in pending:
-                    await getattr(self, f"_write_{op[0]}")(session, *op[1:])
+                for kind, ops in itertools.groupby(pending, key=lambda op: op[0]):
+                    await self._write(session, kind, list(ops))
                 await self._write_counts(session, dirty)
         except (OSError, OperationalError, InterfaceError) as exc:  # the database is away
             log.warning("alarm changes not written, kept for the next flush: %s", exc)
@@ -363,57 +377,67 @@ class AlarmEngine:
             for op in pending:
                 try:
                     async with self.db.session() as session:
-                        await getattr(self, f"_write_{op[0]}")(session, *op[1:])
+                        await self._write(session, op[0], [op])
                 except Exception:
                     log.exception("alarm change %s dropped", op[0])
+
+    async def _write(self, session: Any, kind: str, ops: list[tuple[Any, ...]]) -> None:
+        """Write a run of changes of one kind (raises and presence in a few statements)."""
+        if kind == "raise":
+            for chunk in range(0, len(ops), _CHUNK):
+                await self._write_raises(session, [op[1] for op in ops[chunk : chunk + _CHUNK]])
+        elif kind == "presence":
+            await self._write_presence(session, ops)
+        else:
+            for op in ops:
+                await getattr(self, f"_write_{kind}")(session, *op[1:])
 
     def _insert(self, session: Any) -> Any:
         dialect = session.bind.dialect.name
         return (postgresql if dialect == "postgresql" else sqlite).insert
 
-    async def _write_raise(self, session: Any, live: Live) -> None:
-        rule = live.rule
+    async def _write_raises(self, session: Any, lives: list[Live]) -> None:
+        """New alarms in one INSERT; one already active (another process's) is adopted."""
         statement = (
             self._insert(session)(Alarm)
             .values(
-                device_id=live.device_id,
-                rule_id=rule.id,
-                name=rule.name,
-                enterprise_id=self.enterprise_of.get(live.device_id, 0),
-                severity=rule.severity,
-                key=rule.key,
-                started_at=live.started,
-                updated_at=live.started,
-                count=1,
-                first_value=live.first,
-                last_value=live.value,
-                escalated=False,
+                [
+                    {
+                        "device_id": live.device_id, "rule_id": live.rule.id,
+                        "name": live.rule.name, "severity": live.rule.severity,
+                        "enterprise_id": self.enterprise_of.get(live.device_id, 0),
+                        "key": live.rule.key, "started_at": live.started,
+                        "updated_at": live.started, "count": 1, "first_value": live.first,
+                        "last_value": live.value, "escalated": False,
+                    }
+                    for live in lives
+                ]
             )
             .on_conflict_do_nothing(index_elements=["device_id", "rule_id"], index_where=ACTIVE)
-            .returning(Alarm.id)
-        )
-        alarm_id = (await session.execute(statement)).scalar()
-        if alarm_id is None:  # another process has it active: adopt it and count this one
-            alarm_id = await session.scalar(
-                sa.select(Alarm.id).where(
-                    Alarm.device_id == live.device_id, Alarm.rule_id == rule.id, ACTIVE
+            .returning(Alarm.id, Alarm.device_id, Alarm.rule_id)
+        )  # fmt: skip
+        made = {(d, r): i for i, d, r in await session.execute(statement)}
+        events = []
+        for live in lives:
+            alarm_id = made.get((live.device_id, live.rule.id))
+            if alarm_id is None:  # another process has it active: adopt it, count this one
+                alarm_id = await session.scalar(
+                    sa.select(Alarm.id).where(
+                        Alarm.device_id == live.device_id, Alarm.rule_id == live.rule.id, ACTIVE
+                    )
                 )
-            )
-            live.delta += 1
-            if not live.dirty:
-                live.dirty = True
-                self._dirty.append(live)
-        else:
-            session.add(
-                AlarmEvent(
-                    alarm_id=alarm_id,
-                    at=live.started,
-                    kind="created",
-                    severity=rule.severity,
-                    value=live.first,
-                )
-            )
-        live.alarm_id = alarm_id
+                live.delta += 1
+                if not live.dirty:
+                    live.dirty = True
+                    self._dirty.append(live)
+            else:
+                events.append(
+                    {"alarm_id": alarm_id, "at": live.started, "kind": "created",
+                     "severity": live.rule.severity, "value": live.first}
+                )  # fmt: skip
+            live.alarm_id = alarm_id
+        if events:
+            await session.execute(sa.insert(AlarmEvent), events)
 
     async def _write_clear(self, session: Any, live: Live, at: datetime) -> None:
         if live.alarm_id is None:
@@ -457,16 +481,21 @@ class AlarmEngine:
                 )
             )
 
-    async def _write_presence(self, session: Any, device_id: int, state: str, at: datetime) -> None:
-        statement = self._insert(session)(DevicePresence).values(
-            device_id=device_id, state=state, since=at
-        )
+    async def _write_presence(self, session: Any, ops: list[tuple[Any, ...]]) -> None:
+        """Presence changes: each device's newest state, and every change in its history."""
+        latest = {device_id: (state, at) for _, device_id, state, at in ops}
+        statement = self._insert(session)(DevicePresence)
         await session.execute(
             statement.on_conflict_do_update(
-                index_elements=["device_id"], set_={"state": state, "since": at}
-            )
+                index_elements=["device_id"],
+                set_={"state": statement.excluded.state, "since": statement.excluded.since},
+            ),
+            [{"device_id": d, "state": s, "since": at} for d, (s, at) in latest.items()],
         )
-        session.add(PresenceEvent(device_id=device_id, state=state, at=at))
+        await session.execute(
+            sa.insert(PresenceEvent),
+            [{"device_id": d, "state": s, "at": at} for _, d, s, at in ops],
+        )
 
     async def _write_counts(self, session: Any, dirty: list[Live]) -> None:
         now = self.clock.now()
