@@ -13,6 +13,8 @@ a process that finds another's alarm active adopts it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -84,6 +86,8 @@ class AlarmEngine:
         self.last_data: dict[int, float] = {}  # device -> seconds since the epoch
         self._pending: list[tuple[Any, ...]] = []
         self._dirty: list[Live] = []
+        # The ingest queue's write lock, when the assembly shares it (see IngestQueue).
+        self.write_lock: asyncio.Lock | None = None
         self._counted = 0.0  # when counters were last written (monotonic)
         self._stale = False  # rules changed through this process: reload with the next flush
         self._jobs = [
@@ -362,7 +366,7 @@ class AlarmEngine:
         if counts:
             dirty, self._dirty = self._dirty, []
         try:
-            async with self.db.session() as session:
+            async with self.write_lock or contextlib.nullcontext(), self.db.session() as session:
                 for kind, ops in itertools.groupby(pending, key=lambda op: op[0]):
                     await self._write(session, kind, list(ops))
                 await self._write_counts(session, dirty)

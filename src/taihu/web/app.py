@@ -97,10 +97,7 @@ def create_app(
     database = db or database_for(settings)
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
     hub = DeviceHub(database, settings.mqtt, clock=runtime.clock, stamp_lane=stamp_lane)
-    # Evaluates alarm rules on what the hub stores, and keeps device presence.
-    hub.observer = alarm_engine = AlarmEngine(
-        database, settings.alarms, clock=runtime.clock, zone=settings.console.zone
-    )
+    alarm_engine = _alarm_engine(settings, runtime, hub)
     filer = Filer(database, settings.node, runtime.clock)
     meter_sync = MeterSync(database, settings, runtime.clock)
 
@@ -161,6 +158,17 @@ def create_app(
     _include_routers(app)
     install_openapi(app)
     return app
+
+
+def _alarm_engine(settings: Settings, runtime: Runtime, hub: DeviceHub) -> AlarmEngine:
+    """The alarm engine, told by the hub of what it stores and of connections."""
+    engine = AlarmEngine(
+        runtime.db, settings.alarms, clock=runtime.clock, zone=settings.console.zone
+    )
+    # On SQLite its writes queue behind the hub's batches rather than poll for the lock.
+    engine.write_lock = hub.ingest.write_lock
+    hub.observer = engine
+    return engine
 
 
 def _install_middleware(
