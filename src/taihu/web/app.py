@@ -45,6 +45,7 @@ from taihu.web.errors import install_error_handlers
 from taihu.web.front_door import FrontDoor
 from taihu.web.middleware import RequestMiddleware
 from taihu.web.openapi import install_openapi
+from taihu.web.pages import alarms as alarm_pages
 from taihu.web.pages import chain_templates as chain_template_pages
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
@@ -212,6 +213,7 @@ _ROUTERS = (
     devices_api.router,
     devices_pages.router,
     alarms_api.router,
+    alarm_pages.router,
     monitor_api.router,
     monitor_pages.router,
     console.router,
