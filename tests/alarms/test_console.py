@@ -37,7 +37,7 @@ async def test_alarm_list_ack_and_clear(
             kind="threshold", key="t", severity="major", spec={"op": ">", "value": 80},
         )  # fmt: skip
     await engine.reload()
-    engine.stored(dev.id, [(dev.id, "t", 1_765_155_600_000, 1, 90.0, None)])
+    engine.stored([(dev.id, "t", 1_765_155_600_000, 1, 90.0, None)])
     await engine.flush()
     await world.user("factory", Role.ENTERPRISE, enterprises=(dev.enterprise_id,))
     await sign_in(client, "factory")

@@ -99,14 +99,14 @@ async def test_two_processes_share_one_active_alarm(
     for each in (engine, other):
         await each.reload()
     row = (dev.id, "t", 1_765_155_600_000, 1, 90.0, None)
-    engine.stored(dev.id, [row])
-    other.stored(dev.id, [row])
+    engine.stored([row])
+    other.stored([row])
     await asyncio.gather(engine.flush(), other.flush())
     await asyncio.gather(engine.flush(), other.flush())
     [alarm] = await _alarms(db)
     assert alarm.count == 2  # the second process adopted the alarm and counted its reading
     # either process clears it
-    other.stored(dev.id, [(dev.id, "t", 1_765_155_601_000, 1, 10.0, None)])
+    other.stored([(dev.id, "t", 1_765_155_601_000, 1, 10.0, None)])
     await other.flush()
     [alarm] = await _alarms(db)
     assert alarm.cleared_at is not None

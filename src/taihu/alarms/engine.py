@@ -4,8 +4,9 @@
         ──connected/disconnected─► presence per device                   │ every flush_interval
     tick (every tick_interval): silence, escalation, inactivity           ▼ one transaction
 
-The hot path does no database or ORM work: a dict lookup per message for the device's rules
-and one per row for the rules of its key. Only transitions (raise, clear, escalate, presence
+The hot path does no database or ORM work: the ingest queue hands over each batch it
+committed, and the engine does a dict lookup per message for the device's rules and one per row
+for the rules of its key. Only transitions (raise, clear, escalate, presence
 changes) and the counters of active alarms (coalesced per alarm) are written. One active alarm
 per (device, rule) holds across processes through the partial unique index ``uq_alarms_active``:
 a process that finds another's alarm active adopts it.
@@ -248,21 +249,29 @@ class AlarmEngine:
         """A device closed its last session."""
         self._presence(device_id, DISCONNECTED)
 
-    def stored(self, device_id: int, rows: list[Row]) -> None:
-        """Evaluate the device's rules on rows just stored."""
-        self.last_data[device_id] = self.clock.now().timestamp()
-        if self.presence.get(device_id) != CONNECTED:
-            self._presence(device_id, CONNECTED)
-        by_key = self.value_rules.get(device_id)
-        if by_key is not None:
-            for _, key, ts, _kind, num, _txt in rows:
-                rules = by_key.get(key)
-                if rules is not None and num is not None:
+    def stored(self, rows: list[Row]) -> None:
+        """Evaluate rules on a batch just committed (rows of many devices, a message's together)."""
+        now = self.clock.now().timestamp()  # once per batch, not per message
+        value_rules, silent_rules, last_data = self.value_rules, self.silent_rules, self.last_data
+        device_id = -1
+        by_key: dict[str, tuple[CompiledRule, ...]] | None = None
+        silent: tuple[CompiledRule, ...] | None = None
+        for row in rows:
+            if row[0] != device_id:
+                device_id = row[0]
+                if last_data.get(device_id) != now:
+                    last_data[device_id] = now
+                    if self.presence.get(device_id) != CONNECTED:
+                        self._presence(device_id, CONNECTED)
+                by_key = value_rules.get(device_id)
+                silent = silent_rules.get(device_id)
+            if by_key is not None and row[4] is not None:
+                rules = by_key.get(row[1])
+                if rules is not None:
                     for rule in rules:
-                        self._reading(device_id, rule, ts, num)
-        silent = self.silent_rules.get(device_id)
-        if silent is not None:
-            self._heard(device_id, silent, rows)
+                        self._reading(device_id, rule, row[2], row[4])
+            if silent is not None:
+                self._heard(device_id, silent, row[1], row[2])
 
     def _reading(self, device_id: int, rule: CompiledRule, ts: int, value: float) -> None:
         slot = self.slots.get((device_id, rule.id))
@@ -285,19 +294,15 @@ class AlarmEngine:
         elif step == "clear":
             self._clear(slot, value)
 
-    def _heard(self, device_id: int, rules: Iterable[CompiledRule], rows: list[Row]) -> None:
-        keys = {row[1] for row in rows}
-        newest = max(row[2] for row in rows) if rows else 0
+    def _heard(self, device_id: int, rules: Iterable[CompiledRule], key: str, ts: int) -> None:
         for rule in rules:
-            if rule.key and rule.key not in keys:
+            if rule.key and rule.key != key:
                 continue
-            slot = self._slot(device_id, rule.id)
-            slot.state.last_seen_ms = max(
-                slot.state.last_seen_ms, newest, int(self.last_data[device_id] * 1000)
-            )
-            if slot.state.active:
-                slot.state.active = False
-                self._clear(slot, None)
+            state = self._slot(device_id, rule.id).state
+            state.last_seen_ms = max(state.last_seen_ms, ts, int(self.last_data[device_id] * 1000))
+            if state.active:
+                state.active = False
+                self._clear(self.slots[device_id, rule.id], None)
 
     def _raise(self, device_id: int, rule: CompiledRule, slot: _Slot, value: float | None) -> None:
         slot.live = Live(device_id, rule, self.clock.now(), value, first=value)

@@ -108,8 +108,8 @@ class HubObserver(Protocol):
     def disconnected(self, device_id: int) -> None:
         """A device closed its last session."""
 
-    def stored(self, device_id: int, rows: list[Row]) -> None:
-        """Rows of a device were committed to the store."""
+    def stored(self, rows: list[Row]) -> None:
+        """A batch of rows (of many devices) was committed to the store."""
 
 
 @dataclass(slots=True)
@@ -295,8 +295,13 @@ class DeviceHub:
             "taihu-retention", self._enforce_retention, _RETENTION_EVERY, stop_within=_STOP_WITHIN
         )
         self.rejects = RejectLog(db)
-        # Told of connections and stored data (taihu.alarms); set by the assembly.
+        # Told of connections and stored data (taihu.alarms); set by the assembly (observe).
         self.observer: HubObserver | None = None
+
+    def observe(self, observer: HubObserver) -> None:
+        """Tell ``observer`` of connections and of every batch the ingest queue commits."""
+        self.observer = observer
+        self.ingest.on_stored = observer.stored
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -593,19 +598,9 @@ class DeviceHub:
             return ack
 
         stored = await self.ingest.submit_rows(rows, _STORED, not_stored)
-        observer = self.observer
-        if observer is not None:
-            stored.add_done_callback(lambda f: self._observe(observer, device_id, rows, f))
         if self._watchers:
             stored.add_done_callback(lambda f: self._notify(device_id, rows, f))
         return stored
-
-    @staticmethod
-    def _observe(
-        observer: HubObserver, device_id: int, rows: list[Row], stored: asyncio.Future[Ack]
-    ) -> None:
-        if not stored.cancelled() and stored.result() is _STORED:
-            observer.stored(device_id, rows)
 
     def _notify(self, device_id: int, rows: list[Row], stored: asyncio.Future[Ack]) -> None:
         if stored.cancelled() or stored.result() is not _STORED:

@@ -168,7 +168,7 @@ def _alarm_engine(settings: Settings, runtime: Runtime, hub: DeviceHub) -> Alarm
     )
     # On SQLite its writes queue behind the hub's batches rather than poll for the lock.
     engine.write_lock = hub.ingest.write_lock
-    hub.observer = engine
+    hub.observe(engine)
     return engine
 
 
