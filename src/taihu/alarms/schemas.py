@@ -50,8 +50,8 @@ _ALARM: dict[str, Any] = {
     "severity": "major",
     "key": "temperature",
     "status": "ACTIVE_UNACK",
-    "started_at": "2026-12-08T08:00:00Z",
-    "updated_at": "2026-12-08T08:05:00Z",
+    "started_at": "2026-12-06T08:00:00Z",
+    "updated_at": "2026-12-06T08:05:00Z",
     "count": 12,
     "first_value": 81.2,
     "last_value": 84.0,
@@ -157,7 +157,7 @@ class AlarmEventOut(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "at": "2026-12-08T08:10:00Z",
+                    "at": "2026-12-06T08:10:00Z",
                     "kind": "acknowledged",
                     "severity": "major",
                     "value": 84.0,
@@ -192,8 +192,8 @@ class PresenceOut(BaseModel):
             "examples": [
                 {
                     "state": "connected",
-                    "since": "2026-12-08T08:00:00Z",
-                    "history": [{"state": "connected", "at": "2026-12-08T08:00:00Z"}],
+                    "since": "2026-12-06T08:00:00Z",
+                    "history": [{"state": "connected", "at": "2026-12-06T08:00:00Z"}],
                 }
             ]
         }
