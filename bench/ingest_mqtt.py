@@ -4,6 +4,7 @@
     python bench/ingest_mqtt.py --db postgres --connections 5000 --messages 20
     python bench/ingest_mqtt.py --db both --connections 5000 --messages 10 --window 1
     python bench/ingest_mqtt.py --db sqlite --connections 10000 --messages 0   # RSS at 10k
+    python bench/ingest_mqtt.py --db sqlite --connections 1000 --messages 20 --rules 3
 
 The server runs as its own process (`taihu serve`, one worker); this script is the load process.
 It registers one device per connection, opens every connection (MQTT 5, access token as user
@@ -13,7 +14,9 @@ name), then has each publish ``--messages`` QoS 1 telemetry messages of 10 keys,
 latency is measured per message. The server's RSS is read from /proc when every connection is up
 and again at the end, its CPU time (all threads) over the publishing, and the load average at
 the end. Results go to bench/results/ingest_mqtt.json, one entry per database, size, window
-and ``--label``.
+and ``--label``. ``--rules N`` (at most 3) gives the devices' profile N alarm rules before the
+server starts: a threshold with hysteresis on k0, a duration of 5 readings on k1 and a repetition
+(3 times in a minute) on k2, each met by some of the devices (docs/alarms.md).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import sqlalchemy as sa
 import sqlalchemy.ext.asyncio
 
 from taihu.accounts import Principal
+from taihu.alarms import AlarmService
 from taihu.core import Database, upgrade
 from taihu.devices import DeviceService
 from taihu.devices.mqtt import Connect, Publish, encode_packet
@@ -61,7 +65,18 @@ def rss_mb(pid: int) -> float:
     return int(re.search(r"VmRSS:\s+(\d+) kB", text)[1]) / 1024  # type: ignore[index]
 
 
-async def prepare(url: str, connections: int) -> list[str]:
+# The bench's rules: values are index + n/10 + j for device index, message n and key kj.
+RULES = [
+    {"name": "k0-high", "kind": "threshold", "key": "k0", "severity": "major",
+     "spec": {"op": ">", "value": 500, "clear_op": "<", "clear_value": 400}},
+    {"name": "k1-held", "kind": "duration", "key": "k1", "severity": "minor",
+     "spec": {"op": ">", "value": 100, "hold_readings": 5}},
+    {"name": "k2-often", "kind": "repeating", "key": "k2", "severity": "warning",
+     "spec": {"op": ">", "value": 700, "repeat_count": 3, "repeat_window_seconds": 60}},
+]  # fmt: skip
+
+
+async def prepare(url: str, connections: int, rules: int = 0) -> list[str]:
     db = Database(url)
     try:
         await upgrade(db)
@@ -71,7 +86,9 @@ async def prepare(url: str, connections: int) -> list[str]:
                 system, "基准测试厂", "91320509MA0TXT010F"
             )
             registry = DeviceService(session)
-            await registry.create_profile(system, "bench", retention_days=30)
+            profile = await registry.create_profile(system, "bench", retention_days=30)
+            for rule in RULES[:rules]:
+                await AlarmService(session).create_rule(system, profile_id=profile.id, **rule)
             tokens = []
             for i in range(connections):
                 issued = await registry.create(system, enterprise.id, f"dev-{i}", profile="bench")
@@ -86,6 +103,15 @@ async def count_points(url: str) -> int:
     try:
         async with db.engine.connect() as conn:
             return int((await conn.execute(sa.text("SELECT count(*) FROM ts_points"))).scalar_one())
+    finally:
+        await db.dispose()
+
+
+async def count_alarms(url: str) -> int:
+    db = Database(url)
+    try:
+        async with db.engine.connect() as conn:
+            return int((await conn.execute(sa.text("SELECT count(*) FROM alarms"))).scalar_one())
     finally:
         await db.dispose()
 
@@ -242,7 +268,9 @@ async def load(
     }  # fmt: skip
 
 
-async def run(db_kind: str, connections: int, messages: int, window: int) -> dict[str, object]:
+async def run(
+    db_kind: str, connections: int, messages: int, window: int, rules: int = 0
+) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="taihu-bench-"))
     if db_kind == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp / 'bench.sqlite3'}"
@@ -253,13 +281,14 @@ async def run(db_kind: str, connections: int, messages: int, window: int) -> dic
             sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
         )
     print(f"[{db_kind}] registering {connections} devices …", flush=True)
-    tokens = await prepare(url, connections)
+    tokens = await prepare(url, connections, rules)
     server, port = start_server(url, tmp)
     try:
         print(f"[{db_kind}] server pid {server.pid}, MQTT port {port}; loading …", flush=True)
         result = await load(port, tokens, messages, window, server.pid)
         await asyncio.sleep(0.5)
         points = await count_points(url)
+        alarms = await count_alarms(url) if rules else 0
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -268,7 +297,8 @@ async def run(db_kind: str, connections: int, messages: int, window: int) -> dic
     latencies = sorted(result.pop("latencies"))  # type: ignore[call-overload]
     elapsed = float(result.pop("elapsed"))  # type: ignore[arg-type]
     expected = connections * messages * len(KEYS)
-    figures = {
+    figures: dict[str, object] = {"alarms_raised": alarms}
+    figures |= {
         "database": db_kind, "connections": connections, "messages_per_connection": messages,
         "keys_per_message": len(KEYS), "points_expected": expected, "points_persisted": points,
         "seconds": round(elapsed, 2),
@@ -292,12 +322,15 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20, help="QoS 1 messages per connection")
     parser.add_argument("--window", type=int, default=10, help="unacknowledged per connection")
     parser.add_argument("--label", default="", help="suffix of the result's key (e.g. before)")
+    parser.add_argument("--rules", type=int, default=0, choices=range(4),
+                        help="alarm rules on the devices' profile (0-3)")  # fmt: skip
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for kind in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
-        figures = asyncio.run(run(kind, args.connections, args.messages, args.window))
+        figures = asyncio.run(run(kind, args.connections, args.messages, args.window, args.rules))
+        figures["rules"] = args.rules
         print(json.dumps(figures, indent=2), flush=True)
         figures["window"] = args.window
         key = f"{kind}-{args.connections}x{args.messages}-w{args.window}"

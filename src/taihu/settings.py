@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 __all__ = [
+    "AlarmSettings",
     "ConsoleSettings",
     "DatabaseSettings",
     "HandleSettings",
@@ -294,6 +295,25 @@ class ConsoleSettings(BaseSettings):
         return ZoneInfo(self.timezone)
 
 
+class AlarmSettings(BaseSettings):
+    """Alarm rules and device presence: how often the engine writes, checks and reloads."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_ALARMS_", extra="ignore")
+
+    inactivity_timeout: float = Field(
+        default=600.0, gt=0, description="Seconds without data after which a device is inactive."
+    )
+    flush_interval: float = Field(
+        default=0.5, gt=0, description="Seconds between writes of alarm and presence changes."
+    )
+    tick_interval: float = Field(
+        default=5.0, gt=0, description="Seconds between checks of silence, escalation, activity."
+    )
+    reload_interval: float = Field(
+        default=30.0, gt=0, description="Seconds between reloads of the rules and devices."
+    )
+
+
 class MonitorSettings(BaseSettings):
     """The operation monitor: resumption threshold, baseline window, warning bands, data checks."""
 
@@ -420,6 +440,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
+    alarms: AlarmSettings = Field(default_factory=AlarmSettings)
 
     @property
     def database_url(self) -> str:

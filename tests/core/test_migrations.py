@@ -5,6 +5,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 import taihu.accounts
+import taihu.alarms
 import taihu.chains
 import taihu.devices
 import taihu.enterprises
@@ -16,6 +17,7 @@ from taihu.core.migrate import alembic_config
 # Their tables join Base.metadata.
 _CONTEXTS = (
     taihu.accounts,
+    taihu.alarms,
     taihu.chains,
     taihu.devices,
     taihu.enterprises,

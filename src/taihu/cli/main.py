@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from taihu import __version__
 from taihu.accounts import cli as accounts_cli
+from taihu.alarms import cli as alarms_cli
 from taihu.chains import cli as chains_cli
 from taihu.cli import backup, db, demo, serve, users
 from taihu.devices import cli as devices_cli
@@ -41,6 +42,7 @@ app.add_typer(chains_cli.app, name="chain")
 app.add_typer(identifiers_cli.app, name="id")
 app.add_typer(identifiers_cli.node_app, name="node")
 app.add_typer(devices_cli.app, name="device")
+app.add_typer(alarms_cli.app, name="alarm")
 app.add_typer(edge_cli.app, name="edge")
 app.add_typer(monitor_cli.app, name="monitor")
 app.add_typer(notices_cli.app, name="notice")

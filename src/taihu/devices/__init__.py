@@ -1,12 +1,12 @@
 """The device hub: registry, MQTT/HTTP device transports, time-series store, rollups."""
 
-from taihu.devices.hub import DeviceHub
+from taihu.devices.hub import DeviceHub, HubObserver
 from taihu.devices.models import Device, DeviceAttribute, DeviceProfile, DeviceToken
 from taihu.devices.mqtt.client import MqttClient, MqttRefused
 from taihu.devices.rejects import reject_summary
 from taihu.devices.service import DeviceAuth, DeviceService, IssuedDevice
 from taihu.devices.tsdb import TimeSeriesStore, store_for
-from taihu.devices.values import Point
+from taihu.devices.values import Point, Row
 
 __all__ = [
     "Device",
@@ -16,10 +16,12 @@ __all__ = [
     "DeviceProfile",
     "DeviceService",
     "DeviceToken",
+    "HubObserver",
     "IssuedDevice",
     "MqttClient",
     "MqttRefused",
     "Point",
+    "Row",
     "TimeSeriesStore",
     "reject_summary",
     "store_for",

@@ -33,7 +33,7 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -83,7 +83,7 @@ from taihu.devices.values import (
 )
 from taihu.settings import MqttSettings
 
-__all__ = ["DeviceHub", "DeviceSession", "HubStats"]
+__all__ = ["DeviceHub", "DeviceSession", "HubObserver", "HubStats"]
 
 log = logging.getLogger("taihu.devices")
 
@@ -97,6 +97,19 @@ RPC_RESPONSE = ME + "rpc/response/"
 _RECENT_ERRORS = 20
 _RETENTION_EVERY = 3600.0  # seconds
 _STOP_WITHIN = 10.0  # seconds the work under way gets to finish at shutdown
+
+
+class HubObserver(Protocol):
+    """What a context above the hub (alarms, presence) learns of devices; cheap, never blocks."""
+
+    def connected(self, device_id: int) -> None:
+        """A device opened its first session."""
+
+    def disconnected(self, device_id: int) -> None:
+        """A device closed its last session."""
+
+    def stored(self, rows: list[Row]) -> None:
+        """A batch of rows (of many devices) was committed to the store."""
 
 
 @dataclass(slots=True)
@@ -282,6 +295,13 @@ class DeviceHub:
             "taihu-retention", self._enforce_retention, _RETENTION_EVERY, stop_within=_STOP_WITHIN
         )
         self.rejects = RejectLog(db)
+        # Told of connections and stored data (taihu.alarms); set by the assembly (observe).
+        self.observer: HubObserver | None = None
+
+    def observe(self, observer: HubObserver) -> None:
+        """Tell ``observer`` of connections and of every batch the ingest queue commits."""
+        self.observer = observer
+        self.ingest.on_stored = observer.stored
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -396,6 +416,8 @@ class DeviceHub:
         if auth.is_gateway:
             session.gateway = self.gateway_factory(session)
         self.sessions.setdefault(auth.device_id, []).append(session)
+        if self.observer is not None and len(self.sessions[auth.device_id]) == 1:
+            self.observer.connected(auth.device_id)
         self.stats.connections += 1
         self.state(auth).last_activity = time.time()
         log.debug("device %s (%d) connected as %s", auth.name, auth.device_id, connection)
@@ -406,8 +428,9 @@ class DeviceHub:
         current = self.sessions.get(session.auth.device_id, [])
         if session in current:
             current.remove(session)
-        if not current:
-            self.sessions.pop(session.auth.device_id, None)
+        gone = not current and self.sessions.pop(session.auth.device_id, None) is not None
+        if gone and self.observer is not None:
+            self.observer.disconnected(session.auth.device_id)
 
     def connected(self, device_id: int) -> int:
         """How many sessions a device has open."""

@@ -62,6 +62,11 @@ class IngestQueue:
     batch_points: int = 20_000
     linger: float = 0.005  # seconds a writer waits for a batch to fill up
     stats: IngestStats = field(default_factory=IngestStats)
+    # Held while a batch is written; other writers of this process (the alarm engine) take it
+    # too, so that on SQLite they queue here instead of polling for the database's write lock.
+    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Called with each batch once committed (the alarm engine); must be quick, never raise.
+    on_stored: Callable[[list[Row]], None] | None = None
     _items: deque[_Item] = field(default_factory=deque)
     _wakeup: asyncio.Event | None = None
     _room: asyncio.Condition | None = None
@@ -139,7 +144,8 @@ class IngestQueue:
         error: BaseException | None = None
         for attempt in range(_RETRIES):
             try:
-                await self.store.write_rows(batch)
+                async with self.write_lock:
+                    await self.store.write_rows(batch)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any store failure is retried, then reported
@@ -162,6 +168,11 @@ class IngestQueue:
         if error is None:
             self.stats.points_written += count
             self.stats.batches += 1
+            if self.on_stored is not None:
+                try:
+                    self.on_stored(batch)
+                except Exception:  # an observer's fault must not stop the ingest
+                    log.exception("the stored-batch observer failed")
 
     async def flush(self) -> None:
         """Wait until everything queued so far is stored (or given up on)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import taihu.accounts
+import taihu.alarms
 import taihu.chains
 import taihu.devices
 import taihu.enterprises

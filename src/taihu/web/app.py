@@ -17,6 +17,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from taihu import __version__
 from taihu.accounts import SecurityLog
 from taihu.accounts import api as accounts_api
+from taihu.alarms import AlarmEngine
+from taihu.alarms import api as alarms_api
 from taihu.chains import api as chains_api
 from taihu.core import MAX_UPLOAD, Clock, Database, Runtime, SystemClock, claim_slot, schema_state
 from taihu.core.commands import database_for
@@ -48,6 +50,7 @@ from taihu.web.front_door import FrontDoor
 from taihu.web.i18n import catalogs
 from taihu.web.middleware import RequestMiddleware
 from taihu.web.openapi import install_openapi
+from taihu.web.pages import alarms as alarm_pages
 from taihu.web.pages import chain_templates as chain_template_pages
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
@@ -102,6 +105,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     database = db or database_for(settings)
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
     hub = DeviceHub(database, settings.mqtt, clock=runtime.clock, stamp_lane=stamp_lane)
+    alarm_engine = _alarm_engine(settings, runtime, hub)
     filer = Filer(database, settings.node, runtime.clock)
     meter_sync = MeterSync(database, settings, runtime.clock)
     mailer = SmtpMailer(settings.notices)
@@ -116,6 +120,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
         if not state.is_current:
             raise SchemaOutdatedError(state.outdated_message)
         resolver = await identifiers_api.open_resolver(_app, runtime)
+        await alarm_engine.start()
         if mqtt_socket is not None:
             await hub.start(mqtt_socket)
             meter_sync.start()  # in the process that runs the hub, so once per server
@@ -139,6 +144,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
             if handle is not None:
                 await handle.stop()
             await hub.stop()
+            await alarm_engine.stop()  # after the hub: what it stored last is evaluated
             await identifiers_api.close_resolver(_app, runtime)
             if db is None:
                 await database.dispose()
@@ -155,7 +161,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
-    app.state.device_hub = hub
+    app.state.device_hub, app.state.alarm_engine = hub, alarm_engine
     app.state.templates = build_templates(settings)
     page_globals.install(app.state.templates.env)
     _install_middleware(app, settings, database, runtime)
@@ -167,6 +173,17 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     _include_routers(app)
     install_openapi(app)
     return app
+
+
+def _alarm_engine(settings: Settings, runtime: Runtime, hub: DeviceHub) -> AlarmEngine:
+    """The alarm engine, told by the hub of what it stores and of connections."""
+    engine = AlarmEngine(
+        runtime.db, settings.alarms, clock=runtime.clock, zone=settings.console.zone
+    )
+    # On SQLite its writes queue behind the hub's batches rather than poll for the lock.
+    engine.write_lock = hub.ingest.write_lock
+    hub.observe(engine)
+    return engine
 
 
 def _install_middleware(
@@ -209,6 +226,8 @@ _ROUTERS = (
     application_router,
     devices_api.router,
     devices_pages.router,
+    alarms_api.router,
+    alarm_pages.router,
     monitor_api.router,
     monitor_pages.router,
     surveys_api.router,

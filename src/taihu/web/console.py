@@ -167,6 +167,7 @@ def navigation(app: FastAPI, principal: Principal) -> list[NavItem]:
         NavItem("/", gettext_("Overview"), "home"),
         NavItem("/identifiers", gettext_("Identifiers"), "tag"),
         NavItem("/devices", gettext_("Devices"), "cpu"),
+        NavItem("/alarms", gettext_("Alarms"), "bell"),
         NavItem("/industry-map", gettext_("Industry map"), "share"),
         NavItem("/monitor", gettext_("Operation monitor"), "activity"),
         NavItem("/monitor/cases", gettext_("Cases"), "check"),

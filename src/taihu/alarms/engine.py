@@ -1,0 +1,533 @@
+"""The alarm engine: rules evaluated on stored data in memory, transitions written in batches.
+
+    hub ──stored(device, rows)──► state per (device, rule) in memory ──► pending transitions
+        ──connected/disconnected─► presence per device                   │ every flush_interval
+    tick (every tick_interval): silence, escalation, inactivity           ▼ one transaction
+
+The hot path does no database or ORM work: the ingest queue hands over each batch it
+committed, and the engine does a dict lookup per message for the device's rules and one per row
+for the rules of its key. Only transitions (raise, clear, escalate, presence
+changes) and the counters of active alarms (coalesced per alarm) are written. One active alarm
+per (device, rule) holds across processes through the partial unique index ``uq_alarms_active``:
+a process that finds another's alarm active adopts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from taihu.alarms.models import ACTIVE, Alarm, AlarmEvent, AlarmRule, DevicePresence, PresenceEvent
+from taihu.alarms.rules import CompiledRule, RuleState, compile_rule, evaluate
+from taihu.core import Clock, Database, PeriodicJob, SystemClock, UTCDateTime
+from taihu.devices import Device, Row
+from taihu.settings import AlarmSettings
+
+__all__ = ["AlarmEngine", "Live"]
+
+log = logging.getLogger("taihu.alarms")
+_CHUNK = 500  # alarms per INSERT: 13 values each stay within both databases' limits
+CONNECTED, DISCONNECTED, INACTIVE = "connected", "disconnected", "inactive"
+
+
+@dataclass(slots=True)
+class Live:
+    """An active alarm as the engine holds it; its id is known once written."""
+
+    device_id: int
+    rule: CompiledRule
+    started: datetime
+    value: float | None
+    alarm_id: int | None = None
+    first: float | None = None  # the reading that raised it
+    delta: int = 0  # readings counted since the last write
+    escalated: bool = False
+    dirty: bool = False
+
+
+@dataclass(slots=True)
+class _Slot:
+    state: RuleState
+    live: Live | None = None
+
+
+class AlarmEngine:
+    """Rule evaluation and device presence for one process (a ``HubObserver``)."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: AlarmSettings | None = None,
+        *,
+        clock: Clock | None = None,
+        zone: ZoneInfo | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings or AlarmSettings()
+        self.clock = clock or SystemClock()
+        self.zone = zone or ZoneInfo("Asia/Shanghai")
+        # device -> key -> rules on readings; device -> silence rules
+        self.value_rules: dict[int, dict[str, tuple[CompiledRule, ...]]] = {}
+        self.silent_rules: dict[int, tuple[CompiledRule, ...]] = {}
+        self.enterprise_of: dict[int, int] = {}
+        self.slots: dict[tuple[int, int], _Slot] = {}
+        self.presence: dict[int, str] = {}
+        self.last_data: dict[int, float] = {}  # device -> seconds since the epoch
+        self._pending: list[tuple[Any, ...]] = []
+        self._dirty: list[Live] = []
+        # The ingest queue's write lock, when the assembly shares it (see IngestQueue).
+        self.write_lock: asyncio.Lock | None = None
+        self._counted = 0.0  # when counters were last written (monotonic)
+        self._stale = False  # rules changed through this process: reload with the next flush
+        self._jobs = [
+            PeriodicJob("taihu-alarm-flush", self._periodic_flush, self.settings.flush_interval),
+            PeriodicJob(
+                "taihu-alarm-tick",
+                self.tick,
+                self.settings.tick_interval,
+                first_after=self.settings.tick_interval,
+            ),
+            PeriodicJob(
+                "taihu-alarm-reload",
+                self.reload,
+                self.settings.reload_interval,
+                first_after=self.settings.reload_interval,
+            ),
+        ]
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load rules, active alarms and presence, then run the periodic jobs."""
+        await self.load()
+        for job in self._jobs:
+            job.start()
+
+    async def stop(self) -> None:
+        """Stop the jobs and write what is pending."""
+        for job in self._jobs:
+            await job.stop()
+        await self.flush()
+
+    async def load(self) -> None:
+        """Rules, the active alarms (so a restart raises no second one) and presence."""
+        await self.reload()
+        now = self.clock.now()
+        async with self.db.session() as session:
+            for row in await session.execute(
+                sa.select(
+                    Alarm.id,
+                    Alarm.device_id,
+                    Alarm.rule_id,
+                    Alarm.started_at,
+                    Alarm.last_value,
+                    Alarm.escalated,
+                ).where(ACTIVE)
+            ):
+                rule = self._rule(row.device_id, row.rule_id)
+                if rule is None:
+                    continue
+                slot = self._slot(row.device_id, rule.id)
+                slot.state.active = True
+                slot.live = Live(
+                    row.device_id,
+                    rule,
+                    row.started_at,
+                    row.last_value,
+                    alarm_id=row.id,
+                    escalated=row.escalated,
+                )
+            for device_id, state in await session.execute(
+                sa.select(DevicePresence.device_id, DevicePresence.state)
+            ):
+                self.presence[device_id] = state
+                # Silent since before the start: counted from the start.
+                self.last_data.setdefault(device_id, now.timestamp())
+
+    def _rule(self, device_id: int, rule_id: int) -> CompiledRule | None:
+        for rules in self.value_rules.get(device_id, {}).values():
+            for rule in rules:
+                if rule.id == rule_id:
+                    return rule
+        return next((r for r in self.silent_rules.get(device_id, ()) if r.id == rule_id), None)
+
+    def _slot(self, device_id: int, rule_id: int) -> _Slot:
+        slot = self.slots.get((device_id, rule_id))
+        if slot is None:
+            slot = self.slots[device_id, rule_id] = _Slot(RuleState())
+        return slot
+
+    async def reload(self) -> None:
+        """Read the enabled rules and their devices; forget alarms cleared elsewhere.
+
+        A device's own rule overrides its profile's rule of the same name.
+        """
+        async with self.db.session() as session:
+            rules = list(await session.scalars(sa.select(AlarmRule).where(AlarmRule.enabled)))
+            profiles = {r.profile_id for r in rules if r.profile_id is not None}
+            owners = {r.device_id for r in rules if r.device_id is not None}
+            devices = list(
+                await session.execute(
+                    sa.select(Device.id, Device.profile_id, Device.enterprise_id).where(
+                        sa.or_(Device.profile_id.in_(profiles), Device.id.in_(owners))
+                    )
+                )
+            )
+            live_ids = [s.live.alarm_id for s in self.slots.values() if s.live and s.live.alarm_id]
+            still: set[int] = set()
+            for chunk in range(0, len(live_ids), 1000):
+                still.update(
+                    await session.scalars(
+                        sa.select(Alarm.id).where(
+                            Alarm.id.in_(live_ids[chunk : chunk + 1000]), ACTIVE
+                        )
+                    )
+                )
+        by_profile: dict[int, list[CompiledRule]] = {}
+        by_device: dict[int, list[CompiledRule]] = {}
+        for r in rules:
+            compiled = compile_rule(r.id, r.name, r.kind, r.key, r.severity, r.spec)
+            if r.profile_id is not None:
+                by_profile.setdefault(r.profile_id, []).append(compiled)
+            elif r.device_id is not None:
+                by_device.setdefault(r.device_id, []).append(compiled)
+        value_rules: dict[int, dict[str, tuple[CompiledRule, ...]]] = {}
+        silent_rules: dict[int, tuple[CompiledRule, ...]] = {}
+        now_ms = int(self.clock.now().timestamp() * 1000)
+        for device_id, profile_id, enterprise_id in devices:
+            self.enterprise_of[device_id] = enterprise_id
+            own = by_device.get(device_id, [])
+            names = {r.name for r in own}
+            effective = own + [r for r in by_profile.get(profile_id, []) if r.name not in names]
+            keyed: dict[str, list[CompiledRule]] = {}
+            for rule in effective:
+                if rule.kind != "no_data":
+                    keyed.setdefault(rule.key, []).append(rule)
+            if keyed:
+                value_rules[device_id] = {k: tuple(v) for k, v in keyed.items()}
+            silent = tuple(r for r in effective if r.kind == "no_data")
+            if silent:
+                silent_rules[device_id] = silent
+                for rule in silent:
+                    state = self._slot(device_id, rule.id).state
+                    state.last_seen_ms = state.last_seen_ms or now_ms
+        self.value_rules, self.silent_rules = value_rules, silent_rules
+        for key, slot in list(self.slots.items()):
+            if slot.live is not None and slot.live.alarm_id and slot.live.alarm_id not in still:
+                self.forget(*key)
+
+    def request_reload(self) -> None:
+        """Rules changed: reload them with the next flush (after the change is committed)."""
+        self._stale = True
+
+    def forget(self, device_id: int, rule_id: int) -> None:
+        """An alarm was cleared by a person: the next reading that meets the rule raises anew."""
+        slot = self.slots.pop((device_id, rule_id), None)
+        if slot is not None and slot.live is not None:
+            slot.live.dirty = False
+
+    # -- the hub's hooks (hot path) ------------------------------------------------------------
+
+    def connected(self, device_id: int) -> None:
+        """A device opened its first session."""
+        self.last_data[device_id] = self.clock.now().timestamp()
+        self._presence(device_id, CONNECTED)
+
+    def disconnected(self, device_id: int) -> None:
+        """A device closed its last session."""
+        self._presence(device_id, DISCONNECTED)
+
+    def stored(self, rows: list[Row]) -> None:
+        """Evaluate rules on a batch just committed (rows of many devices, a message's together)."""
+        now = self.clock.now().timestamp()  # once per batch, not per message
+        value_rules, silent_rules, last_data = self.value_rules, self.silent_rules, self.last_data
+        device_id = -1
+        by_key: dict[str, tuple[CompiledRule, ...]] | None = None
+        silent: tuple[CompiledRule, ...] | None = None
+        for row in rows:
+            if row[0] != device_id:
+                device_id = row[0]
+                if last_data.get(device_id) != now:
+                    last_data[device_id] = now
+                    if self.presence.get(device_id) != CONNECTED:
+                        self._presence(device_id, CONNECTED)
+                by_key = value_rules.get(device_id)
+                silent = silent_rules.get(device_id)
+            if by_key is not None and row[4] is not None:
+                rules = by_key.get(row[1])
+                if rules is not None:
+                    for rule in rules:
+                        self._reading(device_id, rule, row[2], row[4])
+            if silent is not None:
+                self._heard(device_id, silent, row[1], row[2])
+
+    def _reading(self, device_id: int, rule: CompiledRule, ts: int, value: float) -> None:
+        slot = self.slots.get((device_id, rule.id))
+        if slot is None:
+            slot = self.slots[device_id, rule.id] = _Slot(RuleState())
+        step = evaluate(rule, slot.state, ts, value, self.zone)
+        if step is None:
+            if slot.live is not None:
+                slot.live.value = value
+            return
+        if step == "raise":
+            self._raise(device_id, rule, slot, value)
+        elif step == "update" and slot.live is not None:
+            live = slot.live
+            live.delta += 1
+            live.value = value
+            if not live.dirty:
+                live.dirty = True
+                self._dirty.append(live)
+        elif step == "clear":
+            self._clear(slot, value)
+
+    def _heard(self, device_id: int, rules: Iterable[CompiledRule], key: str, ts: int) -> None:
+        for rule in rules:
+            if rule.key and rule.key != key:
+                continue
+            state = self._slot(device_id, rule.id).state
+            state.last_seen_ms = max(state.last_seen_ms, ts, int(self.last_data[device_id] * 1000))
+            if state.active:
+                state.active = False
+                self._clear(self.slots[device_id, rule.id], None)
+
+    def _raise(self, device_id: int, rule: CompiledRule, slot: _Slot, value: float | None) -> None:
+        slot.live = Live(device_id, rule, self.clock.now(), value, first=value)
+        self._pending.append(("raise", slot.live))
+
+    def _clear(self, slot: _Slot, value: float | None) -> None:
+        live, slot.live = slot.live, None
+        if live is not None:
+            if value is not None:
+                live.value = value
+            self._pending.append(("clear", live, self.clock.now()))
+
+    def _presence(self, device_id: int, state: str) -> None:
+        if self.presence.get(device_id) != state:
+            self.presence[device_id] = state
+            self._pending.append(("presence", device_id, state, self.clock.now()))
+
+    # -- periodic work -------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Silent devices (no_data), escalations and inactivity, as of now."""
+        now = self.clock.now()
+        now_s = now.timestamp()
+        now_ms = int(now_s * 1000)
+        for device_id, rules in self.silent_rules.items():
+            for rule in rules:
+                slot = self._slot(device_id, rule.id)
+                state = slot.state
+                if state.active or now_ms - state.last_seen_ms < rule.silent_ms:
+                    continue
+                if rule.schedule is None or rule.schedule.covers(now_ms, self.zone):
+                    state.active = True
+                    self._raise(device_id, rule, slot, None)
+        for slot in self.slots.values():
+            live = slot.live
+            if (
+                live is not None
+                and not live.escalated
+                and live.rule.escalate_after_s
+                and (now - live.started).total_seconds() >= live.rule.escalate_after_s
+            ):
+                live.escalated = True
+                self._pending.append(("escalate", live, now))
+        timeout = self.settings.inactivity_timeout
+        for device_id, last in self.last_data.items():
+            if now_s - last >= timeout and self.presence.get(device_id) != INACTIVE:
+                self._presence(device_id, INACTIVE)
+
+    async def _periodic_flush(self) -> None:
+        # Counters of active alarms go out once a tick interval; transitions every flush.
+        now = time.monotonic()
+        counts = now - self._counted >= self.settings.tick_interval
+        if counts:
+            self._counted = now
+        await self.flush(counts=counts)
+
+    async def flush(self, *, counts: bool = True) -> None:
+        """Write pending transitions (and counters) in one transaction (kept when it fails)."""
+        if self._stale:
+            self._stale = False
+            await self.reload()
+        if not self._pending and not (counts and self._dirty):
+            return
+        pending, self._pending = self._pending, []
+        dirty: list[Live] = []
+        if counts:
+            dirty, self._dirty = self._dirty, []
+        try:
+            async with self.write_lock or contextlib.nullcontext(), self.db.session() as session:
+                for kind, ops in itertools.groupby(pending, key=lambda op: op[0]):
+                    await self._write(session, kind, list(ops))
+                await self._write_counts(session, dirty)
+        except (OSError, OperationalError, InterfaceError) as exc:  # the database is away
+            log.warning("alarm changes not written, kept for the next flush: %s", exc)
+            self._pending[:0] = pending
+            self._dirty[:0] = dirty
+            for live in dirty:
+                live.dirty = True
+        except Exception:  # one change is wrong (say its device was deleted): the others pass
+            log.exception("alarm changes refused together; writing them one by one")
+            for op in pending:
+                try:
+                    async with self.db.session() as session:
+                        await self._write(session, op[0], [op])
+                except Exception:
+                    log.exception("alarm change %s dropped", op[0])
+
+    async def _write(self, session: Any, kind: str, ops: list[tuple[Any, ...]]) -> None:
+        """Write a run of changes of one kind (raises and presence in a few statements)."""
+        if kind == "raise":
+            for chunk in range(0, len(ops), _CHUNK):
+                await self._write_raises(session, [op[1] for op in ops[chunk : chunk + _CHUNK]])
+        elif kind == "presence":
+            await self._write_presence(session, ops)
+        else:
+            for op in ops:
+                await getattr(self, f"_write_{kind}")(session, *op[1:])
+
+    def _insert(self, session: Any) -> Any:
+        dialect = session.bind.dialect.name
+        return (postgresql if dialect == "postgresql" else sqlite).insert
+
+    async def _write_raises(self, session: Any, lives: list[Live]) -> None:
+        """New alarms in one INSERT; one already active (another process's) is adopted."""
+        statement = (
+            self._insert(session)(Alarm)
+            .values(
+                [
+                    {
+                        "device_id": live.device_id, "rule_id": live.rule.id,
+                        "name": live.rule.name, "severity": live.rule.severity,
+                        "enterprise_id": self.enterprise_of.get(live.device_id, 0),
+                        "key": live.rule.key, "started_at": live.started,
+                        "updated_at": live.started, "count": 1, "first_value": live.first,
+                        "last_value": live.value, "escalated": False,
+                    }
+                    for live in lives
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["device_id", "rule_id"], index_where=ACTIVE)
+            .returning(Alarm.id, Alarm.device_id, Alarm.rule_id)
+        )  # fmt: skip
+        made = {(d, r): i for i, d, r in await session.execute(statement)}
+        events = []
+        for live in lives:
+            alarm_id = made.get((live.device_id, live.rule.id))
+            if alarm_id is None:  # another process has it active: adopt it, count this one
+                alarm_id = await session.scalar(
+                    sa.select(Alarm.id).where(
+                        Alarm.device_id == live.device_id, Alarm.rule_id == live.rule.id, ACTIVE
+                    )
+                )
+                live.delta += 1
+                if not live.dirty:
+                    live.dirty = True
+                    self._dirty.append(live)
+            else:
+                events.append(
+                    {"alarm_id": alarm_id, "at": live.started, "kind": "created",
+                     "severity": live.rule.severity, "value": live.first}
+                )  # fmt: skip
+            live.alarm_id = alarm_id
+        if events:
+            await session.execute(sa.insert(AlarmEvent), events)
+
+    async def _write_clear(self, session: Any, live: Live, at: datetime) -> None:
+        if live.alarm_id is None:
+            return
+        result = await session.execute(
+            sa.update(Alarm)
+            .where(Alarm.id == live.alarm_id, ACTIVE)
+            .values(
+                cleared_at=at, updated_at=at, last_value=live.value, count=Alarm.count + live.delta
+            )
+        )
+        live.delta = 0
+        if result.rowcount:
+            severity = live.rule.escalate_to if live.escalated else live.rule.severity
+            session.add(
+                AlarmEvent(
+                    alarm_id=live.alarm_id,
+                    at=at,
+                    kind="cleared",
+                    severity=severity,
+                    value=live.value,
+                )
+            )
+
+    async def _write_escalate(self, session: Any, live: Live, at: datetime) -> None:
+        if live.alarm_id is None:
+            return
+        result = await session.execute(
+            sa.update(Alarm)
+            .where(Alarm.id == live.alarm_id, ACTIVE, ~Alarm.escalated)
+            .values(severity=live.rule.escalate_to, escalated=True, updated_at=at)
+        )
+        if result.rowcount:
+            session.add(
+                AlarmEvent(
+                    alarm_id=live.alarm_id,
+                    at=at,
+                    kind="escalated",
+                    severity=live.rule.escalate_to,
+                    value=live.value,
+                )
+            )
+
+    async def _write_presence(self, session: Any, ops: list[tuple[Any, ...]]) -> None:
+        """Presence changes: each device's newest state, and every change in its history."""
+        latest = {device_id: (state, at) for _, device_id, state, at in ops}
+        statement = self._insert(session)(DevicePresence)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["device_id"],
+                set_={"state": statement.excluded.state, "since": statement.excluded.since},
+            ),
+            [{"device_id": d, "state": s, "since": at} for d, (s, at) in latest.items()],
+        )
+        await session.execute(
+            sa.insert(PresenceEvent),
+            [{"device_id": d, "state": s, "at": at} for _, d, s, at in ops],
+        )
+
+    async def _write_counts(self, session: Any, dirty: list[Live]) -> None:
+        now = self.clock.now()
+        params = []
+        for live in dirty:
+            if live.dirty and live.alarm_id is not None:
+                params.append({"b_id": live.alarm_id, "b_delta": live.delta, "b_value": live.value})
+                live.delta = 0
+            live.dirty = False
+        if params:
+            # The table itself, not the mapped class: an executemany of one UPDATE per alarm.
+            table = sa.table(
+                "alarms", sa.column("id", sa.Integer), sa.column("count", sa.Integer),
+                sa.column("last_value", sa.Float), sa.column("updated_at", UTCDateTime()),
+                sa.column("cleared_at", UTCDateTime()),
+            )  # fmt: skip
+            await session.execute(
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("b_id"), table.c.cleared_at.is_(None))
+                .values(
+                    count=table.c.count + sa.bindparam("b_delta"),
+                    last_value=sa.bindparam("b_value"),
+                    updated_at=now,
+                ),
+                params,
+            )
