@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from taihu.chains.numbered import EdgeArrays
 
 __all__ = [
     "ChainSpec",
@@ -170,6 +174,7 @@ class SupplyGraph:
     _what_if: WhatIf | None = None
     _out_value: dict[str, float] | None = None
     _members: dict[str, list[str]] | None = None
+    _arrays: EdgeArrays | None = None
 
     @classmethod
     def build(cls, firms: list[Firm], edges: list[Supply]) -> SupplyGraph:
@@ -225,3 +230,11 @@ class SupplyGraph:
         if self._what_if is None:
             self._what_if = WhatIf.of(self.edges)
         return self._what_if
+
+    def arrays(self) -> EdgeArrays:
+        """The edges as numpy arrays for the chain analytics (built once)."""
+        if self._arrays is None:
+            from taihu.chains.numbered import EdgeArrays  # noqa: PLC0415 - it imports this module
+
+            self._arrays = EdgeArrays.of(self)
+        return self._arrays
