@@ -122,6 +122,17 @@ class WhatIf:
     suppliers: list[tuple[int, ...]]
     protected: list[bool]
     value: list[float]  # each enterprise's annual supply
+    counts: list[int]  # per pair, its number of distinct suppliers (copied by each query)
+    # Per pair, its suppliers' keys sorted, filled as queries need them and kept for the next.
+    because: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    def named(self, pair: int) -> tuple[str, ...]:
+        """The keys of a pair's suppliers, sorted."""
+        found = self.because.get(pair)
+        if found is None:
+            keys = self.keys
+            found = self.because[pair] = tuple(sorted(keys[s] for s in self.suppliers[pair]))
+        return found
 
     @classmethod
     def of(cls, edges: list[Supply]) -> WhatIf:
@@ -155,7 +166,7 @@ class WhatIf:
             for s in found:
                 outlets[s].append(p)
         return cls(keys, ids, outlets, buyer, item, [tuple(f) for f in suppliers], protected,
-                   value)  # fmt: skip
+                   value, [len(f) for f in suppliers])  # fmt: skip
 
 
 @dataclass(slots=True)
