@@ -1,12 +1,13 @@
 """The array computations of ``analyze_chain`` equal the plain-Python definitions, bit for bit."""
 
-from collections import defaultdict
+from collections import defaultdict, deque
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taihu.chains import (
     ChainSpec,
+    Fallen,
     Firm,
     Ring,
     SegmentSpec,
@@ -17,6 +18,7 @@ from taihu.chains import (
     analyze_chain,
     buyer_sourcing,
     chain_edges,
+    propagate,
     ring_shares,
     sourcing,
 )
@@ -127,3 +129,46 @@ def test_chain_arcs_are_numbered_as_digraph_of(
     fast = Digraph(*graph.arrays().chain(CHAIN.segment_keys).arcs())
     assert fast.nodes == plain.nodes
     assert fast.adjacency == plain.adjacency
+
+
+def _plain_propagate(graph: SupplyGraph, down: list[str]) -> dict[str, Fallen]:
+    # The queue the propagation was written as before it ran a level at a time over arrays.
+    net = graph.what_if()
+    gone = bytearray(len(net.keys))
+    start = sorted(net.ids[k] for k in set(down) if k in net.ids)
+    for i in start:
+        gone[i] = 1
+    live: dict[int, int] = {}
+    fallen: dict[str, Fallen] = {}
+    queue = deque((i, 0) for i in start)
+    while queue:
+        supplier, depth = queue.popleft()
+        for pair in net.outlets[supplier]:
+            buyer = net.buyer[pair]
+            if gone[buyer] or net.protected[pair]:
+                continue
+            left = live.get(pair, len(net.suppliers[pair])) - 1
+            live[pair] = left
+            if left == 0:
+                key = net.keys[buyer]
+                because = tuple(sorted(net.keys[s] for s in net.suppliers[pair]))
+                fallen[key] = Fallen(key, net.item[pair], because, depth + 1)
+                gone[buyer] = 1
+                queue.append((buyer, depth + 1))
+    return fallen
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    edges=st.lists(edge, max_size=60),
+    down=st.lists(st.integers(0, 11), min_size=1, max_size=4),
+)
+def test_propagation_by_levels_equals_the_queue(
+    edges: list[tuple[int, int, str, float, Ring, bool]], down: list[int]
+) -> None:
+    graph = _graph(edges, [0, 1, 2, 3] * 2)
+    keys = [f"N{i}" for i in down]
+    got = propagate(graph, keys)
+    expected = _plain_propagate(graph, keys)
+    assert got == expected
+    assert list(got) == list(expected)  # the same order of falling, too

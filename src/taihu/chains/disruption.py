@@ -23,6 +23,8 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from taihu.chains.facts import SupplyGraph
 
 __all__ = [
@@ -73,30 +75,42 @@ class Disruption:
 def propagate(graph: SupplyGraph, down: Iterable[str]) -> dict[str, Fallen]:
     """Everything that falls after ``down`` (not included), with the input each one lost."""
     net = graph.what_if()
-    keys, outlets, buyers, protected = (
-        net.keys, net.outlets, net.buyer, net.protected
-    )  # fmt: skip
-    gone = bytearray(len(keys))
-    start = sorted(net.ids[k] for k in set(down) if k in net.ids)
-    for i in start:
-        gone[i] = 1
+    flow = net.arrays
+    gone = np.zeros(len(net.keys), dtype=np.bool_)
+    frontier = np.array(sorted(net.ids[k] for k in set(down) if k in net.ids), dtype=np.int64)
+    gone[frontier] = True
     # live[pair] = suppliers of that input still up; substitutable pairs never fall.
-    live = net.counts.copy()
+    live = flow.counts.copy()
     fallen: dict[str, Fallen] = {}
-    queue = deque((i, 0) for i in start)
-    while queue:
-        supplier, depth = queue.popleft()
-        for pair in outlets[supplier]:
-            buyer = buyers[pair]
-            if gone[buyer] or protected[pair]:
-                continue
-            left = live[pair] - 1
-            live[pair] = left
-            if left == 0:
-                key = keys[buyer]
-                fallen[key] = Fallen(key, net.item[pair], net.named(pair), depth + 1)
-                gone[buyer] = 1
-                queue.append((buyer, depth + 1))
+    depth = 0
+    # Breadth-first, a level at a time, in the order a queue would take: the enterprises of a
+    # level in the order they fell, each one's outlets in order. A buyer falls through the pair
+    # that reached zero first in that order (as the queue would see it).
+    while len(frontier):
+        depth += 1
+        fan = flow.starts[frontier + 1] - flow.starts[frontier]
+        first = np.repeat(flow.starts[frontier] - np.cumsum(fan) + fan, fan)
+        pairs = flow.outlets[first + np.arange(int(fan.sum()), dtype=np.int64)]
+        buyers = flow.buyer[pairs]
+        keep = ~flow.protected[pairs] & ~gone[buyers]
+        pairs, buyers = pairs[keep], buyers[keep]
+        np.subtract.at(live, pairs, 1)
+        hit = live[pairs] == 0
+        # Where each emptied pair reached zero: its last place in the level's order.
+        place = np.flatnonzero(hit)
+        last = np.full(len(live), -1, dtype=np.int64)
+        last[pairs[place]] = place
+        place = place[last[pairs[place]] == place]
+        # Each buyer by the first of its emptied pairs; the level's fallen in that order.
+        owner = buyers[place]
+        firsts = np.unique(owner, return_index=True)[1]
+        place = np.sort(place[firsts])
+        frontier = buyers[place]
+        gone[frontier] = True
+        keys, item = net.keys, net.item
+        for pair, buyer in zip(pairs[place].tolist(), frontier.tolist(), strict=True):
+            key = keys[buyer]
+            fallen[key] = Fallen(key, item[pair], net.named(pair), depth)
     return fallen
 
 

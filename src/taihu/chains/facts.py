@@ -10,7 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import chain
 from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
 
 if TYPE_CHECKING:
     from taihu.chains.numbered import EdgeArrays
@@ -18,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ChainSpec",
     "Firm",
+    "FlowArrays",
     "Ring",
     "SegmentSpec",
     "Source",
@@ -106,6 +111,33 @@ class Source:
     substitutable: bool
 
 
+@dataclass(frozen=True, slots=True)
+class FlowArrays:
+    """``WhatIf``'s outlets (CSR), pair buyers, protection and supplier counts as arrays."""
+
+    starts: npt.NDArray[np.int64]
+    outlets: npt.NDArray[np.int64]
+    buyer: npt.NDArray[np.int64]
+    protected: npt.NDArray[np.bool_]
+    counts: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(
+        cls, outlets: list[list[int]], buyer: list[int], protected: list[bool], counts: list[int]
+    ) -> FlowArrays:
+        """The lists as arrays."""
+        starts = np.zeros(len(outlets) + 1, dtype=np.int64)
+        np.cumsum([len(o) for o in outlets], out=starts[1:])
+        flat = np.fromiter(chain.from_iterable(outlets), dtype=np.int64, count=int(starts[-1]))
+        return cls(
+            starts,
+            flat,
+            np.array(buyer, dtype=np.int64),
+            np.array(protected, dtype=np.bool_),
+            np.array(counts, dtype=np.int64),
+        )
+
+
 @dataclass(slots=True)
 class WhatIf:
     """Enterprises and (buyer, input) pairs numbered, for the what-if propagation's inner loop.
@@ -123,6 +155,7 @@ class WhatIf:
     protected: list[bool]
     value: list[float]  # each enterprise's annual supply
     counts: list[int]  # per pair, its number of distinct suppliers (copied by each query)
+    arrays: FlowArrays  # the same as numpy arrays, for the propagation
     # Per pair, its suppliers' keys sorted, filled as queries need them and kept for the next.
     because: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
@@ -165,8 +198,9 @@ class WhatIf:
         for p, found in enumerate(suppliers):
             for s in found:
                 outlets[s].append(p)
+        counts = [len(f) for f in suppliers]
         return cls(keys, ids, outlets, buyer, item, [tuple(f) for f in suppliers], protected,
-                   value, [len(f) for f in suppliers])  # fmt: skip
+                   value, counts, FlowArrays.of(outlets, buyer, protected, counts))  # fmt: skip
 
 
 @dataclass(slots=True)
