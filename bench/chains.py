@@ -90,6 +90,8 @@ def main() -> None:
     # The indexes the queries use, built once per graph (as the service builds one per request).
     if hasattr(graph, "what_if"):
         graph.what_if()
+    if hasattr(graph, "arrays"):
+        graph.arrays()
     graph.members("")
     built = time.perf_counter() - start
 

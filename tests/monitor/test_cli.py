@@ -86,3 +86,30 @@ def test_lists_cases_and_unblock(tmp_path: Path) -> None:
     assert "返岗不足" in _ok("monitor", "cases", "--state", "closed")
     assert "0 case(s) opened" in _ok("monitor", "unblock", code(0), "--date", str(DAY),
                                      "--open-cases")  # fmt: skip
+
+
+def test_window_per_command_no_reading_and_flag_names(tmp_path: Path) -> None:
+    # Issue 17, section 5, through the CLI: the baseline window given per command, `no_reading`
+    # in the group and series outputs, flags naming their enterprise.
+    _registry(tmp_path)
+    good = tmp_path / "power.csv"
+    good.write_bytes(power_csv(example_rows()))
+    _ok("monitor", "import-power", str(good))
+    body = json.loads(_ok("monitor", "index", "--date", str(DAY), "--group", "township",
+                          "--baseline-from", "2025-12-01", "--baseline-to", "2025-12-10",
+                          "--format", "json"))  # fmt: skip
+    assert (body["baseline_start"], body["baseline_end"]) == ("2025-12-01", "2025-12-10")
+    assert body["baseline_rule"] == "request"
+    assert body["no_reading"] == 1  # D reported the day before, not on DAY
+    assert sum(g["no_reading"] for g in body["groups"].values()) == 1
+    default = json.loads(_ok("monitor", "index", "--date", str(DAY), "--format", "json"))
+    assert default["baseline_rule"] != "request"
+    half = runner.invoke(app, ["monitor", "index", "--date", str(DAY), "--baseline-from",
+                               "2025-12-01"])  # fmt: skip
+    assert half.exit_code == 1
+    assert "--baseline-to" in half.output
+    lines = _ok("monitor", "series", "--first", "2026-02-09", "--last", str(DAY), "--json")
+    # The day before only D reports: A and B (with a baseline) have no reading; on DAY only D.
+    assert [json.loads(x)["no_reading"] for x in lines.splitlines()] == [2, 1]
+    assert "no reading" in _ok("monitor", "series", "--first", str(DAY), "--last", str(DAY))
+    assert "测试企业3" in _ok("monitor", "flags", "--first", str(DAY), "--last", str(DAY))

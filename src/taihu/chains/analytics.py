@@ -17,12 +17,18 @@ Each formula is written out, with a worked example, in docs/industry-map.md:
 
 from __future__ import annotations
 
+import gc
+import heapq
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from taihu.chains.centrality import Digraph, articulation_points, betweenness
-from taihu.chains.facts import ChainSpec, Ring, SegmentSpec, Stage, Supply, SupplyGraph
+from taihu.chains.facts import ChainSpec, Ring, Stage, Supply, SupplyGraph
+from taihu.chains.numbered import RINGS, ChainEdges, Pairs
 from taihu.core import N_, Message
 
 # Betweenness is exact on chain subgraphs up to this many enterprises; above, it is the
@@ -43,6 +49,7 @@ __all__ = [
     "analyze_chain",
     "buyer_sourcing",
     "chain_edges",
+    "collector_paused",
     "hhi",
     "level",
     "ring_shares",
@@ -263,58 +270,104 @@ def chain_edges(graph: SupplyGraph, chain: ChainSpec) -> list[Supply]:
     return [e for key in sorted(chain.segment_keys) for e in graph.by_input.get(key, ())]
 
 
-def _segment(
-    graph: SupplyGraph, spec: SegmentSpec, limits: Thresholds, pairs: list[Sourcing]
-) -> SegmentStatus:
-    members = graph.members(spec.key)
-    edges = graph.by_input.get(spec.key, [])
-    total = sum(e.value for e in edges)
-    district = Ring.DISTRICT
-    local = sum(e.value for e in edges if e.ring is district)
-    ratio = local / total if total > 0 else None
+def _chain_pairs(chain: ChainEdges) -> tuple[list[Sourcing], Pairs]:
+    """``sourcing`` of the chain's edges, computed over arrays."""
+    found = chain.pairs()
+    keys, items = chain.graph.keys, chain.graph.items
+    only = [keys[i] if i >= 0 else None for i in found.only.tolist()]
+    singles = (found.suppliers == 1).tolist()
+    out = list(
+        map(
+            Sourcing,
+            [keys[i] for i in found.buyer.tolist()],
+            [items[i] for i in found.item.tolist()],
+            found.suppliers.tolist(),
+            found.value.tolist(),
+            found.hhi.tolist(),
+            singles,
+            found.substitutable.tolist(),
+            found.outside_share.tolist(),
+            only,
+        )
+    )
+    return out, found
+
+
+def _chain_buyers(chain: ChainEdges, found: Pairs) -> list[BuyerSourcing]:
+    """``buyer_sourcing`` of the chain's pairs, computed over arrays (same sums, same order)."""
+    size = len(chain.graph.keys)
+    value = np.bincount(found.buyer, weights=found.value, minlength=size)
+    outside = np.bincount(found.buyer, weights=found.value * found.outside_share, minlength=size)
+    inputs = np.bincount(found.buyer, minlength=size)
+    top = np.zeros(size)
+    np.maximum.at(top, found.buyer, found.hhi)
+    keys = chain.graph.keys
+    out = []
+    for b in np.flatnonzero(inputs).tolist():
+        v = float(value[b])
+        share = float(outside[b]) / v if v > 0 else 0.0
+        out.append(BuyerSourcing(keys[b], v, share, int(inputs[b]), float(top[b])))
+    return out
+
+
+def _segments(
+    graph: SupplyGraph, chain: ChainSpec, edges: ChainEdges, found: Pairs, limits: Thresholds
+) -> list[SegmentStatus]:
+    numbered = edges.graph
+    total, by_ring = edges.segment_values()
+    size = len(numbered.items)
+    weighted = np.bincount(found.item, weights=found.hhi * found.value, minlength=size)
+    buyers = np.bincount(found.item, minlength=size)
+    concentrated = np.bincount(found.item[found.hhi >= limits.hhi_high], minlength=size)
     # Chokepoint: buyers whose only supplier of this input is one local enterprise, with no
     # substitute declared; a supplier with at least N such dependants holds the chain's throat.
-    dependants: dict[str, int] = defaultdict(int)
-    for pair in pairs:
-        if pair.only is not None and not pair.substitutable:
-            firm = graph.firms.get(pair.only)
-            if firm is not None and firm.local:
-                dependants[pair.only] += 1
-    chokepoints = sorted(
-        ((k, n) for k, n in dependants.items() if n >= limits.chokepoint_dependants),
-        key=lambda kn: (-kn[1], kn[0]),
-    )
-    return SegmentStatus(
-        key=spec.key, name=spec.name, stage=spec.stage, critical=spec.critical,
-        local_count=len(members), members=members, purchased_value=total, local_ratio=ratio,
-        rings=ring_shares(edges), missing=not members,
-        weak=bool(members) and ratio is not None and ratio < limits.weak_ratio,
-        chokepoints=chokepoints, buyers=len(pairs),
-        hhi=sum(p.hhi * p.value for p in pairs) / total if total > 0 else None,
-        concentrated=sum(1 for p in pairs if p.hhi >= limits.hhi_high),
-    )  # fmt: skip
+    held = (found.only >= 0) & ~found.substitutable
+    held &= numbered.local[np.where(held, found.only, 0)]
+    firms = len(numbered.keys)
+    pairs, counts = np.unique(found.item[held] * firms + found.only[held], return_counts=True)
+    chokepoints: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for key, n in zip(pairs.tolist(), counts.tolist(), strict=True):
+        if n >= limits.chokepoint_dependants:
+            chokepoints[key // firms].append((numbered.keys[key % firms], n))
+    out = []
+    for spec in chain.segments:
+        members = graph.members(spec.key)
+        i = numbered.item_ids.get(spec.key)
+        bought = 0.0 if i is None else float(total[i])
+        rings = {} if i is None else numbered.ring_shares(by_ring[i])
+        local = 0.0 if i is None else float(by_ring[i][RINGS.index(Ring.DISTRICT)])
+        ratio = local / bought if bought > 0 else None
+        out.append(
+            SegmentStatus(
+                key=spec.key, name=spec.name, stage=spec.stage, critical=spec.critical,
+                local_count=len(members), members=members, purchased_value=bought,
+                local_ratio=ratio, rings=rings, missing=not members,
+                weak=bool(members) and ratio is not None and ratio < limits.weak_ratio,
+                chokepoints=[] if i is None else sorted(chokepoints[i],
+                                                        key=lambda kn: (-kn[1], kn[0])),
+                buyers=0 if i is None else int(buyers[i]),
+                hhi=float(weighted[i]) / bought if i is not None and bought > 0 else None,
+                concentrated=0 if i is None else int(concentrated[i]),
+            )
+        )  # fmt: skip
+    return out
 
 
 def _extensions(
-    graph: SupplyGraph, chain: ChainSpec, keys: frozenset[str], limits: Thresholds
+    graph: SupplyGraph, chain: ChainSpec, edges: ChainEdges, limits: Thresholds
 ) -> list[Extension]:
     # Inputs bought by the chain's own enterprises that the template has no segment for: the
     # chain could be extended (延链) up to where those inputs come from.
-    members = {k for s in chain.segments for k in graph.members(s.key)}
-    found: dict[str, list[Supply]] = defaultdict(list)
-    for buyer in members:
-        for edge in graph.by_buyer.get(buyer, ()):
-            if edge.input not in keys:
-                found[edge.input].append(edge)
-    extensions = [
-        Extension(
-            item,
-            sum(e.value for e in edges),
-            sum(e.value for e in edges if e.ring is not Ring.DISTRICT),
-            len({e.buyer for e in edges}),
-        )
-        for item, edges in found.items()
-    ]
+    numbered = edges.graph
+    ids = numbered.ids
+    members = np.fromiter(
+        {ids[k] for s in chain.segments for k in graph.members(s.key)}, dtype=np.int64
+    )
+    inside = np.zeros(len(numbered.items), dtype=np.bool_)
+    for key in chain.segment_keys:
+        if key in numbered.item_ids:
+            inside[numbered.item_ids[key]] = True
+    extensions = [Extension(*found) for found in edges.extensions(members, inside)]
     return sorted(
         (x for x in extensions if x.outside_value > limits.extension_min_value),
         key=lambda x: (-x.outside_value, x.input),
@@ -372,38 +425,62 @@ def analyze_chain(
     samples: int | None = None,
 ) -> ChainAnalysis:
     """Analyse one chain: segment gaps, sourcing, rings, structure and suggestions."""
-    limits = limits or Thresholds()
-    keys = chain.segment_keys
-    edges = chain_edges(graph, chain)
-    pairs = sourcing(edges)
-    by_input: dict[str, list[Sourcing]] = defaultdict(list)
-    for pair in pairs:
-        by_input[pair.input].append(pair)
-    segments = [_segment(graph, spec, limits, by_input[spec.key]) for spec in chain.segments]
+    with collector_paused():
+        return _analyze(graph, chain, limits or Thresholds(), centrality, samples)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside (reference counting still frees everything)."""
+    # The analysis allocates some 100,000 acyclic objects per chain; each full collection they
+    # trigger walks the whole graph (500,000 edges at province scale), which cost about 0.4 s of
+    # 1.5 s for the six chains (measured, docs/benchmarks.md). Nothing here builds a cycle.
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _analyze(
+    graph: SupplyGraph,
+    chain: ChainSpec,
+    limits: Thresholds,
+    centrality: bool,
+    samples: int | None,
+) -> ChainAnalysis:
+    edges = graph.arrays().chain(chain.segment_keys)
+    pairs, found = _chain_pairs(edges)
+    segments = _segments(graph, chain, edges, found, limits)
     present = sum(1 for s in segments if not s.missing)
     top: list[tuple[str, float]] = []
     cut: list[str] = []
     sampled = None
-    if centrality and edges:
-        arcs = Digraph.of((e.supplier, e.buyer) for e in edges)
+    if centrality and len(edges.at):
+        arcs = Digraph(*edges.arcs())
         nodes = len(arcs.nodes)
         if samples is None and nodes > EXACT_BETWEENNESS:
             samples = SAMPLED_SOURCES
         sampled = samples if samples is not None and 0 < samples < nodes else None
         scores = betweenness(arcs, samples=samples)
-        top = sorted(((k, v) for k, v in scores.items() if v > 0), key=lambda kv: (-kv[1], kv[0]))
-        top = top[: limits.centrality_top]
+        # The first few of a sort, without sorting every node (same order, ties by key).
+        top = heapq.nsmallest(limits.centrality_top,
+                              ((k, v) for k, v in scores.items() if v > 0),
+                              key=lambda kv: (-kv[1], kv[0]))  # fmt: skip
         cut = sorted(articulation_points(arcs))
     analysis = ChainAnalysis(
         chain=chain.key,
         name=chain.name,
         completeness=present / len(segments) if segments else 0.0,
         segments=segments,
-        rings=ring_shares(edges),
+        rings=edges.graph.ring_shares(edges.rings()),
         single_source=[s for s in pairs if s.single_source],
-        extensions=_extensions(graph, chain, keys, limits),
+        extensions=_extensions(graph, chain, edges, limits),
         sourcing=pairs,
-        buyers=buyer_sourcing(pairs),
+        buyers=_chain_buyers(edges, found),
         betweenness=top,
         articulation_points=cut,
         limits=limits,

@@ -35,12 +35,21 @@ Bools = npt.NDArray[np.bool_]
 _PAIRS = 1 << 21
 
 
+class Csr(NamedTuple):
+    """Adjacency as arrays: out-degrees, row starts and the concatenated out-neighbours."""
+
+    degree: Ints
+    starts: Ints
+    targets: Ints
+
+
 @dataclass(frozen=True, slots=True)
 class Digraph:
-    """Nodes numbered in order of appearance, with each node's distinct out-neighbours."""
+    """Nodes numbered in order of appearance, with each node's distinct out-neighbours (CSR)."""
 
     nodes: list[str]
-    adjacency: list[list[int]]
+    starts: Ints  # node i's out-neighbours are targets[starts[i]:starts[i + 1]]
+    targets: Ints
 
     @classmethod
     def of(cls, arcs: Iterable[tuple[str, str]]) -> Digraph:
@@ -58,39 +67,36 @@ class Digraph:
                 out.append([])
             if i != j:
                 out[i].append(j)
-        return cls(list(names), out)
+        degree = np.fromiter((len(a) for a in out), dtype=np.int64, count=len(out))
+        starts = np.zeros(len(out) + 1, dtype=np.int64)
+        np.cumsum(degree, out=starts[1:])
+        targets = np.fromiter(chain.from_iterable(out), dtype=np.int64, count=int(starts[-1]))
+        return cls(list(names), starts, targets)
+
+    @property
+    def adjacency(self) -> list[list[int]]:
+        """Each node's out-neighbours as lists."""
+        flat: list[int] = self.targets.tolist()
+        bounds: list[int] = self.starts.tolist()
+        return [flat[bounds[v] : bounds[v + 1]] for v in range(len(self.nodes))]
+
+    @property
+    def csr(self) -> Csr:
+        """Out-degrees, row starts and out-neighbours."""
+        return Csr(np.diff(self.starts), self.starts, self.targets)
 
 
-def _index(arcs: Iterable[tuple[str, str]] | Digraph) -> tuple[list[str], list[list[int]]]:
-    graph = arcs if isinstance(arcs, Digraph) else Digraph.of(arcs)
-    return graph.nodes, graph.adjacency
-
-
-class Csr(NamedTuple):
-    """Adjacency as arrays: out-degrees, row starts and the concatenated out-neighbours."""
-
-    degree: Ints
-    starts: Ints
-    targets: Ints
-
-
-def _csr(adjacency: list[list[int]]) -> Csr:
-    """The adjacency lists as arrays."""
-    n = len(adjacency)
-    degree = np.fromiter((len(a) for a in adjacency), dtype=np.int64, count=n)
-    starts = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(degree, out=starts[1:])
-    targets = np.fromiter(chain.from_iterable(adjacency), dtype=np.int64, count=int(starts[-1]))
-    return Csr(degree, starts, targets)
+def _index(arcs: Iterable[tuple[str, str]] | Digraph) -> Digraph:
+    return arcs if isinstance(arcs, Digraph) else Digraph.of(arcs)
 
 
 def betweenness(
     arcs: Iterable[tuple[str, str]] | Digraph, *, samples: int | None = None
 ) -> dict[str, float]:
     """Betweenness centrality of every node of a directed graph given by its arcs."""
-    nodes, adjacency = _index(arcs)
+    graph = _index(arcs)
+    nodes, csr = graph.nodes, graph.csr
     n = len(nodes)
-    csr = _csr(adjacency)
     degree, targets = csr.degree, csr.targets
     # A source with no path of two arcs adds nothing (its buyers have no one further to pass
     # to), so only the others are summed, or sampled.
@@ -176,21 +182,31 @@ def _sums(groups: Ints, weights: Floats, size: int) -> Floats:
     return np.bincount(groups, weights=weights, minlength=size).astype(np.float64, copy=False)
 
 
-def _undirected(adjacency: list[list[int]]) -> list[list[int]]:
-    # Out- and in-neighbours; a pair linked both ways appears twice, which the search below
-    # tolerates (it compares a neighbour with the parent by node, not by edge).
-    incoming: list[list[int]] = [[] for _ in adjacency]
-    for v, targets in enumerate(adjacency):
-        for w in targets:
-            incoming[w].append(v)
-    return [out + into for out, into in zip(adjacency, incoming, strict=True)]
+def _undirected(graph: Digraph) -> list[list[int]]:
+    # Each node's out-neighbours in order, then its in-neighbours by number; a pair linked both
+    # ways appears twice, which the search below tolerates (it compares a neighbour with the
+    # parent by node, not by edge).
+    n = len(graph.nodes)
+    degree, _, targets = graph.csr
+    heads = np.repeat(np.arange(n, dtype=np.int64), degree)
+    source = np.concatenate((heads, targets))
+    other = np.concatenate((targets, heads))
+    inward = np.concatenate(
+        (np.zeros(len(heads), dtype=np.int64), np.ones(len(heads), dtype=np.int64))
+    )
+    rank = np.concatenate((np.arange(len(heads), dtype=np.int64), heads))
+    order = np.lexsort((rank, inward, source))
+    flat: list[int] = other[order].tolist()
+    bounds: list[int] = np.searchsorted(source[order], np.arange(n + 1)).tolist()
+    return [flat[bounds[v] : bounds[v + 1]] for v in range(n)]
 
 
 def articulation_points(arcs: Iterable[tuple[str, str]] | Digraph) -> set[str]:
     """The cut vertices of the graph with edge directions ignored."""
-    nodes, adjacency = _index(arcs)
+    graph = _index(arcs)
+    nodes = graph.nodes
     n = len(nodes)
-    neighbours = _undirected(adjacency)
+    neighbours = _undirected(graph)
     order = [-1] * n
     low = [0] * n
     parent = [-1] * n

@@ -10,10 +10,19 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import chain
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from taihu.chains.numbered import EdgeArrays
 
 __all__ = [
     "ChainSpec",
     "Firm",
+    "FlowArrays",
     "Ring",
     "SegmentSpec",
     "Source",
@@ -102,6 +111,33 @@ class Source:
     substitutable: bool
 
 
+@dataclass(frozen=True, slots=True)
+class FlowArrays:
+    """``WhatIf``'s outlets (CSR), pair buyers, protection and supplier counts as arrays."""
+
+    starts: npt.NDArray[np.int64]
+    outlets: npt.NDArray[np.int64]
+    buyer: npt.NDArray[np.int64]
+    protected: npt.NDArray[np.bool_]
+    counts: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(
+        cls, outlets: list[list[int]], buyer: list[int], protected: list[bool], counts: list[int]
+    ) -> FlowArrays:
+        """The lists as arrays."""
+        starts = np.zeros(len(outlets) + 1, dtype=np.int64)
+        np.cumsum([len(o) for o in outlets], out=starts[1:])
+        flat = np.fromiter(chain.from_iterable(outlets), dtype=np.int64, count=int(starts[-1]))
+        return cls(
+            starts,
+            flat,
+            np.array(buyer, dtype=np.int64),
+            np.array(protected, dtype=np.bool_),
+            np.array(counts, dtype=np.int64),
+        )
+
+
 @dataclass(slots=True)
 class WhatIf:
     """Enterprises and (buyer, input) pairs numbered, for the what-if propagation's inner loop.
@@ -118,6 +154,18 @@ class WhatIf:
     suppliers: list[tuple[int, ...]]
     protected: list[bool]
     value: list[float]  # each enterprise's annual supply
+    counts: list[int]  # per pair, its number of distinct suppliers (copied by each query)
+    arrays: FlowArrays  # the same as numpy arrays, for the propagation
+    # Per pair, its suppliers' keys sorted, filled as queries need them and kept for the next.
+    because: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    def named(self, pair: int) -> tuple[str, ...]:
+        """The keys of a pair's suppliers, sorted."""
+        found = self.because.get(pair)
+        if found is None:
+            keys = self.keys
+            found = self.because[pair] = tuple(sorted(keys[s] for s in self.suppliers[pair]))
+        return found
 
     @classmethod
     def of(cls, edges: list[Supply]) -> WhatIf:
@@ -150,8 +198,9 @@ class WhatIf:
         for p, found in enumerate(suppliers):
             for s in found:
                 outlets[s].append(p)
+        counts = [len(f) for f in suppliers]
         return cls(keys, ids, outlets, buyer, item, [tuple(f) for f in suppliers], protected,
-                   value)  # fmt: skip
+                   value, counts, FlowArrays.of(outlets, buyer, protected, counts))  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -170,6 +219,7 @@ class SupplyGraph:
     _what_if: WhatIf | None = None
     _out_value: dict[str, float] | None = None
     _members: dict[str, list[str]] | None = None
+    _arrays: EdgeArrays | None = None
 
     @classmethod
     def build(cls, firms: list[Firm], edges: list[Supply]) -> SupplyGraph:
@@ -225,3 +275,11 @@ class SupplyGraph:
         if self._what_if is None:
             self._what_if = WhatIf.of(self.edges)
         return self._what_if
+
+    def arrays(self) -> EdgeArrays:
+        """The edges as numpy arrays for the chain analytics (built once)."""
+        if self._arrays is None:
+            from taihu.chains.numbered import EdgeArrays  # noqa: PLC0415 - it imports this module
+
+            self._arrays = EdgeArrays.of(self)
+        return self._arrays
