@@ -65,7 +65,6 @@ async def test_the_device_page_lists_refused_messages(
     assert "payload is not valid JSON" not in page
 
 
-
 async def test_a_quoted_value_of_a_refusal_is_shown_as_text(
     client: httpx.AsyncClient, make_device: Any, world: World, app: Any
 ) -> None:
@@ -80,7 +79,8 @@ async def test_a_quoted_value_of_a_refusal_is_shown_as_text(
     page = (await client.get(f"/devices/{dev.id}")).text
     # ``{name!r}`` quotes the value itself, marked as data and escaped; before, the console
     # showed the repr of its HTML wrapper: Markup('<span translate="no">…</span>').
-    assert f'网关 {dev.id} 已有名为 <span translate="no">&#39;泵&lt;1&gt;&#39;</span> 的子设备' in page
+    quoted = '<span translate="no">&#39;泵&lt;1&gt;&#39;</span>'
+    assert f"网关 {dev.id} 已有名为 {quoted} 的子设备" in page
     assert "Markup(" not in page
 
 

@@ -61,7 +61,6 @@ async def test_the_device_is_told_in_english_the_reader_in_their_language(
     assert (await _post_bad(client, dev.token, **ZH)).json()["message"].startswith("消息内容")
 
 
-
 async def test_a_store_outage_is_a_503_with_a_code_and_the_callers_language(
     client: httpx.AsyncClient, make_device: Any, app: Any
 ) -> None:

@@ -107,9 +107,12 @@ class _Fields(string.Formatter):
 
 
 def render_text(
-    template: str, params: Mapping[str, Any], translate: Translate = _same, datum: Datum | None = None
+    template: str,
+    params: Mapping[str, Any],
+    translate: Translate = _same,
+    datum: Datum | None = None,
 ) -> str:
-    """Translate ``template`` and fill its fields from ``params`` (each through ``datum``, if given)."""
+    """Translate ``template`` and fill its fields from ``params`` (each through ``datum``)."""
     text = translate(template) if template else template
     if not params or "{" not in text:
         return text

@@ -7,8 +7,6 @@ a key nobody named is shown as written (the crawler browser test then points at 
 
 from __future__ import annotations
 
-from typing import Any
-
 from markupsafe import Markup, escape
 
 from taihu.core import N_, Message
