@@ -11,6 +11,7 @@ import httpx
 import uvicorn
 
 from taihu.accounts import Role
+from taihu.core import N_, Message
 from taihu.devices import DeviceHub
 from taihu.devices.values import Point
 from tests.conftest import CODE_B, World
@@ -62,6 +63,25 @@ async def test_the_device_page_lists_refused_messages(
     # The detail in the reader's language too (the device itself was told it in English).
     assert "消息内容不是有效的 JSON" in page
     assert "payload is not valid JSON" not in page
+
+
+async def test_a_quoted_value_of_a_refusal_is_shown_as_text(
+    client: httpx.AsyncClient, make_device: Any, world: World, app: Any
+) -> None:
+    dev = await make_device()
+    await world.user("factory", Role.ENTERPRISE, enterprises=(dev.enterprise_id,))
+    await sign_in(client, "factory")
+    hub: DeviceHub = app.state.device_hub
+    why = Message(N_("gateway {gateway_id} has a child named {name!r} already"),
+                  gateway_id=dev.id, name="泵<1>")  # fmt: skip
+    hub.rejects.record(dev.id, "not_authorized", 0x87, why, transport="mqtt")
+    await hub.rejects.flush()
+    page = (await client.get(f"/devices/{dev.id}")).text
+    # ``{name!r}`` quotes the value itself, marked as data and escaped; before, the console
+    # showed the repr of its HTML wrapper: Markup('<span translate="no">…</span>').
+    quoted = '<span translate="no">&#39;泵&lt;1&gt;&#39;</span>'
+    assert f"网关 {dev.id} 已有名为 {quoted} 的子设备" in page
+    assert "Markup(" not in page
 
 
 async def test_other_enterprises_devices_are_hidden(

@@ -16,8 +16,10 @@ from taihu.accounts import Principal
 from taihu.core import Database, FrozenClock, upgrade
 from taihu.core.migrate import alembic_config
 from taihu.devices import DeviceHub, DeviceService
+from taihu.devices.ingest import IngestQueue
 from taihu.devices.models import DeviceReject
 from taihu.devices.values import BadPayload, parse_json, telemetry_rows
+from tests.devices.test_ingest import SlowStore
 from tests.monitor.helpers import registry
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -57,6 +59,33 @@ async def test_the_device_is_told_in_english_the_reader_in_their_language(
     assert zh["params"] == en["params"] == row.params
     # A device that asks for Chinese gets its answer in Chinese, as every API caller.
     assert (await _post_bad(client, dev.token, **ZH)).json()["message"].startswith("消息内容")
+
+
+async def test_a_store_outage_is_a_503_with_a_code_and_the_callers_language(
+    client: httpx.AsyncClient, make_device: Any, app: Any
+) -> None:
+    hub: DeviceHub = app.state.device_hub
+    # Every write fails: after its retries the ingest queue gives the senders up.
+    hub.ingest = IngestQueue(SlowStore(hub.store, delay=0, failures=1_000), linger=0)  # type: ignore[arg-type]
+    dev = await make_device()
+    told = await client.post(f"/api/v1/{dev.token}/telemetry", json={"kw": 1})
+    # What a device acts on: the status, Retry-After and the stable code (ThingsBoard's
+    # clients only look at the status); the sentence defaults to English.
+    assert told.status_code == 503
+    assert told.headers["retry-after"] == "1"
+    assert told.json()["error"] == "not_stored"
+    assert told.json()["message"] == "not stored: disk unavailable (simulated)"
+    assert told.json()["details"]["error"] == "disk unavailable (simulated)"
+    # A person reading the API in Chinese gets the sentence in Chinese, the cause as it came.
+    chinese = await client.post(f"/api/v1/{dev.token}/telemetry", json={"kw": 2}, headers=ZH)
+    assert chinese.status_code == 503
+    assert chinese.json()["error"] == "not_stored"
+    assert chinese.json()["message"] == "未存储：disk unavailable (simulated)"  # noqa: RUF001 - Chinese colon
+    await hub.rejects.flush()
+    rejects = (
+        await client.get(f"/api/devices/{dev.id}/rejects", headers={**dev.headers, **ZH})
+    ).json()
+    assert [r["detail"] for r in rejects["recent"]] == ["未存储：disk unavailable (simulated)"] * 2  # noqa: RUF001
 
 
 async def test_a_refusal_over_mqtt_keeps_its_values(

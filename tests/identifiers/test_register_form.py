@@ -38,7 +38,9 @@ async def _signed_in(client: httpx.AsyncClient, world: World, templates: int) ->
     assert "额定载重(kg) Rated load" in form.text
     assert '<span class="unit">kg</span>' in form.text
     assert 'name="item:productionDate"' in form.text
-    assert 'type="date"' in form.text
+    # A date field in the page language's form (not the browser's: no type="date").
+    assert 'id="item-productionDate" name="item:productionDate" type="text" data-date' in form.text
+    assert 'placeholder="例：2026-04-29"' in form.text  # noqa: RUF001 - Chinese colon
     csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
     assert csrf
     return csrf[1]
@@ -57,6 +59,9 @@ async def test_every_field_error_beside_its_field(
     errors = dict(re.findall(r'<p class="field-error" id="error-([^"]+)">([^<]+)</p>', answer.text))
     assert set(errors) == {"ratedLoadKg", "productionDate", "model"}
     assert "heavy" in errors["ratedLoadKg"]
+    # 14/03/2026 reads as two different days to two readers: refused, with the page's form.
+    assert errors["productionDate"] == "不是日期：请写成 2026-04-29 的形式"  # noqa: RUF001
+    assert 'value="14/03/2026"' in answer.text
     assert 'value="SN-0001"' in answer.text  # what was typed stays
     assert (await client.get(f"/r/{PREFIX}/ELV-1")).status_code == 404
 
@@ -131,3 +136,36 @@ async def test_identifiers_page_lookup_first_names_natural_order(
     table = text.split('id="prefixes"')[1]
     assert table.index("88.118.2<") < table.index("88.118.8<") < table.index("88.118.10<")
     assert "Hengli Elevator" in table  # the enterprise's name, not its id
+
+
+async def test_a_date_in_the_english_pages_form_is_kept_as_its_day(
+    client: httpx.AsyncClient, world: World, templates: int
+) -> None:
+    client.cookies.set("taihu_lang", "en")
+    csrf = await _signed_in_en(client, world, templates)
+    data = {**GOOD, "item:productionDate": "14 Mar 2026", "item:ratedLoadKg": "heavy"}
+    answer = await client.post("/identifiers/new", data={
+        "csrf": csrf, "prefix": PREFIX, "template": "elevator-1.0", "suffix": "ELV-9", **data,
+    })  # fmt: skip
+    assert answer.status_code == 400  # another field is wrong: the date stays as typed
+    assert 'value="14 Mar 2026"' in answer.text
+    assert 'id="error-productionDate"' not in answer.text
+    answer = await client.post("/identifiers/new", data={
+        "csrf": csrf, "prefix": PREFIX, "template": "elevator-1.0", "suffix": "ELV-9",
+        **data, "item:ratedLoadKg": "1000",
+    })  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    record = await client.get(f"/api/handles/{PREFIX}/ELV-9")
+    values = {v["type"]: v["data"]["value"] for v in record.json()["values"]}
+    assert values["productionDate"] == "2026-03-14"  # the record keeps ISO days
+
+
+async def _signed_in_en(client: httpx.AsyncClient, world: World, templates: int) -> str:
+    await world.user("lift", Role.ENTERPRISE, enterprises=(templates,))
+    await sign_in(client, "lift")
+    form = await client.get("/identifiers/new", params={"prefix": PREFIX,
+                                                          "template": "elevator-1.0"})  # fmt: skip
+    assert 'placeholder="e.g. 29 Apr 2026"' in form.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf
+    return csrf[1]

@@ -1,7 +1,7 @@
 """The monitor's console pages, signed in through the real sign-in form."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import httpx
 import sqlalchemy as sa
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from taihu.accounts import Role
 from taihu.core import Database, FrozenClock
 from taihu.monitor import import_power
+from taihu.web.clock_format import when
 from tests.conftest import World
 from tests.monitor.helpers import DAY, SYSTEM, code, example_rows, power_csv, registry
 from tests.web.test_console import sign_in
@@ -107,3 +108,45 @@ async def test_a_case_names_its_enterprise_by_credit_code_or_exact_name(
             "SELECT e.name, c.title FROM monitor_cases c JOIN enterprises e"
             " ON e.id = c.enterprise_id ORDER BY c.id"))).all()  # fmt: skip
     assert [tuple(r) for r in found] == [("测试企业2", "按代码"), ("测试企业3", "按名称")]
+
+
+async def test_date_fields_are_written_and_read_in_the_page_language(
+    client: httpx.AsyncClient, world: World, db: Database, clock: FrozenClock
+) -> None:
+    ids = await registry(db, clock)
+    async with db.session() as session:
+        await import_power(session, clock, SYSTEM, "p.csv", power_csv(example_rows()),
+                           max_kwh=1e6, today=DAY)  # fmt: skip
+    await world.user("analyst", Role.BUREAU)
+    await sign_in(client, "analyst")
+    chinese = (await client.get("/monitor")).text
+    assert 'name="date" type="text" data-date value="2026-02-10"' in chinese
+    assert 'type="date"' not in chinese  # the browser's locale would pick the format
+    client.cookies.set("taihu_lang", "en")
+    english = (await client.get("/monitor")).text
+    assert 'name="date" type="text" data-date value="10 Feb 2026"' in english
+    assert 'placeholder="e.g. 29 Apr 2026"' in english
+    # What the English field sends is read back as its day.
+    picked = (await client.get("/monitor", params={"date": "9 Feb 2026"})).text
+    assert "Resumption of work and production, 9 Feb 2026" in picked
+    assert 'value="9 Feb 2026"' in picked
+    # A deadline in the page's form is kept; one that is not a date is refused in its words.
+    token = _csrf((await client.get("/monitor/cases")).text)
+    made = await client.post("/monitor/cases", data={
+        "csrf": token, "enterprise_id": str(ids[code(0)]), "category": "funds",
+        "title": "流动资金不足"})  # fmt: skip
+    assert made.status_code == 303
+    assign = {"csrf": token, "action": "assign", "officer": "wang"}
+    refused = await client.post("/monitor/cases/1", data={**assign, "deadline": "12/03/2026"})
+    assert refused.headers["location"] == "/monitor/cases"
+    board = (await client.get("/monitor/cases")).text
+    assert "Deadline is not a date: write it as 29 Apr 2026" in board
+    client.cookies.set("taihu_lang", "zh_CN")
+    await client.post("/monitor/cases/1", data={**assign, "deadline": "12/03/2026"})
+    board = (await client.get("/monitor/cases")).text
+    assert "办理期限不是日期：请写成 2026-04-29 的形式" in board  # noqa: RUF001
+    written = when(clock.now().date() + timedelta(days=3), UTC, "en")  # such as 9 Feb 2026
+    assert (await client.post("/monitor/cases/1", data={**assign, "deadline": written})
+            ).status_code == 303  # fmt: skip
+    client.cookies.set("taihu_lang", "en")
+    assert f"due {written}" in (await client.get("/monitor/cases")).text

@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -19,7 +20,7 @@ from taihu.chains import (
 )
 from taihu.core import N_, Message, NotFound
 from taihu.enterprises import industry_class, township
-from taihu.web.clock_format import when
+from taihu.web.clock_format import read_day, when
 from taihu.web.i18n import accepted_language, current_language, render
 from taihu.web.terms import message_html, term
 from tests.conftest import CODE_A, CODE_B, World
@@ -111,6 +112,29 @@ def test_terms_dates_and_messages_in_each_language() -> None:
         assert term("20M-100M") == "¥20 to 100 million"
     finally:
         current_language.reset(token)
+
+
+def test_date_fields_read_either_languages_form_and_nothing_ambiguous() -> None:
+    day = date(2026, 12, 6)
+    for text in (
+        "2026-12-06",
+        " 2026-12-6 ",
+        "2026/12/06",
+        "2026年12月6日",
+        "6 Dec 2026",
+        "06 december 2026",
+        "Dec 6, 2026",
+        when(day, UTC, "en"),
+        when(day, UTC, "zh_CN"),
+    ):
+        assert read_day(text) == day, text
+    # Day and month in numbers only are read differently by different readers: never guessed.
+    for text in ("06/12/2026", "12/06/2026", "2026-02-30", "6 Foo 2026", "", "2026-12", "x" * 40):
+        assert read_day(text) is None, text  # fmt: skip
+    # No console form uses the browser's date input, whose format follows the browser's locale.
+    folder = Path(__file__).parents[2] / "src" / "taihu" / "web" / "templates"
+    pages = [p for p in folder.rglob("*.html") if 'type="date"' in p.read_text()]
+    assert pages == []
 
 
 def test_chain_suggestions_in_each_language_with_their_values_marked_as_data() -> None:

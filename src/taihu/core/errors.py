@@ -100,7 +100,7 @@ class TooManyRequests(TaihuError):
     default_code = "rate_limited"
 
     def __init__(
-        self, message: str, *, retry_after: int, code: str | None = None, **details: Any
+        self, message: str | Message, *, retry_after: int, code: str | None = None, **details: Any
     ) -> None:
         super().__init__(message, code=code, retry_after=retry_after, **details)
         self.retry_after = retry_after

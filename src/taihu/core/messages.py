@@ -70,26 +70,54 @@ class Message:
         return self.render()
 
 
-class _Fields(string.Formatter):
-    """Fills ``{name}`` fields; an unknown field stays as written instead of failing."""
+Datum = Callable[[Any, str], str]
 
-    def __init__(self, translate: Translate) -> None:
+
+class _Rendered(str):
+    """A nested message already rendered: a sentence of ours, not a value to mark as data."""
+
+    __slots__ = ()
+
+
+class _Fields(string.Formatter):
+    """Fills ``{name}`` fields; an unknown field stays as written instead of failing.
+
+    ``datum`` sees each value (after its ``!r``/``!s`` conversion and format spec), so a renderer
+    can escape or mark it; it is applied to the finished text, never before the conversion,
+    so ``{name!r}`` quotes the value itself and not a wrapper of it.
+    """
+
+    def __init__(self, translate: Translate, datum: Datum | None) -> None:
         self._translate = translate
+        self._datum = datum
 
     def get_value(self, key: int | str, args: Any, kwargs: Mapping[str, Any]) -> Any:  # noqa: ARG002 - Formatter's signature
         if isinstance(key, str) and key in kwargs:
             value = kwargs[key]
-            return value.render(self._translate) if isinstance(value, Message) else value
-        return "{" + str(key) + "}"
+            if isinstance(value, Message):
+                return _Rendered(render_text(value.id, value.params, self._translate, self._datum))
+            return value
+        return _Rendered("{" + str(key) + "}")
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        text = super().format_field(value, format_spec)
+        if self._datum is None or isinstance(value, _Rendered):
+            return text
+        return self._datum(value, text)
 
 
-def render_text(template: str, params: Mapping[str, Any], translate: Translate = _same) -> str:
-    """Translate ``template`` and fill its fields from ``params``."""
+def render_text(
+    template: str,
+    params: Mapping[str, Any],
+    translate: Translate = _same,
+    datum: Datum | None = None,
+) -> str:
+    """Translate ``template`` and fill its fields from ``params`` (each through ``datum``)."""
     text = translate(template) if template else template
     if not params or "{" not in text:
         return text
     try:
-        return _Fields(translate).vformat(text, (), params)
+        return str(_Fields(translate, datum).vformat(text, (), params))
     except (ValueError, IndexError, AttributeError):
         # A sentence holding literal braces (user text pasted in): shown as written.
         return text

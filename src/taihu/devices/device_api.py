@@ -187,7 +187,8 @@ async def post_telemetry(token: str, request: Request, hub: Hub) -> Response:
         raise TooManyRequests(template, retry_after=1, limits=limits, count=count)
     ack = await (await hub.submit_points(auth.device_id, points, "http"))
     if ack.reason >= 0x80:
-        raise NotStored(ack.message or "not stored", retry_after=1)
+        # The device reads the code and Retry-After; the sentence is in its Accept-Language.
+        raise NotStored(ack.why or Message(N_("not stored")), retry_after=1)
     return Response()
 
 

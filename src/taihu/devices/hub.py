@@ -592,7 +592,8 @@ class DeviceHub:
         def not_stored(error: str) -> Ack:  # transient: the store may be back for a resend
             self.stats.rejected += 1
             message = _not_stored(error)
-            ack = Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, message.render(), transient=True)
+            ack = Ack(Reason.IMPLEMENTATION_SPECIFIC_ERROR, message.render(), transient=True,
+                      why=message)  # fmt: skip
             self.rejects.record(device_id, "not_stored", ack.reason, message,
                                 transport=transport)  # fmt: skip
             return ack

@@ -27,7 +27,7 @@ def flash(request: Request, response: Response, message: Message | TaihuError) -
     """Remember ``message`` for the page ``response`` redirects to."""
     if isinstance(message, TaihuError):
         message = Message(message.template, **message.details)
-    raw = json.dumps({"id": message.id, "params": dict(message.params)}, default=str)
+    raw = json.dumps(_plain(message), default=str)
     payload = base64.urlsafe_b64encode(raw.encode()).decode()
     key: bytes = request.app.state.runtime.settings.secret_key
     response.set_cookie(
@@ -52,6 +52,23 @@ def take_flash(request: Request) -> Message | None:
         return None
     try:
         data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload.encode()))
-        return Message(str(data["id"]), **dict(data.get("params") or {}))
-    except (ValueError, KeyError, TypeError):
+        return _message(data)
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _plain(message: Message) -> dict[str, Any]:
+    """A message as JSON, its values that are messages (a field's name) kept as messages."""
+    params = {
+        key: {"message": _plain(value)} if isinstance(value, Message) else value
+        for key, value in message.params.items()
+    }
+    return {"id": message.id, "params": params}
+
+
+def _message(data: dict[str, Any]) -> Message:
+    params = {
+        key: _message(value["message"]) if isinstance(value, dict) and "message" in value else value
+        for key, value in dict(data.get("params") or {}).items()
+    }
+    return Message(str(data["id"]), **params)

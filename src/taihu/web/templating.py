@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taihu.core import translating
 from taihu.settings import Settings
-from taihu.web.clock_format import when
+from taihu.web.clock_format import SAMPLE_DAY, when
 from taihu.web.i18n import (
     API_PREFIXES,
     LANGUAGES,
@@ -55,6 +55,7 @@ def build_templates(settings: Settings) -> Jinja2Templates:
     env.filters["term"] = term
     env.filters["msg_data"] = message_html
     env.globals["zone_name"] = settings.console.timezone
+    env.globals["sample_day"] = SAMPLE_DAY  # the example of templates/_date_input.html
     env.globals["languages"] = LANGUAGES
     env.globals["current_language"] = current_language.get
     return Jinja2Templates(env=env)

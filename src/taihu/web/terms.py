@@ -7,8 +7,6 @@ a key nobody named is shown as written (the crawler browser test then points at 
 
 from __future__ import annotations
 
-from typing import Any
-
 from markupsafe import Markup, escape
 
 from taihu.core import N_, Message
@@ -106,18 +104,20 @@ def term(value: object) -> str:
 _DATA = Markup('<span translate="no">{}</span>')
 
 
+def _datum_html(value: object, text: str) -> str:
+    """A filled-in value as HTML: text values marked as data, anything else escaped."""
+    return _DATA.format(text) if isinstance(value, str) else escape(text)
+
+
 def message_html(value: object) -> Markup:
     """A ``Message`` as HTML in the current language, its text values marked as data.
 
     The values of a message (an enterprise's or a segment's name) are data in the language they
     were entered in, so they carry ``translate="no"``; numbers and the sentence are the reader's.
+    A ``{name!r}`` field quotes the value's own text (the mark goes around the quoted text).
     """
     if not isinstance(value, Message):
         return escape(render(value))
-    params: dict[str, Any] = {
-        key: _DATA.format(item) if isinstance(item, str) else item
-        for key, item in value.params.items()
-    }
-    # Safe: the sentence is escaped by the translate callable, the values by _DATA.format,
-    # and the other values are numbers.
-    return Markup(render_text(value.id, params, lambda text: escape(gettext_(text))))  # noqa: S704
+    # Safe: the sentence is escaped by the translate callable and every value by _datum_html.
+    text = render_text(value.id, value.params, lambda text: escape(gettext_(text)), _datum_html)
+    return Markup(text)  # noqa: S704

@@ -28,7 +28,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
-from taihu.core import drain
+from taihu.core import Message, drain
 from taihu.devices.mqtt.codec import (
     ConnAck,
     Connect,
@@ -104,6 +104,9 @@ class Ack:
     # client, which has no negative PUBACK, is disconnected unacknowledged so it sends again.
     # Any other refusal is permanent: a 3.1.1 client gets a PUBACK and the message is dropped.
     transient: bool = False
+    # The refusal as a message id and values (``message`` is its English text, for the wire),
+    # so that the HTTP device API can answer in its caller's language.
+    why: Message | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ own checks are off, so what a person sees is what the API would answer).
 from __future__ import annotations
 
 import secrets
+from datetime import UTC
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -24,8 +25,9 @@ from taihu.identifiers import (
     register_one,
     seckeys_for,
 )
+from taihu.web.clock_format import SAMPLE_DAY, read_day, when
 from taihu.web.console import Signed, render_page
-from taihu.web.i18n import gettext_
+from taihu.web.i18n import current_language, gettext_
 from taihu.web.pages.identifier_views import natural_key
 from taihu.web.pages.imports import csv_download, csv_template
 
@@ -113,7 +115,8 @@ async def register_submit(
         spec = await service.template_for(prefix, template)
     except TaihuError:
         return await _render(request, who, session, runtime, prefix, template, status_code=400)
-    fields = {k.removeprefix("item:"): v for k, v in data.items() if k.startswith("item:")}
+    typed = {k.removeprefix("item:"): v for k, v in data.items() if k.startswith("item:")}
+    fields, unreadable = _iso_dates(form_fields(spec), typed)
     suffix = data.get("suffix", "").strip()
     handle, problems = await register_one(
         session, who.principal, spec, f"{prefix}/{suffix}", fields, clock=runtime.clock,
@@ -121,10 +124,31 @@ async def register_submit(
     )  # fmt: skip
     if handle is None:
         errors = {key: problem.render(gettext_) for key, problem in problems.items()}
+        for key in unreadable & errors.keys():  # said in the form the field itself uses
+            example = when(SAMPLE_DAY, UTC, current_language.get())
+            errors[key] = gettext_("Not a date: write it as %(day)s") % {"day": example}
         return await _render(request, who, session, runtime, prefix, template,
-                             values={**fields, "suffix": suffix}, errors=errors,
+                             values={**typed, "suffix": suffix}, errors=errors,
                              status_code=400)  # fmt: skip
     return RedirectResponse(f"/identifiers?handle={quote(handle)}", status_code=303)
+
+
+def _iso_dates(fields: list[Any], typed: dict[str, str]) -> tuple[dict[str, str], set[str]]:
+    """The values with date fields as ISO days (the record's form), and the unreadable ones.
+
+    Date fields are written in the page language's form (templates/_date_input.html).
+    """
+    values, unreadable = dict(typed), set()
+    for field in fields:
+        text = typed.get(field.id_type, "").strip()
+        if field.kind != "date" or not text:
+            continue
+        day = read_day(text)
+        if day is None:
+            unreadable.add(field.id_type)
+        else:
+            values[field.id_type] = day.isoformat()
+    return values, unreadable
 
 
 def _example(field: Any) -> str:

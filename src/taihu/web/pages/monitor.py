@@ -9,7 +9,7 @@ services enforce who may see and do what; these pages only shape their answers.
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -44,9 +44,10 @@ from taihu.monitor import (
     list_overrides,
     set_override,
 )
+from taihu.web import clock_format
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.flash import flash
-from taihu.web.i18n import N_, gettext_
+from taihu.web.i18n import N_, current_language, gettext_
 
 __all__ = ["router"]
 
@@ -94,10 +95,15 @@ def _today(runtime: RuntimeDep) -> date:
 
 
 def _parse(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    """A day from a query or form field, in either language's form (the date fields' own)."""
+    return clock_format.read_day(text)
+
+
+def _not_a_date(field: str) -> Message:
+    """A date field that holds no date: which one, and a date written as the page writes it."""
+    example = clock_format.when(clock_format.SAMPLE_DAY, UTC, current_language.get())
+    return Message(N_("{field} is not a date: write it as {example}"), field=Message(field),
+                   example=example)  # fmt: skip
 
 
 async def _day(monitor: MonitorService, runtime: RuntimeDep, text: str | None) -> date:
@@ -135,9 +141,9 @@ async def dashboard(
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
-    day: Annotated[str | None, Query(alias="date", max_length=10)] = None,
-    baseline_start: Annotated[str | None, Query(max_length=10)] = None,
-    baseline_end: Annotated[str | None, Query(max_length=10)] = None,
+    day: Annotated[str | None, Query(alias="date", max_length=32)] = None,
+    baseline_start: Annotated[str | None, Query(max_length=32)] = None,
+    baseline_end: Annotated[str | None, Query(max_length=32)] = None,
 ) -> HTMLResponse:
     monitor = _monitor(session, runtime)
     chosen = _parse(day)
@@ -205,10 +211,10 @@ async def enterprise_page(
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
-    day: Annotated[str | None, Query(alias="date", max_length=10)] = None,
+    day: Annotated[str | None, Query(alias="date", max_length=32)] = None,
     opened: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
-    baseline_start: Annotated[str | None, Query(max_length=10)] = None,
-    baseline_end: Annotated[str | None, Query(max_length=10)] = None,
+    baseline_start: Annotated[str | None, Query(max_length=32)] = None,
+    baseline_end: Annotated[str | None, Query(max_length=32)] = None,
 ) -> HTMLResponse:
     monitor = _monitor(session, runtime)
     when = await _day(monitor, runtime, day)
@@ -259,8 +265,8 @@ async def change_baseline(
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
-    start: Annotated[str, Form(max_length=10)] = "",
-    end: Annotated[str, Form(max_length=10)] = "",
+    start: Annotated[str, Form(max_length=32)] = "",
+    end: Annotated[str, Form(max_length=32)] = "",
     reason: Annotated[str, Form(max_length=300)] = "",
     clear: Annotated[str, Form(max_length=8)] = "",
     csrf: Annotated[str, Form(max_length=128)] = "",
@@ -293,29 +299,28 @@ async def open_unblock(
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
-    day: Annotated[str, Form(alias="date", max_length=10)],
+    day: Annotated[str, Form(alias="date", max_length=32)],
     csrf: Annotated[str, Form(max_length=128)] = "",
     officer: Annotated[str, Form(max_length=128)] = "",
-    deadline: Annotated[str, Form(max_length=10)] = "",
+    deadline: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     if csrf != who.csrf_token:
         return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
     monitor = _monitor(session, runtime)
+    page = f"/monitor/enterprises/{enterprise_id}"
+    when, due = _parse(day), _parse(deadline)
+    if when is None or (deadline.strip() and due is None):
+        return _back(request, page, _not_a_date(N_("Deadline") if when else N_("Day")))
     try:
         key = await EnterpriseService(session, runtime.clock).get(who.principal, enterprise_id)
         _, _, opened = await CaseService(session, runtime.clock).open_unblock_cases(
-            who.principal, monitor, key.credit_code, date.fromisoformat(day),
-            officer=officer or None, deadline=date.fromisoformat(deadline) if deadline else None,
+            who.principal, monitor, key.credit_code, when, officer=officer or None, deadline=due,
         )  # fmt: skip
     except (PermissionDenied, NotFound):
         return render_page(request, "denied.html", who, status_code=403)
     except InvalidInput as exc:
         return HTMLResponse(exc.text(gettext_), status_code=400)
-    except ValueError:
-        return HTMLResponse(gettext_("Not a date (YYYY-MM-DD)."), status_code=400)
-    return RedirectResponse(
-        f"/monitor/enterprises/{enterprise_id}?date={day}&opened={opened}", status_code=303
-    )
+    return RedirectResponse(f"{page}?date={when.isoformat()}&opened={opened}", status_code=303)
 
 
 @router.get("/monitor/cases", response_class=HTMLResponse)
@@ -391,13 +396,15 @@ async def act_on_case(
     action: Annotated[str, Form(max_length=16)],
     comment: Annotated[str, Form(max_length=2000)] = "",
     officer: Annotated[str, Form(max_length=128)] = "",
-    deadline: Annotated[str, Form(max_length=10)] = "",
+    deadline: Annotated[str, Form(max_length=32)] = "",
     csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     if csrf != who.csrf_token:
         return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
+    when = _parse(deadline)
+    if deadline.strip() and when is None:
+        return _back(request, "/monitor/cases", _not_a_date(N_("Deadline")))
     try:
-        when = date.fromisoformat(deadline) if deadline else None
         await CaseService(session, runtime.clock).act(
             who.principal, case_id, action, comment=comment, officer=officer or None,
             deadline=when,
@@ -405,9 +412,6 @@ async def act_on_case(
     except (InvalidInput, PermissionDenied, NotFound, Conflict) as exc:
         await session.rollback()
         return _back(request, "/monitor/cases", exc)
-    except ValueError:
-        bad_date = Message(N_("The deadline must be a date (YYYY-MM-DD)."))
-        return _back(request, "/monitor/cases", bad_date)
     return RedirectResponse("/monitor/cases", status_code=303)
 
 
