@@ -7,7 +7,7 @@ import re
 import httpx
 
 from tests.surveys.conftest import Field
-from tests.surveys.helpers import XLSX, book, chain_form, instance
+from tests.surveys.helpers import TOWN, XLSX, book, chain_form, instance
 from tests.web.test_console import sign_in
 
 
@@ -87,3 +87,25 @@ async def test_an_enterprise_sees_its_surveys_and_makes_a_device(
     assert found is not None
     listed = await client.get(f"/openrosa/key/{found[1]}/formList")
     assert b"chain_survey" in listed.content
+
+
+async def test_the_assignment_deadline_is_read_in_the_page_languages_form(
+    client: httpx.AsyncClient, field: Field
+) -> None:
+    await sign_in(client, "zhang.wei")
+    await client.get("/lang/en")
+    page = await client.get("/surveys/chain_survey")
+    assert 'type="date"' not in page.text  # the browser's locale would pick the format
+    token = _csrf(page.text)
+    form = {"csrf": token, "scope": "township", "value": TOWN}
+    refused = await client.post(
+        "/surveys/chain_survey/assign", data={**form, "deadline": "06/12/2027"}
+    )
+    assert refused.status_code == 303
+    assert "Deadline is not a date: write it as" in (await client.get("/surveys/chain_survey")).text
+    kept = await client.post(
+        "/surveys/chain_survey/assign", data={**form, "deadline": "15 Jan 2027"}
+    )
+    assert kept.status_code == 303
+    mine = await client.get("/api/my-surveys", headers=field.owner_a)
+    assert [s["deadline"] for s in mine.json()] == ["2027-01-15"], mine.text

@@ -6,7 +6,7 @@ form (a pyxform problem with its sheet and row, a bad scope) comes back as the p
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -15,9 +15,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from taihu.accounts import Permission
 from taihu.core import DbSession, Id, Message, RuntimeDep, TaihuError, read_upload
 from taihu.surveys import Intake, Review, SubmissionFilter, SurveyService
+from taihu.web import clock_format
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.flash import flash
-from taihu.web.i18n import N_, gettext_
+from taihu.web.i18n import N_, current_language, gettext_
 
 __all__ = ["router"]
 
@@ -113,16 +114,17 @@ async def publish(
 @router.post("/surveys/{form_id}/assign", response_model=None)
 async def assign(
     request: Request, form_id: str, who: Signed, session: DbSession, runtime: RuntimeDep,
-    scope: Annotated[str, Form(max_length=16)], deadline: Annotated[str, Form(max_length=10)],
+    scope: Annotated[str, Form(max_length=16)], deadline: Annotated[str, Form(max_length=32)],
     value: Annotated[str, Form(max_length=2000)] = "", csrf: Csrf = "",
 ) -> Response:  # fmt: skip
     if csrf != who.csrf_token:
         return _forged()
-    try:
-        when = date.fromisoformat(deadline)
-    except ValueError:
+    when = clock_format.read_day(deadline)  # the page language's form, as the field shows it
+    if when is None:
+        example = clock_format.when(clock_format.SAMPLE_DAY, UTC, current_language.get())
         return _back(request, f"/surveys/{form_id}",
-                     Message(N_("The deadline must be a date (YYYY-MM-DD).")))  # fmt: skip
+                     Message(N_("{field} is not a date: write it as {example}"),
+                             field=Message(N_("Deadline")), example=example))  # fmt: skip
     try:
         await SurveyService(session, runtime.clock).assign(who.principal, form_id, scope, value,
                                                            when)  # fmt: skip
