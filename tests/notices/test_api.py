@@ -110,12 +110,14 @@ async def test_the_bureau_schedules_and_attaches_in_the_console(
                                  files={"file": ("议程.txt", b"agenda", "text/plain")})  # fmt: skip
     assert attached.status_code == 303
     # 2026-11-25 20:00 in Shanghai is 12:00 UTC, after the test clock's 08:00 UTC: scheduled.
-    scheduled = await client.post(f"{path}/publish", data={"csrf": csrf, "at": "2026-11-25T20:00"})
+    scheduled = await client.post(
+        f"{path}/publish", data={"csrf": csrf, "day": "2026年11月25日", "time": "20:00"}
+    )
     assert scheduled.status_code == 303
     shown = await client.get(path)
     assert "议程.txt" in shown.text
     assert "&lt;b&gt;x&lt;/b&gt;" in shown.text
     assert "2026-11-25 20:00" in shown.text
-    bad = await client.post(f"{path}/publish", data={"csrf": csrf, "at": "soon"})
+    bad = await client.post(f"{path}/publish", data={"csrf": csrf, "day": "soon", "time": "25:00"})
     assert bad.status_code == 303  # back to the page with the reason
     assert "soon" in (await client.get(path)).text

@@ -7,6 +7,7 @@ remind), /inbox (enterprise users), /inbox/{id} (opening is the read receipt; ac
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -29,6 +30,7 @@ from taihu.core import (
 )
 from taihu.notices import MAX_ATTACHMENT, Audience, Inbox, NoticeDraft, NoticeService, render_body
 from taihu.notices.api import receipts_out
+from taihu.web import clock_format
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.flash import flash
 from taihu.web.i18n import gettext_
@@ -36,6 +38,7 @@ from taihu.web.i18n import gettext_
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")  # a 24-hour HH:MM, the same in both languages
 # The states and audience kinds the templates show through _(…), marked here for extraction.
 LABELS = (
     N_("draft"),
@@ -130,16 +133,22 @@ async def attach(
     return _back(request, page, Message(N_("Attached.")))
 
 
-def _local_time(text: str, runtime: Runtime) -> datetime | None:
-    """A datetime-local field's value, in the console's time zone (empty: now)."""
-    if not text:
+def _local_time(day: str, time: str, runtime: Runtime) -> datetime | None:
+    """The publishing time, typed as a day and a 24-hour HH:MM, in the console's time zone.
+
+    Both empty: now. The day is in the page language's form; not a datetime-local input, whose
+    format follows the browser's locale, not the page's.
+    """
+    if not day.strip() and not time.strip():
         return None
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=runtime.settings.console.zone)
-    except ValueError:
+    when = clock_format.read_day(day)
+    clock = _CLOCK.fullmatch(time.strip() or "00:00")
+    if when is None or clock is None or int(clock[1]) > 23 or int(clock[2]) > 59:
         raise InvalidInput(
-            N_("{value} is not a time"), code="bad_publish_at", value=text[:40]
-        ) from None
+            N_("{value} is not a time"), code="bad_publish_at", value=f"{day} {time}".strip()[:40]
+        )
+    return datetime(when.year, when.month, when.day, int(clock[1]), int(clock[2]),
+                    tzinfo=runtime.settings.console.zone)  # fmt: skip
 
 
 @router.post("/notices/{notice_id}/{action}", response_model=None,
@@ -147,14 +156,16 @@ def _local_time(text: str, runtime: Runtime) -> datetime | None:
 async def act(
     request: Request, notice_id: Id, action: str, who: Signed, session: DbSession,
     runtime: RuntimeDep, csrf: Annotated[str, Form(max_length=128)] = "",
-    at: Annotated[str, Form(max_length=40)] = "",
+    day: Annotated[str, Form(max_length=32)] = "", time: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:  # fmt: skip
     if csrf != who.csrf_token:
         return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
     service, page = NoticeService(session, runtime.clock), f"/notices/{notice_id}"
     try:
         if action == "publish":
-            notice = await service.publish(who.principal, notice_id, _local_time(at, runtime))
+            notice = await service.publish(
+                who.principal, notice_id, _local_time(day, time, runtime)
+            )
             done = Message(N_("Published.") if notice.status == "published" else N_("Scheduled."))
         elif action == "withdraw":
             await service.withdraw(who.principal, notice_id)
