@@ -26,6 +26,8 @@ class Permission(StrEnum):
     IMPORT_ENTERPRISES = "import_enterprises"
     IMPORT_POWER = "import_power"
     REVIEW_PREFIXES = "review_prefixes"
+    REVIEW_PROGRAMMES = "review_programmes"
+    VIEW_PROGRAMME_REGISTRY = "view_programme_registry"
 
 
 GRANTS: Mapping[Permission, frozenset[Role]] = {
@@ -36,6 +38,8 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.IMPORT_ENTERPRISES: frozenset({Role.BUREAU}),
     Permission.IMPORT_POWER: frozenset({Role.BUREAU}),
     Permission.REVIEW_PREFIXES: frozenset({Role.AUDITOR}),
+    Permission.REVIEW_PROGRAMMES: frozenset({Role.BUREAU}),
+    Permission.VIEW_PROGRAMME_REGISTRY: frozenset({Role.BUREAU, Role.AUDITOR}),
 }
 
 

@@ -10,6 +10,7 @@ import taihu.devices
 import taihu.enterprises
 import taihu.identifiers
 import taihu.monitor
+import taihu.programmes
 from taihu.core import Base
 
 # The contexts are imported for their side effect: their tables join Base.metadata, the
@@ -21,6 +22,7 @@ _CONTEXTS = (
     taihu.enterprises,
     taihu.identifiers,
     taihu.monitor,
+    taihu.programmes,
 )
 
 connection = context.config.attributes.get("connection")

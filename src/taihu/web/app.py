@@ -36,6 +36,7 @@ from taihu.identifiers import (
 from taihu.identifiers import api as identifiers_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
+from taihu.programmes import api as programmes_api
 from taihu.settings import Settings
 from taihu.web import console, ops
 from taihu.web.body_limit import BodyLimit, upload_paths
@@ -50,6 +51,7 @@ from taihu.web.pages import enterprise_forms, imports, page_globals, pickers
 from taihu.web.pages import home as home_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
+from taihu.web.pages import programmes as programme_pages
 from taihu.web.pages import wall as wall_pages
 from taihu.web.security_audit import SecurityAudit
 from taihu.web.templating import LanguageMiddleware, build_templates
@@ -197,6 +199,8 @@ _ROUTERS = (
     devices_pages.router,
     monitor_api.router,
     monitor_pages.router,
+    programmes_api.router,
+    programme_pages.router,
     console.router,
     home_pages.router,
     wall_pages.router,

@@ -170,6 +170,8 @@ def navigation(app: FastAPI, principal: Principal) -> list[NavItem]:
         NavItem("/industry-map", gettext_("Industry map"), "share"),
         NavItem("/monitor", gettext_("Operation monitor"), "activity"),
         NavItem("/monitor/cases", gettext_("Cases"), "check"),
+        NavItem("/programmes", gettext_("Programmes"), "award"),
+        NavItem("/programmes/registry", gettext_("Award registry"), "list"),
         NavItem("/enterprises", gettext_("Enterprises"), "building"),
         NavItem("/audit", gettext_("Audit log"), "list"),
         NavItem("/wall", gettext_("Wall display"), "monitor"),
