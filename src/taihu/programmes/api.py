@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated
 
@@ -72,12 +73,17 @@ def award_out(row: AwardRow) -> AwardOut:
     )  # fmt: skip
 
 
-async def uploads_of(kinds: list[str], files: list[UploadFile]) -> list[tuple[str, DocumentUpload]]:
+async def uploads_of(
+    kinds: Sequence[str], files: Sequence[UploadFile | str | None]
+) -> list[tuple[str, DocumentUpload]]:
     """Uploaded files paired with their kinds (bounded reads); empty file fields are skipped."""
     if len(kinds) != len(files):
         raise InvalidInput(N_("give one kind per file"), code="bad_document")
     pairs = []
+
     for kind, file in zip(kinds, files, strict=True):
+        if file is None or isinstance(file, str):
+            continue  # a file field left empty in a browser form arrives as ""
         content = await read_upload(file, MAX_DOCUMENT)
         if content or file.filename:
             pairs.append((kind.strip(), DocumentUpload(file.filename or kind, content)))
@@ -147,7 +153,7 @@ async def apply(
     contact_phone: Annotated[str, Form(max_length=40, examples=["13800000000"])],
     summary: Annotated[str, Form(max_length=4000, examples=["设备上云 120 台，能耗管理上线。"])],
     kind: Annotated[list[str], Form(examples=[["licence", "application_form"]])],
-    file: Annotated[list[UploadFile], File(description="The documents, one per kind")],
+    file: Annotated[list[UploadFile | str], File(description="The documents, one per kind")],
 ) -> ApplicationOut:
     applications = ProgrammeApplications(session, runtime.clock)
     row = await applications.apply(
@@ -204,10 +210,10 @@ async def decide(
     comment: Annotated[str, Form(max_length=1000, examples=["补充近一年能耗数据"])] = "",
     grade: Annotated[str, Form(max_length=32, examples=["4"])] = "",
     since: Annotated[date | None, Form(examples=["2026-12-01"])] = None,
-    file: Annotated[UploadFile | None, File(description="The stage's notice")] = None,
+    file: Annotated[UploadFile | str | None, File(description="The stage's notice")] = None,
 ) -> ApplicationOut:
     applications = ProgrammeApplications(session, runtime.clock)
-    uploads = await uploads_of(["notice"], [file]) if file is not None else []
+    uploads = await uploads_of(["notice"], [file])
     row = await applications.decide(principal, application_id, decision, comment, grade=grade,
                                     since=since, uploads=uploads)  # fmt: skip
     return await application_out(applications, principal, row)
@@ -228,7 +234,7 @@ async def resubmit(
     comment: Annotated[str, Form(max_length=1000)] = "",
     summary: Annotated[str, Form(max_length=4000)] = "",
     kind: Annotated[list[str] | None, Form()] = None,
-    file: Annotated[list[UploadFile] | None, File()] = None,
+    file: Annotated[list[UploadFile | str] | None, File()] = None,
 ) -> ApplicationOut:
     applications = ProgrammeApplications(session, runtime.clock)
     row = await applications.get(principal, application_id)

@@ -108,7 +108,7 @@ async def apply_submit(
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
-    file: Annotated[list[UploadFile], File()],
+    file: Annotated[list[UploadFile | str], File()],
     kind: Annotated[list[str], Form()],
     csrf: Annotated[str, Form(max_length=128)] = "",
     programme_id: Annotated[int, Form(ge=0)] = 0,
@@ -166,7 +166,7 @@ async def decide_submit(
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
-    file: Annotated[UploadFile | None, File()] = None,
+    file: Annotated[UploadFile | str | None, File()] = None,
     csrf: Annotated[str, Form(max_length=128)] = "",
     application_id: Annotated[int, Form(ge=0)] = 0,
     decision: Annotated[str, Form(max_length=16)] = "",
@@ -179,7 +179,7 @@ async def decide_submit(
     applications = ProgrammeApplications(session, runtime.clock)
     try:
         async with session.begin_nested():
-            uploads = await uploads_of(["notice"], [file]) if file is not None else []
+            uploads = await uploads_of(["notice"], [file])
             when = date.fromisoformat(since) if since else None
             await applications.decide(who.principal, application_id, decision, comment,
                                       grade=grade, since=when, uploads=uploads)  # fmt: skip
@@ -199,7 +199,7 @@ async def resubmit_submit(
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
-    file: Annotated[list[UploadFile] | None, File()] = None,
+    file: Annotated[list[UploadFile | str] | None, File()] = None,
     kind: Annotated[list[str] | None, Form()] = None,
     csrf: Annotated[str, Form(max_length=128)] = "",
     application_id: Annotated[int, Form(ge=0)] = 0,
