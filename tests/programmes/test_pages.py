@@ -40,21 +40,37 @@ async def test_application_from_the_console_through_two_stages_to_the_registry(
     page = await client.get(f"/programmes/{programme_id}")
     assert 'id="apply-form"' in page.text
     csrf = _csrf(page.text)
-    fields = {**FIELDS, "csrf": csrf, "programme_id": str(programme_id),
-              "enterprise_id": str(silk.id), "kind": ["licence", "application_form"]}  # fmt: skip
-    missing = await client.post("/programmes/apply", data=fields,
-                                files=[("file", ("l.pdf", PDF, "application/pdf")),
-                                       ("file", ("", b"", "application/octet-stream"))])  # fmt: skip
+    fields = {
+        **FIELDS,
+        "csrf": csrf,
+        "programme_id": str(programme_id),
+        "enterprise_id": str(silk.id),
+        "kind": ["licence", "application_form"],
+    }
+    missing = await client.post(
+        "/programmes/apply",
+        data=fields,
+        files=[
+            ("file", ("l.pdf", PDF, "application/pdf")),
+            ("file", ("", b"", "application/octet-stream")),
+        ],
+    )
     assert missing.status_code == 400
     assert "申报书" in missing.text  # the missing document, named in the reader's language
-    sent = await client.post("/programmes/apply", data=fields,
-                             files=[("file", ("l.pdf", PDF, "application/pdf")),
-                                    ("file", ("f.pdf", PDF, "application/pdf"))])  # fmt: skip
+    sent = await client.post(
+        "/programmes/apply",
+        data=fields,
+        files=[
+            ("file", ("l.pdf", PDF, "application/pdf")),
+            ("file", ("f.pdf", PDF, "application/pdf")),
+        ],
+    )
     assert sent.status_code == 303
     path = sent.headers["location"]
     application_id = path.rsplit("/", 1)[1]
     mine = await client.get(path)
-    assert "审核中" in mine.text and 'id="decide-form"' not in mine.text
+    assert "审核中" in mine.text
+    assert 'id="decide-form"' not in mine.text
     await client.post("/logout", data={"csrf": csrf})
 
     await sign_in(client, "bureau")
@@ -63,25 +79,44 @@ async def test_application_from_the_console_through_two_stages_to_the_registry(
     page = await client.get(path)
     assert 'value="return"' in page.text  # the district's stage may send back
     csrf = _csrf(page.text)
-    decided = await client.post("/programmes/decide", data={
-        "csrf": csrf, "application_id": application_id, "decision": "pass", "comment": "材料齐全"},
-        files={"file": ("", b"", "application/octet-stream")})  # fmt: skip
+    decided = await client.post(
+        "/programmes/decide",
+        data={
+            "csrf": csrf,
+            "application_id": application_id,
+            "decision": "pass",
+            "comment": "材料齐全",
+        },
+        files={"file": ("", b"", "application/octet-stream")},
+    )
     assert decided.status_code == 303
     page = await client.get(path)
     assert 'value="return"' not in page.text  # the city's outcome is entered, not sent back
     assert "区工信局" in page.text or "区级主管部门" in page.text
-    await client.post("/programmes/decide", data={
-        "csrf": csrf, "application_id": application_id, "decision": "pass"})  # fmt: skip
-    final = await client.post("/programmes/decide", data={
-        "csrf": csrf, "application_id": application_id, "decision": "pass", "grade": "5",
-        "since": "2026-11-20", "comment": "省厅公示"},
-        files={"file": ("公示.pdf", PDF, "application/pdf")})  # fmt: skip
+    await client.post(
+        "/programmes/decide",
+        data={"csrf": csrf, "application_id": application_id, "decision": "pass"},
+    )
+    final = await client.post(
+        "/programmes/decide",
+        data={
+            "csrf": csrf,
+            "application_id": application_id,
+            "decision": "pass",
+            "grade": "5",
+            "since": "2026-11-20",
+            "comment": "省厅公示",
+        },
+        files={"file": ("公示.pdf", PDF, "application/pdf")},
+    )
     assert final.status_code == 303
     page = await client.get(path)
-    assert "已批准" in page.text and "公示.pdf" in page.text
+    assert "已批准" in page.text
+    assert "公示.pdf" in page.text
     registry = await client.get("/programmes/registry")
     assert registry.status_code == 200
-    assert "Wujiang Silk" in registry.text and "2029-11-19" in registry.text
+    assert "Wujiang Silk" in registry.text
+    assert "2029-11-19" in registry.text
     exported = await client.get("/programmes/registry/export")
     assert exported.headers["content-type"].startswith("application/vnd.openxmlformats")
 
@@ -95,8 +130,11 @@ async def test_registry_import_in_the_console_reports_rows(
     page = await client.get("/programmes/registry")
     csrf = _csrf(page.text)
     text = f"programme,credit_code,grade,since\ntwo_integration,{CODE_B},AAAA,2025-01-01\n"
-    answer = await client.post("/programmes/registry/import", data={"csrf": csrf},
-                               files={"file": ("a.csv", text.encode(), "text/csv")})  # fmt: skip
+    answer = await client.post(
+        "/programmes/registry/import",
+        data={"csrf": csrf},
+        files={"file": ("a.csv", text.encode(), "text/csv")},
+    )
     assert answer.status_code == 200
     assert "AAA, AA, A" in answer.text  # the row's problem, with the grades it may take
     assert "暂无获评记录" in answer.text or "No awards yet." in answer.text

@@ -36,10 +36,15 @@ async def _actors(world: World) -> tuple[dict[str, str], dict[str, str], int]:
     return bureau, own, silk.id
 
 
-async def _import(client: httpx.AsyncClient, headers: dict[str, str], text: str,
-                  **params: str) -> dict:  # type: ignore[type-arg]  # fmt: skip
-    answer = await client.post("/api/programmes/awards/import", headers=headers, params=params,
-                               files={"file": ("awards.csv", text.encode(), "text/csv")})  # fmt: skip
+async def _import(
+    client: httpx.AsyncClient, headers: dict[str, str], text: str, **params: str
+) -> dict:  # type: ignore[type-arg]
+    answer = await client.post(
+        "/api/programmes/awards/import",
+        headers=headers,
+        params=params,
+        files={"file": ("awards.csv", text.encode(), "text/csv")},
+    )
     assert answer.status_code == 200, answer.text
     report: dict = answer.json()  # type: ignore[type-arg]
     return report
@@ -57,7 +62,11 @@ async def test_import_reports_bad_rows_and_writes_nothing_unless_asked(
     report = await _import(client, bureau, CSV + BAD_ROWS)
     assert (report["rows"], report["applied"], report["skipped"]) == (7, False, 4)
     assert [(p["row"], p["column"]) for p in report["problems"]] == [
-        (5, "programme"), (6, "credit_code"), (7, "grade"), (8, "since")]  # fmt: skip
+        (5, "programme"),
+        (6, "credit_code"),
+        (7, "grade"),
+        (8, "since"),
+    ]
     assert await _count(db) == 0
     report = await _import(client, bureau, CSV + BAD_ROWS, skip_invalid="true")
     assert (report["applied"], report["created"]) == (True, 3)
@@ -66,8 +75,11 @@ async def test_import_reports_bad_rows_and_writes_nothing_unless_asked(
     changed = CSV.replace("cloud_stars,91320509MA0TXT010F,5", "cloud_stars,91320509MA0TXT010F,4")
     report = await _import(client, bureau, changed)
     assert (report["created"], report["updated"], report["unchanged"]) == (0, 1, 2)
-    refused = await client.post("/api/programmes/awards/import", headers=own,
-                                files={"file": ("a.csv", CSV.encode(), "text/csv")})  # fmt: skip
+    refused = await client.post(
+        "/api/programmes/awards/import",
+        headers=own,
+        files={"file": ("a.csv", CSV.encode(), "text/csv")},
+    )
     assert refused.status_code == 403
 
 
@@ -82,10 +94,15 @@ async def test_export_imports_back_and_enterprises_see_their_own(
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:3] == ("programme", "项目名称", "credit_code")
     assert sorted((r[0], r[2], r[5]) for r in rows[1:]) == [
-        ("cloud_stars", CODE_A, "5"), ("specialised_sme", CODE_A, "little_giant"),
-        ("two_integration", CODE_B, "AA")]  # fmt: skip
-    back = await client.post("/api/programmes/awards/import", headers=bureau,
-                             files={"file": ("awards.xlsx", exported.content, "application/x")})  # fmt: skip
+        ("cloud_stars", CODE_A, "5"),
+        ("specialised_sme", CODE_A, "little_giant"),
+        ("two_integration", CODE_B, "AA"),
+    ]
+    back = await client.post(
+        "/api/programmes/awards/import",
+        headers=bureau,
+        files={"file": ("awards.xlsx", exported.content, "application/x")},
+    )
     assert (back.json()["unchanged"], back.json()["problems"]) == (3, [])
     assert (await client.get("/api/programmes/awards/export", headers=own)).status_code == 403
     mine = (await client.get("/api/programmes/awards", headers=own)).json()
@@ -98,19 +115,27 @@ async def test_expiring_awards_and_counts(
 ) -> None:
     bureau, _, _ = await _actors(world)
     # The clock stands at 2026-11-25: cloud_stars from 2024-01-10 runs until 2027-01-09.
-    await _import(client, bureau, (
-        "programme,credit_code,grade,since\n"
-        f"cloud_stars,{CODE_A},3,2024-01-10\n"
-        f"two_integration,{CODE_B},A,2025-06-01\n"
-        f"cloud_stars,{CODE_B},2,2023-01-01\n"  # lapsed on 2025-12-31
-    ))  # fmt: skip
-    soon = (await client.get("/api/programmes/awards", params={"expiring_days": 60},
-                             headers=bureau)).json()  # fmt: skip
+    await _import(
+        client,
+        bureau,
+        (
+            "programme,credit_code,grade,since\n"
+            f"cloud_stars,{CODE_A},3,2024-01-10\n"
+            f"two_integration,{CODE_B},A,2025-06-01\n"
+            f"cloud_stars,{CODE_B},2,2023-01-01\n"  # lapsed on 2025-12-31
+        ),
+    )
+    soon = (
+        await client.get("/api/programmes/awards", params={"expiring_days": 60}, headers=bureau)
+    ).json()
     assert [(a["programme"], a["until"]) for a in soon] == [("cloud_stars", "2027-01-09")]
     clock.advance(timedelta(days=60))
-    assert (await client.get("/api/programmes/awards", params={"expiring_days": 60},
-                             headers=bureau)).json() == []  # fmt: skip
+    assert (
+        await client.get("/api/programmes/awards", params={"expiring_days": 60}, headers=bureau)
+    ).json() == []
     counts = (await client.get("/api/programmes/awards/counts", headers=bureau)).json()
     assert [(c["programme"], c["level"], c["year"], c["count"]) for c in counts] == [
-        ("two_integration", "provincial", 2025, 1), ("cloud_stars", "provincial", 2024, 1),
-        ("cloud_stars", "provincial", 2023, 1)]  # fmt: skip
+        ("two_integration", "provincial", 2025, 1),
+        ("cloud_stars", "provincial", 2024, 1),
+        ("cloud_stars", "provincial", 2023, 1),
+    ]

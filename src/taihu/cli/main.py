@@ -17,6 +17,7 @@ from taihu.enterprises import cli as enterprises_cli
 from taihu.identifiers import cli as identifiers_cli
 from taihu.identifiers import set_case_sensitive
 from taihu.monitor import cli as monitor_cli
+from taihu.programmes import cli as programmes_cli
 from taihu.settings import HandleSettings
 
 __all__ = ["app", "main"]
@@ -42,6 +43,7 @@ app.add_typer(identifiers_cli.node_app, name="node")
 app.add_typer(devices_cli.app, name="device")
 app.add_typer(edge_cli.app, name="edge")
 app.add_typer(monitor_cli.app, name="monitor")
+app.add_typer(programmes_cli.app, name="programme")
 
 
 @app.callback()

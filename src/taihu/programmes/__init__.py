@@ -1,4 +1,4 @@
-"""Programmes (试点示范, 星级上云, 两化融合, 专精特新 …): applications, staged review, registries."""
+"""Programmes (试点示范, 星级上云, 两化融合, 专精特新 …): applications, review, registries."""
 
 from taihu.programmes.applications import DECISIONS, ApplicationForm, ProgrammeApplications
 from taihu.programmes.catalogue import (

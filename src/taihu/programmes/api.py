@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import Response
@@ -45,8 +45,13 @@ from taihu.programmes.service import ProgrammeService
 __all__ = ["application_out", "attachment", "award_out", "router", "uploads_of"]
 
 router = APIRouter(tags=["programmes"])
-_NOT_FOUND = {**ERROR_RESPONSES, 404: {"description": "No such application (or not yours)"}}
-_CONFLICT = {409: {"description": "Not a valid step for the application's state"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    404: {"description": "No such application (or not yours)"},
+}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Not a valid step for the application's state"}
+}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -66,11 +71,20 @@ def award_out(row: AwardRow) -> AwardOut:
     """A registry entry with the names of its programme and enterprise."""
     a = row.award
     return AwardOut(
-        id=a.id, programme=row.programme.key, programme_name=row.programme.name_zh,
-        enterprise_id=a.enterprise_id, enterprise_name=row.enterprise.name,
-        credit_code=row.enterprise.credit_code, level=a.level, grade=a.grade, year=a.year,
-        since=a.since, until=a.until, source=a.source, note=a.note,
-    )  # fmt: skip
+        id=a.id,
+        programme=row.programme.key,
+        programme_name=row.programme.name_zh,
+        enterprise_id=a.enterprise_id,
+        enterprise_name=row.enterprise.name,
+        credit_code=row.enterprise.credit_code,
+        level=a.level,
+        grade=a.grade,
+        year=a.year,
+        since=a.since,
+        until=a.until,
+        source=a.source,
+        note=a.note,
+    )
 
 
 async def uploads_of(
@@ -93,56 +107,84 @@ async def uploads_of(
 def attachment(filename: str, content_type: str, content: bytes) -> Response:
     """A stored document as a download the browser never renders in the console's origin."""
     quoted = "".join(ch if ch.isascii() and ch not in '"\\' else "_" for ch in filename)
-    return Response(content, media_type=content_type, headers={
-        "Content-Disposition": f'attachment; filename="{quoted}"',
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
-        "Content-Security-Policy": "default-src 'none'; sandbox"})  # fmt: skip
+    return Response(
+        content,
+        media_type=content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{quoted}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
-@router.get("/api/programmes", summary="List programmes", response_model=list[ProgrammeOut],
-            description="Every programme (public in the district): the built-ins "
-            "(试点示范, 标杆工厂, 星级上云, 两化融合, 专精特新 …) and the bureau's own.",
-            responses=ERROR_RESPONSES)  # fmt: skip
+@router.get(
+    "/api/programmes",
+    summary="List programmes",
+    response_model=list[ProgrammeOut],
+    description="Every programme (public in the district): the built-ins "
+    "(试点示范, 标杆工厂, 星级上云, 两化融合, 专精特新 …) and the bureau's own.",
+    responses=ERROR_RESPONSES,
+)
 async def list_programmes(
-    principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+    _principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
 ) -> list[ProgrammeOut]:
     rows = await ProgrammeService(session, runtime.clock).all()
     return [ProgrammeOut.model_validate(r) for r in rows]
 
 
-@router.post("/api/programmes", summary="Add a programme", status_code=status.HTTP_201_CREATED,
-             description="Bureau. Stages start with `enterprise` and go upwards through "
-             f"`district`, `city`, `province`, `national`; levels: {', '.join(LEVELS)}.",
-             response_model=ProgrammeOut,
-             responses={**ERROR_RESPONSES, 409: {"description": "The key is taken"}})  # fmt: skip
+@router.post(
+    "/api/programmes",
+    summary="Add a programme",
+    status_code=status.HTTP_201_CREATED,
+    description="Bureau. Stages start with `enterprise` and go upwards through "
+    f"`district`, `city`, `province`, `national`; levels: {', '.join(LEVELS)}.",
+    response_model=ProgrammeOut,
+    responses={**ERROR_RESPONSES, 409: {"description": "The key is taken"}},
+)
 async def create_programme(
     body: ProgrammeIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
 ) -> ProgrammeOut:
-    spec = ProgrammeSpec(**{**body.model_dump(), "stages": tuple(body.stages),
-                            "documents": tuple(body.documents), "grades": tuple(body.grades)})  # fmt: skip
+    spec = ProgrammeSpec(
+        **{
+            **body.model_dump(),
+            "stages": tuple(body.stages),
+            "documents": tuple(body.documents),
+            "grades": tuple(body.grades),
+        }
+    )
     row = await ProgrammeService(session, runtime.clock).create(principal, spec)
     return ProgrammeOut.model_validate(row)
 
 
-@router.get("/api/programmes/{programme_id:int}", summary="One programme",
-            response_model=ProgrammeOut, responses=ERROR_RESPONSES)  # fmt: skip
+@router.get(
+    "/api/programmes/{programme_id:int}",
+    summary="One programme",
+    response_model=ProgrammeOut,
+    responses=ERROR_RESPONSES,
+)
 async def get_programme(
-    programme_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+    programme_id: Id, _principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
 ) -> ProgrammeOut:
-    return ProgrammeOut.model_validate(await ProgrammeService(session, runtime.clock).get(programme_id))
+    return ProgrammeOut.model_validate(
+        await ProgrammeService(session, runtime.clock).get(programme_id)
+    )
 
 
 @router.post(
     "/api/programmes/applications",
     summary="Apply to a programme",
     description="An enterprise's user (or admin), for an enterprise it acts for. Multipart: "
-    "`programme_id`, `enterprise_id`, `contact_name`, `contact_phone`, `summary`, and one `kind` per `file` "
-    "(the programme's document keys, e.g. `licence`, `application_form`); every document the "
-    f"programme requires must be there. PDF, PNG or JPEG of at most {MAX_DOCUMENT >> 20} MB. "
+    "`programme_id`, `enterprise_id`, `contact_name`, `contact_phone`, `summary`, and one "
+    "`kind` per `file` (the programme's document keys: `licence`, `application_form` …); "
+    "every document the programme requires must be there."
+    f" PDF, PNG or JPEG of at most {MAX_DOCUMENT >> 20} MB. "
     "Nothing is kept when any part is refused.",
-    status_code=status.HTTP_201_CREATED, response_model=ApplicationOut,
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApplicationOut,
     responses={**ERROR_RESPONSES, 409: {"description": "Closed, or an open application exists"}},
-)  # fmt: skip
+)
 async def apply(
     principal: CurrentPrincipal,
     session: DbSession,
@@ -151,36 +193,47 @@ async def apply(
     enterprise_id: Annotated[int, Form(ge=1, examples=[12])],
     contact_name: Annotated[str, Form(max_length=80, examples=["王敏"])],
     contact_phone: Annotated[str, Form(max_length=40, examples=["13800000000"])],
-    summary: Annotated[str, Form(max_length=4000, examples=["设备上云 120 台，能耗管理上线。"])],
+    summary: Annotated[str, Form(max_length=4000, examples=["设备上云 120 台、能耗管理上线。"])],
     kind: Annotated[list[str], Form(examples=[["licence", "application_form"]])],
     file: Annotated[list[UploadFile | str], File(description="The documents, one per kind")],
 ) -> ApplicationOut:
     applications = ProgrammeApplications(session, runtime.clock)
     row = await applications.apply(
-        principal, programme_id, enterprise_id,
-        ApplicationForm(contact_name, contact_phone, summary), await uploads_of(kind, file),
-    )  # fmt: skip
+        principal,
+        programme_id,
+        enterprise_id,
+        ApplicationForm(contact_name, contact_phone, summary),
+        await uploads_of(kind, file),
+    )
     return await application_out(applications, principal, row)
 
 
 @router.get(
-    "/api/programmes/applications", summary="List applications",
+    "/api/programmes/applications",
+    summary="List applications",
     description="Enterprise users see their enterprises' applications; staff see all.",
-    response_model=list[ApplicationOut], responses=ERROR_RESPONSES,
-)  # fmt: skip
+    response_model=list[ApplicationOut],
+    responses=ERROR_RESPONSES,
+)
 async def list_applications(
-    principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
     programme_id: Annotated[int | None, Query(ge=1)] = None,
     status_: Annotated[str | None, Query(alias="status", pattern="^[a-z_]{1,16}$")] = None,
-) -> list[ApplicationOut]:  # fmt: skip
+) -> list[ApplicationOut]:
     applications = ProgrammeApplications(session, runtime.clock)
-    rows = await applications.list(principal, programme_id=programme_id, status=status_)
+    rows = await applications.all(principal, programme_id=programme_id, status=status_)
     return [await application_out(applications, principal, r) for r in rows[:200]]
 
 
-@router.get("/api/programmes/applications/{application_id}", summary="One application",
-            description="Its stage, every step (decision, reviewer, comment, time) and documents.",
-            response_model=ApplicationOut, responses=_NOT_FOUND)  # fmt: skip
+@router.get(
+    "/api/programmes/applications/{application_id}",
+    summary="One application",
+    description="Its stage, every step (decision, reviewer, comment, time) and documents.",
+    response_model=ApplicationOut,
+    responses=_NOT_FOUND,
+)
 async def get_application(
     application_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
 ) -> ApplicationOut:
@@ -199,8 +252,9 @@ async def get_application(
     "`return` and `reject` need a `comment`. A fixed path with `application_id` in the form, "
     "so the upload limit applies to it. Upper stages' outcomes are entered here, with the "
     "notice as an optional `file`.",
-    response_model=ApplicationOut, responses={**_NOT_FOUND, **_CONFLICT},
-)  # fmt: skip
+    response_model=ApplicationOut,
+    responses={**_NOT_FOUND, **_CONFLICT},
+)
 async def decide(
     application_id: Annotated[int, Form(ge=1, examples=[3])],
     principal: CurrentPrincipal,
@@ -214,8 +268,9 @@ async def decide(
 ) -> ApplicationOut:
     applications = ProgrammeApplications(session, runtime.clock)
     uploads = await uploads_of(["notice"], [file])
-    row = await applications.decide(principal, application_id, decision, comment, grade=grade,
-                                    since=since, uploads=uploads)  # fmt: skip
+    row = await applications.decide(
+        principal, application_id, decision, comment, grade=grade, since=since, uploads=uploads
+    )
     return await application_out(applications, principal, row)
 
 
@@ -224,8 +279,9 @@ async def decide(
     summary="Resubmit an application sent back",
     description="The enterprise's users, after the district sent it back: optional new form "
     "fields and documents (one `kind` per `file`).",
-    response_model=ApplicationOut, responses={**_NOT_FOUND, **_CONFLICT},
-)  # fmt: skip
+    response_model=ApplicationOut,
+    responses={**_NOT_FOUND, **_CONFLICT},
+)
 async def resubmit(
     application_id: Annotated[int, Form(ge=1, examples=[3])],
     principal: CurrentPrincipal,
@@ -246,9 +302,12 @@ async def resubmit(
     return await application_out(applications, principal, row)
 
 
-@router.post("/api/programmes/applications/{application_id}/withdraw",
-             summary="Withdraw an application", response_model=ApplicationOut,
-             responses={**_NOT_FOUND, **_CONFLICT})  # fmt: skip
+@router.post(
+    "/api/programmes/applications/{application_id}/withdraw",
+    summary="Withdraw an application",
+    response_model=ApplicationOut,
+    responses={**_NOT_FOUND, **_CONFLICT},
+)
 async def withdraw(
     application_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
 ) -> ApplicationOut:
@@ -257,14 +316,20 @@ async def withdraw(
     return await application_out(applications, principal, row)
 
 
-@router.get("/api/programmes/applications/{application_id}/documents/{document_id}",
-            summary="Read an application's document", response_class=Response,
-            description="Bureau and auditor; each reading is audited.",
-            responses=_NOT_FOUND)  # fmt: skip
+@router.get(
+    "/api/programmes/applications/{application_id}/documents/{document_id}",
+    summary="Read an application's document",
+    response_class=Response,
+    description="Bureau and auditor; each reading is audited.",
+    responses=_NOT_FOUND,
+)
 async def read_document(
-    application_id: Id, document_id: Id, principal: CurrentPrincipal, session: DbSession,
+    application_id: Id,
+    document_id: Id,
+    principal: CurrentPrincipal,
+    session: DbSession,
     runtime: RuntimeDep,
-) -> Response:  # fmt: skip
+) -> Response:
     row = await ProgrammeApplications(session, runtime.clock).read_document(
         principal, application_id, document_id
     )
@@ -272,19 +337,23 @@ async def read_document(
 
 
 @router.get(
-    "/api/programmes/awards", summary="The award registry",
+    "/api/programmes/awards",
+    summary="The award registry",
     description="Who holds what, at which level and grade, since/until. Enterprise users see "
     "their own. `expiring_days` lists the awards still valid that lapse within that many days.",
-    response_model=list[AwardOut], responses=ERROR_RESPONSES,
-)  # fmt: skip
+    response_model=list[AwardOut],
+    responses=ERROR_RESPONSES,
+)
 async def list_awards(
-    principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
     programme_id: Annotated[int | None, Query(ge=1)] = None,
     level: Annotated[str | None, Query(pattern="^(national|provincial|city|district)$")] = None,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     enterprise_id: Annotated[int | None, Query(ge=1)] = None,
     expiring_days: Annotated[int | None, Query(ge=0, le=3660)] = None,
-) -> list[AwardOut]:  # fmt: skip
+) -> list[AwardOut]:
     where = AwardFilter(programme_id, level, year, enterprise_id)
     rows = await RegistryService(session, runtime.clock).awards(
         principal, where, expiring_days=expiring_days
@@ -292,25 +361,38 @@ async def list_awards(
     return [award_out(r) for r in rows]
 
 
-@router.post("/api/programmes/awards", summary="Register a historical award",
-             status_code=status.HTTP_201_CREATED, response_model=AwardOut,
-             description="Bureau: an award won before the platform; `until` defaults to the "
-             "programme's validity.",
-             responses={**ERROR_RESPONSES, 409: {"description": "Held for that year already"}})  # fmt: skip
+@router.post(
+    "/api/programmes/awards",
+    summary="Register a historical award",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AwardOut,
+    description="Bureau: an award won before the platform; `until` defaults to the "
+    "programme's validity.",
+    responses={**ERROR_RESPONSES, 409: {"description": "Held for that year already"}},
+)
 async def register_award(
     body: AwardIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
 ) -> AwardOut:
     registry = RegistryService(session, runtime.clock)
     award = await registry.register(
-        principal, body.programme_id, body.enterprise_id, grade=body.grade, since=body.since,
-        until=body.until, note=body.note,
-    )  # fmt: skip
+        principal,
+        body.programme_id,
+        body.enterprise_id,
+        grade=body.grade,
+        since=body.since,
+        until=body.until,
+        note=body.note,
+    )
     rows = await registry.awards(principal, AwardFilter(enterprise_id=award.enterprise_id))
     return award_out(next(r for r in rows if r.award.id == award.id))
 
 
-@router.get("/api/programmes/awards/counts", summary="Awards per programme, level and year",
-            response_model=list[CountOut], responses=ERROR_RESPONSES)  # fmt: skip
+@router.get(
+    "/api/programmes/awards/counts",
+    summary="Awards per programme, level and year",
+    response_model=list[CountOut],
+    responses=ERROR_RESPONSES,
+)
 async def award_counts(
     principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
 ) -> list[CountOut]:
@@ -318,37 +400,56 @@ async def award_counts(
     return [CountOut(**r) for r in rows]
 
 
-@router.get("/api/programmes/awards/export", summary="Export the registry as xlsx",
-            description="Bureau and auditor; the layout imports back.",
-            response_class=Response, responses=ERROR_RESPONSES)  # fmt: skip
+@router.get(
+    "/api/programmes/awards/export",
+    summary="Export the registry as xlsx",
+    description="Bureau and auditor; the layout imports back.",
+    response_class=Response,
+    responses=ERROR_RESPONSES,
+)
 async def export_awards(
-    principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
     programme_id: Annotated[int | None, Query(ge=1)] = None,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
-) -> Response:  # fmt: skip
+) -> Response:
     content = await RegistryService(session, runtime.clock).export_xlsx(
         principal, AwardFilter(programme_id=programme_id, year=year)
     )
-    return Response(content, media_type=XLSX, headers={
-        "Content-Disposition": 'attachment; filename="programme-awards.xlsx"'})  # fmt: skip
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="programme-awards.xlsx"'},
+    )
 
 
 @router.post(
-    "/api/programmes/awards/import", summary="Import awards from xlsx or CSV",
+    "/api/programmes/awards/import",
+    summary="Import awards from xlsx or CSV",
     description="Bureau. Columns `programme` (key or name), `credit_code`, `since` "
     "(YYYY-MM-DD), optional `grade`, `until`, `level`, `year`, `note` (or the Chinese headers "
     "项目, 统一社会信用代码, 认定日期, 等级, 有效期至 …). All-or-nothing unless `skip_invalid`.",
     response_model=ImportReportOut,
     responses={**ERROR_RESPONSES, 400: {"description": "Not a readable xlsx or CSV file"}},
-)  # fmt: skip
+)
 async def import_registry(
-    file: ImportFile, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep,
-    skip_invalid: SkipInvalid = False, dry_run: DryRun = False,
-) -> ImportReportOut:  # fmt: skip
+    file: ImportFile,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+    skip_invalid: SkipInvalid = False,
+    dry_run: DryRun = False,
+) -> ImportReportOut:
     return await import_upload(
         file,
         lambda name, content: import_awards(
-            session, runtime.clock, principal, name, content, skip_invalid=skip_invalid,
+            session,
+            runtime.clock,
+            principal,
+            name,
+            content,
+            skip_invalid=skip_invalid,
             dry_run=dry_run,
         ),
-    )  # fmt: skip
+    )

@@ -85,11 +85,22 @@ class ProgrammeApplications:
         self.programmes = ProgrammeService(session, self.clock)
 
     async def _step(
-        self, row: ProgrammeApplication, actor: Principal, stage: str, decision: str,
-        comment: str = "", uploads: Uploads | None = None,
-    ) -> StageStep:  # fmt: skip
-        step = StageStep(application_id=row.id, stage=stage, decision=decision,
-                         actor=actor.name, comment=comment, at=self.clock.now())  # fmt: skip
+        self,
+        row: ProgrammeApplication,
+        actor: Principal,
+        stage: str,
+        decision: str,
+        comment: str = "",
+        uploads: Uploads | None = None,
+    ) -> StageStep:
+        step = StageStep(
+            application_id=row.id,
+            stage=stage,
+            decision=decision,
+            actor=actor.name,
+            comment=comment,
+            at=self.clock.now(),
+        )
         self.session.add(step)
         await self.session.flush()
         if uploads:
@@ -98,38 +109,64 @@ class ProgrammeApplications:
         return step
 
     async def _audit(
-        self, actor: Principal, action: str, row: ProgrammeApplication,
-        before: dict[str, Any] | None, after: dict[str, Any],
-    ) -> None:  # fmt: skip
+        self,
+        actor: Principal,
+        action: str,
+        row: ProgrammeApplication,
+        before: dict[str, Any] | None,
+        after: dict[str, Any],
+    ) -> None:
         await record_audit(
-            self.session, actor, f"programme_application.{action}", "programme_application",
-            row.id, before=before, after=after, at=self.clock.now(),
-        )  # fmt: skip
+            self.session,
+            actor,
+            f"programme_application.{action}",
+            "programme_application",
+            row.id,
+            before=before,
+            after=after,
+            at=self.clock.now(),
+        )
 
     async def apply(
-        self, actor: Principal, programme_id: int, enterprise_id: int, form: ApplicationForm,
+        self,
+        actor: Principal,
+        programme_id: int,
+        enterprise_id: int,
+        form: ApplicationForm,
         uploads: Uploads,
-    ) -> ProgrammeApplication:  # fmt: skip
+    ) -> ProgrammeApplication:
         """Apply for an enterprise the actor acts for, with the programme's required documents."""
         actor.require_enterprise(enterprise_id)
         programme = await self.programmes.get(programme_id)
         fields = form.checked()
         if not programme.accepting:
-            raise Conflict(N_("{programme} takes no applications now"),
-                           code="programme_closed", programme=programme.name_en)  # fmt: skip
+            raise Conflict(
+                N_("{programme} takes no applications now"),
+                code="programme_closed",
+                programme=programme.name_en,
+            )
         known = {d["key"]: d for d in programme.documents}
         given = {kind for kind, _ in uploads}
         for kind in sorted(given - known.keys()):
-            raise InvalidInput(N_("{kind} is not a document this programme asks for"),
-                               code="bad_document", kind=kind)  # fmt: skip
+            raise InvalidInput(
+                N_("{kind} is not a document this programme asks for"),
+                code="bad_document",
+                kind=kind,
+            )
         missing = [d for k, d in known.items() if d.get("required") and k not in given]
         if missing:
-            raise InvalidInput(N_("attach the {document}"), code="document_required",
-                               document=missing[0]["name_en"])  # fmt: skip
+            raise InvalidInput(
+                N_("attach the {document}"),
+                code="document_required",
+                document=missing[0]["name_en"],
+            )
         check_uploads(uploads)  # bad files refused before anything is written
         if await self.session.get(Enterprise, enterprise_id) is None:
-            raise NotFound(N_("no enterprise {enterprise}"), code="enterprise_not_found",
-                           enterprise=enterprise_id)  # fmt: skip
+            raise NotFound(
+                N_("no enterprise {enterprise}"),
+                code="enterprise_not_found",
+                enterprise=enterprise_id,
+            )
         if await self.session.scalar(
             sa.select(ProgrammeApplication.id).where(
                 ProgrammeApplication.programme_id == programme.id,
@@ -137,33 +174,57 @@ class ProgrammeApplications:
                 ProgrammeApplication.status.in_(("in_review", "returned")),
             )
         ):
-            raise Conflict(N_("this enterprise has an open application to {programme}"),
-                           code="application_open", programme=programme.name_en)  # fmt: skip
+            raise Conflict(
+                N_("this enterprise has an open application to {programme}"),
+                code="application_open",
+                programme=programme.name_en,
+            )
         now = self.clock.now()
         row = ProgrammeApplication(
-            programme_id=programme.id, enterprise_id=enterprise_id, status="in_review",
-            stage=programme.stages[1], form=fields, created_at=now, updated_at=now,
-        )  # fmt: skip
+            programme_id=programme.id,
+            enterprise_id=enterprise_id,
+            status="in_review",
+            stage=programme.stages[1],
+            form=fields,
+            created_at=now,
+            updated_at=now,
+        )
         self.session.add(row)
         await self.session.flush()
         await self._step(row, actor, "enterprise", "submitted", "", uploads)
-        await self._audit(actor, "apply", row, None, {
-            "programme": programme.key, "enterprise_id": enterprise_id, "stage": row.stage,
-            "documents": sorted(given)})  # fmt: skip
+        await self._audit(
+            actor,
+            "apply",
+            row,
+            None,
+            {
+                "programme": programme.key,
+                "enterprise_id": enterprise_id,
+                "stage": row.stage,
+                "documents": sorted(given),
+            },
+        )
         return row
 
     async def get(self, actor: Principal, application_id: int) -> ProgrammeApplication:
         """One application the actor may see (an enterprise's users see their own only)."""
         row = await self.session.get(ProgrammeApplication, application_id)
         if row is None or not actor.can_see_enterprise(row.enterprise_id):
-            raise NotFound(N_("no application {application}"), code="application_not_found",
-                           application=application_id)  # fmt: skip
+            raise NotFound(
+                N_("no application {application}"),
+                code="application_not_found",
+                application=application_id,
+            )
         return row
 
-    async def list(
-        self, actor: Principal, *, programme_id: int | None = None, status: str | None = None,
+    async def all(
+        self,
+        actor: Principal,
+        *,
+        programme_id: int | None = None,
+        status: str | None = None,
         enterprise_id: int | None = None,
-    ) -> list[ProgrammeApplication]:  # fmt: skip
+    ) -> list[ProgrammeApplication]:
         """Applications the actor may see, newest first."""
         query = sa.select(ProgrammeApplication).order_by(ProgrammeApplication.id.desc())
         if programme_id is not None:
@@ -182,23 +243,32 @@ class ProgrammeApplications:
         """An application's steps, oldest first."""
         await self.get(actor, application_id)
         rows = await self.session.scalars(
-            sa.select(StageStep).where(StageStep.application_id == application_id)
+            sa.select(StageStep)
+            .where(StageStep.application_id == application_id)
             .order_by(StageStep.id)
-        )  # fmt: skip
+        )
         return list(rows)
 
     def _refuse(self, row: ProgrammeApplication) -> Conflict:
         return Conflict(
             N_("application {application} is {status} at the {stage} stage: not this step"),
-            code="invalid_transition", application=row.id,
+            code="invalid_transition",
+            application=row.id,
             status=Message(STATUS_LABELS.get(row.status, row.status)),
             stage=Message(STAGE_LABELS.get(row.stage, row.stage)),
-        )  # fmt: skip
+        )
 
     async def decide(
-        self, actor: Principal, application_id: int, decision: str, comment: str = "", *,
-        grade: str = "", since: date | None = None, uploads: Uploads | None = None,
-    ) -> ProgrammeApplication:  # fmt: skip
+        self,
+        actor: Principal,
+        application_id: int,
+        decision: str,
+        comment: str = "",
+        *,
+        grade: str = "",
+        since: date | None = None,
+        uploads: Uploads | None = None,
+    ) -> ProgrammeApplication:
         """Record a stage's decision (bureau): pass, return (district stage only) or reject."""
         actor.require_role(Role.BUREAU)
         if decision not in DECISIONS:
@@ -218,23 +288,45 @@ class ProgrammeApplications:
             if later:
                 row.stage = later[0]
             else:
-                await grant_award(self.session, self.clock, actor, programme, row.enterprise_id,
-                                  grade=grade, since=since or self.clock.now().date(),
-                                  source="application", application_id=row.id)  # fmt: skip
+                await grant_award(
+                    self.session,
+                    self.clock,
+                    actor,
+                    programme,
+                    row.enterprise_id,
+                    grade=grade,
+                    since=since or self.clock.now().date(),
+                    source="application",
+                    application_id=row.id,
+                )
                 row.status = "approved"
         else:
             row.status = {"return": "returned", "reject": "rejected"}[decision]
-        await self._step(row, actor, stage,
-                         {"pass": "passed", "return": "returned", "reject": "rejected"}[decision],
-                         comment, uploads)  # fmt: skip
-        await self._audit(actor, decision, row, before,
-                          {"status": row.status, "stage": row.stage, "comment": comment})  # fmt: skip
+        await self._step(
+            row,
+            actor,
+            stage,
+            {"pass": "passed", "return": "returned", "reject": "rejected"}[decision],
+            comment,
+            uploads,
+        )
+        await self._audit(
+            actor,
+            decision,
+            row,
+            before,
+            {"status": row.status, "stage": row.stage, "comment": comment},
+        )
         return row
 
     async def resubmit(
-        self, actor: Principal, application_id: int, form: ApplicationForm | None = None,
-        uploads: Uploads | None = None, comment: str = "",
-    ) -> ProgrammeApplication:  # fmt: skip
+        self,
+        actor: Principal,
+        application_id: int,
+        form: ApplicationForm | None = None,
+        uploads: Uploads | None = None,
+        comment: str = "",
+    ) -> ProgrammeApplication:
         """Resubmit an application sent back for changes (the enterprise's users)."""
         row = await self.get(actor, application_id)
         actor.require_enterprise(row.enterprise_id)
@@ -244,10 +336,16 @@ class ProgrammeApplications:
             row.form = form.checked()
         check_uploads(uploads or [])
         row.status = "in_review"
-        await self._step(row, actor, "enterprise", "resubmitted", _comment(comment,
-                         required=False), uploads)  # fmt: skip
-        await self._audit(actor, "resubmit", row, {"status": "returned"},
-                          {"status": row.status, "stage": row.stage})  # fmt: skip
+        await self._step(
+            row, actor, "enterprise", "resubmitted", _comment(comment, required=False), uploads
+        )
+        await self._audit(
+            actor,
+            "resubmit",
+            row,
+            {"status": "returned"},
+            {"status": row.status, "stage": row.stage},
+        )
         return row
 
     async def withdraw(
@@ -260,8 +358,7 @@ class ProgrammeApplications:
             raise self._refuse(row)
         before = {"status": row.status}
         row.status = "withdrawn"
-        await self._step(row, actor, "enterprise", "withdrawn", _comment(comment,
-                         required=False))  # fmt: skip
+        await self._step(row, actor, "enterprise", "withdrawn", _comment(comment, required=False))
         await self._audit(actor, "withdraw", row, before, {"status": row.status})
         return row
 
@@ -275,12 +372,19 @@ class ProgrammeApplications:
         if row is None or row.application_id != application_id:
             raise NotFound(
                 N_("no document {document} in application {application}"),
-                code="document_not_found", document=document_id, application=application_id,
-            )  # fmt: skip
+                code="document_not_found",
+                document=document_id,
+                application=application_id,
+            )
         await record_audit(
-            self.session, actor, "programme_application.document_read", "programme_application",
-            application_id, after={"document": row.id}, at=self.clock.now(),
-        )  # fmt: skip
+            self.session,
+            actor,
+            "programme_application.document_read",
+            "programme_application",
+            application_id,
+            after={"document": row.id},
+            at=self.clock.now(),
+        )
         return row
 
     async def programme_of(self, row: ProgrammeApplication) -> Programme:

@@ -42,11 +42,16 @@ async def store_documents(
     """Keep checked uploads (kind, file) with an application (and the step that brought them)."""
     rows = [
         ProgrammeDocument(
-            application_id=application_id, step_id=step_id, kind=kind[:32],
-            filename=clean_filename(upload.filename), content_type=content_type,
-            size=len(upload.content), sha256=hashlib.sha256(upload.content).hexdigest(),
-            content=upload.content, uploaded_at=clock.now(),
-        )  # fmt: skip
+            application_id=application_id,
+            step_id=step_id,
+            kind=kind[:32],
+            filename=clean_filename(upload.filename),
+            content_type=content_type,
+            size=len(upload.content),
+            sha256=hashlib.sha256(upload.content).hexdigest(),
+            content=upload.content,
+            uploaded_at=clock.now(),
+        )
         for (kind, upload), content_type in zip(uploads, check_uploads(uploads), strict=True)
     ]
     session.add_all(rows)

@@ -1,4 +1,4 @@
-"""Tables of the programmes context: programmes, applications, their stage steps and documents, awards."""
+"""Tables of the programmes context: programmes, applications, steps, documents, awards."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class Programme(Base):
     year: Mapped[int | None] = mapped_column(default=None)
     batch: Mapped[str] = mapped_column(sa.String(64), default="")
     criteria: Mapped[str] = mapped_column(sa.Text(), default="")
-    # [{"key": "licence", "name_zh": "营业执照", "name_en": "Business licence"}]
+    # Each document a dict: key, name_zh, name_en, required.
     documents: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     stages: Mapped[list[str]] = mapped_column(JSONType)  # ["enterprise", "district", "city", …]
     # [{"key": "AAA", "name_zh": "AAA级", "name_en": "AAA"}, …]; a grade may name its own level

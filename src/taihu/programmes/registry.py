@@ -48,48 +48,84 @@ def check_grade(programme: Programme, grade: str) -> tuple[str, str]:
     grade = grade.strip()
     if not programme.grades:
         if grade:
-            raise InvalidInput(N_("{programme} has no grades"), code="bad_grade",
-                               programme=programme.name_en)  # fmt: skip
+            raise InvalidInput(
+                N_("{programme} has no grades"), code="bad_grade", programme=programme.name_en
+            )
         return "", programme.level
     for known in programme.grades:
         if grade in (known["key"], known["name_zh"], known["name_en"]):
             return str(known["key"]), str(known.get("level", programme.level))
     raise InvalidInput(
-        N_("give one of the grades {grades}"), code="bad_grade",
+        N_("give one of the grades {grades}"),
+        code="bad_grade",
         grades=", ".join(g["key"] for g in programme.grades),
-    )  # fmt: skip
+    )
 
 
 async def grant_award(
-    session: AsyncSession, clock: Clock, actor: Principal, programme: Programme,
-    enterprise_id: int, *, grade: str, since: date, source: str,
-    application_id: int | None = None, until: date | None = None, note: str = "",
-) -> Award:  # fmt: skip
+    session: AsyncSession,
+    clock: Clock,
+    actor: Principal,
+    programme: Programme,
+    enterprise_id: int,
+    *,
+    grade: str,
+    since: date,
+    source: str,
+    application_id: int | None = None,
+    until: date | None = None,
+    note: str = "",
+) -> Award:
     """Enter an award in the registry (audited); one per programme, enterprise and year."""
     key, level = check_grade(programme, grade)
     until = until or award_until(programme, since)
     if until is not None and until < since:
         raise InvalidInput(N_("an award cannot end before it starts"), code="bad_dates")
     if await session.scalar(
-        sa.select(Award.id).where(Award.programme_id == programme.id,
-                                  Award.enterprise_id == enterprise_id, Award.year == since.year)
-    ):  # fmt: skip
-        raise Conflict(N_("the enterprise holds {programme} for {year} already"),
-                       code="award_exists", programme=programme.name_en, year=since.year)  # fmt: skip
+        sa.select(Award.id).where(
+            Award.programme_id == programme.id,
+            Award.enterprise_id == enterprise_id,
+            Award.year == since.year,
+        )
+    ):
+        raise Conflict(
+            N_("the enterprise holds {programme} for {year} already"),
+            code="award_exists",
+            programme=programme.name_en,
+            year=since.year,
+        )
     award = Award(
-        programme_id=programme.id, enterprise_id=enterprise_id, level=level, grade=key,
-        year=since.year, since=since, until=until, source=source, application_id=application_id,
-        note=note[:500], created_at=clock.now(),
-    )  # fmt: skip
+        programme_id=programme.id,
+        enterprise_id=enterprise_id,
+        level=level,
+        grade=key,
+        year=since.year,
+        since=since,
+        until=until,
+        source=source,
+        application_id=application_id,
+        note=note[:500],
+        created_at=clock.now(),
+    )
     session.add(award)
     await session.flush()
     await record_audit(
-        session, actor, "programme_award.create", "programme_award", award.id,
-        after={"programme": programme.key, "enterprise_id": enterprise_id, "level": level,
-               "grade": key, "since": since.isoformat(),
-               "until": until.isoformat() if until else None, "source": source},
+        session,
+        actor,
+        "programme_award.create",
+        "programme_award",
+        award.id,
+        after={
+            "programme": programme.key,
+            "enterprise_id": enterprise_id,
+            "level": level,
+            "grade": key,
+            "since": since.isoformat(),
+            "until": until.isoformat() if until else None,
+            "source": source,
+        },
         at=clock.now(),
-    )  # fmt: skip
+    )
     return award
 
 
@@ -105,8 +141,12 @@ class AwardFilter:
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         """The filter as SQL conditions."""
         where: list[sa.ColumnElement[bool]] = []
-        for column, value in ((Award.programme_id, self.programme_id), (Award.level, self.level),
-                              (Award.year, self.year), (Award.enterprise_id, self.enterprise_id)):  # fmt: skip
+        for column, value in (
+            (Award.programme_id, self.programme_id),
+            (Award.level, self.level),
+            (Award.year, self.year),
+            (Award.enterprise_id, self.enterprise_id),
+        ):
             if value is not None:
                 where.append(column == value)
         return where
@@ -129,21 +169,40 @@ class RegistryService:
         self.clock = clock or SystemClock()
 
     async def register(
-        self, actor: Principal, programme_id: int, enterprise_id: int, *, grade: str = "",
-        since: date, until: date | None = None, note: str = "",
-    ) -> Award:  # fmt: skip
+        self,
+        actor: Principal,
+        programme_id: int,
+        enterprise_id: int,
+        *,
+        grade: str = "",
+        since: date,
+        until: date | None = None,
+        note: str = "",
+    ) -> Award:
         """Register a historical award, won before the platform (bureau)."""
         actor.require_role(Role.BUREAU)
         programme = await ProgrammeService(self.session, self.clock).get(programme_id)
         await EnterpriseService(self.session, self.clock).get(actor, enterprise_id)
         return await grant_award(
-            self.session, self.clock, actor, programme, enterprise_id, grade=grade, since=since,
-            until=until, source="historical", note=" ".join(note.split()),
-        )  # fmt: skip
+            self.session,
+            self.clock,
+            actor,
+            programme,
+            enterprise_id,
+            grade=grade,
+            since=since,
+            until=until,
+            source="historical",
+            note=" ".join(note.split()),
+        )
 
     async def awards(
-        self, actor: Principal, where: AwardFilter | None = None, *, expiring_days: int | None = None,
-    ) -> list[AwardRow]:  # fmt: skip
+        self,
+        actor: Principal,
+        where: AwardFilter | None = None,
+        *,
+        expiring_days: int | None = None,
+    ) -> list[AwardRow]:
         """Awards the actor may see (enterprise users: their own), newest first.
 
         With ``expiring_days``, only those still valid whose validity ends within that many days.
@@ -154,32 +213,49 @@ class RegistryService:
         order: list[Any] = [Award.since.desc(), Award.id.desc()]
         if expiring_days is not None:
             today = self.clock.now().date()
-            conditions += [Award.until.is_not(None), Award.until >= today,
-                           Award.until <= today + timedelta(days=expiring_days)]  # fmt: skip
+            conditions += [
+                Award.until.is_not(None),
+                Award.until >= today,
+                Award.until <= today + timedelta(days=expiring_days),
+            ]
             order = [Award.until, Award.id]
         rows = await self.session.execute(
             sa.select(Award, Programme, Enterprise)
             .join(Programme, Programme.id == Award.programme_id)
             .join(Enterprise, Enterprise.id == Award.enterprise_id)
-            .where(*conditions).order_by(*order).limit(10_000)
-        )  # fmt: skip
+            .where(*conditions)
+            .order_by(*order)
+            .limit(10_000)
+        )
         return [AwardRow(a, p, e) for a, p, e in rows]
 
     async def counts(self, actor: Principal) -> list[dict[str, Any]]:
         """Awards per programme, level and year (staff roles): what reports quote."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         rows = await self.session.execute(
-            sa.select(Programme.key, Programme.name_zh, Programme.name_en, Award.level,
-                      Award.year, sa.func.count())
+            sa.select(
+                Programme.key,
+                Programme.name_zh,
+                Programme.name_en,
+                Award.level,
+                Award.year,
+                sa.func.count(),
+            )
             .join(Programme, Programme.id == Award.programme_id)
             .group_by(Programme.key, Programme.name_zh, Programme.name_en, Award.level, Award.year)
             .order_by(Award.year.desc(), Programme.key, Award.level)
-        )  # fmt: skip
+        )
         return [
-            {"programme": key, "name_zh": zh, "name_en": en, "level": level, "year": year,
-             "count": int(count)}
+            {
+                "programme": key,
+                "name_zh": zh,
+                "name_en": en,
+                "level": level,
+                "year": year,
+                "count": int(count),
+            }
             for key, zh, en, level, year, count in rows
-        ]  # fmt: skip
+        ]
 
     async def export_xlsx(self, actor: Principal, where: AwardFilter | None = None) -> bytes:
         """The registry as a workbook, in the import's layout (so an export imports back)."""
@@ -188,13 +264,38 @@ class RegistryService:
         sheet = book.active
         assert sheet is not None  # a new workbook always has its first sheet
         sheet.title = "registry"
-        sheet.append(["programme", "项目名称", "credit_code", "企业名称", "level", "grade",
-                      "year", "since", "until", "source", "note"])  # fmt: skip
+        sheet.append(
+            [
+                "programme",
+                "项目名称",
+                "credit_code",
+                "企业名称",
+                "level",
+                "grade",
+                "year",
+                "since",
+                "until",
+                "source",
+                "note",
+            ]
+        )
         for row in await self.awards(actor, where):
             a = row.award
-            sheet.append([row.programme.key, row.programme.name_zh, row.enterprise.credit_code,
-                          row.enterprise.name, a.level, a.grade, a.year, a.since.isoformat(),
-                          a.until.isoformat() if a.until else "", a.source, a.note])  # fmt: skip
+            sheet.append(
+                [
+                    row.programme.key,
+                    row.programme.name_zh,
+                    row.enterprise.credit_code,
+                    row.enterprise.name,
+                    a.level,
+                    a.grade,
+                    a.year,
+                    a.since.isoformat(),
+                    a.until.isoformat() if a.until else "",
+                    a.source,
+                    a.note,
+                ]
+            )
         out = io.BytesIO()
         book.save(out)
         return out.getvalue()

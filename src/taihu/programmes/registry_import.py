@@ -9,6 +9,7 @@ The export's layout imports back as it is.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -37,15 +38,36 @@ __all__ = ["LAYOUT", "import_awards"]
 
 LAYOUT = TableLayout(
     aliases={
-        "项目": "programme", "项目名称": "programme_name", "统一社会信用代码": "credit_code",
-        "信用代码": "credit_code", "企业名称": "enterprise_name", "级别": "level",
-        "等级": "grade", "星级": "grade", "年度": "year", "认定日期": "since",
-        "起始日期": "since", "有效期至": "until", "来源": "source", "备注": "note",
+        "项目": "programme",
+        "项目名称": "programme_name",
+        "统一社会信用代码": "credit_code",
+        "信用代码": "credit_code",
+        "企业名称": "enterprise_name",
+        "级别": "level",
+        "等级": "grade",
+        "星级": "grade",
+        "年度": "year",
+        "认定日期": "since",
+        "起始日期": "since",
+        "有效期至": "until",
+        "来源": "source",
+        "备注": "note",
     },
     required=("programme", "credit_code", "since"),
-    known=("programme", "programme_name", "credit_code", "enterprise_name", "level", "grade",
-           "year", "since", "until", "source", "note"),
-)  # fmt: skip
+    known=(
+        "programme",
+        "programme_name",
+        "credit_code",
+        "enterprise_name",
+        "level",
+        "grade",
+        "year",
+        "since",
+        "until",
+        "source",
+        "note",
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +94,21 @@ async def _lookups(session: AsyncSession, codes: set[str]) -> dict[str, int]:
     ordered = sorted(codes)
     for start in range(0, len(ordered), 500):  # under every database's parameter limit
         rows = await session.execute(
-            sa.select(Enterprise.credit_code, Enterprise.id)
-            .where(Enterprise.credit_code.in_(ordered[start : start + 500]))
-        )  # fmt: skip
+            sa.select(Enterprise.credit_code, Enterprise.id).where(
+                Enterprise.credit_code.in_(ordered[start : start + 500])
+            )
+        )
         found.update((code, ident) for code, ident in rows)
     return found
 
 
 def _parse(
-    number: int, cells: dict[str, str], programmes: dict[str, Programme],
-    enterprises: dict[str, int], problems: list[RowProblem],
-) -> _Row | None:  # fmt: skip
+    number: int,
+    cells: dict[str, str],
+    programmes: dict[str, Programme],
+    enterprises: dict[str, int],
+    problems: list[RowProblem],
+) -> _Row | None:
     before = len(problems)
 
     def cell(column: str, parse: Callable[[str], Any]) -> Any:
@@ -100,8 +126,7 @@ def _parse(
     def enterprise(text: str) -> int:
         code = CreditCode(text).value
         if code not in enterprises:
-            raise InvalidInput(N_("no enterprise with credit code {credit_code}"),
-                               credit_code=code)  # fmt: skip
+            raise InvalidInput(N_("no enterprise with credit code {credit_code}"), credit_code=code)
         return enterprises[code]
 
     found = cell("programme", programme)
@@ -112,24 +137,41 @@ def _parse(
     if found is not None and grade is not None and cells.get("level", "").strip():
         level = check_grade(found, grade)[1]
         if cells["level"].strip() != level:
-            problems.append(RowProblem(number, "level", Message(
-                N_("the level of this programme and grade is {level}"), level=level)))  # fmt: skip
+            problems.append(
+                RowProblem(
+                    number,
+                    "level",
+                    Message(N_("the level of this programme and grade is {level}"), level=level),
+                )
+            )
     if since is not None and cells.get("year", "").strip() not in ("", str(since.year)):
-        problems.append(RowProblem(number, "year", Message(
-            N_("the year is the year of the since date ({year})"), year=since.year)))  # fmt: skip
+        problems.append(
+            RowProblem(
+                number,
+                "year",
+                Message(N_("the year is the year of the since date ({year})"), year=since.year),
+            )
+        )
     if since is not None and until is not None and until < since:
-        problems.append(RowProblem(number, "until",
-                                   Message(N_("an award cannot end before it starts"))))  # fmt: skip
+        problems.append(
+            RowProblem(number, "until", Message(N_("an award cannot end before it starts")))
+        )
     if len(problems) != before:
         return None
     return _Row(number, found, enterprise_id, grade, since, until, cells.get("note", "")[:500])
 
 
 async def import_awards(
-    session: AsyncSession, clock: Clock, actor: Principal, filename: str, content: bytes, *,
-    skip_invalid: bool = False, dry_run: bool = False,
+    session: AsyncSession,
+    clock: Clock,
+    actor: Principal,
+    filename: str,
+    content: bytes,
+    *,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
-) -> ImportReport:  # fmt: skip
+) -> ImportReport:
     """Import awards from an xlsx or CSV file (bureau)."""
     actor.require_role(Role.BUREAU)
     report = ImportReport()
@@ -141,10 +183,8 @@ async def import_awards(
         programmes.update({p.key: p, p.name_zh: p, p.name_en: p})
     codes = set()
     for _, cells in sheet.rows:
-        try:
+        with contextlib.suppress(InvalidInput):  # reported by the row's own check
             codes.add(CreditCode(cells.get("credit_code", "").strip()).value)
-        except InvalidInput:
-            pass  # reported by the row's own check
     enterprises = await _lookups(session, codes)
     parsed: list[_Row] = []
     first_seen: dict[tuple[int, int, int], int] = {}
@@ -154,8 +194,11 @@ async def import_awards(
             continue
         key = (row.programme.id, row.enterprise_id, row.since.year)
         if key in first_seen:
-            report.problems.append(RowProblem(number, "credit_code", Message(
-                N_("repeats row {row}"), row=first_seen[key])))  # fmt: skip
+            report.problems.append(
+                RowProblem(
+                    number, "credit_code", Message(N_("repeats row {row}"), row=first_seen[key])
+                )
+            )
             continue
         first_seen[key] = number
         parsed.append(row)
@@ -174,14 +217,25 @@ async def _write(
     session: AsyncSession, clock: Clock, actor: Principal, row: _Row, report: ImportReport
 ) -> None:
     award = await session.scalar(
-        sa.select(Award).where(Award.programme_id == row.programme.id,
-                               Award.enterprise_id == row.enterprise_id,
-                               Award.year == row.since.year)
-    )  # fmt: skip
+        sa.select(Award).where(
+            Award.programme_id == row.programme.id,
+            Award.enterprise_id == row.enterprise_id,
+            Award.year == row.since.year,
+        )
+    )
     if award is None:
-        await grant_award(session, clock, actor, row.programme, row.enterprise_id,
-                          grade=row.grade, since=row.since, until=row.until, source="import",
-                          note=row.note)  # fmt: skip
+        await grant_award(
+            session,
+            clock,
+            actor,
+            row.programme,
+            row.enterprise_id,
+            grade=row.grade,
+            since=row.since,
+            until=row.until,
+            source="import",
+            note=row.note,
+        )
         report.created += 1
         return
     until = row.until or award_until(row.programme, row.since)
@@ -195,8 +249,13 @@ async def _write(
     for key, value in changed.items():
         setattr(award, key, value)
     await record_audit(
-        session, actor, "programme_award.update", "programme_award", award.id,
-        before={k: str(before[k]) for k in changed}, after={k: str(v) for k, v in changed.items()},
+        session,
+        actor,
+        "programme_award.update",
+        "programme_award",
+        award.id,
+        before={k: str(before[k]) for k in changed},
+        after={k: str(v) for k, v in changed.items()},
         at=clock.now(),
-    )  # fmt: skip
+    )
     report.updated += 1

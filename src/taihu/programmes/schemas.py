@@ -19,27 +19,48 @@ __all__ = [
     "StepOut",
 ]
 
-_PROGRAMME = {
-    "id": 7, "key": "cloud_stars", "name_zh": "星级上云企业", "name_en": "Star-rated cloud enterprise",
-    "level": "provincial", "issuing_body": "江苏省工业和信息化厅", "year": None, "batch": "",
+_PROGRAMME: dict[str, Any] = {
+    "id": 7,
+    "key": "cloud_stars",
+    "name_zh": "星级上云企业",
+    "name_en": "Star-rated cloud enterprise",
+    "level": "provincial",
+    "issuing_body": "江苏省工业和信息化厅",
+    "year": None,
+    "batch": "",
     "criteria": "按上云深度评定一至五星。",
-    "documents": [{"key": "licence", "name_zh": "营业执照", "name_en": "Business licence",
-                   "required": True}],
+    "documents": [
+        {"key": "licence", "name_zh": "营业执照", "name_en": "Business licence", "required": True}
+    ],
     "stages": ["enterprise", "district", "city", "province"],
     "grades": [{"key": "5", "name_zh": "5星级", "name_en": "5 stars"}],
-    "validity_years": 3, "subsidy_yuan": None, "accepting": True, "builtin": True,
-}  # fmt: skip
+    "validity_years": 3,
+    "subsidy_yuan": None,
+    "accepting": True,
+    "builtin": True,
+}
 
 
 class ProgrammeIn(BaseModel):
     """A new programme, as data (bureau)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {k: v for k, v in _PROGRAMME.items() if k not in ("id", "accepting", "builtin")}
-        | {"key": "district_smart_workshop", "name_zh": "区级智能车间",
-           "name_en": "District smart workshop", "level": "district",
-           "issuing_body": "吴江区工业和信息化局", "stages": ["enterprise", "district"],
-           "grades": [], "subsidy_yuan": 200000}]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {k: v for k, v in _PROGRAMME.items() if k not in ("id", "accepting", "builtin")}
+                | {
+                    "key": "district_smart_workshop",
+                    "name_zh": "区级智能车间",
+                    "name_en": "District smart workshop",
+                    "level": "district",
+                    "issuing_body": "吴江区工业和信息化局",
+                    "stages": ["enterprise", "district"],
+                    "grades": [],
+                    "subsidy_yuan": 200000,
+                }
+            ]
+        }
+    )
 
     key: str = Field(min_length=2, max_length=64)
     name_zh: str = Field(min_length=1, max_length=200)
@@ -104,19 +125,46 @@ class StepOut(BaseModel):
     at: datetime
 
 
-_APPLICATION = {
-    "id": 3, "programme_id": 7, "enterprise_id": 12, "status": "in_review", "stage": "city",
-    "form": {"contact_name": "王敏", "contact_phone": "13800000000",
-             "summary": "设备上云 120 台，能耗管理平台上线。"},
+_APPLICATION: dict[str, Any] = {
+    "id": 3,
+    "programme_id": 7,
+    "enterprise_id": 12,
+    "status": "in_review",
+    "stage": "city",
+    "form": {
+        "contact_name": "王敏",
+        "contact_phone": "13800000000",
+        "summary": "设备上云 120 台、能耗管理平台上线。",
+    },
     "steps": [
-        {"stage": "enterprise", "decision": "submitted", "actor": "wang",
-         "comment": "", "at": "2026-12-01T09:00:00Z"},
-        {"stage": "district", "decision": "passed", "actor": "li.bureau",
-         "comment": "材料齐全", "at": "2026-12-02T10:00:00Z"}],
-    "documents": [{"id": 5, "kind": "licence", "filename": "licence.pdf",
-                   "content_type": "application/pdf", "size": 81234, "step_id": 1}],
-    "created_at": "2026-12-01T09:00:00Z", "updated_at": "2026-12-02T10:00:00Z",
-}  # fmt: skip
+        {
+            "stage": "enterprise",
+            "decision": "submitted",
+            "actor": "wang",
+            "comment": "",
+            "at": "2026-12-01T09:00:00Z",
+        },
+        {
+            "stage": "district",
+            "decision": "passed",
+            "actor": "li.bureau",
+            "comment": "材料齐全",
+            "at": "2026-12-02T10:00:00Z",
+        },
+    ],
+    "documents": [
+        {
+            "id": 5,
+            "kind": "licence",
+            "filename": "licence.pdf",
+            "content_type": "application/pdf",
+            "size": 81234,
+            "step_id": 1,
+        }
+    ],
+    "created_at": "2026-12-01T09:00:00Z",
+    "updated_at": "2026-12-02T10:00:00Z",
+}
 
 
 class ApplicationOut(BaseModel):
@@ -139,9 +187,19 @@ class ApplicationOut(BaseModel):
 class DecisionIn(BaseModel):
     """A stage's decision (bureau); at the last stage a pass enters the award."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"decision": "return", "comment": "补充近一年能耗数据"},
-        {"decision": "pass", "comment": "省厅公示通过", "grade": "4", "since": "2026-12-01"}]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"decision": "return", "comment": "补充近一年能耗数据"},
+                {
+                    "decision": "pass",
+                    "comment": "省厅公示通过",
+                    "grade": "4",
+                    "since": "2026-12-01",
+                },
+            ]
+        }
+    )
 
     decision: str = Field(pattern="^(pass|return|reject)$")
     comment: str = Field(default="", max_length=1000)
@@ -152,9 +210,19 @@ class DecisionIn(BaseModel):
 class AwardIn(BaseModel):
     """A historical award, won before the platform (bureau)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"programme_id": 9, "enterprise_id": 12, "grade": "little_giant",
-         "since": "2024-07-01", "note": "第五批"}]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "programme_id": 9,
+                    "enterprise_id": 12,
+                    "grade": "little_giant",
+                    "since": "2024-07-01",
+                    "note": "第五批",
+                }
+            ]
+        }
+    )
 
     programme_id: int = Field(ge=1)
     enterprise_id: int = Field(ge=1)
@@ -167,12 +235,27 @@ class AwardIn(BaseModel):
 class AwardOut(BaseModel):
     """A registry entry."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"id": 4, "programme": "specialised_sme", "programme_name": "专精特新中小企业",
-         "enterprise_id": 12, "enterprise_name": "吴江精密机械有限公司",
-         "credit_code": "91320509MA0TXT010F", "level": "national", "grade": "little_giant",
-         "year": 2024, "since": "2024-07-01", "until": "2027-06-30", "source": "historical",
-         "note": "第五批"}]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 4,
+                    "programme": "specialised_sme",
+                    "programme_name": "专精特新中小企业",
+                    "enterprise_id": 12,
+                    "enterprise_name": "吴江精密机械有限公司",
+                    "credit_code": "91320509MA0TXT010F",
+                    "level": "national",
+                    "grade": "little_giant",
+                    "year": 2024,
+                    "since": "2024-07-01",
+                    "until": "2027-06-30",
+                    "source": "historical",
+                    "note": "第五批",
+                }
+            ]
+        }
+    )
 
     id: int
     programme: str
@@ -192,10 +275,20 @@ class AwardOut(BaseModel):
 class CountOut(BaseModel):
     """Awards of one programme at one level in one year."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"programme": "cloud_stars", "name_zh": "星级上云企业",
-         "name_en": "Star-rated cloud enterprise", "level": "provincial", "year": 2026,
-         "count": 41}]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "programme": "cloud_stars",
+                    "name_zh": "星级上云企业",
+                    "name_en": "Star-rated cloud enterprise",
+                    "level": "provincial",
+                    "year": 2026,
+                    "count": 41,
+                }
+            ]
+        }
+    )
 
     programme: str
     name_zh: str

@@ -25,8 +25,9 @@ def _names(items: tuple[dict[str, Any], ...], what: str) -> list[dict[str, Any]]
         if not key or key in seen or not item.get("name_zh") or not item.get("name_en"):
             raise InvalidInput(
                 N_("each {what} needs a unique key and names in both languages"),
-                code="bad_programme", what=what,
-            )  # fmt: skip
+                code="bad_programme",
+                what=what,
+            )
         if "level" in item and item["level"] not in LEVELS:
             raise InvalidInput(N_("unknown level {level}"), code="bad_level", level=item["level"])
         seen.add(key)
@@ -46,12 +47,17 @@ def check_spec(spec: ProgrammeSpec) -> None:
         raise InvalidInput(N_("unknown level {level}"), code="bad_level", level=spec.level)
     stages = list(spec.stages)
     order = [STAGES.index(s) for s in stages if s in STAGES]
-    if (len(order) != len(stages) or len(stages) < 2 or stages[0] != "enterprise"
-            or order != sorted(set(order))):  # fmt: skip
+    if (
+        len(order) != len(stages)
+        or len(stages) < 2
+        or stages[0] != "enterprise"
+        or order != sorted(set(order))
+    ):
         raise InvalidInput(
             N_("stages start with enterprise and go upwards: {stages}"),
-            code="bad_stages", stages=" → ".join(STAGES),
-        )  # fmt: skip
+            code="bad_stages",
+            stages=" → ".join(STAGES),
+        )
     if spec.validity_years is not None and not 1 <= spec.validity_years <= 20:
         raise InvalidInput(N_("validity is 1 to 20 years"), code="bad_programme")
     if spec.subsidy_yuan is not None and spec.subsidy_yuan < 0:
@@ -62,13 +68,23 @@ def check_spec(spec: ProgrammeSpec) -> None:
 
 def _row(spec: ProgrammeSpec, *, builtin: bool, now: Any) -> Programme:
     return Programme(
-        key=spec.key, name_zh=spec.name_zh.strip(), name_en=spec.name_en.strip(),
-        level=spec.level, issuing_body=spec.issuing_body.strip(), year=spec.year,
-        batch=spec.batch, criteria=spec.criteria, documents=_names(spec.documents, "document"),
-        stages=list(spec.stages), grades=_names(spec.grades, "grade"),
-        validity_years=spec.validity_years, subsidy_yuan=spec.subsidy_yuan, accepting=True,
-        builtin=builtin, created_at=now,
-    )  # fmt: skip
+        key=spec.key,
+        name_zh=spec.name_zh.strip(),
+        name_en=spec.name_en.strip(),
+        level=spec.level,
+        issuing_body=spec.issuing_body.strip(),
+        year=spec.year,
+        batch=spec.batch,
+        criteria=spec.criteria,
+        documents=_names(spec.documents, "document"),
+        stages=list(spec.stages),
+        grades=_names(spec.grades, "grade"),
+        validity_years=spec.validity_years,
+        subsidy_yuan=spec.subsidy_yuan,
+        accepting=True,
+        builtin=builtin,
+        created_at=now,
+    )
 
 
 class ProgrammeService:
@@ -110,8 +126,9 @@ class ProgrammeService:
         await self._seed()
         row = await self.session.scalar(sa.select(Programme).where(Programme.key == key))
         if row is None:
-            raise NotFound(N_("no programme {programme}"), code="programme_not_found",
-                           programme=key)  # fmt: skip
+            raise NotFound(
+                N_("no programme {programme}"), code="programme_not_found", programme=key
+            )
         return row
 
     async def create(self, actor: Principal, spec: ProgrammeSpec) -> Programme:
@@ -120,27 +137,46 @@ class ProgrammeService:
         check_spec(spec)
         await self._seed()
         if await self.session.scalar(sa.select(Programme.id).where(Programme.key == spec.key)):
-            raise Conflict(N_("programme {programme} exists already"), code="programme_exists",
-                           programme=spec.key)  # fmt: skip
+            raise Conflict(
+                N_("programme {programme} exists already"),
+                code="programme_exists",
+                programme=spec.key,
+            )
         row = _row(spec, builtin=False, now=self.clock.now())
         self.session.add(row)
         await self.session.flush()
         await record_audit(
-            self.session, actor, "programme.create", "programme", row.id,
-            after={"key": row.key, "name_zh": row.name_zh, "level": row.level,
-                   "stages": row.stages}, at=self.clock.now(),
-        )  # fmt: skip
+            self.session,
+            actor,
+            "programme.create",
+            "programme",
+            row.id,
+            after={
+                "key": row.key,
+                "name_zh": row.name_zh,
+                "level": row.level,
+                "stages": row.stages,
+            },
+            at=self.clock.now(),
+        )
         return row
 
-    async def set_accepting(self, actor: Principal, programme_id: int, accepting: bool) -> Programme:
+    async def set_accepting(
+        self, actor: Principal, programme_id: int, accepting: bool
+    ) -> Programme:
         """Open or close a programme to new applications (bureau)."""
         actor.require_role(Role.BUREAU)
         row = await self.get(programme_id)
         if row.accepting != accepting:
             await record_audit(
-                self.session, actor, "programme.accepting", "programme", row.id,
-                before={"accepting": row.accepting}, after={"accepting": accepting},
+                self.session,
+                actor,
+                "programme.accepting",
+                "programme",
+                row.id,
+                before={"accepting": row.accepting},
+                after={"accepting": accepting},
                 at=self.clock.now(),
-            )  # fmt: skip
+            )
             row.accepting = accepting
         return row

@@ -127,16 +127,23 @@ def upgrade() -> None:
         _fk(table, "enterprise_id", "enterprises"),
         _fk(table, "application_id", "programme_applications", "SET NULL"),
         sa.UniqueConstraint(
-            "programme_id", "enterprise_id", "year",
+            "programme_id",
+            "enterprise_id",
+            "year",
             name="uq_programme_awards_programme_id_enterprise_id_year",
         ),
-    )  # fmt: skip
+    )
     for column in ("programme_id", "enterprise_id", "until"):
         _index(table, column)
 
 
 def downgrade() -> None:
     """Drop the programmes' tables."""
-    for table in ("programme_awards", "programme_documents", "programme_stage_steps",
-                  "programme_applications", "programmes"):  # fmt: skip
+    for table in (
+        "programme_awards",
+        "programme_documents",
+        "programme_stage_steps",
+        "programme_applications",
+        "programmes",
+    ):
         op.drop_table(table)
