@@ -161,6 +161,8 @@ async def create_programme(
 @router.get(
     "/api/programmes/{programme_id:int}",
     summary="One programme",
+    description="Its names, level, issuing body, criteria, documents, stages, grades, validity "
+    "and subsidy.",
     response_model=ProgrammeOut,
     responses=ERROR_RESPONSES,
 )
@@ -305,6 +307,7 @@ async def resubmit(
 @router.post(
     "/api/programmes/applications/{application_id}/withdraw",
     summary="Withdraw an application",
+    description="The enterprise's users, while the application is in review or sent back.",
     response_model=ApplicationOut,
     responses={**_NOT_FOUND, **_CONFLICT},
 )
@@ -390,6 +393,7 @@ async def register_award(
 @router.get(
     "/api/programmes/awards/counts",
     summary="Awards per programme, level and year",
+    description="Bureau and auditor: the figures the district's reports quote.",
     response_model=list[CountOut],
     responses=ERROR_RESPONSES,
 )
