@@ -171,8 +171,8 @@ def builtin_programmes() -> tuple[ProgrammeSpec, ...]:
         ProgrammeSpec(
             "two_integration",
             "两化融合管理体系贯标试点企业",
-            "Integration of informatisation and industrialisation (两化融合) management system "
-            "pilot enterprise",
+            "Integration of informatisation and industrialisation management system pilot "
+            "enterprise",
             "provincial",
             _JIANGSU,
             _UP_TO_PROVINCE,
@@ -183,7 +183,7 @@ def builtin_programmes() -> tuple[ProgrammeSpec, ...]:
         ProgrammeSpec(
             "specialised_sme",
             "专精特新中小企业",
-            "Specialised, refined, distinctive and innovative SME (专精特新)",
+            "Specialised, refined, distinctive and innovative SME",
             "provincial",
             _JIANGSU,
             _UP_TO_PROVINCE,
