@@ -42,6 +42,8 @@ def test_list_import_awards_counts_and_export(tmp_path: Path) -> None:
     rows = list(load_workbook(out).worksheets[0].iter_rows(values_only=True))
     assert rows[1][0] == "cloud_stars"
     assert rows[1][5] == "3"
+    closed = runner.invoke(app, ["programme", "accepting", "1", "--closed"])
+    assert "closed to new applications" in closed.output
     refused = runner.invoke(app, ["programme", "decide", "99", "pass"])
     assert refused.exit_code == 1
     assert "no application 99" in refused.output

@@ -42,6 +42,24 @@ def list_() -> None:
     run(_run())
 
 
+@app.command("accepting")
+def accepting(
+    programme: int = typer.Argument(..., help="Programme id."),
+    closed: bool = typer.Option(False, "--closed", help="Close it to new applications."),
+) -> None:
+    """Open a programme to new applications (or close it with --closed)."""
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            row = await ProgrammeService(session).set_accepting(
+                Principal.system(), programme, not closed
+            )
+        state = "open to" if row.accepting else "closed to"
+        console.print(f"{row.key} is {state} new applications", highlight=False)
+
+    run(_run())
+
+
 @app.command("applications")
 def applications(
     programme: int | None = typer.Option(None, "--programme", help="Programme id."),
