@@ -29,6 +29,8 @@ class Permission(StrEnum):
     VIEW_SURVEYS = "view_surveys"
     VIEW_NOTICES = "view_notices"
     READ_INBOX = "read_inbox"
+    REVIEW_PROGRAMMES = "review_programmes"
+    VIEW_PROGRAMME_REGISTRY = "view_programme_registry"
 
 
 GRANTS: Mapping[Permission, frozenset[Role]] = {
@@ -42,6 +44,8 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.VIEW_SURVEYS: frozenset({Role.BUREAU, Role.AUDITOR}),
     Permission.VIEW_NOTICES: frozenset({Role.BUREAU, Role.AUDITOR}),
     Permission.READ_INBOX: frozenset({Role.ENTERPRISE}),
+    Permission.REVIEW_PROGRAMMES: frozenset({Role.BUREAU}),
+    Permission.VIEW_PROGRAMME_REGISTRY: frozenset({Role.BUREAU, Role.AUDITOR}),
 }
 
 

@@ -29,6 +29,7 @@ from taihu.identifiers.prefixes.documents import (
     DocumentUpload,
     PrefixApplicationForm,
     apply_with_documents,
+    document_type,
     documents_of,
     read_document,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "bind_relay",
     "bind_shared_udp",
     "document_response",
+    "document_type",
     "documents_of",
     "form_fields",
     "handle_server_for",

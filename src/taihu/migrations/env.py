@@ -12,6 +12,7 @@ import taihu.enterprises
 import taihu.identifiers
 import taihu.monitor
 import taihu.notices
+import taihu.programmes
 import taihu.surveys
 from taihu.core import Base
 
@@ -26,6 +27,7 @@ _CONTEXTS = (
     taihu.monitor,
     taihu.surveys,
     taihu.notices,
+    taihu.programmes,
 )
 
 connection = context.config.attributes.get("connection")

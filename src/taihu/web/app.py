@@ -40,6 +40,7 @@ from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
 from taihu.notices import LoggingSmsGateway, NoticeJobs, SmtpMailer
 from taihu.notices import api as notices_api
+from taihu.programmes import api as programmes_api
 from taihu.settings import Settings
 from taihu.surveys import api as surveys_api
 from taihu.surveys import openrosa_router
@@ -59,6 +60,7 @@ from taihu.web.pages import home as home_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
 from taihu.web.pages import notices as notices_pages
+from taihu.web.pages import programmes as programme_pages
 from taihu.web.pages import surveys as survey_pages
 from taihu.web.pages import wall as wall_pages
 from taihu.web.security_audit import SecurityAudit
@@ -235,6 +237,8 @@ _ROUTERS = (
     survey_pages.router,
     notices_api.router,
     notices_pages.router,
+    programmes_api.router,
+    programme_pages.router,
     console.router,
     home_pages.router,
     wall_pages.router,

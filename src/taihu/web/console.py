@@ -175,6 +175,8 @@ def navigation(app: FastAPI, principal: Principal) -> list[NavItem]:
         NavItem("/my-surveys", gettext_("My surveys"), "list"),
         NavItem("/notices", gettext_("Notices"), "bell"),
         NavItem("/inbox", gettext_("Inbox"), "mail"),
+        NavItem("/programmes", gettext_("Programmes"), "award"),
+        NavItem("/programmes/registry", gettext_("Award registry"), "list"),
         NavItem("/enterprises", gettext_("Enterprises"), "building"),
         NavItem("/audit", gettext_("Audit log"), "list"),
         NavItem("/wall", gettext_("Wall display"), "monitor"),

@@ -1,0 +1,49 @@
+"""Programmes (试点示范, 星级上云, 两化融合, 专精特新 …): applications, review, registries."""
+
+from taihu.programmes.applications import DECISIONS, ApplicationForm, ProgrammeApplications
+from taihu.programmes.catalogue import (
+    DECISION_LABELS,
+    LEVEL_LABELS,
+    LEVELS,
+    STAGE_LABELS,
+    STAGES,
+    STATUS_LABELS,
+    ProgrammeSpec,
+    builtin_programmes,
+)
+from taihu.programmes.documents import list_documents
+from taihu.programmes.models import (
+    Award,
+    Programme,
+    ProgrammeApplication,
+    ProgrammeDocument,
+    StageStep,
+)
+from taihu.programmes.registry import AwardFilter, AwardRow, RegistryService
+from taihu.programmes.registry_import import import_awards
+from taihu.programmes.service import ProgrammeService
+
+__all__ = [
+    "DECISIONS",
+    "DECISION_LABELS",
+    "LEVELS",
+    "LEVEL_LABELS",
+    "STAGES",
+    "STAGE_LABELS",
+    "STATUS_LABELS",
+    "ApplicationForm",
+    "Award",
+    "AwardFilter",
+    "AwardRow",
+    "Programme",
+    "ProgrammeApplication",
+    "ProgrammeApplications",
+    "ProgrammeDocument",
+    "ProgrammeService",
+    "ProgrammeSpec",
+    "RegistryService",
+    "StageStep",
+    "builtin_programmes",
+    "import_awards",
+    "list_documents",
+]

@@ -1,0 +1,436 @@
+"""Console pages of programmes, applications with their stage actions, the award registry.
+
+The list; a programme with its applications; an application with its stage actions; the award
+registry with import, export and expiry reminders.
+
+Enterprise users apply and follow their own applications; the bureau reviews (the district's
+stage on the platform, the upper stages' outcomes entered from their notices).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from taihu.accounts import Permission, SessionInfo, may
+from taihu.core import DbSession, Id, RuntimeDep, TaihuError, read_upload
+from taihu.enterprises import EnterpriseService
+from taihu.identifiers import MAX_DOCUMENT
+from taihu.programmes import (
+    DECISION_LABELS,
+    LEVEL_LABELS,
+    STAGE_LABELS,
+    STATUS_LABELS,
+    ApplicationForm,
+    AwardFilter,
+    ProgrammeApplications,
+    ProgrammeService,
+    RegistryService,
+    import_awards,
+    list_documents,
+)
+from taihu.programmes.api import XLSX, attachment, uploads_of
+from taihu.web.console import Signed, guard, render_page
+from taihu.web.i18n import current_language, gettext_
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+def _labels() -> dict[str, Any]:
+    def label(table: dict[str, str]) -> Any:
+        return lambda key: gettext_(table[key]) if key in table else key
+
+    return {
+        "zh": current_language.get() == "zh_CN",
+        "level_label": label(LEVEL_LABELS),
+        "stage_label": label(STAGE_LABELS),
+        "status_label": label(STATUS_LABELS),
+        "decision_label": label(DECISION_LABELS),
+    }
+
+
+def _page(request: Request, name: str, who: SessionInfo, **context: Any) -> HTMLResponse:
+    return render_page(request, name, who, **_labels(), **context)
+
+
+def _denied(request: Request, who: SessionInfo, exc: TaihuError) -> HTMLResponse:
+    return render_page(
+        request, "denied.html", who, status_code=exc.status, message=exc.text(gettext_)
+    )
+
+
+def _csrf_ok(who: SessionInfo, csrf: str) -> bool:
+    return secrets.compare_digest(csrf, who.csrf_token)
+
+
+async def _names(session: DbSession, runtime: RuntimeDep, who: SessionInfo) -> dict[int, Any]:
+    rows, _ = await EnterpriseService(session, runtime.clock).list(who.principal, limit=5000)
+    return {e.id: e for e in rows}
+
+
+@router.get("/programmes", response_class=HTMLResponse)
+async def programmes_page(
+    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    programmes = await ProgrammeService(session, runtime.clock).all()
+    applications = await ProgrammeApplications(session, runtime.clock).all(who.principal)
+    return _page(
+        request,
+        "programmes/list.html",
+        who,
+        programmes=programmes,
+        applications=applications[:100],
+        by_id={p.id: p for p in programmes},
+        enterprises=await _names(session, runtime, who),
+        reviewer=may(who.principal, Permission.REVIEW_PROGRAMMES),
+    )
+
+
+@router.get("/programmes/{programme_id:int}", response_class=HTMLResponse)
+async def programme_page(
+    request: Request,
+    programme_id: Id,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    try:
+        programme = await ProgrammeService(session, runtime.clock).get(programme_id)
+    except TaihuError as exc:
+        return _denied(request, who, exc)
+    applications = await ProgrammeApplications(session, runtime.clock).all(
+        who.principal, programme_id=programme_id
+    )
+    enterprises = await _names(session, runtime, who)
+    own = [enterprises[e] for e in sorted(who.principal.enterprise_ids) if e in enterprises]
+    return _page(
+        request,
+        "programmes/programme.html",
+        who,
+        programme=programme,
+        applications=applications,
+        enterprises=enterprises,
+        own=own,
+        error=error,
+        status_code=status_code,
+        max_mb=MAX_DOCUMENT >> 20,
+    )
+
+
+@router.post("/programmes/apply", response_model=None)
+async def apply_submit(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    file: Annotated[list[UploadFile | str], File()],
+    kind: Annotated[list[str], Form()],
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    programme_id: Annotated[int, Form(ge=0)] = 0,
+    enterprise_id: Annotated[int, Form(ge=0)] = 0,
+    contact_name: Annotated[str, Form(max_length=80)] = "",
+    contact_phone: Annotated[str, Form(max_length=40)] = "",
+    summary: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    if not _csrf_ok(who, csrf):
+        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
+    applications = ProgrammeApplications(session, runtime.clock)
+    try:
+        async with session.begin_nested():  # a refusal leaves nothing of the application
+            row = await applications.apply(
+                who.principal,
+                programme_id,
+                enterprise_id,
+                ApplicationForm(contact_name, contact_phone, summary),
+                await uploads_of(kind, file),
+            )
+    except TaihuError as exc:
+        return await programme_page(
+            request,
+            programme_id,
+            who,
+            session,
+            runtime,
+            error=exc.text(gettext_),
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/programmes/applications/{row.id}", status_code=303)
+
+
+@router.get("/programmes/applications/{application_id}", response_class=HTMLResponse)
+async def application_page(
+    request: Request,
+    application_id: Id,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    applications = ProgrammeApplications(session, runtime.clock)
+    try:
+        row = await applications.get(who.principal, application_id)
+    except TaihuError as exc:
+        return _denied(request, who, exc)
+    programme = await applications.programme_of(row)
+    enterprise = await EnterpriseService(session, runtime.clock).get(
+        who.principal, row.enterprise_id
+    )
+    reviewer = may(who.principal, Permission.REVIEW_PROGRAMMES)
+    applicant = row.enterprise_id in who.principal.enterprise_ids or who.principal.is_admin
+    return _page(
+        request,
+        "programmes/application.html",
+        who,
+        application=row,
+        programme=programme,
+        enterprise=enterprise,
+        steps=await applications.steps(who.principal, row.id),
+        documents=await list_documents(session, row.id),
+        reviewer=reviewer,
+        reader=may(who.principal, Permission.VIEW_PROGRAMME_REGISTRY),
+        applicant=applicant,
+        can_return=row.stage == programme.stages[1],
+        last_stage=row.stage == programme.stages[-1],
+        error=error,
+        status_code=status_code,
+        today=runtime.clock.now().date().isoformat(),
+    )
+
+
+@router.post("/programmes/decide", response_model=None)
+async def decide_submit(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile | str | None, File()] = None,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    application_id: Annotated[int, Form(ge=0)] = 0,
+    decision: Annotated[str, Form(max_length=16)] = "",
+    comment: Annotated[str, Form(max_length=1000)] = "",
+    grade: Annotated[str, Form(max_length=32)] = "",
+    since: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    if not _csrf_ok(who, csrf):
+        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
+    applications = ProgrammeApplications(session, runtime.clock)
+    try:
+        async with session.begin_nested():
+            uploads = await uploads_of(["notice"], [file])
+            when = date.fromisoformat(since) if since else None
+            await applications.decide(
+                who.principal,
+                application_id,
+                decision,
+                comment,
+                grade=grade,
+                since=when,
+                uploads=uploads,
+            )
+    except ValueError:
+        return await application_page(
+            request,
+            application_id,
+            who,
+            session,
+            runtime,
+            error=gettext_("Give the date as YYYY-MM-DD."),
+            status_code=400,
+        )
+    except TaihuError as exc:
+        return await application_page(
+            request,
+            application_id,
+            who,
+            session,
+            runtime,
+            error=exc.text(gettext_),
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/programmes/applications/{application_id}", status_code=303)
+
+
+@router.post("/programmes/resubmit", response_model=None)
+async def resubmit_submit(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    file: Annotated[list[UploadFile | str] | None, File()] = None,
+    kind: Annotated[list[str] | None, Form()] = None,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    application_id: Annotated[int, Form(ge=0)] = 0,
+    action: Annotated[str, Form(max_length=16)] = "resubmit",
+    summary: Annotated[str, Form(max_length=4000)] = "",
+    comment: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    if not _csrf_ok(who, csrf):
+        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
+    applications = ProgrammeApplications(session, runtime.clock)
+    try:
+        async with session.begin_nested():
+            if action == "withdraw":
+                await applications.withdraw(who.principal, application_id, comment)
+            else:
+                row = await applications.get(who.principal, application_id)
+                form = (
+                    ApplicationForm(row.form["contact_name"], row.form["contact_phone"], summary)
+                    if summary.strip()
+                    else None
+                )
+                await applications.resubmit(
+                    who.principal,
+                    application_id,
+                    form,
+                    await uploads_of(kind or [], file or []),
+                    comment,
+                )
+    except TaihuError as exc:
+        return await application_page(
+            request,
+            application_id,
+            who,
+            session,
+            runtime,
+            error=exc.text(gettext_),
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/programmes/applications/{application_id}", status_code=303)
+
+
+@router.get(
+    "/programmes/applications/{application_id}/documents/{document_id}", response_model=None
+)
+async def document_download(
+    request: Request,
+    application_id: Id,
+    document_id: Id,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> Response:
+    try:
+        row = await ProgrammeApplications(session, runtime.clock).read_document(
+            who.principal, application_id, document_id
+        )
+    except TaihuError as exc:
+        return _denied(request, who, exc)
+    return attachment(row.filename, row.content_type, row.content)
+
+
+async def _registry(
+    request: Request,
+    who: SessionInfo,
+    session: DbSession,
+    runtime: RuntimeDep,
+    where: AwardFilter,
+    days: int,
+    **context: Any,
+) -> HTMLResponse:
+    registry = RegistryService(session, runtime.clock)
+    return _page(
+        request,
+        "programmes/registry.html",
+        who,
+        programmes=await ProgrammeService(session, runtime.clock).all(),
+        where=where,
+        days=days,
+        awards=await registry.awards(who.principal, where),
+        expiring=await registry.awards(who.principal, expiring_days=days),
+        counts=await registry.counts(who.principal),
+        importer=may(who.principal, Permission.REVIEW_PROGRAMMES),
+        **context,
+    )
+
+
+@router.get(
+    "/programmes/registry",
+    response_class=HTMLResponse,
+    dependencies=guard(Permission.VIEW_PROGRAMME_REGISTRY),
+)
+async def registry_page(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    programme: Annotated[int | None, Query(ge=1)] = None,
+    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+    days: Annotated[int, Query(ge=0, le=3660)] = 90,
+) -> HTMLResponse:
+    where = AwardFilter(programme_id=programme, year=year)
+    return await _registry(request, who, session, runtime, where, days)
+
+
+@router.get(
+    "/programmes/registry/export",
+    response_model=None,
+    dependencies=guard(Permission.VIEW_PROGRAMME_REGISTRY),
+)
+async def registry_export(
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    programme: Annotated[int | None, Query(ge=1)] = None,
+    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+) -> Response:
+    content = await RegistryService(session, runtime.clock).export_xlsx(
+        who.principal, AwardFilter(programme_id=programme, year=year)
+    )
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="programme-awards.xlsx"'},
+    )
+
+
+@router.post(
+    "/programmes/registry/import",
+    response_model=None,
+    dependencies=guard(Permission.REVIEW_PROGRAMMES),
+)
+async def registry_import(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File()],
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    skip_invalid: Annotated[bool, Form()] = False,
+    dry_run: Annotated[bool, Form()] = False,
+) -> Response:
+    if not _csrf_ok(who, csrf):
+        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
+    report, error, status_code = None, "", 200
+    try:
+        async with session.begin_nested():
+            report = await import_awards(
+                session,
+                runtime.clock,
+                who.principal,
+                file.filename or "upload.csv",
+                await read_upload(file),
+                skip_invalid=skip_invalid,
+                dry_run=dry_run,
+            )
+    except TaihuError as exc:
+        error, status_code = exc.text(gettext_), exc.status
+    return await _registry(
+        request,
+        who,
+        session,
+        runtime,
+        AwardFilter(),
+        90,
+        report=report,
+        error=error,
+        status_code=status_code,
+    )
