@@ -18,6 +18,7 @@ from taihu.identifiers.records.rest import (
     http_status,
     parse_basic,
     parse_values_body,
+    public_body,
     response_code,
     select_values,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "load_record",
     "parse_basic",
     "parse_values_body",
+    "public_body",
     "public_wire",
     "response_code",
     "select_values",

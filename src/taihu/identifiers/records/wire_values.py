@@ -5,11 +5,12 @@ microseconds a value; the common shapes (string and admin data, no references) a
 here directly, anything else takes the general path. ``stored_to_wire(raw)`` equals
 ``encode_value(value_from_stored(raw))`` for every value; a test holds the two together.
 
-``stored_columns`` gives a write both columns of a row: the record and its anonymous
-RESOLUTION answer already encoded (``id_handles.wire``), so a resolution that misses the cache
-reads bytes to send instead of rendering JSON, as Handle.Net's own storage keeps values in their
-wire form. Triggers (migration identifiers_0003) set the answer to NULL when a statement changes
-the record without it; the resolver renders the record itself then.
+``stored_columns`` gives a write the three columns of a row: the record, its anonymous
+RESOLUTION answer already encoded (``id_handles.wire``) and its anonymous REST answer
+(``id_handles.rest``, the JSON body), so a resolution that misses the cache reads bytes to send
+instead of rendering JSON, as Handle.Net's own storage keeps values in their wire form.
+Triggers (migrations identifiers_0003 and identifiers_0006) set an answer to NULL when a
+statement changes the record without it; the resolver renders the record itself then.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from taihu.identifiers.handle import (
     encode_admin,
 )
 from taihu.identifiers.records.json_values import admin_json, iso
+from taihu.identifiers.records.rest import public_body
 from taihu.identifiers.records.stored import stored_values, value_from_stored
 from taihu.identifiers.wire import encode_value
 from taihu.identifiers.wire.values import VLIST_TYPE
@@ -185,20 +187,27 @@ def wire_answer(stored: list[dict[str, Any]]) -> bytes | None:
 
 
 def stored_columns(
-    values: list[HandleValue], *, at: datetime | None = None
-) -> tuple[str, bytes | None]:
-    """The ``record`` and ``wire`` columns of a row holding ``values`` (stamped ``at``)."""
+    values: list[HandleValue], *, handle: str, at: datetime | None = None
+) -> tuple[str, bytes | None, bytes | None]:
+    """The ``record``, ``wire`` and ``rest`` columns of the row of ``handle`` (stamped ``at``).
+
+    Every write of a record goes through here, so its answers never disagree with it. ``rest``
+    is kept only beside a ``wire`` answer: the resolver reads how long to cache it from there.
+    """
     fast = _stored_columns_fast(values, at)
+    wire: bytes | None
     if fast is not None:
-        return fast
-    stored = stored_values(values, at=at)
-    return orjson.dumps(stored).decode("utf-8"), wire_answer(stored)
+        record, wire, stored = fast
+    else:
+        stored = stored_values(values, at=at)
+        record, wire = orjson.dumps(stored).decode("utf-8"), wire_answer(stored)
+    return record, wire, public_body(handle, stored) if wire is not None else None
 
 
 def _stored_columns_fast(
     values: list[HandleValue], at: datetime | None
-) -> tuple[str, bytes | None] | None:
-    """``stored_columns`` straight from the values; ``None`` when one takes the general path.
+) -> tuple[str, bytes, list[dict[str, Any]]] | None:
+    """Record, wire answer and stored dicts straight from the values; ``None``: the general path.
 
     The same text and bytes as ``stored_values`` + ``wire_answer`` (a test holds them equal),
     without the stored dicts being read back: a batch writes ten thousand values per call.
@@ -238,4 +247,4 @@ def _stored_columns_fast(
         if head[2] and value.type != SECKEY_TYPE:
             public.append(head[3] + _U32.pack(len(payload)) + payload + _NO_REFERENCES)
     answer = _ANSWER_HEAD.pack(shortest, len(public)) + b"".join(public)
-    return orjson.dumps(stored).decode("utf-8"), answer
+    return orjson.dumps(stored).decode("utf-8"), answer, stored

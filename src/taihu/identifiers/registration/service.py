@@ -293,13 +293,14 @@ class IdentifierService(HandleReader):
         template: str | None,
     ) -> HandleRow:
         now = self.clock.now()
-        record, wire = stored_columns(values)
+        record, wire, rest = stored_columns(values, handle=handle.text)
         row = HandleRow(
             key=handle.key,
             handle=handle.text,
             prefix_id=prefix.id,
             record=record,
             wire=wire,
+            rest=rest,
             template=template,
             created_at=now,
             updated_at=now,
@@ -403,7 +404,7 @@ class IdentifierService(HandleReader):
             after = values
             self._default_admin(caller, prefix, after)
         after.sort(key=lambda v: v.index)
-        row.record, row.wire = stored_columns(after)
+        row.record, row.wire, row.rest = stored_columns(after, handle=row.handle)
         row.updated_at = now
         if template is not None:
             row.template = template
@@ -458,7 +459,7 @@ class IdentifierService(HandleReader):
                     index=missing[0],
                 )
             after = [v for v in before if v.index not in set(indexes)]
-            row.record, row.wire = stored_columns(after)
+            row.record, row.wire, row.rest = stored_columns(after, handle=row.handle)
             row.updated_at = now
             action, after_audit = "handle.remove_values", {"values": _values_json(after)}
         else:
