@@ -31,7 +31,7 @@ from taihu.identifiers.handle import (
     encode_admin,
 )
 from taihu.identifiers.records.json_values import admin_json, iso
-from taihu.identifiers.records.rest import public_body
+from taihu.identifiers.records.rest import RC_SUCCESS, public_body
 from taihu.identifiers.records.stored import stored_values, value_from_stored
 from taihu.identifiers.wire import encode_value
 from taihu.identifiers.wire.values import VLIST_TYPE
@@ -194,26 +194,28 @@ def stored_columns(
     Every write of a record goes through here, so its answers never disagree with it. ``rest``
     is kept only beside a ``wire`` answer: the resolver reads how long to cache it from there.
     """
-    fast = _stored_columns_fast(values, at)
-    wire: bytes | None
+    fast = _stored_columns_fast(values, at, handle)
     if fast is not None:
-        record, wire, stored = fast
-    else:
-        stored = stored_values(values, at=at)
-        record, wire = orjson.dumps(stored).decode("utf-8"), wire_answer(stored)
-    return record, wire, public_body(handle, stored) if wire is not None else None
+        return fast
+    stored = stored_values(values, at=at)
+    wire = wire_answer(stored)
+    rest = public_body(handle, stored) if wire is not None else None
+    return orjson.dumps(stored).decode("utf-8"), wire, rest
 
 
 def _stored_columns_fast(
-    values: list[HandleValue], at: datetime | None
-) -> tuple[str, bytes, list[dict[str, Any]]] | None:
-    """Record, wire answer and stored dicts straight from the values; ``None``: the general path.
+    values: list[HandleValue], at: datetime | None, handle: str
+) -> tuple[str, bytes, bytes] | None:
+    """``stored_columns`` straight from the values; ``None`` when one takes the general path.
 
-    The same text and bytes as ``stored_values`` + ``wire_answer`` (a test holds them equal),
-    without the stored dicts being read back: a batch writes ten thousand values per call.
-    Values with references, a VLIST or binary data, and absolute TTLs take the general path.
+    The same text and bytes as ``stored_values`` + ``wire_answer`` + ``public_body`` (a test
+    holds them equal), without the stored dicts being read back: a batch writes ten thousand
+    values per call. Values with references, a VLIST or binary data, and absolute TTLs take the
+    general path.
     """
     stored: list[dict[str, Any]] = []
+    shown: list[dict[str, Any]] = []  # the REST answer's values: public, "1110" not shown
+    unmarked: list[dict[str, Any]] = []  # values whose "permissions" is added after that
     public: list[bytes] = []
     shortest = CACHE_SECONDS
     for value in sorted(values, key=_INDEX):
@@ -233,7 +235,13 @@ def _stored_columns_fast(
         raw["ttl"] = value.ttl
         if stamp is not None:
             raw["timestamp"] = iso(stamp)
-        raw["permissions"] = bits = value.permission_bits
+        bits = value.permission_bits
+        if bits == "1110":  # the usual: shown without permissions, so the key is added later
+            unmarked.append(raw)
+        else:
+            raw["permissions"] = bits
+        if bits[2] == "1":
+            shown.append(raw)
         stored.append(raw)
         # The head stored_to_wire packs for this value's stored form, from the same memo.
         parts = (value.index, value.type, raw.get("timestamp"), value.ttl, 0, bits)
@@ -247,4 +255,8 @@ def _stored_columns_fast(
         if head[2] and value.type != SECKEY_TYPE:
             public.append(head[3] + _U32.pack(len(payload)) + payload + _NO_REFERENCES)
     answer = _ANSWER_HEAD.pack(shortest, len(public)) + b"".join(public)
-    return orjson.dumps(stored).decode("utf-8"), answer, stored
+    rest = orjson.dumps({"responseCode": RC_SUCCESS, "handle": handle, "values": shown})
+    for raw in unmarked:
+        raw["permissions"] = "1110"
+    # The answer copied to its own size, as public_body does (orjson keeps a 4 KiB buffer).
+    return orjson.dumps(stored).decode("utf-8"), answer, bytes(memoryview(rest))
