@@ -39,7 +39,6 @@ import sqlalchemy as sa
 from taihu.accounts import AccountService, Principal, Role
 from taihu.core import Database, upgrade
 from taihu.identifiers import HandleRow, HandleValue, IdentifierService
-from taihu.identifiers.records import public_body
 from taihu.identifiers.records.wire_values import stored_columns, wire_answer
 from taihu.settings import SecuritySettings
 
@@ -90,20 +89,14 @@ def _check_record_shape() -> None:
             encode_admin(AdminRef(f"{PREFIX}/ADMIN", 300, ADMIN_PERMISSIONS_ALL)), timestamp=at,
         ),
     ]  # fmt: skip
-    record, wire, rest = stored_columns(values, handle=f"{PREFIX}/B0000007")
+    record, wire = stored_columns(values)
     assert orjson.loads(record) == orjson.loads(_record(7)), "record shape drifted"
     assert wire == _wire(_record(7)), "stored answer drifted"
-    assert rest == _rest(f"{PREFIX}/B0000007", _record(7)), "stored REST answer drifted"
 
 
 def _wire(record: str) -> bytes | None:
     """The stored answer a write puts beside ``record`` (the ``wire`` column)."""
     return wire_answer(orjson.loads(record))
-
-
-def _rest(handle: str, record: str) -> bytes:
-    """The REST answer a write puts beside ``record`` (the ``rest`` column)."""
-    return public_body(handle, orjson.loads(record))
 
 
 async def _setup(url: str, count: int) -> tuple[float, str]:
@@ -131,7 +124,6 @@ async def _setup(url: str, count: int) -> tuple[float, str]:
             rows = [
                 {"key": f"{PREFIX}/B{n:07d}", "handle": f"{PREFIX}/B{n:07d}",
                  "prefix_id": prefix.id, "record": record, "wire": _wire(record),
-                 "rest": _rest(f"{PREFIX}/B{n:07d}", record),
                  "template": None, "created_at": now, "updated_at": now}
                 for n in range(start, min(count, start + chunk))
                 for record in (_record(n),)

@@ -58,8 +58,6 @@ class HandleRow(Base):
     record: Mapped[str] = mapped_column(sa.Text())
     # The anonymous RESOLUTION answer encoded (records.wire_values.wire_answer); NULL: render it.
     wire: Mapped[bytes | None] = mapped_column(sa.LargeBinary(), default=None)
-    # The anonymous REST answer (records.rest.public_body); NULL: render it from the record.
-    rest: Mapped[bytes | None] = mapped_column(sa.LargeBinary(), default=None)
     template: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -20,6 +20,7 @@ from taihu.identifiers.records.rest import (
     parse_values_body,
     public_body,
     response_code,
+    spliced_body,
     select_values,
 )
 from taihu.identifiers.records.stored import dump_record, load_record
@@ -47,6 +48,7 @@ __all__ = [
     "public_wire",
     "response_code",
     "select_values",
+    "spliced_body",
     "stored_columns",
     "value_from_json",
     "value_to_json",

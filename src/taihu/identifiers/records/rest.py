@@ -28,6 +28,7 @@ __all__ = [
     "parse_values_body",
     "public_body",
     "response_code",
+    "spliced_body",
     "select_values",
 ]
 
@@ -181,3 +182,30 @@ def public_body(handle: str, stored: list[dict[str, Any]]) -> bytes:
     # length, and the resolver's cache keeps many of them (bench/soak.py saw the heap grow by
     # ~4 KiB per identifier resolved, for answers of ~200 bytes).
     return bytes(memoryview(body))
+
+
+_VALUE_START = '{"index":'
+_PUBLIC_END = ',"permissions":"1110"}'
+
+
+def spliced_body(handle: str, record: str, public: int) -> bytes | None:
+    """``public_body`` of a stored record cut from its text, without parsing it; ``None``: parse.
+
+    ``public``: how many values the record's stored wire answer holds (the ones anyone may
+    read, HS_SECKEY left out). A record written by ``stored_columns`` is orjson's compact text
+    with each value's ``permissions`` last; when every value is public with the usual
+    permissions ("1110"), the answer is that text with those permissions cut out. The marks
+    are counted unescaped, so text inside a string value (its quotes escaped) never matches.
+    """
+    values = record.count(_VALUE_START)
+    if values != public or record.count(_PUBLIC_END) != values:
+        return None  # a private value, other permissions, an HS_SECKEY: render it
+    return b"".join(
+        (
+            b'{"responseCode":1,"handle":',
+            orjson.dumps(handle),
+            b',"values":',
+            record.replace(_PUBLIC_END, "}").encode("utf-8"),
+            b"}",
+        )
+    )

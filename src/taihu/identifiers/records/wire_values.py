@@ -5,12 +5,11 @@ microseconds a value; the common shapes (string and admin data, no references) a
 here directly, anything else takes the general path. ``stored_to_wire(raw)`` equals
 ``encode_value(value_from_stored(raw))`` for every value; a test holds the two together.
 
-``stored_columns`` gives a write the three columns of a row: the record, its anonymous
-RESOLUTION answer already encoded (``id_handles.wire``) and its anonymous REST answer
-(``id_handles.rest``, the JSON body), so a resolution that misses the cache reads bytes to send
-instead of rendering JSON, as Handle.Net's own storage keeps values in their wire form.
-Triggers (migrations identifiers_0003 and identifiers_0006) set an answer to NULL when a
-statement changes the record without it; the resolver renders the record itself then.
+``stored_columns`` gives a write both columns of a row: the record and its anonymous
+RESOLUTION answer already encoded (``id_handles.wire``), so a resolution that misses the cache
+reads bytes to send instead of rendering JSON, as Handle.Net's own storage keeps values in their
+wire form. Triggers (migration identifiers_0003) set the answer to NULL when a statement changes
+the record without it; the resolver renders the record itself then.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from taihu.identifiers.handle import (
     encode_admin,
 )
 from taihu.identifiers.records.json_values import admin_json, iso
-from taihu.identifiers.records.rest import RC_SUCCESS, public_body
 from taihu.identifiers.records.stored import stored_values, value_from_stored
 from taihu.identifiers.wire import encode_value
 from taihu.identifiers.wire.values import VLIST_TYPE
@@ -187,35 +185,26 @@ def wire_answer(stored: list[dict[str, Any]]) -> bytes | None:
 
 
 def stored_columns(
-    values: list[HandleValue], *, handle: str, at: datetime | None = None
-) -> tuple[str, bytes | None, bytes | None]:
-    """The ``record``, ``wire`` and ``rest`` columns of the row of ``handle`` (stamped ``at``).
-
-    Every write of a record goes through here, so its answers never disagree with it. ``rest``
-    is kept only beside a ``wire`` answer: the resolver reads how long to cache it from there.
-    """
-    fast = _stored_columns_fast(values, at, handle)
+    values: list[HandleValue], *, at: datetime | None = None
+) -> tuple[str, bytes | None]:
+    """The ``record`` and ``wire`` columns of a row holding ``values`` (stamped ``at``)."""
+    fast = _stored_columns_fast(values, at)
     if fast is not None:
         return fast
     stored = stored_values(values, at=at)
-    wire = wire_answer(stored)
-    rest = public_body(handle, stored) if wire is not None else None
-    return orjson.dumps(stored).decode("utf-8"), wire, rest
+    return orjson.dumps(stored).decode("utf-8"), wire_answer(stored)
 
 
 def _stored_columns_fast(
-    values: list[HandleValue], at: datetime | None, handle: str
-) -> tuple[str, bytes, bytes] | None:
+    values: list[HandleValue], at: datetime | None
+) -> tuple[str, bytes | None] | None:
     """``stored_columns`` straight from the values; ``None`` when one takes the general path.
 
-    The same text and bytes as ``stored_values`` + ``wire_answer`` + ``public_body`` (a test
-    holds them equal), without the stored dicts being read back: a batch writes ten thousand
-    values per call. Values with references, a VLIST or binary data, and absolute TTLs take the
-    general path.
+    The same text and bytes as ``stored_values`` + ``wire_answer`` (a test holds them equal),
+    without the stored dicts being read back: a batch writes ten thousand values per call.
+    Values with references, a VLIST or binary data, and absolute TTLs take the general path.
     """
     stored: list[dict[str, Any]] = []
-    shown: list[dict[str, Any]] = []  # the REST answer's values: public, "1110" not shown
-    unmarked: list[dict[str, Any]] = []  # values whose "permissions" is added after that
     public: list[bytes] = []
     shortest = CACHE_SECONDS
     for value in sorted(values, key=_INDEX):
@@ -235,13 +224,7 @@ def _stored_columns_fast(
         raw["ttl"] = value.ttl
         if stamp is not None:
             raw["timestamp"] = iso(stamp)
-        bits = value.permission_bits
-        if bits == "1110":  # the usual: shown without permissions, so the key is added later
-            unmarked.append(raw)
-        else:
-            raw["permissions"] = bits
-        if bits[2] == "1":
-            shown.append(raw)
+        raw["permissions"] = bits = value.permission_bits
         stored.append(raw)
         # The head stored_to_wire packs for this value's stored form, from the same memo.
         parts = (value.index, value.type, raw.get("timestamp"), value.ttl, 0, bits)
@@ -255,8 +238,4 @@ def _stored_columns_fast(
         if head[2] and value.type != SECKEY_TYPE:
             public.append(head[3] + _U32.pack(len(payload)) + payload + _NO_REFERENCES)
     answer = _ANSWER_HEAD.pack(shortest, len(public)) + b"".join(public)
-    rest = orjson.dumps({"responseCode": RC_SUCCESS, "handle": handle, "values": shown})
-    for raw in unmarked:
-        raw["permissions"] = "1110"
-    # The answer copied to its own size, as public_body does (orjson keeps a 4 KiB buffer).
-    return orjson.dumps(stored).decode("utf-8"), answer, bytes(memoryview(rest))
+    return orjson.dumps(stored).decode("utf-8"), answer

@@ -70,8 +70,7 @@ _AUDIT = cast("sa.Table", AuditEntry.__table__)
 _CHANGES = cast("sa.Table", HandleChange.__table__)
 _KEY_ARRAY = postgresql.ARRAY(sa.String())
 _HANDLE_COLUMNS = (
-    "key", "handle", "prefix_id", "record", "wire", "rest", "template", "created_at",
-    "updated_at",
+    "key", "handle", "prefix_id", "record", "wire", "template", "created_at", "updated_at",
 )  # fmt: skip
 _AUDIT_COLUMNS = (
     "at", "actor_user_id", "actor", "action", "entity_type", "entity_id", "before", "after",
@@ -178,22 +177,25 @@ class BatchService:
             raise cached
         return cached
 
-    async def _existing(self, keys: list[str]) -> dict[str, tuple[int, str, str]]:
-        """``key → (row id, stored record, handle as stored)`` of the keys that exist."""
-        rows: dict[str, tuple[int, str, str]] = {}
-        columns = (_HANDLES.c.key, _HANDLES.c.id, _HANDLES.c.record, _HANDLES.c.handle)
+    async def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
+        """``key → (row id, stored record)`` of the keys that exist."""
+        rows: dict[str, tuple[int, str]] = {}
         if keys and self.session.get_bind().dialect.name == "postgresql":
             # One array parameter: one statement, planned once, whatever the batch's size.
             found = await self.session.execute(
-                sa.select(*columns).where(
+                sa.select(_HANDLES.c.key, _HANDLES.c.id, _HANDLES.c.record).where(
                     _HANDLES.c.key == sa.any_(sa.bindparam("keys", keys, type_=_KEY_ARRAY))
                 )
             )
-            return {key: (id_, record, text) for key, id_, record, text in found}
+            return {key: (id_, record) for key, id_, record in found}
         for start in range(0, len(keys), 500):  # stay under SQLite's parameter limit
             chunk = keys[start : start + 500]
-            found = await self.session.execute(sa.select(*columns).where(_HANDLES.c.key.in_(chunk)))
-            rows.update({key: (id_, record, text) for key, id_, record, text in found})
+            found = await self.session.execute(
+                sa.select(_HANDLES.c.key, _HANDLES.c.id, _HANDLES.c.record).where(
+                    _HANDLES.c.key.in_(chunk)
+                )
+            )
+            rows.update({key: (id_, record) for key, id_, record in found})
         return rows
 
     def _begin(self, items: list[BatchItem]) -> None:
@@ -342,7 +344,7 @@ class BatchService:
                 results[n] = ItemResult(handle.text, ItemCode.NOT_FOUND, _NO_SUCH, handle.key)
                 continue
             if found is not None:
-                row_id, stored, stored_handle = found
+                row_id, stored = found
                 if _comparable(load_record(stored)) == _comparable(values):
                     results[n] = ItemResult(handle.text, ItemCode.EXISTS_SAME, _SAME, handle.key)
                     continue
@@ -351,16 +353,15 @@ class BatchService:
                         handle.text, ItemCode.EXISTS_DIFFERENT, _OTHER, handle.key,
                     )  # fmt: skip
                     continue
-                record, wire, rest = stored_columns(values, handle=stored_handle, at=now)
-                updates.append({"row_id": row_id, "record": record, "wire": wire, "rest": rest,
+                record, wire = stored_columns(values, at=now)
+                updates.append({"row_id": row_id, "record": record, "wire": wire,
                                 "updated_at": now, "template": template})  # fmt: skip
                 audits.append(audit(actor, "handle.update", handle.key, stored, record))
             else:
-                record, wire, rest = stored_columns(values, handle=handle.text, at=now)
+                record, wire = stored_columns(values, at=now)
                 inserts.append(
-                    (handle.key, handle.text, prefix.id, record, wire, rest, template, stamp,
-                     stamp)
-                )  # fmt: skip
+                    (handle.key, handle.text, prefix.id, record, wire, template, stamp, stamp)
+                )
                 audits.append(audit(actor, "handle.create", handle.key, None, record))
                 per_prefix[prefix.prefix] = per_prefix.get(prefix.prefix, 0) + 1
             results[n] = ItemResult(handle.text, ItemCode.OK, _SUCCESS, handle.key)
@@ -416,10 +417,9 @@ class BatchService:
         row = await self.identifiers.get_prefix(prefix)
         rows = []
         for suffix, values, template, at in records:
-            handle = f"{row.prefix}/{suffix}"
-            record, wire, rest = stored_columns(values, handle=handle)
-            rows.append({"key": handle, "handle": handle,
-                         "prefix_id": row.id, "record": record, "wire": wire, "rest": rest,
+            record, wire = stored_columns(values)
+            rows.append({"key": f"{row.prefix}/{suffix}", "handle": f"{row.prefix}/{suffix}",
+                         "prefix_id": row.id, "record": record, "wire": wire,
                          "template": template, "created_at": at, "updated_at": at})  # fmt: skip
         for start in range(0, len(rows), 5000):
             await self.session.execute(sa.insert(_HANDLES), rows[start : start + 5000])
@@ -465,7 +465,6 @@ class BatchService:
                 .values(
                     record=sa.bindparam("record"),
                     wire=sa.bindparam("wire"),
-                    rest=sa.bindparam("rest"),
                     updated_at=sa.bindparam("updated_at"),
                     template=sa.bindparam("template"),
                 ),

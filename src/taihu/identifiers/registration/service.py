@@ -293,14 +293,13 @@ class IdentifierService(HandleReader):
         template: str | None,
     ) -> HandleRow:
         now = self.clock.now()
-        record, wire, rest = stored_columns(values, handle=handle.text)
+        record, wire = stored_columns(values)
         row = HandleRow(
             key=handle.key,
             handle=handle.text,
             prefix_id=prefix.id,
             record=record,
             wire=wire,
-            rest=rest,
             template=template,
             created_at=now,
             updated_at=now,
@@ -404,7 +403,7 @@ class IdentifierService(HandleReader):
             after = values
             self._default_admin(caller, prefix, after)
         after.sort(key=lambda v: v.index)
-        row.record, row.wire, row.rest = stored_columns(after, handle=row.handle)
+        row.record, row.wire = stored_columns(after)
         row.updated_at = now
         if template is not None:
             row.template = template
@@ -459,7 +458,7 @@ class IdentifierService(HandleReader):
                     index=missing[0],
                 )
             after = [v for v in before if v.index not in set(indexes)]
-            row.record, row.wire, row.rest = stored_columns(after, handle=row.handle)
+            row.record, row.wire = stored_columns(after)
             row.updated_at = now
             action, after_audit = "handle.remove_values", {"values": _values_json(after)}
         else:

@@ -30,17 +30,16 @@ PG_ANSWERS = (
     "FROM id_handles h JOIN id_prefixes p ON p.id = h.prefix_id "
     "WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
 )
-# The records of the misses of one turn of the event loop (every other reader), with the REST
-# answer and its cache seconds (the wire answer's first four bytes) where the row keeps them.
+# The records of the misses of one turn of the event loop (every other reader), with the head
+# of the stored wire answer (cache seconds, public value count) where the row keeps one.
 PG_LOOKUP_MANY = (
-    "SELECT h.key, h.handle, h.record, p.prefix, h.rest, substring(h.wire from 1 for 4) "
+    "SELECT h.key, h.handle, h.record, p.prefix, substring(h.wire from 1 for 8) "
     "FROM id_handles h JOIN id_prefixes p "
     "ON p.id = h.prefix_id WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
 )
-# An anonymous REST miss on SQLite: the stored answer and its cache seconds, else the record.
+# An anonymous REST miss on SQLite: the record and the head of its stored wire answer.
 SQLITE_REST = (
-    "SELECT h.handle, h.rest, substr(h.wire, 1, 4), "
-    "CASE WHEN h.rest IS NULL OR h.wire IS NULL THEN h.record END, p.prefix "
+    "SELECT h.handle, h.record, p.prefix, substr(h.wire, 1, 8) "
     "FROM id_handles h JOIN id_prefixes p "
     "ON p.id = h.prefix_id WHERE h.key = ? AND p.status != 'revoked'"
 )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import struct
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from taihu.core import Clock, Database
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
-from taihu.identifiers.records import WireValue
+from taihu.identifiers.records import WireValue, spliced_body
 from taihu.identifiers.resolution.answers import (
     REST_FORM,
     U32,
@@ -95,9 +96,10 @@ _NOT_FOUND = RESOLUTIONS.labels("not_found")
 _HANDLES = sa.inspect(HandleRow).local_table
 _PREFIXES = sa.inspect(Prefix).local_table
 _CHANGES = sa.inspect(HandleChange).local_table
-# A read row: handle, record, prefix, and the REST answer with its cache seconds (the wire
-# answer's first four bytes) where the row keeps them.
-Found = tuple[str, str, str, bytes | None, bytes | None]
+# A read row: handle, record, prefix, and where the row keeps a wire answer its head (the
+# seconds it may be cached, the public value count: records.wire_values.wire_answer).
+Found = tuple[str, str, str, bytes | None]
+_HEAD = struct.Struct(">II")
 
 
 class Resolver:
@@ -112,7 +114,7 @@ class Resolver:
         max_entries: int = _MAX_ENTRIES,
     ) -> None:
         self.db = db
-        # About 1 KB per entry (record and rendered answers), so the bound is the cache's memory:
+        # 1-2 KB per entry (answer only, or record too), so the bound is the cache's memory:
         # TAIHU_HANDLE_RESOLVER_CACHE_ENTRIES (bench/soak.py: the heap grows until it is reached).
         self.max_entries = max(int(max_entries), 2)
         self.clock = clock
@@ -200,8 +202,8 @@ class Resolver:
 
     async def _read(self, key: str) -> Found | None:
         if self._sqlite is not None:
-            found = self._sqlite.execute(SQLITE_LOOKUP, (key,)).fetchone()
-            return (found[0], found[1], found[2], None, None) if found else None
+            found = self._sqlite.execute(SQLITE_REST, (key,)).fetchone()
+            return (found[0], found[1], found[2], found[3]) if found else None
         if self._pool is not None:
             return await self._read_together(key)
         async with self.db.engine.connect() as conn:
@@ -212,7 +214,7 @@ class Resolver:
                     .where(_HANDLES.c.key == key, _PREFIXES.c.status != "revoked")
                 )
             ).first()
-        return (row[0], row[1], row[2], None, None) if row else None
+        return (row[0], row[1], row[2], None) if row else None
 
     async def _read_together(self, key: str) -> Found | None:
         # The misses of one turn of the event loop are read with one query: on PostgreSQL the
@@ -249,7 +251,7 @@ class Resolver:
                 if not waiter.done():
                     waiter.set_exception(exc)
             return
-        found = {row[0]: (row[1], row[2], row[3], row[4], row[5]) for row in rows}
+        found = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
         for key, waiter in batch:
             if not waiter.done():  # a request may have been cancelled meanwhile
                 waiter.set_result(found.get(key))
@@ -299,12 +301,10 @@ class Resolver:
                 return PublicAnswer(hit[1], hit[2], hit[REST_FORM] or b"")
         if self._sqlite is None:
             return None
-        # The answer the row keeps: bytes to send, no record to parse and render.
         found = self._sqlite.execute(SQLITE_REST, (key,)).fetchone()
         if found is None:
             return None
-        handle, rest, seconds, record, prefix = found
-        entry = self._store(key, (handle, record or "", prefix, rest, seconds), now, REST_FORM)
+        entry = self._store(key, found, now, REST_FORM)
         return PublicAnswer(entry[1], entry[2], entry[REST_FORM] or b"")
 
     async def wire(self, key: str) -> WireAnswer | None:
@@ -328,7 +328,7 @@ class Resolver:
         if self._sqlite is None:
             return False
         found = self._sqlite.execute(SQLITE_LOOKUP, (key,)).fetchone()
-        row: Found | None = (found[0], found[1], found[2], None, None) if found else None
+        row: Found | None = (found[0], found[1], found[2], None) if found else None
         return wire_answer_of(self._store(key, row, now, WIRE_FORM))
 
     def bodies_now(self, keys: list[str]) -> list[bytes | Literal[False] | None]:
@@ -461,11 +461,15 @@ class Resolver:
         return hit
 
     def _store(self, key: str, row: Found | None, now: float, form: int | None) -> Entry:
-        seconds = row[4] if row is not None and form == REST_FORM else None
-        if row is not None and row[3] is not None and seconds:
-            # The REST answer the row keeps, cached without the record when none was read.
-            handle, record, prefix, rest = row[:4]
-            entry: Entry = (now + U32.unpack_from(seconds)[0], handle, prefix, record, rest, None)
+        head = row[3] if row is not None and form == REST_FORM else None
+        body = None
+        if row is not None and head is not None and len(head) == _HEAD.size:
+            # The REST answer cut from the record's text, its life read from the stored wire
+            # answer: no JSON parsed or rendered; kept without the record (half the memory).
+            seconds, public = _HEAD.unpack(head)
+            body = spliced_body(row[0], row[1], public)
+        if row is not None and body is not None:
+            entry: Entry = (now + seconds, row[0], row[2], "", body, None)
             self._remember(key, entry)
         else:
             entry = self._put(key, row[:3] if row is not None else None, now, form)
