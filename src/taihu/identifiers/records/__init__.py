@@ -20,8 +20,8 @@ from taihu.identifiers.records.rest import (
     parse_values_body,
     public_body,
     response_code,
-    spliced_body,
     select_values,
+    spliced_body,
 )
 from taihu.identifiers.records.stored import dump_record, load_record
 from taihu.identifiers.records.wire_values import (

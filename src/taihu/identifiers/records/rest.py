@@ -28,8 +28,8 @@ __all__ = [
     "parse_values_body",
     "public_body",
     "response_code",
-    "spliced_body",
     "select_values",
+    "spliced_body",
 ]
 
 MAX_MESSAGE_BYTES = 256 * 1024
