@@ -71,10 +71,11 @@ class WireAnswer:
 # (the JSON body for HTTP, the RESOLUTION reply body for the Handle protocol) and kept in the
 # entry, so a node serving one protocol never renders the other; None until then. Only atoms, no
 # nested tuples: the collector stops tracking such a tuple at the first collection it sees it in.
-# A miss can cache the answer the database keeps, without the record (record ""): a plain UDP
-# resolution its wire answer, which only ``bodies_now``/``bodies`` use, an anonymous REST
-# resolution its REST answer, which only ``public``/``public_now`` use; to every other reader
-# such an entry is a miss. Without the ~800-byte record an entry takes about half the memory.
+# A miss can cache an answer without the record (record ""): a plain UDP resolution the wire
+# answer the database keeps, which only ``bodies_now``/``bodies`` use, an anonymous REST
+# resolution the answer cut from the record's text (``spliced_body``), which only
+# ``public``/``public_now`` use; to every other reader such an entry is a miss. Without the
+# ~800-byte record an entry takes about half the memory.
 Entry = tuple[float, str, str, str, bytes | None, bytes | None]
 REST_FORM: Final = 4
 U32 = struct.Struct(">I")
@@ -91,7 +92,7 @@ def _wire_body(handle: str, values: list[dict[str, Any]]) -> bytes:
 def rendered(entry: Entry, form: int, values: list[dict[str, Any]] | None = None) -> Entry:
     """``entry`` with its ``form`` (``REST_FORM`` or ``WIRE_FORM``) rendered from ``values``.
 
-    An entry kept without its record (an answer read from the database) stays as it is.
+    An entry kept without its record (an answer only) stays as it is.
     """
     if entry[form] is not None or not entry[1] or (values is None and not entry[3]):
         return entry
