@@ -196,7 +196,7 @@ class HandleSettings(BaseSettings):
         default=200_000,
         ge=100,
         description="Identifiers each server process keeps resolved in memory (REST and Handle "
-        "protocol), about 1 KB each; past it the older half is dropped.",
+        "protocol), 1-2 KB each (answer only, or record too); past it the older half is dropped.",
     )
 
     @model_validator(mode="after")

@@ -18,8 +18,10 @@ from taihu.identifiers.records.rest import (
     http_status,
     parse_basic,
     parse_values_body,
+    public_body,
     response_code,
     select_values,
+    spliced_body,
 )
 from taihu.identifiers.records.stored import dump_record, load_record
 from taihu.identifiers.records.wire_values import (
@@ -42,9 +44,11 @@ __all__ = [
     "load_record",
     "parse_basic",
     "parse_values_body",
+    "public_body",
     "public_wire",
     "response_code",
     "select_values",
+    "spliced_body",
     "stored_columns",
     "value_from_json",
     "value_to_json",

@@ -26,8 +26,10 @@ __all__ = [
     "http_status",
     "parse_basic",
     "parse_values_body",
+    "public_body",
     "response_code",
     "select_values",
+    "spliced_body",
 ]
 
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -170,3 +172,40 @@ def select_values(
             shown.pop("permissions", None)
         out.append(shown)
     return out
+
+
+def public_body(handle: str, stored: list[dict[str, Any]]) -> bytes:
+    """The body of the anonymous REST answer for a record in its stored form (parsed)."""
+    shown = select_values(stored, types=[], indexes=[], include_private=False)
+    body = orjson.dumps({"responseCode": RC_SUCCESS, "handle": handle, "values": shown})
+    # Copied to its own size: orjson's bytes keep a buffer of at least 4 KiB whatever their
+    # length, and the resolver's cache keeps many of them (bench/soak.py saw the heap grow by
+    # ~4 KiB per identifier resolved, for answers of ~200 bytes).
+    return bytes(memoryview(body))
+
+
+_VALUE_START = '{"index":'
+_PUBLIC_END = ',"permissions":"1110"}'
+
+
+def spliced_body(handle: str, record: str, public: int) -> bytes | None:
+    """``public_body`` of a stored record cut from its text, without parsing it; ``None``: parse.
+
+    ``public``: how many values the record's stored wire answer holds (the ones anyone may
+    read, HS_SECKEY left out). A record written by ``stored_columns`` is orjson's compact text
+    with each value's ``permissions`` last; when every value is public with the usual
+    permissions ("1110"), the answer is that text with those permissions cut out. The marks
+    are counted unescaped, so text inside a string value (its quotes escaped) never matches.
+    """
+    values = record.count(_VALUE_START)
+    if values != public or record.count(_PUBLIC_END) != values:
+        return None  # a private value, other permissions, an HS_SECKEY: render it
+    return b"".join(
+        (
+            b'{"responseCode":1,"handle":',
+            orjson.dumps(handle),
+            b',"values":',
+            record.replace(_PUBLIC_END, "}").encode("utf-8"),
+            b"}",
+        )
+    )

@@ -8,13 +8,7 @@ from typing import Any, Final
 
 import orjson
 
-from taihu.identifiers.records import (
-    CACHE_SECONDS,
-    RC_SUCCESS,
-    WireValue,
-    public_wire,
-    select_values,
-)
+from taihu.identifiers.records import CACHE_SECONDS, WireValue, public_body, public_wire
 
 __all__ = [
     "REST_FORM",
@@ -77,21 +71,15 @@ class WireAnswer:
 # (the JSON body for HTTP, the RESOLUTION reply body for the Handle protocol) and kept in the
 # entry, so a node serving one protocol never renders the other; None until then. Only atoms, no
 # nested tuples: the collector stops tracking such a tuple at the first collection it sees it in.
-# A plain UDP resolution caches the answer the database keeps, without the record (record ""):
-# only ``bodies_now``/``bodies`` use such an entry; to every other reader it is a miss.
+# A miss can cache an answer without the record (record ""): a plain UDP resolution the wire
+# answer the database keeps, which only ``bodies_now``/``bodies`` use, an anonymous REST
+# resolution the answer cut from the record's text (``spliced_body``), which only
+# ``public``/``public_now`` use; to every other reader such an entry is a miss. Without the
+# ~800-byte record an entry takes about half the memory.
 Entry = tuple[float, str, str, str, bytes | None, bytes | None]
 REST_FORM: Final = 4
 U32 = struct.Struct(">I")
 WIRE_FORM: Final = 5
-
-
-def _public_body(handle: str, values: list[dict[str, Any]]) -> bytes:
-    shown = select_values(values, types=[], indexes=[], include_private=False)
-    body = orjson.dumps({"responseCode": RC_SUCCESS, "handle": handle, "values": shown})
-    # Copied to its own size: orjson's bytes keep a buffer of at least 4 KiB whatever their
-    # length, and the cache keeps up to max_entries of them (bench/soak.py saw the heap grow
-    # by ~4 KiB per identifier resolved, for answers of ~200 bytes).
-    return bytes(memoryview(body))
 
 
 def _wire_body(handle: str, values: list[dict[str, Any]]) -> bytes:
@@ -102,13 +90,16 @@ def _wire_body(handle: str, values: list[dict[str, Any]]) -> bytes:
 
 
 def rendered(entry: Entry, form: int, values: list[dict[str, Any]] | None = None) -> Entry:
-    """``entry`` with its ``form`` (``REST_FORM`` or ``WIRE_FORM``) rendered from ``values``."""
-    if entry[form] is not None or not entry[1]:
+    """``entry`` with its ``form`` (``REST_FORM`` or ``WIRE_FORM``) rendered from ``values``.
+
+    An entry kept without its record (an answer only) stays as it is.
+    """
+    if entry[form] is not None or not entry[1] or (values is None and not entry[3]):
         return entry
     if values is None:
         values = orjson.loads(entry[3])
     if form == REST_FORM:
-        return (*entry[:4], _public_body(entry[1], values), entry[5])
+        return (*entry[:4], public_body(entry[1], values), entry[5])
     return (*entry[:5], _wire_body(entry[1], values))
 
 

@@ -9,6 +9,7 @@ __all__ = [
     "SQLITE_CHANGES",
     "SQLITE_LATEST",
     "SQLITE_LOOKUP",
+    "SQLITE_REST",
     "Answers",
 ]
 
@@ -29,10 +30,18 @@ PG_ANSWERS = (
     "FROM id_handles h JOIN id_prefixes p ON p.id = h.prefix_id "
     "WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
 )
-# The records of the misses of one turn of the event loop (every other reader).
+# The records of the misses of one turn of the event loop (every other reader), with the head
+# of the stored wire answer (cache seconds, public value count) where the row keeps one.
 PG_LOOKUP_MANY = (
-    "SELECT h.key, h.handle, h.record, p.prefix FROM id_handles h JOIN id_prefixes p "
+    "SELECT h.key, h.handle, h.record, p.prefix, substring(h.wire from 1 for 8) "
+    "FROM id_handles h JOIN id_prefixes p "
     "ON p.id = h.prefix_id WHERE h.key = ANY($1::varchar[]) AND p.status != 'revoked'"
+)
+# An anonymous REST miss on SQLite: the record and the head of its stored wire answer.
+SQLITE_REST = (
+    "SELECT h.handle, h.record, p.prefix, substr(h.wire, 1, 8) "
+    "FROM id_handles h JOIN id_prefixes p "
+    "ON p.id = h.prefix_id WHERE h.key = ? AND p.status != 'revoked'"
 )
 SQLITE_LATEST = "SELECT max(id) FROM id_changes"
 SQLITE_CHANGES = "SELECT id, key FROM id_changes WHERE id > ? ORDER BY id"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import struct
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from taihu.core import Clock, Database
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
-from taihu.identifiers.records import WireValue
+from taihu.identifiers.records import WireValue, spliced_body
 from taihu.identifiers.resolution.answers import (
     REST_FORM,
     U32,
@@ -59,6 +60,7 @@ from taihu.identifiers.resolution.queries import (
     SQLITE_CHANGES,
     SQLITE_LATEST,
     SQLITE_LOOKUP,
+    SQLITE_REST,
     Answers,
 )
 
@@ -94,6 +96,10 @@ _NOT_FOUND = RESOLUTIONS.labels("not_found")
 _HANDLES = sa.inspect(HandleRow).local_table
 _PREFIXES = sa.inspect(Prefix).local_table
 _CHANGES = sa.inspect(HandleChange).local_table
+# A read row: handle, record, prefix, and where the row keeps a wire answer its head (the
+# seconds it may be cached, the public value count: records.wire_values.wire_answer).
+Found = tuple[str, str, str, bytes | None]
+_HEAD = struct.Struct(">II")
 
 
 class Resolver:
@@ -108,14 +114,14 @@ class Resolver:
         max_entries: int = _MAX_ENTRIES,
     ) -> None:
         self.db = db
-        # About 1 KB per entry (record and rendered answers), so the bound is the cache's memory:
+        # 1-2 KB per entry (answer only, or record too), so the bound is the cache's memory:
         # TAIHU_HANDLE_RESOLVER_CACHE_ENTRIES (bench/soak.py: the heap grows until it is reached).
         self.max_entries = max(int(max_entries), 2)
         self.clock = clock
         self.monotonic = monotonic
         self._sqlite: sqlite3.Connection | None = None
         self._pool: asyncpg.Pool | None = None
-        self._waiting: list[tuple[str, asyncio.Future[tuple[str, str, str] | None]]] = []
+        self._waiting: list[tuple[str, asyncio.Future[Found | None]]] = []
         self._reads: set[asyncio.Task[None]] = set()
         path = make_url(db.url).database or ""
         if db.dialect == "sqlite" and path not in {"", ":memory:"}:
@@ -194,10 +200,10 @@ class Resolver:
             self._pool = None
         self.close()
 
-    async def _read(self, key: str) -> tuple[str, str, str] | None:
+    async def _read(self, key: str) -> Found | None:
         if self._sqlite is not None:
-            found = self._sqlite.execute(SQLITE_LOOKUP, (key,)).fetchone()
-            return (found[0], found[1], found[2]) if found else None
+            found = self._sqlite.execute(SQLITE_REST, (key,)).fetchone()
+            return (found[0], found[1], found[2], found[3]) if found else None
         if self._pool is not None:
             return await self._read_together(key)
         async with self.db.engine.connect() as conn:
@@ -208,14 +214,14 @@ class Resolver:
                     .where(_HANDLES.c.key == key, _PREFIXES.c.status != "revoked")
                 )
             ).first()
-        return (row[0], row[1], row[2]) if row else None
+        return (row[0], row[1], row[2], None) if row else None
 
-    async def _read_together(self, key: str) -> tuple[str, str, str] | None:
+    async def _read_together(self, key: str) -> Found | None:
         # The misses of one turn of the event loop are read with one query: on PostgreSQL the
         # round trip and the statement cost more than the rows, and under load dozens of
         # requests miss the cache in the same turn.
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[tuple[str, str, str] | None] = loop.create_future()
+        waiter: asyncio.Future[Found | None] = loop.create_future()
         self._waiting.append((key, waiter))
         if len(self._waiting) == 1:
             loop.call_soon(self._read_waiting)
@@ -236,9 +242,7 @@ class Resolver:
         self._reads.discard(task)
         self._read_waiting()  # the misses that queued up behind it
 
-    async def _fetch(
-        self, batch: list[tuple[str, asyncio.Future[tuple[str, str, str] | None]]]
-    ) -> None:
+    async def _fetch(self, batch: list[tuple[str, asyncio.Future[Found | None]]]) -> None:
         assert self._pool is not None
         try:
             rows = await self._pool.fetch(PG_LOOKUP_MANY, list({key for key, _ in batch}))
@@ -247,7 +251,7 @@ class Resolver:
                 if not waiter.done():
                     waiter.set_exception(exc)
             return
-        found = {row[0]: (row[1], row[2], row[3]) for row in rows}
+        found = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
         for key, waiter in batch:
             if not waiter.done():  # a request may have been cancelled meanwhile
                 waiter.set_result(found.get(key))
@@ -286,16 +290,21 @@ class Resolver:
             self._sync_sqlite(self._sqlite, now)
         if not fresh:
             cached = self._cache.get(key)
-            if cached is not None and cached[0] > now and cached[1] and cached[3]:
+            if (
+                cached is not None
+                and cached[0] > now
+                and cached[1]
+                and (cached[3] or cached[REST_FORM] is not None)
+            ):
                 hit = self._hit(key, now, REST_FORM)
-                assert hit is not None  # live, found and with its record: _hit takes it
+                assert hit is not None  # live, found and with its record or answer: a hit
                 return PublicAnswer(hit[1], hit[2], hit[REST_FORM] or b"")
         if self._sqlite is None:
             return None
-        found = self._sqlite.execute(SQLITE_LOOKUP, (key,)).fetchone()
+        found = self._sqlite.execute(SQLITE_REST, (key,)).fetchone()
         if found is None:
             return None
-        entry = self._store(key, (found[0], found[1], found[2]), now, REST_FORM)
+        entry = self._store(key, found, now, REST_FORM)
         return PublicAnswer(entry[1], entry[2], entry[REST_FORM] or b"")
 
     async def wire(self, key: str) -> WireAnswer | None:
@@ -319,7 +328,8 @@ class Resolver:
         if self._sqlite is None:
             return False
         found = self._sqlite.execute(SQLITE_LOOKUP, (key,)).fetchone()
-        return wire_answer_of(self._store(key, found, now, WIRE_FORM))
+        row: Found | None = (found[0], found[1], found[2], None) if found else None
+        return wire_answer_of(self._store(key, row, now, WIRE_FORM))
 
     def bodies_now(self, keys: list[str]) -> list[bytes | Literal[False] | None]:
         """For each normalized key its anonymous RESOLUTION reply body, ``None`` for no such handle.
@@ -360,7 +370,8 @@ class Resolver:
         prefixes: list[str] = []
         for position, key in enumerate(keys):
             hit = cache.get(key)
-            if hit is None or hit[0] <= now:
+            # A miss: absent, expired, or kept with its REST answer only.
+            if hit is None or hit[0] <= now or (hit[1] and not hit[3] and hit[WIRE_FORM] is None):
                 bodies.append(False)
                 missing.append(position)
                 continue
@@ -437,7 +448,11 @@ class Resolver:
     def _hit(self, key: str, now: float, form: int | None) -> Entry | None:
         """The live cache entry of ``key`` (counted), with ``form`` rendered; ``None``: a miss."""
         hit = self._cache.get(key)
-        if hit is None or hit[0] <= now or (hit[1] and not hit[3]):  # expired, or answer only
+        if (
+            hit is None
+            or hit[0] <= now  # expired
+            or (hit[1] and not hit[3] and (form is None or hit[form] is None))  # other answer
+        ):
             return None
         if form is not None and hit[form] is None and hit[1]:
             hit = rendered(hit, form)
@@ -445,10 +460,19 @@ class Resolver:
         self._count(hit[2])
         return hit
 
-    def _store(
-        self, key: str, row: tuple[str, str, str] | None, now: float, form: int | None
-    ) -> Entry:
-        entry = self._put(key, row, now, form)
+    def _store(self, key: str, row: Found | None, now: float, form: int | None) -> Entry:
+        head = row[3] if row is not None and form == REST_FORM else None
+        body = None
+        if row is not None and head is not None and len(head) == _HEAD.size:
+            # The REST answer cut from the record's text, its life read from the stored wire
+            # answer: no JSON parsed or rendered; kept without the record (half the memory).
+            seconds, public = _HEAD.unpack(head)
+            body = spliced_body(row[0], row[1], public)
+        if row is not None and body is not None:
+            entry: Entry = (now + seconds, row[0], row[2], "", body, None)
+            self._remember(key, entry)
+        else:
+            entry = self._put(key, row[:3] if row is not None else None, now, form)
         self._count(entry[2])
         return entry
 

@@ -59,7 +59,8 @@ def snms_values(raw: object, indexes: Indexes | None = None) -> tuple[str, list[
     items = raw.get("value", raw.get("values", []))
     if not isinstance(items, list):
         raise InvalidInput(N_("{handle}: value must be a list"), code="bad_item", handle=handle)
-    known = (indexes or {}).get(_template_of(raw) or ("", ""), {})
+    # Only when a template of the batch numbers its items (the bulk loaders send every index).
+    known = indexes.get(_template_of(raw) or ("", ""), {}) if indexes else {}
     values = []
     try:
         for n, item in enumerate(items):
