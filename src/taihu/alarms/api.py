@@ -119,6 +119,7 @@ async def update_rule(
 async def delete_rule(
     rule_id: Id, principal: CurrentPrincipal, alarms: Alarms, engine: Engine
 ) -> None:
+    """Deletes the rule with its alarms and their history; the engine stops evaluating it."""
     await alarms.delete_rule(principal, rule_id)
     _rules_changed(engine)
 
@@ -157,6 +158,7 @@ async def list_alarms(
     "/api/alarms/{alarm_id}", summary="One alarm", response_model=AlarmOut, responses=_NOT_FOUND
 )
 async def get_alarm(alarm_id: Id, principal: CurrentPrincipal, alarms: Alarms) -> AlarmOut:
+    """An alarm of a device the caller may read: state, severity, count and last value."""
     return AlarmOut.model_validate(await alarms.alarm(principal, alarm_id))
 
 
