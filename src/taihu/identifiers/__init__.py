@@ -56,6 +56,7 @@ from taihu.identifiers.server import (
     handle_server_for,
     record_bound_port,
     relay_path,
+    spread_datagrams,
 )
 
 __all__ = [
@@ -103,6 +104,7 @@ __all__ = [
     "register_one",
     "relay_path",
     "seckeys_for",
+    "spread_datagrams",
     "set_case_sensitive",
     "value_to_json",
 ]
