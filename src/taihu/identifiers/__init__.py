@@ -104,7 +104,7 @@ __all__ = [
     "register_one",
     "relay_path",
     "seckeys_for",
-    "spread_datagrams",
     "set_case_sensitive",
+    "spread_datagrams",
     "value_to_json",
 ]
