@@ -198,14 +198,15 @@ def _serve(
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
+    # Workers get 60 s to import (cli/server.py); on a loaded machine start-up takes longer.
+    deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                 return process
         except httpx.HTTPError:
             time.sleep(0.3)
-    process.kill()
+    os.killpg(process.pid, signal.SIGKILL)  # the workers too: they hold the output pipe
     raise SystemExit(
         f"taihu serve did not come up:\n{process.stdout.read() if process.stdout else ''}"
     )

@@ -178,6 +178,13 @@ class HandleSettings(BaseSettings):
     udp_source_burst_bytes: int = Field(
         default=262_144, ge=512, description="UDP reply bytes one source may get at once."
     )
+    udp_spread: Literal["random", "cpu", "hash"] = Field(
+        default="random",
+        description="How `taihu serve --workers N` shares UDP datagrams among its workers: "
+        "random (each datagram to any worker, so one client socket reaches them all), cpu "
+        "(the worker numbered as the CPU receiving it) or hash (the kernel's choice by client "
+        "address and port, the supervisor included). Linux; elsewhere always hash.",
+    )
     tcp_max_connections: int = Field(
         default=512, ge=1, description="Handle TCP connections open at once, all clients."
     )

@@ -29,6 +29,7 @@ from taihu.identifiers import (
     handle_server_for,
     record_bound_port,
     relay_path,
+    spread_datagrams,
 )
 from taihu.monitor import MeterSync
 from taihu.settings import Settings
@@ -256,6 +257,9 @@ def serve_http(
         if relay is None:
             log.warning("data directory path too long for the Handle relay socket %s: "
                         "UDP is answered by the supervisor only", relay_at)  # fmt: skip
+        elif spread_datagrams(handle_sockets[1], workers, settings.handle.udp_spread):
+            log.info("Handle UDP datagrams spread over the %d workers (%s)", workers,
+                     settings.handle.udp_spread)  # fmt: skip
         _handle_in_thread(settings, handle_sockets, relay)
     if mqtt_socket is not None or handle_sockets is not None:
         tune_collector()  # the supervisor ingests MQTT / answers Handle: same GC intent as a worker

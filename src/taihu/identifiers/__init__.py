@@ -57,6 +57,7 @@ from taihu.identifiers.server import (
     handle_server_for,
     record_bound_port,
     relay_path,
+    spread_datagrams,
 )
 
 __all__ = [
@@ -106,5 +107,6 @@ __all__ = [
     "relay_path",
     "seckeys_for",
     "set_case_sensitive",
+    "spread_datagrams",
     "value_to_json",
 ]

@@ -6,19 +6,13 @@ Resolution (``GET /api/handles/{handle}``) is the hot path: it reads through the
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
-from types import SimpleNamespace
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import QueryParams
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taihu.accounts import ERROR_RESPONSES, client_address, current_principal
 from taihu.core import (
@@ -28,21 +22,17 @@ from taihu.core import (
     PermissionDenied,
     Runtime,
     TaihuError,
-    TooManyRequests,
     Unauthenticated,
     get_runtime,
     parse_bounded,
-    reader_translation,
 )
 from taihu.identifiers import snms
 from taihu.identifiers.handle import Handle, HandleValueError
 from taihu.identifiers.records import (
     RC_SUCCESS,
     RC_VALUES_NOT_FOUND,
-    http_status,
     parse_basic,
     parse_values_body,
-    response_code,
     select_values,
 )
 from taihu.identifiers.registration import (
@@ -53,12 +43,16 @@ from taihu.identifiers.registration import (
     parse_prefix,
 )
 from taihu.identifiers.resolution import (
-    PublicAnswer,
-    Resolver,
     open_resolver,
-    resolver_in,
     resolver_of,
 )
+from taihu.identifiers.rest_answers import FastResolution, close_resolver, resolve_now
+from taihu.identifiers.rest_answers import answer_anonymous as _answer_anonymous
+from taihu.identifiers.rest_answers import error_response as _error
+from taihu.identifiers.rest_answers import flush_soon as _flush_soon
+from taihu.identifiers.rest_answers import json_response as _json
+from taihu.identifiers.rest_answers import query_flag as _flag
+from taihu.identifiers.rest_answers import query_indexes as _indexes
 
 __all__ = [
     "LARGE_BODIES",
@@ -73,6 +67,10 @@ __all__ = [
 log = logging.getLogger("taihu.identifiers")
 
 router = APIRouter(tags=["identifiers: Handle REST"])
+
+LARGE_BODIES: dict[str, int] = {}  # paths allowed bodies past TAIHU_HTTP_MAX_BODY_BYTES
+_MAX_LIST_SIZE = 10_000
+_MAX_LIST_PAGE = MAX_INT // _MAX_LIST_SIZE  # so page * pageSize stays a database integer
 
 _HANDLE_EXAMPLE = {
     "responseCode": 1,
@@ -93,24 +91,6 @@ _HANDLE_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed handle (102) or value (202)"},
     404: {"description": "Handle not found (100) or prefix not served here (301)"},
 }
-
-
-def _json(body: dict[str, Any] | list[Any], status: int = 200, **kwargs: Any) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json", **kwargs)
-
-
-def _error(exc: TaihuError, handle: str) -> Response:
-    code = response_code(exc)
-    headers = {"WWW-Authenticate": 'Basic realm="handle"'} if code == 402 else None
-    if isinstance(exc, TooManyRequests):  # a locked-out admin: 403 with responseCode 403
-        headers = {"Retry-After": str(exc.retry_after)}
-    # The Handle.Net server answers credentials over plain HTTP with 403 (responseCode 402).
-    status = 403 if exc.code == "plain_http" else http_status(code)
-    return _json(
-        {"responseCode": code, "handle": handle, "message": exc.text(reader_translation())},
-        status,
-        headers=headers,
-    )
 
 
 def _is_loopback(request: Request) -> bool:
@@ -142,162 +122,6 @@ async def _caller(request: Request, session: AsyncSession, runtime: Runtime) -> 
         credentials.password,
         client_address(request),
     )
-
-
-def _flag(query: QueryParams, name: str) -> bool:
-    return query.get(name, "").lower() in {"true", "1", "yes"}
-
-
-def _indexes(query: QueryParams) -> list[int]:
-    indexes = [parse_bounded(r, 0, _MAX_INDEX) for r in query.getlist("index")]
-    if None in indexes:
-        raise InvalidInput(
-            N_("index= takes numbers from 0 to {most}"), code="invalid_value", most=_MAX_INDEX
-        )
-    return [i for i in indexes if i is not None]
-
-
-class FastResolution:
-    """ASGI middleware answering anonymous ``GET /api/handles/{handle}`` before routing.
-
-    Resolution is the node's hot path: this skips FastAPI's routing, dependency solving and the
-    request/response objects for requests without credentials (the route below still serves
-    authenticated ones and documents the endpoint). The cache holds the answer already rendered,
-    so a hit sends stored bytes. Answers are byte-identical to the route's.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer or pass on."""
-        path: str = scope.get("path", "")
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or not path.startswith(_HANDLES_PATH)
-            or any(name == b"authorization" for name, _ in scope["headers"])
-        ):
-            await self.app(scope, receive, send)
-            return
-        scope["route"] = _RESOLVE_ROUTE  # so metrics and access logs name the route
-        state = scope["app"].state
-        runtime: Runtime = state.runtime
-        resolver = resolver_in(state)
-        query = scope["query_string"]
-        status, body = await _answer_anonymous(
-            runtime, resolver, path[len(_HANDLES_PATH) :], QueryParams(query) if query else None
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [  # in the order the route's Response sends them
-                    (b"content-length", str(len(body)).encode()),
-                    (b"content-type", b"application/json"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-        _flush_soon(runtime, resolver)
-
-
-_HANDLES_PATH = "/api/handles/"
-LARGE_BODIES: dict[str, int] = {}  # paths allowed bodies past TAIHU_HTTP_MAX_BODY_BYTES
-_MAX_INDEX = 2**32 - 1  # a Handle value index is an unsigned 32-bit number
-_MAX_LIST_SIZE = 10_000
-_MAX_LIST_PAGE = MAX_INT // _MAX_LIST_SIZE  # so page * pageSize stays a database integer
-_RESOLVE_ROUTE = SimpleNamespace(path="/api/handles/{handle}")
-_flushing: set[asyncio.Task[None]] = set()
-
-
-async def _answer_anonymous(
-    runtime: Runtime, resolver: Resolver, handle: str, query: QueryParams | None
-) -> tuple[int, bytes]:
-    """Status and body of an anonymous resolution (the cache's rendered answer when it can)."""
-    types: list[str] = []
-    indexes: list[int] = []
-    try:
-        parsed = parse_handle(handle)
-        if query is not None:
-            types, indexes = query.getlist("type"), _indexes(query)
-        answer = await resolver.public(parsed.key, fresh=query is not None and _flag(query, "auth"))
-        if answer is None:
-            async with runtime.db.session() as session:
-                await identifier_service(session, runtime).get_prefix(parsed.prefix)
-            return 404, orjson.dumps({"responseCode": 100, "handle": parsed.text})
-    except TaihuError as exc:
-        response = _error(exc, handle)
-        return response.status_code, bytes(response.body)
-    return 200, _filtered(answer, types, indexes)
-
-
-def resolve_now(state: Any, handle: str, query_string: bytes) -> tuple[int, bytes] | None:
-    """Status and body of an anonymous resolution the resolver can give without waiting.
-
-    The HTTP front door (web/front_door.py) asks this before building an ASGI request: on
-    SQLite, or from the cache, an existing handle is answered in the protocol's callback, as
-    ``FastResolution`` and the route would answer it. ``None`` for everything else (a malformed
-    handle or query, a handle not held, a PostgreSQL round trip), which the application serves.
-    """
-    resolver = resolver_in(state)
-    types: list[str] = []
-    indexes: list[int] = []
-    fresh = False
-    try:
-        key = parse_handle(handle).key
-        if query_string:
-            query = QueryParams(query_string)
-            types, indexes, fresh = query.getlist("type"), _indexes(query), _flag(query, "auth")
-    except TaihuError:
-        return None
-    answer = resolver.public_now(key, fresh=fresh)
-    if answer is None:
-        return None
-    _flush_soon(state.runtime, resolver)
-    return 200, _filtered(answer, types, indexes)
-
-
-def _filtered(answer: PublicAnswer, types: list[str], indexes: list[int]) -> bytes:
-    """The body of an anonymous answer to a request for ``types`` and ``indexes`` (or all)."""
-    if not types and not indexes:
-        return answer.body
-    values = select_values(answer.values(), types=types, indexes=indexes, include_private=False)
-    if not values:
-        return orjson.dumps({"responseCode": RC_VALUES_NOT_FOUND, "handle": answer.handle})
-    return orjson.dumps({"responseCode": RC_SUCCESS, "handle": answer.handle, "values": values})
-
-
-def _flush_soon(runtime: Runtime, resolver: Resolver) -> None:
-    """Add the resolution counts to the daily statistics when a flush is due, off the request."""
-    counts = resolver.take_counts()
-    if counts:
-        task = asyncio.get_running_loop().create_task(_flush(runtime, resolver, counts))
-        _flushing.add(task)  # a strong reference until it is done
-        task.add_done_callback(_flushing.discard)
-
-
-async def close_resolver(app: Any, runtime: Runtime) -> None:
-    """Save the counts not flushed yet and close the process's resolver (at shut-down)."""
-    resolver: Resolver | None = getattr(app.state, "identifier_resolver", None)
-    if resolver is None:
-        return
-    if _flushing:
-        await asyncio.gather(*_flushing, return_exceptions=True)
-    counts = resolver.take_counts(force=True)
-    if counts:
-        await _flush(runtime, resolver, counts)
-    await resolver.aclose()
-
-
-async def _flush(runtime: Runtime, resolver: Resolver, counts: dict[tuple[str, str], int]) -> None:
-    try:
-        async with runtime.db.session() as session:
-            await identifier_service(session, runtime).count_resolutions(counts)
-    except SQLAlchemyError:
-        # A locked or unreachable database: keep the counts for the next flush.
-        log.warning("resolution counts not saved yet; retrying with the next flush", exc_info=True)
-        resolver.restore_counts(counts)
 
 
 @router.get(

@@ -146,3 +146,32 @@ def test_serve_with_two_workers_answers_udp_in_both_and_keeps_challenges_whole(
     took = {int(pid): int(count) for pid, count in UDP_TOOK.findall(server.output)}
     assert len(workers) == 2, server.output
     assert all(took.get(pid, 0) > 0 for pid in workers), took
+
+
+def test_serve_with_two_workers_spreads_one_client_socket_over_both(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env["TAIHU_HANDLE_UDP_SOURCE_BYTES_PER_SECOND"] = "0"  # one source asks 200 times
+    with running("serve", "--workers", "2", env=env, cwd=tmp_path) as server:
+        port = int(server.wait_for(HANDLE_PORT).group(1))
+        server.wait_for("Handle UDP datagrams spread over the 2 workers")
+        for _ in "12":  # a worker joins the UDP port before its startup completes
+            server.wait_for("Application startup complete")
+        # One socket, so one source address and port: the kernel's hash alone would pick one
+        # process for all of them. Each request waits for its answer: none may be lost.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(DEADLINE)
+            for n in range(1, 201):
+                request = Message(
+                    Envelope(n), Header(OpCode.RESOLUTION), ResolutionRequest("0.NA/x")
+                )
+                sock.sendto(encode_message(request), ("127.0.0.1", port))
+                assert decode_message(sock.recv(65535)).envelope.request_id == n
+        workers = {int(pid) for pid in WORKER.findall(server.output)}
+        code = server.interrupt()
+    assert code == 0, server.output
+    took = {int(pid): int(count) for pid, count in UDP_TOOK.findall(server.output)}
+    assert len(workers) == 2, server.output
+    # At random, a worker missing all 200 has odds of 2**-200; the two took every datagram.
+    assert all(took.get(pid, 0) > 0 for pid in workers), took
+    assert sum(took.get(pid, 0) for pid in workers) == 200, took

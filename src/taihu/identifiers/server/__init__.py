@@ -1,9 +1,12 @@
 """The Handle server: UDP and TCP listeners and the dispatch of decoded requests.
 
-``listeners`` (sockets, the plain resolution path, flushing counts), ``dispatch``
-(HandleDispatcher: one request, one reply), ``operations`` (what each admin opcode does),
+``listeners`` (UDP and TCP serving, the plain resolution path, flushing counts), ``dispatch``
+(HandleDispatcher: one request, one reply), ``replies`` (envelope, header, digest and signature
+of every reply), ``site`` (this server's HS_SITE), ``operations`` (what each admin opcode does),
 ``conversations`` (challenges awaiting an answer), ``ports`` (the port a running server bound),
-``sockets`` (binding the port; UDP in every worker, stateful datagrams relayed to one process).
+``sockets`` (binding the port, batch reads; UDP in every worker, stateful datagrams relayed to
+one process),
+``spread`` (one client's datagrams spread over the workers by a BPF program on the port).
 """
 
 from taihu.identifiers.server.listeners import (
@@ -20,10 +23,12 @@ from taihu.identifiers.server.sockets import (
     bind_shared_udp,
     relay_path,
 )
+from taihu.identifiers.server.spread import Spread, spread_datagrams
 
 __all__ = [
     "HandleServer",
     "Relay",
+    "Spread",
     "bind_handle",
     "bind_relay",
     "bind_shared_udp",
@@ -33,4 +38,5 @@ __all__ = [
     "relay_path",
     "running_port",
     "site_for",
+    "spread_datagrams",
 ]

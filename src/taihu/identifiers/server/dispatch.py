@@ -56,27 +56,23 @@ from taihu.identifiers.registration.pubkeys import PUBKEY_TYPE, SigningKey
 from taihu.identifiers.resolution import LocalPrefixes, PrefixLocator, Resolver, WireAnswer
 from taihu.identifiers.server.conversations import Conversation, Pending
 from taihu.identifiers.server.operations import ADMIN_OPCODES, apply_admin, located_prefix
+from taihu.identifiers.server.replies import Replies
 from taihu.identifiers.server.sessions import (
     SessionTable,
     SetupRefused,
     agree_key,
-    certify,
     check_mac,
 )
 from taihu.identifiers.wire import (
     Body,
     Challenge,
     ChallengeAnswer,
-    DigestAlgorithm,
     Empty,
-    Envelope,
     ErrorBody,
     HandleListBody,
-    Header,
     Message,
     OpCode,
     OpFlag,
-    ReferralBody,
     RequestDigest,
     ResolutionRequest,
     ResponseCode,
@@ -85,10 +81,8 @@ from taihu.identifiers.wire import (
     VerifyRequest,
     VerifyResult,
     compute_digest,
-    encode_message,
     encode_raw,
     op_flags,
-    reply_version,
 )
 from taihu.identifiers.wire.buffer import Writer
 from taihu.identifiers.wire.plain import PlainResolution, plain_reply
@@ -99,32 +93,18 @@ __all__ = ["ADMIN_OPCODES", "Conversation", "HandleDispatcher"]
 
 log = logging.getLogger("taihu.identifiers.handle")
 
-SERVER_VERSION = (2, 11)
 CHALLENGE_SECONDS = 60.0
 _PENDING_SESSIONS = 4096  # challenges awaiting an answer on any connection, oldest dropped
-_EXPIRATION = 12 * 3600
-_REPLY_FLAGS = int(OpFlag.AUTH | OpFlag.RECU)
-_ECHOED = int(OpFlag.RRDG | OpFlag.KPAL)
 _FOUND = int(ResponseCode.SUCCESS)
 _NOT_FOUND = int(ResponseCode.HANDLE_NOT_FOUND)
 _EMPTY_MESSAGE = bytes(4)  # the body of RC 100: one empty message string
 
-
-_DIGESTED = (
-    ErrorBody,
-    Empty,
-    HandleListBody,
-    SiteInfoResponse,
-    VerifyResult,
-    ReferralBody,
-    SessionSetupResponse,
-)
 _SESSION_OPCODES = frozenset(
     {OpCode.SESSION_SETUP, OpCode.SESSION_TERMINATE, OpCode.SESSION_EXCHANGEKEY}
 )
 
 
-class HandleDispatcher:
+class HandleDispatcher(Replies):
     """Turns one request into one reply; never raises for bad input."""
 
     def __init__(
@@ -147,67 +127,6 @@ class HandleDispatcher:
         # Sessions (``sessions``); certified replies are signed with ``server_key`` when set.
         self.sessions = SessionTable()
         self.server_key = server_key
-
-    # Replies -------------------------------------------------------------------------------
-
-    def _envelope(self, request: Message) -> Envelope:
-        envelope = request.envelope
-        return Envelope(
-            envelope.request_id,
-            session_id=envelope.session_id,
-            version=reply_version(envelope.version, envelope.suggested),
-            suggested=SERVER_VERSION,
-        )
-
-    def _header(self, request: Message, code: ResponseCode, opcode: OpCode | None = None) -> Header:
-        flags = _REPLY_FLAGS | (int(request.header.flags) & _ECHOED)
-        return Header(
-            opcode or request.header.opcode,
-            code,
-            op_flags(flags),
-            site_serial=self.site.serial,
-            expiration=self._expiration(),
-        )
-
-    @staticmethod
-    def _digest_algorithm(request: Message) -> DigestAlgorithm:
-        # 2.0 knows only MD5, RFC 3652 (2.1) MD5 and SHA-1; later 2.x peers take SHA-256.
-        minor = request.envelope.version[1]
-        if minor == 0:
-            return DigestAlgorithm.MD5
-        return DigestAlgorithm.SHA1 if minor == 1 else DigestAlgorithm.SHA256
-
-    def _request_digest(self, request: Message, signed: bytes) -> RequestDigest | None:
-        if not request.header.flags & OpFlag.RRDG:
-            return None
-        algorithm = self._digest_algorithm(request)
-        return RequestDigest(algorithm, compute_digest(algorithm, signed))
-
-    def reply(
-        self,
-        request: Message,
-        signed: bytes,
-        code: ResponseCode,
-        body: Body,
-        opcode: OpCode | None = None,
-        session_id: int | None = None,
-    ) -> bytes:
-        """The encoded reply to ``request`` (``signed``: its header and body as received)."""
-        digest = self._request_digest(request, signed)
-        if digest is not None and isinstance(body, _DIGESTED):
-            body = replace(body, digest=digest)
-        header = self._header(request, code, opcode)
-        envelope = self._envelope(request)
-        if session_id is not None:
-            envelope = replace(envelope, session_id=session_id)
-        return self._encode(request, Message(envelope, header, body))
-
-    def _encode(self, request: Message, reply: Message) -> bytes:
-        """The reply's bytes, signed (session MAC or server key) when the request asks (CERT)."""
-        if request.header.flags & OpFlag.CERT and self.server_key is not None:
-            session = self.sessions.get(reply.envelope.session_id)
-            reply = certify(reply, session, self.server_key)
-        return encode_message(reply)
 
     # Dispatch ------------------------------------------------------------------------------
 
@@ -335,9 +254,6 @@ class HandleDispatcher:
             else plain_reply(request, _NOT_FOUND, serial, expiration, _EMPTY_MESSAGE)
             for request, body in zip(requests, bodies, strict=True)
         ]
-
-    def _expiration(self) -> int:
-        return (int(self.clock.now().timestamp()) + _EXPIRATION) & 0xFFFF_FFFF
 
     def _resolved(
         self,

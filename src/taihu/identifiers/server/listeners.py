@@ -38,20 +38,16 @@ from taihu.identifiers.resolution import (
     node_locator,
 )
 from taihu.identifiers.server.dispatch import Conversation, HandleDispatcher
-from taihu.identifiers.server.sockets import Relay, needs_state, unpack
+from taihu.identifiers.server.site import published_address, site_for
+from taihu.identifiers.server.sockets import DatagramSocket, Relay, needs_state, unpack
 from taihu.identifiers.wire import (
     Envelope,
     ErrorBody,
     Header,
-    Interface,
     Message,
     OpCode,
     OpFlag,
     ResponseCode,
-    ServerRecord,
-    ServiceType,
-    SiteInfo,
-    Transport,
     WireDecodeError,
     decode_envelope,
     decode_payload,
@@ -61,7 +57,7 @@ from taihu.identifiers.wire import (
 )
 from taihu.identifiers.wire.budget import SourceBudget, source_key, tcp_refusal
 from taihu.identifiers.wire.framing import UDP_PACKET_SIZE, datagram_bytes
-from taihu.identifiers.wire.messages import ENVELOPE_SIZE, HEADER_SIZE, PROTOCOL_VERSION
+from taihu.identifiers.wire.messages import ENVELOPE_SIZE, HEADER_SIZE
 from taihu.identifiers.wire.plain import PlainResolution, read_plain_resolution
 from taihu.settings import HandleSettings, Settings
 
@@ -77,7 +73,6 @@ log = logging.getLogger("taihu.identifiers.handle")
 IDLE_SECONDS = 60.0  # a kept-alive TCP connection waiting for its next request
 _UDP_PEERS = 4096
 _GARBAGE_ID = 0xFFFF_FFFF
-_BATCH = 64
 _STOP_WITHIN = 5.0  # seconds the requests under way get to finish at shutdown
 _TOO_LARGE = "reply too large for UDP; ask over TCP"
 _OVER_BUDGET = "UDP budget spent; ask over TCP"
@@ -90,20 +85,6 @@ _UDP_OVER_BUDGET = REFUSED.labels("udp_source_budget")
 _TCP_PER_ADDRESS = REFUSED.labels("tcp_connections_per_address")
 _TCP_FULL = REFUSED.labels("tcp_max_connections")
 _TCP_SLOW = REFUSED.labels("tcp_request_timeout")
-
-
-def site_for(address: str, port: int, serial: int = 1, public_key: bytes = b"") -> SiteInfo:
-    """The HS_SITE of a single-server node reachable at ``address:port`` over TCP and UDP.
-
-    It advertises protocol 2.11 (sessions, HS_PUBKEY answers, signed replies); ``public_key``
-    is the server's key (``pubkeys.encode_public_key``) that certified replies are signed with.
-    """
-    interfaces = (
-        Interface(ServiceType.ADMIN_AND_QUERY, Transport.TCP, port),
-        Interface(ServiceType.QUERY, Transport.UDP, port),
-    )
-    server = ServerRecord(1, address, interfaces, public_key)
-    return SiteInfo(servers=(server,), serial=serial, protocol=PROTOCOL_VERSION)
 
 
 def _error_reply(request_id: int, code: ResponseCode, text: str, opcode: OpCode) -> bytes:
@@ -132,46 +113,6 @@ def _decode(data: bytes) -> tuple[Message, bytes] | bytes:
     return message, payload[: HEADER_SIZE + body_length]
 
 
-class _UdpSocket:
-    """Reads the datagrams waiting at each wake-up as one batch; replies go straight out.
-
-    asyncio's datagram transport reads one datagram per event-loop turn and queues sends; on
-    the resolution hot path a batch read and a direct ``sendto`` save a turn and a copy each,
-    and a batch lets the cache misses of many requests share one database query.
-    """
-
-    def __init__(self, sock: socket.socket, on_datagrams: Any) -> None:
-        self.sock = sock
-        self._on_datagrams = on_datagrams
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(sock.fileno(), self._ready)
-
-    def _ready(self) -> None:
-        receive = self.sock.recvfrom
-        batch: list[tuple[bytes, Any]] = []
-        for _ in range(_BATCH):
-            try:
-                batch.append(receive(65535))
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                continue  # an ICMP error from an earlier reply's peer: nothing to read
-        if batch:
-            self._on_datagrams(batch)
-
-    def sendto(self, data: bytes, addr: Any) -> None:
-        """Send one datagram; dropped when the socket buffer is full (the client resends)."""
-        try:  # noqa: SIM105 - contextlib.suppress costs 0.5 µs, once per reply
-            self.sock.sendto(data, addr)
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        """Stop reading and close the socket."""
-        self._loop.remove_reader(self.sock.fileno())
-        self.sock.close()
-
-
 class HandleServer:
     """Serves the Handle protocol on a bound TCP socket and UDP socket until stopped."""
 
@@ -183,7 +124,7 @@ class HandleServer:
         self._budget = SourceBudget(rate, limits.udp_source_burst_bytes) if rate else None
         self._per_source: dict[str | bytes, int] = {}  # open TCP connections by source_key
         self._tcp: asyncio.Server | None = None
-        self._udp: _UdpSocket | None = None
+        self._udp: DatagramSocket | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._open: set[asyncio.Task[Any]] = set()  # TCP connections, ended at shutdown
         self._idle: set[asyncio.Task[Any]] = set()  # of those, the ones waiting for a request
@@ -192,7 +133,7 @@ class HandleServer:
                                     first_after=FLUSH_INTERVAL)  # fmt: skip
         self._peers: OrderedDict[Any, Conversation] = OrderedDict()
         self._connections = 0
-        self._relay_in: _UdpSocket | None = None  # the supervisor's: datagrams workers pass on
+        self._relay_in: DatagramSocket | None = None  # the supervisor's: datagrams workers pass on
         self._relay_out: Relay | None = None  # a worker's: where stateful datagrams go
         self.udp_datagrams = 0  # datagrams this process took from its UDP socket
 
@@ -212,9 +153,9 @@ class HandleServer:
         """
         if tcp is not None:
             self._tcp = await asyncio.start_server(self._on_connection, sock=tcp, limit=2**16)
-        self._udp = _UdpSocket(udp, self.on_datagrams)
+        self._udp = DatagramSocket(udp, self.on_datagrams)
         if relay_in is not None:
-            self._relay_in = _UdpSocket(relay_in, self._on_relayed)
+            self._relay_in = DatagramSocket(relay_in, self._on_relayed)
         self._relay_out = relay_out
         self._flusher.start()
         host, port = udp.getsockname()[:2]
@@ -470,14 +411,6 @@ class HandleServer:
                 return await read_tcp_message(reader)
         finally:
             self._idle.discard(task)
-
-
-def published_address(settings: Settings) -> str:
-    """The IP address this node publishes in its HS_SITE (the bound host unless set apart)."""
-    host = settings.handle.host
-    return settings.handle.address or (
-        "127.0.0.1" if host in {"", "0.0.0.0", "::"} else host  # noqa: S104 - compared, not bound
-    )
 
 
 def handle_server_for(

@@ -22,6 +22,7 @@ send through it, so nobody else can have the supervisor answer to an address of 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import os
@@ -34,6 +35,7 @@ from taihu.identifiers.server.operations import ADMIN_OPCODES
 from taihu.identifiers.wire import Message, OpCode
 
 __all__ = [
+    "DatagramSocket",
     "Relay",
     "bind_handle",
     "bind_relay",
@@ -50,6 +52,7 @@ _STATEFUL = ADMIN_OPCODES | {
     OpCode.SESSION_EXCHANGEKEY,
 }
 _UDP_BUFFER = 4 * 1024 * 1024
+_BATCH = 64  # datagrams read at one wake-up at most
 _HEAD = struct.Struct(">HHI")  # port, host length, IPv6 scope id
 _SUN_PATH_MAX = 107  # sockaddr_un's path, its terminating NUL aside
 
@@ -166,3 +169,43 @@ class Relay:
     def close(self) -> None:
         """Close the sending socket."""
         self._sock.close()
+
+
+class DatagramSocket:
+    """Reads the datagrams waiting at each wake-up as one batch; replies go straight out.
+
+    asyncio's datagram transport reads one datagram per event-loop turn and queues sends; on
+    the resolution hot path a batch read and a direct ``sendto`` save a turn and a copy each,
+    and a batch lets the cache misses of many requests share one database query.
+    """
+
+    def __init__(self, sock: socket.socket, on_datagrams: Any) -> None:
+        self.sock = sock
+        self._on_datagrams = on_datagrams
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._ready)
+
+    def _ready(self) -> None:
+        receive = self.sock.recvfrom
+        batch: list[tuple[bytes, Any]] = []
+        for _ in range(_BATCH):
+            try:
+                batch.append(receive(65535))
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                continue  # an ICMP error from an earlier reply's peer: nothing to read
+        if batch:
+            self._on_datagrams(batch)
+
+    def sendto(self, data: bytes, addr: Any) -> None:
+        """Send one datagram; dropped when the socket buffer is full (the client resends)."""
+        try:  # noqa: SIM105 - contextlib.suppress costs 0.5 µs, once per reply
+            self.sock.sendto(data, addr)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """Stop reading and close the socket."""
+        self._loop.remove_reader(self.sock.fileno())
+        self.sock.close()
