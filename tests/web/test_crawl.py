@@ -53,7 +53,8 @@ SKIP = re.compile(r"^/(lang/|logout|login|static/|docs|openapi\.json|api/)")
 _ALLOWED = """MQTT API APIs Handle HTTP HTTPS JSON CSV xlsx XLSX OpenAPI IoT ID IDs QR Modbus OPC UA
     URL csv SSE SNMS GB T TCP UDP IP Excel ECharts SDK ThingsBoard PDF SVG PNG DOI OID GS1 Ecode
     TLS CA PEM UTC GMT HRLS LHS GHR CSRF Bearer kWh kW MW MWh Wh kVA V A Hz
-    km kg t m s ms min h d MB KB GB TB rpm Pa kPa MPa mA mm cm ppm dB lux HHI TTL JPEG"""
+    km kg t m s ms min h d MB KB GB TB rpm Pa kPa MPa mA mm cm ppm dB lux HHI TTL JPEG
+    XLSForm xls ODK Collect OpenRosa Markdown"""
 ALLOWED_LATIN = frozenset(_ALLOWED.split())
 URL_LIKE = re.compile(r"(https?://|mqtt://|wss?://)\S+|\b[\w.+-]+@[\w-]+\.[\w.]+\b|/[\w./{}-]+")
 # A word holding a digit is a code, a handle or a number, not a word. A key without digits

@@ -10,7 +10,7 @@ stage on the platform, the upper stages' outcomes entered from their notices).
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -34,6 +34,7 @@ from taihu.programmes import (
     list_documents,
 )
 from taihu.programmes.api import XLSX, attachment, uploads_of
+from taihu.web import clock_format
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.i18n import current_language, gettext_
 
@@ -202,7 +203,7 @@ async def application_page(
         last_stage=row.stage == programme.stages[-1],
         error=error,
         status_code=status_code,
-        today=runtime.clock.now().date().isoformat(),
+        today=runtime.clock.now().date(),
     )
 
 
@@ -218,7 +219,7 @@ async def decide_submit(
     decision: Annotated[str, Form(max_length=16)] = "",
     comment: Annotated[str, Form(max_length=1000)] = "",
     grade: Annotated[str, Form(max_length=32)] = "",
-    since: Annotated[str, Form(max_length=10)] = "",
+    since: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     if not _csrf_ok(who, csrf):
         return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
@@ -226,7 +227,9 @@ async def decide_submit(
     try:
         async with session.begin_nested():
             uploads = await uploads_of(["notice"], [file])
-            when = date.fromisoformat(since) if since else None
+            when = clock_format.read_day(since) if since.strip() else None
+            if since.strip() and when is None:  # the page language's form, as the field shows it
+                raise ValueError(since)
             await applications.decide(
                 who.principal,
                 application_id,
@@ -243,7 +246,8 @@ async def decide_submit(
             who,
             session,
             runtime,
-            error=gettext_("Give the date as YYYY-MM-DD."),
+            error=gettext_("Not a date: write it as %(day)s")
+            % {"day": clock_format.when(clock_format.SAMPLE_DAY, UTC, current_language.get())},
             status_code=400,
         )
     except TaihuError as exc:
