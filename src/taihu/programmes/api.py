@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal
 from taihu.core import (
+    MAX_ID,
     N_,
     DbSession,
     DryRun,
@@ -191,8 +192,8 @@ async def apply(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
-    programme_id: Annotated[int, Form(ge=1, examples=[7])],
-    enterprise_id: Annotated[int, Form(ge=1, examples=[12])],
+    programme_id: Annotated[int, Form(ge=1, le=MAX_ID, examples=[7])],
+    enterprise_id: Annotated[int, Form(ge=1, le=MAX_ID, examples=[12])],
     contact_name: Annotated[str, Form(max_length=80, examples=["王敏"])],
     contact_phone: Annotated[str, Form(max_length=40, examples=["13800000000"])],
     summary: Annotated[str, Form(max_length=4000, examples=["设备上云 120 台、能耗管理上线。"])],
@@ -221,7 +222,7 @@ async def list_applications(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
-    programme_id: Annotated[int | None, Query(ge=1)] = None,
+    programme_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status_: Annotated[str | None, Query(alias="status", pattern="^[a-z_]{1,16}$")] = None,
 ) -> list[ApplicationOut]:
     applications = ProgrammeApplications(session, runtime.clock)
@@ -258,7 +259,7 @@ async def get_application(
     responses={**_NOT_FOUND, **_CONFLICT},
 )
 async def decide(
-    application_id: Annotated[int, Form(ge=1, examples=[3])],
+    application_id: Annotated[int, Form(ge=1, le=MAX_ID, examples=[3])],
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
@@ -285,7 +286,7 @@ async def decide(
     responses={**_NOT_FOUND, **_CONFLICT},
 )
 async def resubmit(
-    application_id: Annotated[int, Form(ge=1, examples=[3])],
+    application_id: Annotated[int, Form(ge=1, le=MAX_ID, examples=[3])],
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
@@ -351,10 +352,10 @@ async def list_awards(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
-    programme_id: Annotated[int | None, Query(ge=1)] = None,
+    programme_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     level: Annotated[str | None, Query(pattern="^(national|provincial|city|district)$")] = None,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
-    enterprise_id: Annotated[int | None, Query(ge=1)] = None,
+    enterprise_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     expiring_days: Annotated[int | None, Query(ge=0, le=3660)] = None,
 ) -> list[AwardOut]:
     where = AwardFilter(programme_id, level, year, enterprise_id)
@@ -415,7 +416,7 @@ async def export_awards(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
-    programme_id: Annotated[int | None, Query(ge=1)] = None,
+    programme_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
 ) -> Response:
     content = await RegistryService(session, runtime.clock).export_xlsx(

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from taihu.core import MAX_ID, MAX_INT
+
 __all__ = [
     "ApplicationOut",
     "AwardIn",
@@ -73,8 +75,8 @@ class ProgrammeIn(BaseModel):
     documents: list[dict[str, Any]] = Field(default_factory=list, max_length=30)
     stages: list[str] = Field(min_length=2, max_length=5)
     grades: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
-    validity_years: int | None = None
-    subsidy_yuan: int | None = None
+    validity_years: int | None = Field(default=None, ge=1, le=100)
+    subsidy_yuan: int | None = Field(default=None, ge=0, le=MAX_INT)
 
 
 class ProgrammeOut(BaseModel):
@@ -224,8 +226,8 @@ class AwardIn(BaseModel):
         }
     )
 
-    programme_id: int = Field(ge=1)
-    enterprise_id: int = Field(ge=1)
+    programme_id: int = Field(ge=1, le=MAX_ID)
+    enterprise_id: int = Field(ge=1, le=MAX_ID)
     grade: str = Field(default="", max_length=32)
     since: date
     until: date | None = None
