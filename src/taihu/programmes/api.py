@@ -194,11 +194,14 @@ async def apply(
     runtime: RuntimeDep,
     programme_id: Annotated[int, Form(ge=1, le=MAX_ID, examples=[7])],
     enterprise_id: Annotated[int, Form(ge=1, le=MAX_ID, examples=[12])],
-    contact_name: Annotated[str, Form(max_length=80, examples=["王敏"])],
-    contact_phone: Annotated[str, Form(max_length=40, examples=["13800000000"])],
-    summary: Annotated[str, Form(max_length=4000, examples=["设备上云 120 台、能耗管理上线。"])],
-    kind: Annotated[list[str], Form(examples=[["licence", "application_form"]])],
-    file: Annotated[list[UploadFile | str], File(description="The documents, one per kind")],
+    # min_length 1: an empty form field arrives as no field at all, so the schema says so.
+    contact_name: Annotated[str, Form(min_length=1, max_length=80, examples=["王敏"])],
+    contact_phone: Annotated[str, Form(min_length=1, max_length=40, examples=["13800000000"])],
+    summary: Annotated[
+        str, Form(min_length=1, max_length=4000, examples=["设备上云 120 台、能耗管理上线。"])
+    ],
+    kind: Annotated[list[str], Form(examples=[["licence", "application_form"]])] = [],  # noqa: B006 - FastAPI copies defaults
+    file: Annotated[list[UploadFile | str], File(description="The documents, one per kind")] = [],  # noqa: B006
 ) -> ApplicationOut:
     applications = ProgrammeApplications(session, runtime.clock)
     row = await applications.apply(
@@ -266,13 +269,18 @@ async def decide(
     decision: Annotated[str, Form(pattern="^(pass|return|reject)$", examples=["return"])],
     comment: Annotated[str, Form(max_length=1000, examples=["补充近一年能耗数据"])] = "",
     grade: Annotated[str, Form(max_length=32, examples=["4"])] = "",
-    since: Annotated[date | None, Form(examples=["2026-12-01"])] = None,
+    since: Annotated[str, Form(max_length=32, examples=["2026-12-01"])] = "",
     file: Annotated[UploadFile | str | None, File(description="The stage's notice")] = None,
 ) -> ApplicationOut:
     applications = ProgrammeApplications(session, runtime.clock)
     uploads = await uploads_of(["notice"], [file])
+    try:  # text, not a date field: a multipart form cannot say null, and a bad date is a 400
+        day = date.fromisoformat(since) if since else None
+    except ValueError:
+        raise InvalidInput(N_("{value} is not a date (YYYY-MM-DD)"), code="bad_date",
+                           value=since) from None  # fmt: skip
     row = await applications.decide(
-        principal, application_id, decision, comment, grade=grade, since=since, uploads=uploads
+        principal, application_id, decision, comment, grade=grade, since=day, uploads=uploads
     )
     return await application_out(applications, principal, row)
 
