@@ -14,6 +14,7 @@ from taihu.core.errors import (
     Unauthenticated,
 )
 from taihu.core.jobs import PeriodicJob, drain
+from taihu.core.leases import JobLease, singleton_lease
 from taihu.core.messages import (
     N_,
     Message,
@@ -76,6 +77,7 @@ __all__ = [
     "ImportReportOut",
     "InvalidInput",
     "JSONType",
+    "JobLease",
     "Message",
     "Millis",
     "NotFound",
@@ -123,6 +125,7 @@ __all__ = [
     "schema_state",
     "should_write",
     "sign",
+    "singleton_lease",
     "translating",
     "upgrade",
     "utcnow",

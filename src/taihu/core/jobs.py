@@ -9,6 +9,9 @@ a cancellation::
                                    └─ still running after ``stop_within`` s ──► cancelled
 
 ``drain`` does the same for a set of request tasks: wait for them (bounded), cancel the rest.
+
+A job given a :class:`~taihu.core.leases.JobLease` runs its rounds in one process of all those
+sharing the database: each round first asks the lease whose turn it is.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from taihu.core.leases import JobLease
 
 __all__ = ["PeriodicJob", "drain"]
 
@@ -50,9 +56,10 @@ class PeriodicJob:
         *,
         stop_within: float = 10.0,
         first_after: float = 0.0,
+        lease: JobLease | None = None,
     ) -> None:
         self.name, self.interval, self.stop_within = name, interval, stop_within
-        self.first_after = first_after
+        self.first_after, self.lease = first_after, lease
         self._work = work
         self._stopping = asyncio.Event()  # made anew by start(), inside the loop it serves
         self._task: asyncio.Task[None] | None = None
@@ -74,6 +81,11 @@ class PeriodicJob:
         self._stopping.set()
         await drain([self._task], self.stop_within)
         self._task = None
+        if self.lease is not None:
+            try:
+                await self.lease.release()
+            except Exception:  # the holder's time runs out instead; another takes over then
+                log.warning("%s: could not give back its lease", self.name, exc_info=True)
 
     async def _pause(self, seconds: float) -> None:
         """Wait ``seconds``, or less when asked to stop."""
@@ -81,12 +93,34 @@ class PeriodicJob:
             async with asyncio.timeout(seconds):
                 await self._stopping.wait()
 
+    async def _round(self) -> None:
+        if self.lease is None:
+            await self._work()
+        elif await self.lease.turn(self.interval):
+            keeper = asyncio.get_running_loop().create_task(self._keep(self.lease))
+            try:
+                await self._work()
+            finally:
+                keeper.cancel()
+                await asyncio.gather(keeper, return_exceptions=True)
+            await self.lease.ran()
+
+    @staticmethod
+    async def _keep(lease: JobLease) -> None:
+        """Renew the lease while a round runs, so a long round is not taken over half-way."""
+        while True:
+            await asyncio.sleep(lease.ttl / 3)
+            try:
+                await lease.renew()
+            except Exception:  # a database hiccup: the next renewal may succeed
+                log.warning("could not renew the lease of %s", lease.name, exc_info=True)
+
     async def _loop(self) -> None:
         if self.first_after:
             await self._pause(self.first_after)
         while not self._stopping.is_set():
             try:
-                await self._work()
+                await self._round()
             except Exception:  # the database may be busy or gone for a moment: try again later
                 log.exception("%s failed; trying again in %s s", self.name, self.interval)
             await self._pause(self.interval)

@@ -50,6 +50,7 @@ from taihu.core import (
     SystemClock,
     TaihuError,
     drain,
+    singleton_lease,
 )
 from taihu.devices.gateway import GatewaySession
 from taihu.devices.ingest import IngestQueue
@@ -292,7 +293,11 @@ class DeviceHub:
         # child device id -> the gateway session speaking for it, and the child's name there
         self.gateway_children: dict[int, tuple[GatewaySession, str]] = {}
         self._retention = PeriodicJob(
-            "taihu-retention", self._enforce_retention, _RETENTION_EVERY, stop_within=_STOP_WITHIN
+            "taihu-retention",
+            self._enforce_retention,
+            _RETENTION_EVERY,
+            stop_within=_STOP_WITHIN,
+            lease=singleton_lease(db, "taihu-retention", _RETENTION_EVERY),
         )
         self.rejects = RejectLog(db)
         # Told of connections and stored data (taihu.alarms); set by the assembly (observe).

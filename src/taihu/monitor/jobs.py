@@ -12,7 +12,7 @@ import logging
 from datetime import date, timedelta
 
 from taihu.accounts import Principal
-from taihu.core import Clock, Database, PeriodicJob
+from taihu.core import Clock, Database, PeriodicJob, singleton_lease
 from taihu.devices import TimeSeriesStore, store_for
 from taihu.monitor.power import MeterSyncReport, sync_meters
 from taihu.settings import Settings
@@ -49,7 +49,13 @@ class MeterSync:
         self.db, self.settings, self.clock, self.store = db, settings, clock, store
         minutes = settings.monitor.meter_sync_minutes
         self._job = (
-            PeriodicJob("meter-sync", self._sync, minutes * 60, stop_within=grace)
+            PeriodicJob(
+                "meter-sync",
+                self._sync,
+                minutes * 60,
+                stop_within=grace,
+                lease=singleton_lease(db, "meter-sync", minutes * 60),
+            )
             if minutes
             else None
         )

@@ -17,7 +17,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from taihu.accounts import Principal, record_audit
-from taihu.core import N_, Clock, Database, PeriodicJob, Translate, render_text
+from taihu.core import N_, Clock, Database, PeriodicJob, Translate, render_text, singleton_lease
 from taihu.notices.body import render_body
 from taihu.notices.channels import DeliveryError, Mailer, OutgoingMail, SmsGateway
 from taihu.notices.models import Notice, NoticeDelivery
@@ -135,7 +135,9 @@ class NoticeJobs:
     ) -> None:  # fmt: skip
         self.db, self.settings, self.clock = db, settings, clock
         self.mailer, self.sms, self.translate = mailer, sms, translate
-        self._job = PeriodicJob("notices", self.round, max(settings.job_seconds, 1))
+        every = max(settings.job_seconds, 1)
+        self._job = PeriodicJob("notices", self.round, every,
+                                lease=singleton_lease(db, "notices", every))  # fmt: skip
 
     async def round(self) -> DeliveryRound:
         """One round: publish what is due, send what is due."""

@@ -13,9 +13,12 @@ locale, not the page's); ``read_day`` reads what a person types in either langua
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
-__all__ = ["SAMPLE_DAY", "read_day", "when"]
+from taihu.core import N_, Message
+from taihu.web.i18n import current_language
+
+__all__ = ["SAMPLE_DAY", "not_a_day", "read_day", "when"]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 SAMPLE_DAY = date(2026, 4, 29)  # the example a date field shows (in the page language's form)
@@ -60,6 +63,13 @@ def read_day(text: str | None) -> date | None:
         return date(numbers[0], numbers[1], numbers[2])
     except ValueError:  # 2026-02-30
         return None
+
+
+def not_a_day(field: str) -> Message:
+    """What a date field holding no date says: which field, and a day as the page writes it."""
+    example = when(SAMPLE_DAY, UTC, current_language.get())
+    return Message(N_("{field} is not a date: write it as {example}"), field=Message(field),
+                   example=example)  # fmt: skip
 
 
 def when(value: datetime | date | str | None, zone: tzinfo, language: str) -> str:

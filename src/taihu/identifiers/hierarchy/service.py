@@ -25,7 +25,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, record_audit
-from taihu.core import N_, Clock, Conflict, Database, InvalidInput, PeriodicJob, SystemClock
+from taihu.core import (
+    N_,
+    Clock,
+    Conflict,
+    Database,
+    InvalidInput,
+    PeriodicJob,
+    SystemClock,
+    singleton_lease,
+)
 from taihu.identifiers.handle import (
     ADMIN_PERMISSIONS_ALL,
     ADMIN_TYPE,
@@ -374,7 +383,8 @@ class Filer:
     ) -> None:
         self.db, self.settings, self.interval = db, settings, interval
         self.clock = clock or SystemClock()
-        self._job = PeriodicJob("node-filings", self._send_due, interval)
+        self._job = PeriodicJob("node-filings", self._send_due, interval,
+                                lease=singleton_lease(db, "node-filings", interval))  # fmt: skip
 
     def start(self) -> None:
         """Start the loop."""

@@ -9,7 +9,7 @@ services enforce who may see and do what; these pages only shape their answers.
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -47,7 +47,7 @@ from taihu.monitor import (
 from taihu.web import clock_format
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.flash import flash
-from taihu.web.i18n import N_, current_language, gettext_
+from taihu.web.i18n import N_, gettext_
 
 __all__ = ["router"]
 
@@ -97,13 +97,6 @@ def _today(runtime: RuntimeDep) -> date:
 def _parse(text: str | None) -> date | None:
     """A day from a query or form field, in either language's form (the date fields' own)."""
     return clock_format.read_day(text)
-
-
-def _not_a_date(field: str) -> Message:
-    """A date field that holds no date: which one, and a date written as the page writes it."""
-    example = clock_format.when(clock_format.SAMPLE_DAY, UTC, current_language.get())
-    return Message(N_("{field} is not a date: write it as {example}"), field=Message(field),
-                   example=example)  # fmt: skip
 
 
 async def _day(monitor: MonitorService, runtime: RuntimeDep, text: str | None) -> date:
@@ -310,7 +303,7 @@ async def open_unblock(
     page = f"/monitor/enterprises/{enterprise_id}"
     when, due = _parse(day), _parse(deadline)
     if when is None or (deadline.strip() and due is None):
-        return _back(request, page, _not_a_date(N_("Deadline") if when else N_("Day")))
+        return _back(request, page, clock_format.not_a_day(N_("Deadline") if when else N_("Day")))
     try:
         key = await EnterpriseService(session, runtime.clock).get(who.principal, enterprise_id)
         _, _, opened = await CaseService(session, runtime.clock).open_unblock_cases(
@@ -403,7 +396,7 @@ async def act_on_case(
         return HTMLResponse(gettext_("Missing or wrong CSRF token."), status_code=403)
     when = _parse(deadline)
     if deadline.strip() and when is None:
-        return _back(request, "/monitor/cases", _not_a_date(N_("Deadline")))
+        return _back(request, "/monitor/cases", clock_format.not_a_day(N_("Deadline")))
     try:
         await CaseService(session, runtime.clock).act(
             who.principal, case_id, action, comment=comment, officer=officer or None,

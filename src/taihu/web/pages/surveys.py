@@ -6,7 +6,6 @@ form (a pyxform problem with its sheet and row, a bad scope) comes back as the p
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -18,7 +17,7 @@ from taihu.surveys import Intake, Review, SubmissionFilter, SurveyService
 from taihu.web import clock_format
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.flash import flash
-from taihu.web.i18n import N_, current_language, gettext_
+from taihu.web.i18n import N_, gettext_
 
 __all__ = ["router"]
 
@@ -121,10 +120,7 @@ async def assign(
         return _forged()
     when = clock_format.read_day(deadline)  # the page language's form, as the field shows it
     if when is None:
-        example = clock_format.when(clock_format.SAMPLE_DAY, UTC, current_language.get())
-        return _back(request, f"/surveys/{form_id}",
-                     Message(N_("{field} is not a date: write it as {example}"),
-                             field=Message(N_("Deadline")), example=example))  # fmt: skip
+        return _back(request, f"/surveys/{form_id}", clock_format.not_a_day(N_("Deadline")))
     try:
         await SurveyService(session, runtime.clock).assign(who.principal, form_id, scope, value,
                                                            when)  # fmt: skip
