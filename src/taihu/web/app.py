@@ -38,7 +38,7 @@ from taihu.identifiers import (
 from taihu.identifiers import api as identifiers_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
-from taihu.notices import LoggingSmsGateway, NoticeJobs, SmtpMailer
+from taihu.notices import NoticeJobs, SmtpMailer, sms_gateway
 from taihu.notices import api as notices_api
 from taihu.programmes import api as programmes_api
 from taihu.settings import Settings
@@ -113,7 +113,8 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     mailer = SmtpMailer(settings.notices)
     notice_jobs = NoticeJobs(
         database, settings.notices, runtime.clock, mailer=mailer if mailer.configured else None,
-        sms=LoggingSmsGateway(), translate=catalogs().get(settings.console.language).gettext,
+        sms=sms_gateway(settings.sms), translate=catalogs().get(settings.console.language).gettext,
+        sms_settings=settings.sms,
     )  # fmt: skip
 
     @asynccontextmanager
