@@ -32,7 +32,9 @@ __all__ = ["AliyunSms", "aliyun_reports", "aliyun_signature"]
 ENDPOINT = "https://dysmsapi.aliyuncs.com/"
 # Codes that refuse the call as a whole and send nothing; worth another try later.
 _RETRY = {"Throttling.User", "Throttling.Api", "isp.SYSTEM_ERROR", "isv.BUSINESS_LIMIT_CONTROL",
-          "ServiceUnavailable", "InternalError"}  # fmt: skip
+          "ServiceUnavailable", "InternalError",
+          # A key or signature refused: nothing sent; a corrected setting sends them later.
+          "SignatureDoesNotMatch", "InvalidAccessKeyId.NotFound", "SignatureNonceUsed"}  # fmt: skip
 # Codes about one of the numbers: the call fails as a whole, so it is split per number.
 _NUMBER = {"isv.MOBILE_NUMBER_ILLEGAL", "isv.BLACK_KEY_CONTROL_LIMIT", "isv.DAY_LIMIT_CONTROL",
            "isv.MOBILE_COUNT_OVER_LIMIT"}  # fmt: skip

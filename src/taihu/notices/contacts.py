@@ -121,7 +121,7 @@ class Contacts:
                  .order_by(Enterprise.name, NoticeContact.name).limit(limit))  # fmt: skip
         if not actor.sees_all_enterprises:
             query = query.where(NoticeContact.enterprise_id.in_(actor.enterprise_ids or [0]))
-        return [(c, n) for c, n in (await self.session.execute(query)).tuples()]
+        return [(c, n) for c, n in (await self.session.execute(query)).all()]
 
     async def of(self, actor: Principal, enterprise_id: int) -> list[NoticeContact]:
         """An enterprise's contacts (staff, or its own users)."""

@@ -95,8 +95,8 @@ async def recover_stale(db: Database, clock: Clock, settings: SmsSettings) -> in
 
 async def _claim(
     db: Database, clock: Clock, gateway: SmsGateway
-) -> tuple[str, list[NoticeDelivery], Notice] | None:
-    """Claim one batch: its out-id, rows and notice (None when nothing is due)."""
+) -> tuple[str, list[NoticeDelivery], Notice, int] | None:
+    """Claim one batch: its out-id, rows, notice and how many opted out (None: nothing due)."""
     now, out_id = clock.now(), uuid.uuid4().hex
     async with db.session() as session:
         due = sa.and_(NoticeDelivery.channel == "sms", NoticeDelivery.status == "pending",
@@ -112,11 +112,11 @@ async def _claim(
             .where(due, NoticeDelivery.notice_id == first[0], NoticeDelivery.purpose == first[1])
             .order_by(NoticeDelivery.id).limit(gateway.batch_size * 2)
         )).all()  # fmt: skip
-        opted_out = set((await session.execute(
+        opted_out = {(e, p) for e, p in (await session.execute(
             sa.select(NoticeContact.enterprise_id, NoticeContact.phone).where(
                 NoticeContact.enterprise_id.in_({c[2] for c in candidates}),
                 NoticeContact.sms_opt_out_at.is_not(None))
-        )).tuples())  # fmt: skip
+        )).all()}  # fmt: skip
         ids: list[int] = []
         phones: set[str] = set()
         dropped: list[int] = []
@@ -145,7 +145,7 @@ async def _claim(
         notice = await session.get(Notice, first[0])
     if notice is None:
         return None
-    return (out_id, rows, notice) if rows or dropped else None
+    return (out_id, rows, notice, len(dropped)) if rows or dropped else None
 
 
 async def _mark(
@@ -198,7 +198,8 @@ async def deliver_sms(
         claimed = await _claim(db, clock, gateway)
         if claimed is None:
             break
-        out_id, rows, notice = claimed
+        out_id, rows, notice, opted_out = claimed
+        result.failed += opted_out
         if not rows:
             continue  # only opted-out numbers in this lot
         template = _template(sms, gateway, rows[0].purpose)

@@ -29,7 +29,9 @@ __all__ = ["TencentSms", "tc3_authorization", "tencent_reports"]
 
 ENDPOINT = "https://sms.tencentcloudapi.com/"
 SERVICE, VERSION, CONTENT_TYPE = "sms", "2021-01-11", "application/json; charset=utf-8"
-_RETRY_PREFIXES = ("RequestLimitExceeded", "InternalError", "ResourceUnavailable")
+# Refusals of the whole call worth another try: throttled, down, or a key/signature refused
+# (nothing sent; a corrected setting sends them later, within the tries).
+_RETRY_PREFIXES = ("RequestLimitExceeded", "InternalError", "ResourceUnavailable", "AuthFailure")
 # Per-number codes worth another try later (frequency limits); other failures are final.
 _NUMBER_RETRY_PREFIXES = ("LimitExceeded.PhoneNumber", "InternalError")
 
