@@ -54,6 +54,7 @@ from taihu.web.openapi import install_openapi
 from taihu.web.pages import alarms as alarm_pages
 from taihu.web.pages import chain_templates as chain_template_pages
 from taihu.web.pages import chains as chain_pages
+from taihu.web.pages import contacts as contacts_pages
 from taihu.web.pages import devices as devices_pages
 from taihu.web.pages import enterprise_forms, imports, page_globals, pickers
 from taihu.web.pages import home as home_pages
@@ -238,6 +239,7 @@ _ROUTERS = (
     survey_pages.router,
     notices_api.router,
     notices_pages.router,
+    contacts_pages.router,
     programmes_api.router,
     programme_pages.router,
     console.router,
