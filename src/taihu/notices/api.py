@@ -338,7 +338,7 @@ _REPORT_ANSWERS: dict[str, dict[str, Any]] = {
 async def sms_reports(
     provider: Literal["aliyun", "tencent"],
     token: Annotated[str, Query(max_length=200, description="TAIHU_SMS_CALLBACK_TOKEN")],
-    reports: Annotated[list[dict[str, Any]], Body(examples=[_REPORT_EXAMPLE], max_length=10000)],
+    reports: Annotated[list[dict[str, Any]], Body(examples=[_REPORT_EXAMPLE], max_length=500)],
     runtime: RuntimeDep,
 ) -> dict[str, Any]:
     sms = runtime.settings.sms
