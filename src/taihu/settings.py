@@ -39,6 +39,7 @@ __all__ = [
     "NoticeSettings",
     "SecuritySettings",
     "Settings",
+    "SmsSettings",
     "UnsafeSettingsError",
 ]
 
@@ -404,6 +405,53 @@ class NoticeSettings(BaseSettings):
     )  # fmt: skip
 
 
+SmsProviderName = Literal["log", "aliyun", "tencent"]
+
+
+class SmsSettings(BaseSettings):
+    """The SMS provider notices go through: its keys, sign name, templates, batch and rate."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_SMS_", extra="ignore")
+
+    provider: SmsProviderName = Field(
+        default="log", description="log (write to the log, send nothing), aliyun or tencent."
+    )
+    endpoint: str = Field(
+        default="", description="The provider's API address; empty: its public endpoint."
+    )
+    access_key_id: str = Field(default="", description="AccessKey ID (Alibaba) or SecretId.")
+    access_key_secret: SecretStr = Field(
+        default=SecretStr(""), description="AccessKey secret (Alibaba) or SecretKey (Tencent)."
+    )
+    region: str = Field(default="", description="Region; empty: cn-hangzhou / ap-guangzhou.")
+    sdk_app_id: str = Field(default="", description="Tencent SmsSdkAppId.")
+    sign_name: str = Field(
+        default="", description="The approved SMS sign (签名), e.g. 某某区工信局."
+    )
+    template_notice: str = Field(
+        default="", description="Approved template code for a new notice (variable: title)."
+    )
+    template_reminder: str = Field(
+        default="", description="Approved template code for a reminder (variable: title)."
+    )
+    batch_size: int = Field(
+        default=0, ge=0, le=1000,
+        description="Numbers per provider call; 0: the provider's maximum (1000 / 200).",
+    )  # fmt: skip
+    rate_per_second: float = Field(
+        default=10.0, gt=0, le=1000, description="Provider calls per second at most."
+    )
+    timeout: float = Field(default=10.0, gt=0, le=120, description="HTTP timeout per call (s).")
+    claim_seconds: int = Field(
+        default=300, ge=10, le=86400,
+        description="A message claimed longer ago than this, unanswered, is marked unknown.",
+    )  # fmt: skip
+    callback_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Secret the delivery-report URL must carry (?token=); empty: reports refused.",
+    )  # fmt: skip
+
+
 class SecuritySettings(BaseSettings):
     """Secrets, sessions, tokens and login throttling."""
 
@@ -447,6 +495,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
 
     @property

@@ -121,3 +121,34 @@ async def test_the_bureau_schedules_and_attaches_in_the_console(
     bad = await client.post(f"{path}/publish", data={"csrf": csrf, "day": "soon", "time": "25:00"})
     assert bad.status_code == 303  # back to the page with the reason
     assert "soon" in (await client.get(path)).text
+
+
+async def test_contacts_in_the_console(
+    client: httpx.AsyncClient, world: World, db: Database, clock: FrozenClock
+) -> None:
+    """An enterprise user keeps their own contacts; the page shows consent; others stay out."""
+    d = await district(world, db, clock)
+    await world.user("c-user", Role.ENTERPRISE, enterprises=(d.c,))
+    await _sign_in(client, "c-user")
+    page = await client.get("/my-contacts")
+    assert page.status_code == 200
+    assert (await client.get("/contacts")).status_code == 403
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    form = {"csrf": csrf, "enterprise_id": str(d.c), "name": "李娜", "role": "安全员",
+            "phone": "+86 138 0000 0001", "consent": "本人填写"}  # fmt: skip
+    saved = await client.post("/my-contacts", data=form)
+    assert saved.status_code == 303
+    shown = (await client.get("/my-contacts")).text
+    assert "13800000001" in shown
+    assert "本人填写" in shown
+    bad = await client.post("/my-contacts", data={**form, "phone": "23800000001"})
+    assert bad.status_code == 303
+    assert "23800000001" in (await client.get("/my-contacts")).text  # the flashed refusal
+    foreign = await client.post("/my-contacts", data={**form, "enterprise_id": str(d.a)})
+    assert foreign.status_code == 403
+    nonsense = await client.post("/my-contacts", data={**form, "enterprise_id": "x"})
+    assert nonsense.status_code == 303
+    contact_id = shown.split('action="/my-contacts/')[1].split("/")[0]
+    gone = await client.post(f"/my-contacts/{contact_id}/delete", data={"csrf": csrf})
+    assert gone.status_code == 303
+    assert "13800000001" not in (await client.get("/my-contacts")).text

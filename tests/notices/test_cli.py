@@ -29,7 +29,8 @@ async def test_create_publish_receipts_and_deliver(
     d = await district(world, db, clock)
     body = tmp_path / "body.md"
     body.write_text("请于本周内**复工**。", encoding="utf-8")
-    contact = await _invoke("contact", str(d.a), "张敏", "--phone", "13912345678")
+    contact = await _invoke("contact", str(d.a), "张敏", "--phone", "13912345678",
+                          "--consent", "书面同意")  # fmt: skip
     assert contact.exit_code == 0, contact.output
     created = await _invoke("create", "复工通知", "--body", str(body),
                                   "--audience", "township", "--ref", SONGLING,

@@ -2,19 +2,15 @@
 
 ``service`` is the bureau's side (drafts, publishing, receipts, reminders), ``inbox`` the
 enterprise's, ``audience`` resolves who a notice is for, ``body`` renders Markdown safely,
-``channels`` holds the mail and SMS interfaces and ``jobs`` the delivery job with its outbox.
+``channels`` holds the mail interface, ``sms`` the SMS one with its provider adapters
+(``aliyun``, ``tencent``), ``jobs`` the delivery job and ``outbox`` the SMS outbox.
 """
 
+from taihu.notices.aliyun import AliyunSms, aliyun_reports
+from taihu.notices.api import receipts_out
 from taihu.notices.audience import AUDIENCE_KINDS, Audience, resolve_audience
 from taihu.notices.body import render_body
-from taihu.notices.channels import (
-    DeliveryError,
-    LoggingSmsGateway,
-    Mailer,
-    OutgoingMail,
-    SmsGateway,
-    SmtpMailer,
-)
+from taihu.notices.channels import DeliveryError, Mailer, OutgoingMail, SmtpMailer, sms_gateway
 from taihu.notices.contacts import Contacts
 from taihu.notices.inbox import Inbox, InboxItem
 from taihu.notices.jobs import DeliveryRound, NoticeJobs, deliver_due, publish_due
@@ -25,6 +21,7 @@ from taihu.notices.models import (
     NoticeDelivery,
     NoticeRecipient,
 )
+from taihu.notices.outbox import SmsRound, deliver_sms, record_reports, recover_stale
 from taihu.notices.service import (
     CHANNELS,
     MAX_ATTACHMENT,
@@ -33,14 +30,27 @@ from taihu.notices.service import (
     Receipt,
     Status,
 )
+from taihu.notices.sms import (
+    DeliveryReport,
+    LoggingSmsGateway,
+    RateLimiter,
+    SmsBatch,
+    SmsGateway,
+    SmsOutcome,
+    SmsRetry,
+    SmsUncertain,
+)
+from taihu.notices.tencent import TencentSms, tencent_reports
 
 __all__ = [
     "AUDIENCE_KINDS",
     "CHANNELS",
     "MAX_ATTACHMENT",
+    "AliyunSms",
     "Audience",
     "Contacts",
     "DeliveryError",
+    "DeliveryReport",
     "DeliveryRound",
     "Inbox",
     "InboxItem",
@@ -55,12 +65,26 @@ __all__ = [
     "NoticeRecipient",
     "NoticeService",
     "OutgoingMail",
+    "RateLimiter",
     "Receipt",
+    "SmsBatch",
     "SmsGateway",
+    "SmsOutcome",
+    "SmsRetry",
+    "SmsRound",
+    "SmsUncertain",
     "SmtpMailer",
     "Status",
+    "TencentSms",
+    "aliyun_reports",
     "deliver_due",
+    "deliver_sms",
     "publish_due",
+    "receipts_out",
+    "record_reports",
+    "recover_stale",
     "render_body",
     "resolve_audience",
+    "sms_gateway",
+    "tencent_reports",
 ]

@@ -7,16 +7,29 @@ POST /api/inbox/{id}/acknowledge (enterprise users); notice contacts.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import hmac
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, File, Query, Response, UploadFile, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal
-from taihu.core import MAX_ID, DbSession, Id, RuntimeDep, read_upload
+from taihu.core import (
+    MAX_ID,
+    N_,
+    DbSession,
+    Id,
+    InvalidInput,
+    NotFound,
+    RuntimeDep,
+    Unauthenticated,
+    read_upload,
+)
+from taihu.notices.aliyun import aliyun_reports
 from taihu.notices.body import render_body
 from taihu.notices.contacts import Contacts
 from taihu.notices.inbox import Inbox, InboxItem
 from taihu.notices.models import Notice, NoticeAttachment
+from taihu.notices.outbox import record_reports
 from taihu.notices.schemas import (
     AttachmentOut,
     ContactIn,
@@ -32,6 +45,7 @@ from taihu.notices.schemas import (
     RemindOut,
 )
 from taihu.notices.service import MAX_ATTACHMENT, NoticeService, Receipt
+from taihu.notices.tencent import tencent_reports
 
 __all__ = ["download", "inbox_item_out", "notice_out", "receipts_out", "router"]
 
@@ -75,7 +89,9 @@ def receipts_out(notice_id: int, receipts: list[Receipt]) -> ReceiptsOut:
                         acknowledged_by=r.acknowledged_by, reminders=r.reminders,
                         deliveries=DeliveriesOut(pending=r.deliveries.pending,
                                                  sent=r.deliveries.sent,
-                                                 failed=r.deliveries.failed))
+                                                 failed=r.deliveries.failed,
+                                                 sending=r.deliveries.sending,
+                                                 unknown=r.deliveries.unknown))
              for r in receipts]  # fmt: skip
     return ReceiptsOut(
         notice_id=notice_id, recipients=len(items), items=items,
@@ -284,6 +300,58 @@ async def set_contact(
     body: ContactIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
 ) -> ContactOut:
     row = await Contacts(session, runtime.clock).set(
-        principal, body.enterprise_id, body.name, body.email, body.phone
-    )
+        principal, body.enterprise_id, body.name, body.email, body.phone, role=body.role,
+        consent=body.consent, sms_opt_out=body.sms_opt_out,
+    )  # fmt: skip
     return ContactOut.model_validate(row)
+
+
+@router.delete("/api/notice-contacts/{contact_id}", summary="Remove a notice contact",
+               status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
+               responses={**ERROR_RESPONSES, 404: {"description": "No such contact"}},
+               description="Bureau and admin, and the enterprise's own users.")  # fmt: skip
+async def delete_contact(
+    contact_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+) -> Response:
+    await Contacts(session, runtime.clock).delete(principal, contact_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+_REPORT_EXAMPLE = [{"phone_number": "13912345678", "success": True, "err_code": "DELIVERED",
+                    "report_time": "2026-12-07 09:00:05", "biz_id": "932702304080415357^0",
+                    "out_id": "5f0c9d0a8e4b4f0f9a1c3b2d4e5f6a7b"}]  # fmt: skip
+_REPORT_ANSWERS: dict[str, dict[str, Any]] = {
+    "aliyun": {"code": 0, "msg": "成功"},
+    "tencent": {"result": 0, "errmsg": "OK"},
+}
+
+
+@router.post(
+    "/api/sms/reports/{provider}",
+    summary="SMS delivery reports from the provider",
+    responses={**ERROR_RESPONSES, 404: {"description": "Not the configured provider"}},
+    description="Called by the SMS provider (Alibaba SmsReport HTTP push, Tencent status "
+    "callback): a JSON array of per-message reports, each recorded on its outbox row. Neither "
+    "provider signs these pushes, so the URL carries `?token=` = `TAIHU_SMS_CALLBACK_TOKEN`; "
+    "without a configured token every report is refused.",
+)
+async def sms_reports(
+    provider: Literal["aliyun", "tencent"],
+    token: Annotated[str, Query(max_length=200, description="TAIHU_SMS_CALLBACK_TOKEN")],
+    reports: Annotated[list[dict[str, Any]], Body(examples=[_REPORT_EXAMPLE], max_length=500)],
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    sms = runtime.settings.sms
+    expected = sms.callback_token.get_secret_value()
+    if not expected or not hmac.compare_digest(expected.encode(), token.encode()):
+        raise Unauthenticated(N_("wrong or missing report token"), code="bad_report_token")
+    if provider != sms.provider:
+        raise NotFound(N_("SMS reports come from {provider} only"), code="not_sms_provider",
+                       provider=sms.provider)  # fmt: skip
+    try:
+        parsed = aliyun_reports(reports) if provider == "aliyun" else tencent_reports(reports)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise InvalidInput(N_("unreadable delivery report: {error}"), code="bad_sms_report",
+                           error=str(exc)[:100]) from exc  # fmt: skip
+    await record_reports(runtime.db, runtime.clock, provider, parsed)
+    return _REPORT_ANSWERS[provider]

@@ -1,9 +1,9 @@
 """The channels a notice leaves the platform by: e-mail over SMTP and SMS, behind small interfaces.
 
-``Mailer`` and ``SmsGateway`` are what the delivery job (``jobs.py``) talks to. ``SmtpMailer``
-speaks SMTP with the standard library in a worker thread (one connection per message: notices
-are few and a broken connection must not poison the next). ``LoggingSmsGateway`` only writes
-the message to the log: this slice has no SMS provider adapter yet (see docs/notices.md).
+``Mailer`` and ``SmsGateway`` (``sms.py``) are what the delivery job (``jobs.py``) talks to.
+``SmtpMailer`` speaks SMTP with the standard library in a worker thread (one connection per
+message: notices are few and a broken connection must not poison the next).
+``sms_gateway`` picks the SMS provider adapter of ``TAIHU_SMS_PROVIDER``.
 """
 
 from __future__ import annotations
@@ -15,16 +15,12 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
-from taihu.settings import NoticeSettings
+from taihu.notices.aliyun import AliyunSms
+from taihu.notices.sms import LoggingSmsGateway, SmsGateway
+from taihu.notices.tencent import TencentSms
+from taihu.settings import NoticeSettings, SmsSettings
 
-__all__ = [
-    "DeliveryError",
-    "LoggingSmsGateway",
-    "Mailer",
-    "OutgoingMail",
-    "SmsGateway",
-    "SmtpMailer",
-]
+__all__ = ["DeliveryError", "Mailer", "OutgoingMail", "SmtpMailer", "sms_gateway"]
 
 log = logging.getLogger("taihu.notices")
 
@@ -47,14 +43,6 @@ class Mailer(Protocol):
     """Hands an e-mail to a mail server."""
 
     async def send(self, mail: OutgoingMail) -> None:
-        """Send, or raise ``DeliveryError``."""
-        ...
-
-
-class SmsGateway(Protocol):
-    """Hands a short message to an SMS provider."""
-
-    async def send(self, phone: str, text: str) -> None:
         """Send, or raise ``DeliveryError``."""
         ...
 
@@ -93,13 +81,10 @@ class SmtpMailer:
             smtp.send_message(message)
 
 
-class LoggingSmsGateway:
-    """An SMS 'gateway' that only logs each message: a stand-in until a provider is wired."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    async def send(self, phone: str, text: str) -> None:
-        """Log the message (and keep it, for whoever looks in-process)."""
-        log.info("SMS to %s: %s", phone, text)
-        self.sent.append((phone, text))
+def sms_gateway(settings: SmsSettings) -> SmsGateway:
+    """The adapter of the configured SMS provider (``log`` sends nothing)."""
+    if settings.provider == "aliyun":
+        return AliyunSms(settings)
+    if settings.provider == "tencent":
+        return TencentSms(settings)
+    return LoggingSmsGateway(batch_size=settings.batch_size or 100)

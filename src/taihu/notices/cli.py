@@ -12,7 +12,7 @@ from taihu.accounts import Principal
 from taihu.core import SystemClock
 from taihu.core.commands import console, fail, load_settings, open_database, run
 from taihu.notices.audience import Audience
-from taihu.notices.channels import LoggingSmsGateway, SmtpMailer
+from taihu.notices.channels import SmtpMailer, sms_gateway
 from taihu.notices.contacts import Contacts
 from taihu.notices.jobs import deliver_due, publish_due
 from taihu.notices.service import NoticeDraft, NoticeService
@@ -144,12 +144,19 @@ def contact(
     name: str = typer.Argument(..., help="The contact person's name."),
     email: str | None = typer.Option(None, "--email", help="E-mail address."),
     phone: str | None = typer.Option(None, "--phone", help="Mainland China mobile number."),
+    role: str | None = typer.Option(None, "--role", help="Their role (安全员, 负责人…)."),
+    consent: str | None = typer.Option(
+        None, "--consent", help="How they agreed to receive notices (SMS need it)."
+    ),
+    sms_opt_out: bool = typer.Option(False, "--sms-opt-out", help="No SMS to them (退订)."),
 ) -> None:
     """Add or change an enterprise's notice contact."""
 
     async def _run() -> None:
         async with open_database(load_settings()) as db, db.session() as session:
-            row = await Contacts(session).set(Principal.system(), enterprise_id, name, email, phone)
+            row = await Contacts(session).set(Principal.system(), enterprise_id, name, email,
+                                              phone, role=role, consent=consent,
+                                              sms_opt_out=sms_opt_out)  # fmt: skip
         console.print(f"contact {row.id}: {row.name} {row.email or ''} {row.phone or ''}".strip(),
                       highlight=False)  # fmt: skip
 
@@ -168,8 +175,9 @@ def deliver() -> None:
             published = await publish_due(db, clock)
             done = await deliver_due(db, clock, settings.notices,
                                      mailer=mailer if mailer.configured else None,
-                                     sms=LoggingSmsGateway(), translate=str)  # fmt: skip
+                                     sms=sms_gateway(settings.sms), translate=str,
+                                     sms_settings=settings.sms)  # fmt: skip
         console.print(f"published {len(published)}, sent {done.sent}, retrying {done.retrying}, "
-                      f"failed {done.failed}", highlight=False)  # fmt: skip
+                      f"failed {done.failed}, unknown {done.unknown}", highlight=False)  # fmt: skip
 
     run(_run())

@@ -1,10 +1,11 @@
 """The delivery job: publish the scheduled notices that are due, then work through the outbox.
 
-Each outbox row (``NoticeDelivery``) is sent in a unit of work of its own and its outcome
-committed at once: ``sent``, or another try after ``retry_seconds * 2^(attempts-1)``, or
-``failed`` after ``max_attempts`` tries (the last error is kept). E-mail waits while no SMTP
-server is configured. A crash between handing a message over and committing leaves the row
-pending, so that one message may go twice: this slice promises at-least-once, not exactly-once.
+Each e-mail outbox row (``NoticeDelivery``) is sent in a unit of work of its own and its
+outcome committed at once: ``sent``, or another try after ``retry_seconds * 2^(attempts-1)``,
+or ``failed`` after ``max_attempts`` tries (the last error is kept). E-mail waits while no SMTP
+server is configured. A crash between handing an e-mail over and committing leaves the row
+pending, so that one e-mail may go twice (at least once). SMS go through ``outbox.py``, which
+claims before sending and never repeats a call whose outcome it lost (at most once).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import sqlalchemy as sa
 from taihu.accounts import Principal, record_audit
 from taihu.core import N_, Clock, Database, PeriodicJob, Translate, render_text, singleton_lease
 from taihu.notices.body import render_body
-from taihu.notices.channels import DeliveryError, Mailer, OutgoingMail, SmsGateway
+from taihu.notices.channels import DeliveryError, Mailer, OutgoingMail
 from taihu.notices.models import Notice, NoticeDelivery
+from taihu.notices.outbox import deliver_sms
 from taihu.notices.service import NoticeService
-from taihu.settings import NoticeSettings
+from taihu.notices.sms import RateLimiter, SmsGateway
+from taihu.settings import NoticeSettings, SmsSettings
 
 __all__ = ["DeliveryRound", "NoticeJobs", "deliver_due", "publish_due"]
 
@@ -39,6 +42,7 @@ class DeliveryRound:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    unknown: int = 0  # SMS whose provider answer was lost (not sent again)
 
 
 async def publish_due(db: Database, clock: Clock) -> list[int]:
@@ -80,16 +84,21 @@ def _compose(
 
 async def deliver_due(
     db: Database, clock: Clock, settings: NoticeSettings, *, mailer: Mailer | None,
-    sms: SmsGateway, translate: Translate,
+    sms: SmsGateway, translate: Translate, sms_settings: SmsSettings | None = None,
+    limiter: RateLimiter | None = None,
 ) -> DeliveryRound:  # fmt: skip
     """Send the outbox rows that are due (e-mail only with a mailer); what happened."""
     result = DeliveryRound()
-    channels = ["sms"] + (["email"] if mailer is not None else [])
+    texts = await deliver_sms(db, clock, settings, sms_settings or SmsSettings(), sms, limiter)
+    result.sent, result.retrying = texts.sent, texts.retrying
+    result.failed, result.unknown = texts.failed, texts.unknown
+    if mailer is None:
+        return result
     async with db.session() as session:
         due = list(await session.scalars(
             sa.select(NoticeDelivery.id).where(
                 NoticeDelivery.status == "pending", NoticeDelivery.next_attempt_at <= clock.now(),
-                NoticeDelivery.channel.in_(channels))
+                NoticeDelivery.channel == "email")
             .order_by(NoticeDelivery.next_attempt_at, NoticeDelivery.id).limit(_BATCH)
         ))  # fmt: skip
     for delivery_id in due:
@@ -101,10 +110,7 @@ async def deliver_due(
             subject, text, page = _compose(notice, row.purpose, settings, translate)
             row.attempts += 1
             try:
-                if row.channel == "email" and mailer is not None:
-                    await mailer.send(OutgoingMail(row.address, subject, text, page))
-                else:
-                    await sms.send(row.address, f"{subject} {text}"[:300])
+                await mailer.send(OutgoingMail(row.address, subject, text, page))
             except DeliveryError as exc:
                 row.last_error = str(exc)[:300]
                 if row.attempts >= settings.max_attempts:
@@ -131,10 +137,12 @@ class NoticeJobs:
 
     def __init__(
         self, db: Database, settings: NoticeSettings, clock: Clock, *, mailer: Mailer | None,
-        sms: SmsGateway, translate: Translate,
+        sms: SmsGateway, translate: Translate, sms_settings: SmsSettings | None = None,
     ) -> None:  # fmt: skip
         self.db, self.settings, self.clock = db, settings, clock
         self.mailer, self.sms, self.translate = mailer, sms, translate
+        self.sms_settings = sms_settings or SmsSettings()
+        self.limiter = RateLimiter(self.sms_settings.rate_per_second)
         every = max(settings.job_seconds, 1)
         self._job = PeriodicJob("notices", self.round, every,
                                 lease=singleton_lease(db, "notices", every))  # fmt: skip
@@ -143,7 +151,9 @@ class NoticeJobs:
         """One round: publish what is due, send what is due."""
         published = await publish_due(self.db, self.clock)
         result = await deliver_due(self.db, self.clock, self.settings, mailer=self.mailer,
-                                   sms=self.sms, translate=self.translate)  # fmt: skip
+                                   sms=self.sms, translate=self.translate,
+                                   sms_settings=self.sms_settings,
+                                   limiter=self.limiter)  # fmt: skip
         result.published = published
         return result
 

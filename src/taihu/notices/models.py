@@ -92,6 +92,12 @@ class NoticeContact(Base):
     name: Mapped[str] = mapped_column(sa.String(80))
     email: Mapped[str | None] = mapped_column(sa.String(254), default=None)
     phone: Mapped[str | None] = mapped_column(sa.String(20), default=None)
+    role: Mapped[str | None] = mapped_column(sa.String(40), default=None)  # 安全员, 负责人…
+    # Consent to be sent notices: when, how (written form, phone call, entered themselves), by whom.
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    consent_how: Mapped[str | None] = mapped_column(sa.String(120), default=None)
+    consent_by: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    sms_opt_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)  # 退订
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -111,9 +117,20 @@ class NoticeDelivery(Base):
     channel: Mapped[str] = mapped_column(sa.String(8))  # email, sms
     purpose: Mapped[str] = mapped_column(sa.String(8))  # notice, reminder
     address: Mapped[str] = mapped_column(sa.String(254))
-    status: Mapped[str] = mapped_column(sa.String(8))  # pending, sent, failed
+    status: Mapped[str] = mapped_column(sa.String(8))  # pending, sending, sent, unknown, failed
     attempts: Mapped[int] = mapped_column(sa.Integer(), default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(sa.String(300), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # SMS: the message's own key, the provider call that carried it (OutId / SessionContext),
+    # the provider's id for it (BizId / SerialNo) and its delivery report.
+    idempotency_key: Mapped[str | None] = mapped_column(
+        sa.String(40), default=None, index=True, unique=True
+    )
+    out_id: Mapped[str | None] = mapped_column(sa.String(40), default=None, index=True)
+    provider: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    provider_ref: Mapped[str | None] = mapped_column(sa.String(64), default=None, index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    report: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

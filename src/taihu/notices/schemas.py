@@ -123,6 +123,8 @@ class DeliveriesOut(BaseModel):
     pending: int
     sent: int
     failed: int
+    sending: int = 0
+    unknown: int = 0
 
 
 class ReceiptOut(BaseModel):
@@ -197,13 +199,21 @@ class ContactIn(BaseModel):
     """A notice contact of an enterprise: e-mail, mainland mobile number, or both."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "enterprise_id": 12, "name": "张敏", "email": "zhangmin@example.cn",
-        "phone": "13912345678"}]})  # fmt: skip
+        "enterprise_id": 12, "name": "张敏", "role": "安全员", "email": "zhangmin@example.cn",
+        "phone": "+86 139 1234 5678", "consent": "书面同意 2026-12-01",
+        "sms_opt_out": False}]})  # fmt: skip
 
     enterprise_id: Id
     name: str = Field(max_length=80)
+    role: str | None = Field(default=None, max_length=40, description="Their role (安全员…)")
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
+    consent: str | None = Field(
+        default=None, max_length=120,
+        description="How the person agreed to receive notices (kept with the time and who "
+        "recorded it); an enterprise's own users consent for themselves when left out.",
+    )  # fmt: skip
+    sms_opt_out: bool = Field(default=False, description="No SMS to this number (退订).")
 
 
 class ContactOut(BaseModel):
@@ -211,10 +221,16 @@ class ContactOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
         "id": 5, "enterprise_id": 12, "name": "张敏", "email": "zhangmin@example.cn",
-        "phone": "13912345678"}]})  # fmt: skip
+        "phone": "13912345678", "role": "安全员", "consent_at": "2026-12-01T02:00:00Z",
+        "consent_how": "书面同意", "consent_by": "analyst", "sms_opt_out_at": None}]})  # fmt: skip
 
     id: int
     enterprise_id: int
     name: str
     email: str | None
     phone: str | None
+    role: str | None = None
+    consent_at: datetime | None = None
+    consent_how: str | None = None
+    consent_by: str | None = None
+    sms_opt_out_at: datetime | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,6 +89,8 @@ class DeliveryCount:
     pending: int = 0
     sent: int = 0
     failed: int = 0
+    sending: int = 0  # handed to the SMS provider, its answer not yet recorded
+    unknown: int = 0  # the provider's answer was lost: not sent again, awaiting its report
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,11 +282,14 @@ class NoticeService:
         for contact in contacts:
             for channel in channels:
                 address = contact.email if channel == "email" else contact.phone
+                if channel == "sms" and (contact.consent_at is None or contact.sms_opt_out_at):
+                    continue  # no SMS without recorded consent, nor after opting out (退订)
                 if address:
                     rows.append(NoticeDelivery(
                         notice_id=notice.id, enterprise_id=contact.enterprise_id,
                         channel=channel, purpose=purpose, address=address, status="pending",
                         attempts=0, next_attempt_at=now, created_at=now,
+                        idempotency_key=uuid.uuid4().hex if channel == "sms" else None,
                     ))  # fmt: skip
         self.session.add_all(rows)
         return len(rows)

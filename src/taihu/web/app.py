@@ -38,7 +38,7 @@ from taihu.identifiers import (
 from taihu.identifiers import api as identifiers_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
-from taihu.notices import LoggingSmsGateway, NoticeJobs, SmtpMailer
+from taihu.notices import NoticeJobs, SmtpMailer, sms_gateway
 from taihu.notices import api as notices_api
 from taihu.programmes import api as programmes_api
 from taihu.settings import Settings
@@ -54,6 +54,7 @@ from taihu.web.openapi import install_openapi
 from taihu.web.pages import alarms as alarm_pages
 from taihu.web.pages import chain_templates as chain_template_pages
 from taihu.web.pages import chains as chain_pages
+from taihu.web.pages import contacts as contacts_pages
 from taihu.web.pages import devices as devices_pages
 from taihu.web.pages import enterprise_forms, imports, page_globals, pickers
 from taihu.web.pages import home as home_pages
@@ -113,7 +114,8 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     mailer = SmtpMailer(settings.notices)
     notice_jobs = NoticeJobs(
         database, settings.notices, runtime.clock, mailer=mailer if mailer.configured else None,
-        sms=LoggingSmsGateway(), translate=catalogs().get(settings.console.language).gettext,
+        sms=sms_gateway(settings.sms), translate=catalogs().get(settings.console.language).gettext,
+        sms_settings=settings.sms,
     )  # fmt: skip
 
     @asynccontextmanager
@@ -237,6 +239,7 @@ _ROUTERS = (
     survey_pages.router,
     notices_api.router,
     notices_pages.router,
+    contacts_pages.router,
     programmes_api.router,
     programme_pages.router,
     console.router,

@@ -28,8 +28,15 @@ from taihu.core import (
     TaihuError,
     read_upload,
 )
-from taihu.notices import MAX_ATTACHMENT, Audience, Inbox, NoticeDraft, NoticeService, render_body
-from taihu.notices.api import receipts_out
+from taihu.notices import (
+    MAX_ATTACHMENT,
+    Audience,
+    Inbox,
+    NoticeDraft,
+    NoticeService,
+    receipts_out,
+    render_body,
+)
 from taihu.web import clock_format
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.flash import flash
