@@ -54,10 +54,11 @@ def test_flags_and_null_round_trip() -> None:
 
 
 def test_template_instance_round_trips() -> None:
-    motor = Template(
-        metrics=(Metric("rpm", 1200, DataType.INT32), Metric("on", True, DataType.BOOLEAN)),
-        version="1", template_ref="Motor",
-    )  # fmt: skip
+    members = (
+        Metric("rpm", 1200, DataType.INT32),
+        Metric("on", value=True, datatype=DataType.BOOLEAN),
+    )
+    motor = Template(metrics=members, version="1", template_ref="Motor")
     metric = Metric("motor1", motor, DataType.TEMPLATE)
     assert decode_payload(encode_payload(Payload(T, (metric,), 0))).metrics == (metric,)
 

@@ -14,7 +14,6 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -124,8 +123,10 @@ async def site(hub: DeviceHub, world: World, broker: int) -> AsyncIterator[Site]
 
 
 def _node(site: Site, name: str, commands: queue.Queue[Message] | None = None) -> EdgeNode:
-    metrics = [Metric(timestamp=None, name="temperature", datatype=DataType.DOUBLE, value=20.5),
-               Metric(timestamp=None, name="running", datatype=DataType.BOOLEAN, value=True)]  # fmt: skip
+    metrics = [
+        Metric(timestamp=None, name="temperature", datatype=DataType.DOUBLE, value=20.5),
+        Metric(timestamp=None, name="running", datatype=DataType.BOOLEAN, value=True),
+    ]
     received = commands if commands is not None else queue.Queue()
     return EdgeNode(
         site.group, name, metrics, client=Client(client_id=f"{site.group}-{name}"),
@@ -134,9 +135,11 @@ def _node(site: Site, name: str, commands: queue.Queue[Message] | None = None) -
 
 
 def _press(commands: queue.Queue[Message]) -> Device:
-    metrics = [Metric(timestamp=None, name="force", datatype=DataType.INT32, value=-3),
-               Metric(timestamp=None, name="mode", datatype=DataType.STRING, value="auto"),
-               Metric(timestamp=None, name="setpoint", datatype=DataType.FLOAT, value=1.5)]  # fmt: skip
+    metrics = [
+        Metric(timestamp=None, name="force", datatype=DataType.INT32, value=-3),
+        Metric(timestamp=None, name="mode", datatype=DataType.STRING, value="auto"),
+        Metric(timestamp=None, name="setpoint", datatype=DataType.FLOAT, value=1.5),
+    ]
     return Device("press", metrics, cmd_callback=lambda _node, message: commands.put(message))
 
 
@@ -229,7 +232,7 @@ async def test_a_skipped_seq_brings_a_rebirth_request(
         now = int(time.time() * 1000)
         node.update([Metric(timestamp=now, name="temperature", datatype=DataType.DOUBLE,
                             value=21.0)])  # fmt: skip
-        _ = node._seq  # noqa: SLF001 - the edge node skips a sequence number, as a lost message
+        _ = node._seq  # the edge node skips a sequence number, as if a message were lost
         node.update([Metric(timestamp=now + 1, name="temperature", datatype=DataType.DOUBLE,
                             value=22.0)])  # fmt: skip
         command = await asyncio.to_thread(commands.get, timeout=DEADLINE)
@@ -244,7 +247,9 @@ async def test_a_skipped_seq_brings_a_rebirth_request(
         node.disconnect()
 
 
-_KILLED_NODE = _SHIM + """
+_KILLED_NODE = (
+    _SHIM
+    + """
 import sys, time
 from pysparkplug import Client, DataType, Device, EdgeNode, Metric
 group, port = sys.argv[1], int(sys.argv[2])
@@ -256,13 +261,14 @@ node.connect("127.0.0.1", port=port)
 print("up", flush=True)
 time.sleep(3600)
 """
+)
 
 
 async def test_a_killed_node_is_disconnected_by_its_will(
-    site: Site, client: httpx.AsyncClient, app: Any, tmp_path: Path
+    site: Site, client: httpx.AsyncClient, app: Any
 ) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_NODE, site.group, str(site.port)],
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _KILLED_NODE, site.group, str(site.port),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -276,7 +282,7 @@ async def test_a_killed_node_is_disconnected_by_its_will(
         assert await _presence(app, oven.id) == "connected"
     finally:
         process.kill()  # no DISCONNECT: the broker publishes the node's will, its NDEATH
-        process.wait(timeout=DEADLINE)
+        await process.wait()
 
     async def gone() -> bool:
         return await _presence(app, oven.id) == "disconnected"

@@ -247,6 +247,8 @@ def _encode_metric(metric: Metric) -> bytes:
 
 
 def _encode_value(kind: DataType, value: Any) -> bytes:  # noqa: PLR0911 - one per field
+    if kind == DataType.UNKNOWN:  # a data message may leave the type to the birth
+        kind = _untyped(value)
     if kind in _SIGNED_BITS or kind in _UNSIGNED_BITS:
         bits = _SIGNED_BITS.get(kind) or _UNSIGNED_BITS[kind]
         low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1)) if kind in _SIGNED_BITS else (0, 2**bits)
@@ -268,6 +270,21 @@ def _encode_value(kind: DataType, value: Any) -> bytes:  # noqa: PLR0911 - one p
     if kind == DataType.TEMPLATE and isinstance(value, Template):
         return _len(18, _encode_template(value))
     raise BadSparkplug(f"cannot encode a {kind.name} metric")
+
+
+def _untyped(value: Any) -> DataType:
+    """The field a value without a data type travels in."""
+    if isinstance(value, bool):
+        return DataType.BOOLEAN
+    if isinstance(value, int):
+        return DataType.INT64 if value < 0 else DataType.UINT64
+    if isinstance(value, float):
+        return DataType.DOUBLE
+    if isinstance(value, bytes):
+        return DataType.BYTES
+    if isinstance(value, Template):
+        return DataType.TEMPLATE
+    return DataType.STRING
 
 
 def _encode_template(template: Template) -> bytes:
