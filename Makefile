@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# The Sparkplug interop tests' third-party edge node; it declares paho-mqtt<2, which the edge
+	# gateway's paho 2 excludes, and runs on paho 2 (tests/devices/test_sparkplug_interop.py).
+	$(PY) -m pip install --quiet --no-deps 'pysparkplug>=0.6,<0.7'
 	touch $(STAMP)
 
 $(VENDOR)/.stamp: package.json package-lock.json

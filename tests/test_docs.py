@@ -58,7 +58,7 @@ def _shown(default: object) -> str:
     """A default as the configuration page writes it."""
     if isinstance(default, SecretStr):
         default = default.get_secret_value()
-    if default is None or default in ("", []):  # an empty list: nothing set
+    if default is None or default in ("", [], {}):  # an empty list or mapping: nothing set
         return "(empty)"
     if isinstance(default, bool):
         return f"`{str(default).lower()}`"

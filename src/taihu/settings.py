@@ -40,6 +40,7 @@ __all__ = [
     "SecuritySettings",
     "Settings",
     "SmsSettings",
+    "SparkplugSettings",
     "UnsafeSettingsError",
 ]
 
@@ -60,6 +61,9 @@ _SECTIONS = frozenset(
         "security",
         "monitor",
         "notices",
+        "sms",
+        "alarms",
+        "sparkplug",
     }
 )
 
@@ -478,6 +482,79 @@ class SecuritySettings(BaseSettings):
         return SecretStr(value.get_secret_value().strip())
 
 
+class SparkplugSettings(BaseSettings):
+    """Taihu as a Sparkplug B host application on an external MQTT broker."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_SPARKPLUG_", extra="ignore")
+
+    enabled: bool = Field(default=False, description="Run the host application in `taihu serve`.")
+    broker_host: str = Field(default="127.0.0.1", description="The broker's address.")
+    broker_port: int = Field(default=1883, ge=1, le=65535, description="The broker's port.")
+    username: str = Field(default="", description="User name at the broker (empty: none).")
+    password: SecretStr = Field(default=SecretStr(""), description="Password at the broker.")
+    tls: bool = Field(default=False, description="Speak MQTT over TLS to the broker.")
+    tls_ca: Path | None = Field(
+        default=None, description="PEM file of the CAs that sign the broker (empty: the system's)."
+    )
+    host_id: str = Field(
+        default="taihu",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^/+#]+$",
+        description="The host application's id: its STATE topic is spBv1.0/STATE/<host_id>.",
+    )
+    groups: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Comma-separated group ids to subscribe to; empty: every group.",
+    )
+    enterprises: Annotated[dict[str, int], NoDecode] = Field(
+        default={},
+        description="Comma-separated GROUP=ENTERPRISE_ID or GROUP/EDGE_NODE=ENTERPRISE_ID: whose "
+        "devices an edge node's are; nodes of no listed group are not taken in.",
+    )
+    rebirth_interval: float = Field(
+        default=5.0, gt=0, description="Seconds at least between two rebirth requests to a node."
+    )
+    backoff_max: float = Field(
+        default=30.0, gt=0, description="Longest pause, in seconds, between reconnection attempts."
+    )
+
+    @field_validator("groups", mode="before")
+    @classmethod
+    def _split_groups(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("groups")
+    @classmethod
+    def _group_ids(cls, value: list[str]) -> list[str]:
+        for group in value:
+            if any(c in group for c in "/+#"):
+                raise ValueError(f"not a Sparkplug group id: {group!r}")
+        return value
+
+    @field_validator("enterprises", mode="before")
+    @classmethod
+    def _split_enterprises(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        mapping: dict[str, int] = {}
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            key, sep, enterprise = part.rpartition("=")
+            if not sep or not key.strip() or not enterprise.strip().isdigit():
+                raise ValueError(f"expected GROUP[/EDGE_NODE]=ENTERPRISE_ID, not {part!r}")
+            mapping[key.strip()] = int(enterprise)
+        return mapping
+
+    def enterprise_of(self, group_id: str, edge_node_id: str) -> int | None:
+        """The enterprise an edge node's devices belong to (the node's entry before its group's)."""
+        found = self.enterprises.get(f"{group_id}/{edge_node_id}")
+        return found if found is not None else self.enterprises.get(group_id)
+
+
 class Settings(BaseSettings):
     """All of Taihu's settings; build once with ``Settings()`` and pass it down."""
 
@@ -497,6 +574,7 @@ class Settings(BaseSettings):
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
+    sparkplug: SparkplugSettings = Field(default_factory=SparkplugSettings)
 
     @property
     def database_url(self) -> str:

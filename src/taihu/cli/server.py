@@ -21,6 +21,7 @@ from uvicorn.supervisors import Multiprocess
 from taihu.core import SystemClock
 from taihu.core.commands import console, database_for, fail
 from taihu.devices import DeviceHub
+from taihu.devices.sparkplug import STATUS_FILE, SparkplugHost
 from taihu.identifiers import (
     Filer,
     Resolver,
@@ -204,12 +205,18 @@ def _mqtt_in_thread(settings: Settings, sock: socket.socket) -> None:
         lanes = settings.http.workers + 1  # the workers stamp HTTP readings in the others
         hub = DeviceHub(db, settings.mqtt, stamp_lane=(lanes - 1, lanes))
         meter_sync = MeterSync(db, settings, SystemClock())
+        sparkplug = SparkplugHost(
+            hub, settings.sparkplug, status_path=settings.data_dir / STATUS_FILE
+        )
         await hub.start(sock)
+        if settings.sparkplug.enabled:
+            sparkplug.start()
         meter_sync.start()
         try:
             await asyncio.Event().wait()
         finally:
             await meter_sync.stop()
+            await sparkplug.stop()
             await hub.stop()
             await db.dispose()
 

@@ -67,6 +67,7 @@ from taihu.devices.mqtt.transport import (
     TransportLimits,
 )
 from taihu.devices.rejects import RejectLog
+from taihu.devices.remote import RemoteRoute
 from taihu.devices.service import DeviceAuth, DeviceService
 from taihu.devices.stamps import DeviceStamps
 from taihu.devices.tsdb import TimeSeriesStore, store_for
@@ -302,6 +303,7 @@ class DeviceHub:
         self.rejects = RejectLog(db)
         # Told of connections and stored data (taihu.alarms); set by the assembly (observe).
         self.observer: HubObserver | None = None
+        self.remote: dict[int, RemoteRoute] = {}  # devices another transport speaks for
 
     def observe(self, observer: HubObserver) -> None:
         """Tell ``observer`` of connections and of every batch the ingest queue commits."""
@@ -436,6 +438,18 @@ class DeviceHub:
         gone = not current and self.sessions.pop(session.auth.device_id, None) is not None
         if gone and self.observer is not None:
             self.observer.disconnected(session.auth.device_id)
+
+    def attach_remote(self, device_id: int, route: RemoteRoute) -> None:
+        """Another transport speaks for a device now (see ``taihu.devices.remote``)."""
+        fresh = self.remote.get(device_id) is None
+        self.remote[device_id] = route
+        if fresh and self.observer is not None:
+            self.observer.connected(device_id)
+
+    def detach_remote(self, device_id: int) -> None:
+        """The other transport lost the device."""
+        if self.remote.pop(device_id, None) is not None and self.observer is not None:
+            self.observer.disconnected(device_id)
 
     def connected(self, device_id: int) -> int:
         """How many sessions a device has open."""
@@ -668,6 +682,9 @@ class DeviceHub:
             gateway, name = self.gateway_children[device_id]
             await gateway.push_shared(name, values)
             sent += 1
+        if (route := self.remote.get(device_id)) is not None:
+            await route.push_shared(device_id, values)
+            sent += 1
         return sent
 
     def session_limits(self, auth: DeviceAuth) -> dict[str, Any]:
@@ -694,6 +711,9 @@ class DeviceHub:
         """Call a method on a connected device; its answer (None for one-way)."""
         targets = [s for s in self.sessions.get(device_id, []) if s.subscribed(RPC_REQUEST + "1")]
         via = self.gateway_children.get(device_id)  # a child device, reached through its gateway
+        if not targets and via is None and (route := self.remote.get(device_id)) is not None:
+            answer = await route.rpc(device_id, method, params)
+            return None if oneway else answer
         if not targets and via is None:
             raise LookupError("the device is not connected or not subscribed to RPC requests")
         request_id = str(next(self._rpc_ids))

@@ -25,6 +25,7 @@ from taihu.core.commands import database_for
 from taihu.core.logs import configure_logging
 from taihu.devices import DeviceHub
 from taihu.devices import api as devices_api
+from taihu.devices.sparkplug import STATUS_FILE, SparkplugHost
 from taihu.enterprises import api as enterprises_api
 from taihu.identifiers import (
     Filer,
@@ -109,6 +110,9 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
     hub = DeviceHub(database, settings.mqtt, clock=runtime.clock, stamp_lane=stamp_lane)
     alarm_engine = _alarm_engine(settings, runtime, hub)
+    sparkplug = SparkplugHost(
+        hub, settings.sparkplug, clock=runtime.clock, status_path=settings.data_dir / STATUS_FILE
+    )
     filer = Filer(database, settings.node, runtime.clock)
     meter_sync = MeterSync(database, settings, runtime.clock)
     mailer = SmtpMailer(settings.notices)
@@ -127,6 +131,8 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
         await alarm_engine.start()
         if mqtt_socket is not None:
             await hub.start(mqtt_socket)
+            if settings.sparkplug.enabled:  # beside the hub it feeds, so once per server
+                sparkplug.start()
             meter_sync.start()  # in the process that runs the hub, so once per server
             notice_jobs.start()
         handle = None
@@ -147,6 +153,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
             await filer.stop()
             if handle is not None:
                 await handle.stop()
+            await sparkplug.stop()  # before the hub: what it submitted is stored and acknowledged
             await hub.stop()
             await alarm_engine.stop()  # after the hub: what it stored last is evaluated
             await identifiers_api.close_resolver(_app, runtime)
@@ -166,6 +173,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     )
     app.state.runtime = runtime
     app.state.device_hub, app.state.alarm_engine = hub, alarm_engine
+    app.state.sparkplug_host = sparkplug
     app.state.templates = build_templates(settings)
     page_globals.install(app.state.templates.env)
     _install_middleware(app, settings, database, runtime)
