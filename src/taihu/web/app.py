@@ -61,6 +61,7 @@ from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
 from taihu.web.pages import notices as notices_pages
 from taihu.web.pages import programmes as programme_pages
+from taihu.web.pages import survey_fill
 from taihu.web.pages import surveys as survey_pages
 from taihu.web.pages import wall as wall_pages
 from taihu.web.security_audit import SecurityAudit
@@ -235,6 +236,7 @@ _ROUTERS = (
     surveys_api.router,
     openrosa_router,
     survey_pages.router,
+    survey_fill.router,
     notices_api.router,
     notices_pages.router,
     programmes_api.router,
