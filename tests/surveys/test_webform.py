@@ -52,7 +52,7 @@ async def test_an_enterprise_fills_its_survey_in_the_console(
     xform = await client.get(f"{FILL}/{a}/form.xml")
     assert xform.status_code == 200
     assert "<h:html" in xform.text
-    assert 'jr:itext' in xform.text or "itext" in xform.text
+    assert "jr:itext" in xform.text or "itext" in xform.text
     token = _csrf(page.text)
     xml = instance("1", instance_id="uuid:web-1")
     photo = ("photo.jpg", b"\xff\xd8jpeg", "image/jpeg")
@@ -84,7 +84,9 @@ async def test_a_web_submission_needs_the_csrf_token_and_the_xml(
     forged = await client.post(url, files=_files(instance("1")))
     assert forged.status_code == 403
     empty = await client.post(
-        url, files=[("photo.jpg", ("photo.jpg", b"x", "image/jpeg"))], headers={"X-CSRF-Token": token}
+        url,
+        files=[("photo.jpg", ("photo.jpg", b"x", "image/jpeg"))],
+        headers={"X-CSRF-Token": token},
     )
     assert empty.status_code == 400
     assert "xml_submission_file" in empty.json()["message"]
@@ -102,7 +104,9 @@ async def test_an_enterprise_fills_only_its_own_asked_surveys(
     assert (await client.get(f"{FILL}/{a}/form.xml")).status_code == 403
     assert (await client.get(f"{FILL}/{c}")).status_code == 404
     assert (await client.get(f"{FILL}/{c}/form.xml")).status_code == 404
-    token = _csrf((await client.get("/my-surveys")).text.replace('name="csrf" value=', "data-csrf="))
+    token = _csrf(
+        (await client.get("/my-surveys")).text.replace('name="csrf" value=', "data-csrf=")
+    )
     for target in (a, c):
         refused = await client.post(
             f"{FILL}/{target}/submission",

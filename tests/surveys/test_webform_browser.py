@@ -108,16 +108,21 @@ async def test_an_enterprise_fills_a_form_in_the_browser(
         await expect(page.locator(".webform-status")).to_contain_text("恢复")
         await expect(page.locator("[name='/data/company']")).to_have_value("华纺网填")
         await expect(page.locator(".or-repeat")).to_have_count(2)
-        await expect(page.locator("[name='/data/suppliers/supplier']").nth(1)).to_have_value("吴江棉纺")
+        await expect(page.locator("[name='/data/suppliers/supplier']").nth(1)).to_have_value(
+            "吴江棉纺"
+        )
         await expect(page.locator("[name='/data/export_share']")).to_have_value("25")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=SCREENSHOTS / "survey-webform.png", full_page=True)
 
         await page.locator(".webform-submit").click()
         await expect(page.locator(".webform-status[data-kind='success']")).to_be_visible()
-        assert await page.evaluate(
-            "() => localStorage.getItem(document.querySelector('.webform').dataset.draftKey)"
-        ) is None
+        assert (
+            await page.evaluate(
+                "() => localStorage.getItem(document.querySelector('.webform').dataset.draftKey)"
+            )
+            is None
+        )
         await context.close()
 
         async with db.session() as session:
