@@ -9,7 +9,9 @@ users fill the open surveys asked of that enterprise; the bureau tries a survey'
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile as StarletteUpload
 
@@ -23,6 +25,8 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 XML = "application/xml; charset=utf-8"
+# Declared so that the body limit of uploads applies (body_limit.upload_paths); read below.
+Instance = Annotated[UploadFile, File(description="The instance XML")]
 
 
 async def _filler(who: Signed, session: DbSession, runtime: RuntimeDep,
@@ -109,7 +113,9 @@ async def fill_xform(form_id: str, enterprise_id: Id, who: Signed, session: DbSe
 
 @router.post("/my-surveys/{form_id}/fill/{enterprise_id}/submission", response_model=None)
 async def fill_submit(request: Request, form_id: str, enterprise_id: Id, who: Signed,
-                      session: DbSession, runtime: RuntimeDep) -> Response:  # fmt: skip
+                      session: DbSession, runtime: RuntimeDep,
+                      xml_submission_file: Instance) -> Response:  # fmt: skip
+    del xml_submission_file  # read with the attachments, in their order
     intake = Intake(session, runtime.clock)
     try:
         device = await intake.web_filler(who.principal, enterprise_id)
@@ -138,7 +144,8 @@ async def try_xform(form_id: str, who: Signed, session: DbSession,
 
 @router.post("/surveys/{form_id}/try/submission", response_model=None)
 async def try_submit(request: Request, form_id: str, who: Signed, session: DbSession,
-                     runtime: RuntimeDep) -> Response:  # fmt: skip
+                     runtime: RuntimeDep, xml_submission_file: Instance) -> Response:  # fmt: skip
+    del xml_submission_file  # read with the attachments, in their order
     intake = Intake(session, runtime.clock)
     try:
         device = await intake.web_tester(who.principal, form_id)
