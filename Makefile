@@ -23,17 +23,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --no-deps 'pysparkplug>=0.6,<0.7'
 	touch $(STAMP)
 
-$(VENDOR)/.stamp: package.json package-lock.json
+$(VENDOR)/.stamp: package.json package-lock.json $(wildcard src/taihu/web/assets/*)
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(VENDOR)
+	mkdir -p $(VENDOR)/enketo
 	cp node_modules/echarts/dist/echarts.min.js node_modules/htmx.org/dist/htmx.min.js \
 	   node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
 	   $(VENDOR)/
+	# Web forms: enketo-core + enketo-transformer (web build) + our starter, Enketo's theme.
+	node src/taihu/web/assets/build.mjs $(VENDOR)/enketo
 	touch $@
 
 setup: $(STAMP) assets  ## Python environment and front-end assets
 
-assets: $(VENDOR)/.stamp  ## Copy echarts, htmx and swagger-ui from npm into the package
+assets: $(VENDOR)/.stamp  ## Copy echarts, htmx, swagger-ui from npm; build the Enketo web form bundle
 
 demo: setup  ## Fresh demo database and the platform on http://127.0.0.1:8000
 	$(BIN)/taihu demo

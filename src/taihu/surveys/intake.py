@@ -62,6 +62,8 @@ class Device:
     name: str
     app_user: AppUser | None = None
     draft: FormVersion | None = None
+    enterprise_id: int | None = None  # a console user filling a web form for its enterprise
+    channel: str = "openrosa"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,12 +207,13 @@ class Intake:
             .order_by(Survey.form_id)
         )
         user = device.app_user
-        if user is not None and user.enterprise_id is not None:
+        enterprise_id = user.enterprise_id if user is not None else device.enterprise_id
+        if enterprise_id is not None:
             query = query.join(
                 SurveyTarget,
                 sa.and_(
                     SurveyTarget.survey_id == Survey.id,
-                    SurveyTarget.enterprise_id == user.enterprise_id,
+                    SurveyTarget.enterprise_id == enterprise_id,
                 ),
             )
         return [(s, v) for s, v in (await self.session.execute(query)).all()]
@@ -223,6 +226,28 @@ class Intake:
         raise NotFound(
             N_("no form {form_id} for this device"), code="form_not_found", form_id=form_id
         )
+
+    async def web_filler(self, actor: Principal, enterprise_id: int) -> Device:
+        """A console user filling web forms for one of its enterprises (the bureau for any)."""
+        if actor.role is not Role.BUREAU:
+            actor.require_enterprise(enterprise_id)
+        if await self.session.get(Enterprise, enterprise_id) is None:
+            raise NotFound(N_("no enterprise {id}"), code="enterprise_not_found", id=enterprise_id)
+        return Device(name=f"web:{actor.name}", enterprise_id=enterprise_id, channel="web")
+
+    async def web_tester(self, actor: Principal, form_id: str) -> Device:
+        """The bureau trying a survey's draft in the browser (submissions marked ``test``)."""
+        actor.require_role(Role.BUREAU)
+        draft = await self.session.scalar(
+            sa.select(FormVersion)
+            .join(Survey, Survey.id == FormVersion.survey_id)
+            .where(Survey.form_id == form_id, FormVersion.state == "draft")
+        )
+        if draft is None:
+            raise NotFound(
+                N_("survey {form_id} has no draft to try"), code="no_draft", form_id=form_id
+            )
+        return Device(name=f"web-tester:{actor.name}", draft=draft, channel="web")
 
     # -- submissions ----------------------------------------------------------------------
 
@@ -263,7 +288,7 @@ class Intake:
             enterprise_id=enterprise_id,
             app_user_id=device.app_user.id if device.app_user else None,
             submitter=device.name[:128],
-            channel="openrosa",
+            channel=device.channel,
             test=device.draft is not None,
             xml=text,
             data=answers(instance, repeats),
@@ -328,6 +353,8 @@ class Intake:
         user = device.app_user
         if user is not None and user.enterprise_id is not None:
             return user.enterprise_id
+        if device.enterprise_id is not None:
+            return device.enterprise_id
         if not any(f["path"] == CREDIT_CODE_FIELD for f in version.fields):
             return None
         code = str(answers(instance, set()).get(CREDIT_CODE_FIELD, "")).strip().upper()

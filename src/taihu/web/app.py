@@ -57,7 +57,7 @@ from taihu.web.pages import chain_templates as chain_template_pages
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import contacts as contacts_pages
 from taihu.web.pages import devices as devices_pages
-from taihu.web.pages import enterprise_forms, imports, page_globals, pickers
+from taihu.web.pages import enterprise_forms, imports, page_globals, pickers, survey_fill
 from taihu.web.pages import home as home_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
@@ -245,6 +245,7 @@ _ROUTERS = (
     surveys_api.router,
     openrosa_router,
     survey_pages.router,
+    survey_fill.router,
     notices_api.router,
     notices_pages.router,
     contacts_pages.router,
