@@ -55,14 +55,26 @@ async def test_weekly_task_fills_the_template_from_the_demo_district(
         service = ReportingService(session, clock)
         template = await service.add_template(BUREAU, "周报", "周报.xlsx", template_bytes)
         await service.bind(BUREAU, template.id, DEMO_BINDINGS)
-        task = await service.add_task(BUREAU, TaskSpec(
-            "复工复产周报", "苏州市工信局", "weekly", template.id, "analyst", due_day=5,
-            lead_days=1))  # fmt: skip
+        task = await service.add_task(
+            BUREAU,
+            TaskSpec(
+                "复工复产周报",
+                "苏州市工信局",
+                "weekly",
+                template.id,
+                "analyst",
+                due_day=5,
+                lead_days=1,
+            ),
+        )
         run, made = await service.generate(BUREAU, task.id, DEMO_WEEK)
         again, made_again = await service.generate(BUREAU, task.id, DEMO_WEEK)
         expected = await MonitorService(session).index(BUREAU, LAST_DAY, ["township"])
-    assert made and not made_again and again.id == run.id
-    assert run.period_start == date(2026, 4, 27) and run.due_on == date(2026, 5, 1)
+    assert made
+    assert not made_again
+    assert again.id == run.id
+    assert run.period_start == date(2026, 4, 27)
+    assert run.due_on == date(2026, 5, 1)
     assert run.problems == []
     out, before = _book(run.content), _book(template_bytes)
     sheet, original = out[SHEET], before[SHEET]
@@ -86,14 +98,19 @@ async def test_weekly_task_fills_the_template_from_the_demo_district(
     total = 4 + TABLE_ROWS
     assert sheet.cell(total, 2).value == f"=SUM(B4:B{3 + TABLE_ROWS})"
     assert sheet.cell(total, 4).value == original.cell(total, 4).value
-    assert {str(r) for r in sheet.merged_cells.ranges} == {
-        str(r) for r in original.merged_cells.ranges
-    } == {"A1:F1", "A22:C22", "A23:C23", "A24:C24"}
+    assert (
+        {str(r) for r in sheet.merged_cells.ranges}
+        == {str(r) for r in original.merged_cells.ranges}
+        == {"A1:F1", "A22:C22", "A23:C23", "A24:C24"}
+    )
     for row in range(1, total + 6):
         for column in range(1, 8):
             assert _style(sheet.cell(row, column)) == _style(original.cell(row, column)), (
-                row, column)  # fmt: skip
-    assert sheet["A1"].font.bold and sheet["A1"].font.size == 16
+                row,
+                column,
+            )
+    assert sheet["A1"].font.bold
+    assert sheet["A1"].font.size == 16
     assert sheet["D4"].number_format == "0.0%"
     assert sheet["A3"].fill.fgColor.rgb == original["A3"].fill.fgColor.rgb
     assert [v.sqref for v in sheet.data_validations.dataValidation] == [
@@ -115,8 +132,10 @@ async def test_corrections_sit_beside_the_generated_values_then_approval_and_sub
         service = ReportingService(session, clock)
         template = await service.add_template(BUREAU, "周报", "周报.xlsx", demo_template_xlsx())
         await service.bind(BUREAU, template.id, DEMO_BINDINGS)
-        task = await service.add_task(BUREAU, TaskSpec(
-            "复工复产周报", "苏州市工信局", "weekly", template.id, "analyst", due_day=5))  # fmt: skip
+        task = await service.add_task(
+            BUREAU,
+            TaskSpec("复工复产周报", "苏州市工信局", "weekly", template.id, "analyst", due_day=5),
+        )
         run, _ = await service.generate(BUREAU, task.id, DEMO_WEEK)
         generated = run.generated[f"{SHEET}!D22"]
         await service.correct(BUREAU, run.id, f"{SHEET}!D22", "0.9", "镇上报口径")
@@ -124,13 +143,25 @@ async def test_corrections_sit_beside_the_generated_values_then_approval_and_sub
         assert run.corrections[f"{SHEET}!D22"]["value"] == pytest.approx(0.9)
         assert _book(run.content)[SHEET]["D22"].value == pytest.approx(0.9)
         refreshed, made = await service.generate(BUREAU, task.id, DEMO_WEEK, refresh=True)
-        assert not made and refreshed.corrections[f"{SHEET}!D22"]["value"] == pytest.approx(0.9)
+        assert not made
+        assert refreshed.corrections[f"{SHEET}!D22"]["value"] == pytest.approx(0.9)
         await service.approve(BUREAU, run.id)
         archived = run.sha256
         await service.submit(BUREAU, run.id, "已报市局")
-        assert run.status == "submitted" and run.sha256 == archived
-        actions = list(await session.scalars(
-            sa.select(AuditEntry.action).where(AuditEntry.entity_type.like("report_%"))))  # fmt: skip
-    assert actions == ["report_template.create", "report_template.bind", "report_task.create",
-                       "report_run.generate", "report_run.correct", "report_run.generate",
-                       "report_run.approve", "report_run.submit"]  # fmt: skip
+        assert run.status == "submitted"
+        assert run.sha256 == archived
+        actions = list(
+            await session.scalars(
+                sa.select(AuditEntry.action).where(AuditEntry.entity_type.like("report_%"))
+            )
+        )
+    assert actions == [
+        "report_template.create",
+        "report_template.bind",
+        "report_task.create",
+        "report_run.generate",
+        "report_run.correct",
+        "report_run.generate",
+        "report_run.approve",
+        "report_run.submit",
+    ]

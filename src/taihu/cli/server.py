@@ -32,6 +32,7 @@ from taihu.identifiers import (
     spread_datagrams,
 )
 from taihu.monitor import MeterSync
+from taihu.reporting import ReportJobs
 from taihu.settings import Settings
 from taihu.web import CoalescingHttpToolsProtocol, create_app, tune_collector
 
@@ -204,11 +205,14 @@ def _mqtt_in_thread(settings: Settings, sock: socket.socket) -> None:
         lanes = settings.http.workers + 1  # the workers stamp HTTP readings in the others
         hub = DeviceHub(db, settings.mqtt, stamp_lane=(lanes - 1, lanes))
         meter_sync = MeterSync(db, settings, SystemClock())
+        report_jobs = ReportJobs(db, settings, SystemClock())
         await hub.start(sock)
         meter_sync.start()
+        report_jobs.start()
         try:
             await asyncio.Event().wait()
         finally:
+            await report_jobs.stop()
             await meter_sync.stop()
             await hub.stop()
             await db.dispose()

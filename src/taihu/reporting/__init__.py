@@ -9,14 +9,8 @@ from taihu.reporting.figures import CATALOGUE, Figure, FigureError, Scope
 from taihu.reporting.jobs import DraftRound, ReportJobs, generate_due
 from taihu.reporting.models import ReportRun, ReportTask, ReportTemplate
 from taihu.reporting.periods import CADENCES, Cadence, Period
-from taihu.reporting.service import (
-    Binding,
-    Deadline,
-    ReportingService,
-    TaskSpec,
-    cadence_of,
-    cell_value,
-)
+from taihu.reporting.service import Deadline, ReportingService, cell_value
+from taihu.reporting.tasks import Binding, TaskBook, TaskSpec, cadence_of
 from taihu.reporting.workbook import Anchor, check_template, fill, sheet_names
 
 __all__ = [
@@ -36,6 +30,7 @@ __all__ = [
     "ReportTemplate",
     "ReportingService",
     "Scope",
+    "TaskBook",
     "TaskSpec",
     "cadence_of",
     "cell_value",

@@ -69,8 +69,9 @@ def _bool(params: Mapping[str, str], key: str) -> bool | None:
         return True
     if value in ("0", "false", "no", "否"):
         return False
-    raise InvalidInput(N_("{key} is yes or no, not {value}"), code="bad_param", key=key,
-                       value=value[:40])  # fmt: skip
+    raise InvalidInput(
+        N_("{key} is yes or no, not {value}"), code="bad_param", key=key, value=value[:40]
+    )
 
 
 def _end_of(day: date) -> datetime:
@@ -80,8 +81,9 @@ def _end_of(day: date) -> datetime:
 # -- monitor ---------------------------------------------------------------------------------
 
 _GROUP_DOC = "one of township, industry, chain, segment, list (its key in the next parameter)"
-_DAY_DOC = ("the day read: latest (default: the period's last day with readings), start, end, "
-            "or YYYY-MM-DD")  # fmt: skip
+_DAY_DOC = (
+    "the day read: latest (default: the period's last day with readings), start, end, or YYYY-MM-DD"
+)
 
 
 async def _monitor_day(scope: Scope, params: Mapping[str, str]) -> date:
@@ -99,15 +101,22 @@ async def _monitor_day(scope: Scope, params: Mapping[str, str]) -> date:
     try:
         return date.fromisoformat(choice)
     except ValueError:
-        raise InvalidInput(N_("day is latest, start, end or a date, not {value}"),
-                           code="bad_param", value=choice[:40]) from None  # fmt: skip
+        raise InvalidInput(
+            N_("day is latest, start, end or a date, not {value}"),
+            code="bad_param",
+            value=choice[:40],
+        ) from None
 
 
 async def _index(scope: Scope, params: Mapping[str, str]) -> IndexValues:
     kind = params.get("group", "")
     if kind and kind not in GROUP_KINDS:
-        raise InvalidInput(N_("group is one of {allowed}, not {value}"), code="bad_param",
-                           allowed=", ".join(GROUP_KINDS), value=kind[:40])  # fmt: skip
+        raise InvalidInput(
+            N_("group is one of {allowed}, not {value}"),
+            code="bad_param",
+            allowed=", ".join(GROUP_KINDS),
+            value=kind[:40],
+        )
     day = await _monitor_day(scope, params)
     service = MonitorService(scope.session, scope.monitor, scope.clock)
     report = await service.index(scope.actor, day, [kind] if kind else [])
@@ -115,8 +124,13 @@ async def _index(scope: Scope, params: Mapping[str, str]) -> IndexValues:
         return report.district
     key = params.get("key", "")
     if key not in report.groups.get(kind, {}):
-        raise FigureError(N_("no {kind} group {key} on {day}"), code="no_group", kind=kind,
-                          key=key[:40], day=day.isoformat())  # fmt: skip
+        raise FigureError(
+            N_("no {kind} group {key} on {day}"),
+            code="no_group",
+            kind=kind,
+            key=key[:40],
+            day=day.isoformat(),
+        )
     return report.groups[kind][key][1]
 
 
@@ -131,8 +145,12 @@ def _index_figure(attribute: str) -> Callable[[Scope, Mapping[str, str]], Awaita
 async def _monitor_table(scope: Scope, params: Mapping[str, str]) -> Rows:
     kind = params.get("group", "township") or "township"
     if kind not in GROUP_KINDS:
-        raise InvalidInput(N_("group is one of {allowed}, not {value}"), code="bad_param",
-                           allowed=", ".join(GROUP_KINDS), value=kind[:40])  # fmt: skip
+        raise InvalidInput(
+            N_("group is one of {allowed}, not {value}"),
+            code="bad_param",
+            allowed=", ".join(GROUP_KINDS),
+            value=kind[:40],
+        )
     day = await _monitor_day(scope, params)
     report = await MonitorService(scope.session, scope.monitor, scope.clock).index(
         scope.actor, day, [kind]
@@ -147,15 +165,19 @@ async def _monitor_table(scope: Scope, params: Mapping[str, str]) -> Rows:
 
 
 async def _enterprises(scope: Scope, params: Mapping[str, str]) -> CellValue:
-    query = sa.select(sa.func.count()).select_from(Enterprise).where(
-        Enterprise.created_at < _end_of(scope.period.end)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(Enterprise)
+        .where(Enterprise.created_at < _end_of(scope.period.end))
     )
     if township := params.get("township"):
         query = query.where(Enterprise.township_code == township)
     if industry := params.get("industry"):
         query = query.where(Enterprise.industry_code.startswith(industry, autoescape=True))
-    for key, column in (("above_size", Enterprise.above_size),
-                        ("key_enterprise", Enterprise.key_enterprise)):  # fmt: skip
+    for key, column in (
+        ("above_size", Enterprise.above_size),
+        ("key_enterprise", Enterprise.key_enterprise),
+    ):
         flag = _bool(params, key)
         if flag is not None:
             query = query.where(column.is_(flag))
@@ -165,9 +187,11 @@ async def _enterprises(scope: Scope, params: Mapping[str, str]) -> CellValue:
 async def _awards(scope: Scope, params: Mapping[str, str]) -> CellValue:
     end = scope.period.end
     query = (
-        sa.select(sa.func.count()).select_from(Award).join(Programme)
+        sa.select(sa.func.count())
+        .select_from(Award)
+        .join(Programme)
         .where(Award.since <= end, sa.or_(Award.until.is_(None), Award.until >= end))
-    )  # fmt: skip
+    )
     if programme := params.get("programme"):
         query = query.where(Programme.key == programme)
     if _bool(params, "in_period"):
@@ -189,8 +213,10 @@ def _identifier_figure(column: str) -> Callable[[Scope, Mapping[str, str]], Awai
 
 
 async def _devices(scope: Scope, params: Mapping[str, str]) -> CellValue:
-    query = sa.select(sa.func.count()).select_from(Device).where(
-        Device.created_at < _end_of(scope.period.end)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(Device)
+        .where(Device.created_at < _end_of(scope.period.end))
     )
     if kind := params.get("kind"):
         query = query.where(Device.kind == kind)
@@ -201,10 +227,15 @@ def _submissions(scope: Scope, params: Mapping[str, str]) -> Any:
     p = scope.period
     start = datetime.combine(p.start, time(), UTC)
     query = (
-        sa.select(Submission).join(Survey, Survey.id == Submission.survey_id)
-        .where(Survey.form_id == params.get("survey", ""), Submission.test.is_(False),
-               Submission.created_at >= start, Submission.created_at < _end_of(p.end))
-    )  # fmt: skip
+        sa.select(Submission)
+        .join(Survey, Survey.id == Submission.survey_id)
+        .where(
+            Survey.form_id == params.get("survey", ""),
+            Submission.test.is_(False),
+            Submission.created_at >= start,
+            Submission.created_at < _end_of(p.end),
+        )
+    )
     if state := params.get("state"):
         query = query.where(Submission.review_state == state)
     return query
@@ -244,8 +275,12 @@ async def _survey_sum(scope: Scope, params: Mapping[str, str]) -> CellValue:
 def _period_figure(what: str) -> Callable[[Scope, Mapping[str, str]], Awaitable[CellValue]]:
     async def read(scope: Scope, _params: Mapping[str, str]) -> CellValue:
         p = scope.period
-        return {"start": p.start.isoformat(), "end": p.end.isoformat(), "key": p.key,
-                "due": p.due.isoformat()}[what]  # fmt: skip
+        return {
+            "start": p.start.isoformat(),
+            "end": p.end.isoformat(),
+            "key": p.key,
+            "due": p.due.isoformat(),
+        }[what]
 
     return read
 
@@ -256,43 +291,97 @@ _MONITOR = {
     "day": _DAY_DOC,
 }
 _FIGURES = [
-    Figure("monitor.resumption_rate", "Share of counted enterprises resumed (复工率), 0–1.",
-           _MONITOR, _index_figure("resumption_rate")),
-    Figure("monitor.production_rate", "Power used against the baseline (复产率), 0–1.",
-           _MONITOR, _index_figure("production_rate")),
-    Figure("monitor.enterprises", "Enterprises counted by the index (with baseline and reading).",
-           _MONITOR, _index_figure("enterprises")),
-    Figure("monitor.resumed", "Enterprises resumed (power above the threshold).",
-           _MONITOR, _index_figure("resumed")),
-    Figure("monitor.table", "One row per group: name, counted, resumed, 复工率, 复产率.",
-           {"group": "township (default), industry, chain, segment or list", "day": _DAY_DOC},
-           _monitor_table, table=True),
-    Figure("enterprises.count", "Registered enterprises at the period's end.",
-           {"township": "township code", "industry": "industry code or its first digits",
-            "above_size": "yes: 规上 only; no: the others", "key_enterprise": "yes or no"},
-           _enterprises),
-    Figure("programmes.awards", "Programme titles held at the period's end.",
-           {"programme": "programme key", "in_period": "yes: awarded within the period"},
-           _awards),
-    Figure("identifiers.registrations", "Identifiers registered within the period.",
-           {"prefix": "one enterprise prefix"}, _identifier_figure("registrations")),
-    Figure("identifiers.resolutions", "Identifier resolutions within the period.",
-           {"prefix": "one enterprise prefix"}, _identifier_figure("resolutions")),
-    Figure("devices.count", "Devices registered at the period's end.",
-           {"kind": "device or gateway"}, _devices),
-    Figure("surveys.responses", "Responses to a survey received within the period.",
-           {"survey": "the survey's form id", "state": "a review state"}, _responses,
-           required=("survey",)),
-    Figure("surveys.sum", "Total of a numeric answer over a survey's responses in the period.",
-           {"survey": "the survey's form id", "field": "the question's name",
-            "state": "a review state (e.g. approved)"}, _survey_sum,
-           required=("survey", "field")),
+    Figure(
+        "monitor.resumption_rate",
+        "Share of counted enterprises resumed (复工率), 0-1.",
+        _MONITOR,
+        _index_figure("resumption_rate"),
+    ),
+    Figure(
+        "monitor.production_rate",
+        "Power used against the baseline (复产率), 0-1.",
+        _MONITOR,
+        _index_figure("production_rate"),
+    ),
+    Figure(
+        "monitor.enterprises",
+        "Enterprises counted by the index (with baseline and reading).",
+        _MONITOR,
+        _index_figure("enterprises"),
+    ),
+    Figure(
+        "monitor.resumed",
+        "Enterprises resumed (power above the threshold).",
+        _MONITOR,
+        _index_figure("resumed"),
+    ),
+    Figure(
+        "monitor.table",
+        "One row per group: name, counted, resumed, 复工率, 复产率.",
+        {"group": "township (default), industry, chain, segment or list", "day": _DAY_DOC},
+        _monitor_table,
+        table=True,
+    ),
+    Figure(
+        "enterprises.count",
+        "Registered enterprises at the period's end.",
+        {
+            "township": "township code",
+            "industry": "industry code or its first digits",
+            "above_size": "yes: 规上 only; no: the others",
+            "key_enterprise": "yes or no",
+        },
+        _enterprises,
+    ),
+    Figure(
+        "programmes.awards",
+        "Programme titles held at the period's end.",
+        {"programme": "programme key", "in_period": "yes: awarded within the period"},
+        _awards,
+    ),
+    Figure(
+        "identifiers.registrations",
+        "Identifiers registered within the period.",
+        {"prefix": "one enterprise prefix"},
+        _identifier_figure("registrations"),
+    ),
+    Figure(
+        "identifiers.resolutions",
+        "Identifier resolutions within the period.",
+        {"prefix": "one enterprise prefix"},
+        _identifier_figure("resolutions"),
+    ),
+    Figure(
+        "devices.count",
+        "Devices registered at the period's end.",
+        {"kind": "device or gateway"},
+        _devices,
+    ),
+    Figure(
+        "surveys.responses",
+        "Responses to a survey received within the period.",
+        {"survey": "the survey's form id", "state": "a review state"},
+        _responses,
+        required=("survey",),
+    ),
+    Figure(
+        "surveys.sum",
+        "Total of a numeric answer over a survey's responses in the period.",
+        {
+            "survey": "the survey's form id",
+            "field": "the question's name",
+            "state": "a review state (e.g. approved)",
+        },
+        _survey_sum,
+        required=("survey", "field"),
+    ),
     Figure("period.start", "The period's first day.", {}, _period_figure("start")),
     Figure("period.end", "The period's last day.", {}, _period_figure("end")),
-    Figure("period.key", "The period's key (2026-W18, 2026-04, 2026-Q2).", {},
-           _period_figure("key")),
+    Figure(
+        "period.key", "The period's key (2026-W18, 2026-04, 2026-Q2).", {}, _period_figure("key")
+    ),
     Figure("period.due", "The period's deadline.", {}, _period_figure("due")),
-]  # fmt: skip
+]
 CATALOGUE: Mapping[str, Figure] = {f.name: f for f in _FIGURES}
 
 
@@ -300,19 +389,30 @@ def check_params(name: str, params: Mapping[str, str], *, cell: bool) -> Figure:
     """The figure of a binding, refusing an unknown figure, parameter or shape."""
     figure = CATALOGUE.get(name)
     if figure is None:
-        raise InvalidInput(N_("no figure {name}; see GET /api/reporting/figures"),
-                           code="bad_figure", name=name[:80])  # fmt: skip
+        raise InvalidInput(
+            N_("no figure {name}; see GET /api/reporting/figures"),
+            code="bad_figure",
+            name=name[:80],
+        )
     unknown = sorted(set(params) - set(figure.params))
     if unknown:
-        raise InvalidInput(N_("{name} takes no parameter {param}"), code="bad_param",
-                           name=name, param=unknown[0][:40])  # fmt: skip
+        raise InvalidInput(
+            N_("{name} takes no parameter {param}"),
+            code="bad_param",
+            name=name,
+            param=unknown[0][:40],
+        )
     missing = [p for p in figure.required if not params.get(p)]
     if missing:
-        raise InvalidInput(N_("{name} needs the parameter {param}"), code="bad_param",
-                           name=name, param=missing[0])  # fmt: skip
+        raise InvalidInput(
+            N_("{name} needs the parameter {param}"), code="bad_param", name=name, param=missing[0]
+        )
     if figure.table and cell:
-        raise InvalidInput(N_("{name} is a table: bind it to a range"), code="bad_anchor", name=name)
+        raise InvalidInput(
+            N_("{name} is a table: bind it to a range"), code="bad_anchor", name=name
+        )
     if not figure.table and not cell:
-        raise InvalidInput(N_("{name} is one value: bind it to a cell"), code="bad_anchor",
-                           name=name)  # fmt: skip
+        raise InvalidInput(
+            N_("{name} is one value: bind it to a cell"), code="bad_anchor", name=name
+        )
     return figure

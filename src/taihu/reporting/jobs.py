@@ -41,8 +41,9 @@ async def generate_due(
     day = today or clock.now().astimezone(settings.console.zone).date()
     result = DraftRound()
     async with db.session() as session:
-        tasks = await ReportingService(session, clock, settings.monitor).tasks(system,
-                                                                                active_only=True)  # fmt: skip
+        tasks = await ReportingService(session, clock, settings.monitor).tasks(
+            system, active_only=True
+        )
         due = [t.id for t in tasks if t.created_at.date() <= day]
     for task_id in due:
         try:

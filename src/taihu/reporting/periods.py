@@ -1,6 +1,6 @@
 """Cadences and deadlines of report tasks: which period a report covers and when it is due.
 
-    weekly     the ISO week (Monday–Sunday); due on its ``due_day``-th weekday (1 = Monday)
+    weekly     the ISO week (Monday-Sunday); due on its ``due_day``-th weekday (1 = Monday)
     monthly    the calendar month; due on the ``due_day``-th of the following month
     quarterly  the calendar quarter; due on the ``due_day``-th of the month after it
     once       one period (the due day itself); due on ``due_on``
@@ -54,17 +54,30 @@ class Cadence:
 
     def __post_init__(self) -> None:
         if self.kind not in CADENCES:
-            raise InvalidInput(N_("cadence must be one of {allowed}, not {value}"),
-                               code="bad_cadence", allowed=", ".join(CADENCES), value=self.kind)  # fmt: skip
+            raise InvalidInput(
+                N_("cadence must be one of {allowed}, not {value}"),
+                code="bad_cadence",
+                allowed=", ".join(CADENCES),
+                value=self.kind,
+            )
         top = 7 if self.kind == "weekly" else 28
         if self.kind != "once" and not 1 <= self.due_day <= top:
-            raise InvalidInput(N_("the due day of a {kind} task is 1 to {top}, not {value}"),
-                               code="bad_due_day", kind=self.kind, top=top, value=self.due_day)  # fmt: skip
+            raise InvalidInput(
+                N_("the due day of a {kind} task is 1 to {top}, not {value}"),
+                code="bad_due_day",
+                kind=self.kind,
+                top=top,
+                value=self.due_day,
+            )
         if self.kind == "once" and self.due_on is None:
             raise InvalidInput(N_("a one-off task needs its due date"), code="bad_due_day")
         if not 0 <= self.lead_days <= MAX_LEAD_DAYS:
-            raise InvalidInput(N_("the lead is 0 to {top} days, not {value}"), code="bad_lead",
-                               top=MAX_LEAD_DAYS, value=self.lead_days)  # fmt: skip
+            raise InvalidInput(
+                N_("the lead is 0 to {top} days, not {value}"),
+                code="bad_lead",
+                top=MAX_LEAD_DAYS,
+                value=self.lead_days,
+            )
 
     def _period(self, start: date, end: date, key: str, due: date) -> Period:
         return Period(key, start, end, due, due - timedelta(days=self.lead_days))
@@ -74,18 +87,30 @@ class Cadence:
         if self.kind == "weekly":
             monday = day - timedelta(days=day.weekday())
             year, week, _ = monday.isocalendar()
-            return self._period(monday, monday + timedelta(days=6), f"{year}-W{week:02d}",
-                                monday + timedelta(days=self.due_day - 1))  # fmt: skip
+            return self._period(
+                monday,
+                monday + timedelta(days=6),
+                f"{year}-W{week:02d}",
+                monday + timedelta(days=self.due_day - 1),
+            )
         if self.kind == "monthly":
             y, m = month_after(day.year, day.month)
-            return self._period(date(day.year, day.month, 1), _month_end(day.year, day.month),
-                                f"{day.year}-{day.month:02d}", date(y, m, self.due_day))  # fmt: skip
+            return self._period(
+                date(day.year, day.month, 1),
+                _month_end(day.year, day.month),
+                f"{day.year}-{day.month:02d}",
+                date(y, m, self.due_day),
+            )
         if self.kind == "quarterly":
             quarter = (day.month - 1) // 3
             first = quarter * 3 + 1
             y, m = month_after(day.year, first, 3)
-            return self._period(date(day.year, first, 1), _month_end(day.year, first + 2),
-                                f"{day.year}-Q{quarter + 1}", date(y, m, self.due_day))  # fmt: skip
+            return self._period(
+                date(day.year, first, 1),
+                _month_end(day.year, first + 2),
+                f"{day.year}-Q{quarter + 1}",
+                date(y, m, self.due_day),
+            )
         assert self.due_on is not None  # checked when made
         return self._period(self.due_on, self.due_on, "once", self.due_on)
 
@@ -112,7 +137,7 @@ class Cadence:
                 day = date(int(year), int(month), 1)
             elif self.kind == "quarterly":
                 year, quarter = key.split("-Q")
-                if not 1 <= int(quarter) <= 4:  # noqa: PLR2004 - four quarters a year
+                if not 1 <= int(quarter) <= 4:
                     raise ValueError(quarter)
                 day = date(int(year), (int(quarter) - 1) * 3 + 1, 1)
             elif key == "once":
@@ -120,12 +145,20 @@ class Cadence:
             else:
                 raise ValueError(key)
         except ValueError:
-            raise InvalidInput(N_("{key} is no period of a {kind} task"), code="bad_period",
-                               key=key[:40], kind=self.kind) from None  # fmt: skip
+            raise InvalidInput(
+                N_("{key} is no period of a {kind} task"),
+                code="bad_period",
+                key=key[:40],
+                kind=self.kind,
+            ) from None
         period = self.containing(day)
         if period.key != key:  # "2026-4" or "2026-W5": one spelling per period
-            raise InvalidInput(N_("{key} is no period of a {kind} task"), code="bad_period",
-                               key=key[:40], kind=self.kind)  # fmt: skip
+            raise InvalidInput(
+                N_("{key} is no period of a {kind} task"),
+                code="bad_period",
+                key=key[:40],
+                kind=self.kind,
+            )
         return period
 
     def due_now(self, today: date) -> Period | None:

@@ -1,4 +1,4 @@
-"""Report tasks to upper departments: templates and bindings, tasks, each period's run.
+"""Each period's run of a report task: its draft, corrections, approval and submission.
 
 A run goes draft → approved → submitted. The draft's cells are read from the figures (kept as
 ``generated``); a person's corrections are kept beside them, never over them; the filled
@@ -9,57 +9,22 @@ audited in the same unit of work.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from openpyxl.utils.cell import get_column_letter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from taihu.accounts import Principal, Role, record_audit
-from taihu.core import N_, Clock, Conflict, InvalidInput, NotFound, SystemClock, TaihuError
-from taihu.reporting.figures import CATALOGUE, Scope, check_params
+from taihu.accounts import Principal, record_audit
+from taihu.core import N_, Conflict, InvalidInput, NotFound, TaihuError
+from taihu.reporting.figures import CATALOGUE, Scope
 from taihu.reporting.models import ReportRun, ReportTask, ReportTemplate
-from taihu.reporting.periods import Cadence, Period
-from taihu.reporting.workbook import Anchor, CellValue, check_template, fill, sheet_names
-from taihu.settings import MonitorSettings
+from taihu.reporting.periods import Period
+from taihu.reporting.tasks import TaskBook, cadence_of, sha256_of
+from taihu.reporting.workbook import Anchor, CellValue, fill
 
-__all__ = ["Binding", "Deadline", "ReportingService", "TaskSpec", "cadence_of", "cell_value"]
-
-MAX_BINDINGS = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Binding:
-    """A bound place of a template: sheet, cell or range, figure and its parameters."""
-
-    sheet: str
-    ref: str
-    figure: str
-    params: Mapping[str, str] = field(default_factory=dict)
-    label: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        """The binding as stored with the template."""
-        return {"sheet": self.sheet, "ref": self.ref.upper(), "figure": self.figure,
-                "params": dict(self.params), "label": self.label}  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class TaskSpec:
-    """What a new report task says."""
-
-    title: str
-    issuing_body: str
-    cadence: str
-    template_id: int
-    owner: str
-    due_day: int = 1
-    due_on: date | None = None
-    lead_days: int = 0
+__all__ = ["Deadline", "ReportingService", "cell_value"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +35,6 @@ class Deadline:
     period: Period
     run: ReportRun | None
     overdue: bool
-
-
-def cadence_of(task: ReportTask) -> Cadence:
-    """The task's cadence rule."""
-    return Cadence(task.cadence, task.due_day, task.due_on, task.lead_days)
 
 
 def cell_value(text: str) -> CellValue:
@@ -89,10 +49,6 @@ def cell_value(text: str) -> CellValue:
     return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
-def _sha(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
 def _key(sheet: str, coordinate: str) -> str:
     return f"{sheet}!{coordinate}"
 
@@ -102,139 +58,21 @@ def _place(key: str) -> tuple[str, str]:
     return sheet, coordinate
 
 
-class ReportingService:
-    """Templates, tasks and runs, for the bureau."""
-
-    def __init__(
-        self, session: AsyncSession, clock: Clock | None = None,
-        monitor: MonitorSettings | None = None,
-    ) -> None:  # fmt: skip
-        self.session = session
-        self.clock = clock or SystemClock()
-        self.monitor = monitor or MonitorSettings()
-
-    @staticmethod
-    def _allow(actor: Principal) -> None:
-        actor.require_role(Role.BUREAU)
-
-    # -- templates -----------------------------------------------------------------------
-
-    async def add_template(
-        self, actor: Principal, name: str, filename: str, content: bytes
-    ) -> ReportTemplate:
-        """Keep an upper level's workbook (refused unless it is an xlsx openpyxl keeps whole)."""
-        self._allow(actor)
-        if not name.strip():
-            raise InvalidInput(N_("a template needs a name"), code="bad_template")
-        sheet_names(content)
-        now = self.clock.now()
-        row = ReportTemplate(name=name.strip()[:200], filename=filename.strip()[:255] or "template.xlsx",
-                             size=len(content), sha256=_sha(content), content=content, bindings=[],
-                             created_by=actor.name, created_at=now, updated_at=now)  # fmt: skip
-        self.session.add(row)
-        await self.session.flush()
-        await record_audit(self.session, actor, "report_template.create", "report_template",
-                           row.id, after={"name": row.name, "filename": row.filename,
-                                          "sha256": row.sha256}, at=now)  # fmt: skip
-        return row
-
-    async def templates(self, actor: Principal) -> list[ReportTemplate]:
-        """Every template, newest first."""
-        self._allow(actor)
-        return list(await self.session.scalars(
-            sa.select(ReportTemplate).order_by(ReportTemplate.id.desc())))  # fmt: skip
-
-    async def template(self, actor: Principal, template_id: int) -> ReportTemplate:
-        """One template (404 ``template_not_found``)."""
-        self._allow(actor)
-        row = await self.session.get(ReportTemplate, template_id)
-        if row is None:
-            raise NotFound(N_("no report template {id}"), code="template_not_found", id=template_id)
-        return row
-
-    async def bind(
-        self, actor: Principal, template_id: int, bindings: Sequence[Binding]
-    ) -> ReportTemplate:
-        """Replace a template's bindings; all are checked first, none kept if one is bad."""
-        row = await self.template(actor, template_id)
-        if len(bindings) > MAX_BINDINGS:
-            raise InvalidInput(N_("at most {top} bindings per template"), code="bad_binding",
-                               top=MAX_BINDINGS)  # fmt: skip
-        anchors, seen = [], set[str]()
-        for b in bindings:
-            anchor = Anchor(b.sheet, b.ref)
-            check_params(b.figure, b.params, cell=anchor.is_cell)
-            c1, r1, c2, r2 = anchor.region
-            cells = {_key(b.sheet, f"{c},{r}") for c in range(c1, c2 + 1) for r in range(r1, r2 + 1)}
-            if cells & seen:
-                raise InvalidInput(N_("{sheet}!{ref} overlaps another binding"),
-                                   code="bad_binding", sheet=b.sheet[:60], ref=b.ref[:40])  # fmt: skip
-            seen |= cells
-            anchors.append(anchor)
-        check_template(row.content, anchors)
-        before = list(row.bindings)
-        row.bindings = [b.as_json() for b in bindings]
-        row.updated_at = self.clock.now()
-        await record_audit(self.session, actor, "report_template.bind", "report_template", row.id,
-                           before={"bindings": before}, after={"bindings": row.bindings},
-                           at=row.updated_at)  # fmt: skip
-        return row
-
-    # -- tasks ---------------------------------------------------------------------------
-
-    async def add_task(self, actor: Principal, spec: TaskSpec) -> ReportTask:
-        """A new report task (its cadence and template checked)."""
-        self._allow(actor)
-        if not spec.title.strip() or not spec.issuing_body.strip() or not spec.owner.strip():
-            raise InvalidInput(N_("a report task needs a title, an issuing body and an owner"),
-                               code="bad_task")  # fmt: skip
-        Cadence(spec.cadence, spec.due_day, spec.due_on, spec.lead_days)
-        await self.template(actor, spec.template_id)
-        row = ReportTask(title=spec.title.strip()[:200], issuing_body=spec.issuing_body.strip()[:200],
-                         cadence=spec.cadence, due_day=spec.due_day, due_on=spec.due_on,
-                         lead_days=spec.lead_days, template_id=spec.template_id,
-                         owner=spec.owner.strip()[:128], active=True, created_by=actor.name,
-                         created_at=self.clock.now())  # fmt: skip
-        self.session.add(row)
-        await self.session.flush()
-        await record_audit(self.session, actor, "report_task.create", "report_task", row.id,
-                           after={"title": row.title, "cadence": row.cadence,
-                                  "template_id": row.template_id}, at=row.created_at)  # fmt: skip
-        return row
-
-    async def set_active(self, actor: Principal, task_id: int, active: bool) -> ReportTask:
-        """Pause or resume a task's drafts."""
-        row = await self.task(actor, task_id)
-        before, row.active = row.active, active
-        await record_audit(self.session, actor, "report_task.update", "report_task", row.id,
-                           before={"active": before}, after={"active": active},
-                           at=self.clock.now())  # fmt: skip
-        return row
-
-    async def tasks(self, actor: Principal, *, active_only: bool = False) -> list[ReportTask]:
-        """The report tasks, by id."""
-        self._allow(actor)
-        query = sa.select(ReportTask).order_by(ReportTask.id)
-        if active_only:
-            query = query.where(ReportTask.active.is_(True))
-        return list(await self.session.scalars(query))
-
-    async def task(self, actor: Principal, task_id: int) -> ReportTask:
-        """One task (404 ``task_not_found``)."""
-        self._allow(actor)
-        row = await self.session.get(ReportTask, task_id)
-        if row is None:
-            raise NotFound(N_("no report task {id}"), code="task_not_found", id=task_id)
-        return row
+class ReportingService(TaskBook):
+    """Each period's run of a task: generated, corrected, approved, submitted (bureau)."""
 
     # -- runs ----------------------------------------------------------------------------
 
     async def runs(self, actor: Principal, task_id: int) -> list[ReportRun]:
         """A task's history, latest period first."""
         await self.task(actor, task_id)
-        return list(await self.session.scalars(
-            sa.select(ReportRun).where(ReportRun.task_id == task_id)
-            .order_by(ReportRun.period_start.desc())))  # fmt: skip
+        return list(
+            await self.session.scalars(
+                sa.select(ReportRun)
+                .where(ReportRun.task_id == task_id)
+                .order_by(ReportRun.period_start.desc())
+            )
+        )
 
     async def run(self, actor: Principal, run_id: int) -> ReportRun:
         """One run (404 ``run_not_found``)."""
@@ -272,8 +110,9 @@ class ReportingService:
                 values[_key(anchor.sheet, _coordinate(c1, r1))] = got
                 continue
             if len(got) > r2 - r1 + 1:
-                problems.append(f"{where} {b['figure']}: {len(got)} rows, the region holds "
-                                f"{r2 - r1 + 1}")  # fmt: skip
+                problems.append(
+                    f"{where} {b['figure']}: {len(got)} rows, the region holds {r2 - r1 + 1}"
+                )
             for i, line in enumerate(got[: r2 - r1 + 1]):
                 for j, value in enumerate(line[: c2 - c1 + 1]):
                     values[_key(anchor.sheet, _coordinate(c1 + j, r1 + i))] = value
@@ -284,13 +123,18 @@ class ReportingService:
         for k, c in run.corrections.items():
             values[_place(k)] = c["value"]
         run.content = fill(template.content, values)
-        run.sha256 = _sha(run.content)
+        run.sha256 = sha256_of(run.content)
         run.template_sha256 = template.sha256
 
     async def generate(
-        self, actor: Principal, task_id: int, period_key: str | None = None, *,
-        today: date | None = None, refresh: bool = False,
-    ) -> tuple[ReportRun, bool]:  # fmt: skip
+        self,
+        actor: Principal,
+        task_id: int,
+        period_key: str | None = None,
+        *,
+        today: date | None = None,
+        refresh: bool = False,
+    ) -> tuple[ReportRun, bool]:
         """The period's draft, made if missing (or read again with ``refresh``); made or not.
 
         Without ``period_key``, the period due for generation by ``today``. Idempotent per task
@@ -305,36 +149,66 @@ class ReportingService:
             if due is None:
                 raise InvalidInput(N_("no period of this task is due yet"), code="not_due")
             period = due
-        run = await self.session.scalar(sa.select(ReportRun).where(
-            ReportRun.task_id == task.id, ReportRun.period_key == period.key))  # fmt: skip
+        run = await self.session.scalar(
+            sa.select(ReportRun).where(
+                ReportRun.task_id == task.id, ReportRun.period_key == period.key
+            )
+        )
         if run is not None and not refresh:
             return run, False
         if run is not None and run.status != "draft":
-            raise Conflict(N_("the {period} report is {status}: no longer a draft"),
-                           code="not_draft", period=period.key, status=run.status)  # fmt: skip
+            raise Conflict(
+                N_("the {period} report is {status}: no longer a draft"),
+                code="not_draft",
+                period=period.key,
+                status=run.status,
+            )
         template = await self.template(actor, task.template_id)
         values, problems = await self._read(actor, template, period)
         now, made = self.clock.now(), run is None
         if run is None:
-            run = ReportRun(task_id=task.id, period_key=period.key, period_start=period.start,
-                            period_end=period.end, due_on=period.due, status="draft",
-                            corrections={}, note="")  # fmt: skip
+            run = ReportRun(
+                task_id=task.id,
+                period_key=period.key,
+                period_start=period.start,
+                period_end=period.end,
+                due_on=period.due,
+                status="draft",
+                corrections={},
+                note="",
+            )
             self.session.add(run)
         run.generated, run.problems = values, problems
         run.corrections = {k: c for k, c in run.corrections.items() if k in values}
         run.generated_at, run.generated_by = now, actor.name
         self._refill(run, template)
         await self.session.flush()
-        await record_audit(self.session, actor, "report_run.generate", "report_run", run.id,
-                           after={"task_id": task.id, "period": period.key, "sha256": run.sha256,
-                                  "problems": len(problems), "refresh": not made}, at=now)  # fmt: skip
+        await record_audit(
+            self.session,
+            actor,
+            "report_run.generate",
+            "report_run",
+            run.id,
+            after={
+                "task_id": task.id,
+                "period": period.key,
+                "sha256": run.sha256,
+                "problems": len(problems),
+                "refresh": not made,
+            },
+            at=now,
+        )
         return run, made
 
     async def _draft(self, actor: Principal, run_id: int) -> ReportRun:
         run = await self.run(actor, run_id)
         if run.status != "draft":
-            raise Conflict(N_("the {period} report is {status}: no longer a draft"),
-                           code="not_draft", period=run.period_key, status=run.status)  # fmt: skip
+            raise Conflict(
+                N_("the {period} report is {status}: no longer a draft"),
+                code="not_draft",
+                period=run.period_key,
+                status=run.status,
+            )
         return run
 
     async def correct(
@@ -343,14 +217,24 @@ class ReportingService:
         """Correct one bound cell of a draft (empty text with ``clear``: see :meth:`uncorrect`)."""
         run = await self._draft(actor, run_id)
         if cell not in run.generated:
-            raise InvalidInput(N_("{cell} is no bound cell of this report"), code="bad_cell",
-                               cell=cell[:80])  # fmt: skip
+            raise InvalidInput(
+                N_("{cell} is no bound cell of this report"), code="bad_cell", cell=cell[:80]
+            )
         before = run.corrections.get(cell)
-        entry = {"value": cell_value(text), "by": actor.name, "at": self.clock.now().isoformat(),
-                 "note": note.strip()[:500]}  # fmt: skip
+        entry = {
+            "value": cell_value(text),
+            "by": actor.name,
+            "at": self.clock.now().isoformat(),
+            "note": note.strip()[:500],
+        }
         run.corrections = {**run.corrections, cell: entry}
-        await self._save(actor, run, "report_run.correct", {"cell": cell, "correction": before},
-                         {"cell": cell, "generated": run.generated[cell], "correction": entry})  # fmt: skip
+        await self._save(
+            actor,
+            run,
+            "report_run.correct",
+            {"cell": cell, "correction": before},
+            {"cell": cell, "generated": run.generated[cell], "correction": entry},
+        )
         return run
 
     async def uncorrect(self, actor: Principal, run_id: int, cell: str) -> ReportRun:
@@ -360,52 +244,84 @@ class ReportingService:
             raise InvalidInput(N_("{cell} has no correction"), code="bad_cell", cell=cell[:80])
         before = run.corrections[cell]
         run.corrections = {k: v for k, v in run.corrections.items() if k != cell}
-        await self._save(actor, run, "report_run.uncorrect", {"cell": cell, "correction": before},
-                         {"cell": cell})  # fmt: skip
+        await self._save(
+            actor, run, "report_run.uncorrect", {"cell": cell, "correction": before}, {"cell": cell}
+        )
         return run
 
     async def _save(
-        self, actor: Principal, run: ReportRun, action: str, before: dict[str, Any],
+        self,
+        actor: Principal,
+        run: ReportRun,
+        action: str,
+        before: dict[str, Any],
         after: dict[str, Any],
-    ) -> None:  # fmt: skip
+    ) -> None:
         task = await self.task(actor, run.task_id)
         self._refill(run, await self.template(actor, task.template_id))
-        await record_audit(self.session, actor, action, "report_run", run.id, before=before,
-                           after={**after, "sha256": run.sha256}, at=self.clock.now())  # fmt: skip
+        await record_audit(
+            self.session,
+            actor,
+            action,
+            "report_run",
+            run.id,
+            before=before,
+            after={**after, "sha256": run.sha256},
+            at=self.clock.now(),
+        )
 
     async def approve(self, actor: Principal, run_id: int) -> ReportRun:
         """The reviewer approves the draft as it stands."""
         run = await self._draft(actor, run_id)
         run.status, run.approved_by, run.approved_at = "approved", actor.name, self.clock.now()
-        await record_audit(self.session, actor, "report_run.approve", "report_run", run.id,
-                           before={"status": "draft"}, after={"status": "approved",
-                                                              "sha256": run.sha256},
-                           at=run.approved_at)  # fmt: skip
+        await record_audit(
+            self.session,
+            actor,
+            "report_run.approve",
+            "report_run",
+            run.id,
+            before={"status": "draft"},
+            after={"status": "approved", "sha256": run.sha256},
+            at=run.approved_at,
+        )
         return run
 
     async def submit(self, actor: Principal, run_id: int, note: str = "") -> ReportRun:
         """Mark an approved report submitted upwards; its file is archived as it is."""
         run = await self.run(actor, run_id)
         if run.status != "approved":
-            raise Conflict(N_("only an approved report is submitted; this one is {status}"),
-                           code="not_approved", status=run.status)  # fmt: skip
+            raise Conflict(
+                N_("only an approved report is submitted; this one is {status}"),
+                code="not_approved",
+                status=run.status,
+            )
         run.status, run.submitted_by, run.submitted_at = "submitted", actor.name, self.clock.now()
         run.note = note.strip()[:1000]
-        await record_audit(self.session, actor, "report_run.submit", "report_run", run.id,
-                           before={"status": "approved"},
-                           after={"status": "submitted", "sha256": run.sha256, "note": run.note},
-                           at=run.submitted_at)  # fmt: skip
+        await record_audit(
+            self.session,
+            actor,
+            "report_run.submit",
+            "report_run",
+            run.id,
+            before={"status": "approved"},
+            after={"status": "submitted", "sha256": run.sha256, "note": run.note},
+            at=run.submitted_at,
+        )
         return run
 
     # -- deadlines -----------------------------------------------------------------------
 
     async def deadlines(self, actor: Principal, today: date, ahead_days: int) -> list[Deadline]:
-        """Unsubmitted periods of active tasks: overdue ones, and those due within ``ahead_days``."""
+        """Unsubmitted periods of active tasks: overdue, or due within ``ahead_days``."""
         out = []
         for task in await self.tasks(actor, active_only=True):
             cadence = cadence_of(task)
-            runs = {r.period_key: r for r in await self.session.scalars(
-                sa.select(ReportRun).where(ReportRun.task_id == task.id))}  # fmt: skip
+            runs = {
+                r.period_key: r
+                for r in await self.session.scalars(
+                    sa.select(ReportRun).where(ReportRun.task_id == task.id)
+                )
+            }
             created = task.created_at.date()
             for period in cadence.around(today):
                 run = runs.get(period.key)

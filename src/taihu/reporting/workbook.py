@@ -43,14 +43,21 @@ class Anchor:
         try:
             cols = range_boundaries(self.ref.upper())
         except (ValueError, TypeError):
-            raise InvalidInput(N_("{ref} is no cell or range"), code="bad_anchor",
-                               ref=self.ref[:40]) from None  # fmt: skip
+            raise InvalidInput(
+                N_("{ref} is no cell or range"), code="bad_anchor", ref=self.ref[:40]
+            ) from None
         if any(c is None for c in cols):
-            raise InvalidInput(N_("{ref} is no cell or range"), code="bad_anchor", ref=self.ref[:40])
+            raise InvalidInput(
+                N_("{ref} is no cell or range"), code="bad_anchor", ref=self.ref[:40]
+            )
         c1, r1, c2, r2 = (int(c) for c in cols)  # type: ignore[arg-type]  # None refused above
         if (c2 - c1 + 1) * (r2 - r1 + 1) > MAX_REGION_CELLS:
-            raise InvalidInput(N_("{ref} spans more than {top} cells"), code="bad_anchor",
-                               ref=self.ref[:40], top=MAX_REGION_CELLS)  # fmt: skip
+            raise InvalidInput(
+                N_("{ref} spans more than {top} cells"),
+                code="bad_anchor",
+                ref=self.ref[:40],
+                top=MAX_REGION_CELLS,
+            )
         return c1, r1, c2, r2
 
     @property
@@ -62,20 +69,26 @@ class Anchor:
 
 def _load(content: bytes) -> Workbook:
     if len(content) > MAX_TEMPLATE:
-        raise InvalidInput(N_("a template is at most {mb} MB"), code="bad_template",
-                           mb=MAX_TEMPLATE >> 20)  # fmt: skip
+        raise InvalidInput(
+            N_("a template is at most {mb} MB"), code="bad_template", mb=MAX_TEMPLATE >> 20
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = archive.namelist()
         if any(n.startswith(("xl/charts/", "xl/drawings/", "xl/media/")) for n in names):
             raise InvalidInput(
-                N_("the template holds charts or pictures, which would be lost when filled; "
-                   "remove them or keep them on a sheet of another file"), code="bad_template")  # fmt: skip
+                N_(
+                    "the template holds charts or pictures, which would be lost when filled; "
+                    "remove them or keep them on a sheet of another file"
+                ),
+                code="bad_template",
+            )
         # keep_links keeps external links; formulas are read as formulas (data_only is False).
         return load_workbook(io.BytesIO(content), keep_links=True, rich_text=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise InvalidInput(N_("not an xlsx workbook: {reason}"), code="bad_template",
-                           reason=str(exc)[:200]) from None  # fmt: skip
+        raise InvalidInput(
+            N_("not an xlsx workbook: {reason}"), code="bad_template", reason=str(exc)[:200]
+        ) from None
 
 
 def sheet_names(content: bytes) -> list[str]:
@@ -85,15 +98,16 @@ def sheet_names(content: bytes) -> list[str]:
 
 def _cells(book: Workbook, anchor: Anchor) -> list[list[Cell | MergedCell]]:
     if anchor.sheet not in book.sheetnames:
-        raise InvalidInput(N_("the template has no sheet {sheet}"), code="bad_anchor",
-                           sheet=anchor.sheet[:60])  # fmt: skip
+        raise InvalidInput(
+            N_("the template has no sheet {sheet}"), code="bad_anchor", sheet=anchor.sheet[:60]
+        )
     c1, r1, c2, r2 = anchor.region
     sheet = book[anchor.sheet]
     return [[sheet.cell(row, col) for col in range(c1, c2 + 1)] for row in range(r1, r2 + 1)]
 
 
 def check_template(content: bytes, anchors: list[Anchor]) -> None:
-    """Refuse bindings the template cannot take: unknown sheets, bad refs, merged or formula cells."""
+    """Refuse bindings the template cannot take: bad sheets or refs, merged or formula cells."""
     book = _load(content)
     for anchor in anchors:
         for row in _cells(book, anchor):
@@ -101,11 +115,17 @@ def check_template(content: bytes, anchors: list[Anchor]) -> None:
                 if isinstance(cell, MergedCell):
                     raise InvalidInput(
                         N_("{sheet}!{cell} lies inside merged cells; bind the merge's first cell"),
-                        code="bad_anchor", sheet=anchor.sheet[:60], cell=cell.coordinate)  # fmt: skip
+                        code="bad_anchor",
+                        sheet=anchor.sheet[:60],
+                        cell=cell.coordinate,
+                    )
                 if isinstance(cell.value, str) and cell.value.startswith("="):
-                    raise InvalidInput(N_("{sheet}!{cell} holds a formula, which filling would "
-                                          "overwrite"), code="bad_anchor",
-                                       sheet=anchor.sheet[:60], cell=cell.coordinate)  # fmt: skip
+                    raise InvalidInput(
+                        N_("{sheet}!{cell} holds a formula, which filling would overwrite"),
+                        code="bad_anchor",
+                        sheet=anchor.sheet[:60],
+                        cell=cell.coordinate,
+                    )
 
 
 def _excel(value: Any) -> Any:

@@ -41,6 +41,8 @@ from taihu.monitor import api as monitor_api
 from taihu.notices import LoggingSmsGateway, NoticeJobs, SmtpMailer
 from taihu.notices import api as notices_api
 from taihu.programmes import api as programmes_api
+from taihu.reporting import ReportJobs
+from taihu.reporting import api as reporting_api
 from taihu.settings import Settings
 from taihu.surveys import api as surveys_api
 from taihu.surveys import openrosa_router
@@ -61,6 +63,7 @@ from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
 from taihu.web.pages import notices as notices_pages
 from taihu.web.pages import programmes as programme_pages
+from taihu.web.pages import reporting as reporting_pages
 from taihu.web.pages import surveys as survey_pages
 from taihu.web.pages import wall as wall_pages
 from taihu.web.security_audit import SecurityAudit
@@ -115,6 +118,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
         database, settings.notices, runtime.clock, mailer=mailer if mailer.configured else None,
         sms=LoggingSmsGateway(), translate=catalogs().get(settings.console.language).gettext,
     )  # fmt: skip
+    report_jobs = ReportJobs(database, settings, runtime.clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -127,6 +131,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
             await hub.start(mqtt_socket)
             meter_sync.start()  # in the process that runs the hub, so once per server
             notice_jobs.start()
+            report_jobs.start()
         handle = None
         if handle_sockets is not None:
             port = handle_sockets[0].getsockname()[1]
@@ -142,6 +147,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
         finally:
             await meter_sync.stop()  # lets a sync under way finish (bounded)
             await notice_jobs.stop()
+            await report_jobs.stop()
             await filer.stop()
             if handle is not None:
                 await handle.stop()
@@ -239,6 +245,8 @@ _ROUTERS = (
     notices_pages.router,
     programmes_api.router,
     programme_pages.router,
+    reporting_api.router,
+    reporting_pages.router,
     console.router,
     home_pages.router,
     wall_pages.router,
