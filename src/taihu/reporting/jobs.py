@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from taihu.accounts import Principal
 from taihu.core import Clock, Database, PeriodicJob, TaihuError
 from taihu.reporting.service import ReportingService
+from taihu.reporting.tasks import cadence_of
 from taihu.settings import Settings
 
 __all__ = ["DraftRound", "ReportJobs", "generate_due"]
@@ -44,12 +45,17 @@ async def generate_due(
         tasks = await ReportingService(session, clock, settings.monitor).tasks(
             system, active_only=True
         )
-        due = [t.id for t in tasks if t.created_at.date() <= day]
-    for task_id in due:
+        due = []
+        for task in tasks:
+            period = cadence_of(task).due_now(day)
+            # A period due before the task was set up is not the job's to make (by hand if wanted).
+            if period is not None and period.due >= task.created_at.date():
+                due.append((task.id, period.key))
+    for task_id, key in due:
         try:
             async with db.session() as session:
                 service = ReportingService(session, clock, settings.monitor)
-                run, made = await service.generate(system, task_id, today=day)
+                run, made = await service.generate(system, task_id, key, today=day)
                 if made:
                     result.made.append(run.id)
                 else:
@@ -57,9 +63,8 @@ async def generate_due(
         except IntegrityError:
             result.existing += 1  # another process made it between our look and our write
         except TaihuError as exc:
-            if exc.code != "not_due":
-                log.warning("report task %s: no draft: %s", task_id, exc.message)
-                result.failed.append(task_id)
+            log.warning("report task %s: no draft: %s", task_id, exc.message)
+            result.failed.append(task_id)
     return result
 
 

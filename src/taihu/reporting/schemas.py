@@ -35,6 +35,24 @@ _BINDING: dict[str, Any] = {
 class FigureOut(BaseModel):
     """A figure of the catalogue: its name, what it is, its parameters."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "monitor.resumption_rate",
+                    "doc": "Share of counted enterprises resumed (复工率), 0-1.",
+                    "params": {
+                        "group": "township, industry, chain, segment or list",
+                        "key": "the group's key",
+                        "day": "latest, start, end or YYYY-MM-DD",
+                    },
+                    "table": False,
+                    "required": [],
+                }
+            ]
+        }
+    )
+
     name: str
     doc: str
     params: dict[str, str]
@@ -57,13 +75,32 @@ class BindingIn(BaseModel):
 class BindingsIn(BaseModel):
     """A template's bindings (replacing those it had)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"bindings": [_BINDING]}]})
+
     bindings: list[BindingIn] = Field(max_length=500)
 
 
 class TemplateOut(BaseModel):
     """A template: its file and bindings (the file itself is downloaded apart)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "name": "市工信局复工复产周报表",
+                    "filename": "复工复产周报.xlsx",
+                    "size": 7421,
+                    "sha256": "9f2c" + "0" * 60,
+                    "bindings": [_BINDING],
+                    "created_by": "analyst",
+                    "created_at": "2026-12-05T02:00:00Z",
+                    "updated_at": "2026-12-05T02:05:00Z",
+                }
+            ]
+        },
+    )
 
     id: int
     name: str
@@ -108,7 +145,27 @@ class TaskIn(BaseModel):
 class TaskOut(BaseModel):
     """A report task."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "title": "工业企业复工复产情况周报",
+                    "issuing_body": "苏州市工业和信息化局",
+                    "cadence": "weekly",
+                    "due_day": 5,
+                    "due_on": None,
+                    "lead_days": 1,
+                    "template_id": 1,
+                    "owner": "analyst",
+                    "active": True,
+                    "created_by": "analyst",
+                    "created_at": "2026-12-05T02:06:00Z",
+                }
+            ]
+        },
+    )
 
     id: int
     title: str
@@ -127,7 +184,40 @@ class TaskOut(BaseModel):
 class RunOut(BaseModel):
     """One period's report: generated values, corrections beside them, its state."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "task_id": 1,
+                    "period_key": "2026-W18",
+                    "period_start": "2026-04-27",
+                    "period_end": "2026-05-03",
+                    "due_on": "2026-05-01",
+                    "status": "draft",
+                    "generated": {"复工复产周报!D22": 0.931},
+                    "corrections": {
+                        "复工复产周报!D22": {
+                            "value": 0.93,
+                            "by": "analyst",
+                            "at": "2026-04-30T02:00:00+00:00",
+                            "note": "按镇上报口径",
+                        }
+                    },
+                    "problems": [],
+                    "sha256": "5d1e" + "0" * 60,
+                    "generated_at": "2026-04-30T00:00:00Z",
+                    "generated_by": "reporting",
+                    "approved_by": None,
+                    "approved_at": None,
+                    "submitted_by": None,
+                    "submitted_at": None,
+                    "note": "",
+                }
+            ]
+        },
+    )
 
     id: int
     task_id: int
@@ -175,11 +265,30 @@ class CorrectionIn(BaseModel):
 class SubmitIn(BaseModel):
     """How it went up (a note kept with the archived file)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"note": "已通过市政务网报送"}]})
+
     note: str = Field(default="", max_length=1000)
 
 
 class DeadlineOut(BaseModel):
     """A period near today not yet submitted."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": 1,
+                    "title": "工业企业复工复产情况周报",
+                    "issuing_body": "苏州市工业和信息化局",
+                    "period": "2026-W49",
+                    "due": "2026-12-04",
+                    "overdue": True,
+                    "run_id": 7,
+                    "status": "approved",
+                }
+            ]
+        }
+    )
 
     task_id: int
     title: str

@@ -28,6 +28,7 @@ __all__ = ["Anchor", "CellValue", "check_template", "fill", "sheet_names"]
 CellValue = float | int | str | None
 MAX_TEMPLATE = 5 << 20
 MAX_REGION_CELLS = 5000
+MAX_COLUMN, MAX_ROW = 16384, 1048576  # XFD, the last row of a sheet
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,10 @@ class Anchor:
                 N_("{ref} is no cell or range"), code="bad_anchor", ref=self.ref[:40]
             )
         c1, r1, c2, r2 = (int(c) for c in cols)  # type: ignore[arg-type]  # None refused above
+        if not (1 <= c1 <= c2 <= MAX_COLUMN and 1 <= r1 <= r2 <= MAX_ROW):
+            raise InvalidInput(
+                N_("{ref} is no cell or range"), code="bad_anchor", ref=self.ref[:40]
+            )
         if (c2 - c1 + 1) * (r2 - r1 + 1) > MAX_REGION_CELLS:
             raise InvalidInput(
                 N_("{ref} spans more than {top} cells"),
