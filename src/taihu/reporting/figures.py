@@ -80,8 +80,8 @@ def _end_of(day: date) -> datetime:
 
 # -- monitor ---------------------------------------------------------------------------------
 
-_GROUP_DOC = "one of township, industry, chain, segment, list (its key in the next parameter)"
-_DAY_DOC = (
+_GROUP_DOC = N_("one of township, industry, chain, segment, list (its key in the next parameter)")
+_DAY_DOC = N_(
     "the day read: latest (default: the period's last day with readings), start, end, or YYYY-MM-DD"
 )
 
@@ -287,100 +287,103 @@ def _period_figure(what: str) -> Callable[[Scope, Mapping[str, str]], Awaitable[
 
 _MONITOR = {
     "group": _GROUP_DOC,
-    "key": "the group's key (township code, industry code, chain key, list id)",
+    "key": N_("the group's key (township code, industry code, chain key, list id)"),
     "day": _DAY_DOC,
 }
 _FIGURES = [
     Figure(
         "monitor.resumption_rate",
-        "Share of counted enterprises resumed (复工率), 0-1.",
+        N_("Share of counted enterprises resumed (resumption rate), 0-1."),
         _MONITOR,
         _index_figure("resumption_rate"),
     ),
     Figure(
         "monitor.production_rate",
-        "Power used against the baseline (复产率), 0-1.",
+        N_("Power used against the baseline (production rate), 0-1."),
         _MONITOR,
         _index_figure("production_rate"),
     ),
     Figure(
         "monitor.enterprises",
-        "Enterprises counted by the index (with baseline and reading).",
+        N_("Enterprises counted by the index (with baseline and reading)."),
         _MONITOR,
         _index_figure("enterprises"),
     ),
     Figure(
         "monitor.resumed",
-        "Enterprises resumed (power above the threshold).",
+        N_("Enterprises resumed (power above the threshold)."),
         _MONITOR,
         _index_figure("resumed"),
     ),
     Figure(
         "monitor.table",
-        "One row per group: name, counted, resumed, 复工率, 复产率.",
-        {"group": "township (default), industry, chain, segment or list", "day": _DAY_DOC},
+        N_("One row per group: name, counted, resumed, resumption rate, production rate."),
+        {"group": N_("township (default), industry, chain, segment or list"), "day": _DAY_DOC},
         _monitor_table,
         table=True,
     ),
     Figure(
         "enterprises.count",
-        "Registered enterprises at the period's end.",
+        N_("Registered enterprises at the period's end."),
         {
-            "township": "township code",
-            "industry": "industry code or its first digits",
-            "above_size": "yes: 规上 only; no: the others",
-            "key_enterprise": "yes or no",
+            "township": N_("township code"),
+            "industry": N_("industry code or its first digits"),
+            "above_size": N_("yes: enterprises above designated size only; no: the others"),
+            "key_enterprise": N_("yes or no"),
         },
         _enterprises,
     ),
     Figure(
         "programmes.awards",
-        "Programme titles held at the period's end.",
-        {"programme": "programme key", "in_period": "yes: awarded within the period"},
+        N_("Programme titles held at the period's end."),
+        {"programme": N_("programme key"), "in_period": N_("yes: awarded within the period")},
         _awards,
     ),
     Figure(
         "identifiers.registrations",
-        "Identifiers registered within the period.",
-        {"prefix": "one enterprise prefix"},
+        N_("Identifiers registered within the period."),
+        {"prefix": N_("one enterprise prefix")},
         _identifier_figure("registrations"),
     ),
     Figure(
         "identifiers.resolutions",
-        "Identifier resolutions within the period.",
-        {"prefix": "one enterprise prefix"},
+        N_("Identifier resolutions within the period."),
+        {"prefix": N_("one enterprise prefix")},
         _identifier_figure("resolutions"),
     ),
     Figure(
         "devices.count",
-        "Devices registered at the period's end.",
-        {"kind": "device or gateway"},
+        N_("Devices registered at the period's end."),
+        {"kind": N_("device or gateway")},
         _devices,
     ),
     Figure(
         "surveys.responses",
-        "Responses to a survey received within the period.",
-        {"survey": "the survey's form id", "state": "a review state"},
+        N_("Responses to a survey received within the period."),
+        {"survey": N_("the survey's form id"), "state": N_("a review state")},
         _responses,
         required=("survey",),
     ),
     Figure(
         "surveys.sum",
-        "Total of a numeric answer over a survey's responses in the period.",
+        N_("Total of a numeric answer over a survey's responses in the period."),
         {
-            "survey": "the survey's form id",
-            "field": "the question's name",
-            "state": "a review state (e.g. approved)",
+            "survey": N_("the survey's form id"),
+            "field": N_("the question's name"),
+            "state": N_("a review state (e.g. approved)"),
         },
         _survey_sum,
         required=("survey", "field"),
     ),
-    Figure("period.start", "The period's first day.", {}, _period_figure("start")),
-    Figure("period.end", "The period's last day.", {}, _period_figure("end")),
+    Figure("period.start", N_("The period's first day."), {}, _period_figure("start")),
+    Figure("period.end", N_("The period's last day."), {}, _period_figure("end")),
     Figure(
-        "period.key", "The period's key (2026-W18, 2026-04, 2026-Q2).", {}, _period_figure("key")
+        "period.key",
+        N_("The period's key (2026-W18, 2026-04, 2026-Q2)."),
+        {},
+        _period_figure("key"),
     ),
-    Figure("period.due", "The period's deadline.", {}, _period_figure("due")),
+    Figure("period.due", N_("The period's deadline."), {}, _period_figure("due")),
 ]
 CATALOGUE: Mapping[str, Figure] = {f.name: f for f in _FIGURES}
 
