@@ -11,11 +11,12 @@ from taihu.reporting.models import ReportRun, ReportTask, ReportTemplate
 from taihu.reporting.periods import CADENCES, Cadence, Period
 from taihu.reporting.service import Deadline, ReportingService, cell_value
 from taihu.reporting.tasks import Binding, TaskBook, TaskSpec, cadence_of
-from taihu.reporting.workbook import Anchor, check_template, fill, sheet_names
+from taihu.reporting.workbook import MAX_TEMPLATE, Anchor, check_template, fill, sheet_names
 
 __all__ = [
     "CADENCES",
     "CATALOGUE",
+    "MAX_TEMPLATE",
     "Anchor",
     "Binding",
     "Cadence",

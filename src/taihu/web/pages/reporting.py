@@ -17,9 +17,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from taihu.accounts import Permission, SessionInfo
 from taihu.core import N_, DbSession, Id, InvalidInput, RuntimeDep, TaihuError, read_upload
-from taihu.reporting import CADENCES, CATALOGUE, Binding, ReportingService, TaskSpec
+from taihu.reporting import (
+    CADENCES,
+    CATALOGUE,
+    MAX_TEMPLATE,
+    Binding,
+    ReportingService,
+    TaskSpec,
+)
 from taihu.reporting.api import run_filename, workbook_download
-from taihu.reporting.workbook import MAX_TEMPLATE
 from taihu.web.clock_format import read_day
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.flash import flash
