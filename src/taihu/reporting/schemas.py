@@ -77,7 +77,7 @@ class BindingsIn(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"bindings": [_BINDING]}]})
 
-    bindings: list[BindingIn] = Field(max_length=500)
+    bindings: list[BindingIn] = Field(max_length=200)
 
 
 class TemplateOut(BaseModel):

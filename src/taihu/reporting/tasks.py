@@ -22,7 +22,7 @@ from taihu.settings import MonitorSettings
 __all__ = ["Binding", "TaskBook", "TaskSpec", "cadence_of", "sha256_of"]
 
 
-MAX_BINDINGS = 500
+MAX_BINDINGS = 200
 
 
 @dataclass(frozen=True, slots=True)
