@@ -37,6 +37,7 @@ __all__ = [
     "MqttSettings",
     "NodeSettings",
     "NoticeSettings",
+    "ReportingSettings",
     "SecuritySettings",
     "Settings",
     "SmsSettings",
@@ -64,6 +65,7 @@ _SECTIONS = frozenset(
         "sms",
         "alarms",
         "sparkplug",
+        "reporting",
     }
 )
 
@@ -456,6 +458,20 @@ class SmsSettings(BaseSettings):
     )  # fmt: skip
 
 
+class ReportingSettings(BaseSettings):
+    """Reports to upper departments: when the server generates the period's drafts."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_REPORTING_", extra="ignore")
+
+    job_seconds: int = Field(
+        default=600, ge=0, le=86400,
+        description="How often the server generates the report drafts that are due (0: never).",
+    )  # fmt: skip
+    upcoming_days: int = Field(
+        default=14, ge=1, le=92, description="How far ahead the home page lists deadlines."
+    )
+
+
 class SecuritySettings(BaseSettings):
     """Secrets, sessions, tokens and login throttling."""
 
@@ -573,6 +589,7 @@ class Settings(BaseSettings):
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
+    reporting: ReportingSettings = Field(default_factory=ReportingSettings)
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
     sparkplug: SparkplugSettings = Field(default_factory=SparkplugSettings)
 

@@ -31,6 +31,7 @@ class Permission(StrEnum):
     READ_INBOX = "read_inbox"
     REVIEW_PROGRAMMES = "review_programmes"
     VIEW_PROGRAMME_REGISTRY = "view_programme_registry"
+    FILE_REPORTS = "file_reports"
 
 
 GRANTS: Mapping[Permission, frozenset[Role]] = {
@@ -46,6 +47,7 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.READ_INBOX: frozenset({Role.ENTERPRISE}),
     Permission.REVIEW_PROGRAMMES: frozenset({Role.BUREAU}),
     Permission.VIEW_PROGRAMME_REGISTRY: frozenset({Role.BUREAU, Role.AUDITOR}),
+    Permission.FILE_REPORTS: frozenset({Role.BUREAU}),
 }
 
 

@@ -33,8 +33,9 @@ from taihu.identifiers import (
     spread_datagrams,
 )
 from taihu.monitor import MeterSync
+from taihu.reporting import ReportJobs
 from taihu.settings import Settings
-from taihu.web import CoalescingHttpToolsProtocol, create_app, tune_collector
+from taihu.web import CoalescingHttpToolsProtocol, create_app, notice_jobs_for, tune_collector
 
 __all__ = [
     "UVICORN_OPTIONS",
@@ -208,13 +209,20 @@ def _mqtt_in_thread(settings: Settings, sock: socket.socket) -> None:
         sparkplug = SparkplugHost(
             hub, settings.sparkplug, status_path=settings.data_dir / STATUS_FILE
         )
+        report_jobs = ReportJobs(db, settings, SystemClock())
+        # The workers' applications run none of these: they belong to the process of the hub.
+        notice_jobs = notice_jobs_for(settings, db, SystemClock())
         await hub.start(sock)
         if settings.sparkplug.enabled:
             sparkplug.start()
         meter_sync.start()
+        report_jobs.start()
+        notice_jobs.start()
         try:
             await asyncio.Event().wait()
         finally:
+            await notice_jobs.stop()
+            await report_jobs.stop()
             await meter_sync.stop()
             await sparkplug.stop()
             await hub.stop()

@@ -1,6 +1,12 @@
 """Web assembly: the ASGI application, console pages, i18n and static assets."""
 
-from taihu.web.app import SchemaOutdatedError, app_from_environment, create_app, tune_collector
+from taihu.web.app import (
+    SchemaOutdatedError,
+    app_from_environment,
+    create_app,
+    notice_jobs_for,
+    tune_collector,
+)
 from taihu.web.http_protocol import CoalescingHttpToolsProtocol
 
 __all__ = [
@@ -8,5 +14,6 @@ __all__ = [
     "SchemaOutdatedError",
     "app_from_environment",
     "create_app",
+    "notice_jobs_for",
     "tune_collector",
 ]

@@ -42,6 +42,8 @@ from taihu.monitor import api as monitor_api
 from taihu.notices import NoticeJobs, SmtpMailer, sms_gateway
 from taihu.notices import api as notices_api
 from taihu.programmes import api as programmes_api
+from taihu.reporting import ReportJobs
+from taihu.reporting import api as reporting_api
 from taihu.settings import Settings
 from taihu.surveys import api as surveys_api
 from taihu.surveys import openrosa_router
@@ -63,6 +65,7 @@ from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
 from taihu.web.pages import notices as notices_pages
 from taihu.web.pages import programmes as programme_pages
+from taihu.web.pages import reporting as reporting_pages
 from taihu.web.pages import surveys as survey_pages
 from taihu.web.pages import wall as wall_pages
 from taihu.web.security_audit import SecurityAudit
@@ -115,12 +118,8 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     )
     filer = Filer(database, settings.node, runtime.clock)
     meter_sync = MeterSync(database, settings, runtime.clock)
-    mailer = SmtpMailer(settings.notices)
-    notice_jobs = NoticeJobs(
-        database, settings.notices, runtime.clock, mailer=mailer if mailer.configured else None,
-        sms=sms_gateway(settings.sms), translate=catalogs().get(settings.console.language).gettext,
-        sms_settings=settings.sms,
-    )  # fmt: skip
+    notice_jobs = notice_jobs_for(settings, database, runtime.clock)
+    report_jobs = ReportJobs(database, settings, runtime.clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -135,6 +134,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
                 sparkplug.start()
             meter_sync.start()  # in the process that runs the hub, so once per server
             notice_jobs.start()
+            report_jobs.start()
         handle = None
         if handle_sockets is not None:
             port = handle_sockets[0].getsockname()[1]
@@ -150,6 +150,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
         finally:
             await meter_sync.stop()  # lets a sync under way finish (bounded)
             await notice_jobs.stop()
+            await report_jobs.stop()
             await filer.stop()
             if handle is not None:
                 await handle.stop()
@@ -185,6 +186,16 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     _include_routers(app)
     install_openapi(app)
     return app
+
+
+def notice_jobs_for(settings: Settings, database: Database, clock: Clock) -> NoticeJobs:
+    """The notices' publishing and delivery rounds, with the channels the settings configure."""
+    mailer = SmtpMailer(settings.notices)
+    return NoticeJobs(
+        database, settings.notices, clock, mailer=mailer if mailer.configured else None,
+        sms=sms_gateway(settings.sms), translate=catalogs().get(settings.console.language).gettext,
+        sms_settings=settings.sms,
+    )  # fmt: skip
 
 
 def _alarm_engine(settings: Settings, runtime: Runtime, hub: DeviceHub) -> AlarmEngine:
@@ -251,6 +262,8 @@ _ROUTERS = (
     contacts_pages.router,
     programmes_api.router,
     programme_pages.router,
+    reporting_api.router,
+    reporting_pages.router,
     console.router,
     home_pages.router,
     wall_pages.router,

@@ -27,9 +27,11 @@ from taihu.devices import DeviceHub, DeviceService
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers import ApplicationService, StatisticsService
 from taihu.monitor import CaseFilter, CaseService
+from taihu.reporting import ReportingService
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import gettext_
 from taihu.web.pages.district import district_figures
+from taihu.web.pages.reporting import status_label
 
 __all__ = ["router"]
 
@@ -164,5 +166,12 @@ async def home(
                 enterprises=await EnterpriseService(session, runtime.clock).count(),
                 users=summary["users"], active_tokens=summary["active_tokens"],
             )  # fmt: skip
+        context["report_deadlines"] = None
+        if may(principal, Permission.FILE_REPORTS):
+            today = runtime.clock.now().astimezone(runtime.settings.console.zone).date()
+            context["report_deadlines"] = await ReportingService(session, runtime.clock).deadlines(
+                principal, today, runtime.settings.reporting.upcoming_days
+            )
+            context["status_label"] = status_label
     context["wall"] = may(principal, Permission.VIEW_WALL)
     return render_page(request, "home.html", who, **context)
