@@ -43,7 +43,7 @@ from taihu.notices import api as notices_api
 from taihu.programmes import api as programmes_api
 from taihu.settings import Settings
 from taihu.surveys import api as surveys_api
-from taihu.surveys import openrosa_router
+from taihu.surveys import feeding_router, openrosa_router
 from taihu.web import console, ops
 from taihu.web.body_limit import BodyLimit, upload_paths
 from taihu.web.errors import install_error_handlers
@@ -233,6 +233,7 @@ _ROUTERS = (
     monitor_api.router,
     monitor_pages.router,
     surveys_api.router,
+    feeding_router,
     openrosa_router,
     survey_pages.router,
     notices_api.router,
