@@ -119,8 +119,10 @@ def summarise(
         summary = QuestionSummary(item["path"], kind, item.get("label") or {})
         values = [v for data in answers for v in _values(data, item, repeats)]
         summary.answers = len(values)
-        if kind.startswith(("select_one", "select_multiple")):
-            picked = [p for v in values for p in (v.split() if "multiple" in kind else [v])]
+        plain = kind.replace(" ", "_")  # pyxform says "select one", XLSForm "select_one"
+        if plain.startswith(("select_one", "select_multiple", "select_all_that_apply")):
+            many = not plain.startswith("select_one")
+            picked = [p for v in values for p in (v.split() if many else [v])]
             listed = choices.get(str(item.get("list") or ""), [])
             names = [c["name"] for c in listed] + sorted(set(picked) - {c["name"] for c in listed})
             labels = {c["name"]: c.get("label") or {} for c in listed}
