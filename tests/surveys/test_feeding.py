@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -12,9 +13,12 @@ from taihu.accounts import AuditEntry, Role
 from taihu.chains import SupplyEdge
 from taihu.chains.templates import builtin_templates
 from taihu.core import Database, FrozenClock
+from taihu.enterprises import Enterprise
 from taihu.surveys import CHAIN_FORM_ID, bindings, chain_form_xlsx, convert_xlsform
 from tests.conftest import World
 from tests.surveys.helpers import TOWN, code, enterprises
+from tests.surveys.test_console import _csrf
+from tests.web.test_console import sign_in
 
 SUBS = f"/api/surveys/{CHAIN_FORM_ID}/submissions"
 
@@ -224,3 +228,48 @@ async def test_rejecting_leaves_nothing_and_registry_updates_carry_the_source(
         )
     again = await client.get(f"/api/surveys/{CHAIN_FORM_ID}/proposals", headers=chain.bureau)
     assert len(again.json()) == 6
+
+
+async def test_console_installs_shows_analytics_and_decides(
+    client: httpx.AsyncClient, chain: Chain, db: Database
+) -> None:
+    await _answer_and_approve(client, chain, "uuid:f3")
+    await sign_in(client, "zhang.wei")
+    listing = await client.get("/surveys")
+    token = _csrf(listing.text)
+    installed = await client.post("/survey-builtins/chain-survey", data={"csrf": token})
+    assert installed.status_code == 303
+    assert installed.headers["location"] == f"/surveys/{CHAIN_FORM_ID}"
+    client.cookies.set("taihu_lang", "zh-CN")
+    figures = await client.get(f"/surveys/{CHAIN_FORM_ID}/analytics")
+    assert figures.status_code == 200
+    assert "各镇（街道）回收率" in figures.text
+    assert "调研企业1" in figures.text  # asked, not answered
+    assert "最小 120，中位数 120，最大 120" in figures.text
+    page = await client.get(f"/surveys/{CHAIN_FORM_ID}/proposals")
+    assert page.status_code == 200
+    assert "宁波化纤" in page.text
+    assert "从业人员" in page.text
+    ids = [int(i) for i in re.findall(r"/proposals/(\d+)\"", page.text)]
+    assert len(ids) == 6  # one form per proposal; the unregistered customer's has no accept
+    assert page.text.count('value="accept"') == 5
+    forged = await client.post(
+        f"/surveys/{CHAIN_FORM_ID}/proposals/{ids[0]}", data={"csrf": "x", "action": "accept"}
+    )
+    assert forged.status_code == 403
+    done = await client.post(
+        f"/surveys/{CHAIN_FORM_ID}/proposals/{ids[0]}", data={"csrf": token, "action": "accept"}
+    )
+    assert done.status_code == 303
+    again = await client.post(
+        f"/surveys/{CHAIN_FORM_ID}/proposals/{ids[0]}", data={"csrf": token, "action": "accept"}
+    )
+    assert again.status_code == 303
+    shown = (await client.get(f"/surveys/{CHAIN_FORM_ID}/proposals")).text
+    assert "已接受" in shown
+    assert "已经是" in shown  # the flash of the second decision
+    async with db.session() as session:
+        employees = await session.scalar(
+            sa.select(Enterprise.employees).where(Enterprise.id == chain.ids[0])
+        )
+    assert employees == 120

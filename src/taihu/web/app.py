@@ -61,6 +61,7 @@ from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
 from taihu.web.pages import notices as notices_pages
 from taihu.web.pages import programmes as programme_pages
+from taihu.web.pages import survey_map as survey_map_pages
 from taihu.web.pages import surveys as survey_pages
 from taihu.web.pages import wall as wall_pages
 from taihu.web.security_audit import SecurityAudit
@@ -236,6 +237,7 @@ _ROUTERS = (
     feeding_router,
     openrosa_router,
     survey_pages.router,
+    survey_map_pages.router,
     notices_api.router,
     notices_pages.router,
     programmes_api.router,
