@@ -15,7 +15,7 @@ from taihu.core import JSONType, UTCDateTime
 revision = "surveys_0002"
 down_revision = "surveys_0001"
 branch_labels = None
-depends_on = ("chains_0006_edge_source",)
+depends_on = None
 
 
 def upgrade() -> None:
