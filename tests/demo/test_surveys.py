@@ -27,14 +27,8 @@ async def test_the_demo_contains_the_chain_survey_with_answers(
         assert survey.state == "open"
         states = list(await session.scalars(sa.select(Submission.review_state)))
         assert sorted(states) == ["approved"] * 4 + ["received"] * 2
-        decided = {
-            state: count
-            for state, count in (
-                await session.execute(
-                    sa.select(Proposal.state, sa.func.count()).group_by(Proposal.state)
-                )
-            ).all()
-        }
+        query = sa.select(Proposal.state, sa.func.count()).group_by(Proposal.state)
+        decided: dict[str, int] = dict((await session.execute(query)).tuples().all())
         assert decided["accepted"] >= 6
         assert decided["proposed"] >= 3
         sourced = list(
