@@ -28,7 +28,7 @@ async def test_the_demo_contains_the_chain_survey_with_answers(
         states = list(await session.scalars(sa.select(Submission.review_state)))
         assert sorted(states) == ["approved"] * 4 + ["received"] * 2
         query = sa.select(Proposal.state, sa.func.count()).group_by(Proposal.state)
-        decided: dict[str, int] = dict((await session.execute(query)).tuples().all())
+        decided: dict[str, int] = dict(list(await session.execute(query)))
         assert decided["accepted"] >= 6
         assert decided["proposed"] >= 3
         sourced = list(
