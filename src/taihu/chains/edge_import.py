@@ -241,6 +241,7 @@ async def _apply(
             before = edge_facts(previous)
             for name in ("annual_value", "ring", "substitutable", "supplier_name"):
                 setattr(previous, name, getattr(row, name))
+            previous.source = row.source or previous.source
             after = edge_facts(previous)
             if after != before:
                 previous.updated_at = now

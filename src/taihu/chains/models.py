@@ -111,6 +111,8 @@ class SupplyEdge(Base):
     substitutable: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Where the edge last came from when not typed or imported: ``survey:<form>/<instanceID>``.
+    source: Mapped[str | None] = mapped_column(sa.String(220), default=None)
 
 
 class OutsideSupplier(Base):

@@ -51,6 +51,7 @@ class EdgeIn:
     supplier_city: str | None = None
     supplier_province: str | None = None
     supplier_country: str | None = None
+    source: str | None = None  # a survey submission the edge was accepted from
 
 
 class ChainService:
@@ -485,7 +486,7 @@ def check_edge(edge: EdgeIn, buyer: Enterprise, supplier: Enterprise | None) -> 
     return SupplyEdge(
         supplier_id=supplier.id if supplier else None, supplier_key=key, supplier_name=name,
         buyer_id=buyer.id, input_category=item, annual_value=float(edge.annual_value),
-        ring=ring.value, substitutable=edge.substitutable,
+        ring=ring.value, substitutable=edge.substitutable, source=edge.source,
     )  # fmt: skip
 
 
@@ -494,4 +495,5 @@ def edge_facts(row: SupplyEdge) -> dict[str, object]:
     return {
         "supplier": row.supplier_key, "buyer_id": row.buyer_id, "input": row.input_category,
         "value": row.annual_value, "ring": row.ring, "substitutable": row.substitutable,
+        **({"source": row.source} if row.source else {}),
     }  # fmt: skip

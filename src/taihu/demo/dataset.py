@@ -24,6 +24,7 @@ from taihu.demo.identifiers import IDENTIFIER_STEPS, seed_identifiers
 from taihu.demo.monitor import seed_monitor
 from taihu.demo.notices import seed_notices
 from taihu.demo.reporting import seed_reporting
+from taihu.demo.surveys import seed_surveys
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers import SecretKeyBox
 from taihu.settings import SecuritySettings
@@ -135,7 +136,8 @@ async def seed_demo(
                 await accounts.add_membership(system, user, enterprise_ids[index])
         analyst = next(u for u in users if u.username == "analyst")
         await accounts.create_token(system, analyst, name="demo ERP sync", expires_days=90)
-        plan = demo_plan(await TemplateStore(session, clock).current())
+        chains = await TemplateStore(session, clock).current()
+        plan = demo_plan(chains)
         await seed_chains(session, clock, plan, progress=progress)
     await seed_identifiers(
         db, list(zip(enterprise_ids, ENTERPRISE_NAMES, strict=True)),
@@ -145,6 +147,7 @@ async def seed_demo(
     await seed_monitor(db, plan, end)
     await seed_notices(db, enterprise_ids, end)
     await seed_reporting(db, end)
+    await seed_surveys(db, plan, chains, end)
     return await seed_devices(db, enterprise_ids, end)
 
 

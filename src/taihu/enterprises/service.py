@@ -111,9 +111,18 @@ class EnterpriseService:
         return enterprise
 
     async def update(
-        self, actor: Principal, enterprise_id: int, name: str | None, profile: Profile
+        self,
+        actor: Principal,
+        enterprise_id: int,
+        name: str | None,
+        profile: Profile,
+        *,
+        source: str | None = None,
     ) -> Enterprise:
-        """Replace an enterprise's registry facts (admin or bureau); audited with the change."""
+        """Replace an enterprise's registry facts (admin or bureau); audited with the change.
+
+        ``source`` names where the facts came from (a survey submission) in the audit entry.
+        """
         actor.require_role(Role.BUREAU)
         enterprise = await self.get(actor, enterprise_id)
         after = profile.as_dict()
@@ -129,7 +138,8 @@ class EnterpriseService:
             enterprise.updated_at = self.clock.now()
             await record_audit(
                 self.session, actor, "enterprise.update", "enterprise", enterprise.id,
-                before={k: before[k] for k in changed}, after=changed, at=self.clock.now(),
+                before={k: before[k] for k in changed},
+                after={**changed, **({"source": source} if source else {})}, at=self.clock.now(),
             )  # fmt: skip
         return enterprise
 

@@ -3,7 +3,8 @@
 ``service`` is the bureau's side (drafts, publishing, receipts, reminders), ``inbox`` the
 enterprise's, ``audience`` resolves who a notice is for, ``body`` renders Markdown safely,
 ``channels`` holds the mail interface, ``sms`` the SMS one with its provider adapters
-(``aliyun``, ``tencent``), ``jobs`` the delivery job and ``outbox`` the SMS outbox.
+(``aliyun``, ``tencent``), ``jobs`` the delivery job and ``outbox`` the SMS outbox;
+``survey_reminders`` reminds enterprises of overdue surveys through their inbox.
 """
 
 from taihu.notices.aliyun import AliyunSms, aliyun_reports
@@ -13,13 +14,14 @@ from taihu.notices.body import render_body
 from taihu.notices.channels import DeliveryError, Mailer, OutgoingMail, SmtpMailer, sms_gateway
 from taihu.notices.contacts import Contacts
 from taihu.notices.inbox import Inbox, InboxItem
-from taihu.notices.jobs import DeliveryRound, NoticeJobs, deliver_due, publish_due
+from taihu.notices.jobs import DeliveryRound, NoticeJobs, deliver_due, publish_due, remind_surveys
 from taihu.notices.models import (
     Notice,
     NoticeAttachment,
     NoticeContact,
     NoticeDelivery,
     NoticeRecipient,
+    SurveyReminder,
 )
 from taihu.notices.outbox import SmsRound, deliver_sms, record_reports, recover_stale
 from taihu.notices.service import (
@@ -40,6 +42,7 @@ from taihu.notices.sms import (
     SmsRetry,
     SmsUncertain,
 )
+from taihu.notices.survey_reminders import ReminderRound, remind_overdue_surveys
 from taihu.notices.tencent import TencentSms, tencent_reports
 
 __all__ = [
@@ -67,6 +70,7 @@ __all__ = [
     "OutgoingMail",
     "RateLimiter",
     "Receipt",
+    "ReminderRound",
     "SmsBatch",
     "SmsGateway",
     "SmsOutcome",
@@ -75,6 +79,7 @@ __all__ = [
     "SmsUncertain",
     "SmtpMailer",
     "Status",
+    "SurveyReminder",
     "TencentSms",
     "aliyun_reports",
     "deliver_due",
@@ -83,6 +88,8 @@ __all__ = [
     "receipts_out",
     "record_reports",
     "recover_stale",
+    "remind_overdue_surveys",
+    "remind_surveys",
     "render_body",
     "resolve_audience",
     "sms_gateway",

@@ -25,9 +25,10 @@ from taihu.notices.models import Notice, NoticeDelivery
 from taihu.notices.outbox import deliver_sms
 from taihu.notices.service import NoticeService
 from taihu.notices.sms import RateLimiter, SmsGateway
+from taihu.notices.survey_reminders import remind_overdue_surveys
 from taihu.settings import NoticeSettings, SmsSettings
 
-__all__ = ["DeliveryRound", "NoticeJobs", "deliver_due", "publish_due"]
+__all__ = ["DeliveryRound", "NoticeJobs", "deliver_due", "publish_due", "remind_surveys"]
 
 log = logging.getLogger("taihu.notices")
 SYSTEM = "notices"
@@ -39,6 +40,7 @@ class DeliveryRound:
     """What one round did."""
 
     published: list[int] = field(default_factory=list)
+    reminded: int = 0  # enterprises reminded of an overdue survey
     sent: int = 0
     retrying: int = 0
     failed: int = 0
@@ -62,6 +64,16 @@ async def publish_due(db: Database, clock: Clock) -> list[int]:
         except Exception:  # an audience emptied since scheduling: the others still go out
             log.exception("scheduled notice %s could not be published", notice_id)
     return done
+
+
+async def remind_surveys(db: Database, clock: Clock) -> int:
+    """Today's reminders of overdue surveys; how many enterprises they reached."""
+    try:
+        async with db.session() as session:
+            return (await remind_overdue_surveys(session, clock)).enterprises
+    except Exception:  # another server reminded the same enterprise first: tomorrow's round
+        log.exception("survey reminders failed")
+        return 0
 
 
 def _compose(
@@ -150,11 +162,12 @@ class NoticeJobs:
     async def round(self) -> DeliveryRound:
         """One round: publish what is due, send what is due."""
         published = await publish_due(self.db, self.clock)
+        reminded = await remind_surveys(self.db, self.clock)
         result = await deliver_due(self.db, self.clock, self.settings, mailer=self.mailer,
                                    sms=self.sms, translate=self.translate,
                                    sms_settings=self.sms_settings,
                                    limiter=self.limiter)  # fmt: skip
-        result.published = published
+        result.published, result.reminded = published, reminded
         return result
 
     def start(self) -> None:

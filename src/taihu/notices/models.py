@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -15,6 +15,7 @@ __all__ = [
     "NoticeContact",
     "NoticeDelivery",
     "NoticeRecipient",
+    "SurveyReminder",
 ]
 
 
@@ -134,3 +135,17 @@ class NoticeDelivery(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     report: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class SurveyReminder(Base):
+    """A reminder of an overdue survey sent to an enterprise's inbox: one a day at most."""
+
+    __tablename__ = "notice_survey_reminders"
+    __table_args__ = (sa.UniqueConstraint("survey_id", "enterprise_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_forms.id", ondelete="CASCADE"))
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(sa.Date())
+    notice_id: Mapped[int] = mapped_column(sa.ForeignKey("notices.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -3,16 +3,23 @@
 Modules: ``xlsform`` (pyxform conversion), ``openrosa`` (the wire format, no tables),
 ``models``, ``service`` (forms, versions, assignments), ``intake`` (app users, submissions),
 ``review`` (states, comments, edits, exports' rows), ``export`` (xlsx / CSV tables),
-``api`` (JSON routes) and ``openrosa_api`` (the OpenRosa routes).
+``api`` (JSON routes) and ``openrosa_api`` (the OpenRosa routes); feeding the map:
+``feeding`` (bindings, proposals from approved submissions), ``proposals`` (decisions),
+``chain_form`` (the built-in 产业链摸底 form), ``analytics`` and ``feeding_api``.
 """
 
+from taihu.surveys.analytics import Figures, survey_figures
+from taihu.surveys.chain_form import CHAIN_FORM_ID, chain_form_xlsx, install_chain_form
 from taihu.surveys.export import Table, build_tables, csv_zip, xlsx
+from taihu.surveys.feeding import Bindings, bindings, source_of
+from taihu.surveys.feeding_api import router as feeding_router
 from taihu.surveys.intake import Device, Intake, IssuedAppUser, Part, SubmitResult
 from taihu.surveys.models import (
     AppUser,
     Assignment,
     FormMedia,
     FormVersion,
+    Proposal,
     Submission,
     SubmissionAttachment,
     SubmissionEvent,
@@ -20,16 +27,21 @@ from taihu.surveys.models import (
     SurveyTarget,
 )
 from taihu.surveys.openrosa_api import router as openrosa_router
+from taihu.surveys.proposals import PROPOSAL_STATES, ProposalRow, Proposals
 from taihu.surveys.review import REVIEW_STATES, Review, SubmissionFilter
 from taihu.surveys.service import MySurvey, ResponseRate, SurveyService, UploadedVersion
 from taihu.surveys.xlsform import ConvertedForm, FormProblem, convert_xlsform
 
 __all__ = [
+    "CHAIN_FORM_ID",
+    "PROPOSAL_STATES",
     "REVIEW_STATES",
     "AppUser",
     "Assignment",
+    "Bindings",
     "ConvertedForm",
     "Device",
+    "Figures",
     "FormMedia",
     "FormProblem",
     "FormVersion",
@@ -37,6 +49,9 @@ __all__ = [
     "IssuedAppUser",
     "MySurvey",
     "Part",
+    "Proposal",
+    "ProposalRow",
+    "Proposals",
     "ResponseRate",
     "Review",
     "Submission",
@@ -49,9 +64,15 @@ __all__ = [
     "SurveyTarget",
     "Table",
     "UploadedVersion",
+    "bindings",
     "build_tables",
+    "chain_form_xlsx",
     "convert_xlsform",
     "csv_zip",
+    "feeding_router",
+    "install_chain_form",
     "openrosa_router",
+    "source_of",
+    "survey_figures",
     "xlsx",
 ]

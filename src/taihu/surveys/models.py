@@ -23,6 +23,7 @@ __all__ = [
     "Assignment",
     "FormMedia",
     "FormVersion",
+    "Proposal",
     "Submission",
     "SubmissionAttachment",
     "SubmissionEvent",
@@ -205,3 +206,31 @@ class SubmissionEvent(Base):
     path: Mapped[str | None] = mapped_column(sa.String(300), default=None)
     before: Mapped[Any] = mapped_column(JSONType, nullable=True, default=None)
     after: Mapped[Any] = mapped_column(JSONType, nullable=True, default=None)
+
+
+class Proposal(Base):
+    """A registry update or a supply edge an approved submission proposes, until decided."""
+
+    __tablename__ = "survey_proposals"
+    __table_args__ = (sa.UniqueConstraint("submission_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_forms.id", ondelete="CASCADE"), index=True
+    )
+    submission_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_submissions.id", ondelete="CASCADE")
+    )
+    enterprise_id: Mapped[int] = mapped_column(_enterprise_fk(), index=True)
+    # ``registry:employees``, ``edge:suppliers[2]``: one proposal per answer, however often
+    # the submission is approved again.
+    key: Mapped[str] = mapped_column(sa.String(120))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # registry, edge
+    before: Mapped[Any] = mapped_column(JSONType, nullable=True, default=None)
+    after: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    problem: Mapped[str | None] = mapped_column(sa.String(300), default=None)
+    state: Mapped[str] = mapped_column(sa.String(16))  # proposed, accepted, rejected
+    edge_id: Mapped[int | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(sa.String(128), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -19,6 +19,7 @@ from taihu.accounts import Principal, Role, record_audit
 from taihu.core import N_, Clock, InvalidInput, NotFound, SystemClock
 from taihu.enterprises import Enterprise
 from taihu.surveys.export import ExportRow, Table, build_tables
+from taihu.surveys.feeding import propose
 from taihu.surveys.models import (
     FormVersion,
     Submission,
@@ -170,6 +171,9 @@ class Review:
             after={"review_state": state},
             at=now,
         )
+        if state == "approved" and not submission.test:
+            # Bound answers become proposals an analyst accepts or rejects (feeding.py).
+            await propose(self.session, await self.survey(form_id), submission, now)
         return submission
 
     async def comment(

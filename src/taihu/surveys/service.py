@@ -299,6 +299,11 @@ class SurveyService:
             )
         )
 
+    async def versions_of(self, form_id: str) -> list[FormVersion]:
+        """A survey's versions by form id, none when there is no such survey (no role check)."""
+        survey = await self.session.scalar(sa.select(Survey).where(Survey.form_id == form_id))
+        return await self._versions(survey.id) if survey else []
+
     async def versions(self, actor: Principal, form_id: str) -> list[FormVersion]:
         """A survey's versions, oldest first."""
         return await self._versions((await self.get(actor, form_id)).id)

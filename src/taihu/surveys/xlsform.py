@@ -156,6 +156,7 @@ def _walk(
                         "type": "repeat",
                         "repeat": repeat,
                         "label": _label(child.get("label")),
+                        **_binding(child),
                     }
                 )
             _walk(
@@ -186,8 +187,16 @@ def _walk(
                 "repeat": repeat,
                 "label": _label(child.get("label")),
                 "list": child.get("list_name") or child.get("itemset"),
+                **_binding(child),
             }
         )
+
+
+def _binding(child: dict[str, Any]) -> dict[str, str]:
+    """The ``bind::taihu:field`` column (pyxform keeps it as a bind attribute)."""
+    bind = child.get("bind")
+    value = bind.get("taihu:field") if isinstance(bind, dict) else None
+    return {"taihu": str(value).strip()} if value else {}
 
 
 def _choices(raw: dict[str, Any]) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from taihu.reporting import ReportJobs
 from taihu.reporting import api as reporting_api
 from taihu.settings import Settings
 from taihu.surveys import api as surveys_api
-from taihu.surveys import openrosa_router
+from taihu.surveys import feeding_router, openrosa_router
 from taihu.web import console, ops
 from taihu.web.body_limit import BodyLimit, upload_paths
 from taihu.web.errors import install_error_handlers
@@ -66,6 +66,7 @@ from taihu.web.pages import monitor as monitor_pages
 from taihu.web.pages import notices as notices_pages
 from taihu.web.pages import programmes as programme_pages
 from taihu.web.pages import reporting as reporting_pages
+from taihu.web.pages import survey_map as survey_map_pages
 from taihu.web.pages import surveys as survey_pages
 from taihu.web.pages import wall as wall_pages
 from taihu.web.security_audit import SecurityAudit
@@ -254,9 +255,11 @@ _ROUTERS = (
     monitor_api.router,
     monitor_pages.router,
     surveys_api.router,
+    feeding_router,
     openrosa_router,
     survey_pages.router,
     survey_fill.router,
+    survey_map_pages.router,
     notices_api.router,
     notices_pages.router,
     contacts_pages.router,
