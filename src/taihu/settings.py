@@ -207,10 +207,23 @@ class HandleSettings(BaseSettings):
         description="Seconds a new TCP connection has to send its first complete request.",
     )
     resolver_cache_entries: int = Field(
-        default=200_000,
+        default=2_000_000,
         ge=100,
         description="Identifiers each server process keeps resolved in memory (REST and Handle "
-        "protocol), 1-2 KB each (answer only, or record too); past it the older half is dropped.",
+        "protocol), 1-2 KB each (answers only, or record too); past it, or past "
+        "RESOLVER_CACHE_MEGABYTES, the older half is dropped.",
+    )
+    resolver_cache_megabytes: int = Field(
+        default=1024,
+        ge=1,
+        le=1 << 20,
+        description="Memory budget of each server process's resolution cache, in MiB (about "
+        "1.4 KB per identifier with both anonymous answers); past it the older half is dropped.",
+    )
+    resolver_warm: bool = Field(
+        default=True,
+        description="Read the served identifiers into each HTTP worker's resolution cache at "
+        "start, in the background, up to 90 % of its budget.",
     )
 
     @model_validator(mode="after")

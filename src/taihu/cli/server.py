@@ -181,7 +181,13 @@ def _handle_in_thread(
     async def _serve() -> None:
         db = database_for(settings)
         clock = SystemClock()
-        resolver = Resolver(db, clock, max_entries=settings.handle.resolver_cache_entries)
+        # Not warmed: with the workers answering UDP, the supervisor's share is small.
+        resolver = Resolver(
+            db,
+            clock,
+            max_entries=settings.handle.resolver_cache_entries,
+            max_bytes=settings.handle.resolver_cache_megabytes << 20,
+        )
         await resolver.open_pool()
         server = handle_server_for(settings, db, clock, resolver, sockets[0].getsockname()[1])
         await server.start(*sockets, relay_in=relay)

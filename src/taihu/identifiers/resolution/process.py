@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from taihu.core import Runtime
 from taihu.identifiers.resolution.resolver import Resolver
+from taihu.identifiers.resolution.warm import start_warming
 
 
 def resolver_of(request: Request) -> Resolver:
@@ -27,8 +28,13 @@ def resolver_in(state: Any) -> Resolver:
 
 def new_resolver(runtime: Runtime) -> Resolver:
     """A resolver sized by the node's settings."""
-    entries = runtime.settings.handle.resolver_cache_entries
-    return Resolver(runtime.db, runtime.clock, max_entries=entries)
+    handle = runtime.settings.handle
+    return Resolver(
+        runtime.db,
+        runtime.clock,
+        max_entries=handle.resolver_cache_entries,
+        max_bytes=handle.resolver_cache_megabytes << 20,
+    )
 
 
 async def open_resolver(app: Any, runtime: Runtime) -> Resolver:
@@ -36,4 +42,6 @@ async def open_resolver(app: Any, runtime: Runtime) -> Resolver:
     resolver = new_resolver(runtime)
     await resolver.open_pool()
     app.state.identifier_resolver = resolver
+    if runtime.settings.handle.resolver_warm:
+        start_warming(resolver)
     return resolver

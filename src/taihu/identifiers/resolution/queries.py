@@ -5,11 +5,13 @@ from __future__ import annotations
 __all__ = [
     "PG_ANSWERS",
     "PG_LOOKUP_MANY",
+    "PG_WARM",
     "SQLITE_ANSWERS",
     "SQLITE_CHANGES",
     "SQLITE_LATEST",
     "SQLITE_LOOKUP",
     "SQLITE_REST",
+    "SQLITE_WARM",
     "Answers",
 ]
 
@@ -47,3 +49,14 @@ SQLITE_LATEST = "SELECT max(id) FROM id_changes"
 SQLITE_CHANGES = "SELECT id, key FROM id_changes WHERE id > ? ORDER BY id"
 # key -> (handle, stored answer or None, record when there is no answer, prefix)
 Answers = dict[str, tuple[str, bytes | None, str | None, str]]
+# The cache's warm-up (warm.py): every served record in id order, a chunk at a time.
+SQLITE_WARM = (
+    "SELECT h.id, h.key, h.handle, h.record, h.wire, p.prefix "
+    "FROM id_handles h JOIN id_prefixes p ON p.id = h.prefix_id "
+    "WHERE h.id > ? AND p.status != 'revoked' ORDER BY h.id LIMIT ?"
+)
+PG_WARM = (
+    "SELECT h.id, h.key, h.handle, h.record, h.wire, p.prefix "
+    "FROM id_handles h JOIN id_prefixes p ON p.id = h.prefix_id "
+    "WHERE h.id > $1 AND p.status != 'revoked' ORDER BY h.id LIMIT $2"
+)

@@ -20,20 +20,25 @@ from taihu.identifiers.models import HandleRow, Prefix
 from taihu.identifiers.resolution.queries import (
     PG_ANSWERS,
     PG_LOOKUP_MANY,
+    PG_WARM,
     SQLITE_ANSWERS,
     SQLITE_REST,
+    SQLITE_WARM,
     Answers,
 )
 
-__all__ = ["Found", "RecordReads"]
+__all__ = ["Found", "RecordReads", "WarmRow"]
 
 _SQLITE_MMAP_BYTES = 4 << 30
 _SQLITE_CACHE_KIB = 32 << 10
+_WARM = sa.text(SQLITE_WARM.replace("h.id > ?", "h.id > :after").replace("LIMIT ?", "LIMIT :limit"))
 _HANDLES = sa.inspect(HandleRow).local_table
 _PREFIXES = sa.inspect(Prefix).local_table
 # A read row: handle, record, prefix, and where the row keeps a wire answer its head (the
 # seconds it may be cached, the public value count: records.wire_values.wire_answer).
 Found = tuple[str, str, str, bytes | None]
+# A row of the cache's warm-up: id, key, handle, record, stored wire answer, prefix.
+WarmRow = tuple[int, str, str, str, bytes | None, str]
 
 
 class RecordReads:
@@ -45,6 +50,7 @@ class RecordReads:
         self._pool: asyncpg.Pool | None = None
         self._waiting: list[tuple[str, asyncio.Future[Found | None]]] = []
         self._reads: set[asyncio.Task[None]] = set()
+        self.warming: asyncio.Task[int] | None = None  # the cache's warm-up (warm.py)
         path = make_url(db.url).database or ""
         if db.dialect == "sqlite" and path not in {"", ":memory:"}:
             # On SQLite a point read by unique index takes microseconds: asking aiosqlite's
@@ -74,12 +80,28 @@ class RecordReads:
 
     async def aclose(self) -> None:
         """Close what the resolver opened."""
+        if self.warming is not None:
+            self.warming.cancel()
+            await asyncio.gather(self.warming, return_exceptions=True)
+            self.warming = None
         if self._reads:
             await asyncio.gather(*self._reads, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
         self.close()
+
+    async def read_chunk(self, after: int, limit: int) -> list[WarmRow]:
+        """Up to ``limit`` served records with ids past ``after``, in id order (the warm-up)."""
+        if self._sqlite is not None:
+            rows = self._sqlite.execute(SQLITE_WARM, (after, limit))
+            return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        if self._pool is not None:
+            rows = await self._pool.fetch(PG_WARM, after, limit)
+            return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        async with self.db.engine.connect() as conn:
+            found = await conn.execute(_WARM, {"after": after, "limit": limit})
+            return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in found]
 
     async def _read(self, key: str) -> Found | None:
         if self._sqlite is not None:

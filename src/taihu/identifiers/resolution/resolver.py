@@ -46,6 +46,7 @@ from taihu.identifiers.resolution.answers import (
     Entry,
     PublicAnswer,
     WireAnswer,
+    entry_bytes,
     rendered,
     ttl_seconds,
     wire_answer_of,
@@ -104,11 +105,18 @@ class Resolver(RecordReads):
         *,
         monotonic: Callable[[], float] = time.monotonic,
         max_entries: int = _MAX_ENTRIES,
+        max_bytes: int | None = None,
     ) -> None:
         super().__init__(db)
-        # 1-2 KB per entry (answer only, or record too), so the bound is the cache's memory:
-        # TAIHU_HANDLE_RESOLVER_CACHE_ENTRIES (bench/soak.py: the heap grows until it is reached).
+        # 1-2 KB per entry (answers only, or record too), bounded twice: by count
+        # (TAIHU_HANDLE_RESOLVER_CACHE_ENTRIES) and by the bytes the entries take as counted by
+        # ``entry_bytes`` (TAIHU_HANDLE_RESOLVER_CACHE_MEGABYTES); bench/soak.py: the heap grows
+        # until the first bound is reached.
         self.max_entries = max(int(max_entries), 2)
+        self.max_bytes = max_bytes if max_bytes is not None else self.max_entries * 2048
+        self.cached_bytes = 0
+        # Keys dropped while a warm-up read is in flight (``warm``): not cached from that read.
+        self.dropped_while_warming: set[str] | None = None
         self.clock = clock
         self.monotonic = monotonic
         self._cache: dict[str, Entry] = {}
@@ -121,7 +129,19 @@ class Resolver(RecordReads):
 
     def invalidate(self, key: str) -> None:
         """Forget a key (called by the process that wrote it)."""
-        self._cache.pop(key, None)
+        self._drop(key)
+
+    def _drop(self, key: str) -> None:
+        entry = self._cache.pop(key, None)
+        if entry is not None:
+            self.cached_bytes -= entry_bytes(key, entry)
+        if self.dropped_while_warming is not None:
+            self.dropped_while_warming.add(key)
+
+    def _replace(self, key: str, old: Entry, new: Entry) -> None:
+        """Put ``new`` where ``old`` was (the same key, a form rendered)."""
+        self._cache[key] = new
+        self.cached_bytes += entry_bytes(key, new) - entry_bytes(key, old)
 
     async def _sync(self, now: float) -> None:
         if self._sqlite is not None:
@@ -140,7 +160,7 @@ class Resolver(RecordReads):
                 .order_by(_CHANGES.c.id)
             )
             for change_id, key in rows:
-                self._cache.pop(key, None)
+                self._drop(key)
                 self._last_change = change_id
 
     def _sync_sqlite(self, conn: sqlite3.Connection, now: float) -> None:
@@ -150,7 +170,7 @@ class Resolver(RecordReads):
             self._last_change = int(conn.execute(SQLITE_LATEST).fetchone()[0] or 0)
             return
         for change_id, key in conn.execute(SQLITE_CHANGES, (self._last_change,)):
-            self._cache.pop(key, None)
+            self._drop(key)
             self._last_change = change_id
 
     async def lookup(self, key: str, *, fresh: bool = False) -> CachedRecord | None:
@@ -267,7 +287,8 @@ class Resolver(RecordReads):
                 missing.append(position)
                 continue
             if hit[WIRE_FORM] is None and hit[1]:
-                hit = cache[key] = rendered(hit, WIRE_FORM)
+                old, hit = hit, rendered(hit, WIRE_FORM)
+                self._replace(key, old, hit)
             bodies.append(hit[WIRE_FORM])
             prefixes.append(hit[2])
         self._count_all(prefixes)
@@ -305,7 +326,7 @@ class Resolver(RecordReads):
         name = handle.encode("utf-8")
         body = U32.pack(len(name)) + name + answer[4:]
         entry: Entry = (now + U32.unpack_from(answer)[0], handle, prefix, "", None, body)
-        self._remember(key, entry)
+        self.remember(key, entry)
         return entry
 
     async def _entry(self, key: str, form: int | None, *, fresh: bool = False) -> Entry:
@@ -328,8 +349,8 @@ class Resolver(RecordReads):
         ):
             return None
         if form is not None and hit[form] is None and hit[1]:
-            hit = rendered(hit, form)
-            self._cache[key] = hit
+            old, hit = hit, rendered(hit, form)
+            self._replace(key, old, hit)
         self._count(hit[2])
         return hit
 
@@ -343,7 +364,7 @@ class Resolver(RecordReads):
             body = spliced_body(row[0], row[1], public)
         if row is not None and body is not None:
             entry: Entry = (now + seconds, row[0], row[2], "", body, None)
-            self._remember(key, entry)
+            self.remember(key, entry)
         else:
             entry = self._put(key, row[:3] if row is not None else None, now, form)
         self._count(entry[2])
@@ -371,15 +392,40 @@ class Resolver(RecordReads):
             entry = (expires, handle, prefix, record, None, None)
             if form is not None:
                 entry = rendered(entry, form, values)
-        self._remember(key, entry)
+        self.remember(key, entry)
         return entry
 
-    def _remember(self, key: str, entry: Entry) -> None:
-        if len(self._cache) >= self.max_entries:
+    def remember(self, key: str, entry: Entry) -> None:
+        """Cache ``entry`` for ``key`` (evicting the older half when a bound is reached)."""
+        cache = self._cache
+        if len(cache) >= self.max_entries or self.cached_bytes >= self.max_bytes:
             # Drop the older half (dicts keep insertion order): cheap and good enough for LRU-ish.
-            for stale in list(self._cache)[: self.max_entries // 2]:
-                del self._cache[stale]
-        self._cache[key] = entry
+            for stale in list(cache)[: len(cache) // 2]:
+                self.cached_bytes -= entry_bytes(stale, cache.pop(stale))
+        old = cache.get(key)
+        if old is not None:
+            self.cached_bytes -= entry_bytes(key, old)
+        cache[key] = entry
+        self.cached_bytes += entry_bytes(key, entry)
+
+    def has_room(self, share: float = 1.0) -> bool:
+        """Whether the cache is below ``share`` of both its bounds."""
+        return (
+            len(self._cache) < self.max_entries * share
+            and self.cached_bytes < self.max_bytes * share
+        )
+
+    def cached(self, key: str) -> bool:
+        """Whether ``key`` has an entry (live or not)."""
+        return key in self._cache
+
+    def sync_due(self) -> bool:
+        """Whether the change log has not been read for ``SYNC_INTERVAL``, or ever."""
+        return self._last_change is None or self.monotonic() - self._last_sync >= SYNC_INTERVAL
+
+    async def sync(self) -> None:
+        """Read the change log now (dropping the keys written since the last read)."""
+        await self._sync(self.monotonic())
 
     def _count(self, prefix: str) -> None:
         if not prefix:
