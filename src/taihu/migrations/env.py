@@ -13,6 +13,7 @@ import taihu.identifiers
 import taihu.monitor
 import taihu.notices
 import taihu.programmes
+import taihu.solutions
 import taihu.surveys
 from taihu.core import Base
 
@@ -28,6 +29,7 @@ _CONTEXTS = (
     taihu.surveys,
     taihu.notices,
     taihu.programmes,
+    taihu.solutions,
 )
 
 connection = context.config.attributes.get("connection")

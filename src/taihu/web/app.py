@@ -42,6 +42,7 @@ from taihu.notices import LoggingSmsGateway, NoticeJobs, SmtpMailer
 from taihu.notices import api as notices_api
 from taihu.programmes import api as programmes_api
 from taihu.settings import Settings
+from taihu.solutions import api as solutions_api
 from taihu.surveys import api as surveys_api
 from taihu.surveys import openrosa_router
 from taihu.web import console, ops
@@ -61,6 +62,7 @@ from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
 from taihu.web.pages import notices as notices_pages
 from taihu.web.pages import programmes as programme_pages
+from taihu.web.pages import solutions as solution_pages
 from taihu.web.pages import surveys as survey_pages
 from taihu.web.pages import wall as wall_pages
 from taihu.web.security_audit import SecurityAudit
@@ -239,6 +241,8 @@ _ROUTERS = (
     notices_pages.router,
     programmes_api.router,
     programme_pages.router,
+    solutions_api.router,
+    solution_pages.router,
     console.router,
     home_pages.router,
     wall_pages.router,

@@ -177,6 +177,7 @@ def navigation(app: FastAPI, principal: Principal) -> list[NavItem]:
         NavItem("/inbox", gettext_("Inbox"), "mail"),
         NavItem("/programmes", gettext_("Programmes"), "award"),
         NavItem("/programmes/registry", gettext_("Award registry"), "list"),
+        NavItem("/solutions", gettext_("Solution pool"), "share"),
         NavItem("/enterprises", gettext_("Enterprises"), "building"),
         NavItem("/audit", gettext_("Audit log"), "list"),
         NavItem("/wall", gettext_("Wall display"), "monitor"),
