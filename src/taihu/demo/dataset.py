@@ -23,6 +23,7 @@ from taihu.demo.devices import SimulatedDevice, seed_devices
 from taihu.demo.identifiers import IDENTIFIER_STEPS, seed_identifiers
 from taihu.demo.monitor import seed_monitor
 from taihu.demo.notices import seed_notices
+from taihu.demo.solutions import seed_solutions
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers import SecretKeyBox
 from taihu.settings import SecuritySettings
@@ -143,6 +144,8 @@ async def seed_demo(
     )  # fmt: skip
     await seed_monitor(db, plan, end)
     await seed_notices(db, enterprise_ids, end)
+    # The district's own IIoT service company (the last enterprise) is one of the pool's providers.
+    await seed_solutions(db, enterprise_ids, demo_credit_code(len(ENTERPRISE_NAMES) - 1), end)
     return await seed_devices(db, enterprise_ids, end)
 
 
