@@ -25,9 +25,9 @@ from taihu.solutions.schemas import (
     ProviderOut,
     SolutionIn,
     SolutionOut,
+    SolutionTagIn,
+    SolutionTagOut,
     SuggestionOut,
-    TagIn,
-    TagOut,
 )
 from taihu.solutions.suggestions import SuggestionService
 
@@ -77,36 +77,40 @@ async def _need_out(needs: NeedService, actor: Principal, row: Need) -> NeedOut:
 @router.get(
     "/api/solutions/tags",
     summary="Scenario tags",
-    response_model=list[TagOut],
+    response_model=list[SolutionTagOut],
     description="The maintained vocabulary (设备上云, 能耗管理, 质量追溯 …).",
     responses=ERROR_RESPONSES,
 )
 async def list_tags(
     _principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
-) -> list[TagOut]:
-    return [TagOut.model_validate(t) for t in await PoolService(session, runtime.clock).tags()]
+) -> list[SolutionTagOut]:
+    return [
+        SolutionTagOut.model_validate(t) for t in await PoolService(session, runtime.clock).tags()
+    ]
 
 
 @router.post(
     "/api/solutions/tags",
     summary="Add a scenario tag",
-    response_model=TagOut,
+    response_model=SolutionTagOut,
     status_code=status.HTTP_201_CREATED,
     description="Admin.",
     responses=_WRITE,
 )
 async def add_tag(
-    body: TagIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
-) -> TagOut:
+    body: SolutionTagIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+) -> SolutionTagOut:
     row = await PoolService(session, runtime.clock).add_tag(
         principal, body.key, body.name_zh, body.name_en
     )
-    return TagOut.model_validate(row)
+    return SolutionTagOut.model_validate(row)
 
 
 @router.get(
     "/api/solutions/providers",
     summary="List providers",
+    description="Every provider of the pool (platform companies, service organisations, "
+    "research institutes), by name.",
     response_model=list[ProviderOut],
     responses=ERROR_RESPONSES,
 )
@@ -183,6 +187,7 @@ async def create_solution(
 @router.get(
     "/api/solutions/{solution_id:int}",
     summary="One solution",
+    description="Its scenarios, industry classes, chain segments, price range and cases.",
     response_model=SolutionOut,
     responses=_NOT_FOUND,
 )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal, Role, record_audit
 from taihu.core import N_, Clock, Conflict, InvalidInput, NotFound, SystemClock
+from taihu.enterprises import Enterprise
 from taihu.solutions.catalogue import NEED_ACTIONS, OUTCOMES
 from taihu.solutions.models import Need, NeedEvent, Provider, Solution
 from taihu.solutions.pool import PoolService
@@ -40,6 +41,12 @@ class NeedService:
         actor.require_enterprise(enterprise_id)
         if not title.strip():
             raise InvalidInput(N_("a need needs a title"), code="bad_need")
+        if await self.session.get(Enterprise, enterprise_id) is None:  # an admin may name any id
+            raise NotFound(
+                N_("no enterprise {enterprise}"),
+                code="enterprise_not_found",
+                enterprise=enterprise_id,
+            )
         known = {t.key for t in await PoolService(self.session, self.clock).tags()}
         if any(t not in known for t in tags):
             raise InvalidInput(
