@@ -253,11 +253,10 @@ async def _need_page(
     except TaihuError as exc:
         return _denied(request, who, exc)
     context = await _context(session, runtime)
-    wanted = [
-        s
-        for t in need.tags
-        for s in await PoolService(session, runtime.clock).search(SearchQuery(tag=t))
-    ]
+    pool = PoolService(session, runtime.clock)
+    # The solutions of the need's scenarios first, then the rest of the pool to choose from.
+    wanted = [s for t in need.tags for s in await pool.search(SearchQuery(tag=t))]
+    wanted += await pool.search(SearchQuery())
     return render_page(
         request,
         "solutions/need.html",
