@@ -73,12 +73,10 @@ async def test_suggestions_from_industry_chain_gaps_and_lacks(
     found = await _suggested(client, pool, "factory")
     assert "Textile energy" not in found  # nothing ties it to this enterprise
     assert found["Cable MES"] == ["fits its industry class 3833"]
-    assert found["Preform sourcing"] == [
-        "fills a chain gap (补链): no local enterprise in 光纤预制棒"
-    ]
+    assert found["Preform sourcing"] == ["fills a chain gap: no local enterprise in 光纤预制棒"]
     assert found["Devices kit"] == ["no device connected to the platform yet"]
     assert found["Codes"] == ["no identifier prefix registered yet"]
-    assert found["Cloud stars coaching"] == ["not yet a 星级上云 enterprise"]
+    assert found["Cloud stars coaching"] == ["not yet a star-rated cloud enterprise"]
     # Once the registry holds a 星级上云 award, that lack is gone.
     programmes = (await client.get("/api/programmes", headers=pool.h["bureau"])).json()
     stars = next(p for p in programmes if p["key"] == "cloud_stars")

@@ -87,12 +87,12 @@ class SuggestionService:
             for seg in analysis.segments:
                 if seg.missing:
                     out[seg.key] = Message(
-                        N_("fills a chain gap (补链): no local enterprise in {segment}"),
+                        N_("fills a chain gap: no local enterprise in {segment}"),
                         segment=seg.name,
                     )
                 elif seg.weak and seg.key not in out:
                     out[seg.key] = Message(
-                        N_("strengthens the chain (强链): weak local supply in {segment}"),
+                        N_("strengthens the chain: weak local supply in {segment}"),
                         segment=seg.name,
                     )
         return out
@@ -146,5 +146,5 @@ class SuggestionService:
 _LACK_REASONS = {
     "devices": Message(N_("no device connected to the platform yet")),
     "identifiers": Message(N_("no identifier prefix registered yet")),
-    "cloud_stars": Message(N_("not yet a 星级上云 enterprise")),
+    "cloud_stars": Message(N_("not yet a star-rated cloud enterprise")),
 }
