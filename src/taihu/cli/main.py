@@ -23,6 +23,7 @@ from taihu.notices import cli as notices_cli
 from taihu.programmes import cli as programmes_cli
 from taihu.reporting import cli as reporting_cli
 from taihu.settings import HandleSettings
+from taihu.solutions import cli as solutions_cli
 
 __all__ = ["app", "main"]
 
@@ -52,6 +53,7 @@ app.add_typer(monitor_cli.app, name="monitor")
 app.add_typer(notices_cli.app, name="notice")
 app.add_typer(programmes_cli.app, name="programme")
 app.add_typer(reporting_cli.app, name="report")
+app.add_typer(solutions_cli.app, name="solution")
 
 
 @app.callback()

@@ -24,6 +24,7 @@ from taihu.demo.identifiers import IDENTIFIER_STEPS, seed_identifiers
 from taihu.demo.monitor import seed_monitor
 from taihu.demo.notices import seed_notices
 from taihu.demo.reporting import seed_reporting
+from taihu.demo.solutions import seed_solutions
 from taihu.demo.surveys import seed_surveys
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers import SecretKeyBox
@@ -148,6 +149,8 @@ async def seed_demo(
     await seed_notices(db, enterprise_ids, end)
     await seed_reporting(db, end)
     await seed_surveys(db, plan, chains, end)
+    # The district's own IIoT service company (the last enterprise) is one of the pool's providers.
+    await seed_solutions(db, enterprise_ids, demo_credit_code(len(ENTERPRISE_NAMES) - 1), end)
     return await seed_devices(db, enterprise_ids, end)
 
 

@@ -14,6 +14,7 @@ import taihu.monitor
 import taihu.notices
 import taihu.programmes
 import taihu.reporting
+import taihu.solutions
 import taihu.surveys
 from taihu.core import Base
 
@@ -30,6 +31,7 @@ _CONTEXTS = (
     taihu.notices,
     taihu.programmes,
     taihu.reporting,
+    taihu.solutions,
 )
 
 connection = context.config.attributes.get("connection")

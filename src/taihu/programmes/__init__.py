@@ -22,6 +22,7 @@ from taihu.programmes.models import (
 from taihu.programmes.registry import AwardFilter, AwardRow, RegistryService
 from taihu.programmes.registry_import import import_awards
 from taihu.programmes.service import ProgrammeService
+from taihu.programmes.uploads import XLSX, attachment, uploads_of
 
 __all__ = [
     "DECISIONS",
@@ -31,6 +32,7 @@ __all__ = [
     "STAGES",
     "STAGE_LABELS",
     "STATUS_LABELS",
+    "XLSX",
     "ApplicationForm",
     "Award",
     "AwardFilter",
@@ -43,7 +45,9 @@ __all__ = [
     "ProgrammeSpec",
     "RegistryService",
     "StageStep",
+    "attachment",
     "builtin_programmes",
     "import_awards",
     "list_documents",
+    "uploads_of",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -22,9 +21,8 @@ from taihu.core import (
     RuntimeDep,
     SkipInvalid,
     import_upload,
-    read_upload,
 )
-from taihu.identifiers import MAX_DOCUMENT, DocumentUpload
+from taihu.identifiers import MAX_DOCUMENT
 from taihu.programmes.applications import ApplicationForm, ProgrammeApplications
 from taihu.programmes.catalogue import LEVELS, ProgrammeSpec
 from taihu.programmes.documents import list_documents
@@ -42,8 +40,9 @@ from taihu.programmes.schemas import (
     StepOut,
 )
 from taihu.programmes.service import ProgrammeService
+from taihu.programmes.uploads import XLSX, attachment, uploads_of
 
-__all__ = ["application_out", "attachment", "award_out", "router", "uploads_of"]
+__all__ = ["application_out", "award_out", "router"]
 
 router = APIRouter(tags=["programmes"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -53,7 +52,6 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "Not a valid step for the application's state"}
 }
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def application_out(
@@ -85,38 +83,6 @@ def award_out(row: AwardRow) -> AwardOut:
         until=a.until,
         source=a.source,
         note=a.note,
-    )
-
-
-async def uploads_of(
-    kinds: Sequence[str], files: Sequence[UploadFile | str | None]
-) -> list[tuple[str, DocumentUpload]]:
-    """Uploaded files paired with their kinds (bounded reads); empty file fields are skipped."""
-    if len(kinds) != len(files):
-        raise InvalidInput(N_("give one kind per file"), code="bad_document")
-    pairs = []
-
-    for kind, file in zip(kinds, files, strict=True):
-        if file is None or isinstance(file, str):
-            continue  # a file field left empty in a browser form arrives as ""
-        content = await read_upload(file, MAX_DOCUMENT)
-        if content or file.filename:
-            pairs.append((kind.strip(), DocumentUpload(file.filename or kind, content)))
-    return pairs
-
-
-def attachment(filename: str, content_type: str, content: bytes) -> Response:
-    """A stored document as a download the browser never renders in the console's origin."""
-    quoted = "".join(ch if ch.isascii() and ch not in '"\\' else "_" for ch in filename)
-    return Response(
-        content,
-        media_type=content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{quoted}"',
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
     )
 
 

@@ -45,6 +45,7 @@ from taihu.programmes import api as programmes_api
 from taihu.reporting import ReportJobs
 from taihu.reporting import api as reporting_api
 from taihu.settings import Settings
+from taihu.solutions import api as solutions_api
 from taihu.surveys import api as surveys_api
 from taihu.surveys import feeding_router, openrosa_router
 from taihu.web import console, ops
@@ -66,6 +67,7 @@ from taihu.web.pages import monitor as monitor_pages
 from taihu.web.pages import notices as notices_pages
 from taihu.web.pages import programmes as programme_pages
 from taihu.web.pages import reporting as reporting_pages
+from taihu.web.pages import solutions as solution_pages
 from taihu.web.pages import survey_map as survey_map_pages
 from taihu.web.pages import surveys as survey_pages
 from taihu.web.pages import wall as wall_pages
@@ -267,6 +269,8 @@ _ROUTERS = (
     programme_pages.router,
     reporting_api.router,
     reporting_pages.router,
+    solutions_api.router,
+    solution_pages.router,
     console.router,
     home_pages.router,
     wall_pages.router,

@@ -178,6 +178,7 @@ def navigation(app: FastAPI, principal: Principal) -> list[NavItem]:
         NavItem("/programmes", gettext_("Programmes"), "award"),
         NavItem("/programmes/registry", gettext_("Award registry"), "list"),
         NavItem("/reporting", gettext_("Reports upwards"), "list"),
+        NavItem("/solutions", gettext_("Solution pool"), "share"),
         NavItem("/enterprises", gettext_("Enterprises"), "building"),
         NavItem("/audit", gettext_("Audit log"), "list"),
         NavItem("/wall", gettext_("Wall display"), "monitor"),

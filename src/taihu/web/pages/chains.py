@@ -50,6 +50,7 @@ from taihu.enterprises import (
 )
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.i18n import N_, current_language, gettext_
+from taihu.web.pages.solutions import enterprise_panels
 
 __all__ = ["router"]
 
@@ -336,4 +337,5 @@ async def enterprise_page(
         suppliers=purchases,
         buyers=[x for x in edges if x.supplier_id == enterprise.id],
         tags=tags, ring_labels={k: gettext_(v) for k, v in RING_LABELS.items()}, names=names,
+        **await enterprise_panels(session, runtime, who, enterprise.id),
     )  # fmt: skip

@@ -25,15 +25,17 @@ from taihu.programmes import (
     LEVEL_LABELS,
     STAGE_LABELS,
     STATUS_LABELS,
+    XLSX,
     ApplicationForm,
     AwardFilter,
     ProgrammeApplications,
     ProgrammeService,
     RegistryService,
+    attachment,
     import_awards,
     list_documents,
+    uploads_of,
 )
-from taihu.programmes.api import XLSX, attachment, uploads_of
 from taihu.web import clock_format
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.i18n import current_language, gettext_
@@ -207,6 +209,21 @@ async def application_page(
     )
 
 
+async def _application_refused(
+    request: Request,
+    application_id: int,
+    who: SessionInfo,
+    session: DbSession,
+    runtime: RuntimeDep,
+    message: str,
+    status_code: int,
+) -> HTMLResponse:
+    """The application's page again, with why a step on it was refused."""
+    return await application_page(
+        request, application_id, who, session, runtime, error=message, status_code=status_code
+    )
+
+
 @router.post("/programmes/decide", response_model=None)
 async def decide_submit(
     request: Request,
@@ -240,25 +257,14 @@ async def decide_submit(
                 uploads=uploads,
             )
     except ValueError:
-        return await application_page(
-            request,
-            application_id,
-            who,
-            session,
-            runtime,
-            error=gettext_("Not a date: write it as %(day)s")
-            % {"day": clock_format.when(clock_format.SAMPLE_DAY, UTC, current_language.get())},
-            status_code=400,
+        sample = clock_format.when(clock_format.SAMPLE_DAY, UTC, current_language.get())
+        message = gettext_("Not a date: write it as %(day)s") % {"day": sample}
+        return await _application_refused(
+            request, application_id, who, session, runtime, message, 400
         )
     except TaihuError as exc:
-        return await application_page(
-            request,
-            application_id,
-            who,
-            session,
-            runtime,
-            error=exc.text(gettext_),
-            status_code=exc.status,
+        return await _application_refused(
+            request, application_id, who, session, runtime, exc.text(gettext_), exc.status
         )
     return RedirectResponse(f"/programmes/applications/{application_id}", status_code=303)
 
@@ -299,14 +305,8 @@ async def resubmit_submit(
                     comment,
                 )
     except TaihuError as exc:
-        return await application_page(
-            request,
-            application_id,
-            who,
-            session,
-            runtime,
-            error=exc.text(gettext_),
-            status_code=exc.status,
+        return await _application_refused(
+            request, application_id, who, session, runtime, exc.text(gettext_), exc.status
         )
     return RedirectResponse(f"/programmes/applications/{application_id}", status_code=303)
 

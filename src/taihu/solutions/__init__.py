@@ -1,0 +1,53 @@
+"""The solution resource pool (行业解决方案资源池), matchmaking (供需对接) and industry guides."""
+
+from taihu.solutions.catalogue import (
+    BUILTIN_TAGS,
+    KIND_LABELS,
+    KINDS,
+    LACK_TAGS,
+    NEED_ACTIONS,
+    NEED_STATUSES,
+    OUTCOMES,
+    STATUS_LABELS,
+)
+from taihu.solutions.guides import GuideService, GuideSpec
+from taihu.solutions.models import (
+    Guide,
+    Need,
+    NeedEvent,
+    Provider,
+    Solution,
+    SolutionCase,
+    SolutionTag,
+)
+from taihu.solutions.needs import NeedService
+from taihu.solutions.pool import CaseSpec, PoolService, ProviderSpec, SearchQuery, SolutionSpec
+from taihu.solutions.suggestions import Suggested, SuggestionService
+
+__all__ = [
+    "BUILTIN_TAGS",
+    "KINDS",
+    "KIND_LABELS",
+    "LACK_TAGS",
+    "NEED_ACTIONS",
+    "NEED_STATUSES",
+    "OUTCOMES",
+    "STATUS_LABELS",
+    "CaseSpec",
+    "Guide",
+    "GuideService",
+    "GuideSpec",
+    "Need",
+    "NeedEvent",
+    "NeedService",
+    "PoolService",
+    "Provider",
+    "ProviderSpec",
+    "SearchQuery",
+    "Solution",
+    "SolutionCase",
+    "SolutionSpec",
+    "SolutionTag",
+    "Suggested",
+    "SuggestionService",
+]

@@ -1,0 +1,371 @@
+"""Console pages of the solution pool: search, providers, solutions, needs; the public guides.
+
+Everyone signed in reads the pool; enterprise users post and follow their needs; the bureau
+matches and closes them. A published industry guide is a public page (no sign-in).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from taihu.accounts import Role, SessionInfo
+from taihu.core import DbSession, Id, RuntimeDep, TaihuError
+from taihu.enterprises import EnterpriseService, industry_classes
+from taihu.programmes import (
+    STATUS_LABELS as PROGRAMME_STATUS,
+)
+from taihu.programmes import (
+    AwardFilter,
+    ProgrammeApplications,
+    ProgrammeService,
+    RegistryService,
+)
+from taihu.solutions import (
+    KIND_LABELS,
+    STATUS_LABELS,
+    CaseSpec,
+    GuideService,
+    NeedService,
+    PoolService,
+    SearchQuery,
+    SuggestionService,
+)
+from taihu.web.console import Signed, render_page
+from taihu.web.i18n import current_language, gettext_
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _context(session: DbSession, runtime: RuntimeDep) -> dict[str, Any]:
+    pool = PoolService(session, runtime.clock)
+    zh = current_language.get() == "zh_CN"
+    tags = await pool.tags()
+    return {
+        "zh": zh,
+        "tags": tags,
+        "tag_name": {t.key: (t.name_zh if zh else t.name_en) for t in tags},
+        "providers": {p.id: p for p in await pool.providers()},
+        "kind_label": lambda k: gettext_(KIND_LABELS.get(k) or k),
+        "status_label": lambda k: gettext_(STATUS_LABELS.get(k) or k),
+        "industry_name": lambda c: (
+            industry_classes()[c].name(current_language.get()) if c in industry_classes() else c
+        ),
+    }
+
+
+def _csrf_ok(who: SessionInfo, csrf: str) -> bool:
+    return secrets.compare_digest(csrf, who.csrf_token)
+
+
+def _denied(request: Request, who: SessionInfo | None, exc: TaihuError) -> HTMLResponse:
+    return render_page(
+        request, "denied.html", who, status_code=exc.status, message=exc.text(gettext_)
+    )
+
+
+@router.get("/solutions", response_class=HTMLResponse)
+async def pool_page(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    tag: Annotated[str, Query(max_length=32)] = "",
+    industry: Annotated[str, Query(max_length=4)] = "",
+    segment: Annotated[str, Query(max_length=64)] = "",
+) -> HTMLResponse:
+    query = SearchQuery(q, tag, industry, segment)
+    results = await PoolService(session, runtime.clock).search(query)
+    return render_page(
+        request,
+        "solutions/index.html",
+        who,
+        query=query,
+        results=results,
+        admin=who.principal.is_admin,
+        **await _context(session, runtime),
+    )
+
+
+@router.post("/solutions/tags", response_model=None)
+async def tag_submit(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    key: Annotated[str, Form(max_length=32)] = "",
+    name_zh: Annotated[str, Form(max_length=64)] = "",
+    name_en: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    if not _csrf_ok(who, csrf):
+        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
+    try:
+        async with session.begin_nested():
+            await PoolService(session, runtime.clock).add_tag(who.principal, key, name_zh, name_en)
+    except TaihuError as exc:
+        return _denied(request, who, exc)
+    return RedirectResponse("/solutions", status_code=303)
+
+
+@router.get("/solutions/{solution_id:int}", response_class=HTMLResponse)
+async def solution_page(
+    request: Request, solution_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    pool = PoolService(session, runtime.clock)
+    try:
+        solution = await pool.solution(solution_id)
+    except TaihuError as exc:
+        return _denied(request, who, exc)
+    provider = await pool.provider(solution.provider_id)
+    return render_page(
+        request,
+        "solutions/solution.html",
+        who,
+        s=solution,
+        provider=provider,
+        cases=(await pool.cases([solution.id]))[solution.id],
+        editor=pool.may_edit(who.principal, provider),
+        **await _context(session, runtime),
+    )
+
+
+@router.post("/solutions/{solution_id:int}/cases", response_model=None)
+async def case_submit(
+    request: Request,
+    solution_id: Id,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    enterprise_name: Annotated[str, Form(max_length=200)] = "",
+    change: Annotated[str, Form(max_length=2000)] = "",
+    results: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    if not _csrf_ok(who, csrf):
+        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
+    try:
+        async with session.begin_nested():
+            await PoolService(session, runtime.clock).add_case(
+                who.principal, solution_id, CaseSpec(enterprise_name, change, results)
+            )
+    except TaihuError as exc:
+        return _denied(request, who, exc)
+    return RedirectResponse(f"/solutions/{solution_id}", status_code=303)
+
+
+@router.get("/solutions/providers/{provider_id}", response_class=HTMLResponse)
+async def provider_page(
+    request: Request, provider_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    pool = PoolService(session, runtime.clock)
+    try:
+        provider = await pool.provider(provider_id)
+    except TaihuError as exc:
+        return _denied(request, who, exc)
+    return render_page(
+        request,
+        "solutions/provider.html",
+        who,
+        provider=provider,
+        solutions=await pool.search(SearchQuery(provider_id=provider.id)),
+        editor=pool.may_edit(who.principal, provider),
+        **await _context(session, runtime),
+    )
+
+
+async def _needs_page(
+    request: Request,
+    who: SessionInfo,
+    session: DbSession,
+    runtime: RuntimeDep,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    rows, _ = await EnterpriseService(session, runtime.clock).list(who.principal, limit=5000)
+    names = {e.id: e.name for e in rows}
+    own = [(i, names[i]) for i in sorted(who.principal.enterprise_ids) if i in names]
+    return render_page(
+        request,
+        "solutions/needs.html",
+        who,
+        needs=await NeedService(session, runtime.clock).all(who.principal),
+        names=names,
+        own=own,
+        error=error,
+        status_code=status_code,
+        **await _context(session, runtime),
+    )
+
+
+@router.get("/solutions/needs", response_class=HTMLResponse)
+async def needs_page(
+    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    return await _needs_page(request, who, session, runtime)
+
+
+@router.post("/solutions/needs", response_model=None)
+async def need_submit(
+    request: Request,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    enterprise_id: Annotated[int, Form(ge=0)] = 0,
+    title: Annotated[str, Form(max_length=200)] = "",
+    description: Annotated[str, Form(max_length=4000)] = "",
+    tag: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    if not _csrf_ok(who, csrf):
+        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
+    try:
+        async with session.begin_nested():  # a refusal leaves nothing of the need
+            row = await NeedService(session, runtime.clock).post(
+                who.principal, enterprise_id, title, description, tuple(tag or ())
+            )
+    except TaihuError as exc:
+        return await _needs_page(request, who, session, runtime, exc.text(gettext_), exc.status)
+    return RedirectResponse(f"/solutions/needs/{row.id}", status_code=303)
+
+
+async def _need_page(
+    request: Request,
+    need_id: int,
+    who: SessionInfo,
+    session: DbSession,
+    runtime: RuntimeDep,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    needs = NeedService(session, runtime.clock)
+    try:
+        need = await needs.get(who.principal, need_id)
+        enterprise = await EnterpriseService(session, runtime.clock).get(
+            who.principal, need.enterprise_id
+        )
+    except TaihuError as exc:
+        return _denied(request, who, exc)
+    context = await _context(session, runtime)
+    pool = PoolService(session, runtime.clock)
+    # The solutions of the need's scenarios first, then the rest of the pool to choose from.
+    wanted = [s for t in need.tags for s in await pool.search(SearchQuery(tag=t))]
+    wanted += await pool.search(SearchQuery())
+    return render_page(
+        request,
+        "solutions/need.html",
+        who,
+        need=need,
+        enterprise=enterprise,
+        events=await needs.history(who.principal, need.id),
+        bureau=who.principal.role in (Role.BUREAU, Role.ADMIN),
+        owner=need.enterprise_id in who.principal.enterprise_ids,
+        candidates=list({s.id: s for s in wanted}.values()),
+        error=error,
+        status_code=status_code,
+        **context,
+    )
+
+
+@router.get("/solutions/needs/{need_id}", response_class=HTMLResponse)
+async def need_page(
+    request: Request, need_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    return await _need_page(request, need_id, who, session, runtime)
+
+
+@router.post("/solutions/needs/{need_id}/step", response_model=None)
+async def need_step_submit(
+    request: Request,
+    need_id: Id,
+    who: Signed,
+    session: DbSession,
+    runtime: RuntimeDep,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    action: Annotated[str, Form(max_length=16)] = "",
+    comment: Annotated[str, Form(max_length=1000)] = "",
+    solution_id: Annotated[int, Form(ge=0)] = 0,
+    outcome: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    if not _csrf_ok(who, csrf):
+        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
+    try:
+        async with session.begin_nested():
+            await NeedService(session, runtime.clock).act(
+                who.principal,
+                need_id,
+                action,
+                comment,
+                solution_id=solution_id or None,
+                outcome=outcome,
+            )
+    except TaihuError as exc:
+        return await _need_page(
+            request, need_id, who, session, runtime, exc.text(gettext_), exc.status
+        )
+    return RedirectResponse(f"/solutions/needs/{need_id}", status_code=303)
+
+
+@router.get("/guides", response_class=HTMLResponse)
+async def guides_page(request: Request, session: DbSession, runtime: RuntimeDep) -> HTMLResponse:
+    guides = await GuideService(session, runtime.clock).published()
+    return render_page(
+        request, "solutions/guides.html", None, guides=guides, **await _context(session, runtime)
+    )
+
+
+@router.get("/guides/{guide_id}", response_class=HTMLResponse)
+async def guide_page(
+    request: Request, guide_id: Id, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    service = GuideService(session, runtime.clock)
+    try:
+        guide = await service.get(guide_id)
+    except TaihuError as exc:
+        return _denied(request, None, exc)
+    solutions = await service.solutions(guide)
+    cases = await PoolService(session, runtime.clock).cases([s.id for s in solutions])
+    return render_page(
+        request,
+        "solutions/guide.html",
+        None,
+        guide=guide,
+        solutions=solutions,
+        cases=cases,
+        **await _context(session, runtime),
+    )
+
+
+async def enterprise_panels(
+    session: DbSession, runtime: RuntimeDep, who: SessionInfo, enterprise_id: int
+) -> dict[str, Any]:
+    """The enterprise page's honours, applications and the pool's suggestions."""
+    programmes = {p.id: p for p in await ProgrammeService(session, runtime.clock).all()}
+    awards = await RegistryService(session, runtime.clock).awards(
+        who.principal, AwardFilter(enterprise_id=enterprise_id)
+    )
+    applications = await ProgrammeApplications(session, runtime.clock).all(
+        who.principal, enterprise_id=enterprise_id
+    )
+    try:
+        suggested = await SuggestionService(session, runtime.clock).for_enterprise(
+            who.principal, enterprise_id
+        )
+    except TaihuError:
+        suggested = []
+    zh = current_language.get() == "zh_CN"
+    return {
+        "zh": zh,
+        "honours": awards,
+        "applications": applications[:50],
+        "programme_name": {i: (p.name_zh if zh else p.name_en) for i, p in programmes.items()},
+        "suggested": suggested[:10],
+        "translate": gettext_,
+        "application_status": lambda k: gettext_(PROGRAMME_STATUS.get(k) or k),
+    }
