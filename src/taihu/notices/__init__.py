@@ -5,6 +5,7 @@ enterprise's, ``audience`` resolves who a notice is for, ``body`` renders Markdo
 ``channels`` holds the mail and SMS interfaces and ``jobs`` the delivery job with its outbox.
 """
 
+from taihu.notices.alarm_mail import AlarmMailSender
 from taihu.notices.audience import AUDIENCE_KINDS, Audience, resolve_audience
 from taihu.notices.body import render_body
 from taihu.notices.channels import (
@@ -38,6 +39,7 @@ __all__ = [
     "AUDIENCE_KINDS",
     "CHANNELS",
     "MAX_ATTACHMENT",
+    "AlarmMailSender",
     "Audience",
     "Contacts",
     "DeliveryError",

@@ -17,7 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from taihu import __version__
 from taihu.accounts import SecurityLog
 from taihu.accounts import api as accounts_api
-from taihu.alarms import AlarmEngine
+from taihu.alarms import AlarmDelivery, AlarmEngine
 from taihu.alarms import api as alarms_api
 from taihu.chains import api as chains_api
 from taihu.core import MAX_UPLOAD, Clock, Database, Runtime, SystemClock, claim_slot, schema_state
@@ -38,7 +38,7 @@ from taihu.identifiers import (
 from taihu.identifiers import api as identifiers_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
-from taihu.notices import LoggingSmsGateway, NoticeJobs, SmtpMailer
+from taihu.notices import AlarmMailSender, LoggingSmsGateway, NoticeJobs, SmtpMailer
 from taihu.notices import api as notices_api
 from taihu.programmes import api as programmes_api
 from taihu.settings import Settings
@@ -115,6 +115,10 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
         database, settings.notices, runtime.clock, mailer=mailer if mailer.configured else None,
         sms=LoggingSmsGateway(), translate=catalogs().get(settings.console.language).gettext,
     )  # fmt: skip
+    alarm_delivery = AlarmDelivery(database, settings.alarms, clock=runtime.clock)
+    if mailer.configured:  # e-mail is notices' channel: registered here, above both contexts
+        translate = catalogs().get(settings.console.language).gettext
+        alarm_delivery.register("email", AlarmMailSender(mailer, translate))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -127,6 +131,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
             await hub.start(mqtt_socket)
             meter_sync.start()  # in the process that runs the hub, so once per server
             notice_jobs.start()
+            alarm_delivery.start()
         handle = None
         if handle_sockets is not None:
             port = handle_sockets[0].getsockname()[1]
@@ -142,6 +147,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
         finally:
             await meter_sync.stop()  # lets a sync under way finish (bounded)
             await notice_jobs.stop()
+            await alarm_delivery.stop()
             await filer.stop()
             if handle is not None:
                 await handle.stop()
@@ -164,6 +170,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     )
     app.state.runtime = runtime
     app.state.device_hub, app.state.alarm_engine = hub, alarm_engine
+    app.state.alarm_delivery = alarm_delivery
     app.state.templates = build_templates(settings)
     page_globals.install(app.state.templates.env)
     _install_middleware(app, settings, database, runtime)
