@@ -51,11 +51,11 @@ from taihu.web.front_door import FrontDoor
 from taihu.web.i18n import catalogs
 from taihu.web.middleware import RequestMiddleware
 from taihu.web.openapi import install_openapi
+from taihu.web.pages import alarm_feed, enterprise_forms, imports, page_globals, pickers
 from taihu.web.pages import alarms as alarm_pages
 from taihu.web.pages import chain_templates as chain_template_pages
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import devices as devices_pages
-from taihu.web.pages import enterprise_forms, imports, page_globals, pickers
 from taihu.web.pages import home as home_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
@@ -236,6 +236,7 @@ _ROUTERS = (
     devices_api.router,
     devices_pages.router,
     alarms_api.router,
+    alarm_feed.router,  # before alarm_pages: /alarms/notifications/… is not an alarm id
     alarm_pages.router,
     monitor_api.router,
     monitor_pages.router,
