@@ -296,6 +296,7 @@ Subscriptions = Annotated[SubscriptionService, Depends(_subscriptions)]
 @router.get(
     "/api/alarm-subscriptions",
     summary="Your alarm subscriptions",
+    description="The subscriptions of the signed-in person; webhook secrets are not shown again.",
     response_model=list[SubscriptionOut],
     responses=ERROR_RESPONSES,
 )
@@ -332,6 +333,7 @@ async def subscribe(
 @router.delete(
     "/api/alarm-subscriptions/{subscription_id}",
     summary="Unsubscribe",
+    description="Delete one of your subscriptions with its notifications. Audited.",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**ERROR_RESPONSES, 404: {"description": "No such subscription of yours"}},
 )

@@ -273,7 +273,17 @@ class SubscriptionIn(BaseModel):
 class SubscriptionOut(BaseModel):
     """A subscription; a webhook's secret is shown only in the answer to its creation."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {"id": 3, "channel": "webhook", "min_severity": "major", "enterprise_id": 12,
+                 "target": "https://scada.example.com/taihu-alarms",
+                 "secret": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                 "created_at": "2026-12-06T08:00:00Z"}
+            ]
+        },
+    )  # fmt: skip
 
     id: int
     channel: str
@@ -287,7 +297,18 @@ class SubscriptionOut(BaseModel):
 class NotificationOut(BaseModel):
     """A console notification of an alarm change."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {"id": 17, "alarm_id": 31, "event": "created",
+                 "payload": {"event": "created", "alarm_id": 31, "device_id": 7,
+                             "enterprise_id": 12, "name": "过热", "severity": "major",
+                             "value": 84.0, "at": "2026-12-06T08:00:00+00:00"},
+                 "created_at": "2026-12-06T08:00:01Z", "read_at": None}
+            ]
+        },
+    )  # fmt: skip
 
     id: int
     alarm_id: int

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +24,7 @@ from taihu.settings import AlarmSettings
 
 __all__ = ["RULES", "seed_alarms"]
 
-RULES = [
+RULES: list[dict[str, Any]] = [
     {"name": "过热", "kind": "threshold", "key": "temperature", "severity": "major",
      "spec": {"op": ">", "value": 75, "clear_op": "<", "clear_value": 65,
               "escalate_after_seconds": 150, "escalate_to": "critical"}},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,7 +26,7 @@ EVENT_LABELS = {"created": N_("Raised"), "escalated": N_("Escalated"), "cleared"
 CHANNEL_LABELS = {"console": N_("Console"), "webhook": N_("Webhook"), "email": N_("E-mail")}
 
 
-def _labels() -> dict[str, dict[str, str]]:
+def _labels() -> dict[str, Any]:
     return {
         "event_labels": {k: gettext_(v) for k, v in EVENT_LABELS.items()},
         "severity_labels": {k: gettext_(v) for k, v in SEVERITY_LABELS.items()},
