@@ -72,6 +72,8 @@ async def alarms_page(
         request, "alarms/list.html", who, rows=rows, total=total, page=page,
         pages=max(1, -(-total // _PAGE_SIZE)), status=status or "", severity=severity or "",
         device_id=device_id or "", enterprise_id=enterprise_id or "",
+        pager_query="".join(f"{k}={v}&" for k, v in (("status", status), ("severity", severity),
+                            ("device_id", device_id), ("enterprise_id", enterprise_id)) if v),
         statuses=["ACTIVE", "CLEARED", *STATUSES],
         status_labels={k: gettext_(v) for k, v in STATUS_LABELS.items()},
         severity_labels={k: gettext_(v) for k, v in SEVERITY_LABELS.items()},
