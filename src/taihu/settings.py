@@ -339,6 +339,24 @@ class AlarmSettings(BaseSettings):
     reload_interval: float = Field(
         default=30.0, gt=0, description="Seconds between reloads of the rules and devices."
     )
+    notify_limit: int = Field(
+        default=20, ge=1, description="Notifications per subscription within notify_window."
+    )
+    notify_window: float = Field(
+        default=3600.0, gt=0, description="Seconds of a subscription's rate limit window."
+    )
+    delivery_interval: float = Field(
+        default=2.0, gt=0, description="Seconds between rounds of webhook and e-mail delivery."
+    )
+    delivery_attempts: int = Field(
+        default=6, ge=1, description="Attempts at a notification before it is marked failed."
+    )
+    delivery_backoff: float = Field(
+        default=10.0, gt=0, description="Seconds before the first retry; doubled each time."
+    )
+    delivery_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a webhook receiver has to answer."
+    )
 
 
 class MonitorSettings(BaseSettings):

@@ -8,15 +8,19 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
 from taihu.alarms.engine import AlarmEngine
+from taihu.alarms.notifications import SubscriptionService
 from taihu.alarms.schemas import (
     AckIn,
     AlarmEventOut,
     AlarmOut,
     AlarmPage,
+    NotificationOut,
     PresenceOut,
     RuleIn,
     RuleOut,
     RulePatch,
+    SubscriptionIn,
+    SubscriptionOut,
     TbAlarmPage,
     tb_alarm,
 )
@@ -280,3 +284,77 @@ async def tb_clear(
     if engine is not None:
         engine.forget(alarm.device_id, alarm.rule_id)
     return tb_alarm(alarm)
+
+
+def _subscriptions(session: DbSession, runtime: RuntimeDep) -> SubscriptionService:
+    return SubscriptionService(session, runtime.clock)
+
+
+Subscriptions = Annotated[SubscriptionService, Depends(_subscriptions)]
+
+
+@router.get(
+    "/api/alarm-subscriptions",
+    summary="Your alarm subscriptions",
+    description="The subscriptions of the signed-in person; webhook secrets are not shown again.",
+    response_model=list[SubscriptionOut],
+    responses=ERROR_RESPONSES,
+)
+async def list_subscriptions(
+    principal: CurrentPrincipal, subscriptions: Subscriptions
+) -> list[SubscriptionOut]:
+    return [
+        SubscriptionOut.model_validate(s).model_copy(update={"secret": None})
+        for s in await subscriptions.mine(principal)
+    ]
+
+
+@router.post(
+    "/api/alarm-subscriptions",
+    summary="Subscribe to alarm notifications",
+    description="On created, escalated and cleared alarms from `min_severity` up: in the "
+    "console, to a signed webhook (its secret is in this answer only) or by e-mail. An "
+    "enterprise's users subscribe to their own enterprise. Audited.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SubscriptionOut,
+    responses=ERROR_RESPONSES,
+)
+async def subscribe(
+    body: SubscriptionIn, principal: CurrentPrincipal, subscriptions: Subscriptions
+) -> SubscriptionOut:
+    sub = await subscriptions.subscribe(
+        principal, channel=body.channel, min_severity=body.min_severity,
+        enterprise_id=body.enterprise_id, target=body.target,
+    )  # fmt: skip
+    out = SubscriptionOut.model_validate(sub)
+    return out if sub.channel == "webhook" else out.model_copy(update={"secret": None})
+
+
+@router.delete(
+    "/api/alarm-subscriptions/{subscription_id}",
+    summary="Unsubscribe",
+    description="Delete one of your subscriptions with its notifications. Audited.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**ERROR_RESPONSES, 404: {"description": "No such subscription of yours"}},
+)
+async def unsubscribe(
+    subscription_id: Id, principal: CurrentPrincipal, subscriptions: Subscriptions
+) -> None:
+    await subscriptions.unsubscribe(principal, subscription_id)
+
+
+@router.get(
+    "/api/alarm-notifications",
+    summary="Your console notifications of alarms",
+    description="Newest first, from your console subscriptions.",
+    response_model=list[NotificationOut],
+    responses=ERROR_RESPONSES,
+)
+async def notifications(
+    principal: CurrentPrincipal,
+    subscriptions: Subscriptions,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[NotificationOut]:
+    return [
+        NotificationOut.model_validate(n) for n in await subscriptions.inbox(principal, limit=limit)
+    ]

@@ -21,40 +21,32 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from taihu.alarms.models import ACTIVE, Alarm, AlarmEvent, AlarmRule, DevicePresence, PresenceEvent
+from taihu.alarms.models import ACTIVE, Alarm, AlarmRule, DevicePresence
+from taihu.alarms.notifications import enqueue
 from taihu.alarms.rules import CompiledRule, RuleState, compile_rule, evaluate
-from taihu.core import Clock, Database, PeriodicJob, SystemClock, UTCDateTime
+from taihu.alarms.transitions import (
+    Change,
+    Live,
+    write_clear,
+    write_counts,
+    write_escalate,
+    write_presence,
+    write_raises,
+)
+from taihu.core import Clock, Database, PeriodicJob, SystemClock
 from taihu.devices import Device, Row
 from taihu.settings import AlarmSettings
 
 __all__ = ["AlarmEngine", "Live"]
 
 log = logging.getLogger("taihu.alarms")
-_CHUNK = 500  # alarms per INSERT: 13 values each stay within both databases' limits
 CONNECTED, DISCONNECTED, INACTIVE = "connected", "disconnected", "inactive"
-
-
-@dataclass(slots=True)
-class Live:
-    """An active alarm as the engine holds it; its id is known once written."""
-
-    device_id: int
-    rule: CompiledRule
-    started: datetime
-    value: float | None
-    alarm_id: int | None = None
-    first: float | None = None  # the reading that raised it
-    delta: int = 0  # readings counted since the last write
-    escalated: bool = False
-    dirty: bool = False
 
 
 @dataclass(slots=True)
@@ -372,9 +364,12 @@ class AlarmEngine:
             dirty, self._dirty = self._dirty, []
         try:
             async with self.write_lock or contextlib.nullcontext(), self.db.session() as session:
+                changes: list[Change] = []
                 for kind, ops in itertools.groupby(pending, key=lambda op: op[0]):
-                    await self._write(session, kind, list(ops))
-                await self._write_counts(session, dirty)
+                    changes += await self._write(session, kind, list(ops))
+                await write_counts(session, dirty, self.clock.now())
+                if changes:
+                    await enqueue(session, changes, self.settings, self.clock.now())
         except (OSError, OperationalError, InterfaceError) as exc:  # the database is away
             log.warning("alarm changes not written, kept for the next flush: %s", exc)
             self._pending[:0] = pending
@@ -386,148 +381,23 @@ class AlarmEngine:
             for op in pending:
                 try:
                     async with self.db.session() as session:
-                        await self._write(session, op[0], [op])
+                        one = await self._write(session, op[0], [op])
+                        if one:
+                            await enqueue(session, one, self.settings, self.clock.now())
                 except Exception:
                     log.exception("alarm change %s dropped", op[0])
 
-    async def _write(self, session: Any, kind: str, ops: list[tuple[Any, ...]]) -> None:
+    async def _write(self, session: Any, kind: str, ops: list[tuple[Any, ...]]) -> list[Change]:
         """Write a run of changes of one kind (raises and presence in a few statements)."""
         if kind == "raise":
-            for chunk in range(0, len(ops), _CHUNK):
-                await self._write_raises(session, [op[1] for op in ops[chunk : chunk + _CHUNK]])
-        elif kind == "presence":
-            await self._write_presence(session, ops)
-        else:
-            for op in ops:
-                await getattr(self, f"_write_{kind}")(session, *op[1:])
-
-    def _insert(self, session: Any) -> Any:
-        dialect = session.bind.dialect.name
-        return (postgresql if dialect == "postgresql" else sqlite).insert
-
-    async def _write_raises(self, session: Any, lives: list[Live]) -> None:
-        """New alarms in one INSERT; one already active (another process's) is adopted."""
-        statement = (
-            self._insert(session)(Alarm)
-            .values(
-                [
-                    {
-                        "device_id": live.device_id, "rule_id": live.rule.id,
-                        "name": live.rule.name, "severity": live.rule.severity,
-                        "enterprise_id": self.enterprise_of.get(live.device_id, 0),
-                        "key": live.rule.key, "started_at": live.started,
-                        "updated_at": live.started, "count": 1, "first_value": live.first,
-                        "last_value": live.value, "escalated": False,
-                    }
-                    for live in lives
-                ]
+            return await write_raises(
+                session, [op[1] for op in ops], self.enterprise_of, self._dirty
             )
-            .on_conflict_do_nothing(index_elements=["device_id", "rule_id"], index_where=ACTIVE)
-            .returning(Alarm.id, Alarm.device_id, Alarm.rule_id)
-        )  # fmt: skip
-        made = {(d, r): i for i, d, r in await session.execute(statement)}
-        events = []
-        for live in lives:
-            alarm_id = made.get((live.device_id, live.rule.id))
-            if alarm_id is None:  # another process has it active: adopt it, count this one
-                alarm_id = await session.scalar(
-                    sa.select(Alarm.id).where(
-                        Alarm.device_id == live.device_id, Alarm.rule_id == live.rule.id, ACTIVE
-                    )
-                )
-                live.delta += 1
-                if not live.dirty:
-                    live.dirty = True
-                    self._dirty.append(live)
-            else:
-                events.append(
-                    {"alarm_id": alarm_id, "at": live.started, "kind": "created",
-                     "severity": live.rule.severity, "value": live.first}
-                )  # fmt: skip
-            live.alarm_id = alarm_id
-        if events:
-            await session.execute(sa.insert(AlarmEvent), events)
-
-    async def _write_clear(self, session: Any, live: Live, at: datetime) -> None:
-        if live.alarm_id is None:
-            return
-        result = await session.execute(
-            sa.update(Alarm)
-            .where(Alarm.id == live.alarm_id, ACTIVE)
-            .values(
-                cleared_at=at, updated_at=at, last_value=live.value, count=Alarm.count + live.delta
-            )
-        )
-        live.delta = 0
-        if result.rowcount:
-            severity = live.rule.escalate_to if live.escalated else live.rule.severity
-            session.add(
-                AlarmEvent(
-                    alarm_id=live.alarm_id,
-                    at=at,
-                    kind="cleared",
-                    severity=severity,
-                    value=live.value,
-                )
-            )
-
-    async def _write_escalate(self, session: Any, live: Live, at: datetime) -> None:
-        if live.alarm_id is None:
-            return
-        result = await session.execute(
-            sa.update(Alarm)
-            .where(Alarm.id == live.alarm_id, ACTIVE, ~Alarm.escalated)
-            .values(severity=live.rule.escalate_to, escalated=True, updated_at=at)
-        )
-        if result.rowcount:
-            session.add(
-                AlarmEvent(
-                    alarm_id=live.alarm_id,
-                    at=at,
-                    kind="escalated",
-                    severity=live.rule.escalate_to,
-                    value=live.value,
-                )
-            )
-
-    async def _write_presence(self, session: Any, ops: list[tuple[Any, ...]]) -> None:
-        """Presence changes: each device's newest state, and every change in its history."""
-        latest = {device_id: (state, at) for _, device_id, state, at in ops}
-        statement = self._insert(session)(DevicePresence)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["device_id"],
-                set_={"state": statement.excluded.state, "since": statement.excluded.since},
-            ),
-            [{"device_id": d, "state": s, "since": at} for d, (s, at) in latest.items()],
-        )
-        await session.execute(
-            sa.insert(PresenceEvent),
-            [{"device_id": d, "state": s, "at": at} for _, d, s, at in ops],
-        )
-
-    async def _write_counts(self, session: Any, dirty: list[Live]) -> None:
-        now = self.clock.now()
-        params = []
-        for live in dirty:
-            if live.dirty and live.alarm_id is not None:
-                params.append({"b_id": live.alarm_id, "b_delta": live.delta, "b_value": live.value})
-                live.delta = 0
-            live.dirty = False
-        if params:
-            # The table itself, not the mapped class: an executemany of one UPDATE per alarm.
-            table = sa.table(
-                "alarms", sa.column("id", sa.Integer), sa.column("count", sa.Integer),
-                sa.column("last_value", sa.Float), sa.column("updated_at", UTCDateTime()),
-                sa.column("cleared_at", UTCDateTime()),
-            )  # fmt: skip
-            await session.execute(
-                sa.update(table)
-                .where(table.c.id == sa.bindparam("b_id"), table.c.cleared_at.is_(None))
-                .values(
-                    count=table.c.count + sa.bindparam("b_delta"),
-                    last_value=sa.bindparam("b_value"),
-                    updated_at=now,
-                ),
-                params,
-            )
+        if kind == "presence":
+            await write_presence(session, ops)
+            return []
+        writer = write_clear if kind == "clear" else write_escalate
+        changes: list[Change] = []
+        for op in ops:
+            changes += await writer(session, op[1], op[2], self.enterprise_of)
+        return changes

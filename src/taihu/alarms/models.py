@@ -1,4 +1,4 @@
-"""Tables of alarms: rules, alarms with their history, and device presence with its history."""
+"""Tables of alarms: rules, alarms with history, presence with history, subscriptions, outbox."""
 
 from __future__ import annotations
 
@@ -10,7 +10,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from taihu.core import Base, JSONType, UTCDateTime
 
-__all__ = ["ACTIVE", "Alarm", "AlarmEvent", "AlarmRule", "DevicePresence", "PresenceEvent"]
+__all__ = [
+    "ACTIVE",
+    "Alarm",
+    "AlarmEvent",
+    "AlarmNotification",
+    "AlarmRule",
+    "AlarmSubscription",
+    "DevicePresence",
+    "PresenceEvent",
+]
 
 # The predicate of "an active alarm": one index on it keeps one per (device, rule).
 ACTIVE = sa.text("cleared_at IS NULL")
@@ -127,3 +136,46 @@ class PresenceEvent(Base):
     device_id: Mapped[int] = mapped_column(sa.ForeignKey("devices.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(sa.String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlarmSubscription(Base):
+    """A person's wish to hear of alarms: of one enterprise (or all they see), from a severity."""
+
+    __tablename__ = "alarm_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # None: every enterprise the person may see (staff); an enterprise user's is always theirs.
+    enterprise_id: Mapped[int | None] = mapped_column(sa.Integer)
+    min_severity: Mapped[str] = mapped_column(sa.String(16))
+    channel: Mapped[str] = mapped_column(sa.String(16))  # console | webhook | email
+    target: Mapped[str] = mapped_column(sa.String(500), default="")  # URL or e-mail address
+    secret: Mapped[str] = mapped_column(sa.String(128), default="")  # the webhook's HMAC key
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlarmNotification(Base):
+    """The outbox: one notification of one alarm change for one subscription."""
+
+    __tablename__ = "alarm_notifications"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "alarm_id", "event", name="uq_alarm_notification"),
+        sa.Index("ix_alarm_notifications_due", "status", "next_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("alarm_subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    alarm_id: Mapped[int] = mapped_column(sa.ForeignKey("alarms.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(sa.String(16))  # created | escalated | cleared
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # pending -> sent | failed; suppressed: over the subscription's rate limit
+    status: Mapped[str] = mapped_column(sa.String(16))
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(sa.String(500))

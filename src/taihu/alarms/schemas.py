@@ -15,10 +15,13 @@ __all__ = [
     "AlarmEventOut",
     "AlarmOut",
     "AlarmPage",
+    "NotificationOut",
     "PresenceOut",
     "RuleIn",
     "RuleOut",
     "RulePatch",
+    "SubscriptionIn",
+    "SubscriptionOut",
     "TbAlarmPage",
     "tb_alarm",
 ]
@@ -245,3 +248,71 @@ def tb_alarm(alarm: Alarm) -> dict[str, Any]:
             "comment": alarm.ack_comment,
         },
     }
+
+
+class SubscriptionIn(BaseModel):
+    """A subscription to alarm notifications."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"channel": "webhook", "min_severity": "major", "enterprise_id": 12,
+                 "target": "https://scada.example.com/taihu-alarms"}
+            ]
+        }
+    )  # fmt: skip
+
+    channel: Literal["console", "webhook", "email"]
+    min_severity: Severity = "warning"
+    enterprise_id: Id | None = Field(
+        default=None, description="Empty: every enterprise you see (staff) or your own."
+    )
+    target: str = Field(default="", max_length=500, description="The webhook URL or address.")
+
+
+class SubscriptionOut(BaseModel):
+    """A subscription; a webhook's secret is shown only in the answer to its creation."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {"id": 3, "channel": "webhook", "min_severity": "major", "enterprise_id": 12,
+                 "target": "https://scada.example.com/taihu-alarms",
+                 "secret": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                 "created_at": "2026-12-06T08:00:00Z"}
+            ]
+        },
+    )  # fmt: skip
+
+    id: int
+    channel: str
+    min_severity: str
+    enterprise_id: int | None
+    target: str
+    secret: str | None = Field(default=None, description="The webhook's HMAC-SHA256 key.")
+    created_at: datetime
+
+
+class NotificationOut(BaseModel):
+    """A console notification of an alarm change."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {"id": 17, "alarm_id": 31, "event": "created",
+                 "payload": {"event": "created", "alarm_id": 31, "device_id": 7,
+                             "enterprise_id": 12, "name": "过热", "severity": "major",
+                             "value": 84.0, "at": "2026-12-06T08:00:00+00:00"},
+                 "created_at": "2026-12-06T08:00:01Z", "read_at": None}
+            ]
+        },
+    )  # fmt: skip
+
+    id: int
+    alarm_id: int
+    event: str
+    payload: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None

@@ -377,3 +377,30 @@ class AlarmService:
         if not actor.sees_all_enterprises:
             query = query.where(Device.enterprise_id.in_(actor.enterprise_ids or [-1]))
         return {state: int(n) for state, n in await self.session.execute(query)}
+
+    async def presence_of(self, device_ids: list[int]) -> dict[int, str]:
+        """The presence of these devices (those the caller may list), by id."""
+        if not device_ids:
+            return {}
+        rows = await self.session.execute(
+            sa.select(DevicePresence.device_id, DevicePresence.state).where(
+                DevicePresence.device_id.in_(device_ids)
+            )
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def presence_list(
+        self, actor: Principal, state: str | None, *, limit: int = 200
+    ) -> list[tuple[Device, str, datetime]]:
+        """The devices the principal sees with their presence, in one state or all, oldest first."""
+        query = (
+            sa.select(Device, DevicePresence.state, DevicePresence.since)
+            .join(DevicePresence, Device.id == DevicePresence.device_id)
+            .order_by(DevicePresence.since, Device.id)
+            .limit(limit)
+        )
+        if state is not None:
+            query = query.where(DevicePresence.state == state)
+        if not actor.sees_all_enterprises:
+            query = query.where(Device.enterprise_id.in_(actor.enterprise_ids or [-1]))
+        return [(d, s, since) for d, s, since in await self.session.execute(query)]

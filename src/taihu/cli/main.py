@@ -13,7 +13,7 @@ from taihu.alarms import cli as alarms_cli
 from taihu.chains import cli as chains_cli
 from taihu.cli import backup, db, demo, serve, users
 from taihu.devices import cli as devices_cli
-from taihu.devices.sparkplug import cli as sparkplug_cli
+from taihu.devices.cli import sparkplug_app
 from taihu.edge import cli as edge_cli
 from taihu.enterprises import cli as enterprises_cli
 from taihu.identifiers import cli as identifiers_cli
@@ -46,7 +46,7 @@ app.add_typer(chains_cli.app, name="chain")
 app.add_typer(identifiers_cli.app, name="id")
 app.add_typer(identifiers_cli.node_app, name="node")
 app.add_typer(devices_cli.app, name="device")
-app.add_typer(sparkplug_cli.app, name="sparkplug")
+app.add_typer(sparkplug_app, name="sparkplug")
 app.add_typer(alarms_cli.app, name="alarm")
 app.add_typer(edge_cli.app, name="edge")
 app.add_typer(monitor_cli.app, name="monitor")

@@ -20,8 +20,7 @@ from uvicorn.supervisors import Multiprocess
 
 from taihu.core import SystemClock
 from taihu.core.commands import console, database_for, fail
-from taihu.devices import DeviceHub
-from taihu.devices.sparkplug import STATUS_FILE, SparkplugHost
+from taihu.devices import SPARKPLUG_STATUS_FILE, DeviceHub, SparkplugHost
 from taihu.identifiers import (
     Filer,
     Resolver,
@@ -35,7 +34,14 @@ from taihu.identifiers import (
 from taihu.monitor import MeterSync
 from taihu.reporting import ReportJobs
 from taihu.settings import Settings
-from taihu.web import CoalescingHttpToolsProtocol, create_app, notice_jobs_for, tune_collector
+from taihu.web import (
+    CoalescingHttpToolsProtocol,
+    alarm_delivery_for,
+    alarm_engine_for,
+    create_app,
+    notice_jobs_for,
+    tune_collector,
+)
 
 __all__ = [
     "UVICORN_OPTIONS",
@@ -213,25 +219,31 @@ def _mqtt_in_thread(settings: Settings, sock: socket.socket) -> None:
         hub = DeviceHub(db, settings.mqtt, stamp_lane=(lanes - 1, lanes))
         meter_sync = MeterSync(db, settings, SystemClock())
         sparkplug = SparkplugHost(
-            hub, settings.sparkplug, status_path=settings.data_dir / STATUS_FILE
+            hub, settings.sparkplug, status_path=settings.data_dir / SPARKPLUG_STATUS_FILE
         )
         report_jobs = ReportJobs(db, settings, SystemClock())
         # The workers' applications run none of these: they belong to the process of the hub.
         notice_jobs = notice_jobs_for(settings, db, SystemClock())
+        alarm_engine = alarm_engine_for(settings, db, SystemClock(), hub)  # MQTT data's alarms
+        alarm_delivery = alarm_delivery_for(settings, db, SystemClock())
+        await alarm_engine.start()
         await hub.start(sock)
         if settings.sparkplug.enabled:
             sparkplug.start()
         meter_sync.start()
         report_jobs.start()
         notice_jobs.start()
+        alarm_delivery.start()
         try:
             await asyncio.Event().wait()
         finally:
+            await alarm_delivery.stop()
             await notice_jobs.stop()
             await report_jobs.stop()
             await meter_sync.stop()
             await sparkplug.stop()
             await hub.stop()
+            await alarm_engine.stop()  # after the hub: what it stored last is evaluated
             await db.dispose()
 
     # A daemon thread: at exit, only unacknowledged messages are lost, and clients resend those.

@@ -21,6 +21,7 @@ import orjson
 
 from taihu.accounts import Principal
 from taihu.core import Database
+from taihu.demo.alarms import seed_alarms
 from taihu.devices import DeviceService, MqttClient, MqttRefused, Point, store_for
 
 __all__ = ["SimulatedDevice", "seed_devices", "simulate"]
@@ -30,6 +31,9 @@ _MACHINE_EVERY = 4  # one enterprise in four runs a production machine on the hu
 _HISTORY_STEP_MS = 600_000  # back-filled history: one point every ten minutes
 _DAY_MS = 86_400_000
 TELEMETRY = "v1/devices/me/telemetry"
+# Every 25 minutes 4 minutes hot, shifted per machine; the history's 10-minute steps meet it
+# one step in five.
+_OVERHEAT_CYCLE, _OVERHEAT_MS, _OVERHEAT_SHIFT = 1_500_000, 240_000, 300_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +63,12 @@ def _machine(device: SimulatedDevice, ts: int) -> dict[str, float]:
     running = rng.random() > 0.1
     speed = round(device.base * rng.uniform(0.95, 1.05)) if running else 0
     heat = 22 if running else 0
+    temperature = 38 + heat * rng.random()
+    # A few minutes of overheating in every cycle (the demo's "过热" rule raises, then clears).
+    if running and (ts + device.seed * _OVERHEAT_SHIFT) % _OVERHEAT_CYCLE < _OVERHEAT_MS:
+        temperature = 78 + 6 * rng.random()
     # bool is an int: running is stored as a boolean, as the profile says.
-    return {"running": running, "speed": speed, "temperature": round(38 + heat * rng.random(), 1)}
+    return {"running": running, "speed": speed, "temperature": round(temperature, 1)}
 
 
 async def seed_devices(
@@ -105,6 +113,7 @@ async def seed_devices(
     end = int(now.timestamp() * 1000)
     start = end - end % _HISTORY_STEP_MS - _DAY_MS
     batch: list[tuple[int, Point]] = []
+    machines = {device_id for device_id, sim in devices if sim.kind == "machine"}
     for device_id, sim in devices:
         energy = 1000.0 * (sim.seed + 1)
         for ts in range(start, end, _HISTORY_STEP_MS):
@@ -116,6 +125,7 @@ async def seed_devices(
                 values = dict(_machine(sim, ts))
             batch.extend((device_id, Point(k, ts, v)) for k, v in values.items())
     await store.write(batch)
+    await seed_alarms(db, [(d, p) for d, p in batch if d in machines])
     edge = SimulatedDevice("边缘网关-1", gateway.token, "edge", 0.0, 0)
     return [sim for _, sim in devices] + [edge]
 

@@ -5,10 +5,13 @@ from taihu.devices.models import Device, DeviceAttribute, DeviceProfile, DeviceT
 from taihu.devices.mqtt.client import MqttClient, MqttRefused
 from taihu.devices.rejects import reject_summary
 from taihu.devices.service import DeviceAuth, DeviceService, IssuedDevice
+from taihu.devices.sparkplug import STATUS_FILE as SPARKPLUG_STATUS_FILE
+from taihu.devices.sparkplug import SparkplugHost
 from taihu.devices.tsdb import TimeSeriesStore, store_for
 from taihu.devices.values import Point, Row
 
 __all__ = [
+    "SPARKPLUG_STATUS_FILE",
     "Device",
     "DeviceAttribute",
     "DeviceAuth",
@@ -22,6 +25,7 @@ __all__ = [
     "MqttRefused",
     "Point",
     "Row",
+    "SparkplugHost",
     "TimeSeriesStore",
     "reject_summary",
     "store_for",

@@ -10,9 +10,10 @@ from taihu.core.commands import console, load_settings, open_database, run
 from taihu.devices.children import ChildDevices
 from taihu.devices.models import Device
 from taihu.devices.service import DeviceService
+from taihu.devices.sparkplug.cli import app as sparkplug_app  # mounted as `taihu sparkplug`
 from taihu.enterprises import EnterpriseService
 
-__all__ = ["app"]
+__all__ = ["app", "sparkplug_app"]
 
 _BATCH = 500
 

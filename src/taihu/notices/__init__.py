@@ -7,6 +7,7 @@ enterprise's, ``audience`` resolves who a notice is for, ``body`` renders Markdo
 ``survey_reminders`` reminds enterprises of overdue surveys through their inbox.
 """
 
+from taihu.notices.alarm_mail import AlarmMailSender
 from taihu.notices.aliyun import AliyunSms, aliyun_reports
 from taihu.notices.api import receipts_out
 from taihu.notices.audience import AUDIENCE_KINDS, Audience, resolve_audience
@@ -49,6 +50,7 @@ __all__ = [
     "AUDIENCE_KINDS",
     "CHANNELS",
     "MAX_ATTACHMENT",
+    "AlarmMailSender",
     "AliyunSms",
     "Audience",
     "Contacts",

@@ -2,6 +2,8 @@
 
 from taihu.web.app import (
     SchemaOutdatedError,
+    alarm_delivery_for,
+    alarm_engine_for,
     app_from_environment,
     create_app,
     notice_jobs_for,
@@ -12,6 +14,8 @@ from taihu.web.http_protocol import CoalescingHttpToolsProtocol
 __all__ = [
     "CoalescingHttpToolsProtocol",
     "SchemaOutdatedError",
+    "alarm_delivery_for",
+    "alarm_engine_for",
     "app_from_environment",
     "create_app",
     "notice_jobs_for",

@@ -17,15 +17,14 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from taihu import __version__
 from taihu.accounts import SecurityLog
 from taihu.accounts import api as accounts_api
-from taihu.alarms import AlarmEngine
+from taihu.alarms import AlarmDelivery, AlarmEngine
 from taihu.alarms import api as alarms_api
 from taihu.chains import api as chains_api
 from taihu.core import MAX_UPLOAD, Clock, Database, Runtime, SystemClock, claim_slot, schema_state
 from taihu.core.commands import database_for
 from taihu.core.logs import configure_logging
-from taihu.devices import DeviceHub
+from taihu.devices import SPARKPLUG_STATUS_FILE, DeviceHub, SparkplugHost
 from taihu.devices import api as devices_api
-from taihu.devices.sparkplug import STATUS_FILE, SparkplugHost
 from taihu.enterprises import api as enterprises_api
 from taihu.identifiers import (
     Filer,
@@ -39,7 +38,7 @@ from taihu.identifiers import (
 from taihu.identifiers import api as identifiers_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
-from taihu.notices import NoticeJobs, SmtpMailer, sms_gateway
+from taihu.notices import AlarmMailSender, NoticeJobs, SmtpMailer, sms_gateway
 from taihu.notices import api as notices_api
 from taihu.programmes import api as programmes_api
 from taihu.reporting import ReportJobs
@@ -55,12 +54,19 @@ from taihu.web.front_door import FrontDoor
 from taihu.web.i18n import catalogs
 from taihu.web.middleware import RequestMiddleware
 from taihu.web.openapi import install_openapi
+from taihu.web.pages import (
+    alarm_feed,
+    enterprise_forms,
+    imports,
+    page_globals,
+    pickers,
+    survey_fill,
+)
 from taihu.web.pages import alarms as alarm_pages
 from taihu.web.pages import chain_templates as chain_template_pages
 from taihu.web.pages import chains as chain_pages
 from taihu.web.pages import contacts as contacts_pages
 from taihu.web.pages import devices as devices_pages
-from taihu.web.pages import enterprise_forms, imports, page_globals, pickers, survey_fill
 from taihu.web.pages import home as home_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
@@ -115,14 +121,18 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     database = db or database_for(settings)
     runtime = Runtime(settings=settings, db=database, clock=clock or SystemClock())
     hub = DeviceHub(database, settings.mqtt, clock=runtime.clock, stamp_lane=stamp_lane)
-    alarm_engine = _alarm_engine(settings, runtime, hub)
+    alarm_engine = alarm_engine_for(settings, database, runtime.clock, hub)
     sparkplug = SparkplugHost(
-        hub, settings.sparkplug, clock=runtime.clock, status_path=settings.data_dir / STATUS_FILE
+        hub,
+        settings.sparkplug,
+        clock=runtime.clock,
+        status_path=settings.data_dir / SPARKPLUG_STATUS_FILE,
     )
     filer = Filer(database, settings.node, runtime.clock)
     meter_sync = MeterSync(database, settings, runtime.clock)
     notice_jobs = notice_jobs_for(settings, database, runtime.clock)
     report_jobs = ReportJobs(database, settings, runtime.clock)
+    alarm_delivery = alarm_delivery_for(settings, database, runtime.clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -138,6 +148,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
             meter_sync.start()  # in the process that runs the hub, so once per server
             notice_jobs.start()
             report_jobs.start()
+            alarm_delivery.start()
         handle = None
         if handle_sockets is not None:
             port = handle_sockets[0].getsockname()[1]
@@ -154,6 +165,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
             await meter_sync.stop()  # lets a sync under way finish (bounded)
             await notice_jobs.stop()
             await report_jobs.stop()
+            await alarm_delivery.stop()
             await filer.stop()
             if handle is not None:
                 await handle.stop()
@@ -178,6 +190,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     app.state.runtime = runtime
     app.state.device_hub, app.state.alarm_engine = hub, alarm_engine
     app.state.sparkplug_host = sparkplug
+    app.state.alarm_delivery = alarm_delivery
     app.state.templates = build_templates(settings)
     page_globals.install(app.state.templates.env)
     _install_middleware(app, settings, database, runtime)
@@ -201,11 +214,21 @@ def notice_jobs_for(settings: Settings, database: Database, clock: Clock) -> Not
     )  # fmt: skip
 
 
-def _alarm_engine(settings: Settings, runtime: Runtime, hub: DeviceHub) -> AlarmEngine:
+def alarm_delivery_for(settings: Settings, database: Database, clock: Clock) -> AlarmDelivery:
+    """Delivery of alarm notifications: webhooks, and e-mail where SMTP is configured."""
+    delivery = AlarmDelivery(database, settings.alarms, clock=clock)
+    mailer = SmtpMailer(settings.notices)
+    if mailer.configured:  # e-mail is notices' channel: registered here, above both contexts
+        translate = catalogs().get(settings.console.language).gettext
+        delivery.register("email", AlarmMailSender(mailer, translate))
+    return delivery
+
+
+def alarm_engine_for(
+    settings: Settings, database: Database, clock: Clock, hub: DeviceHub
+) -> AlarmEngine:
     """The alarm engine, told by the hub of what it stores and of connections."""
-    engine = AlarmEngine(
-        runtime.db, settings.alarms, clock=runtime.clock, zone=settings.console.zone
-    )
+    engine = AlarmEngine(database, settings.alarms, clock=clock, zone=settings.console.zone)
     # On SQLite its writes queue behind the hub's batches rather than poll for the lock.
     engine.write_lock = hub.ingest.write_lock
     hub.observe(engine)
@@ -253,6 +276,7 @@ _ROUTERS = (
     devices_api.router,
     devices_pages.router,
     alarms_api.router,
+    alarm_feed.router,  # before alarm_pages: /alarms/notifications/… is not an alarm id
     alarm_pages.router,
     monitor_api.router,
     monitor_pages.router,

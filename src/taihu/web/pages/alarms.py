@@ -58,18 +58,23 @@ async def alarms_page(
     status: Annotated[str | None, Query(max_length=16)] = None,
     severity: Annotated[str | None, Query(max_length=16)] = None,
     device_id: Annotated[Id | None, Query()] = None,
+    enterprise_id: Annotated[Id | None, Query()] = None,
     page: PageNumber = 1,
 ) -> HTMLResponse:  # fmt: skip
     status = status if status in {*STATUSES, "ACTIVE", "CLEARED"} else None
     severity = severity if severity in SEVERITIES else None
     wanted = AlarmFilter(device_id=device_id, severity=severity, status=status,
+                         enterprise_id=enterprise_id,
                          limit=_PAGE_SIZE, offset=(page - 1) * _PAGE_SIZE)  # fmt: skip
     rows, total = await AlarmService(session, runtime.clock).alarms(who.principal, wanted)
     principal = who.principal
     return render_page(
         request, "alarms/list.html", who, rows=rows, total=total, page=page,
         pages=max(1, -(-total // _PAGE_SIZE)), status=status or "", severity=severity or "",
-        device_id=device_id or "", statuses=["ACTIVE", "CLEARED", *STATUSES],
+        device_id=device_id or "", enterprise_id=enterprise_id or "",
+        pager_query="".join(f"{k}={v}&" for k, v in (("status", status), ("severity", severity),
+                            ("device_id", device_id), ("enterprise_id", enterprise_id)) if v),
+        statuses=["ACTIVE", "CLEARED", *STATUSES],
         status_labels={k: gettext_(v) for k, v in STATUS_LABELS.items()},
         severity_labels={k: gettext_(v) for k, v in SEVERITY_LABELS.items()},
         may_act={a.id for a in rows

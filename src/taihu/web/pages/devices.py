@@ -13,12 +13,14 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from taihu.alarms import AlarmService
 from taihu.core import DbSession, Id, NotFound, PageNumber, RuntimeDep
 from taihu.devices import Device, DeviceHub, DeviceService, reject_summary
 from taihu.enterprises import EnterpriseService
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import N_, gettext_
 from taihu.web.pages import device_forms
+from taihu.web.pages.alarm_feed import PRESENCE_LABELS
 
 __all__ = ["router"]
 
@@ -80,8 +82,10 @@ async def devices_page(
             await EnterpriseService(session, runtime.clock).get(who.principal, enterprise_id)
         ).name
     overview = hub.overview() if who.principal.sees_all_enterprises else None
+    presence = await AlarmService(session, runtime.clock).presence_of([d.id for d in rows])
     return render_page(
-        request, "devices/list.html", who,
+        request, "devices/list.html", who, presence=presence,
+        presence_labels={k: gettext_(v) for k, v in PRESENCE_LABELS.items()},
         rows=[(d, names[d.enterprise_id], _state(hub, d.id)) for d in rows], total=total,
         readable={d.id for d in rows if DeviceService.may_read_data(who.principal, d)},
         q=q or "", page=page, pages=max(1, -(-total // _PAGE_SIZE)), overview=overview,

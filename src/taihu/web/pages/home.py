@@ -22,6 +22,7 @@ from taihu.accounts import (
     may,
     query_audit,
 )
+from taihu.alarms import AlarmService
 from taihu.core import DbSession, RuntimeDep
 from taihu.devices import DeviceHub, DeviceService
 from taihu.enterprises import EnterpriseService
@@ -30,6 +31,7 @@ from taihu.monitor import CaseFilter, CaseService
 from taihu.reporting import ReportingService
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import gettext_
+from taihu.web.pages.alarm_feed import PRESENCE_LABELS
 from taihu.web.pages.district import district_figures
 from taihu.web.pages.reporting import status_label
 
@@ -173,5 +175,7 @@ async def home(
                 principal, today, runtime.settings.reporting.upcoming_days
             )
             context["status_label"] = status_label
+    context["presence"] = await AlarmService(session, runtime.clock).presence_counts(principal)
+    context["presence_labels"] = {k: gettext_(v) for k, v in PRESENCE_LABELS.items()}
     context["wall"] = may(principal, Permission.VIEW_WALL)
     return render_page(request, "home.html", who, **context)
