@@ -43,11 +43,11 @@ demo: setup  ## Fresh demo database and the platform on http://127.0.0.1:8000
 test: setup  ## The whole suite on SQLite (the fuzzer apart: `make fuzz`)
 	$(BIN)/pytest -m "not browser and not fuzz"
 
-test-sqlite: setup
-	$(BIN)/pytest -m "not browser and not fuzz"
+test-sqlite: setup  ## The whole suite on SQLite, with the slowest tests listed (CI)
+	$(BIN)/pytest -m "not browser and not fuzz" --durations=15
 
 test-postgres: setup  ## The whole suite on PostgreSQL (fails when it is unreachable)
-	TAIHU_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -m "not browser and not fuzz" -p no:cacheprovider
+	TAIHU_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -m "not browser and not fuzz" -p no:cacheprovider --durations=15
 
 fuzz: setup  ## Schemathesis over every API operation, as admin and enterprise user (SQLite)
 	$(BIN)/pytest -m fuzz -p no:cacheprovider
@@ -65,7 +65,12 @@ types: setup  ## mypy --strict
 contracts: setup  ## import-linter layering
 	$(BIN)/lint-imports
 
-ci: lint types contracts test-sqlite test-postgres fuzz browser-test  ## Everything CI runs
+# The two databases' suites share nothing (each PostgreSQL run makes its own database, the
+# Sparkplug tests their own groups on the shared broker), so CI runs them side by side, then the
+# fuzzer beside the browser tests; --output-sync keeps each one's log in one piece.
+ci: lint types contracts  ## Everything CI runs
+	$(MAKE) --no-print-directory --output-sync=target -j2 test-sqlite test-postgres
+	$(MAKE) --no-print-directory --output-sync=target -j2 fuzz browser-test
 
 bench: setup  ## Benchmarks (figures in bench/results/)
 	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(PY) $$b || exit 1; done || echo "no benchmarks yet"
