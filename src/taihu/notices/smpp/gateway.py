@@ -8,7 +8,8 @@ id. What an answer means for the outbox (``outbox.py``):
 
 - submit_sm_resp 0: ``sent`` with the message_id;
 - ESME_RTHROTTLED / ESME_RMSGQFUL: the SMSC took nothing; tried again here after a jittered,
-  doubling pause, then left ``transient`` with the rest of the batch (the outbox backs off);
+  doubling pause, then ``transient`` with the rest of the batch (``SmsRetry`` when it is the
+  batch's first number: the round stops and the outbox backs off);
 - an invalid destination: ``permanent``; any other refusal: ``transient``;
 - no answer (the connection broke after the PDU left, or a timeout): no outcome, so the row
   becomes ``unknown`` and is never sent again; a receipt settles it.
@@ -143,6 +144,8 @@ class SmppSms:
                 if outcome is not None:
                     outcomes.append(outcome)
                 if outcome is not None and outcome.code == "busy":
+                    if index == 0:  # nothing went out: the call is refused as a whole
+                        raise SmsRetry(outcome.message or "busy")
                     rest = batch.phones[index + 1 :]
                     outcomes += [SmsOutcome(p, "transient", code="busy", message=outcome.message)
                                  for p in rest]  # fmt: skip

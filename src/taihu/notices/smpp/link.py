@@ -186,6 +186,7 @@ class SmppLink:
         self._pending: dict[int, concurrent.futures.Future[SubmitResult]] = {}
         self._unbound = threading.Event()
         self._closing = False
+        self._ended = False  # set by the reader before it fails the waiting submits
         self._reader: threading.Thread | None = None
         self.closed: asyncio.Event = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -193,7 +194,7 @@ class SmppLink:
     @property
     def alive(self) -> bool:
         """Bound and reading."""
-        return self._reader is not None and not self.closed.is_set()
+        return self._reader is not None and not self._ended
 
     async def open(self) -> None:
         """Connect and bind (``SmppNotSent``: no connection; ``SmppBindError``: refused)."""
@@ -300,6 +301,7 @@ class SmppLink:
                 ValueError, KeyError, AttributeError) as exc:  # fmt: skip
             why = f"connection lost: {type(exc).__name__} {exc}".strip()
         finally:
+            self._ended = True
             if not self._closing:
                 log.warning("SMPP link to %s:%s ended: %s", self.host, self.port, why)
             self._drop()
@@ -358,7 +360,7 @@ class SmppLink:
             return
 
         def finish() -> None:
-            if not self.closed.is_set():
+            if not self._ended:
                 try:
                     self._send("unbind")
                     self._unbound.wait(self.timeout)
