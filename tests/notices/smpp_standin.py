@@ -105,6 +105,9 @@ class SmppStandIn:
         self.bound = asyncio.Condition()
         self.enquired = asyncio.Event()
         self.receipts: list[tuple[str, str, str]] = []  # (message_id, phone, source) to send
+        self.receipts_at_once = False  # send each receipt right behind its submit_sm_resp
+        self.receipts_refused = 0
+        self._tasks: set[asyncio.Task[bool]] = set()
         self._submits_seen = 0
         self._next_id = 0
         self._parts: dict[tuple[str, int], dict[int, bytes]] = {}
@@ -119,6 +122,9 @@ class SmppStandIn:
 
     async def __aexit__(self, *exc: object) -> None:
         self.release.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.drop_all()
         if self._server is not None:
             self._server.close()
@@ -145,23 +151,31 @@ class SmppStandIn:
         session = next(s for s in reversed(self._sessions) if s.mode == BIND_TRANSCEIVER)
         taken = 0
         for receipt in list(self.receipts):
-            message_id, phone, source = receipt
-            text = (f"id:{message_id} sub:001 dlvrd:001 submit date:2612070900 "
-                    f"done date:2612070901 stat:DELIVRD err:000 text:")  # fmt: skip
-            body = (_c("") + bytes([1, 1]) + _c(phone) + bytes([0, 1]) + _c(source)
-                    + bytes([0x04, 0, 0]) + _c("") + _c("") + bytes([0, 0, 0, 0])
-                    + bytes([len(text)]) + text.encode()
-                    + struct.pack(">HH", 0x001E, len(message_id) + 1) + _c(message_id)
-                    + struct.pack(">HHB", 0x0427, 1, 2))  # fmt: skip
-            self._sequence += 1
-            answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-            session.answers[self._sequence] = answer
-            session.writer.write(pdu(DELIVER_SM, 0, self._sequence, body))
-            await session.writer.drain()
-            if await asyncio.wait_for(answer, 30) == ROK:
-                self.receipts.remove(receipt)
-                taken += 1
+            taken += await self._deliver(session, receipt)
         return taken
+
+    async def _deliver(self, session: _Session, receipt: tuple[str, str, str]) -> bool:
+        """One deliver_sm receipt; whether it was answered 0 (then it is not kept)."""
+        message_id, phone, source = receipt
+        text = (f"id:{message_id} sub:001 dlvrd:001 submit date:2612070900 "
+                f"done date:2612070901 stat:DELIVRD err:000 text:")  # fmt: skip
+        body = (_c("") + bytes([1, 1]) + _c(phone) + bytes([0, 1]) + _c(source)
+                + bytes([0x04, 0, 0]) + _c("") + _c("") + bytes([0, 0, 0, 0])
+                + bytes([len(text)]) + text.encode()
+                + struct.pack(">HH", 0x001E, len(message_id) + 1) + _c(message_id)
+                + struct.pack(">HHB", 0x0427, 1, 2))  # fmt: skip
+        self._sequence += 1
+        answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        session.answers[self._sequence] = answer
+        session.writer.write(pdu(DELIVER_SM, 0, self._sequence, body))
+        await session.writer.drain()
+        status = await asyncio.wait_for(answer, 30)
+        if status != ROK:
+            self.receipts_refused += 1
+            return False
+        if receipt in self.receipts:
+            self.receipts.remove(receipt)
+        return True
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = _Session(writer)
@@ -270,4 +284,8 @@ class SmppStandIn:
             self.holding.set()
             await self.release.wait()
         await self._answer(session, pdu(SUBMIT_SM | RESP, ROK, sequence, _c(message_id)))
+        if registered & 1 and self.receipts_at_once and session.mode == BIND_TRANSCEIVER:
+            task = asyncio.create_task(self._deliver(session, self.receipts[-1]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return True

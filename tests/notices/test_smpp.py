@@ -112,6 +112,25 @@ async def test_sends_ucs2_per_number_and_records_receipts(
     assert (audited["notice.sent"], audited["notice.sms_report"]) == (5, 5)
 
 
+async def test_a_receipt_right_behind_its_answer_is_not_lost(
+    world: World, db: Database, clock: FrozenClock, smsc: SmppStandIn
+) -> None:
+    """The SMSC may report before the outbox has recorded the batch: refused for now, kept."""
+    d = await district(world, db, clock)
+    await contacts(db, clock, d)
+    await published(db, clock, Audience("all"), channels=("sms",))
+    smsc.receipts_at_once = True
+    gateway = SmppSms(smpp_settings(smsc))
+    async with receiving(gateway, db, clock):
+        assert (await deliver_sms(db, clock, NOTICES, gateway.settings, gateway)).sent == 5
+        smsc.receipts_at_once = False
+        # Those refused while their rows were being recorded come again, and settle now.
+        await smsc.push_receipts()
+        assert smsc.receipts == []
+    state = await rows(db)
+    assert {(r.status, r.report) for r in state.values()} == {("sent", "DELIVRD")}
+
+
 async def test_a_long_message_goes_in_parts(
     world: World, db: Database, clock: FrozenClock, smsc: SmppStandIn
 ) -> None:

@@ -98,8 +98,9 @@ class SmppSms:
         self._link: SmppLink | None = None
         self._lock = asyncio.Lock()
         self._record: ReportSink | None = None
-        # Message ids handed to the outbox lately: a receipt for one that matches no row yet
-        # (the outbox records the batch after the call) is refused for now, so it comes again.
+        # Message ids the SMSC answered lately (the link writes them): a receipt for one that
+        # matches no row yet (the outbox records a batch after the call) is refused for now,
+        # so the SMSC delivers it again.
         self._recent: dict[str, float] = {}
 
     async def _bound(self) -> SmppLink:
@@ -111,7 +112,7 @@ class SmppSms:
                         password=s.smpp_password.get_secret_value(),
                         system_type=s.smpp_system_type, bind=s.smpp_bind,
                         keepalive=s.smpp_enquire_link_seconds, timeout=s.timeout,
-                        on_receipt=self._on_receipt)  # fmt: skip
+                        on_receipt=self._on_receipt, answered=self._recent)  # fmt: skip
         try:
             await link.open()
         except SmppBindError as exc:
@@ -179,8 +180,6 @@ class SmppSms:
                 return _refused(phone, number, len(parts), answer.status,
                                 status_text(answer.status))  # fmt: skip
             message_id = answer.message_id
-        if message_id:
-            self._recent[message_id] = time.monotonic()
         return SmsOutcome(phone, "sent", provider_ref=message_id)
 
     def _forget_old(self) -> None:

@@ -27,6 +27,7 @@ import logging
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -172,12 +173,16 @@ class SmppLink:
         self, host: str, port: int, *, system_id: str, password: str, system_type: str = "",
         bind: Literal["transceiver", "transmitter"] = "transceiver", keepalive: float = 30.0,
         timeout: float = 10.0, on_receipt: Callable[[Receipt], int] | None = None,
+        answered: dict[str, float] | None = None,
     ) -> None:  # fmt: skip
         self.host, self.port, self.bind, self.timeout = host, port, bind, timeout
         self._credentials = {"system_id": system_id, "password": password,
                              "system_type": system_type}  # fmt: skip
         self.keepalive = keepalive
         self.on_receipt = on_receipt
+        # message_id -> monotonic time of its submit_sm_resp, written before the next PDU is
+        # read: a receipt right behind its answer finds its id here (see the gateway).
+        self.answered = answered
         self._client = smpplib.client.Client(
             host, port, timeout=timeout, sequence_generator=_Sequence(),
             logger_name="taihu.notices.smpp.wire", allow_unknown_opt_params=True,
@@ -319,8 +324,10 @@ class SmppLink:
         if command in ("submit_sm_resp", "generic_nack"):
             with self._write:
                 future = self._pending.pop(int(pdu.sequence), None)
+            message_id = _text(getattr(pdu, "message_id", None)) or None
+            if message_id and self.answered is not None and int(pdu.status) == ESME_ROK:
+                self.answered[message_id] = time.monotonic()
             if future is not None and not future.done():
-                message_id = _text(getattr(pdu, "message_id", None)) or None
                 future.set_result(SubmitResult(int(pdu.status), message_id))
         elif command == "deliver_sm":
             status = self._receive(pdu)
