@@ -204,7 +204,15 @@ class SmppLink:
     async def open(self) -> None:
         """Connect and bind (``SmppNotSent``: no connection; ``SmppBindError``: refused)."""
         self.loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self._bind)
+        binding = asyncio.ensure_future(asyncio.to_thread(self._bind))
+        try:
+            await asyncio.shield(binding)
+        except asyncio.CancelledError:
+            # The thread binds on regardless: let it finish, then close what it opened.
+            with contextlib.suppress(SmppError):
+                await binding
+            await asyncio.to_thread(self._drop)
+            raise
         self._reader = threading.Thread(target=self._read_loop, name="smpp-reader", daemon=True)
         self._reader.start()
 
