@@ -98,6 +98,7 @@ class SmppSms:
         self._link: SmppLink | None = None
         self._lock = asyncio.Lock()
         self._record: ReportSink | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         # Message ids the SMSC answered lately (the link writes them): a receipt for one that
         # matches no row yet (the outbox records a batch after the call) is refused for now,
         # so the SMSC delivers it again.
@@ -108,6 +109,7 @@ class SmppSms:
         if self._link is not None and self._link.alive:
             return self._link
         s = self.settings
+        self._loop = asyncio.get_running_loop()  # receipts may come before open() returns
         link = SmppLink(s.smpp_host, s.smpp_port, system_id=s.smpp_system_id,
                         password=s.smpp_password.get_secret_value(),
                         system_type=s.smpp_system_type, bind=s.smpp_bind,
@@ -193,8 +195,7 @@ class SmppSms:
         0: recorded, or not ours; 0x64 (ESME_RX_T_APPN): not recorded now, the SMSC keeps it
         and delivers it again.
         """
-        record, link = self._record, self._link
-        loop = link.loop if link is not None else None
+        record, loop = self._record, self._loop
         if record is None or loop is None or loop.is_closed():
             return ESME_RX_T_APPN
         report = DeliveryReport(

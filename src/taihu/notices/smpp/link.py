@@ -122,12 +122,10 @@ def parse_receipt(text: str, source_addr: str, receipted_message_id: str | None)
         raise ValueError("a delivery receipt without a message id")
     done = None
     raw = fields.get("done date", "")
-    for pattern in ("%y%m%d%H%M%S", "%y%m%d%H%M"):
-        try:
+    pattern = {10: "%y%m%d%H%M", 12: "%y%m%d%H%M%S"}.get(len(raw))  # strptime would guess
+    if pattern and raw.isdigit():
+        with contextlib.suppress(ValueError):
             done = datetime.strptime(raw, pattern)  # noqa: DTZ007 - no zone in a receipt
-            break
-        except ValueError:
-            continue
     return Receipt(message_id, source_addr, fields.get("stat", "UNKNOWN")[:7] or "UNKNOWN",
                    fields.get("err", ""), done)  # fmt: skip
 
