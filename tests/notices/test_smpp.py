@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from taihu.accounts import AuditEntry
 from taihu.core import Database, FrozenClock
-from taihu.notices import Audience, SmppSms, deliver_sms, record_reports
+from taihu.notices import Audience, NoticeJobs, SmppSms, deliver_sms, record_reports
 from taihu.notices.smpp import encode_text, parse_receipt, render_template
 from taihu.settings import NoticeSettings, SmsSettings
 from tests.conftest import World
@@ -224,3 +224,27 @@ async def test_a_dropped_connection_is_made_again(
     state = await rows(db)
     assert state[PHONES[1]].status == "unknown"  # it may have gone: never sent again
     assert Counter(smsc.phones())[PHONES[1]] == 0
+
+
+async def test_the_notices_job_keeps_a_bind_for_receipts(
+    world: World, db: Database, clock: FrozenClock, smsc: SmppStandIn
+) -> None:
+    """The server's job binds at start, records receipts between rounds and unbinds at stop."""
+    d = await district(world, db, clock)
+    await contacts(db, clock, d)
+    await published(db, clock, Audience("township", (SONGLING,)), channels=("sms",))
+    gateway = SmppSms(smpp_settings(smsc))
+    jobs = NoticeJobs(db, NoticeSettings(job_seconds=3600), clock, mailer=None, sms=gateway,
+                      translate=str, sms_settings=gateway.settings)  # fmt: skip
+    jobs.start()
+    try:
+        await asyncio.wait_for(smsc.wait_binds(1), 30)
+        async with asyncio.timeout(60):  # the first round runs at start
+            while {r.status for r in (await rows(db)).values()} != {"sent"}:  # noqa: ASYNC110 - a row has no event
+                await asyncio.sleep(0.05)
+        assert len(smsc.log) == 3
+        assert await smsc.push_receipts() == 3
+    finally:
+        await jobs.stop()
+    assert (smsc.binds, smsc.unbinds) == (1, 1)
+    assert {r.report for r in (await rows(db)).values()} == {"DELIVRD"}
