@@ -3,7 +3,8 @@
 ``service`` is the bureau's side (drafts, publishing, receipts, reminders), ``inbox`` the
 enterprise's, ``audience`` resolves who a notice is for, ``body`` renders Markdown safely,
 ``channels`` holds the mail interface, ``sms`` the SMS one with its provider adapters
-(``aliyun``, ``tencent``), ``jobs`` the delivery job and ``outbox`` the SMS outbox;
+(``aliyun``, ``tencent``, the ``smpp`` package), ``jobs`` the delivery job and ``outbox`` the
+SMS outbox;
 ``survey_reminders`` reminds enterprises of overdue surveys through their inbox.
 """
 
@@ -33,6 +34,7 @@ from taihu.notices.service import (
     Receipt,
     Status,
 )
+from taihu.notices.smpp import SmppSms
 from taihu.notices.sms import (
     DeliveryReport,
     LoggingSmsGateway,
@@ -40,6 +42,7 @@ from taihu.notices.sms import (
     SmsBatch,
     SmsGateway,
     SmsOutcome,
+    SmsReceiver,
     SmsRetry,
     SmsUncertain,
 )
@@ -73,9 +76,11 @@ __all__ = [
     "RateLimiter",
     "Receipt",
     "ReminderRound",
+    "SmppSms",
     "SmsBatch",
     "SmsGateway",
     "SmsOutcome",
+    "SmsReceiver",
     "SmsRetry",
     "SmsRound",
     "SmsUncertain",

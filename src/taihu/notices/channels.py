@@ -3,7 +3,7 @@
 ``Mailer`` and ``SmsGateway`` (``sms.py``) are what the delivery job (``jobs.py``) talks to.
 ``SmtpMailer`` speaks SMTP with the standard library in a worker thread (one connection per
 message: notices are few and a broken connection must not poison the next).
-``sms_gateway`` picks the SMS provider adapter of ``TAIHU_SMS_PROVIDER``.
+``sms_gateway`` picks the SMS provider adapter of ``TAIHU_SMS_PROVIDER`` (HTTP APIs or SMPP).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from taihu.notices.aliyun import AliyunSms
+from taihu.notices.smpp import SmppSms
 from taihu.notices.sms import LoggingSmsGateway, SmsGateway
 from taihu.notices.tencent import TencentSms
 from taihu.settings import NoticeSettings, SmsSettings
@@ -87,4 +88,6 @@ def sms_gateway(settings: SmsSettings) -> SmsGateway:
         return AliyunSms(settings)
     if settings.provider == "tencent":
         return TencentSms(settings)
+    if settings.provider == "smpp":
+        return SmppSms(settings)
     return LoggingSmsGateway(batch_size=settings.batch_size or 100)

@@ -16,6 +16,7 @@ from taihu.notices.channels import SmtpMailer, sms_gateway
 from taihu.notices.contacts import Contacts
 from taihu.notices.jobs import deliver_due, publish_due
 from taihu.notices.service import NoticeDraft, NoticeService
+from taihu.notices.sms import SmsReceiver
 
 __all__ = ["app"]
 
@@ -173,10 +174,15 @@ def deliver() -> None:
         async with open_database(settings) as db:
             clock = SystemClock()
             published = await publish_due(db, clock)
-            done = await deliver_due(db, clock, settings.notices,
-                                     mailer=mailer if mailer.configured else None,
-                                     sms=sms_gateway(settings.sms), translate=str,
-                                     sms_settings=settings.sms)  # fmt: skip
+            sms = sms_gateway(settings.sms)
+            try:
+                done = await deliver_due(db, clock, settings.notices,
+                                         mailer=mailer if mailer.configured else None,
+                                         sms=sms, translate=str,
+                                         sms_settings=settings.sms)  # fmt: skip
+            finally:
+                if isinstance(sms, SmsReceiver):  # unbind; the server's bind takes the reports
+                    await sms.aclose()
         console.print(f"published {len(published)}, sent {done.sent}, retrying {done.retrying}, "
                       f"failed {done.failed}, unknown {done.unknown}", highlight=False)  # fmt: skip
 

@@ -10,10 +10,13 @@ claims before sending and never repeats a call whose outcome it lost (at most on
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 import sqlalchemy as sa
 
@@ -22,9 +25,9 @@ from taihu.core import N_, Clock, Database, PeriodicJob, Translate, render_text,
 from taihu.notices.body import render_body
 from taihu.notices.channels import DeliveryError, Mailer, OutgoingMail
 from taihu.notices.models import Notice, NoticeDelivery
-from taihu.notices.outbox import deliver_sms
+from taihu.notices.outbox import deliver_sms, record_reports
 from taihu.notices.service import NoticeService
-from taihu.notices.sms import RateLimiter, SmsGateway
+from taihu.notices.sms import RateLimiter, SmsGateway, SmsReceiver
 from taihu.notices.survey_reminders import remind_overdue_surveys
 from taihu.settings import NoticeSettings, SmsSettings
 
@@ -158,6 +161,7 @@ class NoticeJobs:
         every = max(settings.job_seconds, 1)
         self._job = PeriodicJob("notices", self.round, every,
                                 lease=singleton_lease(db, "notices", every))  # fmt: skip
+        self._receiver: asyncio.Task[None] | None = None
 
     async def round(self) -> DeliveryRound:
         """One round: publish what is due, send what is due."""
@@ -171,10 +175,23 @@ class NoticeJobs:
         return result
 
     def start(self) -> None:
-        """Start the periodic round (unless TAIHU_NOTICES_JOB_SECONDS is 0)."""
-        if self.settings.job_seconds:
-            self._job.start()
+        """Start the round (unless TAIHU_NOTICES_JOB_SECONDS is 0) and an SMPP bind's reports."""
+        if not self.settings.job_seconds:
+            return
+        self._job.start()
+        if isinstance(self.sms, SmsReceiver):
+            record = partial(record_reports, self.db, self.clock, self.sms.name)
+            self._receiver = asyncio.get_running_loop().create_task(
+                self.sms.receive(record), name="notices-sms-reports"
+            )
 
     async def stop(self) -> None:
-        """Let a round under way finish, then stop."""
+        """Let a round under way finish, then stop (and unbind an SMS connection)."""
         await self._job.stop()
+        if self._receiver is not None:
+            self._receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._receiver
+            self._receiver = None
+        if isinstance(self.sms, SmsReceiver):
+            await self.sms.aclose()

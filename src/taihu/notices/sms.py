@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
     "DeliveryReport",
@@ -29,6 +30,7 @@ __all__ = [
     "SmsBatch",
     "SmsGateway",
     "SmsOutcome",
+    "SmsReceiver",
     "SmsRetry",
     "SmsUncertain",
 ]
@@ -85,6 +87,21 @@ class SmsGateway(Protocol):
 
     async def send(self, batch: SmsBatch) -> list[SmsOutcome]:
         """Send a batch; one outcome per number, or raise ``SmsRetry``/``SmsUncertain``."""
+        ...
+
+
+@runtime_checkable
+class SmsReceiver(Protocol):
+    """A gateway whose own connection carries the reports back (an SMPP transceiver bind)."""
+
+    async def receive(
+        self, record: Callable[[list[DeliveryReport]], Coroutine[Any, Any, int]]
+    ) -> None:
+        """Keep the connection up and hand each report to ``record``, until cancelled."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the connection."""
         ...
 
 

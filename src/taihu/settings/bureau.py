@@ -95,7 +95,7 @@ class NoticeSettings(BaseSettings):
     )  # fmt: skip
 
 
-SmsProviderName = Literal["log", "aliyun", "tencent"]
+SmsProviderName = Literal["log", "aliyun", "tencent", "smpp"]
 
 
 class SmsSettings(BaseSettings):
@@ -104,7 +104,8 @@ class SmsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAIHU_SMS_", extra="ignore")
 
     provider: SmsProviderName = Field(
-        default="log", description="log (write to the log, send nothing), aliyun or tencent."
+        default="log",
+        description="log (write to the log, send nothing), aliyun, tencent or smpp (SMPP 3.4).",
     )
     endpoint: str = Field(
         default="", description="The provider's API address; empty: its public endpoint."
@@ -131,7 +132,9 @@ class SmsSettings(BaseSettings):
     rate_per_second: float = Field(
         default=10.0, gt=0, le=1000, description="Provider calls per second at most."
     )
-    timeout: float = Field(default=10.0, gt=0, le=120, description="HTTP timeout per call (s).")
+    timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Timeout per HTTP call or SMPP response (s)."
+    )
     claim_seconds: int = Field(
         default=300, ge=10, le=86400,
         description="A message claimed longer ago than this, unanswered, is marked unknown.",
@@ -140,6 +143,33 @@ class SmsSettings(BaseSettings):
         default=SecretStr(""),
         description="Secret the delivery-report URL must carry (?token=); empty: reports refused.",
     )  # fmt: skip
+    smpp_host: str = Field(default="", description="The SMSC's SMPP host (provider smpp).")
+    smpp_port: int = Field(default=2775, ge=1, le=65535, description="The SMSC's SMPP port.")
+    smpp_system_id: str = Field(default="", max_length=15, description="SMPP bind system_id.")
+    smpp_password: SecretStr = Field(
+        default=SecretStr(""), description="SMPP bind password (at most 8 characters)."
+    )
+    smpp_system_type: str = Field(
+        default="", max_length=12, description="SMPP bind system_type (often empty)."
+    )
+    smpp_source_addr: str = Field(
+        default="", max_length=20, description="The sender number (source_addr), e.g. 106…."
+    )
+    smpp_bind: Literal["transceiver", "transmitter"] = Field(
+        default="transceiver",
+        description="transceiver (delivery receipts come back on the bind) or transmitter.",
+    )
+    smpp_enquire_link_seconds: int = Field(
+        default=30, ge=1, le=600, description="Keep-alive (enquire_link) interval of an idle bind."
+    )
+
+    @model_validator(mode="after")
+    def _smpp_complete(self) -> SmsSettings:
+        if self.provider == "smpp" and not (self.smpp_host and self.smpp_system_id):
+            raise ValueError("the smpp provider needs TAIHU_SMS_SMPP_HOST and SMPP_SYSTEM_ID")
+        if len(self.smpp_password.get_secret_value()) > 8:  # SMPP 3.4: C-octet string of 9
+            raise ValueError("TAIHU_SMS_SMPP_PASSWORD is at most 8 characters")
+        return self
 
 
 class ReportingSettings(BaseSettings):
