@@ -245,15 +245,15 @@ async def odata_submissions(
         values = [
             _select(row, [f.strip() for f in select.split(",") if f.strip()]) for row in values
         ]
-    base = f"{str(request.base_url).rstrip('/')}/v1/projects/{PROJECT_ID}/forms/{form_id}.svc"
+    server = str(request.base_url).rstrip("/")
+    base = f"{server}/v1/projects/{PROJECT_ID}/forms/{quote(form_id, safe='')}.svc"
     body: dict[str, Any] = {"@odata.context": f"{base}/$metadata#Submissions", "value": values}
     if count:
         body["@odata.count"] = total
-    if top is not None and skip + len(values) < total:
-        params = {k: v for k, v in request.query_params.items() if k not in ("$skip", "$top")}
-        body["@odata.nextLink"] = (
-            f"{base}/Submissions?{urlencode({**params, '$top': top, '$skip': skip + top})}"
-        )
+    if top and skip + len(values) < total:
+        params: dict[str, Any] = dict(request.query_params)
+        params.update({"$top": top, "$skip": skip + top})
+        body["@odata.nextLink"] = f"{base}/Submissions?{urlencode(params, safe='$')}"
     return body
 
 
