@@ -149,8 +149,7 @@ class Central:
             .scalar_subquery()
         )
         query = (
-            sa.select(Submission, FormVersion, present)
-            .join(FormVersion, FormVersion.id == Submission.version_id)
+            sa.select(Submission, present)
             .where(*conditions)
             .order_by(Submission.id.desc())
             .offset(offset)
@@ -158,7 +157,15 @@ class Central:
         if limit is not None:
             query = query.limit(limit)
         rows = (await self.session.execute(query)).all()
-        return [(s, v, int(n or 0)) for s, v, n in rows], int(total or 0)
+        # Each version once, not once per row: a version holds its XLSForm and XForm.
+        versions = {
+            v.id: v
+            for v in await self.session.scalars(
+                sa.select(FormVersion).where(FormVersion.id.in_({s.version_id for s, _ in rows}))
+            )
+        }
+        found = [(s, versions[s.version_id], int(n or 0)) for s, n in rows]
+        return found, int(total or 0)
 
     async def submission(self, actor: Principal, form_id: str, instance_id: str) -> Submission:
         """One submission of a form the principal sees."""
