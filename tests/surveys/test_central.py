@@ -150,7 +150,17 @@ async def test_pyodk_lists_reads_reviews_comments_and_sends(
     (only,) = expanded["value"]
     assert only["suppliers"][0]["supplier"] == "盛泽化纤"
     assert only["suppliers"][0]["share"] == 40
+    assert only["suppliers"][0]["__id"] == f"{first}/suppliers[1]"
     assert only["__system"]["attachmentsPresent"] == 1
+    # A repeat's own table, as pyodk reads it: a row per supplier, naming its submission.
+    suppliers = await call(
+        bureau.submissions.get_table, form_id=FORM, table_name="Submissions.suppliers", count=True
+    )
+    assert suppliers["@odata.count"] == 2
+    assert [(r["__Submissions-id"], r["supplier"]) for r in suppliers["value"]] == [
+        (first, "盛泽化纤"),
+        (second, "盛泽化纤"),
+    ]
 
     # Review with a comment, then filter by the review state and the submission date.
     await call(bureau.submissions.review, first, "approved", form_id=FORM, comment="数据完整")
@@ -236,6 +246,11 @@ async def test_errors_come_in_centrals_shape(
         headers=field.bureau,
     )
     assert negative.status_code == 400
+    nested = await client.get(
+        f"/v1/projects/1/forms/{FORM}.svc/Submissions.company", headers=field.bureau
+    )
+    assert nested.status_code == 404
+    assert nested.json()["details"]["error"] == "table_not_found"
     assert negative.json()["code"] == 400.1
 
     url = f"/v1/projects/1/forms/{FORM}/submissions"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -38,6 +38,7 @@ from taihu.surveys.central.shapes import (
     comment_json,
     form_json,
     odata_row,
+    repeat_rows,
     stamp,
     submission_json,
 )
@@ -214,10 +215,11 @@ async def form_xml(form_id: str, principal: CurrentPrincipal, central: CentralDe
     return _xml((await central.form(principal, form_id))[1].xform)
 
 
-@projects.get(_PREFIX + ".svc/Submissions", summary="Submissions as OData (ODK Central)")
-async def odata_submissions(
+@projects.get(_PREFIX + ".svc/{table}", summary="Submissions as OData (ODK Central)")
+async def odata_table(
     request: Request,
     form_id: str,
+    table: Annotated[str, Path(max_length=300)],
     principal: CurrentPrincipal,
     central: CentralDep,
     top: Annotated[int | None, Query(alias="$top", ge=0, le=1_000_000)] = None,
@@ -235,25 +237,33 @@ async def odata_submissions(
         raise bad_query(exc) from None
     if expand not in (None, "*"):
         raise bad_query(ODataError("only $expand=* is offered"))
-    rows, total = await central.submissions(principal, form_id, where, limit=top, offset=skip)
-    ids = await central.user_ids({s.submitter.removeprefix("api:") for s, _, _ in rows})
-    values = [
-        odata_row(s, v, submitter_id=_submitter(s, ids), present=present, expand=expand == "*")
-        for s, v, present in rows
-    ]
+    if table == "Submissions":
+        rows, total = await central.submissions(principal, form_id, where, limit=top, offset=skip)
+        ids = await central.user_ids({s.submitter.removeprefix("api:") for s, _, _ in rows})
+        values = [
+            odata_row(s, v, submitter_id=_submitter(s, ids), present=n, expand=expand == "*")
+            for s, v, n in rows
+        ]
+    else:
+        # A repeat's table (``Submissions.suppliers``): its rows over the filtered submissions.
+        repeat = await central.repeat(principal, form_id, table)
+        rows, _ = await central.submissions(principal, form_id, where)
+        every = [r for s, v, _ in reversed(rows) for r in repeat_rows(s, v, repeat)]
+        total = len(every)
+        values = every[skip : None if top is None else skip + top]
     if select:
         values = [
             _select(row, [f.strip() for f in select.split(",") if f.strip()]) for row in values
         ]
     server = str(request.base_url).rstrip("/")
     base = f"{server}/v1/projects/{PROJECT_ID}/forms/{quote(form_id, safe='')}.svc"
-    body: dict[str, Any] = {"@odata.context": f"{base}/$metadata#Submissions", "value": values}
+    body: dict[str, Any] = {"@odata.context": f"{base}/$metadata#{table}", "value": values}
     if count:
         body["@odata.count"] = total
     if top and skip + len(values) < total:
         params: dict[str, Any] = dict(request.query_params)
         params.update({"$top": top, "$skip": skip + top})
-        body["@odata.nextLink"] = f"{base}/Submissions?{urlencode(params, safe='$')}"
+        body["@odata.nextLink"] = f"{base}/{quote(table)}?{urlencode(params, safe='$')}"
     return body
 
 

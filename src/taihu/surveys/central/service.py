@@ -167,6 +167,17 @@ class Central:
         found = [(s, versions[s.version_id], int(n or 0)) for s, n in rows]
         return found, int(total or 0)
 
+    async def repeat(self, actor: Principal, form_id: str, table: str) -> str:
+        """The repeat a table name such as ``Submissions.suppliers`` names (not nested in one)."""
+        _, version = await self.form(actor, form_id)
+        path = table.removeprefix("Submissions.").replace(".", "/")
+        if table.startswith("Submissions.") and any(
+            f["path"] == path and f["type"] == "repeat" and f.get("repeat") is None
+            for f in version.fields
+        ):
+            return path
+        raise NotFound(N_("no table {table}"), code="table_not_found", table=table)
+
     async def submission(self, actor: Principal, form_id: str, instance_id: str) -> Submission:
         """One submission of a form the principal sees."""
         await self.form(actor, form_id)

@@ -15,6 +15,7 @@ __all__ = [
     "expected_files",
     "form_json",
     "odata_row",
+    "repeat_rows",
     "review_state",
     "stamp",
     "submission_json",
@@ -107,7 +108,7 @@ def odata_row(
     }
     data.update(submission.data)
     link = f"Submissions('{quote(submission.instance_id, safe='')}')"
-    row = _nest(data, "", types, link, expand)
+    row = _nest(data, "", types, link, expand=expand, key=submission.instance_id)
     row["__id"] = submission.instance_id
     row["meta"] = {"instanceID": submission.instance_id}
     row["__system"] = {
@@ -128,9 +129,32 @@ def odata_row(
     return row
 
 
+def repeat_rows(submission: Submission, version: FormVersion, repeat: str) -> list[dict[str, Any]]:
+    """The rows of one repeat of a submission, as the repeat's OData table lists them."""
+    types = {f["path"]: f["type"] for f in version.fields}
+    blank = {f["path"]: None for f in version.fields if f.get("repeat") == repeat}
+    items = submission.data.get(repeat)
+    rows = []
+    for index, item in enumerate(items if isinstance(items, list) else [], 1):
+        key = f"{submission.instance_id}/{repeat.rsplit('/', 1)[-1]}[{index}]"
+        link = f"Submissions('{quote(submission.instance_id, safe='')}')/{repeat}"
+        row = _nest({**blank, **item}, f"{repeat}/", types, link, expand=False, key=key)
+        row["__id"] = key  # the KEY of the exports (export.py)
+        row["__Submissions-id"] = submission.instance_id
+        rows.append(row)
+    return rows
+
+
 def _nest(
-    data: dict[str, Any], prefix: str, types: dict[str, str], link: str, expand: bool
+    data: dict[str, Any],
+    prefix: str,
+    types: dict[str, str],
+    link: str,
+    *,
+    expand: bool,
+    key: str,
 ) -> dict[str, Any]:
+    """Answers as nested objects; ``key`` is the row's KEY as the exports write it."""
     out: dict[str, Any] = {}
     for path, value in data.items():
         steps = (path[len(prefix) :] if path.startswith(prefix) else path).split("/")
@@ -142,10 +166,17 @@ def _nest(
             if expand:
                 holder[name] = [
                     {
-                        **_nest(item, f"{path}/", types, f"{link}/{name}", expand),
-                        "__id": f"{link}/{name}[{index}]",
+                        **_nest(
+                            item,
+                            f"{path}/",
+                            types,
+                            f"{link}/{name}",
+                            expand=expand,
+                            key=f"{key}/{name}[{i}]",
+                        ),
+                        "__id": f"{key}/{name}[{i}]",
                     }
-                    for index, item in enumerate(value, 1)
+                    for i, item in enumerate(value, 1)
                 ]
             else:
                 holder[f"{name}@odata.navigationLink"] = f"{link}/{name}"
