@@ -66,7 +66,7 @@ class Central:
         if not names:
             return {}
         rows = await self.session.execute(
-            sa.select(User.username, User.id).where(User.username.in_(names))
+            sa.select(User.username, User.id).where(User.username.in_(sorted(names)))
         )
         return dict(rows.tuples())
 
@@ -161,7 +161,9 @@ class Central:
         versions = {
             v.id: v
             for v in await self.session.scalars(
-                sa.select(FormVersion).where(FormVersion.id.in_({s.version_id for s, _ in rows}))
+                sa.select(FormVersion).where(
+                    FormVersion.id.in_(sorted({s.version_id for s, _ in rows}))
+                )
             )
         }
         found = [(s, versions[s.version_id], int(n or 0)) for s, n in rows]
