@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from taihu.accounts import AccountService, CurrentPrincipal, client_address
+from taihu.accounts import AccountService, CurrentPrincipal, Principal, client_address
 from taihu.core import (
     MAX_UPLOAD,
     N_,
@@ -173,7 +173,7 @@ async def current_user(
 # -- projects and forms -----------------------------------------------------------------------
 
 
-async def _project_json(principal: Any, central: Central) -> dict[str, Any]:
+async def _project_json(principal: Principal, central: Central) -> dict[str, Any]:
     forms = await central.forms(principal)
     return {
         "id": PROJECT_ID,
