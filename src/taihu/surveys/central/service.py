@@ -68,7 +68,7 @@ class Central:
         rows = await self.session.execute(
             sa.select(User.username, User.id).where(User.username.in_(sorted(names)))
         )
-        return dict(rows.tuples())
+        return dict(rows.all())
 
     # -- forms ------------------------------------------------------------------------------
 

@@ -24,7 +24,9 @@ __all__ = [
 # One Taihu deployment is one bureau's platform: it is one Central project.
 PROJECT_ID = 1
 # Question types whose answer is the name of a file sent with the submission.
-BINARY_TYPES = frozenset({"image", "audio", "video", "file", "background-audio", "binary"})
+BINARY_TYPES = frozenset(
+    {"image", "photo", "audio", "video", "file", "background-audio", "binary"}
+)  # pyxform calls image questions "photo"
 
 
 def stamp(moment: datetime | None) -> str | None:
