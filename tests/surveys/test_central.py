@@ -227,6 +227,10 @@ async def test_errors_come_in_centrals_shape(
     assert anonymous.status_code == 401
     assert anonymous.json()["code"] == 401.2
     assert (await client.get("/v1/projects/2/forms", headers=field.bureau)).json()["code"] == 404.1
+    chinese = await client.get(
+        "/v1/projects/2/forms", headers={**field.bureau, "Accept-Language": "zh-CN"}
+    )
+    assert chinese.json()["message"] == "没有项目 2"
     bad = await client.get(
         f"/v1/projects/1/forms/{FORM}.svc/Submissions",
         params={"$filter": "__system/submitterName eq 'x'"},
