@@ -16,6 +16,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from hypothesis import given
+from hypothesis import strategies as st
 from pyodk.client import Client
 from pyodk.errors import PyODKError
 
@@ -308,3 +310,18 @@ def test_filters_parse_as_central_writes_them() -> None:
     for broken in ("", "__id", "__id eq", "__id like 'x'", "(__id eq 'x'", "__id eq 'x' )"):
         with pytest.raises(ODataError):
             parse_filter(broken)
+
+
+# Pieces of filters, joined at random: the parser answers a tree or says what it cannot read.
+PIECES = ["(", ")", "'x'", "''", "null", "eq", "ne", "lt", "and", "or", "not", "__id", "'",
+          "__system/reviewState", "2026-12-01", "2026-12-01T08:00:00Z", "12", "-3.5", " "]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=12))
+def test_any_filter_text_parses_or_is_refused_with_a_reason(pieces: list[str]) -> None:
+    reason = ""
+    try:
+        parse_filter(" ".join(pieces))
+    except ODataError as exc:
+        reason = str(exc) or "no reason"
+    assert reason != "no reason"
