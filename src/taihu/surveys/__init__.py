@@ -3,12 +3,15 @@
 Modules: ``xlsform`` (pyxform conversion), ``openrosa`` (the wire format, no tables),
 ``models``, ``service`` (forms, versions, assignments), ``intake`` (app users, submissions),
 ``review`` (states, comments, edits, exports' rows), ``export`` (xlsx / CSV tables),
-``api`` (JSON routes) and ``openrosa_api`` (the OpenRosa routes); feeding the map:
+``api`` (JSON routes), ``openrosa_api`` (the OpenRosa routes) and ``central`` (ODK
+Central's REST API and OData for pyodk); feeding the map:
 ``feeding`` (bindings, proposals from approved submissions), ``proposals`` (decisions),
 ``chain_form`` (the built-in 产业链摸底 form), ``analytics`` and ``feeding_api``.
 """
 
 from taihu.surveys.analytics import Figures, survey_figures
+from taihu.surveys.central import LARGE_BODIES as CENTRAL_LARGE_BODIES
+from taihu.surveys.central import router as central_router
 from taihu.surveys.chain_form import CHAIN_FORM_ID, chain_form_xlsx, install_chain_form
 from taihu.surveys.export import Table, build_tables, csv_zip, xlsx
 from taihu.surveys.feeding import Bindings, bindings, source_of
@@ -33,6 +36,7 @@ from taihu.surveys.service import MySurvey, ResponseRate, SurveyService, Uploade
 from taihu.surveys.xlsform import ConvertedForm, FormProblem, convert_xlsform
 
 __all__ = [
+    "CENTRAL_LARGE_BODIES",
     "CHAIN_FORM_ID",
     "PROPOSAL_STATES",
     "REVIEW_STATES",
@@ -66,6 +70,7 @@ __all__ = [
     "UploadedVersion",
     "bindings",
     "build_tables",
+    "central_router",
     "chain_form_xlsx",
     "convert_xlsform",
     "csv_zip",

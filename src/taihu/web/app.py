@@ -45,8 +45,8 @@ from taihu.reporting import ReportJobs
 from taihu.reporting import api as reporting_api
 from taihu.settings import Settings
 from taihu.solutions import api as solutions_api
+from taihu.surveys import CENTRAL_LARGE_BODIES, central_router, feeding_router, openrosa_router
 from taihu.surveys import api as surveys_api
-from taihu.surveys import feeding_router, openrosa_router
 from taihu.web import console, ops
 from taihu.web.body_limit import BodyLimit, upload_paths
 from taihu.web.errors import install_error_handlers
@@ -283,6 +283,7 @@ _ROUTERS = (
     surveys_api.router,
     feeding_router,
     openrosa_router,
+    central_router,
     survey_pages.router,
     survey_fill.router,
     survey_map_pages.router,
@@ -315,7 +316,11 @@ def _larger_bodies(settings: Settings) -> dict[str, int]:
     """Paths whose bodies may pass TAIHU_HTTP_MAX_BODY_BYTES: file uploads and SNMS batches."""
     # An upload's multipart envelope and form fields come on top of the file itself.
     upload = MAX_UPLOAD + settings.http.max_body_bytes
-    return dict.fromkeys(upload_paths(_ROUTERS), upload) | identifiers_api.LARGE_BODIES
+    return (
+        dict.fromkeys(upload_paths(_ROUTERS), upload)
+        | identifiers_api.LARGE_BODIES
+        | CENTRAL_LARGE_BODIES
+    )
 
 
 def app_from_environment() -> FastAPI:

@@ -81,7 +81,7 @@ def ngettext_(singular: str, plural: str, n: int) -> str:
 
 # Paths answered to programs, not people in the console: their language comes from
 # Accept-Language (English when it names no language we have), not from the console's default.
-API_PREFIXES = ("/api/", "/hrls/", "/identity", "/snms/", "/metrics", "/healthz", "/readyz")
+API_PREFIXES = ("/api/", "/hrls/", "/identity", "/snms/", "/metrics", "/healthz", "/readyz", "/v1/")
 
 
 def render(value: Any) -> str:
