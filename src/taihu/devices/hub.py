@@ -31,7 +31,7 @@ import socket
 import ssl
 import time
 from collections import Counter, deque
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -85,7 +85,7 @@ from taihu.devices.values import (
 )
 from taihu.settings import MqttSettings
 
-__all__ = ["DeviceHub", "DeviceSession", "HubObserver", "HubStats"]
+__all__ = ["DeviceHub", "DeviceSession", "HubObserver", "HubStats", "RowSink"]
 
 log = logging.getLogger("taihu.devices")
 
@@ -99,6 +99,15 @@ RPC_RESPONSE = ME + "rpc/response/"
 _RECENT_ERRORS = 20
 _RETENTION_EVERY = 3600.0  # seconds
 _STOP_WITHIN = 10.0  # seconds the work under way gets to finish at shutdown
+
+
+class RowSink(Protocol):
+    """Where the hub hands rows: the in-process ingest queue, or the message bus."""
+
+    async def submit_rows(
+        self, rows: Sequence[Row], ok: Ack, failed: Callable[[str], Ack]
+    ) -> asyncio.Future[Ack]:
+        """Take one device's rows; the future becomes ``ok`` once they are safe, else ``failed``."""
 
 
 class HubObserver(Protocol):
@@ -304,6 +313,9 @@ class DeviceHub:
         # Told of connections and stored data (taihu.alarms); set by the assembly (observe).
         self.observer: HubObserver | None = None
         self.remote: dict[int, RemoteRoute] = {}  # devices another transport speaks for
+        # With a message bus (taihu.devices.bus) rows go there and an ingest process stores
+        # them; without, to this process's ingest queue.
+        self.sink: RowSink = self.ingest
 
     def observe(self, observer: HubObserver) -> None:
         """Tell ``observer`` of connections and of every batch the ingest queue commits."""
@@ -617,7 +629,7 @@ class DeviceHub:
                                 transport=transport)  # fmt: skip
             return ack
 
-        stored = await self.ingest.submit_rows(rows, _STORED, not_stored)
+        stored = await self.sink.submit_rows(rows, _STORED, not_stored)
         if self._watchers:
             stored.add_done_callback(lambda f: self._notify(device_id, rows, f))
         return stored
