@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import nats
 import nats.errors
@@ -42,6 +42,7 @@ __all__ = [
     "BusPublisher",
     "BusStats",
     "JetStreamBus",
+    "decode_attributes",
     "decode_rows",
     "encode_rows",
 ]
@@ -52,6 +53,8 @@ _IN_FLIGHT = 10_000  # publishes awaiting JetStream's ack before a transport wai
 _FETCH_WAIT = 1.0  # seconds a fetch waits for messages before asking again
 _RETRY_DELAY = 1.0  # seconds before JetStream redelivers a batch the store refused
 _ROW_WIDTH = 6
+KIND = "Taihu-Kind"  # header of a message that holds no rows
+ATTRIBUTES = "attributes"  # its value for client attributes: {"device": id, "values": {…}}
 _STORED = True  # the ingest queue's answer for a committed batch
 
 
@@ -78,6 +81,17 @@ def decode_rows(data: bytes) -> list[Row]:
             raise ValueError("a row is [device, key, ts, kind, num, txt]")
         rows.append((device, key, ts, kind, None if num is None else float(num), txt))
     return rows
+
+
+def decode_attributes(data: bytes) -> tuple[int, dict[str, Any]]:
+    """A device id and its client attributes from a message body; ``ValueError`` if bad."""
+    body = orjson.loads(data)
+    if not isinstance(body, dict):
+        raise ValueError("not an attributes message")
+    device_id, values = body.get("device"), body.get("values")
+    if not isinstance(device_id, int) or not isinstance(values, dict):
+        raise ValueError('attributes are {"device": id, "values": {…}}')
+    return device_id, values
 
 
 @dataclass(slots=True)
@@ -192,6 +206,25 @@ class BusPublisher:
         finally:
             self._room.release()
 
+    async def publish_attributes(self, device_id: int, values: dict[str, Any]) -> None:
+        """Publish a device's client attributes; returns once JetStream acked them.
+
+        Raises ``ConnectionError`` when it did not (the device is told to send them again).
+        """
+        body = orjson.dumps({"device": device_id, "values": values})
+        try:
+            js = self.bus.js
+            if js is None:
+                raise ConnectionError("the message bus is not connected")
+            await js.publish(self.bus.subject(device_id), body, stream=self.bus.settings.stream,
+                             headers={KIND: ATTRIBUTES})  # fmt: skip
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # timeout, no responders, lost connection: all transient
+            self.bus.stats.publish_failures += 1
+            raise ConnectionError(str(exc) or type(exc).__name__) from exc
+        self.bus.stats.published += 1
+
     async def close(self) -> None:
         """Wait for the publishes under way (each ends within the publish timeout)."""
         if self._tasks:
@@ -204,6 +237,7 @@ class BusIngest:
 
     bus: JetStreamBus
     queue: IngestQueue
+    attributes: Callable[[int, dict[str, Any]], Awaitable[None]]
     on_ready: Callable[[], None] | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -246,6 +280,14 @@ class BusIngest:
             if msg.metadata.num_delivered > 1:
                 self.bus.stats.redelivered += 1
             try:
+                if msg.headers and msg.headers.get(KIND) == ATTRIBUTES:
+                    device_id, values = decode_attributes(msg.data)
+                    if await self._put(device_id, values):
+                        await msg.ack()
+                        self.bus.stats.consumed += 1
+                    else:
+                        await msg.nak(delay=_RETRY_DELAY)
+                    continue
                 rows = decode_rows(msg.data)
             except ValueError as exc:
                 # Never a transport's message: redelivering it would fail again forever.
@@ -260,6 +302,16 @@ class BusIngest:
                 self.bus.stats.consumed += 1
             else:
                 await msg.nak(delay=_RETRY_DELAY)
+
+    async def _put(self, device_id: int, values: dict[str, Any]) -> bool:
+        try:
+            await self.attributes(device_id, values)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database away, the device deleted: told, tried again
+            log.warning("client attributes of device %s not stored: %s", device_id, exc)
+            return False
+        return True
 
     async def stop(self) -> None:
         """Stop fetching; what was fetched and not acked is delivered again later."""
@@ -290,13 +342,16 @@ class BusNode:
         self.bus = JetStreamBus(settings)
         self.hub = hub
         self.publisher = BusPublisher(self.bus) if publish else None
-        self.ingest = BusIngest(self.bus, hub.ingest, on_ready) if consume else None
+        self.ingest = None
+        if consume:
+            self.ingest = BusIngest(self.bus, hub.ingest, hub.put_client_attributes, on_ready)
 
     async def start(self) -> None:
         """Connect, create the stream if missing, then publish and consume as configured."""
         await self.bus.open()
         if self.publisher is not None:
             self.hub.sink = self.publisher
+            self.hub.attribute_sink = self.publisher.publish_attributes
         if self.ingest is not None:
             await self.ingest.start()
 

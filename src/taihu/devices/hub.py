@@ -316,6 +316,8 @@ class DeviceHub:
         # With a message bus (taihu.devices.bus) rows go there and an ingest process stores
         # them; without, to this process's ingest queue.
         self.sink: RowSink = self.ingest
+        # Likewise client attributes: publishes them (raising OSError when it cannot).
+        self.attribute_sink: Callable[[int, dict[str, Any]], Awaitable[None]] | None = None
 
     def observe(self, observer: HubObserver) -> None:
         """Tell ``observer`` of connections and of every batch the ingest queue commits."""
@@ -654,12 +656,17 @@ class DeviceHub:
             self._watchers.discard(queue)
 
     async def store_client_attributes(self, auth: DeviceAuth, values: dict[str, Any]) -> Ack:
-        """Store attributes a device reports."""
-        async with self.db.session() as session:
-            await DeviceService(session, self.clock).put_attributes(
-                auth.device_id, "client", values
-            )
+        """Store attributes a device reports (with a bus: once the bus has taken them)."""
+        if self.attribute_sink is not None:
+            await self.attribute_sink(auth.device_id, values)
+        else:
+            await self.put_client_attributes(auth.device_id, values)
         return Ack()
+
+    async def put_client_attributes(self, device_id: int, values: dict[str, Any]) -> None:
+        """Write a device's client attributes to the database."""
+        async with self.db.session() as session:
+            await DeviceService(session, self.clock).put_attributes(device_id, "client", values)
 
     async def read_attributes(
         self, device_id: int, client_keys: object, shared_keys: object
