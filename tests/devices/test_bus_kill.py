@@ -11,15 +11,12 @@ point once, and the rollups count each once (a redelivered batch adds nothing).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import queue
-import re
 import shutil
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -31,11 +28,10 @@ from taihu.core import Database
 from taihu.devices.rollups import PERIODS
 from tests.cli.test_serve import MQTT, registered_device
 from tests.conftest import TEST_SECRET
-from tests.processes import DEADLINE, Taihu, running
+from tests.processes import DEADLINE, nats_server, running
 
 MESSAGES = 3000
 T0 = 1_796_000_000_000  # ms; the readings carry their own times
-NATS_LISTENING = re.compile(r"Listening for client connections on 127\.0\.0\.1:(\d+)")
 
 pytestmark = pytest.mark.skipif(shutil.which("nats-server") is None, reason="no nats-server")
 
@@ -50,26 +46,6 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
         TAIHU_SECRET_KEY=TEST_SECRET, PYTHONUNBUFFERED="1", NO_COLOR="1",
     )  # fmt: skip
     return env
-
-
-@contextlib.contextmanager
-def nats_server(store: Path) -> Iterator[str]:
-    """A JetStream-enabled nats-server on a free loopback port; its URL."""
-    with subprocess.Popen(
-        ["nats-server", "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", str(store)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    ) as process:
-        server = Taihu(process)
-        try:
-            port = server.wait_for(NATS_LISTENING).group(1)
-            server.wait_for("Server is ready")
-            yield f"nats://127.0.0.1:{port}"
-        finally:
-            server.finish()
 
 
 class Publisher:

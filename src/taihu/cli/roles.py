@@ -20,7 +20,7 @@ import socket
 from typing import Protocol
 
 from taihu.core import Clock, Database, SystemClock
-from taihu.core.commands import console, database_for
+from taihu.core.commands import console, database_for, fail
 from taihu.devices import BusNode, DeviceHub
 from taihu.identifiers import Filer, Resolver, handle_server_for
 from taihu.monitor import MeterSync
@@ -40,7 +40,10 @@ def serve_roles(
     handle_sockets: tuple[socket.socket, socket.socket] | None,
 ) -> None:
     """Run this process's roles until SIGTERM or SIGINT."""
-    asyncio.run(_serve(settings, mqtt_socket, handle_sockets))
+    try:
+        asyncio.run(_serve(settings, mqtt_socket, handle_sockets))
+    except ConnectionError as exc:  # the message bus: say which setting, not a traceback
+        fail(str(exc))
 
 
 class _Job(Protocol):

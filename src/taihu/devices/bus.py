@@ -119,15 +119,23 @@ class JetStreamBus:
         return f"{self.settings.subject_prefix}.{device_id % self.settings.partitions}"
 
     async def open(self) -> None:
-        """Connect (retrying until a server answers) and make sure the stream exists."""
+        """Connect and make sure the stream exists; ``ConnectionError`` when no server answers.
+
+        Once connected, a lost connection is retried for ever (publishes wait meanwhile).
+        """
         s = self.settings
-        self.nc = await nats.connect(
-            servers=s.nats_urls,
-            name="taihu",
-            max_reconnect_attempts=-1,  # a NATS node going away is routine in a cluster
-            reconnect_time_wait=0.5,
-            allow_reconnect=True,
-        )
+        try:
+            self.nc = await nats.connect(
+                servers=s.nats_urls,
+                name="taihu",
+                max_reconnect_attempts=-1,  # a NATS node going away is routine in a cluster
+                reconnect_time_wait=0.5,
+                allow_reconnect=True,
+            )
+        except Exception as exc:  # no server answered: nats-py's NoServersError and others
+            urls = ", ".join(s.nats_urls)
+            raise ConnectionError(f"no NATS server answers at {urls} "
+                                  f"(TAIHU_CLUSTER_NATS_URLS): {exc}") from exc  # fmt: skip
         self.js = self.nc.jetstream(timeout=s.publish_timeout)
         config = StreamConfig(
             name=s.stream,
