@@ -94,6 +94,19 @@ def decode_attributes(data: bytes) -> tuple[int, dict[str, Any]]:
     return device_id, values
 
 
+async def _nats_error(exc: Exception) -> None:
+    # nats-py's default logs a traceback for every failed attempt to reach a server.
+    log.warning("NATS: %r", exc)
+
+
+async def _disconnected() -> None:
+    log.warning("NATS connection lost; reconnecting")
+
+
+async def _reconnected() -> None:
+    log.info("NATS connection back")
+
+
 @dataclass(slots=True)
 class BusStats:
     """Counters since start."""
@@ -125,17 +138,22 @@ class JetStreamBus:
         """
         s = self.settings
         try:
-            self.nc = await nats.connect(
-                servers=s.nats_urls,
-                name="taihu",
-                max_reconnect_attempts=-1,  # a NATS node going away is routine in a cluster
-                reconnect_time_wait=0.5,
-                allow_reconnect=True,
-            )
-        except Exception as exc:  # no server answered: nats-py's NoServersError and others
+            # nats-py retries the first connection for ever too: the timeout bounds that.
+            async with asyncio.timeout(s.connect_timeout):
+                self.nc = await nats.connect(
+                    servers=s.nats_urls,
+                    name="taihu",
+                    max_reconnect_attempts=-1,  # a NATS node going away is routine in a cluster
+                    reconnect_time_wait=0.5,
+                    allow_reconnect=True,
+                    error_cb=_nats_error,
+                    disconnected_cb=_disconnected,
+                    reconnected_cb=_reconnected,
+                )
+        except Exception as exc:  # no server answered in time, or refused us
             urls = ", ".join(s.nats_urls)
-            raise ConnectionError(f"no NATS server answers at {urls} "
-                                  f"(TAIHU_CLUSTER_NATS_URLS): {exc}") from exc  # fmt: skip
+            raise ConnectionError(f"no NATS server answers at {urls} (TAIHU_CLUSTER_NATS_URLS) "
+                                  f"within {s.connect_timeout:g} s: {exc!r}") from exc  # fmt: skip
         self.js = self.nc.jetstream(timeout=s.publish_timeout)
         config = StreamConfig(
             name=s.stream,

@@ -48,6 +48,10 @@ class ClusterSettings(BaseSettings):
     consumer: str = Field(
         default="taihu-ingest", description="Durable pull consumer the ingest processes share."
     )
+    connect_timeout: float = Field(
+        default=30.0, gt=0, le=3600,
+        description="Seconds a process waits at start for a NATS server before it stops.",
+    )  # fmt: skip
     publish_timeout: float = Field(
         default=5.0, gt=0, le=60, description="Seconds a transport waits for JetStream's ack."
     )
