@@ -195,10 +195,13 @@ class BusPublisher:
         It becomes ``failed(reason)`` when JetStream does not ack in time: the device is then
         told the message was not taken (and sends it again).
         """
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        if not rows:  # a document without values: nothing to carry, nothing to lose
+            done.set_result(ok)
+            return done
         if self._room is None:
             self._room = asyncio.Semaphore(self.in_flight)
         await self._room.acquire()  # waits while too many publishes are unacknowledged
-        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         task = asyncio.get_running_loop().create_task(
             self._publish(rows, ok, failed, done), name="taihu-bus-publish"
         )
