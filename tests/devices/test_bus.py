@@ -7,6 +7,7 @@ that publishes and consumes, as a process playing every role with a bus configur
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from tests.processes import nats_server
 
 needs_nats = pytest.mark.skipif(shutil.which("nats-server") is None, reason="no nats-server")
 TOPIC = "v1/devices/me/telemetry"
+T0 = int(time.time()) // 60 * 60_000  # ms: readings of this minute
 
 
 def test_rows_travel_as_they_are() -> None:
@@ -109,12 +111,12 @@ async def test_mqtt_and_http_readings_and_attributes_go_through_jetstream(
     try:
         assert await c.connect() == 0
         for i in range(5):
-            assert await c.publish(TOPIC, {"ts": 1_000 + i, "values": {"v": i}}) == 0
+            assert await c.publish(TOPIC, {"ts": T0 + i, "values": {"v": i}}) == 0
         assert await c.publish("v1/devices/me/attributes", {"fw": "1.2"}) == 0
     finally:
         c.close()
     answer = await client.post(
-        f"/api/v1/{dev.token}/telemetry", json={"ts": 2_000, "values": {"v": 9}}
+        f"/api/v1/{dev.token}/telemetry", json={"ts": T0 + 10, "values": {"v": 9}}
     )
     assert answer.status_code == 200, answer.text
     answer = await client.post(f"/api/v1/{dev.token}/attributes", json={"mode": "eco"})
@@ -147,7 +149,7 @@ async def test_a_publish_jetstream_does_not_take_is_refused_and_not_acknowledged
     c = Paho(port, dev.token, V5)
     try:
         assert await c.connect() == 0
-        assert await c.publish(TOPIC, {"ts": 1_000, "values": {"v": 1}}) == (
+        assert await c.publish(TOPIC, {"ts": T0, "values": {"v": 1}}) == (
             Reason.IMPLEMENTATION_SPECIFIC_ERROR
         )
     finally:
