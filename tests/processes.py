@@ -26,6 +26,7 @@ import pytest
 # --no-serve`, 19 s of CPU, took over 60 s with the load average at 10 on two cores).
 DEADLINE = 600.0
 SERVING = re.compile(r"HTTP console and APIs on (http://127\.0\.0\.1:(\d+))")
+NATS_LISTENING = re.compile(r"Listening for client connections on 127\.0\.0\.1:(\d+)")
 
 
 def http() -> httpx.Client:
@@ -136,3 +137,23 @@ def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
     except subprocess.TimeoutExpired as exc:
         output = exc.output if isinstance(exc.output, str) else (exc.output or b"").decode()
         pytest.fail(f"`taihu {' '.join(args)}` still running after {DEADLINE:.0f} s:\n{output}")
+
+
+@contextlib.contextmanager
+def nats_server(store: Path) -> Iterator[str]:
+    """A JetStream-enabled nats-server on a free loopback port; its URL."""
+    with subprocess.Popen(
+        ["nats-server", "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", str(store)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        server = Taihu(process)
+        try:
+            port = server.wait_for(NATS_LISTENING).group(1)
+            server.wait_for("Server is ready")
+            yield f"nats://127.0.0.1:{port}"
+        finally:
+            server.finish()

@@ -196,6 +196,31 @@ def test_serve_on_a_busy_port_exits_naming_the_port_and_how_to_change_it(
     assert "Traceback" not in result.stdout
 
 
+def test_serve_role_ingest_without_a_bus_or_with_a_bad_role_exits_saying_why(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    result = run("serve", "--role", "ingest", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "TAIHU_CLUSTER_NATS_URLS" in result.stdout
+    result = run("serve", "--role", "api", "--role", "broker", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "invalid option" in result.stdout
+    # A bus nobody answers on: the setting is named, no traceback.
+    env["TAIHU_CLUSTER_NATS_URLS"] = f"nats://127.0.0.1:{free_port()}"
+    env["TAIHU_CLUSTER_CONNECT_TIMEOUT"] = "1"
+    result = run("serve", "--role", "ingest", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "no NATS server answers" in result.stdout
+    assert "Traceback" not in result.stdout
+
+
+def free_port() -> int:
+    """A port nothing listens on (free when asked)."""
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def test_serve_on_a_busy_mqtt_port_exits_naming_the_port_and_the_setting(
     env: dict[str, str], tmp_path: Path, busy_port: int
 ) -> None:

@@ -20,7 +20,7 @@ from uvicorn.supervisors import Multiprocess
 
 from taihu.core import SystemClock
 from taihu.core.commands import console, database_for, fail
-from taihu.devices import SPARKPLUG_STATUS_FILE, DeviceHub, SparkplugHost
+from taihu.devices import SPARKPLUG_STATUS_FILE, BusNode, DeviceHub, SparkplugHost
 from taihu.identifiers import (
     Filer,
     Resolver,
@@ -226,7 +226,11 @@ def _mqtt_in_thread(settings: Settings, sock: socket.socket) -> None:
         notice_jobs = notice_jobs_for(settings, db, SystemClock())
         alarm_engine = alarm_engine_for(settings, db, SystemClock(), hub)  # MQTT data's alarms
         alarm_delivery = alarm_delivery_for(settings, db, SystemClock())
+        # The workers consume the bus (their ingest role); this hub only publishes to it.
+        bus = BusNode(settings.cluster, hub, publish=True, consume=False)
         await alarm_engine.start()
+        if settings.cluster.bus:
+            await bus.start()
         await hub.start(sock)
         if settings.sparkplug.enabled:
             sparkplug.start()
@@ -243,6 +247,8 @@ def _mqtt_in_thread(settings: Settings, sock: socket.socket) -> None:
             await meter_sync.stop()
             await sparkplug.stop()
             await hub.stop()
+            if settings.cluster.bus:
+                await bus.stop()
             await alarm_engine.stop()  # after the hub: what it stored last is evaluated
             await db.dispose()
 
@@ -321,6 +327,7 @@ def _as_environment(settings: Settings, port: int) -> dict[str, str]:
         "TAIHU_HANDLE_PORT": str(settings.handle.port),
         "TAIHU_LOG_FORMAT": settings.log.format,
         "TAIHU_LOG_LEVEL": settings.log.level,
+        "TAIHU_CLUSTER_ROLES": ",".join(settings.cluster.plays),  # --role may have changed them
     }
     key = settings.security.secret_key.get_secret_value()
     if key:

@@ -1,5 +1,6 @@
 """The device hub: registry, MQTT/HTTP device transports, time-series store, rollups."""
 
+from taihu.devices.bus import BusNode, JetStreamBus
 from taihu.devices.hub import DeviceHub, HubObserver
 from taihu.devices.models import Device, DeviceAttribute, DeviceProfile, DeviceToken
 from taihu.devices.mqtt.client import MqttClient, MqttRefused
@@ -12,6 +13,7 @@ from taihu.devices.values import Point, Row
 
 __all__ = [
     "SPARKPLUG_STATUS_FILE",
+    "BusNode",
     "Device",
     "DeviceAttribute",
     "DeviceAuth",
@@ -21,6 +23,7 @@ __all__ = [
     "DeviceToken",
     "HubObserver",
     "IssuedDevice",
+    "JetStreamBus",
     "MqttClient",
     "MqttRefused",
     "Point",

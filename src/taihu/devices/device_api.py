@@ -208,7 +208,10 @@ async def post_attributes(token: str, request: Request, hub: Hub) -> Response:
     except BadPayload as exc:
         raise _refused(hub, auth, exc, "attributes") from None
     hub.stats.messages += 1
-    await hub.store_client_attributes(auth, values)
+    try:
+        await hub.store_client_attributes(auth, values)
+    except (OSError, TimeoutError) as exc:  # the database or the message bus is away
+        raise NotStored(Message(N_("not stored: {error}"), error=str(exc)), retry_after=1) from None
     return Response()
 
 

@@ -31,7 +31,7 @@ import socket
 import ssl
 import time
 from collections import Counter, deque
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -85,7 +85,7 @@ from taihu.devices.values import (
 )
 from taihu.settings import MqttSettings
 
-__all__ = ["DeviceHub", "DeviceSession", "HubObserver", "HubStats"]
+__all__ = ["DeviceHub", "DeviceSession", "HubObserver", "HubStats", "RowSink"]
 
 log = logging.getLogger("taihu.devices")
 
@@ -99,6 +99,15 @@ RPC_RESPONSE = ME + "rpc/response/"
 _RECENT_ERRORS = 20
 _RETENTION_EVERY = 3600.0  # seconds
 _STOP_WITHIN = 10.0  # seconds the work under way gets to finish at shutdown
+
+
+class RowSink(Protocol):
+    """Where the hub hands rows: the in-process ingest queue, or the message bus."""
+
+    async def submit_rows(
+        self, rows: Sequence[Row], ok: Ack, failed: Callable[[str], Ack]
+    ) -> asyncio.Future[Ack]:
+        """Take one device's rows; the future becomes ``ok`` once they are safe, else ``failed``."""
 
 
 class HubObserver(Protocol):
@@ -304,6 +313,11 @@ class DeviceHub:
         # Told of connections and stored data (taihu.alarms); set by the assembly (observe).
         self.observer: HubObserver | None = None
         self.remote: dict[int, RemoteRoute] = {}  # devices another transport speaks for
+        # With a message bus (taihu.devices.bus) rows go there and an ingest process stores
+        # them; without, to this process's ingest queue.
+        self.sink: RowSink = self.ingest
+        # Likewise client attributes: publishes them (raising OSError when it cannot).
+        self.attribute_sink: Callable[[int, dict[str, Any]], Awaitable[None]] | None = None
 
     def observe(self, observer: HubObserver) -> None:
         """Tell ``observer`` of connections and of every batch the ingest queue commits."""
@@ -617,7 +631,7 @@ class DeviceHub:
                                 transport=transport)  # fmt: skip
             return ack
 
-        stored = await self.ingest.submit_rows(rows, _STORED, not_stored)
+        stored = await self.sink.submit_rows(rows, _STORED, not_stored)
         if self._watchers:
             stored.add_done_callback(lambda f: self._notify(device_id, rows, f))
         return stored
@@ -642,12 +656,17 @@ class DeviceHub:
             self._watchers.discard(queue)
 
     async def store_client_attributes(self, auth: DeviceAuth, values: dict[str, Any]) -> Ack:
-        """Store attributes a device reports."""
-        async with self.db.session() as session:
-            await DeviceService(session, self.clock).put_attributes(
-                auth.device_id, "client", values
-            )
+        """Store attributes a device reports (with a bus: once the bus has taken them)."""
+        if self.attribute_sink is not None:
+            await self.attribute_sink(auth.device_id, values)
+        else:
+            await self.put_client_attributes(auth.device_id, values)
         return Ack()
+
+    async def put_client_attributes(self, device_id: int, values: dict[str, Any]) -> None:
+        """Write a device's client attributes to the database."""
+        async with self.db.session() as session:
+            await DeviceService(session, self.clock).put_attributes(device_id, "client", values)
 
     async def read_attributes(
         self, device_id: int, client_keys: object, shared_keys: object

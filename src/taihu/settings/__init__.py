@@ -11,6 +11,11 @@ from taihu.settings.bureau import (
     ReportingSettings,
     SmsSettings,
 )
+from taihu.settings.cluster import (
+    ROLES,
+    ClusterSettings,
+    Role,
+)
 from taihu.settings.devices import (
     AlarmSettings,
     MqttSettings,
@@ -33,7 +38,9 @@ from taihu.settings.platform import (
 )
 
 __all__ = [
+    "ROLES",
     "AlarmSettings",
+    "ClusterSettings",
     "ConsoleSettings",
     "DatabaseSettings",
     "HandleSettings",
@@ -44,6 +51,7 @@ __all__ = [
     "NodeSettings",
     "NoticeSettings",
     "ReportingSettings",
+    "Role",
     "SecuritySettings",
     "Settings",
     "SmsSettings",

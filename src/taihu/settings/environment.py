@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from taihu.settings.bureau import MonitorSettings, NoticeSettings, ReportingSettings, SmsSettings
+from taihu.settings.cluster import ClusterSettings
 from taihu.settings.devices import AlarmSettings, MqttSettings, SparkplugSettings
 from taihu.settings.identifiers import HandleSettings, NodeSettings
 from taihu.settings.platform import (
@@ -50,6 +51,7 @@ _SECTIONS = frozenset(
         "sms",
         "alarms",
         "sparkplug",
+        "cluster",
         "reporting",
     }
 )
@@ -80,6 +82,7 @@ class Settings(BaseSettings):
     reporting: ReportingSettings = Field(default_factory=ReportingSettings)
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
     sparkplug: SparkplugSettings = Field(default_factory=SparkplugSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @property
     def database_url(self) -> str:

@@ -23,7 +23,7 @@ from taihu.chains import api as chains_api
 from taihu.core import MAX_UPLOAD, Clock, Database, Runtime, SystemClock, claim_slot, schema_state
 from taihu.core.commands import database_for
 from taihu.core.logs import configure_logging
-from taihu.devices import SPARKPLUG_STATUS_FILE, DeviceHub, SparkplugHost
+from taihu.devices import SPARKPLUG_STATUS_FILE, BusNode, DeviceHub, SparkplugHost
 from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
 from taihu.identifiers import (
@@ -133,6 +133,15 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     notice_jobs = notice_jobs_for(settings, database, runtime.clock)
     report_jobs = ReportJobs(database, settings, runtime.clock)
     alarm_delivery = alarm_delivery_for(settings, database, runtime.clock)
+    cluster = settings.cluster
+    # With a bus, device data goes through JetStream even here; this process stores it only
+    # if it plays the ingest role. Jobs run beside the MQTT hub in one process, by role else.
+    bus = (
+        BusNode(cluster, hub, publish=True, consume="ingest" in cluster.plays)
+        if cluster.bus
+        else None
+    )
+    run_jobs = mqtt_socket is not None if cluster.all_roles else "jobs" in cluster.plays
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -141,11 +150,14 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
             raise SchemaOutdatedError(state.outdated_message)
         resolver = await identifiers_api.open_resolver(_app, runtime)
         await alarm_engine.start()
+        if bus is not None:
+            await bus.start()
         if mqtt_socket is not None:
             await hub.start(mqtt_socket)
             if settings.sparkplug.enabled:  # beside the hub it feeds, so once per server
                 sparkplug.start()
-            meter_sync.start()  # in the process that runs the hub, so once per server
+        if run_jobs:
+            meter_sync.start()  # each job also holds a database lease: once across processes
             notice_jobs.start()
             report_jobs.start()
             alarm_delivery.start()
@@ -171,6 +183,8 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
                 await handle.stop()
             await sparkplug.stop()  # before the hub: what it submitted is stored and acknowledged
             await hub.stop()
+            if bus is not None:  # after the hub: its last messages are published
+                await bus.stop()
             await alarm_engine.stop()  # after the hub: what it stored last is evaluated
             await identifiers_api.close_resolver(_app, runtime)
             if db is None:

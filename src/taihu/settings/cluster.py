@@ -1,0 +1,111 @@
+"""Settings of a scaled-out node: its roles and the NATS JetStream message bus between them."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Role = Literal["api", "transport", "ingest", "resolver", "jobs"]
+ROLES: tuple[Role, ...] = ("api", "transport", "ingest", "resolver", "jobs")
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SUBJECT = re.compile(r"[A-Za-z0-9_-]{1,32}(\.[A-Za-z0-9_-]{1,32}){0,4}")
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class ClusterSettings(BaseSettings):
+    """The roles this process plays and the JetStream bus between transports and ingest."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_CLUSTER_", extra="ignore")
+
+    roles: Annotated[list[Role], NoDecode] = Field(
+        default=[],
+        description="Comma-separated roles of this process (api, transport, ingest, resolver, "
+        "jobs); empty: all of them, as one process. `taihu serve --role` overrides it.",
+    )
+    nats_urls: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Comma-separated NATS server URLs (nats://host:4222); empty: no message bus, "
+        "transports write to the database themselves.",
+    )
+    stream: str = Field(default="TAIHU_INGEST", description="JetStream stream of device data.")
+    subject_prefix: str = Field(
+        default="taihu.ingest", description="Subjects of device data: PREFIX.PARTITION."
+    )
+    partitions: int = Field(
+        default=16, ge=1, le=1024, description="Subjects device data is spread over, by device."
+    )
+    replicas: int = Field(
+        default=1, ge=1, le=5, description="Copies JetStream keeps of the stream (1, 3 or 5)."
+    )
+    consumer: str = Field(
+        default="taihu-ingest", description="Durable pull consumer the ingest processes share."
+    )
+    connect_timeout: float = Field(
+        default=30.0, gt=0, le=3600,
+        description="Seconds a process waits at start for a NATS server before it stops.",
+    )  # fmt: skip
+    publish_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds a transport waits for JetStream's ack."
+    )
+    ack_wait: float = Field(
+        default=30.0, ge=1, le=3600,
+        description="Seconds before JetStream redelivers a message an ingest process took.",
+    )  # fmt: skip
+    fetch_batch: int = Field(
+        default=500, ge=1, le=10_000, description="Messages an ingest process takes at once."
+    )
+
+    @field_validator("roles", "nats_urls", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("roles")
+    @classmethod
+    def _in_order(cls, value: list[Role]) -> list[Role]:
+        return [role for role in ROLES if role in value]  # canonical order, no repeats
+
+    @field_validator("nats_urls")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("nats://", "tls://")):
+                raise ValueError(f"not a nats:// or tls:// URL: {url!r}")
+        return value
+
+    @field_validator("stream", "consumer")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.fullmatch(value):
+            raise ValueError(f"letters, digits, - and _ only: {value!r}")
+        return value
+
+    @field_validator("subject_prefix")
+    @classmethod
+    def _subject(cls, value: str) -> str:
+        if not _SUBJECT.fullmatch(value):
+            raise ValueError(f"dot-separated tokens of letters, digits, - and _: {value!r}")
+        return value
+
+    @property
+    def bus(self) -> bool:
+        """Whether a message bus is configured."""
+        return bool(self.nats_urls)
+
+    @property
+    def plays(self) -> tuple[Role, ...]:
+        """The roles this process plays."""
+        return tuple(self.roles) or ROLES
+
+    @property
+    def all_roles(self) -> bool:
+        """Whether this process plays every role (the one-process default)."""
+        return len(self.plays) == len(ROLES)
