@@ -6,7 +6,6 @@ that publishes and consumes, as a process playing every role with a bus configur
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,9 +22,9 @@ from taihu.devices.mqtt.reasons import Reason
 from taihu.settings import ROLES, ClusterSettings
 from tests.devices.conftest import Dev, eventually
 from tests.devices.test_mqtt_clients import V5, Paho
-from tests.processes import nats_server
+from tests.processes import NO_NATS_SERVER, nats_server
 
-needs_nats = pytest.mark.skipif(shutil.which("nats-server") is None, reason="no nats-server")
+needs_nats = pytest.mark.skipif(NO_NATS_SERVER, reason="no nats-server")
 TOPIC = "v1/devices/me/telemetry"
 T0 = int(time.time()) // 60 * 60_000  # ms: readings of this minute
 
@@ -80,7 +79,7 @@ def test_bad_cluster_settings_are_refused(field: str, value: object) -> None:
 @pytest.fixture
 def nats_url(tmp_path: Path) -> Iterator[str]:
     """A JetStream-enabled nats-server of this test's own."""
-    if shutil.which("nats-server") is None:
+    if NO_NATS_SERVER:
         pytest.skip("no nats-server")
     with nats_server(tmp_path / "nats") as url:
         yield url

@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import queue
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,13 +27,13 @@ from taihu.core import Database
 from taihu.devices.rollups import PERIODS
 from tests.cli.test_serve import MQTT, registered_device
 from tests.conftest import TEST_SECRET
-from tests.processes import DEADLINE, nats_server, running
+from tests.processes import DEADLINE, NO_NATS_SERVER, nats_server, running
 
 MESSAGES = 3000
 # Each reading carries its time (ms): from the start of this minute, well inside retention.
 T0 = int(time.time()) // 60 * 60_000
 
-pytestmark = pytest.mark.skipif(shutil.which("nats-server") is None, reason="no nats-server")
+pytestmark = pytest.mark.skipif(NO_NATS_SERVER, reason="no nats-server")
 
 
 @pytest.fixture
