@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, UploadFile, status
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
 from taihu.core import DbSession, Id, PageNumber, PageSize, RuntimeDep, read_upload
-from taihu.surveys.export import csv_zip, xlsx
 from taihu.surveys.intake import Intake
 from taihu.surveys.review import Review, SubmissionFilter
 from taihu.surveys.schemas import (
@@ -372,8 +377,10 @@ async def edit(
     summary="Export submissions",
     description="`format=xlsx`: a workbook with a sheet for the form and one per repeat; "
     "`format=csv`: a zip of the same tables as CSV files. Columns span every version; repeat "
-    "rows carry `PARENT_KEY` and `KEY`. Staff roles.",
-    response_class=Response,
+    "rows carry `PARENT_KEY` and `KEY`. The rows are read in batches and spooled to a file, "
+    "which is then streamed with its `Content-Length` (so a browser shows the download's "
+    "progress). Staff roles.",
+    response_class=FileResponse,
     responses={
         **ERROR_RESPONSES,
         **_NOT_FOUND,
@@ -385,16 +392,21 @@ async def export(
     principal: CurrentPrincipal,
     review: ReviewDep,
     format: Literal["xlsx", "csv"] = "xlsx",
-) -> Response:
-    tables = await review.export(principal, form_id)
-    if format == "csv":
-        return Response(
-            csv_zip(tables),
-            media_type="application/zip",
-            headers={"Content-Disposition": f'attachment; filename="{form_id}-csv.zip"'},
-        )
-    return Response(
-        xlsx(tables),
-        media_type=_XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{form_id}.xlsx"'},
+) -> FileResponse:
+    handle, name = tempfile.mkstemp(prefix="taihu-export-", suffix=f".{format}")
+    os.close(handle)
+    target = Path(name)
+    try:
+        await review.export_to(principal, form_id, format, target)
+    except BaseException:
+        await asyncio.to_thread(target.unlink, missing_ok=True)
+        raise
+    filename, media = (
+        (f"{form_id}-csv.zip", "application/zip") if format == "csv" else (f"{form_id}.xlsx", _XLSX)
+    )
+    return FileResponse(
+        target,
+        media_type=media,
+        filename=filename,
+        background=BackgroundTask(target.unlink, missing_ok=True),
     )

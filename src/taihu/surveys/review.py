@@ -8,8 +8,11 @@ as it arrived is never changed.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taihu.accounts import Principal, Role, record_audit
 from taihu.core import N_, Clock, InvalidInput, NotFound, SystemClock
 from taihu.enterprises import Enterprise
-from taihu.surveys.export import ExportRow, Table, build_tables
+from taihu.surveys.export import ExportFormat, ExportRow, Layout, TableSink, open_sink
 from taihu.surveys.feeding import propose
 from taihu.surveys.models import (
     FormVersion,
@@ -28,10 +31,12 @@ from taihu.surveys.models import (
     Survey,
 )
 
-__all__ = ["REVIEW_STATES", "Review", "SubmissionFilter"]
+__all__ = ["EXPORT_BATCH", "REVIEW_STATES", "Progress", "Review", "SubmissionFilter"]
 
 REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
 _SET_BY_REVIEWER = ("hasIssues", "approved", "rejected")
+EXPORT_BATCH = 500
+Progress = Callable[[int, int], None]  # (submissions written, submissions in the export)
 _STEP = re.compile(r"^([A-Za-z_][\w.\-]*)(?:\[(\d+)\])?$")
 
 
@@ -50,6 +55,7 @@ class Review:
     def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
         self.session = session
         self.clock = clock or SystemClock()
+        self._versions: dict[int, str] = {}
 
     async def survey(self, form_id: str) -> Survey:
         """A survey by its form id (any role may name one; the rows are scoped)."""
@@ -249,10 +255,44 @@ class Review:
         )
         return submission
 
-    async def export(
-        self, actor: Principal, form_id: str, *, include_test: bool = False
-    ) -> list[Table]:
-        """Every submission of a survey as tables, across its versions (staff roles)."""
+    async def export_to(
+        self,
+        actor: Principal,
+        form_id: str,
+        fmt: ExportFormat,
+        target: Path,
+        *,
+        include_test: bool = False,
+        progress: Progress | None = None,
+    ) -> int:
+        """Write the export to ``target`` as the rows are read, a batch at a time; the count.
+
+        The rows come from a server-side cursor in batches of ``EXPORT_BATCH``; each batch is
+        written to the sink in a worker thread (openpyxl and zipping are CPU work the event
+        loop should not wait on). ``progress(done, total)`` is called after each batch.
+        """
+        layout, query = await self._export_query(actor, form_id, include_test)
+        total = await self.session.scalar(
+            sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+        )
+        total = total or 0
+        sink = await asyncio.to_thread(open_sink, layout, fmt, target)
+        done = 0
+        if progress is not None:
+            progress(done, total)
+        result = await self.session.stream(query.execution_options(yield_per=EXPORT_BATCH))
+        async for batch in result.partitions(EXPORT_BATCH):
+            rows = [_export_row(row, self._versions) for row in batch]
+            await asyncio.to_thread(_write, layout, sink, rows)
+            done += len(rows)
+            if progress is not None:
+                progress(done, max(total, done))
+        await asyncio.to_thread(sink.close)
+        return done
+
+    async def _export_query(
+        self, actor: Principal, form_id: str, include_test: bool
+    ) -> tuple[Layout, sa.Select[Any]]:
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         survey = await self.survey(form_id)
         versions = list(
@@ -262,29 +302,46 @@ class Review:
                 .order_by(FormVersion.id.desc())
             )
         )
-        by_id = {v.id: v.version for v in versions}
+        self._versions = {v.id: v.version for v in versions}
+        # Columns, not entities: a streamed export must not fill the session's identity map.
         query = (
-            sa.select(Submission, Enterprise.credit_code, Enterprise.name)
+            sa.select(
+                Submission.instance_id,
+                Submission.created_at,
+                Submission.version_id,
+                Submission.review_state,
+                Submission.submitter,
+                Submission.data,
+                Enterprise.credit_code,
+                Enterprise.name,
+            )
             .outerjoin(Enterprise, Enterprise.id == Submission.enterprise_id)
             .where(Submission.survey_id == survey.id)
             .order_by(Submission.id)
         )
         if not include_test:
             query = query.where(Submission.test.is_(False))
-        rows = (
-            ExportRow(
-                instance_id=s.instance_id,
-                submitted_at=s.created_at.isoformat(),
-                version=by_id.get(s.version_id, ""),
-                review_state=s.review_state,
-                credit_code=code or "",
-                enterprise=name or "",
-                submitter=s.submitter,
-                data=s.data,
-            )
-            for s, code, name in (await self.session.execute(query)).all()
-        )
-        return build_tables(survey.form_id, [v.fields for v in versions], rows)
+        return Layout(survey.form_id, [v.fields for v in versions]), query
+
+
+def _export_row(row: sa.Row[Any], versions: dict[int, str]) -> ExportRow:
+    iid, created, version_id, state, submitter, data, code, name = tuple(row)
+    return ExportRow(
+        instance_id=iid,
+        submitted_at=created.isoformat(),
+        version=versions.get(version_id, ""),
+        review_state=state,
+        credit_code=code or "",
+        enterprise=name or "",
+        submitter=submitter,
+        data=data,
+    )
+
+
+def _write(layout: Layout, sink: TableSink, rows: list[ExportRow]) -> None:
+    for s in rows:
+        for key, cells in layout.rows(s):
+            sink.append(key, cells)
 
 
 def _copy(data: dict[str, Any]) -> dict[str, Any]:
