@@ -25,7 +25,7 @@ from taihu.core import Database, FrozenClock
 from taihu.surveys import Submission
 from tests.conftest import World
 from tests.surveys.helpers import TOWN, XLSX, book, code, enterprises
-from tests.surveys.test_webform_browser import READY, _answer, _option
+from tests.surveys.test_webform_browser import READY, _answer, _choose
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 from tests.web.test_request_limits import _served
 
@@ -162,8 +162,8 @@ async def test_a_survey_from_upload_to_the_chain_analysis(
         await _answer(a_page, "purchases", "1000")
         await _answer(a_page, "suppliers/s_name", "调研企业2")
         await _answer(a_page, "suppliers/s_code", code(2))
-        await a_page.locator(_option("suppliers/s_ring", "district")).check()
-        await a_page.locator(_option("suppliers/s_input", "poly.chips")).check()
+        await _choose(a_page, "suppliers/s_ring", "district")
+        await _choose(a_page, "suppliers/s_input", "poly.chips")
         await _answer(a_page, "suppliers/s_value", "800")
         await a_page.locator(".webform-submit").click()
         await expect(a_page.locator(".webform-status[data-kind='success']")).to_be_visible()
@@ -192,10 +192,15 @@ async def test_a_survey_from_upload_to_the_chain_analysis(
             await page.get_by_role("link", name=iid).click()
             await page.locator("#review_state").select_option("approved")
             await page.get_by_role("button", name="Apply").click()
-            await expect(page.locator("main")).to_contain_text("Approved")
+            history = page.locator("section[aria-labelledby='history-title'] li")
+            await expect(history.filter(has_text="Approved")).to_have_count(1)
             if iid == iid_b:
                 await expect(page.locator("main")).to_contain_text("site.jpg")  # the photo
             await page.goto(f"{base}/surveys/{FORM}")
+        listed = page.locator("section[aria-labelledby='subs-title'] tbody tr")
+        await expect(listed).to_have_count(2)
+        for row in range(2):
+            await expect(listed.nth(row)).to_contain_text("Approved")
 
         # 5. ... and exports: the workbook opens and holds both answers.
         await page.goto(f"{base}/surveys/{FORM}")
