@@ -264,10 +264,11 @@ class Review:
         *,
         include_test: bool = False,
         progress: Progress | None = None,
+        batch: int = EXPORT_BATCH,
     ) -> int:
         """Write the export to ``target`` as the rows are read, a batch at a time; the count.
 
-        The rows come from a server-side cursor in batches of ``EXPORT_BATCH``; each batch is
+        The rows come from a server-side cursor in batches of ``batch``; each batch is
         written to the sink in a worker thread (openpyxl and zipping are CPU work the event
         loop should not wait on). ``progress(done, total)`` is called after each batch.
         """
@@ -280,9 +281,9 @@ class Review:
         done = 0
         if progress is not None:
             progress(done, total)
-        result = await self.session.stream(query.execution_options(yield_per=EXPORT_BATCH))
-        async for batch in result.partitions(EXPORT_BATCH):
-            rows = [_export_row(row, self._versions) for row in batch]
+        result = await self.session.stream(query.execution_options(yield_per=batch))
+        async for part in result.partitions(batch):
+            rows = [_export_row(row, self._versions) for row in part]
             await asyncio.to_thread(_write, layout, sink, rows)
             done += len(rows)
             if progress is not None:
