@@ -24,6 +24,7 @@ from typing import IO, Any, Literal, Protocol
 from openpyxl import Workbook
 
 __all__ = [
+    "CsvZipStream",
     "ExportFormat",
     "ExportRow",
     "Layout",
@@ -173,11 +174,13 @@ class _XlsxSink:
 class _CsvSink:
     """A CSV file per table in a spool directory, zipped into the target when closed."""
 
-    def __init__(self, layout: Layout, target: Path) -> None:
+    def __init__(self, layout: Layout, target: Path, *, repeats_only: bool = False) -> None:
         self.target = target
         self.spool = tempfile.TemporaryDirectory(prefix="taihu-export-")
         self.files: dict[str | None, tuple[str, IO[str], Any]] = {}
         for index, (key, header) in enumerate(layout.headers.items()):
+            if repeats_only and key is None:
+                continue
             # Closed in close(), once every row is written.
             handle = (Path(self.spool.name) / f"{index}.csv").open(
                 "w", encoding="utf-8-sig", newline=""
@@ -197,6 +200,84 @@ class _CsvSink:
                     archive.write(handle.name, f"{name}.csv")
         finally:
             self.spool.cleanup()
+
+
+class _Chunks(io.RawIOBase):
+    """An unseekable file keeping what is written until it is taken.
+
+    Unseekable, zipfile writes a data descriptor after each entry instead of seeking back.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self.parts.append(chunk)
+        return len(chunk)
+
+    def take(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts.clear()
+        return data
+
+
+class CsvZipStream:
+    """The CSV zip written as a stream of bytes.
+
+    The form's table goes out as its rows come; the repeat tables (whose rows come interleaved
+    with it) are spooled and follow as later entries.
+    """
+
+    def __init__(self, layout: Layout) -> None:
+        self.out = _Chunks()
+        self.archive = zipfile.ZipFile(self.out, "w", zipfile.ZIP_DEFLATED)
+        entry = self.archive.open(f"{layout.names[None]}.csv", "w", force_zip64=True)
+        self.main = io.TextIOWrapper(entry, encoding="utf-8-sig", newline="")
+        self.writer = csv.writer(self.main)
+        self.writer.writerow(layout.headers[None])
+        self.spool = _CsvSink(layout, Path(), repeats_only=True)
+
+    def append(self, table: str | None, row: list[Any]) -> None:
+        """Write a row: the form's into the stream, a repeat's to its spool file."""
+        if table is None:
+            self.writer.writerow(row)
+        else:
+            self.spool.append(table, row)
+
+    def take(self) -> bytes:
+        """The zip's bytes written since the last take."""
+        return self.out.take()
+
+    def close(self) -> None:
+        """Drop the spool (also when the stream was abandoned half-way)."""
+        for _, handle, _ in self.spool.files.values():
+            handle.close()
+        self.spool.spool.cleanup()
+
+    def finish(self) -> Iterator[bytes]:
+        """The rest of the zip: the form's entry closed, the repeat tables copied in."""
+        try:
+            self.main.close()
+            yield self.out.take()
+            for name, handle, _ in self.spool.files.values():
+                handle.close()
+                with (
+                    Path(handle.name).open("rb") as source,
+                    self.archive.open(f"{name}.csv", "w", force_zip64=True) as entry,
+                ):
+                    while block := source.read(1 << 16):
+                        entry.write(block)
+                        yield self.out.take()
+                yield self.out.take()
+            self.archive.close()
+            yield self.out.take()
+        finally:
+            self.close()
 
 
 def open_sink(layout: Layout, fmt: ExportFormat, target: Path) -> TableSink:

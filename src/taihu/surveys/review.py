@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taihu.accounts import Principal, Role, record_audit
 from taihu.core import N_, Clock, InvalidInput, NotFound, SystemClock
 from taihu.enterprises import Enterprise
-from taihu.surveys.export import ExportFormat, ExportRow, Layout, TableSink, open_sink
+from taihu.surveys.export import (
+    CsvZipStream,
+    ExportFormat,
+    ExportRow,
+    Layout,
+    TableSink,
+    open_sink,
+)
 from taihu.surveys.feeding import propose
 from taihu.surveys.models import (
     FormVersion,
@@ -31,7 +38,14 @@ from taihu.surveys.models import (
     Survey,
 )
 
-__all__ = ["EXPORT_BATCH", "REVIEW_STATES", "Progress", "Review", "SubmissionFilter"]
+__all__ = [
+    "EXPORT_BATCH",
+    "REVIEW_STATES",
+    "ExportPlan",
+    "Progress",
+    "Review",
+    "SubmissionFilter",
+]
 
 REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
 _SET_BY_REVIEWER = ("hasIssues", "approved", "rejected")
@@ -55,7 +69,6 @@ class Review:
     def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
         self.session = session
         self.clock = clock or SystemClock()
-        self._versions: dict[int, str] = {}
 
     async def survey(self, form_id: str) -> Survey:
         """A survey by its form id (any role may name one; the rows are scoped)."""
@@ -255,45 +268,10 @@ class Review:
         )
         return submission
 
-    async def export_to(
-        self,
-        actor: Principal,
-        form_id: str,
-        fmt: ExportFormat,
-        target: Path,
-        *,
-        include_test: bool = False,
-        progress: Progress | None = None,
-        batch: int = EXPORT_BATCH,
-    ) -> int:
-        """Write the export to ``target`` as the rows are read, a batch at a time; the count.
-
-        The rows come from a server-side cursor in batches of ``batch``; each batch is
-        written to the sink in a worker thread (openpyxl and zipping are CPU work the event
-        loop should not wait on). ``progress(done, total)`` is called after each batch.
-        """
-        layout, query = await self._export_query(actor, form_id, include_test)
-        total = await self.session.scalar(
-            sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
-        )
-        total = total or 0
-        sink = await asyncio.to_thread(open_sink, layout, fmt, target)
-        done = 0
-        if progress is not None:
-            progress(done, total)
-        result = await self.session.stream(query.execution_options(yield_per=batch))
-        async for part in result.partitions(batch):
-            rows = [_export_row(row, self._versions) for row in part]
-            await asyncio.to_thread(_write, layout, sink, rows)
-            done += len(rows)
-            if progress is not None:
-                progress(done, max(total, done))
-        await asyncio.to_thread(sink.close)
-        return done
-
-    async def _export_query(
-        self, actor: Principal, form_id: str, include_test: bool
-    ) -> tuple[Layout, sa.Select[Any]]:
+    async def export_plan(
+        self, actor: Principal, form_id: str, *, include_test: bool = False
+    ) -> ExportPlan:
+        """What an export of the survey reads and writes (staff roles; the survey must exist)."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         survey = await self.survey(form_id)
         versions = list(
@@ -303,7 +281,6 @@ class Review:
                 .order_by(FormVersion.id.desc())
             )
         )
-        self._versions = {v.id: v.version for v in versions}
         # Columns, not entities: a streamed export must not fill the session's identity map.
         query = (
             sa.select(
@@ -322,7 +299,79 @@ class Review:
         )
         if not include_test:
             query = query.where(Submission.test.is_(False))
-        return Layout(survey.form_id, [v.fields for v in versions]), query
+        return ExportPlan(
+            Layout(survey.form_id, [v.fields for v in versions]),
+            query,
+            {v.id: v.version for v in versions},
+        )
+
+    async def _batches(self, plan: ExportPlan, batch: int) -> AsyncIterator[list[ExportRow]]:
+        """The plan's submissions from a server-side cursor, ``batch`` at a time."""
+        result = await self.session.stream(plan.query.execution_options(yield_per=batch))
+        async for part in result.partitions(batch):
+            yield [_export_row(row, plan.versions) for row in part]
+
+    async def export_to(
+        self,
+        actor: Principal,
+        form_id: str,
+        fmt: ExportFormat,
+        target: Path,
+        *,
+        include_test: bool = False,
+        progress: Progress | None = None,
+        batch: int = EXPORT_BATCH,
+    ) -> int:
+        """Write the export to ``target`` as the rows are read, a batch at a time; the count.
+
+        Each batch is written to the sink in a worker thread (openpyxl and zipping are CPU work
+        the event loop should not wait on). ``progress(done, total)`` follows every batch.
+        """
+        plan = await self.export_plan(actor, form_id, include_test=include_test)
+        total = await self.session.scalar(
+            sa.select(sa.func.count()).select_from(plan.query.order_by(None).subquery())
+        )
+        total = total or 0
+        sink = await asyncio.to_thread(open_sink, plan.layout, fmt, target)
+        done = 0
+        if progress is not None:
+            progress(done, total)
+        async for rows in self._batches(plan, batch):
+            await asyncio.to_thread(_write, plan.layout, sink, rows)
+            done += len(rows)
+            if progress is not None:
+                progress(done, max(total, done))
+        await asyncio.to_thread(sink.close)
+        return done
+
+    async def stream_csv(
+        self, plan: ExportPlan, *, batch: int = EXPORT_BATCH
+    ) -> AsyncIterator[bytes]:
+        """The CSV zip of a plan as bytes, sent while the rows are still being read."""
+        stream = CsvZipStream(plan.layout)
+        try:
+            async for rows in self._batches(plan, batch):
+                await asyncio.to_thread(_write, plan.layout, stream, rows)
+                if chunk := stream.take():
+                    yield chunk
+            rest = stream.finish()
+            while (piece := await asyncio.to_thread(_next_chunk, rest)) is not None:
+                yield piece
+        finally:
+            stream.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPlan:
+    """An export's tables and the query of its rows.
+
+    Any session may run the query: a streamed answer reads the rows after the request's own
+    session has ended.
+    """
+
+    layout: Layout
+    query: sa.Select[Any]
+    versions: dict[int, str]
 
 
 def _export_row(row: sa.Row[Any], versions: dict[int, str]) -> ExportRow:
@@ -337,6 +386,10 @@ def _export_row(row: sa.Row[Any], versions: dict[int, str]) -> ExportRow:
         submitter=submitter,
         data=data,
     )
+
+
+def _next_chunk(chunks: Iterator[bytes]) -> bytes | None:
+    return next(chunks, None)
 
 
 def _write(layout: Layout, sink: TableSink, rows: list[ExportRow]) -> None:
