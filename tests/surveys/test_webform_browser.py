@@ -211,7 +211,7 @@ async def test_a_draft_keeps_its_photo_through_a_closed_tab(
         await page.wait_for_selector(READY)
         await expect(page.locator(".webform-status")).to_contain_text("恢复")
         await expect(page.locator("[name='/data/company']")).to_have_value("带照片")
-        await expect(page.locator(".webform .fake-file-input")).to_contain_text(name)
+        await expect(page.locator(".webform .fake-file-input")).to_have_value(name)
         await expect(page.locator(".webform .file-preview img")).to_have_count(1)
 
         await page.locator(".webform-submit").click()
