@@ -8,7 +8,7 @@ import httpx
 import sqlalchemy as sa
 
 from taihu.core import Database
-from taihu.surveys import Submission
+from taihu.surveys import Submission, SubmissionAttachment
 from tests.surveys.conftest import Field, upload
 from tests.surveys.helpers import chain_form, instance
 from tests.web.test_console import sign_in
@@ -60,7 +60,12 @@ async def test_an_enterprise_fills_its_survey_in_the_console(
     url = f"{FILL}/{a}/submission"
     sent = await client.post(url, files=_files(xml, photo), headers={"X-CSRF-Token": token})
     assert sent.status_code == 201, sent.text
-    assert sent.json() == {"instance_id": "uuid:web-1", "created": True, "attachments_added": 1}
+    assert sent.json() == {
+        "instance_id": "uuid:web-1",
+        "created": True,
+        "attachments_added": 1,
+        "attachments_missing": [],
+    }
     stored = await _stored(db, "uuid:web-1")
     assert (stored.channel, stored.enterprise_id, stored.test) == ("web", a, False)
     assert stored.submitter == "web:owner.a"
@@ -73,6 +78,49 @@ async def test_an_enterprise_fills_its_survey_in_the_console(
     clash = await client.post(url, files=_files(other), headers={"X-CSRF-Token": token})
     assert clash.status_code == 409
     assert "uuid:web-1" in clash.json()["message"]
+
+
+async def test_a_restored_drafts_photo_completes_its_submission(
+    client: httpx.AsyncClient, field: Field, db: Database
+) -> None:
+    """The server's side of a draft's files: what the instance names and has not had is said.
+
+    A browser that lost a restored draft's photo sends the instance without it: stored, and the
+    answer names the missing file. The same instance with the photo (the draft's file kept in
+    IndexedDB, sent again) adds it; other parts than the named files are kept too, as Collect's.
+    """
+    a = field.enterprise_ids[0]
+    await sign_in(client, "owner.a")
+    token = _csrf((await client.get(f"{FILL}/{a}")).text)
+    url = f"{FILL}/{a}/submission"
+    xml = instance("1", instance_id="uuid:web-photo", photo="site-10_4_2.png")
+    headers = {"X-CSRF-Token": token}
+    bare = await client.post(url, files=_files(xml), headers=headers)
+    assert bare.status_code == 201, bare.text
+    assert bare.json()["attachments_missing"] == ["site-10_4_2.png"]
+    photo = ("site-10_4_2.png", b"\x89PNG photo", "image/png")
+    completed = await client.post(url, files=_files(xml, photo), headers=headers)
+    assert completed.status_code == 201
+    assert completed.json() == {
+        "instance_id": "uuid:web-photo",
+        "created": False,
+        "attachments_added": 1,
+        "attachments_missing": [],
+    }
+    stored = await _stored(db, "uuid:web-photo")
+    async with db.session() as session:
+        names = list(
+            await session.scalars(
+                sa.select(SubmissionAttachment.name).where(
+                    SubmissionAttachment.submission_id == stored.id
+                )
+            )
+        )
+    assert names == ["site-10_4_2.png"]
+    # An instance that names no file misses none.
+    empty = instance("1", instance_id="uuid:web-nophoto", photo="")
+    answer = await client.post(url, files=_files(empty), headers=headers)
+    assert answer.json()["attachments_missing"] == []
 
 
 async def test_a_web_submission_needs_the_csrf_token_and_the_xml(

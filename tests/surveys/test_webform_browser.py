@@ -7,6 +7,8 @@ enketo-core, bundled by ``make assets``) turns the stored XForm into the form in
 
 from __future__ import annotations
 
+import struct
+import zlib
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from fastapi import FastAPI
 from playwright.async_api import Page, async_playwright, expect
 
 from taihu.core import Database
-from taihu.surveys import Submission
+from taihu.surveys import Submission, SubmissionAttachment
 from tests.surveys.conftest import Field
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS
 from tests.web.test_request_limits import _served
@@ -146,4 +148,87 @@ async def test_an_enterprise_fills_a_form_in_the_browser(
             await expect(review).to_contain_text(shown)
         await context.close()
         await browser.close()
+    assert not problems, problems
+
+
+def _png() -> bytes:
+    """A one-pixel PNG: Enketo previews it and sends it unchanged (no resizing is configured)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
+    pixels = zlib.compress(b"\x00\x20\x80\xc0")  # filter byte, one pixel
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+PNG = _png()
+STORED_FILES = """(key) => new Promise((resolve) => {
+  const opened = indexedDB.open('taihu-webform');
+  opened.onsuccess = () => {
+    const got = opened.result.transaction('draft-files').objectStore('draft-files').get(key);
+    got.onsuccess = () => resolve(Object.keys(got.result || {}));
+  };
+})"""
+
+
+async def test_a_draft_keeps_its_photo_through_a_closed_tab(
+    app: FastAPI, field: Field, db: Database
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing (.ci/run installs Debian's chromium)")
+    problems: list[str] = []
+    async with _served(app) as base, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = await browser.new_context(viewport=DESKTOP, locale="zh-CN")
+        page = await context.new_page()
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        await _sign_in(page, base, "owner.a")
+        await page.goto(f"{base}/my-surveys")
+        await page.get_by_role("link", name="网上填写").click()
+        await page.wait_for_selector(READY)
+        fill_url = page.url
+        await _answer(page, "company", "带照片")
+        await _answer(page, "employees", "12")
+        await page.locator("input[type='file'][name='/data/photo']").set_input_files(
+            files=[{"name": "site.png", "mimeType": "image/png", "buffer": PNG}]
+        )
+        await page.wait_for_selector(".webform[data-files-saved='1']")
+        key = await page.evaluate("() => document.querySelector('.webform').dataset.draftKey")
+        [name] = await page.evaluate(STORED_FILES, key)
+        assert name.startswith("site-")  # Enketo adds the time to the name
+        assert name.endswith(".png")
+
+        # The tab closed, another opened: answers from localStorage, the photo from IndexedDB.
+        await page.close()
+        page = await context.new_page()
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        await page.goto(fill_url)
+        await page.wait_for_selector(READY)
+        await expect(page.locator(".webform-status")).to_contain_text("恢复")
+        await expect(page.locator("[name='/data/company']")).to_have_value("带照片")
+        await expect(page.locator(".webform .fake-file-input")).to_have_value(name)
+        await expect(page.locator(".webform .file-preview img")).to_have_count(1)
+
+        await page.locator(".webform-submit").click()
+        await expect(page.locator(".webform-status[data-kind='success']")).to_be_visible()
+        assert await page.evaluate(STORED_FILES, key) == []  # sent: the draft's files go too
+        await context.close()
+        await browser.close()
+
+    async with db.session() as session:
+        stored = (await session.scalars(sa.select(Submission))).one()
+        attached = (
+            await session.scalars(
+                sa.select(SubmissionAttachment).where(
+                    SubmissionAttachment.submission_id == stored.id
+                )
+            )
+        ).all()
+    assert stored.data["photo"] == name
+    assert [(a.name, a.content) for a in attached] == [(name, PNG)]
     assert not problems, problems

@@ -24,6 +24,7 @@ from taihu.programmes import cli as programmes_cli
 from taihu.reporting import cli as reporting_cli
 from taihu.settings import HandleSettings
 from taihu.solutions import cli as solutions_cli
+from taihu.surveys import cli as surveys_cli
 
 __all__ = ["app", "main"]
 
@@ -54,6 +55,7 @@ app.add_typer(notices_cli.app, name="notice")
 app.add_typer(programmes_cli.app, name="programme")
 app.add_typer(reporting_cli.app, name="report")
 app.add_typer(solutions_cli.app, name="solution")
+app.add_typer(surveys_cli.app, name="survey")
 
 
 @app.callback()

@@ -6,7 +6,8 @@ Modules: ``xlsform`` (pyxform conversion), ``openrosa`` (the wire format, no tab
 ``api`` (JSON routes), ``openrosa_api`` (the OpenRosa routes) and ``central`` (ODK
 Central's REST API and OData for pyodk); feeding the map:
 ``feeding`` (bindings, proposals from approved submissions), ``proposals`` (decisions),
-``chain_form`` (the built-in 产业链摸底 form), ``analytics`` and ``feeding_api``.
+``chain_form`` (the built-in 产业链摸底 form), ``analytics`` and ``feeding_api``; ``cli``
+(``taihu survey export``).
 """
 
 from taihu.surveys.analytics import Figures, survey_figures
@@ -31,13 +32,14 @@ from taihu.surveys.models import (
 )
 from taihu.surveys.openrosa_api import router as openrosa_router
 from taihu.surveys.proposals import PROPOSAL_STATES, ProposalRow, Proposals
-from taihu.surveys.review import REVIEW_STATES, Review, SubmissionFilter
+from taihu.surveys.review import EXPORT_BATCH, REVIEW_STATES, Review, SubmissionFilter
 from taihu.surveys.service import MySurvey, ResponseRate, SurveyService, UploadedVersion
 from taihu.surveys.xlsform import ConvertedForm, FormProblem, convert_xlsform
 
 __all__ = [
     "CENTRAL_LARGE_BODIES",
     "CHAIN_FORM_ID",
+    "EXPORT_BATCH",
     "PROPOSAL_STATES",
     "REVIEW_STATES",
     "AppUser",

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.background import BackgroundTask
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
 from taihu.core import DbSession, Id, PageNumber, PageSize, RuntimeDep, read_upload
-from taihu.surveys.export import csv_zip, xlsx
 from taihu.surveys.intake import Intake
 from taihu.surveys.review import Review, SubmissionFilter
 from taihu.surveys.schemas import (
@@ -372,7 +378,9 @@ async def edit(
     summary="Export submissions",
     description="`format=xlsx`: a workbook with a sheet for the form and one per repeat; "
     "`format=csv`: a zip of the same tables as CSV files. Columns span every version; repeat "
-    "rows carry `PARENT_KEY` and `KEY`. Staff roles.",
+    "rows carry `PARENT_KEY` and `KEY`. The rows are read in batches: the workbook is spooled "
+    "to a file and sent with its `Content-Length`; the zip is sent as it is written (chunked), "
+    "the form's table first. Staff roles.",
     response_class=Response,
     responses={
         **ERROR_RESPONSES,
@@ -384,17 +392,35 @@ async def export(
     form_id: str,
     principal: CurrentPrincipal,
     review: ReviewDep,
+    runtime: RuntimeDep,
     format: Literal["xlsx", "csv"] = "xlsx",
 ) -> Response:
-    tables = await review.export(principal, form_id)
     if format == "csv":
-        return Response(
-            csv_zip(tables),
+        # Checked now, so a refusal is a status; the rows follow in a session of the stream's
+        # own (the request's has ended when the body is sent).
+        plan = await review.export_plan(principal, form_id)
+
+        async def body() -> AsyncIterator[bytes]:
+            async with runtime.db.session() as session:
+                async for chunk in Review(session, runtime.clock).stream_csv(plan):
+                    yield chunk
+
+        return StreamingResponse(
+            body(),
             media_type="application/zip",
             headers={"Content-Disposition": f'attachment; filename="{form_id}-csv.zip"'},
         )
-    return Response(
-        xlsx(tables),
+    handle, name = tempfile.mkstemp(prefix="taihu-export-", suffix=".xlsx")
+    os.close(handle)
+    target = Path(name)
+    try:
+        await review.export_to(principal, form_id, "xlsx", target)
+    except BaseException:
+        await asyncio.to_thread(target.unlink, missing_ok=True)
+        raise
+    return FileResponse(
+        target,
         media_type=_XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{form_id}.xlsx"'},
+        filename=f"{form_id}.xlsx",
+        background=BackgroundTask(target.unlink, missing_ok=True),
     )

@@ -14,6 +14,7 @@ conflict.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,6 +83,9 @@ class SubmitResult:
     submission: Submission
     created: bool
     attachments_added: int
+    # Files the instance names (its image, audio, video, file questions' values) that have not
+    # arrived yet, in this request or an earlier one: Collect sends them in a later part.
+    attachments_missing: tuple[str, ...] = ()
 
 
 class Intake:
@@ -276,7 +280,9 @@ class Intake:
                     instance_id=instance.instance_id,
                 )
             added = await self._attach(existing, parts)
-            return SubmitResult(submission=existing, created=False, attachments_added=added)
+            missing = await self._missing(existing, existing.data, version)
+            return SubmitResult(existing, created=False, attachments_added=added,
+                                attachments_missing=missing)  # fmt: skip
         enterprise_id = await self._enterprise_of(device, version, instance)
         now = self.clock.now()
         repeats = {f["path"] for f in version.fields if f["type"] == "repeat"}
@@ -324,7 +330,9 @@ class Intake:
             },
             at=now,
         )
-        return SubmitResult(submission=submission, created=True, attachments_added=added)
+        missing = await self._missing(submission, submission.data, version)
+        return SubmitResult(submission, created=True, attachments_added=added,
+                            attachments_missing=missing)  # fmt: skip
 
     async def _version_for(self, device: Device, instance: Instance) -> tuple[Survey, FormVersion]:
         survey, current = await self.form(device, instance.form_id)
@@ -371,14 +379,24 @@ class Intake:
             )
         return enterprise_id
 
-    async def _attach(self, submission: Submission, parts: list[Part]) -> int:
-        have = set(
+    async def _attached(self, submission: Submission) -> set[str]:
+        return set(
             await self.session.scalars(
                 sa.select(SubmissionAttachment.name).where(
                     SubmissionAttachment.submission_id == submission.id
                 )
             )
         )
+
+    async def _missing(
+        self, submission: Submission, data: dict[str, Any], version: FormVersion
+    ) -> tuple[str, ...]:
+        paths = {f["path"] for f in version.fields if f["type"] in FILE_TYPES}
+        named = _file_names(data, paths) if paths else set()
+        return tuple(sorted(named - await self._attached(submission))) if named else ()
+
+    async def _attach(self, submission: Submission, parts: list[Part]) -> int:
+        have = await self._attached(submission)
         added = 0
         for part in parts:
             name = part.name.rsplit("/", 1)[-1][:200]
@@ -396,3 +414,22 @@ class Intake:
             added += 1
         await self.session.flush()
         return added
+
+
+# The question types whose answer is a file's name (pyxform writes an XLSForm's ``image`` as
+# ``photo``).
+FILE_TYPES = frozenset(
+    {"photo", "image", "audio", "video", "file", "background-audio", "background-video"}
+)
+
+
+def _file_names(data: dict[str, Any], paths: set[str]) -> set[str]:
+    """The file names answered at ``paths``, in the form and inside its repeats' rows."""
+    found: set[str] = set()
+    for path, value in data.items():
+        if isinstance(value, list):
+            for row in value:
+                found |= _file_names(row, paths)
+        elif path in paths and isinstance(value, str) and value.strip():
+            found.add(value.strip().rsplit("/", 1)[-1][:200])
+    return found

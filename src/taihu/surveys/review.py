@@ -8,8 +8,11 @@ as it arrived is never changed.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taihu.accounts import Principal, Role, record_audit
 from taihu.core import N_, Clock, InvalidInput, NotFound, SystemClock
 from taihu.enterprises import Enterprise
-from taihu.surveys.export import ExportRow, Table, build_tables
+from taihu.surveys.export import (
+    CsvZipStream,
+    ExportFormat,
+    ExportRow,
+    Layout,
+    TableSink,
+    open_sink,
+)
 from taihu.surveys.feeding import propose
 from taihu.surveys.models import (
     FormVersion,
@@ -28,10 +38,19 @@ from taihu.surveys.models import (
     Survey,
 )
 
-__all__ = ["REVIEW_STATES", "Review", "SubmissionFilter"]
+__all__ = [
+    "EXPORT_BATCH",
+    "REVIEW_STATES",
+    "ExportPlan",
+    "Progress",
+    "Review",
+    "SubmissionFilter",
+]
 
 REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
 _SET_BY_REVIEWER = ("hasIssues", "approved", "rejected")
+EXPORT_BATCH = 500
+Progress = Callable[[int, int], None]  # (submissions written, submissions in the export)
 _STEP = re.compile(r"^([A-Za-z_][\w.\-]*)(?:\[(\d+)\])?$")
 
 
@@ -249,10 +268,10 @@ class Review:
         )
         return submission
 
-    async def export(
+    async def export_plan(
         self, actor: Principal, form_id: str, *, include_test: bool = False
-    ) -> list[Table]:
-        """Every submission of a survey as tables, across its versions (staff roles)."""
+    ) -> ExportPlan:
+        """What an export of the survey reads and writes (staff roles; the survey must exist)."""
         actor.require_role(Role.BUREAU, Role.AUDITOR)
         survey = await self.survey(form_id)
         versions = list(
@@ -262,29 +281,121 @@ class Review:
                 .order_by(FormVersion.id.desc())
             )
         )
-        by_id = {v.id: v.version for v in versions}
+        # Columns, not entities: a streamed export must not fill the session's identity map.
         query = (
-            sa.select(Submission, Enterprise.credit_code, Enterprise.name)
+            sa.select(
+                Submission.instance_id,
+                Submission.created_at,
+                Submission.version_id,
+                Submission.review_state,
+                Submission.submitter,
+                Submission.data,
+                Enterprise.credit_code,
+                Enterprise.name,
+            )
             .outerjoin(Enterprise, Enterprise.id == Submission.enterprise_id)
             .where(Submission.survey_id == survey.id)
             .order_by(Submission.id)
         )
         if not include_test:
             query = query.where(Submission.test.is_(False))
-        rows = (
-            ExportRow(
-                instance_id=s.instance_id,
-                submitted_at=s.created_at.isoformat(),
-                version=by_id.get(s.version_id, ""),
-                review_state=s.review_state,
-                credit_code=code or "",
-                enterprise=name or "",
-                submitter=s.submitter,
-                data=s.data,
-            )
-            for s, code, name in (await self.session.execute(query)).all()
+        return ExportPlan(
+            Layout(survey.form_id, [v.fields for v in versions]),
+            query,
+            {v.id: v.version for v in versions},
         )
-        return build_tables(survey.form_id, [v.fields for v in versions], rows)
+
+    async def _batches(self, plan: ExportPlan, batch: int) -> AsyncIterator[list[ExportRow]]:
+        """The plan's submissions from a server-side cursor, ``batch`` at a time."""
+        result = await self.session.stream(plan.query.execution_options(yield_per=batch))
+        async for part in result.partitions(batch):
+            yield [_export_row(row, plan.versions) for row in part]
+
+    async def export_to(
+        self,
+        actor: Principal,
+        form_id: str,
+        fmt: ExportFormat,
+        target: Path,
+        *,
+        include_test: bool = False,
+        progress: Progress | None = None,
+        batch: int = EXPORT_BATCH,
+    ) -> int:
+        """Write the export to ``target`` as the rows are read, a batch at a time; the count.
+
+        Each batch is written to the sink in a worker thread (openpyxl and zipping are CPU work
+        the event loop should not wait on). ``progress(done, total)`` follows every batch.
+        """
+        plan = await self.export_plan(actor, form_id, include_test=include_test)
+        total = await self.session.scalar(
+            sa.select(sa.func.count()).select_from(plan.query.order_by(None).subquery())
+        )
+        total = total or 0
+        sink = await asyncio.to_thread(open_sink, plan.layout, fmt, target)
+        done = 0
+        if progress is not None:
+            progress(done, total)
+        async for rows in self._batches(plan, batch):
+            await asyncio.to_thread(_write, plan.layout, sink, rows)
+            done += len(rows)
+            if progress is not None:
+                progress(done, max(total, done))
+        await asyncio.to_thread(sink.close)
+        return done
+
+    async def stream_csv(
+        self, plan: ExportPlan, *, batch: int = EXPORT_BATCH
+    ) -> AsyncIterator[bytes]:
+        """The CSV zip of a plan as bytes, sent while the rows are still being read."""
+        stream = CsvZipStream(plan.layout)
+        try:
+            async for rows in self._batches(plan, batch):
+                await asyncio.to_thread(_write, plan.layout, stream, rows)
+                if chunk := stream.take():
+                    yield chunk
+            rest = stream.finish()
+            while (piece := await asyncio.to_thread(_next_chunk, rest)) is not None:
+                yield piece
+        finally:
+            stream.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPlan:
+    """An export's tables and the query of its rows.
+
+    Any session may run the query: a streamed answer reads the rows after the request's own
+    session has ended.
+    """
+
+    layout: Layout
+    query: sa.Select[Any]
+    versions: dict[int, str]
+
+
+def _export_row(row: sa.Row[Any], versions: dict[int, str]) -> ExportRow:
+    iid, created, version_id, state, submitter, data, code, name = tuple(row)
+    return ExportRow(
+        instance_id=iid,
+        submitted_at=created.isoformat(),
+        version=versions.get(version_id, ""),
+        review_state=state,
+        credit_code=code or "",
+        enterprise=name or "",
+        submitter=submitter,
+        data=data,
+    )
+
+
+def _next_chunk(chunks: Iterator[bytes]) -> bytes | None:
+    return next(chunks, None)
+
+
+def _write(layout: Layout, sink: TableSink, rows: list[ExportRow]) -> None:
+    for s in rows:
+        for key, cells in layout.rows(s):
+            sink.append(key, cells)
 
 
 def _copy(data: dict[str, Any]) -> dict[str, Any]:

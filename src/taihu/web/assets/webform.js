@@ -1,5 +1,5 @@
 // A survey's web form: the stored XForm turned into Enketo's form in the browser, drafts kept in
-// localStorage, the instance sent as an OpenRosa multipart submission. Bundled by `make assets`
+// localStorage (their files in IndexedDB), the instance sent as an OpenRosa multipart submission. Bundled by `make assets`
 // (esbuild) into static/vendor/enketo/webform.js with enketo-core and enketo-transformer.
 import { Form } from 'enketo-core';
 import fileManager from 'enketo-core/src/js/file-manager';
@@ -33,6 +33,41 @@ async function transformed(root) {
     return kept;
 }
 
+// A draft's files (photos, documents chosen for its file questions) by draft key, as
+// {filename: Blob}: localStorage holds only strings, IndexedDB keeps Blobs as they are.
+const FILES_DB = 'taihu-webform';
+const FILES_STORE = 'draft-files';
+
+function filesDb() {
+    return new Promise((resolve, reject) => {
+        const request = indexedDB.open(FILES_DB, 1);
+        request.onupgradeneeded = () => request.result.createObjectStore(FILES_STORE);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+    });
+}
+
+async function filesDo(mode, work) {
+    const db = await filesDb();
+    try {
+        return await new Promise((resolve, reject) => {
+            const tx = db.transaction(FILES_STORE, mode);
+            const request = work(tx.objectStore(FILES_STORE));
+            tx.oncomplete = () => resolve(request.result);
+            tx.onerror = () => reject(tx.error);
+        });
+    } finally {
+        db.close();
+    }
+}
+
+const readFiles = (key) => filesDo('readonly', (store) => store.get(key)).then((f) => f || {});
+const writeFiles = (key, files) => filesDo('readwrite', (store) => store.put(files, key));
+const dropFiles = (key) => filesDo('readwrite', (store) => store.delete(key));
+
+// Whether the instance names a file (a file question's value is the file's name).
+const names = (xml, name) => xml.includes(`>${name}<`);
+
 function readDraft(key) {
     try {
         const draft = JSON.parse(localStorage.getItem(key) || 'null');
@@ -55,20 +90,54 @@ function start(root) {
     let form = null;
     let model = '';
     let saveTimer = null;
+    // The draft's files: those chosen in this page, and those restored from IndexedDB (a file
+    // input cannot be given a file back, so a restored draft's files live only here).
+    let kept = {};
+
+    // Enketo asks the file manager for a preview of a restored file question's value (its
+    // name): the kept Blob answers; anything else goes to Enketo's own.
+    const ownFileUrl = fileManager.getFileUrl;
+    fileManager.getFileUrl = (subject) =>
+        typeof subject === 'string' && kept[subject]
+            ? Promise.resolve(URL.createObjectURL(kept[subject]))
+            : ownFileUrl(subject);
+
+    const keepFiles = (xml) => {
+        const files = {};
+        for (const file of fileManager.getCurrentFiles()) files[file.name] = file;
+        for (const [name, blob] of Object.entries(kept)) {
+            if (!files[name]) files[name] = blob;
+        }
+        // Only what the instance still names: a replaced or cleared file is dropped.
+        kept = Object.fromEntries(Object.entries(files).filter(([name]) => names(xml, name)));
+        return writeFiles(draftKey, kept);
+    };
 
     const save = () => {
         if (!form) return;
         clearTimeout(saveTimer);
         saveTimer = null;
+        const xml = form.getDataStr();
         try {
-            localStorage.setItem(
-                draftKey,
-                JSON.stringify({ xml: form.getDataStr(), saved: new Date().toISOString() })
-            );
-            say(text(root, 'msgSaved'));
+            localStorage.setItem(draftKey, JSON.stringify({ xml, saved: new Date().toISOString() }));
         } catch (_) {
             say(text(root, 'msgNotSaved'), 'error');
+            return;
         }
+        keepFiles(xml).then(
+            () => {
+                root.dataset.filesSaved = String(Object.keys(kept).length);
+                say(text(root, 'msgSaved'));
+            },
+            () => say(text(root, 'msgNotSaved'), 'error')
+        );
+    };
+    const forget = () => {
+        localStorage.removeItem(draftKey);
+        kept = {};
+        dropFiles(draftKey).catch(() => {
+            /* an unreachable IndexedDB keeps nothing to forget */
+        });
     };
     const saveSoon = () => {
         clearTimeout(saveTimer);
@@ -111,8 +180,14 @@ function start(root) {
                 new Blob([xml], { type: 'text/xml' }),
                 'xml_submission_file.xml'
             );
+            const sent = new Set();
             for (const file of fileManager.getCurrentFiles()) {
                 data.append(file.name, file, file.name);
+                sent.add(file.name);
+            }
+            // A restored draft's files, which no input holds any more.
+            for (const [name, blob] of Object.entries(kept)) {
+                if (!sent.has(name) && names(xml, name)) data.append(name, blob, name);
             }
             const answer = await fetch(text(root, 'submit'), {
                 method: 'POST',
@@ -121,9 +196,19 @@ function start(root) {
                 headers: { 'X-CSRF-Token': text(root, 'csrf') },
             });
             if (answer.status === 201) {
-                localStorage.removeItem(draftKey);
+                let missing = [];
+                try {
+                    missing = (await answer.json()).attachments_missing || [];
+                } catch (_) {
+                    /* stored all the same */
+                }
+                forget();
                 open(null); // a fresh form with a new instanceID
-                say(text(root, 'msgSent'), 'success');
+                if (missing.length) {
+                    say(`${text(root, 'msgMissing')} ${missing.join(', ')}`, 'error');
+                } else {
+                    say(text(root, 'msgSent'), 'success');
+                }
                 root.dataset.sent = String(Number(root.dataset.sent || '0') + 1);
                 return;
             }
@@ -143,15 +228,22 @@ function start(root) {
     };
 
     transformed(root)
-        .then((result) => {
+        .then(async (result) => {
             root._formHtml = result.form;
             model = result.model;
             const draft = readDraft(draftKey);
+            if (draft) {
+                try {
+                    kept = await readFiles(draftKey);
+                } catch (_) {
+                    kept = {}; // no IndexedDB (a private window): the answers come back alone
+                }
+            }
             open(draft ? draft.xml : null);
             say(text(root, draft ? 'msgRestored' : 'msgReady'));
             submit.addEventListener('click', send);
             discard.addEventListener('click', () => {
-                localStorage.removeItem(draftKey);
+                forget();
                 open(null);
                 say(text(root, 'msgDiscarded'));
             });

@@ -86,7 +86,8 @@ async def _submit(request: Request, who: Signed, intake: Intake, device: Device)
         return JSONResponse(exc.as_body(gettext_), status_code=exc.status)
     return JSONResponse(
         {"instance_id": result.submission.instance_id, "created": result.created,
-         "attachments_added": result.attachments_added},
+         "attachments_added": result.attachments_added,
+         "attachments_missing": list(result.attachments_missing)},
         status_code=201,
     )  # fmt: skip
 
