@@ -2,12 +2,23 @@
 
 The cadence arithmetic (``periods``) and the workbook filling (``workbook``) are pure; the
 figures (``figures``) read the other contexts; the service keeps templates, tasks and each
-period's draft → approved → submitted run; the job makes the due drafts.
+period's draft → approved → submitted run; the job makes the due drafts. Data tasks to
+enterprises (``datatasks``) open a survey per period for data the enterprises owe; their answers
+are figures too (``data_figures``).
 """
 
+from taihu.reporting.data_api import router as data_router
+from taihu.reporting.data_form import MONTHLY_FORM_ID, monthly_form_xlsx, period_xlsform
+from taihu.reporting.datatasks import (
+    DataTaskService,
+    DataTaskSpec,
+    OpenRound,
+    PeriodRow,
+    open_due_periods,
+)
 from taihu.reporting.figures import CATALOGUE, Figure, FigureError, Scope
 from taihu.reporting.jobs import DraftRound, ReportJobs, generate_due
-from taihu.reporting.models import ReportRun, ReportTask, ReportTemplate
+from taihu.reporting.models import DataPeriod, DataTask, ReportRun, ReportTask, ReportTemplate
 from taihu.reporting.periods import CADENCES, Cadence, Period
 from taihu.reporting.service import Deadline, ReportingService, cell_value
 from taihu.reporting.tasks import Binding, TaskBook, TaskSpec, cadence_of
@@ -17,14 +28,21 @@ __all__ = [
     "CADENCES",
     "CATALOGUE",
     "MAX_TEMPLATE",
+    "MONTHLY_FORM_ID",
     "Anchor",
     "Binding",
     "Cadence",
+    "DataPeriod",
+    "DataTask",
+    "DataTaskService",
+    "DataTaskSpec",
     "Deadline",
     "DraftRound",
     "Figure",
     "FigureError",
+    "OpenRound",
     "Period",
+    "PeriodRow",
     "ReportJobs",
     "ReportRun",
     "ReportTask",
@@ -36,7 +54,11 @@ __all__ = [
     "cadence_of",
     "cell_value",
     "check_template",
+    "data_router",
     "fill",
     "generate_due",
+    "monthly_form_xlsx",
+    "open_due_periods",
+    "period_xlsform",
     "sheet_names",
 ]
