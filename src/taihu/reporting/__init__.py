@@ -10,6 +10,8 @@ are figures too (``data_figures``).
 from taihu.reporting.data_api import router as data_router
 from taihu.reporting.data_form import MONTHLY_FORM_ID, monthly_form_xlsx, period_xlsform
 from taihu.reporting.datatasks import (
+    BUILTIN,
+    DATA_CADENCES,
     DataTaskService,
     DataTaskSpec,
     OpenRound,
@@ -25,8 +27,10 @@ from taihu.reporting.tasks import Binding, TaskBook, TaskSpec, cadence_of
 from taihu.reporting.workbook import MAX_TEMPLATE, Anchor, check_template, fill, sheet_names
 
 __all__ = [
+    "BUILTIN",
     "CADENCES",
     "CATALOGUE",
+    "DATA_CADENCES",
     "MAX_TEMPLATE",
     "MONTHLY_FORM_ID",
     "Anchor",
