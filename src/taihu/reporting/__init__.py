@@ -16,7 +16,9 @@ from taihu.reporting.datatasks import (
     DataTaskSpec,
     OpenRound,
     PeriodRow,
+    data_cadence,
     open_due_periods,
+    period_form_id,
 )
 from taihu.reporting.figures import CATALOGUE, Figure, FigureError, Scope
 from taihu.reporting.jobs import DraftRound, ReportJobs, generate_due
@@ -58,11 +60,13 @@ __all__ = [
     "cadence_of",
     "cell_value",
     "check_template",
+    "data_cadence",
     "data_router",
     "fill",
     "generate_due",
     "monthly_form_xlsx",
     "open_due_periods",
+    "period_form_id",
     "period_xlsform",
     "sheet_names",
 ]

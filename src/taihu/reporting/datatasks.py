@@ -45,6 +45,7 @@ __all__ = [
     "PeriodRow",
     "data_cadence",
     "open_due_periods",
+    "period_form_id",
 ]
 
 log = logging.getLogger("taihu.reporting")
