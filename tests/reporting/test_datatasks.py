@@ -240,6 +240,18 @@ async def test_bad_tasks_and_late_periods_are_refused_and_leave_nothing(
         )
         assert nov.status_code == 200, nov.text
         assert (nov.json()["form_id"], nov.json()["asked"]) == (FORM, 2)
+    # An audience of nobody: the period's survey, uploaded and published, goes with the refusal.
+    nobody = await client.post(
+        TASKS, headers=bureau, json={**TASK, "key": "nobody", "scope_value": "999999999"}
+    )
+    assert nobody.status_code == 201
+    empty = await client.post(
+        f"{TASKS}/{nobody.json()['id']}/periods", headers=bureau, json={"period": "2026-11"}
+    )
+    assert empty.status_code == 400
+    assert empty.json()["code"] == "empty_scope"
+    assert (await client.get("/api/surveys/nobody_2026_11", headers=bureau)).status_code == 404
+    assert (await client.get(f"{TASKS}/{nobody.json()['id']}/periods", headers=bureau)).json() == []
     paused = await client.put(f"{TASKS}/{task_id}/active", headers=bureau, json={"active": False})
     assert paused.json()["active"] is False
 

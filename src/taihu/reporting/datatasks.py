@@ -261,6 +261,12 @@ class DataTaskService:
         )
         if existing is not None:
             return existing, False
+        if period.due < self.clock.now().date():  # before any conversion: nothing to undo
+            raise InvalidInput(
+                N_("the deadline {deadline} has passed"),
+                code="bad_deadline",
+                deadline=period.due.isoformat(),
+            )
         form_id = period_form_id(task, period)
         title = f"{period.key} {task.title}"
         surveys = SurveyService(self.session, self.clock)
