@@ -9,6 +9,7 @@ enterprise that did not answer gets the survey reminder once the deadline has pa
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 
 import httpx
@@ -31,6 +32,7 @@ from taihu.settings import Settings
 from taihu.surveys import FormVersion, Survey, convert_xlsform
 from tests.conftest import World
 from tests.surveys.helpers import TOWN, enterprises
+from tests.web.test_console import sign_in
 
 BUREAU = Principal("analyst", Role.BUREAU)
 TASKS = "/api/reporting/data-tasks"
@@ -208,31 +210,32 @@ async def test_bad_tasks_and_late_periods_are_refused_and_leave_nothing(
         ({"cadence": "once"}, 400, "bad_cadence"),
         ({"due_day": 0}, 422, None),
         ({"scope": "everyone"}, 400, "bad_scope"),
+        ({"scope": "chain", "scope_value": "no-such-chain"}, 400, "bad_scope_value"),
     ):
         answer = await client.post(TASKS, headers=bureau, json={**TASK, **change})
         assert answer.status_code == status, (change, answer.text)
         if code:
-            assert answer.json()["code"] == code
+            assert answer.json()["error"] == code
     assert (await client.post(TASKS, headers=auditor, json=TASK)).status_code == 403
     assert (await client.get(TASKS, headers=bureau)).json() == []
     made = await client.post(TASKS, headers=bureau, json=TASK)
     assert made.status_code == 201
     taken = await client.post(TASKS, headers=bureau, json=TASK)
     assert taken.status_code == 409
-    assert taken.json()["code"] == "data_task_exists"
+    assert taken.json()["error"] == "data_task_exists"
     task_id = made.json()["id"]
     # October was due on 10 November: too late to open; nothing of it is left behind.
     late = await client.post(
         f"{TASKS}/{task_id}/periods", headers=bureau, json={"period": "2026-10"}
     )
     assert late.status_code == 400
-    assert late.json()["code"] == "bad_deadline"
+    assert late.json()["error"] == "bad_deadline"
     assert (await client.get("/api/surveys/monthly_ops_2026_10", headers=bureau)).status_code == 404
     bad = await client.post(
         f"{TASKS}/{task_id}/periods", headers=bureau, json={"period": "2026-Q4"}
     )
     assert bad.status_code == 400
-    assert bad.json()["code"] == "bad_period"
+    assert bad.json()["error"] == "bad_period"
     # By hand, November opens early; a second call returns it as it is.
     for _ in range(2):
         nov = await client.post(
@@ -249,7 +252,7 @@ async def test_bad_tasks_and_late_periods_are_refused_and_leave_nothing(
         f"{TASKS}/{nobody.json()['id']}/periods", headers=bureau, json={"period": "2026-11"}
     )
     assert empty.status_code == 400
-    assert empty.json()["code"] == "empty_scope"
+    assert empty.json()["error"] == "empty_scope"
     assert (await client.get("/api/surveys/nobody_2026_11", headers=bureau)).status_code == 404
     assert (await client.get(f"{TASKS}/{nobody.json()['id']}/periods", headers=bureau)).json() == []
     paused = await client.put(f"{TASKS}/{task_id}/active", headers=bureau, json={"active": False})
@@ -267,3 +270,37 @@ def test_the_builtin_form_converts_and_each_period_carries_its_key() -> None:
     assert "工业总产值(万元)" in form.xform
     assert "Gross industrial output (10k yuan)" in form.xform
     assert "'2026-11'" in form.xform
+
+
+async def test_the_console_adds_a_task_opens_a_period_and_enterprises_see_it(
+    client: httpx.AsyncClient, world: World, db: Database, clock: FrozenClock
+) -> None:
+    ids = await enterprises(db, clock)
+    await world.user("analyst", Role.BUREAU)
+    await world.user("owner.a", Role.ENTERPRISE, enterprises=(ids[0],))
+    await sign_in(client, "analyst")
+    page = await client.get("/reporting/data-tasks")
+    assert page.status_code == 200
+    assert 'href="/reporting/data-tasks"' in (await client.get("/reporting")).text
+    csrf = re.findall(r'name="csrf" value="([^"]+)"', page.text)[0]
+    form = {k: str(v) for k, v in TASK.items()}
+    bad = await client.post("/reporting/data-tasks", data={**form, "csrf": csrf, "key": "X"})
+    assert bad.headers["location"] == "/reporting/data-tasks"
+    assert "企业报表任务的标识" in (await client.get(bad.headers["location"])).text
+    made = await client.post("/reporting/data-tasks", data={**form, "csrf": csrf})
+    task_path = made.headers["location"]
+    assert task_path.startswith("/reporting/data-tasks/")
+    opened = await client.post(f"{task_path}/periods", data={"csrf": csrf, "period": "2026-11"})
+    assert opened.headers["location"] == task_path
+    shown = await client.get(task_path)
+    assert FORM in shown.text
+    assert "内置月度经营数据表" in shown.text
+    forged = await client.post(f"{task_path}/periods", data={"csrf": "nope", "period": "2026-12"})
+    assert forged.status_code == 403
+    await client.post("/logout", data={"csrf": csrf})
+    await sign_in(client, "owner.a")
+    assert (await client.get("/reporting/data-tasks")).status_code == 403
+    assert (await client.get(task_path)).status_code == 403
+    mine = await client.get("/my-surveys")
+    assert "2026-11 月度经营数据" in mine.text
+    assert "2026-12-10" in mine.text

@@ -145,8 +145,8 @@ def data_task_add(
     cadence: str = typer.Option("monthly", "--cadence", help="weekly, monthly or quarterly."),
     due_day: int = typer.Option(10, "--due-day", help="Weekday 1-7 (weekly) or day 1-28."),
     lead_days: int = typer.Option(10, "--lead-days", help="Opened this many days early."),
-    scope: str = typer.Option("all", "--scope", help="all, township, industry or selected."),
-    value: str = typer.Option("", "--value", help="The township, industry code or ids."),
+    scope: str = typer.Option("all", "--scope", help="all, township, industry, chain or selected."),
+    value: str = typer.Option("", "--value", help="The township, industry code, chain key or ids."),
 ) -> None:
     """Add a data task to enterprises (each period a survey asks its audience)."""
 

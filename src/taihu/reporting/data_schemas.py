@@ -45,10 +45,10 @@ class DataTaskIn(BaseModel):
     due_day: int = Field(default=10, ge=1, le=28, description="Weekday 1-7 (weekly) or day 1-28")
     lead_days: int = Field(default=10, ge=0, le=31, description="Opened this many days early")
     scope: str = Field(
-        default="all", max_length=16, description="all, township, industry or selected"
+        default="all", max_length=16, description="all, township, industry, chain or selected"
     )
     scope_value: str = Field(
-        default="", max_length=2000, description="Township code, industry code, or ids"
+        default="", max_length=2000, description="Township code, industry code, chain key, or ids"
     )
 
 

@@ -301,6 +301,7 @@ SCOPE_LABELS = {
     "all": N_("All enterprises"),
     "township": N_("A township"),
     "industry": N_("An industry class"),
+    "chain": N_("A chain (its key)"),
     "selected": N_("Selected enterprises (ids)"),
 }
 
