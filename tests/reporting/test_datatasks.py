@@ -304,3 +304,13 @@ async def test_the_console_adds_a_task_opens_a_period_and_enterprises_see_it(
     mine = await client.get("/my-surveys")
     assert "2026-11 月度经营数据" in mine.text
     assert "2026-12-10" in mine.text
+
+
+def test_a_form_made_from_a_periods_survey_takes_the_new_period() -> None:
+    november = period_xlsform(monthly_form_xlsx(), FORM, "2026-11 月度经营数据", "2026-11")
+    december = period_xlsform(november, "ops_2026_12", "2026-12 月度经营数据", "2026-12")
+    form = convert_xlsform(december, "f.xlsx")
+    assert form.form_id == "ops_2026_12"
+    assert [f["name"] for f in form.fields].count("taihu_period") == 1
+    assert "'2026-12'" in form.xform
+    assert "'2026-11'" not in form.xform

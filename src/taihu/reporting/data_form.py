@@ -94,9 +94,14 @@ def period_xlsform(content: bytes, form_id: str, title: str, period_key: str) ->
     if "survey" not in book.sheetnames:
         raise InvalidInput(N_("the XLSForm has no survey sheet"), code="bad_xlsform")
     survey = book["survey"]
-    row = survey.max_row + 1
+    names = _column(survey, "name")
+    # A form made from a period's survey has the question already: it takes the new period.
+    row = next(
+        (r for r in range(2, survey.max_row + 1) if survey.cell(r, names).value == PERIOD_FIELD),
+        survey.max_row + 1,
+    )
     survey.cell(row, _column(survey, "type"), "calculate")
-    survey.cell(row, _column(survey, "name"), PERIOD_FIELD)
+    survey.cell(row, names, PERIOD_FIELD)
     survey.cell(row, _column(survey, "calculation"), f"'{period_key}'")
     settings = book["settings"] if "settings" in book.sheetnames else book.create_sheet("settings")
     # Only the first data row of the settings sheet counts; it is written or overwritten.

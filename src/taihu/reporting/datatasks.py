@@ -130,6 +130,8 @@ class DataTaskService:
                 scope=spec.scope[:20],
                 choices=", ".join(SCOPES),
             )
+        if spec.scope != "all" and not spec.scope_value.strip():
+            raise InvalidInput(N_("this scope needs a value"), code="bad_scope_value")
         if spec.scope == "chain":
             await self._chain_members(spec.scope_value.strip())
         if not spec.title.strip():
