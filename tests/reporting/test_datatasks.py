@@ -236,6 +236,11 @@ async def test_bad_tasks_and_late_periods_are_refused_and_leave_nothing(
     )
     assert bad.status_code == 400
     assert bad.json()["error"] == "bad_period"
+    january = await client.post(
+        f"{TASKS}/{task_id}/periods", headers=bureau, json={"period": "2027-01"}
+    )
+    assert january.status_code == 400
+    assert january.json()["error"] == "not_begun"
     # By hand, November opens early; a second call returns it as it is.
     for _ in range(2):
         nov = await client.post(

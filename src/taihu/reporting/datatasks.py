@@ -282,11 +282,16 @@ class DataTaskService:
         )
         if existing is not None:
             return existing, False
-        if period.due < self.clock.now().date():  # before any conversion: nothing to undo
+        today = self.clock.now().date()
+        if period.due < today:  # refused before any conversion: nothing to undo
             raise InvalidInput(
                 N_("the deadline {deadline} has passed"),
                 code="bad_deadline",
                 deadline=period.due.isoformat(),
+            )
+        if period.start > today:  # no asking for data of a month that has not begun
+            raise InvalidInput(
+                N_("the period {key} has not begun"), code="not_begun", key=period.key
             )
         form_id = period_form_id(task, period)
         title = f"{period.key} {task.title}"
