@@ -289,7 +289,8 @@ class DataTaskService:
                 code="bad_deadline",
                 deadline=period.due.isoformat(),
             )
-        if period.start > today:  # no asking for data of a month that has not begun
+        # No asking for data of a month that has not begun (unless the lead already opens it).
+        if today < min(period.start, period.generate_on):
             raise InvalidInput(
                 N_("the period {key} has not begun"), code="not_begun", key=period.key
             )
