@@ -152,9 +152,13 @@ async def test_a_monthly_task_opens_its_period_is_answered_approved_and_reported
         )
         assert device.status_code == 201, device.text
         keys.append(device.json()["token"])
-    refused = await _submit(client, keys[1], _instance("uuid:c-1", "999"))
+    refused = await _submit(
+        client, keys[1], _instance("uuid:00000000-0000-4000-8000-00000000000c", "999")
+    )
     assert refused.status_code in (403, 404), refused.text
-    stored = await _submit(client, keys[0], _instance("uuid:a-1", "1200.5"))
+    stored = await _submit(
+        client, keys[0], _instance("uuid:00000000-0000-4000-8000-00000000000a", "1200.5")
+    )
     assert stored.status_code == 201, stored.text
 
     # Enterprises see none of the bureau's data tasks.
@@ -171,7 +175,7 @@ async def test_a_monthly_task_opens_its_period_is_answered_approved_and_reported
     # Received, not yet approved: the total counts approved answers only.
     assert await _report(db, clock, template.id, report.id) == [0, 0, 1, 2]
     review = await client.post(
-        f"/api/surveys/{FORM}/submissions/uuid:a-1/review",
+        f"/api/surveys/{FORM}/submissions/uuid:00000000-0000-4000-8000-00000000000a/review",
         headers=bureau,
         json={"review_state": "approved", "comment": "核对无误"},
     )
