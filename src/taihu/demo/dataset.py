@@ -19,6 +19,7 @@ from taihu.chains import ChainSpec, TemplateStore
 from taihu.core import Database, FrozenClock, utcnow
 from taihu.demo.chains import DistrictPlan, plan_district, seed_chains
 from taihu.demo.codes import demo_credit_code
+from taihu.demo.data_tasks import seed_data_tasks
 from taihu.demo.devices import SimulatedDevice, seed_devices
 from taihu.demo.identifiers import IDENTIFIER_STEPS, seed_identifiers
 from taihu.demo.monitor import seed_monitor
@@ -149,6 +150,7 @@ async def seed_demo(
     await seed_notices(db, enterprise_ids, end)
     await seed_reporting(db, end)
     await seed_surveys(db, plan, chains, end)
+    await seed_data_tasks(db, plan, end)
     # The district's own IIoT service company (the last enterprise) is one of the pool's providers.
     await seed_solutions(db, enterprise_ids, demo_credit_code(len(ENTERPRISE_NAMES) - 1), end)
     return await seed_devices(db, enterprise_ids, end)

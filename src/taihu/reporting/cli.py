@@ -1,4 +1,4 @@
-"""`taihu report …` commands: report tasks, their drafts and deadlines."""
+"""`taihu report …` commands: report tasks, their drafts and deadlines; data tasks."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rich.table import Table
 from taihu.accounts import Principal
 from taihu.core import SystemClock
 from taihu.core.commands import console, fail, load_settings, open_database, run
+from taihu.reporting.datatasks import BUILTIN, DataTaskService, DataTaskSpec, open_due_periods
 from taihu.reporting.figures import CATALOGUE
 from taihu.reporting.jobs import generate_due
 from taihu.reporting.service import ReportingService
@@ -109,5 +110,82 @@ def deadlines(
                 d.run.status if d.run else "not generated",
             )
         console.print(table)
+
+    run(_run())
+
+
+@app.command("data-tasks")
+def data_tasks() -> None:
+    """List the data tasks to enterprises and their latest periods' response rates."""
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            service = DataTaskService(session)
+            system = Principal.system()
+            table = Table("id", "key", "title", "cadence", "scope", "active", "latest periods")
+            for t in await service.tasks(system):
+                periods = await service.periods(system, t.id)
+                latest = ", ".join(
+                    f"{p.period.period_key} {p.rate.answered}/{p.rate.asked}" for p in periods[:3]
+                )
+                scope = f"{t.scope} {t.scope_value}".strip()
+                table.add_row(
+                    str(t.id), t.key, t.title, t.cadence, scope, str(t.active), latest or "-"
+                )
+        console.print(table)
+
+    run(_run())
+
+
+@app.command("data-task-add")
+def data_task_add(
+    key: str = typer.Argument(..., help="The task's key, e.g. monthly_ops."),
+    title: str = typer.Argument(..., help="The title, e.g. 月度经营数据."),
+    form: str = typer.Option(BUILTIN, "--form", help="builtin, or a published survey's form id."),
+    cadence: str = typer.Option("monthly", "--cadence", help="weekly, monthly or quarterly."),
+    due_day: int = typer.Option(10, "--due-day", help="Weekday 1-7 (weekly) or day 1-28."),
+    lead_days: int = typer.Option(10, "--lead-days", help="Opened this many days early."),
+    scope: str = typer.Option("all", "--scope", help="all, township, industry, chain or selected."),
+    value: str = typer.Option("", "--value", help="The township, industry code, chain key or ids."),
+) -> None:
+    """Add a data task to enterprises (each period a survey asks its audience)."""
+
+    async def _run() -> None:
+        spec = DataTaskSpec(key, title, form, cadence, scope, value, due_day, lead_days)
+        async with open_database(load_settings()) as db, db.session() as session:
+            row = await DataTaskService(session).create(Principal.system(), spec)
+        console.print(f"data task {row.id} {row.key} added", highlight=False)
+
+    run(_run())
+
+
+@app.command("open-periods")
+def open_periods(
+    task: int = typer.Option(0, "--task", help="One task's period (0: every active task's)."),
+    period: str = typer.Option("", "--period", help="The period, e.g. 2026-11 (with --task)."),
+    today: str = typer.Option("", "--today", help="Open as on this day (YYYY-MM-DD)."),
+) -> None:
+    """Open the data tasks' due periods now (what the server's job does), or one period."""
+
+    async def _run() -> None:
+        settings = load_settings()
+        clock = SystemClock()
+        async with open_database(settings) as db:
+            if not task:
+                result = await open_due_periods(db, settings, clock, _day(today))
+                console.print(
+                    f"{len(result.opened)} periods opened, {result.existing} were open, "
+                    f"{len(result.failed)} failed",
+                    highlight=False,
+                )
+                return
+            if not period:
+                fail("--period is needed with --task")
+            async with db.session() as session:
+                row, made = await DataTaskService(session, clock).open_period(
+                    Principal.system(), task, period
+                )
+        state = "opened" if made else "was open"
+        console.print(f"{row.period_key} {state}: {row.asked} enterprises asked", highlight=False)
 
     run(_run())

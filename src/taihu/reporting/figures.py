@@ -22,6 +22,14 @@ from taihu.enterprises import Enterprise
 from taihu.identifiers import StatsDaily
 from taihu.monitor import GROUP_KINDS, IndexValues, MonitorService, PowerDay
 from taihu.programmes import Award, Programme
+from taihu.reporting.data_figures import (
+    DATA_PARAMS,
+    data_asked,
+    data_count,
+    data_rate,
+    data_sum,
+    find_answer,
+)
 from taihu.reporting.periods import Period
 from taihu.reporting.workbook import CellValue
 from taihu.settings import MonitorSettings
@@ -246,22 +254,10 @@ async def _responses(scope: Scope, params: Mapping[str, str]) -> CellValue:
     return int(await scope.session.scalar(query) or 0)
 
 
-def _find(data: Any, key: str) -> Any:
-    """A field of a submission's answers, looked for through its groups."""
-    if isinstance(data, dict):
-        if key in data:
-            return data[key]
-        for value in data.values():
-            found = _find(value, key)
-            if found is not None:
-                return found
-    return None
-
-
 async def _survey_sum(scope: Scope, params: Mapping[str, str]) -> CellValue:
     total = 0.0
     for row in await scope.session.scalars(_submissions(scope, params)):
-        value = _find(row.data, params.get("field", ""))
+        value = find_answer(row.data, params.get("field", ""))
         try:
             total += float(value) if value not in (None, "") else 0.0
         except (TypeError, ValueError):
@@ -374,6 +370,34 @@ _FIGURES = [
         },
         _survey_sum,
         required=("survey", "field"),
+    ),
+    Figure(
+        "datatasks.sum",
+        N_("Total of a numeric answer of a data task over the enterprises' answers."),
+        {**DATA_PARAMS, "field": N_("the question's name (output_value, revenue, ...)")},
+        data_sum,
+        required=("task", "field"),
+    ),
+    Figure(
+        "datatasks.answered",
+        N_("Enterprises that answered a data task for the period."),
+        DATA_PARAMS,
+        data_count,
+        required=("task",),
+    ),
+    Figure(
+        "datatasks.asked",
+        N_("Enterprises a data task asked for the period."),
+        DATA_PARAMS,
+        data_asked,
+        required=("task",),
+    ),
+    Figure(
+        "datatasks.response_rate",
+        N_("Share of the enterprises asked by a data task that answered, 0-1."),
+        DATA_PARAMS,
+        data_rate,
+        required=("task",),
     ),
     Figure("period.start", N_("The period's first day."), {}, _period_figure("start")),
     Figure("period.end", N_("The period's last day."), {}, _period_figure("end")),

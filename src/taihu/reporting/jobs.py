@@ -1,8 +1,9 @@
-"""The draft job: every active task's due period gets its draft, once.
+"""The reporting job: every active task's due period gets its draft, every data task's its survey.
 
 Runs in the process that serves the MQTT transport (once per server) every
 ``TAIHU_REPORTING_JOB_SECONDS``. Each task is a unit of work of its own; the unique
 (task, period) row makes a second server or a second round a no-op rather than a duplicate.
+The same round opens the data tasks' due periods (``datatasks.open_due_periods``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from taihu.accounts import Principal
 from taihu.core import Clock, Database, PeriodicJob, TaihuError, singleton_lease
+from taihu.reporting.datatasks import open_due_periods
 from taihu.reporting.service import ReportingService
 from taihu.reporting.tasks import cadence_of
 from taihu.settings import Settings
@@ -83,6 +85,9 @@ class ReportJobs:
         result = await generate_due(self.db, self.settings, self.clock)
         if result.made or result.failed:
             log.info("report drafts: %d made, %d failed", len(result.made), len(result.failed))
+        opened = await open_due_periods(self.db, self.settings, self.clock)
+        if opened.opened or opened.failed:
+            log.info("data periods: %s opened, %d failed", opened.opened, len(opened.failed))
         return result
 
     def start(self) -> None:

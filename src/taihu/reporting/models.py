@@ -1,4 +1,4 @@
-"""Tables of reporting: the upper level's templates, report tasks and their periods' runs."""
+"""Tables of reporting: templates, report tasks and their runs, data tasks and their periods."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from taihu.core import Base, JSONType, UTCDateTime
 
-__all__ = ["ReportRun", "ReportTask", "ReportTemplate"]
+__all__ = ["DataPeriod", "DataTask", "ReportRun", "ReportTask", "ReportTemplate"]
 
 
 class ReportTemplate(Base):
@@ -82,3 +82,46 @@ class ReportRun(Base):
     submitted_by: Mapped[str | None] = mapped_column(sa.String(128), default=None)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     note: Mapped[str] = mapped_column(sa.String(1000), default="")
+
+
+class DataTask(Base):
+    """Periodic data the enterprises owe the bureau: a form, an audience and a cadence."""
+
+    __tablename__ = "report_data_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(40), unique=True)  # names it in figures
+    title: Mapped[str] = mapped_column(sa.String(200))
+    # The XLSForm each period's survey is made from (its form id and title are the period's).
+    xlsform: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    source: Mapped[str] = mapped_column(sa.String(120))  # "builtin" or the survey it came from
+    scope: Mapped[str] = mapped_column(sa.String(16))  # the surveys' scopes
+    scope_value: Mapped[str] = mapped_column(sa.String(2000), default="")
+    cadence: Mapped[str] = mapped_column(sa.String(16))  # weekly, monthly, quarterly
+    due_day: Mapped[int] = mapped_column(sa.Integer(), default=1)
+    lead_days: Mapped[int] = mapped_column(sa.Integer(), default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DataPeriod(Base):
+    """One period of a data task: the survey opened for it and whom it asked."""
+
+    __tablename__ = "report_data_periods"
+    __table_args__ = (sa.UniqueConstraint("task_id", "period_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("report_data_tasks.id", ondelete="CASCADE"), index=True
+    )
+    period_key: Mapped[str] = mapped_column(sa.String(16))
+    period_start: Mapped[date] = mapped_column(sa.Date())
+    period_end: Mapped[date] = mapped_column(sa.Date())
+    due_on: Mapped[date] = mapped_column(sa.Date())
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_forms.id", ondelete="CASCADE"), unique=True
+    )
+    asked: Mapped[int] = mapped_column(sa.Integer())
+    opened_by: Mapped[str] = mapped_column(sa.String(128))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -144,14 +144,14 @@ class Cadence:
                 return self.containing(date.min)
             else:
                 raise ValueError(key)
-        except ValueError:
+            period = self.containing(day)
+        except (ValueError, OverflowError):  # the last periods of year 9999 end past date.max
             raise InvalidInput(
                 N_("{key} is no period of a {kind} task"),
                 code="bad_period",
                 key=key[:40],
                 kind=self.kind,
             ) from None
-        period = self.containing(day)
         if period.key != key:  # "2026-4" or "2026-W5": one spelling per period
             raise InvalidInput(
                 N_("{key} is no period of a {kind} task"),

@@ -41,7 +41,7 @@ from taihu.monitor import api as monitor_api
 from taihu.notices import AlarmMailSender, NoticeJobs, SmtpMailer, sms_gateway
 from taihu.notices import api as notices_api
 from taihu.programmes import api as programmes_api
-from taihu.reporting import ReportJobs
+from taihu.reporting import ReportJobs, data_router
 from taihu.reporting import api as reporting_api
 from taihu.settings import Settings
 from taihu.solutions import api as solutions_api
@@ -307,6 +307,7 @@ _ROUTERS = (
     programmes_api.router,
     programme_pages.router,
     reporting_api.router,
+    data_router,
     reporting_pages.router,
     solutions_api.router,
     solution_pages.router,

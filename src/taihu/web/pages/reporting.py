@@ -3,7 +3,8 @@
 The tasks with their deadlines and the templates; a template with its bindings and the figure
 catalogue; a task's history; a period's report with the generated values and the corrections
 beside them, approval, submission and the workbook to download. A refused form comes back to
-its page with the reason (post/redirect/get, the reason in a signed flash cookie).
+its page with the reason (post/redirect/get, the reason in a signed flash cookie). The data
+tasks to enterprises: their list, a new task, a task's periods with their response rates.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from taihu.accounts import Permission, SessionInfo
 from taihu.core import N_, DbSession, Id, InvalidInput, RuntimeDep, TaihuError, read_upload
 from taihu.reporting import (
+    BUILTIN,
     CADENCES,
     CATALOGUE,
+    DATA_CADENCES,
     MAX_TEMPLATE,
     Binding,
+    DataTaskService,
+    DataTaskSpec,
     ReportingService,
     TaskSpec,
 )
@@ -31,7 +36,7 @@ from taihu.web.console import Signed, guard, render_page
 from taihu.web.flash import flash
 from taihu.web.i18n import gettext_
 
-__all__ = ["CADENCE_LABELS", "STATUS_LABELS", "router", "status_label"]
+__all__ = ["CADENCE_LABELS", "SCOPE_LABELS", "STATUS_LABELS", "router", "status_label"]
 
 router = APIRouter(include_in_schema=False, dependencies=guard(Permission.FILE_REPORTS))
 STATUS_LABELS = {"draft": N_("Draft"), "approved": N_("Approved"), "submitted": N_("Submitted")}
@@ -288,3 +293,88 @@ async def run_download(
 ) -> Response:
     run = await _service(session, runtime).run(who.principal, run_id)
     return workbook_download(run_filename(run), run.content)
+
+
+# -- data tasks to enterprises ---------------------------------------------------------------
+
+SCOPE_LABELS = {
+    "all": N_("All enterprises"),
+    "township": N_("A township"),
+    "industry": N_("An industry class"),
+    "chain": N_("A chain (its key)"),
+    "selected": N_("Selected enterprises (ids)"),
+}
+
+
+@router.get("/reporting/data-tasks", response_class=HTMLResponse)
+async def data_tasks_page(
+    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    service = DataTaskService(session, runtime.clock)
+    return _page(request, "reporting/data_tasks.html", who,
+                 tasks=await service.tasks(who.principal), cadences=DATA_CADENCES,
+                 scopes=SCOPE_LABELS, builtin=BUILTIN)  # fmt: skip
+
+
+@router.post("/reporting/data-tasks", response_model=None)
+async def add_data_task(
+    request: Request, who: Signed, session: DbSession, runtime: RuntimeDep,
+    csrf: Annotated[str, Form(max_length=128)] = "", key: Text = "", title: Text = "",
+    form: Text = BUILTIN, cadence: Annotated[str, Form(max_length=16)] = "monthly",
+    due_day: Text = "10", lead_days: Text = "10", scope: Text = "all", scope_value: Text = "",
+) -> Response:  # fmt: skip
+    async def work() -> str:
+        numbers = {}
+        for field, text in (("due_day", due_day), ("lead_days", lead_days)):
+            if not text.strip().isdigit() or len(text.strip()) > 9:
+                raise InvalidInput(N_("{field} must be a whole number"), code="bad_task",
+                                   field=field)  # fmt: skip
+            numbers[field] = int(text)
+        spec = DataTaskSpec(key.strip(), title, form.strip() or BUILTIN, cadence, scope.strip(),
+                            scope_value, numbers["due_day"], numbers["lead_days"])  # fmt: skip
+        row = await DataTaskService(session, runtime.clock).create(who.principal, spec)
+        return f"/reporting/data-tasks/{row.id}"
+
+    return await _write(request, who, session, csrf, "/reporting/data-tasks", work)
+
+
+@router.get("/reporting/data-tasks/{task_id}", response_class=HTMLResponse)
+async def data_task_page(
+    request: Request, task_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    service = DataTaskService(session, runtime.clock)
+    try:
+        task = await service.task(who.principal, task_id)
+    except TaihuError as exc:
+        return render_page(request, "denied.html", who, status_code=exc.status,
+                           message=exc.text(gettext_))  # fmt: skip
+    today = runtime.clock.now().astimezone(runtime.settings.console.zone).date()
+    return _page(request, "reporting/data_task.html", who, task=task, today=today,
+                 periods=await service.periods(who.principal, task_id), scopes=SCOPE_LABELS,
+                 builtin=BUILTIN)  # fmt: skip
+
+
+@router.post("/reporting/data-tasks/{task_id}/periods", response_model=None)
+async def open_data_period(
+    request: Request, task_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep,
+    csrf: Annotated[str, Form(max_length=128)] = "", period: Text = "",
+) -> Response:  # fmt: skip
+    async def work() -> None:
+        await DataTaskService(session, runtime.clock).open_period(
+            who.principal, task_id, period.strip()
+        )
+
+    return await _write(request, who, session, csrf, f"/reporting/data-tasks/{task_id}", work)
+
+
+@router.post("/reporting/data-tasks/{task_id}/active", response_model=None)
+async def set_data_task_active(
+    request: Request, task_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep,
+    csrf: Annotated[str, Form(max_length=128)] = "", active: Text = "",
+) -> Response:  # fmt: skip
+    async def work() -> None:
+        await DataTaskService(session, runtime.clock).set_active(
+            who.principal, task_id, active == "yes"
+        )
+
+    return await _write(request, who, session, csrf, f"/reporting/data-tasks/{task_id}", work)
