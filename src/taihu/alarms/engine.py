@@ -185,7 +185,7 @@ class AlarmEngine:
                 .join(DeviceProfile, DeviceProfile.id == Device.profile_id)
                 .where(DeviceProfile.inactivity_timeout.is_not(None))
             )
-            self.timeout_of = {device_id: float(seconds or 0) for device_id, seconds in timeouts}
+            self.timeout_of = {d: float(s) for d, s in timeouts if s is not None}
             live_ids = [s.live.alarm_id for s in self.slots.values() if s.live and s.live.alarm_id]
             still: set[int] = set()
             for chunk in range(0, len(live_ids), 1000):
