@@ -362,6 +362,18 @@ class DeviceService:
         )  # fmt: skip
         return plain
 
+    async def set_public_state(self, actor: Principal, device_id: int, public: bool) -> Device:
+        """Let anyone resolving the device's identifier see its latest telemetry, or not."""
+        device = await self.get(actor, device_id)
+        actor.require_enterprise(device.enterprise_id)
+        before, device.public_state = device.public_state, public
+        await self.session.flush()
+        await record_audit(
+            self.session, actor, "device.public_state", "device", device.id,
+            before={"public_state": before}, after={"public_state": public}, at=self.clock.now(),
+        )  # fmt: skip
+        return device
+
     async def revoke_tokens(self, actor: Principal, device_id: int) -> int:
         """Revoke every token of a device; it cannot connect until a token is rotated in."""
         device = await self.get(actor, device_id)
