@@ -129,7 +129,7 @@ async def test_only_the_owners_identifiers(
     url = f"/api/devices/{setup.device_id}/identifier"
     refused = await client.put(url, json={"identifier": THEIRS}, headers=setup.owner)
     assert refused.status_code == 403
-    assert refused.json()["code"] == "identifier_not_owned"
+    assert refused.json()["error"] == "identifier_not_owned"
     hidden = await client.put(url, json={"identifier": MINE}, headers=setup.stranger)
     assert hidden.status_code == 404
     missing = await client.put(url, json={"identifier": "88.118.8/NONE"}, headers=setup.owner)
@@ -149,7 +149,7 @@ async def test_only_the_owners_identifiers(
         headers=setup.owner,
     )
     assert taken.status_code == 409
-    assert taken.json()["code"] == "identifier_linked"
+    assert taken.json()["error"] == "identifier_linked"
     # Nothing of the refusals was written: one link value, on the first device's record.
     assert await _urls(client, MINE) == [f"http://taihu.test/public/devices/{setup.device_id}"]
     async with db.session() as session:

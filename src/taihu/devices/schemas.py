@@ -35,6 +35,7 @@ _DEVICE: dict[str, Any] = {
     "kind": "device",
     "gateway_id": None,
     "identifier": None,
+    "public_state": False,
     "created_at": "2026-11-25T08:00:00Z",
 }
 _TOKEN = "dev_9Qx2c0mV0s4yZ1rXb8d3JkLwqP5tN7aH6uE2fG4iR1o"  # noqa: S105 - an example in the docs
@@ -167,6 +168,7 @@ class DeviceOut(BaseModel):
     kind: str
     gateway_id: int | None
     identifier: str | None
+    public_state: bool = Field(description="Whether its identifier's page shows its latest values")
     created_at: datetime
 
 
