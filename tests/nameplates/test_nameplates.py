@@ -14,6 +14,7 @@ from taihu.accounts import AuditEntry, Principal, Role
 from taihu.core import Database
 from taihu.devices import Device, DeviceService
 from taihu.devices.values import Point
+from taihu.enterprises import Enterprise
 from taihu.identifiers import Handle, HandleValue, IdentifierService
 from tests.conftest import CODE_A, CODE_B, World
 from tests.web.test_console import sign_in
@@ -155,6 +156,26 @@ async def test_only_the_owners_identifiers(
     async with db.session() as session:
         other = await session.get(Device, setup.other_id)
         assert other is not None and other.identifier is None
+
+
+async def test_an_identifier_claimed_at_creation_proves_nothing(
+    client: httpx.AsyncClient, db: Database, setup: Setup, world: World
+) -> None:
+    async with db.session() as session:
+        their = await session.scalar(
+            sa.select(Enterprise.id).where(Enterprise.credit_code == CODE_B)
+        )
+        assert their is not None
+        claim = (
+            await DeviceService(session, world.clock).create(
+                SYSTEM, their, "冒名设备", identifier=MINE
+            )
+        ).device
+    assert (await client.get(f"/api/public/devices/{claim.id}")).status_code == 404
+    assert f"/public/devices/{claim.id}" not in (await client.get(f"/r/{MINE}")).text
+    url = f"/api/devices/{setup.device_id}/identifier"
+    assert (await client.put(url, json={"identifier": MINE}, headers=setup.owner)).is_success
+    assert f'href="/public/devices/{setup.device_id}"' in (await client.get(f"/r/{MINE}")).text
 
 
 async def test_console_forms_and_links(

@@ -86,9 +86,14 @@ class NameplateService:
             raise NotFound(
                 N_("handle {handle} not found"), code="handle_not_found", handle=handle.text
             )
-        other = await self.session.scalar(
-            sa.select(Device.id).where(Device.identifier == row.handle, Device.id != device.id)
+        claims = await self.session.scalars(
+            sa.select(Device).where(Device.identifier == row.handle, Device.id != device.id)
         )
+        other = None
+        for claim in claims:  # an unverified claim (see _verified) blocks nothing
+            if await self._verified(claim):
+                other = claim.id
+                break
         if other is not None:
             raise Conflict(
                 N_("identifier {handle} is linked to device {device_id} already"),
@@ -150,17 +155,35 @@ class NameplateService:
         if stale:
             await self.identifiers.delete(actor, handle, stale)
 
+    async def _verified(self, device: Device) -> bool:
+        """Whether the device's identifier record links back to it.
+
+        Only a link made here writes the back link, and writing it takes the prefix owner's
+        rights: an identifier merely stored on a device (given when it was created) proves
+        nothing and is shown nowhere outside the owner's own pages.
+        """
+        if device.identifier is None:
+            return False
+        try:
+            values = await self.identifiers.values(parse_handle(device.identifier))
+        except (InvalidInput, NotFound):
+            return False
+        path = public_path(device.id).encode()
+        return any(v.type == "URL" and v.data.endswith(path) for v in values)
+
     async def devices_of(self, handles: list[str]) -> dict[str, Device]:
-        """The devices carrying these identifiers, by identifier."""
+        """The devices linked to these identifiers (the record links back), by identifier."""
         if not handles:
             return {}
         rows = await self.session.scalars(sa.select(Device).where(Device.identifier.in_(handles)))
-        return {d.identifier: d for d in rows if d.identifier is not None}
+        return {
+            d.identifier: d for d in rows if d.identifier is not None and await self._verified(d)
+        }
 
     async def public(self, db: Database, device_id: int) -> PublicDevice:
         """A device as anyone resolving its identifier sees it (404 without an identifier)."""
         device = await self.session.get(Device, device_id)
-        if device is None or device.identifier is None:
+        if device is None or device.identifier is None or not await self._verified(device):
             raise NotFound(
                 N_("no device {device_id}"), device_id=device_id, code="device_not_found"
             )
