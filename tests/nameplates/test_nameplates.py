@@ -79,7 +79,8 @@ async def test_link_resolve_share_unlink(
     await app.state.device_hub.ingest.write(setup.device_id, [Point("speed", now, 1.5)])
     html = await client.get(f"/public/devices/{setup.device_id}")
     assert html.status_code == 200
-    assert "1.5" not in html.text and "电梯-1号楼" not in html.text
+    assert "1.5" not in html.text
+    assert "电梯-1号楼" not in html.text
 
     shared = await client.put(
         f"/api/devices/{setup.device_id}/public-state",
@@ -93,7 +94,8 @@ async def test_link_resolve_share_unlink(
     assert body["enterprise"] == "恒立电梯"
     assert body["telemetry"]["speed"]["value"] == 1.5
     html = await client.get(f"/public/devices/{setup.device_id}")
-    assert "1.5" in html.text and f'href="/r/{MINE}"' in html.text
+    assert "1.5" in html.text
+    assert f'href="/r/{MINE}"' in html.text
     resolved = await client.get(f"/r/{MINE}")
     assert f'href="/public/devices/{setup.device_id}"' in resolved.text
 
@@ -155,7 +157,8 @@ async def test_only_the_owners_identifiers(
     assert await _urls(client, MINE) == [f"http://taihu.test/public/devices/{setup.device_id}"]
     async with db.session() as session:
         other = await session.get(Device, setup.other_id)
-        assert other is not None and other.identifier is None
+        assert other is not None
+        assert other.identifier is None
 
 
 async def test_an_identifier_claimed_at_creation_proves_nothing(
