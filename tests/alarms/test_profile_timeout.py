@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from taihu.alarms import AlarmEngine, PresenceEvent
 from taihu.core import Database, FrozenClock
 from taihu.devices import DeviceService, MqttClient
 from tests.conftest import World
+from tests.web.test_console import sign_in
 
 SYSTEM = Principal.system("test")
 
@@ -120,3 +122,26 @@ async def test_timeout_bounds_rights_and_audit(
         ({"inactivity_timeout": None}, {"inactivity_timeout": 120}),
         ({"inactivity_timeout": 120}, {"inactivity_timeout": None}),
     ]
+
+
+async def test_the_profile_page_sets_the_timeout(
+    db: Database, client: httpx.AsyncClient, world: World
+) -> None:
+    async with db.session() as session:
+        profile = await DeviceService(session).create_profile(SYSTEM, "tanks")
+    await world.user("analyst", Role.BUREAU)
+    await sign_in(client, "analyst")
+    page = await client.get(f"/device-profiles/{profile.id}/rules")
+    assert "600" in page.text  # the setting, while the profile has none
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None
+    url = f"/device-profiles/{profile.id}/inactivity-timeout"
+    refused = await client.post(url, data={"csrf": found[1], "inactivity_timeout": "5"})
+    assert refused.status_code == 400
+    assert 'role="alert"' in refused.text
+    saved = await client.post(url, data={"csrf": found[1], "inactivity_timeout": "7200"})
+    assert saved.status_code == 303
+    async with db.session() as session:
+        assert (await DeviceService(session).profile(profile.id)).inactivity_timeout == 7200
+    page = await client.get(f"/device-profiles/{profile.id}/rules")
+    assert 'value="7200"' in page.text
