@@ -15,7 +15,7 @@ from taihu.core import Database
 from taihu.devices import Device, DeviceService
 from taihu.devices.values import Point
 from taihu.enterprises import Enterprise
-from taihu.identifiers import Handle, HandleValue, IdentifierService
+from taihu.identifiers import Handle, HandleValue, IdentifierService, TemplateService
 from tests.conftest import CODE_A, CODE_B, World
 from tests.web.test_console import sign_in
 
@@ -179,6 +179,27 @@ async def test_an_identifier_claimed_at_creation_proves_nothing(
     url = f"/api/devices/{setup.device_id}/identifier"
     assert (await client.put(url, json={"identifier": MINE}, headers=setup.owner)).is_success
     assert f'href="/public/devices/{setup.device_id}"' in (await client.get(f"/r/{MINE}")).text
+
+
+async def test_a_templated_identifier_takes_the_link(
+    client: httpx.AsyncClient, db: Database, setup: Setup, world: World
+) -> None:
+    items = {"manufacturer": "苏州恒立电梯有限公司", "model": "HL-2000", "batch": "B1",
+             "productionDate": "2026-03-14", "serialNumber": "SN0001", "ratedLoadKg": "1000",
+             "TEMPLATE": "elevator-1.0"}  # fmt: skip
+    async with db.session() as session:
+        await TemplateService(session, world.clock).install_builtins(SYSTEM, "88.118.8")
+        values = [HandleValue(2000 + n, k, v.encode()) for n, (k, v) in enumerate(items.items())]
+        await IdentifierService(session, world.clock).put(SYSTEM, Handle("88.118.8/ELV-T"), values)
+    answer = await client.put(
+        f"/api/devices/{setup.device_id}/identifier",
+        json={"identifier": "88.118.8/ELV-T"},
+        headers=setup.owner,
+    )
+    assert answer.status_code == 200, answer.text
+    assert await _urls(client, "88.118.8/ELV-T") == [
+        f"http://taihu.test/public/devices/{setup.device_id}"
+    ]
 
 
 async def test_console_forms_and_links(
