@@ -179,6 +179,17 @@ async def test_an_identifier_claimed_at_creation_proves_nothing(
     url = f"/api/devices/{setup.device_id}/identifier"
     assert (await client.put(url, json={"identifier": MINE}, headers=setup.owner)).is_success
     assert f'href="/public/devices/{setup.device_id}"' in (await client.get(f"/r/{MINE}")).text
+    # Its own enterprise's identifier stored at creation: linking it writes the back link.
+    async with db.session() as session:
+        own = (
+            await DeviceService(session, world.clock).create(
+                SYSTEM, setup.enterprise_id, "电梯-3号楼", identifier="88.118.8/ELV-002"
+            )
+        ).device
+    url = f"/api/devices/{own.id}/identifier"
+    linked = await client.put(url, json={"identifier": "88.118.8/ELV-002"}, headers=setup.owner)
+    assert linked.status_code == 200
+    assert await _urls(client, "88.118.8/ELV-002") == [f"http://taihu.test/public/devices/{own.id}"]
 
 
 async def test_a_templated_identifier_takes_the_link(

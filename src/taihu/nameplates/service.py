@@ -104,7 +104,8 @@ class NameplateService:
         before = device.identifier
         if before is not None and before != row.handle:
             await self._remove_link(actor, device, before)
-        if before != row.handle:
+        # Also when the device stored this identifier unchecked, before links were made here.
+        if before != row.handle or not await self._verified(device):
             values = await self.identifiers.values(handle)
             taken = {v.index for v in values}
             index = LINK_INDEX_FROM
