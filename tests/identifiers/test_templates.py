@@ -106,3 +106,8 @@ def test_shipped_templates_round_trip_through_json() -> None:
 def test_malformed_templates(raw: dict[str, object]) -> None:
     with pytest.raises(TemplateError):
         TemplateSpec.from_json(raw)
+
+
+def test_a_url_value_is_no_template_item() -> None:
+    # The Handle System's own URL type (a device's live data page) goes with any template.
+    ELEVATOR.validate(_values(URL="https://taihu.example/public/devices/7"))

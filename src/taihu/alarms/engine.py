@@ -3,6 +3,7 @@
     hub ──stored(device, rows)──► state per (device, rule) in memory ──► pending transitions
         ──connected/disconnected─► presence per device                   │ every flush_interval
     tick (every tick_interval): silence, escalation, inactivity           ▼ one transaction
+                                (each profile's own timeout, else the setting)
 
 The hot path does no database or ORM work: the ingest queue hands over each batch it
 committed, and the engine does a dict lookup per message for the device's rules and one per row
@@ -40,7 +41,7 @@ from taihu.alarms.transitions import (
     write_raises,
 )
 from taihu.core import Clock, Database, PeriodicJob, SystemClock
-from taihu.devices import Device, Row
+from taihu.devices import Device, DeviceProfile, Row
 from taihu.settings import AlarmSettings
 
 __all__ = ["AlarmEngine", "Live"]
@@ -77,6 +78,8 @@ class AlarmEngine:
         self.slots: dict[tuple[int, int], _Slot] = {}
         self.presence: dict[int, str] = {}
         self.last_data: dict[int, float] = {}  # device -> seconds since the epoch
+        # device -> its profile's inactivity timeout, where the profile has its own
+        self.timeout_of: dict[int, float] = {}
         self._pending: list[tuple[Any, ...]] = []
         self._dirty: list[Live] = []
         # The ingest queue's write lock, when the assembly shares it (see IngestQueue).
@@ -177,6 +180,12 @@ class AlarmEngine:
                     )
                 )
             )
+            timeouts = await session.execute(
+                sa.select(Device.id, DeviceProfile.inactivity_timeout)
+                .join(DeviceProfile, DeviceProfile.id == Device.profile_id)
+                .where(DeviceProfile.inactivity_timeout.is_not(None))
+            )
+            self.timeout_of = {d: float(s) for d, s in timeouts if s is not None}
             live_ids = [s.live.alarm_id for s in self.slots.values() if s.live and s.live.alarm_id]
             still: set[int] = set()
             for chunk in range(0, len(live_ids), 1000):
@@ -338,8 +347,9 @@ class AlarmEngine:
             ):
                 live.escalated = True
                 self._pending.append(("escalate", live, now))
-        timeout = self.settings.inactivity_timeout
+        default, timeout_of = self.settings.inactivity_timeout, self.timeout_of
         for device_id, last in self.last_data.items():
+            timeout = timeout_of.get(device_id, default)
             if now_s - last >= timeout and self.presence.get(device_id) != INACTIVE:
                 self._presence(device_id, INACTIVE)
 

@@ -19,6 +19,7 @@ from taihu.enterprises import cli as enterprises_cli
 from taihu.identifiers import cli as identifiers_cli
 from taihu.identifiers import set_case_sensitive
 from taihu.monitor import cli as monitor_cli
+from taihu.nameplates import cli as nameplates_cli
 from taihu.notices import cli as notices_cli
 from taihu.programmes import cli as programmes_cli
 from taihu.reporting import cli as reporting_cli
@@ -49,6 +50,7 @@ app.add_typer(identifiers_cli.node_app, name="node")
 app.add_typer(devices_cli.app, name="device")
 app.add_typer(sparkplug_app, name="sparkplug")
 app.add_typer(alarms_cli.app, name="alarm")
+app.add_typer(nameplates_cli.app, name="nameplate")
 app.add_typer(edge_cli.app, name="edge")
 app.add_typer(monitor_cli.app, name="monitor")
 app.add_typer(notices_cli.app, name="notice")

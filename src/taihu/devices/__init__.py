@@ -5,13 +5,19 @@ from taihu.devices.hub import DeviceHub, HubObserver
 from taihu.devices.models import Device, DeviceAttribute, DeviceProfile, DeviceToken
 from taihu.devices.mqtt.client import MqttClient, MqttRefused
 from taihu.devices.rejects import reject_summary
-from taihu.devices.service import DeviceAuth, DeviceService, IssuedDevice
+from taihu.devices.service import (
+    INACTIVITY_TIMEOUT_RANGE,
+    DeviceAuth,
+    DeviceService,
+    IssuedDevice,
+)
 from taihu.devices.sparkplug import STATUS_FILE as SPARKPLUG_STATUS_FILE
 from taihu.devices.sparkplug import SparkplugHost
 from taihu.devices.tsdb import TimeSeriesStore, store_for
 from taihu.devices.values import Point, Row
 
 __all__ = [
+    "INACTIVITY_TIMEOUT_RANGE",
     "SPARKPLUG_STATUS_FILE",
     "BusNode",
     "Device",

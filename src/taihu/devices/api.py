@@ -22,6 +22,7 @@ from taihu.devices.schemas import (
     DevicePage,
     ProfileCreateIn,
     ProfileOut,
+    ProfileTimeoutIn,
     RejectOut,
     RejectsOut,
     TokenOut,
@@ -66,8 +67,23 @@ async def create_profile(
         principal, body.name, description=body.description,
         telemetry_keys=[k.model_dump() for k in body.telemetry_keys],
         retention_days=body.retention_days, rate_limits=body.rate_limits,
-        data_point_limits=body.data_point_limits,
+        data_point_limits=body.data_point_limits, inactivity_timeout=body.inactivity_timeout,
     )  # fmt: skip
+    return ProfileOut.model_validate(profile)
+
+
+@router.put(
+    "/api/device-profiles/{profile_id}/inactivity-timeout",
+    summary="Set a profile's inactivity timeout",
+    description="Admin and bureau. Seconds without data before the profile's devices count as "
+    "inactive; `null` returns to the `TAIHU_ALARMS_INACTIVITY_TIMEOUT` setting.",
+    response_model=ProfileOut,
+    responses={**ERROR_RESPONSES, 404: {"description": "No such profile"}},
+)
+async def set_inactivity_timeout(
+    profile_id: Id, body: ProfileTimeoutIn, principal: CurrentPrincipal, devices: Devices
+) -> ProfileOut:
+    profile = await devices.set_inactivity_timeout(principal, profile_id, body.inactivity_timeout)
     return ProfileOut.model_validate(profile)
 
 

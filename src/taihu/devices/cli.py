@@ -151,6 +151,11 @@ def profile_create(
     data_point_limits: str = typer.Option(
         "", "--data-point-limits", help="Telemetry data points, capacity:seconds,… per device."
     ),
+    inactivity_timeout: int | None = typer.Option(
+        None,
+        "--inactivity-timeout",
+        help="Seconds without data before inactive (default: the setting).",
+    ),
 ) -> None:
     """Define a device profile."""
 
@@ -164,7 +169,28 @@ def profile_create(
             profile = await DeviceService(session).create_profile(
                 Principal.system(), name, telemetry_keys=keys, retention_days=retention_days,
                 rate_limits=rate_limits, data_point_limits=data_point_limits,
+                inactivity_timeout=inactivity_timeout,
             )  # fmt: skip
         console.print(f"created device profile {profile.id}: {profile.name}", highlight=False)
+
+    run(_run())
+
+
+@app.command("profile-timeout")
+def profile_timeout(
+    name: str = typer.Argument(..., help="Profile name."),
+    seconds: int | None = typer.Argument(
+        None, help="Seconds without data before inactive; leave out for the setting's value."
+    ),
+) -> None:
+    """Set (or with no seconds, clear) a device profile's inactivity timeout."""
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            registry = DeviceService(session)
+            profile = await registry.profile_named(Principal.system(), name)
+            await registry.set_inactivity_timeout(Principal.system(), profile.id, seconds)
+        shown = f"{seconds} s" if seconds is not None else "the setting's value"
+        console.print(f"device profile {name}: inactivity timeout {shown}", highlight=False)
 
     run(_run())

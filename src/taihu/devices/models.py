@@ -41,6 +41,8 @@ class DeviceProfile(Base):
     # The enterprise whose gateway named it as a child's type (None: defined by the platform);
     # it bounds how many profiles an enterprise's gateways create. A record, so no foreign key.
     created_by_enterprise_id: Mapped[int | None] = mapped_column(sa.Integer, default=None)
+    # Seconds without data before its devices count as inactive (None: the alarms setting).
+    inactivity_timeout: Mapped[int | None] = mapped_column(sa.Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -71,7 +73,9 @@ class Device(Base):
     gateway_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("devices.id", ondelete="SET NULL"), index=True
     )
-    identifier: Mapped[str | None] = mapped_column(sa.String(255))  # its 标识, when it has one
+    identifier: Mapped[str | None] = mapped_column(sa.String(255), index=True)  # its 标识
+    # Whether anyone resolving its identifier may see its latest telemetry (the owner decides).
+    public_state: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "DevicePage",
     "ProfileCreateIn",
     "ProfileOut",
+    "ProfileTimeoutIn",
     "RejectCountOut",
     "RejectOut",
     "RejectsOut",
@@ -34,6 +35,7 @@ _DEVICE: dict[str, Any] = {
     "kind": "device",
     "gateway_id": None,
     "identifier": None,
+    "public_state": False,
     "created_at": "2026-11-25T08:00:00Z",
 }
 _TOKEN = "dev_9Qx2c0mV0s4yZ1rXb8d3JkLwqP5tN7aH6uE2fG4iR1o"  # noqa: S105 - an example in the docs
@@ -59,6 +61,7 @@ class ProfileCreateIn(BaseModel):
                     "retention_days": 400,
                     "rate_limits": "100:1,3000:60",
                     "data_point_limits": "1000:1,30000:60",
+                    "inactivity_timeout": 900,
                 }
             ]
         }
@@ -75,6 +78,22 @@ class ProfileCreateIn(BaseModel):
         default="",
         max_length=200,
         description="Telemetry data points per device: capacity:seconds,…",
+    )
+    inactivity_timeout: int | None = Field(
+        default=None,
+        ge=10,
+        le=2_592_000,
+        description="Seconds without data before a device is inactive (null: the setting)",
+    )
+
+
+class ProfileTimeoutIn(BaseModel):
+    """A profile's inactivity timeout (``null``: the alarms setting applies)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"inactivity_timeout": 900}]})
+
+    inactivity_timeout: int | None = Field(
+        ge=10, le=2_592_000, description="Seconds without data before a device is inactive"
     )
 
 
@@ -93,6 +112,7 @@ class ProfileOut(BaseModel):
                     "retention_days": 400,
                     "rate_limits": "100:1,3000:60",
                     "data_point_limits": "1000:1,30000:60",
+                    "inactivity_timeout": 900,
                     "created_at": "2026-11-25T08:00:00Z",
                 }
             ]
@@ -106,6 +126,7 @@ class ProfileOut(BaseModel):
     retention_days: int
     rate_limits: str
     data_point_limits: str
+    inactivity_timeout: int | None
     created_at: datetime
 
 
@@ -147,6 +168,7 @@ class DeviceOut(BaseModel):
     kind: str
     gateway_id: int | None
     identifier: str | None
+    public_state: bool = Field(description="Whether its identifier's page shows its latest values")
     created_at: datetime
 
 

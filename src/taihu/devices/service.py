@@ -30,6 +30,7 @@ from taihu.enterprises import Enterprise
 
 __all__ = [
     "DEFAULT_PROFILE",
+    "INACTIVITY_TIMEOUT_RANGE",
     "KEY_TYPES",
     "PROFILE_NAME_LENGTH",
     "SCOPES",
@@ -43,6 +44,8 @@ DEFAULT_PROFILE = "default"
 SCOPES = ("client", "shared", "server")
 KEY_TYPES = ("long", "double", "boolean", "string", "json")
 PROFILE_NAME_LENGTH = 100  # the column's width
+# A profile's inactivity timeout in seconds: at least a tick or two, at most 30 days.
+INACTIVITY_TIMEOUT_RANGE = (10, 30 * 86_400)
 _TOKEN_PREFIX = "dev"  # noqa: S105 - the visible prefix of device tokens, not a secret
 
 
@@ -92,6 +95,17 @@ def clean_name(name: str, what: str, longest: int = 200) -> str:
     return name
 
 
+def _check_timeout(seconds: int | None) -> None:
+    low, high = INACTIVITY_TIMEOUT_RANGE
+    if seconds is not None and not low <= seconds <= high:
+        raise InvalidInput(
+            N_("the inactivity timeout is {low} to {high} seconds"),
+            low=low,
+            high=high,
+            code="bad_inactivity_timeout",
+        )
+
+
 class DeviceService:
     """The device registry within one unit of work."""
 
@@ -112,10 +126,12 @@ class DeviceService:
         description: str = "",
         data_point_limits: str = "",
         created_by_enterprise_id: int | None = None,
+        inactivity_timeout: int | None = None,
     ) -> DeviceProfile:
         """Define a device profile (admin or bureau; or the platform for a gateway's child)."""
         actor.require_role(Role.BUREAU)
         name = clean_name(name, "profile", PROFILE_NAME_LENGTH)
+        _check_timeout(inactivity_timeout)
         keys = [self._check_key(k) for k in telemetry_keys or []]
         if not 1 <= retention_days <= 36_500:
             raise InvalidInput(N_("retention_days must be 1 to 36500"), code="bad_retention")
@@ -134,7 +150,8 @@ class DeviceService:
             name=name, description=description, telemetry_keys=keys,
             retention_days=retention_days, rate_limits=rate_limits.replace(" ", ""),
             data_point_limits=data_point_limits.replace(" ", ""),
-            created_by_enterprise_id=created_by_enterprise_id, created_at=self.clock.now(),
+            created_by_enterprise_id=created_by_enterprise_id,
+            inactivity_timeout=inactivity_timeout, created_at=self.clock.now(),
         )  # fmt: skip
         self.session.add(profile)
         await self.session.flush()
@@ -143,7 +160,25 @@ class DeviceService:
             after={"name": name, "telemetry_keys": keys, "retention_days": retention_days,
                    "rate_limits": profile.rate_limits,
                    "data_point_limits": profile.data_point_limits,
-                   "created_by_enterprise_id": created_by_enterprise_id},
+                   "created_by_enterprise_id": created_by_enterprise_id,
+                   "inactivity_timeout": inactivity_timeout},
+            at=self.clock.now(),
+        )  # fmt: skip
+        return profile
+
+    async def set_inactivity_timeout(
+        self, actor: Principal, profile_id: int, seconds: int | None
+    ) -> DeviceProfile:
+        """Set a profile's inactivity timeout in seconds (None: the alarms setting applies)."""
+        actor.require_role(Role.BUREAU)
+        _check_timeout(seconds)
+        profile = await self.profile(profile_id)
+        before = profile.inactivity_timeout
+        profile.inactivity_timeout = seconds
+        await self.session.flush()
+        await record_audit(
+            self.session, actor, "device_profile.update", "device_profile", profile.id,
+            before={"inactivity_timeout": before}, after={"inactivity_timeout": seconds},
             at=self.clock.now(),
         )  # fmt: skip
         return profile
@@ -326,6 +361,18 @@ class DeviceService:
             after={"revoked": revoked}, at=self.clock.now(),
         )  # fmt: skip
         return plain
+
+    async def set_public_state(self, actor: Principal, device_id: int, public: bool) -> Device:
+        """Let anyone resolving the device's identifier see its latest telemetry, or not."""
+        device = await self.get(actor, device_id)
+        actor.require_enterprise(device.enterprise_id)
+        before, device.public_state = device.public_state, public
+        await self.session.flush()
+        await record_audit(
+            self.session, actor, "device.public_state", "device", device.id,
+            before={"public_state": before}, after={"public_state": public}, at=self.clock.now(),
+        )  # fmt: skip
+        return device
 
     async def revoke_tokens(self, actor: Principal, device_id: int) -> int:
         """Revoke every token of a device; it cannot connect until a token is rotated in."""

@@ -38,6 +38,7 @@ from taihu.identifiers import (
 from taihu.identifiers import api as identifiers_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
+from taihu.nameplates import api_router as nameplates_router
 from taihu.notices import AlarmMailSender, NoticeJobs, SmtpMailer, sms_gateway
 from taihu.notices import api as notices_api
 from taihu.programmes import api as programmes_api
@@ -70,6 +71,7 @@ from taihu.web.pages import devices as devices_pages
 from taihu.web.pages import home as home_pages
 from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
+from taihu.web.pages import nameplates as nameplate_pages
 from taihu.web.pages import notices as notices_pages
 from taihu.web.pages import programmes as programme_pages
 from taihu.web.pages import reporting as reporting_pages
@@ -290,8 +292,10 @@ _ROUTERS = (
     devices_api.router,
     devices_pages.router,
     alarms_api.router,
+    nameplates_router,
     alarm_feed.router,  # before alarm_pages: /alarms/notifications/… is not an alarm id
     alarm_pages.router,
+    nameplate_pages.router,
     monitor_api.router,
     monitor_pages.router,
     surveys_api.router,

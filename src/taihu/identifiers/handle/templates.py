@@ -25,6 +25,7 @@ from taihu.identifiers.handle.values import HandleValue
 __all__ = [
     "BUILTIN_TEMPLATES",
     "TEMPLATE_TYPE",
+    "URL_TYPE",
     "ItemSpec",
     "TemplateError",
     "TemplateSpec",
@@ -32,6 +33,9 @@ __all__ = [
 ]
 
 TEMPLATE_TYPE = "TEMPLATE"
+# The Handle System's own web address type: a record under any template may point to a page
+# (a device's live data page, see taihu.nameplates); it is no industry item.
+URL_TYPE = "URL"
 _ITEM_TYPES = frozenset({"string", "number", "date", "enum"})
 _ID_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 _CLASS = re.compile(r"^\d{2,4}$")
@@ -228,6 +232,8 @@ class TemplateSpec:
             if value.type.startswith("HS_") or value.type == TEMPLATE_TYPE:
                 continue
             item = by_type.get(value.type)
+            if item is None and value.type == URL_TYPE:
+                continue
             if item is None:
                 known = ", ".join(sorted(by_type))
                 raise TemplateError(

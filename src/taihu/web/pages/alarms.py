@@ -17,8 +17,8 @@ from taihu.alarms import (
     AlarmFilter,
     AlarmService,
 )
-from taihu.core import DbSession, Id, NotFound, PageNumber, RuntimeDep, TaihuError
-from taihu.devices import DeviceService
+from taihu.core import DbSession, Id, InvalidInput, NotFound, PageNumber, RuntimeDep, TaihuError
+from taihu.devices import INACTIVITY_TIMEOUT_RANGE, DeviceService
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import N_, gettext_
 
@@ -132,7 +132,38 @@ async def _rules(
         kind_labels={k: gettext_(v) for k, v in KIND_LABELS.items()},
         severity_labels={k: gettext_(v) for k, v in SEVERITY_LABELS.items()},
         may_edit=principal.is_admin or principal.role.value == "bureau",
+        default_timeout=int(runtime.settings.alarms.inactivity_timeout),
+        timeout_range=INACTIVITY_TIMEOUT_RANGE,
     )  # fmt: skip
+
+
+@router.post("/device-profiles/{profile_id}/inactivity-timeout", response_model=None)
+async def timeout_submit(
+    request: Request, profile_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    inactivity_timeout: Annotated[str, Form(max_length=16)] = "",
+) -> Response:  # fmt: skip
+    if not secrets.compare_digest(csrf, who.csrf_token):
+        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
+    text = inactivity_timeout.strip()
+    try:
+        async with session.begin_nested():
+            if text and not text.isdigit():
+                raise InvalidInput(
+                    N_("the inactivity timeout is {low} to {high} seconds"),
+                    low=INACTIVITY_TIMEOUT_RANGE[0], high=INACTIVITY_TIMEOUT_RANGE[1],
+                    code="bad_inactivity_timeout",
+                )  # fmt: skip
+            await DeviceService(session, runtime.clock).set_inactivity_timeout(
+                who.principal, profile_id, int(text) if text else None
+            )
+    except TaihuError as exc:
+        return await _rules(request, profile_id, who, session, runtime,
+                            error=exc.text(gettext_), status_code=exc.status)  # fmt: skip
+    engine = _engine(request)
+    if engine is not None:
+        engine.request_reload()
+    return RedirectResponse(f"/device-profiles/{profile_id}/rules", status_code=303)
 
 
 def _spec(fields: dict[str, str]) -> dict[str, Any]:

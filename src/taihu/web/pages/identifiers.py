@@ -26,6 +26,7 @@ from taihu.core import (
     TaihuError,
     read_upload,
 )
+from taihu.devices import Device, DeviceService
 from taihu.identifiers import (
     AdminPermission,
     ApplicationService,
@@ -41,6 +42,7 @@ from taihu.identifiers import (
     seckeys_for,
     value_to_json,
 )
+from taihu.nameplates import NameplateService
 from taihu.web.console import Signed, _page
 from taihu.web.i18n import N_, gettext_
 from taihu.web.pages import identifier_applications, identifier_register
@@ -112,6 +114,10 @@ async def identifiers_page(
             shown = [value_to_json(v) for v in values]
             labels = await item_labels(service, parsed.prefix, shown)
             found = {"handle": parsed.text, "values": shown, "labels": labels}
+            device = (await _linked_devices(session, runtime, [parsed.text])).get(parsed.text)
+            if device is not None and principal.can_see_enterprise(device.enterprise_id):
+                readable = DeviceService.may_read_data(principal, device)
+                found |= {"device": device, "device_readable": readable}
         except TaihuError as exc:
             found = {"handle": handle, "error": exc.text(gettext_)}
     pages = max(1, -(-len(prefixes) // _PREFIX_PAGE))
@@ -301,8 +307,16 @@ async def public_page(
          "link": v.type == "URL" and (v.text or "").startswith(("https://", "http://"))}
         for v in shown
     ]  # fmt: skip
+    device = (await _linked_devices(session, runtime, [parsed.text])).get(parsed.text)
     return _page(request, "identifiers/public.html", None, handle=parsed.text, rows=rows,
-                 template=template, error=None)  # fmt: skip
+                 template=template, error=None, device=device)  # fmt: skip
+
+
+async def _linked_devices(
+    session: DbSession, runtime: RuntimeDep, handles: list[str]
+) -> dict[str, Device]:
+    nameplates = NameplateService(session, identifier_service(session, runtime), runtime.clock)
+    return await nameplates.devices_of(handles)
 
 
 async def _label(
