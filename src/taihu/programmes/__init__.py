@@ -11,7 +11,7 @@ from taihu.programmes.catalogue import (
     ProgrammeSpec,
     builtin_programmes,
 )
-from taihu.programmes.documents import list_documents
+from taihu.programmes.documents import check_uploads, clean_filename, list_documents
 from taihu.programmes.models import (
     Award,
     Programme,
@@ -47,6 +47,8 @@ __all__ = [
     "StageStep",
     "attachment",
     "builtin_programmes",
+    "check_uploads",
+    "clean_filename",
     "import_awards",
     "list_documents",
     "uploads_of",

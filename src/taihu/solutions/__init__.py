@@ -10,6 +10,7 @@ from taihu.solutions.catalogue import (
     OUTCOMES,
     STATUS_LABELS,
 )
+from taihu.solutions.documents import DOCUMENT_KINDS, MAX_FILES, SolutionDocuments
 from taihu.solutions.guides import GuideService, GuideSpec
 from taihu.solutions.models import (
     Guide,
@@ -18,6 +19,7 @@ from taihu.solutions.models import (
     Provider,
     Solution,
     SolutionCase,
+    SolutionDocument,
     SolutionTag,
 )
 from taihu.solutions.needs import NeedService
@@ -26,9 +28,11 @@ from taihu.solutions.suggestions import Suggested, SuggestionService
 
 __all__ = [
     "BUILTIN_TAGS",
+    "DOCUMENT_KINDS",
     "KINDS",
     "KIND_LABELS",
     "LACK_TAGS",
+    "MAX_FILES",
     "NEED_ACTIONS",
     "NEED_STATUSES",
     "OUTCOMES",
@@ -46,6 +50,8 @@ __all__ = [
     "SearchQuery",
     "Solution",
     "SolutionCase",
+    "SolutionDocument",
+    "SolutionDocuments",
     "SolutionSpec",
     "SolutionTag",
     "Suggested",
