@@ -10,7 +10,12 @@ from taihu.solutions.catalogue import (
     OUTCOMES,
     STATUS_LABELS,
 )
-from taihu.solutions.documents import DOCUMENT_KINDS, MAX_FILES, SolutionDocuments
+from taihu.solutions.documents import (
+    DOCUMENT_KINDS,
+    DOCUMENT_LABELS,
+    MAX_FILES,
+    SolutionDocuments,
+)
 from taihu.solutions.guides import GuideService, GuideSpec
 from taihu.solutions.models import (
     Guide,
@@ -29,6 +34,7 @@ from taihu.solutions.suggestions import Suggested, SuggestionService
 __all__ = [
     "BUILTIN_TAGS",
     "DOCUMENT_KINDS",
+    "DOCUMENT_LABELS",
     "KINDS",
     "KIND_LABELS",
     "LACK_TAGS",

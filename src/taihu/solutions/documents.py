@@ -19,10 +19,16 @@ from taihu.programmes import check_uploads, clean_filename
 from taihu.solutions.models import SolutionDocument
 from taihu.solutions.pool import PoolService
 
-__all__ = ["DOCUMENT_KINDS", "MAX_FILES", "SolutionDocuments"]
+__all__ = ["DOCUMENT_KINDS", "DOCUMENT_LABELS", "MAX_FILES", "SolutionDocuments"]
 
 # What a file of a solution is: the console offers these, the API refuses others.
 DOCUMENT_KINDS = ("brochure", "case_report", "certificate", "other")
+DOCUMENT_LABELS = {
+    "brochure": N_("Brochure"),
+    "case_report": N_("Case report"),
+    "certificate": N_("Certificate"),
+    "other": N_("Other"),
+}
 MAX_FILES = 20
 
 

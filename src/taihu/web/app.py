@@ -60,6 +60,7 @@ from taihu.web.pages import (
     imports,
     page_globals,
     pickers,
+    solution_forms,
     survey_fill,
 )
 from taihu.web.pages import alarms as alarm_pages
@@ -295,6 +296,7 @@ _ROUTERS = (
     reporting_pages.router,
     solutions_api.router,
     solution_pages.router,
+    solution_forms.router,
     console.router,
     home_pages.router,
     wall_pages.router,
