@@ -36,9 +36,11 @@ from taihu.programmes import (
     list_documents,
     uploads_of,
 )
+from taihu.surveys import Review, SubmissionFilter
 from taihu.web import clock_format
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.i18n import current_language, gettext_
+from taihu.web.survey_answers import SurveyAnswers, label_in
 
 __all__ = ["router"]
 
@@ -55,6 +57,9 @@ def _labels() -> dict[str, Any]:
         "stage_label": label(STAGE_LABELS),
         "status_label": label(STATUS_LABELS),
         "decision_label": label(DECISION_LABELS),
+        "question": lambda row: (
+            label_in(row.get("label") or {}, current_language.get()) or row["path"]
+        ),
     }
 
 
@@ -75,6 +80,26 @@ def _csrf_ok(who: SessionInfo, csrf: str) -> bool:
 async def _names(session: DbSession, runtime: RuntimeDep, who: SessionInfo) -> dict[int, Any]:
     rows, _ = await EnterpriseService(session, runtime.clock).list(who.principal, limit=5000)
     return {e.id: e for e in rows}
+
+
+async def _submissions(
+    session: DbSession, runtime: RuntimeDep, who: SessionInfo, form_id: str | None, own: list[Any]
+) -> list[tuple[Any, Any]]:
+    """The applicant's enterprises' submissions of a programme's survey form, newest first."""
+    if form_id is None or not own:
+        return []
+    review = Review(session, runtime.clock)
+    found = []
+    for enterprise in own:
+        try:
+            rows, _ = await review.find(
+                who.principal, form_id, SubmissionFilter(enterprise_id=enterprise.id),
+                limit=20, offset=0,
+            )  # fmt: skip
+        except TaihuError:
+            return []  # the form is not (or no longer) a survey: the page says how to fill it
+        found += [(enterprise, submission) for submission, _ in rows]
+    return found
 
 
 @router.get("/programmes", response_class=HTMLResponse)
@@ -118,6 +143,7 @@ async def programme_page(
         request,
         "programmes/programme.html",
         who,
+        submissions=await _submissions(session, runtime, who, programme.form_id, own),
         programme=programme,
         applications=applications,
         enterprises=enterprises,
@@ -142,10 +168,12 @@ async def apply_submit(
     contact_name: Annotated[str, Form(max_length=80)] = "",
     contact_phone: Annotated[str, Form(max_length=40)] = "",
     summary: Annotated[str, Form(max_length=4000)] = "",
+    instance_id: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     if not _csrf_ok(who, csrf):
         return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
-    applications = ProgrammeApplications(session, runtime.clock)
+    forms = SurveyAnswers(session, runtime.clock)
+    applications = ProgrammeApplications(session, runtime.clock, forms)
     try:
         async with session.begin_nested():  # a refusal leaves nothing of the application
             row = await applications.apply(
@@ -154,6 +182,7 @@ async def apply_submit(
                 enterprise_id,
                 ApplicationForm(contact_name, contact_phone, summary),
                 await uploads_of(kind, file),
+                instance_id,
             )
     except TaihuError as exc:
         return await programme_page(
