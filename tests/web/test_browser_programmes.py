@@ -72,7 +72,8 @@ def _application_through_two_stages(browser: Browser, base: str, problems: list[
     factory.locator("#resubmit-comment").fill("已补充设备清单")
     factory.locator("#resubmit-form").get_by_role("button", name="重新提交").click()
     factory.wait_for_load_state("load")
-    expect(factory.locator("#action-error")).to_have_count(0)
+    refusal = factory.locator("#action-error")
+    assert refusal.count() == 0, refusal.all_inner_texts()
     expect(factory.locator("#application-status")).to_have_text("审核中")
 
     bureau.reload()
