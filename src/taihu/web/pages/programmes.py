@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -75,6 +75,19 @@ def _denied(request: Request, who: SessionInfo, exc: TaihuError) -> HTMLResponse
 
 def _csrf_ok(who: SessionInfo, csrf: str) -> bool:
     return secrets.compare_digest(csrf, who.csrf_token)
+
+
+async def _browser_uploads(request: Request) -> list[tuple[str, Any]]:
+    """The form's (kind, file) pairs in order, empty file fields included.
+
+    A browser sends a file field left empty as a part with an empty file name, which FastAPI's
+    ``list[UploadFile]`` parameter leaves out: the kinds and files would no longer pair up. The
+    parsed form (cached on the request) still holds every part.
+    """
+    form = await request.form()
+    kinds = [k for k in form.getlist("kind") if isinstance(k, str)]
+    files = cast("list[UploadFile | str]", form.getlist("file"))
+    return await uploads_of(kinds, files)
 
 
 async def _names(session: DbSession, runtime: RuntimeDep, who: SessionInfo) -> dict[int, Any]:
@@ -160,8 +173,9 @@ async def apply_submit(
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
-    file: Annotated[list[UploadFile | str], File()],
-    kind: Annotated[list[str], Form()],
+    # Declared so that the body limit of uploads applies; read with _browser_uploads.
+    file: Annotated[list[UploadFile | str] | None, File()] = None,
+    kind: Annotated[list[str] | None, Form()] = None,
     csrf: Annotated[str, Form(max_length=128)] = "",
     programme_id: Annotated[int, Form(ge=0)] = 0,
     enterprise_id: Annotated[int, Form(ge=0)] = 0,
@@ -170,6 +184,7 @@ async def apply_submit(
     summary: Annotated[str, Form(max_length=4000)] = "",
     instance_id: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    del file, kind  # every part in order from the parsed form (_browser_uploads)
     if not _csrf_ok(who, csrf):
         return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
     forms = SurveyAnswers(session, runtime.clock)
@@ -181,7 +196,7 @@ async def apply_submit(
                 programme_id,
                 enterprise_id,
                 ApplicationForm(contact_name, contact_phone, summary),
-                await uploads_of(kind, file),
+                await _browser_uploads(request),
                 instance_id,
             )
     except TaihuError as exc:
@@ -312,6 +327,7 @@ async def resubmit_submit(
     summary: Annotated[str, Form(max_length=4000)] = "",
     comment: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
+    del file, kind  # every part in order from the parsed form (_browser_uploads)
     if not _csrf_ok(who, csrf):
         return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
     applications = ProgrammeApplications(session, runtime.clock)
@@ -330,7 +346,7 @@ async def resubmit_submit(
                     who.principal,
                     application_id,
                     form,
-                    await uploads_of(kind or [], file or []),
+                    await _browser_uploads(request),
                     comment,
                 )
     except TaihuError as exc:
