@@ -11,7 +11,8 @@ from taihu.programmes.catalogue import (
     ProgrammeSpec,
     builtin_programmes,
 )
-from taihu.programmes.documents import list_documents
+from taihu.programmes.documents import check_uploads, clean_filename, list_documents
+from taihu.programmes.forms import FormAnswers, check_form_id
 from taihu.programmes.models import (
     Award,
     Programme,
@@ -37,6 +38,7 @@ __all__ = [
     "Award",
     "AwardFilter",
     "AwardRow",
+    "FormAnswers",
     "Programme",
     "ProgrammeApplication",
     "ProgrammeApplications",
@@ -47,6 +49,9 @@ __all__ = [
     "StageStep",
     "attachment",
     "builtin_programmes",
+    "check_form_id",
+    "check_uploads",
+    "clean_filename",
     "import_awards",
     "list_documents",
     "uploads_of",

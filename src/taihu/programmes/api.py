@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import Response
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal
@@ -35,6 +35,7 @@ from taihu.programmes.schemas import (
     AwardOut,
     CountOut,
     DocumentOut,
+    FormIn,
     ProgrammeIn,
     ProgrammeOut,
     StepOut,
@@ -42,13 +43,24 @@ from taihu.programmes.schemas import (
 from taihu.programmes.service import ProgrammeService
 from taihu.programmes.uploads import XLSX, attachment, uploads_of
 
-__all__ = ["application_out", "award_out", "router"]
+__all__ = ["FORMS_STATE", "application_out", "award_out", "router"]
 
 router = APIRouter(tags=["programmes"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     404: {"description": "No such application (or not yours)"},
 }
+# The app's state attribute with the factory of the survey forms' reader (``FormAnswers``): set
+# by the layer that assembles programmes and surveys (``web``), as neither imports the other.
+FORMS_STATE = "programme_forms"
+
+
+def _with_forms(request: Request, session: DbSession, runtime: RuntimeDep) -> ProgrammeApplications:
+    factory = getattr(request.app.state, FORMS_STATE, None)
+    forms = factory(session, runtime.clock) if factory is not None else None
+    return ProgrammeApplications(session, runtime.clock, forms)
+
+
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "Not a valid step for the application's state"}
 }
@@ -141,13 +153,37 @@ async def get_programme(
     )
 
 
+@router.put(
+    "/api/programmes/{programme_id:int}/form",
+    summary="Set a programme's survey form",
+    description="Bureau. A survey form (its `form_id` in the surveys) that applicants fill "
+    "through its web form, besides the built-in fields; `null` goes back to the built-in form "
+    "only. Applications already made keep what they were made with.",
+    response_model=ProgrammeOut,
+    responses=ERROR_RESPONSES,
+)
+async def set_programme_form(
+    programme_id: Id,
+    body: FormIn,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> ProgrammeOut:
+    row = await ProgrammeService(session, runtime.clock).set_form(
+        principal, programme_id, body.form_id
+    )
+    return ProgrammeOut.model_validate(row)
+
+
 @router.post(
     "/api/programmes/applications",
     summary="Apply to a programme",
     description="An enterprise's user (or admin), for an enterprise it acts for. Multipart: "
     "`programme_id`, `enterprise_id`, `contact_name`, `contact_phone`, `summary`, and one "
     "`kind` per `file` (the programme's document keys: `licence`, `application_form` …); "
-    "every document the programme requires must be there."
+    "every document the programme requires must be there. A programme with a survey form "
+    "(`form_id`) also takes `instance_id`: the enterprise's submission of that form, whose "
+    "answers are kept with the application (400 `form_required` without it)."
     f" PDF, PNG or JPEG of at most {MAX_DOCUMENT >> 20} MB. "
     "Nothing is kept when any part is refused.",
     status_code=status.HTTP_201_CREATED,
@@ -155,6 +191,7 @@ async def get_programme(
     responses={**ERROR_RESPONSES, 409: {"description": "Closed, or an open application exists"}},
 )
 async def apply(
+    request: Request,
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
@@ -168,14 +205,16 @@ async def apply(
     ],
     kind: Annotated[list[str], Form(examples=[["licence", "application_form"]])] = [],  # noqa: B006 - FastAPI copies defaults
     file: Annotated[list[UploadFile | str], File(description="The documents, one per kind")] = [],  # noqa: B006
+    instance_id: Annotated[str, Form(max_length=100, examples=["uuid:6f1c0e0a"])] = "",
 ) -> ApplicationOut:
-    applications = ProgrammeApplications(session, runtime.clock)
+    applications = _with_forms(request, session, runtime)
     row = await applications.apply(
         principal,
         programme_id,
         enterprise_id,
         ApplicationForm(contact_name, contact_phone, summary),
         await uploads_of(kind, file),
+        instance_id,
     )
     return await application_out(applications, principal, row)
 

@@ -27,6 +27,7 @@ from taihu.enterprises import Enterprise
 from taihu.identifiers import DocumentUpload
 from taihu.programmes.catalogue import STAGE_LABELS, STATUS_LABELS
 from taihu.programmes.documents import check_uploads, store_documents
+from taihu.programmes.forms import FormAnswers
 from taihu.programmes.models import (
     Programme,
     ProgrammeApplication,
@@ -79,10 +80,34 @@ def _comment(text: str, *, required: bool) -> str:
 class ProgrammeApplications:
     """Applications and their review within one unit of work."""
 
-    def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
+    def __init__(
+        self, session: AsyncSession, clock: Clock | None = None, forms: FormAnswers | None = None
+    ) -> None:
         self.session = session
         self.clock = clock or SystemClock()
         self.programmes = ProgrammeService(session, self.clock)
+        self.forms = forms  # reads survey forms' answers; None where no survey engine is wired
+
+    async def _answers(
+        self, actor: Principal, programme: Programme, enterprise_id: int, instance_id: str
+    ) -> dict[str, Any] | None:
+        if programme.form_id is None:
+            return None
+        if not instance_id.strip():
+            raise InvalidInput(
+                N_("{programme} asks for its form {form_id}: fill it, then name the submission"),
+                code="form_required",
+                programme=programme.name_en,
+                form_id=programme.form_id,
+            )
+        if self.forms is None:
+            raise InvalidInput(
+                N_("survey forms cannot be read here; apply in the console or through the API"),
+                code="form_unavailable",
+            )
+        return await self.forms.answers(
+            actor, programme.form_id, enterprise_id, instance_id.strip()[:100]
+        )
 
     async def _step(
         self,
@@ -134,8 +159,13 @@ class ProgrammeApplications:
         enterprise_id: int,
         form: ApplicationForm,
         uploads: Uploads,
+        instance_id: str = "",
     ) -> ProgrammeApplication:
-        """Apply for an enterprise the actor acts for, with the programme's required documents."""
+        """Apply for an enterprise the actor acts for, with the programme's required documents.
+
+        A programme with a survey form also takes the enterprise's submission of it
+        (``instance_id``); its answers are kept with the application.
+        """
         actor.require_enterprise(enterprise_id)
         programme = await self.programmes.get(programme_id)
         fields = form.checked()
@@ -179,6 +209,7 @@ class ProgrammeApplications:
                 code="application_open",
                 programme=programme.name_en,
             )
+        answers = await self._answers(actor, programme, enterprise_id, instance_id)
         now = self.clock.now()
         row = ProgrammeApplication(
             programme_id=programme.id,
@@ -186,6 +217,7 @@ class ProgrammeApplications:
             status="in_review",
             stage=programme.stages[1],
             form=fields,
+            answers=answers,
             created_at=now,
             updated_at=now,
         )
@@ -202,6 +234,11 @@ class ProgrammeApplications:
                 "enterprise_id": enterprise_id,
                 "stage": row.stage,
                 "documents": sorted(given),
+                **(
+                    {"form": answers["form_id"], "instance_id": answers["instance_id"]}
+                    if answers
+                    else {}
+                ),
             },
         )
         return row

@@ -87,6 +87,7 @@ class ProgrammeSpec:
     subsidy_yuan: int | None = None
     year: int | None = None
     batch: str = ""
+    form_id: str | None = None  # a survey form applicants fill instead of the built-in form
 
 
 def builtin_programmes() -> tuple[ProgrammeSpec, ...]:

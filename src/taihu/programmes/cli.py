@@ -60,6 +60,23 @@ def accepting(
     run(_run())
 
 
+@app.command("form")
+def form(
+    programme: int = typer.Argument(..., help="Programme id."),
+    form_id: str = typer.Argument("", help="The survey's form id; empty: the built-in form."),
+) -> None:
+    """Make a survey form the programme's application form (or go back to the built-in one)."""
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            row = await ProgrammeService(session).set_form(
+                Principal.system(), programme, form_id or None
+            )
+        console.print(f"{row.key}: form {row.form_id or '(built-in)'}", highlight=False)
+
+    run(_run())
+
+
 @app.command("applications")
 def applications(
     programme: int | None = typer.Option(None, "--programme", help="Programme id."),

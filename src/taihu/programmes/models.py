@@ -35,6 +35,8 @@ class Programme(Base):
     validity_years: Mapped[int | None] = mapped_column(default=None)
     subsidy_yuan: Mapped[int | None] = mapped_column(sa.BigInteger(), default=None)
     accepting: Mapped[bool] = mapped_column(default=True)
+    # A survey form (taihu.surveys) applicants fill through its web form; None: the built-in form.
+    form_id: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     builtin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -54,6 +56,8 @@ class ProgrammeApplication(Base):
     status: Mapped[str] = mapped_column(sa.String(16), index=True)
     stage: Mapped[str] = mapped_column(sa.String(16))  # the stage the application is at
     form: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # The filled survey form of a programme that has one: {form_id, instance_id, version, rows}.
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -16,6 +16,7 @@ __all__ = [
     "CountOut",
     "DecisionIn",
     "DocumentOut",
+    "FormIn",
     "ProgrammeIn",
     "ProgrammeOut",
     "StepOut",
@@ -77,6 +78,11 @@ class ProgrammeIn(BaseModel):
     grades: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
     validity_years: int | None = Field(default=None, ge=1, le=100)
     subsidy_yuan: int | None = Field(default=None, ge=0, le=MAX_INT)
+    form_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A survey form applicants fill (its web form) besides the built-in fields",
+    )
 
 
 class ProgrammeOut(BaseModel):
@@ -100,6 +106,7 @@ class ProgrammeOut(BaseModel):
     subsidy_yuan: int | None
     accepting: bool
     builtin: bool
+    form_id: str | None = None
 
 
 class DocumentOut(BaseModel):
@@ -180,10 +187,20 @@ class ApplicationOut(BaseModel):
     status: str
     stage: str
     form: dict[str, Any]
+    # The survey form's answers: {form_id, instance_id, version, rows: [{path, label, value}]}.
+    answers: dict[str, Any] | None = None
     steps: list[StepOut] = []
     documents: list[DocumentOut] = []
     created_at: datetime
     updated_at: datetime
+
+
+class FormIn(BaseModel):
+    """The survey form a programme's applicants fill, or none (the built-in form only)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"form_id": "cloud_stars_form"}]})
+
+    form_id: str | None = Field(default=None, max_length=64)
 
 
 class DecisionIn(BaseModel):

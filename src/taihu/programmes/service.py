@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taihu.accounts import Principal, Role, record_audit
 from taihu.core import N_, Clock, Conflict, InvalidInput, NotFound, SystemClock
 from taihu.programmes.catalogue import LEVELS, STAGES, ProgrammeSpec, builtin_programmes
+from taihu.programmes.forms import check_form_id
 from taihu.programmes.models import Programme
 
 __all__ = ["ProgrammeService", "check_spec"]
@@ -64,6 +65,7 @@ def check_spec(spec: ProgrammeSpec) -> None:
         raise InvalidInput(N_("a subsidy cannot be negative"), code="bad_programme")
     _names(spec.documents, "document")
     _names(spec.grades, "grade")
+    check_form_id(spec.form_id)
 
 
 def _row(spec: ProgrammeSpec, *, builtin: bool, now: Any) -> Programme:
@@ -82,6 +84,7 @@ def _row(spec: ProgrammeSpec, *, builtin: bool, now: Any) -> Programme:
         validity_years=spec.validity_years,
         subsidy_yuan=spec.subsidy_yuan,
         accepting=True,
+        form_id=check_form_id(spec.form_id),
         builtin=builtin,
         created_at=now,
     )
@@ -179,4 +182,26 @@ class ProgrammeService:
                 at=self.clock.now(),
             )
             row.accepting = accepting
+        return row
+
+    async def set_form(self, actor: Principal, programme_id: int, form_id: str | None) -> Programme:
+        """Make a survey form the programme's application form, or go back to the built-in one.
+
+        Applications already made keep what they were made with.
+        """
+        actor.require_role(Role.BUREAU)
+        row = await self.get(programme_id)
+        form_id = check_form_id(form_id)
+        if row.form_id != form_id:
+            await record_audit(
+                self.session,
+                actor,
+                "programme.form",
+                "programme",
+                row.id,
+                before={"form_id": row.form_id},
+                after={"form_id": form_id},
+                at=self.clock.now(),
+            )
+            row.form_id = form_id
         return row

@@ -10,6 +10,12 @@ from taihu.solutions.catalogue import (
     OUTCOMES,
     STATUS_LABELS,
 )
+from taihu.solutions.documents import (
+    DOCUMENT_KINDS,
+    DOCUMENT_LABELS,
+    MAX_FILES,
+    SolutionDocuments,
+)
 from taihu.solutions.guides import GuideService, GuideSpec
 from taihu.solutions.models import (
     Guide,
@@ -18,6 +24,7 @@ from taihu.solutions.models import (
     Provider,
     Solution,
     SolutionCase,
+    SolutionDocument,
     SolutionTag,
 )
 from taihu.solutions.needs import NeedService
@@ -26,9 +33,12 @@ from taihu.solutions.suggestions import Suggested, SuggestionService
 
 __all__ = [
     "BUILTIN_TAGS",
+    "DOCUMENT_KINDS",
+    "DOCUMENT_LABELS",
     "KINDS",
     "KIND_LABELS",
     "LACK_TAGS",
+    "MAX_FILES",
     "NEED_ACTIONS",
     "NEED_STATUSES",
     "OUTCOMES",
@@ -46,6 +56,8 @@ __all__ = [
     "SearchQuery",
     "Solution",
     "SolutionCase",
+    "SolutionDocument",
+    "SolutionDocuments",
     "SolutionSpec",
     "SolutionTag",
     "Suggested",

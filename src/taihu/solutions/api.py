@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal
-from taihu.core import MAX_ID, DbSession, Id, RuntimeDep
-from taihu.solutions.guides import GuideService, GuideSpec
+from taihu.core import MAX_ID, Id
+from taihu.identifiers import MAX_DOCUMENT
+from taihu.programmes import attachment, uploads_of
+from taihu.solutions.deps import Documents, Guides, Needs, Pool, Suggestions
+from taihu.solutions.documents import DOCUMENT_KINDS, MAX_FILES
+from taihu.solutions.guides import GuideSpec
 from taihu.solutions.models import Need, Solution
 from taihu.solutions.needs import NeedService
 from taihu.solutions.pool import CaseSpec, PoolService, ProviderSpec, SearchQuery, SolutionSpec
 from taihu.solutions.schemas import (
     CaseIn,
     CaseOut,
+    DocumentOut,
     EventOut,
     GuideIn,
     GuideOut,
@@ -29,7 +34,6 @@ from taihu.solutions.schemas import (
     SolutionTagOut,
     SuggestionOut,
 )
-from taihu.solutions.suggestions import SuggestionService
 
 __all__ = ["router", "solution_out"]
 
@@ -53,6 +57,12 @@ async def solution_out(pool: PoolService, rows: list[Solution]) -> list[Solution
         item.cases = [CaseOut.model_validate(c) for c in cases[row.id]]
         out.append(item)
     return out
+
+
+def _provider(body: ProviderIn) -> ProviderSpec:
+    return ProviderSpec(
+        body.name, body.kind, body.name_en, body.credit_code or None, body.description, body.website
+    )
 
 
 def _spec(body: SolutionIn) -> SolutionSpec:
@@ -81,12 +91,8 @@ async def _need_out(needs: NeedService, actor: Principal, row: Need) -> NeedOut:
     description="The maintained vocabulary (设备上云, 能耗管理, 质量追溯 …).",
     responses=ERROR_RESPONSES,
 )
-async def list_tags(
-    _principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
-) -> list[SolutionTagOut]:
-    return [
-        SolutionTagOut.model_validate(t) for t in await PoolService(session, runtime.clock).tags()
-    ]
+async def list_tags(_principal: CurrentPrincipal, pool: Pool) -> list[SolutionTagOut]:
+    return [SolutionTagOut.model_validate(t) for t in await pool.tags()]
 
 
 @router.post(
@@ -97,12 +103,8 @@ async def list_tags(
     description="Admin.",
     responses=_WRITE,
 )
-async def add_tag(
-    body: SolutionTagIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
-) -> SolutionTagOut:
-    row = await PoolService(session, runtime.clock).add_tag(
-        principal, body.key, body.name_zh, body.name_en
-    )
+async def add_tag(body: SolutionTagIn, principal: CurrentPrincipal, pool: Pool) -> SolutionTagOut:
+    row = await pool.add_tag(principal, body.key, body.name_zh, body.name_en)
     return SolutionTagOut.model_validate(row)
 
 
@@ -114,10 +116,8 @@ async def add_tag(
     response_model=list[ProviderOut],
     responses=ERROR_RESPONSES,
 )
-async def list_providers(
-    _principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
-) -> list[ProviderOut]:
-    rows = await PoolService(session, runtime.clock).providers()
+async def list_providers(_principal: CurrentPrincipal, pool: Pool) -> list[ProviderOut]:
+    rows = await pool.providers()
     return [ProviderOut.model_validate(p) for p in rows]
 
 
@@ -130,13 +130,22 @@ async def list_providers(
     "registry: that enterprise's users then edit its solutions.",
     responses=_WRITE,
 )
-async def create_provider(
-    body: ProviderIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+async def create_provider(body: ProviderIn, principal: CurrentPrincipal, pool: Pool) -> ProviderOut:
+    row = await pool.create_provider(principal, _provider(body))
+    return ProviderOut.model_validate(row)
+
+
+@router.put(
+    "/api/solutions/providers/{provider_id}",
+    summary="Rewrite a provider",
+    response_model=ProviderOut,
+    description="Bureau. The credit code links the provider to the registry's enterprise again.",
+    responses=_WRITE,
+)
+async def update_provider(
+    provider_id: Id, body: ProviderIn, principal: CurrentPrincipal, pool: Pool
 ) -> ProviderOut:
-    spec = ProviderSpec(
-        body.name, body.kind, body.name_en, body.credit_code or None, body.description, body.website
-    )
-    row = await PoolService(session, runtime.clock).create_provider(principal, spec)
+    row = await pool.update_provider(principal, provider_id, _provider(body))
     return ProviderOut.model_validate(row)
 
 
@@ -151,15 +160,13 @@ async def create_provider(
 )
 async def search_solutions(
     _principal: CurrentPrincipal,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pool: Pool,
     q: Annotated[str, Query(max_length=200, examples=["能耗"])] = "",
     tag: Annotated[str, Query(max_length=32)] = "",
     industry: Annotated[str, Query(max_length=4, examples=["38"])] = "",
     segment: Annotated[str, Query(max_length=64)] = "",
     provider_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> list[SolutionOut]:
-    pool = PoolService(session, runtime.clock)
     rows = await pool.search(SearchQuery(q, tag, industry, segment, provider_id))
     return await solution_out(pool, rows[:500])
 
@@ -176,10 +183,8 @@ async def create_solution(
     provider_id: Id,
     body: SolutionIn,
     principal: CurrentPrincipal,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pool: Pool,
 ) -> SolutionOut:
-    pool = PoolService(session, runtime.clock)
     row = await pool.create_solution(principal, provider_id, _spec(body))
     return (await solution_out(pool, [row]))[0]
 
@@ -191,10 +196,7 @@ async def create_solution(
     response_model=SolutionOut,
     responses=_NOT_FOUND,
 )
-async def get_solution(
-    solution_id: Id, _principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
-) -> SolutionOut:
-    pool = PoolService(session, runtime.clock)
+async def get_solution(solution_id: Id, _principal: CurrentPrincipal, pool: Pool) -> SolutionOut:
     return (await solution_out(pool, [await pool.solution(solution_id)]))[0]
 
 
@@ -209,10 +211,8 @@ async def update_solution(
     solution_id: Id,
     body: SolutionIn,
     principal: CurrentPrincipal,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pool: Pool,
 ) -> SolutionOut:
-    pool = PoolService(session, runtime.clock)
     row = await pool.update_solution(principal, solution_id, _spec(body))
     return (await solution_out(pool, [row]))[0]
 
@@ -229,14 +229,77 @@ async def add_case(
     solution_id: Id,
     body: CaseIn,
     principal: CurrentPrincipal,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pool: Pool,
 ) -> CaseOut:
     spec = CaseSpec(
         body.enterprise_name, body.change, body.results, body.year, body.credit_code or None
     )
-    row = await PoolService(session, runtime.clock).add_case(principal, solution_id, spec)
+    row = await pool.add_case(principal, solution_id, spec)
     return CaseOut.model_validate(row)
+
+
+@router.get(
+    "/api/solutions/{solution_id:int}/documents",
+    summary="A solution's documents",
+    response_model=list[DocumentOut],
+    description="Brochures, case reports, certificates (without their bytes).",
+    responses=_NOT_FOUND,
+)
+async def list_solution_documents(
+    solution_id: Id, _principal: CurrentPrincipal, documents: Documents
+) -> list[DocumentOut]:
+    return [DocumentOut.model_validate(d) for d in await documents.all(solution_id)]
+
+
+@router.post(
+    "/api/solutions/{solution_id:int}/documents",
+    summary="Upload documents to a solution",
+    response_model=list[DocumentOut],
+    status_code=status.HTTP_201_CREATED,
+    description="Bureau, or the provider's own users. Multipart: one `kind` per `file` "
+    f"({', '.join(DOCUMENT_KINDS)}); PDF, PNG or JPEG of at most {MAX_DOCUMENT >> 20} MB, "
+    f"at most {MAX_FILES} per solution. Nothing is kept when any file is refused.",
+    responses=_WRITE,
+)
+async def upload_solution_documents(
+    solution_id: Id,
+    principal: CurrentPrincipal,
+    documents: Documents,
+    # Not required in the schema: no file at all is the service's clear 400, not a 422.
+    kind: Annotated[list[str], Form(examples=[["brochure"]])] = [],  # noqa: B006 - FastAPI copies defaults
+    file: Annotated[list[UploadFile | str], File(description="The files, one per kind")] = [],  # noqa: B006
+) -> list[DocumentOut]:
+    rows = await documents.add(principal, solution_id, await uploads_of(kind, file))
+    return [DocumentOut.model_validate(d) for d in rows]
+
+
+@router.get(
+    "/api/solutions/{solution_id:int}/documents/{document_id}",
+    summary="Read a solution's document",
+    response_class=Response,
+    description="Every signed-in user (the pool is open to them); sent as a download.",
+    responses=_NOT_FOUND,
+)
+async def read_solution_document(
+    solution_id: Id, document_id: Id, _principal: CurrentPrincipal, documents: Documents
+) -> Response:
+    row = await documents.read(solution_id, document_id)
+    return attachment(row.filename, row.content_type, row.content)
+
+
+@router.delete(
+    "/api/solutions/{solution_id:int}/documents/{document_id}",
+    summary="Delete a solution's document",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    description="Bureau, or the provider's own users.",
+    responses=_WRITE,
+)
+async def delete_solution_document(
+    solution_id: Id, document_id: Id, principal: CurrentPrincipal, documents: Documents
+) -> Response:
+    await documents.delete(principal, solution_id, document_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(
@@ -251,11 +314,10 @@ async def add_case(
 async def suggestions(
     enterprise_id: Annotated[int, Query(ge=1, le=MAX_ID)],
     principal: CurrentPrincipal,
-    session: DbSession,
-    runtime: RuntimeDep,
+    pool: Pool,
+    suggested: Suggestions,
 ) -> list[SuggestionOut]:
-    found = await SuggestionService(session, runtime.clock).for_enterprise(principal, enterprise_id)
-    pool = PoolService(session, runtime.clock)
+    found = await suggested.for_enterprise(principal, enterprise_id)
     solutions = await solution_out(pool, [s.solution for s in found])
     return [
         SuggestionOut(solution=out, reasons=[r.render() for r in s.reasons])
@@ -273,10 +335,9 @@ async def suggestions(
 async def segment_providers(
     segment: Annotated[str, Query(min_length=1, max_length=64, examples=["fibre.preform"])],
     _principal: CurrentPrincipal,
-    session: DbSession,
-    runtime: RuntimeDep,
+    suggested: Suggestions,
 ) -> list[ProviderOut]:
-    rows = await SuggestionService(session, runtime.clock).providers_for_segment(segment)
+    rows = await suggested.providers_for_segment(segment)
     return [ProviderOut.model_validate(p) for p in rows]
 
 
@@ -289,13 +350,11 @@ async def segment_providers(
 )
 async def list_needs(
     principal: CurrentPrincipal,
-    session: DbSession,
-    runtime: RuntimeDep,
+    needs: Needs,
     status_: Annotated[
         str | None, Query(alias="status", pattern="^(open|matched|in_progress|closed|withdrawn)$")
     ] = None,
 ) -> list[NeedOut]:
-    needs = NeedService(session, runtime.clock)
     rows = await needs.all(principal, status_)
     return [await _need_out(needs, principal, r) for r in rows[:200]]
 
@@ -308,10 +367,7 @@ async def list_needs(
     description="An enterprise's users, for an enterprise they act for.",
     responses=_WRITE,
 )
-async def post_need(
-    body: NeedIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
-) -> NeedOut:
-    needs = NeedService(session, runtime.clock)
+async def post_need(body: NeedIn, principal: CurrentPrincipal, needs: Needs) -> NeedOut:
     row = await needs.post(
         principal, body.enterprise_id, body.title, body.description, tuple(body.tags)
     )
@@ -325,10 +381,7 @@ async def post_need(
     description="With its history.",
     responses=_NOT_FOUND,
 )
-async def get_need(
-    need_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
-) -> NeedOut:
-    needs = NeedService(session, runtime.clock)
+async def get_need(need_id: Id, principal: CurrentPrincipal, needs: Needs) -> NeedOut:
     return await _need_out(needs, principal, await needs.get(principal, need_id))
 
 
@@ -345,10 +398,8 @@ async def need_step(
     need_id: Id,
     body: NeedActionIn,
     principal: CurrentPrincipal,
-    session: DbSession,
-    runtime: RuntimeDep,
+    needs: Needs,
 ) -> NeedOut:
-    needs = NeedService(session, runtime.clock)
     row = await needs.act(
         principal,
         need_id,
@@ -368,10 +419,8 @@ async def need_step(
     description="Published guides; staff see drafts too.",
     responses=ERROR_RESPONSES,
 )
-async def list_guides(
-    principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
-) -> list[GuideOut]:
-    rows = await GuideService(session, runtime.clock).all(principal)
+async def list_guides(principal: CurrentPrincipal, guides: Guides) -> list[GuideOut]:
+    rows = await guides.all(principal)
     return [GuideOut.model_validate(g) for g in rows]
 
 
@@ -383,10 +432,8 @@ async def list_guides(
     description="Bureau.",
     responses=_WRITE,
 )
-async def create_guide(
-    body: GuideIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
-) -> GuideOut:
-    row = await GuideService(session, runtime.clock).save(principal, _guide(body))
+async def create_guide(body: GuideIn, principal: CurrentPrincipal, guides: Guides) -> GuideOut:
+    row = await guides.save(principal, _guide(body))
     return GuideOut.model_validate(row)
 
 
@@ -401,10 +448,9 @@ async def update_guide(
     guide_id: Id,
     body: GuideIn,
     principal: CurrentPrincipal,
-    session: DbSession,
-    runtime: RuntimeDep,
+    guides: Guides,
 ) -> GuideOut:
-    row = await GuideService(session, runtime.clock).save(principal, _guide(body), guide_id)
+    row = await guides.save(principal, _guide(body), guide_id)
     return GuideOut.model_validate(row)
 
 

@@ -1,4 +1,4 @@
-"""Tables of the solution pool: tags, providers, solutions, cases, needs, their events, guides."""
+"""Tables of the solution pool: tags, providers, solutions, cases, documents, needs, guides."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from taihu.core import Base, JSONType, UTCDateTime
 
-__all__ = ["Guide", "Need", "NeedEvent", "Provider", "Solution", "SolutionCase", "SolutionTag"]
+__all__ = [
+    "Guide",
+    "Need",
+    "NeedEvent",
+    "Provider",
+    "Solution",
+    "SolutionCase",
+    "SolutionDocument",
+    "SolutionTag",
+]
 
 
 class SolutionTag(Base):
@@ -82,6 +91,25 @@ class SolutionCase(Base):
     results: Mapped[str] = mapped_column(sa.String(2000))
     year: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SolutionDocument(Base):
+    """A file of a solution (brochure, case report, certificate); bytes in the row."""
+
+    __tablename__ = "solution_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    solution_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("solutions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int] = mapped_column(sa.Integer())
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    uploaded_by: Mapped[str] = mapped_column(sa.String(128))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Need(Base):

@@ -166,9 +166,7 @@ class PoolService:
             )
         return row
 
-    async def create_provider(self, actor: Principal, spec: ProviderSpec) -> Provider:
-        """Add a provider (bureau); an enterprise's credit code links it to the registry."""
-        actor.require_role(Role.BUREAU)
+    async def _provider_values(self, spec: ProviderSpec, provider_id: int | None) -> dict[str, Any]:
         if spec.kind not in KINDS:
             raise InvalidInput(
                 N_("a provider is one of {kinds}"), code="bad_provider", kinds=", ".join(KINDS)
@@ -176,7 +174,9 @@ class PoolService:
         if not spec.name.strip():
             raise InvalidInput(N_("a provider needs a name"), code="bad_provider")
         code = CreditCode(spec.credit_code).value if spec.credit_code else None
-        taken = sa.select(Provider.id).where(Provider.name == spec.name.strip())
+        taken = sa.select(Provider.id).where(
+            Provider.name == spec.name.strip()[:200], Provider.id != (provider_id or 0)
+        )
         if await self.session.scalar(taken):
             raise Conflict(
                 N_("provider {provider} exists already"), code="provider_exists", provider=spec.name
@@ -186,16 +186,21 @@ class PoolService:
             enterprise_id = await self.session.scalar(
                 sa.select(Enterprise.id).where(Enterprise.credit_code == code)
             )
-        row = Provider(
-            name=spec.name.strip()[:200],
-            name_en=spec.name_en.strip()[:200],
-            kind=spec.kind,
-            credit_code=code,
-            enterprise_id=enterprise_id,
-            description=spec.description[:2000],
-            website=spec.website[:200],
-            created_at=self.clock.now(),
-        )
+        return {
+            "name": spec.name.strip()[:200],
+            "name_en": spec.name_en.strip()[:200],
+            "kind": spec.kind,
+            "credit_code": code,
+            "enterprise_id": enterprise_id,
+            "description": spec.description[:2000],
+            "website": spec.website.strip()[:200],
+        }
+
+    async def create_provider(self, actor: Principal, spec: ProviderSpec) -> Provider:
+        """Add a provider (bureau); an enterprise's credit code links it to the registry."""
+        actor.require_role(Role.BUREAU)
+        values = await self._provider_values(spec, None)
+        row = Provider(created_at=self.clock.now(), **values)
         self.session.add(row)
         await self.session.flush()
         await record_audit(
@@ -204,7 +209,30 @@ class PoolService:
             "solution_provider.create",
             "solution_provider",
             row.id,
-            after={"name": row.name, "kind": row.kind, "credit_code": code},
+            after={"name": row.name, "kind": row.kind, "credit_code": row.credit_code},
+            at=self.clock.now(),
+        )
+        return row
+
+    async def update_provider(
+        self, actor: Principal, provider_id: int, spec: ProviderSpec
+    ) -> Provider:
+        """Rewrite a provider (bureau): its names, kind, credit code, description, website."""
+        actor.require_role(Role.BUREAU)
+        row = await self.provider(provider_id)
+        values = await self._provider_values(spec, row.id)
+        before = {k: getattr(row, k) for k in values}
+        for key, value in values.items():
+            setattr(row, key, value)
+        await self.session.flush()
+        await record_audit(
+            self.session,
+            actor,
+            "solution_provider.update",
+            "solution_provider",
+            row.id,
+            before=before,
+            after=values,
             at=self.clock.now(),
         )
         return row
@@ -215,7 +243,8 @@ class PoolService:
             return True
         return provider.enterprise_id is not None and provider.enterprise_id in actor.enterprise_ids
 
-    def _require_edit(self, actor: Principal, provider: Provider) -> None:
+    def require_edit(self, actor: Principal, provider: Provider) -> None:
+        """``PermissionDenied`` unless the actor edits the provider's solutions."""
         if not self.may_edit(actor, provider):
             raise PermissionDenied(
                 N_("{name} does not edit the solutions of {provider}"),
@@ -261,7 +290,7 @@ class PoolService:
     ) -> Solution:
         """Add a solution to a provider (bureau or the provider's users)."""
         provider = await self.provider(provider_id)
-        self._require_edit(actor, provider)
+        self.require_edit(actor, provider)
         values = await self._check(spec)
         now = self.clock.now()
         row = Solution(provider_id=provider.id, created_at=now, updated_at=now, **values)
@@ -277,7 +306,7 @@ class PoolService:
     ) -> Solution:
         """Rewrite a solution (bureau or the provider's users)."""
         row = await self.solution(solution_id)
-        self._require_edit(actor, await self.provider(row.provider_id))
+        self.require_edit(actor, await self.provider(row.provider_id))
         values = await self._check(spec)
         before = {k: getattr(row, k) for k in values}
         for key, value in values.items():
@@ -298,7 +327,7 @@ class PoolService:
     async def add_case(self, actor: Principal, solution_id: int, spec: CaseSpec) -> SolutionCase:
         """Add a reference case to a solution (bureau or the provider's users)."""
         solution = await self.solution(solution_id)
-        self._require_edit(actor, await self.provider(solution.provider_id))
+        self.require_edit(actor, await self.provider(solution.provider_id))
         if not spec.enterprise_name.strip() or not spec.change.strip() or not spec.results.strip():
             raise InvalidInput(
                 N_("a case names the enterprise, what changed and the results"), code="bad_case"

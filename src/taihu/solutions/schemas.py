@@ -12,6 +12,7 @@ from taihu.core import MAX_ID, MAX_INT
 __all__ = [
     "CaseIn",
     "CaseOut",
+    "DocumentOut",
     "EventOut",
     "GuideIn",
     "GuideOut",
@@ -67,6 +68,35 @@ _GUIDE: dict[str, Any] = {
 
 class _Orm(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class DocumentOut(_Orm):
+    """A document of a solution (its bytes are read apart)."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "kind": "brochure",
+                    "filename": "能耗管理方案.pdf",
+                    "content_type": "application/pdf",
+                    "size": 182044,
+                    "uploaded_by": "provider-user",
+                    "uploaded_at": "2026-12-07T08:00:00Z",
+                }
+            ]
+        },
+    )
+
+    id: int
+    kind: str
+    filename: str
+    content_type: str
+    size: int
+    uploaded_by: str
+    uploaded_at: datetime
 
 
 class SolutionTagIn(BaseModel):

@@ -61,6 +61,7 @@ from taihu.web.pages import (
     imports,
     page_globals,
     pickers,
+    solution_forms,
     survey_fill,
 )
 from taihu.web.pages import alarms as alarm_pages
@@ -80,6 +81,7 @@ from taihu.web.pages import survey_map as survey_map_pages
 from taihu.web.pages import surveys as survey_pages
 from taihu.web.pages import wall as wall_pages
 from taihu.web.security_audit import SecurityAudit
+from taihu.web.survey_answers import SurveyAnswers
 from taihu.web.templating import LanguageMiddleware, build_templates
 
 __all__ = ["SchemaOutdatedError", "app_from_environment", "create_app", "tune_collector"]
@@ -208,6 +210,8 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     app.state.sparkplug_host = sparkplug
     app.state.alarm_delivery = alarm_delivery
     app.state.templates = build_templates(settings)
+    # Programme applications read survey forms through it (programmes do not import surveys).
+    setattr(app.state, programmes_api.FORMS_STATE, SurveyAnswers)
     page_globals.install(app.state.templates.env)
     _install_middleware(app, settings, database, runtime)
     app.mount(
@@ -315,6 +319,7 @@ _ROUTERS = (
     reporting_pages.router,
     solutions_api.router,
     solution_pages.router,
+    solution_forms.router,
     console.router,
     home_pages.router,
     wall_pages.router,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -36,9 +36,11 @@ from taihu.programmes import (
     list_documents,
     uploads_of,
 )
+from taihu.surveys import Review, SubmissionFilter
 from taihu.web import clock_format
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.i18n import current_language, gettext_
+from taihu.web.survey_answers import SurveyAnswers, label_in
 
 __all__ = ["router"]
 
@@ -55,6 +57,9 @@ def _labels() -> dict[str, Any]:
         "stage_label": label(STAGE_LABELS),
         "status_label": label(STATUS_LABELS),
         "decision_label": label(DECISION_LABELS),
+        "question": lambda row: (
+            label_in(row.get("label") or {}, current_language.get()) or row["path"]
+        ),
     }
 
 
@@ -72,9 +77,42 @@ def _csrf_ok(who: SessionInfo, csrf: str) -> bool:
     return secrets.compare_digest(csrf, who.csrf_token)
 
 
+async def _browser_uploads(request: Request) -> list[tuple[str, Any]]:
+    """The form's (kind, file) pairs in order, empty file fields included.
+
+    A browser sends a file field left empty as a part with an empty file name, which FastAPI's
+    ``list[UploadFile]`` parameter leaves out: the kinds and files would no longer pair up. The
+    parsed form (cached on the request) still holds every part.
+    """
+    form = await request.form()
+    kinds = [k for k in form.getlist("kind") if isinstance(k, str)]
+    files = cast("list[UploadFile | str]", form.getlist("file"))
+    return await uploads_of(kinds, files)
+
+
 async def _names(session: DbSession, runtime: RuntimeDep, who: SessionInfo) -> dict[int, Any]:
     rows, _ = await EnterpriseService(session, runtime.clock).list(who.principal, limit=5000)
     return {e.id: e for e in rows}
+
+
+async def _submissions(
+    session: DbSession, runtime: RuntimeDep, who: SessionInfo, form_id: str | None, own: list[Any]
+) -> list[tuple[Any, Any]]:
+    """The applicant's enterprises' submissions of a programme's survey form, newest first."""
+    if form_id is None or not own:
+        return []
+    review = Review(session, runtime.clock)
+    found = []
+    for enterprise in own:
+        try:
+            rows, _ = await review.find(
+                who.principal, form_id, SubmissionFilter(enterprise_id=enterprise.id),
+                limit=20, offset=0,
+            )  # fmt: skip
+        except TaihuError:
+            return []  # the form is not (or no longer) a survey: the page says how to fill it
+        found += [(enterprise, submission) for submission, _ in rows]
+    return found
 
 
 @router.get("/programmes", response_class=HTMLResponse)
@@ -118,6 +156,7 @@ async def programme_page(
         request,
         "programmes/programme.html",
         who,
+        submissions=await _submissions(session, runtime, who, programme.form_id, own),
         programme=programme,
         applications=applications,
         enterprises=enterprises,
@@ -134,18 +173,22 @@ async def apply_submit(
     who: Signed,
     session: DbSession,
     runtime: RuntimeDep,
-    file: Annotated[list[UploadFile | str], File()],
-    kind: Annotated[list[str], Form()],
+    # Declared so that the body limit of uploads applies; read with _browser_uploads.
+    file: Annotated[list[UploadFile | str] | None, File()] = None,
+    kind: Annotated[list[str] | None, Form()] = None,
     csrf: Annotated[str, Form(max_length=128)] = "",
     programme_id: Annotated[int, Form(ge=0)] = 0,
     enterprise_id: Annotated[int, Form(ge=0)] = 0,
     contact_name: Annotated[str, Form(max_length=80)] = "",
     contact_phone: Annotated[str, Form(max_length=40)] = "",
     summary: Annotated[str, Form(max_length=4000)] = "",
+    instance_id: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    del file, kind  # every part in order from the parsed form (_browser_uploads)
     if not _csrf_ok(who, csrf):
         return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
-    applications = ProgrammeApplications(session, runtime.clock)
+    forms = SurveyAnswers(session, runtime.clock)
+    applications = ProgrammeApplications(session, runtime.clock, forms)
     try:
         async with session.begin_nested():  # a refusal leaves nothing of the application
             row = await applications.apply(
@@ -153,7 +196,8 @@ async def apply_submit(
                 programme_id,
                 enterprise_id,
                 ApplicationForm(contact_name, contact_phone, summary),
-                await uploads_of(kind, file),
+                await _browser_uploads(request),
+                instance_id,
             )
     except TaihuError as exc:
         return await programme_page(
@@ -283,6 +327,7 @@ async def resubmit_submit(
     summary: Annotated[str, Form(max_length=4000)] = "",
     comment: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
+    del file, kind  # every part in order from the parsed form (_browser_uploads)
     if not _csrf_ok(who, csrf):
         return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
     applications = ProgrammeApplications(session, runtime.clock)
@@ -301,7 +346,7 @@ async def resubmit_submit(
                     who.principal,
                     application_id,
                     form,
-                    await uploads_of(kind or [], file or []),
+                    await _browser_uploads(request),
                     comment,
                 )
     except TaihuError as exc:

@@ -7,14 +7,17 @@ matches and closes them. A published industry guide is a public page (no sign-in
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Role, SessionInfo
 from taihu.core import DbSession, Id, RuntimeDep, TaihuError
 from taihu.enterprises import EnterpriseService, industry_classes
+from taihu.identifiers import MAX_DOCUMENT
 from taihu.programmes import (
     STATUS_LABELS as PROGRAMME_STATUS,
 )
@@ -25,6 +28,8 @@ from taihu.programmes import (
     RegistryService,
 )
 from taihu.solutions import (
+    DOCUMENT_KINDS,
+    DOCUMENT_LABELS,
     KIND_LABELS,
     STATUS_LABELS,
     CaseSpec,
@@ -32,17 +37,19 @@ from taihu.solutions import (
     NeedService,
     PoolService,
     SearchQuery,
+    SolutionDocuments,
     SuggestionService,
 )
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import current_language, gettext_
 
-__all__ = ["router"]
+__all__ = ["denied", "pool_context", "router", "submit"]
 
 router = APIRouter(include_in_schema=False)
 
 
-async def _context(session: DbSession, runtime: RuntimeDep) -> dict[str, Any]:
+async def pool_context(session: DbSession, runtime: RuntimeDep) -> dict[str, Any]:
+    """What the pool's pages show beside their own: tags, providers and how to name things."""
     pool = PoolService(session, runtime.clock)
     zh = current_language.get() == "zh_CN"
     tags = await pool.tags()
@@ -59,14 +66,32 @@ async def _context(session: DbSession, runtime: RuntimeDep) -> dict[str, Any]:
     }
 
 
-def _csrf_ok(who: SessionInfo, csrf: str) -> bool:
-    return secrets.compare_digest(csrf, who.csrf_token)
-
-
-def _denied(request: Request, who: SessionInfo | None, exc: TaihuError) -> HTMLResponse:
+def denied(request: Request, who: SessionInfo | None, exc: TaihuError) -> HTMLResponse:
+    """The page that says why a record is not shown (missing, or not the reader's)."""
     return render_page(
         request, "denied.html", who, status_code=exc.status, message=exc.text(gettext_)
     )
+
+
+async def submit(
+    who: SessionInfo,
+    csrf: str,
+    session: AsyncSession,
+    work: Callable[[], Awaitable[str]],
+    refused: Callable[[TaihuError], Awaitable[Response]],
+) -> Response:
+    """A form's write: CSRF checked, the work in a savepoint, then a redirect to where it says.
+
+    A refused write leaves nothing behind; ``refused`` answers with a page saying why.
+    """
+    if not secrets.compare_digest(csrf, who.csrf_token):
+        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
+    try:
+        async with session.begin_nested():
+            target = await work()
+    except TaihuError as exc:
+        return await refused(exc)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/solutions", response_class=HTMLResponse)
@@ -89,7 +114,8 @@ async def pool_page(
         query=query,
         results=results,
         admin=who.principal.is_admin,
-        **await _context(session, runtime),
+        bureau=who.principal.role in (Role.BUREAU, Role.ADMIN),
+        **await pool_context(session, runtime),
     )
 
 
@@ -104,25 +130,31 @@ async def tag_submit(
     name_zh: Annotated[str, Form(max_length=64)] = "",
     name_en: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    if not _csrf_ok(who, csrf):
-        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
-    try:
-        async with session.begin_nested():
-            await PoolService(session, runtime.clock).add_tag(who.principal, key, name_zh, name_en)
-    except TaihuError as exc:
-        return _denied(request, who, exc)
-    return RedirectResponse("/solutions", status_code=303)
+    async def work() -> str:
+        await PoolService(session, runtime.clock).add_tag(who.principal, key, name_zh, name_en)
+        return "/solutions"
+
+    async def refused(exc: TaihuError) -> Response:
+        return denied(request, who, exc)
+
+    return await submit(who, csrf, session, work, refused)
 
 
-@router.get("/solutions/{solution_id:int}", response_class=HTMLResponse)
 async def solution_page(
-    request: Request, solution_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep
+    request: Request,
+    solution_id: int,
+    who: SessionInfo,
+    session: DbSession,
+    runtime: RuntimeDep,
+    error: str = "",
+    status_code: int = 200,
 ) -> HTMLResponse:
+    """A solution with its cases and documents (and, for its editors, their forms)."""
     pool = PoolService(session, runtime.clock)
     try:
         solution = await pool.solution(solution_id)
     except TaihuError as exc:
-        return _denied(request, who, exc)
+        return denied(request, who, exc)
     provider = await pool.provider(solution.provider_id)
     return render_page(
         request,
@@ -131,9 +163,22 @@ async def solution_page(
         s=solution,
         provider=provider,
         cases=(await pool.cases([solution.id]))[solution.id],
+        documents=await SolutionDocuments(session, runtime.clock).all(solution.id),
+        document_kinds=DOCUMENT_KINDS,
+        document_label=lambda k: gettext_(DOCUMENT_LABELS.get(k) or k),
+        max_mb=MAX_DOCUMENT >> 20,
         editor=pool.may_edit(who.principal, provider),
-        **await _context(session, runtime),
+        error=error,
+        status_code=status_code,
+        **await pool_context(session, runtime),
     )
+
+
+@router.get("/solutions/{solution_id:int}", response_class=HTMLResponse)
+async def solution_view(
+    request: Request, solution_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    return await solution_page(request, solution_id, who, session, runtime)
 
 
 @router.post("/solutions/{solution_id:int}/cases", response_model=None)
@@ -147,20 +192,23 @@ async def case_submit(
     enterprise_name: Annotated[str, Form(max_length=200)] = "",
     change: Annotated[str, Form(max_length=2000)] = "",
     results: Annotated[str, Form(max_length=2000)] = "",
+    year: Annotated[int, Form(ge=0, le=2100)] = 0,
+    credit_code: Annotated[str, Form(max_length=18)] = "",
 ) -> Response:
-    if not _csrf_ok(who, csrf):
-        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
-    try:
-        async with session.begin_nested():
-            await PoolService(session, runtime.clock).add_case(
-                who.principal, solution_id, CaseSpec(enterprise_name, change, results)
-            )
-    except TaihuError as exc:
-        return _denied(request, who, exc)
-    return RedirectResponse(f"/solutions/{solution_id}", status_code=303)
+    async def work() -> str:
+        spec = CaseSpec(enterprise_name, change, results, year or None, credit_code.strip() or None)
+        await PoolService(session, runtime.clock).add_case(who.principal, solution_id, spec)
+        return f"/solutions/{solution_id}#cases"
+
+    async def refused(exc: TaihuError) -> Response:
+        return await solution_page(
+            request, solution_id, who, session, runtime, exc.text(gettext_), exc.status
+        )
+
+    return await submit(who, csrf, session, work, refused)
 
 
-@router.get("/solutions/providers/{provider_id}", response_class=HTMLResponse)
+@router.get("/solutions/providers/{provider_id:int}", response_class=HTMLResponse)
 async def provider_page(
     request: Request, provider_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep
 ) -> HTMLResponse:
@@ -168,7 +216,7 @@ async def provider_page(
     try:
         provider = await pool.provider(provider_id)
     except TaihuError as exc:
-        return _denied(request, who, exc)
+        return denied(request, who, exc)
     return render_page(
         request,
         "solutions/provider.html",
@@ -176,7 +224,8 @@ async def provider_page(
         provider=provider,
         solutions=await pool.search(SearchQuery(provider_id=provider.id)),
         editor=pool.may_edit(who.principal, provider),
-        **await _context(session, runtime),
+        bureau=who.principal.role in (Role.BUREAU, Role.ADMIN),
+        **await pool_context(session, runtime),
     )
 
 
@@ -200,7 +249,7 @@ async def _needs_page(
         own=own,
         error=error,
         status_code=status_code,
-        **await _context(session, runtime),
+        **await pool_context(session, runtime),
     )
 
 
@@ -223,16 +272,16 @@ async def need_submit(
     description: Annotated[str, Form(max_length=4000)] = "",
     tag: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    if not _csrf_ok(who, csrf):
-        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
-    try:
-        async with session.begin_nested():  # a refusal leaves nothing of the need
-            row = await NeedService(session, runtime.clock).post(
-                who.principal, enterprise_id, title, description, tuple(tag or ())
-            )
-    except TaihuError as exc:
+    async def work() -> str:
+        row = await NeedService(session, runtime.clock).post(
+            who.principal, enterprise_id, title, description, tuple(tag or ())
+        )
+        return f"/solutions/needs/{row.id}"
+
+    async def refused(exc: TaihuError) -> Response:
         return await _needs_page(request, who, session, runtime, exc.text(gettext_), exc.status)
-    return RedirectResponse(f"/solutions/needs/{row.id}", status_code=303)
+
+    return await submit(who, csrf, session, work, refused)
 
 
 async def _need_page(
@@ -251,8 +300,8 @@ async def _need_page(
             who.principal, need.enterprise_id
         )
     except TaihuError as exc:
-        return _denied(request, who, exc)
-    context = await _context(session, runtime)
+        return denied(request, who, exc)
+    context = await pool_context(session, runtime)
     pool = PoolService(session, runtime.clock)
     # The solutions of the need's scenarios first, then the rest of the pool to choose from.
     wanted = [s for t in need.tags for s in await pool.search(SearchQuery(tag=t))]
@@ -293,30 +342,34 @@ async def need_step_submit(
     solution_id: Annotated[int, Form(ge=0)] = 0,
     outcome: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
-    if not _csrf_ok(who, csrf):
-        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
-    try:
-        async with session.begin_nested():
-            await NeedService(session, runtime.clock).act(
-                who.principal,
-                need_id,
-                action,
-                comment,
-                solution_id=solution_id or None,
-                outcome=outcome,
-            )
-    except TaihuError as exc:
+    async def work() -> str:
+        await NeedService(session, runtime.clock).act(
+            who.principal,
+            need_id,
+            action,
+            comment,
+            solution_id=solution_id or None,
+            outcome=outcome,
+        )
+        return f"/solutions/needs/{need_id}"
+
+    async def refused(exc: TaihuError) -> Response:
         return await _need_page(
             request, need_id, who, session, runtime, exc.text(gettext_), exc.status
         )
-    return RedirectResponse(f"/solutions/needs/{need_id}", status_code=303)
+
+    return await submit(who, csrf, session, work, refused)
 
 
 @router.get("/guides", response_class=HTMLResponse)
 async def guides_page(request: Request, session: DbSession, runtime: RuntimeDep) -> HTMLResponse:
     guides = await GuideService(session, runtime.clock).published()
     return render_page(
-        request, "solutions/guides.html", None, guides=guides, **await _context(session, runtime)
+        request,
+        "solutions/guides.html",
+        None,
+        guides=guides,
+        **await pool_context(session, runtime),
     )
 
 
@@ -328,7 +381,7 @@ async def guide_page(
     try:
         guide = await service.get(guide_id)
     except TaihuError as exc:
-        return _denied(request, None, exc)
+        return denied(request, None, exc)
     solutions = await service.solutions(guide)
     cases = await PoolService(session, runtime.clock).cases([s.id for s in solutions])
     return render_page(
@@ -338,7 +391,7 @@ async def guide_page(
         guide=guide,
         solutions=solutions,
         cases=cases,
-        **await _context(session, runtime),
+        **await pool_context(session, runtime),
     )
 
 

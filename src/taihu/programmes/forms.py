@@ -1,0 +1,45 @@
+"""Application forms kept elsewhere (the survey engine's XLSForms), behind a small interface.
+
+Programmes and surveys are in the same import-linter layer: neither imports the other. A
+programme names a survey form by its id; the layer that assembles both (``web``) gives
+``ProgrammeApplications`` a ``FormAnswers`` that reads the applicant's submission of that form.
+The answers are kept with the application as opaque rows (a question's path, its labels by
+language, the answer).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+from taihu.accounts import Principal
+from taihu.core import N_, InvalidInput
+
+__all__ = ["FormAnswers", "check_form_id"]
+
+_FORM_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_form_id(form_id: str | None) -> str | None:
+    """A survey form id as a programme keeps it (``None`` for the built-in form)."""
+    if form_id is None or not form_id.strip():
+        return None
+    form_id = form_id.strip()
+    if not _FORM_ID.match(form_id):
+        raise InvalidInput(
+            N_("{form_id} is not a survey form id"), code="bad_form_id", form_id=form_id[:64]
+        )
+    return form_id
+
+
+class FormAnswers(Protocol):
+    """Reads an enterprise's filled form for an application (the survey engine, in the app)."""
+
+    async def answers(
+        self, actor: Principal, form_id: str, enterprise_id: int, instance_id: str
+    ) -> dict[str, Any]:
+        """The enterprise's submission as ``{form_id, instance_id, version, rows}``.
+
+        A ``TaihuError`` says why it cannot be used (missing, another enterprise's, a test).
+        """
+        ...
