@@ -148,7 +148,9 @@ def _plain(raw: dict[str, Any], timestamp: datetime | None) -> HandleValue | Non
         ):
             return None
         data = data["value"]
-    permissions = _PERMISSIONS.get(raw.get("permissions", "1110"))
+    bits = raw.get("permissions", "1110")
+    # Anything but a string (a list is unhashable here) is for the general path to refuse.
+    permissions = _PERMISSIONS.get(bits) if type(bits) is str else None
     if permissions is None:
         return None
     try:
