@@ -374,7 +374,9 @@ class BatchService:
         inserts: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
         audits: list[tuple[Any, ...]] = []
-        per_prefix: dict[str, int] = {}
+        per_prefix: dict[Prefix, int] = {}
+        last: Prefix | None = None
+        prefix_id = 0
         stamp = bound(self.session, _HANDLES.c.created_at, now)
         audit = self._auditor(now)
         for n, (handle, prefix, values, template) in checked.items():
@@ -398,15 +400,17 @@ class BatchService:
                 audits.append(audit(actor, "handle.update", handle.key, stored, record))
             else:
                 record, wire = stored_columns(values, at=now)
+                if prefix is not last:  # a batch's items mostly share one prefix
+                    last, prefix_id = prefix, prefix.id  # (an ORM attribute read costs)
                 inserts.append(
-                    (handle.key, handle.text, prefix.id, record, wire, template, stamp, stamp)
+                    (handle.key, handle.text, prefix_id, record, wire, template, stamp, stamp)
                 )
                 audits.append(audit(actor, "handle.create", handle.key, None, record))
-                per_prefix[prefix.prefix] = per_prefix.get(prefix.prefix, 0) + 1
+                per_prefix[prefix] = per_prefix.get(prefix, 0) + 1
             results[n] = ItemResult(handle.text, ItemCode.OK, _SUCCESS, handle.key)
         await self._bulk(inserts, audits, stamp, updates)
-        for prefix_name, count in per_prefix.items():
-            await self.identifiers.count_registrations(prefix_name, count)
+        for counted, count in per_prefix.items():
+            await self.identifiers.count_registrations(counted.prefix, count)
         return [r for r in results if r is not None]
 
     async def delete(self, caller: Caller, handles: list[str]) -> list[ItemResult]:
