@@ -40,8 +40,10 @@ def test_case_sensitive_keys_fold_the_prefix_only() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["nosuffix", "/x", "88/", "88 1/x", "88/a\x00b", "88/" + "x" * 2046]
-)
+    "text",
+    ["nosuffix", "/x", "88/", "88 1/x", "88 /x", "88\t1/x", "88/a\x00b", "88/a\x7fb",
+     "88/" + "x" * 2046],
+)  # fmt: skip
 def test_malformed_handles_are_refused(text: str) -> None:
     with pytest.raises(HandleValueError):
         Handle(text)
@@ -136,6 +138,7 @@ def test_permissions_and_absolute_ttl_round_trip() -> None:
         {"index": 0, "type": "URL", "data": "x"},
         {"index": "x", "type": "URL", "data": "x"},
         {"index": 1, "type": "URL", "data": "x", "permissions": "11"},
+        {"index": 1, "type": "URL", "data": "x", "permissions": [1, 1, 1, 0]},
         {"index": 1, "type": "URL", "data": "x", "ttl": -1},
         {"index": 1, "type": "URL", "data": 5},
         {"index": 1, "type": "URL", "data": "x" * 65537},

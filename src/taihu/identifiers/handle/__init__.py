@@ -31,6 +31,7 @@ from taihu.identifiers.handle.values import (
     normalize_prefix,
     plain_key,
     set_case_sensitive,
+    text_value,
 )
 
 __all__ = [
@@ -58,4 +59,5 @@ __all__ = [
     "normalize_prefix",
     "plain_key",
     "set_case_sensitive",
+    "text_value",
 ]

@@ -26,6 +26,7 @@ from taihu.identifiers.handle import (
     TtlType,
     decode_admin,
     encode_admin,
+    text_value,
 )
 from taihu.identifiers.wire import values as wire_values
 from taihu.identifiers.wire.buffer import WireDecodeError
@@ -131,6 +132,12 @@ _PERMISSIONS = {
 }  # fmt: skip
 
 
+# Values sent without a time, by (index, type, text, TTL, permissions): see _plain.
+_SENT: dict[tuple[int, str, str, int, str], HandleValue] = {}
+_SENT_MEMO = 4096
+_SHARED_DATA_CHARS = 256
+
+
 def _plain(raw: dict[str, Any], timestamp: datetime | None) -> HandleValue | None:
     """The value of a plain-text JSON value, or ``None`` for the general path to read."""
     index = raw.get("index")
@@ -148,19 +155,31 @@ def _plain(raw: dict[str, Any], timestamp: datetime | None) -> HandleValue | Non
         ):
             return None
         data = data["value"]
-    permissions = _PERMISSIONS.get(raw.get("permissions", "1110"))
+    bits = raw.get("permissions", "1110")
+    # Anything but a string (a list is unhashable here) is for the general path to refuse.
+    permissions = _PERMISSIONS.get(bits) if type(bits) is str else None
     if permissions is None:
         return None
+    # A value as a client sends it (no time yet) is often sent again and again: a batch's
+    # identifiers share their model, batch, manufacturer. The value object is immutable, so
+    # one serves them all (short data only, so the memo stays small).
+    shared = timestamp is None and len(data) <= _SHARED_DATA_CHARS
+    if shared:
+        key = (index, type_, data, ttl, bits)
+        value = _SENT.get(key)
+        if value is not None:
+            return value
     try:
-        return HandleValue(
-            index, type_, _utf8_data(data), ttl=ttl, timestamp=timestamp,
-            admin_read=permissions[0], admin_write=permissions[1],
-            public_read=permissions[2], public_write=permissions[3],
-        )  # fmt: skip
+        value = text_value(index, type_, _utf8_data(data), ttl, timestamp, permissions)
     except HandleValueError as exc:
         raise HandleValueError(
             N_("value {index}: {reason}"), index=index, reason=exc.message
         ) from exc
+    if shared:
+        if len(_SENT) >= _SENT_MEMO:
+            _SENT.clear()  # starts over, so a new batch's shared values get kept
+        _SENT[key] = value
+    return value
 
 
 def _utf8_data(text: str) -> bytes:

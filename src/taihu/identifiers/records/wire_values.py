@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import struct
 from datetime import datetime
+from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
@@ -201,41 +202,73 @@ def _stored_columns_fast(
     """``stored_columns`` straight from the values; ``None`` when one takes the general path.
 
     The same text and bytes as ``stored_values`` + ``wire_answer`` (a test holds them equal),
-    without the stored dicts being read back: a batch writes ten thousand values per call.
-    Values with references, a VLIST or binary data, and absolute TTLs take the general path.
+    without the stored dicts being built and read back: a batch writes ten thousand values per
+    call. Each value's JSON is its data's JSON between two memoized pieces (what comes before
+    and after the data depends only on index, type, TTL, time and permissions, which a batch's
+    values mostly share). Values with references, a VLIST or binary data, and absolute TTLs
+    take the general path.
     """
-    stored: list[dict[str, Any]] = []
+    stamp_text = iso(at) if at is not None else None
+    stored: list[bytes] = []
     public: list[bytes] = []
     shortest = CACHE_SECONDS
     for value in sorted(values, key=_INDEX):
-        if value.references or value.ttl_type or value.type == VLIST_TYPE:
+        type_ = value.type
+        if value.references or value.ttl_type or type_ == VLIST_TYPE:
             return None
-        if value.type == ADMIN_TYPE:
-            data = admin_json(value.data)
-            payload = _payload(ADMIN_TYPE, data)
+        if type_ == ADMIN_TYPE:
+            data, payload = _admin_stored(value.data)
         else:
             try:
-                data = {"format": "string", "value": value.data.decode("utf-8")}
+                data = orjson.dumps(value.data.decode("utf-8"))
             except UnicodeDecodeError:
                 return None
             payload = value.data
-        stamp = at or value.timestamp
-        raw: dict[str, Any] = {"index": value.index, "type": value.type, "data": data}
-        raw["ttl"] = value.ttl
-        if stamp is not None:
-            raw["timestamp"] = iso(stamp)
-        raw["permissions"] = bits = value.permission_bits
-        stored.append(raw)
+        if at is not None:
+            stamp = stamp_text
+        else:
+            stamp = iso(value.timestamp) if value.timestamp is not None else None
         # The head stored_to_wire packs for this value's stored form, from the same memo.
-        parts = (value.index, value.type, raw.get("timestamp"), value.ttl, 0, bits)
+        parts = (value.index, type_, stamp, value.ttl, 0, value.permission_bits)
         head = _HEADS.get(parts)
         if head is None:
             head = _head(*parts)
             _remember(_HEADS, parts, head)
         if head is None or payload is None:
             return None
+        around = _AROUND.get(parts)
+        if around is None:
+            around = _around(parts)
+            _remember(_AROUND, parts, around)
+        stored.append(around[0] + data + around[1])
         shortest = min(shortest, value.ttl)
-        if head[2] and value.type != SECKEY_TYPE:
+        if head[2] and type_ != SECKEY_TYPE:
             public.append(head[3] + _U32.pack(len(payload)) + payload + _NO_REFERENCES)
     answer = _ANSWER_HEAD.pack(shortest, len(public)) + b"".join(public)
-    return orjson.dumps(stored).decode("utf-8"), answer
+    return (b"[" + b",".join(stored) + b"]").decode("utf-8"), answer
+
+
+# By (index, type, time text, TTL, TTL type, permissions): a stored value's JSON before its data
+# and after it, as orjson writes the whole value (compact, keys in the stored order).
+_AROUND: dict[tuple[Any, ...], tuple[bytes, bytes]] = {}
+_STRING_DATA = b'{"format":"string","value":'
+
+
+def _around(parts: tuple[Any, ...]) -> tuple[bytes, bytes]:
+    index, type_, stamp, ttl, _, bits = parts
+    before = orjson.dumps({"index": index, "type": type_})[:-1] + b',"data":'
+    if type_ != ADMIN_TYPE:
+        before += _STRING_DATA
+    tail: dict[str, Any] = {"ttl": ttl}
+    if stamp is not None:
+        tail["timestamp"] = stamp
+    tail["permissions"] = bits
+    after = b"," + orjson.dumps(tail)[1:]
+    return before, (after if type_ == ADMIN_TYPE else b"}" + after)
+
+
+@lru_cache(maxsize=256)  # a batch's identifiers share one HS_ADMIN value
+def _admin_stored(data: bytes) -> tuple[bytes, bytes | None]:
+    """HS_ADMIN data's stored JSON and its wire payload."""
+    shown = admin_json(data)
+    return orjson.dumps(shown), _payload(ADMIN_TYPE, shown)

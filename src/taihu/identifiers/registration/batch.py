@@ -19,6 +19,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any, cast
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +40,7 @@ from taihu.identifiers.handle import (
     ADMIN_TYPE,
     DEFAULT_ADMIN_INDEX,
     SECKEY_INDEX,
+    SECKEY_TYPE,
     TEMPLATE_TYPE,
     AdminPermission,
     AdminRef,
@@ -69,6 +71,9 @@ _HANDLES = cast("sa.Table", HandleRow.__table__)
 _AUDIT = cast("sa.Table", AuditEntry.__table__)
 _CHANGES = cast("sa.Table", HandleChange.__table__)
 _KEY_ARRAY = postgresql.ARRAY(sa.String())
+_SQLITE_EXISTING = (
+    f"SELECT key, id, record FROM {_HANDLES.name} WHERE key IN (SELECT value FROM json_each(?))"  # noqa: S608 - a table name
+)
 _HANDLE_COLUMNS = (
     "key", "handle", "prefix_id", "record", "wire", "template", "created_at", "updated_at",
 )  # fmt: skip
@@ -127,6 +132,9 @@ _SUCCESS = Message(N_("success"))
 _NO_SUCH = Message(N_("no such identifier"))
 _SAME = Message(N_("exists, same values"))
 _OTHER = Message(N_("exists with other values"))
+# Value types the checks of an item treat specially (sealed, checked against its template, the
+# default admin added when absent).
+_SPECIAL_TYPES = frozenset({ADMIN_TYPE, SECKEY_TYPE, TEMPLATE_TYPE})
 _ERROR_CODES = {
     "invalid_handle": ItemCode.INVALID_HANDLE,
     "prefix_not_served": ItemCode.PREFIX_NOT_SERVED,
@@ -179,8 +187,9 @@ class BatchService:
 
     async def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
         """``key → (row id, stored record)`` of the keys that exist."""
-        rows: dict[str, tuple[int, str]] = {}
-        if keys and self.session.get_bind().dialect.name == "postgresql":
+        if not keys:
+            return {}
+        if self.session.get_bind().dialect.name == "postgresql":
             # One array parameter: one statement, planned once, whatever the batch's size.
             found = await self.session.execute(
                 sa.select(_HANDLES.c.key, _HANDLES.c.id, _HANDLES.c.record).where(
@@ -188,15 +197,13 @@ class BatchService:
                 )
             )
             return {key: (id_, record) for key, id_, record in found}
-        for start in range(0, len(keys), 500):  # stay under SQLite's parameter limit
-            chunk = keys[start : start + 500]
-            found = await self.session.execute(
-                sa.select(_HANDLES.c.key, _HANDLES.c.id, _HANDLES.c.record).where(
-                    _HANDLES.c.key.in_(chunk)
-                )
-            )
-            rows.update({key: (id_, record) for key, id_, record in found})
-        return rows
+        # Likewise on SQLite, as the resolver reads a batch of misses: json_each keeps the text
+        # the same whatever the number of keys, and SQLite walks the key index in key order.
+        # (An expanding IN made SQLAlchemy render and bind every key, 500 per statement.)
+        connection = await self.session.connection()
+        result = await connection.exec_driver_sql(_SQLITE_EXISTING, (orjson.dumps(keys).decode(),))
+        known = cast("Sequence[tuple[str, int, str]]", result.all())
+        return {key: (id_, record) for key, id_, record in known}
 
     def _begin(self, items: list[BatchItem]) -> None:
         self._refuse_size(items)
@@ -218,13 +225,21 @@ class BatchService:
     async def _check(
         self, caller: Caller, item: BatchItem, needed: AdminPermission
     ) -> tuple[Handle, Prefix]:
+        handle = self._parse(item)
+        allowed = self._allowed.get((handle.prefix, needed))
+        if allowed is None:
+            allowed = await self._admit(caller, handle, needed)
+        return handle, allowed
+
+    @staticmethod
+    def _parse(item: BatchItem) -> Handle:
         try:
-            handle = Handle(item.handle)
+            return Handle(item.handle)
         except HandleValueError as exc:
             raise InvalidInput(exc.message, code="invalid_handle") from exc
-        allowed = self._allowed.get((handle.prefix, needed))
-        if allowed is not None:
-            return handle, allowed
+
+    async def _admit(self, caller: Caller, handle: Handle, needed: AdminPermission) -> Prefix:
+        """The handle's prefix, active and allowed to the caller (then kept for the batch)."""
         prefix = await self._prefix(handle.prefix)
         if prefix.status != "active":
             raise InvalidInput(
@@ -242,17 +257,17 @@ class BatchService:
         if denied is not None:
             raise denied
         self._allowed[(handle.prefix, needed)] = prefix
-        return handle, prefix
+        return prefix
 
     @staticmethod
     def _failure(handle: str, exc: TaihuError) -> ItemResult:
         code = _ERROR_CODES.get(exc.code, ItemCode.INVALID_VALUE)
         return ItemResult(handle, code, Message(exc.template, **exc.details))
 
-    def _with_admin(self, caller: Caller, prefix: Prefix, values: list[HandleValue]) -> None:
-        if any(v.type == ADMIN_TYPE for v in values):
-            return
-        taken = {v.index for v in values}
+    def _with_admin(
+        self, caller: Caller, prefix: Prefix, values: list[HandleValue], taken: set[int]
+    ) -> None:
+        """Add the default HS_ADMIN value to ``values`` (holding none; ``taken``: their indexes)."""
         index = DEFAULT_ADMIN_INDEX
         while index in taken:
             index += 1
@@ -268,10 +283,9 @@ class BatchService:
             self._admins[(prefix.prefix, index)] = admin
         values.append(admin)
 
-    async def _check_template(self, prefix: str, values: list[HandleValue]) -> str | None:
-        named = next((v for v in values if v.type == TEMPLATE_TYPE), None)
-        if named is None:
-            return None
+    async def _check_template(self, prefix: str, values: list[HandleValue]) -> str:
+        """The version of the template the values name (a TEMPLATE value), checked against it."""
+        named = next(v for v in values if v.type == TEMPLATE_TYPE)
         version = named.text or ""
         spec = self._templates.get((prefix, version))
         if spec is None:
@@ -300,23 +314,48 @@ class BatchService:
         checked: dict[int, tuple[Handle, Prefix, list[HandleValue], str | None]] = {}
         seen: set[str] = set()
         needed = AdminPermission.MODIFY_VALUE if update else AdminPermission.ADD_HANDLE
+        allowed = self._allowed
         for n, item in enumerate(items):
             try:
-                handle, prefix = await self._check(caller, item, needed)
+                # The common item (a prefix already admitted in this batch, plain values) is
+                # checked without awaiting anything: a coroutine per item and check adds up
+                # over 2,000 items.
+                handle = self._parse(item)
+                prefix = allowed.get((handle.prefix, needed)) or await self._admit(
+                    caller, handle, needed
+                )
                 if handle.key in seen:
                     raise InvalidInput(
                         N_("the handle appears twice in this batch"), code="duplicate"
                     )
                 seen.add(handle.key)
+                # One pass over the values for what the checks below need to know of them:
+                # unique indexes (as unique_indexes checks), and which special types occur.
+                taken: set[int] = set()
+                kinds: set[str] = set()
+                for value in item.values:
+                    if value.index in taken:
+                        unique_indexes(item.values)  # raises, with the service's message
+                    taken.add(value.index)
+                    if value.type in _SPECIAL_TYPES:
+                        kinds.add(value.type)
                 # Time-stamped when serialized (stored_columns(at=now)), not copied here.
-                unique_indexes(item.values)
-                values = self.identifiers.sealed(item.values, handle.key)
+                values = (
+                    self.identifiers.sealed(item.values, handle.key)
+                    if SECKEY_TYPE in kinds
+                    else list(item.values)
+                )
                 if not values:
                     raise InvalidInput(
                         N_("an identifier needs at least one value"), code="no_values"
                     )
-                template = await self._check_template(prefix.prefix, values)
-                self._with_admin(caller, prefix, values)
+                template = (
+                    await self._check_template(prefix.prefix, values)
+                    if TEMPLATE_TYPE in kinds
+                    else None
+                )
+                if ADMIN_TYPE not in kinds:
+                    self._with_admin(caller, prefix, values, taken)
                 checked[n] = (handle, prefix, values, template)
             except TaihuError as exc:
                 results[n] = self._failure(item.handle, exc)
@@ -335,7 +374,9 @@ class BatchService:
         inserts: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
         audits: list[tuple[Any, ...]] = []
-        per_prefix: dict[str, int] = {}
+        per_prefix: dict[Prefix, int] = {}
+        last: Prefix | None = None
+        prefix_id = 0
         stamp = bound(self.session, _HANDLES.c.created_at, now)
         audit = self._auditor(now)
         for n, (handle, prefix, values, template) in checked.items():
@@ -359,15 +400,17 @@ class BatchService:
                 audits.append(audit(actor, "handle.update", handle.key, stored, record))
             else:
                 record, wire = stored_columns(values, at=now)
+                if prefix is not last:  # a batch's items mostly share one prefix
+                    last, prefix_id = prefix, prefix.id  # (an ORM attribute read costs)
                 inserts.append(
-                    (handle.key, handle.text, prefix.id, record, wire, template, stamp, stamp)
+                    (handle.key, handle.text, prefix_id, record, wire, template, stamp, stamp)
                 )
                 audits.append(audit(actor, "handle.create", handle.key, None, record))
-                per_prefix[prefix.prefix] = per_prefix.get(prefix.prefix, 0) + 1
+                per_prefix[prefix] = per_prefix.get(prefix, 0) + 1
             results[n] = ItemResult(handle.text, ItemCode.OK, _SUCCESS, handle.key)
         await self._bulk(inserts, audits, stamp, updates)
-        for prefix_name, count in per_prefix.items():
-            await self.identifiers.count_registrations(prefix_name, count)
+        for counted, count in per_prefix.items():
+            await self.identifiers.count_registrations(counted.prefix, count)
         return [r for r in results if r is not None]
 
     async def delete(self, caller: Caller, handles: list[str]) -> list[ItemResult]:

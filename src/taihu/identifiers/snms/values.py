@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from taihu.core import N_, InvalidInput, TaihuError
 from taihu.identifiers.handle import TEMPLATE_TYPE, HandleValue, HandleValueError
@@ -69,7 +69,10 @@ def snms_values(raw: object, indexes: Indexes | None = None) -> tuple[str, list[
                 # Types the template lacks come after its items (and are refused by it).
                 index = known.get(item.get("type", "")) or FIRST_ITEM_INDEX + len(known) + n
                 indexed = {**item, "index": index}
-            values.append(_checked(handle, value_from_json(indexed)))
+            value = value_from_json(indexed)
+            if value.index == TEMPLATE_INDEX and value.type != TEMPLATE_TYPE:
+                _refuse_reserved(handle)
+            values.append(value)
     except HandleValueError as exc:
         raise InvalidInput(
             N_("{handle}: {reason}"), code="invalid_value", handle=handle, reason=exc.message
@@ -80,10 +83,8 @@ def snms_values(raw: object, indexes: Indexes | None = None) -> tuple[str, list[
     return handle, values
 
 
-def _checked(handle: str, value: HandleValue) -> HandleValue:
-    if value.index == TEMPLATE_INDEX and value.type != TEMPLATE_TYPE:
-        raise InvalidInput(
-            N_("{handle}: index {index} is reserved for the template version"),
-            code="reserved_index", handle=handle, index=TEMPLATE_INDEX,
-        )  # fmt: skip
-    return value
+def _refuse_reserved(handle: str) -> NoReturn:
+    raise InvalidInput(
+        N_("{handle}: index {index} is reserved for the template version"),
+        code="reserved_index", handle=handle, index=TEMPLATE_INDEX,
+    )  # fmt: skip
