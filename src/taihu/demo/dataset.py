@@ -24,6 +24,7 @@ from taihu.demo.devices import SimulatedDevice, seed_devices
 from taihu.demo.identifiers import IDENTIFIER_STEPS, seed_identifiers
 from taihu.demo.monitor import seed_monitor
 from taihu.demo.notices import seed_notices
+from taihu.demo.programmes import seed_programmes
 from taihu.demo.reporting import seed_reporting
 from taihu.demo.solutions import seed_solutions
 from taihu.demo.surveys import seed_surveys
@@ -153,6 +154,7 @@ async def seed_demo(
     await seed_data_tasks(db, plan, end)
     # The district's own IIoT service company (the last enterprise) is one of the pool's providers.
     await seed_solutions(db, enterprise_ids, demo_credit_code(len(ENTERPRISE_NAMES) - 1), end)
+    await seed_programmes(db, enterprise_ids, end)
     return await seed_devices(db, enterprise_ids, end)
 
 
