@@ -23,9 +23,11 @@ from taihu.programmes.models import (
 from taihu.programmes.registry import AwardFilter, AwardRow, RegistryService
 from taihu.programmes.registry_import import import_awards
 from taihu.programmes.service import ProgrammeService
+from taihu.programmes.statistics import BREAKDOWNS, HolderCount, holders_by
 from taihu.programmes.uploads import XLSX, attachment, uploads_of
 
 __all__ = [
+    "BREAKDOWNS",
     "DECISIONS",
     "DECISION_LABELS",
     "LEVELS",
@@ -39,6 +41,7 @@ __all__ = [
     "AwardFilter",
     "AwardRow",
     "FormAnswers",
+    "HolderCount",
     "Programme",
     "ProgrammeApplication",
     "ProgrammeApplications",
@@ -52,6 +55,7 @@ __all__ = [
     "check_form_id",
     "check_uploads",
     "clean_filename",
+    "holders_by",
     "import_awards",
     "list_documents",
     "uploads_of",

@@ -36,11 +36,13 @@ from taihu.programmes.schemas import (
     CountOut,
     DocumentOut,
     FormIn,
+    HolderCountOut,
     ProgrammeIn,
     ProgrammeOut,
     StepOut,
 )
 from taihu.programmes.service import ProgrammeService
+from taihu.programmes.statistics import BREAKDOWNS, holders_by
 from taihu.programmes.uploads import XLSX, attachment, uploads_of
 
 __all__ = ["FORMS_STATE", "application_out", "award_out", "router"]
@@ -416,6 +418,42 @@ async def award_counts(
 ) -> list[CountOut]:
     rows = await RegistryService(session, runtime.clock).counts(principal)
     return [CountOut(**r) for r in rows]
+
+
+@router.get(
+    "/api/programmes/awards/breakdown",
+    summary="Award holders per township, industry class or chain",
+    description=(
+        "Bureau and auditor: enterprises holding each programme's title per group (`by`: "
+        "township, industry, chain). An enterprise counts once per programme in each of its "
+        "groups (every chain it is confirmed in); without a township or class it counts under "
+        "the empty group. `current` (default true): only awards in force today."
+    ),
+    response_model=list[HolderCountOut],
+    responses=ERROR_RESPONSES,
+)
+async def award_breakdown(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+    by: Annotated[str, Query(pattern="^(" + "|".join(BREAKDOWNS) + ")$", examples=["township"])],
+    programme_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    current: bool = True,
+) -> list[HolderCountOut]:
+    rows = await holders_by(
+        session, principal, by, today=runtime.clock.now().date(), programme_id=programme_id,
+        current=current,
+    )  # fmt: skip
+    return [
+        HolderCountOut(
+            group=r.group,
+            name_zh=r.name_zh,
+            name_en=r.name_en,
+            programme=r.programme,
+            count=r.count,
+        )
+        for r in rows
+    ]
 
 
 @router.get(

@@ -315,3 +315,27 @@ class CountOut(BaseModel):
     level: str
     year: int
     count: int
+
+
+class HolderCountOut(BaseModel):
+    """How many enterprises of one township, industry class or chain hold one programme."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "group": "320509102",
+                    "name_zh": "盛泽镇",
+                    "name_en": "Shengze",
+                    "programme": "cloud_stars",
+                    "count": 12,
+                }
+            ]
+        }
+    )
+
+    group: str = Field(description="Township code, industry class or chain key; empty: none")
+    name_zh: str
+    name_en: str
+    programme: str
+    count: int

@@ -21,6 +21,7 @@ from taihu.core import DbSession, Id, RuntimeDep, TaihuError, read_upload
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers import MAX_DOCUMENT
 from taihu.programmes import (
+    BREAKDOWNS,
     DECISION_LABELS,
     LEVEL_LABELS,
     STAGE_LABELS,
@@ -32,6 +33,7 @@ from taihu.programmes import (
     ProgrammeService,
     RegistryService,
     attachment,
+    holders_by,
     import_awards,
     list_documents,
     uploads_of,
@@ -376,6 +378,22 @@ async def document_download(
     return attachment(row.filename, row.content_type, row.content)
 
 
+def _holders_chart(holders: list[Any], programmes: list[Any], language: str) -> dict[str, Any]:
+    """The breakdown as a stacked bar chart's data: groups along, one series per programme."""
+    english = language.startswith("en")
+    groups: dict[str, str] = {}
+    for h in holders:
+        groups.setdefault(
+            h.group, (h.name_en if english else h.name_zh) or gettext_("Not recorded")
+        )
+    names = {p.key: p.name_en if english else p.name_zh for p in programmes}
+    series = []
+    for key in sorted({h.programme for h in holders}):
+        count = {h.group: h.count for h in holders if h.programme == key}
+        series.append({"name": names.get(key, key), "data": [count.get(g, 0) for g in groups]})
+    return {"groups": list(groups.values()), "series": series}
+
+
 async def _registry(
     request: Request,
     who: SessionInfo,
@@ -383,16 +401,26 @@ async def _registry(
     runtime: RuntimeDep,
     where: AwardFilter,
     days: int,
+    by: str = "township",
     **context: Any,
 ) -> HTMLResponse:
     registry = RegistryService(session, runtime.clock)
+    programmes = await ProgrammeService(session, runtime.clock).all()
+    holders = await holders_by(
+        session, who.principal, by, today=runtime.clock.now().date(),
+        programme_id=where.programme_id,
+    )  # fmt: skip
     return _page(
         request,
         "programmes/registry.html",
         who,
-        programmes=await ProgrammeService(session, runtime.clock).all(),
+        programmes=programmes,
         where=where,
         days=days,
+        by=by,
+        breakdowns=BREAKDOWNS,
+        holders=holders,
+        holders_chart=_holders_chart(holders, programmes, current_language.get()),
         awards=await registry.awards(who.principal, where),
         expiring=await registry.awards(who.principal, expiring_days=days),
         counts=await registry.counts(who.principal),
@@ -414,9 +442,10 @@ async def registry_page(
     programme: Annotated[int | None, Query(ge=1)] = None,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     days: Annotated[int, Query(ge=0, le=3660)] = 90,
+    by: Annotated[str, Query(pattern="^(" + "|".join(BREAKDOWNS) + ")$")] = "township",
 ) -> HTMLResponse:
     where = AwardFilter(programme_id=programme, year=year)
-    return await _registry(request, who, session, runtime, where, days)
+    return await _registry(request, who, session, runtime, where, days, by)
 
 
 @router.get(
