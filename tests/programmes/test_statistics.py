@@ -125,3 +125,20 @@ async def test_the_api_and_the_registry_page_show_the_breakdown(
     assert 'id="holders-table"' in page.text
     assert "未登记" in page.text  # Loom has no industry class
     assert '"series"' in page.text
+
+
+async def test_the_bureau_home_counts_the_holders_per_programme(
+    client: httpx.AsyncClient, world: World, db: Database, clock: FrozenClock
+) -> None:
+    ids = await _district(world, db, clock)
+    await world.user("bureau", Role.BUREAU)
+    await world.user("silk", Role.ENTERPRISE, enterprises=(ids[0],))
+    await sign_in(client, "bureau")
+    home = (await client.get("/")).text
+    honours = home[home.index('id="honours"') :]
+    honours = honours[: honours.index("</section>")]
+    assert "星级上云企业</a>: 3 家企业" in honours
+    assert "工业互联网试点示范项目</a>: 1 家企业" in honours
+    assert "两化融合" not in honours  # programmes nobody holds are left out
+    await sign_in(client, "silk")
+    assert 'id="honours"' not in (await client.get("/")).text

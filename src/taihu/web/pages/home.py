@@ -28,6 +28,7 @@ from taihu.devices import DeviceHub, DeviceService
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers import ApplicationService, StatisticsService
 from taihu.monitor import CaseFilter, CaseService
+from taihu.programmes import ProgrammeService, holders_by
 from taihu.reporting import ReportingService
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import gettext_
@@ -138,6 +139,17 @@ async def _auditor_home(session: DbSession) -> dict[str, Any]:
     }  # fmt: skip
 
 
+async def _honours(session: DbSession, runtime: RuntimeDep, principal: Any) -> list[Any]:
+    """Each programme with how many enterprises hold its title today (programmes held only)."""
+    held: dict[str, int] = {}
+    for row in await holders_by(
+        session, principal, "township", today=runtime.clock.now().date()
+    ):  # one township per enterprise: the sum counts each holder once
+        held[row.programme] = held.get(row.programme, 0) + row.count
+    programmes = await ProgrammeService(session, runtime.clock).all()
+    return [(p, held[p.key]) for p in programmes if p.key in held]
+
+
 @router.get("/", response_class=HTMLResponse)
 async def home(
     request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
@@ -175,6 +187,8 @@ async def home(
                 principal, today, runtime.settings.reporting.upcoming_days
             )
             context["status_label"] = status_label
+        if may(principal, Permission.VIEW_PROGRAMME_REGISTRY):
+            context["honours"] = await _honours(session, runtime, principal)
     context["presence"] = await AlarmService(session, runtime.clock).presence_counts(principal)
     context["presence_labels"] = {k: gettext_(v) for k, v in PRESENCE_LABELS.items()}
     context["wall"] = may(principal, Permission.VIEW_WALL)
