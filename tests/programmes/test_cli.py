@@ -37,6 +37,12 @@ def test_list_import_awards_counts_and_export(tmp_path: Path) -> None:
     counts = runner.invoke(app, ["programme", "counts"])
     assert "cloud_stars" in counts.output
     assert "2025" in counts.output
+    holders = runner.invoke(app, ["programme", "holders", "--by", "industry", "--ever"])
+    assert holders.exit_code == 0, holders.output
+    assert "cloud_stars" in holders.output  # 甲 has no industry class: the "-" group
+    refused = runner.invoke(app, ["programme", "holders", "--by", "planet"])
+    assert refused.exit_code == 1
+    assert "township, industry, chain" in refused.output
     out = tmp_path / "registry.xlsx"
     assert runner.invoke(app, ["programme", "export", str(out)]).exit_code == 0
     rows = list(load_workbook(out).worksheets[0].iter_rows(values_only=True))

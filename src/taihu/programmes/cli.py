@@ -15,6 +15,7 @@ from taihu.programmes.applications import ProgrammeApplications
 from taihu.programmes.registry import AwardFilter, RegistryService
 from taihu.programmes.registry_import import import_awards
 from taihu.programmes.service import ProgrammeService
+from taihu.programmes.statistics import BREAKDOWNS, holders_by
 
 __all__ = ["app"]
 
@@ -165,6 +166,30 @@ def counts() -> None:
         table = Table("year", "programme", "level", "count")
         for r in rows:
             table.add_row(str(r["year"]), str(r["programme"]), str(r["level"]), str(r["count"]))
+        console.print(table)
+
+    run(_run())
+
+
+@app.command("holders")
+def holders(
+    by: str = typer.Option("township", "--by", help="township, industry or chain."),
+    programme: int | None = typer.Option(None, "--programme", help="Programme id."),
+    ever: bool = typer.Option(False, "--ever", help="Every award, not only those in force."),
+) -> None:
+    """Enterprises holding each programme's title per township, industry class or chain."""
+    if by not in BREAKDOWNS:
+        fail(f"--by is one of {', '.join(BREAKDOWNS)}")
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            rows = await holders_by(
+                session, Principal.system(), by, today=SystemClock().now().date(),
+                programme_id=programme, current=not ever,
+            )  # fmt: skip
+        table = Table(by, "name", "programme", "count")
+        for r in rows:
+            table.add_row(r.group or "-", r.name_zh or "-", r.programme, str(r.count))
         console.print(table)
 
     run(_run())
