@@ -380,7 +380,7 @@ class BusNode:
         """Connect, create the stream if missing, then publish and consume as configured."""
         await self.bus.open()
         if self.publisher is not None:
-            self.hub.sink = self.publisher
+            self.hub.bus_sink = self.publisher
             self.hub.attribute_sink = self.publisher.publish_attributes
         if self.ingest is not None:
             await self.ingest.start()

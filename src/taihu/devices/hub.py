@@ -314,8 +314,8 @@ class DeviceHub:
         self.observer: HubObserver | None = None
         self.remote: dict[int, RemoteRoute] = {}  # devices another transport speaks for
         # With a message bus (taihu.devices.bus) rows go there and an ingest process stores
-        # them; without, to this process's ingest queue.
-        self.sink: RowSink = self.ingest
+        # them; without (None), to this process's ingest queue, whichever it is at the time.
+        self.bus_sink: RowSink | None = None
         # Likewise client attributes: publishes them (raising OSError when it cannot).
         self.attribute_sink: Callable[[int, dict[str, Any]], Awaitable[None]] | None = None
 
@@ -631,7 +631,8 @@ class DeviceHub:
                                 transport=transport)  # fmt: skip
             return ack
 
-        stored = await self.sink.submit_rows(rows, _STORED, not_stored)
+        sink: RowSink = self.bus_sink or self.ingest
+        stored = await sink.submit_rows(rows, _STORED, not_stored)
         if self._watchers:
             stored.add_done_callback(lambda f: self._notify(device_id, rows, f))
         return stored
