@@ -59,7 +59,8 @@ def test_a_rule_from_the_editor_raises_an_alarm_acknowledged_with_a_comment(
             page.locator("#severity").select_option("major")
             page.locator("#op").select_option(">")
             page.locator("#value").fill("50")
-            page.locator("form.form button[type=submit]").click()
+            # The rule form (the page's other form sets the profile's inactivity timeout).
+            page.locator('form.form[action$="/rules"] button[type=submit]').click()
             expect(page.locator("table")).to_contain_text("probe-high")
             # The engine takes the new rule with its next flush: send until the alarm is listed.
             row = page.locator("tr", has_text="probe-high")
