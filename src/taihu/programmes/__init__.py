@@ -23,7 +23,12 @@ from taihu.programmes.models import (
 from taihu.programmes.registry import AwardFilter, AwardRow, RegistryService
 from taihu.programmes.registry_import import import_awards
 from taihu.programmes.service import ProgrammeService
-from taihu.programmes.statistics import BREAKDOWNS, HolderCount, holders_by
+from taihu.programmes.statistics import (
+    BREAKDOWNS,
+    HolderCount,
+    holders_by,
+    holders_per_programme,
+)
 from taihu.programmes.uploads import XLSX, attachment, uploads_of
 
 __all__ = [
@@ -56,6 +61,7 @@ __all__ = [
     "check_uploads",
     "clean_filename",
     "holders_by",
+    "holders_per_programme",
     "import_awards",
     "list_documents",
     "uploads_of",

@@ -20,7 +20,7 @@ from taihu.core import N_, InvalidInput
 from taihu.enterprises import Enterprise, industry_classes, townships
 from taihu.programmes.models import Award, Programme
 
-__all__ = ["BREAKDOWNS", "HolderCount", "holders_by"]
+__all__ = ["BREAKDOWNS", "HolderCount", "holders_by", "holders_per_programme"]
 
 BREAKDOWNS = ("township", "industry", "chain")
 
@@ -68,6 +68,25 @@ async def _groups_of(session: AsyncSession, by: str, ids: set[int]) -> dict[int,
     return {e: found or {""} for e, found in groups.items()}
 
 
+def _in_force(today: date) -> sa.ColumnElement[bool]:
+    """Awards valid on ``today``."""
+    return sa.and_(Award.since <= today, sa.or_(Award.until.is_(None), Award.until >= today))
+
+
+async def holders_per_programme(
+    session: AsyncSession, actor: Principal, *, today: date
+) -> dict[str, int]:
+    """Enterprises holding each programme's title today, by programme key (staff roles)."""
+    actor.require_role(Role.BUREAU, Role.AUDITOR)
+    rows = await session.execute(
+        sa.select(Programme.key, sa.func.count(sa.distinct(Award.enterprise_id)))
+        .join(Programme, Programme.id == Award.programme_id)
+        .where(_in_force(today))
+        .group_by(Programme.key)
+    )
+    return {key: int(count) for key, count in rows}
+
+
 async def holders_by(
     session: AsyncSession,
     actor: Principal,
@@ -92,9 +111,7 @@ async def holders_by(
     if programme_id is not None:
         query = query.where(Award.programme_id == programme_id)
     if current:
-        query = query.where(
-            Award.since <= today, sa.or_(Award.until.is_(None), Award.until >= today)
-        )
+        query = query.where(_in_force(today))
     held = {(enterprise_id, key) for enterprise_id, key in await session.execute(query)}
     groups = await _groups_of(session, by, {enterprise_id for enterprise_id, _ in held})
     counts: dict[tuple[str, str], int] = {}

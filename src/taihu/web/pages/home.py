@@ -28,7 +28,7 @@ from taihu.devices import DeviceHub, DeviceService
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers import ApplicationService, StatisticsService
 from taihu.monitor import CaseFilter, CaseService
-from taihu.programmes import ProgrammeService, holders_by
+from taihu.programmes import ProgrammeService, holders_per_programme
 from taihu.reporting import ReportingService
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import gettext_
@@ -141,11 +141,7 @@ async def _auditor_home(session: DbSession) -> dict[str, Any]:
 
 async def _honours(session: DbSession, runtime: RuntimeDep, principal: Any) -> list[Any]:
     """Each programme with how many enterprises hold its title today (programmes held only)."""
-    held: dict[str, int] = {}
-    for row in await holders_by(
-        session, principal, "township", today=runtime.clock.now().date()
-    ):  # one township per enterprise: the sum counts each holder once
-        held[row.programme] = held.get(row.programme, 0) + row.count
+    held = await holders_per_programme(session, principal, today=runtime.clock.now().date())
     programmes = await ProgrammeService(session, runtime.clock).all()
     return [(p, held[p.key]) for p in programmes if p.key in held]
 
