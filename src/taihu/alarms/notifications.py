@@ -85,7 +85,7 @@ async def enqueue(
                  "sent_at": now if status == "sent" else None}
             )  # fmt: skip
     if rows:
-        await session.execute(sa.insert(AlarmNotification), rows)
+        await session.execute(sa.insert(AlarmNotification.__table__), rows)
     return len(rows)
 
 

@@ -28,7 +28,6 @@ __all__ = [
     "write_raises",
 ]
 
-_CHUNK = 500  # alarms per INSERT: 13 values each stay within both databases' limits
 
 
 @dataclass(slots=True)
@@ -71,38 +70,44 @@ def _mark(live: Live, dirty: list[Live]) -> None:
         dirty.append(live)
 
 
+_RAISES: dict[str, Any] = {}  # dialect name -> the INSERT of new alarms
+
+
+def _raise_statement(session: Any) -> Any:
+    """The INSERT of new alarms for ``session``'s dialect, built once and reused.
+
+    One row's statement over an executemany: SQLAlchemy compiles it once and sends the rows
+    in multi-row batches ("insertmanyvalues"); a statement of many VALUES rows would be compiled
+    anew for every flush (it was 15-20 % of the ingest's CPU with alarms raised at speed).
+    """
+    dialect = session.bind.dialect.name
+    statement = _RAISES.get(dialect)
+    if statement is None:
+        table = Alarm.__table__
+        statement = _RAISES[dialect] = (
+            _insert(session)(table)
+            .on_conflict_do_nothing(index_elements=["device_id", "rule_id"], index_where=ACTIVE)
+            .returning(table.c.id, table.c.device_id, table.c.rule_id)
+        )
+    return statement
+
+
 async def write_raises(
     session: Any, lives: list[Live], enterprise_of: dict[int, int], dirty: list[Live]
 ) -> list[Change]:
-    """New alarms in a few INSERTs; one already active (another process's) is adopted."""
-    changes: list[Change] = []
-    for chunk in range(0, len(lives), _CHUNK):
-        changes += await _write_raises(session, lives[chunk : chunk + _CHUNK], enterprise_of, dirty)
-    return changes
-
-
-async def _write_raises(
-    session: Any, lives: list[Live], enterprise_of: dict[int, int], dirty: list[Live]
-) -> list[Change]:
-    statement = (
-        _insert(session)(Alarm)
-        .values(
-            [
-                {
-                    "device_id": live.device_id, "rule_id": live.rule.id,
-                    "name": live.rule.name, "severity": live.rule.severity,
-                    "enterprise_id": enterprise_of.get(live.device_id, 0),
-                    "key": live.rule.key, "started_at": live.started,
-                    "updated_at": live.started, "count": 1, "first_value": live.first,
-                    "last_value": live.value, "escalated": False,
-                }
-                for live in lives
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=["device_id", "rule_id"], index_where=ACTIVE)
-        .returning(Alarm.id, Alarm.device_id, Alarm.rule_id)
-    )  # fmt: skip
-    made = {(d, r): i for i, d, r in await session.execute(statement)}
+    """New alarms in one executemany; one already active (another process's) is adopted."""
+    if not lives:
+        return []
+    rows = [
+        {
+            "device_id": live.device_id, "rule_id": live.rule.id, "name": live.rule.name,
+            "severity": live.rule.severity, "enterprise_id": enterprise_of.get(live.device_id, 0),
+            "key": live.rule.key, "started_at": live.started, "updated_at": live.started,
+            "count": 1, "first_value": live.first, "last_value": live.value, "escalated": False,
+        }
+        for live in lives
+    ]  # fmt: skip
+    made = {(d, r): i for i, d, r in await session.execute(_raise_statement(session), rows)}
     events, changes = [], []
     for live in lives:
         alarm_id = made.get((live.device_id, live.rule.id))
@@ -125,7 +130,8 @@ async def _write_raises(
             )  # fmt: skip
         live.alarm_id = alarm_id
     if events:
-        await session.execute(sa.insert(AlarmEvent), events)
+        # The table, not the mapped class: a plain executemany without the ORM's bulk path.
+        await session.execute(sa.insert(AlarmEvent.__table__), events)
     return changes
 
 
@@ -185,7 +191,7 @@ async def write_escalate(
 async def write_presence(session: Any, ops: list[tuple[Any, ...]]) -> None:
     """Presence changes: each device's newest state, and every change in its history."""
     latest = {device_id: (state, at) for _, device_id, state, at in ops}
-    statement = _insert(session)(DevicePresence)
+    statement = _insert(session)(DevicePresence.__table__)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["device_id"],
@@ -194,7 +200,7 @@ async def write_presence(session: Any, ops: list[tuple[Any, ...]]) -> None:
         [{"device_id": d, "state": s, "since": at} for d, (s, at) in latest.items()],
     )
     await session.execute(
-        sa.insert(PresenceEvent),
+        sa.insert(PresenceEvent.__table__),
         [{"device_id": d, "state": s, "at": at} for _, d, s, at in ops],
     )
 
