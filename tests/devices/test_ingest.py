@@ -11,7 +11,7 @@ import httpx
 from taihu.devices import DeviceHub
 from taihu.devices.ingest import IngestQueue
 from taihu.devices.tsdb import TimeSeriesStore
-from taihu.devices.values import Row
+from taihu.devices.values import Kind, Row
 from tests.devices.conftest import DEADLINE, latest
 from tests.devices.test_mqtt_clients import V5, Paho
 
@@ -90,3 +90,42 @@ async def test_a_slow_failing_store_never_loses_acknowledged_data(
     assert slow.writes > 2  # and the failed writes were retried
     stored = await hub.store.raw(dev.id, ["n"], t, t + 1000, limit=1000, descending=False)
     assert [s.value for s in stored["n"]] == list(range(300))
+
+
+class OverlapStore(SlowStore):
+    """The real store behind a delay, counting how many writes were in progress at once."""
+
+    def __init__(self, inner: TimeSeriesStore, delay: float) -> None:
+        super().__init__(inner, delay)
+        self.busy = 0
+        self.most = 0
+
+    async def write_rows(self, rows: Sequence[Row]) -> int:
+        self.busy += 1
+        self.most = max(self.most, self.busy)
+        try:
+            return await super().write_rows(rows)
+        finally:
+            self.busy -= 1
+
+
+async def test_several_writers_keep_each_devices_order(hub: DeviceHub, make_device: Any) -> None:
+    # One lane per writer, a device always in the same lane: a point sent again for the same
+    # (device, key, ts) with a new value ends as the last value sent, whatever the lanes do.
+    devices = [await make_device(f"meter-{i}") for i in range(4)]
+    store = OverlapStore(hub.store, delay=0.01)
+    queue = IngestQueue(store, batch_points=3, linger=0, writers=2)  # type: ignore[arg-type]
+    t = 1_764_057_600_000
+    futures = []
+    for value in range(40):
+        for dev in devices:
+            row: Row = (dev.id, "v", t, Kind.DOUBLE, float(value), None)
+            futures.append(await queue.submit_rows([row], ok=True))
+    await queue.flush()
+    assert all(f.result() is True for f in futures)
+    await queue.close()
+    assert store.most == 2  # two batches were in the database at once
+    for dev in devices:
+        latest = await hub.store.latest(dev.id, ["v"])
+        assert latest["v"].value == 39.0
+    assert queue.stats.points_written == 160

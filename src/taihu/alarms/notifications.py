@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -29,6 +29,8 @@ from taihu.settings import AlarmSettings
 __all__ = ["CHANNELS", "SubscriptionService", "enqueue", "payload"]
 
 CHANNELS = ("console", "webhook", "email")
+# The table, not the mapped class: a plain executemany without the ORM's bulk path.
+_NOTIFICATIONS = cast("sa.Table", AlarmNotification.__table__)
 _RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}  # 0 is the gravest
 
 
@@ -85,7 +87,7 @@ async def enqueue(
                  "sent_at": now if status == "sent" else None}
             )  # fmt: skip
     if rows:
-        await session.execute(sa.insert(AlarmNotification.__table__), rows)
+        await session.execute(sa.insert(_NOTIFICATIONS), rows)
     return len(rows)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,7 +27,6 @@ __all__ = [
     "write_presence",
     "write_raises",
 ]
-
 
 
 @dataclass(slots=True)
@@ -70,6 +69,11 @@ def _mark(live: Live, dirty: list[Live]) -> None:
         dirty.append(live)
 
 
+# The tables, not the mapped classes: plain executemany statements without the ORM's bulk path.
+_ALARMS = cast("sa.Table", Alarm.__table__)
+_EVENTS = cast("sa.Table", AlarmEvent.__table__)
+_PRESENCE = cast("sa.Table", DevicePresence.__table__)
+_PRESENCE_EVENTS = cast("sa.Table", PresenceEvent.__table__)
 _RAISES: dict[str, Any] = {}  # dialect name -> the INSERT of new alarms
 
 
@@ -83,11 +87,10 @@ def _raise_statement(session: Any) -> Any:
     dialect = session.bind.dialect.name
     statement = _RAISES.get(dialect)
     if statement is None:
-        table = Alarm.__table__
         statement = _RAISES[dialect] = (
-            _insert(session)(table)
+            _insert(session)(_ALARMS)
             .on_conflict_do_nothing(index_elements=["device_id", "rule_id"], index_where=ACTIVE)
-            .returning(table.c.id, table.c.device_id, table.c.rule_id)
+            .returning(_ALARMS.c.id, _ALARMS.c.device_id, _ALARMS.c.rule_id)
         )
     return statement
 
@@ -130,8 +133,7 @@ async def write_raises(
             )  # fmt: skip
         live.alarm_id = alarm_id
     if events:
-        # The table, not the mapped class: a plain executemany without the ORM's bulk path.
-        await session.execute(sa.insert(AlarmEvent.__table__), events)
+        await session.execute(sa.insert(_EVENTS), events)
     return changes
 
 
@@ -191,7 +193,7 @@ async def write_escalate(
 async def write_presence(session: Any, ops: list[tuple[Any, ...]]) -> None:
     """Presence changes: each device's newest state, and every change in its history."""
     latest = {device_id: (state, at) for _, device_id, state, at in ops}
-    statement = _insert(session)(DevicePresence.__table__)
+    statement = _insert(session)(_PRESENCE)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["device_id"],
@@ -200,7 +202,7 @@ async def write_presence(session: Any, ops: list[tuple[Any, ...]]) -> None:
         [{"device_id": d, "state": s, "since": at} for d, (s, at) in latest.items()],
     )
     await session.execute(
-        sa.insert(PresenceEvent.__table__),
+        sa.insert(_PRESENCE_EVENTS),
         [{"device_id": d, "state": s, "at": at} for _, d, s, at in ops],
     )
 

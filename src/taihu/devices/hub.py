@@ -288,7 +288,9 @@ class DeviceHub:
         self.settings = settings or MqttSettings()
         self.clock = clock or SystemClock()
         self.store = store or store_for(db)
-        self.ingest = IngestQueue(self.store)
+        self.ingest = IngestQueue(
+            self.store, writers=self.settings.ingest_writers or self.store.writers
+        )
         self.stamps = DeviceStamps(*stamp_lane)
         self.stats = HubStats()
         self.sessions: dict[int, list[DeviceSession]] = {}

@@ -2,6 +2,11 @@
 
     transport ──submit_rows──► bounded queue ──batch──► TimeSeriesStore.write_rows ──► futures
               (waits while the queue is full)             (one transaction)            done
+                                 one lane per writer: device id mod writers
+
+With several writers (PostgreSQL) each lane writes its batches on a connection of its own, so
+one batch is prepared while another is in the database; a device always falls in the same lane,
+so its points are stored in the order they were sent.
 
 A transport acknowledges a message (PUBACK, HTTP 200) only once its future is done, so nothing
 acknowledged lives only in memory. When the store lags, the queue fills and ``submit`` waits:
@@ -54,6 +59,18 @@ class _Item:
 
 
 @dataclass(slots=True)
+class _Lane:
+    """The submissions of the devices one writer stores, in order."""
+
+    items: deque[_Item] = field(default_factory=deque)
+    wakeup: asyncio.Event | None = None
+    task: asyncio.Task[None] | None = None
+    pending: int = 0  # points queued here
+    queued: int = 0  # items queued since start
+    finished: int = 0  # items written (or given up) since start
+
+
+@dataclass(slots=True)
 class IngestQueue:
     """A bounded, batching writer in front of a time-series store."""
 
@@ -61,26 +78,32 @@ class IngestQueue:
     capacity: int = 200_000  # points held at most before senders wait
     batch_points: int = 20_000
     linger: float = 0.005  # seconds a writer waits for a batch to fill up
+    # Batches written at once, each by a lane of its own; 1 on SQLite, whose writes are serial.
+    writers: int = 1
     stats: IngestStats = field(default_factory=IngestStats)
-    # Held while a batch is written; other writers of this process (the alarm engine) take it
-    # too, so that on SQLite they queue here instead of polling for the database's write lock.
+    # Held while a batch is written by the only writer; other writers of this process (the
+    # alarm engine) take it too, so that on SQLite they queue here instead of polling for the
+    # database's write lock. Several writers do not take it (their database has row locks).
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Called with each batch once committed (the alarm engine); must be quick, never raise.
     on_stored: Callable[[list[Row]], None] | None = None
-    _items: deque[_Item] = field(default_factory=deque)
-    _wakeup: asyncio.Event | None = None
+    _lanes: list[_Lane] = field(default_factory=list)
     _room: asyncio.Condition | None = None
-    _task: asyncio.Task[None] | None = None
-    _queued: int = 0  # items queued since start
-    _finished: int = 0  # items written (or given up) since start
 
     def _ensure_started(self) -> None:
-        if self._task is None or self._task.done():
-            self._wakeup = asyncio.Event()
+        if not self._lanes:
+            self._lanes = [_Lane() for _ in range(max(1, self.writers))]
+        if any(lane.task is None or lane.task.done() for lane in self._lanes):
+            loop = asyncio.get_running_loop()
             self._room = asyncio.Condition()
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name="taihu-ingest-writer"
-            )
+            for number, lane in enumerate(self._lanes):
+                if lane.task is None or lane.task.done():
+                    lane.wakeup = asyncio.Event()
+                    if lane.items:
+                        lane.wakeup.set()
+                    lane.task = loop.create_task(
+                        self._run(lane), name=f"taihu-ingest-writer-{number}"
+                    )
 
     async def submit(self, device_id: int, points: Sequence[Point]) -> asyncio.Future[None]:
         """Queue points (waiting while the queue is full); the future is done once stored."""
@@ -96,7 +119,6 @@ class IngestQueue:
         """
         self._ensure_started()
         assert self._room is not None
-        assert self._wakeup is not None
         stats = self.stats
         if stats.pending_points + len(rows) > self.capacity and stats.pending_points:
             stats.waits += 1
@@ -108,43 +130,50 @@ class IngestQueue:
                     )
                 )
         done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._items.append(_Item(rows, done, ok, failed))
-        self._queued += 1
+        lanes = self._lanes
+        lane = lanes[rows[0][0] % len(lanes)] if rows and len(lanes) > 1 else lanes[0]
+        lane.items.append(_Item(rows, done, ok, failed))
+        lane.queued += 1
+        lane.pending += len(rows)
         stats.pending_points += len(rows)
-        self._wakeup.set()
+        assert lane.wakeup is not None
+        lane.wakeup.set()
         return done
 
     async def write(self, device_id: int, points: Sequence[Point]) -> None:
         """Queue points and wait until they are stored."""
         await (await self.submit(device_id, points))
 
-    async def _run(self) -> None:
-        assert self._wakeup is not None
+    async def _run(self, lane: _Lane) -> None:
+        assert lane.wakeup is not None
         assert self._room is not None
+        items = lane.items
         while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            if self.linger and self.stats.pending_points < self.batch_points:
+            await lane.wakeup.wait()
+            lane.wakeup.clear()
+            if self.linger and lane.pending < self.batch_points:
                 await asyncio.sleep(self.linger)
-            while self._items:
+            while items:
                 taken: list[_Item] = []
                 count = 0
-                while self._items and count < self.batch_points:
-                    item = self._items.popleft()
+                while items and count < self.batch_points:
+                    item = items.popleft()
                     taken.append(item)
                     count += len(item.rows)
                 await self._write(taken, count)
                 self.stats.pending_points -= count
-                self._finished += len(taken)
+                lane.pending -= count
+                lane.finished += len(taken)
                 async with self._room:
                     self._room.notify_all()
 
     async def _write(self, taken: list[_Item], count: int) -> None:
         batch = [row for item in taken for row in item.rows]
         error: BaseException | None = None
+        lock = self.write_lock if len(self._lanes) == 1 else contextlib.nullcontext()
         for attempt in range(_RETRIES):
             try:
-                async with self.write_lock:
+                async with lock:
                     await self.store.write_rows(batch)
             except asyncio.CancelledError:
                 raise
@@ -176,17 +205,19 @@ class IngestQueue:
 
     async def flush(self) -> None:
         """Wait until everything queued so far is stored (or given up on)."""
-        if self._room is None or self._task is None or self._task.done():
+        running = [lane for lane in self._lanes if lane.task is not None and not lane.task.done()]
+        if self._room is None or not running:
             return
-        target = self._queued
+        targets = [(lane, lane.queued) for lane in running]
         async with self._room:
-            await self._room.wait_for(lambda: self._finished >= target)
+            await self._room.wait_for(lambda: all(lane.finished >= n for lane, n in targets))
 
     async def close(self) -> None:
-        """Store what is queued, then stop the writer."""
+        """Store what is queued, then stop the writers."""
         await self.flush()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for lane in self._lanes:
+            if lane.task is not None:
+                lane.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lane.task
+                lane.task = None

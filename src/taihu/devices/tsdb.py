@@ -61,6 +61,8 @@ class Sample:
 class TimeSeriesStore(Protocol):
     """Where telemetry is kept."""
 
+    writers: int  # batches worth writing at once (the ingest queue's lanes)
+
     async def write(self, batch: Sequence[tuple[int, Point]]) -> int:
         """Store ``(device id, point)`` pairs durably; returns how many points were new."""
 
@@ -176,6 +178,8 @@ def latest_rows(rows: Sequence[Row]) -> list[Row]:
 
 class _SqlStore:
     """The store on the platform's relational database."""
+
+    writers = 1  # SQLite: one writer at a time; a second would wait for the database's lock
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -394,6 +398,11 @@ class PostgresStore(_SqlStore):
 
     Points live in week partitions (see ``taihu.devices.partitions``).
     """
+
+    # Two batches at once: one prepared in Python while the other is in the database. Each
+    # device's rows go to one writer and every upsert takes its row locks in sorted order, so
+    # two writers never deadlock.
+    writers = 2
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)

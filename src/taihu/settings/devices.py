@@ -32,6 +32,13 @@ class MqttSettings(BaseSettings):
     max_connections_per_token: int = Field(
         default=5, ge=1, description="Concurrent connections allowed per device access token."
     )
+    ingest_writers: int = Field(
+        default=0,
+        ge=0,
+        le=16,
+        description="Batches of device data written at once; 0: the database's own "
+        "(1 on SQLite, 2 on PostgreSQL).",
+    )
     tls_cert: Path | None = Field(
         default=None, description="PEM certificate chain; with TLS_KEY the listener speaks TLS."
     )
