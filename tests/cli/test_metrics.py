@@ -31,14 +31,14 @@ MALFORMED = 'taihu_device_rejects_total{reason="malformed",transport="mqtt"} 1.0
 def test_every_metric_of_the_code_base_works_in_multiprocess_mode() -> None:
     # A custom collector or an Info metric is invisible in the sum over workers; a gauge must
     # say how processes combine (the default, "all", keeps one series per pid forever).
-    for collector in list(REGISTRY._collector_to_names):  # noqa: SLF001 - no public listing
+    for collector in list(REGISTRY._collector_to_names):  # no public listing
         if not isinstance(collector, MetricWrapperBase):
             module = type(collector).__module__
             assert collector is BUILD_INFO or module.startswith("prometheus_client."), collector
             continue
         assert isinstance(collector, Counter | Gauge | Histogram | Summary), collector
         if isinstance(collector, Gauge):
-            assert collector._multiprocess_mode != "all", collector  # noqa: SLF001
+            assert collector._multiprocess_mode != "all", collector
 
 
 def _reject_one_malformed_message(mqtt_port: int, token: str) -> None:
@@ -105,7 +105,8 @@ def test_one_process_keeps_its_own_registry_and_shares_no_files(
             text = client.get(f"{url}/metrics").text
         server.interrupt()
     match = HEALTHZ.search(text)
-    assert match and float(match.group(1)) == 3
+    assert match
+    assert float(match.group(1)) == 3
     assert "process_resident_memory_bytes" in text  # the default registry's process collector
     assert not (tmp_path / "var" / "run" / "metrics").exists()
 

@@ -79,19 +79,19 @@ def share_metrics(path: Path) -> None:
     # prometheus_client picks the value class at import and offers no switch afterwards: every
     # metric already made gets a file-backed value in place, so that module-level references to
     # labelled children (bound once for speed) keep counting into the shared files.
-    for collector in list(REGISTRY._collector_to_names):  # noqa: SLF001 - see above
+    for collector in list(REGISTRY._collector_to_names):
         if isinstance(collector, MetricWrapperBase) and not isinstance(collector, Info | Enum):
             _revalue(collector)
 
 
 def _revalue(metric: MetricWrapperBase) -> None:
-    if not metric._labelnames:  # noqa: SLF001 - prometheus_client has no public reset
-        metric._metric_init()  # noqa: SLF001
+    if not metric._labelnames:  # prometheus_client has no public reset
+        metric._metric_init()
         return
-    with metric._lock:  # noqa: SLF001
-        children = list(metric._metrics.values())  # noqa: SLF001
+    with metric._lock:
+        children = list(metric._metrics.values())
     for child in children:
-        child._metric_init()  # noqa: SLF001
+        child._metric_init()
 
 
 def metrics_registry() -> CollectorRegistry:

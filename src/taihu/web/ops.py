@@ -16,6 +16,7 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["operations"])
 
+
 @router.get(
     "/healthz",
     summary="Liveness",
