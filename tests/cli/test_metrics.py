@@ -8,6 +8,7 @@ all, and the supervisor's MQTT hub too. A role process without HTTP gets a liste
 from __future__ import annotations
 
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -75,11 +76,15 @@ def test_two_workers_answer_metrics_summed_over_every_process(
         with ThreadPoolExecutor(max_workers=8) as pool:
             assert list(pool.map(get, range(REQUESTS))) == [200] * REQUESTS
         _reject_one_malformed_message(mqtt_port, token)  # counted by the supervisor's hub
-        files = sorted(p.name for p in (tmp_path / "var" / "run" / "metrics").iterdir())
-        scrapes = []
         with http() as client:
-            for _ in range(6):  # new connections: whichever worker answers, the same sum
-                scrapes.append(client.get(f"{url}/metrics").text)
+            deadline = time.monotonic() + DEADLINE
+            # The count follows the PUBACK in the hub's loop: wait for it, then scrape.
+            while MALFORMED not in client.get(f"{url}/metrics").text:
+                assert time.monotonic() < deadline, server.output
+                time.sleep(0.1)
+            # New connections: whichever worker answers, the same sum.
+            scrapes = [client.get(f"{url}/metrics").text for _ in range(6)]
+        files = sorted(p.name for p in (tmp_path / "var" / "run" / "metrics").iterdir())
         server.interrupt()
     for text in scrapes:
         match = HEALTHZ.search(text)

@@ -48,6 +48,10 @@ class _BuildInfo(Collector):
             "taihu_build", "Version of the running Taihu", value={"version": __version__}
         )
 
+    def describe(self) -> Iterator[Metric]:
+        """The same: a registry checks its names against the others' when it registers it."""
+        return self.collect()
+
 
 BUILD_INFO = _BuildInfo()
 REGISTRY.register(BUILD_INFO)
@@ -75,7 +79,7 @@ def share_metrics(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)  # a previous run's files would add to this one's
     path.mkdir(parents=True, exist_ok=True)
     os.environ[MULTIPROCESS_DIR_VARIABLE] = str(path)
-    values.ValueClass = values.MultiProcessValue()
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
     # prometheus_client picks the value class at import and offers no switch afterwards: every
     # metric already made gets a file-backed value in place, so that module-level references to
     # labelled children (bound once for speed) keep counting into the shared files.
@@ -85,13 +89,14 @@ def share_metrics(path: Path) -> None:
 
 
 def _revalue(metric: MetricWrapperBase) -> None:
-    if not metric._labelnames:  # prometheus_client has no public reset
-        metric._metric_init()
+    # prometheus_client has no public reset, and leaves these untyped.
+    if not metric._labelnames:
+        metric._metric_init()  # type: ignore[no-untyped-call]
         return
     with metric._lock:
         children = list(metric._metrics.values())
     for child in children:
-        child._metric_init()
+        child._metric_init()  # type: ignore[no-untyped-call]
 
 
 def metrics_registry() -> CollectorRegistry:
@@ -102,7 +107,7 @@ def metrics_registry() -> CollectorRegistry:
         return REGISTRY
     if _shared_registry is None:
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path)  # reads the files at each scrape
+        MultiProcessCollector(registry, path)  # type: ignore[no-untyped-call]  # reads at each scrape
         registry.register(BUILD_INFO)
         _shared_registry = registry
     return _shared_registry
@@ -116,4 +121,4 @@ def metrics_text() -> bytes:
 def process_exited(pid: int) -> None:
     """Forget the live gauges of a process that ended (multiprocess mode only)."""
     if shared():
-        mark_process_dead(pid)
+        mark_process_dead(pid)  # type: ignore[no-untyped-call]
