@@ -19,6 +19,7 @@ import signal
 import socket
 from typing import Protocol
 
+from taihu.cli.metrics import listen_for_metrics
 from taihu.core import Clock, Database, SystemClock
 from taihu.core.commands import console, database_for, fail
 from taihu.devices import BusNode, DeviceHub
@@ -40,6 +41,7 @@ def serve_roles(
     handle_sockets: tuple[socket.socket, socket.socket] | None,
 ) -> None:
     """Run this process's roles until SIGTERM or SIGINT."""
+    listen_for_metrics(settings)  # no HTTP server here: Prometheus scrapes this listener
     try:
         asyncio.run(_serve(settings, mqtt_socket, handle_sockets))
     except ConnectionError as exc:  # the message bus: say which setting, not a traceback

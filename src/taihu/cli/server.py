@@ -18,8 +18,10 @@ from typing import Literal
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from taihu.cli.metrics import listen_for_metrics
 from taihu.core import SystemClock
 from taihu.core.commands import console, database_for, fail
+from taihu.core.metrics import metrics_dir, process_exited, share_metrics
 from taihu.devices import SPARKPLUG_STATUS_FILE, BusNode, DeviceHub, SparkplugHost
 from taihu.identifiers import (
     Filer,
@@ -276,11 +278,16 @@ def serve_http(
     workers = settings.http.workers
     common = UVICORN_OPTIONS
     if workers == 1:
+        listen_for_metrics(settings)
         app = create_app(settings, mqtt_socket=mqtt_socket, handle_sockets=handle_sockets)
         tune_collector()
         config = uvicorn.Config(app, **common)  # type: ignore[arg-type]
         uvicorn.Server(config).run(sockets=[sock])
         return
+    # Before any thread or worker starts: the supervisor's hub and Handle threads and every
+    # worker count into files that each worker's /metrics sums (core/metrics.py).
+    share_metrics(metrics_dir(settings.data_dir))
+    listen_for_metrics(settings)
     # Worker processes build their own application from the environment, so the effective
     # settings travel there as TAIHU_ variables.
     os.environ.update(_as_environment(settings, port))
@@ -311,7 +318,36 @@ def serve_http(
         timeout_worker_healthcheck=_WORKER_HEALTHCHECK_SECONDS,
         **common,  # type: ignore[arg-type]
     )
-    Multiprocess(config, sockets=[sock]).run()
+    _Workers(config, sockets=[sock]).run()
+
+
+class _Workers(Multiprocess):
+    """uvicorn's supervisor of the workers, which also forgets the live gauges of dead ones."""
+
+    def _watching(self) -> set[int]:
+        return {pid for process in self.processes if (pid := process.pid) is not None}
+
+    def _forget(self, before: set[int]) -> None:
+        for pid in before - self._watching():
+            process_exited(pid)
+
+    def keep_subprocess_alive(self) -> None:
+        """Replace dead workers (uvicorn) and forget their gauges."""
+        before = self._watching()
+        super().keep_subprocess_alive()
+        self._forget(before)
+
+    def handle_signals(self) -> None:
+        """Act on signals (uvicorn: SIGHUP restarts, SIGTTOU retires workers), then forget."""
+        before = self._watching()
+        super().handle_signals()
+        self._forget(before)
+
+    def join_all(self) -> None:
+        """Wait for every worker at shutdown, then forget their gauges."""
+        super().join_all()
+        for pid in self._watching():
+            process_exited(pid)
 
 
 def _as_environment(settings: Settings, port: int) -> dict[str, str]:

@@ -34,6 +34,7 @@ from taihu.settings.platform import (
     DatabaseSettings,
     HttpSettings,
     LogSettings,
+    MetricsSettings,
     SecuritySettings,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "HandleSettings",
     "HttpSettings",
     "LogSettings",
+    "MetricsSettings",
     "MonitorSettings",
     "MqttSettings",
     "NodeSettings",

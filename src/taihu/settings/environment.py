@@ -27,6 +27,7 @@ from taihu.settings.platform import (
     DatabaseSettings,
     HttpSettings,
     LogSettings,
+    MetricsSettings,
     SecuritySettings,
 )
 
@@ -52,6 +53,7 @@ _SECTIONS = frozenset(
         "alarms",
         "sparkplug",
         "cluster",
+        "metrics",
         "reporting",
     }
 )
@@ -83,6 +85,7 @@ class Settings(BaseSettings):
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
     sparkplug: SparkplugSettings = Field(default_factory=SparkplugSettings)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @property
     def database_url(self) -> str:

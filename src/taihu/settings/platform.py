@@ -66,6 +66,19 @@ class HttpSettings(BaseSettings):
         return value
 
 
+class MetricsSettings(BaseSettings):
+    """A Prometheus listener of its own, for processes that serve no HTTP (roles)."""
+
+    model_config = SettingsConfigDict(env_prefix="TAIHU_METRICS_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="Address the metrics listener binds.")
+    port: int = Field(
+        default=0, ge=0, le=65535,
+        description="Port of a /metrics listener of this process's own; 0: none (the HTTP "
+        "server's /metrics answers).",
+    )  # fmt: skip
+
+
 class LogSettings(BaseSettings):
     """How the platform logs."""
 

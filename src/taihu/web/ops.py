@@ -6,17 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Info, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
-from taihu import __version__
 from taihu.core import RuntimeDep, schema_state
+from taihu.core.metrics import metrics_text
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["operations"])
-
-Info("taihu_build", "Version of the running Taihu").info({"version": __version__})
 
 
 @router.get(
@@ -75,12 +73,13 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
-    description="Text exposition format, per process.",
+    description="Text exposition format: this process's metrics, or with several workers the "
+    "sum over the server's processes (supervisor and workers).",
     response_class=Response,
     responses={200: {"content": {"text/plain": {"example": "taihu_http_requests_total{…} 12.0"}}}},
 )
 async def metrics() -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
 
 _DOCS_PAGE = """<!doctype html>
