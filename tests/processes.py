@@ -6,21 +6,29 @@ spawned, whatever the test did.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
+
+from taihu.core import Database
+from tests.conftest import TEST_SECRET
 
 # An upper bound on every wait, never an expectation of how fast things are: generous, since a
 # machine shared by several test runs can take minutes for what takes seconds alone (`taihu demo
@@ -31,6 +39,47 @@ DEADLINE = 600.0
 NO_NATS_SERVER = shutil.which("nats-server") is None and not os.environ.get("CI")
 SERVING = re.compile(r"HTTP console and APIs on (http://127\.0\.0\.1:(\d+))")
 NATS_LISTENING = re.compile(r"Listening for client connections on 127\.0\.0\.1:(\d+)")
+
+
+def taihu_env(database_url: str, data_dir: Path) -> dict[str, str]:
+    """The environment of `taihu` processes on a test's database: no TAIHU_ of ours, plain text."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAIHU_")}
+    env.pop("FORCE_COLOR", None)
+    env.update(
+        TAIHU_ENV="test", TAIHU_DATABASE_URL=database_url, TAIHU_DATA_DIR=str(data_dir),
+        TAIHU_SECRET_KEY=TEST_SECRET, PYTHONUNBUFFERED="1", NO_COLOR="1",
+    )  # fmt: skip
+    return env
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (free when asked)."""
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def until(check: Callable[[], bool], what: str) -> None:
+    """Poll ``check`` until it holds; a failure naming ``what`` at the deadline."""
+    deadline = time.monotonic() + DEADLINE
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {DEADLINE:.0f} s: {what}")
+        time.sleep(0.1)  # a polling interval, not a wait for something to have happened
+
+
+def query(database_url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """The rows of one SQL query on a test's database (from outside the processes under test)."""
+
+    async def _run() -> list[tuple[Any, ...]]:
+        db = Database(database_url)
+        try:
+            async with db.session() as session:
+                return [tuple(r) for r in await session.execute(sa.text(sql), params)]
+        finally:
+            await db.dispose()
+
+    return asyncio.run(_run())
 
 
 def http() -> httpx.Client:
@@ -144,10 +193,10 @@ def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
 
 
 @contextlib.contextmanager
-def nats_server(store: Path) -> Iterator[str]:
-    """A JetStream-enabled nats-server on a free loopback port; its URL."""
+def _nats(*args: str) -> Iterator[Taihu]:
+    """A nats-server with these arguments, its output read like a `taihu` process's."""
     with subprocess.Popen(
-        ["nats-server", "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", str(store)],
+        ["nats-server", *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -156,8 +205,101 @@ def nats_server(store: Path) -> Iterator[str]:
     ) as process:
         server = Taihu(process)
         try:
-            port = server.wait_for(NATS_LISTENING).group(1)
-            server.wait_for("Server is ready")
-            yield f"nats://127.0.0.1:{port}"
+            yield server
         finally:
             server.finish()
+
+
+@contextlib.contextmanager
+def nats_server(store: Path) -> Iterator[str]:
+    """A JetStream-enabled nats-server on a free loopback port; its URL."""
+    with _nats("-js", "-a", "127.0.0.1", "-p", "-1", "-sd", str(store)) as server:
+        port = server.wait_for(NATS_LISTENING).group(1)
+        server.wait_for("Server is ready")
+        yield f"nats://127.0.0.1:{port}"
+
+
+@dataclass
+class NatsNode:
+    """One node of a test's NATS cluster: its name, client URL and monitoring port."""
+
+    name: str
+    url: str
+    monitor: int
+    server: Taihu
+
+    def jsz(self, **params: str) -> dict[str, Any]:
+        """The node's JetStream report (``/jsz``); empty while it does not answer."""
+        try:
+            with http() as client:
+                answer = client.get(f"http://127.0.0.1:{self.monitor}/jsz", params=params)
+                return dict(answer.json()) if answer.status_code == 200 else {}
+        except (httpx.HTTPError, ValueError):
+            return {}
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to its peers or clients, its store left as it was."""
+        self.server.process.kill()
+        self.server.process.wait(timeout=DEADLINE)
+
+
+@dataclass
+class NatsCluster:
+    """A JetStream cluster of nats-server processes on loopback."""
+
+    nodes: list[NatsNode]
+
+    @property
+    def urls(self) -> str:
+        """Every node's client URL, as TAIHU_CLUSTER_NATS_URLS takes them."""
+        return ",".join(node.url for node in self.nodes)
+
+    def alive(self) -> list[NatsNode]:
+        """The nodes still running."""
+        return [node for node in self.nodes if node.server.process.poll() is None]
+
+    def formed(self) -> bool:
+        """Whether every node agrees on a JetStream meta leader that sees every other current."""
+        reports = {node.name: node.jsz().get("meta_cluster") or {} for node in self.nodes}
+        leaders = {report.get("leader") for report in reports.values()}
+        if len(leaders) != 1 or (leader := leaders.pop()) not in reports:
+            return False
+        peers = reports[leader].get("replicas") or []  # only the leader lists them
+        return len(peers) == len(self.nodes) - 1 and all(peer.get("current") for peer in peers)
+
+    def stream_leader(self, stream: str) -> NatsNode | None:
+        """The node leading a stream's replicas (where its publishes are stored first)."""
+        for node in self.alive():
+            for account in node.jsz(accounts="true", streams="true").get("account_details", []):
+                for detail in account.get("stream_detail") or []:
+                    leader = (detail.get("cluster") or {}).get("leader")
+                    if detail.get("name") == stream and leader:
+                        return next((n for n in self.nodes if n.name == leader), None)
+        return None
+
+
+@contextlib.contextmanager
+def nats_cluster(store: Path, size: int = 3, *, formed: bool = True) -> Iterator[NatsCluster]:
+    """A JetStream cluster of ``size`` nodes on loopback, each with its own store.
+
+    With ``formed``, once the nodes have elected a meta leader that sees them all (a stream of
+    ``size`` replicas can be created); else as soon as each node is up.
+    """
+    # Each node lists every other's route port: JetStream sizes its meta group from the routes.
+    ports = [(free_port(), free_port(), free_port()) for _ in range(size)]  # client, route, http
+    with contextlib.ExitStack() as stack:
+        nodes: list[NatsNode] = []
+        for i, (client, route, monitor) in enumerate(ports):
+            routes = ",".join(f"nats://127.0.0.1:{r}" for _, r, _ in ports if r != route)
+            server = stack.enter_context(_nats(
+                "-js", "-n", f"n{i}", "-a", "127.0.0.1", "-p", str(client), "-m", str(monitor),
+                "-sd", str(store / f"n{i}"), "--cluster_name", "taihu-test",
+                "--cluster", f"nats://127.0.0.1:{route}", "--routes", routes,
+            ))  # fmt: skip
+            nodes.append(NatsNode(f"n{i}", f"nats://127.0.0.1:{client}", monitor, server))
+        for node in nodes:
+            node.server.wait_for("Server is ready")
+        cluster = NatsCluster(nodes)
+        if formed:
+            until(cluster.formed, "a JetStream meta leader seeing every node")
+        yield cluster

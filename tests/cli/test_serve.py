@@ -30,7 +30,7 @@ from taihu.identifiers.handle import SECKEY_TYPE, Handle
 from taihu.identifiers.records import load_record
 from taihu.identifiers.registration.seckeys import is_sealed
 from tests.conftest import CODE_A
-from tests.processes import DEADLINE, SERVING, http, run, running
+from tests.processes import DEADLINE, SERVING, free_port, http, run, running
 
 MQTT = re.compile(r"MQTT device transport on mqtt://127\.0\.0\.1:(\d+)")
 
@@ -127,19 +127,27 @@ def test_serve_with_two_workers_starts_both_and_stops_them(
 
 def registered_device(database_url: str) -> tuple[int, str]:
     """A device registered in a new enterprise: its id and access token."""
+    return registered_devices(database_url, 1)[0]
 
-    async def _register() -> tuple[int, str]:
+
+def registered_devices(database_url: str, count: int) -> list[tuple[int, str]]:
+    """``count`` devices registered in one new enterprise: their ids and access tokens."""
+
+    async def _register() -> list[tuple[int, str]]:
         db = Database(database_url)
         try:
             async with db.session() as session:
                 enterprise = await EnterpriseService(session).create(
                     Principal.system("test"), "甲厂", CODE_A
                 )
-            async with db.session() as session:
-                issued = await DeviceService(session).create(
-                    Principal.system("test"), enterprise.id, "meter"
-                )
-            return issued.device.id, issued.token
+            devices = []
+            for i in range(count):
+                async with db.session() as session:
+                    issued = await DeviceService(session).create(
+                        Principal.system("test"), enterprise.id, f"meter {i + 1}" if i else "meter"
+                    )
+                devices.append((issued.device.id, issued.token))
+            return devices
         finally:
             await db.dispose()
 
@@ -212,13 +220,6 @@ def test_serve_role_ingest_without_a_bus_or_with_a_bad_role_exits_saying_why(
     assert result.returncode != 0
     assert "no NATS server answers" in result.stdout
     assert "Traceback" not in result.stdout
-
-
-def free_port() -> int:
-    """A port nothing listens on (free when asked)."""
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_serve_on_a_busy_mqtt_port_exits_naming_the_port_and_the_setting(

@@ -10,24 +10,18 @@ point once, and the rollups count each once (a redelivered batch adds nothing).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import queue
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion
 
-from taihu.core import Database
 from taihu.devices.rollups import PERIODS
 from tests.cli.test_serve import MQTT, registered_device
-from tests.conftest import TEST_SECRET
-from tests.processes import DEADLINE, NO_NATS_SERVER, nats_server, running
+from tests.processes import DEADLINE, NO_NATS_SERVER, nats_server, query, running, taihu_env, until
 
 MESSAGES = 3000
 # Each reading carries its time (ms): from the start of this minute, well inside retention.
@@ -39,13 +33,7 @@ pytestmark = pytest.mark.skipif(NO_NATS_SERVER, reason="no nats-server")
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
     """The environment of the `taihu` processes: the test's database, quiet output."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAIHU_")}
-    env.pop("FORCE_COLOR", None)
-    env.update(
-        TAIHU_ENV="test", TAIHU_DATABASE_URL=database_url, TAIHU_DATA_DIR=str(tmp_path / "var"),
-        TAIHU_SECRET_KEY=TEST_SECRET, PYTHONUNBUFFERED="1", NO_COLOR="1",
-    )  # fmt: skip
-    return env
+    return taihu_env(database_url, tmp_path / "var")
 
 
 class Publisher:
@@ -79,29 +67,9 @@ class Publisher:
         return acks
 
 
-def _query(database_url: str, sql: str, **params: int) -> list[tuple[int, ...]]:
-    async def _run() -> list[tuple[int, ...]]:
-        db = Database(database_url)
-        try:
-            async with db.session() as session:
-                return [tuple(r) for r in await session.execute(sa.text(sql), params)]
-        finally:
-            await db.dispose()
-
-    return asyncio.run(_run())
-
-
-def _until(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {DEADLINE:.0f} s: {what}")
-        time.sleep(0.1)  # a polling interval, not a wait for something to have happened
-
-
 def _count(database_url: str, device_id: int) -> int:
     sql = "SELECT count(*) FROM ts_points WHERE device_id = :d"
-    return _query(database_url, sql, d=device_id)[0][0]
+    return query(database_url, sql, d=device_id)[0][0]
 
 
 def test_every_acknowledged_reading_is_stored_once_after_an_ingest_is_killed(
@@ -124,7 +92,7 @@ def test_every_acknowledged_reading_is_stored_once_after_an_ingest_is_killed(
                 first.wait_for("ready: roles ingest")
                 publisher = Publisher(port, token)
                 publisher.publish_all()
-                _until(lambda: _count(database_url, device_id) > 0, "the first points stored")
+                until(lambda: _count(database_url, device_id) > 0, "the first points stored")
                 first.process.kill()  # SIGKILL: no shutdown, no flush, no last acks
                 first.process.wait(timeout=DEADLINE)
             stored_at_kill = _count(database_url, device_id)
@@ -133,19 +101,19 @@ def test_every_acknowledged_reading_is_stored_once_after_an_ingest_is_killed(
                 acks = publisher.acknowledged()
                 acknowledged = sorted(publisher.sent[mid] for mid, rc in acks.items() if rc == 0)
                 assert len(acknowledged) == MESSAGES, f"refused: {set(acks.values())}"
-                _until(
+                until(
                     lambda: _count(database_url, device_id) >= MESSAGES,
                     f"{MESSAGES} points stored ({_count(database_url, device_id)} so far)",
                 )
                 second.interrupt()
             assert "Traceback" not in second.output, second.output
-    points = _query(
+    points = query(
         database_url,
         "SELECT ts, num FROM ts_points WHERE device_id = :d AND key = 'v' ORDER BY ts",
         d=device_id,
     )
     assert points == [(T0 + i, float(i)) for i in acknowledged]  # each reading once, as sent
-    rollups = _query(
+    rollups = query(
         database_url,
         "SELECT period, sum(count) FROM ts_rollups WHERE device_id = :d AND key = 'v' "
         "GROUP BY period ORDER BY period",

@@ -52,10 +52,17 @@ T = TypeVar("T")
 _IN_FLIGHT = 10_000  # publishes awaiting JetStream's ack before a transport waits (backpressure)
 _FETCH_WAIT = 1.0  # seconds a fetch waits for messages before asking again
 _RETRY_DELAY = 1.0  # seconds before JetStream redelivers a batch the store refused
+_NOT_READY_DELAY = 0.5  # seconds between requests to a JetStream cluster not ready yet
 _ROW_WIDTH = 6
 KIND = "Taihu-Kind"  # header of a message that holds no rows
 ATTRIBUTES = "attributes"  # its value for client attributes: {"device": id, "values": {…}}
 _STORED = True  # the ingest queue's answer for a committed batch
+# What a JetStream cluster that is starting or electing answers (no responders is a 503 too).
+_NOT_READY = (
+    nats.errors.TimeoutError,
+    nats.js.errors.ServiceUnavailableError,
+    nats.js.errors.ServerError,
+)
 
 
 def encode_rows(rows: Sequence[Row]) -> bytes:
@@ -154,7 +161,7 @@ class JetStreamBus:
             urls = ", ".join(s.nats_urls)
             raise ConnectionError(f"no NATS server answers at {urls} (TAIHU_CLUSTER_NATS_URLS) "
                                   f"within {s.connect_timeout:g} s: {exc!r}") from exc  # fmt: skip
-        self.js = self.nc.jetstream(timeout=s.publish_timeout)
+        js = self.js = self.nc.jetstream(timeout=s.publish_timeout)
         config = StreamConfig(
             name=s.stream,
             subjects=[f"{s.subject_prefix}.>"],
@@ -162,12 +169,34 @@ class JetStreamBus:
             num_replicas=s.replicas,
         )
         try:
-            await self.js.add_stream(config)
+            await self._when_ready(f"stream {s.stream}", lambda: js.add_stream(config))
         except nats.js.errors.BadRequestError:
             # Made by another process with other settings: it is kept as it is (an operator's
             # change of replicas goes through `nats stream edit`, not a restart).
             info = await self.js.stream_info(s.stream)
             log.info("stream %s exists with %s replicas", s.stream, info.config.num_replicas)
+
+    async def _when_ready(self, what: str, request: Callable[[], Awaitable[T]]) -> T:
+        """A JetStream API request, asked again while the cluster is not ready for it.
+
+        A NATS cluster started along with us has no JetStream meta leader for a while, or knows
+        fewer peers than the stream's replicas: JetStream then answers 503 or 500, or nothing.
+        Past the connect timeout it is a ``ConnectionError`` (the setting named, no traceback).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.connect_timeout
+        while True:
+            try:
+                return await request()
+            except _NOT_READY as exc:
+                if loop.time() + _NOT_READY_DELAY > deadline:
+                    raise ConnectionError(
+                        f"JetStream did not answer for {what} within "
+                        f"{self.settings.connect_timeout:g} s (TAIHU_CLUSTER_CONNECT_TIMEOUT): "
+                        f"{exc!r}"
+                    ) from exc
+                log.info("JetStream not ready for %s (%r): asking again", what, exc)
+                await asyncio.sleep(_NOT_READY_DELAY)
 
     async def close(self) -> None:
         """Disconnect (publishes and acks are awaited before: nothing is left to flush)."""

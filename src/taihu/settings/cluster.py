@@ -50,7 +50,8 @@ class ClusterSettings(BaseSettings):
     )
     connect_timeout: float = Field(
         default=30.0, gt=0, le=3600,
-        description="Seconds a process waits at start for a NATS server before it stops.",
+        description="Seconds a process waits at start for a NATS server, and again for its "
+        "JetStream cluster to be ready for the stream, before it stops.",
     )  # fmt: skip
     publish_timeout: float = Field(
         default=5.0, gt=0, le=60, description="Seconds a transport waits for JetStream's ack."
