@@ -102,7 +102,7 @@ async def test_two_members_share_and_the_partitions_of_one_that_dies_move_in_a_l
     await eventually(moved, within=10 * LEASE)
     elapsed = time.monotonic() - died
     # Its leases run out within LEASE of its last renewal; b's next round comes a third later.
-    assert elapsed < 2 * LEASE + 1.0, elapsed
+    assert elapsed < 2 * LEASE + 3.0, elapsed  # slack for a loaded machine
     assert b.overlaps == []  # a could fetch none of them any more when b took them
     await b.leases.stop(within=1.0)
     assert b.consuming == set()
@@ -129,7 +129,7 @@ async def test_a_member_that_stops_gives_its_partitions_back_at_once(
     await eventually(moved, within=10 * LEASE)
     # Given back, not run out: b takes them at its next rounds (its list of members still
     # names a until a's heartbeat is gone, which stop() removes too).
-    assert time.monotonic() - stopped < LEASE + 1.0
+    assert time.monotonic() - stopped < LEASE + 3.0
     await b.leases.stop(within=1.0)
 
 
