@@ -1,16 +1,19 @@
 """Device data over NATS JetStream: transports publish, ingest processes consume and store.
 
-    transport ──publish──► stream (file storage, R replicas) ──durable pull consumer──► ingest
-    (PUBACK / HTTP 200 once      subjects PREFIX.PARTITION        (shared by every ingest   │
-     JetStream acked the publish)  PARTITION = device % N          process: queue semantics)  ▼
+    transport ──publish──► stream (file storage, R replicas) ──► consumer per partition ──► ingest
+    (PUBACK / HTTP 200 once      subjects PREFIX.PARTITION       (each leased by one ingest    │
+     JetStream acked the publish)  PARTITION = device % N          process at a time)          ▼
                                                        IngestQueue ─► store ─► commit ─► ack
 
 A transport acknowledges a device only once JetStream has acknowledged the publish, so nothing
 acknowledged lives only in a transport's memory. An ingest process acknowledges JetStream only
 after the batch is committed; if it dies first, JetStream delivers the messages again (after
-``ack_wait``) to another ingest process. Stored twice, a point changes nothing: the store is keyed
-by (device, key, ts), keeps the newest ts as the latest value and rolls up only the rows an
-insert added (``taihu.devices.tsdb``), so order between messages does not change what is stored.
+``ack_wait``) to the process that takes the partition over. Stored twice, a point changes
+nothing: the store is keyed by (device, key, ts), keeps the newest ts as the latest value and
+rolls up only the rows an insert added (``taihu.devices.tsdb``). A device's messages all go to
+one partition, which one process consumes at a time, batch after batch
+(``taihu.devices.bus_partitions``): they are stored in the order sent, so of two values sent for
+one (device, key, ts), or for one client attribute, the last sent is the one kept.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ import nats
 import nats.errors
 import nats.js.errors
 import orjson
+import sqlalchemy as sa
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.api import StorageType, StreamConfig
 
+from taihu.devices.bus_partitions import PartitionLeases, consumer_name, partition_consumers
 from taihu.devices.hub import DeviceHub
 from taihu.devices.ingest import IngestQueue
 from taihu.devices.values import Row
@@ -292,60 +297,115 @@ class BusPublisher:
 
 @dataclass(slots=True)
 class BusIngest:
-    """An ingest process's consumer: fetch, store with the ingest queue, ack after commit."""
+    """An ingest process's consumers: one per leased partition, each storing in stream order.
+
+    Every partition this process leases (``bus_partitions``) has a task of its own: fetch a
+    batch, hand its rows to the ingest queue (shared by all partitions, so one commit carries
+    many), wait until all of it is committed, acknowledge it, fetch the next. A partition is
+    consumed by one process at a time and batch after batch, so a device's messages are stored
+    in the order they were sent, whatever the number of ingest processes.
+    """
 
     bus: JetStreamBus
     queue: IngestQueue
     attributes: Callable[[int, dict[str, Any]], Awaitable[None]]
     on_ready: Callable[[], None] | None = None
-    _task: asyncio.Task[None] | None = None
+    leases: PartitionLeases | None = None
+    _consumers: dict[int, asyncio.Task[None]] = field(default_factory=dict)
 
     async def start(self) -> None:
-        """Bind the durable consumer (created if missing) and start consuming."""
-        js, s = self.bus.js, self.bus.settings
-        assert js is not None, "open the bus first"
-        config = ConsumerConfig(
-            durable_name=s.consumer,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=s.ack_wait,
-            max_ack_pending=max(s.fetch_batch * 8, 1000),
-        )
-        sub = await js.pull_subscribe(
-            f"{s.subject_prefix}.>", durable=s.consumer, stream=s.stream, config=config
-        )
-        self._task = asyncio.get_running_loop().create_task(self._run(sub), name="taihu-bus-ingest")
-        log.info("consuming %s as %s", s.stream, s.consumer)
+        """Create the partitions' consumers if missing, join the ingest processes, consume."""
+        nc, js, s = self.bus.nc, self.bus.js, self.bus.settings
+        assert nc is not None, "open the bus first"
+        assert js is not None
+        await partition_consumers(js, s)
+        self.leases = PartitionLeases(nc, s, take=self._take, give_back=self._give_back)
+        await self.leases.start()
+        log.info("consuming %s as ingest process %s", s.stream, self.leases.member)
         if self.on_ready is not None:
             self.on_ready()
 
-    async def _run(self, sub: JetStreamContext.PullSubscription) -> None:
-        while True:
-            try:
-                messages = await sub.fetch(self.bus.settings.fetch_batch, timeout=_FETCH_WAIT)
-            except nats.errors.TimeoutError:
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a NATS node away: the client reconnects, we ask again
-                log.warning("fetch from JetStream failed: %s", exc)
-                await asyncio.sleep(_FETCH_WAIT)
-                continue
-            await self._store(messages)
+    def _take(self, partition: int) -> None:
+        # A consumer of this partition from an earlier lease may still finish its batch.
+        previous = self._consumers.get(partition)
+        task = asyncio.get_running_loop().create_task(
+            self._consume(partition, previous), name=f"taihu-bus-ingest-{partition}"
+        )
+        self._consumers[partition] = task
+        task.add_done_callback(lambda done: self._forget(partition, done))
+
+    def _forget(self, partition: int, task: asyncio.Task[None]) -> None:
+        if self._consumers.get(partition) is task:
+            del self._consumers[partition]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("partition %d: consumer failed", partition, exc_info=task.exception())
+
+    async def _give_back(self, partition: int) -> None:
+        task = self._consumers.get(partition)
+        if task is not None:
+            await asyncio.wait({task})  # it ends after acknowledging what it fetched
+
+    async def _consume(self, partition: int, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})
+        js, s, leases = self.bus.js, self.bus.settings, self.leases
+        assert js is not None
+        assert leases is not None
+        wait = min(_FETCH_WAIT, s.lease_seconds / 4)  # a fetch ends while the lease is valid
+        failing = False
+        sub = await js.pull_subscribe_bind(durable=consumer_name(s, partition), stream=s.stream)
+        try:
+            while leases.holds(partition):
+                if not leases.valid(partition):  # not renewed lately: fetch nothing new
+                    await asyncio.sleep(wait)
+                    continue
+                try:
+                    messages = await sub.fetch(s.fetch_batch, timeout=wait)
+                except nats.errors.TimeoutError:
+                    continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a NATS node away: the client reconnects, we ask again
+                    if not failing:
+                        log.warning("fetch from partition %d failed: %s", partition, exc)
+                    failing = True
+                    await asyncio.sleep(wait)
+                    continue
+                failing = False
+                try:
+                    await self._store(messages)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("partition %d: a batch not handled", partition)
+                    await asyncio.sleep(_RETRY_DELAY)
+                    for msg in messages:  # what was not acknowledged comes again, in order
+                        with contextlib.suppress(Exception):  # acknowledged already
+                            await msg.nak()
+        finally:
+            with contextlib.suppress(Exception):  # the connection may be gone
+                await sub.unsubscribe()
 
     async def _store(self, messages: list[Msg]) -> None:
-        waiting: list[tuple[Msg, asyncio.Future[bool]]] = []
+        """Store a batch in order; acknowledge it once all is committed.
+
+        After a message that could not be stored, the later ones are given back too (NAK, in
+        order, even if stored): JetStream delivers them again first, and they are stored again
+        after it, so the last sent is still the last stored.
+        """
+        outcomes: list[asyncio.Future[bool] | bool | None] = []  # None: dropped, malformed
+        refused = False
         for msg in messages:
             if msg.metadata.num_delivered > 1:
                 self.bus.stats.redelivered += 1
             try:
                 if msg.headers and msg.headers.get(KIND) == ATTRIBUTES:
                     device_id, values = decode_attributes(msg.data)
-                    if await self._put(device_id, values):
-                        await msg.ack()
-                        self.bus.stats.consumed += 1
-                    else:
-                        await msg.nak(delay=_RETRY_DELAY)
+                    ok = not refused and await self._put(device_id, values)
+                    if ok is None:
+                        await msg.term()
+                    outcomes.append(ok)
+                    refused = refused or ok is False
                     continue
                 rows = decode_rows(msg.data)
             except ValueError as exc:
@@ -353,32 +413,67 @@ class BusIngest:
                 self.bus.stats.malformed += 1
                 log.error("dropped a malformed message on %s: %s", msg.subject, exc)
                 await msg.term()
+                outcomes.append(None)
                 continue
-            waiting.append((msg, await self.queue.submit_rows(rows, _STORED, _not_stored)))
-        for msg, stored in waiting:
-            if await stored:
+            if refused:
+                outcomes.append(False)
+            else:
+                outcomes.append(await self.queue.submit_rows(rows, _STORED, _not_stored))
+        await self._committed(messages, [o for o in outcomes if isinstance(o, asyncio.Future)])
+        given_back = False
+        for msg, outcome in zip(messages, outcomes, strict=True):
+            if outcome is None:
+                continue
+            stored = outcome.result() if isinstance(outcome, asyncio.Future) else outcome
+            if stored and not given_back:
                 await msg.ack()  # after the commit: a crash before it means a redelivery
                 self.bus.stats.consumed += 1
-            else:
-                await msg.nak(delay=_RETRY_DELAY)
+                continue
+            if not given_back:
+                given_back = True
+                await asyncio.sleep(_RETRY_DELAY)  # the store refused: not at once again
+            await msg.nak()  # at once and in order: delivered again before anything newer
 
-    async def _put(self, device_id: int, values: dict[str, Any]) -> bool:
+    async def _committed(self, messages: list[Msg], stored: list[asyncio.Future[bool]]) -> None:
+        """Wait for the commits; while they take long, tell JetStream the batch is in hand.
+
+        Otherwise a slow commit would let JetStream deliver the batch again, and what follows
+        it, to another process, while this one's commit may still land after theirs.
+        """
+        ack_wait = self.bus.settings.ack_wait
+        pending = set(stored)
+        while pending:
+            _, pending = await asyncio.wait(pending, timeout=ack_wait / 3)
+            if pending:
+                for msg in messages:
+                    with contextlib.suppress(Exception):  # connection lost: redelivered anyway
+                        await msg.in_progress()
+
+    async def _put(self, device_id: int, values: dict[str, Any]) -> bool | None:
+        """Store client attributes: True, False to try again, None when it never can."""
         try:
             await self.attributes(device_id, values)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # the database away, the device deleted: told, tried again
+        except sa.exc.IntegrityError as exc:  # the device was deleted: nowhere to keep them
+            log.error("client attributes of device %s dropped: %s", device_id, exc.orig)
+            return None
+        except Exception as exc:  # the database away: told, tried again
             log.warning("client attributes of device %s not stored: %s", device_id, exc)
             return False
         return True
 
     async def stop(self) -> None:
-        """Stop fetching; what was fetched and not acked is delivered again later."""
-        if self._task is not None:
-            self._task.cancel()
+        """Finish and acknowledge the batches under way, give the partitions back, stop.
+
+        What is not acknowledged within the ack wait is delivered again later.
+        """
+        if self.leases is not None:
+            await self.leases.stop(within=self.bus.settings.ack_wait)
+        for task in list(self._consumers.values()):
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
         await self.queue.close()
 
 

@@ -40,14 +40,23 @@ class ClusterSettings(BaseSettings):
         default="taihu.ingest", description="Subjects of device data: PREFIX.PARTITION."
     )
     partitions: int = Field(
-        default=16, ge=1, le=1024, description="Subjects device data is spread over, by device."
-    )
+        default=16, ge=1, le=1024,
+        description="Subjects device data is spread over, by device; each has a durable consumer "
+        "that one ingest process at a time consumes (the unit of ordering and of sharing).",
+    )  # fmt: skip
     replicas: int = Field(
         default=1, ge=1, le=5, description="Copies JetStream keeps of the stream (1, 3 or 5)."
     )
     consumer: str = Field(
-        default="taihu-ingest", description="Durable pull consumer the ingest processes share."
+        default="taihu-ingest",
+        description="Durable pull consumers of the partitions are NAME-PARTITION; a consumer "
+        "NAME (shared by the ingest processes of earlier versions) is taken over at start.",
     )
+    lease_seconds: float = Field(
+        default=6.0, ge=1, le=300,
+        description="Seconds an ingest process keeps a partition without renewing its lease "
+        "(renewed every third of it): a dead process's partitions move within about this.",
+    )  # fmt: skip
     connect_timeout: float = Field(
         default=30.0, gt=0, le=3600,
         description="Seconds a process waits at start for a NATS server, and again for its "
