@@ -121,6 +121,14 @@ async def test_alarm_list_ack_and_clear_by_role(
         "/api/alarms", headers=bureau, params={"severity": "minor", "status": "ACTIVE"}
     )
     assert filtered.json()["total"] == 0
+    for params, total in (
+        ({"enterprise_id": dev.enterprise_id, "severity": "major", "status": "ACTIVE_UNACK"}, 1),
+        ({"enterprise_id": other.id}, 0),
+        ({"device_id": dev.id}, 1),
+        ({"device_id": dev.id + 1000}, 0),
+    ):
+        listed = await client.get("/api/alarms", headers=bureau, params=params)
+        assert listed.json()["total"] == total, params
     # staff read, the enterprise acts
     assert (
         await client.post(f"/api/alarms/{alarm['id']}/ack", json={}, headers=bureau)
@@ -146,6 +154,9 @@ async def test_alarm_list_ack_and_clear_by_role(
         "MAJOR",
         str(dev.id),
     )
+    again = await client.post(f"/api/alarm/{alarm['id']}/ack", headers=dev.headers)
+    assert again.status_code == 200, again.text
+    assert (again.json()["status"], again.json()["id"]["entityType"]) == ("ACTIVE_ACK", "ALARM")
     cleared = await client.post(f"/api/alarm/{alarm['id']}/clear", headers=dev.headers)
     assert cleared.json()["status"] == "CLEARED_ACK"
     history = await client.get(f"/api/alarms/{alarm['id']}/history", headers=bureau)

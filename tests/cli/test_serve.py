@@ -288,6 +288,10 @@ def test_demo_moves_to_the_next_free_port_and_shows_the_sign_in(
         assert int(serving.group(2)) > busy_port
         with http() as client:
             assert client.get(f"{serving.group(1)}/healthz").status_code == 200
+            # The demo loom's identifier links to the port taken, not to the one asked for.
+            record = client.get(f"{serving.group(1)}/api/handles/{DEMO_NODE_PREFIX}.1/LOOM-01")
+        urls = [v["data"]["value"] for v in record.json()["values"] if v["type"] == "URL"]
+        assert [u.rsplit("/", 1)[0] for u in urls] == [f"{serving.group(1)}/public/devices"]
         assert f"port {busy_port} is busy" in demo.output
         # The MQTT port moved on too (it was given the same busy port).
         assert int(MQTT.search(demo.output).group(1)) > busy_port  # type: ignore[union-attr]

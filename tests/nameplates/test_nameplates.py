@@ -161,6 +161,17 @@ async def test_only_the_owners_identifiers(
         assert other.identifier is None
 
 
+async def _stored_unchecked(db: Database, world: World, enterprise_id: int, name: str,
+                            identifier: str) -> Device:  # fmt: skip
+    """A device holding an identifier as older releases stored it at creation: unchecked."""
+    async with db.session() as session:
+        device = (
+            await DeviceService(session, world.clock).create(SYSTEM, enterprise_id, name)
+        ).device
+        device.identifier = identifier
+    return device
+
+
 async def test_an_identifier_claimed_at_creation_proves_nothing(
     client: httpx.AsyncClient, db: Database, setup: Setup, world: World
 ) -> None:
@@ -169,27 +180,66 @@ async def test_an_identifier_claimed_at_creation_proves_nothing(
             sa.select(Enterprise.id).where(Enterprise.credit_code == CODE_B)
         )
         assert their is not None
-        claim = (
-            await DeviceService(session, world.clock).create(
-                SYSTEM, their, "冒名设备", identifier=MINE
-            )
-        ).device
+    claim = await _stored_unchecked(db, world, their, "冒名设备", MINE)
     assert (await client.get(f"/api/public/devices/{claim.id}")).status_code == 404
     assert f"/public/devices/{claim.id}" not in (await client.get(f"/r/{MINE}")).text
     url = f"/api/devices/{setup.device_id}/identifier"
     assert (await client.put(url, json={"identifier": MINE}, headers=setup.owner)).is_success
     assert f'href="/public/devices/{setup.device_id}"' in (await client.get(f"/r/{MINE}")).text
     # Its own enterprise's identifier stored at creation: linking it writes the back link.
-    async with db.session() as session:
-        own = (
-            await DeviceService(session, world.clock).create(
-                SYSTEM, setup.enterprise_id, "电梯-3号楼", identifier="88.118.8/ELV-002"
-            )
-        ).device
+    own = await _stored_unchecked(db, world, setup.enterprise_id, "电梯-3号楼", "88.118.8/ELV-002")
     url = f"/api/devices/{own.id}/identifier"
     linked = await client.put(url, json={"identifier": "88.118.8/ELV-002"}, headers=setup.owner)
     assert linked.status_code == 200
     assert await _urls(client, "88.118.8/ELV-002") == [f"http://taihu.test/public/devices/{own.id}"]
+
+
+async def test_registered_with_its_identifier(
+    client: httpx.AsyncClient, db: Database, setup: Setup
+) -> None:
+    """`identifier` of POST /api/devices links the device, with the link's checks, or registers
+    nothing."""
+
+    async def register(name: str, identifier: str, headers: dict[str, str]) -> httpx.Response:
+        body = {"enterprise_id": setup.enterprise_id, "name": name, "identifier": identifier}
+        return await client.post("/api/devices", json=body, headers=headers)
+
+    made = await register("电梯-3号楼", f" {MINE} ", setup.owner)
+    assert made.status_code == 201, made.text
+    device = made.json()["device"]
+    assert device["identifier"] == MINE
+    page = f"http://taihu.test/public/devices/{device['id']}"
+    assert await _urls(client, MINE) == [page]
+    assert (await client.get(f"/api/public/devices/{device['id']}")).status_code == 200
+
+    refusals = [
+        (THEIRS, setup.owner, 403, "identifier_not_owned"),
+        ("88.118.8/NONE", setup.owner, 404, "handle_not_found"),
+        (MINE, setup.owner, 409, "identifier_linked"),
+        ("no-slash", setup.owner, 400, None),
+        ("88.118.8/ELV-002", setup.stranger, 403, None),  # not the enterprise's user
+    ]
+    for n, (identifier, headers, status, code) in enumerate(refusals):
+        refused = await register(f"拒绝-{n}", identifier, headers)
+        assert refused.status_code == status, (identifier, refused.text)
+        if code is not None:
+            assert refused.json()["error"] == code
+    empty = await register("空标识", "", setup.owner)
+    assert empty.status_code == 422
+    async with db.session() as session:
+        names = set(await session.scalars(sa.select(Device.name)))
+        actions = list(
+            await session.scalars(
+                sa.select(AuditEntry.action)
+                .where(
+                    AuditEntry.entity_type == "device", AuditEntry.entity_id == str(device["id"])
+                )
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert names == {"电梯-1号楼", "电梯-2号楼", "电梯-3号楼"}  # the refused left nothing
+    assert actions == ["device.create", "device.identifier_set"]
+    assert await _urls(client, "88.118.8/ELV-002") == []
 
 
 async def test_a_templated_identifier_takes_the_link(

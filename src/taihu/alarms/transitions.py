@@ -28,6 +28,9 @@ __all__ = [
     "write_raises",
 ]
 
+# PostgreSQL advisory lock taken by every transaction that writes transitions ("taihuALM").
+WRITER_LOCK = 0x7461_6968_7541_4C4D
+
 
 @dataclass(slots=True)
 class Live:
@@ -56,6 +59,23 @@ class Change:
     severity: str
     value: float | None
     at: datetime
+
+
+async def _one_writer(session: Any) -> None:
+    """On PostgreSQL, wait until no other process writes transitions (once per transaction).
+
+    Engines of several processes write the same alarms and presence rows in the orders their
+    readings came in, a flush's kinds interleaved; row locks taken in different orders deadlock.
+    Taken first in each transaction, this lock serializes their flushes as SQLite's write lock
+    does (a flush is a few statements, once per flush interval per process).
+    """
+    if session.bind.dialect.name != "postgresql":
+        return
+    transaction = session.sync_session.get_transaction()
+    if transaction is not None and session.info.get("alarm_writer") is transaction:
+        return
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITER_LOCK)))
+    session.info["alarm_writer"] = session.sync_session.get_transaction()
 
 
 def _insert(session: Any) -> Any:
@@ -101,6 +121,22 @@ async def write_raises(
     """New alarms in one executemany; one already active (another process's) is adopted."""
     if not lives:
         return []
+    await _one_writer(session)
+    # In key order: processes raising the same alarms then take the unique index's entries in
+    # one order, and wait for each other instead of deadlocking (PostgreSQL).
+    return await _write_raises(
+        session, sorted(lives, key=lambda live: (live.device_id, live.rule.id)), enterprise_of,
+        dirty,
+    )  # fmt: skip
+
+
+async def _write_raises(
+    session: Any,
+    lives: list[Live],
+    enterprise_of: dict[int, int],
+    dirty: list[Live],
+    retries: int = 3,
+) -> list[Change]:
     rows = [
         {
             "device_id": live.device_id, "rule_id": live.rule.id, "name": live.rule.name,
@@ -111,7 +147,7 @@ async def write_raises(
         for live in lives
     ]  # fmt: skip
     made = {(d, r): i for i, d, r in await session.execute(_raise_statement(session), rows)}
-    events, changes = [], []
+    events, changes, again = [], [], []
     for live in lives:
         alarm_id = made.get((live.device_id, live.rule.id))
         if alarm_id is None:  # another process has it active: adopt it, count this one
@@ -120,6 +156,9 @@ async def write_raises(
                     Alarm.device_id == live.device_id, Alarm.rule_id == live.rule.id, ACTIVE
                 )
             )
+            if alarm_id is None:  # cleared (PostgreSQL: committed) in between: raise it anew
+                again.append(live)
+                continue
             live.delta += 1
             _mark(live, dirty)
         else:
@@ -134,6 +173,8 @@ async def write_raises(
         live.alarm_id = alarm_id
     if events:
         await session.execute(sa.insert(_EVENTS), events)
+    if again and retries:
+        changes += await _write_raises(session, again, enterprise_of, dirty, retries - 1)
     return changes
 
 
@@ -143,6 +184,7 @@ async def write_clear(
     """Clear an alarm by its rule (unless a person cleared it first)."""
     if live.alarm_id is None:
         return []
+    await _one_writer(session)
     result = await session.execute(
         sa.update(Alarm)
         .where(Alarm.id == live.alarm_id, ACTIVE)
@@ -170,6 +212,7 @@ async def write_escalate(
     """Give an alarm still active its rule's escalated severity (once)."""
     if live.alarm_id is None:
         return []
+    await _one_writer(session)
     severity = live.rule.escalate_to
     result = await session.execute(
         sa.update(Alarm)
@@ -192,6 +235,7 @@ async def write_escalate(
 
 async def write_presence(session: Any, ops: list[tuple[Any, ...]]) -> None:
     """Presence changes: each device's newest state, and every change in its history."""
+    await _one_writer(session)
     latest = {device_id: (state, at) for _, device_id, state, at in ops}
     statement = _insert(session)(_PRESENCE)
     await session.execute(
@@ -209,13 +253,17 @@ async def write_presence(session: Any, ops: list[tuple[Any, ...]]) -> None:
 
 async def write_counts(session: Any, dirty: list[Live], now: datetime) -> None:
     """The counters and last values of active alarms, one executemany."""
-    params = []
+    counted: list[tuple[int, Live, int]] = []
     for live in dirty:
         if live.dirty and live.alarm_id is not None:
-            params.append({"b_id": live.alarm_id, "b_delta": live.delta, "b_value": live.value})
-            live.delta = 0
+            counted.append((live.alarm_id, live, live.delta))
         live.dirty = False
-    if params:
+    if counted:
+        await _one_writer(session)
+        counted.sort(key=lambda c: c[0])  # rows locked in one order, whoever writes
+        params = [
+            {"b_id": i, "b_delta": delta, "b_value": live.value} for i, live, delta in counted
+        ]
         # The table itself, not the mapped class: an executemany of one UPDATE per alarm.
         table = sa.table(
             "alarms", sa.column("id", sa.Integer), sa.column("count", sa.Integer),
@@ -232,3 +280,7 @@ async def write_counts(session: Any, dirty: list[Live], now: datetime) -> None:
             ),
             params,
         )
+        # Only once written (a refused UPDATE keeps them for the next time the alarm is
+        # counted), and less what arrived during the write.
+        for _, live, delta in counted:
+            live.delta -= delta

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from taihu.cli.server import bind_handle_listeners, bind_mqtt, serve_http
+from taihu.cli.server import bind_handle_listeners, bind_http, bind_mqtt, serve_http
 from taihu.core import upgrade
 from taihu.core.commands import console, open_database, run
 from taihu.core.logs import configure_logging
@@ -51,6 +51,16 @@ def _quiet_terminal(data_dir: Path) -> Path:
     return path
 
 
+def _console_url(settings: Settings, port: int) -> str:
+    """Where the demo's console is reached (TAIHU_NOTICES_CONSOLE_URL when set)."""
+    if settings.notices.console_url:
+        return settings.notices.console_url.rstrip("/")
+    host = settings.http.host
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - naming the wildcard, not binding it
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def demo(
     data_dir: Path = typer.Option(
         Path("var/demo"), "--data-dir", help="Where the demo keeps its state."
@@ -87,6 +97,10 @@ def demo(
     console.print(f"Setting up the demo district (about {_SETUP_SECONDS} s) …", highlight=False)
     for name in _DB_FILES:
         (data_dir / name).unlink(missing_ok=True)
+    # Bound before the data is made: the demo's identifiers link to the port actually taken.
+    http_socket = None if no_serve else bind_http(settings, on_busy="next")
+    http_port = settings.http.port if http_socket is None else http_socket.getsockname()[1]
+    base_url = _console_url(settings, http_port)
 
     async def _prepare() -> list[SimulatedDevice]:
         async with open_database(settings, require_current=False) as db:
@@ -102,7 +116,7 @@ def demo(
                 steps = demo_steps(await demo_templates(db))
                 task = progress.add_task("", total=steps)
                 return await seed_demo(
-                    db, settings.security, seckeys=seckeys_for(settings),
+                    db, settings.security, seckeys=seckeys_for(settings), base_url=base_url,
                     progress=lambda name: progress.update(task, advance=1, description=name),
                 )  # fmt: skip
 
@@ -130,4 +144,5 @@ def demo(
             highlight=False,
         )
         handle_sockets = bind_handle_listeners(settings, on_busy="next")
-        serve_http(settings, on_busy="next", mqtt_socket=mqtt_socket, handle_sockets=handle_sockets)
+        serve_http(settings, on_busy="next", mqtt_socket=mqtt_socket,
+                   handle_sockets=handle_sockets, http_socket=http_socket)  # fmt: skip

@@ -49,6 +49,7 @@ __all__ = [
     "UVICORN_OPTIONS",
     "PortBusy",
     "bind_handle_listeners",
+    "bind_http",
     "bind_mqtt",
     "bind_tcp",
     "serve_http",
@@ -123,7 +124,8 @@ def _bind(  # noqa: RET503 - every path ends in a return or in fail(), which exi
     )
 
 
-def _bind_http(settings: Settings, on_busy: Literal["fail", "next"]) -> socket.socket:
+def bind_http(settings: Settings, on_busy: Literal["fail", "next"]) -> socket.socket:
+    """The HTTP listener's socket (bound ahead when something must know the port first)."""
     return _bind(
         settings.http.host, settings.http.port, on_busy, option="--port", setting="TAIHU_HTTP_PORT"
     )
@@ -264,13 +266,15 @@ def serve_http(
     on_busy: Literal["fail", "next"] = "fail",
     mqtt_socket: socket.socket | None = None,
     handle_sockets: tuple[socket.socket, socket.socket] | None = None,
+    http_socket: socket.socket | None = None,
 ) -> None:
     """Serve the platform until interrupted; prints the address actually bound.
 
     With ``mqtt_socket`` the MQTT device transport runs in the same process (and, with one
     worker, in the same event loop as the HTTP server, so the APIs reach connected devices).
+    ``http_socket`` is one ``bind_http`` bound before (else it is bound here).
     """
-    sock = _bind_http(settings, on_busy)
+    sock = http_socket or bind_http(settings, on_busy)
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host
     console.print(f"HTTP console and APIs on [bold]http://{shown_host}:{port}[/]", highlight=False)

@@ -21,8 +21,9 @@ from taihu.demo.chains import DistrictPlan, plan_district, seed_chains
 from taihu.demo.codes import demo_credit_code
 from taihu.demo.data_tasks import seed_data_tasks
 from taihu.demo.devices import SimulatedDevice, seed_devices
-from taihu.demo.identifiers import IDENTIFIER_STEPS, seed_identifiers
+from taihu.demo.identifiers import DEMO_NODE_PREFIX, IDENTIFIER_STEPS, seed_identifiers
 from taihu.demo.monitor import seed_monitor
+from taihu.demo.nameplates import seed_nameplates
 from taihu.demo.notices import seed_notices
 from taihu.demo.programmes import seed_programmes
 from taihu.demo.reporting import seed_reporting
@@ -107,8 +108,12 @@ async def seed_demo(
     seckeys: SecretKeyBox | None = None,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    base_url: str = "http://127.0.0.1:8000",
 ) -> list[SimulatedDevice]:
-    """Fill an empty, migrated database with the demo district; returns its simulated devices."""
+    """Fill an empty, migrated database with the demo district; returns its simulated devices.
+
+    ``base_url`` is the console's address, which the demo devices' identifiers link to.
+    """
     end = now or utcnow()
     clock = FrozenClock(end - timedelta(days=HISTORY_DAYS - 1, hours=end.hour))
     system = Principal.system("demo")
@@ -155,7 +160,10 @@ async def seed_demo(
     # The district's own IIoT service company (the last enterprise) is one of the pool's providers.
     await seed_solutions(db, enterprise_ids, demo_credit_code(len(ENTERPRISE_NAMES) - 1), end)
     await seed_programmes(db, enterprise_ids, end)
-    return await seed_devices(db, enterprise_ids, end)
+    devices = await seed_devices(db, enterprise_ids, end)
+    # The first enterprise's prefix (88.118.1, approved above) names its loom and meter.
+    await seed_nameplates(db, enterprise_ids[0], f"{DEMO_NODE_PREFIX}.1", base_url, end)
+    return devices
 
 
 async def demo_templates(db: Database) -> tuple[ChainSpec, ...]:

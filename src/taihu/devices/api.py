@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, BackgroundTasks, Query, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import Id, PageNumber, PageSize, reader_translation
+from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal
+from taihu.core import N_, Id, InvalidInput, PageNumber, PageSize, reader_translation
 from taihu.devices import device_api, query_api
 from taihu.devices.children import ChildDevices
 from taihu.devices.dependencies import Devices, Hub
@@ -29,7 +30,7 @@ from taihu.devices.schemas import (
 )
 from taihu.devices.service import SCOPES
 
-__all__ = ["router"]
+__all__ = ["LINKER_STATE", "IdentifierLinker", "router"]
 
 router = APIRouter(tags=["devices"])
 router.include_router(device_api.router)
@@ -38,6 +39,24 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     404: {"description": "No such device (or not visible to you)"},
 }
+# The app's state attribute with the ``IdentifierLinker`` that links a new device to the
+# identifier it is registered with: set by the layer that assembles devices and nameplates
+# (``web``), as devices know nothing of identifiers.
+LINKER_STATE = "device_identifier_linker"
+
+
+class IdentifierLinker(Protocol):
+    """Links a device to its identifier in the request's unit of work (nameplates' checks)."""
+
+    async def __call__(
+        self,
+        request: Request,
+        session: AsyncSession,
+        actor: Principal,
+        device_id: int,
+        identifier: str,
+    ) -> None:
+        """Link it, or raise the refusal (the request's unit of work is then rolled back)."""
 
 
 @router.get(
@@ -117,18 +136,37 @@ async def list_devices(
 @router.post(
     "/api/devices",
     summary="Register a device",
-    description="Admins and the enterprise's users. The access token is in the answer, once.",
+    description="Admins and the enterprise's users. The access token is in the answer, once. "
+    "With `identifier`, the device is linked to it as `PUT /api/devices/{device_id}/identifier` "
+    "links it (the same checks and errors; nothing is registered when the link is refused).",
     status_code=status.HTTP_201_CREATED,
     response_model=DeviceCreatedOut,
-    responses={**ERROR_RESPONSES, 409: {"description": "The enterprise has a device so named"}},
+    responses={
+        **ERROR_RESPONSES,
+        403: {"description": "Not the enterprise's, or the identifier is not under its prefix"},
+        404: {"description": "No such enterprise, profile or handle"},
+        409: {
+            "description": "The enterprise has a device so named, or another device carries "
+            "the identifier"
+        },
+    },
 )
 async def create_device(
-    body: DeviceCreateIn, principal: CurrentPrincipal, devices: Devices
+    body: DeviceCreateIn, principal: CurrentPrincipal, devices: Devices, request: Request
 ) -> DeviceCreatedOut:
     issued = await devices.create(
-        principal, body.enterprise_id, body.name, profile=body.profile, gateway=body.gateway,
-        identifier=body.identifier,
-    )  # fmt: skip
+        principal, body.enterprise_id, body.name, profile=body.profile, gateway=body.gateway
+    )
+    if body.identifier is not None:
+        # Stored unchecked it would claim any identifier: only a link proves the device's.
+        linker: IdentifierLinker | None = getattr(request.app.state, LINKER_STATE, None)
+        if linker is None:
+            raise InvalidInput(
+                N_("register the device without an identifier, then link it with "
+                   "PUT /api/devices/<id>/identifier"),
+                code="identifier_not_linkable",
+            )  # fmt: skip
+        await linker(request, devices.session, principal, issued.device.id, body.identifier)
     return DeviceCreatedOut(
         device=DeviceOut.model_validate(issued.device), access_token=issued.token
     )

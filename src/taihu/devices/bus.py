@@ -35,7 +35,12 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 
-from taihu.devices.bus_partitions import PartitionLeases, consumer_name, partition_consumers
+from taihu.devices.bus_partitions import (
+    PartitionLeases,
+    consumer_name,
+    partition_consumers,
+    when_ready,
+)
 from taihu.devices.hub import DeviceHub
 from taihu.devices.ingest import IngestQueue
 from taihu.devices.values import Row
@@ -57,17 +62,11 @@ T = TypeVar("T")
 _IN_FLIGHT = 10_000  # publishes awaiting JetStream's ack before a transport waits (backpressure)
 _FETCH_WAIT = 1.0  # seconds a fetch waits for messages before asking again
 _RETRY_DELAY = 1.0  # seconds before JetStream redelivers a batch the store refused
-_NOT_READY_DELAY = 0.5  # seconds between requests to a JetStream cluster not ready yet
 _ROW_WIDTH = 6
 KIND = "Taihu-Kind"  # header of a message that holds no rows
 ATTRIBUTES = "attributes"  # its value for client attributes: {"device": id, "values": {…}}
 _STORED = True  # the ingest queue's answer for a committed batch
 # What a JetStream cluster that is starting or electing answers (no responders is a 503 too).
-_NOT_READY = (
-    nats.errors.TimeoutError,
-    nats.js.errors.ServiceUnavailableError,
-    nats.js.errors.ServerError,
-)
 
 
 def encode_rows(rows: Sequence[Row]) -> bytes:
@@ -182,26 +181,8 @@ class JetStreamBus:
             log.info("stream %s exists with %s replicas", s.stream, info.config.num_replicas)
 
     async def _when_ready(self, what: str, request: Callable[[], Awaitable[T]]) -> T:
-        """A JetStream API request, asked again while the cluster is not ready for it.
-
-        A NATS cluster started along with us has no JetStream meta leader for a while, or knows
-        fewer peers than the stream's replicas: JetStream then answers 503 or 500, or nothing.
-        Past the connect timeout it is a ``ConnectionError`` (the setting named, no traceback).
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.connect_timeout
-        while True:
-            try:
-                return await request()
-            except _NOT_READY as exc:
-                if loop.time() + _NOT_READY_DELAY > deadline:
-                    raise ConnectionError(
-                        f"JetStream did not answer for {what} within "
-                        f"{self.settings.connect_timeout:g} s (TAIHU_CLUSTER_CONNECT_TIMEOUT): "
-                        f"{exc!r}"
-                    ) from exc
-                log.info("JetStream not ready for %s (%r): asking again", what, exc)
-                await asyncio.sleep(_NOT_READY_DELAY)
+        """A JetStream API request, asked again while the cluster is not ready for it."""
+        return await when_ready(what, request, self.settings.connect_timeout)
 
     async def close(self) -> None:
         """Disconnect (publishes and acks are awaited before: nothing is left to flush)."""
@@ -318,7 +299,8 @@ class BusIngest:
         nc, js, s = self.bus.nc, self.bus.js, self.bus.settings
         assert nc is not None, "open the bus first"
         assert js is not None
-        await partition_consumers(js, s)
+        await when_ready("the partitions' consumers", lambda: partition_consumers(js, s),
+                         s.connect_timeout)  # fmt: skip
         self.leases = PartitionLeases(nc, s, take=self._take, give_back=self._give_back)
         await self.leases.start()
         log.info("consuming %s as ingest process %s", s.stream, self.leases.member)

@@ -42,7 +42,9 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+import nats.errors
 import nats.js.errors
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -58,7 +60,7 @@ from nats.js.kv import KeyValue
 
 from taihu.settings import ClusterSettings
 
-__all__ = ["PartitionLeases", "consumer_name", "partition_consumers", "share"]
+__all__ = ["PartitionLeases", "consumer_name", "partition_consumers", "share", "when_ready"]
 
 log = logging.getLogger("taihu.devices.bus")
 _MEMBER = "member."
@@ -86,6 +88,40 @@ def _ranges(partitions: Sequence[int]) -> str:
         else:
             out.append(str(p))
     return ",".join(out) or "none"
+
+
+_NOT_READY = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+    nats.js.errors.ServerError,
+)
+_NOT_READY_DELAY = 0.5  # seconds between two requests to a JetStream that is not ready
+T = TypeVar("T")
+
+
+async def when_ready(what: str, request: Callable[[], Awaitable[T]], within: float) -> T:
+    """A JetStream API request, asked again while the cluster is not ready for it.
+
+    A NATS cluster started along with us has no JetStream meta leader for a while, or knows
+    fewer peers than a stream's replicas, and a replicated stream just made has no leader yet:
+    JetStream then answers 503 or 500, or nothing. Past ``within`` seconds it is a
+    ``ConnectionError`` (the setting named, no traceback).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            return await request()
+        except _NOT_READY as exc:
+            if loop.time() + _NOT_READY_DELAY > deadline:
+                raise ConnectionError(
+                    f"JetStream did not answer for {what} within {within:g} s "
+                    f"(TAIHU_CLUSTER_CONNECT_TIMEOUT): {exc!r}"
+                ) from exc
+            log.info("JetStream not ready for %s (%r): asking again", what, exc)
+            await asyncio.sleep(_NOT_READY_DELAY)
 
 
 async def partition_consumers(js: JetStreamContext, settings: ClusterSettings) -> None:
@@ -196,15 +232,18 @@ class PartitionLeases:
             deny_delete=True,
             duplicate_window=min(self.ttl, 120.0),
         )
+        timeout = self.settings.connect_timeout
         try:
-            await self.js.add_stream(config)
+            await when_ready("the lease bucket", lambda: self.js.add_stream(config), timeout)
         except nats.js.errors.BadRequestError:  # made with another lease time: follow the settings
             try:
                 await self.js.update_stream(config)
             except nats.js.errors.APIError as exc:
                 log.warning("lease bucket %s kept as it is: %s", self.bucket, exc)
-        self._kv = await self.js.key_value(self.bucket)
-        await self.round()
+        self._kv = await when_ready(
+            "the lease bucket", lambda: self.js.key_value(self.bucket), timeout
+        )
+        await when_ready("the lease bucket", self.round, timeout)  # a new bucket elects its leader
         self._task = asyncio.get_running_loop().create_task(self._run(), name="taihu-bus-leases")
 
     async def _run(self) -> None:

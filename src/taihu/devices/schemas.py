@@ -143,7 +143,14 @@ class DeviceCreateIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     profile: str | None = Field(default=None, max_length=100)
     gateway: bool = False
-    identifier: str | None = Field(default=None, max_length=255)
+    identifier: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="A registered handle under a prefix of the enterprise: the device is linked "
+        "to it (its record gets a `URL` value to the device's public page), as "
+        "`PUT /api/devices/{device_id}/identifier` does",
+    )
 
 
 class DeviceGatewayIn(BaseModel):

@@ -246,9 +246,11 @@ class DeviceService:
         profile: str | None = None,
         gateway: bool = False,
         gateway_id: int | None = None,
-        identifier: str | None = None,
     ) -> IssuedDevice:
-        """Register a device for an enterprise and issue its first access token."""
+        """Register a device for an enterprise and issue its first access token.
+
+        Its identifier is given by linking (``taihu.nameplates``), never stored unchecked here.
+        """
         actor.require_enterprise(enterprise_id)
         if await self.session.get(Enterprise, enterprise_id) is None:
             raise NotFound(
@@ -271,7 +273,7 @@ class DeviceService:
         device = Device(
             enterprise_id=enterprise_id, profile_id=chosen.id, name=name,
             kind="gateway" if gateway else "device", gateway_id=gateway_id,
-            identifier=identifier, created_at=self.clock.now(),
+            created_at=self.clock.now(),
         )  # fmt: skip
         self.session.add(device)
         await self.session.flush()

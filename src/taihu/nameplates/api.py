@@ -6,15 +6,16 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
-from taihu.core import DbSession, Id, RuntimeDep
+from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal
+from taihu.core import DbSession, Id, RuntimeDep, get_runtime
 from taihu.devices import DeviceService
 from taihu.identifiers import Handle, Resolver, identifier_service
 from taihu.nameplates.schemas import IdentifierIn, NameplateOut, PublicDeviceOut, PublicStateIn
 from taihu.nameplates.service import NameplateService
 
-__all__ = ["base_url", "forget_resolved", "router"]
+__all__ = ["base_url", "forget_resolved", "link_new_device", "router"]
 
 router = APIRouter(tags=["devices"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -40,6 +41,15 @@ def forget_resolved(request: Request, handle: str | None) -> None:
 def base_url(request: Request) -> str:
     """The address this request reached the platform at (the proxy's when it is trusted)."""
     return str(request.base_url).rstrip("/")
+
+
+async def link_new_device(
+    request: Request, session: AsyncSession, actor: Principal, device_id: int, identifier: str
+) -> None:
+    """Link a device registered with an identifier (``POST /api/devices``): the same checks."""
+    nameplates = _nameplates(session, get_runtime(request))
+    device = await nameplates.link(actor, device_id, identifier, base_url(request))
+    forget_resolved(request, device.identifier)
 
 
 @router.put(

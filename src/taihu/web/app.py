@@ -39,6 +39,7 @@ from taihu.identifiers import api as identifiers_api
 from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
 from taihu.nameplates import api_router as nameplates_router
+from taihu.nameplates import link_new_device
 from taihu.notices import AlarmMailSender, NoticeJobs, SmtpMailer, sms_gateway
 from taihu.notices import api as notices_api
 from taihu.programmes import api as programmes_api
@@ -212,6 +213,8 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     app.state.templates = build_templates(settings)
     # Programme applications read survey forms through it (programmes do not import surveys).
     setattr(app.state, programmes_api.FORMS_STATE, SurveyAnswers)
+    # A device registered with an identifier is linked to it through nameplates.
+    setattr(app.state, devices_api.LINKER_STATE, link_new_device)
     page_globals.install(app.state.templates.env)
     _install_middleware(app, settings, database, runtime)
     app.mount(
