@@ -318,8 +318,8 @@ class RegistryService:
             )
             applications.update((a.id, a) for a in found)
         questions: dict[str, str] = {}  # path → header, in the order the forms ask them
-        for application in applications.values():
-            for answer in (application.answers or {}).get("rows", []):
+        for held in applications.values():
+            for answer in (held.answers or {}).get("rows", []):
                 questions.setdefault(answer["path"], _question_header(answer))
         sheet = book.create_sheet("answers")
         sheet.append(
@@ -327,9 +327,10 @@ class RegistryService:
              "contact_phone", "summary", "form_id", "instance_id", *questions.values()]
         )  # fmt: skip
         for row in rows:
-            application = applications.get(row.award.application_id or 0)
-            if application is None:
+            behind = applications.get(row.award.application_id or 0)
+            if behind is None:
                 continue
+            application = behind
             answers = application.answers or {}
             given = {a["path"]: a["value"] for a in answers.get("rows", [])}
             form = application.form
@@ -355,4 +356,4 @@ def _question_header(answer: dict[str, Any]) -> str:
     chinese = next((t for k, t in label.items() if k == "zh" or k.endswith("(zh)")), "")
     text = chinese or label.get("default") or next(iter(label.values()), "")
     path = str(answer["path"])
-    return _text(f"{text} [{path}]" if text else path)
+    return str(_text(f"{text} [{path}]" if text else path))
