@@ -202,6 +202,19 @@ async def test_district_sends_back_and_the_enterprise_resubmits(
         "passed",
         "rejected",
     ]
+    # Every step is in the audit log, by whom it was taken.
+    log = await client.get(
+        "/api/audit",
+        params={"action": "programme_application.", "entity_type": "programme_application"},
+        headers=setup.h["bureau"],
+    )
+    assert sorted((e["action"], e["actor"]) for e in log.json()["items"]) == [
+        ("programme_application.apply", "silk"),
+        ("programme_application.pass", "bureau"),
+        ("programme_application.reject", "bureau"),
+        ("programme_application.resubmit", "silk"),
+        ("programme_application.return", "bureau"),
+    ]
 
 
 async def test_enterprise_cannot_review_and_sees_only_its_own(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from datetime import date
 
 import httpx
@@ -12,7 +15,7 @@ from taihu.accounts import Principal, Role
 from taihu.chains import SegmentTag, TagStatus
 from taihu.core import Database, FrozenClock, PermissionDenied
 from taihu.enterprises import Enterprise, townships
-from taihu.programmes import ProgrammeService, RegistryService, holders_by
+from taihu.programmes import ProgrammeService, RegistryService, holders_by, titles_held
 from tests.conftest import CODE_A, CODE_B, World
 from tests.web.test_console import sign_in
 
@@ -125,6 +128,14 @@ async def test_the_api_and_the_registry_page_show_the_breakdown(
     assert 'id="holders-table"' in page.text
     assert "未登记" in page.text  # Loom has no industry class
     assert '"series"' in page.text
+    # The trend: awards per year, one line per programme.
+    found = re.search(r'<script type="application/json" id="trend-data">(.*?)</script>', page.text)
+    assert found
+    trend = json.loads(html.unescape(found[1]))
+    year = clock.now().year
+    assert trend["years"] == [str(year - 4), str(year - 1), str(year)]
+    assert {"name": "星级上云企业", "data": [1, 0, 3]} in trend["series"]
+    assert {"name": "工业互联网试点示范项目", "data": [0, 1, 0]} in trend["series"]
 
 
 async def test_the_bureau_home_counts_the_holders_per_programme(
@@ -142,3 +153,35 @@ async def test_the_bureau_home_counts_the_holders_per_programme(
     assert "两化融合" not in honours  # programmes nobody holds are left out
     await sign_in(client, "silk")
     assert 'id="honours"' not in (await client.get("/")).text
+
+
+async def test_the_wall_counts_titles_in_force_per_level_and_ever(
+    client: httpx.AsyncClient, world: World, db: Database, clock: FrozenClock
+) -> None:
+    ids = await _district(world, db, clock)
+    today = clock.now().date()
+    async with db.session() as session:
+        sme = await ProgrammeService(session, clock).by_key("specialised_sme")
+        registry = RegistryService(session, clock)
+        await registry.register(BUREAU, sme.id, ids[0], grade="little_giant", since=today)
+        await registry.register(BUREAU, sme.id, ids[1], grade="provincial", since=today)
+        # Lapsed long ago: counted in the cumulative figure only.
+        await registry.register(
+            BUREAU, sme.id, ids[2], grade="provincial", since=date(today.year - 5, 3, 1)
+        )
+        titles = {t["key"]: t for t in await titles_held(session, BUREAU, today=today)}
+        with pytest.raises(PermissionDenied):
+            await titles_held(session, Principal("silk", Role.ENTERPRISE), today=today)
+        await session.commit()
+    assert (titles["cloud_stars"]["current"], titles["cloud_stars"]["total"]) == (3, 3)
+    assert titles["cloud_stars"]["levels"] == {"provincial": 3}
+    assert titles["specialised_sme"]["levels"] == {"national": 1, "provincial": 1}
+    assert (titles["specialised_sme"]["current"], titles["specialised_sme"]["total"]) == (2, 3)
+    assert "two_integration" not in titles  # nobody holds it, nor ever did
+    # The wall display carries them in its figures (drawn by wall.js; see the browser test).
+    await world.user("bureau", Role.BUREAU)
+    await sign_in(client, "bureau")
+    wall = await client.get("/wall")
+    assert wall.status_code == 200
+    assert 'id="wall-title-rows"' in wall.text
+    assert '"key": "specialised_sme"' in wall.text or '"key":"specialised_sme"' in wall.text

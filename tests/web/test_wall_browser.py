@@ -65,6 +65,20 @@ def test_wall_display_renders_and_updates_live(tmp_path: Path) -> None:
                 "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
             )
             assert size == [WALL["width"], WALL["height"]], size
+            # The programme titles held (the demo's registry), every row inside its tile on screen.
+            titles = page.locator("#wall-title-rows tr")
+            expect(page.locator("#w-titles")).to_have_text("试点示范与认定")
+            expect(titles.first).to_be_visible()
+            names = titles.locator("td:first-child").all_inner_texts()
+            assert any(n.startswith("星级上云企业") for n in names), names
+            assert any("国家级" in n and "省级" in n for n in names), names  # 专精特新, 小巨人
+            assert int(titles.first.locator("td").nth(2).inner_text()) > 0
+            tile = page.locator(".tile-titles").bounding_box()
+            last = titles.last.bounding_box()
+            assert tile, "the titles' tile has no box"
+            assert last, "the last title row has no box"
+            assert last["y"] + last["height"] <= tile["y"] + tile["height"] <= WALL["height"]
+            assert tile["x"] + tile["width"] <= WALL["width"]
             shot = tmp_path / "wall-zh.png"
             page.screenshot(path=shot)
             assert shot.stat().st_size > 0

@@ -26,7 +26,7 @@ from taihu.programmes import (
     RegistryService,
 )
 
-__all__ = ["seed_programmes"]
+__all__ = ["one_page_pdf", "seed_programmes"]
 
 # programme key, share of the registry holding it, grades cycled over the holders, first year
 _AWARDS: tuple[tuple[str, float, tuple[str, ...], int], ...] = (
@@ -57,7 +57,7 @@ _RETURN_COMMENT = "请补充平台应用前后的对比数据（设备联网数�
 _FORWARDED = "材料齐全，区级审核通过，报市级。"
 
 
-def _pdf(title: str) -> bytes:
+def one_page_pdf(title: str) -> bytes:
     """A one-page PDF saying ``title`` (ASCII): the demo's stand-in for a scanned document."""
     stream = f"BT /F1 18 Tf 72 720 Td ({title}) Tj ET".encode()
     objects = [
@@ -121,8 +121,10 @@ async def seed_programmes(db: Database, named: list[int], end: datetime) -> None
                 system, programme.id, named[index],
                 ApplicationForm("王经理", "0512-63000000", _SUMMARIES[key]),
                 [
-                    ("licence", DocumentUpload("licence.pdf", _pdf("Business licence (demo)"))),
-                    ("application_form", DocumentUpload("form.pdf", _pdf(f"Application: {key}"))),
+                    ("licence",
+                     DocumentUpload("licence.pdf", one_page_pdf("Business licence (demo)"))),
+                    ("application_form",
+                     DocumentUpload("form.pdf", one_page_pdf(f"Application: {key}"))),
                 ],
             )  # fmt: skip
             clock.advance(timedelta(days=3))

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 
 from taihu.accounts import Principal, Role
 from taihu.core import Database, FrozenClock
+from taihu.demo.programmes import one_page_pdf
+from taihu.identifiers import DocumentUpload
 from taihu.solutions import (
     CaseSpec,
     GuideService,
@@ -22,6 +24,7 @@ from taihu.solutions import (
     PoolService,
     ProviderSpec,
     SolutionSpec,
+    SubjectDocuments,
 )
 
 __all__ = ["seed_solutions"]
@@ -111,6 +114,16 @@ async def seed_solutions(
             for name, change, results, year in cases:
                 await pool.add_case(system, row.id, CaseSpec(name, change, results, year))
             clock.advance(timedelta(hours=3))
+        # The district's own company shows its qualification; its first case, the report.
+        documents = SubjectDocuments(session, clock)
+        certificate = one_page_pdf("Qualification (demo)")
+        await documents.add(system, "provider", providers[3].id, [
+            ("certificate", DocumentUpload("qualification.pdf", certificate))
+        ])  # fmt: skip
+        first_case = (await pool.cases([solutions[0].id]))[solutions[0].id][0]
+        await documents.add(system, "case", first_case.id, [
+            ("case_report", DocumentUpload("case-report.pdf", one_page_pdf("Case report (demo)")))
+        ])  # fmt: skip
         guide = GuideSpec(
             "3833", "光纤光缆行业工业互联网应用指南", "IIoT application guide for optical cable",
             _GUIDE, (solutions[0].id, solutions[2].id, solutions[7].id), published=True,

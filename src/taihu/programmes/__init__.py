@@ -28,6 +28,7 @@ from taihu.programmes.statistics import (
     HolderCount,
     holders_by,
     holders_per_programme,
+    titles_held,
 )
 from taihu.programmes.uploads import XLSX, attachment, uploads_of
 
@@ -64,5 +65,6 @@ __all__ = [
     "holders_per_programme",
     "import_awards",
     "list_documents",
+    "titles_held",
     "uploads_of",
 ]

@@ -26,6 +26,8 @@ from taihu.identifiers import MAX_DOCUMENT
 from taihu.programmes.applications import ApplicationForm, ProgrammeApplications
 from taihu.programmes.catalogue import LEVELS, ProgrammeSpec
 from taihu.programmes.documents import list_documents
+from taihu.programmes.form_api import FORMS_STATE, with_forms
+from taihu.programmes.form_api import router as form_router
 from taihu.programmes.models import ProgrammeApplication
 from taihu.programmes.registry import AwardFilter, AwardRow, RegistryService
 from taihu.programmes.registry_import import import_awards
@@ -52,17 +54,6 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     404: {"description": "No such application (or not yours)"},
 }
-# The app's state attribute with the factory of the survey forms' reader (``FormAnswers``): set
-# by the layer that assembles programmes and surveys (``web``), as neither imports the other.
-FORMS_STATE = "programme_forms"
-
-
-def _with_forms(request: Request, session: DbSession, runtime: RuntimeDep) -> ProgrammeApplications:
-    factory = getattr(request.app.state, FORMS_STATE, None)
-    forms = factory(session, runtime.clock) if factory is not None else None
-    return ProgrammeApplications(session, runtime.clock, forms)
-
-
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "Not a valid step for the application's state"}
 }
@@ -209,7 +200,7 @@ async def apply(
     file: Annotated[list[UploadFile | str], File(description="The documents, one per kind")] = [],  # noqa: B006
     instance_id: Annotated[str, Form(max_length=100, examples=["uuid:6f1c0e0a"])] = "",
 ) -> ApplicationOut:
-    applications = _with_forms(request, session, runtime)
+    applications = with_forms(request, session, runtime)
     row = await applications.apply(
         principal,
         programme_id,
@@ -509,3 +500,7 @@ async def import_registry(
             dry_run=dry_run,
         ),
     )
+
+
+# A programme's own application form (its XForm and the applicant's submission).
+router.include_router(form_router)

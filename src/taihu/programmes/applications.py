@@ -109,6 +109,31 @@ class ProgrammeApplications:
             actor, programme.form_id, enterprise_id, instance_id.strip()[:100]
         )
 
+    async def form_for(
+        self, actor: Principal, programme_id: int, enterprise_id: int
+    ) -> tuple[Programme, FormAnswers]:
+        """A programme's survey form, for an enterprise's own users about to apply with it."""
+        actor.require_enterprise(enterprise_id)
+        programme = await self.programmes.get(programme_id)
+        if programme.form_id is None:
+            raise NotFound(
+                N_("{programme} has no form of its own: apply with the built-in fields"),
+                code="no_programme_form",
+                programme=programme.name_en,
+            )
+        if not programme.accepting:
+            raise Conflict(
+                N_("{programme} takes no applications now"),
+                code="programme_closed",
+                programme=programme.name_en,
+            )
+        if self.forms is None:
+            raise InvalidInput(
+                N_("survey forms cannot be read here; apply in the console or through the API"),
+                code="form_unavailable",
+            )
+        return programme, self.forms
+
     async def _step(
         self,
         row: ProgrammeApplication,

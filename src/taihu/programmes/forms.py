@@ -4,7 +4,8 @@ Programmes and surveys are in the same import-linter layer: neither imports the 
 programme names a survey form by its id; the layer that assembles both (``web``) gives
 ``ProgrammeApplications`` a ``FormAnswers`` that reads the applicant's submission of that form.
 The answers are kept with the application as opaque rows (a question's path, its labels by
-language, the answer).
+language, the answer). The same interface serves the programme's form to an applying
+enterprise and takes its submission, whether or not the survey was asked of that enterprise.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any, Protocol
 from taihu.accounts import Principal
 from taihu.core import N_, InvalidInput
 
-__all__ = ["FormAnswers", "check_form_id"]
+__all__ = ["FilePart", "FormAnswers", "check_form_id"]
+
+# An attachment of a submission: file name, content type, bytes.
+FilePart = tuple[str, str, bytes]
 
 _FORM_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
@@ -42,4 +46,19 @@ class FormAnswers(Protocol):
 
         A ``TaihuError`` says why it cannot be used (missing, another enterprise's, a test).
         """
+        ...
+
+    async def xform(self, actor: Principal, form_id: str, enterprise_id: int) -> bytes:
+        """The form's published XForm, for the enterprise's own users."""
+        ...
+
+    async def submit(
+        self,
+        actor: Principal,
+        form_id: str,
+        enterprise_id: int,
+        xml: bytes,
+        parts: list[FilePart],
+    ) -> str:
+        """Store the enterprise's filled form (an OpenRosa instance); its ``instance_id``."""
         ...

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taihu.accounts import Principal, Role, record_audit
 from taihu.core import N_, Clock, Conflict, InvalidInput, SystemClock
 from taihu.enterprises import Enterprise, EnterpriseService
-from taihu.programmes.models import Award, Programme
+from taihu.programmes.models import Award, Programme, ProgrammeApplication
 from taihu.programmes.service import ProgrammeService
 
 __all__ = [
@@ -279,7 +279,8 @@ class RegistryService:
                 "note",
             ]
         )
-        for row in await self.awards(actor, where):
+        rows = await self.awards(actor, where)
+        for row in rows:
             a = row.award
             sheet.append(
                 [
@@ -296,6 +297,63 @@ class RegistryService:
                     a.note,
                 ]
             )
+        await self._answers_sheet(book, rows)
         out = io.BytesIO()
         book.save(out)
         return out.getvalue()
+
+    async def _answers_sheet(self, book: Workbook, rows: list[AwardRow]) -> None:
+        """A second sheet: the application forms behind the awards, one column per question.
+
+        The first sheet keeps the import's layout (an export imports back); upper departments
+        asking for the applicants' answers read them here, keyed by programme, credit code and
+        year. A question's column is headed by its Chinese label and path.
+        """
+        ids = [r.award.application_id for r in rows if r.award.application_id is not None]
+        applications: dict[int, ProgrammeApplication] = {}
+        for start in range(0, len(ids), 500):  # IN lists in chunks (SQLite's variable limit)
+            chunk = ids[start : start + 500]
+            found = await self.session.scalars(
+                sa.select(ProgrammeApplication).where(ProgrammeApplication.id.in_(chunk))
+            )
+            applications.update((a.id, a) for a in found)
+        questions: dict[str, str] = {}  # path → header, in the order the forms ask them
+        for held in applications.values():
+            for answer in (held.answers or {}).get("rows", []):
+                questions.setdefault(answer["path"], _question_header(answer))
+        sheet = book.create_sheet("answers")
+        sheet.append(
+            ["programme", "credit_code", "企业名称", "year", "application", "contact_name",
+             "contact_phone", "summary", "form_id", "instance_id", *questions.values()]
+        )  # fmt: skip
+        for row in rows:
+            behind = applications.get(row.award.application_id or 0)
+            if behind is None:
+                continue
+            application = behind
+            answers = application.answers or {}
+            given = {a["path"]: a["value"] for a in answers.get("rows", [])}
+            form = application.form
+            sheet.append(
+                [row.programme.key, row.enterprise.credit_code, row.enterprise.name,
+                 row.award.year, application.id, *map(_text, (
+                     form.get("contact_name", ""), form.get("contact_phone", ""),
+                     form.get("summary", ""), answers.get("form_id", ""),
+                     answers.get("instance_id", ""), *(given.get(p, "") for p in questions)))]
+            )  # fmt: skip
+
+
+def _text(value: Any) -> Any:
+    """An applicant's answer as a cell: text starting with ``=`` is never taken as a formula."""
+    if isinstance(value, str) and value.startswith("="):
+        return "'" + value
+    return value
+
+
+def _question_header(answer: dict[str, Any]) -> str:
+    """A question's column header: its Chinese label (else any) and its path."""
+    label: dict[str, str] = answer.get("label") or {}
+    chinese = next((t for k, t in label.items() if k == "zh" or k.endswith("(zh)")), "")
+    text = chinese or label.get("default") or next(iter(label.values()), "")
+    path = str(answer["path"])
+    return str(_text(f"{text} [{path}]" if text else path))

@@ -20,7 +20,7 @@ from taihu.core import N_, InvalidInput
 from taihu.enterprises import Enterprise, industry_classes, townships
 from taihu.programmes.models import Award, Programme
 
-__all__ = ["BREAKDOWNS", "HolderCount", "holders_by", "holders_per_programme"]
+__all__ = ["BREAKDOWNS", "HolderCount", "holders_by", "holders_per_programme", "titles_held"]
 
 BREAKDOWNS = ("township", "industry", "chain")
 
@@ -85,6 +85,48 @@ async def holders_per_programme(
         .group_by(Programme.key)
     )
     return {key: int(count) for key, count in rows}
+
+
+async def titles_held(
+    session: AsyncSession, actor: Principal, *, today: date
+) -> list[dict[str, object]]:
+    """Per programme held: enterprises holding it today per level, and ever (累计), by key order.
+
+    What the wall display shows: ``{key, name_zh, name_en, levels: {level: n}, current, total}``;
+    an enterprise counts once per programme and level (a 小巨人 at national level, the other
+    专精特新 holders at provincial).
+    """
+    actor.require_role(Role.BUREAU, Role.AUDITOR)
+    held = sa.func.count(sa.distinct(Award.enterprise_id))
+    per_level = await session.execute(
+        sa.select(Award.programme_id, Award.level, held)
+        .where(_in_force(today))
+        .group_by(Award.programme_id, Award.level)
+    )
+    current = await session.execute(
+        sa.select(Award.programme_id, held).where(_in_force(today)).group_by(Award.programme_id)
+    )
+    ever = await session.execute(
+        sa.select(Award.programme_id, held).where(Award.since <= today).group_by(Award.programme_id)
+    )
+    levels: dict[int, dict[str, int]] = {}
+    for programme_id, level, count in per_level:
+        levels.setdefault(programme_id, {})[level] = int(count)
+    now = {programme_id: int(count) for programme_id, count in current}
+    programmes = await session.scalars(sa.select(Programme).order_by(Programme.id))
+    total = {programme_id: int(count) for programme_id, count in ever}
+    return [
+        {
+            "key": p.key,
+            "name_zh": p.name_zh,
+            "name_en": p.name_en,
+            "levels": levels.get(p.id, {}),
+            "current": now.get(p.id, 0),
+            "total": total[p.id],
+        }
+        for p in programmes
+        if p.id in total
+    ]
 
 
 async def holders_by(

@@ -26,9 +26,11 @@ from taihu.solutions.models import (
     SolutionCase,
     SolutionDocument,
     SolutionTag,
+    SubjectDocument,
 )
 from taihu.solutions.needs import NeedService
 from taihu.solutions.pool import CaseSpec, PoolService, ProviderSpec, SearchQuery, SolutionSpec
+from taihu.solutions.subject_documents import SUBJECTS, SubjectDocuments
 from taihu.solutions.suggestions import Suggested, SuggestionService
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "NEED_STATUSES",
     "OUTCOMES",
     "STATUS_LABELS",
+    "SUBJECTS",
     "CaseSpec",
     "Guide",
     "GuideService",
@@ -60,6 +63,8 @@ __all__ = [
     "SolutionDocuments",
     "SolutionSpec",
     "SolutionTag",
+    "SubjectDocument",
+    "SubjectDocuments",
     "Suggested",
     "SuggestionService",
 ]

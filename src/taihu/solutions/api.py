@@ -10,6 +10,7 @@ from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal
 from taihu.core import MAX_ID, Id
 from taihu.identifiers import MAX_DOCUMENT
 from taihu.programmes import attachment, uploads_of
+from taihu.solutions import subject_api
 from taihu.solutions.deps import Documents, Guides, Needs, Pool, Suggestions
 from taihu.solutions.documents import DOCUMENT_KINDS, MAX_FILES
 from taihu.solutions.guides import GuideSpec
@@ -463,3 +464,7 @@ def _guide(body: GuideIn) -> GuideSpec:
         tuple(body.solution_ids),
         body.published,
     )
+
+
+# The documents of providers and reference cases: routes of their own module, served with these.
+router.include_router(subject_api.router)

@@ -1,4 +1,4 @@
-"""`taihu solution …` commands: the pool's tags, searching it, needs, suggestions."""
+"""`taihu solution …` commands: tags, providers, search, needs, suggestions, guides."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import typer
 
 from taihu.accounts import Principal
 from taihu.core.commands import console, load_settings, open_database, run
+from taihu.solutions.guides import GuideService
 from taihu.solutions.needs import NeedService
 from taihu.solutions.pool import PoolService, SearchQuery
+from taihu.solutions.subject_documents import SubjectDocuments
 from taihu.solutions.suggestions import SuggestionService
 
 __all__ = ["app"]
@@ -90,5 +92,46 @@ def suggest(enterprise: int = typer.Argument(..., help="Enterprise id.")) -> Non
         for s in found:
             reasons = "; ".join(r.render() for r in s.reasons)
             console.print(f"{s.solution.id:>4} {s.solution.title_zh}: {reasons}", highlight=False)
+
+    run(_run())
+
+
+@app.command("providers")
+def providers() -> None:
+    """List the providers: kind, solutions, documents and the registry's credit code."""
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            pool = PoolService(session)
+            rows = await pool.providers()
+            documents = await SubjectDocuments(session).of_many("provider", [p.id for p in rows])
+            lines = [
+                (p, len(await pool.search(SearchQuery(provider_id=p.id))), len(documents[p.id]))
+                for p in rows
+            ]
+        for p, solutions, files in lines:
+            console.print(
+                f"{p.id:>4} {p.kind:<9} {solutions:>3} solutions {files:>3} documents "
+                f"{p.credit_code or '-':<18} {p.name}",
+                highlight=False,
+            )
+
+    run(_run())
+
+
+@app.command("guides")
+def guides() -> None:
+    """List the industry application guides, drafts included."""
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            rows = await GuideService(session).all(Principal.system())
+        for g in rows:
+            state = "published" if g.published else "draft"
+            console.print(
+                f"{g.id:>4} {g.industry_code:<5} {state:<9} {len(g.solution_ids):>3} solutions "
+                f"{g.title_zh}",
+                highlight=False,
+            )
 
     run(_run())

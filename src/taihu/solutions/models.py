@@ -18,6 +18,7 @@ __all__ = [
     "SolutionCase",
     "SolutionDocument",
     "SolutionTag",
+    "SubjectDocument",
 ]
 
 
@@ -101,6 +102,28 @@ class SolutionDocument(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     solution_id: Mapped[int] = mapped_column(
         sa.ForeignKey("solutions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int] = mapped_column(sa.Integer())
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    uploaded_by: Mapped[str] = mapped_column(sa.String(128))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SubjectDocument(Base):
+    """A file of a provider or of a reference case (one of the two); bytes in the row."""
+
+    __tablename__ = "solution_subject_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("solution_providers.id", ondelete="CASCADE"), index=True, default=None
+    )
+    case_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("solution_cases.id", ondelete="CASCADE"), index=True, default=None
     )
     kind: Mapped[str] = mapped_column(sa.String(32))
     filename: Mapped[str] = mapped_column(sa.String(255))

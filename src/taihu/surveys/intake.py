@@ -65,6 +65,9 @@ class Device:
     draft: FormVersion | None = None
     enterprise_id: int | None = None  # a console user filling a web form for its enterprise
     channel: str = "openrosa"
+    # The one form this device fills whether or not the survey is asked of its enterprise (a
+    # programme's application form: any enterprise may apply).
+    form_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +215,9 @@ class Intake:
         )
         user = device.app_user
         enterprise_id = user.enterprise_id if user is not None else device.enterprise_id
-        if enterprise_id is not None:
+        if device.form_id is not None:  # its one form, asked of its enterprise or not
+            query = query.where(Survey.form_id == device.form_id)
+        elif enterprise_id is not None:
             query = query.join(
                 SurveyTarget,
                 sa.and_(
@@ -238,6 +243,19 @@ class Intake:
         if await self.session.get(Enterprise, enterprise_id) is None:
             raise NotFound(N_("no enterprise {id}"), code="enterprise_not_found", id=enterprise_id)
         return Device(name=f"web:{actor.name}", enterprise_id=enterprise_id, channel="web")
+
+    async def form_filler(self, actor: Principal, enterprise_id: int, form_id: str) -> Device:
+        """An enterprise's own user filling one open form for it, asked of it or not.
+
+        For forms any enterprise may fill, such as a programme's application form: the caller
+        (the programmes' routes) has checked that the form is one.
+        """
+        actor.require_enterprise(enterprise_id)
+        if await self.session.get(Enterprise, enterprise_id) is None:
+            raise NotFound(N_("no enterprise {id}"), code="enterprise_not_found", id=enterprise_id)
+        return Device(
+            name=f"web:{actor.name}", enterprise_id=enterprise_id, channel="web", form_id=form_id
+        )
 
     async def web_tester(self, actor: Principal, form_id: str) -> Device:
         """The bureau trying a survey's draft in the browser (submissions marked ``test``)."""

@@ -75,8 +75,10 @@ from taihu.web.pages import identifiers as identifiers_pages
 from taihu.web.pages import monitor as monitor_pages
 from taihu.web.pages import nameplates as nameplate_pages
 from taihu.web.pages import notices as notices_pages
+from taihu.web.pages import programme_form as programme_form_pages
 from taihu.web.pages import programmes as programme_pages
 from taihu.web.pages import reporting as reporting_pages
+from taihu.web.pages import solution_documents as solution_document_pages
 from taihu.web.pages import solutions as solution_pages
 from taihu.web.pages import survey_map as survey_map_pages
 from taihu.web.pages import surveys as survey_pages
@@ -317,12 +319,14 @@ _ROUTERS = (
     contacts_pages.router,
     programmes_api.router,
     programme_pages.router,
+    programme_form_pages.router,
     reporting_api.router,
     data_router,
     reporting_pages.router,
     solutions_api.router,
     solution_pages.router,
     solution_forms.router,
+    solution_document_pages.router,
     console.router,
     home_pages.router,
     wall_pages.router,

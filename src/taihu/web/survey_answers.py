@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal
 from taihu.core import N_, Clock, InvalidInput
-from taihu.surveys import FormVersion, Review
+from taihu.surveys import FormVersion, Intake, Part, Review
 
 __all__ = ["SurveyAnswers", "label_in"]
 
@@ -30,7 +30,31 @@ class SurveyAnswers:
 
     def __init__(self, session: AsyncSession, clock: Clock | None = None) -> None:
         self.session = session
+        self.clock = clock
         self.review = Review(session, clock)
+
+    async def xform(self, actor: Principal, form_id: str, enterprise_id: int) -> bytes:
+        """The published XForm of a form the enterprise fills, asked of it or not."""
+        intake = Intake(self.session, self.clock)
+        _, version = await intake.form(
+            await intake.form_filler(actor, enterprise_id, form_id), form_id
+        )
+        return version.xform.encode()
+
+    async def submit(
+        self,
+        actor: Principal,
+        form_id: str,
+        enterprise_id: int,
+        xml: bytes,
+        parts: list[tuple[str, str, bytes]],
+    ) -> str:
+        """Store the enterprise's submission of the form (audited as ``survey.submit``)."""
+        intake = Intake(self.session, self.clock)
+        device = await intake.form_filler(actor, enterprise_id, form_id)
+        await intake.form(device, form_id)  # the form must be open
+        result = await intake.submit(device, xml, [Part(n, t, c) for n, t, c in parts])
+        return result.submission.instance_id
 
     async def answers(
         self, actor: Principal, form_id: str, enterprise_id: int, instance_id: str

@@ -394,6 +394,22 @@ def _holders_chart(holders: list[Any], programmes: list[Any], language: str) -> 
     return {"groups": list(groups.values()), "series": series}
 
 
+def _trend_chart(counts: list[dict[str, Any]], language: str) -> dict[str, Any]:
+    """Awards per year, one line per programme (its levels summed): the trend reports quote."""
+    english = language.startswith("en")
+    years = sorted({c["year"] for c in counts})
+    per: dict[str, dict[int, int]] = {}
+    names: dict[str, str] = {}
+    for c in counts:
+        names[c["programme"]] = c["name_en"] if english else c["name_zh"]
+        by_year = per.setdefault(c["programme"], {})
+        by_year[c["year"]] = by_year.get(c["year"], 0) + c["count"]
+    series = [
+        {"name": names[key], "data": [per[key].get(y, 0) for y in years]} for key in sorted(per)
+    ]
+    return {"years": [str(y) for y in years], "series": series}
+
+
 async def _registry(
     request: Request,
     who: SessionInfo,
@@ -410,6 +426,7 @@ async def _registry(
         session, who.principal, by, today=runtime.clock.now().date(),
         programme_id=where.programme_id,
     )  # fmt: skip
+    counts = await registry.counts(who.principal)
     return _page(
         request,
         "programmes/registry.html",
@@ -423,7 +440,8 @@ async def _registry(
         holders_chart=_holders_chart(holders, programmes, current_language.get()),
         awards=await registry.awards(who.principal, where),
         expiring=await registry.awards(who.principal, expiring_days=days),
-        counts=await registry.counts(who.principal),
+        counts=counts,
+        trend_chart=_trend_chart(counts, current_language.get()),
         importer=may(who.principal, Permission.REVIEW_PROGRAMMES),
         **context,
     )

@@ -38,12 +38,13 @@ from taihu.solutions import (
     PoolService,
     SearchQuery,
     SolutionDocuments,
+    SubjectDocuments,
     SuggestionService,
 )
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import current_language, gettext_
 
-__all__ = ["denied", "pool_context", "router", "submit"]
+__all__ = ["denied", "pool_context", "provider_page", "router", "solution_page", "submit"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,6 +64,15 @@ async def pool_context(session: DbSession, runtime: RuntimeDep) -> dict[str, Any
         "industry_name": lambda c: (
             industry_classes()[c].name(current_language.get()) if c in industry_classes() else c
         ),
+    }
+
+
+def _document_context() -> dict[str, Any]:
+    """What a page with documents and their upload form needs."""
+    return {
+        "document_kinds": DOCUMENT_KINDS,
+        "document_label": lambda k: gettext_(DOCUMENT_LABELS.get(k) or k),
+        "max_mb": MAX_DOCUMENT >> 20,
     }
 
 
@@ -156,17 +166,19 @@ async def solution_page(
     except TaihuError as exc:
         return denied(request, who, exc)
     provider = await pool.provider(solution.provider_id)
+    cases = (await pool.cases([solution.id]))[solution.id]
     return render_page(
         request,
         "solutions/solution.html",
         who,
         s=solution,
         provider=provider,
-        cases=(await pool.cases([solution.id]))[solution.id],
+        cases=cases,
+        case_documents=await SubjectDocuments(session, runtime.clock).of_many(
+            "case", [c.id for c in cases]
+        ),
         documents=await SolutionDocuments(session, runtime.clock).all(solution.id),
-        document_kinds=DOCUMENT_KINDS,
-        document_label=lambda k: gettext_(DOCUMENT_LABELS.get(k) or k),
-        max_mb=MAX_DOCUMENT >> 20,
+        **_document_context(),
         editor=pool.may_edit(who.principal, provider),
         error=error,
         status_code=status_code,
@@ -208,10 +220,16 @@ async def case_submit(
     return await submit(who, csrf, session, work, refused)
 
 
-@router.get("/solutions/providers/{provider_id:int}", response_class=HTMLResponse)
 async def provider_page(
-    request: Request, provider_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep
+    request: Request,
+    provider_id: int,
+    who: SessionInfo,
+    session: DbSession,
+    runtime: RuntimeDep,
+    error: str = "",
+    status_code: int = 200,
 ) -> HTMLResponse:
+    """A provider with its documents and solutions (and, for its editors, the upload form)."""
     pool = PoolService(session, runtime.clock)
     try:
         provider = await pool.provider(provider_id)
@@ -223,10 +241,21 @@ async def provider_page(
         who,
         provider=provider,
         solutions=await pool.search(SearchQuery(provider_id=provider.id)),
+        documents=await SubjectDocuments(session, runtime.clock).all("provider", provider.id),
+        **_document_context(),
         editor=pool.may_edit(who.principal, provider),
         bureau=who.principal.role in (Role.BUREAU, Role.ADMIN),
+        error=error,
+        status_code=status_code,
         **await pool_context(session, runtime),
     )
+
+
+@router.get("/solutions/providers/{provider_id:int}", response_class=HTMLResponse)
+async def provider_view(
+    request: Request, provider_id: Id, who: Signed, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    return await provider_page(request, provider_id, who, session, runtime)
 
 
 async def _needs_page(

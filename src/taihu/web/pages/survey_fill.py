@@ -21,7 +21,7 @@ from taihu.surveys import Device, Intake, Part
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import N_, gettext_
 
-__all__ = ["router"]
+__all__ = ["Instance", "router", "webform_page", "webform_submit", "webform_xform"]
 
 router = APIRouter(include_in_schema=False)
 XML = "application/xml; charset=utf-8"
@@ -41,23 +41,27 @@ async def _tester(who: Signed, session: DbSession, runtime: RuntimeDep,
     return intake, await intake.web_tester(who.principal, form_id)
 
 
-async def _page(request: Request, who: Signed, intake: Intake, device: Device, form_id: str,
-                base: str, enterprise: str | None) -> HTMLResponse:  # fmt: skip
+async def webform_page(request: Request, who: Signed, intake: Intake, device: Device,
+                       form_id: str, base: str, enterprise: str | None,
+                       back: tuple[str, str] | None = None) -> HTMLResponse:  # fmt: skip
+    """The Enketo page of a form; ``back`` (link, text) leads back where it was opened from."""
     survey, version = await intake.form(device, form_id)
     return render_page(
         request, "surveys/fill.html", who, survey=survey, version=version, base=base,
-        enterprise=enterprise, test=device.draft is not None,
+        enterprise=enterprise, test=device.draft is not None, back=back,
         # Drafts are kept per user, enterprise and version: another version starts afresh.
         draft_key=f"taihu:webform:{who.principal.name}:{base}:{version.id}",
     )  # fmt: skip
 
 
-async def _xform(intake: Intake, device: Device, form_id: str) -> Response:
+async def webform_xform(intake: Intake, device: Device, form_id: str) -> Response:
+    """The form's XForm, for the page's Enketo."""
     _, version = await intake.form(device, form_id)
     return Response(version.xform, media_type=XML, headers={"Cache-Control": "no-store"})
 
 
-async def _submit(request: Request, who: Signed, intake: Intake, device: Device) -> Response:
+async def webform_submit(request: Request, who: Signed, intake: Intake, device: Device) -> Response:
+    """Store an instance the page's Enketo posts (answered as JSON, never raised)."""
     if request.headers.get("x-csrf-token") != who.csrf_token:
         return JSONResponse({"message": gettext_("Missing or wrong CSRF token.")}, 403)
     try:
@@ -101,15 +105,15 @@ async def fill_page(request: Request, form_id: str, enterprise_id: Id, who: Sign
     intake, device = await _filler(who, session, runtime, enterprise_id)
     enterprise = await session.get(Enterprise, enterprise_id)
     base = f"/my-surveys/{form_id}/fill/{enterprise_id}"
-    return await _page(request, who, intake, device, form_id, base,
-                       enterprise.name if enterprise else None)  # fmt: skip
+    return await webform_page(request, who, intake, device, form_id, base,
+                              enterprise.name if enterprise else None)  # fmt: skip
 
 
 @router.get("/my-surveys/{form_id}/fill/{enterprise_id}/form.xml")
 async def fill_xform(form_id: str, enterprise_id: Id, who: Signed, session: DbSession,
                      runtime: RuntimeDep) -> Response:  # fmt: skip
     intake, device = await _filler(who, session, runtime, enterprise_id)
-    return await _xform(intake, device, form_id)
+    return await webform_xform(intake, device, form_id)
 
 
 @router.post("/my-surveys/{form_id}/fill/{enterprise_id}/submission", response_model=None)
@@ -123,7 +127,7 @@ async def fill_submit(request: Request, form_id: str, enterprise_id: Id, who: Si
         await intake.form(device, form_id)  # the instance must also name this form
     except TaihuError as exc:
         return JSONResponse(exc.as_body(gettext_), status_code=exc.status)
-    return await _submit(request, who, intake, device)
+    return await webform_submit(request, who, intake, device)
 
 
 # -- the bureau tries a survey's draft ----------------------------------------------------------
@@ -133,14 +137,15 @@ async def fill_submit(request: Request, form_id: str, enterprise_id: Id, who: Si
 async def try_page(request: Request, form_id: str, who: Signed, session: DbSession,
                    runtime: RuntimeDep) -> HTMLResponse:  # fmt: skip
     intake, device = await _tester(who, session, runtime, form_id)
-    return await _page(request, who, intake, device, form_id, f"/surveys/{form_id}/try", None)
+    base = f"/surveys/{form_id}/try"
+    return await webform_page(request, who, intake, device, form_id, base, None)
 
 
 @router.get("/surveys/{form_id}/try/form.xml")
 async def try_xform(form_id: str, who: Signed, session: DbSession,
                     runtime: RuntimeDep) -> Response:  # fmt: skip
     intake, device = await _tester(who, session, runtime, form_id)
-    return await _xform(intake, device, form_id)
+    return await webform_xform(intake, device, form_id)
 
 
 @router.post("/surveys/{form_id}/try/submission", response_model=None)
@@ -152,4 +157,4 @@ async def try_submit(request: Request, form_id: str, who: Signed, session: DbSes
         device = await intake.web_tester(who.principal, form_id)
     except TaihuError as exc:
         return JSONResponse(exc.as_body(gettext_), status_code=exc.status)
-    return await _submit(request, who, intake, device)
+    return await webform_submit(request, who, intake, device)

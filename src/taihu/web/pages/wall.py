@@ -2,7 +2,8 @@
 
 The page draws the figures it is served with, then listens to ``/wall/live`` (server-sent
 events): the device hub's figures every few seconds (devices online, message rate) and the
-whole district (resumption, townships, chains, warnings, identifiers, cases) every half minute.
+whole district (resumption, townships, chains, warnings, identifiers, cases, programme titles
+held) every half minute.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Permission, Principal
 from taihu.core import DbSession, Runtime, RuntimeDep
 from taihu.devices import DeviceHub
+from taihu.programmes import titles_held
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.pages.district import district_figures, live_figures
 
@@ -38,19 +41,29 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
+async def _wall_figures(
+    session: AsyncSession, runtime: Runtime, principal: Principal, hub: DeviceHub
+) -> dict[str, Any]:
+    """The district's figures and the programme titles its enterprises hold (星级上云 累计 …)."""
+    figures = await district_figures(session, runtime, principal, hub)
+    today = runtime.clock.now().astimezone(runtime.settings.console.zone).date()
+    figures["titles"] = await titles_held(session, principal, today=today)
+    return figures
+
+
 @router.get("/wall", response_class=HTMLResponse, dependencies=guard(Permission.VIEW_WALL))
 async def wall(
     request: Request, who: Signed, session: DbSession, runtime: RuntimeDep
 ) -> HTMLResponse:
     """The wall display, drawn from the figures of this moment."""
-    figures = await district_figures(session, runtime, who.principal, _hub(request))
+    figures = await _wall_figures(session, runtime, who.principal, _hub(request))
     return render_page(request, "wall.html", who, figures=figures, live_seconds=LIVE_SECONDS)
 
 
 async def _full(runtime: Runtime, principal: Principal, hub: DeviceHub) -> dict[str, Any]:
     # A unit of work of its own: the request's session ends when the stream starts.
     async with runtime.db.session() as session:
-        return await district_figures(session, runtime, principal, hub)
+        return await _wall_figures(session, runtime, principal, hub)
 
 
 @router.get("/wall/live", dependencies=guard(Permission.VIEW_WALL))

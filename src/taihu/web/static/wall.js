@@ -83,6 +83,7 @@
       item.appendChild(ratio);
       list.appendChild(item);
     });
+    titles(d.titles || []);
     set("wall-warnings-count", d.warnings);
     set("wall-overdue", d.overdue);
     set("wall-reg-today", d.identifiers.registered_today);
@@ -102,6 +103,33 @@
                  label: { show: true, position: "right", color: ink, fontSize: 18,
                           formatter: function (p) { return pct(p.value); } } }]
     }, true);
+  }
+  function titles(rows) {
+    // One row a programme: its holders in force today and ever (累计); levels where it has several.
+    var body = document.getElementById("wall-title-rows");
+    var zh = document.documentElement.lang === "zh-CN";
+    body.textContent = "";
+    rows.forEach(function (t) {
+      var tr = document.createElement("tr");
+      var name = document.createElement("td");
+      name.textContent = zh ? t.name_zh : t.name_en;
+      name.title = name.textContent;
+      var levels = Object.keys(t.levels);
+      if (levels.length > 1) {
+        var small = document.createElement("small");
+        small.textContent = ["national", "provincial", "city", "district"].filter(function (l) {
+          return levels.indexOf(l) >= 0;
+        }).map(function (l) { return text.levels[l] + " " + t.levels[l]; }).join(" · ");
+        name.appendChild(small);
+      }
+      tr.appendChild(name);
+      [t.current, t.total].forEach(function (n) {
+        var cell = document.createElement("td");
+        cell.textContent = String(n);
+        tr.appendChild(cell);
+      });
+      body.appendChild(tr);
+    });
   }
   function set(id, value) { document.getElementById(id).textContent = String(value); }
   function counted() {
