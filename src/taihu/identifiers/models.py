@@ -16,8 +16,11 @@ from taihu.core import Base, JSONType, UTCDateTime
 
 __all__ = [
     "Filing",
+    "HandleChallenge",
     "HandleChange",
     "HandleRow",
+    "HandleSession",
+    "HandleSessionCounter",
     "NodeLink",
     "Prefix",
     "PrefixApplication",
@@ -71,6 +74,51 @@ class HandleChange(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(sa.String(2048))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class HandleChallenge(Base):
+    """A Handle challenge awaiting its answer, where any resolver process finds it (RC 402)."""
+
+    __tablename__ = "id_handle_challenges"
+
+    # The session id the challenge named: the Handle.Net client answers under it.
+    session_id: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True, autoincrement=False)
+    request: Mapped[bytes] = mapped_column(sa.LargeBinary())  # the challenged request, encoded
+    signed: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    digest_algorithm: Mapped[int] = mapped_column(sa.SmallInteger())
+    digest: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    nonce: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    binds: Mapped[bool] = mapped_column(sa.Boolean())
+    expires_at: Mapped[float] = mapped_column(sa.Float(), index=True)  # POSIX seconds
+
+
+class HandleSession(Base):
+    """A Handle session every resolver process can continue; its key sealed (AES-GCM)."""
+
+    __tablename__ = "id_handle_sessions"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True, autoincrement=False)
+    sealed_key: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    timeout: Mapped[float] = mapped_column(sa.Float())
+    expires_at: Mapped[float] = mapped_column(sa.Float(), index=True)  # POSIX seconds
+    identity_handle: Mapped[str] = mapped_column(sa.String(2048))
+    identity_index: Mapped[int] = mapped_column(sa.Integer())
+    admin_handle: Mapped[str | None] = mapped_column(sa.String(2048), default=None)
+    admin_index: Mapped[int | None] = mapped_column(sa.Integer(), default=None)
+    counter: Mapped[int] = mapped_column(sa.BigInteger())  # the last server counter handed out
+
+
+class HandleSessionCounter(Base):
+    """A client counter seen in a session: a second request with it is a replay."""
+
+    __tablename__ = "id_handle_session_counters"
+
+    session_id: Mapped[int] = mapped_column(
+        sa.BigInteger(),
+        sa.ForeignKey("id_handle_sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    counter: Mapped[int] = mapped_column(sa.BigInteger(), primary_key=True, autoincrement=False)
 
 
 class Template(Base):

@@ -81,6 +81,14 @@ class HandleSettings(BaseSettings):
         description="Memory budget of each server process's resolution cache, in MiB (about "
         "1.4 KB per identifier with both anonymous answers); past it the older half is dropped.",
     )
+    shared_state: Literal["auto", "memory", "database"] = Field(
+        default="auto",
+        description="Where pending Handle challenges and sessions live: memory (this process; "
+        "under --workers the supervisor, the workers relaying to it) or database (tables every "
+        "resolver process reads, so a challenge or session is answered by whichever process, "
+        "on whichever machine, the answer reaches); auto: database on PostgreSQL, memory on "
+        "SQLite.",
+    )
     resolver_warm: bool = Field(
         default=True,
         description="Read the served identifiers into each HTTP worker's resolution cache at "

@@ -1,8 +1,10 @@
 """Resolution: the per-process cached resolver, the prefixes served here, referrals across nodes.
 
 ``resolver`` (the cache in front of the handles table), ``answers`` (its entries and rendered
-forms), ``queries`` (the hot-path SQL), ``process`` (the process's one resolver), ``locator``
-(which prefixes this node answers for), ``referrals`` (RC 301/302 and the recursive resolver).
+forms), ``following`` (the change log followed, to keep the cache fresh), ``changes`` (the log
+pushed by PostgreSQL LISTEN/NOTIFY), ``queries`` (the hot-path SQL), ``process`` (the process's
+one resolver), ``locator`` (which prefixes this node answers for), ``referrals`` (RC 301/302 and
+the recursive resolver).
 """
 
 from taihu.identifiers.resolution.locator import LocalPrefixes, PrefixLocator

@@ -1,11 +1,15 @@
 """Resolution on the hot path: Core SQL, a per-process cache honouring TTLs, counters off the path.
 
-Freshness across worker processes: every write adds a row to ``id_changes`` in its own unit of
-work. Before answering from its cache, a resolver that has not looked for ``SYNC_INTERVAL``
-seconds reads the changes since the last id it saw and drops those keys. A write is therefore
-visible to every worker within ``SYNC_INTERVAL`` (0.5 s) plus one query, and at once in the
-process that made it (the service's caller invalidates directly). ``auth=true`` bypasses the
-cache altogether. Entries also expire with the shortest TTL among their values.
+Freshness across processes: every write adds a row to ``id_changes`` in its own unit of work.
+On SQLite (one machine), and on PostgreSQL while no change notifications arrive, a resolver
+that has not looked for ``SYNC_INTERVAL`` seconds reads the changes since the last id it saw
+before answering from its cache, and drops those keys: a write is visible to every process
+within ``SYNC_INTERVAL`` (0.5 s) plus one query. On PostgreSQL the resolver opened with its pool
+LISTENs for the change log's notifications instead (``changes``): the keys written are dropped
+when the commit's notification arrives (milliseconds), and nothing is read on the request path.
+The process that wrote a key drops it at once (the service's caller invalidates directly).
+``auth=true`` bypasses the cache altogether. Entries also expire with the shortest TTL among
+their values.
 
 Resolution counts are kept in memory and added to ``id_stats_daily`` every ``FLUSH_INTERVAL``
 seconds, so counting never costs a write per request.
@@ -22,12 +26,10 @@ of the resolution benchmark fell from 300 to 400 ms to about 20 ms on the same b
 from __future__ import annotations
 
 import logging
-import sqlite3
 import struct
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
 from itertools import repeat
 from typing import Literal
 
@@ -36,7 +38,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter as PromCounter
 
 from taihu.core import Clock, Database
-from taihu.identifiers.models import HandleChange, HandleRow, Prefix
+from taihu.identifiers.models import HandleRow, Prefix
 from taihu.identifiers.records import WireValue, spliced_body
 from taihu.identifiers.resolution.answers import (
     REST_FORM,
@@ -51,14 +53,13 @@ from taihu.identifiers.resolution.answers import (
     ttl_seconds,
     wire_answer_of,
 )
+from taihu.identifiers.resolution.following import SYNC_INTERVAL, ChangeFollowing
 from taihu.identifiers.resolution.queries import (
-    SQLITE_CHANGES,
-    SQLITE_LATEST,
     SQLITE_LOOKUP,
     SQLITE_REST,
     Answers,
 )
-from taihu.identifiers.resolution.reads import Found, RecordReads
+from taihu.identifiers.resolution.reads import Found
 
 __all__ = [
     "FLUSH_INTERVAL",
@@ -73,11 +74,9 @@ __all__ = [
 
 log = logging.getLogger("taihu.identifiers")
 
-SYNC_INTERVAL = 0.5
 FLUSH_INTERVAL = 5.0
 _MAX_ENTRIES = 200_000
 _NEGATIVE_TTL = 60.0
-_CHANGE_RETENTION = timedelta(hours=1)
 _SQLITE_MMAP_BYTES = 4 << 30
 _SQLITE_CACHE_KIB = 32 << 10
 
@@ -91,11 +90,10 @@ _NOT_FOUND = RESOLUTIONS.labels("not_found")
 
 _HANDLES = sa.inspect(HandleRow).local_table
 _PREFIXES = sa.inspect(Prefix).local_table
-_CHANGES = sa.inspect(HandleChange).local_table
 _HEAD = struct.Struct(">II")  # a stored wire answer's head: cache seconds, public value count
 
 
-class Resolver(RecordReads):
+class Resolver(ChangeFollowing):
     """A per-process resolution cache in front of the handles table."""
 
     def __init__(
@@ -107,7 +105,7 @@ class Resolver(RecordReads):
         max_entries: int = _MAX_ENTRIES,
         max_bytes: int | None = None,
     ) -> None:
-        super().__init__(db)
+        super().__init__(db, clock, monotonic)
         # 1-2 KB per entry (answers only, or record too), bounded twice: by count
         # (TAIHU_HANDLE_RESOLVER_CACHE_ENTRIES) and by the bytes the entries take as counted by
         # ``entry_bytes`` (TAIHU_HANDLE_RESOLVER_CACHE_MEGABYTES); bench/soak.py: the heap grows
@@ -117,15 +115,9 @@ class Resolver(RecordReads):
         self.cached_bytes = 0
         # Keys dropped while a warm-up read is in flight (``warm``): not cached from that read.
         self.dropped_while_warming: set[str] | None = None
-        self.clock = clock
-        self.monotonic = monotonic
         self._cache: dict[str, Entry] = {}
-        self._last_change: int | None = None
-        self._last_sync = 0.0
         self._last_flush = self.monotonic()
         self._counts: Counter[tuple[str, str]] = Counter()
-        # Counted under the day read at the last sync (every half second), not per request.
-        self._day = clock.now().date().isoformat()
 
     def invalidate(self, key: str) -> None:
         """Forget a key (called by the process that wrote it)."""
@@ -137,41 +129,12 @@ class Resolver(RecordReads):
             self.cached_bytes -= entry_bytes(key, entry)
         if self.dropped_while_warming is not None:
             self.dropped_while_warming.add(key)
+        super()._drop(key)
 
     def _replace(self, key: str, old: Entry, new: Entry) -> None:
         """Put ``new`` where ``old`` was (the same key, a form rendered)."""
         self._cache[key] = new
         self.cached_bytes += entry_bytes(key, new) - entry_bytes(key, old)
-
-    async def _sync(self, now: float) -> None:
-        if self._sqlite is not None:
-            self._sync_sqlite(self._sqlite, now)
-            return
-        self._last_sync = now
-        self._day = self.clock.now().date().isoformat()
-        async with self.db.engine.connect() as conn:
-            if self._last_change is None:
-                latest = await conn.scalar(sa.select(sa.func.max(_CHANGES.c.id)))
-                self._last_change = int(latest or 0)
-                return
-            rows = await conn.execute(
-                sa.select(_CHANGES.c.id, _CHANGES.c.key)
-                .where(_CHANGES.c.id > self._last_change)
-                .order_by(_CHANGES.c.id)
-            )
-            for change_id, key in rows:
-                self._drop(key)
-                self._last_change = change_id
-
-    def _sync_sqlite(self, conn: sqlite3.Connection, now: float) -> None:
-        self._last_sync = now
-        self._day = self.clock.now().date().isoformat()
-        if self._last_change is None:
-            self._last_change = int(conn.execute(SQLITE_LATEST).fetchone()[0] or 0)
-            return
-        for change_id, key in conn.execute(SQLITE_CHANGES, (self._last_change,)):
-            self._drop(key)
-            self._last_change = change_id
 
     async def lookup(self, key: str, *, fresh: bool = False) -> CachedRecord | None:
         """The record of a normalized handle key, or ``None``; ``fresh`` skips the cache."""
@@ -195,7 +158,7 @@ class Resolver(RecordReads):
         or cached here: the HTTP front door then passes the request on to the application.
         """
         now = self.monotonic()
-        if now - self._last_sync >= SYNC_INTERVAL:
+        if now - self._last_sync >= self._sync_every:
             if self._sqlite is None:
                 return None
             self._sync_sqlite(self._sqlite, now)
@@ -229,7 +192,7 @@ class Resolver(RecordReads):
         datagram callback itself, without a task per request.
         """
         now = self.monotonic()
-        if now - self._last_sync >= SYNC_INTERVAL:
+        if now - self._last_sync >= self._sync_every:
             if self._sqlite is None:
                 return False
             self._sync_sqlite(self._sqlite, now)
@@ -250,7 +213,7 @@ class Resolver(RecordReads):
         with one query, in the datagram callback.
         """
         now = self.monotonic()
-        if now - self._last_sync >= SYNC_INTERVAL:
+        if now - self._last_sync >= self._sync_every:
             if self._sqlite is None:
                 return [False] * len(keys)
             self._sync_sqlite(self._sqlite, now)
@@ -263,11 +226,12 @@ class Resolver(RecordReads):
     async def bodies(self, keys: list[str]) -> list[bytes | None]:
         """``bodies_now`` with the waiting done: the misses read with one query."""
         now = self.monotonic()
-        if now - self._last_sync >= SYNC_INTERVAL:
+        if now - self._last_sync >= self._sync_every:
             await self._sync(now)
         bodies, missing = self._cached_bodies(keys, now)
         if missing:
-            rows = await self._read_many([keys[i] for i in missing])
+            wanted = [keys[i] for i in missing]
+            rows = await self._read_fresh(wanted, self._read_many, wanted)
             self._fill(bodies, keys, missing, rows, now)
         return [body if body is not False else None for body in bodies]  # every one filled
 
@@ -331,13 +295,13 @@ class Resolver(RecordReads):
 
     async def _entry(self, key: str, form: int | None, *, fresh: bool = False) -> Entry:
         now = self.monotonic()
-        if now - self._last_sync >= SYNC_INTERVAL:
+        if now - self._last_sync >= self._sync_every:
             await self._sync(now)
         if not fresh:
             hit = self._hit(key, now, form)
             if hit is not None:
                 return hit
-        return self._store(key, await self._read(key), now, form)
+        return self._store(key, await self._read_fresh([key], self._read, key), now, form)
 
     def _hit(self, key: str, now: float, form: int | None) -> Entry | None:
         """The live cache entry of ``key`` (counted), with ``form`` rendered; ``None``: a miss."""
@@ -419,14 +383,6 @@ class Resolver(RecordReads):
         """Whether ``key`` has an entry (live or not)."""
         return key in self._cache
 
-    def sync_due(self) -> bool:
-        """Whether the change log has not been read for ``SYNC_INTERVAL``, or ever."""
-        return self._last_change is None or self.monotonic() - self._last_sync >= SYNC_INTERVAL
-
-    async def sync(self) -> None:
-        """Read the change log now (dropping the keys written since the last read)."""
-        await self._sync(self.monotonic())
-
     def _count(self, prefix: str) -> None:
         if not prefix:
             _NOT_FOUND.inc()
@@ -456,10 +412,3 @@ class Resolver(RecordReads):
     def restore_counts(self, counts: dict[tuple[str, str], int]) -> None:
         """Give back counts whose flush failed, to be added with the next one."""
         self._counts.update(counts)
-
-    async def prune_changes(self) -> int:
-        """Delete change-log rows older than an hour (every worker has long seen them)."""
-        cutoff = self.clock.now() - _CHANGE_RETENTION
-        async with self.db.engine.begin() as conn:
-            result = await conn.execute(sa.delete(HandleChange).where(HandleChange.at < cutoff))
-        return int(result.rowcount or 0)

@@ -3,7 +3,9 @@
 ``listeners`` (UDP and TCP serving, the plain resolution path, flushing counts), ``dispatch``
 (HandleDispatcher: one request, one reply), ``replies`` (envelope, header, digest and signature
 of every reply), ``site`` (this server's HS_SITE), ``operations`` (what each admin opcode does),
-``conversations`` (challenges awaiting an answer), ``ports`` (the port a running server bound),
+``conversations`` (challenges awaiting an answer), ``sessions`` (Handle sessions),
+``shared_state`` (both in the database, for every resolver process), ``ports`` (the port a
+running server bound),
 ``sockets`` (binding the port, batch reads; UDP in every worker, stateful datagrams relayed to
 one process),
 ``spread`` (one client's datagrams spread over the workers by a BPF program on the port).

@@ -17,9 +17,11 @@ Resolution is the hot path; admin operations sit behind secret-key challenge-res
 
 A challenge names a fresh session id in its envelope. The Handle.Net client answers with that
 session id, a new request id and often a new connection, so pending challenges are found by
-session id server-wide; Taihu's own client answers on the same connection with the same request
-id, which a ``Conversation`` (one TCP connection or one UDP peer) finds. Either way a challenge is
-answered once, and the result goes back under the answer's request id.
+session id in a ``ChallengeBook`` (this process's memory, or the database where every resolver
+process finds them: ``shared_state``); Taihu's own client answers on the same connection with
+the same request id, which a ``Conversation`` (one TCP connection or one UDP peer) finds. Either
+way a challenge is answered once, and the result goes back under the answer's request id.
+Sessions likewise live in a ``SessionStore`` (memory or database).
 
 Plain anonymous resolutions (``wire.plain``) skip the decoder and the dispatch above: with the
 default locator they are answered in batches from the resolver's pre-rendered reply bodies
@@ -33,7 +35,6 @@ import logging
 import os
 import secrets
 import time
-from collections import OrderedDict
 from dataclasses import replace
 from typing import Literal
 
@@ -54,14 +55,20 @@ from taihu.identifiers.registration import (
 )
 from taihu.identifiers.registration.pubkeys import PUBKEY_TYPE, SigningKey
 from taihu.identifiers.resolution import LocalPrefixes, PrefixLocator, Resolver, WireAnswer
-from taihu.identifiers.server.conversations import Conversation, Pending
+from taihu.identifiers.server.conversations import (
+    ChallengeBook,
+    Conversation,
+    MemoryChallenges,
+    Pending,
+)
 from taihu.identifiers.server.operations import ADMIN_OPCODES, apply_admin, located_prefix
 from taihu.identifiers.server.replies import Replies
 from taihu.identifiers.server.sessions import (
+    SessionStore,
     SessionTable,
     SetupRefused,
     agree_key,
-    check_mac,
+    mac_counter,
 )
 from taihu.identifiers.wire import (
     Body,
@@ -94,7 +101,6 @@ __all__ = ["ADMIN_OPCODES", "Conversation", "HandleDispatcher"]
 log = logging.getLogger("taihu.identifiers.handle")
 
 CHALLENGE_SECONDS = 60.0
-_PENDING_SESSIONS = 4096  # challenges awaiting an answer on any connection, oldest dropped
 _FOUND = int(ResponseCode.SUCCESS)
 _NOT_FOUND = int(ResponseCode.HANDLE_NOT_FOUND)
 _EMPTY_MESSAGE = bytes(4)  # the body of RC 100: one empty message string
@@ -118,14 +124,17 @@ class HandleDispatcher(Replies):
         seckeys: SecretKeyBox | None,
         security: SecuritySettings | None = None,
         server_key: SigningKey | None = None,
+        challenges: ChallengeBook | None = None,
+        sessions: SessionStore | None = None,
     ) -> None:
         self.db, self.clock, self.resolver = db, clock, resolver
         self.locator, self.site, self.seckeys = locator, site, seckeys
         # The login throttle's limits; without settings, their documented defaults.
         self.security = security or SecuritySettings.model_construct()
-        self._sessions: OrderedDict[int, Pending] = OrderedDict()
-        # Sessions (``sessions``); certified replies are signed with ``server_key`` when set.
-        self.sessions = SessionTable()
+        # Pending challenges by session id, and sessions: this process's, unless shared.
+        self.challenges: ChallengeBook = challenges or MemoryChallenges()
+        # Certified replies are signed with ``server_key`` when set.
+        self.sessions: SessionStore = sessions or SessionTable()
         self.server_key = server_key
 
     # Dispatch ------------------------------------------------------------------------------
@@ -160,7 +169,7 @@ class HandleDispatcher(Replies):
         if opcode is OpCode.CHALLENGE_RESPONSE and isinstance(body, ChallengeAnswer):
             return await self._answered(request, signed, body, conversation)
         if opcode in _SESSION_OPCODES:
-            return self._session_request(request, signed)
+            return await self._session_request(request, signed)
         if opcode in ADMIN_OPCODES and request.envelope.session_id:
             return await self._in_session(request, signed, conversation)
         if opcode in ADMIN_OPCODES:
@@ -311,9 +320,7 @@ class HandleDispatcher(Replies):
         session = request.envelope.session_id or secrets.randbelow(2**31 - 1) + 1
         pending = Pending(request, signed, digest, nonce, expires, session, binds=binds)
         conversation.add(request.envelope.request_id, pending)
-        self._sessions[session] = pending
-        while len(self._sessions) > _PENDING_SESSIONS:
-            self._sessions.popitem(last=False)
+        await self.challenges.add(pending)
         legacy = request.envelope.version == (2, 0)
         challenge = Challenge(digest, nonce, legacy=legacy)
         header = self._header(request, ResponseCode.AUTHEN_NEEDED)
@@ -324,11 +331,11 @@ class HandleDispatcher(Replies):
 
     # Sessions ------------------------------------------------------------------------------
 
-    def _session_request(self, request: Message, signed: bytes) -> bytes:
+    async def _session_request(self, request: Message, signed: bytes) -> bytes:
         """SESSION_SETUP, SESSION_TERMINATE and SESSION_EXCHANGEKEY (``sessions``)."""
         opcode, body = request.header.opcode, request.body
         if opcode is OpCode.SESSION_TERMINATE:
-            self.sessions.close(request.envelope.session_id)
+            await self.sessions.close(request.envelope.session_id)
             return self.reply(request, signed, ResponseCode.SUCCESS, Empty())
         if opcode is OpCode.SESSION_EXCHANGEKEY or not isinstance(body, SessionSetupRequest):
             text = "no server-key exchange is pending; set up the session with mode 4 (DH)"
@@ -339,7 +346,7 @@ class HandleDispatcher(Replies):
         except SetupRefused as exc:
             return self.reply(request, signed, exc.code, ErrorBody(str(exc)))
         identity = (body.identity_handle, body.identity_index)
-        session = self.sessions.open(key, identity, body.timeout)
+        session = await self.sessions.open(key, identity, body.timeout)
         reply = SessionSetupResponse(body.mode, data)
         return self.reply(request, signed, ResponseCode.SUCCESS, reply, session_id=session.id)
 
@@ -347,11 +354,13 @@ class HandleDispatcher(Replies):
         self, request: Message, signed: bytes, conversation: Conversation
     ) -> bytes:
         """An admin request in a session: run as the session's admin if its MAC is right."""
-        session = self.sessions.get(request.envelope.session_id)
+        session = await self.sessions.get(request.envelope.session_id)
         if session is None:
             text = "the session has expired or is unknown; set up a new one"
             return self.reply(request, signed, ResponseCode.SESSION_TIMEOUT, ErrorBody(text))
-        refused = check_mac(session, request, signed)
+        refused, counter = mac_counter(session, request, signed)
+        if refused is None and not await self.sessions.fresh(session, counter):
+            refused = ResponseCode.SESSION_MESSAGE_REJECTED
         if refused is ResponseCode.AUTHEN_NEEDED:  # no MAC: a challenge, and the session stays
             return await self._challenge(request, signed, conversation)
         if refused is None and session.admin is None:  # prove it once for the session
@@ -391,14 +400,16 @@ class HandleDispatcher(Replies):
     async def _answered(
         self, answer: Message, signed: bytes, body: ChallengeAnswer, conversation: Conversation
     ) -> bytes:
+        # One answer per challenge, whichever way it came (and whichever process it reached).
         pending = conversation.pending.pop(answer.envelope.request_id, None)
-        if pending is None and answer.envelope.session_id:
-            pending = self._sessions.get(answer.envelope.session_id)
-        if pending is None or pending.answered:
+        if pending is not None:
+            if not await self.challenges.claim(pending):
+                pending = None
+        elif answer.envelope.session_id:
+            pending = await self.challenges.take(answer.envelope.session_id)
+        if pending is None:
             text = "no challenge is pending for this session or request id"
             return self.reply(answer, signed, ResponseCode.AUTHEN_TIMEOUT, ErrorBody(text))
-        pending.answered = True  # one answer per challenge, whichever way it came
-        self._sessions.pop(pending.session, None)
         original = pending.request
         opcode = original.header.opcode
         if time.monotonic() > pending.expires:
@@ -426,9 +437,11 @@ class HandleDispatcher(Replies):
                 else (f"authentication as {body.key_index}:{body.key_handle} failed")
             )
             return self.reply(answer, signed, ResponseCode.AUTHEN_FAILED, ErrorBody(text), opcode)
-        session = self.sessions.get(pending.session) if pending.binds else None
-        if session is not None:
-            session.admin = caller  # proven in this session: later requests need only the MAC
+        session = await self.sessions.get(pending.session) if pending.binds else None
+        if session is not None:  # proven in this session: later requests need only the MAC
+            await self.sessions.bind(session, caller)
+        elif answer.envelope.session_id and answer.header.flags & OpFlag.CERT:
+            await self.sessions.get(answer.envelope.session_id)  # its key signs the reply
         code, reply_body = await self._administer(caller, original)
         return self.reply(answer, signed, code, reply_body, opcode)
 

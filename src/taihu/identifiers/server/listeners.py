@@ -38,6 +38,7 @@ from taihu.identifiers.resolution import (
     node_locator,
 )
 from taihu.identifiers.server.dispatch import Conversation, HandleDispatcher
+from taihu.identifiers.server.shared_state import handle_state_for
 from taihu.identifiers.server.site import published_address, site_for
 from taihu.identifiers.server.sockets import DatagramSocket, Relay, needs_state, unpack
 from taihu.identifiers.wire import (
@@ -147,16 +148,18 @@ class HandleServer:
     ) -> None:
         """Start serving on sockets bound by ``bind_handle`` (``sockets``).
 
-        A worker process serves UDP only (``tcp`` None) and passes the datagrams that need
-        challenge or session state on through ``relay_out``; the supervisor answers those it
-        reads from ``relay_in`` as if they had reached its own UDP socket.
+        A worker process serves UDP only (``tcp`` None) and, when challenges and sessions live
+        in the supervisor's memory, passes the datagrams that need them on through
+        ``relay_out``; the supervisor answers those it reads from ``relay_in`` as if they had
+        reached its own UDP socket.
         """
         if tcp is not None:
             self._tcp = await asyncio.start_server(self._on_connection, sock=tcp, limit=2**16)
         self._udp = DatagramSocket(udp, self.on_datagrams)
         if relay_in is not None:
             self._relay_in = DatagramSocket(relay_in, self._on_relayed)
-        self._relay_out = relay_out
+        # Challenges and sessions in the database: every worker answers them itself.
+        self._relay_out = None if self.dispatcher.sessions.shared else relay_out
         self._flusher.start()
         host, port = udp.getsockname()[:2]
         served = "TCP and UDP" if tcp is not None else "UDP, shared"
@@ -425,6 +428,7 @@ def handle_server_for(
     """The Handle server of this node: its site and key, secret-key box and prefix locator."""
     signer = server_key(settings.secret_key.decode("utf-8"))
     public_key = encode_public_key(signer.public_key())
+    challenges, sessions = handle_state_for(settings, db, seckeys_for(settings))
     dispatcher = HandleDispatcher(
         db,
         clock,
@@ -434,5 +438,7 @@ def handle_server_for(
         seckeys=seckeys_for(settings),
         security=settings.security,
         server_key=signer,
+        challenges=challenges,
+        sessions=sessions,
     )
     return HandleServer(dispatcher, settings.handle)

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from taihu.core import Clock
 from taihu.identifiers.registration.pubkeys import SigningKey
-from taihu.identifiers.server.sessions import SessionTable, certify
+from taihu.identifiers.server.sessions import SessionStore, certify
 from taihu.identifiers.wire import (
     Body,
     DigestAlgorithm,
@@ -59,7 +59,7 @@ class Replies:
 
     clock: Clock
     site: SiteInfo
-    sessions: SessionTable
+    sessions: SessionStore
     server_key: SigningKey | None
 
     def _envelope(self, request: Message) -> Envelope:
@@ -117,7 +117,7 @@ class Replies:
     def _encode(self, request: Message, reply: Message) -> bytes:
         """The reply's bytes, signed (session MAC or server key) when the request asks (CERT)."""
         if request.header.flags & OpFlag.CERT and self.server_key is not None:
-            session = self.sessions.get(reply.envelope.session_id)
+            session = self.sessions.known(reply.envelope.session_id)
             reply = certify(reply, session, self.server_key)
         return encode_message(reply)
 

@@ -7,10 +7,10 @@
         ─► run as that admin without a challenge
     idle past the session timeout, or SESSION_TERMINATE ─► RC 500 SESSION_TIMEOUT
 
-The table lives in this process, bounded (the least recently used session goes first). A
-node running several processes behind one address has one table in each: a client whose
-requests reach another process gets RC 500 and sets up a new session, as Handle.Net's client
-does on its own. Sharing sessions between processes is issue #19's multi-process design.
+``SessionTable`` keeps the sessions in this process, bounded (the least recently used goes
+first): the one-process default and SQLite. ``shared_state.DatabaseSessions`` keeps them in
+PostgreSQL, where every resolver process continues them (TAIHU_HANDLE_SHARED_STATE). Both
+answer the ``SessionStore`` interface the dispatcher uses.
 
 Certified replies (``OpFlag.CERT``) carry a credential: the session MAC inside a session, the
 server's DSA signature (``pubkeys.server_key``, published in HS_SITE) outside one.
@@ -25,6 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -51,11 +52,14 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_SESSIONS",
     "Session",
+    "SessionStore",
     "SessionTable",
     "SetupRefused",
     "agree_key",
     "certify",
     "check_mac",
+    "mac_counter",
+    "session_seconds",
 ]
 
 DEFAULT_TIMEOUT = 24 * 3600  # Handle.Net's default, and the longest granted here
@@ -88,8 +92,46 @@ class Session:
         return True
 
 
+def session_seconds(timeout: int) -> int:
+    """The idle timeout granted for the one asked (0: the default), within bounds."""
+    return min(max(timeout or DEFAULT_TIMEOUT, MIN_TIMEOUT), DEFAULT_TIMEOUT)
+
+
+class SessionStore(Protocol):
+    """Where sessions live: this process (``SessionTable``) or the database (shared)."""
+
+    clock: Callable[[], float]
+    shared: bool  # whether every process sees the same sessions
+
+    async def open(self, key: bytes, identity: tuple[str, int], asked: int) -> Session:
+        """A new session with ``key``; ``asked``: the idle timeout asked for (0: the default)."""
+        ...
+
+    async def get(self, session_id: int) -> Session | None:
+        """The live session, its idle timeout started again; ``None`` if unknown or expired."""
+        ...
+
+    def known(self, session_id: int) -> Session | None:
+        """The session as this process last saw it, without waiting (to certify a reply)."""
+        ...
+
+    async def close(self, session_id: int) -> bool:
+        """End a session; whether it existed."""
+        ...
+
+    async def fresh(self, session: Session, counter: int) -> bool:
+        """Remember a client counter; ``False`` if it came before (a replay)."""
+        ...
+
+    async def bind(self, session: Session, admin: HandleAdmin) -> None:
+        """Record the admin proven in ``session``."""
+        ...
+
+
 class SessionTable:
     """The sessions of this process, bounded, each ending after its idle timeout."""
+
+    shared = False
 
     def __init__(
         self, limit: int = MAX_SESSIONS, clock: Callable[[], float] = time.monotonic
@@ -100,9 +142,9 @@ class SessionTable:
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def open(self, key: bytes, identity: tuple[str, int], timeout: int) -> Session:
+    async def open(self, key: bytes, identity: tuple[str, int], asked: int) -> Session:
         """A new session with ``key``; the timeout asked for, within bounds (0: the default)."""
-        seconds = min(max(timeout or DEFAULT_TIMEOUT, MIN_TIMEOUT), DEFAULT_TIMEOUT)
+        seconds = session_seconds(asked)
         session_id = secrets.randbelow(2**31 - 2) + 1
         while session_id in self._sessions:
             session_id = secrets.randbelow(2**31 - 2) + 1
@@ -112,8 +154,12 @@ class SessionTable:
             self._sessions.popitem(last=False)
         return session
 
-    def get(self, session_id: int) -> Session | None:
+    async def get(self, session_id: int) -> Session | None:
         """The live session (its idle timeout starts again); ``None`` if unknown or expired."""
+        return self.known(session_id)
+
+    def known(self, session_id: int) -> Session | None:
+        """``get`` without waiting: the table is this process's own."""
         session = self._sessions.get(session_id)
         if session is None:
             return None
@@ -125,9 +171,17 @@ class SessionTable:
         self._sessions.move_to_end(session_id)
         return session
 
-    def close(self, session_id: int) -> bool:
+    async def close(self, session_id: int) -> bool:
         """End a session; whether it existed."""
         return self._sessions.pop(session_id, None) is not None
+
+    async def fresh(self, session: Session, counter: int) -> bool:
+        """Remember a client counter; ``False`` if it came before (a replay)."""
+        return session.fresh(counter)
+
+    async def bind(self, session: Session, admin: HandleAdmin) -> None:
+        """Record the admin proven in ``session``."""
+        session.admin = admin
 
 
 def _dh_secret_key(secret: int, p: int) -> bytes:
@@ -187,9 +241,21 @@ def check_mac(session: Session, request: Message, signed: bytes) -> ResponseCode
 
     ``AUTHEN_NEEDED`` when there is no MAC at all (the caller challenges instead).
     """
+    refused, counter = mac_counter(session, request, signed)
+    if refused is not None:
+        return refused
+    if not session.fresh(counter):
+        return ResponseCode.SESSION_MESSAGE_REJECTED
+    return None
+
+
+def mac_counter(
+    session: Session, request: Message, signed: bytes
+) -> tuple[ResponseCode | None, int]:
+    """``check_mac`` without the replay guard: the refusal, or ``None`` and the client counter."""
     credential = request.credential
     if credential is None or credential.type != MAC_TYPE:
-        return ResponseCode.AUTHEN_NEEDED
+        return ResponseCode.AUTHEN_NEEDED, 0
     envelope = request.envelope
     try:
         prefix = mac_prefix(
@@ -200,13 +266,11 @@ def check_mac(session: Session, request: Message, signed: bytes) -> ResponseCode
             credential.signer_index,
         )
     except WireDecodeError:
-        return ResponseCode.INVALID_SESSION_KEY
+        return ResponseCode.INVALID_SESSION_KEY, 0
     expected = _mac(credential.digest_algorithm, session.key, prefix + signed)
     if expected is None or not hmac.compare_digest(expected, credential.signature):
-        return ResponseCode.INVALID_SESSION_KEY
-    if not session.fresh(credential.signer_index):
-        return ResponseCode.SESSION_MESSAGE_REJECTED
-    return None
+        return ResponseCode.INVALID_SESSION_KEY, 0
+    return None, credential.signer_index
 
 
 def certify(message: Message, session: Session | None, server: SigningKey) -> Message:

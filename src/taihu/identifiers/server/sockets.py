@@ -11,10 +11,12 @@ shared (SO_REUSEPORT) and every worker joins it with ``bind_shared_udp``:
                                         over a Unix datagram socket to the supervisor, which
                                         answers from its own socket on the same port
 
-Challenges waiting for an answer and sessions live in one process, the supervisor's (it also
-serves TCP, where admin tools talk). A Handle.Net client answers a challenge from a new socket, so
-its answer may reach another worker than its request did: relaying every such datagram to the
-supervisor keeps the exchange whole wherever the kernel delivers it.
+With challenges and sessions in memory (SQLite's default), they live in one process, the
+supervisor's (it also serves TCP, where admin tools talk). A Handle.Net client answers a
+challenge from a new socket, so its answer may reach another worker than its request did:
+relaying every such datagram to the supervisor keeps the exchange whole wherever the kernel
+delivers it. With them in the database (``shared_state``; PostgreSQL's default) nothing is
+relayed: every worker, and every resolver process on any machine, answers them itself.
 
 The relay socket sits in ``DATA_DIR/run/handle/`` (mode 0700): only this user's processes may
 send through it, so nobody else can have the supervisor answer to an address of their choosing.
