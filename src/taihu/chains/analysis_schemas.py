@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from taihu.chains.analytics import ChainAnalysis, Thresholds, level
 from taihu.chains.disruption import Disruption
 from taihu.chains.facts import ChainSpec, SupplyGraph
-from taihu.chains.schemas import EXAMPLE_BUYER, EXAMPLE_SUPPLIER
+from taihu.chains.schemas import EXAMPLE_BUYER, EXAMPLE_SUPPLIER, SuggestionOut
 from taihu.core import Translate
 
 __all__ = [
@@ -20,7 +20,6 @@ __all__ = [
     "FirmRef",
     "SegmentStatusOut",
     "SourcingOut",
-    "SuggestionOut",
     "ThresholdsOut",
 ]
 
@@ -99,17 +98,6 @@ class ThresholdsOut(BaseModel):
             hhi_moderate=limits.hhi_moderate, hhi_high=limits.hhi_high,
             outside_moderate=limits.outside_moderate, outside_high=limits.outside_high,
         )  # fmt: skip
-
-
-class SuggestionOut(BaseModel):
-    """A policy suggestion; ``reason`` rendered, ``message`` and ``params`` to render it anew."""
-
-    kind: str = Field(description="建链, 补链, 强链 or 延链")
-    target: str
-    reason: str
-    message: str = Field(description="The message id (English, with {named} values)")
-    params: dict[str, Any]
-    weight: float
 
 
 _ANALYSIS: dict[str, Any] = {

@@ -25,6 +25,7 @@ __all__ = [
     "OutsideSupplierPage",
     "SegmentIn",
     "SuggestOut",
+    "SuggestionOut",
     "TagDecisionIn",
     "TagIn",
     "TagOut",
@@ -171,6 +172,18 @@ class TemplateImportOut(ImportReportOut):
     templates: list[dict[str, Any]] = Field(
         description="key, outcome (created, changed, unchanged) and the version it is now at"
     )
+
+
+# Here, not beside the analysis: OpenAPI names it by this module (surveys has a SuggestionOut too).
+class SuggestionOut(BaseModel):
+    """A policy suggestion; ``reason`` rendered, ``message`` and ``params`` to render it anew."""
+
+    kind: str = Field(description="建链, 补链, 强链 or 延链")
+    target: str
+    reason: str
+    message: str = Field(description="The message id (English, with {named} values)")
+    params: dict[str, Any]
+    weight: float
 
 
 _EDGE: dict[str, Any] = {
