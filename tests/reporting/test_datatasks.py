@@ -9,6 +9,7 @@ enterprise that did not answer gets the survey reminder once the deadline has pa
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import date, timedelta
 
@@ -304,6 +305,15 @@ async def test_the_console_adds_a_task_opens_a_period_and_enterprises_see_it(
     shown = await client.get(task_path)
     assert FORM in shown.text
     assert "内置月度经营数据表" in shown.text
+    island = re.search(r'<script type="application/json" id="data-periods-data">(.*?)</script>',
+                       shown.text)  # fmt: skip
+    assert island is not None
+    chart = json.loads(island.group(1))
+    assert chart["periods"] == ["2026-11"]
+    assert len(chart["asked_counts"]) == 1
+    assert (chart["answered_counts"], chart["rates"]) == ([0], [0])
+    assert (chart["asked"], chart["rate"]) == ("已请填报", "答复率")
+    assert '<script src="/static/reporting.js" defer></script>' in shown.text
     forged = await client.post(f"{task_path}/periods", data={"csrf": "nope", "period": "2026-12"})
     assert forged.status_code == 403
     await client.post("/logout", data={"csrf": csrf})

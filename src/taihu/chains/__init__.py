@@ -4,6 +4,7 @@ The analytics are pure functions over plain data (``SupplyGraph``), public here 
 operation monitor can reuse them.
 """
 
+from taihu.chains.analysis_schemas import AnalysisOut, DisruptionOut
 from taihu.chains.analytics import (
     BuyerSourcing,
     ChainAnalysis,
@@ -31,7 +32,7 @@ from taihu.chains.models import (
     SupplyEdge,
     TagStatus,
 )
-from taihu.chains.schemas import AnalysisOut, ChainOut, DisruptionOut
+from taihu.chains.schemas import ChainOut
 from taihu.chains.service import ChainService, EdgeIn
 from taihu.chains.tagging import TagSuggestion, suggest_segments
 from taihu.chains.template_import import TemplateImport, import_templates

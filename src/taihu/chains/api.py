@@ -7,13 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, UploadFile, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
+from taihu.chains.analysis_schemas import AnalysisOut, DisruptionIn, DisruptionOut
 from taihu.chains.analytics import Thresholds
 from taihu.chains.edge_import import import_edges
 from taihu.chains.schemas import (
-    AnalysisOut,
     ChainOut,
-    DisruptionIn,
-    DisruptionOut,
     EdgeCreateIn,
     EdgeOut,
     EdgePage,

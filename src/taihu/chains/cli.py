@@ -12,10 +12,11 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Principal
+from taihu.chains.analysis_schemas import AnalysisOut, DisruptionOut
 from taihu.chains.edge_import import import_edges
 from taihu.chains.facts import ChainSpec
 from taihu.chains.models import ChainTemplateVersion
-from taihu.chains.schemas import AnalysisOut, ChainOut, DisruptionOut
+from taihu.chains.schemas import ChainOut
 from taihu.chains.service import ChainService
 from taihu.chains.template_import import import_templates
 from taihu.chains.template_store import TemplateStore

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
@@ -13,18 +12,24 @@ from openpyxl import Workbook
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from taihu.accounts import Principal
 from taihu.core import InvalidInput, SystemClock
 from taihu.core.commands import console, fail, import_file, load_settings, open_database, run
-from taihu.enterprises import CreditCode, Enterprise, EnterpriseService
+from taihu.enterprises import CreditCode, Enterprise
+from taihu.monitor import casework_cli, lists_cli
 from taihu.monitor.basis import clear_override, list_overrides, set_override
-from taihu.monitor.casework import CaseFilter, CaseService
+from taihu.monitor.cli_options import (
+    BASELINE_FROM,
+    BASELINE_TO,
+    SYSTEM,
+    baseline_window,
+    option_day,
+    required_day,
+)
 from taihu.monitor.groups import GROUP_KINDS
 from taihu.monitor.jobs import sync_recent_meters
 from taihu.monitor.power import MeterSyncReport, import_power
 from taihu.monitor.quality import FlagRange, flag_ranges
-from taihu.monitor.report import snapshot_xlsx
-from taihu.monitor.schemas import CaseOut, DayIndexOut, SeriesDayOut, UnblockItemOut
+from taihu.monitor.schemas import DayIndexOut, SeriesDayOut
 from taihu.monitor.service import MonitorService
 
 __all__ = ["app"]
@@ -33,7 +38,6 @@ app = typer.Typer(
     help="Operation monitor: power data, resumption indices, key lists, blocker cases.",
     no_args_is_help=True,
 )
-SYSTEM = Principal.system()
 
 
 class Format(StrEnum):
@@ -42,37 +46,6 @@ class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
     XLSX = "xlsx"
-
-
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(f"{option}: {text!r} is not a date (YYYY-MM-DD)")
-
-
-def _required_day(text: str, option: str) -> date:
-    day = _day(text, option)
-    assert day is not None
-    return day
-
-
-def _baseline(start: str | None, end: str | None) -> tuple[date, date] | None:
-    first, last = _day(start, "--baseline-from"), _day(end, "--baseline-to")
-    if first is None and last is None:
-        return None
-    if first is None or last is None:
-        fail("give both --baseline-from and --baseline-to, or neither")
-    return first, last
-
-
-BASELINE_FROM = typer.Option(
-    None, "--baseline-from",
-    help="First day of the baseline window (default: from the data, docs/monitor.md).",
-)  # fmt: skip
-BASELINE_TO = typer.Option(None, "--baseline-to", help="Last day of the baseline window.")
 
 
 def _pct(value: float | None) -> str:
@@ -113,8 +86,8 @@ def sync_meters_(
     async def _run() -> MeterSyncReport:
         async with open_database(settings) as db:
             return await sync_recent_meters(db, settings, SystemClock(),
-                                            first=_day(first, "--first"),
-                                            last=_day(last, "--last"))  # fmt: skip
+                                            first=option_day(first, "--first"),
+                                            last=option_day(last, "--last"))  # fmt: skip
 
     report = run(_run())
     console.print(f"{report.written} enterprise-days written from {report.meters} meters",
@@ -143,8 +116,8 @@ def index(
 ) -> None:
     """The day's resumption indices for the district and, with --group, per group."""
     settings = load_settings()
-    when = _required_day(day, "--date")
-    window = _baseline(baseline_from, baseline_to)
+    when = required_day(day, "--date")
+    window = baseline_window(baseline_from, baseline_to)
 
     async def _run() -> DayIndexOut:
         async with open_database(settings) as db, db.session() as session:
@@ -225,14 +198,14 @@ def series(
 ) -> None:
     """The daily series of the district or one group (one baseline: the last day's window)."""
     settings = load_settings()
-    window = _baseline(baseline_from, baseline_to)
+    window = baseline_window(baseline_from, baseline_to)
 
     async def _run() -> list[SeriesDayOut]:
         async with open_database(settings) as db, db.session() as session:
             _, days = await MonitorService(session, settings.monitor).series(
                 SYSTEM,
-                _required_day(first, "--first"),
-                _required_day(last, "--last"),
+                required_day(first, "--first"),
+                required_day(last, "--last"),
                 group=group,
                 key=key,
                 baseline=window,
@@ -261,13 +234,13 @@ def flags(
 ) -> None:
     """The data-quality guard's flags (missing days, spikes, mismatches), as runs of days."""
     settings = load_settings()
-    window = _baseline(baseline_from, baseline_to)
+    window = baseline_window(baseline_from, baseline_to)
 
     async def _run() -> tuple[list[FlagRange], dict[int, str]]:
         async with open_database(settings) as db, db.session() as session:
             monitor = MonitorService(session, settings.monitor)
             found = await monitor.flags(
-                SYSTEM, _required_day(first, "--first"), _required_day(last, "--last"), window
+                SYSTEM, required_day(first, "--first"), required_day(last, "--last"), window
             )
             return flag_ranges(found), await monitor.names({f.enterprise_id for f in found})
 
@@ -301,7 +274,7 @@ def baseline_set(
 ) -> None:
     """Give an enterprise its own baseline window (its usual one was abnormal); audited."""
     settings = load_settings()
-    first, last = _required_day(start, "--from"), _required_day(end, "--to")
+    first, last = required_day(start, "--from"), required_day(end, "--to")
 
     async def _run() -> None:
         async with open_database(settings) as db, db.session() as session:
@@ -343,186 +316,13 @@ def baselines() -> None:
     console.print(table)
 
 
-@app.command("list-create")
-def list_create(
-    name: str = typer.Argument(..., help="The list's name, e.g. 重点企业."),
-    description: str = typer.Option("", "--description", help="What the list is for."),
-) -> None:
-    """Create a key-enterprise list."""
-    settings = load_settings()
-
-    async def _run() -> int:
-        async with open_database(settings) as db, db.session() as session:
-            return (await MonitorService(session, settings.monitor).create_list(
-                SYSTEM, name, description)).id  # fmt: skip
-
-    console.print(f"list {run(_run())} created", highlight=False)
-
-
-def _members(list_ref: str, codes: list[str], *, remove: bool) -> None:
-    settings = load_settings()
-
-    async def _run() -> int:
-        async with open_database(settings) as db, db.session() as session:
-            monitor = MonitorService(session, settings.monitor)
-            key_list = await monitor.get_list(SYSTEM, list_ref)
-            return await monitor.set_members(SYSTEM, key_list.id, codes, remove=remove)
-
-    console.print(f"{run(_run())} enterprise(s) {'removed' if remove else 'added'}",
-                  highlight=False)  # fmt: skip
-
-
-@app.command("list-add")
-def list_add(
-    list_ref: str = typer.Argument(..., help="List id or name."),
-    codes: list[str] = typer.Argument(..., help="Credit codes."),
-) -> None:
-    """Add enterprises to a key-enterprise list."""
-    _members(list_ref, codes, remove=False)
-
-
-@app.command("list-remove")
-def list_remove(
-    list_ref: str = typer.Argument(..., help="List id or name."),
-    codes: list[str] = typer.Argument(..., help="Credit codes."),
-) -> None:
-    """Remove enterprises from a key-enterprise list."""
-    _members(list_ref, codes, remove=True)
-
-
-@app.command("lists")
-def lists() -> None:
-    """Show the key-enterprise lists."""
-    settings = load_settings()
-
-    async def _run() -> list[tuple[int, str, int]]:
-        async with open_database(settings) as db, db.session() as session:
-            found = await MonitorService(session, settings.monitor).lists(SYSTEM)
-            return [(k.id, k.name, n) for k, n in found]
-
-    table = Table("id", "name", "members")
-    for key, name, count in run(_run()):
-        table.add_row(str(key), name, str(count))
-    console.print(table)
-
-
-@app.command("snapshot")
-def snapshot(
-    list_ref: str = typer.Argument(..., help="List id or name."),
-    week: str = typer.Option(..., "--week", help="Any day of the week (Monday to Sunday)."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="xlsx file to write."),
-) -> None:
-    """Export a list's weekly snapshot to xlsx in the fixed layout (docs/monitor.md)."""
-    settings = load_settings()
-
-    async def _run() -> tuple[bytes, date]:
-        async with open_database(settings) as db, db.session() as session:
-            snap = await MonitorService(session, settings.monitor).snapshot(
-                SYSTEM, list_ref, _required_day(week, "--week")
-            )
-            return snapshot_xlsx(snap), snap.monday
-
-    content, monday = run(_run())
-    path = output or Path(f"snapshot-{monday}.xlsx")
-    path.write_bytes(content)
-    console.print(f"wrote {path}", highlight=False)
-
-
-@app.command("case-open")
-def case_open(
-    code: str = typer.Argument(..., help="The enterprise's credit code."),
-    category: str = typer.Option(
-        ..., "--category", help="supplier, logistics, labour, funds, other."
-    ),
-    title: str = typer.Option(..., "--title", help="What blocks the enterprise."),
-    description: str = typer.Option("", "--description", help="Details."),
-) -> None:
-    """Record a blocker case for an enterprise."""
-
-    async def _run() -> int:
-        async with open_database(load_settings()) as db, db.session() as session:
-            enterprise = await EnterpriseService(session).get_by_credit_code(code)
-            case = await CaseService(session).record(SYSTEM, enterprise.id, category, title,
-                                                     description)  # fmt: skip
-            return case.id
-
-    console.print(f"case {run(_run())} recorded", highlight=False)
-
-
-@app.command("case-act")
-def case_act(
-    case_id: int = typer.Argument(..., help="The case."),
-    action: str = typer.Argument(..., help="assign, start, comment, close or reopen."),
-    comment: str = typer.Option("", "--comment", help="Comment, or the report-back to close."),
-    officer: str | None = typer.Option(None, "--officer", help="Officer (assign)."),
-    deadline: str | None = typer.Option(None, "--deadline", help="Deadline (assign)."),
-) -> None:
-    """Assign, start, comment on, close or reopen a case."""
-
-    async def _run() -> str:
-        async with open_database(load_settings()) as db, db.session() as session:
-            case = await CaseService(session).act(
-                SYSTEM, case_id, action, comment=comment, officer=officer,
-                deadline=_day(deadline, "--deadline"),
-            )  # fmt: skip
-            return case.state
-
-    console.print(f"case {case_id} is {run(_run())}", highlight=False)
-
-
-@app.command("cases")
-def cases(
-    state: str | None = typer.Option(None, "--state", help="open, assigned, in_progress, closed."),
-    overdue: bool = typer.Option(False, "--overdue", help="Only open cases past their deadline."),
-) -> None:
-    """List blocker cases, newest first."""
-
-    async def _run() -> list[CaseOut]:
-        async with open_database(load_settings()) as db, db.session() as session:
-            service = CaseService(session)
-            found, _ = await service.find(SYSTEM, CaseFilter(state=state, overdue=overdue),
-                                          limit=500)  # fmt: skip
-            return [CaseOut.of(c, service.overdue(c)) for c in found]
-
-    table = Table("id", "enterprise", "category", "state", "officer", "deadline", "title")
-    for c in run(_run()):
-        deadline = str(c.deadline or "-") + (" [red]overdue[/]" if c.overdue else "")
-        table.add_row(str(c.id), str(c.enterprise_id), c.category, c.state, c.officer or "-",
-                      deadline, c.title)  # fmt: skip
-    console.print(table)
-
-
-@app.command("unblock")
-def unblock(
-    code: str = typer.Argument(..., help="The key enterprise's credit code."),
-    day: str = typer.Option(..., "--date", help="The day whose resumption counts."),
-    open_cases: bool = typer.Option(False, "--open-cases", help="Open a case for each supplier."),
-    officer: str | None = typer.Option(None, "--officer", help="Assign the new cases to."),
-    deadline: str | None = typer.Option(None, "--deadline", help="Deadline of the new cases."),
-) -> None:
-    """A key enterprise's non-resumed critical suppliers (以点带线扩面), best first."""
-    settings = load_settings()
-    when = _required_day(day, "--date")
-
-    async def _run() -> tuple[str, list[UnblockItemOut], int]:
-        async with open_database(settings) as db, db.session() as session:
-            monitor, cases_ = MonitorService(session, settings.monitor), CaseService(session)
-            if open_cases:
-                key, items, opened = await cases_.open_unblock_cases(
-                    SYSTEM, monitor, code, when, officer=officer,
-                    deadline=_day(deadline, "--deadline"),
-                )  # fmt: skip
-            else:
-                key, items = await cases_.unblock_list(SYSTEM, monitor, code, when)
-                opened = 0
-            return key.name, [UnblockItemOut.of(i) for i in items], opened
-
-    name, items, opened = run(_run())
-    table = Table("supplier", "credit code", "depth", "restores", "value", "case",
-                  title=f"unblock list of {name} on {when}")  # fmt: skip
-    for item in items:
-        table.add_row(item.name, item.credit_code, str(item.depth), str(item.restores),
-                      f"{item.value:.0f}", str(item.case_id or "-"))  # fmt: skip
-    console.print(table)
-    if open_cases:
-        console.print(f"{opened} case(s) opened", highlight=False)
+# The key-list and casework commands are kept beside their subjects, listed after these.
+app.command("list-create")(lists_cli.list_create)
+app.command("list-add")(lists_cli.list_add)
+app.command("list-remove")(lists_cli.list_remove)
+app.command("lists")(lists_cli.lists)
+app.command("snapshot")(lists_cli.snapshot)
+app.command("case-open")(casework_cli.case_open)
+app.command("case-act")(casework_cli.case_act)
+app.command("cases")(casework_cli.cases)
+app.command("unblock")(casework_cli.unblock)

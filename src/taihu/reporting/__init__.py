@@ -24,6 +24,7 @@ from taihu.reporting.figures import CATALOGUE, Figure, FigureError, Scope
 from taihu.reporting.jobs import DraftRound, ReportJobs, generate_due
 from taihu.reporting.models import DataPeriod, DataTask, ReportRun, ReportTask, ReportTemplate
 from taihu.reporting.periods import CADENCES, Cadence, Period
+from taihu.reporting.problems import run_problems
 from taihu.reporting.service import Deadline, ReportingService, cell_value
 from taihu.reporting.tasks import Binding, TaskBook, TaskSpec, cadence_of
 from taihu.reporting.workbook import MAX_TEMPLATE, Anchor, check_template, fill, sheet_names
@@ -68,5 +69,6 @@ __all__ = [
     "open_due_periods",
     "period_form_id",
     "period_xlsform",
+    "run_problems",
     "sheet_names",
 ]

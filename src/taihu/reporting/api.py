@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
 from taihu.core import DbSession, Id, RuntimeDep, read_upload
+from taihu.reporting.bureau_api import NOT_FOUND, bureau_today, refused_in_state
 from taihu.reporting.figures import CATALOGUE
 from taihu.reporting.models import ReportRun
 from taihu.reporting.schemas import (
@@ -31,11 +32,8 @@ __all__ = ["XLSX", "router", "run_filename", "workbook_download"]
 
 router = APIRouter(tags=["reporting"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, 404: {"description": "Not found"}}
-_STATE: dict[int | str, dict[str, Any]] = {
-    **_NOT_FOUND,
-    409: {"description": "Not a valid step for the report's state"},
-}
+_STATE = refused_in_state("Not a valid step for the report's state")
+_WORKBOOK: dict[int | str, dict[str, Any]] = {**NOT_FOUND, 200: {"content": {XLSX: {}}}}
 _BUREAU = "Bureau and admins only (enterprises never see reporting)."
 
 
@@ -123,7 +121,7 @@ async def upload_template(
     summary="One report template",
     response_model=TemplateOut,
     description=_BUREAU,
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def get_template(
     template_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
@@ -138,7 +136,7 @@ async def get_template(
     summary="Download a template",
     response_class=Response,
     description=_BUREAU,
-    responses={**_NOT_FOUND, 200: {"content": {XLSX: {}}}},
+    responses=_WORKBOOK,
 )
 async def template_file(
     template_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
@@ -154,7 +152,7 @@ async def template_file(
     description="Replaces the template's bindings; each "
     "is checked against the workbook (sheet, cell or region, not merged, no formula) and "
     f"the figure catalogue; none is kept when one is refused. {_BUREAU}",
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def bind(
     template_id: Id,
@@ -190,7 +188,7 @@ async def list_tasks(
     "`due_day`, 1 = Monday, of the week reported), `monthly` or `quarterly` (due on the "
     "`due_day`-th of the month after), or `once` (due on `due_on`); the draft is made "
     f"`lead_days` before. {_BUREAU}",
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def add_task(
     body: TaskIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
@@ -204,7 +202,7 @@ async def add_task(
     summary="A task's history",
     response_model=list[RunOut],
     description=f"Latest period first. {_BUREAU}",
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def task_runs(
     task_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
@@ -229,7 +227,7 @@ async def generate(
     session: DbSession,
     runtime: RuntimeDep,
 ) -> RunOut:
-    today = runtime.clock.now().astimezone(runtime.settings.console.zone).date()
+    today = bureau_today(runtime)
     run, _ = await _service(session, runtime).generate(
         principal, task_id, body.period, today=today, refresh=body.refresh
     )
@@ -241,7 +239,7 @@ async def generate(
     summary="One period's report",
     response_model=RunOut,
     description=_BUREAU,
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def get_run(
     run_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
@@ -254,7 +252,7 @@ async def get_run(
     summary="Download a period's workbook",
     response_class=Response,
     description=f"The filled template. {_BUREAU}",
-    responses={**_NOT_FOUND, 200: {"content": {XLSX: {}}}},
+    responses=_WORKBOOK,
 )
 async def run_file(
     run_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
@@ -325,7 +323,7 @@ async def submit(
 async def deadlines(
     principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
 ) -> list[DeadlineOut]:
-    today = runtime.clock.now().astimezone(runtime.settings.console.zone).date()
+    today = bureau_today(runtime)
     rows = await _service(session, runtime).deadlines(
         principal, today, runtime.settings.reporting.upcoming_days
     )

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import TypeVar
 
 import typer
 from rich.table import Table
 
 from taihu.accounts import Principal
-from taihu.core import SystemClock
+from taihu.core import Clock, Database, SystemClock
 from taihu.core.commands import console, fail, load_settings, open_database, run
-from taihu.reporting.datatasks import BUILTIN, DataTaskService, DataTaskSpec, open_due_periods
+from taihu.reporting.datatasks import (
+    BUILTIN,
+    DataTaskService,
+    DataTaskSpec,
+    OpenRound,
+    open_due_periods,
+)
 from taihu.reporting.figures import CATALOGUE
-from taihu.reporting.jobs import generate_due
+from taihu.reporting.jobs import DraftRound, generate_due
+from taihu.reporting.problems import run_problems
 from taihu.reporting.service import ReportingService
+from taihu.settings import Settings
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Reports to upper departments (按期上报).", no_args_is_help=True)
+Round = TypeVar("Round")
 
 
 def _day(text: str | None) -> date | None:
@@ -27,6 +38,30 @@ def _day(text: str | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         fail(f"{text} is not a date (YYYY-MM-DD)")
+
+
+def _due_round_or_one(
+    task: int,
+    today: str,
+    due_round: Callable[[Database, Settings, Clock, date | None], Awaitable[Round]],
+    tally: Callable[[Round], str],
+    one: Callable[[Database, Settings, Clock], Awaitable[list[str]]],
+) -> None:
+    """Do now what the server's job does as on ``today`` (no ``--task``), or ``one`` task's period.
+
+    Prints the round's tally, or the lines ``one`` returns.
+    """
+
+    async def _run() -> list[str]:
+        settings = load_settings()
+        clock = SystemClock()
+        async with open_database(settings) as db:
+            if not task:
+                return [tally(await due_round(db, settings, clock, _day(today)))]
+            return await one(db, settings, clock)
+
+    for line in run(_run()):
+        console.print(line, highlight=False)
 
 
 @app.command("list")
@@ -61,30 +96,21 @@ def generate(
 ) -> None:
     """Generate the due drafts now (what the server's job does), or one task's period."""
 
-    async def _run() -> None:
-        settings = load_settings()
-        clock = SystemClock()
-        async with open_database(settings) as db:
-            if not task:
-                result = await generate_due(db, settings, clock, _day(today))
-                console.print(
-                    f"{len(result.made)} drafts made, {result.existing} existed, "
-                    f"{len(result.failed)} failed",
-                    highlight=False,
-                )
-                return
-            async with db.session() as session:
-                row, made = await ReportingService(session, clock, settings.monitor).generate(
-                    Principal.system(), task, period or None, today=_day(today)
-                )
-        state = "made" if made else "exists"
-        console.print(
-            f"run {row.id} {row.period_key} {state}: {len(row.problems)} problems", highlight=False
-        )
-        for problem in row.problems:
-            console.print(f"  {problem}", highlight=False)
+    def tally(result: DraftRound) -> str:
+        made, failed = len(result.made), len(result.failed)
+        return f"{made} drafts made, {result.existing} existed, {failed} failed"
 
-    run(_run())
+    async def one(db: Database, settings: Settings, clock: Clock) -> list[str]:
+        async with db.session() as session:
+            row, made = await ReportingService(session, clock, settings.monitor).generate(
+                Principal.system(), task, period or None, today=_day(today)
+            )
+        state = "made" if made else "exists"
+        problems = run_problems(row)
+        head = f"run {row.id} {row.period_key} {state}: {len(problems)} problems"
+        return [head, *(f"  {problem}" for problem in problems)]
+
+    _due_round_or_one(task, today, generate_due, tally, one)
 
 
 @app.command("deadlines")
@@ -167,25 +193,18 @@ def open_periods(
 ) -> None:
     """Open the data tasks' due periods now (what the server's job does), or one period."""
 
-    async def _run() -> None:
-        settings = load_settings()
-        clock = SystemClock()
-        async with open_database(settings) as db:
-            if not task:
-                result = await open_due_periods(db, settings, clock, _day(today))
-                console.print(
-                    f"{len(result.opened)} periods opened, {result.existing} were open, "
-                    f"{len(result.failed)} failed",
-                    highlight=False,
-                )
-                return
-            if not period:
-                fail("--period is needed with --task")
-            async with db.session() as session:
-                row, made = await DataTaskService(session, clock).open_period(
-                    Principal.system(), task, period
-                )
-        state = "opened" if made else "was open"
-        console.print(f"{row.period_key} {state}: {row.asked} enterprises asked", highlight=False)
+    def tally(result: OpenRound) -> str:
+        opened, failed = len(result.opened), len(result.failed)
+        return f"{opened} periods opened, {result.existing} were open, {failed} failed"
 
-    run(_run())
+    async def one(db: Database, _settings: Settings, clock: Clock) -> list[str]:
+        if not period:
+            fail("--period is needed with --task")
+        async with db.session() as session:
+            row, made = await DataTaskService(session, clock).open_period(
+                Principal.system(), task, period
+            )
+        state = "opened" if made else "was open"
+        return [f"{row.period_key} {state}: {row.asked} enterprises asked"]
+
+    _due_round_or_one(task, today, open_due_periods, tally, one)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, status
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal
 from taihu.core import DbSession, Id, RuntimeDep
+from taihu.reporting.bureau_api import NOT_FOUND, refused_in_state
 from taihu.reporting.data_schemas import (
     DataPeriodOut,
     DataTaskIn,
@@ -20,11 +19,7 @@ from taihu.reporting.datatasks import DataTaskService, DataTaskSpec, PeriodRow
 __all__ = ["period_out", "router"]
 
 router = APIRouter(tags=["reporting"])
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, 404: {"description": "Not found"}}
-_CONFLICT: dict[int | str, dict[str, Any]] = {
-    **_NOT_FOUND,
-    409: {"description": "The key is taken, or the survey is not published"},
-}
+_CONFLICT = refused_in_state("The key is taken, or the survey is not published")
 _BUREAU = "Bureau and admins only; enterprises answer the periods' surveys under My surveys."
 
 
@@ -85,7 +80,7 @@ async def add_data_task(
     summary="One data task",
     response_model=DataTaskOut,
     description=_BUREAU,
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def get_data_task(
     task_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
@@ -98,7 +93,7 @@ async def get_data_task(
     summary="Pause or resume a data task",
     response_model=DataTaskOut,
     description=f"A paused task opens no period; opened ones stay open. {_BUREAU}",
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def set_data_task_active(
     task_id: Id,
@@ -116,7 +111,7 @@ async def set_data_task_active(
     summary="A data task's periods and response rates",
     response_model=list[DataPeriodOut],
     description=f"Latest period first. {_BUREAU}",
-    responses=_NOT_FOUND,
+    responses=NOT_FOUND,
 )
 async def data_task_periods(
     task_id: Id, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep

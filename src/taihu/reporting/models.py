@@ -71,7 +71,8 @@ class ReportRun(Base):
     # "Sheet!C4" → {"value", "by", "at", "note"}.
     generated: Mapped[dict[str, Any]] = mapped_column(JSONType)
     corrections: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    problems: Mapped[list[str]] = mapped_column(JSONType)  # figures that could not be read
+    # Figures that could not be read: messages as ``reporting.problems`` keeps them.
+    problems: Mapped[list[Any]] = mapped_column(JSONType)
     content: Mapped[bytes] = mapped_column(sa.LargeBinary())  # the filled workbook
     sha256: Mapped[str] = mapped_column(sa.String(64))
     template_sha256: Mapped[str] = mapped_column(sa.String(64))

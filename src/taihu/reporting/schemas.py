@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from taihu.core import MAX_ID
+from taihu.core import MAX_ID, reader_translation
+from taihu.reporting.problems import problem_of
 
 __all__ = [
     "BindingIn",
@@ -237,6 +238,13 @@ class RunOut(BaseModel):
     submitted_by: str | None
     submitted_at: datetime | None
     note: str
+
+    @field_validator("problems", mode="before")
+    @classmethod
+    def _in_reader_language(cls, stored: list[object]) -> list[str]:
+        # The run keeps messages; an API caller reads them in its language.
+        translate = reader_translation()
+        return [problem_of(p).render(translate) for p in stored]
 
 
 class GenerateIn(BaseModel):

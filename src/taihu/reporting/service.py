@@ -17,10 +17,16 @@ import sqlalchemy as sa
 from openpyxl.utils.cell import get_column_letter
 
 from taihu.accounts import Principal, record_audit
-from taihu.core import N_, Conflict, InvalidInput, NotFound, TaihuError
+from taihu.core import N_, Conflict, InvalidInput, Message, NotFound, TaihuError
 from taihu.reporting.figures import CATALOGUE, Scope
 from taihu.reporting.models import ReportRun, ReportTask, ReportTemplate
 from taihu.reporting.periods import Period
+from taihu.reporting.problems import (
+    problem_json,
+    region_overflow,
+    unknown_figure,
+    unreadable_figure,
+)
 from taihu.reporting.tasks import TaskBook, cadence_of, sha256_of
 from taihu.reporting.workbook import Anchor, CellValue, fill
 
@@ -84,11 +90,11 @@ class ReportingService(TaskBook):
 
     async def _read(
         self, actor: Principal, template: ReportTemplate, period: Period
-    ) -> tuple[dict[str, CellValue], list[str]]:
+    ) -> tuple[dict[str, CellValue], list[Message]]:
         """Every bound cell's value for the period, and what could not be read."""
         scope = Scope(self.session, self.clock, period, actor, self.monitor)
         values: dict[str, CellValue] = {}
-        problems: list[str] = []
+        problems: list[Message] = []
         for b in template.bindings:
             anchor = Anchor(b["sheet"], b["ref"])
             c1, r1, c2, r2 = anchor.region
@@ -98,21 +104,19 @@ class ReportingService(TaskBook):
             figure = CATALOGUE.get(b["figure"])
             where = f"{anchor.sheet}!{anchor.ref}"
             if figure is None:
-                problems.append(f"{where} {b['figure']}: unknown figure")
+                problems.append(unknown_figure(where, b["figure"]))
                 continue
             try:
                 async with self.session.begin_nested():  # a failed read leaves the session usable
                     got = await figure.read(scope, b.get("params", {}))
             except TaihuError as exc:
-                problems.append(f"{where} {b['figure']}: {exc.message}")
+                problems.append(unreadable_figure(where, b["figure"], exc))
                 continue
             if not isinstance(got, list):
                 values[_key(anchor.sheet, _coordinate(c1, r1))] = got
                 continue
             if len(got) > r2 - r1 + 1:
-                problems.append(
-                    f"{where} {b['figure']}: {len(got)} rows, the region holds {r2 - r1 + 1}"
-                )
+                problems.append(region_overflow(where, b["figure"], len(got), r2 - r1 + 1))
             for i, line in enumerate(got[: r2 - r1 + 1]):
                 for j, value in enumerate(line[: c2 - c1 + 1]):
                     values[_key(anchor.sheet, _coordinate(c1 + j, r1 + i))] = value
@@ -178,7 +182,7 @@ class ReportingService(TaskBook):
                 note="",
             )
             self.session.add(run)
-        run.generated, run.problems = values, problems
+        run.generated, run.problems = values, [problem_json(p) for p in problems]
         run.corrections = {k: c for k, c in run.corrections.items() if k in values}
         run.generated_at, run.generated_by = now, actor.name
         self._refill(run, template)

@@ -27,8 +27,10 @@ from taihu.reporting import (
     Binding,
     DataTaskService,
     DataTaskSpec,
+    PeriodRow,
     ReportingService,
     TaskSpec,
+    run_problems,
 )
 from taihu.reporting.api import run_filename, workbook_download
 from taihu.web.clock_format import read_day
@@ -256,7 +258,15 @@ async def run_page(
     labels = {}
     for b in template.bindings:
         labels[f"{b['sheet']}!{b['ref'].split(':')[0]}"] = b.get("label") or b["figure"]
-    return _page(request, "reporting/run.html", who, run=run, task=task, labels=labels)
+    return _page(
+        request,
+        "reporting/run.html",
+        who,
+        run=run,
+        task=task,
+        labels=labels,
+        problems=run_problems(run),
+    )
 
 
 @router.post("/reporting/runs/{run_id}/{action}", response_model=None)
@@ -349,9 +359,24 @@ async def data_task_page(
         return render_page(request, "denied.html", who, status_code=exc.status,
                            message=exc.text(gettext_))  # fmt: skip
     today = runtime.clock.now().astimezone(runtime.settings.console.zone).date()
+    periods = await service.periods(who.principal, task_id)
     return _page(request, "reporting/data_task.html", who, task=task, today=today,
-                 periods=await service.periods(who.principal, task_id), scopes=SCOPE_LABELS,
+                 periods=periods, chart=_rates_chart(periods), scopes=SCOPE_LABELS,
                  builtin=BUILTIN)  # fmt: skip
+
+
+def _rates_chart(periods: list[PeriodRow]) -> dict[str, Any]:
+    """What the periods' chart draws, oldest first (the table beside it holds the same)."""
+    shown = list(reversed(periods))
+    return {
+        "asked": gettext_("Asked"),
+        "answered": gettext_("Answered"),
+        "rate": gettext_("Response rate"),
+        "periods": [p.period.period_key for p in shown],
+        "asked_counts": [p.rate.asked for p in shown],
+        "answered_counts": [p.rate.answered for p in shown],
+        "rates": [round(p.rate.rate * 100) for p in shown],
+    }
 
 
 @router.post("/reporting/data-tasks/{task_id}/periods", response_model=None)
