@@ -31,6 +31,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
+from taihu.devices.commands import BusCommands
 from taihu.devices.hub import DeviceHub
 from taihu.devices.ingest import IngestQueue
 from taihu.devices.values import Row
@@ -362,7 +363,8 @@ class BusNode:
 
     ``publish``: the hub's rows go to JetStream instead of its own ingest queue. ``consume``:
     the hub's ingest queue stores what the stream holds (its observer, the alarm engine, sees
-    every committed batch as in one process).
+    every committed batch as in one process). Either way, commands to devices go between
+    processes over core NATS (``taihu.devices.commands``).
     """
 
     def __init__(
@@ -372,6 +374,7 @@ class BusNode:
         self.bus = JetStreamBus(settings)
         self.hub = hub
         self.publisher = BusPublisher(self.bus) if publish else None
+        self.commands = BusCommands(self.bus, hub)
         self.ingest = None
         if consume:
             self.ingest = BusIngest(self.bus, hub.ingest, hub.put_client_attributes, on_ready)
@@ -379,6 +382,7 @@ class BusNode:
     async def start(self) -> None:
         """Connect, create the stream if missing, then publish and consume as configured."""
         await self.bus.open()
+        await self.commands.start()
         if self.publisher is not None:
             self.hub.bus_sink = self.publisher
             self.hub.attribute_sink = self.publisher.publish_attributes
@@ -394,4 +398,5 @@ class BusNode:
             await self.ingest.stop()
         if self.publisher is not None:
             await self.publisher.close()
+        await self.commands.stop()
         await self.bus.close()
