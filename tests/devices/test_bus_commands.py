@@ -55,7 +55,7 @@ def admin_bearer(database_url: str) -> dict[str, str]:
             async with db.session() as session:
                 accounts = AccountService(session, SecuritySettings(secret_key=TEST_SECRET))
                 system = Principal.system("test")
-                admin = await accounts.create_user(system, "ops", "correct horse 42", Role.ADMIN)
+                admin = await accounts.create_user(system, "ops", "commands-password-1", Role.ADMIN)
                 return (await accounts.create_token(system, admin)).plain
         finally:
             await db.dispose()
