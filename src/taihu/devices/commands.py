@@ -112,9 +112,14 @@ class BusCommands:
             moved = {await self._moved.get()}
             while not self._moved.empty():
                 moved.add(self._moved.get_nowait())
-            try:
-                for device_id in moved:
+            for device_id in moved:
+                try:
                     await self._offer(device_id)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the connection closing: offered again on its next move
+                    log.warning("commands to device %s not offered: %s", device_id, exc)
+            try:
                 nc = self.bus.nc
                 if nc is not None and nc.is_connected:
                     # The subscriptions are on the server once this returns: a command sent
