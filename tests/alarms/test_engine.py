@@ -227,3 +227,20 @@ async def test_presence_connected_disconnected_inactive(
     assert history == ["connected", "disconnected", "inactive"]
     await _send(port, dev.token, 1)
     assert engine.presence[dev.id] == "connected"
+
+
+async def test_a_process_that_stores_no_data_judges_no_silence(
+    db: Database, make_device: Any, clock: FrozenClock
+) -> None:
+    dev = await make_device()
+    await _profile_rule(db, dev.id, name="silent", kind="no_data", key="t", severity="minor",
+                        spec={"silent_minutes": 10})  # fmt: skip
+    # An api or transport process beside ingest processes on a bus: data never passes it.
+    engine = AlarmEngine(db, clock=clock, sees_data=False)
+    await engine.reload()
+    engine.connected(dev.id)
+    clock.advance(timedelta(minutes=11))
+    await engine.tick()
+    await engine.flush()
+    assert await _alarms(db) == []
+    assert engine.presence[dev.id] == "connected"  # connections it sees are still told

@@ -66,8 +66,12 @@ class AlarmEngine:
         *,
         clock: Clock | None = None,
         zone: ZoneInfo | None = None,
+        sees_data: bool = True,
     ) -> None:
         self.db = db
+        # Whether this process stores device data (in one process, or with the ingest role on
+        # a bus). One that does not must not judge silence: it would find every device silent.
+        self.sees_data = sees_data
         self.settings = settings or AlarmSettings()
         self.clock = clock or SystemClock()
         self.zone = zone or ZoneInfo("Asia/Shanghai")
@@ -328,7 +332,8 @@ class AlarmEngine:
         now = self.clock.now()
         now_s = now.timestamp()
         now_ms = int(now_s * 1000)
-        for device_id, rules in self.silent_rules.items():
+        silent_rules = self.silent_rules if self.sees_data else {}
+        for device_id, rules in silent_rules.items():
             for rule in rules:
                 slot = self._slot(device_id, rule.id)
                 state = slot.state
@@ -348,7 +353,7 @@ class AlarmEngine:
                 live.escalated = True
                 self._pending.append(("escalate", live, now))
         default, timeout_of = self.settings.inactivity_timeout, self.timeout_of
-        for device_id, last in self.last_data.items():
+        for device_id, last in self.last_data.items() if self.sees_data else ():
             timeout = timeout_of.get(device_id, default)
             if now_s - last >= timeout and self.presence.get(device_id) != INACTIVE:
                 self._presence(device_id, INACTIVE)

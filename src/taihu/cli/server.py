@@ -229,6 +229,7 @@ def _mqtt_in_thread(settings: Settings, sock: socket.socket) -> None:
         # The workers' applications run none of these: they belong to the process of the hub.
         notice_jobs = notice_jobs_for(settings, db, SystemClock())
         alarm_engine = alarm_engine_for(settings, db, SystemClock(), hub)  # MQTT data's alarms
+        alarm_engine.sees_data = not settings.cluster.bus  # with a bus, the workers store it
         alarm_delivery = alarm_delivery_for(settings, db, SystemClock())
         # The workers consume the bus (their ingest role); this hub only publishes to it.
         bus = BusNode(settings.cluster, hub, publish=True, consume=False)

@@ -1,6 +1,7 @@
 """The device hub: registry, MQTT/HTTP device transports, time-series store, rollups."""
 
 from taihu.devices.bus import BusNode, JetStreamBus
+from taihu.devices.commands import BusCommands
 from taihu.devices.hub import DeviceHub, HubObserver
 from taihu.devices.models import Device, DeviceAttribute, DeviceProfile, DeviceToken
 from taihu.devices.mqtt.client import MqttClient, MqttRefused
@@ -19,6 +20,7 @@ from taihu.devices.values import Point, Row
 __all__ = [
     "INACTIVITY_TIMEOUT_RANGE",
     "SPARKPLUG_STATUS_FILE",
+    "BusCommands",
     "BusNode",
     "Device",
     "DeviceAttribute",

@@ -41,6 +41,7 @@ from taihu.devices.bus_partitions import (
     partition_consumers,
     when_ready,
 )
+from taihu.devices.commands import BusCommands
 from taihu.devices.hub import DeviceHub
 from taihu.devices.ingest import IngestQueue
 from taihu.devices.values import Row
@@ -468,7 +469,8 @@ class BusNode:
 
     ``publish``: the hub's rows go to JetStream instead of its own ingest queue. ``consume``:
     the hub's ingest queue stores what the stream holds (its observer, the alarm engine, sees
-    every committed batch as in one process).
+    every committed batch as in one process). Either way, commands to devices go between
+    processes over core NATS (``taihu.devices.commands``).
     """
 
     def __init__(
@@ -478,6 +480,7 @@ class BusNode:
         self.bus = JetStreamBus(settings)
         self.hub = hub
         self.publisher = BusPublisher(self.bus) if publish else None
+        self.commands = BusCommands(self.bus, hub)
         self.ingest = None
         if consume:
             self.ingest = BusIngest(self.bus, hub.ingest, hub.put_client_attributes, on_ready)
@@ -485,6 +488,7 @@ class BusNode:
     async def start(self) -> None:
         """Connect, create the stream if missing, then publish and consume as configured."""
         await self.bus.open()
+        await self.commands.start()
         if self.publisher is not None:
             self.hub.bus_sink = self.publisher
             self.hub.attribute_sink = self.publisher.publish_attributes
@@ -500,4 +504,5 @@ class BusNode:
             await self.ingest.stop()
         if self.publisher is not None:
             await self.publisher.close()
+        await self.commands.stop()
         await self.bus.close()

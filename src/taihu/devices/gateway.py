@@ -83,7 +83,7 @@ class GatewaySession:
                     self._release(name)
                 self.children[name] = device_id
                 self._checked[name] = time.monotonic()
-                self.hub.gateway_children[device_id] = (self, name)
+                self.hub.route_child(device_id, self, name)
         return self.children[name]
 
     def _fresh(self, name: str) -> bool:
@@ -98,8 +98,8 @@ class GatewaySession:
         """Stop speaking for the device a name stood for."""
         device_id = self.children.pop(name, None)
         self._checked.pop(name, None)
-        if device_id is not None and self.hub.gateway_children.get(device_id, (None,))[0] is self:
-            del self.hub.gateway_children[device_id]
+        if device_id is not None:
+            self.hub.unroute_child(device_id, self)
 
     async def _resolve(self, name: str, profile: str | None) -> int:
         async with self.hub.db.session() as db:
@@ -224,8 +224,7 @@ class GatewaySession:
     async def closed(self) -> None:
         """The gateway went away: its children are no longer reachable through it."""
         for child in self.children.values():
-            if self.hub.gateway_children.get(child, (None,))[0] is self:
-                self.hub.gateway_children.pop(child, None)
+            self.hub.unroute_child(child, self)
 
 
 def _obj(document: Any) -> dict[str, Any]:

@@ -67,7 +67,7 @@ from taihu.devices.mqtt.transport import (
     TransportLimits,
 )
 from taihu.devices.rejects import RejectLog
-from taihu.devices.remote import RemoteRoute
+from taihu.devices.remote import CommandRouter, RemoteRoute
 from taihu.devices.service import DeviceAuth, DeviceService
 from taihu.devices.stamps import DeviceStamps
 from taihu.devices.tsdb import TimeSeriesStore, store_for
@@ -96,6 +96,7 @@ ATTR_REQUEST = ME + "attributes/request/"
 ATTR_RESPONSE = ME + "attributes/response/"
 RPC_REQUEST = ME + "rpc/request/"
 RPC_RESPONSE = ME + "rpc/response/"
+NOT_CONNECTED = "the device is not connected or not subscribed to RPC requests"
 _RECENT_ERRORS = 20
 _RETENTION_EVERY = 3600.0  # seconds
 _STOP_WITHIN = 10.0  # seconds the work under way gets to finish at shutdown
@@ -320,6 +321,8 @@ class DeviceHub:
         self.bus_sink: RowSink | None = None
         # Likewise client attributes: publishes them (raising OSError when it cannot).
         self.attribute_sink: Callable[[int, dict[str, Any]], Awaitable[None]] | None = None
+        # Likewise commands to devices this process does not hold (taihu.devices.commands).
+        self.commands: CommandRouter | None = None
 
     def observe(self, observer: HubObserver) -> None:
         """Tell ``observer`` of connections and of every batch the ingest queue commits."""
@@ -439,8 +442,10 @@ class DeviceHub:
         if auth.is_gateway:
             session.gateway = self.gateway_factory(session)
         self.sessions.setdefault(auth.device_id, []).append(session)
-        if self.observer is not None and len(self.sessions[auth.device_id]) == 1:
-            self.observer.connected(auth.device_id)
+        if len(self.sessions[auth.device_id]) == 1:
+            if self.observer is not None:
+                self.observer.connected(auth.device_id)
+            self._moved(auth.device_id)
         self.stats.connections += 1
         self.state(auth).last_activity = time.time()
         log.debug("device %s (%d) connected as %s", auth.name, auth.device_id, connection)
@@ -454,6 +459,8 @@ class DeviceHub:
         gone = not current and self.sessions.pop(session.auth.device_id, None) is not None
         if gone and self.observer is not None:
             self.observer.disconnected(session.auth.device_id)
+        if gone:
+            self._moved(session.auth.device_id)
 
     def attach_remote(self, device_id: int, route: RemoteRoute) -> None:
         """Another transport speaks for a device now (see ``taihu.devices.remote``)."""
@@ -461,11 +468,48 @@ class DeviceHub:
         self.remote[device_id] = route
         if fresh and self.observer is not None:
             self.observer.connected(device_id)
+        if fresh:
+            self._moved(device_id)
 
     def detach_remote(self, device_id: int) -> None:
         """The other transport lost the device."""
-        if self.remote.pop(device_id, None) is not None and self.observer is not None:
-            self.observer.disconnected(device_id)
+        if self.remote.pop(device_id, None) is not None:
+            if self.observer is not None:
+                self.observer.disconnected(device_id)
+            self._moved(device_id)
+
+    def route_child(self, device_id: int, gateway: GatewaySession, name: str) -> None:
+        """A gateway speaks for a child device under ``name`` (commands go through it)."""
+        fresh = device_id not in self.gateway_children
+        self.gateway_children[device_id] = (gateway, name)
+        if fresh:
+            self._moved(device_id)
+
+    def unroute_child(self, device_id: int, gateway: GatewaySession | None = None) -> None:
+        """A gateway (``gateway``, or whichever) no longer speaks for a child device."""
+        current = self.gateway_children.get(device_id)
+        if current is not None and (gateway is None or current[0] is gateway):
+            del self.gateway_children[device_id]
+            self._moved(device_id)
+
+    def reachable(self, device_id: int) -> bool:
+        """Whether this process holds a way to the device (a session, a gateway, a route)."""
+        return (
+            device_id in self.sessions
+            or device_id in self.gateway_children
+            or device_id in self.remote
+        )
+
+    def _moved(self, device_id: int) -> None:
+        if self.commands is not None:  # other processes' commands follow the device here
+            self.commands.moved(device_id)
+
+    async def online(self, device_ids: Sequence[int]) -> set[int]:
+        """Those of the devices held here or, with a message bus, by another process."""
+        here = {d for d in device_ids if self.reachable(d)}
+        if self.commands is None:
+            return here
+        return here | await self.commands.online([d for d in device_ids if d not in here])
 
     def connected(self, device_id: int) -> int:
         """How many sessions a device has open."""
@@ -473,7 +517,7 @@ class DeviceHub:
 
     def forget_child(self, device_id: int) -> None:
         """A device changed gateway: gateways look its name up afresh, commands wait for that."""
-        self.gateway_children.pop(device_id, None)
+        self.unroute_child(device_id)
         for sessions in self.sessions.values():
             for session in sessions:
                 if session.gateway is not None:
@@ -693,8 +737,16 @@ class DeviceHub:
                     answer[scope] = {a.key: a.value for a in rows}
         return answer
 
-    async def push_shared(self, device_id: int, values: dict[str, Any]) -> int:
-        """Push shared attribute updates to the device's subscribed sessions; how many got it."""
+    async def push_shared(
+        self, device_id: int, values: dict[str, Any], *, forward: bool = True
+    ) -> int:
+        """Push shared attribute updates to the device's subscribed sessions; how many got it.
+
+        A device this process does not hold gets them through ``commands`` (unless not
+        ``forward``: the command came from another process).
+        """
+        if forward and self.commands is not None and not self.reachable(device_id):
+            return await self.commands.push_shared(device_id, values)
         sent = 0
         for session in list(self.sessions.get(device_id, [])):
             if session.subscribed(ATTRIBUTES):
@@ -728,16 +780,23 @@ class DeviceHub:
     # -- server-side RPC -----------------------------------------------------------------------
 
     async def rpc(
-        self, device_id: int, method: str, params: Any, *, wait: float, oneway: bool
-    ) -> Any:
-        """Call a method on a connected device; its answer (None for one-way)."""
+        self, device_id: int, method: str, params: Any, *, wait: float, oneway: bool,
+        forward: bool = True,
+    ) -> Any:  # fmt: skip
+        """Call a method on a connected device; its answer (None for one-way).
+
+        A device this process does not hold is called through ``commands`` (unless not
+        ``forward``: the call came from another process).
+        """
         targets = [s for s in self.sessions.get(device_id, []) if s.subscribed(RPC_REQUEST + "1")]
         via = self.gateway_children.get(device_id)  # a child device, reached through its gateway
         if not targets and via is None and (route := self.remote.get(device_id)) is not None:
             answer = await route.rpc(device_id, method, params)
             return None if oneway else answer
         if not targets and via is None:
-            raise LookupError("the device is not connected or not subscribed to RPC requests")
+            if forward and self.commands is not None and not self.reachable(device_id):
+                return await self.commands.rpc(device_id, method, params, wait=wait, oneway=oneway)
+            raise LookupError(NOT_CONNECTED)
         request_id = str(next(self._rpc_ids))
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if not oneway:

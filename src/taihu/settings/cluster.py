@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Role = Literal["api", "transport", "ingest", "resolver", "jobs"]
@@ -39,6 +39,16 @@ class ClusterSettings(BaseSettings):
     subject_prefix: str = Field(
         default="taihu.ingest", description="Subjects of device data: PREFIX.PARTITION."
     )
+    command_prefix: str = Field(
+        default="taihu.cmd",
+        description="Subjects of commands to devices (core NATS, never stored): PREFIX.DEVICE_ID. "
+        "Apart from the data subjects, which the stream would capture.",
+    )
+    command_timeout: float = Field(
+        default=5.0, gt=0, le=60,
+        description="Seconds a shared attribute push or one-way RPC waits for the process "
+        "holding the device to take it.",
+    )  # fmt: skip
     partitions: int = Field(
         default=16, ge=1, le=1024,
         description="Subjects device data is spread over, by device; each has a durable consumer "
@@ -98,12 +108,22 @@ class ClusterSettings(BaseSettings):
             raise ValueError(f"letters, digits, - and _ only: {value!r}")
         return value
 
-    @field_validator("subject_prefix")
+    @field_validator("subject_prefix", "command_prefix")
     @classmethod
     def _subject(cls, value: str) -> str:
         if not _SUBJECT.fullmatch(value):
             raise ValueError(f"dot-separated tokens of letters, digits, - and _: {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _commands_apart(self) -> ClusterSettings:
+        data, commands = self.subject_prefix + ".", self.command_prefix + "."
+        if data.startswith(commands) or commands.startswith(data):
+            raise ValueError(
+                f"command_prefix {self.command_prefix!r} must lie outside subject_prefix "
+                f"{self.subject_prefix!r} (the stream stores everything under it)"
+            )
+        return self
 
     @property
     def bus(self) -> bool:

@@ -253,7 +253,12 @@ def alarm_engine_for(
     settings: Settings, database: Database, clock: Clock, hub: DeviceHub
 ) -> AlarmEngine:
     """The alarm engine, told by the hub of what it stores and of connections."""
-    engine = AlarmEngine(database, settings.alarms, clock=clock, zone=settings.console.zone)
+    cluster = settings.cluster
+    engine = AlarmEngine(
+        database, settings.alarms, clock=clock, zone=settings.console.zone,
+        # With a bus only the ingest processes store data, and so see devices fall silent.
+        sees_data=not cluster.bus or "ingest" in cluster.plays,
+    )  # fmt: skip
     # On SQLite its writes queue behind the hub's batches rather than poll for the lock.
     engine.write_lock = hub.ingest.write_lock
     hub.observe(engine)

@@ -47,10 +47,11 @@ def _hub(request: Request) -> DeviceHub:
     return hub
 
 
-def _state(hub: DeviceHub, device_id: int) -> dict[str, Any]:
+def _state(hub: DeviceHub, device_id: int, online: set[int]) -> dict[str, Any]:
+    """What this process knows of a device; ``online``: those held here or by another process."""
     state = hub.devices.get(device_id)
     return {
-        "online": hub.connected(device_id) > 0 or device_id in hub.gateway_children,
+        "online": device_id in online,
         "sessions": hub.connected(device_id),
         "malformed": state.malformed if state else 0,
         "rate_limited": state.rate_limited if state else 0,
@@ -83,10 +84,11 @@ async def devices_page(
         ).name
     overview = hub.overview() if who.principal.sees_all_enterprises else None
     presence = await AlarmService(session, runtime.clock).presence_of([d.id for d in rows])
+    online = await hub.online([d.id for d in rows])
     return render_page(
         request, "devices/list.html", who, presence=presence,
         presence_labels={k: gettext_(v) for k, v in PRESENCE_LABELS.items()},
-        rows=[(d, names[d.enterprise_id], _state(hub, d.id)) for d in rows], total=total,
+        rows=[(d, names[d.enterprise_id], _state(hub, d.id, online)) for d in rows], total=total,
         readable={d.id for d in rows if DeviceService.may_read_data(who.principal, d)},
         q=q or "", page=page, pages=max(1, -(-total // _PAGE_SIZE)), overview=overview,
     )  # fmt: skip
@@ -134,7 +136,8 @@ async def device_page(
         }  # fmt: skip
     return render_page(
         request, "devices/detail.html", who,
-        device=device, profile=profile, units=units, state=_state(hub, device.id),
+        device=device, profile=profile, units=units,
+        state=_state(hub, device.id, await hub.online([device.id])),
         latest=[(k, s.value, datetime.fromtimestamp(s.ts / 1000, UTC)) for k, s in latest.items()],
         attributes=await registry.attributes(device.id), chart=chart, numeric=numeric,
         rejects=await reject_summary(session, device.id),
@@ -150,9 +153,10 @@ async def _children(hub: DeviceHub, session: DbSession, gateway: Device) -> list
     rows = await session.scalars(
         sa.select(Device).where(Device.gateway_id == gateway.id).order_by(Device.name)
     )
-    children = []
-    for child in rows:
-        state = _state(hub, child.id)
+    children, listed = [], list(rows)
+    online = await hub.online([child.id for child in listed])
+    for child in listed:
+        state = _state(hub, child.id, online)
         stamps = [s.ts for s in (await hub.store.latest(child.id)).values()]
         last_data = datetime.fromtimestamp(max(stamps) / 1000, UTC) if stamps else None
         seen = [t for t in (state["last_activity"], last_data) if t is not None]

@@ -67,6 +67,7 @@ async def _enterprise_home(
     hub = _hub(request)
     registry = DeviceService(session, runtime.clock)
     devices, device_total = await registry.list_devices(principal, limit=_DEVICES_SHOWN)
+    online = await hub.online([device.id for device in devices])
     rows = []
     for device in devices:
         latest = await hub.store.latest(device.id)
@@ -74,7 +75,7 @@ async def _enterprise_home(
         state = hub.devices.get(device.id)
         rows.append({
             "device": device,
-            "online": hub.connected(device.id) > 0 or device.id in hub.gateway_children,
+            "online": device.id in online,
             "last_data": datetime.fromtimestamp(last / 1000, UTC) if last else None,
             "last_activity": datetime.fromtimestamp(state.last_activity, UTC)
             if state and state.last_activity else None,
