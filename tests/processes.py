@@ -27,7 +27,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from taihu.accounts import AccountService, Principal, Role
 from taihu.core import Database
+from taihu.settings import SecuritySettings
 from tests.conftest import TEST_SECRET
 
 # An upper bound on every wait, never an expectation of how fast things are: generous, since a
@@ -50,6 +52,23 @@ def taihu_env(database_url: str, data_dir: Path) -> dict[str, str]:
         TAIHU_SECRET_KEY=TEST_SECRET, PYTHONUNBUFFERED="1", NO_COLOR="1",
     )  # fmt: skip
     return env
+
+
+def admin_bearer(database_url: str) -> dict[str, str]:
+    """The header of an administrator's API token."""
+
+    async def _issue() -> str:
+        db = Database(database_url)
+        try:
+            async with db.session() as session:
+                accounts = AccountService(session, SecuritySettings(secret_key=TEST_SECRET))
+                system = Principal.system("test")
+                admin = await accounts.create_user(system, "ops", "commands-password-1", Role.ADMIN)
+                return (await accounts.create_token(system, admin)).plain
+        finally:
+            await db.dispose()
+
+    return {"Authorization": f"Bearer {asyncio.run(_issue())}"}
 
 
 def free_port() -> int:

@@ -9,9 +9,7 @@ answer of one process (409, ``device_offline``).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import queue
 import time
 from collections.abc import Callable
@@ -22,13 +20,17 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from taihu.accounts import AccountService, Principal, Role
-from taihu.core import Database
 from taihu.devices.hub import NOT_CONNECTED
-from taihu.settings import SecuritySettings
 from tests.cli.test_serve import MQTT, registered_device
-from tests.conftest import TEST_SECRET
-from tests.processes import DEADLINE, NO_NATS_SERVER, http, nats_server, running
+from tests.processes import (
+    DEADLINE,
+    NO_NATS_SERVER,
+    admin_bearer,
+    http,
+    nats_server,
+    running,
+    taihu_env,
+)
 
 pytestmark = pytest.mark.skipif(NO_NATS_SERVER, reason="no nats-server")
 RPC_REQUEST = "v1/devices/me/rpc/request/"
@@ -37,30 +39,7 @@ RPC_REQUEST = "v1/devices/me/rpc/request/"
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
     """The environment of the `taihu` processes: the test's database, quiet output."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAIHU_")}
-    env.pop("FORCE_COLOR", None)
-    env.update(
-        TAIHU_ENV="test", TAIHU_DATABASE_URL=database_url, TAIHU_DATA_DIR=str(tmp_path / "var"),
-        TAIHU_SECRET_KEY=TEST_SECRET, PYTHONUNBUFFERED="1", NO_COLOR="1",
-    )  # fmt: skip
-    return env
-
-
-def admin_bearer(database_url: str) -> dict[str, str]:
-    """The header of an administrator's API token."""
-
-    async def _issue() -> str:
-        db = Database(database_url)
-        try:
-            async with db.session() as session:
-                accounts = AccountService(session, SecuritySettings(secret_key=TEST_SECRET))
-                system = Principal.system("test")
-                admin = await accounts.create_user(system, "ops", "commands-password-1", Role.ADMIN)
-                return (await accounts.create_token(system, admin)).plain
-        finally:
-            await db.dispose()
-
-    return {"Authorization": f"Bearer {asyncio.run(_issue())}"}
+    return taihu_env(database_url, tmp_path / "var")
 
 
 class Device:

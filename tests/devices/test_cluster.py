@@ -37,6 +37,7 @@ from tests.processes import (
     SERVING,
     NatsCluster,
     Taihu,
+    admin_bearer,
     http,
     nats_cluster,
     query,
@@ -224,17 +225,30 @@ class HttpDevice(threading.Thread):
             self.error = exc
 
 
-def rpc_reaches_its_device(api_url: str, device: Device) -> None:
+def rpc_reaches_its_device(api_url: str, headers: dict[str, str], device: Device) -> None:
     """RPC during the run: a call through the API process reaches the device, wherever it is.
 
-    Not yet checked: the API process reaches only devices connected to its own process, and
-    this one holds no MQTT connections. Once RPC goes over NATS (issue #19, *Commands to devices
-    across processes*) this posts ``/api/plugins/rpc/twoway/{device.device_id}`` as a staff
-    user and checks that the answer is the device's (``{"device": id, "port": …}``, sent by
-    ``Device``, which answers every request on ``v1/devices/me/rpc/request/+``) and that the
-    request is in ``device.rpc_requests``. It is called after the kills, when the device has
-    moved to the surviving transport.
+    The API process holds no MQTT connection: the call goes over NATS to the transport holding
+    the device (the surviving one, after the kills), and the device's answer comes back.
     """
+    url = f"{api_url}/api/plugins/rpc/twoway/{device.device_id}"
+    body = {"method": "where", "params": {"asked": "cluster"}, "timeout": 10_000}
+    answers: list[httpx.Response] = []
+    with http() as client:
+        # The device may be between connections (the balancer moved it): offline for a moment.
+        until(
+            lambda: (
+                answers.append(client.post(url, json=body, headers=headers))
+                or answers[-1].status_code != 409
+            ),
+            f"an RPC to device {device.device_id} through the API process",
+        )
+    answer = answers[-1]
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "device": device.device_id, "port": device.port, "params": {"asked": "cluster"}
+    }  # fmt: skip
+    assert any(r.get("method") == "where" for _, r in device.rpc_requests)
 
 
 def _stored(database_url: str) -> int:
@@ -256,6 +270,7 @@ def test_nothing_acknowledged_is_lost_when_a_nats_node_an_ingest_and_a_transport
     started = time.monotonic()
     env = taihu_env(database_url, tmp_path / "var")
     devices_and_tokens = registered_devices(database_url, MQTT_DEVICES + 1)
+    headers = admin_bearer(database_url)
     with contextlib.ExitStack() as stack:
         cluster: NatsCluster = stack.enter_context(nats_cluster(tmp_path / "nats"))
         formed = time.monotonic()
@@ -326,7 +341,7 @@ def test_nothing_acknowledged_is_lost_when_a_nats_node_an_ingest_and_a_transport
         acked = moved_on("after a transport was killed", acked)
         assert all(d.port == ports[1] for d in mqtt_devices), [d.port for d in mqtt_devices]
         assert all(ports[0] in d.connections for d in mqtt_devices[::2])
-        rpc_reaches_its_device(api_url, mqtt_devices[0])  # connected first to the killed one
+        rpc_reaches_its_device(api_url, headers, mqtt_devices[0])  # first on the killed one
 
         stop.set()
         for device in devices:
