@@ -262,12 +262,14 @@ class SubscriptionIn(BaseModel):
         }
     )  # fmt: skip
 
-    channel: Literal["console", "webhook", "email"]
+    channel: Literal["console", "webhook", "email", "sms"]
     min_severity: Severity = "warning"
     enterprise_id: Id | None = Field(
         default=None, description="Empty: every enterprise you see (staff) or your own."
     )
-    target: str = Field(default="", max_length=500, description="The webhook URL or address.")
+    target: str = Field(
+        default="", max_length=500, description="The webhook URL, e-mail address or mobile number."
+    )
 
 
 class SubscriptionOut(BaseModel):

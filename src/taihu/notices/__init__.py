@@ -9,6 +9,7 @@ SMS outbox;
 """
 
 from taihu.notices.alarm_mail import AlarmMailSender
+from taihu.notices.alarm_sms import AlarmSmsSender
 from taihu.notices.aliyun import AliyunSms, aliyun_reports
 from taihu.notices.api import receipts_out
 from taihu.notices.audience import AUDIENCE_KINDS, Audience, resolve_audience
@@ -54,6 +55,7 @@ __all__ = [
     "CHANNELS",
     "MAX_ATTACHMENT",
     "AlarmMailSender",
+    "AlarmSmsSender",
     "AliyunSms",
     "Audience",
     "Contacts",

@@ -125,6 +125,11 @@ class SmsSettings(BaseSettings):
     template_reminder: str = Field(
         default="", description="Approved template code for a reminder (variable: title)."
     )
+    template_alarm: str = Field(
+        default="",
+        description="Approved template code for an alarm notification (variables: name, "
+        "severity, event, device, value); empty: alarms are not sent by SMS.",
+    )
     batch_size: int = Field(
         default=0, ge=0, le=1000,
         description="Numbers per provider call; 0: the provider's maximum (1000 / 200).",

@@ -40,7 +40,7 @@ from taihu.monitor import MeterSync
 from taihu.monitor import api as monitor_api
 from taihu.nameplates import api_router as nameplates_router
 from taihu.nameplates import link_new_device
-from taihu.notices import AlarmMailSender, NoticeJobs, SmtpMailer, sms_gateway
+from taihu.notices import AlarmMailSender, AlarmSmsSender, NoticeJobs, SmtpMailer, sms_gateway
 from taihu.notices import api as notices_api
 from taihu.programmes import api as programmes_api
 from taihu.reporting import ReportJobs, data_router
@@ -240,12 +240,15 @@ def notice_jobs_for(settings: Settings, database: Database, clock: Clock) -> Not
 
 
 def alarm_delivery_for(settings: Settings, database: Database, clock: Clock) -> AlarmDelivery:
-    """Delivery of alarm notifications: webhooks, and e-mail where SMTP is configured."""
+    """Alarm notifications: webhooks, e-mail where SMTP is set up, SMS where a template is."""
     delivery = AlarmDelivery(database, settings.alarms, clock=clock)
     mailer = SmtpMailer(settings.notices)
+    translate = catalogs().get(settings.console.language).gettext
     if mailer.configured:  # e-mail is notices' channel: registered here, above both contexts
-        translate = catalogs().get(settings.console.language).gettext
         delivery.register("email", AlarmMailSender(mailer, translate))
+    if settings.sms.template_alarm:  # likewise SMS, with its own gateway instance
+        gateway = sms_gateway(settings.sms)
+        delivery.register("sms", AlarmSmsSender(gateway, settings.sms.template_alarm, translate))
     return delivery
 
 

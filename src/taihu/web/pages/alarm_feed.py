@@ -23,7 +23,12 @@ PRESENCE_LABELS = {
     "inactive": N_("Inactive"),
 }
 EVENT_LABELS = {"created": N_("Raised"), "escalated": N_("Escalated"), "cleared": N_("Cleared")}
-CHANNEL_LABELS = {"console": N_("Console"), "webhook": N_("Webhook"), "email": N_("E-mail")}
+CHANNEL_LABELS = {
+    "console": N_("Console"),
+    "webhook": N_("Webhook"),
+    "email": N_("E-mail"),
+    "sms": N_("SMS"),
+}
 
 
 def _labels() -> dict[str, Any]:
