@@ -1,5 +1,7 @@
 """A rule made in the editor raises an alarm that a person acknowledges, in a real browser.
 
+In both languages of the console: Chinese (the default) and English.
+
 On the real ``taihu demo`` (``-m browser``): the admin adds a device, gives its profile a rule
 on a key of its own, the device sends a reading over the HTTP device API that crosses it, the
 alarm appears in the list and is acknowledged with a comment.
@@ -29,9 +31,21 @@ def _send(base: str, token: str, value: float) -> None:
         assert answer.status == 200
 
 
+# The console's words in each language: signing in, the alarm's state before and after.
+WORDS = {
+    "zh-CN": {"sign_in": "登录", "unacknowledged": "未确认", "acknowledge": "确认告警",
+              "acknowledged": "已确认", "comment": "已派人检查"},
+    "en": {"sign_in": "Sign in", "unacknowledged": "not acknowledged",
+           "acknowledge": "Acknowledge alarm", "acknowledged": "Active, acknowledged",
+           "comment": "someone is on the way"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", list(WORDS))
 def test_a_rule_from_the_editor_raises_an_alarm_acknowledged_with_a_comment(
-    tmp_path: Path,
+    tmp_path: Path, language: str
 ) -> None:
+    words = WORDS[language]
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does this)")
     problems: list[str] = []
@@ -41,10 +55,12 @@ def test_a_rule_from_the_editor_raises_an_alarm_acknowledged_with_a_comment(
         )
         try:
             page = _watch(
-                browser.new_context(viewport=DESKTOP, locale="zh-CN").new_page(), problems
+                browser.new_context(viewport=DESKTOP, locale=language).new_page(), problems
             )
+            if language == "en":  # the console's language is the reader's choice, kept
+                page.goto(f"{base}/lang/en?next=/login")
             page.goto(f"{base}/login?next=/devices/new")
-            _sign_in(page, "admin", "taihu-admin", button="登录")
+            _sign_in(page, "admin", "taihu-admin", button=words["sign_in"])
             page.locator("#name").fill("probe-1")
             page.locator("#profile").select_option("power-meter")
             page.locator("#device-form button[type=submit]").click()
@@ -71,11 +87,11 @@ def test_a_rule_from_the_editor_raises_an_alarm_acknowledged_with_a_comment(
                 if row.count() or time.monotonic() > deadline:
                     break
                 page.wait_for_timeout(500)
-            expect(row).to_contain_text("未确认")
-            row.locator("input[name=comment]").fill("已派人检查")
-            row.get_by_role("button", name="确认告警").click()
-            expect(page.locator("tr", has_text="probe-high")).to_contain_text("已派人检查")
-            expect(page.locator("tr", has_text="probe-high")).to_contain_text("已确认")
+            expect(row).to_contain_text(words["unacknowledged"])
+            row.locator("input[name=comment]").fill(words["comment"])
+            row.get_by_role("button", name=words["acknowledge"]).click()
+            expect(page.locator("tr", has_text="probe-high")).to_contain_text(words["comment"])
+            expect(page.locator("tr", has_text="probe-high")).to_contain_text(words["acknowledged"])
         finally:
             browser.close()
     assert not problems, "\n".join(problems)
