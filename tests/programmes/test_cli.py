@@ -33,6 +33,17 @@ def test_list_import_awards_counts_and_export(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     awards = runner.invoke(app, ["programme", "awards"])
     assert "1 awards" in awards.output
+    # One historical award at a time: a date that is not one is refused before anything.
+    wrong = runner.invoke(app, ["programme", "award", "1", "1", "--since", "2024-13-01"])
+    assert wrong.exit_code == 1
+    assert "YYYY-MM-DD" in wrong.output
+    one = runner.invoke(app, ["programme", "award", "1", "1", "--since", "2024-05-01",
+                              "--note", "苏工信 2024 年第 12 号"])  # fmt: skip
+    assert one.exit_code == 0, one.output
+    assert "since 2024-05-01" in one.output
+    assert "2 awards" in runner.invoke(app, ["programme", "awards"]).output
+    unknown = runner.invoke(app, ["programme", "award", "1", "999", "--since", "2024-05-01"])
+    assert unknown.exit_code == 1
     assert "2028-02-29" in awards.output
     counts = runner.invoke(app, ["programme", "counts"])
     assert "cloud_stars" in counts.output

@@ -65,7 +65,19 @@ def test_the_pool_on_the_command_line(database_url: str) -> None:
     guides = runner.invoke(app, ["solution", "guides"])
     assert "published" in guides.output
     assert "3833" in guides.output
-    assert runner.invoke(app, ["solution", "needs"]).exit_code == 0
+    posted = runner.invoke(app, ["solution", "need", str(enterprise), "能耗在线监测",
+                                 "--tag", "energy"])  # fmt: skip
+    assert posted.exit_code == 0, posted.output
+    need_id = posted.output.split()[1].rstrip(":")
+    assert "能耗在线监测" in runner.invoke(app, ["solution", "needs"]).output
+    matched = runner.invoke(app, ["solution", "act", need_id, "match", "--solution", "1"])
+    assert matched.exit_code == 0, matched.output
+    unsaid = runner.invoke(app, ["solution", "act", need_id, "close", "--outcome", "resolved"])
+    assert unsaid.exit_code == 1  # closing says how
+    closed = runner.invoke(app, ["solution", "act", need_id, "close", "--outcome", "resolved",
+                                 "--comment", "上线三个月, 单耗降 6%"])  # fmt: skip
+    assert closed.exit_code == 0, closed.output
+    assert "closed" in closed.output
     suggested = runner.invoke(app, ["solution", "suggest", str(enterprise)])
     assert suggested.exit_code == 0, suggested.output
     missing = runner.invoke(app, ["solution", "suggest", "999"])

@@ -129,6 +129,35 @@ def decide(
         fail(f"{since!r} is not a date (YYYY-MM-DD)")
 
 
+@app.command("award")
+def award(
+    programme: int = typer.Argument(..., help="Programme id."),
+    enterprise: int = typer.Argument(..., help="Enterprise id."),
+    since: str = typer.Option(..., "--since", help="Award date, YYYY-MM-DD."),
+    until: str = typer.Option("", "--until", help="End of validity; empty: the programme's."),
+    grade: str = typer.Option("", "--grade", help="Where the programme has grades."),
+    note: str = typer.Option("", "--note", help="E.g. the notice it was published in."),
+) -> None:
+    """Register one historical award, won before the platform (a list: `programme import`)."""
+    try:
+        start = date.fromisoformat(since)
+        end = date.fromisoformat(until) if until else None
+    except ValueError:
+        fail(f"{since!r} / {until!r}: dates are YYYY-MM-DD")
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            row = await RegistryService(session).register(
+                Principal.system(), programme, enterprise, grade=grade, since=start, until=end,
+                note=note,
+            )  # fmt: skip
+        console.print(
+            f"award {row.id}: enterprise {row.enterprise_id} since {row.since}", highlight=False
+        )
+
+    run(_run())
+
+
 @app.command("awards")
 def awards(
     programme: int | None = typer.Option(None, "--programme", help="Programme id."),

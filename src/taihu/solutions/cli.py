@@ -82,6 +82,47 @@ def needs(status: str | None = typer.Option(None, "--status", help="open, matche
     run(_run())
 
 
+@app.command("need")
+def need(
+    enterprise: int = typer.Argument(..., help="Enterprise id."),
+    title: str = typer.Argument(..., help="What the enterprise needs, in a line."),
+    description: str = typer.Option("", "--description"),
+    tag: list[str] = typer.Option([], "--tag", help="A scenario tag (repeatable)."),
+) -> None:
+    """Post a need for an enterprise (as it would in the console)."""
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            row = await NeedService(session).post(
+                Principal.system(), enterprise, title, description, tuple(tag)
+            )
+        console.print(f"need {row.id}: {row.status}", highlight=False)
+
+    run(_run())
+
+
+@app.command("act")
+def act(
+    need_id: int = typer.Argument(..., help="Need id."),
+    action: str = typer.Argument(..., help="match, start, close or withdraw."),
+    comment: str = typer.Option("", "--comment", help="Needed to close: how it ended."),
+    provider: int | None = typer.Option(None, "--provider", help="Matched provider id."),
+    solution: int | None = typer.Option(None, "--solution", help="Matched solution id."),
+    outcome: str = typer.Option("", "--outcome", help="On close: the need's outcome."),
+) -> None:
+    """Move a need along: match it to a provider or solution, start, close with its outcome."""
+
+    async def _run() -> None:
+        async with open_database(load_settings()) as db, db.session() as session:
+            row = await NeedService(session).act(
+                Principal.system(), need_id, action, comment, provider_id=provider,
+                solution_id=solution, outcome=outcome,
+            )  # fmt: skip
+        console.print(f"need {row.id}: {row.status}", highlight=False)
+
+    run(_run())
+
+
 @app.command("suggest")
 def suggest(enterprise: int = typer.Argument(..., help="Enterprise id.")) -> None:
     """The solutions the pool suggests for an enterprise, with the reasons."""
