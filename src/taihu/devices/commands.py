@@ -186,8 +186,11 @@ class BusCommands:
     async def _request(self, device_id: int, command: dict[str, Any], within: float) -> Any:
         """The holder's reply; ``LookupError`` when no process holds the device."""
         nc = self.bus.nc
+        # The caller answers NOT_CONNECTED in the reader's language (a catalog message); why
+        # goes to the log.
         if nc is None or not nc.is_connected:
-            raise LookupError(f"{NOT_CONNECTED} (the message bus is not connected)")
+            log.warning("command to device %s not sent: the bus is not connected", device_id)
+            raise LookupError(NOT_CONNECTED)
         try:
             msg = await nc.request(self.subject(device_id), orjson.dumps(command), timeout=within)
         except nats.errors.NoRespondersError:
@@ -196,7 +199,8 @@ class BusCommands:
             raise TimeoutError from None
         reply = orjson.loads(msg.data)
         if not isinstance(reply, dict):
-            raise LookupError(f"{NOT_CONNECTED} (a malformed answer)")
+            log.warning("a malformed answer to a command to device %s: %r", device_id, reply)
+            raise LookupError(NOT_CONNECTED)
         if reply.get("error") == "timeout":
             raise TimeoutError
         if reply.get("error") == "invalid":  # the holder's 400, with its message id and values
@@ -204,7 +208,9 @@ class BusCommands:
             raise InvalidInput(str(reply.get("message")), code=str(reply.get("code")),
                                **(details if isinstance(details, dict) else {}))  # fmt: skip
         if "error" in reply:
-            raise LookupError(str(reply.get("message") or NOT_CONNECTED))
+            if reply.get("message") != NOT_CONNECTED:
+                log.info("command to device %s: %s", device_id, reply.get("message"))
+            raise LookupError(NOT_CONNECTED)
         return reply
 
     async def rpc(

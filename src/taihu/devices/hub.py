@@ -96,7 +96,8 @@ ATTR_REQUEST = ME + "attributes/request/"
 ATTR_RESPONSE = ME + "attributes/response/"
 RPC_REQUEST = ME + "rpc/request/"
 RPC_RESPONSE = ME + "rpc/response/"
-NOT_CONNECTED = "the device is not connected or not subscribed to RPC requests"
+# A catalog message: the API answers it in the reader's language.
+NOT_CONNECTED = N_("the device is not connected or not subscribed to RPC requests")
 _RECENT_ERRORS = 20
 _RETENTION_EVERY = 3600.0  # seconds
 _STOP_WITHIN = 10.0  # seconds the work under way gets to finish at shutdown
