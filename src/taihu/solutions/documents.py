@@ -8,6 +8,8 @@ their first bytes, at most ``MAX_DOCUMENT`` bytes); a solution keeps at most ``M
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +21,13 @@ from taihu.programmes import check_uploads, clean_filename
 from taihu.solutions.models import SolutionDocument
 from taihu.solutions.pool import PoolService
 
-__all__ = ["DOCUMENT_KINDS", "DOCUMENT_LABELS", "MAX_FILES", "SolutionDocuments"]
+__all__ = [
+    "DOCUMENT_KINDS",
+    "DOCUMENT_LABELS",
+    "MAX_FILES",
+    "SolutionDocuments",
+    "file_columns",
+]
 
 # What a file of a solution is: the console offers these, the API refuses others.
 DOCUMENT_KINDS = ("brochure", "case_report", "certificate", "other")
@@ -30,6 +38,21 @@ DOCUMENT_LABELS = {
     "other": N_("Other"),
 }
 MAX_FILES = 20
+
+
+def file_columns(
+    actor: Principal, uploads: list[tuple[str, DocumentUpload]], now: datetime
+) -> list[dict[str, Any]]:
+    """The stored columns of each checked upload (kind, file), whatever it belongs to."""
+    return [
+        {
+            "kind": kind, "filename": clean_filename(upload.filename),
+            "content_type": content_type, "size": len(upload.content),
+            "sha256": hashlib.sha256(upload.content).hexdigest(), "content": upload.content,
+            "uploaded_by": actor.name[:128], "uploaded_at": now,
+        }
+        for (kind, upload), content_type in zip(uploads, check_uploads(uploads), strict=True)
+    ]  # fmt: skip
 
 
 class SolutionDocuments:
@@ -79,18 +102,8 @@ class SolutionDocuments:
             )
         now = self.clock.now()
         rows = [
-            SolutionDocument(
-                solution_id=solution_id,
-                kind=kind,
-                filename=clean_filename(upload.filename),
-                content_type=content_type,
-                size=len(upload.content),
-                sha256=hashlib.sha256(upload.content).hexdigest(),
-                content=upload.content,
-                uploaded_by=actor.name[:128],
-                uploaded_at=now,
-            )
-            for (kind, upload), content_type in zip(uploads, check_uploads(uploads), strict=True)
+            SolutionDocument(solution_id=solution_id, **columns)
+            for columns in file_columns(actor, uploads, now)
         ]
         self.session.add_all(rows)
         await self.session.flush()

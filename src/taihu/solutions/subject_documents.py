@@ -7,7 +7,6 @@ them; the bureau and the provider's own users upload and delete them, each write
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taihu.accounts import Principal, record_audit
 from taihu.core import N_, Clock, InvalidInput, NotFound, SystemClock
 from taihu.identifiers import DocumentUpload
-from taihu.programmes import check_uploads, clean_filename
-from taihu.solutions.documents import DOCUMENT_KINDS, MAX_FILES
+from taihu.solutions.documents import DOCUMENT_KINDS, MAX_FILES, file_columns
 from taihu.solutions.models import Provider, SolutionCase, SubjectDocument
 from taihu.solutions.pool import PoolService
 
@@ -108,16 +106,9 @@ class SubjectDocuments:
             SubjectDocument(
                 provider_id=subject_id if subject == "provider" else None,
                 case_id=subject_id if subject == "case" else None,
-                kind=kind,
-                filename=clean_filename(upload.filename),
-                content_type=content_type,
-                size=len(upload.content),
-                sha256=hashlib.sha256(upload.content).hexdigest(),
-                content=upload.content,
-                uploaded_by=actor.name[:128],
-                uploaded_at=now,
+                **columns,
             )
-            for (kind, upload), content_type in zip(uploads, check_uploads(uploads), strict=True)
+            for columns in file_columns(actor, uploads, now)
         ]
         self.session.add_all(rows)
         await self.session.flush()
