@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from taihu.accounts import Principal
 from taihu.cli import app
+from taihu.core import Database
+from taihu.identifiers import IdentifierService
+from taihu.identifiers.hierarchy.service import run_filings
+from taihu.identifiers.models import Filing
 
 runner = CliRunner()
 
@@ -57,3 +66,34 @@ def test_status_sync_and_site_before_joining() -> None:
     loop = runner.invoke(app, ["id", "resolve", "88.118.8/X", "--recursive"])
     assert loop.exit_code == 1
     assert "--upstream" in loop.output
+
+
+def test_join_shows_filings_the_running_server_sent_first(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    asyncio.run(_prefix(database_url, "88.118"))
+
+    async def server_first(db: Database, *args: Any, **kwargs: Any) -> Any:
+        # A server on the same database files in the background every second: here it wins
+        # the race, so the command's own round finds nothing left to send.
+        async with db.session() as session:
+            await session.execute(sa.update(Filing).values(state="done"))
+        return await run_filings(db, *args, **kwargs)
+
+    monkeypatch.setattr("taihu.identifiers.hierarchy.cli.run_filings", server_first)
+    joined = runner.invoke(app, [
+        "node", "join", "--upstream", "127.0.0.1:1", "--credentials", "300:0.NA/88.118",
+        "--advertise", "127.0.0.1:2641",
+    ])  # fmt: skip
+    assert joined.exit_code == 0, joined.output
+    assert "1 prefixes to file" in joined.output
+    assert re.search(r"88\.118[\s│]+file[\s│]+done", joined.output), joined.output
+
+
+async def _prefix(url: str, prefix: str) -> None:
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            await IdentifierService(session).create_prefix(Principal.system("test"), prefix)
+    finally:
+        await db.dispose()

@@ -64,11 +64,22 @@ def _show_results(results: list[FilingResult]) -> None:
         fail(f"{len(failed)} of {len(results)} filings failed; they are retried by the server")
 
 
-async def _send(settings: Settings, count: int) -> list[FilingResult]:
+async def _send(settings: Settings, queued: list[str]) -> list[FilingResult]:
+    """File what is queued and show each queued prefix's outcome.
+
+    A server running on this data directory files in the background too: what it finished
+    before this command got to it is shown with the state it recorded.
+    """
     with Progress(console=console, transient=True) as progress:
-        progress.add_task(f"filing {count} prefixes upstream", total=None)
+        progress.add_task(f"filing {len(queued)} prefixes upstream", total=None)
         async with open_database(settings) as db:
-            return await run_filings(db, settings.node, everything=True)
+            results = await run_filings(db, settings.node, everything=True)
+            sent = {result.prefix for result in results}
+            async with db.session() as session:
+                for row in await HierarchyService(session).filings():
+                    if row.prefix in queued and row.prefix not in sent:
+                        results.append(FilingResult(row.prefix, row.action, row.state, row.error))
+    return sorted(results, key=lambda result: result.prefix)
 
 
 @app.command("join")
@@ -100,7 +111,7 @@ def join(
             f"{len(queued)} prefixes to file",
             highlight=False,
         )
-        _show_results(await _send(settings, len(queued)))
+        _show_results(await _send(settings, queued))
 
     run(_run())
 
@@ -120,7 +131,7 @@ def sync(
             if await service.link() is None:
                 fail("this node has not joined a node above: run `taihu node join` first")
             queued = await service.resync(Principal.system())
-        _show_results(await _send(settings, len(queued)))
+        _show_results(await _send(settings, queued))
 
     run(_run())
 
