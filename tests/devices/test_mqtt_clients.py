@@ -299,6 +299,15 @@ async def test_server_and_client_side_rpc(
     limits = json.loads(payload)
     assert limits["maxPayloadSize"] == hub.settings.max_packet_size
     assert "rateLimits" in limits
+    # The device keeps quiet: the call's own timeout ends it, told in the reader's language.
+    silent = await client.post(
+        url, json={"method": "slow", "timeout": 300},
+        headers={**dev.headers, "Accept-Language": "zh-CN"},
+    )  # fmt: skip
+    assert silent.status_code == 504, silent.text
+    assert silent.json() == {"error": "device_timeout", "message": "设备未在规定时间内应答"}
+    topic, _ = await c.message()  # the unanswered request reached it
+    assert topic.startswith("v1/devices/me/rpc/request/")
 
 
 # -- sessions ------------------------------------------------------------------------------------

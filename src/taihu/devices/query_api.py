@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal, Role
-from taihu.core import MAX_MILLIS, N_, Conflict, Id, InvalidInput, Millis, NotFound
+from taihu.core import MAX_MILLIS, N_, Conflict, Id, InvalidInput, Millis, NotFound, TaihuError
 from taihu.devices.dependencies import Devices, Hub
 from taihu.devices.hub import DeviceHub
 from taihu.devices.service import DeviceService
@@ -160,12 +160,23 @@ async def aggregate_across(
     return _series(found, strict=True)
 
 
+class DeviceTimeout(TaihuError):
+    """The device did not answer a two-way RPC within its timeout."""
+
+    status = 504  # as ThingsBoard answers a two-way RPC nobody answered
+    default_code = "device_timeout"
+
+
 @router.post(
     "/api/plugins/rpc/twoway/{device_id}",
     summary="Call a method on a device and wait (ThingsBoard)",
     description="Sends `{method, params}` on `v1/devices/me/rpc/request/{id}` and answers the "
     "device's response. 409 when the device is not connected; 504 on timeout.",
-    responses={**_RESPONSES, 409: {"description": "Device not connected"}},
+    responses={
+        **_RESPONSES,
+        409: {"description": "Device not connected"},
+        504: {"description": "The device did not answer within the timeout"},
+    },
 )
 async def rpc_twoway(
     device_id: Id, body: RpcIn, principal: CurrentPrincipal, devices: Devices, hub: Hub
@@ -203,7 +214,7 @@ async def _rpc(
     except LookupError as exc:
         raise Conflict(str(exc), code="device_offline") from None
     except TimeoutError:
-        raise HTTPException(504, "the device did not answer in time") from None
+        raise DeviceTimeout(N_("the device did not answer in time")) from None
 
 
 @router.get(
