@@ -359,7 +359,13 @@ def resolve(
     ),
     index: list[int] = typer.Option([], "--index", help="Only values at this index (repeatable)."),
     type_: list[str] = typer.Option([], "--type", help="Only values of this type (repeatable)."),
-    timeout: float = typer.Option(5.0, "--timeout", help="Seconds to wait for a --wire answer."),
+    timeout: float | None = typer.Option(
+        None,
+        "--timeout",
+        min=0.1,
+        help="Seconds to wait for each answer over the wire (default 5; with --recursive "
+        "TAIHU_NODE_TIMEOUT).",
+    ),
     recursive: bool = typer.Option(
         False, "--recursive", help="Over the wire from --upstream, following referrals."
     ),
@@ -377,7 +383,7 @@ def resolve(
             fail("--recursive needs --upstream HOST:PORT (or TAIHU_NODE_UPSTREAM)")
         reply = resolve_recursively(
             handle, start, transport="tcp" if wire == "tcp" else "udp",
-            indexes=tuple(index), types=tuple(type_),
+            indexes=tuple(index), types=tuple(type_), timeout=timeout,
         )  # fmt: skip
         _print_values(reply.handle, list(reply.values), as_json=as_json)
         return
@@ -388,7 +394,7 @@ def resolve(
             address = _server_address(server, settings.handle.port)
             transport: Literal["udp", "tcp"] = "tcp" if wire == "tcp" else "udp"
             values = await _resolve_wire(
-                parsed.text, transport, address, timeout, tuple(index), tuple(type_)
+                parsed.text, transport, address, timeout or 5.0, tuple(index), tuple(type_)
             )
         else:
             async with open_database(settings) as db, db.session() as session:

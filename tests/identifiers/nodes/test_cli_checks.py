@@ -17,6 +17,8 @@ from taihu.core import Database
 from taihu.identifiers import IdentifierService
 from taihu.identifiers.hierarchy.service import run_filings
 from taihu.identifiers.models import Filing
+from taihu.identifiers.resolution import ResolutionFailed
+from taihu.identifiers.wire import ResponseCode
 
 runner = CliRunner()
 
@@ -97,3 +99,26 @@ async def _prefix(url: str, prefix: str) -> None:
             await IdentifierService(session).create_prefix(Principal.system("test"), prefix)
     finally:
         await db.dispose()
+
+
+def test_recursive_resolve_waits_as_long_as_timeout_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAIHU_NODE_TIMEOUT", "60")
+    seen: list[float] = []
+
+    class Silent:
+        """Stands in for the resolver: records its bound, answers as a node that kept quiet."""
+
+        def __init__(self, _first: object, *, timeout: float, **_: object) -> None:
+            seen.append(timeout)
+
+        async def resolve(self, _handle: str, **_: object) -> None:
+            raise ResolutionFailed(ResponseCode.ERROR, "node 127.0.0.1:9 did not answer")
+
+    monkeypatch.setattr("taihu.identifiers.hierarchy.cli.RecursiveResolver", Silent)
+    args = ["id", "resolve", "88.118/X", "--recursive", "--upstream", "127.0.0.1:9"]
+    told = runner.invoke(app, [*args, "--timeout", "0.5"])
+    assert told.exit_code == 1, told.output
+    assert "did not answer" in told.output
+    default = runner.invoke(app, args)
+    assert default.exit_code == 1, default.output
+    assert seen == [0.5, 60.0]

@@ -237,8 +237,12 @@ def resolve_recursively(
     transport: WireTransport,
     indexes: tuple[int, ...] = (),
     types: tuple[str, ...] = (),
+    timeout: float | None = None,
 ) -> ResolutionResponse:
-    """Resolve over the wire from ``upstream``, following referrals (``taihu id resolve``)."""
+    """Resolve over the wire from ``upstream``, following referrals (``taihu id resolve``).
+
+    ``timeout`` bounds each node's answer; ``None`` takes the node settings' timeout.
+    """
     settings = load_settings()
     try:
         first = parse_hostport(upstream)
@@ -246,7 +250,7 @@ def resolve_recursively(
         fail(str(exc))
     resolver = RecursiveResolver(
         first,
-        timeout=settings.node.timeout,
+        timeout=settings.node.timeout if timeout is None else timeout,
         max_referrals=settings.node.max_referrals,
         cache_size=0,
     )
