@@ -101,6 +101,10 @@ def test_walk_through(node_urls: dict[str, str], tmp_path: Path) -> None:
     ):
         top_port = top_server.wait_for(HANDLE_PORT).group(1)
         port = second_server.wait_for(HANDLE_PORT).group(1)
+        # The port is bound before the application starts; it answers once startup completes,
+        # and a node waits TAIHU_NODE_TIMEOUT (3 s) for another's answer.
+        for server in (top_server, second_server):
+            server.wait_for("Application startup complete")
         upstream = f"127.0.0.1:{top_port}"
         # Not joined: the site shows the port the running server bound (TAIHU_HANDLE_PORT=0).
         top_site = _ok("node", "site", env=top, cwd=tmp_path)

@@ -60,6 +60,9 @@ def test_serve_answers_over_udp_and_tcp_and_admins_log_in(
     with running("serve", env=env, cwd=tmp_path) as server:
         port = int(server.wait_for(HANDLE_PORT).group(1))
         server.url()  # HTTP is up too
+        # Both ports are bound before the application starts; they answer once startup
+        # completes, and the clients below wait a few seconds for an answer.
+        server.wait_for("Application startup complete")
 
         async def _admin() -> None:
             identity = SecretKey(f"{PREFIX}/ADMIN", 300, NEW_SECRET.encode())
