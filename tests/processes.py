@@ -80,6 +80,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port held bound and not listening: connections to it are refused.
+
+    Unlike a port that was free when asked, no other process can start listening on it.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
 def until(check: Callable[[], bool], what: str) -> None:
     """Poll ``check`` until it holds; a failure naming ``what`` at the deadline."""
     deadline = time.monotonic() + DEADLINE
