@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from taihu.accounts import AccountService, Principal, Role, User
@@ -31,6 +33,13 @@ POSTGRES_URL = os.environ.get("TAIHU_TEST_POSTGRES_URL", "")
 TEST_SECRET = "test-secret-key-" + "x" * 32
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-battery"
+
+# Hypothesis times each example (200 ms by default) and the generation of the first ones; CI runs
+# the suite twice at once on two cores, where a correct test is sometimes descheduled that long.
+hypothesis_settings.register_profile(
+    "taihu", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("taihu")
 
 
 def pytest_report_header() -> str:

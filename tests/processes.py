@@ -41,6 +41,8 @@ DEADLINE = 600.0
 NO_NATS_SERVER = shutil.which("nats-server") is None and not os.environ.get("CI")
 SERVING = re.compile(r"HTTP console and APIs on (http://127\.0\.0\.1:(\d+))")
 NATS_LISTENING = re.compile(r"Listening for client connections on 127\.0\.0\.1:(\d+)")
+# A cluster's ports are chosen before its nodes bind them: another process may take one meanwhile.
+CLUSTER_TRIES = 5
 
 
 def taihu_env(database_url: str, data_dir: Path) -> dict[str, str]:
@@ -76,6 +78,17 @@ def free_port() -> int:
     with contextlib.closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port held bound and not listening: connections to it are refused.
+
+    Unlike a port that was free when asked, no other process can start listening on it.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
 def until(check: Callable[[], bool], what: str) -> None:
@@ -132,19 +145,25 @@ class Taihu:
 
     def wait_for(self, pattern: re.Pattern[str] | str) -> re.Match[str]:
         """The first line from here on that matches, or a failure at the deadline or exit."""
+        if match := self.wait_for_or_end(pattern):
+            return match
+        pytest.fail(f"no line matching {pattern!r} before it ended; output:\n{self.output}")
+
+    def wait_for_or_end(self, pattern: re.Pattern[str] | str) -> re.Match[str] | None:
+        """The first line from here on that matches; None if the process ends without one."""
         deadline = time.monotonic() + DEADLINE
         while not self._ended:
             try:
                 line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                break
+                pytest.fail(f"no line matching {pattern!r}; output so far:\n{self.output}")
             if line is None:
                 self._ended = True
                 break
             self.lines.append(line)
             if match := re.search(pattern, line):
                 return match
-        pytest.fail(f"no line matching {pattern!r}; output so far:\n{self.output}")
+        return None
 
     def url(self) -> str:
         """The address the server says it serves on."""
@@ -304,21 +323,40 @@ def nats_cluster(store: Path, size: int = 3, *, formed: bool = True) -> Iterator
     With ``formed``, once the nodes have elected a meta leader that sees them all (a stream of
     ``size`` replicas can be created); else as soon as each node is up.
     """
-    # Each node lists every other's route port: JetStream sizes its meta group from the routes.
+    for attempt in range(CLUSTER_TRIES):
+        with contextlib.ExitStack() as stack:
+            nodes = _cluster_nodes(stack, store / f"try-{attempt}" if attempt else store, size)
+            if nodes is None:
+                continue  # a port was taken between choosing it and binding it: new ports
+            cluster = NatsCluster(nodes)
+            if formed:
+                until(cluster.formed, "a JetStream meta leader seeing every node")
+            yield cluster
+            return
+    pytest.fail(f"no {size} free ports for a NATS cluster in {CLUSTER_TRIES} tries")
+
+
+def _cluster_nodes(stack: contextlib.ExitStack, store: Path, size: int) -> list[NatsNode] | None:
+    """The cluster's nodes, each listening for clients and routes; None if a port was taken."""
+    # Each node lists every other's route port: JetStream sizes its meta group from the routes,
+    # so the ports are chosen up front (free when chosen, not necessarily when bound).
     ports = [(free_port(), free_port(), free_port()) for _ in range(size)]  # client, route, http
-    with contextlib.ExitStack() as stack:
-        nodes: list[NatsNode] = []
-        for i, (client, route, monitor) in enumerate(ports):
-            routes = ",".join(f"nats://127.0.0.1:{r}" for _, r, _ in ports if r != route)
-            server = stack.enter_context(_nats(
-                "-js", "-n", f"n{i}", "-a", "127.0.0.1", "-p", str(client), "-m", str(monitor),
-                "-sd", str(store / f"n{i}"), "--cluster_name", "taihu-test",
-                "--cluster", f"nats://127.0.0.1:{route}", "--routes", routes,
-            ))  # fmt: skip
-            nodes.append(NatsNode(f"n{i}", f"nats://127.0.0.1:{client}", monitor, server))
-        for node in nodes:
-            node.server.wait_for("Server is ready")
-        cluster = NatsCluster(nodes)
-        if formed:
-            until(cluster.formed, "a JetStream meta leader seeing every node")
-        yield cluster
+    nodes: list[NatsNode] = []
+    for i, (client, route, monitor) in enumerate(ports):
+        routes = ",".join(f"nats://127.0.0.1:{r}" for _, r, _ in ports if r != route)
+        server = stack.enter_context(_nats(
+            "-js", "-n", f"n{i}", "-a", "127.0.0.1", "-p", str(client), "-m", str(monitor),
+            "-sd", str(store / f"n{i}"), "--cluster_name", "taihu-test",
+            "--cluster", f"nats://127.0.0.1:{route}", "--routes", routes,
+        ))  # fmt: skip
+        nodes.append(NatsNode(f"n{i}", f"nats://127.0.0.1:{client}", monitor, server))
+    for node in nodes:
+        # The route listener is bound after the server says it is ready (a fatal error if the
+        # port is taken), so both lines say the node holds all three ports.
+        for line in ("Server is ready", "Listening for route connections"):
+            if node.server.wait_for_or_end(line) is None:
+                node.server.finish()
+                if "address already in use" in node.server.output:
+                    return None
+                pytest.fail(f"nats-server {node.name} ended:\n{node.server.output}")
+    return nodes

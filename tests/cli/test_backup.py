@@ -276,7 +276,9 @@ def test_restore_refuses_a_data_directory_in_use_or_not_empty_unless_forced(
 
     args = ("serve", "--host", "127.0.0.1", "--port", "0", "--mqtt-port", "0")
     with running(*args, env=node_env(other), cwd=tmp_path) as server:
-        server.url()
+        # The address is printed before the application starts; its pool holds the database
+        # open from the startup on.
+        server.wait_for("Application startup complete")
         busy = run("restore", "--force", str(archive), env=node_env(other), cwd=tmp_path)
         server.interrupt()
     assert busy.returncode == 1

@@ -13,14 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Summary
 from prometheus_client.metrics import MetricWrapperBase
 
 import taihu.web  # noqa: F401 - defines every context's metrics
 from taihu.core.metrics import BUILD_INFO
-from tests.cli.test_serve import MQTT, env, free_port, registered_device  # noqa: F401 - fixture
-from tests.processes import DEADLINE, http, running
+from tests.cli.test_serve import MQTT, env, registered_device  # noqa: F401 - fixture
+from tests.processes import DEADLINE, free_port, http, running
 
 REQUESTS = 40
 HEALTHZ = re.compile(
@@ -120,13 +121,20 @@ def test_a_role_process_without_http_serves_metrics_on_its_own_port(
     env: dict[str, str],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    env["TAIHU_METRICS_PORT"] = str(port)
-    with running("serve", "--role", "resolver", env=env, cwd=tmp_path) as process:
-        process.wait_for(f"Prometheus metrics on http://127.0.0.1:{port}/metrics")
-        process.wait_for("ready: roles resolver")
-        with http() as client:
-            text = client.get(f"http://127.0.0.1:{port}/metrics").text
-        process.interrupt()
+    for _ in range(5):  # a port free when chosen may be taken by another before it is bound
+        port = free_port()
+        env["TAIHU_METRICS_PORT"] = str(port)
+        with running("serve", "--role", "resolver", env=env, cwd=tmp_path) as process:
+            shown = f"Prometheus metrics on http://127.0.0.1:{port}/metrics"
+            if process.wait_for_or_end(shown) is None:
+                assert f"metrics port {port} on 127.0.0.1 is already in use" in process.output
+                continue
+            process.wait_for("ready: roles resolver")
+            with http() as client:
+                text = client.get(f"http://127.0.0.1:{port}/metrics").text
+            process.interrupt()
+            break
+    else:
+        pytest.fail("no free metrics port in 5 tries")
     assert 'taihu_build_info{version="0.1.0"}' in text
     assert "# TYPE taihu_handle_refused_total counter" in text

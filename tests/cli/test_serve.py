@@ -30,7 +30,7 @@ from taihu.identifiers.handle import SECKEY_TYPE, Handle
 from taihu.identifiers.records import load_record
 from taihu.identifiers.registration.seckeys import is_sealed
 from tests.conftest import CODE_A
-from tests.processes import DEADLINE, SERVING, free_port, http, run, running
+from tests.processes import DEADLINE, SERVING, http, refused_port, run, running
 
 MQTT = re.compile(r"MQTT device transport on mqtt://127\.0\.0\.1:(\d+)")
 
@@ -214,9 +214,10 @@ def test_serve_role_ingest_without_a_bus_or_with_a_bad_role_exits_saying_why(
     assert result.returncode != 0
     assert "invalid option" in result.stdout
     # A bus nobody answers on: the setting is named, no traceback.
-    env["TAIHU_CLUSTER_NATS_URLS"] = f"nats://127.0.0.1:{free_port()}"
-    env["TAIHU_CLUSTER_CONNECT_TIMEOUT"] = "1"
-    result = run("serve", "--role", "ingest", env=env, cwd=tmp_path)
+    with refused_port() as port:
+        env["TAIHU_CLUSTER_NATS_URLS"] = f"nats://127.0.0.1:{port}"
+        env["TAIHU_CLUSTER_CONNECT_TIMEOUT"] = "1"
+        result = run("serve", "--role", "ingest", env=env, cwd=tmp_path)
     assert result.returncode != 0
     assert "no NATS server answers" in result.stdout
     assert "Traceback" not in result.stdout

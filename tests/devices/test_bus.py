@@ -88,7 +88,9 @@ def nats_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 async def bus(hub: DeviceHub, nats_url: str) -> AsyncIterator[BusNode]:
     """The hub publishing to JetStream and consuming from it, as one process with every role."""
-    settings = ClusterSettings(nats_urls=[nats_url], publish_timeout=2.0, ack_wait=5.0)
+    # A bound on JetStream's acknowledgement on a loaded machine (a refused publish is refused
+    # at once: nothing answers the subject once the stream is gone).
+    settings = ClusterSettings(nats_urls=[nats_url], publish_timeout=30.0, ack_wait=5.0)
     node = BusNode(settings, hub, publish=True, consume=True)
     await node.start()
     yield node

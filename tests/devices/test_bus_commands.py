@@ -135,9 +135,10 @@ def test_rpc_and_shared_attributes_cross_from_the_api_process_to_the_transport(
                 assert topic.startswith(RPC_REQUEST)
                 assert body == {"method": "ping", "params": None}
 
-                answer = web.post(
-                    twoway, json={"method": "echo", "params": {"rpm": 900}}, headers=headers
-                )
+                # The longest wait a call may ask (60 s, not the default 10 s): four processes
+                # and a device in the test's own threads pass it on, on a loaded machine.
+                echo = {"method": "echo", "params": {"rpm": 900}, "timeout": 60_000}
+                answer = web.post(twoway, json=echo, headers=headers)
                 assert answer.status_code == 200, answer.text
                 assert answer.json() == {"echo": {"rpm": 900}}
                 assert device.next()[1] == {"method": "echo", "params": {"rpm": 900}}

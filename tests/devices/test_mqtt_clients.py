@@ -366,17 +366,18 @@ async def test_mosquitto_pub_and_sub(
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     url = f"/api/devices/{dev.id}/attributes/shared"
+    # One read to the end for the whole test: a read cancelled after the update arrived and
+    # before mosquitto_sub exited would drop what it had read, and the next would find only EOF.
+    printed = asyncio.ensure_future(sub.stdout.read())  # type: ignore[union-attr]
 
     async def pushed() -> bool:
         await client.post(url, json={"values": {"mode": "eco"}}, headers=dev.headers)
-        try:
-            out = await asyncio.wait_for(sub.stdout.read(), 0.5)  # type: ignore[union-attr]
-        except TimeoutError:
-            return False
-        return out.strip() == b'{"mode":"eco"}'
+        await asyncio.wait({printed}, timeout=0.5)  # a pause between pushes, not a deadline
+        return printed.done()
 
     # mosquitto_sub says nothing when it is subscribed; push until it prints the update.
     assert await eventually(pushed)
+    assert printed.result().strip() == b'{"mode":"eco"}'
     await sub.wait()
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from datetime import timedelta
 from email.message import Message as MailMessage
 from typing import Any
@@ -28,6 +29,7 @@ from taihu.notices import (
 from taihu.settings import NoticeSettings
 from tests.conftest import World
 from tests.notices.helpers import BUREAU, SONGLING, add_contact, district, published
+from tests.processes import DEADLINE, refused_port
 
 
 class Mailbox:
@@ -47,18 +49,25 @@ class Mailbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+class SmtpServer(Controller):
+    """aiosmtpd's threaded server on a socket bound when made, so no other process can take its
+    port before it serves (as between choosing a free port and binding it)."""
+
+    def __init__(self, handler: Mailbox) -> None:
+        self.listening = socket.create_server(("127.0.0.1", 0))
+        port = self.listening.getsockname()[1]
+        # Its thread answers a first connection within ready_timeout (5 s unless told).
+        super().__init__(handler, hostname="127.0.0.1", port=port, ready_timeout=DEADLINE)
+
+    def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
+        return self.loop.create_server(self._factory_invoker, sock=self.listening)
 
 
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
     """A running SMTP server on a free local port that refuses the first message once."""
     box = Mailbox(refuse=1)
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller = SmtpServer(box)
     controller.start()
     try:
         yield box, controller.port
@@ -123,15 +132,16 @@ async def test_a_message_that_keeps_failing_is_marked_failed(
     d = await district(world, db, clock)
     await add_contact(db, clock, d.a, "a@example.cn")
     # Nothing listens on this port: every attempt fails to connect.
-    settings = NoticeSettings(smtp_host="127.0.0.1", smtp_port=_free_port(), max_attempts=2,
-                              retry_seconds=1, smtp_timeout=5)  # fmt: skip
-    await published(db, clock, Audience("all"), channels=("email",))
-    mailer = SmtpMailer(settings)
-    first = await deliver_due(db, clock, settings, mailer=mailer, sms=LoggingSmsGateway(),
-                              translate=str)  # fmt: skip
-    clock.advance(timedelta(seconds=1))
-    second = await deliver_due(db, clock, settings, mailer=mailer, sms=LoggingSmsGateway(),
-                               translate=str)  # fmt: skip
+    with refused_port() as port:
+        settings = NoticeSettings(smtp_host="127.0.0.1", smtp_port=port, max_attempts=2,
+                                  retry_seconds=1, smtp_timeout=5)  # fmt: skip
+        await published(db, clock, Audience("all"), channels=("email",))
+        mailer = SmtpMailer(settings)
+        first = await deliver_due(db, clock, settings, mailer=mailer, sms=LoggingSmsGateway(),
+                                  translate=str)  # fmt: skip
+        clock.advance(timedelta(seconds=1))
+        second = await deliver_due(db, clock, settings, mailer=mailer, sms=LoggingSmsGateway(),
+                                   translate=str)  # fmt: skip
     assert (first.retrying, second.failed) == (1, 1)
     async with db.session() as session:
         row = await session.scalar(sa.select(NoticeDelivery))
@@ -144,7 +154,7 @@ async def test_reminders_go_to_those_who_have_not_read_and_withdrawing_drops_uns
     world: World, db: Database, clock: FrozenClock
 ) -> None:
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller = SmtpServer(box)
     controller.start()
     try:
         d = await district(world, db, clock)

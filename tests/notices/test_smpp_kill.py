@@ -25,6 +25,7 @@ from tests.notices.smpp_standin import PASSWORD, SYSTEM_ID, SmppStandIn
 from tests.notices.test_smpp import TEMPLATE, smpp_settings
 from tests.notices.test_sms import PHONES, contacts, rows
 from tests.notices.test_sms_kill import _statuses
+from tests.processes import DEADLINE
 
 
 def _environment(database_url: str, smsc: SmppStandIn, tmp_path: Path) -> dict[str, str]:
@@ -58,7 +59,7 @@ async def test_kill_9_mid_submit_sends_nobody_twice(
         env = _environment(database_url, smsc, tmp_path)
         smsc.hold_submit = 3
         first = await _deliver(env)
-        await asyncio.wait_for(smsc.holding.wait(), 120)
+        await asyncio.wait_for(smsc.holding.wait(), DEADLINE)  # a process starting
         first.kill()  # SIGKILL: no cleanup, no answer read, no unbind
         assert await first.wait() == -signal.SIGKILL
         smsc.hold_submit = None

@@ -24,6 +24,7 @@ from tests.conftest import TEST_SECRET, World
 from tests.notices.helpers import district, published
 from tests.notices.sms_standin import KEY_ID, SECRET, StandIn
 from tests.notices.test_sms import PHONES, contacts
+from tests.processes import DEADLINE
 
 
 def _environment(database_url: str, standin: StandIn, tmp_path: Path) -> dict[str, str]:
@@ -61,7 +62,7 @@ async def test_kill_9_mid_batch_sends_nobody_twice(
         env = _environment(database_url, standin, tmp_path)
         standin.hold_call = 2
         first = await _deliver(env)
-        held = await asyncio.to_thread(standin.holding.wait, 120)
+        held = await asyncio.to_thread(standin.holding.wait, DEADLINE)  # a process starting
         assert held, "the second call never reached the stand-in"
         first.kill()  # SIGKILL: no cleanup, no answer read
         assert await first.wait() == -signal.SIGKILL

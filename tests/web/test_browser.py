@@ -39,6 +39,10 @@ LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
 pytestmark = pytest.mark.browser
+# Every expectation of every browser test (they all import this module) waits up to 30 s, not
+# Playwright's 5 s: in CI they run beside the fuzzer on two cores, where the demo server's
+# answers after a click can take longer. A bound on the wait, not an expectation of speed.
+expect.set_options(timeout=30_000)
 
 
 @contextmanager

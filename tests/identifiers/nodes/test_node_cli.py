@@ -33,7 +33,11 @@ def _env(url: str, data: Path, **extra: str) -> dict[str, str]:
     env.update(
         TAIHU_ENV="test", TAIHU_DATABASE_URL=url, TAIHU_DATA_DIR=str(data),
         TAIHU_SECRET_KEY=f"{data.name}-" + "k" * 40, TAIHU_HTTP_PORT="0", TAIHU_MQTT_PORT="0",
-        TAIHU_HANDLE_PORT="0", PYTHONUNBUFFERED="1", NO_COLOR="1", COLUMNS="200", **extra,
+        TAIHU_HANDLE_PORT="0", PYTHONUNBUFFERED="1", NO_COLOR="1", COLUMNS="200",
+        # A bound on another node's answer (3 s unless told), for `node join` and `id resolve
+        # --recursive`; the servers answer after their startup, on a loaded machine.
+        TAIHU_NODE_TIMEOUT="60",
+        **extra,
     )  # fmt: skip
     return env
 
@@ -101,6 +105,9 @@ def test_walk_through(node_urls: dict[str, str], tmp_path: Path) -> None:
     ):
         top_port = top_server.wait_for(HANDLE_PORT).group(1)
         port = second_server.wait_for(HANDLE_PORT).group(1)
+        # The port is bound before the application starts; it answers once startup completes.
+        for server in (top_server, second_server):
+            server.wait_for("Application startup complete")
         upstream = f"127.0.0.1:{top_port}"
         # Not joined: the site shows the port the running server bound (TAIHU_HANDLE_PORT=0).
         top_site = _ok("node", "site", env=top, cwd=tmp_path)

@@ -37,6 +37,9 @@ from tests.processes import DEADLINE, running
 HANDLE_PORT = re.compile(r"Handle protocol on 127\.0\.0\.1:(\d+)")
 PREFIX = "88.118.8"
 SECRET = "s3cret-key-of-prefix"
+# A bound on each answer, never an expectation: two processes share the database on a loaded
+# machine (the client's default is 5 s).
+ANSWER = 60.0
 ADMIN = SecretKey(f"{PREFIX}/ADMIN", 300, SECRET.encode())
 HANDLE = f"{PREFIX}/PROC-1"
 
@@ -76,13 +79,15 @@ def _seed(database_url: str, tmp_path: Path) -> None:
 
 
 async def _url_at(port: int) -> bytes:
-    async with HandleClient("127.0.0.1", port) as client:
+    async with HandleClient("127.0.0.1", port, timeout=ANSWER) as client:
         reply = await client.resolve(HANDLE)
     return next(v.data for v in reply.values if v.index == 1)
 
 
 async def _write(port: int, url: bytes, *, create: bool = False) -> None:
-    async with HandleClient("127.0.0.1", port, transport="tcp", identity=ADMIN) as client:
+    async with HandleClient(
+        "127.0.0.1", port, transport="tcp", identity=ADMIN, timeout=ANSWER
+    ) as client:
         value = HandleValue(index=1, type="URL", data=url)
         if create:
             await client.create_handle(HANDLE, (value,))
@@ -102,8 +107,12 @@ async def _exercise(first: int, second: int) -> None:
     for transport in transports:
         value = HandleValue(index=2, type="EMAIL", data=transport.encode() + b"@example.cn")
         request = Message(Envelope(9000), Header(OpCode.ADD_VALUE), ValuesRequest(HANDLE, (value,)))
-        asker = HandleClient("127.0.0.1", first, transport=transport, identity=ADMIN)
-        answerer = HandleClient("127.0.0.1", second, transport=transport, identity=ADMIN)
+        asker = HandleClient(
+            "127.0.0.1", first, transport=transport, identity=ADMIN, timeout=ANSWER
+        )
+        answerer = HandleClient(
+            "127.0.0.1", second, transport=transport, identity=ADMIN, timeout=ANSWER
+        )
         async with asker, answerer:
             challenge = await asker._roundtrip(request)
             assert challenge.header.response_code is ResponseCode.AUTHEN_NEEDED

@@ -60,10 +60,14 @@ def test_serve_answers_over_udp_and_tcp_and_admins_log_in(
     with running("serve", env=env, cwd=tmp_path) as server:
         port = int(server.wait_for(HANDLE_PORT).group(1))
         server.url()  # HTTP is up too
+        # Both ports are bound before the application starts; they answer once startup
+        # completes, and the clients below wait a few seconds for an answer.
+        server.wait_for("Application startup complete")
 
         async def _admin() -> None:
             identity = SecretKey(f"{PREFIX}/ADMIN", 300, NEW_SECRET.encode())
-            async with HandleClient("127.0.0.1", port, transport="tcp", identity=identity) as c:
+            async with HandleClient("127.0.0.1", port, transport="tcp", identity=identity,
+                                    timeout=60) as c:  # fmt: skip
                 value = HandleValue(index=1, type="URL", data=b"https://example.cn/p1")
                 await c.create_handle(f"{PREFIX}/P1", (value,))
 
@@ -71,7 +75,7 @@ def test_serve_answers_over_udp_and_tcp_and_admins_log_in(
         for wire in ("udp", "tcp"):
             shown = run(
                 "id", "resolve", f"{PREFIX}/P1", "--wire", wire, "--server", f"127.0.0.1:{port}",
-                "--type", "URL", env=env, cwd=tmp_path,
+                "--type", "URL", "--timeout", "60", env=env, cwd=tmp_path,
             )  # fmt: skip
             assert shown.returncode == 0, shown.stdout
             assert "https://example.cn/p1" in shown.stdout
