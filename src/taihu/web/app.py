@@ -76,6 +76,7 @@ from taihu.web.pages import monitor as monitor_pages
 from taihu.web.pages import nameplates as nameplate_pages
 from taihu.web.pages import notices as notices_pages
 from taihu.web.pages import programme_form as programme_form_pages
+from taihu.web.pages import programme_registry as programme_registry_pages
 from taihu.web.pages import programmes as programme_pages
 from taihu.web.pages import reporting as reporting_pages
 from taihu.web.pages import solution_documents as solution_document_pages
@@ -327,6 +328,7 @@ _ROUTERS = (
     contacts_pages.router,
     programmes_api.router,
     programme_pages.router,
+    programme_registry_pages.router,
     programme_form_pages.router,
     reporting_api.router,
     data_router,

@@ -1,8 +1,9 @@
 """MQTT 3.1.1 and 5.0 for the device hub: a codec of bytes to typed packets, and a listener.
 
-The codec (``codec``, ``properties``) knows nothing of devices or of sockets; the transport
-(``transport``) is an asyncio listener that drives the protocol and hands authenticated sessions
-to an application through the small ``Broker`` interface.
+The codec (``codec`` over ``framing`` and the packet families ``connection``, ``publish`` and
+``subscriptions``; ``properties``, ``reasons``) knows nothing of devices or of sockets; the
+transport (``transport``) is an asyncio listener that drives the protocol and hands
+authenticated sessions to an application through the small ``Broker`` interface.
 """
 
 from taihu.devices.mqtt.codec import (

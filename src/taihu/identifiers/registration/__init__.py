@@ -2,8 +2,8 @@
 
 ``service`` (IdentifierService: writes) over ``reads`` (HandleReader: reads and who may write),
 ``callers`` (Handle admin identities, handle and prefix parsing), ``admins`` (admin groups),
-``logins`` (throttled secret-key logins), ``seckeys`` (HS_SECKEY sealed at rest), ``batch`` and
-``bulk_rows`` (batch registration), ``importer`` (CSV/xlsx files).
+``logins`` (throttled secret-key logins), ``seckeys`` (HS_SECKEY sealed at rest), ``batch``,
+``batch_checks`` and ``bulk_rows`` (batch registration), ``importer`` (CSV/xlsx files).
 """
 
 from taihu.identifiers.registration.batch import MAX_BATCH, BatchItem, BatchService

@@ -1,22 +1,20 @@
 """Batch registration: up to 2,000 identifiers per call, per-item results, safe to re-send.
 
-A batch is checked item by item in memory first (handle syntax, prefix, permission, template),
-then the existing rows of all its keys are read, and the new rows, change-log rows and audit
-entries are written with one statement per table (``bulk_rows``: COPY on PostgreSQL, a prepared
-executemany on SQLite; no ORM object per item; each record is serialized once and the audit row
-embeds that same text), all in the caller's unit of work. An item that already exists
-with the same values reports ``exists`` (code 2) instead of failing, so re-sending a batch after
-a timeout creates no duplicates. Items that fail a check fail alone; the others are written. A
-database error (such as another client registering one of the handles meanwhile) rolls the
-whole batch back.
+A batch is checked item by item in memory first (handle syntax, prefix, permission, template:
+``batch_checks``), then the existing rows of all its keys are read, and the new rows, change-log
+rows and audit entries are written with one statement per table (``bulk_rows``: COPY on
+PostgreSQL, a prepared executemany on SQLite; no ORM object per item; each record is serialized
+once and the audit row embeds that same text), all in the caller's unit of work. An item that
+already exists with the same values reports ``exists`` (code 2) instead of failing, so
+re-sending a batch after a timeout creates no duplicates. Items that fail a check fail alone;
+the others are written. A database error (such as another client registering one of the handles
+meanwhile) rolls the whole batch back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import IntEnum
 from typing import Any, cast
 
 import orjson
@@ -25,47 +23,23 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import AuditEntry, Principal, record_audit
-from taihu.core import (
-    N_,
-    Clock,
-    InvalidInput,
-    Message,
-    PermissionDenied,
-    SystemClock,
-    TaihuError,
-    current_request_id,
-)
-from taihu.identifiers.handle import (
-    ADMIN_PERMISSIONS_ALL,
-    ADMIN_TYPE,
-    DEFAULT_ADMIN_INDEX,
-    SECKEY_INDEX,
-    SECKEY_TYPE,
-    TEMPLATE_TYPE,
-    AdminPermission,
-    AdminRef,
-    Handle,
-    HandleValue,
-    HandleValueError,
-    TemplateError,
-    TemplateSpec,
-    encode_admin,
-)
+from taihu.core import N_, Clock, Message, SystemClock, TaihuError, current_request_id
+from taihu.identifiers.handle import AdminPermission, Handle, HandleValue
 from taihu.identifiers.models import HandleChange, HandleRow, Prefix
 from taihu.identifiers.records import load_record, stored_columns
-from taihu.identifiers.registration.bulk_rows import bound, insert_rows
-from taihu.identifiers.registration.callers import status_word
-from taihu.identifiers.registration.seckeys import SecretKeyBox
-from taihu.identifiers.registration.service import (
-    Caller,
-    HandleAdmin,
-    IdentifierService,
-    unique_indexes,
+from taihu.identifiers.registration.batch_checks import (
+    MAX_BATCH,
+    BatchChecks,
+    BatchItem,
+    ItemCode,
+    ItemResult,
+    failure,
 )
+from taihu.identifiers.registration.bulk_rows import bound, insert_rows
+from taihu.identifiers.registration.seckeys import SecretKeyBox
+from taihu.identifiers.registration.service import Caller, HandleAdmin, IdentifierService
 
 __all__ = ["MAX_BATCH", "BatchItem", "BatchService", "ItemCode", "ItemResult"]
-
-MAX_BATCH = 2000
 
 _HANDLES = cast("sa.Table", HandleRow.__table__)
 _AUDIT = cast("sa.Table", AuditEntry.__table__)
@@ -81,67 +55,10 @@ _AUDIT_COLUMNS = (
     "at", "actor_user_id", "actor", "action", "entity_type", "entity_id", "before", "after",
     "request_id",
 )  # fmt: skip
-
-
-class ItemCode(IntEnum):
-    """Per-item outcome codes (Handle response codes where one fits)."""
-
-    OK = 1
-    EXISTS_SAME = 2
-    NOT_FOUND = 100
-    EXISTS_DIFFERENT = 101
-    INVALID_HANDLE = 102
-    INVALID_VALUE = 202
-    PREFIX_NOT_SERVED = 301
-    FORBIDDEN = 701
-
-
-@dataclass(frozen=True, slots=True)
-class BatchItem:
-    """One identifier of a batch: its handle text and values (empty for deletes)."""
-
-    handle: str
-    values: list[HandleValue] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class ItemResult:
-    """What happened to one item."""
-
-    handle: str
-    code: ItemCode
-    message: Message  # shown in the reader's language (an import report, a form)
-    key: str = ""  # the normalized handle, when it parsed
-
-    @property
-    def msg(self) -> str:
-        """The message in English, as the batch answers' ``msg`` carries it."""
-        return self.message.render()
-
-    @property
-    def ok(self) -> bool:
-        """Whether the item is in the requested state now."""
-        return self.code in (ItemCode.OK, ItemCode.EXISTS_SAME)
-
-    def as_json(self) -> dict[str, Any]:
-        """``{"handle", "code", "msg"}``."""
-        return {"handle": self.handle, "code": int(self.code), "msg": self.msg}
-
-
 _SUCCESS = Message(N_("success"))
 _NO_SUCH = Message(N_("no such identifier"))
 _SAME = Message(N_("exists, same values"))
 _OTHER = Message(N_("exists with other values"))
-# Value types the checks of an item treat specially (sealed, checked against its template, the
-# default admin added when absent).
-_SPECIAL_TYPES = frozenset({ADMIN_TYPE, SECKEY_TYPE, TEMPLATE_TYPE})
-_ERROR_CODES = {
-    "invalid_handle": ItemCode.INVALID_HANDLE,
-    "prefix_not_served": ItemCode.PREFIX_NOT_SERVED,
-    "handle_not_found": ItemCode.NOT_FOUND,
-    "insufficient_permissions": ItemCode.FORBIDDEN,
-    "prefix_not_active": ItemCode.FORBIDDEN,
-}
 
 
 def _comparable(values: list[HandleValue]) -> list[tuple[Any, ...]]:
@@ -165,25 +82,7 @@ class BatchService:
         self.clock = clock or SystemClock()
         # With the box, HS_SECKEY values in a batch are sealed like single writes seal them.
         self.identifiers = IdentifierService(session, self.clock, seckeys=seckeys)
-        self._prefixes: dict[str, Prefix | TaihuError] = {}
-        self._templates: dict[tuple[str, str], TemplateSpec | TaihuError] = {}
-        self._admins: dict[tuple[str, int], HandleValue] = {}
-        self._denied: dict[tuple[str, AdminPermission], PermissionDenied | None] = {}
-        # (prefix as the handle names it, right) -> the prefix, active and allowed: the checks
-        # below done once per prefix and batch, not once per item.
-        self._allowed: dict[tuple[str, AdminPermission], Prefix] = {}
-
-    async def _prefix(self, name: str) -> Prefix:
-        cached = self._prefixes.get(name)
-        if cached is None:
-            try:
-                cached = await self.identifiers.get_prefix(name)
-            except TaihuError as exc:
-                cached = exc
-            self._prefixes[name] = cached
-        if isinstance(cached, TaihuError):
-            raise cached
-        return cached
+        self.checks = BatchChecks(self.identifiers)
 
     async def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
         """``key → (row id, stored record)`` of the keys that exist."""
@@ -205,171 +104,15 @@ class BatchService:
         known = cast("Sequence[tuple[str, int, str]]", result.all())
         return {key: (id_, record) for key, id_, record in known}
 
-    def _begin(self, items: list[BatchItem]) -> None:
-        self._refuse_size(items)
-        # Rights and default HS_ADMIN values depend on the caller: kept for one call only.
-        self._denied.clear()
-        self._allowed.clear()
-        self._admins.clear()
-
-    @staticmethod
-    def _refuse_size(items: list[BatchItem]) -> None:
-        if not items:
-            raise InvalidInput(N_("a batch needs at least one item"), code="invalid_value")
-        if len(items) > MAX_BATCH:
-            raise InvalidInput(
-                N_("a batch holds at most {most} items, not {count}"), code="batch_too_big",
-                most=MAX_BATCH, count=len(items),
-            )  # fmt: skip
-
-    async def _check(
-        self, caller: Caller, item: BatchItem, needed: AdminPermission
-    ) -> tuple[Handle, Prefix]:
-        handle = self._parse(item)
-        allowed = self._allowed.get((handle.prefix, needed))
-        if allowed is None:
-            allowed = await self._admit(caller, handle, needed)
-        return handle, allowed
-
-    @staticmethod
-    def _parse(item: BatchItem) -> Handle:
-        try:
-            return Handle(item.handle)
-        except HandleValueError as exc:
-            raise InvalidInput(exc.message, code="invalid_handle") from exc
-
-    async def _admit(self, caller: Caller, handle: Handle, needed: AdminPermission) -> Prefix:
-        """The handle's prefix, active and allowed to the caller (then kept for the batch)."""
-        prefix = await self._prefix(handle.prefix)
-        if prefix.status != "active":
-            raise InvalidInput(
-                N_("prefix {prefix} is {status}"), code="prefix_not_active",
-                prefix=prefix.prefix, status=status_word(prefix.status),
-            )  # fmt: skip
-        # Prefix-level rights depend on the prefix only: checked once per prefix and batch.
-        if (prefix.prefix, needed) not in self._denied:
-            try:
-                await self.identifiers.check_admin(caller, prefix, None, needed)
-                self._denied[(prefix.prefix, needed)] = None
-            except PermissionDenied as exc:
-                self._denied[(prefix.prefix, needed)] = exc
-        denied = self._denied[(prefix.prefix, needed)]
-        if denied is not None:
-            raise denied
-        self._allowed[(handle.prefix, needed)] = prefix
-        return prefix
-
-    @staticmethod
-    def _failure(handle: str, exc: TaihuError) -> ItemResult:
-        code = _ERROR_CODES.get(exc.code, ItemCode.INVALID_VALUE)
-        return ItemResult(handle, code, Message(exc.template, **exc.details))
-
-    def _with_admin(
-        self, caller: Caller, prefix: Prefix, values: list[HandleValue], taken: set[int]
-    ) -> None:
-        """Add the default HS_ADMIN value to ``values`` (holding none; ``taken``: their indexes)."""
-        index = DEFAULT_ADMIN_INDEX
-        while index in taken:
-            index += 1
-        # The same HS_ADMIN value for every item of the batch under a prefix: made once.
-        admin = self._admins.get((prefix.prefix, index))
-        if admin is None:
-            owner = (
-                AdminRef(caller.handle, caller.index, ADMIN_PERMISSIONS_ALL)
-                if isinstance(caller, HandleAdmin)
-                else AdminRef(f"{prefix.prefix}/ADMIN", SECKEY_INDEX, ADMIN_PERMISSIONS_ALL)
-            )
-            admin = HandleValue(index=index, type=ADMIN_TYPE, data=encode_admin(owner))
-            self._admins[(prefix.prefix, index)] = admin
-        values.append(admin)
-
-    async def _check_template(self, prefix: str, values: list[HandleValue]) -> str:
-        """The version of the template the values name (a TEMPLATE value), checked against it."""
-        named = next(v for v in values if v.type == TEMPLATE_TYPE)
-        version = named.text or ""
-        spec = self._templates.get((prefix, version))
-        if spec is None:
-            try:
-                spec = await self.identifiers.template_for(prefix, version)
-            except TaihuError as exc:
-                spec = exc
-            self._templates[(prefix, version)] = spec
-        if isinstance(spec, TaihuError):
-            raise spec
-        try:
-            spec.validate(values)
-        except TemplateError as exc:
-            raise InvalidInput(exc.message, code="template_violation") from exc
-        return version
-
-    async def _check_all(
-        self,
-        caller: Caller,
-        items: list[BatchItem],
-        results: list[ItemResult | None],
-        *,
-        update: bool,
-    ) -> dict[int, tuple[Handle, Prefix, list[HandleValue], str | None]]:
-        """The items that pass the checks, by position; ``results`` gets the others' failures."""
-        checked: dict[int, tuple[Handle, Prefix, list[HandleValue], str | None]] = {}
-        seen: set[str] = set()
-        needed = AdminPermission.MODIFY_VALUE if update else AdminPermission.ADD_HANDLE
-        allowed = self._allowed
-        for n, item in enumerate(items):
-            try:
-                # The common item (a prefix already admitted in this batch, plain values) is
-                # checked without awaiting anything: a coroutine per item and check adds up
-                # over 2,000 items.
-                handle = self._parse(item)
-                prefix = allowed.get((handle.prefix, needed)) or await self._admit(
-                    caller, handle, needed
-                )
-                if handle.key in seen:
-                    raise InvalidInput(
-                        N_("the handle appears twice in this batch"), code="duplicate"
-                    )
-                seen.add(handle.key)
-                # One pass over the values for what the checks below need to know of them:
-                # unique indexes (as unique_indexes checks), and which special types occur.
-                taken: set[int] = set()
-                kinds: set[str] = set()
-                for value in item.values:
-                    if value.index in taken:
-                        unique_indexes(item.values)  # raises, with the service's message
-                    taken.add(value.index)
-                    if value.type in _SPECIAL_TYPES:
-                        kinds.add(value.type)
-                # Time-stamped when serialized (stored_columns(at=now)), not copied here.
-                values = (
-                    self.identifiers.sealed(item.values, handle.key)
-                    if SECKEY_TYPE in kinds
-                    else list(item.values)
-                )
-                if not values:
-                    raise InvalidInput(
-                        N_("an identifier needs at least one value"), code="no_values"
-                    )
-                template = (
-                    await self._check_template(prefix.prefix, values)
-                    if TEMPLATE_TYPE in kinds
-                    else None
-                )
-                if ADMIN_TYPE not in kinds:
-                    self._with_admin(caller, prefix, values, taken)
-                checked[n] = (handle, prefix, values, template)
-            except TaihuError as exc:
-                results[n] = self._failure(item.handle, exc)
-        return checked
-
     async def write(
         self, caller: Caller, items: list[BatchItem], *, update: bool
     ) -> list[ItemResult]:
         """Create (``update=False``) or replace (``update=True``) identifiers; per-item results."""
-        self._begin(items)
+        self.checks.begin(items)
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         now = self.clock.now()
         results: list[ItemResult | None] = [None] * len(items)
-        checked = await self._check_all(caller, items, results, update=update)
+        checked = await self.checks.check_all(caller, items, results, update=update)
         existing = await self._existing([c[0].key for c in checked.values()])
         inserts: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
@@ -415,7 +158,7 @@ class BatchService:
 
     async def delete(self, caller: Caller, handles: list[str]) -> list[ItemResult]:
         """Delete identifiers; one already gone reports code 100."""
-        self._begin([BatchItem(h) for h in handles])
+        self.checks.begin([BatchItem(h) for h in handles])
         actor = caller.principal if isinstance(caller, HandleAdmin) else caller
         now = self.clock.now()
         results: list[ItemResult | None] = [None] * len(handles)
@@ -423,10 +166,10 @@ class BatchService:
         for n, text in enumerate(handles):
             try:
                 checked[n] = (
-                    await self._check(caller, BatchItem(text), AdminPermission.DELETE_HANDLE)
+                    await self.checks.check(caller, BatchItem(text), AdminPermission.DELETE_HANDLE)
                 )[0]
             except TaihuError as exc:
-                results[n] = self._failure(text, exc)
+                results[n] = failure(text, exc)
         existing = await self._existing([h.key for h in checked.values()])
         audits = []
         gone = []

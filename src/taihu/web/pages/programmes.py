@@ -1,7 +1,7 @@
-"""Console pages of programmes, applications with their stage actions, the award registry.
+"""Console pages of programmes and of applications with their stage actions.
 
-The list; a programme with its applications; an application with its stage actions; the award
-registry with import, export and expiry reminders.
+The list; a programme with its applications; an application with its stage actions. The award
+registry's pages are in ``programme_registry``, which renders with ``labelled_page``.
 
 Enterprise users apply and follow their own applications; the bureau reviews (the district's
 stage on the platform, the upper stages' outcomes entered from their notices).
@@ -13,38 +13,32 @@ import secrets
 from datetime import UTC
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from taihu.accounts import Permission, SessionInfo, may
-from taihu.core import DbSession, Id, RuntimeDep, TaihuError, read_upload
+from taihu.core import DbSession, Id, RuntimeDep, TaihuError
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers import MAX_DOCUMENT
 from taihu.programmes import (
-    BREAKDOWNS,
     DECISION_LABELS,
     LEVEL_LABELS,
     STAGE_LABELS,
     STATUS_LABELS,
-    XLSX,
     ApplicationForm,
-    AwardFilter,
     ProgrammeApplications,
     ProgrammeService,
-    RegistryService,
     attachment,
-    holders_by,
-    import_awards,
     list_documents,
     uploads_of,
 )
 from taihu.surveys import Review, SubmissionFilter
 from taihu.web import clock_format
-from taihu.web.console import Signed, guard, render_page
+from taihu.web.console import Signed, render_page
 from taihu.web.i18n import current_language, gettext_
 from taihu.web.survey_answers import SurveyAnswers, label_in
 
-__all__ = ["router"]
+__all__ = ["csrf_ok", "labelled_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,7 +59,8 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def _page(request: Request, name: str, who: SessionInfo, **context: Any) -> HTMLResponse:
+def labelled_page(request: Request, name: str, who: SessionInfo, **context: Any) -> HTMLResponse:
+    """A console page with the programmes' labels (levels, stages, statuses) in its context."""
     return render_page(request, name, who, **_labels(), **context)
 
 
@@ -75,7 +70,8 @@ def _denied(request: Request, who: SessionInfo, exc: TaihuError) -> HTMLResponse
     )
 
 
-def _csrf_ok(who: SessionInfo, csrf: str) -> bool:
+def csrf_ok(who: SessionInfo, csrf: str) -> bool:
+    """Whether a form's CSRF token is the session's."""
     return secrets.compare_digest(csrf, who.csrf_token)
 
 
@@ -123,7 +119,7 @@ async def programmes_page(
 ) -> HTMLResponse:
     programmes = await ProgrammeService(session, runtime.clock).all()
     applications = await ProgrammeApplications(session, runtime.clock).all(who.principal)
-    return _page(
+    return labelled_page(
         request,
         "programmes/list.html",
         who,
@@ -154,7 +150,7 @@ async def programme_page(
     )
     enterprises = await _names(session, runtime, who)
     own = [enterprises[e] for e in sorted(who.principal.enterprise_ids) if e in enterprises]
-    return _page(
+    return labelled_page(
         request,
         "programmes/programme.html",
         who,
@@ -187,7 +183,7 @@ async def apply_submit(
     instance_id: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     del file, kind  # every part in order from the parsed form (_browser_uploads)
-    if not _csrf_ok(who, csrf):
+    if not csrf_ok(who, csrf):
         return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
     forms = SurveyAnswers(session, runtime.clock)
     applications = ProgrammeApplications(session, runtime.clock, forms)
@@ -235,7 +231,7 @@ async def application_page(
     )
     reviewer = may(who.principal, Permission.REVIEW_PROGRAMMES)
     applicant = row.enterprise_id in who.principal.enterprise_ids or who.principal.is_admin
-    return _page(
+    return labelled_page(
         request,
         "programmes/application.html",
         who,
@@ -284,7 +280,7 @@ async def decide_submit(
     grade: Annotated[str, Form(max_length=32)] = "",
     since: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
-    if not _csrf_ok(who, csrf):
+    if not csrf_ok(who, csrf):
         return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
     applications = ProgrammeApplications(session, runtime.clock)
     try:
@@ -330,7 +326,7 @@ async def resubmit_submit(
     comment: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     del file, kind  # every part in order from the parsed form (_browser_uploads)
-    if not _csrf_ok(who, csrf):
+    if not csrf_ok(who, csrf):
         return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
     applications = ProgrammeApplications(session, runtime.clock)
     try:
@@ -376,157 +372,3 @@ async def document_download(
     except TaihuError as exc:
         return _denied(request, who, exc)
     return attachment(row.filename, row.content_type, row.content)
-
-
-def _holders_chart(holders: list[Any], programmes: list[Any], language: str) -> dict[str, Any]:
-    """The breakdown as a stacked bar chart's data: groups along, one series per programme."""
-    english = language.startswith("en")
-    groups: dict[str, str] = {}
-    for h in holders:
-        groups.setdefault(
-            h.group, (h.name_en if english else h.name_zh) or gettext_("Not recorded")
-        )
-    names = {p.key: p.name_en if english else p.name_zh for p in programmes}
-    series = []
-    for key in sorted({h.programme for h in holders}):
-        count = {h.group: h.count for h in holders if h.programme == key}
-        series.append({"name": names.get(key, key), "data": [count.get(g, 0) for g in groups]})
-    return {"groups": list(groups.values()), "series": series}
-
-
-def _trend_chart(counts: list[dict[str, Any]], language: str) -> dict[str, Any]:
-    """Awards per year, one line per programme (its levels summed): the trend reports quote."""
-    english = language.startswith("en")
-    years = sorted({c["year"] for c in counts})
-    per: dict[str, dict[int, int]] = {}
-    names: dict[str, str] = {}
-    for c in counts:
-        names[c["programme"]] = c["name_en"] if english else c["name_zh"]
-        by_year = per.setdefault(c["programme"], {})
-        by_year[c["year"]] = by_year.get(c["year"], 0) + c["count"]
-    series = [
-        {"name": names[key], "data": [per[key].get(y, 0) for y in years]} for key in sorted(per)
-    ]
-    return {"years": [str(y) for y in years], "series": series}
-
-
-async def _registry(
-    request: Request,
-    who: SessionInfo,
-    session: DbSession,
-    runtime: RuntimeDep,
-    where: AwardFilter,
-    days: int,
-    by: str = "township",
-    **context: Any,
-) -> HTMLResponse:
-    registry = RegistryService(session, runtime.clock)
-    programmes = await ProgrammeService(session, runtime.clock).all()
-    holders = await holders_by(
-        session, who.principal, by, today=runtime.clock.now().date(),
-        programme_id=where.programme_id,
-    )  # fmt: skip
-    counts = await registry.counts(who.principal)
-    return _page(
-        request,
-        "programmes/registry.html",
-        who,
-        programmes=programmes,
-        where=where,
-        days=days,
-        by=by,
-        breakdowns=BREAKDOWNS,
-        holders=holders,
-        holders_chart=_holders_chart(holders, programmes, current_language.get()),
-        awards=await registry.awards(who.principal, where),
-        expiring=await registry.awards(who.principal, expiring_days=days),
-        counts=counts,
-        trend_chart=_trend_chart(counts, current_language.get()),
-        importer=may(who.principal, Permission.REVIEW_PROGRAMMES),
-        **context,
-    )
-
-
-@router.get(
-    "/programmes/registry",
-    response_class=HTMLResponse,
-    dependencies=guard(Permission.VIEW_PROGRAMME_REGISTRY),
-)
-async def registry_page(
-    request: Request,
-    who: Signed,
-    session: DbSession,
-    runtime: RuntimeDep,
-    programme: Annotated[int | None, Query(ge=1)] = None,
-    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
-    days: Annotated[int, Query(ge=0, le=3660)] = 90,
-    by: Annotated[str, Query(pattern="^(" + "|".join(BREAKDOWNS) + ")$")] = "township",
-) -> HTMLResponse:
-    where = AwardFilter(programme_id=programme, year=year)
-    return await _registry(request, who, session, runtime, where, days, by)
-
-
-@router.get(
-    "/programmes/registry/export",
-    response_model=None,
-    dependencies=guard(Permission.VIEW_PROGRAMME_REGISTRY),
-)
-async def registry_export(
-    who: Signed,
-    session: DbSession,
-    runtime: RuntimeDep,
-    programme: Annotated[int | None, Query(ge=1)] = None,
-    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
-) -> Response:
-    content = await RegistryService(session, runtime.clock).export_xlsx(
-        who.principal, AwardFilter(programme_id=programme, year=year)
-    )
-    return Response(
-        content,
-        media_type=XLSX,
-        headers={"Content-Disposition": 'attachment; filename="programme-awards.xlsx"'},
-    )
-
-
-@router.post(
-    "/programmes/registry/import",
-    response_model=None,
-    dependencies=guard(Permission.REVIEW_PROGRAMMES),
-)
-async def registry_import(
-    request: Request,
-    who: Signed,
-    session: DbSession,
-    runtime: RuntimeDep,
-    file: Annotated[UploadFile, File()],
-    csrf: Annotated[str, Form(max_length=128)] = "",
-    skip_invalid: Annotated[bool, Form()] = False,
-    dry_run: Annotated[bool, Form()] = False,
-) -> Response:
-    if not _csrf_ok(who, csrf):
-        return Response(gettext_("Missing or wrong CSRF token."), status_code=403)
-    report, error, status_code = None, "", 200
-    try:
-        async with session.begin_nested():
-            report = await import_awards(
-                session,
-                runtime.clock,
-                who.principal,
-                file.filename or "upload.csv",
-                await read_upload(file),
-                skip_invalid=skip_invalid,
-                dry_run=dry_run,
-            )
-    except TaihuError as exc:
-        error, status_code = exc.text(gettext_), exc.status
-    return await _registry(
-        request,
-        who,
-        session,
-        runtime,
-        AwardFilter(),
-        90,
-        report=report,
-        error=error,
-        status_code=status_code,
-    )
