@@ -6,7 +6,7 @@
   var ink = "#e8f1ff", dim = "#8aa4c8", grid = "#23385a";
   var bandColours = ["#e5484d", "#f5a524", "#f5d90a", "#3dd68c"];
   var charts = {};
-  var last = null;  // the latest district figures, drawn again when the screen changes size
+  var last = null;  // the latest district figures, charted again when the screen changes size
   var animate = !still;
 
   // One design pixel (the wall is drawn for 1920x1080), as --u in wall.css: charts scale with it.
@@ -170,11 +170,13 @@
     document.querySelectorAll(".tile-figures, .tile-titles, .tile-warnings").forEach(fit);
   }
   function resized() {
-    // The charts take their holders' new size, then are drawn again with type for that size.
+    // The charts take their holders' new size, then are drawn again with type for that size;
+    // the tiles' own type follows the screen in CSS and is only fitted again.
     Object.keys(charts).forEach(function (id) { charts[id].resize(); });
     animate = false;
-    district(last);
+    draw(last);
     animate = !still;
+    fitAll();
     document.body.dataset.size = window.innerWidth + "x" + window.innerHeight;
   }
   function counted() {
