@@ -160,7 +160,7 @@
     // usual or long English names are shown whole in smaller type rather than cut off.
     var scale = 1;
     tile.style.setProperty("--fit", "1");
-    while ((tile.scrollHeight > tile.clientHeight + 1 || tile.scrollWidth > tile.clientWidth + 1) &&
+    while ((tile.scrollHeight > tile.clientHeight || tile.scrollWidth > tile.clientWidth) &&
            scale > 0.5) {
       scale = Math.round((scale - 0.05) * 100) / 100;
       tile.style.setProperty("--fit", String(scale));
