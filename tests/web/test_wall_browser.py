@@ -42,12 +42,18 @@ CHARTS_SIZED = """(size) => document.body.dataset.size === size
   })"""
 
 # What is not whole on the screen: a tile whose content is cut off (it hides its overflow) or that
-# leaves the screen; a heading, programme row or warning not drawn, outside its tile or cut short.
+# leaves the screen, a live figure running out of its box (over the next one); a heading,
+# programme row or warning not drawn, outside its tile or cut short.
 NOT_ON_SCREEN = """() => {
   const problems = [];
   const screen = {left: 0, top: 0, right: window.innerWidth, bottom: window.innerHeight};
   const within = (rect, box) => rect.left >= box.left - 0.5 && rect.top >= box.top - 0.5
     && rect.right <= box.right + 0.5 && rect.bottom <= box.bottom + 0.5;
+  for (const part of document.querySelectorAll(".figures dt, .figures dd")) {
+    if (!within(part.getBoundingClientRect(), part.parentElement.getBoundingClientRect())) {
+      problems.push(part.parentElement.textContent + " runs out of its box");
+    }
+  }
   for (const tile of document.querySelectorAll(".tile")) {
     const name = tile.className;
     if (!tile.checkVisibility() || !within(tile.getBoundingClientRect(), screen)) {
