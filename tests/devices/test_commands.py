@@ -183,11 +183,12 @@ async def test_a_gateway_child_is_reached_through_the_process_of_its_gateway(
 async def test_a_stop_ends_the_follower_cancelled_as_its_flush_is_answered(
     db: Database, nats_url: str
 ) -> None:
-    """The teardown that hung after a gateway session, made certain.
+    """The teardown that hung after the gateway test, made certain.
 
-    The session's end moves its devices, the follower flushes the subscriptions, and the stop
-    cancels it in the turn of the loop in which the PONG came: Python 3.11's ``wait_for`` then
-    returns instead of raising (CPython gh-86296) and the follower waited for its next move.
+    The gateway's session ends as the test ends and moves its device; the follower flushes, and
+    the commands' stop cancels it in the turn of the loop in which the PONG came: Python 3.11's
+    ``wait_for`` then returns instead of raising (CPython gh-86296), and the follower waited for
+    its next move.
     """
     hub = DeviceHub(db, MqttSettings(port=0))
     bus, commands = await _joined(hub, nats_url)

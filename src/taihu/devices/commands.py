@@ -112,10 +112,12 @@ class BusCommands:
 
     async def _follow(self) -> None:
         while True:
-            # nats-py can return from a cancel instead of raising it: the flush's wait_for when
-            # the PONG came in the same turn of the loop as the stop (after a gateway session,
-            # whose end moves devices just before the stop), the flush queue of subscribe and
-            # unsubscribe. The follower would then wait here for a move that never comes.
+            # nats-py can return from a cancel instead of raising it: flush() when its PONG
+            # came in the same turn of the event loop as the stop (Python 3.11's wait_for), and
+            # subscribe/unsubscribe while the flush queue is full. A session that ends as the
+            # process stops (the gateway's, in the tests) moves its device just before the stop,
+            # so the stop often meets a flush. The follower would then wait here for a move that
+            # never comes.
             raise_if_cancelled()
             moved = {await self._moved.get()}
             while not self._moved.empty():
