@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from taihu.accounts import AuditEntry
-from taihu.core import Database, PeriodicJob, drain
+from taihu.core import Database, PeriodicJob, drain, raise_if_cancelled
 
 
 def _entry(action: str) -> AuditEntry:
@@ -108,3 +108,30 @@ async def test_drain_waits_for_finishing_tasks_and_cancels_the_rest() -> None:
     assert await drain([finishing, stuck], within=0.2) == 1
     assert finishing.result() == "done"
     assert stuck.cancelled()
+
+
+async def test_a_cancel_wait_for_returned_from_is_raised_again() -> None:
+    answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def call() -> int:
+        got = await asyncio.wait_for(answer, timeout=60)
+        raise_if_cancelled()
+        return got
+
+    calling = asyncio.create_task(call())
+    await asyncio.sleep(0)  # calling waits in wait_for
+    asyncio.get_running_loop().call_soon(answer.set_result, 1)
+    await answer
+    # The answer came and wait_for learnt it, but calling has not resumed: on Python 3.11
+    # wait_for returns the answer from this cancel (CPython gh-86296).
+    calling.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await calling
+
+
+async def test_raise_if_cancelled_lets_an_uncancelled_task_go_on() -> None:
+    async def call() -> str:
+        raise_if_cancelled()
+        return "on"
+
+    assert await asyncio.create_task(call()) == "on"

@@ -180,6 +180,43 @@ async def test_a_gateway_child_is_reached_through_the_process_of_its_gateway(
     await eventually(gone)
 
 
+async def test_a_stop_ends_the_follower_cancelled_as_its_flush_is_answered(
+    db: Database, nats_url: str
+) -> None:
+    """The teardown that hung after the gateway test, made certain.
+
+    The gateway's session ends as the test ends and moves its device; the follower flushes, and
+    the commands' stop cancels it in the turn of the loop in which the PONG came: Python 3.11's
+    ``wait_for`` then returns instead of raising (CPython gh-86296), and the follower waited for
+    its next move.
+    """
+    hub = DeviceHub(db, MqttSettings(port=0))
+    bus, commands = await _joined(hub, nats_url)
+    follower = commands._follower
+    assert follower is not None
+    assert bus.nc is not None
+    pinged: asyncio.Future[asyncio.Future[bool]] = asyncio.get_running_loop().create_future()
+
+    class Pongs(list[asyncio.Future[bool]]):
+        """nats-py's PONG futures; the first handed to the test when the follower pings."""
+
+        def append(self, pong: asyncio.Future[bool]) -> None:
+            super().append(pong)
+            if not pinged.done():
+                pinged.set_result(pong)
+
+    bus.nc._pongs = Pongs()  # the PONG the follower waits for, seen by the test
+    commands.moved(1)  # held nowhere: nothing to offer, but the round ends with a flush
+    pong = await pinged
+    # Woken after the follower's wait_for learnt the answer, before the follower resumes.
+    await pong
+    await commands.stop()
+    try:
+        assert follower.cancelled()
+    finally:
+        await bus.close()
+
+
 @pytest.mark.parametrize(
     "body",
     [b"[]", b'{"op": "reboot"}', b'{"op": "rpc", "wait": 1}', b'{"op": "shared", "values": 1}'],

@@ -13,7 +13,7 @@ from taihu.core.errors import (
     TooManyRequests,
     Unauthenticated,
 )
-from taihu.core.jobs import PeriodicJob, drain
+from taihu.core.jobs import PeriodicJob, drain, raise_if_cancelled
 from taihu.core.leases import JobLease, singleton_lease
 from taihu.core.messages import (
     N_,
@@ -117,6 +117,7 @@ __all__ = [
     "parse_bounded",
     "parse_yes_no",
     "password_needs_rehash",
+    "raise_if_cancelled",
     "read_sheet",
     "read_upload",
     "reader_translation",

@@ -10,6 +10,11 @@ a cancellation::
 
 ``drain`` does the same for a set of request tasks: wait for them (bounded), cancel the rest.
 
+A loop that a stop does cancel calls ``raise_if_cancelled`` at its head: on Python 3.11 a library
+call may return normally from a cancellation (``asyncio.wait_for`` when its future completes in
+the same turn of the loop, CPython gh-86296, fixed in 3.12; nats-py's flush queue, which passes
+over a ``CancelledError``), and the loop would then wait for its next item forever.
+
 A job given a :class:`~taihu.core.leases.JobLease` runs its rounds in one process of all those
 sharing the database: each round first asks the lease whose turn it is.
 """
@@ -25,9 +30,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from taihu.core.leases import JobLease
 
-__all__ = ["PeriodicJob", "drain"]
+__all__ = ["PeriodicJob", "drain", "raise_if_cancelled"]
 
 log = logging.getLogger("taihu.jobs")
+
+
+def raise_if_cancelled() -> None:
+    """Raise ``CancelledError`` when this task was cancelled and the cancel got lost on the way."""
+    task = asyncio.current_task()
+    # cancelling() counts the requests no one took back with uncancel(): a library that returned
+    # through one still leaves it counted.
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def drain(tasks: Collection[asyncio.Task[Any]], within: float) -> int:

@@ -35,6 +35,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 
+from taihu.core import raise_if_cancelled
 from taihu.devices.bus_partitions import (
     PartitionLeases,
     consumer_name,
@@ -339,6 +340,7 @@ class BusIngest:
         sub = await js.pull_subscribe_bind(durable=consumer_name(s, partition), stream=s.stream)
         try:
             while leases.holds(partition):
+                raise_if_cancelled()  # a fetch may return from stop()'s cancel
                 if not leases.valid(partition):  # not renewed lately: fetch nothing new
                     await asyncio.sleep(wait)
                     continue

@@ -58,6 +58,7 @@ from nats.js.api import (
 )
 from nats.js.kv import KeyValue
 
+from taihu.core import raise_if_cancelled
 from taihu.settings import ClusterSettings
 
 __all__ = ["PartitionLeases", "consumer_name", "partition_consumers", "share", "when_ready"]
@@ -248,6 +249,9 @@ class PartitionLeases:
 
     async def _run(self) -> None:
         while True:
+            # A round's requests may return from stop()'s cancel (see raise_if_cancelled): the
+            # loop would go on renewing, and stop() wait for it, forever.
+            raise_if_cancelled()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.ttl / 3):
                     await self._poke.wait()
