@@ -219,3 +219,35 @@ async def _cleared(db: Database, device_id: int) -> bool:
     async with db.session() as session:
         alarm = await session.scalar(sa.select(Alarm).where(Alarm.device_id == device_id))
     return alarm is not None and alarm.cleared_at is not None
+
+
+async def test_an_engine_judges_only_the_partitions_it_was_told_it_holds(
+    db: Database, make_device: Any, clock: FrozenClock
+) -> None:
+    devices = [(await make_device(f"m{i}")).id for i in range(2)]
+    mine, other = sorted(devices, key=lambda d: d % PARTITIONS)
+    first = AlarmEngine(db, clock=clock)  # one process: it judges every device
+    await first.load()
+    first.stored([(d, "t", 1, 1, 1.0, None) for d in devices])
+    await first.flush()
+    ingest = AlarmEngine(db, clock=clock, partitions=PARTITIONS)
+    await ingest.load()  # every device's presence, none judged until a partition is taken
+    clock.advance(timedelta(minutes=11))
+    await ingest.tick()
+    await ingest.flush()
+    assert [await _history(db, d) for d in devices] == [["connected"]] * 2
+
+    await ingest.took(mine % PARTITIONS, PARTITIONS)  # silence counted from now
+    clock.advance(timedelta(minutes=9))
+    await ingest.tick()
+    await ingest.flush()
+    assert await _history(db, mine) == ["connected"]
+    clock.advance(timedelta(minutes=1))
+    await ingest.tick()
+    await ingest.flush()
+    assert await _history(db, mine) == ["connected", "inactive"]
+    assert await _history(db, other) == ["connected"]  # another process's to judge
+
+    await ingest.gave_back(mine % PARTITIONS, PARTITIONS)
+    assert mine not in ingest.last_data
+    assert mine not in ingest.presence
