@@ -103,6 +103,7 @@ class AlarmEngine:
         self.write_lock: asyncio.Lock | None = None
         self._counted = 0.0  # when counters were last written (monotonic)
         self._stale = False  # rules changed through this process: reload with the next flush
+        self._flushing = asyncio.Lock()
         self._jobs = [
             PeriodicJob("taihu-alarm-flush", self._periodic_flush, self.settings.flush_interval),
             PeriodicJob(
@@ -461,6 +462,12 @@ class AlarmEngine:
 
     async def flush(self, *, counts: bool = True) -> None:
         """Write pending transitions (and counters) in one transaction (kept when it fails)."""
+        # One at a time (the periodic flush and a partition given back): a clear must not be
+        # written before the raise it follows.
+        async with self._flushing:
+            await self._flush(counts=counts)
+
+    async def _flush(self, *, counts: bool) -> None:
         if self._stale:
             self._stale = False
             await self.reload()
