@@ -4,6 +4,8 @@
         ──connected/disconnected─► presence per device                   │ every flush_interval
     tick (every tick_interval): silence, escalation, inactivity           ▼ one transaction
                                 (each profile's own timeout, else the setting)
+    bus ──took(partition)──► its devices' presence and active alarms read from the database
+        ──gave_back(partition)─► its devices forgotten, what is pending written
 
 The hot path does no database or ORM work: the ingest queue hands over each batch it
 committed, and the engine does a dict lookup per message for the device's rules and one per row
@@ -11,6 +13,11 @@ for the rules of its key. Only transitions (raise, clear, escalate, presence
 changes) and the counters of active alarms (coalesced per alarm) are written. One active alarm
 per (device, rule) holds across processes through the partial unique index ``uq_alarms_active``:
 a process that finds another's alarm active adopts it.
+
+Silence (``no_data``, inactivity) is judged only by the process that stores a device's data: in
+one process every device, with a bus only the devices of the partitions this ingest process
+holds. When a partition moves, the old holder forgets its devices and the new one counts their
+silence from when it took the partition, with the presence and active alarms the database holds.
 """
 
 from __future__ import annotations
@@ -67,11 +74,17 @@ class AlarmEngine:
         clock: Clock | None = None,
         zone: ZoneInfo | None = None,
         sees_data: bool = True,
+        partitions: int = 0,
     ) -> None:
         self.db = db
         # Whether this process stores device data (in one process, or with the ingest role on
         # a bus). One that does not must not judge silence: it would find every device silent.
         self.sees_data = sees_data
+        # With a bus, its partitions (device id mod partitions): silence is judged only of the
+        # devices of those held, whose data this process stores; 0: of every device.
+        self.partitions = partitions
+        self.held: set[int] = set()  # judged: taken, and their devices' state read
+        self._unread: set[int] = set()  # taken, their state not read yet (the database away)
         self.settings = settings or AlarmSettings()
         self.clock = clock or SystemClock()
         self.zone = zone or ZoneInfo("Asia/Shanghai")
@@ -90,6 +103,7 @@ class AlarmEngine:
         self.write_lock: asyncio.Lock | None = None
         self._counted = 0.0  # when counters were last written (monotonic)
         self._stale = False  # rules changed through this process: reload with the next flush
+        self._flushing = asyncio.Lock()
         self._jobs = [
             PeriodicJob("taihu-alarm-flush", self._periodic_flush, self.settings.flush_interval),
             PeriodicJob(
@@ -125,35 +139,108 @@ class AlarmEngine:
         await self.reload()
         now = self.clock.now()
         async with self.db.session() as session:
-            for row in await session.execute(
-                sa.select(
-                    Alarm.id,
-                    Alarm.device_id,
-                    Alarm.rule_id,
-                    Alarm.started_at,
-                    Alarm.last_value,
-                    Alarm.escalated,
-                ).where(ACTIVE)
-            ):
-                rule = self._rule(row.device_id, row.rule_id)
-                if rule is None:
-                    continue
-                slot = self._slot(row.device_id, rule.id)
-                slot.state.active = True
-                slot.live = Live(
-                    row.device_id,
-                    rule,
-                    row.started_at,
-                    row.last_value,
-                    alarm_id=row.id,
-                    escalated=row.escalated,
-                )
+            await self._adopt(session, ACTIVE)
             for device_id, state in await session.execute(
                 sa.select(DevicePresence.device_id, DevicePresence.state)
             ):
                 self.presence[device_id] = state
                 # Silent since before the start: counted from the start.
                 self.last_data.setdefault(device_id, now.timestamp())
+
+    async def _adopt(self, session: Any, where: Any) -> None:
+        """Take the active alarms ``where`` selects as this process's own."""
+        for row in await session.execute(
+            sa.select(
+                Alarm.id,
+                Alarm.device_id,
+                Alarm.rule_id,
+                Alarm.started_at,
+                Alarm.last_value,
+                Alarm.escalated,
+            ).where(where)
+        ):
+            rule = self._rule(row.device_id, row.rule_id)
+            if rule is None:
+                continue
+            slot = self._slot(row.device_id, rule.id)
+            slot.state.active = True
+            slot.live = Live(
+                row.device_id,
+                rule,
+                row.started_at,
+                row.last_value,
+                alarm_id=row.id,
+                escalated=row.escalated,
+            )
+
+    # -- partitions of the bus -----------------------------------------------------------------
+
+    def judges(self, device_id: int) -> bool:
+        """Whether this process judges the device's silence (it stores the device's data)."""
+        return not self.partitions or device_id % self.partitions in self.held
+
+    async def took(self, partition: int, partitions: int) -> None:
+        """This process stores a partition's devices now: judge them from the database's state.
+
+        Their presence and active alarms are read again (another process wrote them since), and
+        their silence is counted from now, as from a start. Called before their data is stored.
+        """
+        self.partitions = partitions
+        if partition in self.held or partition in self._unread:
+            return  # taken again before it was given back: nothing was forgotten
+        self._unread.add(partition)
+        await self._read(partition)
+
+    async def _read(self, partition: int) -> None:
+        n = self.partitions
+        mine = Alarm.device_id % n == partition
+        try:
+            async with self.db.session() as session:
+                rows = list(
+                    await session.execute(
+                        sa.select(DevicePresence.device_id, DevicePresence.state).where(
+                            DevicePresence.device_id % n == partition
+                        )
+                    )
+                )
+                self._forget_partition(partition)
+                await self._adopt(session, sa.and_(ACTIVE, mine))
+        except (OSError, OperationalError, InterfaceError) as exc:  # read again at the next tick
+            log.warning("partition %d: presence and alarms not read yet: %s", partition, exc)
+            return
+        self._unread.discard(partition)
+        self.held.add(partition)
+        now = self.clock.now()
+        now_ms = int(now.timestamp() * 1000)
+        for device_id, state in rows:
+            self.presence[device_id] = state
+            self.last_data[device_id] = now.timestamp()
+        for device_id, rules in self.silent_rules.items():
+            if device_id % n == partition:
+                for rule in rules:
+                    self._slot(device_id, rule.id).state.last_seen_ms = now_ms
+
+    async def gave_back(self, partition: int, partitions: int) -> None:
+        """Another process stores the partition's devices now: forget them, write what is pending.
+
+        Called once this process stored the last of their data it fetched, so that the next
+        holder reads what this one concluded.
+        """
+        self.partitions = partitions
+        self.held.discard(partition)
+        self._unread.discard(partition)
+        self._forget_partition(partition)
+        await self.flush()
+
+    def _forget_partition(self, partition: int) -> None:
+        n = self.partitions
+        for device_id in [d for d in self.last_data if d % n == partition]:
+            del self.last_data[device_id]
+        for device_id in [d for d in self.presence if d % n == partition]:
+            del self.presence[device_id]
+        # Changes already pending (raises, counts) are written all the same.
+        for key in [k for k in self.slots if k[0] % n == partition]:
+            del self.slots[key]
 
     def _rule(self, device_id: int, rule_id: int) -> CompiledRule | None:
         for rules in self.value_rules.get(device_id, {}).values():
@@ -332,8 +419,13 @@ class AlarmEngine:
         now = self.clock.now()
         now_s = now.timestamp()
         now_ms = int(now_s * 1000)
+        for partition in list(self._unread):
+            await self._read(partition)
         silent_rules = self.silent_rules if self.sees_data else {}
+        judges = self.judges
         for device_id, rules in silent_rules.items():
+            if not judges(device_id):
+                continue
             for rule in rules:
                 slot = self._slot(device_id, rule.id)
                 state = slot.state
@@ -354,6 +446,8 @@ class AlarmEngine:
                 self._pending.append(("escalate", live, now))
         default, timeout_of = self.settings.inactivity_timeout, self.timeout_of
         for device_id, last in self.last_data.items() if self.sees_data else ():
+            if not judges(device_id):
+                continue
             timeout = timeout_of.get(device_id, default)
             if now_s - last >= timeout and self.presence.get(device_id) != INACTIVE:
                 self._presence(device_id, INACTIVE)
@@ -368,6 +462,12 @@ class AlarmEngine:
 
     async def flush(self, *, counts: bool = True) -> None:
         """Write pending transitions (and counters) in one transaction (kept when it fails)."""
+        # One at a time (the periodic flush and a partition given back): a clear must not be
+        # written before the raise it follows.
+        async with self._flushing:
+            await self._flush(counts=counts)
+
+    async def _flush(self, *, counts: bool) -> None:
         if self._stale:
             self._stale = False
             await self.reload()

@@ -23,7 +23,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import nats
 import nats.errors
@@ -43,7 +43,7 @@ from taihu.devices.bus_partitions import (
     when_ready,
 )
 from taihu.devices.commands import BusCommands
-from taihu.devices.hub import DeviceHub
+from taihu.devices.hub import DeviceHub, HubObserver
 from taihu.devices.ingest import IngestQueue
 from taihu.devices.values import Row
 from taihu.settings import ClusterSettings
@@ -293,6 +293,8 @@ class BusIngest:
     queue: IngestQueue
     attributes: Callable[[int, dict[str, Any]], Awaitable[None]]
     on_ready: Callable[[], None] | None = None
+    # Told when this process starts and stops storing a partition (the hub's observer).
+    observer: Callable[[], HubObserver | None] = lambda: None
     leases: PartitionLeases | None = None
     _consumers: dict[int, asyncio.Task[None]] = field(default_factory=dict)
 
@@ -335,6 +337,8 @@ class BusIngest:
         js, s, leases = self.bus.js, self.bus.settings, self.leases
         assert js is not None
         assert leases is not None
+        # Before its first batch: the observer judges its devices' silence from now on.
+        await self._tell(partition, "took")
         wait = min(_FETCH_WAIT, s.lease_seconds / 4)  # a fetch ends while the lease is valid
         failing = False
         sub = await js.pull_subscribe_bind(durable=consumer_name(s, partition), stream=s.stream)
@@ -370,6 +374,22 @@ class BusIngest:
         finally:
             with contextlib.suppress(Exception):  # the connection may be gone
                 await sub.unsubscribe()
+        # What it fetched is stored: unless taken again meanwhile (a consumer waits for this
+        # one), the observer forgets its devices before the lease is given back.
+        if self._consumers.get(partition) is asyncio.current_task():
+            await self._tell(partition, "gave_back")
+
+    async def _tell(self, partition: int, hook: Literal["took", "gave_back"]) -> None:
+        observer = self.observer()
+        if observer is None:
+            return
+        told = observer.took if hook == "took" else observer.gave_back
+        try:
+            await told(partition, self.bus.settings.partitions)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the observer's fault must not stop the ingest
+            log.exception("partition %d: the observer failed on %s", partition, hook)
 
     async def _store(self, messages: list[Msg]) -> None:
         """Store a batch in order; acknowledge it once all is committed.
@@ -485,7 +505,8 @@ class BusNode:
         self.commands = BusCommands(self.bus, hub)
         self.ingest = None
         if consume:
-            self.ingest = BusIngest(self.bus, hub.ingest, hub.put_client_attributes, on_ready)
+            self.ingest = BusIngest(self.bus, hub.ingest, hub.put_client_attributes, on_ready,
+                                    observer=lambda: hub.observer)  # fmt: skip
 
     async def start(self) -> None:
         """Connect, create the stream if missing, then publish and consume as configured."""

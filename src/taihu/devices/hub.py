@@ -113,7 +113,12 @@ class RowSink(Protocol):
 
 
 class HubObserver(Protocol):
-    """What a context above the hub (alarms, presence) learns of devices; cheap, never blocks."""
+    """What a context above the hub (alarms, presence) learns of devices.
+
+    The hooks of connections and stored data are cheap and never block; the bus's hooks of
+    partitions (device id mod partitions, whose data this process stores) may wait on the
+    database, and the bus waits for them before it consumes or gives the partition back.
+    """
 
     def connected(self, device_id: int) -> None:
         """A device opened its first session."""
@@ -123,6 +128,12 @@ class HubObserver(Protocol):
 
     def stored(self, rows: list[Row]) -> None:
         """A batch of rows (of many devices) was committed to the store."""
+
+    async def took(self, partition: int, partitions: int) -> None:
+        """This process stores the partition's devices from now on (before any of it is)."""
+
+    async def gave_back(self, partition: int, partitions: int) -> None:
+        """This process stored the last of the partition's data it fetched: another stores it."""
 
 
 @dataclass(slots=True)

@@ -262,6 +262,8 @@ def alarm_engine_for(
         database, settings.alarms, clock=clock, zone=settings.console.zone,
         # With a bus only the ingest processes store data, and so see devices fall silent.
         sees_data=not cluster.bus or "ingest" in cluster.plays,
+        # and each of them only of the devices of the partitions it holds (told by the bus).
+        partitions=cluster.partitions if cluster.bus else 0,
     )  # fmt: skip
     # On SQLite its writes queue behind the hub's batches rather than poll for the lock.
     engine.write_lock = hub.ingest.write_lock
