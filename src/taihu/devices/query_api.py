@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal, Role
 from taihu.core import MAX_MILLIS, N_, Conflict, Id, InvalidInput, Millis, NotFound
-from taihu.devices.dependencies import Devices, Hub
+from taihu.devices.dependencies import Devices, Hub, hub_figures
 from taihu.devices.hub import DeviceHub
 from taihu.devices.service import DeviceService
 from taihu.devices.tsdb import AGGREGATIONS, Aggregation
@@ -213,6 +213,6 @@ async def _rpc(
     "connections, points written. Staff roles.",
     responses=ERROR_RESPONSES,
 )
-async def hub_overview(principal: CurrentPrincipal, hub: Hub) -> dict[str, Any]:
+async def hub_overview(principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     principal.require_role(Role.BUREAU, Role.AUDITOR)
-    return hub.overview()
+    return hub_figures(request).overview()
