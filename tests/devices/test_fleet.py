@@ -30,6 +30,7 @@ from tests.conftest import World
 from tests.devices.conftest import Dev, eventually
 from tests.devices.test_mqtt_clients import V5, Paho
 from tests.processes import NO_NATS_SERVER, nats_server, running, taihu_env
+from tests.web.test_console import sign_in
 
 needs_nats = pytest.mark.skipif(NO_NATS_SERVER, reason="no nats-server")
 TOPIC = "v1/devices/me/telemetry"
@@ -93,6 +94,11 @@ async def test_without_a_bus_the_overview_is_this_hubs_as_before(
     overview = await _overview(client, bureau)
     assert set(overview) == set(hub.overview())  # no processes, no partial: the same keys
     assert overview["mqtt_port"] == hub.overview()["mqtt_port"]
+    await world.user("analyst", Role.BUREAU)
+    await sign_in(client, "analyst")
+    page = (await client.get("/devices")).text
+    assert "每秒消息数" in page
+    assert "集群进程" not in page
 
 
 @pytest.fixture
@@ -164,6 +170,14 @@ async def test_two_processes_figures_are_summed_and_one_stopping_leaves(
         assert rows[("transport",)]["pid"] == os.getpid()
         assert not rows[("transport",)]["this"]
         assert rows[ROLES]["this"]
+        # The console's devices page shows the table (in the default language, Chinese).
+        await world.user("analyst", Role.BUREAU)
+        await sign_in(client, "analyst")
+        page = (await client.get("/devices")).text
+        assert "集群进程" in page
+        assert f"{socket.gethostname()}/{os.getpid()}" in page
+        assert ">transport</span></td>" in page  # not marked: not the process answering
+        assert "api, transport, ingest, resolver, jobs</span> · 本进程" in page
     finally:
         device.close()
         await transport.stop()
