@@ -190,6 +190,7 @@ class Fleet:
             discard=DiscardPolicy.NEW,
             allow_rollup_hdrs=True,
             deny_delete=True,
+            duplicate_window=min(self.ttl, 120.0),  # JetStream allows no longer than max_age
         )
         within = self.bus.settings.connect_timeout
         try:
