@@ -265,6 +265,18 @@ def _interrupt(processes: list[Taihu]) -> None:
         process.finish()
 
 
+def _overview_counts(
+    api_url: str, headers: dict[str, str], processes: list[Taihu], devices: int
+) -> bool:
+    """Whether the API's hub overview lists exactly these processes and counts these devices."""
+    with http() as client:
+        answer = client.get(f"{api_url}/api/device-hub", headers=headers)
+    assert answer.status_code == 200, answer.text
+    overview = answer.json()
+    listed = {row["pid"] for row in overview["processes"]}
+    return listed == {p.process.pid for p in processes} and overview["connected_devices"] == devices
+
+
 def test_nothing_acknowledged_is_lost_when_a_nats_node_an_ingest_and_a_transport_die(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -324,6 +336,10 @@ def test_nothing_acknowledged_is_lost_when_a_nats_node_an_ingest_and_a_transport
 
         until(lambda: _stored(database_url) > 0, "the first points stored")
         acked = moved_on("from the start")
+        # The API process holds no device: its overview is the cluster's (devices/fleet.py).
+        every = [*transports, *ingests, api]
+        until(lambda: _overview_counts(api_url, headers, every, MQTT_DEVICES),
+              "the hub overview listing every process and counting every device")  # fmt: skip
 
         # The node leading the stream: its replicas elect another leader, its clients reconnect.
         nats_victim = cluster.stream_leader(STREAM)
@@ -346,6 +362,10 @@ def test_nothing_acknowledged_is_lost_when_a_nats_node_an_ingest_and_a_transport
             "every MQTT device connected to the surviving transport",
         )
         acked = moved_on("after a transport was killed", {d.device_id: d.acks() for d in devices})
+        # The killed processes drop out once their entries run out; the devices moved.
+        alive = [transports[1], ingests[1], api]
+        until(lambda: _overview_counts(api_url, headers, alive, MQTT_DEVICES),
+              "the hub overview without the killed processes")  # fmt: skip
         assert all(d.port == ports[1] for d in mqtt_devices), [d.port for d in mqtt_devices]
         assert all(ports[0] in d.connections for d in mqtt_devices[::2])
         rpc_reaches_its_device(api_url, headers, mqtt_devices[0])  # first on the killed one

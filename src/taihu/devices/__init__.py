@@ -2,6 +2,8 @@
 
 from taihu.devices.bus import BusNode, JetStreamBus
 from taihu.devices.commands import BusCommands
+from taihu.devices.dependencies import FLEET_STATE, HubFigures, hub_figures
+from taihu.devices.fleet import Fleet
 from taihu.devices.hub import DeviceHub, HubObserver
 from taihu.devices.models import Device, DeviceAttribute, DeviceProfile, DeviceToken
 from taihu.devices.mqtt.client import MqttClient, MqttRefused
@@ -18,6 +20,7 @@ from taihu.devices.tsdb import TimeSeriesStore, store_for
 from taihu.devices.values import Point, Row
 
 __all__ = [
+    "FLEET_STATE",
     "INACTIVITY_TIMEOUT_RANGE",
     "SPARKPLUG_STATUS_FILE",
     "BusCommands",
@@ -29,6 +32,8 @@ __all__ = [
     "DeviceProfile",
     "DeviceService",
     "DeviceToken",
+    "Fleet",
+    "HubFigures",
     "HubObserver",
     "IssuedDevice",
     "JetStreamBus",
@@ -38,6 +43,7 @@ __all__ = [
     "Row",
     "SparkplugHost",
     "TimeSeriesStore",
+    "hub_figures",
     "reject_summary",
     "store_for",
 ]

@@ -43,6 +43,7 @@ from taihu.devices.bus_partitions import (
     when_ready,
 )
 from taihu.devices.commands import BusCommands
+from taihu.devices.fleet import Fleet
 from taihu.devices.hub import DeviceHub, HubObserver
 from taihu.devices.ingest import IngestQueue
 from taihu.devices.values import Row
@@ -492,17 +493,20 @@ class BusNode:
     ``publish``: the hub's rows go to JetStream instead of its own ingest queue. ``consume``:
     the hub's ingest queue stores what the stream holds (its observer, the alarm engine, sees
     every committed batch as in one process). Either way, commands to devices go between
-    processes over core NATS (``taihu.devices.commands``).
+    processes over core NATS (``taihu.devices.commands``), and the hub's figures are published
+    for the overview across processes (``taihu.devices.fleet``), which a process serving it
+    (``overview``) reads.
     """
 
     def __init__(
         self, settings: ClusterSettings, hub: DeviceHub, *, publish: bool, consume: bool,
-        on_ready: Callable[[], None] | None = None,
+        on_ready: Callable[[], None] | None = None, overview: bool = False,
     ) -> None:  # fmt: skip
         self.bus = JetStreamBus(settings)
         self.hub = hub
         self.publisher = BusPublisher(self.bus) if publish else None
         self.commands = BusCommands(self.bus, hub)
+        self.fleet = Fleet(self.bus, hub, settings.plays, reads=overview)
         self.ingest = None
         if consume:
             self.ingest = BusIngest(self.bus, hub.ingest, hub.put_client_attributes, on_ready,
@@ -512,6 +516,7 @@ class BusNode:
         """Connect, create the stream if missing, then publish and consume as configured."""
         await self.bus.open()
         await self.commands.start()
+        await self.fleet.start()
         if self.publisher is not None:
             self.hub.bus_sink = self.publisher
             self.hub.attribute_sink = self.publisher.publish_attributes
@@ -525,6 +530,7 @@ class BusNode:
         """
         if self.ingest is not None:
             await self.ingest.stop()
+        await self.fleet.stop()
         if self.publisher is not None:
             await self.publisher.close()
         await self.commands.stop()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from taihu.accounts import ERROR_RESPONSES, CurrentPrincipal, Principal, Role
 from taihu.core import MAX_MILLIS, N_, Conflict, Id, InvalidInput, Millis, NotFound, TaihuError
-from taihu.devices.dependencies import Devices, Hub
+from taihu.devices.dependencies import Devices, Hub, hub_figures
 from taihu.devices.hub import DeviceHub
 from taihu.devices.service import DeviceService
 from taihu.devices.tsdb import AGGREGATIONS, Aggregation
@@ -217,13 +217,36 @@ async def _rpc(
         raise DeviceTimeout(N_("the device did not answer in time")) from None
 
 
+_OVERVIEW_EXAMPLE = {
+    "connected_devices": 1, "sessions": 1, "messages": 360, "messages_per_second": 0.5,
+    "rejected": 0, "refused_connections": 0, "points_written": 360, "pending_points": 0,
+    "malformed_by_device": {}, "mqtt_port": 1883, "partial": False,
+    "processes": [
+        {"id": "4711-9f1c2a7b", "host": "node-1", "pid": 4711, "roles": ["api", "ingest"],
+         "this": True, "connected_devices": 0, "sessions": 0, "messages": 0,
+         "messages_per_second": 0.0, "rejected": 0, "points_written": 360, "pending_points": 0,
+         "mqtt_port": None, "last_seen": "2026-12-07T09:00:00+00:00"},
+        {"id": "5120-03be77d1", "host": "node-2", "pid": 5120, "roles": ["transport"],
+         "this": False, "connected_devices": 1, "sessions": 1, "messages": 360,
+         "messages_per_second": 0.5, "rejected": 0, "points_written": 0, "pending_points": 0,
+         "mqtt_port": 1883, "last_seen": "2026-12-07T08:59:58.412000+00:00"},
+    ],
+}  # fmt: skip
+
+
 @router.get(
     "/api/device-hub",
     summary="Device hub figures",
     description="Connected devices, messages, messages per second, rejected messages and "
-    "connections, points written. Staff roles.",
-    responses=ERROR_RESPONSES,
+    "connections, points written. With a message bus (`TAIHU_CLUSTER_NATS_URLS`) the figures "
+    "are summed over the live processes of the cluster, each listed in `processes`, and "
+    "`partial` tells that the others' figures could not be read lately; without one they are "
+    "this process's and neither key is present. Staff roles.",
+    responses={
+        **ERROR_RESPONSES,
+        200: {"content": {"application/json": {"example": _OVERVIEW_EXAMPLE}}},
+    },
 )
-async def hub_overview(principal: CurrentPrincipal, hub: Hub) -> dict[str, Any]:
+async def hub_overview(principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     principal.require_role(Role.BUREAU, Role.AUDITOR)
-    return hub.overview()
+    return hub_figures(request).overview()

@@ -67,6 +67,12 @@ class ClusterSettings(BaseSettings):
         description="Seconds an ingest process keeps a partition without renewing its lease "
         "(renewed every third of it): a dead process's partitions move within about this.",
     )  # fmt: skip
+    overview_seconds: float = Field(
+        default=6.0, ge=1, le=300,
+        description="Seconds a process's figures stay in the cluster-wide hub overview without "
+        "being published again (published every third of it): a dead process drops out within "
+        "about this.",
+    )  # fmt: skip
     connect_timeout: float = Field(
         default=30.0, gt=0, le=3600,
         description="Seconds a process waits at start for a NATS server, and again for its "

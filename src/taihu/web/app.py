@@ -23,7 +23,7 @@ from taihu.chains import api as chains_api
 from taihu.core import MAX_UPLOAD, Clock, Database, Runtime, SystemClock, claim_slot, schema_state
 from taihu.core.commands import database_for
 from taihu.core.logs import configure_logging
-from taihu.devices import SPARKPLUG_STATUS_FILE, BusNode, DeviceHub, SparkplugHost
+from taihu.devices import FLEET_STATE, SPARKPLUG_STATUS_FILE, BusNode, DeviceHub, SparkplugHost
 from taihu.devices import api as devices_api
 from taihu.enterprises import api as enterprises_api
 from taihu.identifiers import (
@@ -145,7 +145,7 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     # With a bus, device data goes through JetStream even here; this process stores it only
     # if it plays the ingest role. Jobs run beside the MQTT hub in one process, by role else.
     bus = (
-        BusNode(cluster, hub, publish=True, consume="ingest" in cluster.plays)
+        BusNode(cluster, hub, publish=True, consume="ingest" in cluster.plays, overview=True)
         if cluster.bus
         else None
     )
@@ -211,6 +211,8 @@ def create_app(  # noqa: PLR0915 - the assembly starts and stops every part in o
     )
     app.state.runtime = runtime
     app.state.device_hub, app.state.alarm_engine = hub, alarm_engine
+    # The hub overview across processes, with a bus (``devices.hub_figures`` reads it).
+    setattr(app.state, FLEET_STATE, bus.fleet if bus is not None else None)
     app.state.sparkplug_host = sparkplug
     app.state.alarm_delivery = alarm_delivery
     app.state.templates = build_templates(settings)

@@ -329,6 +329,7 @@ class MqttListener:
         self.limits = limits or TransportLimits()
         self.ssl_context = ssl_context
         self._server: asyncio.Server | None = None
+        self._port: int | None = None
         self._connections: dict[asyncio.Task[None], Connection] = {}
 
     async def start(self, sock: socket.socket) -> None:
@@ -336,12 +337,14 @@ class MqttListener:
         self._server = await asyncio.start_server(
             self._accept, sock=sock, ssl=self.ssl_context, limit=self.limits.max_packet_size
         )
+        # Kept: a closed server has no sockets, and the hub's figures still name the port.
+        self._port = int(self._server.sockets[0].getsockname()[1])
 
     @property
     def port(self) -> int:
         """The port accepted on."""
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        assert self._port is not None, "start first"
+        return self._port
 
     async def stop(self, within: float = _STOP_WITHIN) -> None:
         """Stop accepting and end every connection, letting each finish what it is storing."""

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from taihu.alarms import AlarmService
 from taihu.core import DbSession, Id, NotFound, PageNumber, RuntimeDep
-from taihu.devices import Device, DeviceHub, DeviceService, reject_summary
+from taihu.devices import Device, DeviceHub, DeviceService, hub_figures, reject_summary
 from taihu.enterprises import EnterpriseService
 from taihu.web.console import Signed, render_page
 from taihu.web.i18n import N_, gettext_
@@ -82,7 +82,7 @@ async def devices_page(
         names[enterprise_id] = (
             await EnterpriseService(session, runtime.clock).get(who.principal, enterprise_id)
         ).name
-    overview = hub.overview() if who.principal.sees_all_enterprises else None
+    overview = hub_figures(request).overview() if who.principal.sees_all_enterprises else None
     presence = await AlarmService(session, runtime.clock).presence_of([d.id for d in rows])
     online = await hub.online([d.id for d in rows])
     return render_page(

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taihu.accounts import Principal
 from taihu.chains import ChainService, analyze_chain
 from taihu.core import Runtime
-from taihu.devices import DeviceHub
+from taihu.devices import HubFigures
 from taihu.identifiers import StatisticsService
 from taihu.monitor import CaseFilter, CaseService, MonitorService
 from taihu.web.i18n import current_language, gettext_
@@ -26,8 +26,8 @@ IDENTIFIER_DAYS = 30
 _TOP = 10
 
 
-def live_figures(hub: DeviceHub) -> dict[str, Any]:
-    """The device hub's figures of this moment (cheap: read from memory)."""
+def live_figures(hub: HubFigures) -> dict[str, Any]:
+    """The device hub's figures of this moment, across processes (cheap: read from memory)."""
     overview = hub.overview()
     return {
         "devices_online": overview["connected_devices"],
@@ -125,7 +125,7 @@ async def _chain_figures(
 
 
 async def district_figures(
-    session: AsyncSession, runtime: Runtime, principal: Principal, hub: DeviceHub
+    session: AsyncSession, runtime: Runtime, principal: Principal, hub: HubFigures
 ) -> dict[str, Any]:
     """The district's figures for a staff principal: resumption, cases, devices, identifiers."""
     figures = await _monitor_figures(session, runtime, principal)

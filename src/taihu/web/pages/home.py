@@ -24,7 +24,7 @@ from taihu.accounts import (
 )
 from taihu.alarms import AlarmService
 from taihu.core import DbSession, RuntimeDep
-from taihu.devices import DeviceHub, DeviceService
+from taihu.devices import DeviceHub, DeviceService, hub_figures
 from taihu.enterprises import EnterpriseService
 from taihu.identifiers import ApplicationService, StatisticsService
 from taihu.monitor import CaseFilter, CaseService
@@ -167,7 +167,7 @@ async def home(
     else:
         context.update(
             kind="district",
-            district=await district_figures(session, runtime, principal, _hub(request)),
+            district=await district_figures(session, runtime, principal, hub_figures(request)),
         )
         if principal.is_admin:
             summary = await AccountService(

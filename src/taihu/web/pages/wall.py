@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from taihu.accounts import Permission, Principal
 from taihu.core import DbSession, Runtime, RuntimeDep
-from taihu.devices import DeviceHub
+from taihu.devices import HubFigures, hub_figures
 from taihu.programmes import titles_held
 from taihu.web.console import Signed, guard, render_page
 from taihu.web.pages.district import district_figures, live_figures
@@ -32,9 +32,8 @@ LIVE_SECONDS = 2.0  # how often the hub's figures are sent
 FULL_EVERY = 15  # every this many live updates, the whole district is sent again
 
 
-def _hub(request: Request) -> DeviceHub:
-    hub: DeviceHub = request.app.state.device_hub
-    return hub
+def _hub(request: Request) -> HubFigures:
+    return hub_figures(request)  # across processes with a bus
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:
@@ -42,7 +41,7 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 
 
 async def _wall_figures(
-    session: AsyncSession, runtime: Runtime, principal: Principal, hub: DeviceHub
+    session: AsyncSession, runtime: Runtime, principal: Principal, hub: HubFigures
 ) -> dict[str, Any]:
     """The district's figures and the programme titles its enterprises hold (星级上云 累计 …)."""
     figures = await district_figures(session, runtime, principal, hub)
@@ -60,7 +59,7 @@ async def wall(
     return render_page(request, "wall.html", who, figures=figures, live_seconds=LIVE_SECONDS)
 
 
-async def _full(runtime: Runtime, principal: Principal, hub: DeviceHub) -> dict[str, Any]:
+async def _full(runtime: Runtime, principal: Principal, hub: HubFigures) -> dict[str, Any]:
     # A unit of work of its own: the request's session ends when the stream starts.
     async with runtime.db.session() as session:
         return await _wall_figures(session, runtime, principal, hub)
