@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from taihu.devices.hub import NOT_CONNECTED
+from taihu.devices.downlink import NOT_CONNECTED
 from tests.cli.test_serve import MQTT, registered_device
 from tests.processes import (
     DEADLINE,

@@ -20,7 +20,7 @@ import pytest
 from taihu.core import Database
 from taihu.devices import BusCommands, DeviceHub, JetStreamBus
 from taihu.devices.commands import decode_command
-from taihu.devices.hub import NOT_CONNECTED
+from taihu.devices.downlink import NOT_CONNECTED
 from taihu.settings import ClusterSettings, MqttSettings
 from tests.devices.conftest import eventually
 from tests.devices.test_mqtt_clients import V5, Paho

@@ -33,7 +33,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from taihu.core import InvalidInput, drain, raise_if_cancelled
-from taihu.devices.hub import NOT_CONNECTED, DeviceHub
+from taihu.devices.downlink import NOT_CONNECTED
+from taihu.devices.hub import DeviceHub
 
 if TYPE_CHECKING:
     from taihu.devices.bus import JetStreamBus

@@ -36,7 +36,7 @@ from taihu.devices.service import DeviceService
 from taihu.devices.values import BadPayload, Point, parse_attributes
 
 if TYPE_CHECKING:
-    from taihu.devices.hub import DeviceSession
+    from taihu.devices.session import DeviceSession
 
 __all__ = ["GatewaySession"]
 
