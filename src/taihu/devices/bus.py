@@ -9,10 +9,10 @@ A transport acknowledges a device only once JetStream has acknowledged the publi
 acknowledged lives only in a transport's memory. An ingest process acknowledges JetStream only
 after the batch is committed; if it dies first, JetStream delivers the messages again (after
 ``ack_wait``) to the process that takes the partition over; acknowledged, a message leaves the
-stream (``taihu.devices.bus_stream``, which also says what a full stream does). Stored twice, a point changes
-nothing: the store is keyed by (device, key, ts), keeps the newest ts as the latest value and
-rolls up only the rows an insert added (``taihu.devices.tsdb``). A device's messages all go to
-one partition, which one process consumes at a time, batch after batch
+stream (``taihu.devices.bus_stream``, which also says what a full stream does). Stored twice, a
+point changes nothing: the store is keyed by (device, key, ts), keeps the newest ts as the
+latest value and rolls up only the rows an insert added (``taihu.devices.tsdb``). A device's
+messages all go to one partition, which one process consumes at a time, batch after batch
 (``taihu.devices.bus_partitions``): they are stored in the order sent, so of two values sent for
 one (device, key, ts), or for one client attribute, the last sent is the one kept.
 """
