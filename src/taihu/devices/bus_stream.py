@@ -58,23 +58,24 @@ async def open_stream(nc: NatsClient, js: JetStreamContext, settings: ClusterSet
         retention=RetentionPolicy.WORK_QUEUE,
     )
     _follow(config, s)
+    what, within = f"stream {s.stream}", s.connect_timeout
     try:
-        await when_ready(f"stream {s.stream}", lambda: js.add_stream(config), s.connect_timeout)
+        await when_ready(what, lambda: js.add_stream(config), within)
     except nats.js.errors.BadRequestError:
         pass  # it exists with another configuration
     else:
         return
-    current = (await js.stream_info(s.stream)).config
+    current = (await when_ready(what, lambda: js.stream_info(s.stream), within)).config
     changes = _follow(current, s)
     if changes:
         # Its replicas and retention are kept (an operator's `nats stream edit`, or none).
-        await js.update_stream(current)
+        await when_ready(what, lambda: js.update_stream(current), within)
         log.info("stream %s: %s", s.stream, ", ".join(changes))
     if current.retention != RetentionPolicy.WORK_QUEUE:
         log.warning(
             "stream %s keeps device data after it is stored (retention %s, made by an earlier "
             "version): drain it and delete it to have it made again as a work queue "
-            "(docs/deployment.md, 'The stream')",
+            "(docs/deployment.md, 'The stream of earlier versions')",
             s.stream, current.retention,
         )  # fmt: skip
 
