@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from nats.js.api import StorageType
+from nats.js.api import RetentionPolicy, StorageType
 from pydantic import ValidationError
 
 from taihu.devices import BusNode, DeviceHub
@@ -69,6 +69,8 @@ def test_roles_are_read_as_a_list_in_order_and_empty_means_all() -> None:
         ("subject_prefix", "taihu.>"),
         ("replicas", 0),
         ("partitions", 0),
+        ("stream_max_age", -1),
+        ("stream_max_bytes", -1),
     ],
 )
 def test_bad_cluster_settings_are_refused(field: str, value: object) -> None:
@@ -137,6 +139,12 @@ async def test_mqtt_and_http_readings_and_attributes_go_through_jetstream(
     info = await js.stream_info("TAIHU_INGEST")
     assert info.config.storage == StorageType.FILE
     assert info.config.num_replicas == 1
+    assert info.config.retention == RetentionPolicy.WORK_QUEUE
+
+    async def drained() -> bool:  # every message acknowledged after its commit, then removed
+        return (await js.stream_info("TAIHU_INGEST")).state.messages == 0
+
+    await eventually(drained)
 
 
 @needs_nats

@@ -14,6 +14,7 @@ import nats
 import nats.js.errors
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.js.api import RetentionPolicy
 
 from taihu.devices.bus import JetStreamBus
 from taihu.devices.bus_partitions import PartitionLeases, partition_consumers, share
@@ -133,15 +134,21 @@ async def test_a_member_that_stops_gives_its_partitions_back_at_once(
     await b.leases.stop(within=1.0)
 
 
+@pytest.mark.parametrize("retention", [RetentionPolicy.LIMITS, RetentionPolicy.WORK_QUEUE])
 async def test_the_shared_consumer_of_earlier_versions_is_taken_over_at_its_ack_floor(
-    nats_url: str,
+    nats_url: str, retention: RetentionPolicy
 ) -> None:
     settings = ClusterSettings(nats_urls=[nats_url], partitions=2, fetch_batch=20)
+    if retention == RetentionPolicy.LIMITS:  # the stream as earlier versions made it
+        nc = await nats.connect(nats_url)
+        await nc.jetstream().add_stream(name="TAIHU_INGEST", subjects=["taihu.ingest.>"])
+        await nc.close()
     bus = JetStreamBus(settings)
     await bus.open()
     js = bus.js
     assert js is not None
     try:
+        assert (await js.stream_info("TAIHU_INGEST")).config.retention == retention
         old = await js.pull_subscribe("taihu.ingest.>", durable="taihu-ingest",
                                       stream="TAIHU_INGEST")  # fmt: skip
         for i in range(6):  # sequence i + 1, partition i % 2
@@ -160,7 +167,8 @@ async def test_the_shared_consumer_of_earlier_versions_is_taken_over_at_its_ack_
             sub = await js.pull_subscribe_bind(durable=f"taihu-ingest-{partition}",
                                                stream="TAIHU_INGEST")  # fmt: skip
             received[partition] = [m.data for m in await sub.fetch(10, timeout=2.0)]
-        # From the floor on (sequence 4): 3 again (taken, not acknowledged), 4 and 5.
+        # From the floor on (sequence 4): 3 again (taken, not acknowledged), 4 and 5. A work
+        # queue holds just those: the acknowledged ones left it.
         assert received == {0: [b"4"], 1: [b"3", b"5"]}
 
         # Started again, with another ack wait: the consumers are kept, their ack wait follows.

@@ -1,6 +1,6 @@
 """Device data over NATS JetStream: transports publish, ingest processes consume and store.
 
-    transport ──publish──► stream (file storage, R replicas) ──► consumer per partition ──► ingest
+    transport ──publish──► stream (a work queue, R replicas) ──► consumer per partition ──► ingest
     (PUBACK / HTTP 200 once      subjects PREFIX.PARTITION       (each leased by one ingest    │
      JetStream acked the publish)  PARTITION = device % N          process at a time)          ▼
                                                        IngestQueue ─► store ─► commit ─► ack
@@ -8,10 +8,11 @@
 A transport acknowledges a device only once JetStream has acknowledged the publish, so nothing
 acknowledged lives only in a transport's memory. An ingest process acknowledges JetStream only
 after the batch is committed; if it dies first, JetStream delivers the messages again (after
-``ack_wait``) to the process that takes the partition over. Stored twice, a point changes
-nothing: the store is keyed by (device, key, ts), keeps the newest ts as the latest value and
-rolls up only the rows an insert added (``taihu.devices.tsdb``). A device's messages all go to
-one partition, which one process consumes at a time, batch after batch
+``ack_wait``) to the process that takes the partition over; acknowledged, a message leaves the
+stream (``taihu.devices.bus_stream``, which also says what a full stream does). Stored twice, a
+point changes nothing: the store is keyed by (device, key, ts), keeps the newest ts as the
+latest value and rolls up only the rows an insert added (``taihu.devices.tsdb``). A device's
+messages all go to one partition, which one process consumes at a time, batch after batch
 (``taihu.devices.bus_partitions``): they are stored in the order sent, so of two values sent for
 one (device, key, ts), or for one client attribute, the last sent is the one kept.
 """
@@ -33,7 +34,6 @@ import sqlalchemy as sa
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
 
 from taihu.core import raise_if_cancelled
 from taihu.devices.bus_partitions import (
@@ -42,6 +42,7 @@ from taihu.devices.bus_partitions import (
     partition_consumers,
     when_ready,
 )
+from taihu.devices.bus_stream import open_stream
 from taihu.devices.commands import BusCommands
 from taihu.devices.fleet import Fleet
 from taihu.devices.hub import DeviceHub, HubObserver
@@ -168,24 +169,8 @@ class JetStreamBus:
             urls = ", ".join(s.nats_urls)
             raise ConnectionError(f"no NATS server answers at {urls} (TAIHU_CLUSTER_NATS_URLS) "
                                   f"within {s.connect_timeout:g} s: {exc!r}") from exc  # fmt: skip
-        js = self.js = self.nc.jetstream(timeout=s.publish_timeout)
-        config = StreamConfig(
-            name=s.stream,
-            subjects=[f"{s.subject_prefix}.>"],
-            storage=StorageType.FILE,
-            num_replicas=s.replicas,
-        )
-        try:
-            await self._when_ready(f"stream {s.stream}", lambda: js.add_stream(config))
-        except nats.js.errors.BadRequestError:
-            # Made by another process with other settings: it is kept as it is (an operator's
-            # change of replicas goes through `nats stream edit`, not a restart).
-            info = await self.js.stream_info(s.stream)
-            log.info("stream %s exists with %s replicas", s.stream, info.config.num_replicas)
-
-    async def _when_ready(self, what: str, request: Callable[[], Awaitable[T]]) -> T:
-        """A JetStream API request, asked again while the cluster is not ready for it."""
-        return await when_ready(what, request, self.settings.connect_timeout)
+        self.js = self.nc.jetstream(timeout=s.publish_timeout)
+        await open_stream(self.nc, self.js, s)
 
     async def close(self) -> None:
         """Disconnect (publishes and acks are awaited before: nothing is left to flush)."""
@@ -242,11 +227,11 @@ class BusPublisher:
             if not done.done():
                 done.set_result(failed("shutting down"))
             raise
-        except Exception as exc:  # timeout, no responders, lost connection: all transient
+        except Exception as exc:  # timeout, no responders, lost connection, a full stream
             self.bus.stats.publish_failures += 1
             log.warning("publish to JetStream failed: %s", exc)
             if not done.done():
-                done.set_result(failed(str(exc) or type(exc).__name__))
+                done.set_result(failed(self._why(exc)))
         else:
             self.bus.stats.published += 1
             if not done.done():
@@ -268,10 +253,17 @@ class BusPublisher:
                              headers={KIND: ATTRIBUTES})  # fmt: skip
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # timeout, no responders, lost connection: all transient
+        except Exception as exc:  # timeout, no responders, lost connection, a full stream
             self.bus.stats.publish_failures += 1
-            raise ConnectionError(str(exc) or type(exc).__name__) from exc
+            raise ConnectionError(self._why(exc)) from exc
         self.bus.stats.published += 1
+
+    def _why(self, exc: Exception) -> str:
+        """What the device is told: the stream's own words when it refused the message."""
+        if isinstance(exc, nats.js.errors.APIError) and exc.description:
+            # e.g. "maximum bytes exceeded": full (TAIHU_CLUSTER_STREAM_MAX_BYTES)
+            return f"stream {self.bus.settings.stream} refused it: {exc.description}"
+        return str(exc) or type(exc).__name__
 
     async def close(self) -> None:
         """Wait for the publishes under way (each ends within the publish timeout)."""

@@ -53,6 +53,7 @@ from nats.js.api import (
     ConsumerConfig,
     DeliverPolicy,
     DiscardPolicy,
+    RetentionPolicy,
     StorageType,
     StreamConfig,
 )
@@ -131,14 +132,21 @@ async def partition_consumers(js: JetStreamContext, settings: ClusterSettings) -
     Earlier versions had all ingest processes share one durable consumer over every partition
     (named ``settings.consumer``). Its acknowledgement floor is where the new consumers start:
     everything below it is stored; what lies above it and was acknowledged already is delivered
-    once more (stored twice, a point changes nothing). Then it is deleted. Consumers that exist
-    are kept as they are, but for the ack wait and the batch, which follow the settings.
+    once more (stored twice, a point changes nothing). Then it is deleted. In a work queue (a
+    stream made by this version, ``bus_stream``) it is deleted first, as consumers there may not
+    overlap, and the new ones take all the stream holds: what no consumer acknowledged. Consumers
+    that exist are kept as they are, but for the ack wait and the batch, which follow the settings.
     """
     s = settings
     start: int | None = None  # the first sequence the consumers take (None: the stream's first)
     with contextlib.suppress(nats.js.errors.NotFoundError):
         old = await js.consumer_info(s.stream, s.consumer)
-        start = (old.ack_floor.stream_seq if old.ack_floor else 0) + 1
+        stream = await js.stream_info(s.stream)
+        if stream.config.retention == RetentionPolicy.WORK_QUEUE:
+            await js.delete_consumer(s.stream, s.consumer)
+            log.info("took over the shared consumer %s of a work queue", s.consumer)
+        else:
+            start = (old.ack_floor.stream_seq if old.ack_floor else 0) + 1
     for partition in range(s.partitions):
         name = consumer_name(s, partition)
         try:

@@ -57,6 +57,16 @@ class ClusterSettings(BaseSettings):
     replicas: int = Field(
         default=1, ge=1, le=5, description="Copies JetStream keeps of the stream (1, 3 or 5)."
     )
+    stream_max_age: float = Field(
+        default=0.0, ge=0, le=10 * 365 * 86400,
+        description="Seconds the stream keeps a message at most, stored or not; 0: no limit "
+        "(a stored message goes anyway). Applied to the stream at start.",
+    )  # fmt: skip
+    stream_max_bytes: int = Field(
+        default=0, ge=0,
+        description="Bytes the stream holds at most; a full stream refuses publishes (devices "
+        "are told to send again), never drops; 0: no limit. Needs nats-server 2.10.5 or later.",
+    )  # fmt: skip
     consumer: str = Field(
         default="taihu-ingest",
         description="Durable pull consumers of the partitions are NAME-PARTITION; a consumer "
