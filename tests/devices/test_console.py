@@ -15,6 +15,7 @@ from taihu.core import N_, Message
 from taihu.devices import DeviceHub
 from taihu.devices.values import Point
 from tests.conftest import CODE_B, World
+from tests.devices.conftest import DEADLINE
 from tests.web.test_console import sign_in
 
 
@@ -115,12 +116,14 @@ async def test_live_values_stream(app: Any, make_device: Any, world: World, sett
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as http:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=DEADLINE
+        ) as http:
             while not server.started:  # noqa: ASYNC110 - uvicorn has no "started" event
                 await asyncio.sleep(0.01)
             await sign_in(http, "factory")
             hub: DeviceHub = app.state.device_hub
-            async with http.stream("GET", f"/devices/{dev.id}/live", timeout=30) as stream:
+            async with http.stream("GET", f"/devices/{dev.id}/live") as stream:
 
                 async def publish() -> None:
                     while True:
@@ -133,7 +136,7 @@ async def test_live_values_stream(app: Any, make_device: Any, world: World, sett
 
                 feeding = asyncio.create_task(publish())
                 try:
-                    async with asyncio.timeout(30):
+                    async with asyncio.timeout(DEADLINE):
                         async for line in stream.aiter_lines():
                             if line.startswith("data: "):
                                 assert json.loads(line[6:]) == {
