@@ -240,7 +240,7 @@ async def test_serve_runs_the_host_and_the_cli_shows_it(
         document = json.loads(as_json.stdout.splitlines()[-1])
         assert document["enabled"] is True
         assert document["status"]["nodes"][f"{group}/n1"]["device_id"] == device_id
-        async with httpx.AsyncClient(base_url=url, trust_env=False) as http:
+        async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=DEADLINE) as http:
             # The status names the node once its device is registered; its birth's values are
             # stored after that, by the hub's writer.
             async def born() -> dict[str, Any]:

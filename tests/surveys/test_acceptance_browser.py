@@ -91,7 +91,7 @@ async def _sign_in(page: Page, base: str, username: str) -> None:
 async def _openrosa_answer(base: str, token: str) -> str:
     """B's device: the form list, the form, a multipart submission; the instanceID sent."""
     root = f"{base}/openrosa/key/{token}"
-    async with httpx.AsyncClient(headers=OPENROSA) as collect:
+    async with httpx.AsyncClient(headers=OPENROSA, timeout=60) as collect:
         listed = await collect.get(f"{root}/formList")
         assert listed.status_code == 200, listed.text
         forms = {
@@ -170,7 +170,7 @@ async def test_a_survey_from_upload_to_the_chain_analysis(
         await a_ctx.close()
 
         # 3. Enterprise B answers from its device, as ODK Collect would.
-        async with httpx.AsyncClient(base_url=base, headers=owner_b) as api:
+        async with httpx.AsyncClient(base_url=base, headers=owner_b, timeout=60) as api:
             made = await api.post(
                 "/api/survey-app-users",
                 json={"display_name": "B 的平板", "enterprise_id": ids[1]},
@@ -237,7 +237,7 @@ async def test_a_survey_from_upload_to_the_chain_analysis(
         await bureau_ctx.close()
         await browser.close()
 
-        async with httpx.AsyncClient(base_url=base, headers=bureau) as api:
+        async with httpx.AsyncClient(base_url=base, headers=bureau, timeout=60) as api:
             analysis = (await api.get("/api/chains/polyester/analysis")).json()
     sourcing = {s["buyer"]["key"]: s for s in analysis["sourcing"] if s["input"] == "poly.chips"}
     assert (sourcing[code(0)]["value"], sourcing[code(0)]["outside_share"]) == (800.0, 0.0)

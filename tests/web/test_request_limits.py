@@ -209,7 +209,10 @@ async def test_taihu_serve_does_not_believe_forwarded_for_from_loopback(
     settings: Settings, db: Database, clock: FrozenClock, world: World
 ) -> None:
     await world.user("zhang", Role.BUREAU)
-    async with _served(_app_with(settings, db, clock)) as url, httpx.AsyncClient() as http:
+    async with (
+        _served(_app_with(settings, db, clock)) as url,
+        httpx.AsyncClient(timeout=60) as http,
+    ):
         statuses = []
         for address in FORWARDED:
             response = await http.post(
