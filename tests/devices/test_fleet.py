@@ -213,9 +213,11 @@ async def test_a_killed_transport_counts_until_its_entry_runs_out(
                 assert await device.publish(TOPIC, {"ts": T0, "values": {"v": 1}}) == 0
 
                 async def counted() -> dict[str, Any] | None:
+                    # Its first entries may predate its listener (no port yet): wait for one
+                    # written since.
                     overview = await _overview(client, bureau)
-                    pids = [row["pid"] for row in overview["processes"]]
-                    return overview if process.process.pid in pids else None
+                    ports = {row["pid"]: row["mqtt_port"] for row in overview["processes"]}
+                    return overview if ports.get(process.process.pid) is not None else None
 
                 overview = await eventually(counted)
                 row = next(r for r in overview["processes"] if r["roles"] == ["transport"])
