@@ -106,6 +106,7 @@
       item.className = "band-" + w.band;
       var name = document.createElement("span");
       name.textContent = w.name;
+      name.translate = false;  // an enterprise's registered name: data, shown as registered
       var ratio = document.createElement("b");
       ratio.textContent = w.ratio + "%";
       item.appendChild(name);
